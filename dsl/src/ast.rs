@@ -1,0 +1,338 @@
+//! The abstract syntax tree of a `.nn` file: plain data with byte spans, nothing semantic.
+//!
+//! The tree mirrors what the user wrote. Spellings are kept as written (`beta_0`, `Ω₀`); turning
+//! them into one canonical name is the checker's job ([`crate::names`]). Every node carries the
+//! [`Span`] of its source text so that any later stage can point back at it.
+
+use crate::diag::Span;
+
+/// A whole `.nn` file: one or more models.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    /// The models, in source order.
+    pub models: Vec<Model>,
+}
+
+/// `model Name[K = 3, D] { … }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// The model's name, a plain word.
+    pub name: Word,
+    /// Hyper-parameters with optional defaults, in source order.
+    pub hypers: Vec<Hyper>,
+    /// The statements of the body, in source order.
+    pub stmts: Vec<Stmt>,
+    /// The whole model, keyword to closing brace.
+    pub span: Span,
+}
+
+/// A plain word, such as a model name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// The text as written.
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A hyper-parameter `D = 64` (or `D` with no default).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hyper {
+    /// The hyper-parameter's name.
+    pub name: Name,
+    /// Its default value, an expression over earlier hyper-parameters.
+    pub default: Option<Expr>,
+    /// The whole `D = 64`.
+    pub span: Span,
+}
+
+/// A name as written: `β_0`, `beta_0`, `Ω₀`, `h_{k+1}`, `φ'_1`, `φ⁻`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Name {
+    /// The word before any prime or subscript (`β`, `beta`, `Omega`, `softmax`).
+    pub word: String,
+    /// The number of primes (`h'` has one).
+    pub primes: u8,
+    /// The frozen mark `⁻` (ASCII `^-`) of eq. 19.18.
+    pub frozen: bool,
+    /// The subscript's index expressions: `h_{k+1}` has one, `x_{i,j}` two, `h` none.
+    pub sub: Vec<Expr>,
+    /// The whole name.
+    pub span: Span,
+}
+
+/// One statement of a model body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What the statement says.
+    pub kind: StmtKind,
+    /// The trailing `for k ∈ {1 … K}` that repeats it, if any.
+    pub family: Option<Family>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// The kinds of statements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `input x : ℝ^{D_i}` (one or more names).
+    Input(Vec<Typed>),
+    /// `target y : {0 … D_o-1}` (one or more names).
+    Target(Vec<Typed>),
+    /// `param β_0 : ℝ^D, Ω_0 : ℝ^{D×D_i} ~ He ∈ θ`.
+    Param {
+        /// The declared parameters.
+        items: Vec<ParamItem>,
+        /// The parameter group they belong to (`∈ θ`), if named.
+        group: Option<Name>,
+    },
+    /// `ε : ℝ^{D} ~ Norm[0, I]`: noise the runtime samples each step.
+    Noise {
+        /// The noise variable.
+        name: Name,
+        /// Its declared type.
+        ty: Option<Type>,
+        /// The distribution it is drawn from.
+        dist: Expr,
+    },
+    /// `let a = ReLU`, or a function `let swish[z] = z · sig[z]`.
+    Let {
+        /// The bound name.
+        name: Name,
+        /// Formal arguments, empty for a plain alias.
+        formals: Vec<Name>,
+        /// The bound expression.
+        body: Expr,
+    },
+    /// `h_1 = a[β_0 + Ω_0 x]`, `f[x, φ] = …`, or (with `loss`) `loss L[φ] = …`.
+    Equation {
+        /// The left-hand side.
+        lhs: Lhs,
+        /// The right-hand side.
+        rhs: Expr,
+        /// Whether the statement starts with `loss`.
+        loss: bool,
+    },
+}
+
+/// `x : ℝ^{D}` in an `input` or `target` declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typed {
+    /// The declared name.
+    pub name: Name,
+    /// Its type.
+    pub ty: Type,
+}
+
+/// `Ω_0 : ℝ^{D×D_i} ~ He` in a `param` declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamItem {
+    /// The declared name.
+    pub name: Name,
+    /// Its type.
+    pub ty: Type,
+    /// The initialiser, if given.
+    pub init: Option<Init>,
+}
+
+/// A parameter initialiser: `~ He`, `~ Norm[0, 0.01]` (random) or `= 0` (constant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Init {
+    /// `true` for `~` (a distribution), `false` for `=` (a constant).
+    pub random: bool,
+    /// The initialiser expression.
+    pub expr: Expr,
+    /// The whole initialiser, sign included.
+    pub span: Span,
+}
+
+/// The left-hand side of an equation: `h_{k+1}`, `f[x, φ]`, `ℓ_i`, `L[φ]`, `σ²`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lhs {
+    /// The defined name.
+    pub name: Name,
+    /// `σ²` or `σ^2` on the left: defines the name `σ²`.
+    pub squared: bool,
+    /// The bracketed arguments of a function definition, if any.
+    pub args: Option<Vec<Expr>>,
+    /// The whole left-hand side.
+    pub span: Span,
+}
+
+/// `for k ∈ {1 … K-1}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Family {
+    /// The family variable.
+    pub var: Name,
+    /// The first value.
+    pub lo: Expr,
+    /// The last value (inclusive).
+    pub hi: Expr,
+    /// The whole `for …` clause.
+    pub span: Span,
+}
+
+/// A declared type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Type {
+    /// What the type says.
+    pub kind: TypeKind,
+    /// The whole type.
+    pub span: Span,
+}
+
+/// The kinds of types.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeKind {
+    /// `ℝ`, `ℝ^D`, `ℝ^{D×E}`: a real scalar, vector or matrix.
+    Real(Vec<Dim>),
+    /// `{0 … K-1}`, `{0, 1}`, `{0, 1}^{D}`: class labels.
+    Label {
+        /// The set of values.
+        set: LabelSet,
+        /// Dimensions of a vector of labels (empty for one label).
+        dims: Vec<Dim>,
+    },
+}
+
+/// The value set of a label type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabelSet {
+    /// `{lo … hi}`.
+    Range(Expr, Expr),
+    /// `{a, b, …}`.
+    Set(Vec<Expr>),
+}
+
+/// A dimension expression: `D`, `D_o`, `64`, `K+1`, `2·D`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dim {
+    /// The expression (a restricted [`Expr`]: numbers, names, `+ - · * /`).
+    pub expr: Expr,
+}
+
+/// An expression node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What the node is.
+    pub kind: ExprKind,
+    /// The source text it covers.
+    pub span: Span,
+}
+
+/// Binary operators, in the book's notation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `·` or `*`: scaling.
+    Scale,
+    /// `⊙`: element-wise product.
+    Hadamard,
+    /// `/`.
+    Div,
+    /// Juxtaposition `Ω x`: the matrix product (or scaling when one side is a scalar).
+    Juxt,
+}
+
+impl BinOp {
+    /// The operator as the book writes it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Scale => "·",
+            BinOp::Hadamard => "⊙",
+            BinOp::Div => "/",
+            BinOp::Juxt => "",
+        }
+    }
+}
+
+/// Big operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BigOp {
+    /// `∑` / `sum`.
+    Sum,
+    /// `∏` / `prod`.
+    Prod,
+}
+
+/// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binder {
+    /// The bound index.
+    pub var: Name,
+    /// `= lo` (then the upper limit follows the operator).
+    pub lo: Option<Box<Expr>>,
+    /// `∈ set`.
+    pub set: Option<Box<Expr>>,
+    /// The whole binder.
+    pub span: Span,
+}
+
+/// The kinds of expression nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A numeric literal.
+    Number(f64),
+    /// A name.
+    Name(Name),
+    /// `𝟏`, the vector of ones.
+    Ones,
+    /// `f[x, φ]`, `a[z]`, `softmax_{y_i}[z]`: the function's name may carry a subscript.
+    Call {
+        /// The function's name.
+        func: Name,
+        /// The arguments (separated by `,` or `‖`).
+        args: Vec<Expr>,
+    },
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// A binary operation.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// The left operand.
+        lhs: Box<Expr>,
+        /// The right operand.
+        rhs: Box<Expr>,
+    },
+    /// `( e )`: kept so that diagnostics can tell `exp(x)` from `exp[x]`.
+    Paren(Box<Expr>),
+    /// `eᵀ`, `e^T`.
+    Transpose(Box<Expr>),
+    /// `e^p`, `e²`.
+    Power(Box<Expr>, Box<Expr>),
+    /// `‖e‖`.
+    Norm(Box<Expr>),
+    /// `√e`.
+    Sqrt(Box<Expr>),
+    /// `∑_{i=1}^{I} body`, `∏ …`.
+    Big {
+        /// Which operator.
+        op: BigOp,
+        /// `_{…}`.
+        binder: Option<Binder>,
+        /// `^{…}`.
+        upper: Option<Box<Expr>>,
+        /// The summand.
+        body: Box<Expr>,
+    },
+    /// `Pr(y | x)`.
+    Prob {
+        /// The event.
+        event: Box<Expr>,
+        /// What it is conditioned on.
+        given: Vec<Expr>,
+    },
+    /// `∂L/∂φ`.
+    Deriv {
+        /// The differentiated quantity.
+        of: Box<Expr>,
+        /// With respect to.
+        wrt: Name,
+    },
+}

@@ -1,0 +1,113 @@
+//! The built-in functions the book uses, with their argument and result shapes.
+
+/// A built-in function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `ReLU[z]` (eq. 3.2).
+    Relu,
+    /// `LReLU_α[z]`: leaky ReLU with slope α (eq. 7.43); α defaults to 0.01.
+    LRelu,
+    /// `sig[z]`, the logistic sigmoid (eq. 5.18).
+    Sig,
+    /// `tanh[z]`.
+    Tanh,
+    /// `exp[z]`.
+    Exp,
+    /// `log[z]`.
+    Log,
+    /// `sin[z]`.
+    Sin,
+    /// `cos[z]`.
+    Cos,
+    /// `sqrt[z]`.
+    Sqrt,
+    /// `abs[z]`.
+    Abs,
+    /// `softplus[z] = log[1 + exp[z]]`.
+    Softplus,
+    /// `HardSwish[z]` (eq. 3.13).
+    HardSwish,
+    /// `Heaviside[z]` (eq. 7.40).
+    Heaviside,
+    /// `rect[z]` (eq. 7.41).
+    Rect,
+    /// `softmax[z]`, or `softmax_k[z]` for one component (eq. 5.22).
+    Softmax,
+    /// `Softmax[Z]`, column by column (eq. 12.7).
+    SoftmaxCols,
+    /// `logsumexp[z] = log[∑_k exp[z_k]]`.
+    LogSumExp,
+    /// `LayerNorm[z]`.
+    LayerNorm,
+    /// `Norm_y[μ, σ²]`, the normal density of `y` (eq. 5.7).
+    NormPdf,
+}
+
+/// How a built-in maps argument shapes to a result shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One argument of any shape; the result has its shape.
+    Elementwise,
+    /// One column vector in, one column vector out.
+    VectorToVector,
+    /// One column vector in, a scalar out.
+    VectorToScalar,
+    /// One matrix (or vector) in, the same shape out.
+    Columns,
+    /// `Norm_y[μ, σ²]`: the subscript is the point, the result has its shape.
+    Density,
+}
+
+const TABLE: &[(&str, Builtin, Kind)] = &[
+    ("ReLU", Builtin::Relu, Kind::Elementwise),
+    ("LReLU", Builtin::LRelu, Kind::Elementwise),
+    ("sig", Builtin::Sig, Kind::Elementwise),
+    ("tanh", Builtin::Tanh, Kind::Elementwise),
+    ("exp", Builtin::Exp, Kind::Elementwise),
+    ("log", Builtin::Log, Kind::Elementwise),
+    ("sin", Builtin::Sin, Kind::Elementwise),
+    ("cos", Builtin::Cos, Kind::Elementwise),
+    ("sqrt", Builtin::Sqrt, Kind::Elementwise),
+    ("abs", Builtin::Abs, Kind::Elementwise),
+    ("softplus", Builtin::Softplus, Kind::Elementwise),
+    ("HardSwish", Builtin::HardSwish, Kind::Elementwise),
+    ("Heaviside", Builtin::Heaviside, Kind::Elementwise),
+    ("heaviside", Builtin::Heaviside, Kind::Elementwise),
+    ("rect", Builtin::Rect, Kind::Elementwise),
+    ("softmax", Builtin::Softmax, Kind::VectorToVector),
+    ("Softmax", Builtin::SoftmaxCols, Kind::Columns),
+    ("logsumexp", Builtin::LogSumExp, Kind::VectorToScalar),
+    ("LayerNorm", Builtin::LayerNorm, Kind::VectorToVector),
+    ("Norm", Builtin::NormPdf, Kind::Density),
+];
+
+/// Functions the book uses that the language parses but does not support yet.
+pub const UNSUPPORTED: &[(&str, &str)] = &[
+    ("max", "`max_a[…]` over an index (eq. 19.16)"),
+    ("min", "`min_a[…]` over an index"),
+    ("argmax", "`argmax`"),
+    ("argmin", "`argmin`"),
+    ("D_{KL}", "the KL divergence `D_KL[q ‖ p]` (eq. 17.21)"),
+    ("BatchNorm", "`BatchNorm` (batch statistics, eq. 11.7–11.9)"),
+    ("E", "expectations `E[…]`"),
+];
+
+/// Initialisers a `param` may name after `~`.
+pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform"];
+
+/// Looks up a built-in by the name the user wrote.
+pub fn lookup(word: &str) -> Option<(Builtin, Kind)> {
+    TABLE.iter().find(|(w, _, _)| *w == word).map(|(_, b, k)| (*b, *k))
+}
+
+/// Every built-in name, for "did you mean" help.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(w, _, _)| *w)
+}
+
+impl Builtin {
+    /// The name the book writes.
+    pub fn name(self) -> &'static str {
+        TABLE.iter().find(|(_, b, _)| *b == self).map_or("?", |(w, _, _)| w)
+    }
+}

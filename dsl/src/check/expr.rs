@@ -1,0 +1,913 @@
+//! Checking expressions: names, subscripts, calls, operators and big operators.
+//!
+//! Each method returns the [`Val`] of its expression, or `None` after reporting an error (or
+//! when an operand already failed, so that one mistake is reported once).
+
+use super::builtins::{self, Builtin, Kind};
+use super::shape::{Dim, Labels, Shape, Val};
+use super::{Bound, Entry, Func, ModelCx, Sym};
+use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::names;
+use crate::syntax::walk;
+
+/// A subscript item, evaluated.
+#[derive(Clone, Debug)]
+enum Ix {
+    /// A number, or a family variable or hyper-parameter with a value.
+    Int(i64),
+    /// The example index of an enclosing `∑_i`.
+    Batch(String),
+    /// The index of `∑_j φ_j²`.
+    ParamIndex(String),
+    /// A class label (`y_i`), which selects the component of its class.
+    Label(Labels, String),
+    /// Anything else: part of a longer name (`D_{in}`).
+    Text(String),
+}
+
+impl Ix {
+    fn text(&self) -> String {
+        match self {
+            Ix::Int(v) => v.to_string(),
+            Ix::Batch(s) | Ix::ParamIndex(s) | Ix::Label(_, s) | Ix::Text(s) => s.clone(),
+        }
+    }
+}
+
+impl ModelCx<'_, '_> {
+    /// The source text of a span, or "this" when it is long.
+    fn snippet(&self, span: Span) -> String {
+        let text = self.src().get(span.range()).unwrap_or("").trim();
+        if text.is_empty() || text.chars().count() > 40 || text.contains('\n') {
+            "this".to_string()
+        } else {
+            format!("`{text}`")
+        }
+    }
+
+    pub(super) fn expr(&mut self, e: &Expr) -> Option<Val> {
+        match &e.kind {
+            ExprKind::Number(v) => {
+                if !v.is_finite() {
+                    self.error(
+                        Diagnostic::new(Code::E0103, e.span, "this number is too large")
+                            .label("not a finite number"),
+                    );
+                    return None;
+                }
+                Some(Val::scalar())
+            }
+            ExprKind::Name(n) => self.name_value(n, e.span),
+            ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
+            ExprKind::Paren(x) => self.expr(x),
+            ExprKind::Neg(x) | ExprKind::Sqrt(x) => {
+                self.expr(x).map(|v| Val { labels: None, ..v })
+            }
+            ExprKind::Transpose(x) => self.expr(x).map(|v| Val {
+                shape: v.shape.transpose(),
+                per_example: v.per_example,
+                labels: None,
+            }),
+            ExprKind::Norm(x) => {
+                self.expr(x).map(|v| Val { shape: Shape::Scalar, per_example: v.per_example, labels: None })
+            }
+            ExprKind::Power(b, p) => {
+                let (bv, pv) = (self.expr(b), self.expr(p));
+                let (bv, pv) = (bv?, pv?);
+                if !pv.shape.is_scalar() {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0310,
+                            p.span,
+                            format!("an exponent must be a scalar, but this is {}", pv.shape.describe()),
+                        )
+                        .label("not a scalar")
+                        .help("for an element-wise product write `a ⊙ b`"),
+                    );
+                    return None;
+                }
+                Some(Val::with_shape(bv.shape.clone(), &bv, &pv))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                self.binary(*op, &a?, &b?, lhs, rhs)
+            }
+            ExprKind::Call { func, args } => self.call(func, args, e.span),
+            ExprKind::Big { op, binder, upper, body } => {
+                self.big(*op, binder.as_ref(), upper.as_deref(), body, e.span)
+            }
+            ExprKind::Prob { .. } => {
+                self.error(
+                    Diagnostic::new(Code::E0402, e.span, "probabilities `Pr(·|·)` are not supported yet")
+                        .label("not supported yet")
+                        .help("write the log-likelihood out, e.g. `log[sig[f[x_i, φ]]]` or `log[Norm_{y_i}[μ, σ²]]`"),
+                );
+                None
+            }
+            ExprKind::Deriv { .. } => {
+                self.error(
+                    Diagnostic::new(Code::E0401, e.span, "derivatives inside a spec are not supported yet")
+                        .label("not supported yet")
+                        .help("the compiler derives ∂L/∂φ of every `loss`; gradient penalties (eq. 9.8) come later"),
+                );
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ operators
+
+    fn binary(&mut self, op: BinOp, a: &Val, b: &Val, lhs: &Expr, rhs: &Expr) -> Option<Val> {
+        let (sa, sb) = (&a.shape, &b.shape);
+        let span = lhs.span.to(rhs.span);
+        match op {
+            BinOp::Add | BinOp::Sub | BinOp::Hadamard | BinOp::Div => {
+                if sb.is_scalar() {
+                    return Some(Val::with_shape(sa.clone(), a, b));
+                }
+                if sa.is_scalar() {
+                    return Some(Val::with_shape(sb.clone(), a, b));
+                }
+                if sa.same(sb) {
+                    return Some(Val::with_shape(sa.unify(sb), a, b));
+                }
+                let verb = match op {
+                    BinOp::Add => "add",
+                    BinOp::Sub => "subtract",
+                    BinOp::Hadamard => "multiply element-wise",
+                    _ => "divide element-wise",
+                };
+                let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
+                let mut d = Diagnostic::new(
+                    Code::E0302,
+                    span,
+                    format!("cannot {verb} {ta} : {} and {tb} : {}", sa.describe(), sb.describe()),
+                )
+                .label(format!("{} {} {}", sa.numeric(), op.symbol(), sb.numeric()))
+                .with(lhs.span, sa.symbolic())
+                .with(rhs.span, sb.symbolic());
+                if sa.same(&sb.transpose()) {
+                    d = d.help(format!("transpose one side: {tb}ᵀ has shape {}", sb.transpose().symbolic()));
+                } else if matches!((sa, sb), (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))) {
+                    d = d.help("to add a vector to every column of a matrix, write `β 𝟏ᵀ + …` (eq. 12.6)");
+                }
+                self.error(d);
+                None
+            }
+            BinOp::Scale => {
+                if sa.is_scalar() {
+                    return Some(Val::with_shape(sb.clone(), a, b));
+                }
+                if sb.is_scalar() {
+                    return Some(Val::with_shape(sa.clone(), a, b));
+                }
+                let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
+                self.error(
+                    Diagnostic::new(
+                        Code::E0303,
+                        span,
+                        format!("`·` scales by a scalar, but {ta} : {} and {tb} : {} are not scalars", sa.describe(), sb.describe()),
+                    )
+                    .label("neither side is a scalar")
+                    .with(lhs.span, sa.symbolic())
+                    .with(rhs.span, sb.symbolic())
+                    .help("write `a ⊙ b` for the element-wise product, or `Ω x` (juxtaposition) for a matrix product"),
+                );
+                None
+            }
+            BinOp::Juxt => self.product(a, b, lhs, rhs),
+        }
+    }
+
+    /// Juxtaposition: a matrix product, or scaling when one side is a scalar.
+    fn product(&mut self, a: &Val, b: &Val, lhs: &Expr, rhs: &Expr) -> Option<Val> {
+        let (sa, sb) = (&a.shape, &b.shape);
+        if sa.is_scalar() {
+            return Some(Val::with_shape(sb.clone(), a, b));
+        }
+        if sb.is_scalar() {
+            return Some(Val::with_shape(sa.clone(), a, b));
+        }
+        let inner = match (sa, sb) {
+            (Shape::Mat(m, k1), Shape::Col(k2)) => Some((k1, k2, Shape::Col(m.clone()))),
+            (Shape::Mat(m, k1), Shape::Mat(k2, n)) => Some((k1, k2, Shape::Mat(m.clone(), n.clone()))),
+            (Shape::Row(k1), Shape::Col(k2)) => Some((k1, k2, Shape::Scalar)),
+            (Shape::Row(k1), Shape::Mat(k2, n)) => Some((k1, k2, Shape::Row(n.clone()))),
+            (Shape::Col(m), Shape::Row(n)) => return Some(Val::with_shape(Shape::Mat(m.clone(), n.clone()), a, b)),
+            _ => None,
+        };
+        let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
+        let span = lhs.span.to(rhs.span);
+        if let Some((k1, k2, out)) = inner {
+            if k1.same(k2) {
+                return Some(Val::with_shape(out, a, b));
+            }
+            let mut d = Diagnostic::new(
+                Code::E0301,
+                span,
+                format!("{ta} : {} cannot multiply {tb} : {}", sa.describe(), sb.describe()),
+            )
+            .label(format!("{} {}: inner dimensions {} and {} differ", sa.numeric(), sb.numeric(), dim_text(k1), dim_text(k2)))
+            .with(lhs.span, sa.symbolic())
+            .with(rhs.span, sb.symbolic());
+            if let (Shape::Mat(m, _), Shape::Col(k)) = (sa, sb)
+                && m.same(k)
+            {
+                d = d.help(format!("transpose the matrix: {ta}ᵀ {tb} has shape {}", Shape::Col(sa.transpose_cols()).symbolic()));
+            }
+            self.error(d);
+            return None;
+        }
+        if let (Shape::Col(_), Shape::Col(_)) = (sa, sb) {
+            self.error(
+                Diagnostic::new(
+                    Code::E0311,
+                    span,
+                    format!("{ta} : {} and {tb} : {} are both column vectors", sa.describe(), sb.describe()),
+                )
+                .label("a column vector cannot multiply a column vector")
+                .with(lhs.span, sa.symbolic())
+                .with(rhs.span, sb.symbolic())
+                .help(format!("for the dot product write {}ᵀ {}, for the element-wise product {} ⊙ {}", ta.trim_matches('`'), tb.trim_matches('`'), ta.trim_matches('`'), tb.trim_matches('`'))),
+            );
+            return None;
+        }
+        self.error(
+            Diagnostic::new(
+                Code::E0301,
+                span,
+                format!("{ta} : {} cannot multiply {tb} : {}", sa.describe(), sb.describe()),
+            )
+            .label(format!("{} {}", sa.numeric(), sb.numeric()))
+            .with(lhs.span, sa.symbolic())
+            .with(rhs.span, sb.symbolic())
+            .help("a product needs the left side's columns to match the right side's rows"),
+        );
+        None
+    }
+
+    // ------------------------------------------------------------------ names
+
+    /// Evaluates one subscript item.
+    fn ix(&mut self, e: &Expr) -> Option<Ix> {
+        if let Some(v) = self.eval_int_quiet(e) {
+            return Some(Ix::Int(v));
+        }
+        match &e.kind {
+            ExprKind::Name(n) if n.sub.is_empty() => {
+                let name = self.canonical_plain(n);
+                Some(match self.bound(&name) {
+                    Some(Bound::Batch) => Ix::Batch(name),
+                    Some(Bound::ParamIndex) => Ix::ParamIndex(name),
+                    _ => Ix::Text(name),
+                })
+            }
+            ExprKind::Name(n) => {
+                let text = self.canonical_plain(n);
+                // `y_i` with `y` a class-label target: selects a component.
+                let mut base = n.clone();
+                let last = base.sub.pop();
+                let base_name = self.canonical_plain(&base);
+                let last_is_batch = matches!(
+                    last.as_ref().map(|l| &l.kind),
+                    Some(ExprKind::Name(l)) if l.sub.is_empty() && self.bound(&self.canonical_plain(l)) == Some(Bound::Batch)
+                );
+                if last_is_batch
+                    && let Some(Entry { sym: Sym::Data(_, v), .. }) = self.scope.get(&base_name)
+                    && let Some(l) = &v.labels
+                {
+                    return Some(Ix::Label(l.clone(), text));
+                }
+                Some(Ix::Text(text))
+            }
+            _ => {
+                let mut uses_index = None;
+                walk(e, &mut |x| {
+                    if let ExprKind::Name(n) = &x.kind
+                        && n.sub.is_empty()
+                    {
+                        let name = names::build(&n.word, n.primes, false, &[]);
+                        if matches!(self.bound(&name), Some(Bound::Batch | Bound::ParamIndex)) {
+                            uses_index = Some(name);
+                        }
+                    }
+                });
+                if let Some(var) = uses_index {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0403,
+                            e.span,
+                            format!("index arithmetic on `{var}` is not supported yet"),
+                        )
+                        .label("an offset index, as in a convolution (eq. 10.4)")
+                        .help("convolutions written with index sums come in a later version; `{var}` here would need to run over the components of a vector"),
+                    );
+                    return None;
+                }
+                Some(Ix::Text(crate::dump::expr(e)))
+            }
+        }
+    }
+
+    fn lookup_value(&mut self, name: &str, span: Span) -> Option<Option<Val>> {
+        let entry = self.scope.get(name)?.clone();
+        Some(match entry.sym {
+            Sym::Hyper(_) => Some(Val::scalar()),
+            Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => Some(v),
+            Sym::Func(_) => {
+                self.error(
+                    Diagnostic::new(Code::E0206, span, format!("`{name}` is a function, used here as a value"))
+                        .label("a function")
+                        .help(format!("apply it with square brackets: `{name}[…]`")),
+                );
+                None
+            }
+            Sym::Poisoned => None,
+            Sym::Group => {
+                self.error(
+                    Diagnostic::new(Code::E0206, span, format!("`{name}` is a parameter group, used here as a value"))
+                        .label("a group of parameters")
+                        .help(format!("a group is an argument, as in `f[x, {name}]`; its squared norm is `∑_j {name}_j²`")),
+                );
+                None
+            }
+        })
+    }
+
+    fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
+        let mut items = Vec::with_capacity(n.sub.len());
+        for s in &n.sub {
+            items.push(self.ix(s)?);
+        }
+        let texts: Vec<String> = items.iter().map(Ix::text).collect();
+        let full = names::build(&n.word, n.primes, n.frozen, &texts);
+        if let Some(v) = self.lookup_value(&full, span) {
+            return v;
+        }
+        if n.frozen {
+            // `φ⁻`: a frozen copy has the type of the original.
+            let thawed = names::build(&n.word, n.primes, false, &texts);
+            if let Some(v) = self.lookup_value(&thawed, span) {
+                return v;
+            }
+        }
+        if items.is_empty() {
+            match full.as_str() {
+                "π" => return Some(Val::scalar()),
+                "ones" => return Some(Val::global(Shape::Col(Dim::wild()))),
+                _ => {}
+            }
+        }
+        if let Some((last, rest)) = items.split_last() {
+            let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
+            let base_entry = self.scope.get(&base).cloned();
+            let base_val = match &base_entry {
+                Some(Entry { sym: Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v), .. }) => Some(v.clone()),
+                _ => None,
+            };
+            if matches!(base_entry, Some(Entry { sym: Sym::Poisoned, .. })) {
+                return None;
+            }
+            let is_group = matches!(base_entry, Some(Entry { sym: Sym::Group, .. }))
+                || (self.groups.is_empty() && base == "φ" && base_entry.is_none());
+            match last {
+                Ix::Batch(var) => {
+                    if let Some(v) = base_val {
+                        if v.per_example {
+                            return Some(v);
+                        }
+                        self.error(
+                            Diagnostic::new(
+                                Code::E0209,
+                                span,
+                                format!("`{base}` is the same for every example, so `{full}` has no meaning"),
+                            )
+                            .label(format!("`{var}` is the example index"))
+                            .help(format!("only data and per-example quantities take the example index; write `{base}`")),
+                        );
+                        return None;
+                    }
+                }
+                Ix::ParamIndex(_) if is_group => return Some(Val::scalar()),
+                Ix::Int(_) | Ix::Label(..) if base_val.is_some() => {
+                    let v = base_val?;
+                    return self.component(&v, last, n.sub.last().map_or(span, |s| s.span), span);
+                }
+                Ix::Text(var) if base_val.as_ref().is_some_and(|v| v.per_example) => {
+                    let is_index = var.chars().count() == 1 && var.chars().all(char::is_lowercase);
+                    if is_index {
+                        self.error(
+                            Diagnostic::new(Code::E0209, span, format!("the example index `{var}` is not bound here"))
+                                .label(format!("`{full}` is the {var}-th example of `{base}`"))
+                                .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example")),
+                        );
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.unknown_name(&full, span, n);
+        None
+    }
+
+    /// Reports an unknown name (deferred, in case a later equation defines it).
+    pub(super) fn unknown_name(&mut self, name: &str, span: Span, n: &ast::Name) {
+        let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`")).label("not defined");
+        let candidates: Vec<String> = self.scope.keys().cloned().collect();
+        if let Some(c) = names::closest(name, candidates.iter().map(String::as_str)) {
+            d = d.help(format!("did you mean `{c}`?"));
+        } else if n.sub.is_empty()
+            && let Some((a, b)) = self.split_juxtaposed(&n.word)
+        {
+            d = d.help(format!("a product of two names needs a space: `{a} {b}`"));
+        } else if let Some(c) = names::closest(name, builtins::names()) {
+            d = d.help(format!("did you mean the function `{c}[…]`?"));
+        }
+        self.unknown.push((name.to_string(), d));
+    }
+
+    /// `Ωx` → (`Ω`, `x`) when both halves are names in scope.
+    fn split_juxtaposed(&self, word: &str) -> Option<(String, String)> {
+        word.char_indices().skip(1).find_map(|(i, _)| {
+            let (a, b) = (names::word(&word[..i]), names::word(&word[i..]));
+            let known = |s: &str| self.scope.contains_key(s);
+            (known(a) && known(b)).then(|| (a.to_string(), b.to_string()))
+        })
+    }
+
+    /// Selects a component of a vector by a 1-based number or a class label.
+    fn component(&mut self, v: &Val, ix: &Ix, ix_span: Span, span: Span) -> Option<Val> {
+        let len = match &v.shape {
+            Shape::Col(d) | Shape::Row(d) => d.clone(),
+            other => {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0307,
+                        ix_span,
+                        format!("{} is {}: only vectors have components", self.snippet(span), other.describe()),
+                    )
+                    .label("a component index"),
+                );
+                return None;
+            }
+        };
+        let per_example = v.per_example;
+        match ix {
+            Ix::Int(k) => {
+                if let Some(n) = len.value
+                    && (*k < 1 || *k > n)
+                {
+                    self.error(
+                        Diagnostic::new(Code::E0307, ix_span, format!("component {k} of a vector of {n}"))
+                            .label(format!("must be between 1 and {n}"))
+                            .help("components are counted from 1, as in the book"),
+                    );
+                    return None;
+                }
+                Some(Val { shape: Shape::Scalar, per_example, labels: None })
+            }
+            Ix::Label(l, text) => {
+                if !l.count.same(&len) {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0308,
+                            ix_span,
+                            format!(
+                                "`{text}` selects one of {} classes, but the vector has {} components",
+                                dim_text(&l.count),
+                                dim_text(&len)
+                            ),
+                        )
+                        .label("class label used as an index")
+                        .help("the label set and the output dimension must agree, e.g. `{0 … D_o-1}` with `ℝ^{D_o}`"),
+                    );
+                    return None;
+                }
+                Some(Val { shape: Shape::Scalar, per_example: true, labels: None })
+            }
+            Ix::Batch(var) | Ix::ParamIndex(var) => {
+                self.error(
+                    Diagnostic::new(Code::E0403, ix_span, format!("`{var}` indexes examples, not components"))
+                        .label("not a component index")
+                        .help("indexing components by a running index is not supported yet"),
+                );
+                None
+            }
+            Ix::Text(t) => {
+                self.error(
+                    Diagnostic::new(Code::E0315, ix_span, format!("`{t}` cannot select a component"))
+                        .label("not a number or a class label")
+                        .help("a component is chosen by a number (1-based) or by a class label such as `y_i`"),
+                );
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ functions
+
+    /// The function a name denotes; `None` (and, unless `quiet`, a diagnostic) if none.
+    pub(super) fn function_named(&mut self, n: &ast::Name, span: Span, quiet: bool) -> Option<Func> {
+        let full = self.canonical_plain(n);
+        let base = names::build(&n.word, n.primes, false, &[]);
+        for key in [&full, &base] {
+            match self.scope.get(key) {
+                Some(Entry { sym: Sym::Func(f), .. }) => return Some(f.clone()),
+                Some(Entry { sym: Sym::Poisoned, .. }) => return None,
+                Some(_) if !quiet && key == &full => {
+                    self.error(
+                        Diagnostic::new(Code::E0205, span, format!("`{full}` is a value, not a function"))
+                            .label("applied with square brackets")
+                            .help(format!("for a product write `{full} (…)`; square brackets only apply functions")),
+                    );
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        if let Some((b, kind)) = builtins::lookup(&n.word) {
+            return Some(Func::Builtin(b, kind, n.sub.clone()));
+        }
+        if n.sub.is_empty()
+            && let Some(i) = self.chk.file.models.iter().position(|m| m.name.text == n.word)
+        {
+            return Some(Func::Sub(i));
+        }
+        if let Some((_, what)) = builtins::UNSUPPORTED.iter().find(|(w, _)| *w == n.word || *w == full) {
+            self.error(
+                Diagnostic::new(Code::E0404, span, format!("{what} is not supported yet"))
+                    .label("not supported yet"),
+            );
+            return None;
+        }
+        if quiet {
+            return None;
+        }
+        let mut d = Diagnostic::new(Code::E0203, span, format!("unknown function `{full}`")).label("not a function");
+        let fns: Vec<String> = self
+            .scope
+            .iter()
+            .filter(|(_, e)| matches!(e.sym, Sym::Func(_)))
+            .map(|(k, _)| k.clone())
+            .chain(builtins::names().map(str::to_string))
+            .collect();
+        if let Some(c) = names::closest(&n.word, fns.iter().map(String::as_str)) {
+            d = d.help(format!("did you mean `{c}`?"));
+        } else {
+            d = d.help("bind a function first, e.g. `let a = ReLU`");
+        }
+        // Deferred like unknown names: a later equation may define it.
+        self.unknown.push((base, d));
+        None
+    }
+
+    fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span) -> Option<Val> {
+        let f = self.function_named(fname, fname.span, false)?;
+        let full = self.canonical_plain(fname);
+        // A subscript on a function selects a component of the result (`softmax_k`, `f_1`),
+        // except where it is the function's parameter (`LReLU_α`, `Norm_y`) or part of the
+        // function's own name (`let f_1 = …`).
+        let named_with_sub = matches!(self.scope.get(&full), Some(Entry { sym: Sym::Func(_), .. }));
+        let component = if named_with_sub { None } else { fname.sub.last() };
+        let result = match f {
+            Func::Builtin(b, kind, bound_sub) => {
+                let sub = if bound_sub.is_empty() { fname.sub.clone() } else { bound_sub };
+                let takes_param = matches!(b, Builtin::LRelu | Builtin::NormPdf);
+                let v = self.builtin(b, kind, &sub, args, span)?;
+                if takes_param {
+                    return Some(v);
+                }
+                v
+            }
+            Func::User { formals, body } => {
+                if !self.arity(&full, formals.len(), args, span) {
+                    return None;
+                }
+                let vals: Vec<Option<Val>> = args.iter().map(|a| self.expr(a)).collect();
+                let vals: Vec<Val> = vals.into_iter().collect::<Option<_>>()?;
+                let saved: Vec<Option<Entry>> = formals.iter().map(|f| self.scope.get(f).cloned()).collect();
+                for (f, (v, a)) in formals.iter().zip(vals.into_iter().zip(args)) {
+                    self.scope.insert(f.clone(), Entry { sym: Sym::Value(v), span: a.span });
+                }
+                let out = self.expr(&body);
+                for (f, old) in formals.iter().zip(saved) {
+                    match old {
+                        Some(e) => self.scope.insert(f.clone(), e),
+                        None => self.scope.remove(f),
+                    };
+                }
+                out?
+            }
+            Func::Model { formals, group, out } => {
+                if !self.arity(&full, formals.len() + 1, args, span) {
+                    return None;
+                }
+                self.data_args(&full, &formals, args)?;
+                self.group_arg(args.last(), Some(&group));
+                Val { shape: out.shape.clone(), per_example: true, labels: None }
+            }
+            Func::Sub(i) => {
+                let Some(iface) = self.chk.model(i) else {
+                    let name = self.chk.file.models[i].name.text.clone();
+                    self.error(
+                        Diagnostic::new(Code::E0212, fname.span, format!("model `{name}` calls itself"))
+                            .label("recursive call")
+                            .help("a model can call other models of the file, not itself"),
+                    );
+                    return None;
+                };
+                if !self.arity(&full, iface.inputs.len() + 1, args, span) {
+                    return None;
+                }
+                self.data_args(&full, &iface.inputs, args)?;
+                self.group_arg(args.last(), None);
+                let Some(out) = iface.out else {
+                    let name = self.chk.file.models[i].name.text.clone();
+                    self.error(
+                        Diagnostic::new(Code::E0215, fname.span, format!("model `{name}` defines no function to call"))
+                            .label("called here")
+                            .help("give it an equation such as `f[x, φ] = …`"),
+                    );
+                    return None;
+                };
+                Val { shape: out.shape, per_example: true, labels: None }
+            }
+        };
+        match component {
+            None => Some(result),
+            Some(c) => {
+                let ix = self.ix(c)?;
+                self.component(&result, &ix, c.span, span)
+            }
+        }
+    }
+
+    fn arity(&mut self, name: &str, want: usize, args: &[Expr], span: Span) -> bool {
+        if args.len() == want {
+            return true;
+        }
+        let plural = if want == 1 { "" } else { "s" };
+        self.error(
+            Diagnostic::new(Code::E0204, span, format!("`{name}` takes {want} argument{plural}, but {} were given", args.len()))
+                .label(format!("expected {want} argument{plural}")),
+        );
+        false
+    }
+
+    /// Checks data arguments against the shapes a function expects.
+    fn data_args(&mut self, name: &str, formals: &[Val], args: &[Expr]) -> Option<()> {
+        let mut ok = true;
+        for (k, (want, a)) in formals.iter().zip(args).enumerate() {
+            let Some(got) = self.expr(a) else {
+                ok = false;
+                continue;
+            };
+            if !got.shape.same(&want.shape) {
+                ok = false;
+                self.error(
+                    Diagnostic::new(
+                        Code::E0304,
+                        a.span,
+                        format!(
+                            "argument {} of `{name}` must be {}, but {} is {}",
+                            k + 1,
+                            want.shape.describe(),
+                            self.snippet(a.span),
+                            got.shape.describe()
+                        ),
+                    )
+                    .label(format!("{} ≠ {}", got.shape.numeric(), want.shape.numeric())),
+                );
+            }
+        }
+        ok.then_some(())
+    }
+
+    /// The last argument of a model function names a parameter group.
+    fn group_arg(&mut self, arg: Option<&Expr>, want: Option<&str>) {
+        let Some(a) = arg else { return };
+        let ExprKind::Name(n) = &a.kind else {
+            self.error(
+                Diagnostic::new(Code::E0210, a.span, "the last argument names the parameters, such as `φ`")
+                    .label("not a parameter group"),
+            );
+            return;
+        };
+        let g = names::build(&n.word, n.primes, false, &n.sub.iter().map(|s| self.index_text(s)).collect::<Vec<_>>());
+        let Some(want) = want else { return };
+        if g != want && !self.groups.contains(&g) {
+            self.error(
+                Diagnostic::new(Code::E0210, a.span, format!("`{g}` is not a parameter group of this model"))
+                    .label(format!("expected `{want}`"))
+                    .help(format!("the model function is defined over `{want}`")),
+            );
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin, kind: Kind, sub: &[Expr], args: &[Expr], span: Span) -> Option<Val> {
+        if b == Builtin::NormPdf {
+            return self.density(sub, args, span);
+        }
+        if b == Builtin::LRelu {
+            // The subscript is the slope α: a scalar.
+            for s in sub {
+                let v = self.expr(s)?;
+                if !v.shape.is_scalar() {
+                    self.error(
+                        Diagnostic::new(Code::E0304, s.span, "the slope of `LReLU` must be a scalar")
+                            .label(v.shape.describe()),
+                    );
+                    return None;
+                }
+            }
+        }
+        if !self.arity(b.name(), 1, args, span) {
+            return None;
+        }
+        let v = self.expr(&args[0])?;
+        let bad = |s: &Shape| match kind {
+            Kind::Elementwise | Kind::Density => false,
+            Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
+            Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
+        };
+        if bad(&v.shape) {
+            let want = if kind == Kind::Columns { "a vector or a matrix" } else { "a column vector" };
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span,
+                    format!("`{}` takes {want}, but {} is {}", b.name(), self.snippet(args[0].span), v.shape.describe()),
+                )
+                .label(v.shape.numeric()),
+            );
+            return None;
+        }
+        let shape = match kind {
+            Kind::VectorToScalar => Shape::Scalar,
+            _ => v.shape.clone(),
+        };
+        Some(Val { shape, per_example: v.per_example, labels: None })
+    }
+
+    /// `Norm_y[μ, σ²]`: the normal density at `y`, element-wise.
+    fn density(&mut self, sub: &[Expr], args: &[Expr], span: Span) -> Option<Val> {
+        let Some(point) = sub.first() else {
+            self.error(
+                Diagnostic::new(Code::E0204, span, "`Norm` needs the point as a subscript: `Norm_y[μ, σ²]`")
+                    .label("no subscript")
+                    .help("as a distribution (after `~`), `Norm[0, I]` declares noise or an initialiser"),
+            );
+            return None;
+        };
+        if !self.arity("Norm", 2, args, span) {
+            return None;
+        }
+        let y = self.expr(point);
+        let mu = self.expr(&args[0]);
+        let var = self.expr(&args[1]);
+        let (y, mu, var) = (y?, mu?, var?);
+        for (v, e) in [(&mu, &args[0]), (&var, &args[1])] {
+            if !v.shape.is_scalar() && !v.shape.same(&y.shape) {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0304,
+                        e.span,
+                        format!("`Norm_y` at y : {} needs this to be a scalar or {}, not {}", y.shape.describe(), y.shape.symbolic(), v.shape.describe()),
+                    )
+                    .label(v.shape.numeric()),
+                );
+                return None;
+            }
+        }
+        let per_example = y.per_example || mu.per_example || var.per_example;
+        Some(Val { shape: y.shape, per_example, labels: None })
+    }
+
+    // ------------------------------------------------------------------ big operators
+
+    fn big(&mut self, op: BigOp, binder: Option<&ast::Binder>, upper: Option<&Expr>, body: &Expr, span: Span) -> Option<Val> {
+        let sym = if op == BigOp::Sum { "∑" } else { "∏" };
+        let Some(b) = binder else {
+            self.error(
+                Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
+                    .label("no index")
+                    .help(format!("write `{sym}_i …` over the batch, or `{sym}_{{k=1}}^{{K}} …` over a range")),
+            );
+            return None;
+        };
+        let var = self.canonical_plain(&b.var);
+        let batch_upper = matches!(upper.map(|u| &u.kind), Some(ExprKind::Name(n)) if n.sub.is_empty() && n.word == "I" && !self.scope.contains_key("I"));
+        if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
+            return self.unrolled(op, &var, b, upper, body, span);
+        }
+        let kind = if b.set.is_none() && self.indexes_group(body, &var) { Bound::ParamIndex } else { Bound::Batch };
+        self.binds.push((var, kind.clone()));
+        let v = self.expr(body);
+        self.binds.pop();
+        let v = v?;
+        if kind == Bound::ParamIndex && !v.shape.is_scalar() {
+            self.error(
+                Diagnostic::new(Code::E0304, body.span, "a sum over parameter entries needs a scalar summand")
+                    .label(v.shape.describe()),
+            );
+            return None;
+        }
+        Some(Val::global(v.shape))
+    }
+
+    /// Whether `body` subscripts a parameter group with `var` (`φ_j` in `∑_j φ_j²`).
+    fn indexes_group(&self, body: &Expr, var: &str) -> bool {
+        let mut found = false;
+        walk(body, &mut |x| {
+            if let ExprKind::Name(n) = &x.kind
+                && let Some(ExprKind::Name(last)) = n.sub.last().map(|s| &s.kind)
+                && names::build(&last.word, last.primes, false, &[]) == var
+            {
+                let base = names::build(&n.word, n.primes, false, &[]);
+                let implicit = self.groups.is_empty() && base == "φ" && !self.scope.contains_key("φ");
+                if implicit || self.groups.contains(&base) {
+                    found = true;
+                }
+            }
+        });
+        found
+    }
+
+    /// `∑_{k=1}^{K} body`: the body once per value of `k`.
+    fn unrolled(&mut self, op: BigOp, var: &str, b: &ast::Binder, upper: Option<&Expr>, body: &Expr, span: Span) -> Option<Val> {
+        let lo = match b.lo.as_deref() {
+            Some(e) => self.eval_int_quiet(e).ok_or(e.span),
+            None => Ok(1),
+        };
+        let hi = match upper {
+            Some(e) => self.eval_int_quiet(e).ok_or(e.span),
+            None => Err(b.span),
+        };
+        let (lo, hi) = match (lo, hi) {
+            (Ok(lo), Ok(hi)) => (lo, hi),
+            (Err(s), _) | (_, Err(s)) => {
+                self.error(
+                    Diagnostic::new(Code::E0208, s, "the limits of this sum have no value")
+                        .label("must evaluate to an integer")
+                        .help("a sum over the batch is written `∑_i` or `∑_{i=1}^{I}`; other limits must be numbers or hyper-parameters with values"),
+                );
+                return None;
+            }
+        };
+        if hi < lo {
+            self.error(
+                Diagnostic::new(Code::E0313, span, format!("the sum runs over an empty range {{{lo} … {hi}}}"))
+                    .label("no terms"),
+            );
+            return None;
+        }
+        let count = usize::try_from(hi - lo + 1).unwrap_or(usize::MAX);
+        if !self.reserve(count, span) {
+            return None;
+        }
+        let mut acc: Option<Val> = None;
+        for k in lo..=hi {
+            self.binds.push((var.to_string(), Bound::Int(k)));
+            let v = self.expr(body);
+            self.binds.pop();
+            let v = v?;
+            acc = Some(match acc {
+                None => Val { labels: None, ..v },
+                Some(a) if a.shape.same(&v.shape) || v.shape.is_scalar() => {
+                    Val { shape: a.shape.unify(&v.shape), per_example: a.per_example || v.per_example, labels: None }
+                }
+                Some(a) if a.shape.is_scalar() => Val { per_example: a.per_example || v.per_example, labels: None, ..v },
+                Some(a) => {
+                    let word = if op == BigOp::Sum { "sum" } else { "product" };
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0302,
+                            body.span,
+                            format!("the terms of this {word} differ in shape: {} for {var} = {lo}, {} for {var} = {k}", a.shape.describe(), v.shape.describe()),
+                        )
+                        .label("terms of different shapes"),
+                    );
+                    return None;
+                }
+            });
+        }
+        acc
+    }
+}
+
+impl Shape {
+    /// The number of columns of a matrix as a dimension (rows of its transpose).
+    fn transpose_cols(&self) -> Dim {
+        match self {
+            Shape::Mat(_, b) => b.clone(),
+            Shape::Col(d) | Shape::Row(d) => d.clone(),
+            Shape::Scalar => Dim::constant(1),
+        }
+    }
+}
+
+fn dim_text(d: &Dim) -> String {
+    Shape::Col(d.clone()).numeric().trim_start_matches("ℝ^{").trim_end_matches('}').to_string()
+}

@@ -1,0 +1,1054 @@
+//! Checking: name resolution, hyper-parameter evaluation, family expansion and shape inference.
+//!
+//! [`check`] walks every model of a file, statement by statement, in source order (a name must
+//! be defined before it is used, as in the book). Families (`for k ∈ {1 … K}`) are unrolled
+//! with `k` bound to each value, so `h_{k+1}` becomes `h_2`, `h_3`, …. Every error is collected;
+//! checking goes on after one, and an expression whose type is unknown (because of an earlier
+//! error) is not reported again.
+//!
+//! Semantics of the batch: equations are per example. Inputs, targets and noise are per
+//! example; parameters and constants are the same for every example. `∑_i` over the batch
+//! turns a per-example value into one for the whole batch; a loss must be such a scalar.
+
+mod builtins;
+mod expr;
+pub mod shape;
+
+use crate::ast::{self, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::dump;
+use crate::names;
+pub use builtins::Builtin;
+use shape::{Dim, Labels, Poly, Shape, Val};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most family members and unrolled sum terms one model may expand to.
+pub const MAX_UNROLL: usize = 100_000;
+
+/// Options for checking: hyper-parameter overrides (`--set K=5`, `DeepNet[K = 5]`).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `(model, hyper-parameter, value)`; a `None` model applies to every model that has it.
+    pub overrides: Vec<(Option<String>, String, f64)>,
+}
+
+/// What checking found out about a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    /// One entry per model, in source order.
+    pub models: Vec<ModelInfo>,
+}
+
+/// A checked model: its hyper-parameters and every named quantity with its type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// The model's name.
+    pub name: String,
+    /// Hyper-parameters and their values (`None` when symbolic).
+    pub hypers: Vec<(String, Option<f64>)>,
+    /// Every named quantity, in definition order (families expanded).
+    pub symbols: Vec<SymbolInfo>,
+}
+
+/// What kind of quantity a name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SymbolKind {
+    /// Data given per example.
+    Input,
+    /// A target given per example.
+    Target,
+    /// Noise sampled per example.
+    Noise,
+    /// A trainable parameter.
+    Param,
+    /// A value defined by an equation.
+    Value,
+    /// A function (`let a = ReLU`, `f[x, φ] = …`).
+    Function,
+    /// A loss.
+    Loss,
+}
+
+impl SymbolKind {
+    fn word(self) -> &'static str {
+        match self {
+            SymbolKind::Input => "input",
+            SymbolKind::Target => "target",
+            SymbolKind::Noise => "noise",
+            SymbolKind::Param => "param",
+            SymbolKind::Value => "value",
+            SymbolKind::Function => "fn",
+            SymbolKind::Loss => "loss",
+        }
+    }
+}
+
+/// One named quantity of a checked model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymbolInfo {
+    /// Input, parameter, value, …
+    pub kind: SymbolKind,
+    /// The canonical name (`β_0`, `h_2`, `f[x, φ]`).
+    pub name: String,
+    /// Its type in the book's notation, with values: `ℝ^{D} (= ℝ^{64})`.
+    pub ty: String,
+    /// Whether it varies per example.
+    pub per_example: bool,
+    /// Where it is defined.
+    pub span: Span,
+}
+
+/// Checks a parsed file with default hyper-parameters.
+pub fn check(file: &ast::File, src: &str) -> Result<Checked, Vec<Diagnostic>> {
+    check_with(file, src, &Options::default())
+}
+
+/// Checks a parsed file. Returns every diagnostic found, sorted by position.
+pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked, Vec<Diagnostic>> {
+    let mut chk = Checker {
+        file,
+        src,
+        opts,
+        diags: Vec::new(),
+        done: vec![None; file.models.len()],
+        in_progress: vec![false; file.models.len()],
+    };
+    for (model, name, _) in &opts.overrides {
+        let applies = |m: &ast::Model| model.as_ref().is_none_or(|n| *n == m.name.text);
+        let known = file.models.iter().filter(|m| applies(m)).any(|m| {
+            m.hypers.iter().any(|h| names::build(&h.name.word, h.name.primes, false, &sub_text(&h.name)) == *name)
+        });
+        if !known {
+            chk.diags.push(
+                Diagnostic::new(Code::E0216, Span::default(), format!("no hyper-parameter `{name}` to override"))
+                    .label("overridden here"),
+            );
+        }
+    }
+    for i in 0..file.models.len() {
+        chk.model(i);
+    }
+    let mut diags = chk.diags;
+    diags.sort_by_key(|d| (d.span.start, d.span.end, d.code));
+    diags.dedup_by(|a, b| a.code == b.code && a.span == b.span);
+    if diags.is_empty() {
+        Ok(Checked { models: chk.done.into_iter().flatten().map(|(info, _)| info).collect() })
+    } else {
+        Err(diags)
+    }
+}
+
+fn sub_text(n: &ast::Name) -> Vec<String> {
+    n.sub.iter().map(dump::expr).collect()
+}
+
+/// What another model needs to know to call this one as a sub-model.
+#[derive(Clone, Debug)]
+struct Interface {
+    inputs: Vec<Val>,
+    out: Option<Val>,
+}
+
+struct Checker<'a> {
+    file: &'a ast::File,
+    src: &'a str,
+    opts: &'a Options,
+    diags: Vec<Diagnostic>,
+    done: Vec<Option<(ModelInfo, Interface)>>,
+    in_progress: Vec<bool>,
+}
+
+impl Checker<'_> {
+    /// Checks model `i` (once), returning its interface; `None` while it is being checked.
+    fn model(&mut self, i: usize) -> Option<Interface> {
+        if let Some((_, iface)) = &self.done[i] {
+            return Some(iface.clone());
+        }
+        if self.in_progress[i] {
+            return None;
+        }
+        self.in_progress[i] = true;
+        let model = &self.file.models[i];
+        let mut cx = ModelCx::new(self);
+        cx.run(model);
+        let (info, iface) = cx.finish(model);
+        self.in_progress[i] = false;
+        self.done[i] = Some((info, iface.clone()));
+        Some(iface)
+    }
+}
+
+/// A function a name can be bound to.
+#[derive(Clone, Debug)]
+enum Func {
+    /// A built-in, with the subscript it was bound with (`LReLU_{0.1}`).
+    Builtin(Builtin, builtins::Kind, Vec<Expr>),
+    /// `let f[z] = body`.
+    User { formals: Vec<String>, body: Expr },
+    /// The model's own function `f[x, φ] = …`.
+    Model { formals: Vec<Val>, group: String, out: Val },
+    /// Another model of the file.
+    Sub(usize),
+}
+
+#[derive(Clone, Debug)]
+enum Sym {
+    Hyper(Option<f64>),
+    Data(SymbolKind, Val),
+    Param(Val),
+    Value(Val),
+    Func(Func),
+    Group,
+    /// A name whose definition had an error: uses of it are not reported again.
+    Poisoned,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    sym: Sym,
+    span: Span,
+}
+
+/// How an index variable is bound while checking an expression.
+#[derive(Clone, Debug, PartialEq)]
+enum Bound {
+    /// A family variable or an unrolled sum index, with its current value.
+    Int(i64),
+    /// The example index of a sum over the batch (or of `ℓ_i = …`).
+    Batch,
+    /// `∑_j φ_j²`: runs over every entry of the parameter group.
+    ParamIndex,
+}
+
+/// The state of checking one model.
+struct ModelCx<'c, 'a> {
+    chk: &'c mut Checker<'a>,
+    scope: BTreeMap<String, Entry>,
+    order: Vec<(SymbolKind, String)>,
+    groups: BTreeSet<String>,
+    binds: Vec<(String, Bound)>,
+    unrolled: usize,
+    /// Unknown names, kept until the end of the model to tell "used before defined" apart.
+    unknown: Vec<(String, Diagnostic)>,
+    /// The model function `f[x, φ]`, for the interface.
+    function: Option<String>,
+    inputs: Vec<String>,
+}
+
+impl<'c, 'a> ModelCx<'c, 'a> {
+    fn new(chk: &'c mut Checker<'a>) -> ModelCx<'c, 'a> {
+        ModelCx {
+            chk,
+            scope: BTreeMap::new(),
+            order: Vec::new(),
+            groups: BTreeSet::new(),
+            binds: Vec::new(),
+            unrolled: 0,
+            unknown: Vec::new(),
+            function: None,
+            inputs: Vec::new(),
+        }
+    }
+
+    fn src(&self) -> &'a str {
+        self.chk.src
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.chk.diags.push(d);
+    }
+
+    fn run(&mut self, model: &ast::Model) {
+        self.hypers(model);
+        // Parameter groups are declared anywhere in the model; collect them first.
+        for s in &model.stmts {
+            if let ast::StmtKind::Param { group: Some(g), .. } = &s.kind {
+                let name = self.canonical_plain(g);
+                self.groups.insert(name);
+            }
+        }
+        for s in &model.stmts {
+            self.family(s);
+        }
+        // Unknown names that a later equation defines were used too early.
+        for (name, d) in std::mem::take(&mut self.unknown) {
+            let d = match self.scope.get(&name) {
+                Some(e) => {
+                    let (line, _) = crate::diag::line_col(self.src(), e.span.start as usize);
+                    let mut moved = Diagnostic::new(
+                        Code::E0211,
+                        d.span,
+                        format!("`{name}` is used before its equation on line {line}"),
+                    )
+                    .label("used here")
+                    .with(e.span, "defined here");
+                    moved = moved.help("equations are read in order, as in the book: move this one below it");
+                    moved
+                }
+                None => d,
+            };
+            self.error(d);
+        }
+    }
+
+    fn finish(self, model: &ast::Model) -> (ModelInfo, Interface) {
+        let hypers = model
+            .hypers
+            .iter()
+            .map(|h| {
+                let name = self.canonical_plain(&h.name);
+                let v = match self.scope.get(&name) {
+                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    _ => None,
+                };
+                (name, v)
+            })
+            .collect();
+        let mut symbols = Vec::new();
+        for (kind, name) in &self.order {
+            let Some(e) = self.scope.get(name) else { continue };
+            let (ty, per_example, shown) = match &e.sym {
+                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => (describe(v), v.per_example, name.clone()),
+                Sym::Func(Func::Builtin(b, _, sub)) => {
+                    let sub = if sub.is_empty() {
+                        String::new()
+                    } else {
+                        format!("_{{{}}}", sub.iter().map(dump::expr).collect::<Vec<_>>().join(","))
+                    };
+                    (format!("= {}{sub}", b.name()), false, name.clone())
+                }
+                Sym::Func(Func::User { formals, .. }) => {
+                    ("user function".to_string(), false, format!("{name}[{}]", formals.join(", ")))
+                }
+                Sym::Func(Func::Model { out, group, formals }) => {
+                    let args: Vec<&str> = self.inputs.iter().take(formals.len()).map(String::as_str).collect();
+                    (describe(out), out.per_example, format!("{name}[{}, {group}]", args.join(", ")))
+                }
+                Sym::Func(Func::Sub(i)) => {
+                    (format!("= model {}", self.chk.file.models[*i].name.text), false, name.clone())
+                }
+                Sym::Hyper(_) | Sym::Group | Sym::Poisoned => continue,
+            };
+            symbols.push(SymbolInfo { kind: *kind, name: shown, ty, per_example, span: e.span });
+        }
+        let inputs = self
+            .inputs
+            .iter()
+            .filter_map(|n| match self.scope.get(n) {
+                Some(Entry { sym: Sym::Data(_, v), .. }) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        let out = self.function.as_ref().and_then(|f| match self.scope.get(f) {
+            Some(Entry { sym: Sym::Func(Func::Model { out, .. }), .. }) => Some(out.clone()),
+            _ => None,
+        });
+        (ModelInfo { name: model.name.text.clone(), hypers, symbols }, Interface { inputs, out })
+    }
+
+    // ------------------------------------------------------------------ hyper-parameters
+
+    fn hypers(&mut self, model: &ast::Model) {
+        for h in &model.hypers {
+            let name = self.canonical_plain(&h.name);
+            let overridden = self.chk.opts.overrides.iter().rev().find(|(m, n, _)| {
+                *n == name && m.as_ref().is_none_or(|m| *m == model.name.text)
+            });
+            let value = match (overridden, &h.default) {
+                (Some((_, _, v)), _) => Some(*v),
+                (None, Some(d)) => self.eval_num(d),
+                (None, None) => None,
+            };
+            if let Some(v) = value
+                && !v.is_finite()
+            {
+                self.error(
+                    Diagnostic::new(Code::E0103, h.span, format!("`{name}` is not a finite number"))
+                        .label("evaluates to ±∞ or NaN"),
+                );
+            }
+            self.define(&name, Sym::Hyper(value), h.name.span, None);
+        }
+    }
+
+    /// Evaluates a numeric expression over hyper-parameters and bound integers.
+    /// `None` when it has no value (symbolic, or an error that was reported).
+    fn eval_num(&mut self, e: &Expr) -> Option<f64> {
+        match &e.kind {
+            ExprKind::Number(v) => {
+                if !v.is_finite() {
+                    self.error(
+                        Diagnostic::new(Code::E0103, e.span, "this number is too large")
+                            .label("not a finite number"),
+                    );
+                    return None;
+                }
+                Some(*v)
+            }
+            ExprKind::Paren(x) => self.eval_num(x),
+            ExprKind::Neg(x) => self.eval_num(x).map(|v| -v),
+            ExprKind::Name(n) => {
+                let name = self.canonical_plain(n);
+                if let Some(b) = self.bound(&name) {
+                    return match b {
+                        Bound::Int(v) => Some(v as f64),
+                        _ => None,
+                    };
+                }
+                if name == "π" {
+                    return Some(std::f64::consts::PI);
+                }
+                match self.scope.get(&name) {
+                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    Some(_) => {
+                        let d = Diagnostic::new(
+                            Code::E0214,
+                            e.span,
+                            format!("`{name}` has no value here: only hyper-parameters and numbers can be used"),
+                        )
+                        .label("not a hyper-parameter");
+                        self.error(d);
+                        None
+                    }
+                    None => {
+                        self.unknown_name(&name, e.span, n);
+                        None
+                    }
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.eval_num(lhs), self.eval_num(rhs));
+                let (a, b) = (a?, b?);
+                Some(match op {
+                    ast::BinOp::Add => a + b,
+                    ast::BinOp::Sub => a - b,
+                    ast::BinOp::Div => a / b,
+                    _ => a * b,
+                })
+            }
+            ExprKind::Power(b, p) => {
+                let (b, p) = (self.eval_num(b), self.eval_num(p));
+                Some(b?.powf(p?))
+            }
+            ExprKind::Sqrt(x) => self.eval_num(x).map(f64::sqrt),
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::E0312, e.span, "expected a number or an expression of hyper-parameters")
+                        .label("cannot be evaluated when the model is built"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Evaluates an integer (family bounds, sum limits, subscripts); `None` if symbolic.
+    fn eval_int_quiet(&self, e: &Expr) -> Option<i64> {
+        let v = self.eval_quiet(e)?;
+        (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+    }
+
+    fn eval_quiet(&self, e: &Expr) -> Option<f64> {
+        match &e.kind {
+            ExprKind::Number(v) => Some(*v),
+            ExprKind::Paren(x) => self.eval_quiet(x),
+            ExprKind::Neg(x) => self.eval_quiet(x).map(|v| -v),
+            ExprKind::Name(n) => {
+                let name = self.canonical_plain(n);
+                match self.bound(&name) {
+                    Some(Bound::Int(v)) => return Some(v as f64),
+                    Some(_) => return None,
+                    None => {}
+                }
+                match self.scope.get(&name) {
+                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    _ => None,
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.eval_quiet(lhs)?, self.eval_quiet(rhs)?);
+                Some(match op {
+                    ast::BinOp::Add => a + b,
+                    ast::BinOp::Sub => a - b,
+                    ast::BinOp::Div => a / b,
+                    _ => a * b,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn bound(&self, name: &str) -> Option<Bound> {
+        self.binds.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b.clone())
+    }
+
+    /// A name's canonical text with integer subscripts evaluated (`h_{k+1}` → `h_2`).
+    fn canonical_plain(&self, n: &ast::Name) -> String {
+        let items: Vec<String> = n.sub.iter().map(|s| self.index_text(s)).collect();
+        names::build(&n.word, n.primes, n.frozen, &items)
+    }
+
+    fn index_text(&self, e: &Expr) -> String {
+        if let Some(v) = self.eval_int_quiet(e) {
+            return v.to_string();
+        }
+        match &e.kind {
+            ExprKind::Name(n) => self.canonical_plain(n),
+            _ => dump::expr(e),
+        }
+    }
+
+    // ------------------------------------------------------------------ definitions
+
+    /// Adds a name to the scope; reports a second definition.
+    fn define(&mut self, name: &str, sym: Sym, span: Span, kind: Option<SymbolKind>) {
+        if let Some(prev) = self.scope.get(name) {
+            let (code, what) = match prev.sym {
+                Sym::Hyper(_) => (Code::E0207, "a hyper-parameter"),
+                Sym::Data(SymbolKind::Input, _) => (Code::E0207, "an input"),
+                Sym::Data(SymbolKind::Target, _) => (Code::E0207, "a target"),
+                Sym::Data(_, _) => (Code::E0207, "noise"),
+                Sym::Param(_) => (Code::E0207, "a parameter"),
+                _ => (Code::E0202, "already defined"),
+            };
+            let d = if code == Code::E0202 {
+                Diagnostic::new(code, span, format!("`{name}` is defined twice"))
+                    .label("defined again here")
+                    .with(prev.span, "first defined here")
+                    .help("give the new quantity its own name, e.g. with a prime: `h'`")
+            } else {
+                Diagnostic::new(code, span, format!("`{name}` is {what}; an equation cannot redefine it"))
+                    .label("redefined here")
+                    .with(prev.span, "declared here")
+            };
+            self.error(d);
+            return;
+        }
+        self.scope.insert(name.to_string(), Entry { sym, span });
+        if let Some(k) = kind {
+            self.order.push((k, name.to_string()));
+        }
+    }
+
+    /// Runs a statement once, or once per member of its family.
+    fn family(&mut self, s: &ast::Stmt) {
+        let Some(f) = &s.family else {
+            self.stmt(s);
+            return;
+        };
+        let var = self.canonical_plain(&f.var);
+        let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            let bad = if lo.is_none() { &f.lo } else { &f.hi };
+            self.error(
+                Diagnostic::new(Code::E0208, bad.span, "the family's range has no value")
+                    .label("must evaluate to an integer")
+                    .help("give the hyper-parameters it uses a default, e.g. `model M[K = 3]`"),
+            );
+            return;
+        };
+        if lo > hi.saturating_add(1) {
+            self.error(
+                Diagnostic::new(Code::E0313, f.span, format!("the range {{{lo} … {hi}}} runs backwards"))
+                    .label("first value is past the last")
+                    .help("a range `{a … b}` needs a ≤ b (or b = a-1 for no members)"),
+            );
+            return;
+        }
+        let count = usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(usize::MAX);
+        if !self.reserve(count, f.span) {
+            return;
+        }
+        for k in lo..=hi {
+            self.binds.push((var.clone(), Bound::Int(k)));
+            self.stmt(s);
+            self.binds.pop();
+        }
+    }
+
+    /// Counts unrolled members; false (after a diagnostic) beyond [`MAX_UNROLL`].
+    fn reserve(&mut self, count: usize, span: Span) -> bool {
+        self.unrolled = self.unrolled.saturating_add(count);
+        if self.unrolled > MAX_UNROLL {
+            self.error(
+                Diagnostic::new(Code::E0405, span, format!("more than {MAX_UNROLL} members to unroll"))
+                    .label("this range is too large")
+                    .help("write the quantity as a vector or matrix instead of one name per entry"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt) {
+        match &s.kind {
+            ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
+                let kind = if matches!(s.kind, ast::StmtKind::Input(_)) {
+                    SymbolKind::Input
+                } else {
+                    SymbolKind::Target
+                };
+                for t in items {
+                    let name = self.canonical_plain(&t.name);
+                    let Some(mut v) = self.ty(&t.ty) else { continue };
+                    v.per_example = true;
+                    if kind == SymbolKind::Input {
+                        self.inputs.push(name.clone());
+                    }
+                    self.define(&name, Sym::Data(kind, v), t.name.span, Some(kind));
+                }
+            }
+            ast::StmtKind::Param { items, group } => {
+                let group = group.as_ref().map(|g| self.canonical_plain(g));
+                for p in items {
+                    let name = self.canonical_plain(&p.name);
+                    let ty = self.ty(&p.ty);
+                    if let Some(init) = &p.init {
+                        self.init(init);
+                    }
+                    if let Some(v) = ty {
+                        if v.labels.is_some() {
+                            self.error(
+                                Diagnostic::new(Code::E0315, p.ty.span, "a parameter must be real-valued")
+                                    .label("a label type")
+                                    .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`"),
+                            );
+                            continue;
+                        }
+                        if let Some(g) = &group
+                            && self.scope.get(g).is_none()
+                        {
+                            self.scope.insert(g.clone(), Entry { sym: Sym::Group, span: p.name.span });
+                        }
+                        self.define(&name, Sym::Param(v), p.name.span, Some(SymbolKind::Param));
+                    }
+                }
+            }
+            ast::StmtKind::Noise { name, ty, dist } => {
+                let canon = self.canonical_plain(name);
+                self.distribution(dist);
+                let v = match ty {
+                    Some(t) => self.ty(t),
+                    None => Some(Val::scalar()),
+                };
+                if let Some(mut v) = v {
+                    v.per_example = true;
+                    self.define(&canon, Sym::Data(SymbolKind::Noise, v), name.span, Some(SymbolKind::Noise));
+                }
+            }
+            ast::StmtKind::Let { name, formals, body } => self.let_decl(name, formals, body),
+            ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss),
+        }
+    }
+
+    fn let_decl(&mut self, name: &ast::Name, formals: &[ast::Name], body: &Expr) {
+        let canon = self.canonical_plain(name);
+        if !formals.is_empty() {
+            let formals = formals.iter().map(|f| self.canonical_plain(f)).collect();
+            let sym = Sym::Func(Func::User { formals, body: body.clone() });
+            self.define(&canon, sym, name.span, Some(SymbolKind::Function));
+            return;
+        }
+        // `let a = ReLU`: a function if the body names one, otherwise a constant value.
+        if let ExprKind::Name(n) = &body.kind
+            && let Some(f) = self.function_named(n, body.span, true)
+        {
+            self.define(&canon, Sym::Func(f), name.span, Some(SymbolKind::Function));
+            return;
+        }
+        match self.expr(body) {
+            Some(v) => self.define(&canon, Sym::Value(v), name.span, Some(SymbolKind::Value)),
+            None => self.define(&canon, Sym::Poisoned, name.span, None),
+        }
+    }
+
+    fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool) {
+        // `f[x, φ] = …` defines the model function; `L[φ] = …` a loss over a parameter group.
+        if let Some(args) = &lhs.args {
+            if loss {
+                self.loss(lhs, args, rhs);
+            } else {
+                self.model_function(lhs, args, rhs);
+            }
+            return;
+        }
+        // `ℓ_i = …`: a trailing subscript that is not bound, not a hyper-parameter and not a
+        // number is the example index.
+        let mut name = lhs.name.clone();
+        let mut batch = None;
+        if let Some(ExprKind::Name(last)) = name.sub.last().map(|e| &e.kind)
+            && last.sub.is_empty()
+        {
+            let var = self.canonical_plain(last);
+            if self.bound(&var).is_none() && !self.scope.contains_key(&var) {
+                batch = Some(var);
+                name.sub.pop();
+            }
+        }
+        let mut canon = self.canonical_plain(&name);
+        if lhs.squared {
+            canon.push('²');
+        }
+        if let Some(var) = &batch {
+            self.binds.push((var.clone(), Bound::Batch));
+        }
+        let v = self.expr(rhs);
+        if batch.is_some() {
+            self.binds.pop();
+        }
+        let Some(mut v) = v else {
+            self.define(&canon, Sym::Poisoned, lhs.span, None);
+            return;
+        };
+        if batch.is_some() {
+            v.per_example = true;
+        }
+        let kind = if loss { SymbolKind::Loss } else { SymbolKind::Value };
+        if loss {
+            self.check_loss_value(&v, rhs);
+        }
+        self.define(&canon, Sym::Value(v), lhs.span, Some(kind));
+    }
+
+    fn model_function(&mut self, lhs: &ast::Lhs, args: &[Expr], rhs: &Expr) {
+        let canon = self.canonical_plain(&lhs.name);
+        let mut formals = Vec::new();
+        let mut group = None;
+        for (k, a) in args.iter().enumerate() {
+            let last = k + 1 == args.len();
+            let ExprKind::Name(n) = &a.kind else {
+                self.error(
+                    Diagnostic::new(Code::E0215, a.span, "a function's arguments must be names")
+                        .label("not a name")
+                        .help("write the function of the model's inputs and parameters: `f[x, φ] = …`"),
+                );
+                return;
+            };
+            let an = self.canonical_plain(n);
+            match self.scope.get(&an) {
+                Some(Entry { sym: Sym::Data(SymbolKind::Input, v), .. }) if !last || args.len() == 1 => {
+                    formals.push(v.clone());
+                }
+                _ if last && args.len() > 1 => group = Some(an),
+                _ => {
+                    let help = if self.inputs.is_empty() {
+                        "declare it first: `input x : ℝ^{D_i}`".to_string()
+                    } else {
+                        format!("the model's inputs are {}", self.inputs.join(", "))
+                    };
+                    self.error(
+                        Diagnostic::new(Code::E0215, a.span, format!("`{an}` is not an input of this model"))
+                            .label("expected an input")
+                            .help(help),
+                    );
+                    return;
+                }
+            }
+        }
+        let group = group.unwrap_or_else(|| "φ".to_string());
+        if !self.groups.is_empty() && !self.groups.contains(&group) && !self.scope.contains_key(&group) {
+            self.unknown_group(&group, args.last().map_or(lhs.span, |a| a.span));
+        }
+        let Some(out) = self.expr(rhs) else {
+            self.define(&canon, Sym::Poisoned, lhs.span, None);
+            return;
+        };
+        if self.function.is_none() {
+            self.function = Some(canon.clone());
+        }
+        let sym = Sym::Func(Func::Model { formals, group, out });
+        self.define(&canon, sym, lhs.span, Some(SymbolKind::Function));
+    }
+
+    fn loss(&mut self, lhs: &ast::Lhs, args: &[Expr], rhs: &Expr) {
+        let canon = self.canonical_plain(&lhs.name);
+        for a in args {
+            let ExprKind::Name(n) = &a.kind else {
+                self.error(
+                    Diagnostic::new(Code::E0210, a.span, "a loss is taken over a parameter group, such as `φ`")
+                        .label("not a group name"),
+                );
+                continue;
+            };
+            let g = self.canonical_plain(n);
+            if !self.groups.is_empty() && !self.groups.contains(&g) {
+                self.unknown_group(&g, a.span);
+            }
+        }
+        let Some(v) = self.expr(rhs) else {
+            self.define(&canon, Sym::Poisoned, lhs.span, None);
+            return;
+        };
+        self.check_loss_value(&v, rhs);
+        let shown = format!("{canon}[{}]", args.iter().map(dump::expr).collect::<Vec<_>>().join(", "));
+        self.define(&canon, Sym::Value(v), lhs.span, None);
+        self.order.push((SymbolKind::Loss, canon));
+        let _ = shown;
+    }
+
+    fn unknown_group(&mut self, g: &str, span: Span) {
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        let mut d = Diagnostic::new(Code::E0210, span, format!("no parameter group `{g}`"))
+            .label("not a group")
+            .note(format!("the groups are {}", groups.join(", ")));
+        if let Some(c) = names::closest(g, groups.iter().copied()) {
+            d = d.help(format!("did you mean `{c}`?"));
+        }
+        self.error(d);
+    }
+
+    fn check_loss_value(&mut self, v: &Val, rhs: &Expr) {
+        if !v.shape.is_scalar() {
+            let d = Diagnostic::new(
+                Code::E0305,
+                rhs.span,
+                format!("a loss must be a scalar, but this is {}", v.shape.describe()),
+            )
+            .label(v.shape.symbolic())
+            .help("sum the entries, e.g. with a squared norm `‖y_i - f[x_i, φ]‖²` or `𝟏ᵀ(…)`");
+            self.error(d);
+        } else if v.per_example {
+            let d = Diagnostic::new(Code::E0306, rhs.span, "this loss is still per example")
+                .label("varies from example to example")
+                .help("sum it over the batch: `∑_i …`, with `x_i`, `y_i` for the i-th example");
+            self.error(d);
+        }
+    }
+
+    // ------------------------------------------------------------------ types
+
+    fn ty(&mut self, t: &ast::Type) -> Option<Val> {
+        match &t.kind {
+            ast::TypeKind::Real(dims) => {
+                let shape = self.dims(dims, t.span)?;
+                Some(Val::global(shape))
+            }
+            ast::TypeKind::Label { set, dims } => {
+                let shape = self.dims(dims, t.span)?;
+                let labels = match set {
+                    ast::LabelSet::Range(lo, hi) => {
+                        let lo_v = self.eval_num(lo);
+                        let lo_i = lo_v.map(|v| v as i64).unwrap_or(0);
+                        let count = self.dim(hi)?;
+                        // {lo … hi} has hi - lo + 1 classes.
+                        let sym = count.sym.add(&Poly::constant(1 - lo_i), 1);
+                        let value = count.value.map(|h| h - lo_i + 1);
+                        Labels { lo: lo_i, count: Dim { sym, value, wild: false } }
+                    }
+                    ast::LabelSet::Set(items) => {
+                        let vals: Vec<Option<f64>> = items.iter().map(|e| self.eval_num(e)).collect();
+                        let ints: Vec<i64> = vals.iter().flatten().map(|v| *v as i64).collect();
+                        let lo = ints.iter().copied().min().unwrap_or(0);
+                        let hi = ints.iter().copied().max().unwrap_or(0);
+                        let contiguous = (hi - lo + 1) as usize == ints.len();
+                        if !contiguous {
+                            self.error(
+                                Diagnostic::new(Code::E0309, t.span, "label values must be consecutive integers")
+                                    .label("not of the form {a, a+1, …}"),
+                            );
+                            return None;
+                        }
+                        Labels { lo, count: Dim::constant(hi - lo + 1) }
+                    }
+                };
+                Some(Val { shape, per_example: false, labels: Some(labels) })
+            }
+        }
+    }
+
+    fn dims(&mut self, dims: &[ast::Dim], span: Span) -> Option<Shape> {
+        let ds: Vec<Option<Dim>> = dims.iter().map(|d| self.dim(&d.expr)).collect();
+        if ds.iter().any(Option::is_none) {
+            return None;
+        }
+        let mut ds: Vec<Dim> = ds.into_iter().flatten().collect();
+        match ds.len() {
+            0 => Some(Shape::Scalar),
+            1 => ds.pop().map(Shape::Col),
+            2 => {
+                let b = ds.pop()?;
+                let a = ds.pop()?;
+                Some(Shape::Mat(a, b))
+            }
+            n => {
+                self.error(
+                    Diagnostic::new(Code::E0312, span, format!("{n} dimensions: only scalars, vectors and matrices"))
+                        .label("too many dimensions")
+                        .help("tensors beyond matrices are not supported yet; use a family of matrices"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A dimension expression: a polynomial over hyper-parameters, with its value.
+    fn dim(&mut self, e: &Expr) -> Option<Dim> {
+        let sym = self.dim_poly(e)?;
+        let value = self.eval_quiet(e);
+        let value = match value {
+            None => None,
+            Some(v) if v.fract() == 0.0 && v >= 1.0 && v < 1e12 => Some(v as i64),
+            Some(v) => {
+                self.error(
+                    Diagnostic::new(Code::E0309, e.span, format!("a dimension must be a positive integer, not {v}"))
+                        .label("evaluates to this"),
+                );
+                return None;
+            }
+        };
+        Some(Dim { sym, value, wild: false })
+    }
+
+    fn dim_poly(&mut self, e: &Expr) -> Option<Poly> {
+        match &e.kind {
+            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e12 => Some(Poly::constant(*v as i64)),
+            ExprKind::Paren(x) => self.dim_poly(x),
+            ExprKind::Name(n) => {
+                let name = self.canonical_plain(n);
+                if let Some(Bound::Int(v)) = self.bound(&name) {
+                    return Some(Poly::constant(v));
+                }
+                match self.scope.get(&name) {
+                    Some(Entry { sym: Sym::Hyper(_), .. }) => Some(Poly::var(&name)),
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::new(Code::E0312, e.span, format!("`{name}` is not a hyper-parameter"))
+                                .label("dimensions are built from hyper-parameters and numbers"),
+                        );
+                        None
+                    }
+                    None => {
+                        self.unknown_name(&name, e.span, n);
+                        None
+                    }
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.dim_poly(lhs), self.dim_poly(rhs));
+                let (a, b) = (a?, b?);
+                match op {
+                    ast::BinOp::Add => Some(a.add(&b, 1)),
+                    ast::BinOp::Sub => Some(a.add(&b, -1)),
+                    ast::BinOp::Div => match (a.as_constant(), b.as_constant()) {
+                        (Some(x), Some(y)) if y != 0 && x % y == 0 => Some(Poly::constant(x / y)),
+                        _ => {
+                            self.error(
+                                Diagnostic::new(Code::E0312, e.span, "a dimension cannot be divided")
+                                    .label("division in a dimension")
+                                    .help("add a hyper-parameter for the quotient, e.g. `[D_h = 32]`"),
+                            );
+                            None
+                        }
+                    },
+                    _ => Some(a.mul(&b)),
+                }
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::E0312, e.span, "not a dimension")
+                        .label("expected a number or a hyper-parameter"),
+                );
+                None
+            }
+        }
+    }
+
+    fn init(&mut self, init: &ast::Init) {
+        if !init.random {
+            if self.eval_num(&init.expr).is_none() && matches!(init.expr.kind, ExprKind::Name(_)) {
+                self.error(
+                    Diagnostic::new(Code::E0314, init.span, "`=` sets a parameter to a constant number")
+                        .label("not a number")
+                        .help("for a random initialiser write `~ He`, `~ Glorot`, `~ Norm[0, 0.01]`"),
+                );
+            }
+            return;
+        }
+        self.distribution(&init.expr);
+    }
+
+    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`.
+    fn distribution(&mut self, e: &Expr) {
+        let (word, args, span) = match &e.kind {
+            ExprKind::Name(n) => (n.word.as_str(), None, n.span),
+            ExprKind::Call { func, args } => (func.word.as_str(), Some(args), func.span),
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::E0314, e.span, "expected an initialiser or a distribution")
+                        .label("after `~`")
+                        .help("write `~ He`, `~ Glorot`, `~ LeCun`, `~ Norm[0, σ²]` or `~ Uniform[a, b]`; `= 0` for a constant"),
+                );
+                return;
+            }
+        };
+        if !builtins::INITIALISERS.contains(&word) {
+            let mut d = Diagnostic::new(Code::E0213, span, format!("unknown initialiser `{word}`"))
+                .label("not an initialiser")
+                .note(format!("the initialisers are {}", builtins::INITIALISERS.join(", ")));
+            if let Some(c) = names::closest(word, builtins::INITIALISERS.iter().copied()) {
+                d = d.help(format!("did you mean `{c}`?"));
+            }
+            self.error(d);
+            return;
+        }
+        let needs_args = matches!(word, "Norm" | "Uniform");
+        match (needs_args, args) {
+            (true, Some(a)) if a.len() == 2 => {
+                for x in a {
+                    // `I` (the identity) and numbers or hyper-parameters.
+                    let is_identity = matches!(&x.kind, ExprKind::Name(n) if n.word == "I" && n.sub.is_empty());
+                    if !is_identity && self.eval_quiet(x).is_none() {
+                        self.error(
+                            Diagnostic::new(Code::E0314, x.span, "a distribution's parameters must be numbers")
+                                .label("not a number or hyper-parameter"),
+                        );
+                    }
+                }
+            }
+            (true, _) => self.error(
+                Diagnostic::new(Code::E0204, e.span, format!("`{word}` takes two arguments"))
+                    .label("expected `[a, b]`"),
+            ),
+            (false, Some(_)) => self.error(
+                Diagnostic::new(Code::E0204, e.span, format!("`{word}` takes no arguments"))
+                    .label(format!("write `~ {word}`")),
+            ),
+            (false, None) => {}
+        }
+    }
+}
+
+fn describe(v: &Val) -> String {
+    match &v.labels {
+        Some(l) => {
+            let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
+            let set = format!("{{{lo} … {sym}}}");
+            if v.shape.is_scalar() { set } else { format!("{set}^{}", v.shape.symbolic().trim_start_matches("ℝ^")) }
+        }
+        None => v.shape.describe(),
+    }
+}
+
+/// Renders a checked file for `nnspec check --dump shapes`.
+pub fn dump(checked: &Checked) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for m in &checked.models {
+        let hypers: Vec<String> = m
+            .hypers
+            .iter()
+            .map(|(n, v)| match v {
+                Some(v) => format!("{n} = {v}"),
+                None => n.clone(),
+            })
+            .collect();
+        let _ = writeln!(out, "model {}[{}]", m.name, hypers.join(", "));
+        let width = m.symbols.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+        for s in &m.symbols {
+            let pad = width - s.name.chars().count();
+            let per = if s.per_example { "  (per example)" } else { "" };
+            let sep = if s.ty.starts_with('=') || s.ty.starts_with("user") { "" } else { ": " };
+            let _ = writeln!(out, "  {:<6} {}{} {sep}{}{per}", s.kind.word(), s.name, " ".repeat(pad), s.ty);
+        }
+    }
+    out
+}

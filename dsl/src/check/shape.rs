@@ -1,0 +1,292 @@
+//! Symbolic dimensions, shapes and the types of values, printed in the book's notation.
+//!
+//! A [`Dim`] is a polynomial over hyper-parameter names (`D`, `D_o-1`, `2·D`) together with its
+//! value when the hyper-parameters have one. Two dimensions are equal when both values are
+//! known and equal, or else when the polynomials are equal. Shapes are per example: a scalar,
+//! a column vector `ℝ^{D}`, a row vector (a transposed column) or a matrix `ℝ^{D×E}`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A polynomial with integer coefficients over hyper-parameter names.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Poly {
+    /// Monomial (sorted factor names; empty for the constant) → coefficient; zeros removed.
+    terms: BTreeMap<Vec<String>, i64>,
+}
+
+impl Poly {
+    /// A constant.
+    pub fn constant(c: i64) -> Poly {
+        let mut p = Poly::default();
+        p.add_term(Vec::new(), c);
+        p
+    }
+
+    /// A single hyper-parameter.
+    pub fn var(name: &str) -> Poly {
+        let mut p = Poly::default();
+        p.add_term(vec![name.to_string()], 1);
+        p
+    }
+
+    fn add_term(&mut self, mono: Vec<String>, c: i64) {
+        let e = self.terms.entry(mono).or_insert(0);
+        *e = e.saturating_add(c);
+        self.terms.retain(|_, c| *c != 0);
+    }
+
+    /// `self + sign·other`.
+    pub fn add(&self, other: &Poly, sign: i64) -> Poly {
+        let mut p = self.clone();
+        for (m, c) in &other.terms {
+            p.add_term(m.clone(), c.saturating_mul(sign));
+        }
+        p
+    }
+
+    /// `self · other`.
+    pub fn mul(&self, other: &Poly) -> Poly {
+        let mut p = Poly::default();
+        for (ma, ca) in &self.terms {
+            for (mb, cb) in &other.terms {
+                let mut m: Vec<String> = ma.iter().chain(mb.iter()).cloned().collect();
+                m.sort();
+                p.add_term(m, ca.saturating_mul(*cb));
+            }
+        }
+        p
+    }
+
+    /// The constant value, if the polynomial has no variables.
+    pub fn as_constant(&self) -> Option<i64> {
+        match self.terms.len() {
+            0 => Some(0),
+            1 => self.terms.get(&Vec::new()).copied(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Poly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.terms.is_empty() {
+            return f.write_str("0");
+        }
+        // Variables first (in name order), the constant last: `D_o-1`, `2·D+1`.
+        let mut first = true;
+        let constant = self.terms.get(&Vec::new()).copied();
+        for (m, c) in self.terms.iter().filter(|(m, _)| !m.is_empty()) {
+            let (sign, mag) = if *c < 0 { ("-", c.unsigned_abs()) } else { ("+", c.unsigned_abs()) };
+            if !first || sign == "-" {
+                f.write_str(sign)?;
+            }
+            if mag != 1 {
+                write!(f, "{mag}·")?;
+            }
+            f.write_str(&m.join("·"))?;
+            first = false;
+        }
+        if let Some(c) = constant {
+            if first {
+                write!(f, "{c}")?;
+            } else if c < 0 {
+                write!(f, "-{}", c.unsigned_abs())?;
+            } else {
+                write!(f, "+{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One dimension: symbolic form and, where the hyper-parameters have values, its value.
+#[derive(Clone, Debug)]
+pub struct Dim {
+    /// The symbolic form, as written in the spec.
+    pub sym: Poly,
+    /// The value under the model's hyper-parameters.
+    pub value: Option<i64>,
+    /// A dimension that matches any other (the length of `𝟏`).
+    pub wild: bool,
+}
+
+impl Dim {
+    /// A known constant dimension.
+    pub fn constant(n: i64) -> Dim {
+        Dim { sym: Poly::constant(n), value: Some(n), wild: false }
+    }
+
+    /// A dimension that unifies with anything.
+    pub fn wild() -> Dim {
+        Dim { sym: Poly::default(), value: None, wild: true }
+    }
+
+    /// Equality as the checker needs it.
+    pub fn same(&self, other: &Dim) -> bool {
+        if self.wild || other.wild {
+            return true;
+        }
+        match (self.value, other.value) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.sym == other.sym,
+        }
+    }
+
+    /// Of two equal dimensions, the more informative one (not the wildcard).
+    pub fn pick<'a>(&'a self, other: &'a Dim) -> &'a Dim {
+        if self.wild { other } else { self }
+    }
+
+    fn symbolic(&self) -> String {
+        if self.wild { "?".to_string() } else { self.sym.to_string() }
+    }
+
+    fn numeric(&self) -> String {
+        match (self.wild, self.value) {
+            (true, _) => "?".to_string(),
+            (false, Some(v)) => v.to_string(),
+            (false, None) => self.sym.to_string(),
+        }
+    }
+}
+
+/// The shape of one example's value.
+#[derive(Clone, Debug)]
+pub enum Shape {
+    /// `ℝ`.
+    Scalar,
+    /// `ℝ^{D}`, a column vector.
+    Col(Dim),
+    /// `ℝ^{1×D}`, a transposed column vector.
+    Row(Dim),
+    /// `ℝ^{D×E}`.
+    Mat(Dim, Dim),
+}
+
+impl Shape {
+    /// Whether two shapes are equal (dimension by dimension).
+    pub fn same(&self, other: &Shape) -> bool {
+        match (self, other) {
+            (Shape::Scalar, Shape::Scalar) => true,
+            (Shape::Col(a), Shape::Col(b)) | (Shape::Row(a), Shape::Row(b)) => a.same(b),
+            (Shape::Mat(a, b), Shape::Mat(c, d)) => a.same(c) && b.same(d),
+            _ => false,
+        }
+    }
+
+    /// Of two equal shapes, the one without wildcards where possible.
+    pub fn unify(&self, other: &Shape) -> Shape {
+        match (self, other) {
+            (Shape::Col(a), Shape::Col(b)) => Shape::Col(a.pick(b).clone()),
+            (Shape::Row(a), Shape::Row(b)) => Shape::Row(a.pick(b).clone()),
+            (Shape::Mat(a, b), Shape::Mat(c, d)) => Shape::Mat(a.pick(c).clone(), b.pick(d).clone()),
+            _ => self.clone(),
+        }
+    }
+
+    /// Whether this is a scalar.
+    pub fn is_scalar(&self) -> bool {
+        matches!(self, Shape::Scalar)
+    }
+
+    /// The transpose.
+    pub fn transpose(&self) -> Shape {
+        match self {
+            Shape::Scalar => Shape::Scalar,
+            Shape::Col(d) => Shape::Row(d.clone()),
+            Shape::Row(d) => Shape::Col(d.clone()),
+            Shape::Mat(a, b) => Shape::Mat(b.clone(), a.clone()),
+        }
+    }
+
+    /// The book's notation with symbolic dimensions: `ℝ^{D×D_i}`.
+    pub fn symbolic(&self) -> String {
+        self.render(Dim::symbolic)
+    }
+
+    /// The book's notation with the dimensions' values: `ℝ^{64×784}`.
+    pub fn numeric(&self) -> String {
+        self.render(Dim::numeric)
+    }
+
+    /// Symbolic, followed by the values when they say something more: `ℝ^{D} (= ℝ^{64})`.
+    pub fn describe(&self) -> String {
+        let (s, n) = (self.symbolic(), self.numeric());
+        if s == n { s } else { format!("{s} (= {n})") }
+    }
+
+    fn render(&self, dim: fn(&Dim) -> String) -> String {
+        match self {
+            Shape::Scalar => "ℝ".to_string(),
+            Shape::Col(d) => format!("ℝ^{{{}}}", dim(d)),
+            Shape::Row(d) => format!("ℝ^{{1×{}}}", dim(d)),
+            Shape::Mat(a, b) => format!("ℝ^{{{}×{}}}", dim(a), dim(b)),
+        }
+    }
+}
+
+/// The value set of a class label: `{lo … lo+count-1}`.
+#[derive(Clone, Debug)]
+pub struct Labels {
+    /// The first label value.
+    pub lo: i64,
+    /// How many classes.
+    pub count: Dim,
+}
+
+/// The type of a value in an equation.
+#[derive(Clone, Debug)]
+pub struct Val {
+    /// Its shape for one example.
+    pub shape: Shape,
+    /// Whether it varies from example to example (data, or computed from data).
+    pub per_example: bool,
+    /// Set for class labels, which can select a component (`softmax_{y_i}`).
+    pub labels: Option<Labels>,
+}
+
+impl Val {
+    /// A value that is the same for the whole batch (parameters, constants).
+    pub fn global(shape: Shape) -> Val {
+        Val { shape, per_example: false, labels: None }
+    }
+
+    /// A real scalar constant.
+    pub fn scalar() -> Val {
+        Val::global(Shape::Scalar)
+    }
+
+    /// The same shape, per example if either operand is.
+    pub fn with_shape(shape: Shape, a: &Val, b: &Val) -> Val {
+        Val { shape, per_example: a.per_example || b.per_example, labels: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polynomials_print_like_the_book() {
+        let d = Poly::var("D_o").add(&Poly::constant(1), -1);
+        assert_eq!(d.to_string(), "D_o-1");
+        let two_d = Poly::constant(2).mul(&Poly::var("D"));
+        assert_eq!(two_d.add(&Poly::constant(1), 1).to_string(), "2·D+1");
+        assert_eq!(Poly::var("D").add(&Poly::var("D"), -1).to_string(), "0");
+    }
+
+    #[test]
+    fn dims_compare_by_value_then_symbol() {
+        let a = Dim { sym: Poly::var("D"), value: Some(64), wild: false };
+        let b = Dim { sym: Poly::var("D_i"), value: Some(64), wild: false };
+        let c = Dim { sym: Poly::var("D_i"), value: None, wild: false };
+        assert!(a.same(&b));
+        assert!(!a.same(&c));
+        assert!(Dim::wild().same(&c));
+        let s = Shape::Mat(a, b);
+        assert_eq!(s.symbolic(), "ℝ^{D×D_i}");
+        assert_eq!(s.numeric(), "ℝ^{64×64}");
+        assert_eq!(s.describe(), "ℝ^{D×D_i} (= ℝ^{64×64})");
+    }
+}

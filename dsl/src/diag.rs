@@ -1,0 +1,262 @@
+//! Spans, diagnostic codes and rendering. Nothing phase-specific lives here.
+//!
+//! Every user-facing error is a [`Diagnostic`] with a stable [`Code`]. Codes are grouped by the
+//! phase that finds them: `E01xx` syntax, `E02xx` names, `E03xx` shapes and types, `E04xx`
+//! constructs the language parses but does not give a meaning to yet. `docs/LANGUAGE.md` lists
+//! every code with a minimal failing spec; `Code::ALL` is the list a test keeps in sync with it.
+//!
+//! Spans are byte offsets into the source. Rendering (rustc style: `file:line:col`, the source
+//! line, a caret under the span, `help:` lines) is done by `codespan-reporting`, which counts
+//! columns in characters, so `β₀` is one column wide in `file:line:col`.
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Chars, Config};
+use std::fmt;
+
+/// A half-open byte range `start..end` in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span from byte offsets (saturating at `u32::MAX`).
+    pub fn new(start: usize, end: usize) -> Span {
+        let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        Span { start: clamp(start), end: clamp(end.max(start)) }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    /// The byte range, for slicing the source.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $summary:literal;)*) => {
+        /// A stable diagnostic code. The number never changes meaning once released.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $(#[doc = $summary] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as printed: `E0301`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+
+            /// A one-line summary of what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    E0101 = "E0101", "syntax error: the parser expected something else here";
+    E0102 = "E0102", "brackets or big operators nested too deeply";
+    E0103 = "E0103", "a numeric literal that is not a finite number";
+    E0104 = "E0104", "a file with no model in it";
+    E0105 = "E0105", "a symbol the language does not know";
+    E0106 = "E0106", "a function applied with round brackets instead of square ones";
+    E0107 = "E0107", "a character that is not allowed here (control character, stray mark)";
+    E0201 = "E0201", "unknown name";
+    E0202 = "E0202", "a name defined twice";
+    E0203 = "E0203", "unknown function";
+    E0204 = "E0204", "wrong number of arguments";
+    E0205 = "E0205", "a value used as a function";
+    E0206 = "E0206", "a function used as a value";
+    E0207 = "E0207", "an equation that redefines an input, target, parameter or hyper-parameter";
+    E0208 = "E0208", "a family range whose bounds have no value";
+    E0209 = "E0209", "an example index used outside a sum over the batch";
+    E0210 = "E0210", "a loss over an unknown parameter group";
+    E0211 = "E0211", "a name used before the equation that defines it";
+    E0212 = "E0212", "a model that calls itself";
+    E0213 = "E0213", "an unknown initialiser";
+    E0214 = "E0214", "a hyper-parameter with no value where one is needed";
+    E0215 = "E0215", "a function definition whose arguments are not the model's inputs";
+    E0216 = "E0216", "an override of a hyper-parameter the model does not have";
+    E0301 = "E0301", "matrix product of incompatible shapes";
+    E0302 = "E0302", "element-wise operation on different shapes";
+    E0303 = "E0303", "scaling `·` with no scalar operand";
+    E0304 = "E0304", "argument of the wrong shape";
+    E0305 = "E0305", "a loss that is not a scalar";
+    E0306 = "E0306", "a loss left per example (not summed over the batch)";
+    E0307 = "E0307", "component index out of range";
+    E0308 = "E0308", "class labels that do not match the vector they index";
+    E0309 = "E0309", "a dimension that is not a positive integer";
+    E0310 = "E0310", "a non-scalar exponent";
+    E0311 = "E0311", "product of two column vectors";
+    E0312 = "E0312", "a dimension expression that cannot be evaluated";
+    E0313 = "E0313", "an empty family range";
+    E0314 = "E0314", "an initialiser of the wrong kind";
+    E0315 = "E0315", "a label type where a real value is needed, or a real value used as a class index";
+    E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
+    E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
+    E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";
+    E0404 = "E0404", "this built-in function is not supported yet";
+    E0405 = "E0405", "a family that is too large to unroll";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary label: another span with a short message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What to say there.
+    pub message: String,
+}
+
+/// One error found in a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// The headline, in the book's notation.
+    pub message: String,
+    /// The exact sub-expression at fault.
+    pub span: Span,
+    /// Text printed under the caret.
+    pub label: String,
+    /// Other places worth showing.
+    pub secondary: Vec<Label>,
+    /// `help:` lines: likely fixes.
+    pub help: Vec<String>,
+    /// `note:` lines: context.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with a code, a headline and the span at fault.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            help: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the text under the caret.
+    pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
+        self.label = text.into();
+        self
+    }
+
+    /// Adds a `help:` line.
+    pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
+        self.help.push(text.into());
+        self
+    }
+
+    /// Adds a `note:` line.
+    pub fn note(mut self, text: impl Into<String>) -> Diagnostic {
+        self.notes.push(text.into());
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn with(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label { span, message: text.into() });
+        self
+    }
+}
+
+/// Renders diagnostics like rustc, without colour: the form used by the CLI's pipes, by
+/// `compile_error!` and by every snapshot.
+pub fn render(diags: &[Diagnostic], path: &str, src: &str) -> String {
+    render_with(diags, path, src, false)
+}
+
+/// Renders diagnostics, in colour when `color` is set (for a terminal).
+pub fn render_with(diags: &[Diagnostic], path: &str, src: &str, color: bool) -> String {
+    let file = SimpleFile::new(path, src);
+    let config = Config { chars: Chars::ascii(), ..Config::default() };
+    let mut out = String::new();
+    for d in diags {
+        let cs = to_codespan(d, src);
+        if color {
+            let mut buf = codespan_reporting::term::termcolor::Buffer::ansi();
+            if term::emit_to_write_style(&mut buf, &config, &file, &cs).is_ok() {
+                out.push_str(&String::from_utf8_lossy(buf.as_slice()));
+                continue;
+            }
+        } else if let Ok(text) = term::emit_into_string(&config, &file, &cs) {
+            out.push_str(&text);
+            continue;
+        }
+        // Rendering can only fail on a span outside the file: fall back to a plain line.
+        out.push_str(&format!("error[{}]: {}\n --> {path}\n", d.code, d.message));
+    }
+    out
+}
+
+/// Clamps a span into the source and onto character boundaries, so rendering never fails.
+fn clamp(span: Span, src: &str) -> std::ops::Range<usize> {
+    let mut start = (span.start as usize).min(src.len());
+    let mut end = (span.end as usize).min(src.len()).max(start);
+    while !src.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !src.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+fn to_codespan(d: &Diagnostic, src: &str) -> CsDiagnostic<()> {
+    let mut labels = vec![CsLabel::primary((), clamp(d.span, src)).with_message(&d.label)];
+    for l in &d.secondary {
+        labels.push(CsLabel::secondary((), clamp(l.span, src)).with_message(&l.message));
+    }
+    let notes = d
+        .help
+        .iter()
+        .map(|h| format!("help: {h}"))
+        .chain(d.notes.iter().map(|n| format!("note: {n}")))
+        .collect();
+    CsDiagnostic::error()
+        .with_code(d.code.as_str())
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+/// The 1-based line and character column of a byte offset, as printed in `file:line:col`.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..floor_boundary(src, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_boundary(src: &str, mut i: usize) -> usize {
+    while !src.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

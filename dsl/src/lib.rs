@@ -1,0 +1,70 @@
+//! The nnspec compiler as a library: `.nn` source in, checked models and diagnostics out.
+//!
+//! ```text
+//!   syntax::parse ─► ast::File ─► check::check ─► check::Checked (names, shapes, families)
+//! ```
+//!
+//! Invariants:
+//! - No IO. Callers (the CLI, the macro, tests) read files and pass `&str`.
+//! - Nothing here panics on any input: every user error is a [`Diagnostic`] with a span.
+//! - Output is deterministic: no hash-map iteration order reaches a dump or a diagnostic.
+//! - Recursion depth is bounded: the parser rejects nesting deeper than
+//!   [`syntax::MAX_NESTING`], and [`check_source`] runs on a thread with a large stack so that
+//!   long left-associative chains (`a + b + … `) cannot overflow it.
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod dump;
+pub mod names;
+pub mod syntax;
+
+pub use diag::{Code, Diagnostic, Span};
+
+/// Stack size for the compiler thread: deep enough for any expression the parser accepts.
+const STACK_BYTES: usize = 256 << 20;
+
+/// Runs `f` on a thread with a large stack (falling back to the current thread if one cannot
+/// be spawned). The compiler's passes are recursive over expressions; this keeps them safe
+/// for long chains whatever the caller's stack (test threads have 2 MiB).
+pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let slot = std::sync::Mutex::new(Some(f));
+    let take = || slot.lock().ok().and_then(|mut g| g.take());
+    let spawned = std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("nnspec".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(s, || take().map(|f| f()));
+        match handle.map(|h| h.join()) {
+            Ok(Ok(v)) => v,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        }
+    });
+    match spawned {
+        Some(v) => v,
+        // The thread could not be started: run here, on the caller's stack.
+        None => match take() {
+            Some(f) => f(),
+            None => unreachable!("the closure runs exactly once"),
+        },
+    }
+}
+
+/// What [`check_source`] returns on success: the tree and what checking found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    /// The parsed file.
+    pub ast: ast::File,
+    /// Names and shapes of every model.
+    pub info: check::Checked,
+}
+
+/// Parses and checks one file's source. Errors are every diagnostic found, in source order.
+pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Diagnostic>> {
+    with_big_stack(|| {
+        let ast = syntax::parse(src)?;
+        let info = check::check_with(&ast, src, opts)?;
+        Ok(Checked { ast, info })
+    })
+}

@@ -1,0 +1,130 @@
+//! Canonical spellings of names: `beta_0`, `β₀` and `β_0` are one name, printed `β_0`.
+//!
+//! A canonical name is the Greek letter for an ASCII Greek word, then primes, then the frozen
+//! mark, then the subscript items (in braces when longer than one character): `β_0`, `h'`,
+//! `θ_{10}`, `φ⁻`. Single-character items run together (`θ_{d,0}` with d = 2 is `θ_{20}`);
+//! longer ones are joined by commas (`x_{i,10}`).
+
+/// ASCII spellings of Greek letters, and Unicode variants, with the letter they stand for.
+const GREEK: &[(&str, &str)] = &[
+    ("alpha", "α"),
+    ("beta", "β"),
+    ("gamma", "γ"),
+    ("delta", "δ"),
+    ("epsilon", "ε"),
+    ("zeta", "ζ"),
+    ("eta", "η"),
+    ("theta", "θ"),
+    ("iota", "ι"),
+    ("kappa", "κ"),
+    ("lambda", "λ"),
+    ("mu", "μ"),
+    ("nu", "ν"),
+    ("xi", "ξ"),
+    ("pi", "π"),
+    ("rho", "ρ"),
+    ("sigma", "σ"),
+    ("tau", "τ"),
+    ("upsilon", "υ"),
+    ("phi", "φ"),
+    ("chi", "χ"),
+    ("psi", "ψ"),
+    ("omega", "ω"),
+    ("Gamma", "Γ"),
+    ("Delta", "Δ"),
+    ("Theta", "Θ"),
+    ("Lambda", "Λ"),
+    ("Xi", "Ξ"),
+    ("Pi", "Π"),
+    ("Sigma", "Σ"),
+    ("Phi", "Φ"),
+    ("Psi", "Ψ"),
+    ("Omega", "Ω"),
+    ("ell", "ℓ"),
+    ("ϕ", "φ"),
+    ("ϵ", "ε"),
+    ("ϑ", "θ"),
+];
+
+/// The canonical form of a word: the Greek letter for its ASCII spelling, else the word.
+pub fn word(w: &str) -> &str {
+    GREEK.iter().find(|(ascii, _)| *ascii == w).map_or(w, |(_, g)| g)
+}
+
+/// Builds a canonical name from its canonical word, primes, frozen mark and subscript items.
+pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> String {
+    let mut s = word(word_text).to_string();
+    for _ in 0..primes {
+        s.push('\'');
+    }
+    if frozen {
+        s.push('⁻');
+    }
+    if !items.is_empty() {
+        // Single-character indices run together, as the book writes them: `θ_{d,0}` with
+        // d = 2 is `θ_{20}`. Longer items keep their commas: `x_{i,10}`.
+        let sep = if items.iter().all(|i| i.chars().count() == 1) { "" } else { "," };
+        let sub = items.join(sep);
+        if sub.chars().count() == 1 {
+            s.push('_');
+            s.push_str(&sub);
+        } else {
+            s.push_str("_{");
+            s.push_str(&sub);
+            s.push('}');
+        }
+    }
+    s
+}
+
+/// The edit distance between two names, in characters (for "did you mean" help).
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate within a small edit distance, if any.
+pub fn closest<'a>(target: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let len = target.chars().count();
+    let limit = (len / 3).clamp(1, 3);
+    candidates
+        .filter(|c| *c != target)
+        .map(|c| (distance(target, c), c))
+        .filter(|(d, _)| *d <= limit && *d < len)
+        .min()
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_and_unicode_spellings_agree() {
+        assert_eq!(build("beta", 0, false, &["0".into()]), "β_0");
+        assert_eq!(build("β", 0, false, &["0".into()]), "β_0");
+        assert_eq!(build("θ", 0, false, &["10".into()]), "θ_{10}");
+        assert_eq!(build("phi", 1, false, &["0".into()]), "φ'_0");
+        assert_eq!(build("phi", 0, true, &[]), "φ⁻");
+        assert_eq!(build("x", 0, false, &["i".into(), "j".into()]), "x_{ij}");
+        assert_eq!(build("θ", 0, false, &["2".into(), "0".into()]), "θ_{20}");
+        assert_eq!(build("x", 0, false, &["i".into(), "10".into()]), "x_{i,10}");
+    }
+
+    #[test]
+    fn closest_suggests_small_edits_only() {
+        let names = ["β_0", "Ω_0", "h_1"];
+        assert_eq!(closest("β_O", names.iter().copied()), Some("β_0"));
+        assert_eq!(closest("zzzzzz", names.iter().copied()), None);
+    }
+}

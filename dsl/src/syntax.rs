@@ -1,0 +1,757 @@
+//! Parsing: source text → [`ast::File`]. The only module that sees pest's `Pairs`.
+//!
+//! Before pest runs, a lexical pre-scan rejects what would make a recursive-descent parser
+//! overflow its stack (brackets nested deeper than [`MAX_NESTING`]) and control characters,
+//! each with a diagnostic at the exact character. pest's own errors become `E0101` with the
+//! expected tokens named in words, or `E0105` when the offending character is a symbol the
+//! language does not know.
+
+use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic, Span};
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar.pest"]
+    pub struct NnParser;
+}
+
+use grammar::{NnParser, Rule};
+
+/// The deepest nesting of brackets and big operators a spec may use.
+pub const MAX_NESTING: usize = 128;
+
+/// Parses a whole file. On failure, every diagnostic found (the pre-scan can find several).
+pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    prescan(src)?;
+    let mut pairs = NnParser::parse(Rule::file, src).map_err(|e| vec![pest_error(src, &e)])?;
+    let file = pairs.next().map(build_file).unwrap_or(ast::File { models: Vec::new() });
+    let mut diags = Vec::new();
+    if file.models.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::E0104, Span::new(0, 0), "no model in this file")
+                .label("expected `model Name { … }`")
+                .help("a spec starts with `model Name[D = 3] {`, then one statement per line, then `}`"),
+        );
+    }
+    for model in &file.models {
+        for stmt in &model.stmts {
+            lint_stmt(stmt, &mut diags);
+        }
+    }
+    if diags.is_empty() { Ok(file) } else { Err(diags) }
+}
+
+// ------------------------------------------------------------------------------- pre-scan
+
+fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut depth = 0usize;
+    let mut reported_depth = false;
+    let mut big_in_stmt = 0usize;
+    let mut in_comment = false;
+    for (i, c) in src.char_indices() {
+        let span = Span::new(i, i + c.len_utf8());
+        if c == '\n' {
+            in_comment = false;
+            if depth == 0 {
+                big_in_stmt = 0;
+            }
+            continue;
+        }
+        if c.is_control() && c != '\t' && c != '\r' {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0107,
+                    span,
+                    format!("control character U+{:04X} in the source", c as u32),
+                )
+                .label("not allowed here")
+                .help("delete it; only tabs, spaces and line breaks may separate tokens"),
+            );
+            continue;
+        }
+        if in_comment {
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            ';' if depth == 0 => big_in_stmt = 0,
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth = depth.saturating_sub(1),
+            '∑' | '∏' | '√' | '∂' => big_in_stmt += 1,
+            _ => {}
+        }
+        if depth + big_in_stmt > MAX_NESTING && !reported_depth {
+            reported_depth = true;
+            diags.push(
+                Diagnostic::new(
+                    Code::E0102,
+                    span,
+                    format!("nested more than {MAX_NESTING} levels deep"),
+                )
+                .label("too deep here")
+                .help("name an intermediate quantity with its own equation, as the book does with h_1, h_2, …"),
+            );
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
+}
+
+// ------------------------------------------------------------------------------- pest errors
+
+/// Symbols the language knows; any other non-ASCII symbol at an error is reported as unknown.
+const KNOWN_SYMBOLS: &str = "ℝ×∈…⋯·⋅⊙ᵀ‖𝟏𝟙∑∏√∂²³⁻′−₀₁₂₃₄₅₆₇₈₉";
+
+fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = src[pos.min(src.len())..].chars().next();
+    let span = Span::new(pos, pos + found.map_or(0, char::len_utf8));
+    if let Some(c) = found
+        && !c.is_ascii()
+        && !c.is_alphabetic()
+        && !KNOWN_SYMBOLS.contains(c)
+        && !c.is_whitespace()
+    {
+        let mut d = Diagnostic::new(Code::E0105, span, format!("unknown symbol `{c}`"))
+            .label("the language has no meaning for this symbol");
+        if let Some(h) = symbol_help(c) {
+            d = d.help(h);
+        }
+        return d;
+    }
+    let (expected, label) = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
+            words.sort_unstable();
+            words.dedup();
+            let list = join_or(&words);
+            (list.clone(), if list.is_empty() { String::new() } else { format!("expected {list}") })
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+    };
+    let found_text = match found {
+        None => "the end of the file".to_string(),
+        Some('\n') | Some('\r') => "the end of the line".to_string(),
+        Some(c) => format!("`{c}`"),
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {expected}, found {found_text}")
+    };
+    let mut d = Diagnostic::new(Code::E0101, span, message).label(label);
+    if found == Some('(') {
+        d = d.help("square brackets apply a function: `a[z]`; round brackets only group");
+    }
+    d
+}
+
+fn symbol_help(c: char) -> Option<&'static str> {
+    Some(match c {
+        '∘' => "write the composition out: `f[g[x]]`",
+        '≤' | '≥' | '<' | '>' => "comparisons are not part of the language; use `ReLU`, `Heaviside` or `rect`",
+        '→' | '←' | '⟵' | '⟶' => "an equation uses `=`; updates such as `φ ← φ - α ∂L/∂φ` belong to the optimiser",
+        '∇' => "gradients are derived by the compiler; write the loss and use `loss L[φ] = …`",
+        '∫' => "integrals are not part of the language",
+        'Σ' => "the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek letter",
+        '∙' | '•' => "scaling is `·` (U+00B7) or `*`",
+        _ => return None,
+    })
+}
+
+fn rule_words(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::expr | Rule::term | Rule::unary | Rule::juxt | Rule::factor | Rule::atom => "an expression",
+        Rule::postfix | Rule::paren | Rule::call | Rule::norm | Rule::sqrt | Rule::bigop => "an expression",
+        Rule::name | Rule::name_plain | Rule::word => "a name",
+        Rule::number | Rule::dim_leaf | Rule::dim_expr | Rule::dim_term => "a number or a name",
+        Rule::model | Rule::kw_model => "`model`",
+        Rule::stmt => "a statement",
+        Rule::input_decl | Rule::kw_input => "`input`",
+        Rule::target_decl | Rule::kw_target => "`target`",
+        Rule::param_decl | Rule::kw_param => "`param`",
+        Rule::let_decl | Rule::kw_let => "`let`",
+        Rule::loss_eq | Rule::kw_loss => "`loss`",
+        Rule::equation | Rule::lhs => "an equation",
+        Rule::noise_decl => "`~`",
+        Rule::family | Rule::kw_for => "`for`",
+        Rule::type_expr | Rule::real_type | Rule::label_type => "a type such as `ℝ^{D}`",
+        Rule::dims => "dimensions such as `{D×E}`",
+        Rule::add_op => "`+` or `-`",
+        Rule::mul_op => "an operator",
+        Rule::transpose | Rule::power | Rule::square | Rule::cube => "an operator",
+        Rule::hypers | Rule::hyper => "hyper-parameters `[D = 3]`",
+        Rule::init => "an initialiser `~ He`",
+        Rule::group => "`∈`",
+        Rule::subscript | Rule::sub_items | Rule::sub_digits | Rule::sub_word | Rule::sub_unicode => {
+            "a subscript"
+        }
+        Rule::binder => "a binder `_{i=1}`",
+        Rule::upper => "an upper limit `^{I}`",
+        Rule::EOI => "the end of the file",
+        _ => return None,
+    })
+}
+
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+// ------------------------------------------------------------------------------- lints
+
+/// Built-in function names that the book applies with square brackets.
+const FUNCTION_WORDS: &[&str] = &[
+    "exp", "log", "sin", "cos", "tanh", "sig", "sqrt", "ReLU", "softmax", "softplus", "Softmax",
+    "logsumexp", "HardSwish", "LReLU", "Heaviside", "rect", "LayerNorm", "BatchNorm", "abs",
+];
+
+/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`.
+fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
+    let mut visit = |e: &Expr| {
+        if let ExprKind::Binary { op: BinOp::Juxt, lhs, rhs } = &e.kind
+            && let (ExprKind::Name(n), ExprKind::Paren(_)) = (&lhs.kind, &rhs.kind)
+            && n.sub.is_empty()
+            && FUNCTION_WORDS.contains(&n.word.as_str())
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0106,
+                    lhs.span.to(rhs.span),
+                    format!("`{}` is applied with round brackets", n.word),
+                )
+                .label("round brackets only group")
+                .help(format!("write `{}[…]`: square brackets apply a function", n.word)),
+            );
+        }
+    };
+    match &stmt.kind {
+        ast::StmtKind::Equation { rhs, .. } => walk(rhs, &mut visit),
+        ast::StmtKind::Let { body, .. } => walk(body, &mut visit),
+        ast::StmtKind::Noise { dist, .. } => walk(dist, &mut visit),
+        ast::StmtKind::Param { items, .. } => {
+            for it in items {
+                if let Some(init) = &it.init {
+                    walk(&init.expr, &mut visit);
+                }
+            }
+        }
+        ast::StmtKind::Input(_) | ast::StmtKind::Target(_) => {}
+    }
+}
+
+/// Pre-order walk over an expression and its sub-expressions (subscripts included).
+pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Number(_) | ExprKind::Ones => {}
+        ExprKind::Name(n) => n.sub.iter().for_each(|s| walk(s, f)),
+        ExprKind::Call { func, args } => {
+            func.sub.iter().for_each(|s| walk(s, f));
+            args.iter().for_each(|a| walk(a, f));
+        }
+        ExprKind::Neg(x)
+        | ExprKind::Paren(x)
+        | ExprKind::Transpose(x)
+        | ExprKind::Norm(x)
+        | ExprKind::Sqrt(x) => walk(x, f),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
+            walk(lhs, f);
+            walk(rhs, f);
+        }
+        ExprKind::Big { binder, upper, body, .. } => {
+            if let Some(b) = binder {
+                b.lo.iter().chain(b.set.iter()).for_each(|x| walk(x, f));
+            }
+            upper.iter().for_each(|x| walk(x, f));
+            walk(body, f);
+        }
+        ExprKind::Prob { event, given } => {
+            walk(event, f);
+            given.iter().for_each(|g| walk(g, f));
+        }
+        ExprKind::Deriv { of, .. } => walk(of, f),
+    }
+}
+
+// ------------------------------------------------------------------------------- tree building
+
+fn span_of(p: &Pair<'_, Rule>) -> Span {
+    let s = p.as_span();
+    Span::new(s.start(), s.end())
+}
+
+fn build_file(p: Pair<'_, Rule>) -> ast::File {
+    let models = p.into_inner().filter(|p| p.as_rule() == Rule::model).map(build_model).collect();
+    ast::File { models }
+}
+
+fn build_model(p: Pair<'_, Rule>) -> ast::Model {
+    let span = span_of(&p);
+    let mut name = None;
+    let mut hypers = Vec::new();
+    let mut stmts = Vec::new();
+    for c in p.into_inner() {
+        match c.as_rule() {
+            Rule::word => name = Some(ast::Word { text: c.as_str().to_string(), span: span_of(&c) }),
+            Rule::hypers => {
+                for h in c.into_inner() {
+                    let hspan = span_of(&h);
+                    let mut it = h.into_inner();
+                    let name = it.next().map(build_name).unwrap_or_else(|| empty_name(hspan));
+                    let default = it.next().map(build_expr);
+                    hypers.push(ast::Hyper { name, default, span: hspan });
+                }
+            }
+            Rule::stmt => stmts.push(build_stmt(c)),
+            _ => {}
+        }
+    }
+    let name = name.unwrap_or(ast::Word { text: String::new(), span });
+    ast::Model { name, hypers, stmts, span }
+}
+
+fn empty_name(span: Span) -> ast::Name {
+    ast::Name { word: String::new(), primes: 0, frozen: false, sub: Vec::new(), span }
+}
+
+fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
+    let span = span_of(&p);
+    let inner = p.into_inner().next();
+    let Some(s) = inner else {
+        // The grammar never produces an empty statement; keep the tree total anyway.
+        return ast::Stmt { kind: ast::StmtKind::Input(Vec::new()), family: None, span };
+    };
+    let rule = s.as_rule();
+    let mut family = None;
+    let mut typed = Vec::new();
+    let mut items = Vec::new();
+    let mut group = None;
+    let mut names = Vec::new();
+    let mut exprs = Vec::new();
+    let mut ty = None;
+    let mut lhs = None;
+    let mut formals = Vec::new();
+    for c in s.into_inner() {
+        match c.as_rule() {
+            Rule::family => family = Some(build_family(c)),
+            Rule::typed => {
+                let mut it = c.into_inner();
+                if let (Some(n), Some(t)) = (it.next(), it.next()) {
+                    typed.push(ast::Typed { name: build_name(n), ty: build_type(t) });
+                }
+            }
+            Rule::param_item => {
+                let mut it = c.into_inner();
+                if let (Some(n), Some(t)) = (it.next(), it.next()) {
+                    let init = it.next().map(build_init);
+                    items.push(ast::ParamItem { name: build_name(n), ty: build_type(t), init });
+                }
+            }
+            Rule::group => group = c.into_inner().next().map(build_name),
+            Rule::name => names.push(build_name(c)),
+            Rule::type_expr => ty = Some(build_type(c)),
+            Rule::expr => exprs.push(build_expr(c)),
+            Rule::lhs => lhs = Some(build_lhs(c)),
+            Rule::formals => formals = c.into_inner().map(build_name).collect(),
+            _ => {}
+        }
+    }
+    let first_name = || names.first().cloned().unwrap_or_else(|| empty_name(span));
+    let first_expr = |exprs: &mut Vec<Expr>| {
+        if exprs.is_empty() { Expr { kind: ExprKind::Number(0.0), span } } else { exprs.remove(0) }
+    };
+    let kind = match rule {
+        Rule::input_decl => ast::StmtKind::Input(typed),
+        Rule::target_decl => ast::StmtKind::Target(typed),
+        Rule::param_decl => ast::StmtKind::Param { items, group },
+        Rule::noise_decl => {
+            ast::StmtKind::Noise { name: first_name(), ty, dist: first_expr(&mut exprs) }
+        }
+        Rule::let_decl => {
+            ast::StmtKind::Let { name: first_name(), formals, body: first_expr(&mut exprs) }
+        }
+        _ => ast::StmtKind::Equation {
+            lhs: lhs.unwrap_or_else(|| ast::Lhs {
+                name: empty_name(span),
+                squared: false,
+                args: None,
+                span,
+            }),
+            rhs: first_expr(&mut exprs),
+            loss: rule == Rule::loss_eq,
+        },
+    };
+    ast::Stmt { kind, family, span }
+}
+
+fn build_init(p: Pair<'_, Rule>) -> ast::Init {
+    let span = span_of(&p);
+    let random = p.as_str().trim_start().starts_with('~');
+    let expr = p
+        .into_inner()
+        .next()
+        .map(build_expr)
+        .unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+    ast::Init { random, expr, span }
+}
+
+fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
+    let span = span_of(&p);
+    let mut name = None;
+    let mut squared = false;
+    let mut args: Option<Vec<Expr>> = None;
+    for c in p.into_inner() {
+        match c.as_rule() {
+            Rule::name => name = Some(build_name(c)),
+            Rule::square => squared = true,
+            Rule::number => squared = c.as_str() == "2" || squared,
+            Rule::expr => args.get_or_insert_with(Vec::new).push(build_expr(c)),
+            _ => {}
+        }
+    }
+    ast::Lhs { name: name.unwrap_or_else(|| empty_name(span)), squared, args, span }
+}
+
+fn build_family(p: Pair<'_, Rule>) -> ast::Family {
+    let span = span_of(&p);
+    let mut var = None;
+    let mut bounds = Vec::new();
+    for c in p.into_inner() {
+        match c.as_rule() {
+            Rule::name => var = Some(build_name(c)),
+            Rule::expr => bounds.push(build_expr(c)),
+            _ => {}
+        }
+    }
+    let zero = Expr { kind: ExprKind::Number(0.0), span };
+    let hi = bounds.pop().unwrap_or_else(|| zero.clone());
+    let lo = bounds.pop().unwrap_or(zero);
+    ast::Family { var: var.unwrap_or_else(|| empty_name(span)), lo, hi, span }
+}
+
+fn build_type(p: Pair<'_, Rule>) -> ast::Type {
+    let span = span_of(&p);
+    let Some(t) = p.into_inner().next() else {
+        return ast::Type { kind: ast::TypeKind::Real(Vec::new()), span };
+    };
+    let rule = t.as_rule();
+    let mut dims = Vec::new();
+    let mut first = None;
+    let mut set = None;
+    for c in t.into_inner() {
+        match c.as_rule() {
+            Rule::dims => dims = build_dims(c),
+            Rule::expr => first = Some(build_expr(c)),
+            Rule::label_range => {
+                let hi = c.into_inner().next().map(build_expr);
+                set = Some((true, hi.into_iter().collect::<Vec<_>>()));
+            }
+            Rule::label_set => set = Some((false, c.into_inner().map(build_expr).collect())),
+            _ => {}
+        }
+    }
+    let kind = if rule == Rule::real_type {
+        ast::TypeKind::Real(dims)
+    } else {
+        let zero = Expr { kind: ExprKind::Number(0.0), span };
+        let first = first.unwrap_or_else(|| zero.clone());
+        let set = match set {
+            Some((true, mut hi)) => ast::LabelSet::Range(first, hi.pop().unwrap_or(zero)),
+            Some((false, rest)) => {
+                let mut all = vec![first];
+                all.extend(rest);
+                ast::LabelSet::Set(all)
+            }
+            None => ast::LabelSet::Set(vec![first]),
+        };
+        ast::TypeKind::Label { set, dims }
+    };
+    ast::Type { kind, span }
+}
+
+fn build_dims(p: Pair<'_, Rule>) -> Vec<ast::Dim> {
+    p.into_inner()
+        .filter(|c| c.as_rule() != Rule::dim_sep)
+        .map(|c| ast::Dim { expr: build_dim_expr(c) })
+        .collect()
+}
+
+/// Dimension expressions reuse [`Expr`] with only numbers, names, `+ - · /`.
+fn build_dim_expr(p: Pair<'_, Rule>) -> Expr {
+    let span = span_of(&p);
+    match p.as_rule() {
+        Rule::dim_expr | Rule::dim_term => fold_binary(p.into_inner(), build_dim_expr),
+        Rule::dim_leaf => match p.into_inner().next() {
+            Some(c) => build_dim_expr(c),
+            None => Expr { kind: ExprKind::Number(0.0), span },
+        },
+        Rule::number => number(&p),
+        Rule::name => Expr { kind: ExprKind::Name(build_name(p)), span },
+        _ => Expr { kind: ExprKind::Number(0.0), span },
+    }
+}
+
+fn number(p: &Pair<'_, Rule>) -> Expr {
+    // The grammar only admits digit strings here, so parsing succeeds; an overflow to
+    // infinity is reported by the checker (E0103).
+    let v = p.as_str().parse::<f64>().unwrap_or(f64::INFINITY);
+    Expr { kind: ExprKind::Number(v), span: span_of(p) }
+}
+
+fn binop(p: &Pair<'_, Rule>) -> BinOp {
+    match p.as_str() {
+        "+" => BinOp::Add,
+        "-" | "−" => BinOp::Sub,
+        "⊙" => BinOp::Hadamard,
+        "/" => BinOp::Div,
+        _ => BinOp::Scale,
+    }
+}
+
+/// Folds `operand (op operand)*` to the left, without recursion.
+fn fold_binary<'i>(
+    pairs: pest::iterators::Pairs<'i, Rule>,
+    operand: fn(Pair<'i, Rule>) -> Expr,
+) -> Expr {
+    let mut acc: Option<Expr> = None;
+    let mut op = BinOp::Add;
+    for c in pairs {
+        match c.as_rule() {
+            Rule::add_op | Rule::mul_op => op = binop(&c),
+            _ => {
+                let rhs = operand(c);
+                acc = Some(match acc {
+                    None => rhs,
+                    Some(lhs) => binary(op, lhs, rhs),
+                });
+            }
+        }
+    }
+    acc.unwrap_or(Expr { kind: ExprKind::Number(0.0), span: Span::default() })
+}
+
+fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }
+}
+
+fn build_expr(p: Pair<'_, Rule>) -> Expr {
+    let span = span_of(&p);
+    match p.as_rule() {
+        Rule::expr | Rule::term => fold_binary(p.into_inner(), build_expr),
+        Rule::unary => {
+            let mut negs = Vec::new();
+            let mut body = None;
+            for c in p.into_inner() {
+                if c.as_rule() == Rule::neg {
+                    negs.push(span_of(&c));
+                } else {
+                    body = Some(build_expr(c));
+                }
+            }
+            let mut e = body.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            for s in negs.into_iter().rev() {
+                let sp = s.to(e.span);
+                e = Expr { kind: ExprKind::Neg(Box::new(e)), span: sp };
+            }
+            e
+        }
+        Rule::juxt => {
+            let mut acc: Option<Expr> = None;
+            for c in p.into_inner() {
+                let rhs = build_expr(c);
+                acc = Some(match acc {
+                    None => rhs,
+                    Some(lhs) => binary(BinOp::Juxt, lhs, rhs),
+                });
+            }
+            acc.unwrap_or(Expr { kind: ExprKind::Number(0.0), span })
+        }
+        Rule::factor | Rule::atom => match p.into_inner().next() {
+            Some(c) => build_expr(c),
+            None => Expr { kind: ExprKind::Number(0.0), span },
+        },
+        Rule::postfix => {
+            let mut it = p.into_inner();
+            let mut e = match it.next() {
+                Some(c) => build_expr(c),
+                None => Expr { kind: ExprKind::Number(0.0), span },
+            };
+            for op in it {
+                let sp = e.span.to(span_of(&op));
+                let kind = match op.as_rule() {
+                    Rule::transpose => ExprKind::Transpose(Box::new(e)),
+                    Rule::square | Rule::cube => {
+                        let n = if op.as_rule() == Rule::square { 2.0 } else { 3.0 };
+                        let exp = Expr { kind: ExprKind::Number(n), span: span_of(&op) };
+                        ExprKind::Power(Box::new(e), Box::new(exp))
+                    }
+                    _ => {
+                        let opspan = span_of(&op);
+                        let exp = match op.into_inner().next() {
+                            Some(c) if c.as_rule() == Rule::number => number(&c),
+                            Some(c) if c.as_rule() == Rule::name => {
+                                Expr { kind: ExprKind::Name(build_name(c.clone())), span: span_of(&c) }
+                            }
+                            Some(c) => build_expr(c),
+                            None => Expr { kind: ExprKind::Number(1.0), span: opspan },
+                        };
+                        ExprKind::Power(Box::new(e), Box::new(exp))
+                    }
+                };
+                e = Expr { kind, span: sp };
+            }
+            e
+        }
+        Rule::number => number(&p),
+        Rule::name => Expr { kind: ExprKind::Name(build_name(p)), span },
+        Rule::paren => {
+            let inner = p.into_inner().next().map(build_expr);
+            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            Expr { kind: ExprKind::Paren(Box::new(inner)), span }
+        }
+        Rule::norm => {
+            let inner = p.into_inner().next().map(build_expr);
+            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            Expr { kind: ExprKind::Norm(Box::new(inner)), span }
+        }
+        Rule::sqrt => {
+            let inner = p.into_inner().next().map(build_expr);
+            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            Expr { kind: ExprKind::Sqrt(Box::new(inner)), span }
+        }
+        Rule::ones => Expr { kind: ExprKind::Ones, span },
+        Rule::call => {
+            let mut it = p.into_inner();
+            let func = it.next().map(build_name).unwrap_or_else(|| empty_name(span));
+            let args = it.map(build_expr).collect();
+            Expr { kind: ExprKind::Call { func, args }, span }
+        }
+        Rule::prob => {
+            let mut it = p.into_inner().map(build_expr);
+            let event = it.next().unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            Expr { kind: ExprKind::Prob { event: Box::new(event), given: it.collect() }, span }
+        }
+        Rule::deriv => {
+            let mut of = None;
+            let mut wrt = None;
+            for c in p.into_inner() {
+                match c.as_rule() {
+                    Rule::postfix => of = Some(build_expr(c)),
+                    Rule::name => wrt = Some(build_name(c)),
+                    _ => {}
+                }
+            }
+            let of = of.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            let wrt = wrt.unwrap_or_else(|| empty_name(span));
+            Expr { kind: ExprKind::Deriv { of: Box::new(of), wrt }, span }
+        }
+        Rule::bigop => build_bigop(p),
+        _ => Expr { kind: ExprKind::Number(0.0), span },
+    }
+}
+
+fn build_bigop(p: Pair<'_, Rule>) -> Expr {
+    let span = span_of(&p);
+    let mut op = BigOp::Sum;
+    let mut binder = None;
+    let mut upper = None;
+    let mut body = None;
+    for c in p.into_inner() {
+        match c.as_rule() {
+            Rule::bigop_sym => {
+                let s = c.as_str();
+                op = if s == "∏" || s == "prod" { BigOp::Prod } else { BigOp::Sum };
+            }
+            Rule::binder => {
+                let bspan = span_of(&c);
+                let is_set = c.as_str().contains('∈') || c.as_str().contains(" in ");
+                let mut var = None;
+                let mut bound = None;
+                for b in c.into_inner() {
+                    match b.as_rule() {
+                        Rule::name | Rule::name_plain => var = Some(build_name(b)),
+                        Rule::expr => bound = Some(Box::new(build_expr(b))),
+                        _ => {}
+                    }
+                }
+                let (lo, set) = if is_set { (None, bound) } else { (bound, None) };
+                let var = var.unwrap_or_else(|| empty_name(bspan));
+                binder = Some(ast::Binder { var, lo, set, span: bspan });
+            }
+            Rule::upper => {
+                let uspan = span_of(&c);
+                upper = c.into_inner().next().map(|u| {
+                    Box::new(match u.as_rule() {
+                        Rule::number => number(&u),
+                        Rule::name_plain | Rule::name => {
+                            Expr { kind: ExprKind::Name(build_name(u)), span: uspan }
+                        }
+                        _ => build_expr(u),
+                    })
+                });
+            }
+            Rule::term => body = Some(build_expr(c)),
+            _ => {}
+        }
+    }
+    let body = Box::new(body.unwrap_or(Expr { kind: ExprKind::Number(0.0), span }));
+    Expr { kind: ExprKind::Big { op, binder, upper, body }, span }
+}
+
+fn build_name(p: Pair<'_, Rule>) -> ast::Name {
+    let span = span_of(&p);
+    let mut name = empty_name(span);
+    for c in p.into_inner() {
+        match c.as_rule() {
+            Rule::word => name.word = c.as_str().to_string(),
+            Rule::primes => {
+                name.primes = name.primes.saturating_add(c.as_str().chars().count() as u8)
+            }
+            Rule::frozen => name.frozen = true,
+            Rule::subscript => name.sub = build_subscript(c),
+            _ => {}
+        }
+    }
+    name
+}
+
+fn build_subscript(p: Pair<'_, Rule>) -> Vec<Expr> {
+    let mut out = Vec::new();
+    for c in p.into_inner() {
+        let span = span_of(&c);
+        match c.as_rule() {
+            Rule::sub_items => out.extend(c.into_inner().map(build_expr)),
+            Rule::sub_digits => out.push(number(&c)),
+            Rule::sub_unicode => {
+                let digits: String = c
+                    .as_str()
+                    .chars()
+                    .map(|d| char::from_digit(d as u32 - '₀' as u32, 10).unwrap_or('0'))
+                    .collect();
+                let v = digits.parse::<f64>().unwrap_or(0.0);
+                out.push(Expr { kind: ExprKind::Number(v), span });
+            }
+            Rule::sub_word => {
+                let text = c.as_str();
+                let word = text.trim_end_matches(['\'', '′']);
+                let primes = (text.chars().count() - word.chars().count()) as u8;
+                let name =
+                    ast::Name { word: word.to_string(), primes, frozen: false, sub: Vec::new(), span };
+                out.push(Expr { kind: ExprKind::Name(name), span });
+            }
+            _ => {}
+        }
+    }
+    out
+}
