@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nnspec", version, about = "Neural networks in the notation of Understanding Deep Learning, checked and compiled")]
+#[command(
+    name = "nnspec",
+    version,
+    about = "Neural networks in the notation of Understanding Deep Learning, checked and compiled"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,10 @@ enum Dump {
 
 fn parse_override(s: &str) -> Result<(String, f64), String> {
     let (name, value) = s.split_once('=').ok_or("expected NAME=VALUE, e.g. K=5")?;
-    let value: f64 = value.trim().parse().map_err(|_| format!("`{}` is not a number", value.trim()))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not a number", value.trim()))?;
     let name = dsl::names::word(name.trim()).to_string();
     Ok((name, value))
 }
@@ -62,12 +69,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { files, dump, overrides } => check(&files, dump, overrides),
+        Command::Check {
+            files,
+            dump,
+            overrides,
+        } => check(&files, dump, overrides),
     }
 }
 
 fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -> ExitCode {
-    let opts = dsl::check::Options { overrides: overrides.into_iter().map(|(n, v)| (None, n, v)).collect() };
+    let opts = dsl::check::Options {
+        overrides: overrides.into_iter().map(|(n, v)| (None, n, v)).collect(),
+    };
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut failed = 0usize;
     let mut errors = 0usize;
@@ -77,7 +90,10 @@ fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("error: {shown}: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to());
+                    eprintln!(
+                        "error: {shown}: not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    );
                     failed += 1;
                     errors += 1;
                     continue;
@@ -104,12 +120,23 @@ fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -
         }
     }
     let n = files.len();
-    let plural = |k: usize, w: &str| if k == 1 { format!("{k} {w}") } else { format!("{k} {w}s") };
+    let plural = |k: usize, w: &str| {
+        if k == 1 {
+            format!("{k} {w}")
+        } else {
+            format!("{k} {w}s")
+        }
+    };
     if failed == 0 {
         eprintln!("checked {}: all clean", plural(n, "file"));
         ExitCode::SUCCESS
     } else {
-        eprintln!("checked {}: {} in {}", plural(n, "file"), plural(errors, "error"), plural(failed, "file"));
+        eprintln!(
+            "checked {}: {} in {}",
+            plural(n, "file"),
+            plural(errors, "error"),
+            plural(failed, "file")
+        );
         ExitCode::FAILURE
     }
 }

@@ -4,6 +4,9 @@
 //! them into one canonical name is the checker's job ([`crate::names`]). Every node carries the
 //! [`Span`] of its source text so that any later stage can point back at it.
 
+// The tree is built once per file and walked a few times; variant sizes do not matter here.
+#![allow(clippy::large_enum_variant)]
+
 use crate::diag::Span;
 
 /// A whole `.nn` file: one or more models.

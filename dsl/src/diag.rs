@@ -27,12 +27,18 @@ impl Span {
     /// A span from byte offsets (saturating at `u32::MAX`).
     pub fn new(start: usize, end: usize) -> Span {
         let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        Span { start: clamp(start), end: clamp(end.max(start)) }
+        Span {
+            start: clamp(start),
+            end: clamp(end.max(start)),
+        }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// The byte range, for slicing the source.
@@ -180,7 +186,10 @@ impl Diagnostic {
 
     /// Adds a secondary label.
     pub fn with(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { span, message: text.into() });
+        self.secondary.push(Label {
+            span,
+            message: text.into(),
+        });
         self
     }
 }
@@ -194,7 +203,10 @@ pub fn render(diags: &[Diagnostic], path: &str, src: &str) -> String {
 /// Renders diagnostics, in colour when `color` is set (for a terminal).
 pub fn render_with(diags: &[Diagnostic], path: &str, src: &str, color: bool) -> String {
     let file = SimpleFile::new(path, src);
-    let config = Config { chars: Chars::ascii(), ..Config::default() };
+    let config = Config {
+        chars: Chars::ascii(),
+        ..Config::default()
+    };
     let mut out = String::new();
     for d in diags {
         let cs = to_codespan(d, src);

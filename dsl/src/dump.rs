@@ -33,7 +33,10 @@ pub fn ast(file: &ast::File, src: &str) -> String {
 
 fn stmt(k: &ast::StmtKind) -> String {
     let typed = |v: &[ast::Typed]| {
-        v.iter().map(|t| format!("{} {}", name(&t.name), ty(&t.ty))).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|t| format!("{} {}", name(&t.name), ty(&t.ty)))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     match k {
         ast::StmtKind::Input(v) => format!("(input {})", typed(v)),
@@ -43,20 +46,36 @@ fn stmt(k: &ast::StmtKind) -> String {
                 .iter()
                 .map(|p| {
                     let init = match &p.init {
-                        Some(i) => format!(" {} {}", if i.random { "~" } else { "=" }, expr(&i.expr)),
+                        Some(i) => {
+                            format!(" {} {}", if i.random { "~" } else { "=" }, expr(&i.expr))
+                        }
                         None => String::new(),
                     };
                     format!("{} {}{init}", name(&p.name), ty(&p.ty))
                 })
                 .collect();
-            let group = group.as_ref().map(|g| format!(" (in {})", name(g))).unwrap_or_default();
+            let group = group
+                .as_ref()
+                .map(|g| format!(" (in {})", name(g)))
+                .unwrap_or_default();
             format!("(param {}{group})", items.join(", "))
         }
-        ast::StmtKind::Noise { name: n, ty: t, dist } => {
-            let t = t.as_ref().map(|t| format!(" {}", ty(t))).unwrap_or_default();
+        ast::StmtKind::Noise {
+            name: n,
+            ty: t,
+            dist,
+        } => {
+            let t = t
+                .as_ref()
+                .map(|t| format!(" {}", ty(t)))
+                .unwrap_or_default();
             format!("(noise {}{t} ~ {})", name(n), expr(dist))
         }
-        ast::StmtKind::Let { name: n, formals, body } => {
+        ast::StmtKind::Let {
+            name: n,
+            formals,
+            body,
+        } => {
             if formals.is_empty() {
                 format!("(let {} {})", name(n), expr(body))
             } else {
@@ -83,7 +102,13 @@ fn ty(t: &ast::Type) -> String {
         if d.is_empty() {
             String::new()
         } else {
-            format!("^{{{}}}", d.iter().map(|d| expr(&d.expr)).collect::<Vec<_>>().join("×"))
+            format!(
+                "^{{{}}}",
+                d.iter()
+                    .map(|d| expr(&d.expr))
+                    .collect::<Vec<_>>()
+                    .join("×")
+            )
         }
     };
     match &t.kind {
@@ -137,7 +162,12 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Power(b, p) => format!("(^ {} {})", expr(b), expr(p)),
         ExprKind::Norm(x) => format!("(norm {})", expr(x)),
         ExprKind::Sqrt(x) => format!("(sqrt {})", expr(x)),
-        ExprKind::Big { op, binder, upper, body } => {
+        ExprKind::Big {
+            op,
+            binder,
+            upper,
+            body,
+        } => {
             let sym = match op {
                 BigOp::Sum => "∑",
                 BigOp::Prod => "∏",

@@ -48,7 +48,10 @@ const GREEK: &[(&str, &str)] = &[
 
 /// The canonical form of a word: the Greek letter for its ASCII spelling, else the word.
 pub fn word(w: &str) -> &str {
-    GREEK.iter().find(|(ascii, _)| *ascii == w).map_or(w, |(_, g)| g)
+    GREEK
+        .iter()
+        .find(|(ascii, _)| *ascii == w)
+        .map_or(w, |(_, g)| g)
 }
 
 /// Builds a canonical name from its canonical word, primes, frozen mark and subscript items.
@@ -63,7 +66,11 @@ pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> Str
     if !items.is_empty() {
         // Single-character indices run together, as the book writes them: `θ_{d,0}` with
         // d = 2 is `θ_{20}`. Longer items keep their commas: `x_{i,10}`.
-        let sep = if items.iter().all(|i| i.chars().count() == 1) { "" } else { "," };
+        let sep = if items.iter().all(|i| i.chars().count() == 1) {
+            ""
+        } else {
+            ","
+        };
         let sub = items.join(sep);
         if sub.chars().count() == 1 {
             s.push('_');

@@ -26,7 +26,10 @@ pub const MAX_NESTING: usize = 128;
 pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
     prescan(src)?;
     let mut pairs = NnParser::parse(Rule::file, src).map_err(|e| vec![pest_error(src, &e)])?;
-    let file = pairs.next().map(build_file).unwrap_or(ast::File { models: Vec::new() });
+    let file = pairs
+        .next()
+        .map(build_file)
+        .unwrap_or(ast::File { models: Vec::new() });
     let mut diags = Vec::new();
     if file.models.is_empty() {
         diags.push(
@@ -40,7 +43,11 @@ pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
             lint_stmt(stmt, &mut diags);
         }
     }
-    if diags.is_empty() { Ok(file) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(file)
+    } else {
+        Err(diags)
+    }
 }
 
 // ------------------------------------------------------------------------------- pre-scan
@@ -131,7 +138,14 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
             words.sort_unstable();
             words.dedup();
             let list = join_or(&words);
-            (list.clone(), if list.is_empty() { String::new() } else { format!("expected {list}") })
+            (
+                list.clone(),
+                if list.is_empty() {
+                    String::new()
+                } else {
+                    format!("expected {list}")
+                },
+            )
         }
         ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
     };
@@ -155,8 +169,12 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
 fn symbol_help(c: char) -> Option<&'static str> {
     Some(match c {
         '∘' => "write the composition out: `f[g[x]]`",
-        '≤' | '≥' | '<' | '>' => "comparisons are not part of the language; use `ReLU`, `Heaviside` or `rect`",
-        '→' | '←' | '⟵' | '⟶' => "an equation uses `=`; updates such as `φ ← φ - α ∂L/∂φ` belong to the optimiser",
+        '≤' | '≥' | '<' | '>' => {
+            "comparisons are not part of the language; use `ReLU`, `Heaviside` or `rect`"
+        }
+        '→' | '←' | '⟵' | '⟶' => {
+            "an equation uses `=`; updates such as `φ ← φ - α ∂L/∂φ` belong to the optimiser"
+        }
         '∇' => "gradients are derived by the compiler; write the loss and use `loss L[φ] = …`",
         '∫' => "integrals are not part of the language",
         'Σ' => "the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek letter",
@@ -167,8 +185,12 @@ fn symbol_help(c: char) -> Option<&'static str> {
 
 fn rule_words(r: Rule) -> Option<&'static str> {
     Some(match r {
-        Rule::expr | Rule::term | Rule::unary | Rule::juxt | Rule::factor | Rule::atom => "an expression",
-        Rule::postfix | Rule::paren | Rule::call | Rule::norm | Rule::sqrt | Rule::bigop => "an expression",
+        Rule::expr | Rule::term | Rule::unary | Rule::juxt | Rule::factor | Rule::atom => {
+            "an expression"
+        }
+        Rule::postfix | Rule::paren | Rule::call | Rule::norm | Rule::sqrt | Rule::bigop => {
+            "an expression"
+        }
         Rule::name | Rule::name_plain | Rule::word => "a name",
         Rule::number | Rule::dim_leaf | Rule::dim_expr | Rule::dim_term => "a number or a name",
         Rule::model | Rule::kw_model => "`model`",
@@ -189,9 +211,11 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::hypers | Rule::hyper => "hyper-parameters `[D = 3]`",
         Rule::init => "an initialiser `~ He`",
         Rule::group => "`∈`",
-        Rule::subscript | Rule::sub_items | Rule::sub_digits | Rule::sub_word | Rule::sub_unicode => {
-            "a subscript"
-        }
+        Rule::subscript
+        | Rule::sub_items
+        | Rule::sub_digits
+        | Rule::sub_word
+        | Rule::sub_unicode => "a subscript",
         Rule::binder => "a binder `_{i=1}`",
         Rule::upper => "an upper limit `^{I}`",
         Rule::EOI => "the end of the file",
@@ -211,14 +235,35 @@ fn join_or(words: &[&str]) -> String {
 
 /// Built-in function names that the book applies with square brackets.
 const FUNCTION_WORDS: &[&str] = &[
-    "exp", "log", "sin", "cos", "tanh", "sig", "sqrt", "ReLU", "softmax", "softplus", "Softmax",
-    "logsumexp", "HardSwish", "LReLU", "Heaviside", "rect", "LayerNorm", "BatchNorm", "abs",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tanh",
+    "sig",
+    "sqrt",
+    "ReLU",
+    "softmax",
+    "softplus",
+    "Softmax",
+    "logsumexp",
+    "HardSwish",
+    "LReLU",
+    "Heaviside",
+    "rect",
+    "LayerNorm",
+    "BatchNorm",
+    "abs",
 ];
 
 /// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`.
 fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
     let mut visit = |e: &Expr| {
-        if let ExprKind::Binary { op: BinOp::Juxt, lhs, rhs } = &e.kind
+        if let ExprKind::Binary {
+            op: BinOp::Juxt,
+            lhs,
+            rhs,
+        } = &e.kind
             && let (ExprKind::Name(n), ExprKind::Paren(_)) = (&lhs.kind, &rhs.kind)
             && n.sub.is_empty()
             && FUNCTION_WORDS.contains(&n.word.as_str())
@@ -230,7 +275,10 @@ fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
                     format!("`{}` is applied with round brackets", n.word),
                 )
                 .label("round brackets only group")
-                .help(format!("write `{}[…]`: square brackets apply a function", n.word)),
+                .help(format!(
+                    "write `{}[…]`: square brackets apply a function",
+                    n.word
+                )),
             );
         }
     };
@@ -268,7 +316,12 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk(lhs, f);
             walk(rhs, f);
         }
-        ExprKind::Big { binder, upper, body, .. } => {
+        ExprKind::Big {
+            binder,
+            upper,
+            body,
+            ..
+        } => {
             if let Some(b) = binder {
                 b.lo.iter().chain(b.set.iter()).for_each(|x| walk(x, f));
             }
@@ -291,7 +344,11 @@ fn span_of(p: &Pair<'_, Rule>) -> Span {
 }
 
 fn build_file(p: Pair<'_, Rule>) -> ast::File {
-    let models = p.into_inner().filter(|p| p.as_rule() == Rule::model).map(build_model).collect();
+    let models = p
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::model)
+        .map(build_model)
+        .collect();
     ast::File { models }
 }
 
@@ -302,26 +359,52 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
     let mut stmts = Vec::new();
     for c in p.into_inner() {
         match c.as_rule() {
-            Rule::word => name = Some(ast::Word { text: c.as_str().to_string(), span: span_of(&c) }),
+            Rule::word => {
+                name = Some(ast::Word {
+                    text: c.as_str().to_string(),
+                    span: span_of(&c),
+                })
+            }
             Rule::hypers => {
                 for h in c.into_inner() {
                     let hspan = span_of(&h);
                     let mut it = h.into_inner();
-                    let name = it.next().map(build_name).unwrap_or_else(|| empty_name(hspan));
+                    let name = it
+                        .next()
+                        .map(build_name)
+                        .unwrap_or_else(|| empty_name(hspan));
                     let default = it.next().map(build_expr);
-                    hypers.push(ast::Hyper { name, default, span: hspan });
+                    hypers.push(ast::Hyper {
+                        name,
+                        default,
+                        span: hspan,
+                    });
                 }
             }
             Rule::stmt => stmts.push(build_stmt(c)),
             _ => {}
         }
     }
-    let name = name.unwrap_or(ast::Word { text: String::new(), span });
-    ast::Model { name, hypers, stmts, span }
+    let name = name.unwrap_or(ast::Word {
+        text: String::new(),
+        span,
+    });
+    ast::Model {
+        name,
+        hypers,
+        stmts,
+        span,
+    }
 }
 
 fn empty_name(span: Span) -> ast::Name {
-    ast::Name { word: String::new(), primes: 0, frozen: false, sub: Vec::new(), span }
+    ast::Name {
+        word: String::new(),
+        primes: 0,
+        frozen: false,
+        sub: Vec::new(),
+        span,
+    }
 }
 
 fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
@@ -329,7 +412,11 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
     let inner = p.into_inner().next();
     let Some(s) = inner else {
         // The grammar never produces an empty statement; keep the tree total anyway.
-        return ast::Stmt { kind: ast::StmtKind::Input(Vec::new()), family: None, span };
+        return ast::Stmt {
+            kind: ast::StmtKind::Input(Vec::new()),
+            family: None,
+            span,
+        };
     };
     let rule = s.as_rule();
     let mut family = None;
@@ -347,14 +434,21 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
             Rule::typed => {
                 let mut it = c.into_inner();
                 if let (Some(n), Some(t)) = (it.next(), it.next()) {
-                    typed.push(ast::Typed { name: build_name(n), ty: build_type(t) });
+                    typed.push(ast::Typed {
+                        name: build_name(n),
+                        ty: build_type(t),
+                    });
                 }
             }
             Rule::param_item => {
                 let mut it = c.into_inner();
                 if let (Some(n), Some(t)) = (it.next(), it.next()) {
                     let init = it.next().map(build_init);
-                    items.push(ast::ParamItem { name: build_name(n), ty: build_type(t), init });
+                    items.push(ast::ParamItem {
+                        name: build_name(n),
+                        ty: build_type(t),
+                        init,
+                    });
                 }
             }
             Rule::group => group = c.into_inner().next().map(build_name),
@@ -368,18 +462,29 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
     }
     let first_name = || names.first().cloned().unwrap_or_else(|| empty_name(span));
     let first_expr = |exprs: &mut Vec<Expr>| {
-        if exprs.is_empty() { Expr { kind: ExprKind::Number(0.0), span } } else { exprs.remove(0) }
+        if exprs.is_empty() {
+            Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            }
+        } else {
+            exprs.remove(0)
+        }
     };
     let kind = match rule {
         Rule::input_decl => ast::StmtKind::Input(typed),
         Rule::target_decl => ast::StmtKind::Target(typed),
         Rule::param_decl => ast::StmtKind::Param { items, group },
-        Rule::noise_decl => {
-            ast::StmtKind::Noise { name: first_name(), ty, dist: first_expr(&mut exprs) }
-        }
-        Rule::let_decl => {
-            ast::StmtKind::Let { name: first_name(), formals, body: first_expr(&mut exprs) }
-        }
+        Rule::noise_decl => ast::StmtKind::Noise {
+            name: first_name(),
+            ty,
+            dist: first_expr(&mut exprs),
+        },
+        Rule::let_decl => ast::StmtKind::Let {
+            name: first_name(),
+            formals,
+            body: first_expr(&mut exprs),
+        },
         _ => ast::StmtKind::Equation {
             lhs: lhs.unwrap_or_else(|| ast::Lhs {
                 name: empty_name(span),
@@ -397,11 +502,10 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
 fn build_init(p: Pair<'_, Rule>) -> ast::Init {
     let span = span_of(&p);
     let random = p.as_str().trim_start().starts_with('~');
-    let expr = p
-        .into_inner()
-        .next()
-        .map(build_expr)
-        .unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+    let expr = p.into_inner().next().map(build_expr).unwrap_or(Expr {
+        kind: ExprKind::Number(0.0),
+        span,
+    });
     ast::Init { random, expr, span }
 }
 
@@ -419,7 +523,12 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
             _ => {}
         }
     }
-    ast::Lhs { name: name.unwrap_or_else(|| empty_name(span)), squared, args, span }
+    ast::Lhs {
+        name: name.unwrap_or_else(|| empty_name(span)),
+        squared,
+        args,
+        span,
+    }
 }
 
 fn build_family(p: Pair<'_, Rule>) -> ast::Family {
@@ -433,16 +542,27 @@ fn build_family(p: Pair<'_, Rule>) -> ast::Family {
             _ => {}
         }
     }
-    let zero = Expr { kind: ExprKind::Number(0.0), span };
+    let zero = Expr {
+        kind: ExprKind::Number(0.0),
+        span,
+    };
     let hi = bounds.pop().unwrap_or_else(|| zero.clone());
     let lo = bounds.pop().unwrap_or(zero);
-    ast::Family { var: var.unwrap_or_else(|| empty_name(span)), lo, hi, span }
+    ast::Family {
+        var: var.unwrap_or_else(|| empty_name(span)),
+        lo,
+        hi,
+        span,
+    }
 }
 
 fn build_type(p: Pair<'_, Rule>) -> ast::Type {
     let span = span_of(&p);
     let Some(t) = p.into_inner().next() else {
-        return ast::Type { kind: ast::TypeKind::Real(Vec::new()), span };
+        return ast::Type {
+            kind: ast::TypeKind::Real(Vec::new()),
+            span,
+        };
     };
     let rule = t.as_rule();
     let mut dims = Vec::new();
@@ -463,7 +583,10 @@ fn build_type(p: Pair<'_, Rule>) -> ast::Type {
     let kind = if rule == Rule::real_type {
         ast::TypeKind::Real(dims)
     } else {
-        let zero = Expr { kind: ExprKind::Number(0.0), span };
+        let zero = Expr {
+            kind: ExprKind::Number(0.0),
+            span,
+        };
         let first = first.unwrap_or_else(|| zero.clone());
         let set = match set {
             Some((true, mut hi)) => ast::LabelSet::Range(first, hi.pop().unwrap_or(zero)),
@@ -482,7 +605,9 @@ fn build_type(p: Pair<'_, Rule>) -> ast::Type {
 fn build_dims(p: Pair<'_, Rule>) -> Vec<ast::Dim> {
     p.into_inner()
         .filter(|c| c.as_rule() != Rule::dim_sep)
-        .map(|c| ast::Dim { expr: build_dim_expr(c) })
+        .map(|c| ast::Dim {
+            expr: build_dim_expr(c),
+        })
         .collect()
 }
 
@@ -493,11 +618,20 @@ fn build_dim_expr(p: Pair<'_, Rule>) -> Expr {
         Rule::dim_expr | Rule::dim_term => fold_binary(p.into_inner(), build_dim_expr),
         Rule::dim_leaf => match p.into_inner().next() {
             Some(c) => build_dim_expr(c),
-            None => Expr { kind: ExprKind::Number(0.0), span },
+            None => Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            },
         },
         Rule::number => number(&p),
-        Rule::name => Expr { kind: ExprKind::Name(build_name(p)), span },
-        _ => Expr { kind: ExprKind::Number(0.0), span },
+        Rule::name => Expr {
+            kind: ExprKind::Name(build_name(p)),
+            span,
+        },
+        _ => Expr {
+            kind: ExprKind::Number(0.0),
+            span,
+        },
     }
 }
 
@@ -505,7 +639,10 @@ fn number(p: &Pair<'_, Rule>) -> Expr {
     // The grammar only admits digit strings here, so parsing succeeds; an overflow to
     // infinity is reported by the checker (E0103).
     let v = p.as_str().parse::<f64>().unwrap_or(f64::INFINITY);
-    Expr { kind: ExprKind::Number(v), span: span_of(p) }
+    Expr {
+        kind: ExprKind::Number(v),
+        span: span_of(p),
+    }
 }
 
 fn binop(p: &Pair<'_, Rule>) -> BinOp {
@@ -537,12 +674,22 @@ fn fold_binary<'i>(
             }
         }
     }
-    acc.unwrap_or(Expr { kind: ExprKind::Number(0.0), span: Span::default() })
+    acc.unwrap_or(Expr {
+        kind: ExprKind::Number(0.0),
+        span: Span::default(),
+    })
 }
 
 fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
-    Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }
+    Expr {
+        kind: ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
+    }
 }
 
 fn build_expr(p: Pair<'_, Rule>) -> Expr {
@@ -559,10 +706,16 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
                     body = Some(build_expr(c));
                 }
             }
-            let mut e = body.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            let mut e = body.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
             for s in negs.into_iter().rev() {
                 let sp = s.to(e.span);
-                e = Expr { kind: ExprKind::Neg(Box::new(e)), span: sp };
+                e = Expr {
+                    kind: ExprKind::Neg(Box::new(e)),
+                    span: sp,
+                };
             }
             e
         }
@@ -575,36 +728,56 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
                     Some(lhs) => binary(BinOp::Juxt, lhs, rhs),
                 });
             }
-            acc.unwrap_or(Expr { kind: ExprKind::Number(0.0), span })
+            acc.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            })
         }
         Rule::factor | Rule::atom => match p.into_inner().next() {
             Some(c) => build_expr(c),
-            None => Expr { kind: ExprKind::Number(0.0), span },
+            None => Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            },
         },
         Rule::postfix => {
             let mut it = p.into_inner();
             let mut e = match it.next() {
                 Some(c) => build_expr(c),
-                None => Expr { kind: ExprKind::Number(0.0), span },
+                None => Expr {
+                    kind: ExprKind::Number(0.0),
+                    span,
+                },
             };
             for op in it {
                 let sp = e.span.to(span_of(&op));
                 let kind = match op.as_rule() {
                     Rule::transpose => ExprKind::Transpose(Box::new(e)),
                     Rule::square | Rule::cube => {
-                        let n = if op.as_rule() == Rule::square { 2.0 } else { 3.0 };
-                        let exp = Expr { kind: ExprKind::Number(n), span: span_of(&op) };
+                        let n = if op.as_rule() == Rule::square {
+                            2.0
+                        } else {
+                            3.0
+                        };
+                        let exp = Expr {
+                            kind: ExprKind::Number(n),
+                            span: span_of(&op),
+                        };
                         ExprKind::Power(Box::new(e), Box::new(exp))
                     }
                     _ => {
                         let opspan = span_of(&op);
                         let exp = match op.into_inner().next() {
                             Some(c) if c.as_rule() == Rule::number => number(&c),
-                            Some(c) if c.as_rule() == Rule::name => {
-                                Expr { kind: ExprKind::Name(build_name(c.clone())), span: span_of(&c) }
-                            }
+                            Some(c) if c.as_rule() == Rule::name => Expr {
+                                kind: ExprKind::Name(build_name(c.clone())),
+                                span: span_of(&c),
+                            },
                             Some(c) => build_expr(c),
-                            None => Expr { kind: ExprKind::Number(1.0), span: opspan },
+                            None => Expr {
+                                kind: ExprKind::Number(1.0),
+                                span: opspan,
+                            },
                         };
                         ExprKind::Power(Box::new(e), Box::new(exp))
                     }
@@ -614,33 +787,72 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
             e
         }
         Rule::number => number(&p),
-        Rule::name => Expr { kind: ExprKind::Name(build_name(p)), span },
+        Rule::name => Expr {
+            kind: ExprKind::Name(build_name(p)),
+            span,
+        },
         Rule::paren => {
             let inner = p.into_inner().next().map(build_expr);
-            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
-            Expr { kind: ExprKind::Paren(Box::new(inner)), span }
+            let inner = inner.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
+            Expr {
+                kind: ExprKind::Paren(Box::new(inner)),
+                span,
+            }
         }
         Rule::norm => {
             let inner = p.into_inner().next().map(build_expr);
-            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
-            Expr { kind: ExprKind::Norm(Box::new(inner)), span }
+            let inner = inner.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
+            Expr {
+                kind: ExprKind::Norm(Box::new(inner)),
+                span,
+            }
         }
         Rule::sqrt => {
             let inner = p.into_inner().next().map(build_expr);
-            let inner = inner.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
-            Expr { kind: ExprKind::Sqrt(Box::new(inner)), span }
+            let inner = inner.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
+            Expr {
+                kind: ExprKind::Sqrt(Box::new(inner)),
+                span,
+            }
         }
-        Rule::ones => Expr { kind: ExprKind::Ones, span },
+        Rule::ones => Expr {
+            kind: ExprKind::Ones,
+            span,
+        },
         Rule::call => {
             let mut it = p.into_inner();
-            let func = it.next().map(build_name).unwrap_or_else(|| empty_name(span));
+            let func = it
+                .next()
+                .map(build_name)
+                .unwrap_or_else(|| empty_name(span));
             let args = it.map(build_expr).collect();
-            Expr { kind: ExprKind::Call { func, args }, span }
+            Expr {
+                kind: ExprKind::Call { func, args },
+                span,
+            }
         }
         Rule::prob => {
             let mut it = p.into_inner().map(build_expr);
-            let event = it.next().unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
-            Expr { kind: ExprKind::Prob { event: Box::new(event), given: it.collect() }, span }
+            let event = it.next().unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
+            Expr {
+                kind: ExprKind::Prob {
+                    event: Box::new(event),
+                    given: it.collect(),
+                },
+                span,
+            }
         }
         Rule::deriv => {
             let mut of = None;
@@ -652,12 +864,24 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
                     _ => {}
                 }
             }
-            let of = of.unwrap_or(Expr { kind: ExprKind::Number(0.0), span });
+            let of = of.unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
             let wrt = wrt.unwrap_or_else(|| empty_name(span));
-            Expr { kind: ExprKind::Deriv { of: Box::new(of), wrt }, span }
+            Expr {
+                kind: ExprKind::Deriv {
+                    of: Box::new(of),
+                    wrt,
+                },
+                span,
+            }
         }
         Rule::bigop => build_bigop(p),
-        _ => Expr { kind: ExprKind::Number(0.0), span },
+        _ => Expr {
+            kind: ExprKind::Number(0.0),
+            span,
+        },
     }
 }
 
@@ -671,7 +895,11 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
         match c.as_rule() {
             Rule::bigop_sym => {
                 let s = c.as_str();
-                op = if s == "∏" || s == "prod" { BigOp::Prod } else { BigOp::Sum };
+                op = if s == "∏" || s == "prod" {
+                    BigOp::Prod
+                } else {
+                    BigOp::Sum
+                };
             }
             Rule::binder => {
                 let bspan = span_of(&c);
@@ -687,16 +915,22 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                 }
                 let (lo, set) = if is_set { (None, bound) } else { (bound, None) };
                 let var = var.unwrap_or_else(|| empty_name(bspan));
-                binder = Some(ast::Binder { var, lo, set, span: bspan });
+                binder = Some(ast::Binder {
+                    var,
+                    lo,
+                    set,
+                    span: bspan,
+                });
             }
             Rule::upper => {
                 let uspan = span_of(&c);
                 upper = c.into_inner().next().map(|u| {
                     Box::new(match u.as_rule() {
                         Rule::number => number(&u),
-                        Rule::name_plain | Rule::name => {
-                            Expr { kind: ExprKind::Name(build_name(u)), span: uspan }
-                        }
+                        Rule::name_plain | Rule::name => Expr {
+                            kind: ExprKind::Name(build_name(u)),
+                            span: uspan,
+                        },
                         _ => build_expr(u),
                     })
                 });
@@ -705,8 +939,19 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
             _ => {}
         }
     }
-    let body = Box::new(body.unwrap_or(Expr { kind: ExprKind::Number(0.0), span }));
-    Expr { kind: ExprKind::Big { op, binder, upper, body }, span }
+    let body = Box::new(body.unwrap_or(Expr {
+        kind: ExprKind::Number(0.0),
+        span,
+    }));
+    Expr {
+        kind: ExprKind::Big {
+            op,
+            binder,
+            upper,
+            body,
+        },
+        span,
+    }
 }
 
 fn build_name(p: Pair<'_, Rule>) -> ast::Name {
@@ -740,15 +985,26 @@ fn build_subscript(p: Pair<'_, Rule>) -> Vec<Expr> {
                     .map(|d| char::from_digit(d as u32 - '₀' as u32, 10).unwrap_or('0'))
                     .collect();
                 let v = digits.parse::<f64>().unwrap_or(0.0);
-                out.push(Expr { kind: ExprKind::Number(v), span });
+                out.push(Expr {
+                    kind: ExprKind::Number(v),
+                    span,
+                });
             }
             Rule::sub_word => {
                 let text = c.as_str();
                 let word = text.trim_end_matches(['\'', '′']);
                 let primes = (text.chars().count() - word.chars().count()) as u8;
-                let name =
-                    ast::Name { word: word.to_string(), primes, frozen: false, sub: Vec::new(), span };
-                out.push(Expr { kind: ExprKind::Name(name), span });
+                let name = ast::Name {
+                    word: word.to_string(),
+                    primes,
+                    frozen: false,
+                    sub: Vec::new(),
+                    span,
+                };
+                out.push(Expr {
+                    kind: ExprKind::Name(name),
+                    span,
+                });
             }
             _ => {}
         }

@@ -97,7 +97,10 @@ pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform"];
 
 /// Looks up a built-in by the name the user wrote.
 pub fn lookup(word: &str) -> Option<(Builtin, Kind)> {
-    TABLE.iter().find(|(w, _, _)| *w == word).map(|(_, b, k)| (*b, *k))
+    TABLE
+        .iter()
+        .find(|(w, _, _)| *w == word)
+        .map(|(_, b, k)| (*b, *k))
 }
 
 /// Every built-in name, for "did you mean" help.
@@ -108,6 +111,9 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 impl Builtin {
     /// The name the book writes.
     pub fn name(self) -> &'static str {
-        TABLE.iter().find(|(_, b, _)| *b == self).map_or("?", |(w, _, _)| w)
+        TABLE
+            .iter()
+            .find(|(_, b, _)| *b == self)
+            .map_or("?", |(w, _, _)| w)
     }
 }

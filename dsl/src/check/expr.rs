@@ -61,17 +61,17 @@ impl ModelCx<'_, '_> {
             ExprKind::Name(n) => self.name_value(n, e.span),
             ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
             ExprKind::Paren(x) => self.expr(x),
-            ExprKind::Neg(x) | ExprKind::Sqrt(x) => {
-                self.expr(x).map(|v| Val { labels: None, ..v })
-            }
+            ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
             ExprKind::Transpose(x) => self.expr(x).map(|v| Val {
                 shape: v.shape.transpose(),
                 per_example: v.per_example,
                 labels: None,
             }),
-            ExprKind::Norm(x) => {
-                self.expr(x).map(|v| Val { shape: Shape::Scalar, per_example: v.per_example, labels: None })
-            }
+            ExprKind::Norm(x) => self.expr(x).map(|v| Val {
+                shape: Shape::Scalar,
+                per_example: v.per_example,
+                labels: None,
+            }),
             ExprKind::Power(b, p) => {
                 let (bv, pv) = (self.expr(b), self.expr(p));
                 let (bv, pv) = (bv?, pv?);
@@ -80,7 +80,10 @@ impl ModelCx<'_, '_> {
                         Diagnostic::new(
                             Code::E0310,
                             p.span,
-                            format!("an exponent must be a scalar, but this is {}", pv.shape.describe()),
+                            format!(
+                                "an exponent must be a scalar, but this is {}",
+                                pv.shape.describe()
+                            ),
                         )
                         .label("not a scalar")
                         .help("for an element-wise product write `a ⊙ b`"),
@@ -94,9 +97,12 @@ impl ModelCx<'_, '_> {
                 self.binary(*op, &a?, &b?, lhs, rhs)
             }
             ExprKind::Call { func, args } => self.call(func, args, e.span),
-            ExprKind::Big { op, binder, upper, body } => {
-                self.big(*op, binder.as_ref(), upper.as_deref(), body, e.span)
-            }
+            ExprKind::Big {
+                op,
+                binder,
+                upper,
+                body,
+            } => self.big(*op, binder.as_ref(), upper.as_deref(), body, e.span),
             ExprKind::Prob { .. } => {
                 self.error(
                     Diagnostic::new(Code::E0402, e.span, "probabilities `Pr(·|·)` are not supported yet")
@@ -123,14 +129,14 @@ impl ModelCx<'_, '_> {
         let span = lhs.span.to(rhs.span);
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Hadamard | BinOp::Div => {
+                if sa.same(sb) {
+                    return Some(Val::with_shape(sa.unify(sb), a, b));
+                }
                 if sb.is_scalar() {
                     return Some(Val::with_shape(sa.clone(), a, b));
                 }
                 if sa.is_scalar() {
                     return Some(Val::with_shape(sb.clone(), a, b));
-                }
-                if sa.same(sb) {
-                    return Some(Val::with_shape(sa.unify(sb), a, b));
                 }
                 let verb = match op {
                     BinOp::Add => "add",
@@ -142,15 +148,27 @@ impl ModelCx<'_, '_> {
                 let mut d = Diagnostic::new(
                     Code::E0302,
                     span,
-                    format!("cannot {verb} {ta} : {} and {tb} : {}", sa.describe(), sb.describe()),
+                    format!(
+                        "cannot {verb} {ta} : {} and {tb} : {}",
+                        sa.describe(),
+                        sb.describe()
+                    ),
                 )
                 .label(format!("{} {} {}", sa.numeric(), op.symbol(), sb.numeric()))
                 .with(lhs.span, sa.symbolic())
                 .with(rhs.span, sb.symbolic());
                 if sa.same(&sb.transpose()) {
-                    d = d.help(format!("transpose one side: {tb}ᵀ has shape {}", sb.transpose().symbolic()));
-                } else if matches!((sa, sb), (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))) {
-                    d = d.help("to add a vector to every column of a matrix, write `β 𝟏ᵀ + …` (eq. 12.6)");
+                    d = d.help(format!(
+                        "transpose one side: {tb}ᵀ has shape {}",
+                        sb.transpose().symbolic()
+                    ));
+                } else if matches!(
+                    (sa, sb),
+                    (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))
+                ) {
+                    d = d.help(
+                        "to add a vector to every column of a matrix, write `β 𝟏ᵀ + …` (eq. 12.6)",
+                    );
                 }
                 self.error(d);
                 None
@@ -183,38 +201,64 @@ impl ModelCx<'_, '_> {
     /// Juxtaposition: a matrix product, or scaling when one side is a scalar.
     fn product(&mut self, a: &Val, b: &Val, lhs: &Expr, rhs: &Expr) -> Option<Val> {
         let (sa, sb) = (&a.shape, &b.shape);
+        if matches!(sa, Shape::Scalar) {
+            return Some(Val::with_shape(sb.clone(), a, b));
+        }
+        if matches!(sb, Shape::Scalar) {
+            return Some(Val::with_shape(sa.clone(), a, b));
+        }
+        let inner = match (sa, sb) {
+            (Shape::Mat(m, k1), Shape::Col(k2)) => Some((k1, k2, Shape::Col(m.clone()))),
+            (Shape::Mat(m, k1), Shape::Mat(k2, n)) => {
+                Some((k1, k2, Shape::Mat(m.clone(), n.clone())))
+            }
+            (Shape::Row(k1), Shape::Col(k2)) => Some((k1, k2, Shape::Scalar)),
+            (Shape::Row(k1), Shape::Mat(k2, n)) => Some((k1, k2, Shape::Row(n.clone()))),
+            (Shape::Col(m), Shape::Row(n)) => {
+                return Some(Val::with_shape(Shape::Mat(m.clone(), n.clone()), a, b));
+            }
+            _ => None,
+        };
+        let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
+        let span = lhs.span.to(rhs.span);
+        if let Some((k1, k2, _)) = &inner
+            && k1.same(k2)
+        {
+            return inner.map(|(_, _, out)| Val::with_shape(out, a, b));
+        }
+        // A vector or matrix of ones in every dimension scales like a scalar.
         if sa.is_scalar() {
             return Some(Val::with_shape(sb.clone(), a, b));
         }
         if sb.is_scalar() {
             return Some(Val::with_shape(sa.clone(), a, b));
         }
-        let inner = match (sa, sb) {
-            (Shape::Mat(m, k1), Shape::Col(k2)) => Some((k1, k2, Shape::Col(m.clone()))),
-            (Shape::Mat(m, k1), Shape::Mat(k2, n)) => Some((k1, k2, Shape::Mat(m.clone(), n.clone()))),
-            (Shape::Row(k1), Shape::Col(k2)) => Some((k1, k2, Shape::Scalar)),
-            (Shape::Row(k1), Shape::Mat(k2, n)) => Some((k1, k2, Shape::Row(n.clone()))),
-            (Shape::Col(m), Shape::Row(n)) => return Some(Val::with_shape(Shape::Mat(m.clone(), n.clone()), a, b)),
-            _ => None,
-        };
-        let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
-        let span = lhs.span.to(rhs.span);
-        if let Some((k1, k2, out)) = inner {
-            if k1.same(k2) {
-                return Some(Val::with_shape(out, a, b));
-            }
+        if let Some((k1, k2, _)) = inner {
             let mut d = Diagnostic::new(
                 Code::E0301,
                 span,
-                format!("{ta} : {} cannot multiply {tb} : {}", sa.describe(), sb.describe()),
+                format!(
+                    "{ta} : {} cannot multiply {tb} : {}",
+                    sa.describe(),
+                    sb.describe()
+                ),
             )
-            .label(format!("{} {}: inner dimensions {} and {} differ", sa.numeric(), sb.numeric(), dim_text(k1), dim_text(k2)))
+            .label(format!(
+                "{} {}: inner dimensions {} and {} differ",
+                sa.numeric(),
+                sb.numeric(),
+                dim_text(k1),
+                dim_text(k2)
+            ))
             .with(lhs.span, sa.symbolic())
             .with(rhs.span, sb.symbolic());
             if let (Shape::Mat(m, _), Shape::Col(k)) = (sa, sb)
                 && m.same(k)
             {
-                d = d.help(format!("transpose the matrix: {ta}ᵀ {tb} has shape {}", Shape::Col(sa.transpose_cols()).symbolic()));
+                d = d.help(format!(
+                    "transpose the matrix: {ta}ᵀ {tb} has shape {}",
+                    Shape::Col(sa.transpose_cols()).symbolic()
+                ));
             }
             self.error(d);
             return None;
@@ -224,12 +268,22 @@ impl ModelCx<'_, '_> {
                 Diagnostic::new(
                     Code::E0311,
                     span,
-                    format!("{ta} : {} and {tb} : {} are both column vectors", sa.describe(), sb.describe()),
+                    format!(
+                        "{ta} : {} and {tb} : {} are both column vectors",
+                        sa.describe(),
+                        sb.describe()
+                    ),
                 )
                 .label("a column vector cannot multiply a column vector")
                 .with(lhs.span, sa.symbolic())
                 .with(rhs.span, sb.symbolic())
-                .help(format!("for the dot product write {}ᵀ {}, for the element-wise product {} ⊙ {}", ta.trim_matches('`'), tb.trim_matches('`'), ta.trim_matches('`'), tb.trim_matches('`'))),
+                .help(format!(
+                    "for the dot product write {}ᵀ {}, for the element-wise product {} ⊙ {}",
+                    ta.trim_matches('`'),
+                    tb.trim_matches('`'),
+                    ta.trim_matches('`'),
+                    tb.trim_matches('`')
+                )),
             );
             return None;
         }
@@ -237,7 +291,11 @@ impl ModelCx<'_, '_> {
             Diagnostic::new(
                 Code::E0301,
                 span,
-                format!("{ta} : {} cannot multiply {tb} : {}", sa.describe(), sb.describe()),
+                format!(
+                    "{ta} : {} cannot multiply {tb} : {}",
+                    sa.describe(),
+                    sb.describe()
+                ),
             )
             .label(format!("{} {}", sa.numeric(), sb.numeric()))
             .with(lhs.span, sa.symbolic())
@@ -274,7 +332,10 @@ impl ModelCx<'_, '_> {
                     Some(ExprKind::Name(l)) if l.sub.is_empty() && self.bound(&self.canonical_plain(l)) == Some(Bound::Batch)
                 );
                 if last_is_batch
-                    && let Some(Entry { sym: Sym::Data(_, v), .. }) = self.scope.get(&base_name)
+                    && let Some(Entry {
+                        sym: Sym::Data(_, v),
+                        ..
+                    }) = self.scope.get(&base_name)
                     && let Some(l) = &v.labels
                 {
                     return Some(Ix::Label(l.clone(), text));
@@ -317,9 +378,13 @@ impl ModelCx<'_, '_> {
             Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => Some(v),
             Sym::Func(_) => {
                 self.error(
-                    Diagnostic::new(Code::E0206, span, format!("`{name}` is a function, used here as a value"))
-                        .label("a function")
-                        .help(format!("apply it with square brackets: `{name}[…]`")),
+                    Diagnostic::new(
+                        Code::E0206,
+                        span,
+                        format!("`{name}` is a function, used here as a value"),
+                    )
+                    .label("a function")
+                    .help(format!("apply it with square brackets: `{name}[…]`")),
                 );
                 None
             }
@@ -363,14 +428,28 @@ impl ModelCx<'_, '_> {
             let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
             let base_entry = self.scope.get(&base).cloned();
             let base_val = match &base_entry {
-                Some(Entry { sym: Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v), .. }) => Some(v.clone()),
+                Some(Entry {
+                    sym: Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v),
+                    ..
+                }) => Some(v.clone()),
                 _ => None,
             };
-            if matches!(base_entry, Some(Entry { sym: Sym::Poisoned, .. })) {
+            if matches!(
+                base_entry,
+                Some(Entry {
+                    sym: Sym::Poisoned,
+                    ..
+                })
+            ) {
                 return None;
             }
-            let is_group = matches!(base_entry, Some(Entry { sym: Sym::Group, .. }))
-                || (self.groups.is_empty() && base == "φ" && base_entry.is_none());
+            let is_group = matches!(
+                base_entry,
+                Some(Entry {
+                    sym: Sym::Group,
+                    ..
+                })
+            ) || (self.groups.is_empty() && base == "φ" && base_entry.is_none());
             match last {
                 Ix::Batch(var) => {
                     if let Some(v) = base_val {
@@ -414,7 +493,8 @@ impl ModelCx<'_, '_> {
 
     /// Reports an unknown name (deferred, in case a later equation defines it).
     pub(super) fn unknown_name(&mut self, name: &str, span: Span, n: &ast::Name) {
-        let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`")).label("not defined");
+        let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`"))
+            .label("not defined");
         let candidates: Vec<String> = self.scope.keys().cloned().collect();
         if let Some(c) = names::closest(name, candidates.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{c}`?"));
@@ -446,7 +526,11 @@ impl ModelCx<'_, '_> {
                     Diagnostic::new(
                         Code::E0307,
                         ix_span,
-                        format!("{} is {}: only vectors have components", self.snippet(span), other.describe()),
+                        format!(
+                            "{} is {}: only vectors have components",
+                            self.snippet(span),
+                            other.describe()
+                        ),
                     )
                     .label("a component index"),
                 );
@@ -460,13 +544,21 @@ impl ModelCx<'_, '_> {
                     && (*k < 1 || *k > n)
                 {
                     self.error(
-                        Diagnostic::new(Code::E0307, ix_span, format!("component {k} of a vector of {n}"))
-                            .label(format!("must be between 1 and {n}"))
-                            .help("components are counted from 1, as in the book"),
+                        Diagnostic::new(
+                            Code::E0307,
+                            ix_span,
+                            format!("component {k} of a vector of {n}"),
+                        )
+                        .label(format!("must be between 1 and {n}"))
+                        .help("components are counted from 1, as in the book"),
                     );
                     return None;
                 }
-                Some(Val { shape: Shape::Scalar, per_example, labels: None })
+                Some(Val {
+                    shape: Shape::Scalar,
+                    per_example,
+                    labels: None,
+                })
             }
             Ix::Label(l, text) => {
                 if !l.count.same(&len) {
@@ -485,13 +577,21 @@ impl ModelCx<'_, '_> {
                     );
                     return None;
                 }
-                Some(Val { shape: Shape::Scalar, per_example: true, labels: None })
+                Some(Val {
+                    shape: Shape::Scalar,
+                    per_example: true,
+                    labels: None,
+                })
             }
             Ix::Batch(var) | Ix::ParamIndex(var) => {
                 self.error(
-                    Diagnostic::new(Code::E0403, ix_span, format!("`{var}` indexes examples, not components"))
-                        .label("not a component index")
-                        .help("indexing components by a running index is not supported yet"),
+                    Diagnostic::new(
+                        Code::E0403,
+                        ix_span,
+                        format!("`{var}` indexes examples, not components"),
+                    )
+                    .label("not a component index")
+                    .help("indexing components by a running index is not supported yet"),
                 );
                 None
             }
@@ -509,18 +609,33 @@ impl ModelCx<'_, '_> {
     // ------------------------------------------------------------------ functions
 
     /// The function a name denotes; `None` (and, unless `quiet`, a diagnostic) if none.
-    pub(super) fn function_named(&mut self, n: &ast::Name, span: Span, quiet: bool) -> Option<Func> {
+    pub(super) fn function_named(
+        &mut self,
+        n: &ast::Name,
+        span: Span,
+        quiet: bool,
+    ) -> Option<Func> {
         let full = self.canonical_plain(n);
         let base = names::build(&n.word, n.primes, false, &[]);
         for key in [&full, &base] {
             match self.scope.get(key) {
-                Some(Entry { sym: Sym::Func(f), .. }) => return Some(f.clone()),
-                Some(Entry { sym: Sym::Poisoned, .. }) => return None,
+                Some(Entry {
+                    sym: Sym::Func(f), ..
+                }) => return Some(f.clone()),
+                Some(Entry {
+                    sym: Sym::Poisoned, ..
+                }) => return None,
                 Some(_) if !quiet && key == &full => {
                     self.error(
-                        Diagnostic::new(Code::E0205, span, format!("`{full}` is a value, not a function"))
-                            .label("applied with square brackets")
-                            .help(format!("for a product write `{full} (…)`; square brackets only apply functions")),
+                        Diagnostic::new(
+                            Code::E0205,
+                            span,
+                            format!("`{full}` is a value, not a function"),
+                        )
+                        .label("applied with square brackets")
+                        .help(format!(
+                            "for a product write `{full} (…)`; square brackets only apply functions"
+                        )),
                     );
                     return None;
                 }
@@ -531,11 +646,19 @@ impl ModelCx<'_, '_> {
             return Some(Func::Builtin(b, kind, n.sub.clone()));
         }
         if n.sub.is_empty()
-            && let Some(i) = self.chk.file.models.iter().position(|m| m.name.text == n.word)
+            && let Some(i) = self
+                .chk
+                .file
+                .models
+                .iter()
+                .position(|m| m.name.text == n.word)
         {
             return Some(Func::Sub(i));
         }
-        if let Some((_, what)) = builtins::UNSUPPORTED.iter().find(|(w, _)| *w == n.word || *w == full) {
+        if let Some((_, what)) = builtins::UNSUPPORTED
+            .iter()
+            .find(|(w, _)| *w == n.word || *w == full)
+        {
             self.error(
                 Diagnostic::new(Code::E0404, span, format!("{what} is not supported yet"))
                     .label("not supported yet"),
@@ -545,7 +668,8 @@ impl ModelCx<'_, '_> {
         if quiet {
             return None;
         }
-        let mut d = Diagnostic::new(Code::E0203, span, format!("unknown function `{full}`")).label("not a function");
+        let mut d = Diagnostic::new(Code::E0203, span, format!("unknown function `{full}`"))
+            .label("not a function");
         let fns: Vec<String> = self
             .scope
             .iter()
@@ -569,11 +693,25 @@ impl ModelCx<'_, '_> {
         // A subscript on a function selects a component of the result (`softmax_k`, `f_1`),
         // except where it is the function's parameter (`LReLU_α`, `Norm_y`) or part of the
         // function's own name (`let f_1 = …`).
-        let named_with_sub = matches!(self.scope.get(&full), Some(Entry { sym: Sym::Func(_), .. }));
-        let component = if named_with_sub { None } else { fname.sub.last() };
+        let named_with_sub = matches!(
+            self.scope.get(&full),
+            Some(Entry {
+                sym: Sym::Func(_),
+                ..
+            })
+        );
+        let component = if named_with_sub {
+            None
+        } else {
+            fname.sub.last()
+        };
         let result = match f {
             Func::Builtin(b, kind, bound_sub) => {
-                let sub = if bound_sub.is_empty() { fname.sub.clone() } else { bound_sub };
+                let sub = if bound_sub.is_empty() {
+                    fname.sub.clone()
+                } else {
+                    bound_sub
+                };
                 let takes_param = matches!(b, Builtin::LRelu | Builtin::NormPdf);
                 let v = self.builtin(b, kind, &sub, args, span)?;
                 if takes_param {
@@ -587,9 +725,16 @@ impl ModelCx<'_, '_> {
                 }
                 let vals: Vec<Option<Val>> = args.iter().map(|a| self.expr(a)).collect();
                 let vals: Vec<Val> = vals.into_iter().collect::<Option<_>>()?;
-                let saved: Vec<Option<Entry>> = formals.iter().map(|f| self.scope.get(f).cloned()).collect();
+                let saved: Vec<Option<Entry>> =
+                    formals.iter().map(|f| self.scope.get(f).cloned()).collect();
                 for (f, (v, a)) in formals.iter().zip(vals.into_iter().zip(args)) {
-                    self.scope.insert(f.clone(), Entry { sym: Sym::Value(v), span: a.span });
+                    self.scope.insert(
+                        f.clone(),
+                        Entry {
+                            sym: Sym::Value(v),
+                            span: a.span,
+                        },
+                    );
                 }
                 let out = self.expr(&body);
                 for (f, old) in formals.iter().zip(saved) {
@@ -600,21 +745,33 @@ impl ModelCx<'_, '_> {
                 }
                 out?
             }
-            Func::Model { formals, group, out } => {
+            Func::Model {
+                formals,
+                group,
+                out,
+            } => {
                 if !self.arity(&full, formals.len() + 1, args, span) {
                     return None;
                 }
                 self.data_args(&full, &formals, args)?;
                 self.group_arg(args.last(), Some(&group));
-                Val { shape: out.shape.clone(), per_example: true, labels: None }
+                Val {
+                    shape: out.shape.clone(),
+                    per_example: true,
+                    labels: None,
+                }
             }
             Func::Sub(i) => {
                 let Some(iface) = self.chk.model(i) else {
                     let name = self.chk.file.models[i].name.text.clone();
                     self.error(
-                        Diagnostic::new(Code::E0212, fname.span, format!("model `{name}` calls itself"))
-                            .label("recursive call")
-                            .help("a model can call other models of the file, not itself"),
+                        Diagnostic::new(
+                            Code::E0212,
+                            fname.span,
+                            format!("model `{name}` calls itself"),
+                        )
+                        .label("recursive call")
+                        .help("a model can call other models of the file, not itself"),
                     );
                     return None;
                 };
@@ -626,13 +783,21 @@ impl ModelCx<'_, '_> {
                 let Some(out) = iface.out else {
                     let name = self.chk.file.models[i].name.text.clone();
                     self.error(
-                        Diagnostic::new(Code::E0215, fname.span, format!("model `{name}` defines no function to call"))
-                            .label("called here")
-                            .help("give it an equation such as `f[x, φ] = …`"),
+                        Diagnostic::new(
+                            Code::E0215,
+                            fname.span,
+                            format!("model `{name}` defines no function to call"),
+                        )
+                        .label("called here")
+                        .help("give it an equation such as `f[x, φ] = …`"),
                     );
                     return None;
                 };
-                Val { shape: out.shape, per_example: true, labels: None }
+                Val {
+                    shape: out.shape,
+                    per_example: true,
+                    labels: None,
+                }
             }
         };
         match component {
@@ -650,8 +815,15 @@ impl ModelCx<'_, '_> {
         }
         let plural = if want == 1 { "" } else { "s" };
         self.error(
-            Diagnostic::new(Code::E0204, span, format!("`{name}` takes {want} argument{plural}, but {} were given", args.len()))
-                .label(format!("expected {want} argument{plural}")),
+            Diagnostic::new(
+                Code::E0204,
+                span,
+                format!(
+                    "`{name}` takes {want} argument{plural}, but {} were given",
+                    args.len()
+                ),
+            )
+            .label(format!("expected {want} argument{plural}")),
         );
         false
     }
@@ -678,7 +850,11 @@ impl ModelCx<'_, '_> {
                             got.shape.describe()
                         ),
                     )
-                    .label(format!("{} ≠ {}", got.shape.numeric(), want.shape.numeric())),
+                    .label(format!(
+                        "{} ≠ {}",
+                        got.shape.numeric(),
+                        want.shape.numeric()
+                    )),
                 );
             }
         }
@@ -690,23 +866,43 @@ impl ModelCx<'_, '_> {
         let Some(a) = arg else { return };
         let ExprKind::Name(n) = &a.kind else {
             self.error(
-                Diagnostic::new(Code::E0210, a.span, "the last argument names the parameters, such as `φ`")
-                    .label("not a parameter group"),
+                Diagnostic::new(
+                    Code::E0210,
+                    a.span,
+                    "the last argument names the parameters, such as `φ`",
+                )
+                .label("not a parameter group"),
             );
             return;
         };
-        let g = names::build(&n.word, n.primes, false, &n.sub.iter().map(|s| self.index_text(s)).collect::<Vec<_>>());
+        let g = names::build(
+            &n.word,
+            n.primes,
+            false,
+            &n.sub.iter().map(|s| self.index_text(s)).collect::<Vec<_>>(),
+        );
         let Some(want) = want else { return };
         if g != want && !self.groups.contains(&g) {
             self.error(
-                Diagnostic::new(Code::E0210, a.span, format!("`{g}` is not a parameter group of this model"))
-                    .label(format!("expected `{want}`"))
-                    .help(format!("the model function is defined over `{want}`")),
+                Diagnostic::new(
+                    Code::E0210,
+                    a.span,
+                    format!("`{g}` is not a parameter group of this model"),
+                )
+                .label(format!("expected `{want}`"))
+                .help(format!("the model function is defined over `{want}`")),
             );
         }
     }
 
-    fn builtin(&mut self, b: Builtin, kind: Kind, sub: &[Expr], args: &[Expr], span: Span) -> Option<Val> {
+    fn builtin(
+        &mut self,
+        b: Builtin,
+        kind: Kind,
+        sub: &[Expr],
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Val> {
         if b == Builtin::NormPdf {
             return self.density(sub, args, span);
         }
@@ -716,8 +912,12 @@ impl ModelCx<'_, '_> {
                 let v = self.expr(s)?;
                 if !v.shape.is_scalar() {
                     self.error(
-                        Diagnostic::new(Code::E0304, s.span, "the slope of `LReLU` must be a scalar")
-                            .label(v.shape.describe()),
+                        Diagnostic::new(
+                            Code::E0304,
+                            s.span,
+                            "the slope of `LReLU` must be a scalar",
+                        )
+                        .label(v.shape.describe()),
                     );
                     return None;
                 }
@@ -733,12 +933,21 @@ impl ModelCx<'_, '_> {
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
         };
         if bad(&v.shape) {
-            let want = if kind == Kind::Columns { "a vector or a matrix" } else { "a column vector" };
+            let want = if kind == Kind::Columns {
+                "a vector or a matrix"
+            } else {
+                "a column vector"
+            };
             self.error(
                 Diagnostic::new(
                     Code::E0304,
                     args[0].span,
-                    format!("`{}` takes {want}, but {} is {}", b.name(), self.snippet(args[0].span), v.shape.describe()),
+                    format!(
+                        "`{}` takes {want}, but {} is {}",
+                        b.name(),
+                        self.snippet(args[0].span),
+                        v.shape.describe()
+                    ),
                 )
                 .label(v.shape.numeric()),
             );
@@ -748,16 +957,26 @@ impl ModelCx<'_, '_> {
             Kind::VectorToScalar => Shape::Scalar,
             _ => v.shape.clone(),
         };
-        Some(Val { shape, per_example: v.per_example, labels: None })
+        Some(Val {
+            shape,
+            per_example: v.per_example,
+            labels: None,
+        })
     }
 
     /// `Norm_y[μ, σ²]`: the normal density at `y`, element-wise.
     fn density(&mut self, sub: &[Expr], args: &[Expr], span: Span) -> Option<Val> {
         let Some(point) = sub.first() else {
             self.error(
-                Diagnostic::new(Code::E0204, span, "`Norm` needs the point as a subscript: `Norm_y[μ, σ²]`")
-                    .label("no subscript")
-                    .help("as a distribution (after `~`), `Norm[0, I]` declares noise or an initialiser"),
+                Diagnostic::new(
+                    Code::E0204,
+                    span,
+                    "`Norm` needs the point as a subscript: `Norm_y[μ, σ²]`",
+                )
+                .label("no subscript")
+                .help(
+                    "as a distribution (after `~`), `Norm[0, I]` declares noise or an initialiser",
+                ),
             );
             return None;
         };
@@ -774,7 +993,12 @@ impl ModelCx<'_, '_> {
                     Diagnostic::new(
                         Code::E0304,
                         e.span,
-                        format!("`Norm_y` at y : {} needs this to be a scalar or {}, not {}", y.shape.describe(), y.shape.symbolic(), v.shape.describe()),
+                        format!(
+                            "`Norm_y` at y : {} needs this to be a scalar or {}, not {}",
+                            y.shape.describe(),
+                            y.shape.symbolic(),
+                            v.shape.describe()
+                        ),
                     )
                     .label(v.shape.numeric()),
                 );
@@ -782,18 +1006,31 @@ impl ModelCx<'_, '_> {
             }
         }
         let per_example = y.per_example || mu.per_example || var.per_example;
-        Some(Val { shape: y.shape, per_example, labels: None })
+        Some(Val {
+            shape: y.shape,
+            per_example,
+            labels: None,
+        })
     }
 
     // ------------------------------------------------------------------ big operators
 
-    fn big(&mut self, op: BigOp, binder: Option<&ast::Binder>, upper: Option<&Expr>, body: &Expr, span: Span) -> Option<Val> {
+    fn big(
+        &mut self,
+        op: BigOp,
+        binder: Option<&ast::Binder>,
+        upper: Option<&Expr>,
+        body: &Expr,
+        span: Span,
+    ) -> Option<Val> {
         let sym = if op == BigOp::Sum { "∑" } else { "∏" };
         let Some(b) = binder else {
             self.error(
                 Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
                     .label("no index")
-                    .help(format!("write `{sym}_i …` over the batch, or `{sym}_{{k=1}}^{{K}} …` over a range")),
+                    .help(format!(
+                        "write `{sym}_i …` over the batch, or `{sym}_{{k=1}}^{{K}} …` over a range"
+                    )),
             );
             return None;
         };
@@ -802,15 +1039,23 @@ impl ModelCx<'_, '_> {
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
             return self.unrolled(op, &var, b, upper, body, span);
         }
-        let kind = if b.set.is_none() && self.indexes_group(body, &var) { Bound::ParamIndex } else { Bound::Batch };
+        let kind = if b.set.is_none() && self.indexes_group(body, &var) {
+            Bound::ParamIndex
+        } else {
+            Bound::Batch
+        };
         self.binds.push((var, kind.clone()));
         let v = self.expr(body);
         self.binds.pop();
         let v = v?;
         if kind == Bound::ParamIndex && !v.shape.is_scalar() {
             self.error(
-                Diagnostic::new(Code::E0304, body.span, "a sum over parameter entries needs a scalar summand")
-                    .label(v.shape.describe()),
+                Diagnostic::new(
+                    Code::E0304,
+                    body.span,
+                    "a sum over parameter entries needs a scalar summand",
+                )
+                .label(v.shape.describe()),
             );
             return None;
         }
@@ -826,7 +1071,8 @@ impl ModelCx<'_, '_> {
                 && names::build(&last.word, last.primes, false, &[]) == var
             {
                 let base = names::build(&n.word, n.primes, false, &[]);
-                let implicit = self.groups.is_empty() && base == "φ" && !self.scope.contains_key("φ");
+                let implicit =
+                    self.groups.is_empty() && base == "φ" && !self.scope.contains_key("φ");
                 if implicit || self.groups.contains(&base) {
                     found = true;
                 }
@@ -836,7 +1082,15 @@ impl ModelCx<'_, '_> {
     }
 
     /// `∑_{k=1}^{K} body`: the body once per value of `k`.
-    fn unrolled(&mut self, op: BigOp, var: &str, b: &ast::Binder, upper: Option<&Expr>, body: &Expr, span: Span) -> Option<Val> {
+    fn unrolled(
+        &mut self,
+        op: BigOp,
+        var: &str,
+        b: &ast::Binder,
+        upper: Option<&Expr>,
+        body: &Expr,
+        span: Span,
+    ) -> Option<Val> {
         let lo = match b.lo.as_deref() {
             Some(e) => self.eval_int_quiet(e).ok_or(e.span),
             None => Ok(1),
@@ -858,8 +1112,12 @@ impl ModelCx<'_, '_> {
         };
         if hi < lo {
             self.error(
-                Diagnostic::new(Code::E0313, span, format!("the sum runs over an empty range {{{lo} … {hi}}}"))
-                    .label("no terms"),
+                Diagnostic::new(
+                    Code::E0313,
+                    span,
+                    format!("the sum runs over an empty range {{{lo} … {hi}}}"),
+                )
+                .label("no terms"),
             );
             return None;
         }
@@ -875,10 +1133,16 @@ impl ModelCx<'_, '_> {
             let v = v?;
             acc = Some(match acc {
                 None => Val { labels: None, ..v },
-                Some(a) if a.shape.same(&v.shape) || v.shape.is_scalar() => {
-                    Val { shape: a.shape.unify(&v.shape), per_example: a.per_example || v.per_example, labels: None }
-                }
-                Some(a) if a.shape.is_scalar() => Val { per_example: a.per_example || v.per_example, labels: None, ..v },
+                Some(a) if a.shape.same(&v.shape) || v.shape.is_scalar() => Val {
+                    shape: a.shape.unify(&v.shape),
+                    per_example: a.per_example || v.per_example,
+                    labels: None,
+                },
+                Some(a) if a.shape.is_scalar() => Val {
+                    per_example: a.per_example || v.per_example,
+                    labels: None,
+                    ..v
+                },
                 Some(a) => {
                     let word = if op == BigOp::Sum { "sum" } else { "product" };
                     self.error(
@@ -909,5 +1173,9 @@ impl Shape {
 }
 
 fn dim_text(d: &Dim) -> String {
-    Shape::Col(d.clone()).numeric().trim_start_matches("ℝ^{").trim_end_matches('}').to_string()
+    Shape::Col(d.clone())
+        .numeric()
+        .trim_start_matches("ℝ^{")
+        .trim_end_matches('}')
+        .to_string()
 }

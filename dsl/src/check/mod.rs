@@ -116,12 +116,18 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
     for (model, name, _) in &opts.overrides {
         let applies = |m: &ast::Model| model.as_ref().is_none_or(|n| *n == m.name.text);
         let known = file.models.iter().filter(|m| applies(m)).any(|m| {
-            m.hypers.iter().any(|h| names::build(&h.name.word, h.name.primes, false, &sub_text(&h.name)) == *name)
+            m.hypers.iter().any(|h| {
+                names::build(&h.name.word, h.name.primes, false, &sub_text(&h.name)) == *name
+            })
         });
         if !known {
             chk.diags.push(
-                Diagnostic::new(Code::E0216, Span::default(), format!("no hyper-parameter `{name}` to override"))
-                    .label("overridden here"),
+                Diagnostic::new(
+                    Code::E0216,
+                    Span::default(),
+                    format!("no hyper-parameter `{name}` to override"),
+                )
+                .label("overridden here"),
             );
         }
     }
@@ -132,7 +138,14 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
     diags.sort_by_key(|d| (d.span.start, d.span.end, d.code));
     diags.dedup_by(|a, b| a.code == b.code && a.span == b.span);
     if diags.is_empty() {
-        Ok(Checked { models: chk.done.into_iter().flatten().map(|(info, _)| info).collect() })
+        Ok(Checked {
+            models: chk
+                .done
+                .into_iter()
+                .flatten()
+                .map(|(info, _)| info)
+                .collect(),
+        })
     } else {
         Err(diags)
     }
@@ -186,7 +199,11 @@ enum Func {
     /// `let f[z] = body`.
     User { formals: Vec<String>, body: Expr },
     /// The model's own function `f[x, φ] = …`.
-    Model { formals: Vec<Val>, group: String, out: Val },
+    Model {
+        formals: Vec<Val>,
+        group: String,
+        out: Val,
+    },
     /// Another model of the file.
     Sub(usize),
 }
@@ -267,8 +284,16 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 self.groups.insert(name);
             }
         }
-        for s in &model.stmts {
-            self.family(s);
+        // Consecutive statements with the same `for` clause unroll together, member by
+        // member, so that `h_k = a[f_{k-1}]` and `f_k = β_k + Ω_k h_k` interleave as in eq. 7.24.
+        let mut i = 0;
+        while i < model.stmts.len() {
+            let mut j = i + 1;
+            while j < model.stmts.len() && same_family(&model.stmts[i], &model.stmts[j]) {
+                j += 1;
+            }
+            self.family(&model.stmts[i..j]);
+            i = j;
         }
         // Unknown names that a later equation defines were used too early.
         for (name, d) in std::mem::take(&mut self.unknown) {
@@ -282,7 +307,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     )
                     .label("used here")
                     .with(e.span, "defined here");
-                    moved = moved.help("equations are read in order, as in the book: move this one below it");
+                    moved = moved.help(
+                        "equations are read in order, as in the book: move this one below it",
+                    );
                     moved
                 }
                 None => d,
@@ -298,7 +325,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             .map(|h| {
                 let name = self.canonical_plain(&h.name);
                 let v = match self.scope.get(&name) {
-                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    Some(Entry {
+                        sym: Sym::Hyper(v), ..
+                    }) => *v,
                     _ => None,
                 };
                 (name, v)
@@ -306,44 +335,90 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             .collect();
         let mut symbols = Vec::new();
         for (kind, name) in &self.order {
-            let Some(e) = self.scope.get(name) else { continue };
+            let Some(e) = self.scope.get(name) else {
+                continue;
+            };
             let (ty, per_example, shown) = match &e.sym {
-                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => (describe(v), v.per_example, name.clone()),
+                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => {
+                    (describe(v), v.per_example, name.clone())
+                }
                 Sym::Func(Func::Builtin(b, _, sub)) => {
                     let sub = if sub.is_empty() {
                         String::new()
                     } else {
-                        format!("_{{{}}}", sub.iter().map(dump::expr).collect::<Vec<_>>().join(","))
+                        format!(
+                            "_{{{}}}",
+                            sub.iter().map(dump::expr).collect::<Vec<_>>().join(",")
+                        )
                     };
                     (format!("= {}{sub}", b.name()), false, name.clone())
                 }
-                Sym::Func(Func::User { formals, .. }) => {
-                    ("user function".to_string(), false, format!("{name}[{}]", formals.join(", ")))
+                Sym::Func(Func::User { formals, .. }) => (
+                    "user function".to_string(),
+                    false,
+                    format!("{name}[{}]", formals.join(", ")),
+                ),
+                Sym::Func(Func::Model {
+                    out,
+                    group,
+                    formals,
+                }) => {
+                    let args: Vec<&str> = self
+                        .inputs
+                        .iter()
+                        .take(formals.len())
+                        .map(String::as_str)
+                        .collect();
+                    (
+                        describe(out),
+                        out.per_example,
+                        format!("{name}[{}, {group}]", args.join(", ")),
+                    )
                 }
-                Sym::Func(Func::Model { out, group, formals }) => {
-                    let args: Vec<&str> = self.inputs.iter().take(formals.len()).map(String::as_str).collect();
-                    (describe(out), out.per_example, format!("{name}[{}, {group}]", args.join(", ")))
-                }
-                Sym::Func(Func::Sub(i)) => {
-                    (format!("= model {}", self.chk.file.models[*i].name.text), false, name.clone())
-                }
+                Sym::Func(Func::Sub(i)) => (
+                    format!("= model {}", self.chk.file.models[*i].name.text),
+                    false,
+                    name.clone(),
+                ),
                 Sym::Hyper(_) | Sym::Group | Sym::Poisoned => continue,
             };
-            symbols.push(SymbolInfo { kind: *kind, name: shown, ty, per_example, span: e.span });
+            symbols.push(SymbolInfo {
+                kind: *kind,
+                name: shown,
+                ty,
+                per_example,
+                span: e.span,
+            });
         }
         let inputs = self
             .inputs
             .iter()
             .filter_map(|n| match self.scope.get(n) {
-                Some(Entry { sym: Sym::Data(_, v), .. }) => Some(v.clone()),
+                Some(Entry {
+                    sym: Sym::Data(_, v),
+                    ..
+                }) => Some(v.clone()),
                 _ => None,
             })
             .collect();
-        let out = self.function.as_ref().and_then(|f| match self.scope.get(f) {
-            Some(Entry { sym: Sym::Func(Func::Model { out, .. }), .. }) => Some(out.clone()),
-            _ => None,
-        });
-        (ModelInfo { name: model.name.text.clone(), hypers, symbols }, Interface { inputs, out })
+        let out = self
+            .function
+            .as_ref()
+            .and_then(|f| match self.scope.get(f) {
+                Some(Entry {
+                    sym: Sym::Func(Func::Model { out, .. }),
+                    ..
+                }) => Some(out.clone()),
+                _ => None,
+            });
+        (
+            ModelInfo {
+                name: model.name.text.clone(),
+                hypers,
+                symbols,
+            },
+            Interface { inputs, out },
+        )
     }
 
     // ------------------------------------------------------------------ hyper-parameters
@@ -351,9 +426,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     fn hypers(&mut self, model: &ast::Model) {
         for h in &model.hypers {
             let name = self.canonical_plain(&h.name);
-            let overridden = self.chk.opts.overrides.iter().rev().find(|(m, n, _)| {
-                *n == name && m.as_ref().is_none_or(|m| *m == model.name.text)
-            });
+            let overridden =
+                self.chk.opts.overrides.iter().rev().find(|(m, n, _)| {
+                    *n == name && m.as_ref().is_none_or(|m| *m == model.name.text)
+                });
             let value = match (overridden, &h.default) {
                 (Some((_, _, v)), _) => Some(*v),
                 (None, Some(d)) => self.eval_num(d),
@@ -363,8 +439,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 && !v.is_finite()
             {
                 self.error(
-                    Diagnostic::new(Code::E0103, h.span, format!("`{name}` is not a finite number"))
-                        .label("evaluates to ±∞ or NaN"),
+                    Diagnostic::new(
+                        Code::E0103,
+                        h.span,
+                        format!("`{name}` is not a finite number"),
+                    )
+                    .label("evaluates to ±∞ or NaN"),
                 );
             }
             self.define(&name, Sym::Hyper(value), h.name.span, None);
@@ -399,7 +479,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     return Some(std::f64::consts::PI);
                 }
                 match self.scope.get(&name) {
-                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    Some(Entry {
+                        sym: Sym::Hyper(v), ..
+                    }) => *v,
                     Some(_) => {
                         let d = Diagnostic::new(
                             Code::E0214,
@@ -433,8 +515,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             ExprKind::Sqrt(x) => self.eval_num(x).map(f64::sqrt),
             _ => {
                 self.error(
-                    Diagnostic::new(Code::E0312, e.span, "expected a number or an expression of hyper-parameters")
-                        .label("cannot be evaluated when the model is built"),
+                    Diagnostic::new(
+                        Code::E0312,
+                        e.span,
+                        "expected a number or an expression of hyper-parameters",
+                    )
+                    .label("cannot be evaluated when the model is built"),
                 );
                 None
             }
@@ -460,7 +546,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     None => {}
                 }
                 match self.scope.get(&name) {
-                    Some(Entry { sym: Sym::Hyper(v), .. }) => *v,
+                    Some(Entry {
+                        sym: Sym::Hyper(v), ..
+                    }) => *v,
                     _ => None,
                 }
             }
@@ -478,7 +566,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     }
 
     fn bound(&self, name: &str) -> Option<Bound> {
-        self.binds.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b.clone())
+        self.binds
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone())
     }
 
     /// A name's canonical text with integer subscripts evaluated (`h_{k+1}` → `h_2`).
@@ -502,7 +594,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     /// Adds a name to the scope; reports a second definition.
     fn define(&mut self, name: &str, sym: Sym, span: Span, kind: Option<SymbolKind>) {
         if let Some(prev) = self.scope.get(name) {
+            let by_equation = matches!(
+                sym,
+                Sym::Value(_) | Sym::Poisoned | Sym::Func(Func::Model { .. })
+            );
             let (code, what) = match prev.sym {
+                _ if !by_equation => (Code::E0202, "already defined"),
                 Sym::Hyper(_) => (Code::E0207, "a hyper-parameter"),
                 Sym::Data(SymbolKind::Input, _) => (Code::E0207, "an input"),
                 Sym::Data(SymbolKind::Target, _) => (Code::E0207, "a target"),
@@ -511,14 +608,21 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 _ => (Code::E0202, "already defined"),
             };
             let d = if code == Code::E0202 {
-                Diagnostic::new(code, span, format!("`{name}` is defined twice"))
+                let d = Diagnostic::new(code, span, format!("`{name}` is defined twice"))
                     .label("defined again here")
-                    .with(prev.span, "first defined here")
-                    .help("give the new quantity its own name, e.g. with a prime: `h'`")
+                    .with(prev.span, "first defined here");
+                match self.family_word_hint(name) {
+                    Some(h) => d.help(h),
+                    None => d.help("give the new quantity its own name, e.g. with a prime: `h'`"),
+                }
             } else {
-                Diagnostic::new(code, span, format!("`{name}` is {what}; an equation cannot redefine it"))
-                    .label("redefined here")
-                    .with(prev.span, "declared here")
+                Diagnostic::new(
+                    code,
+                    span,
+                    format!("`{name}` is {what}; an equation cannot redefine it"),
+                )
+                .label("redefined here")
+                .with(prev.span, "declared here")
             };
             self.error(d);
             return;
@@ -529,10 +633,25 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
     }
 
-    /// Runs a statement once, or once per member of its family.
-    fn family(&mut self, s: &ast::Stmt) {
-        let Some(f) = &s.family else {
-            self.stmt(s);
+    /// `θ_{d0}` in a family over `d`: the subscript is one word, not `d` then `0`.
+    fn family_word_hint(&self, name: &str) -> Option<String> {
+        let sub = name
+            .split_once('_')?
+            .1
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        self.binds.iter().find_map(|(var, b)| {
+            let rest = sub.strip_prefix(var.as_str())?;
+            (matches!(b, Bound::Int(_)) && !rest.is_empty()).then(|| {
+                format!("`{sub}` is one word, the same for every `{var}`: separate the indices with a comma, `_{{{var},{rest}}}`")
+            })
+        })
+    }
+
+    /// Runs statements once, or once per member of their (shared) family.
+    fn family(&mut self, group: &[ast::Stmt]) {
+        let Some(f) = group.first().and_then(|s| s.family.as_ref()) else {
+            group.iter().for_each(|s| self.stmt(s));
             return;
         };
         let var = self.canonical_plain(&f.var);
@@ -548,9 +667,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         };
         if lo > hi.saturating_add(1) {
             self.error(
-                Diagnostic::new(Code::E0313, f.span, format!("the range {{{lo} … {hi}}} runs backwards"))
-                    .label("first value is past the last")
-                    .help("a range `{a … b}` needs a ≤ b (or b = a-1 for no members)"),
+                Diagnostic::new(
+                    Code::E0313,
+                    f.span,
+                    format!("the range {{{lo} … {hi}}} runs backwards"),
+                )
+                .label("first value is past the last")
+                .help("a range `{a … b}` needs a ≤ b (or b = a-1 for no members)"),
             );
             return;
         }
@@ -560,7 +683,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         for k in lo..=hi {
             self.binds.push((var.clone(), Bound::Int(k)));
-            self.stmt(s);
+            group.iter().for_each(|s| self.stmt(s));
             self.binds.pop();
         }
     }
@@ -570,9 +693,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         self.unrolled = self.unrolled.saturating_add(count);
         if self.unrolled > MAX_UNROLL {
             self.error(
-                Diagnostic::new(Code::E0405, span, format!("more than {MAX_UNROLL} members to unroll"))
-                    .label("this range is too large")
-                    .help("write the quantity as a vector or matrix instead of one name per entry"),
+                Diagnostic::new(
+                    Code::E0405,
+                    span,
+                    format!("more than {MAX_UNROLL} members to unroll"),
+                )
+                .label("this range is too large")
+                .help("write the quantity as a vector or matrix instead of one name per entry"),
             );
             return false;
         }
@@ -589,7 +716,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 };
                 for t in items {
                     let name = self.canonical_plain(&t.name);
-                    let Some(mut v) = self.ty(&t.ty) else { continue };
+                    let Some(mut v) = self.ty(&t.ty) else {
+                        continue;
+                    };
                     v.per_example = true;
                     if kind == SymbolKind::Input {
                         self.inputs.push(name.clone());
@@ -608,16 +737,26 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     if let Some(v) = ty {
                         if v.labels.is_some() {
                             self.error(
-                                Diagnostic::new(Code::E0315, p.ty.span, "a parameter must be real-valued")
-                                    .label("a label type")
-                                    .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`"),
+                                Diagnostic::new(
+                                    Code::E0315,
+                                    p.ty.span,
+                                    "a parameter must be real-valued",
+                                )
+                                .label("a label type")
+                                .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`"),
                             );
                             continue;
                         }
                         if let Some(g) = &group
-                            && self.scope.get(g).is_none()
+                            && !self.scope.contains_key(g)
                         {
-                            self.scope.insert(g.clone(), Entry { sym: Sym::Group, span: p.name.span });
+                            self.scope.insert(
+                                g.clone(),
+                                Entry {
+                                    sym: Sym::Group,
+                                    span: p.name.span,
+                                },
+                            );
                         }
                         self.define(&name, Sym::Param(v), p.name.span, Some(SymbolKind::Param));
                     }
@@ -632,10 +771,19 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 };
                 if let Some(mut v) = v {
                     v.per_example = true;
-                    self.define(&canon, Sym::Data(SymbolKind::Noise, v), name.span, Some(SymbolKind::Noise));
+                    self.define(
+                        &canon,
+                        Sym::Data(SymbolKind::Noise, v),
+                        name.span,
+                        Some(SymbolKind::Noise),
+                    );
                 }
             }
-            ast::StmtKind::Let { name, formals, body } => self.let_decl(name, formals, body),
+            ast::StmtKind::Let {
+                name,
+                formals,
+                body,
+            } => self.let_decl(name, formals, body),
             ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss),
         }
     }
@@ -644,7 +792,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         let canon = self.canonical_plain(name);
         if !formals.is_empty() {
             let formals = formals.iter().map(|f| self.canonical_plain(f)).collect();
-            let sym = Sym::Func(Func::User { formals, body: body.clone() });
+            let sym = Sym::Func(Func::User {
+                formals,
+                body: body.clone(),
+            });
             self.define(&canon, sym, name.span, Some(SymbolKind::Function));
             return;
         }
@@ -702,7 +853,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if batch.is_some() {
             v.per_example = true;
         }
-        let kind = if loss { SymbolKind::Loss } else { SymbolKind::Value };
+        let kind = if loss {
+            SymbolKind::Loss
+        } else {
+            SymbolKind::Value
+        };
         if loss {
             self.check_loss_value(&v, rhs);
         }
@@ -725,7 +880,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             };
             let an = self.canonical_plain(n);
             match self.scope.get(&an) {
-                Some(Entry { sym: Sym::Data(SymbolKind::Input, v), .. }) if !last || args.len() == 1 => {
+                Some(Entry {
+                    sym: Sym::Data(SymbolKind::Input, v),
+                    ..
+                }) if !last || args.len() == 1 => {
                     formals.push(v.clone());
                 }
                 _ if last && args.len() > 1 => group = Some(an),
@@ -736,16 +894,23 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         format!("the model's inputs are {}", self.inputs.join(", "))
                     };
                     self.error(
-                        Diagnostic::new(Code::E0215, a.span, format!("`{an}` is not an input of this model"))
-                            .label("expected an input")
-                            .help(help),
+                        Diagnostic::new(
+                            Code::E0215,
+                            a.span,
+                            format!("`{an}` is not an input of this model"),
+                        )
+                        .label("expected an input")
+                        .help(help),
                     );
                     return;
                 }
             }
         }
         let group = group.unwrap_or_else(|| "φ".to_string());
-        if !self.groups.is_empty() && !self.groups.contains(&group) && !self.scope.contains_key(&group) {
+        if !self.groups.is_empty()
+            && !self.groups.contains(&group)
+            && !self.scope.contains_key(&group)
+        {
             self.unknown_group(&group, args.last().map_or(lhs.span, |a| a.span));
         }
         let Some(out) = self.expr(rhs) else {
@@ -755,7 +920,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if self.function.is_none() {
             self.function = Some(canon.clone());
         }
-        let sym = Sym::Func(Func::Model { formals, group, out });
+        let sym = Sym::Func(Func::Model {
+            formals,
+            group,
+            out,
+        });
         self.define(&canon, sym, lhs.span, Some(SymbolKind::Function));
     }
 
@@ -764,8 +933,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         for a in args {
             let ExprKind::Name(n) = &a.kind else {
                 self.error(
-                    Diagnostic::new(Code::E0210, a.span, "a loss is taken over a parameter group, such as `φ`")
-                        .label("not a group name"),
+                    Diagnostic::new(
+                        Code::E0210,
+                        a.span,
+                        "a loss is taken over a parameter group, such as `φ`",
+                    )
+                    .label("not a group name"),
                 );
                 continue;
             };
@@ -779,7 +952,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             return;
         };
         self.check_loss_value(&v, rhs);
-        let shown = format!("{canon}[{}]", args.iter().map(dump::expr).collect::<Vec<_>>().join(", "));
+        let shown = format!(
+            "{canon}[{}]",
+            args.iter().map(dump::expr).collect::<Vec<_>>().join(", ")
+        );
         self.define(&canon, Sym::Value(v), lhs.span, None);
         self.order.push((SymbolKind::Loss, canon));
         let _ = shown;
@@ -801,7 +977,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             let d = Diagnostic::new(
                 Code::E0305,
                 rhs.span,
-                format!("a loss must be a scalar, but this is {}", v.shape.describe()),
+                format!(
+                    "a loss must be a scalar, but this is {}",
+                    v.shape.describe()
+                ),
             )
             .label(v.shape.symbolic())
             .help("sum the entries, e.g. with a squared norm `‖y_i - f[x_i, φ]‖²` or `𝟏ᵀ(…)`");
@@ -832,25 +1011,44 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         // {lo … hi} has hi - lo + 1 classes.
                         let sym = count.sym.add(&Poly::constant(1 - lo_i), 1);
                         let value = count.value.map(|h| h - lo_i + 1);
-                        Labels { lo: lo_i, count: Dim { sym, value, wild: false } }
+                        Labels {
+                            lo: lo_i,
+                            count: Dim {
+                                sym,
+                                value,
+                                wild: false,
+                            },
+                        }
                     }
                     ast::LabelSet::Set(items) => {
-                        let vals: Vec<Option<f64>> = items.iter().map(|e| self.eval_num(e)).collect();
+                        let vals: Vec<Option<f64>> =
+                            items.iter().map(|e| self.eval_num(e)).collect();
                         let ints: Vec<i64> = vals.iter().flatten().map(|v| *v as i64).collect();
                         let lo = ints.iter().copied().min().unwrap_or(0);
                         let hi = ints.iter().copied().max().unwrap_or(0);
                         let contiguous = (hi - lo + 1) as usize == ints.len();
                         if !contiguous {
                             self.error(
-                                Diagnostic::new(Code::E0309, t.span, "label values must be consecutive integers")
-                                    .label("not of the form {a, a+1, …}"),
+                                Diagnostic::new(
+                                    Code::E0309,
+                                    t.span,
+                                    "label values must be consecutive integers",
+                                )
+                                .label("not of the form {a, a+1, …}"),
                             );
                             return None;
                         }
-                        Labels { lo, count: Dim::constant(hi - lo + 1) }
+                        Labels {
+                            lo,
+                            count: Dim::constant(hi - lo + 1),
+                        }
                     }
                 };
-                Some(Val { shape, per_example: false, labels: Some(labels) })
+                Some(Val {
+                    shape,
+                    per_example: false,
+                    labels: Some(labels),
+                })
             }
         }
     }
@@ -871,9 +1069,15 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             }
             n => {
                 self.error(
-                    Diagnostic::new(Code::E0312, span, format!("{n} dimensions: only scalars, vectors and matrices"))
-                        .label("too many dimensions")
-                        .help("tensors beyond matrices are not supported yet; use a family of matrices"),
+                    Diagnostic::new(
+                        Code::E0312,
+                        span,
+                        format!("{n} dimensions: only scalars, vectors and matrices"),
+                    )
+                    .label("too many dimensions")
+                    .help(
+                        "tensors beyond matrices are not supported yet; use a family of matrices",
+                    ),
                 );
                 None
             }
@@ -886,21 +1090,31 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         let value = self.eval_quiet(e);
         let value = match value {
             None => None,
-            Some(v) if v.fract() == 0.0 && v >= 1.0 && v < 1e12 => Some(v as i64),
+            Some(v) if v.fract() == 0.0 && (1.0..1e12).contains(&v) => Some(v as i64),
             Some(v) => {
                 self.error(
-                    Diagnostic::new(Code::E0309, e.span, format!("a dimension must be a positive integer, not {v}"))
-                        .label("evaluates to this"),
+                    Diagnostic::new(
+                        Code::E0309,
+                        e.span,
+                        format!("a dimension must be a positive integer, not {v}"),
+                    )
+                    .label("evaluates to this"),
                 );
                 return None;
             }
         };
-        Some(Dim { sym, value, wild: false })
+        Some(Dim {
+            sym,
+            value,
+            wild: false,
+        })
     }
 
     fn dim_poly(&mut self, e: &Expr) -> Option<Poly> {
         match &e.kind {
-            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e12 => Some(Poly::constant(*v as i64)),
+            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e12 => {
+                Some(Poly::constant(*v as i64))
+            }
             ExprKind::Paren(x) => self.dim_poly(x),
             ExprKind::Name(n) => {
                 let name = self.canonical_plain(n);
@@ -908,11 +1122,17 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     return Some(Poly::constant(v));
                 }
                 match self.scope.get(&name) {
-                    Some(Entry { sym: Sym::Hyper(_), .. }) => Some(Poly::var(&name)),
+                    Some(Entry {
+                        sym: Sym::Hyper(_), ..
+                    }) => Some(Poly::var(&name)),
                     Some(_) => {
                         self.error(
-                            Diagnostic::new(Code::E0312, e.span, format!("`{name}` is not a hyper-parameter"))
-                                .label("dimensions are built from hyper-parameters and numbers"),
+                            Diagnostic::new(
+                                Code::E0312,
+                                e.span,
+                                format!("`{name}` is not a hyper-parameter"),
+                            )
+                            .label("dimensions are built from hyper-parameters and numbers"),
                         );
                         None
                     }
@@ -932,9 +1152,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         (Some(x), Some(y)) if y != 0 && x % y == 0 => Some(Poly::constant(x / y)),
                         _ => {
                             self.error(
-                                Diagnostic::new(Code::E0312, e.span, "a dimension cannot be divided")
-                                    .label("division in a dimension")
-                                    .help("add a hyper-parameter for the quotient, e.g. `[D_h = 32]`"),
+                                Diagnostic::new(
+                                    Code::E0312,
+                                    e.span,
+                                    "a dimension cannot be divided",
+                                )
+                                .label("division in a dimension")
+                                .help("add a hyper-parameter for the quotient, e.g. `[D_h = 32]`"),
                             );
                             None
                         }
@@ -956,9 +1180,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if !init.random {
             if self.eval_num(&init.expr).is_none() && matches!(init.expr.kind, ExprKind::Name(_)) {
                 self.error(
-                    Diagnostic::new(Code::E0314, init.span, "`=` sets a parameter to a constant number")
-                        .label("not a number")
-                        .help("for a random initialiser write `~ He`, `~ Glorot`, `~ Norm[0, 0.01]`"),
+                    Diagnostic::new(
+                        Code::E0314,
+                        init.span,
+                        "`=` sets a parameter to a constant number",
+                    )
+                    .label("not a number")
+                    .help("for a random initialiser write `~ He`, `~ Glorot`, `~ Norm[0, 0.01]`"),
                 );
             }
             return;
@@ -983,7 +1211,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if !builtins::INITIALISERS.contains(&word) {
             let mut d = Diagnostic::new(Code::E0213, span, format!("unknown initialiser `{word}`"))
                 .label("not an initialiser")
-                .note(format!("the initialisers are {}", builtins::INITIALISERS.join(", ")));
+                .note(format!(
+                    "the initialisers are {}",
+                    builtins::INITIALISERS.join(", ")
+                ));
             if let Some(c) = names::closest(word, builtins::INITIALISERS.iter().copied()) {
                 d = d.help(format!("did you mean `{c}`?"));
             }
@@ -995,11 +1226,16 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             (true, Some(a)) if a.len() == 2 => {
                 for x in a {
                     // `I` (the identity) and numbers or hyper-parameters.
-                    let is_identity = matches!(&x.kind, ExprKind::Name(n) if n.word == "I" && n.sub.is_empty());
+                    let is_identity =
+                        matches!(&x.kind, ExprKind::Name(n) if n.word == "I" && n.sub.is_empty());
                     if !is_identity && self.eval_quiet(x).is_none() {
                         self.error(
-                            Diagnostic::new(Code::E0314, x.span, "a distribution's parameters must be numbers")
-                                .label("not a number or hyper-parameter"),
+                            Diagnostic::new(
+                                Code::E0314,
+                                x.span,
+                                "a distribution's parameters must be numbers",
+                            )
+                            .label("not a number or hyper-parameter"),
                         );
                     }
                 }
@@ -1017,12 +1253,28 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     }
 }
 
+/// Whether two statements carry the same `for` clause (same variable, same bounds as written).
+fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
+    match (&a.family, &b.family) {
+        (Some(x), Some(y)) => {
+            dump::name(&x.var) == dump::name(&y.var)
+                && dump::expr(&x.lo) == dump::expr(&y.lo)
+                && dump::expr(&x.hi) == dump::expr(&y.hi)
+        }
+        _ => false,
+    }
+}
+
 fn describe(v: &Val) -> String {
     match &v.labels {
         Some(l) => {
             let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
             let set = format!("{{{lo} … {sym}}}");
-            if v.shape.is_scalar() { set } else { format!("{set}^{}", v.shape.symbolic().trim_start_matches("ℝ^")) }
+            if v.shape.is_scalar() {
+                set
+            } else {
+                format!("{set}^{}", v.shape.symbolic().trim_start_matches("ℝ^"))
+            }
         }
         None => v.shape.describe(),
     }
@@ -1042,12 +1294,28 @@ pub fn dump(checked: &Checked) -> String {
             })
             .collect();
         let _ = writeln!(out, "model {}[{}]", m.name, hypers.join(", "));
-        let width = m.symbols.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+        let width = m
+            .symbols
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for s in &m.symbols {
             let pad = width - s.name.chars().count();
             let per = if s.per_example { "  (per example)" } else { "" };
-            let sep = if s.ty.starts_with('=') || s.ty.starts_with("user") { "" } else { ": " };
-            let _ = writeln!(out, "  {:<6} {}{} {sep}{}{per}", s.kind.word(), s.name, " ".repeat(pad), s.ty);
+            let sep = if s.ty.starts_with('=') || s.ty.starts_with("user") {
+                ""
+            } else {
+                ": "
+            };
+            let _ = writeln!(
+                out,
+                "  {:<6} {}{} {sep}{}{per}",
+                s.kind.word(),
+                s.name,
+                " ".repeat(pad),
+                s.ty
+            );
         }
     }
     out

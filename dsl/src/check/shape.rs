@@ -77,7 +77,11 @@ impl fmt::Display for Poly {
         let mut first = true;
         let constant = self.terms.get(&Vec::new()).copied();
         for (m, c) in self.terms.iter().filter(|(m, _)| !m.is_empty()) {
-            let (sign, mag) = if *c < 0 { ("-", c.unsigned_abs()) } else { ("+", c.unsigned_abs()) };
+            let (sign, mag) = if *c < 0 {
+                ("-", c.unsigned_abs())
+            } else {
+                ("+", c.unsigned_abs())
+            };
             if !first || sign == "-" {
                 f.write_str(sign)?;
             }
@@ -114,12 +118,20 @@ pub struct Dim {
 impl Dim {
     /// A known constant dimension.
     pub fn constant(n: i64) -> Dim {
-        Dim { sym: Poly::constant(n), value: Some(n), wild: false }
+        Dim {
+            sym: Poly::constant(n),
+            value: Some(n),
+            wild: false,
+        }
     }
 
     /// A dimension that unifies with anything.
     pub fn wild() -> Dim {
-        Dim { sym: Poly::default(), value: None, wild: true }
+        Dim {
+            sym: Poly::default(),
+            value: None,
+            wild: true,
+        }
     }
 
     /// Equality as the checker needs it.
@@ -139,7 +151,11 @@ impl Dim {
     }
 
     fn symbolic(&self) -> String {
-        if self.wild { "?".to_string() } else { self.sym.to_string() }
+        if self.wild {
+            "?".to_string()
+        } else {
+            self.sym.to_string()
+        }
     }
 
     fn numeric(&self) -> String {
@@ -180,14 +196,22 @@ impl Shape {
         match (self, other) {
             (Shape::Col(a), Shape::Col(b)) => Shape::Col(a.pick(b).clone()),
             (Shape::Row(a), Shape::Row(b)) => Shape::Row(a.pick(b).clone()),
-            (Shape::Mat(a, b), Shape::Mat(c, d)) => Shape::Mat(a.pick(c).clone(), b.pick(d).clone()),
+            (Shape::Mat(a, b), Shape::Mat(c, d)) => {
+                Shape::Mat(a.pick(c).clone(), b.pick(d).clone())
+            }
             _ => self.clone(),
         }
     }
 
-    /// Whether this is a scalar.
+    /// Whether this is a scalar. A vector or matrix whose every dimension is 1 counts as one,
+    /// as in the book, where a network with one output `ℝ^{1}` is a scalar function.
     pub fn is_scalar(&self) -> bool {
-        matches!(self, Shape::Scalar)
+        let one = |d: &Dim| !d.wild && (d.value == Some(1) || d.sym.as_constant() == Some(1));
+        match self {
+            Shape::Scalar => true,
+            Shape::Col(d) | Shape::Row(d) => one(d),
+            Shape::Mat(a, b) => one(a) && one(b),
+        }
     }
 
     /// The transpose.
@@ -249,7 +273,11 @@ pub struct Val {
 impl Val {
     /// A value that is the same for the whole batch (parameters, constants).
     pub fn global(shape: Shape) -> Val {
-        Val { shape, per_example: false, labels: None }
+        Val {
+            shape,
+            per_example: false,
+            labels: None,
+        }
     }
 
     /// A real scalar constant.
@@ -259,7 +287,11 @@ impl Val {
 
     /// The same shape, per example if either operand is.
     pub fn with_shape(shape: Shape, a: &Val, b: &Val) -> Val {
-        Val { shape, per_example: a.per_example || b.per_example, labels: None }
+        Val {
+            shape,
+            per_example: a.per_example || b.per_example,
+            labels: None,
+        }
     }
 }
 
@@ -278,9 +310,21 @@ mod tests {
 
     #[test]
     fn dims_compare_by_value_then_symbol() {
-        let a = Dim { sym: Poly::var("D"), value: Some(64), wild: false };
-        let b = Dim { sym: Poly::var("D_i"), value: Some(64), wild: false };
-        let c = Dim { sym: Poly::var("D_i"), value: None, wild: false };
+        let a = Dim {
+            sym: Poly::var("D"),
+            value: Some(64),
+            wild: false,
+        };
+        let b = Dim {
+            sym: Poly::var("D_i"),
+            value: Some(64),
+            wild: false,
+        };
+        let c = Dim {
+            sym: Poly::var("D_i"),
+            value: None,
+            wild: false,
+        };
         assert!(a.same(&b));
         assert!(!a.same(&c));
         assert!(Dim::wild().same(&c));

@@ -1,0 +1,161 @@
+//! Data-driven tests: every valid spec checks clean and its AST and shapes are snapshotted;
+//! every invalid spec fails with exactly the codes its `# expect:` lines name, and its
+//! rendered diagnostics are snapshotted.
+
+use crate::{nn_files, repo_root, valid_specs};
+use nnspec_dsl::{Code, check::Options, check_source, diag, dump};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn err_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/err")
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({ prepend_module_to_snapshot => false, snapshot_path => "snapshots" }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// The codes a spec announces with `# expect: E0301` lines.
+fn expected_codes(src: &str) -> BTreeSet<String> {
+    src.lines()
+        .filter_map(|l| l.trim().strip_prefix("# expect:"))
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn valid_specs_check_clean_and_match_their_snapshots() {
+    let files = valid_specs();
+    assert!(
+        files.len() >= 10,
+        "expected the book's specs, found {}",
+        files.len()
+    );
+    for path in files {
+        let src = std::fs::read_to_string(&path).expect("readable spec");
+        let shown = format!(
+            "{}/{}",
+            path.parent()
+                .and_then(|p| p.file_name())
+                .unwrap()
+                .to_string_lossy(),
+            stem(&path)
+        );
+        let checked = match check_source(&src, &Options::default()) {
+            Ok(c) => c,
+            Err(d) => panic!(
+                "{shown}.nn should check clean:\n{}",
+                diag::render(&d, &shown, &src)
+            ),
+        };
+        let text = format!(
+            "{}\n{}",
+            dump::ast(&checked.ast, &src),
+            nnspec_dsl::check::dump(&checked.info)
+        );
+        snapshot(&format!("ok__{}", shown.replace('/', "__")), &text);
+    }
+}
+
+#[test]
+fn invalid_specs_fail_with_their_announced_codes() {
+    let files = nn_files(&err_dir());
+    assert!(
+        files.len() >= 40,
+        "expected at least 40 invalid specs, found {}",
+        files.len()
+    );
+    for path in files {
+        let src =
+            String::from_utf8_lossy(&std::fs::read(&path).expect("readable spec")).into_owned();
+        let shown = format!("err/{}.nn", stem(&path));
+        let want = expected_codes(&src);
+        assert!(!want.is_empty(), "{shown} has no `# expect:` line");
+        let diags = match check_source(&src, &Options::default()) {
+            Ok(_) => panic!("{shown} should fail with {want:?} but checks clean"),
+            Err(d) => d,
+        };
+        let got: BTreeSet<String> = diags.iter().map(|d| d.code.as_str().to_string()).collect();
+        let rendered = diag::render(&diags, &shown, &src);
+        assert_eq!(got, want, "{shown}: wrong codes\n{rendered}");
+        // Every diagnostic names its place as file:line:col and draws a caret.
+        assert!(
+            rendered.contains(&format!("{shown}:")),
+            "{shown}: no file:line:col\n{rendered}"
+        );
+        assert!(rendered.contains('^'), "{shown}: no caret\n{rendered}");
+        snapshot(&format!("err__{}", stem(&path)), &rendered);
+    }
+}
+
+#[test]
+fn every_code_has_a_failing_spec_and_a_line_in_the_language_reference() {
+    let mut covered = BTreeSet::new();
+    for path in nn_files(&err_dir()) {
+        let src = String::from_utf8_lossy(&std::fs::read(&path).expect("readable")).into_owned();
+        covered.extend(expected_codes(&src));
+    }
+    // Overrides come from the command line or the macro, not from a file: tested below.
+    covered.insert(Code::E0216.as_str().to_string());
+    let doc =
+        std::fs::read_to_string(repo_root().join("docs/LANGUAGE.md")).expect("docs/LANGUAGE.md");
+    for code in Code::ALL {
+        assert!(
+            covered.contains(code.as_str()),
+            "no invalid spec in data/err expects {code}"
+        );
+        assert!(
+            doc.contains(code.as_str()),
+            "docs/LANGUAGE.md does not list {code}"
+        );
+    }
+}
+
+#[test]
+fn an_override_of_an_unknown_hyper_parameter_is_an_error() {
+    let src = std::fs::read_to_string(repo_root().join("specs/deep.nn")).expect("specs/deep.nn");
+    let opts = Options {
+        overrides: vec![(None, "Q".into(), 2.0)],
+    };
+    let diags = check_source(&src, &opts).expect_err("unknown override");
+    assert_eq!(diags[0].code, Code::E0216);
+    assert!(diags[0].message.contains("`Q`"));
+}
+
+#[test]
+fn overrides_change_shapes_and_family_sizes() {
+    let src = std::fs::read_to_string(repo_root().join("specs/deep.nn")).expect("specs/deep.nn");
+    let opts = Options {
+        overrides: vec![(None, "K".into(), 5.0), (None, "D".into(), 32.0)],
+    };
+    let checked = check_source(&src, &opts).expect("checks with K = 5");
+    let shapes = nnspec_dsl::check::dump(&checked.info);
+    assert!(shapes.contains("h_5"), "five layers expected:\n{shapes}");
+    assert!(!shapes.contains("h_6"), "no sixth layer:\n{shapes}");
+    assert!(
+        shapes.contains("ℝ^{D} (= ℝ^{32})"),
+        "D overridden:\n{shapes}"
+    );
+}
+
+#[test]
+fn ascii_and_unicode_spellings_mean_the_same() {
+    let uni = "model M[D = 3] { input x : ℝ^D; param β_0 : ℝ^D, Ω₀ : ℝ^{D×D}; \
+               target y : ℝ^D; f[x, φ] = β_0 + Ω₀ x; loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖² }";
+    let ascii = "model M[D = 3] { input x : R^D; param beta_0 : R^D, Omega_0 : R^{D x D}; \
+                 target y : R^D; f[x, phi] = beta_0 + Omega_0 x; loss L[phi] = sum_i ||f[x_i, phi] - y_i||^2 }";
+    let a = check_source(uni, &Options::default()).expect("unicode spelling checks");
+    let b = check_source(ascii, &Options::default()).expect("ascii spelling checks");
+    assert_eq!(
+        nnspec_dsl::check::dump(&a.info),
+        nnspec_dsl::check::dump(&b.info)
+    );
+}
