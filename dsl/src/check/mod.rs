@@ -1178,7 +1178,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
 
     fn init(&mut self, init: &ast::Init) {
         if !init.random {
-            if self.eval_num(&init.expr).is_none() && matches!(init.expr.kind, ExprKind::Name(_)) {
+            let word = match &init.expr.kind {
+                ExprKind::Name(n) | ExprKind::Call { func: n, .. } => Some(n.word.as_str()),
+                _ => None,
+            };
+            if word.is_none_or(|w| !builtins::INITIALISERS.contains(&w)) {
+                self.eval_num(&init.expr);
+            } else {
                 self.error(
                     Diagnostic::new(
                         Code::E0314,

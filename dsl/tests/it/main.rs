@@ -2,6 +2,7 @@
 //! property tests that nothing panics, and the limits on nesting and size.
 
 mod corpus;
+mod docs;
 mod limits;
 mod props;
 
