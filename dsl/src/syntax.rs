@@ -205,7 +205,7 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::family | Rule::kw_for => "`for`",
         Rule::type_expr | Rule::real_type | Rule::label_type => "a type such as `ℝ^{D}`",
         Rule::dims => "dimensions such as `{D×E}`",
-        Rule::add_op => "`+` or `-`",
+        Rule::add_op => "an operator",
         Rule::mul_op => "an operator",
         Rule::transpose | Rule::power | Rule::square | Rule::cube => "an operator",
         Rule::hypers | Rule::hyper => "hyper-parameters `[D = 3]`",
@@ -649,7 +649,7 @@ fn binop(p: &Pair<'_, Rule>) -> BinOp {
     match p.as_str() {
         "+" => BinOp::Add,
         "-" | "−" => BinOp::Sub,
-        "⊙" => BinOp::Hadamard,
+        "⊙" | ".*" => BinOp::Hadamard,
         "/" => BinOp::Div,
         _ => BinOp::Scale,
     }

@@ -427,13 +427,7 @@ impl ModelCx<'_, '_> {
         if let Some((last, rest)) = items.split_last() {
             let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
             let base_entry = self.scope.get(&base).cloned();
-            let base_val = match &base_entry {
-                Some(Entry {
-                    sym: Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v),
-                    ..
-                }) => Some(v.clone()),
-                _ => None,
-            };
+            let base_val = self.prefix_value(n, &items, &texts, rest.len());
             if matches!(
                 base_entry,
                 Some(Entry {
@@ -479,7 +473,8 @@ impl ModelCx<'_, '_> {
                         self.error(
                             Diagnostic::new(Code::E0209, span, format!("the example index `{var}` is not bound here"))
                                 .label(format!("`{full}` is the {var}-th example of `{base}`"))
-                                .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example")),
+                                .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example"))
+                                .help(format!("inside a sum? A `∑` body stops at `+` or `-`: bracket the summand, `∑_{var} (… - …)`")),
                         );
                         return None;
                     }
@@ -489,6 +484,27 @@ impl ModelCx<'_, '_> {
         }
         self.unknown_name(&full, span, n);
         None
+    }
+
+    /// The value of a name with only its first `len` subscript items, quietly: `y_{i,1}`
+    /// resolves `y_i` (the i-th example of `y`) before taking its first component.
+    fn prefix_value(&self, n: &ast::Name, items: &[Ix], texts: &[String], len: usize) -> Option<Val> {
+        let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
+        if let Some(e) = self.scope.get(&name) {
+            return match &e.sym {
+                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => Some(v.clone()),
+                _ => None,
+            };
+        }
+        let k = len.checked_sub(1)?;
+        let base = self.prefix_value(n, items, texts, k)?;
+        let scalar = Val { shape: Shape::Scalar, per_example: base.per_example, labels: None };
+        match (&items[k], &base.shape) {
+            (Ix::Batch(_), _) if base.per_example => Some(base),
+            (Ix::Int(i), Shape::Col(d) | Shape::Row(d)) if *i >= 1 && d.value.is_none_or(|n| *i <= n) => Some(scalar),
+            (Ix::Label(l, _), Shape::Col(d)) if l.count.same(d) => Some(scalar),
+            _ => None,
+        }
     }
 
     /// Reports an unknown name (deferred, in case a later equation defines it).
