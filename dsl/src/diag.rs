@@ -93,7 +93,7 @@ codes! {
     E0211 = "E0211", "a name used before the equation that defines it";
     E0212 = "E0212", "a model that calls itself";
     E0213 = "E0213", "an unknown initialiser";
-    E0214 = "E0214", "a hyper-parameter with no value where one is needed";
+    E0214 = "E0214", "a name that is not a hyper-parameter where a number is needed";
     E0215 = "E0215", "a function definition whose arguments are not the model's inputs";
     E0216 = "E0216", "an override of a hyper-parameter the model does not have";
     E0301 = "E0301", "matrix product of incompatible shapes";
@@ -202,6 +202,19 @@ pub fn render(diags: &[Diagnostic], path: &str, src: &str) -> String {
 
 /// Renders diagnostics, in colour when `color` is set (for a terminal).
 pub fn render_with(diags: &[Diagnostic], path: &str, src: &str, color: bool) -> String {
+    // Control characters would be printed raw (an ESC reaches the terminal) and get no caret:
+    // show each as `?`, which has the same length in bytes, so spans stay valid.
+    let shown: String = src
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let src = shown.as_str();
     let file = SimpleFile::new(path, src);
     let config = Config {
         chars: Chars::ascii(),

@@ -25,7 +25,20 @@ pub const MAX_NESTING: usize = 128;
 /// Parses a whole file. On failure, every diagnostic found (the pre-scan can find several).
 pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
     prescan(src)?;
-    let mut pairs = NnParser::parse(Rule::file, src).map_err(|e| vec![pest_error(src, &e)])?;
+    let mut pairs = NnParser::parse(Rule::file, src).map_err(|_| {
+        // Parse again with pest's attempt tracking on, which names the literal tokens
+        // expected at the furthest position. Only failed parses pay for it. The switch is
+        // process-wide; turning it on only adds detail to errors.
+        pest::set_error_detail(true);
+        match NnParser::parse(Rule::file, src) {
+            Err(e) => vec![pest_error(src, &e)],
+            Ok(_) => vec![Diagnostic::new(
+                Code::E0101,
+                Span::new(0, 0),
+                "syntax error",
+            )],
+        }
+    })?;
     let file = pairs
         .next()
         .map(build_file)
@@ -54,16 +67,17 @@ pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
 
 fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut depth = 0usize;
+    // `open` holds, per open bracket, the big operators (∑ ∏ √ ∂) seen since the last `+`/`-`
+    // at that level: each of them nests its body, a `+` or `-` ends their bodies.
+    let mut open: Vec<usize> = vec![0];
     let mut reported_depth = false;
-    let mut big_in_stmt = 0usize;
     let mut in_comment = false;
     for (i, c) in src.char_indices() {
         let span = Span::new(i, i + c.len_utf8());
         if c == '\n' {
             in_comment = false;
-            if depth == 0 {
-                big_in_stmt = 0;
+            if open.len() == 1 {
+                open[0] = 0;
             }
             continue;
         }
@@ -84,13 +98,24 @@ fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
         }
         match c {
             '#' => in_comment = true,
-            ';' if depth == 0 => big_in_stmt = 0,
-            '[' | '(' | '{' => depth += 1,
-            ']' | ')' | '}' => depth = depth.saturating_sub(1),
-            '∑' | '∏' | '√' | '∂' => big_in_stmt += 1,
+            '[' | '(' | '{' => open.push(0),
+            ']' | ')' | '}' if open.len() > 1 => {
+                open.pop();
+            }
+            '∑' | '∏' | '√' | '∂' => {
+                if let Some(n) = open.last_mut() {
+                    *n += 1;
+                }
+            }
+            '+' | '-' | '−' | ';' | ',' | '=' => {
+                if let Some(n) = open.last_mut() {
+                    *n = 0;
+                }
+            }
             _ => {}
         }
-        if depth + big_in_stmt > MAX_NESTING && !reported_depth {
+        let nesting = open.len() - 1 + open.iter().sum::<usize>();
+        if nesting > MAX_NESTING && !reported_depth {
             reported_depth = true;
             diags.push(
                 Diagnostic::new(
@@ -113,12 +138,56 @@ const KNOWN_SYMBOLS: &str = "ℝ×∈…⋯·⋅⊙ᵀ‖𝟏𝟙∑∏√∂²�
 
 fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
+    let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let found = src[pos.min(src.len())..].chars().next();
-    let span = Span::new(pos, pos + found.map_or(0, char::len_utf8));
+    // pest's attempt tracking knows the furthest position and the literal tokens (`=`, `]`)
+    // expected there; its rule list alone never names them.
+    let attempts = e.parse_attempts();
+    let mut literals: Vec<String> = Vec::new();
+    if let Some(a) = &attempts
+        && a.max_position >= pos
+        && a.max_position <= src.len()
+    {
+        pos = a.max_position;
+        for t in a.expected_tokens() {
+            let token = t.to_string();
+            if is_shown_literal(&token) {
+                literals.push(format!("`{token}`"));
+            }
+        }
+    }
+    while pos < src.len() && !src.is_char_boundary(pos) {
+        pos += 1;
+    }
+    // pest may have looked past a keyword it then refused as a name: report the keyword.
+    let before = src[..pos].trim_end();
+    if let Some(kw) = KEYWORDS.iter().find(|k| {
+        before.ends_with(*k)
+            && !before[..before.len() - k.len()]
+                .ends_with(|c: char| c.is_alphanumeric() || c == '_')
+    }) && !src[pos..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    {
+        pos = before.len() - kw.len();
+    }
+    // Report the token found, not the blank before it.
+    while let Some(c) = src[pos..].chars().next()
+        && (c == ' ' || c == '\t')
+    {
+        pos += c.len_utf8();
+    }
+    let rest = &src[pos.min(src.len())..];
+    let found = rest.chars().next();
+    // Point at the whole word that was found, or at the end of the line (zero width).
+    let len = match found {
+        Some(c) if c.is_alphanumeric() => rest
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .unwrap_or(rest.len()),
+        Some('\n' | '\r') | None => 0,
+        Some(c) => c.len_utf8(),
+    };
+    let span = Span::new(pos, pos + len);
     if let Some(c) = found
         && !c.is_ascii()
         && !c.is_alphabetic()
@@ -134,8 +203,10 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     }
     let (expected, label) = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
-            words.sort_unstable();
+            let mut words: Vec<&str> = literals.iter().map(String::as_str).collect();
+            let mut rules: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
+            rules.sort_unstable();
+            words.extend(rules);
             words.dedup();
             let list = join_or(&words);
             (
@@ -149,10 +220,13 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         }
         ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
     };
+    if let Some(d) = unclosed(src, pos, found) {
+        return d;
+    }
     let found_text = match found {
         None => "the end of the file".to_string(),
         Some('\n') | Some('\r') => "the end of the line".to_string(),
-        Some(c) => format!("`{c}`"),
+        Some(_) => format!("`{}`", &rest[..len]),
     };
     let message = if expected.is_empty() {
         format!("unexpected {found_text}")
@@ -160,10 +234,93 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         format!("expected {expected}, found {found_text}")
     };
     let mut d = Diagnostic::new(Code::E0101, span, message).label(label);
+    if let Some(kw) = KEYWORDS
+        .iter()
+        .find(|k| rest.starts_with(*k) && len == k.len())
+    {
+        d = d.help(format!("`{kw}` is a keyword and cannot be used as a name"));
+        let prev = src[..pos].trim_end();
+        if prev.ends_with(['+', '-', '·', '*', '/', '⊙', ',', '=']) {
+            d = d.help("a line that ends with an operator continues on the next line");
+        }
+    }
+    let line_start = src[..pos.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    if src[line_start..pos.min(src.len())].contains("Σ_") {
+        d = d.help("the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek capital sigma, a name");
+    }
     if found == Some('(') {
         d = d.help("square brackets apply a function: `a[z]`; round brackets only group");
     }
     d
+}
+
+/// An error where a bracket opened earlier is still open: at the end of the file, at the end
+/// of a line inside `[…]` or `(…)`, or at a closing bracket of the wrong kind.
+fn unclosed(src: &str, pos: usize, found: Option<char>) -> Option<Diagnostic> {
+    let mut stack: Vec<(usize, char)> = Vec::new();
+    let mut in_comment = false;
+    for (i, c) in src[..pos.min(src.len())].char_indices() {
+        match c {
+            '\n' => in_comment = false,
+            _ if in_comment => {}
+            '#' => in_comment = true,
+            '[' | '(' | '{' => stack.push((i, c)),
+            ']' | ')' | '}' => {
+                if stack.last().is_some_and(|(_, o)| closer(*o) == c) {
+                    stack.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let &(at, open) = stack.last()?;
+    let later_line = src[at..pos.min(src.len())].contains('\n');
+    let relevant = match found {
+        None => true,
+        Some('\n' | '\r') => open != '{',
+        Some(c @ (']' | ')' | '}')) => c != closer(open),
+        // A new statement on a later line while `[` or `(` is still open.
+        Some(_) => open != '{' && later_line,
+    };
+    if !relevant {
+        return None;
+    }
+    // Past the end of the bracket's line: point at the end of the last line with text.
+    let (pos, found) = if found.is_some_and(|c| !matches!(c, '\n' | '\r' | ']' | ')' | '}')) {
+        let end = src[..pos].trim_end().len();
+        (end, Some('\n'))
+    } else {
+        (pos, found)
+    };
+    let close = closer(open);
+    let found_text = match found {
+        None => "the end of the file".to_string(),
+        Some('\n' | '\r') => "the end of the line".to_string(),
+        Some(c) => format!("`{c}`"),
+    };
+    let here = Span::new(
+        pos,
+        pos + found
+            .filter(|c| !matches!(c, '\n' | '\r'))
+            .map_or(0, char::len_utf8),
+    );
+    Some(
+        Diagnostic::new(
+            Code::E0101,
+            here,
+            format!("expected `{close}` to close the `{open}`, found {found_text}"),
+        )
+        .label(format!("expected `{close}`"))
+        .with(Span::new(at, at + open.len_utf8()), "opened here"),
+    )
+}
+
+fn closer(open: char) -> char {
+    match open {
+        '[' => ']',
+        '(' => ')',
+        _ => '}',
+    }
 }
 
 fn symbol_help(c: char) -> Option<&'static str> {
@@ -181,6 +338,19 @@ fn symbol_help(c: char) -> Option<&'static str> {
         '∙' | '•' => "scaling is `·` (U+00B7) or `*`",
         _ => return None,
     })
+}
+
+/// The reserved words of the grammar.
+const KEYWORDS: &[&str] = &[
+    "model", "input", "target", "param", "let", "loss", "for", "in", "partial", "sum", "prod",
+];
+
+/// Literal tokens worth naming in "expected …": punctuation and keywords, not every operator.
+fn is_shown_literal(token: &str) -> bool {
+    matches!(
+        token,
+        "=" | "]" | ")" | "}" | "{" | "[" | ":" | "…" | "," | "~" | "model"
+    )
 }
 
 fn rule_words(r: Rule) -> Option<&'static str> {
@@ -264,14 +434,15 @@ fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
             lhs,
             rhs,
         } = &e.kind
-            && let (ExprKind::Name(n), ExprKind::Paren(_)) = (&lhs.kind, &rhs.kind)
+            && let ExprKind::Paren(_) = &rhs.kind
+            && let ExprKind::Name(n) = &rightmost_factor(lhs).kind
             && n.sub.is_empty()
             && FUNCTION_WORDS.contains(&n.word.as_str())
         {
             diags.push(
                 Diagnostic::new(
                     Code::E0106,
-                    lhs.span.to(rhs.span),
+                    rightmost_factor(lhs).span.to(rhs.span),
                     format!("`{}` is applied with round brackets", n.word),
                 )
                 .label("round brackets only group")
@@ -295,6 +466,19 @@ fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
         }
         ast::StmtKind::Input(_) | ast::StmtKind::Target(_) => {}
     }
+}
+
+/// The last factor of a juxtaposition chain: `log` in `y_i log`.
+fn rightmost_factor(mut e: &Expr) -> &Expr {
+    while let ExprKind::Binary {
+        op: BinOp::Juxt,
+        rhs,
+        ..
+    } = &e.kind
+    {
+        e = rhs;
+    }
+    e
 }
 
 /// Pre-order walk over an expression and its sub-expressions (subscripts included).
@@ -338,9 +522,23 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 
 // ------------------------------------------------------------------------------- tree building
 
+/// A pair's span without the trailing whitespace and comments pest may have consumed.
 fn span_of(p: &Pair<'_, Rule>) -> Span {
     let s = p.as_span();
-    Span::new(s.start(), s.end())
+    let text = s.as_str();
+    let mut end = text.len();
+    // Drop a trailing comment, then whitespace.
+    if let Some(hash) = text.rfind('#')
+        && !text[hash..].contains('\n')
+        && text[..hash].ends_with(char::is_whitespace)
+    {
+        end = hash;
+    }
+    end = text[..end]
+        .trim_end()
+        .len()
+        .max(usize::from(end > 0 && text[..end].trim_end().is_empty()));
+    Span::new(s.start(), s.start() + end.min(text.len()))
 }
 
 fn build_file(p: Pair<'_, Rule>) -> ast::File {

@@ -103,6 +103,32 @@ pub fn lookup(word: &str) -> Option<(Builtin, Kind)> {
         .map(|(_, b, k)| (*b, *k))
 }
 
+/// Spellings from other libraries, with the book's name.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("relu", "ReLU"),
+    ("Relu", "ReLU"),
+    ("sigmoid", "sig"),
+    ("Sigmoid", "sig"),
+    ("σ", "sig"),
+    ("ln", "log"),
+    ("leaky_relu", "LReLU"),
+    ("LeakyReLU", "LReLU"),
+    ("hardswish", "HardSwish"),
+    ("log_softmax", "softmax"),
+    ("step", "Heaviside"),
+];
+
+/// The built-in a misspelt or foreign function name most likely means.
+pub fn suggest(word: &str) -> Option<&'static str> {
+    if let Some((_, b)) = SYNONYMS.iter().find(|(s, _)| *s == word) {
+        return Some(b);
+    }
+    if let Some(w) = names().find(|w| w.eq_ignore_ascii_case(word)) {
+        return Some(w);
+    }
+    crate::names::closest(word, names())
+}
+
 /// Every built-in name, for "did you mean" help.
 pub fn names() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(w, _, _)| *w)

@@ -154,12 +154,16 @@ impl ModelCx<'_, '_> {
                         sb.describe()
                     ),
                 )
-                .label(format!("{} {} {}", sa.numeric(), op.symbol(), sb.numeric()))
-                .with(lhs.span, sa.symbolic())
-                .with(rhs.span, sb.symbolic());
+                .label(format!(
+                    "{} {} {}",
+                    sa.numeric(),
+                    op.symbol(),
+                    sb.numeric()
+                ));
                 if sa.same(&sb.transpose()) {
                     d = d.help(format!(
-                        "transpose one side: {tb}ᵀ has shape {}",
+                        "transpose one side: `{}ᵀ` has shape {}",
+                        tb.trim_matches('`'),
                         sb.transpose().symbolic()
                     ));
                 } else if matches!(
@@ -188,8 +192,6 @@ impl ModelCx<'_, '_> {
                         format!("`·` scales by a scalar, but {ta} : {} and {tb} : {} are not scalars", sa.describe(), sb.describe()),
                     )
                     .label("neither side is a scalar")
-                    .with(lhs.span, sa.symbolic())
-                    .with(rhs.span, sb.symbolic())
                     .help("write `a ⊙ b` for the element-wise product, or `Ω x` (juxtaposition) for a matrix product"),
                 );
                 None
@@ -249,14 +251,14 @@ impl ModelCx<'_, '_> {
                 sb.numeric(),
                 dim_text(k1),
                 dim_text(k2)
-            ))
-            .with(lhs.span, sa.symbolic())
-            .with(rhs.span, sb.symbolic());
+            ));
             if let (Shape::Mat(m, _), Shape::Col(k)) = (sa, sb)
                 && m.same(k)
             {
                 d = d.help(format!(
-                    "transpose the matrix: {ta}ᵀ {tb} has shape {}",
+                    "transpose the matrix: `{}ᵀ {}` has shape {}",
+                    ta.trim_matches('`'),
+                    tb.trim_matches('`'),
                     Shape::Col(sa.transpose_cols()).symbolic()
                 ));
             }
@@ -275,8 +277,6 @@ impl ModelCx<'_, '_> {
                     ),
                 )
                 .label("a column vector cannot multiply a column vector")
-                .with(lhs.span, sa.symbolic())
-                .with(rhs.span, sb.symbolic())
                 .help(format!(
                     "for the dot product write {}ᵀ {}, for the element-wise product {} ⊙ {}",
                     ta.trim_matches('`'),
@@ -298,8 +298,6 @@ impl ModelCx<'_, '_> {
                 ),
             )
             .label(format!("{} {}", sa.numeric(), sb.numeric()))
-            .with(lhs.span, sa.symbolic())
-            .with(rhs.span, sb.symbolic())
             .help("a product needs the left side's columns to match the right side's rows"),
         );
         None
@@ -312,12 +310,37 @@ impl ModelCx<'_, '_> {
         if let Some(v) = self.eval_int_quiet(e) {
             return Some(Ix::Int(v));
         }
+        // An index whose own definition failed was reported there.
+        if let ExprKind::Name(n) = &e.kind
+            && matches!(
+                self.scope.get(&names::build(&n.word, n.primes, false, &[])),
+                Some(Entry {
+                    sym: Sym::Poisoned,
+                    ..
+                })
+            )
+        {
+            return None;
+        }
         match &e.kind {
             ExprKind::Name(n) if n.sub.is_empty() => {
                 let name = self.canonical_plain(n);
                 Some(match self.bound(&name) {
                     Some(Bound::Batch) => Ix::Batch(name),
                     Some(Bound::ParamIndex) => Ix::ParamIndex(name),
+                    // `softmax_y[…]` with `y` a class label of the current example.
+                    None if matches!(self.scope.get(&name), Some(Entry { sym: Sym::Data(_, v), .. }) if v.labels.is_some()) => {
+                        match self.scope.get(&name) {
+                            Some(Entry {
+                                sym: Sym::Data(_, v),
+                                ..
+                            }) => match &v.labels {
+                                Some(l) => Ix::Label(l.clone(), name),
+                                None => Ix::Text(name),
+                            },
+                            _ => Ix::Text(name),
+                        }
+                    }
                     _ => Ix::Text(name),
                 })
             }
@@ -362,7 +385,7 @@ impl ModelCx<'_, '_> {
                             format!("index arithmetic on `{var}` is not supported yet"),
                         )
                         .label("an offset index, as in a convolution (eq. 10.4)")
-                        .help("convolutions written with index sums come in a later version; `{var}` here would need to run over the components of a vector"),
+                        .help(format!("convolutions written with index sums come in a later version; `{var}` here would need to run over the components of a vector")),
                     );
                     return None;
                 }
@@ -488,7 +511,13 @@ impl ModelCx<'_, '_> {
 
     /// The value of a name with only its first `len` subscript items, quietly: `y_{i,1}`
     /// resolves `y_i` (the i-th example of `y`) before taking its first component.
-    fn prefix_value(&self, n: &ast::Name, items: &[Ix], texts: &[String], len: usize) -> Option<Val> {
+    fn prefix_value(
+        &self,
+        n: &ast::Name,
+        items: &[Ix],
+        texts: &[String],
+        len: usize,
+    ) -> Option<Val> {
         let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
         if let Some(e) = self.scope.get(&name) {
             return match &e.sym {
@@ -498,10 +527,18 @@ impl ModelCx<'_, '_> {
         }
         let k = len.checked_sub(1)?;
         let base = self.prefix_value(n, items, texts, k)?;
-        let scalar = Val { shape: Shape::Scalar, per_example: base.per_example, labels: None };
+        let scalar = Val {
+            shape: Shape::Scalar,
+            per_example: base.per_example,
+            labels: None,
+        };
         match (&items[k], &base.shape) {
             (Ix::Batch(_), _) if base.per_example => Some(base),
-            (Ix::Int(i), Shape::Col(d) | Shape::Row(d)) if *i >= 1 && d.value.is_none_or(|n| *i <= n) => Some(scalar),
+            (Ix::Int(i), Shape::Col(d) | Shape::Row(d))
+                if *i >= 1 && d.value.is_none_or(|n| *i <= n) =>
+            {
+                Some(scalar)
+            }
             (Ix::Label(l, _), Shape::Col(d)) if l.count.same(d) => Some(scalar),
             _ => None,
         }
@@ -509,19 +546,34 @@ impl ModelCx<'_, '_> {
 
     /// Reports an unknown name (deferred, in case a later equation defines it).
     pub(super) fn unknown_name(&mut self, name: &str, span: Span, n: &ast::Name) {
+        if self
+            .poisoned_words
+            .contains(&names::build(&n.word, n.primes, false, &[]))
+        {
+            return;
+        }
         let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`"))
             .label("not defined");
         let candidates: Vec<String> = self.scope.keys().cloned().collect();
-        if let Some(c) = names::closest(name, candidates.iter().map(String::as_str)) {
-            d = d.help(format!("did you mean `{c}`?"));
-        } else if n.sub.is_empty()
+        if n.sub.is_empty()
             && let Some((a, b)) = self.split_juxtaposed(&n.word)
         {
             d = d.help(format!("a product of two names needs a space: `{a} {b}`"));
-        } else if let Some(c) = names::closest(name, builtins::names()) {
+        } else if let Some(c) = names::closest(name, candidates.iter().map(String::as_str)) {
+            d = d.help(format!("did you mean `{c}`?"));
+        } else if let Some(c) = builtins::suggest(&n.word) {
             d = d.help(format!("did you mean the function `{c}[…]`?"));
         }
-        self.unknown.push((name.to_string(), d));
+        if n.word == "Σ" {
+            d = d.help("the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek capital sigma");
+        }
+        // A later equation may define the name itself, or (for `ℓ_i`) its per-example base.
+        let mut candidates = vec![name.to_string()];
+        if let Some((_, rest)) = n.sub.split_last() {
+            let items: Vec<String> = rest.iter().map(|s| self.index_text(s)).collect();
+            candidates.push(names::build(&n.word, n.primes, n.frozen, &items));
+        }
+        self.unknown.push((candidates, d));
     }
 
     /// `Ωx` → (`Ω`, `x`) when both halves are names in scope.
@@ -676,7 +728,7 @@ impl ModelCx<'_, '_> {
             .find(|(w, _)| *w == n.word || *w == full)
         {
             self.error(
-                Diagnostic::new(Code::E0404, span, format!("{what} is not supported yet"))
+                Diagnostic::new(Code::E0404, span, format!("not supported yet: {what}"))
                     .label("not supported yet"),
             );
             return None;
@@ -699,7 +751,7 @@ impl ModelCx<'_, '_> {
             d = d.help("bind a function first, e.g. `let a = ReLU`");
         }
         // Deferred like unknown names: a later equation may define it.
-        self.unknown.push((base, d));
+        self.unknown.push((vec![base], d));
         None
     }
 
@@ -779,18 +831,28 @@ impl ModelCx<'_, '_> {
             }
             Func::Sub(i) => {
                 let Some(iface) = self.chk.model(i) else {
-                    let name = self.chk.file.models[i].name.text.clone();
+                    let models = &self.chk.file.models;
+                    let from = self.chk.stack.iter().position(|m| *m == i).unwrap_or(0);
+                    let cycle: Vec<String> = self.chk.stack[from..]
+                        .iter()
+                        .chain(std::iter::once(&i))
+                        .map(|m| format!("`{}`", models[*m].name.text))
+                        .collect();
+                    let message = if cycle.len() <= 2 {
+                        format!("model {} calls itself", cycle[0])
+                    } else {
+                        format!("models call each other in a cycle: {}", cycle.join(" → "))
+                    };
                     self.error(
-                        Diagnostic::new(
-                            Code::E0212,
-                            fname.span,
-                            format!("model `{name}` calls itself"),
-                        )
-                        .label("recursive call")
-                        .help("a model can call other models of the file, not itself"),
+                        Diagnostic::new(Code::E0212, fname.span, message)
+                            .label("recursive call")
+                            .help("a model can call other models of the file, but not in a cycle"),
                     );
                     return None;
                 };
+                if iface.failed {
+                    return None;
+                }
                 if !self.arity(&full, iface.inputs.len() + 1, args, span) {
                     return None;
                 }
@@ -835,8 +897,9 @@ impl ModelCx<'_, '_> {
                 Code::E0204,
                 span,
                 format!(
-                    "`{name}` takes {want} argument{plural}, but {} were given",
-                    args.len()
+                    "`{name}` takes {want} argument{plural}, but {} {} given",
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
                 ),
             )
             .label(format!("expected {want} argument{plural}")),

@@ -112,6 +112,7 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
         diags: Vec::new(),
         done: vec![None; file.models.len()],
         in_progress: vec![false; file.models.len()],
+        stack: Vec::new(),
     };
     for (model, name, _) in &opts.overrides {
         let applies = |m: &ast::Model| model.as_ref().is_none_or(|n| *n == m.name.text);
@@ -160,6 +161,8 @@ fn sub_text(n: &ast::Name) -> Vec<String> {
 struct Interface {
     inputs: Vec<Val>,
     out: Option<Val>,
+    /// The model function exists but its definition had an error.
+    failed: bool,
 }
 
 struct Checker<'a> {
@@ -169,6 +172,8 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     done: Vec<Option<(ModelInfo, Interface)>>,
     in_progress: Vec<bool>,
+    /// Models being checked, outermost first (to name a cycle of calls).
+    stack: Vec<usize>,
 }
 
 impl Checker<'_> {
@@ -181,11 +186,13 @@ impl Checker<'_> {
             return None;
         }
         self.in_progress[i] = true;
+        self.stack.push(i);
         let model = &self.file.models[i];
         let mut cx = ModelCx::new(self);
         cx.run(model);
         let (info, iface) = cx.finish(model);
         self.in_progress[i] = false;
+        self.stack.pop();
         self.done[i] = Some((info, iface.clone()));
         Some(iface)
     }
@@ -246,9 +253,13 @@ struct ModelCx<'c, 'a> {
     binds: Vec<(String, Bound)>,
     unrolled: usize,
     /// Unknown names, kept until the end of the model to tell "used before defined" apart.
-    unknown: Vec<(String, Diagnostic)>,
+    unknown: Vec<(Vec<String>, Diagnostic)>,
     /// The model function `f[x, φ]`, for the interface.
     function: Option<String>,
+    /// Whether the model function's definition failed (callers stay quiet).
+    function_failed: bool,
+    /// Words of names a failed family would have defined: not reported as unknown.
+    poisoned_words: BTreeSet<String>,
     inputs: Vec<String>,
 }
 
@@ -263,6 +274,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             unrolled: 0,
             unknown: Vec::new(),
             function: None,
+            function_failed: false,
+            poisoned_words: BTreeSet::new(),
             inputs: Vec::new(),
         }
     }
@@ -296,9 +309,16 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             i = j;
         }
         // Unknown names that a later equation defines were used too early.
-        for (name, d) in std::mem::take(&mut self.unknown) {
-            let d = match self.scope.get(&name) {
-                Some(e) => {
+        for (candidates, d) in std::mem::take(&mut self.unknown) {
+            // Only a definition further down the file makes this a use before definition.
+            let found = candidates.iter().find_map(|c| {
+                self.scope
+                    .get(c)
+                    .filter(|e| e.span.start > d.span.start)
+                    .map(|e| (c.clone(), e.clone()))
+            });
+            let d = match found {
+                Some((name, e)) => {
                     let (line, _) = crate::diag::line_col(self.src(), e.span.start as usize);
                     let mut moved = Diagnostic::new(
                         Code::E0211,
@@ -417,7 +437,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 hypers,
                 symbols,
             },
-            Interface { inputs, out },
+            Interface {
+                inputs,
+                out,
+                failed: self.function_failed,
+            },
         )
     }
 
@@ -552,6 +576,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     _ => None,
                 }
             }
+            ExprKind::Sqrt(x) => self.eval_quiet(x).map(f64::sqrt),
+            ExprKind::Power(b, p) => Some(self.eval_quiet(b)?.powf(self.eval_quiet(p)?)),
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.eval_quiet(lhs)?, self.eval_quiet(rhs)?);
                 Some(match op {
@@ -608,12 +634,38 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 _ => (Code::E0202, "already defined"),
             };
             let d = if code == Code::E0202 {
-                let d = Diagnostic::new(code, span, format!("`{name}` is defined twice"))
-                    .label("defined again here")
-                    .with(prev.span, "first defined here");
-                match self.family_word_hint(name) {
-                    Some(h) => d.help(h),
-                    None => d.help("give the new quantity its own name, e.g. with a prime: `h'`"),
+                let family_var = self
+                    .binds
+                    .iter()
+                    .rev()
+                    .find(|(_, b)| matches!(b, Bound::Int(_)))
+                    .map(|(v, _)| v.clone());
+                if prev.span == span
+                    && let Some(var) = family_var
+                {
+                    let d = Diagnostic::new(
+                        code,
+                        span,
+                        format!("`{name}` does not depend on `{var}`, so its family declares it once per member"),
+                    )
+                    .label(format!("the same name for every `{var}`"));
+                    match self.family_word_hint(name) {
+                        Some(h) => d.help(h),
+                        None => d.help(format!(
+                            "give it a subscript `{var}`, or declare it on its own line without `for`"
+                        )),
+                    }
+                } else {
+                    let d = Diagnostic::new(code, span, format!("`{name}` is defined twice"))
+                        .label("defined again here")
+                        .with(prev.span, "first defined here");
+                    match self.family_word_hint(name) {
+                        Some(h) => d.help(h),
+                        None if by_equation => {
+                            d.help("give the new quantity its own name, e.g. with a prime: `h'`")
+                        }
+                        None => d,
+                    }
                 }
             } else {
                 Diagnostic::new(
@@ -630,6 +682,27 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         self.scope.insert(name.to_string(), Entry { sym, span });
         if let Some(k) = kind {
             self.order.push((k, name.to_string()));
+        }
+    }
+
+    /// After a family fails, the names it would have defined are not reported as unknown.
+    fn poison_family(&mut self, group: &[ast::Stmt]) {
+        let mut words = Vec::new();
+        for s in group {
+            match &s.kind {
+                ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
+                    words.extend(items.iter().map(|t| &t.name));
+                }
+                ast::StmtKind::Param { items, .. } => words.extend(items.iter().map(|p| &p.name)),
+                ast::StmtKind::Noise { name, .. } | ast::StmtKind::Let { name, .. } => {
+                    words.push(name)
+                }
+                ast::StmtKind::Equation { lhs, .. } => words.push(&lhs.name),
+            }
+        }
+        for n in words {
+            let w = names::build(&n.word, n.primes, false, &[]);
+            self.poisoned_words.insert(w);
         }
     }
 
@@ -658,6 +731,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
         let (Some(lo), Some(hi)) = (lo, hi) else {
             let bad = if lo.is_none() { &f.lo } else { &f.hi };
+            self.poison_family(group);
             self.error(
                 Diagnostic::new(Code::E0208, bad.span, "the family's range has no value")
                     .label("must evaluate to an integer")
@@ -666,6 +740,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             return;
         };
         if lo > hi.saturating_add(1) {
+            self.poison_family(group);
             self.error(
                 Diagnostic::new(
                     Code::E0313,
@@ -717,6 +792,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 for t in items {
                     let name = self.canonical_plain(&t.name);
                     let Some(mut v) = self.ty(&t.ty) else {
+                        self.define(&name, Sym::Poisoned, t.name.span, None);
                         continue;
                     };
                     v.per_example = true;
@@ -734,7 +810,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     if let Some(init) = &p.init {
                         self.init(init);
                     }
-                    if let Some(v) = ty {
+                    let Some(v) = ty else {
+                        self.define(&name, Sym::Poisoned, p.name.span, None);
+                        continue;
+                    };
+                    {
                         if v.labels.is_some() {
                             self.error(
                                 Diagnostic::new(
@@ -745,6 +825,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                                 .label("a label type")
                                 .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`"),
                             );
+                            self.define(&name, Sym::Poisoned, p.name.span, None);
                             continue;
                         }
                         if let Some(g) = &group
@@ -769,14 +850,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     Some(t) => self.ty(t),
                     None => Some(Val::scalar()),
                 };
-                if let Some(mut v) = v {
-                    v.per_example = true;
-                    self.define(
-                        &canon,
-                        Sym::Data(SymbolKind::Noise, v),
-                        name.span,
-                        Some(SymbolKind::Noise),
-                    );
+                match v {
+                    Some(mut v) => {
+                        v.per_example = true;
+                        let sym = Sym::Data(SymbolKind::Noise, v);
+                        self.define(&canon, sym, name.span, Some(SymbolKind::Noise));
+                    }
+                    None => self.define(&canon, Sym::Poisoned, name.span, None),
                 }
             }
             ast::StmtKind::Let {
@@ -876,6 +956,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         .label("not a name")
                         .help("write the function of the model's inputs and parameters: `f[x, φ] = …`"),
                 );
+                self.define(&canon, Sym::Poisoned, lhs.span, None);
+                self.function_failed = true;
                 return;
             };
             let an = self.canonical_plain(n);
@@ -885,6 +967,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     ..
                 }) if !last || args.len() == 1 => {
                     formals.push(v.clone());
+                }
+                Some(Entry {
+                    sym: Sym::Poisoned, ..
+                }) => {
+                    self.define(&canon, Sym::Poisoned, lhs.span, None);
+                    self.function_failed = true;
+                    return;
                 }
                 _ if last && args.len() > 1 => group = Some(an),
                 _ => {
@@ -902,6 +991,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         .label("expected an input")
                         .help(help),
                     );
+                    self.define(&canon, Sym::Poisoned, lhs.span, None);
+                    self.function_failed = true;
                     return;
                 }
             }
@@ -915,6 +1006,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         let Some(out) = self.expr(rhs) else {
             self.define(&canon, Sym::Poisoned, lhs.span, None);
+            self.function_failed = true;
             return;
         };
         if self.function.is_none() {
@@ -1005,8 +1097,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 let shape = self.dims(dims, t.span)?;
                 let labels = match set {
                     ast::LabelSet::Range(lo, hi) => {
-                        let lo_v = self.eval_num(lo);
-                        let lo_i = lo_v.map(|v| v as i64).unwrap_or(0);
+                        let lo_i = self.eval_num(lo)? as i64;
                         let count = self.dim(hi)?;
                         // {lo … hi} has hi - lo + 1 classes.
                         let sym = count.sym.add(&Poly::constant(1 - lo_i), 1);

@@ -28,20 +28,32 @@ fn blocks(doc: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_example_in_the_language_reference_behaves_as_documented() {
-    let doc = std::fs::read_to_string(repo_root().join("docs/LANGUAGE.md")).expect("docs/LANGUAGE.md");
+    let doc =
+        std::fs::read_to_string(repo_root().join("docs/LANGUAGE.md")).expect("docs/LANGUAGE.md");
     let all = blocks(&doc);
-    assert!(all.len() > 40, "expected the reference's examples, found {}", all.len());
+    assert!(
+        all.len() > 40,
+        "expected the reference's examples, found {}",
+        all.len()
+    );
     for (heading, src) in all {
         let src = src.replace("\\u{0}", "\u{0}");
         let result = check_source(&src, &Options::default());
         let is_code = heading.len() == 5 && heading.starts_with('E');
         match (is_code, result) {
             (false, Ok(_)) => {}
-            (false, Err(d)) => panic!("example under `{heading}` should check clean:\n{}", diag::render(&d, "doc.nn", &src)),
+            (false, Err(d)) => panic!(
+                "example under `{heading}` should check clean:\n{}",
+                diag::render(&d, "doc.nn", &src)
+            ),
             (true, Ok(_)) => panic!("the example for {heading} checks clean"),
             (true, Err(d)) => {
                 let codes: Vec<&str> = d.iter().map(|d| d.code.as_str()).collect();
-                assert!(codes.iter().all(|c| *c == heading), "{heading}: got {codes:?}\n{}", diag::render(&d, "doc.nn", &src));
+                assert!(
+                    codes.iter().all(|c| *c == heading),
+                    "{heading}: got {codes:?}\n{}",
+                    diag::render(&d, "doc.nn", &src)
+                );
             }
         }
     }
