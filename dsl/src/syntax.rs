@@ -265,10 +265,8 @@ fn unclosed(src: &str, pos: usize, found: Option<char>) -> Option<Diagnostic> {
             _ if in_comment => {}
             '#' => in_comment = true,
             '[' | '(' | '{' => stack.push((i, c)),
-            ']' | ')' | '}' => {
-                if stack.last().is_some_and(|(_, o)| closer(*o) == c) {
-                    stack.pop();
-                }
+            ']' | ')' | '}' if stack.last().is_some_and(|(_, o)| closer(*o) == c) => {
+                stack.pop();
             }
             _ => {}
         }
