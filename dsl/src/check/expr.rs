@@ -398,7 +398,7 @@ impl ModelCx<'_, '_> {
         let entry = self.scope.get(name)?.clone();
         Some(match entry.sym {
             Sym::Hyper(_) => Some(Val::scalar()),
-            Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => Some(v),
+            Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v) => Some(v),
             Sym::Func(_) => {
                 self.error(
                     Diagnostic::new(
@@ -521,7 +521,7 @@ impl ModelCx<'_, '_> {
         let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
         if let Some(e) = self.scope.get(&name) {
             return match &e.sym {
-                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => Some(v.clone()),
+                Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v) => Some(v.clone()),
                 _ => None,
             };
         }

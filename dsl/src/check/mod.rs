@@ -219,7 +219,8 @@ enum Func {
 enum Sym {
     Hyper(Option<f64>),
     Data(SymbolKind, Val),
-    Param(Val),
+    /// A parameter and the group it was declared in (`∈ θ`), if any.
+    Param(Val, Option<String>),
     Value(Val),
     Func(Func),
     Group,
@@ -248,7 +249,8 @@ enum Bound {
 struct ModelCx<'c, 'a> {
     chk: &'c mut Checker<'a>,
     scope: BTreeMap<String, Entry>,
-    order: Vec<(SymbolKind, String)>,
+    /// Named quantities in definition order: kind, canonical name, name as shown in dumps.
+    order: Vec<(SymbolKind, String, Option<String>)>,
     groups: BTreeSet<String>,
     binds: Vec<(String, Bound)>,
     unrolled: usize,
@@ -354,13 +356,22 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             })
             .collect();
         let mut symbols = Vec::new();
-        for (kind, name) in &self.order {
+        for (kind, name, display) in &self.order {
             let Some(e) = self.scope.get(name) else {
                 continue;
             };
             let (ty, per_example, shown) = match &e.sym {
-                Sym::Data(_, v) | Sym::Param(v) | Sym::Value(v) => {
-                    (describe(v), v.per_example, name.clone())
+                Sym::Data(_, v) | Sym::Value(v) => (
+                    describe(v),
+                    v.per_example,
+                    display.clone().unwrap_or_else(|| name.clone()),
+                ),
+                Sym::Param(v, group) => {
+                    let ty = match group {
+                        Some(g) => format!("{} ∈ {g}", describe(v)),
+                        None => describe(v),
+                    };
+                    (ty, false, name.clone())
                 }
                 Sym::Func(Func::Builtin(b, _, sub)) => {
                     let sub = if sub.is_empty() {
@@ -630,7 +641,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 Sym::Data(SymbolKind::Input, _) => (Code::E0207, "an input"),
                 Sym::Data(SymbolKind::Target, _) => (Code::E0207, "a target"),
                 Sym::Data(_, _) => (Code::E0207, "noise"),
-                Sym::Param(_) => (Code::E0207, "a parameter"),
+                Sym::Param(..) => (Code::E0207, "a parameter"),
                 _ => (Code::E0202, "already defined"),
             };
             let d = if code == Code::E0202 {
@@ -681,7 +692,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         self.scope.insert(name.to_string(), Entry { sym, span });
         if let Some(k) = kind {
-            self.order.push((k, name.to_string()));
+            self.order.push((k, name.to_string(), None));
         }
     }
 
@@ -839,7 +850,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                                 },
                             );
                         }
-                        self.define(&name, Sym::Param(v), p.name.span, Some(SymbolKind::Param));
+                        self.define(
+                            &name,
+                            Sym::Param(v, group.clone()),
+                            p.name.span,
+                            Some(SymbolKind::Param),
+                        );
                     }
                 }
             }
@@ -1049,8 +1065,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             args.iter().map(dump::expr).collect::<Vec<_>>().join(", ")
         );
         self.define(&canon, Sym::Value(v), lhs.span, None);
-        self.order.push((SymbolKind::Loss, canon));
-        let _ = shown;
+        self.order.push((SymbolKind::Loss, canon, Some(shown)));
     }
 
     fn unknown_group(&mut self, g: &str, span: Span) {
