@@ -1062,7 +1062,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         self.check_loss_value(&v, rhs);
         let shown = format!(
             "{canon}[{}]",
-            args.iter().map(dump::expr).collect::<Vec<_>>().join(", ")
+            args.iter()
+                .map(|a| match &a.kind {
+                    ExprKind::Name(n) => self.canonical_plain(n),
+                    _ => dump::expr(a),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         self.define(&canon, Sym::Value(v), lhs.span, None);
         self.order.push((SymbolKind::Loss, canon, Some(shown)));
