@@ -12,10 +12,12 @@
 //!   [`syntax::MAX_NESTING`], and [`check_source`] runs on a thread with a large stack so that
 //!   long left-associative chains (`a + b + … `) cannot overflow it.
 
+pub mod ad;
 pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod dump;
+pub mod ir;
 pub mod names;
 pub mod syntax;
 

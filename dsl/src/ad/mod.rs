@@ -1,0 +1,100 @@
+//! Reverse-mode automatic differentiation as an IR → IR transform.
+//!
+//! [`grad`] copies the forward graph and appends, for every node on a path from the parameters
+//! to the loss, the nodes of its vector-Jacobian product, sweeping the graph backwards. The
+//! driver ([`grad`]) alone owns cotangent accumulation (a node used twice gets the sum of its
+//! users' contributions) and symbolic zeros (`None`: no node is built for a zero cotangent).
+//! Broadcasts are explicit ops, so un-broadcasting is the VJP of [`Op::Broadcast`].
+//!
+//! The VJP rules ([`rules`]) are written in IR ops, so the result can be differentiated again.
+//! Every backward node keeps the span of the forward node it comes from.
+
+mod rules;
+
+use crate::diag::Span;
+use crate::ir::{Graph, NodeId, Op, Shape, ShapeError, F64};
+
+/// Builds backward nodes into a graph, recording the forward span they come from.
+pub struct Builder<'g> {
+    /// The graph being extended.
+    pub graph: &'g mut Graph,
+    /// The span given to every node built now.
+    pub span: Span,
+}
+
+impl Builder<'_> {
+    /// Appends a node whose shape follows from its arguments.
+    pub fn op(&mut self, op: Op, args: &[NodeId]) -> Result<NodeId, ShapeError> {
+        let declared = args.first().map_or(Shape::SCALAR, |a| self.graph.shape(*a));
+        self.graph.push(op, args.to_vec(), declared, self.span)
+    }
+
+    /// A constant of the given shape.
+    pub fn constant(&mut self, value: f64, shape: Shape) -> Result<NodeId, ShapeError> {
+        self.graph.push(Op::Const(F64(value)), Vec::new(), shape, self.span)
+    }
+
+    /// Broadcasts `x` to `shape` (no node when it already has that shape).
+    pub fn broadcast(&mut self, x: NodeId, shape: Shape) -> Result<NodeId, ShapeError> {
+        if self.graph.shape(x) == shape {
+            return Ok(x);
+        }
+        self.graph.push(Op::Broadcast, vec![x], shape, self.span)
+    }
+
+    /// `a + b`.
+    pub fn add(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, ShapeError> {
+        self.op(Op::Add, &[a, b])
+    }
+
+    /// `a ⊙ b`.
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, ShapeError> {
+        self.op(Op::Mul, &[a, b])
+    }
+
+    /// `c · x` for a constant `c`.
+    pub fn scale(&mut self, c: f64, x: NodeId) -> Result<NodeId, ShapeError> {
+        let k = self.constant(c, self.graph.shape(x))?;
+        self.mul(k, x)
+    }
+}
+
+/// The gradient graph: the forward graph plus `∂loss/∂p` for every parameter `p` in `wrt`,
+/// added to the outputs as `∂L/∂β_0` (named after the loss and the parameter).
+pub fn grad(forward: &Graph, loss: &str, wrt: &[u32]) -> Result<Graph, ShapeError> {
+    let mut g = forward.clone();
+    let loss_id = g.output(loss).ok_or_else(|| ShapeError(format!("no output `{loss}`")))?;
+    if g.shape(loss_id) != Shape::SCALAR {
+        return Err(ShapeError(format!("loss `{loss}` is {} , not a scalar", g.shape(loss_id))));
+    }
+    let n = g.nodes.len();
+    let mut ct: Vec<Option<NodeId>> = vec![None; n];
+    let seed_span = g.spans[loss_id.index()];
+    ct[loss_id.index()] = Some(Builder { graph: &mut g, span: seed_span }.constant(1.0, Shape::SCALAR)?);
+    for i in (0..n).rev() {
+        let Some(gi) = ct[i] else { continue };
+        let node = g.nodes[i].clone();
+        let span = g.spans[i];
+        let mut b = Builder { graph: &mut g, span };
+        let contributions = rules::vjp(&mut b, &node, NodeId(i as u32), gi)?;
+        for (arg, c) in node.args.iter().zip(contributions) {
+            let Some(c) = c else { continue };
+            let slot = &mut ct[arg.index()];
+            *slot = Some(match *slot {
+                None => c,
+                Some(prev) => b.add(prev, c)?,
+            });
+        }
+    }
+    for &p in wrt {
+        let slot = g.params.get(p as usize).ok_or_else(|| ShapeError(format!("no parameter {p}")))?.clone();
+        let id = match ct[slot.node.index()] {
+            Some(id) => id,
+            // The loss does not depend on this parameter: its gradient is zero.
+            None => Builder { graph: &mut g, span: seed_span }.constant(0.0, slot.shape)?,
+        };
+        g.outputs.push((format!("∂{loss}/∂{}", slot.name), id));
+    }
+    crate::ir::verify(&g)?;
+    Ok(g)
+}

@@ -1,0 +1,167 @@
+//! One VJP rule per op: given a node `y = op(x…)` and the cotangent `ḡ = ∂L/∂y`, the
+//! contributions `∂L/∂xₖ`, built from IR ops. `None` is a symbolic zero. The match is
+//! exhaustive on purpose: a new op does not compile until it has a rule here.
+
+use super::Builder;
+use crate::ir::{Node, NodeId, Op, ShapeError, Unary, F64};
+
+type Contribs = Vec<Option<NodeId>>;
+
+/// The contributions of node `y` (with id `yid`) to its arguments, for cotangent `g`.
+pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Contribs, ShapeError> {
+    let x = &y.args;
+    Ok(match y.op {
+        // Leaves and non-differentiable ops.
+        Op::Input(_) | Op::Param(_) | Op::Const(_) => Vec::new(),
+        Op::OneHot { .. } | Op::StopGradient => vec![None],
+        // ∂(a + b) = ḡ, ḡ;  ∂(a - b) = ḡ, -ḡ.
+        Op::Add => vec![Some(g), Some(g)],
+        Op::Sub => vec![Some(g), Some(b.op(Op::Unary(Unary::Neg), &[g])?)],
+        // ∂(a ⊙ b) = ḡ ⊙ b, ḡ ⊙ a.
+        Op::Mul => vec![Some(b.mul(g, x[1])?), Some(b.mul(g, x[0])?)],
+        // ∂(a / b) = ḡ / b, -ḡ ⊙ y / b.
+        Op::Div => {
+            let da = b.op(Op::Div, &[g, x[1]])?;
+            let gy = b.mul(g, yid)?;
+            let q = b.op(Op::Div, &[gy, x[1]])?;
+            vec![Some(da), Some(b.op(Op::Unary(Unary::Neg), &[q])?)]
+        }
+        Op::Unary(u) => vec![unary(b, u, x[0], yid, g)?],
+        // Un-broadcasting: sum the cotangent over the dimensions the broadcast repeated.
+        Op::Broadcast => {
+            let (from, to) = (b.graph.shape(x[0]), y.shape);
+            let mut d = g;
+            if from.rows == 1 && to.rows != 1 {
+                d = b.op(Op::SumRows, &[d])?;
+            }
+            if from.cols != to.cols {
+                d = b.op(Op::SumCols, &[d])?;
+            }
+            vec![Some(d)]
+        }
+        // ∂(𝟏ᵀx) = 𝟏 ḡ: repeat the row;  ∂(∑ over columns) = ḡ 𝟏ᵀ: repeat the column.
+        Op::SumRows | Op::SumCols => vec![Some(b.broadcast(g, b.graph.shape(x[0]))?)],
+        // C = op(A) op(B):  ∂A = ḡ op(B)ᵀ (or its transpose),  ∂B = op(A)ᵀ ḡ (or its transpose).
+        Op::MatMul { ta, tb } => {
+            let da = if ta {
+                b.op(Op::MatMul { ta: tb, tb: true }, &[x[1], g])?
+            } else {
+                b.op(Op::MatMul { ta: false, tb: !tb }, &[g, x[1]])?
+            };
+            let db = if tb {
+                b.op(Op::MatMul { ta: true, tb: ta }, &[g, x[0]])?
+            } else {
+                b.op(Op::MatMul { ta: !ta, tb: false }, &[x[0], g])?
+            };
+            vec![Some(da), Some(db)]
+        }
+        // ∂(aᵀ) = ḡᵀ.
+        Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
+        // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
+        Op::Softmax => {
+            let gy = b.mul(g, yid)?;
+            let s = b.op(Op::SumRows, &[gy])?;
+            let s = b.broadcast(s, y.shape)?;
+            let diff = b.op(Op::Sub, &[g, s])?;
+            vec![Some(b.mul(yid, diff)?)]
+        }
+        // y = log ∑ exp x:  ∂x = softmax(x) ḡ.
+        Op::LogSumExp => {
+            let p = b.op(Op::Softmax, &[x[0]])?;
+            let gb = b.broadcast(g, b.graph.shape(x[0]))?;
+            vec![Some(b.mul(p, gb)?)]
+        }
+        // y = x[k, :]:  ∂x is zero except row k.
+        Op::Row(k) => {
+            let rows = b.graph.shape(x[0]).rows as u32;
+            vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
+        }
+        Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
+        // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
+        Op::PickLabel { lo } => {
+            let shape = b.graph.shape(x[0]);
+            let onehot = b.op(Op::OneHot { rows: shape.rows as u32, lo }, &[x[1]])?;
+            let gb = b.broadcast(g, shape)?;
+            vec![Some(b.mul(onehot, gb)?), None]
+        }
+    })
+}
+
+/// ∂f(x) for an element-wise `f`, as `ḡ ⊙ f'(x)`; `None` where `f'` is zero almost everywhere.
+fn unary(b: &mut Builder<'_>, u: Unary, x: NodeId, y: NodeId, g: NodeId) -> Result<Option<NodeId>, ShapeError> {
+    let shape = b.graph.shape(x);
+    let f = |b: &mut Builder<'_>, u: Unary, a: NodeId| b.op(Op::Unary(u), &[a]);
+    let d = match u {
+        // -ḡ
+        Unary::Neg => return f(b, Unary::Neg, g).map(Some),
+        // exp' = exp = y
+        Unary::Exp => y,
+        // log' = 1/x
+        Unary::Log => return b.op(Op::Div, &[g, x]).map(Some),
+        // sin' = cos
+        Unary::Sin => f(b, Unary::Cos, x)?,
+        // cos' = -sin
+        Unary::Cos => {
+            let s = f(b, Unary::Sin, x)?;
+            f(b, Unary::Neg, s)?
+        }
+        // tanh' = 1 - y²
+        Unary::Tanh => {
+            let y2 = b.mul(y, y)?;
+            let one = b.constant(1.0, shape)?;
+            b.op(Op::Sub, &[one, y2])?
+        }
+        // sig' = y (1 - y)
+        Unary::Sig => {
+            let one = b.constant(1.0, shape)?;
+            let c = b.op(Op::Sub, &[one, y])?;
+            b.mul(y, c)?
+        }
+        // ReLU' = Heaviside
+        Unary::Relu => f(b, Unary::Heaviside, x)?,
+        // LReLU_α' = α + (1 - α) Heaviside
+        Unary::LRelu(F64(alpha)) => {
+            let h = f(b, Unary::Heaviside, x)?;
+            let h = b.scale(1.0 - alpha, h)?;
+            let a = b.constant(alpha, shape)?;
+            b.add(h, a)?
+        }
+        // softplus' = sig
+        Unary::Softplus => f(b, Unary::Sig, x)?,
+        // HardSwish' = 0, (2x + 3)/6, 1 on the three pieces
+        Unary::HardSwish => f(b, Unary::HardSwishGrad, x)?,
+        // √' = 1/(2y)
+        Unary::Sqrt => {
+            let two_y = b.scale(2.0, y)?;
+            return b.op(Op::Div, &[g, two_y]).map(Some);
+        }
+        // |x|' = sign x
+        Unary::Abs => f(b, Unary::Sign, x)?,
+        // (x^p)' = p x^(p-1)
+        Unary::Powf(F64(p)) => {
+            if p == 0.0 {
+                return Ok(None);
+            }
+            let xp = if p == 2.0 { x } else { f(b, Unary::Powf(F64(p - 1.0)), x)? };
+            b.scale(p, xp)?
+        }
+        // (1/x)' = -1/x² = -y²
+        Unary::Recip => {
+            let y2 = b.mul(y, y)?;
+            f(b, Unary::Neg, y2)?
+        }
+        // HardSwish'' = 1/3 on [-3, 3], else 0.
+        Unary::HardSwishGrad => {
+            let three = b.constant(3.0, shape)?;
+            let up = b.add(x, three)?;
+            let down = b.op(Op::Sub, &[x, three])?;
+            let h_up = f(b, Unary::Heaviside, up)?;
+            let h_down = f(b, Unary::Heaviside, down)?;
+            let band = b.op(Op::Sub, &[h_up, h_down])?;
+            b.scale(1.0 / 3.0, band)?
+        }
+        // Piecewise constant: zero derivative almost everywhere.
+        Unary::Heaviside | Unary::Rect | Unary::Sign => return Ok(None),
+    };
+    b.mul(g, d).map(Some)
+}

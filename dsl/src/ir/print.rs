@@ -1,0 +1,83 @@
+//! The IR's text form, like a jaxpr: one line per node, `%id = op args : shape  # name`.
+//! Stable: every IR snapshot uses it.
+
+use super::{Cols, Graph, Op, Shape, Unary};
+use std::fmt;
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cols {
+            Cols::Fixed(c) => write!(f, "{}×{c}", self.rows),
+            Cols::Batch => write!(f, "{}×B", self.rows),
+        }
+    }
+}
+
+impl fmt::Display for Unary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unary::LRelu(a) => write!(f, "lrelu[{}]", a.0),
+            Unary::Powf(p) => write!(f, "pow[{}]", p.0),
+            other => {
+                let s = format!("{other:?}");
+                f.write_str(&to_snake(&s))
+            }
+        }
+    }
+}
+
+fn to_snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Input(_) => f.write_str("input"),
+            Op::Param(_) => f.write_str("param"),
+            Op::Const(c) => write!(f, "const {}", c.0),
+            Op::Unary(u) => write!(f, "{u}"),
+            Op::MatMul { ta, tb } => {
+                write!(f, "matmul{}{}", if *ta { " ᵀ·" } else { "" }, if *tb { " ·ᵀ" } else { "" })
+            }
+            Op::Row(k) => write!(f, "row[{k}]"),
+            Op::PickLabel { lo } => write!(f, "pick_label[{lo}]"),
+            Op::OneHot { rows, lo } => write!(f, "one_hot[{rows}, {lo}]"),
+            Op::PlaceRow { k, rows } => write!(f, "place_row[{k}, {rows}]"),
+            other => f.write_str(&to_snake(&format!("{other:?}"))),
+        }
+    }
+}
+
+impl fmt::Display for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slots = |v: &[super::Slot]| {
+            v.iter().map(|s| format!("{}: {}", s.name, s.shape)).collect::<Vec<_>>().join(", ")
+        };
+        writeln!(f, "graph {}({}) params({}) {{", self.name, slots(&self.inputs), slots(&self.params))?;
+        for (i, n) in self.nodes.iter().enumerate() {
+            let args: Vec<String> = n.args.iter().map(|a| format!("%{}", a.0)).collect();
+            let what = match n.op {
+                Op::Input(k) => format!("input {}", self.inputs.get(k as usize).map_or("?", |s| &s.name)),
+                Op::Param(k) => format!("param {}", self.params.get(k as usize).map_or("?", |s| &s.name)),
+                op if args.is_empty() => op.to_string(),
+                op => format!("{op} {}", args.join(", ")),
+            };
+            let line = format!("  %{i} = {what} : {}", n.shape);
+            match &n.name {
+                Some(name) => writeln!(f, "{line:<44} # {name}")?,
+                None => writeln!(f, "{line}")?,
+            }
+        }
+        let outs: Vec<String> = self.outputs.iter().map(|(n, id)| format!("{n} = %{}", id.0)).collect();
+        writeln!(f, "  return {}", outs.join(", "))?;
+        f.write_str("}\n")
+    }
+}
