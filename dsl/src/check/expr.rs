@@ -46,6 +46,24 @@ impl ModelCx<'_, '_> {
         }
     }
 
+    /// The source text of an expression when it is short enough to quote in a help line.
+    fn code(&self, e: &Expr) -> Option<String> {
+        let text = self.src().get(e.span.range()).unwrap_or("").trim();
+        (!text.is_empty() && text.chars().count() <= 40 && !text.contains('\n'))
+            .then(|| text.to_string())
+    }
+
+    /// The source text of an expression's transpose: `xᵀ`, or `(Ω h)ᵀ` for a compound one.
+    fn transposed(&self, e: &Expr) -> Option<String> {
+        let text = self.code(e)?;
+        Some(match &e.kind {
+            ExprKind::Name(_) | ExprKind::Call { .. } | ExprKind::Paren(_) | ExprKind::Norm(_) => {
+                format!("{text}ᵀ")
+            }
+            _ => format!("({text})ᵀ"),
+        })
+    }
+
     pub(super) fn expr(&mut self, e: &Expr) -> Option<Val> {
         match &e.kind {
             ExprKind::Number(v) => {
@@ -161,11 +179,30 @@ impl ModelCx<'_, '_> {
                     sb.numeric()
                 ));
                 if sa.same(&sb.transpose()) {
-                    d = d.help(format!(
-                        "transpose one side: `{}ᵀ` has shape {}",
-                        tb.trim_matches('`'),
-                        sb.transpose().symbolic()
-                    ));
+                    // Undo a transpose that is already written, else transpose the right side.
+                    let fix = match (&lhs.kind, &rhs.kind) {
+                        (ExprKind::Transpose(x), _) => self.code(x).map(|t| {
+                            format!(
+                                "drop the `ᵀ`: `{t}` has shape {}",
+                                sa.transpose().symbolic()
+                            )
+                        }),
+                        (_, ExprKind::Transpose(x)) => self.code(x).map(|t| {
+                            format!(
+                                "drop the `ᵀ`: `{t}` has shape {}",
+                                sb.transpose().symbolic()
+                            )
+                        }),
+                        _ => self.transposed(rhs).map(|t| {
+                            format!(
+                                "transpose one side: `{t}` has shape {}",
+                                sb.transpose().symbolic()
+                            )
+                        }),
+                    };
+                    if let Some(fix) = fix {
+                        d = d.help(fix);
+                    }
                 } else if matches!(
                     (sa, sb),
                     (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))
@@ -185,15 +222,32 @@ impl ModelCx<'_, '_> {
                     return Some(Val::with_shape(sa.clone(), a, b));
                 }
                 let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
-                self.error(
-                    Diagnostic::new(
-                        Code::E0303,
-                        span,
-                        format!("`·` scales by a scalar, but {ta} : {} and {tb} : {} are not scalars", sa.describe(), sb.describe()),
-                    )
-                    .label("neither side is a scalar")
-                    .help("write `a ⊙ b` for the element-wise product, or `Ω x` (juxtaposition) for a matrix product"),
-                );
+                let mut d = Diagnostic::new(
+                    Code::E0303,
+                    span,
+                    format!(
+                        "`·` scales by a scalar, but {ta} : {} and {tb} : {} are not scalars",
+                        sa.describe(),
+                        sb.describe()
+                    ),
+                )
+                .label("neither side is a scalar");
+                let (ca, cb) = (self.code(lhs), self.code(rhs));
+                d = match (sa, sb, ca, cb) {
+                    // `Ω · x`: a matrix product is juxtaposition.
+                    (Shape::Mat(_, k1), Shape::Col(k2) | Shape::Mat(k2, _), Some(a), Some(b)) if k1.same(k2) => {
+                        d.help(format!("a matrix product is written without an operator: `{a} {b}`"))
+                    }
+                    // `a · b` of two vectors: the dot product or the element-wise one.
+                    (Shape::Col(k1), Shape::Col(k2), Some(_), Some(b)) if k1.same(k2) => {
+                        let at = self.transposed(lhs).unwrap_or_default();
+                        let a = self.code(lhs).unwrap_or_default();
+                        d.help(format!("for the dot product write `{at} {b}`; for the element-wise product `{a} ⊙ {b}`"))
+                    }
+                    _ if sa.same(sb) => d.help("for the element-wise product write `a ⊙ b`"),
+                    _ => d.help("write `a ⊙ b` for the element-wise product, or `Ω x` (juxtaposition) for a matrix product"),
+                };
+                self.error(d);
                 None
             }
             BinOp::Juxt => self.product(a, b, lhs, rhs),
@@ -254,11 +308,10 @@ impl ModelCx<'_, '_> {
             ));
             if let (Shape::Mat(m, _), Shape::Col(k)) = (sa, sb)
                 && m.same(k)
+                && let (Some(at), Some(b)) = (self.transposed(lhs), self.code(rhs))
             {
                 d = d.help(format!(
-                    "transpose the matrix: `{}ᵀ {}` has shape {}",
-                    ta.trim_matches('`'),
-                    tb.trim_matches('`'),
+                    "transpose the matrix: `{at} {b}` has shape {}",
                     Shape::Col(sa.transpose_cols()).symbolic()
                 ));
             }
@@ -266,6 +319,12 @@ impl ModelCx<'_, '_> {
             return None;
         }
         if let (Shape::Col(_), Shape::Col(_)) = (sa, sb) {
+            let help = match (self.transposed(lhs), self.code(lhs), self.code(rhs)) {
+                (Some(at), Some(a), Some(b)) => format!(
+                    "for the dot product write `{at} {b}`; for the element-wise product `{a} ⊙ {b}`"
+                ),
+                _ => "for the dot product transpose the left side, `aᵀ b`; for the element-wise product write `a ⊙ b`".to_string(),
+            };
             self.error(
                 Diagnostic::new(
                     Code::E0311,
@@ -277,13 +336,7 @@ impl ModelCx<'_, '_> {
                     ),
                 )
                 .label("a column vector cannot multiply a column vector")
-                .help(format!(
-                    "for the dot product write {}ᵀ {}, for the element-wise product {} ⊙ {}",
-                    ta.trim_matches('`'),
-                    tb.trim_matches('`'),
-                    ta.trim_matches('`'),
-                    tb.trim_matches('`')
-                )),
+                .help(help),
             );
             return None;
         }
@@ -298,9 +351,24 @@ impl ModelCx<'_, '_> {
                 ),
             )
             .label(format!("{} {}", sa.numeric(), sb.numeric()))
-            .help("a product needs the left side's columns to match the right side's rows"),
+            .help(self.swap_help(sa, sb, lhs, rhs)),
         );
         None
+    }
+
+    /// Help for a product of shapes that do not chain: swap the factors when that works.
+    fn swap_help(&self, sa: &Shape, sb: &Shape, lhs: &Expr, rhs: &Expr) -> String {
+        let swapped = match (sb, sa) {
+            (Shape::Mat(_, k1), Shape::Col(k2) | Shape::Mat(k2, _)) => k1.same(k2),
+            (Shape::Row(k1), Shape::Col(k2) | Shape::Mat(k2, _)) => k1.same(k2),
+            _ => false,
+        };
+        match (swapped, self.code(lhs), self.code(rhs)) {
+            (true, Some(a), Some(b)) => format!("swap the factors: `{b} {a}`"),
+            _ => {
+                "a product needs the left side's columns to match the right side's rows".to_string()
+            }
+        }
     }
 
     // ------------------------------------------------------------------ names
@@ -493,12 +561,35 @@ impl ModelCx<'_, '_> {
                 Ix::Text(var) if base_val.as_ref().is_some_and(|v| v.per_example) => {
                     let is_index = var.chars().count() == 1 && var.chars().all(char::is_lowercase);
                     if is_index {
-                        self.error(
-                            Diagnostic::new(Code::E0209, span, format!("the example index `{var}` is not bound here"))
-                                .label(format!("`{full}` is the {var}-th example of `{base}`"))
-                                .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example"))
-                                .help(format!("inside a sum? A `∑` body stops at `+` or `-`: bracket the summand, `∑_{var} (… - …)`")),
-                        );
+                        let mut d = Diagnostic::new(Code::E0209, span, format!("the example index `{var}` is not bound here"))
+                            .label(format!("`{full}` is the {var}-th example of `{base}`"))
+                            .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example"));
+                        // Only after a sum to its left can the user have meant it to be inside.
+                        if let Some(sum) = self
+                            .batch_sums
+                            .iter()
+                            .rev()
+                            .find(|s| s.end <= span.start)
+                            .copied()
+                        {
+                            let between = self
+                                .src()
+                                .get(sum.end as usize..span.start as usize)
+                                .unwrap_or("");
+                            let op = between
+                                .trim_start()
+                                .chars()
+                                .next()
+                                .filter(|c| matches!(c, '+' | '-' | '−'));
+                            let label = match op {
+                                Some(c) => format!("this sum ends before the `{c}`"),
+                                None => "this sum ends here".to_string(),
+                            };
+                            d = d
+                                .with(sum, label)
+                                .help(format!("a `∑` body stops at `+` or `-`: bracket the summand, `∑_{var} (… - …)`"));
+                        }
+                        self.error(d);
                         return None;
                     }
                 }
@@ -1126,6 +1217,9 @@ impl ModelCx<'_, '_> {
         self.binds.push((var, kind.clone()));
         let v = self.expr(body);
         self.binds.pop();
+        if kind == Bound::Batch {
+            self.batch_sums.push(span);
+        }
         let v = v?;
         if kind == Bound::ParamIndex && !v.shape.is_scalar() {
             self.error(
@@ -1181,6 +1275,14 @@ impl ModelCx<'_, '_> {
         let (lo, hi) = match (lo, hi) {
             (Ok(lo), Ok(hi)) => (lo, hi),
             (Err(s), _) | (_, Err(s)) => {
+                let bad = match (b.lo.as_deref(), upper) {
+                    (Some(e), _) if e.span == s => Some(e),
+                    (_, Some(e)) if e.span == s => Some(e),
+                    _ => None,
+                };
+                if bad.is_some_and(|e| self.range_without_value(e, "the limits of this sum")) {
+                    return None;
+                }
                 self.error(
                     Diagnostic::new(Code::E0208, s, "the limits of this sum have no value")
                         .label("must evaluate to an integer")

@@ -138,6 +138,7 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
     let mut diags = chk.diags;
     diags.sort_by_key(|d| (d.span.start, d.span.end, d.code));
     diags.dedup_by(|a, b| a.code == b.code && a.span == b.span);
+    let diags = merge_same_line(diags, src);
     if diags.is_empty() {
         Ok(Checked {
             models: chk
@@ -150,6 +151,37 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
     } else {
         Err(diags)
     }
+}
+
+/// Merges errors that say the same thing on the same line (`D_h` used twice in one
+/// declaration, `sigmoid` applied twice in one loss) into one, with the later places as
+/// secondary labels. Expects the diagnostics sorted by position.
+fn merge_same_line(diags: Vec<Diagnostic>, src: &str) -> Vec<Diagnostic> {
+    let line = |span: Span| crate::diag::line_col(src, span.start as usize).0;
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        let here = line(d.span);
+        let earlier = out
+            .iter_mut()
+            .rev()
+            .take_while(|p| line(p.span) == here)
+            .find(|p| p.code == d.code && p.message == d.message && p.span != Span::default());
+        match earlier {
+            Some(first) => {
+                let text = if d.label == first.label || d.label.is_empty() {
+                    "also here".to_string()
+                } else {
+                    d.label
+                };
+                first.secondary.push(crate::diag::Label {
+                    span: d.span,
+                    message: text,
+                });
+            }
+            None => out.push(d),
+        }
+    }
+    out
 }
 
 fn sub_text(n: &ast::Name) -> Vec<String> {
@@ -263,6 +295,17 @@ struct ModelCx<'c, 'a> {
     /// Words of names a failed family would have defined: not reported as unknown.
     poisoned_words: BTreeSet<String>,
     inputs: Vec<String>,
+    /// The model's name, for help that shows its header.
+    model_name: String,
+    /// Each hyper-parameter's definition (`D = 2.5`) and whether `--set` overrides it.
+    hyper_defs: BTreeMap<String, (Span, bool)>,
+    /// Hyper-parameters whose value was already reported as unusable: their uses stay quiet.
+    bad_hypers: BTreeSet<String>,
+    /// Hyper-parameters without a value that a range needs, with the index of the
+    /// diagnostic that says so: later uses become secondary labels of that one.
+    valueless: BTreeMap<String, usize>,
+    /// Spans of the sums over the batch checked in the current statement.
+    batch_sums: Vec<Span>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -279,6 +322,11 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             function_failed: false,
             poisoned_words: BTreeSet::new(),
             inputs: Vec::new(),
+            model_name: String::new(),
+            hyper_defs: BTreeMap::new(),
+            bad_hypers: BTreeSet::new(),
+            valueless: BTreeMap::new(),
+            batch_sums: Vec::new(),
         }
     }
 
@@ -291,6 +339,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     }
 
     fn run(&mut self, model: &ast::Model) {
+        self.model_name = model.name.text.clone();
         self.hypers(model);
         // Parameter groups are declared anywhere in the model; collect them first.
         for s in &model.stmts {
@@ -470,9 +519,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 (None, Some(d)) => self.eval_num(d),
                 (None, None) => None,
             };
+            self.hyper_defs
+                .insert(name.clone(), (h.span, overridden.is_some()));
             if let Some(v) = value
                 && !v.is_finite()
             {
+                self.bad_hypers.insert(name.clone());
                 self.error(
                     Diagnostic::new(
                         Code::E0103,
@@ -743,11 +795,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         let (Some(lo), Some(hi)) = (lo, hi) else {
             let bad = if lo.is_none() { &f.lo } else { &f.hi };
             self.poison_family(group);
-            self.error(
-                Diagnostic::new(Code::E0208, bad.span, "the family's range has no value")
-                    .label("must evaluate to an integer")
-                    .help("give the hyper-parameters it uses a default, e.g. `model M[K = 3]`"),
-            );
+            if !self.range_without_value(bad, "the family's range") {
+                self.error(
+                    Diagnostic::new(Code::E0208, bad.span, "the family's range has no value")
+                        .label("must evaluate to an integer")
+                        .help("a range is built from numbers and hyper-parameters with values"),
+                );
+            }
             return;
         };
         if lo > hi.saturating_add(1) {
@@ -774,6 +828,78 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
     }
 
+    /// A range bound with no value because of a hyper-parameter without one (reported once
+    /// per hyper-parameter: later uses join the first diagnostic as labels) or an unknown
+    /// name. False when neither is the cause.
+    pub(super) fn range_without_value(&mut self, bad: &Expr, what: &str) -> bool {
+        let mut valueless: Option<(String, Span)> = None;
+        let mut unknown: Option<(String, Span, ast::Name)> = None;
+        crate::syntax::walk(bad, &mut |x| {
+            let ExprKind::Name(n) = &x.kind else { return };
+            let name = self.canonical_plain(n);
+            if self.bound(&name).is_some() || name == "π" {
+                return;
+            }
+            match self.scope.get(&name) {
+                Some(Entry {
+                    sym: Sym::Hyper(None),
+                    ..
+                }) if valueless.is_none() => valueless = Some((name, x.span)),
+                None if unknown.is_none() => unknown = Some((name, x.span, n.clone())),
+                _ => {}
+            }
+        });
+        if let Some((name, span, n)) = unknown {
+            self.unknown_name(&name, span, &n);
+            return true;
+        }
+        let Some((name, span)) = valueless else {
+            return false;
+        };
+        if let Some(&i) = self.valueless.get(&name) {
+            if let Some(d) = self.chk.diags.get_mut(i) {
+                d.secondary.push(crate::diag::Label {
+                    span,
+                    message: format!("`{name}` is needed here too"),
+                });
+            }
+            return true;
+        }
+        let mut d = Diagnostic::new(
+            Code::E0208,
+            span,
+            format!("`{name}` has no value, so {what} cannot be evaluated"),
+        )
+        .label("must evaluate to an integer")
+        .help(format!(
+            "give `{name}` a default, e.g. `model {}[{}]`, or set it with `--set {name}=3`",
+            self.model_name,
+            self.header_with(&name, "3")
+        ));
+        if let Some((def, _)) = self.hyper_defs.get(&name) {
+            d = d.with(*def, "declared without a default");
+        }
+        self.valueless.insert(name, self.chk.diags.len());
+        self.error(d);
+        true
+    }
+
+    /// The hyper-parameters as written in the header, with `name` given `value`.
+    fn header_with(&self, name: &str, value: &str) -> String {
+        let mut defs: Vec<(&String, &(Span, bool))> = self.hyper_defs.iter().collect();
+        defs.sort_by_key(|(_, (span, _))| span.start);
+        defs.iter()
+            .map(|(n, (span, _))| {
+                if n.as_str() == name {
+                    format!("{name} = {value}")
+                } else {
+                    self.src().get(span.range()).unwrap_or(n).trim().to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Counts unrolled members; false (after a diagnostic) beyond [`MAX_UNROLL`].
     fn reserve(&mut self, count: usize, span: Span) -> bool {
         self.unrolled = self.unrolled.saturating_add(count);
@@ -793,6 +919,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     }
 
     fn stmt(&mut self, s: &ast::Stmt) {
+        self.batch_sums.clear();
         match &s.kind {
             ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
                 let kind = if matches!(s.kind, ast::StmtKind::Input(_)) {
@@ -1204,14 +1331,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             None => None,
             Some(v) if v.fract() == 0.0 && (1.0..1e12).contains(&v) => Some(v as i64),
             Some(v) => {
-                self.error(
-                    Diagnostic::new(
-                        Code::E0309,
-                        e.span,
-                        format!("a dimension must be a positive integer, not {v}"),
-                    )
-                    .label("evaluates to this"),
-                );
+                self.bad_dimension(e, v);
                 return None;
             }
         };
@@ -1220,6 +1340,50 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             value,
             wild: false,
         })
+    }
+
+    /// A dimension whose value is not a positive integer. When it is a hyper-parameter, its
+    /// default is at fault: that is reported once, at the definition, with the first use.
+    fn bad_dimension(&mut self, e: &Expr, v: f64) {
+        let mut inner = e;
+        while let ExprKind::Paren(x) = &inner.kind {
+            inner = x;
+        }
+        let hyper = match &inner.kind {
+            ExprKind::Name(n) if self.bound(&self.canonical_plain(n)).is_none() => {
+                let name = self.canonical_plain(n);
+                self.hyper_defs.get(&name).map(|d| (name, *d))
+            }
+            _ => None,
+        };
+        let Some((name, (def, overridden))) = hyper else {
+            self.error(
+                Diagnostic::new(
+                    Code::E0309,
+                    e.span,
+                    format!("a dimension must be a positive integer, not {v}"),
+                )
+                .label("evaluates to this"),
+            );
+            return;
+        };
+        if !self.bad_hypers.insert(name.clone()) {
+            return;
+        }
+        let label = if overridden {
+            format!("set to {v} with `--set {name}=…`")
+        } else {
+            "not a positive integer".to_string()
+        };
+        self.error(
+            Diagnostic::new(
+                Code::E0309,
+                def,
+                format!("`{name}` = {v} is used as a dimension, but a dimension must be a positive integer"),
+            )
+            .label(label)
+            .with(e.span, "used as a dimension here"),
+        );
     }
 
     fn dim_poly(&mut self, e: &Expr) -> Option<Poly> {
