@@ -35,6 +35,28 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+    /// Print a model's IR: as lowered from the spec, or with its gradients.
+    Ir {
+        /// The spec file.
+        file: PathBuf,
+        /// Which stage to print.
+        #[arg(long, value_enum, default_value = "lowered")]
+        stage: Stage,
+        /// The model to print (default: the last one in the file).
+        #[arg(long)]
+        model: Option<String>,
+        /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, f64)>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Stage {
+    /// The forward graph, lowered from the spec.
+    Lowered,
+    /// The forward graph and the backward pass of every loss.
+    Grad,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,7 +96,90 @@ fn run(cli: Cli) -> ExitCode {
             dump,
             overrides,
         } => check(&files, dump, overrides),
+        Command::Ir {
+            file,
+            stage,
+            model,
+            overrides,
+        } => ir(&file, stage, model.as_deref(), overrides),
     }
+}
+
+/// Reads a spec file, or prints why it cannot and returns `None`.
+fn read_spec(path: &std::path::Path) -> Option<String> {
+    let shown = path.display();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!(
+                    "error: {shown}: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                );
+                None
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot read {shown}: {e}");
+            None
+        }
+    }
+}
+
+fn options(overrides: Vec<(String, f64)>) -> dsl::check::Options {
+    dsl::check::Options {
+        overrides: overrides.into_iter().map(|(n, v)| (None, n, v)).collect(),
+    }
+}
+
+fn ir(
+    path: &std::path::Path,
+    stage: Stage,
+    model: Option<&str>,
+    overrides: Vec<(String, f64)>,
+) -> ExitCode {
+    let Some(src) = read_spec(path) else {
+        return ExitCode::FAILURE;
+    };
+    let shown = path.display().to_string();
+    let checked = match dsl::check_source(&src, &options(overrides)) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", dsl::diag::render_with(&diags, &shown, &src, color()));
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(graph) = checked.graph(model) else {
+        let names: Vec<&str> = checked
+            .graphs
+            .iter()
+            .flatten()
+            .map(|g| g.name.as_str())
+            .collect();
+        match model {
+            Some(m) => eprintln!(
+                "error: no compilable model `{m}` in {shown} (models: {})",
+                names.join(", ")
+            ),
+            None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
+        }
+        return ExitCode::FAILURE;
+    };
+    match stage {
+        Stage::Lowered => print!("{graph}"),
+        Stage::Grad => match dsl::ad::grad_all(graph) {
+            Ok(g) => print!("{g}"),
+            Err(e) => {
+                eprintln!("error: internal compiler error while differentiating: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    }
+    ExitCode::SUCCESS
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -> ExitCode {

@@ -116,6 +116,7 @@ codes! {
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";
     E0404 = "E0404", "this built-in function is not supported yet";
     E0405 = "E0405", "a family that is too large to unroll";
+    E0406 = "E0406", "a construct that checks but cannot be compiled yet";
 }
 
 impl fmt::Display for Code {

@@ -53,13 +53,26 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// What [`check_source`] returns on success: the tree and what checking found.
+/// What [`check_source`] returns on success: the tree, what checking found, and the IR.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {
     /// The parsed file.
     pub ast: ast::File,
     /// Names and shapes of every model.
     pub info: check::Checked,
+    /// Each model lowered to the IR, in source order; `None` for a model whose
+    /// hyper-parameters do not all have values (it can be checked, not compiled).
+    pub graphs: Vec<Option<ir::Graph>>,
+}
+
+impl Checked {
+    /// The graph of the model with this name, or of the last model that has one.
+    pub fn graph(&self, model: Option<&str>) -> Option<&ir::Graph> {
+        match model {
+            Some(m) => self.graphs.iter().flatten().find(|g| g.name == m),
+            None => self.graphs.iter().rev().flatten().next(),
+        }
+    }
 }
 
 /// Parses and checks one file's source. Errors are every diagnostic found, in source order.
@@ -67,6 +80,24 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
     with_big_stack(|| {
         let ast = syntax::parse(src)?;
         let info = check::check_with(&ast, src, opts)?;
-        Ok(Checked { ast, info })
+        let mut graphs = Vec::new();
+        let mut errors = Vec::new();
+        for (i, m) in info.models.iter().enumerate() {
+            if m.hypers.iter().any(|(_, v)| v.is_none()) {
+                graphs.push(None);
+                continue;
+            }
+            match ir::lower::lower(&ast, &info.models, i) {
+                Ok(g) => graphs.push(Some(g)),
+                Err(d) => {
+                    errors.push(*d);
+                    graphs.push(None);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Checked { ast, info, graphs })
     })
 }

@@ -12,7 +12,7 @@
 mod rules;
 
 use crate::diag::Span;
-use crate::ir::{Graph, NodeId, Op, Shape, ShapeError, F64};
+use crate::ir::{F64, Graph, NodeId, Op, Shape, ShapeError};
 
 /// Builds backward nodes into a graph, recording the forward span they come from.
 pub struct Builder<'g> {
@@ -31,7 +31,8 @@ impl Builder<'_> {
 
     /// A constant of the given shape.
     pub fn constant(&mut self, value: f64, shape: Shape) -> Result<NodeId, ShapeError> {
-        self.graph.push(Op::Const(F64(value)), Vec::new(), shape, self.span)
+        self.graph
+            .push(Op::Const(F64(value)), Vec::new(), shape, self.span)
     }
 
     /// Broadcasts `x` to `shape` (no node when it already has that shape).
@@ -63,19 +64,33 @@ impl Builder<'_> {
 /// added to the outputs as `∂L/∂β_0` (named after the loss and the parameter).
 pub fn grad(forward: &Graph, loss: &str, wrt: &[u32]) -> Result<Graph, ShapeError> {
     let mut g = forward.clone();
-    let loss_id = g.output(loss).ok_or_else(|| ShapeError(format!("no output `{loss}`")))?;
+    let loss_id = g
+        .output(loss)
+        .ok_or_else(|| ShapeError(format!("no output `{loss}`")))?;
     if g.shape(loss_id) != Shape::SCALAR {
-        return Err(ShapeError(format!("loss `{loss}` is {} , not a scalar", g.shape(loss_id))));
+        return Err(ShapeError(format!(
+            "loss `{loss}` is {} , not a scalar",
+            g.shape(loss_id)
+        )));
     }
     let n = g.nodes.len();
     let mut ct: Vec<Option<NodeId>> = vec![None; n];
     let seed_span = g.spans[loss_id.index()];
-    ct[loss_id.index()] = Some(Builder { graph: &mut g, span: seed_span }.constant(1.0, Shape::SCALAR)?);
+    ct[loss_id.index()] = Some(
+        Builder {
+            graph: &mut g,
+            span: seed_span,
+        }
+        .constant(1.0, Shape::SCALAR)?,
+    );
     for i in (0..n).rev() {
         let Some(gi) = ct[i] else { continue };
         let node = g.nodes[i].clone();
         let span = g.spans[i];
-        let mut b = Builder { graph: &mut g, span };
+        let mut b = Builder {
+            graph: &mut g,
+            span,
+        };
         let contributions = rules::vjp(&mut b, &node, NodeId(i as u32), gi)?;
         for (arg, c) in node.args.iter().zip(contributions) {
             let Some(c) = c else { continue };
@@ -87,14 +102,32 @@ pub fn grad(forward: &Graph, loss: &str, wrt: &[u32]) -> Result<Graph, ShapeErro
         }
     }
     for &p in wrt {
-        let slot = g.params.get(p as usize).ok_or_else(|| ShapeError(format!("no parameter {p}")))?.clone();
+        let slot = g
+            .params
+            .get(p as usize)
+            .ok_or_else(|| ShapeError(format!("no parameter {p}")))?
+            .clone();
         let id = match ct[slot.node.index()] {
             Some(id) => id,
             // The loss does not depend on this parameter: its gradient is zero.
-            None => Builder { graph: &mut g, span: seed_span }.constant(0.0, slot.shape)?,
+            None => Builder {
+                graph: &mut g,
+                span: seed_span,
+            }
+            .constant(0.0, slot.shape)?,
         };
         g.outputs.push((format!("∂{loss}/∂{}", slot.name), id));
     }
     crate::ir::verify(&g)?;
+    Ok(g)
+}
+
+/// Differentiates every loss of the graph with respect to the parameters it trains
+/// ([`Graph::losses`]); the gradients are added to the outputs as `∂L/∂β_0`.
+pub fn grad_all(forward: &Graph) -> Result<Graph, ShapeError> {
+    let mut g = forward.clone();
+    for loss in &forward.losses {
+        g = grad(&g, &loss.name, &loss.wrt)?;
+    }
     Ok(g)
 }

@@ -3,7 +3,7 @@
 //! exhaustive on purpose: a new op does not compile until it has a rule here.
 
 use super::Builder;
-use crate::ir::{Node, NodeId, Op, ShapeError, Unary, F64};
+use crate::ir::{F64, Node, NodeId, Op, ShapeError, Unary};
 
 type Contribs = Vec<Option<NodeId>>;
 
@@ -80,7 +80,13 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
         Op::PickLabel { lo } => {
             let shape = b.graph.shape(x[0]);
-            let onehot = b.op(Op::OneHot { rows: shape.rows as u32, lo }, &[x[1]])?;
+            let onehot = b.op(
+                Op::OneHot {
+                    rows: shape.rows as u32,
+                    lo,
+                },
+                &[x[1]],
+            )?;
             let gb = b.broadcast(g, shape)?;
             vec![Some(b.mul(onehot, gb)?), None]
         }
@@ -88,7 +94,13 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
 }
 
 /// ∂f(x) for an element-wise `f`, as `ḡ ⊙ f'(x)`; `None` where `f'` is zero almost everywhere.
-fn unary(b: &mut Builder<'_>, u: Unary, x: NodeId, y: NodeId, g: NodeId) -> Result<Option<NodeId>, ShapeError> {
+fn unary(
+    b: &mut Builder<'_>,
+    u: Unary,
+    x: NodeId,
+    y: NodeId,
+    g: NodeId,
+) -> Result<Option<NodeId>, ShapeError> {
     let shape = b.graph.shape(x);
     let f = |b: &mut Builder<'_>, u: Unary, a: NodeId| b.op(Op::Unary(u), &[a]);
     let d = match u {
@@ -142,7 +154,11 @@ fn unary(b: &mut Builder<'_>, u: Unary, x: NodeId, y: NodeId, g: NodeId) -> Resu
             if p == 0.0 {
                 return Ok(None);
             }
-            let xp = if p == 2.0 { x } else { f(b, Unary::Powf(F64(p - 1.0)), x)? };
+            let xp = if p == 2.0 {
+                x
+            } else {
+                f(b, Unary::Powf(F64(p - 1.0)), x)?
+            };
             b.scale(p, xp)?
         }
         // (1/x)' = -1/x² = -y²

@@ -10,6 +10,7 @@
 //! [`Op::infer`] is the one shape rule per op, used when building and by [`verify`] after every
 //! pass. The text form ([`Graph`]'s `Display`, like a jaxpr) is what every snapshot shows.
 
+pub mod lower;
 mod print;
 mod verify;
 
@@ -49,16 +50,25 @@ pub struct Shape {
 
 impl Shape {
     /// A `1 × 1` scalar.
-    pub const SCALAR: Shape = Shape { rows: 1, cols: Cols::Fixed(1) };
+    pub const SCALAR: Shape = Shape {
+        rows: 1,
+        cols: Cols::Fixed(1),
+    };
 
     /// A fixed-size `rows × cols` matrix.
     pub fn fixed(rows: usize, cols: usize) -> Shape {
-        Shape { rows, cols: Cols::Fixed(cols) }
+        Shape {
+            rows,
+            cols: Cols::Fixed(cols),
+        }
     }
 
     /// A `rows × B` batch of column vectors.
     pub fn batch(rows: usize) -> Shape {
-        Shape { rows, cols: Cols::Batch }
+        Shape {
+            rows,
+            cols: Cols::Batch,
+        }
     }
 
     /// Entries per example (for a batch) or in all (for a fixed shape).
@@ -215,6 +225,8 @@ pub struct Slot {
     pub shape: Shape,
     /// For class labels: the first label and the number of classes.
     pub labels: Option<(i32, usize)>,
+    /// For a parameter: its group (`∈ θ`, or the instance name of a sub-model call).
+    pub group: Option<String>,
     /// The node that reads it.
     pub node: NodeId,
 }
@@ -234,6 +246,19 @@ pub struct Graph {
     pub params: Vec<Slot>,
     /// Named results: the model function, every loss, and (after `ad`) gradients.
     pub outputs: Vec<(String, NodeId)>,
+    /// The losses (outputs by name) and the parameters each one trains (`loss L[φ]`).
+    pub losses: Vec<Loss>,
+}
+
+/// A loss of the model and the parameter group it differentiates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loss {
+    /// The output that holds it.
+    pub name: String,
+    /// The group written in brackets (`φ`).
+    pub group: Vec<String>,
+    /// Indices into [`Graph::params`] of the parameters it trains.
+    pub wrt: Vec<u32>,
 }
 
 /// A shape error in the IR: always a compiler bug (user errors are caught by `check`).
@@ -255,11 +280,18 @@ impl Op {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(ShapeError(format!("{self:?} takes {n} arguments, got {}", args.len())))
+                Err(ShapeError(format!(
+                    "{self:?} takes {n} arguments, got {}",
+                    args.len()
+                )))
             }
         };
         let same = |a: Shape, b: Shape| {
-            if a == b { Ok(a) } else { Err(ShapeError(format!("{self:?}: {a:?} vs {b:?}"))) }
+            if a == b {
+                Ok(a)
+            } else {
+                Err(ShapeError(format!("{self:?}: {a:?} vs {b:?}")))
+            }
         };
         match *self {
             Op::Input(_) | Op::Param(_) | Op::Const(_) => {
@@ -282,12 +314,17 @@ impl Op {
                 if rows_ok && cols_ok {
                     Ok(declared)
                 } else {
-                    Err(ShapeError(format!("cannot broadcast {a:?} to {declared:?}")))
+                    Err(ShapeError(format!(
+                        "cannot broadcast {a:?} to {declared:?}"
+                    )))
                 }
             }
             Op::SumRows | Op::LogSumExp => {
                 arity(1)?;
-                Ok(Shape { rows: 1, cols: args[0].cols })
+                Ok(Shape {
+                    rows: 1,
+                    cols: args[0].cols,
+                })
             }
             Op::SumCols => {
                 arity(1)?;
@@ -296,7 +333,10 @@ impl Op {
             Op::Row(k) => {
                 arity(1)?;
                 if (k as usize) < args[0].rows {
-                    Ok(Shape { rows: 1, cols: args[0].cols })
+                    Ok(Shape {
+                        rows: 1,
+                        cols: args[0].cols,
+                    })
                 } else {
                     Err(ShapeError(format!("row {k} of {:?}", args[0])))
                 }
@@ -304,15 +344,24 @@ impl Op {
             Op::PickLabel { .. } => {
                 arity(2)?;
                 if args[1].rows == 1 && args[1].cols == args[0].cols {
-                    Ok(Shape { rows: 1, cols: args[0].cols })
+                    Ok(Shape {
+                        rows: 1,
+                        cols: args[0].cols,
+                    })
                 } else {
-                    Err(ShapeError(format!("labels {:?} for {:?}", args[1], args[0])))
+                    Err(ShapeError(format!(
+                        "labels {:?} for {:?}",
+                        args[1], args[0]
+                    )))
                 }
             }
             Op::OneHot { rows, .. } | Op::PlaceRow { rows, .. } => {
                 arity(1)?;
                 if args[0].rows == 1 {
-                    Ok(Shape { rows: rows as usize, cols: args[0].cols })
+                    Ok(Shape {
+                        rows: rows as usize,
+                        cols: args[0].cols,
+                    })
                 } else {
                     Err(ShapeError(format!("{self:?} of {:?}", args[0])))
                 }
@@ -334,14 +383,24 @@ impl Op {
                     (false, c) => (a.rows, c),
                     (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
                     (true, Cols::Batch) => {
-                        return Err(ShapeError("a transposed batch cannot be a left operand".into()));
+                        return Err(ShapeError(
+                            "a transposed batch cannot be a left operand".into(),
+                        ));
                     }
                 };
-                let (inner_b, cols) = if tb { (b.cols, Cols::Fixed(b.rows)) } else { (Cols::Fixed(b.rows), b.cols) };
+                let (inner_b, cols) = if tb {
+                    (b.cols, Cols::Fixed(b.rows))
+                } else {
+                    (Cols::Fixed(b.rows), b.cols)
+                };
                 if inner_a == inner_b {
                     Ok(Shape { rows, cols })
                 } else {
-                    Err(ShapeError(format!("matmul {a:?}{} × {b:?}{}", t(ta), t(tb))))
+                    Err(ShapeError(format!(
+                        "matmul {a:?}{} × {b:?}{}",
+                        t(ta),
+                        t(tb)
+                    )))
                 }
             }
         }
@@ -359,11 +418,22 @@ impl Graph {
     }
 
     /// Appends a node after checking its shape rule; returns its id.
-    pub fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> Result<NodeId, ShapeError> {
+    pub fn push(
+        &mut self,
+        op: Op,
+        args: Vec<NodeId>,
+        declared: Shape,
+        span: Span,
+    ) -> Result<NodeId, ShapeError> {
         let shapes: Vec<Shape> = args.iter().map(|a| self.nodes[a.index()].shape).collect();
         let shape = op.infer(&shapes, declared)?;
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.push(Node { op, args, shape, name: None });
+        self.nodes.push(Node {
+            op,
+            args,
+            shape,
+            name: None,
+        });
         self.spans.push(span);
         Ok(id)
     }
@@ -375,6 +445,9 @@ impl Graph {
 
     /// The output with this name.
     pub fn output(&self, name: &str) -> Option<NodeId> {
-        self.outputs.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+        self.outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
     }
 }

@@ -44,9 +44,7 @@ impl fmt::Display for Op {
             Op::Param(_) => f.write_str("param"),
             Op::Const(c) => write!(f, "const {}", c.0),
             Op::Unary(u) => write!(f, "{u}"),
-            Op::MatMul { ta, tb } => {
-                write!(f, "matmul{}{}", if *ta { " ᵀ·" } else { "" }, if *tb { " ·ᵀ" } else { "" })
-            }
+            Op::MatMul { .. } => f.write_str("matmul"),
             Op::Row(k) => write!(f, "row[{k}]"),
             Op::PickLabel { lo } => write!(f, "pick_label[{lo}]"),
             Op::OneHot { rows, lo } => write!(f, "one_hot[{rows}, {lo}]"),
@@ -59,14 +57,37 @@ impl fmt::Display for Op {
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slots = |v: &[super::Slot]| {
-            v.iter().map(|s| format!("{}: {}", s.name, s.shape)).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|s| format!("{}: {}", s.name, s.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        writeln!(f, "graph {}({}) params({}) {{", self.name, slots(&self.inputs), slots(&self.params))?;
+        writeln!(
+            f,
+            "graph {}({}) params({}) {{",
+            self.name,
+            slots(&self.inputs),
+            slots(&self.params)
+        )?;
         for (i, n) in self.nodes.iter().enumerate() {
-            let args: Vec<String> = n.args.iter().map(|a| format!("%{}", a.0)).collect();
+            let mut args: Vec<String> = n.args.iter().map(|a| format!("%{}", a.0)).collect();
+            // A transposed operand is a view: shown as `%3ᵀ`.
+            if let Op::MatMul { ta, tb } = n.op {
+                for (flag, arg) in [ta, tb].into_iter().zip(args.iter_mut()) {
+                    if flag {
+                        arg.push('ᵀ');
+                    }
+                }
+            }
             let what = match n.op {
-                Op::Input(k) => format!("input {}", self.inputs.get(k as usize).map_or("?", |s| &s.name)),
-                Op::Param(k) => format!("param {}", self.params.get(k as usize).map_or("?", |s| &s.name)),
+                Op::Input(k) => format!(
+                    "input {}",
+                    self.inputs.get(k as usize).map_or("?", |s| &s.name)
+                ),
+                Op::Param(k) => format!(
+                    "param {}",
+                    self.params.get(k as usize).map_or("?", |s| &s.name)
+                ),
                 op if args.is_empty() => op.to_string(),
                 op => format!("{op} {}", args.join(", ")),
             };
@@ -76,7 +97,11 @@ impl fmt::Display for Graph {
                 None => writeln!(f, "{line}")?,
             }
         }
-        let outs: Vec<String> = self.outputs.iter().map(|(n, id)| format!("{n} = %{}", id.0)).collect();
+        let outs: Vec<String> = self
+            .outputs
+            .iter()
+            .map(|(n, id)| format!("{n} = %{}", id.0))
+            .collect();
         writeln!(f, "  return {}", outs.join(", "))?;
         f.write_str("}\n")
     }

@@ -7,18 +7,30 @@ use super::{Graph, Op, ShapeError};
 /// shape rule, and inputs, parameters and outputs point at nodes of the right kind.
 pub fn verify(g: &Graph) -> Result<(), ShapeError> {
     if g.spans.len() != g.nodes.len() {
-        return Err(ShapeError(format!("{} spans for {} nodes", g.spans.len(), g.nodes.len())));
+        return Err(ShapeError(format!(
+            "{} spans for {} nodes",
+            g.spans.len(),
+            g.nodes.len()
+        )));
     }
     for (i, n) in g.nodes.iter().enumerate() {
         for a in &n.args {
             if a.index() >= i {
-                return Err(ShapeError(format!("%{i} uses %{} which does not precede it", a.0)));
+                return Err(ShapeError(format!(
+                    "%{i} uses %{} which does not precede it",
+                    a.0
+                )));
             }
         }
         let shapes: Vec<_> = n.args.iter().map(|a| g.nodes[a.index()].shape).collect();
-        let inferred = n.op.infer(&shapes, n.shape).map_err(|e| ShapeError(format!("%{i}: {e}")))?;
+        let inferred =
+            n.op.infer(&shapes, n.shape)
+                .map_err(|e| ShapeError(format!("%{i}: {e}")))?;
         if inferred != n.shape {
-            return Err(ShapeError(format!("%{i}: shape {} but its op gives {}", n.shape, inferred)));
+            return Err(ShapeError(format!(
+                "%{i}: shape {} but its op gives {}",
+                n.shape, inferred
+            )));
         }
         match n.op {
             Op::Input(k) if g.inputs.get(k as usize).is_none_or(|s| s.node.index() != i) => {

@@ -1,0 +1,1326 @@
+//! Lowering: a checked model → an IR [`Graph`] with concrete shapes.
+//!
+//! Runs after `check` has accepted the file, so names, families and shapes are known to be
+//! right; what can fail here is only a construct the IR cannot express yet (`E0406`). The
+//! book's per-example equations become batched operations: a per-example vector is a `D × B`
+//! matrix, `Ω x` one GEMM `Ω X`, a bias an explicit broadcast to every column, `∑_i` a sum
+//! over columns. Families and sums over ranges are unrolled; `let` functions and the model
+//! function are inlined at each call; a sub-model call instantiates the callee's parameters
+//! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
+
+use super::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
+use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
+use crate::check::ModelInfo;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::names;
+use std::collections::BTreeMap;
+
+/// Lowers model `index` of a checked file. `infos` are the checker's results for every model
+/// (hyper-parameter values with overrides applied).
+pub fn lower(file: &ast::File, infos: &[ModelInfo], index: usize) -> Result<Graph, Box<Diagnostic>> {
+    let model = &file.models[index];
+    let mut graph = Graph {
+        name: model.name.text.clone(),
+        ..Graph::default()
+    };
+    let mut cx = Cx {
+        file,
+        infos,
+        graph: &mut graph,
+        instances: BTreeMap::new(),
+        depth: 0,
+        losses: Vec::new(),
+    };
+    let mut scope = Scope::new(
+        infos
+            .get(index)
+            .map(|i| i.hypers.clone())
+            .unwrap_or_default(),
+    );
+    cx.model_body(model, &mut scope, None)?;
+    let losses = std::mem::take(&mut cx.losses);
+    // With no declared groups every parameter trains under the loss's group; otherwise a
+    // parameter trains under its own group (or its sub-model instance's name).
+    let grouped = graph
+        .params
+        .iter()
+        .any(|p| p.group.is_some() && !scope.groups.is_empty());
+    for (name, groups) in losses {
+        let wrt = graph
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !grouped || p.group.as_ref().is_some_and(|g| groups.contains(g)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        graph.losses.push(super::Loss {
+            name,
+            group: groups,
+            wrt,
+        });
+    }
+    for (name, out) in scope.outputs {
+        graph.outputs.push((name, out));
+    }
+    super::verify(&graph).map_err(|e| {
+        Diagnostic::new(
+            Code::E0406,
+            model.name.span,
+            format!("internal error while lowering: {e}"),
+        )
+    })?;
+    Ok(graph)
+}
+
+/// A lowered value: a node, and whether it stands for the transpose of a batch of column
+/// vectors (`xᵀ`, kept as `x` until a product consumes it).
+#[derive(Clone, Copy, Debug)]
+struct Lv {
+    id: NodeId,
+    row: bool,
+}
+
+impl Lv {
+    fn of(id: NodeId) -> Lv {
+        Lv { id, row: false }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Val {
+    /// A value in the graph.
+    Node(Lv),
+    /// `𝟏` (column) or `𝟏ᵀ` (row): its length comes from what it multiplies.
+    Ones { row: bool },
+    /// A function.
+    Func(Func),
+    /// A parameter group (`φ`, `θ`), as a call argument.
+    Group,
+}
+
+#[derive(Clone, Debug)]
+enum Func {
+    Builtin(String, Vec<Expr>),
+    User { formals: Vec<String>, body: Expr },
+    Model { formals: Vec<String>, body: Expr },
+    Sub(usize),
+}
+
+#[derive(Clone, Debug)]
+enum Bind {
+    Int(i64),
+    Batch,
+    Group(Vec<String>),
+}
+
+struct Scope {
+    hypers: BTreeMap<String, f64>,
+    names: BTreeMap<String, Val>,
+    binds: Vec<(String, Bind)>,
+    /// Class-label inputs: canonical name → (first label, classes).
+    labels: BTreeMap<String, (i32, usize)>,
+    /// Parameter groups: group → members, in declaration order.
+    groups: BTreeMap<String, Vec<String>>,
+    /// Parameters with no declared group, which belong to whatever group the loss names.
+    ungrouped: Vec<String>,
+    outputs: Vec<(String, NodeId)>,
+}
+
+impl Scope {
+    fn new(hypers: Vec<(String, Option<f64>)>) -> Scope {
+        Scope {
+            hypers: hypers
+                .into_iter()
+                .filter_map(|(n, v)| v.map(|v| (n, v)))
+                .collect(),
+            names: BTreeMap::new(),
+            binds: Vec::new(),
+            labels: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            ungrouped: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    fn bound(&self, name: &str) -> Option<&Bind> {
+        self.binds
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
+    }
+
+    fn group(&self, name: &str) -> Option<Vec<String>> {
+        match self.groups.get(name) {
+            Some(v) => Some(v.clone()),
+            None if self.groups.is_empty() || !self.ungrouped.is_empty() => {
+                Some(self.ungrouped.clone())
+            }
+            None => None,
+        }
+    }
+}
+
+struct Cx<'a, 'g> {
+    file: &'a ast::File,
+    infos: &'a [ModelInfo],
+    graph: &'g mut Graph,
+    /// Sub-model instances: (model, group) → its function's value for each call is built
+    /// afresh, but parameters are shared through this map of parameter nodes.
+    instances: BTreeMap<String, NodeId>,
+    depth: usize,
+    /// Losses found: output name and the groups in its brackets.
+    losses: Vec<(String, Vec<String>)>,
+}
+
+fn unsupported(span: Span, what: impl Into<String>) -> Box<Diagnostic> {
+    Box::new(Diagnostic::new(
+        Code::E0406,
+        span,
+        format!("{} cannot be compiled yet", what.into()),
+    )
+    .label("valid, but not compilable yet")
+    .note("the language accepts this; the compiler cannot turn it into code yet"))
+}
+
+type R<T> = Result<T, Box<Diagnostic>>;
+
+impl Cx<'_, '_> {
+    fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
+        self.graph
+            .push(op, args, declared, span)
+            .map_err(|e| unsupported(span, format!("this expression ({e})")))
+    }
+
+    fn op(&mut self, op: Op, args: &[NodeId], span: Span) -> R<NodeId> {
+        let declared = args.first().map_or(Shape::SCALAR, |a| self.graph.shape(*a));
+        self.push(op, args.to_vec(), declared, span)
+    }
+
+    fn unary(&mut self, u: Unary, x: NodeId, span: Span) -> R<NodeId> {
+        self.op(Op::Unary(u), &[x], span)
+    }
+
+    fn constant(&mut self, v: f64, shape: Shape, span: Span) -> R<NodeId> {
+        self.push(Op::Const(F64(v)), Vec::new(), shape, span)
+    }
+
+    fn broadcast(&mut self, x: NodeId, to: Shape, span: Span) -> R<NodeId> {
+        if self.graph.shape(x) == to {
+            return Ok(x);
+        }
+        self.push(Op::Broadcast, vec![x], to, span)
+    }
+
+    fn name_node(&mut self, id: NodeId, name: &str) {
+        let n = &mut self.graph.nodes[id.index()];
+        if n.name.is_none() && !matches!(n.op, Op::Input(_) | Op::Param(_)) {
+            n.name = Some(name.to_string());
+        }
+    }
+
+    // ------------------------------------------------------------------ statements
+
+    /// Lowers a model's statements into `scope`. For a sub-model instance, `prefix` names
+    /// its parameters (`φ_1.`).
+    fn model_body(&mut self, model: &ast::Model, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
+        let stmts = &model.stmts;
+        let mut i = 0;
+        while i < stmts.len() {
+            let mut j = i + 1;
+            while j < stmts.len() && same_family(&stmts[i], &stmts[j]) {
+                j += 1;
+            }
+            match &stmts[i].family {
+                None => {
+                    for s in &stmts[i..j] {
+                        self.stmt(s, scope, prefix)?;
+                    }
+                }
+                Some(f) => {
+                    let var = canonical(&f.var, scope);
+                    let lo = int(&f.lo, scope)
+                        .ok_or_else(|| unsupported(f.span, "a family without values"))?;
+                    let hi = int(&f.hi, scope)
+                        .ok_or_else(|| unsupported(f.span, "a family without values"))?;
+                    for k in lo..=hi {
+                        scope.binds.push((var.clone(), Bind::Int(k)));
+                        for s in &stmts[i..j] {
+                            self.stmt(s, scope, prefix)?;
+                        }
+                        scope.binds.pop();
+                    }
+                }
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
+        match &s.kind {
+            ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
+                for t in items {
+                    let name = canonical(&t.name, scope);
+                    let (shape, labels) = self.data_shape(&t.ty, scope)?;
+                    self.input(&name, shape, labels, t.name.span, scope)?;
+                }
+            }
+            ast::StmtKind::Noise { name, ty, .. } => {
+                let canon = canonical(name, scope);
+                let shape = match ty {
+                    Some(t) => self.data_shape(t, scope)?.0,
+                    None => Shape::batch(1),
+                };
+                self.input(&canon, shape, None, name.span, scope)?;
+            }
+            ast::StmtKind::Param { items, group } => {
+                let group = group.as_ref().map(|g| canonical(g, scope));
+                for p in items {
+                    let name = canonical(&p.name, scope);
+                    let shape = self.param_shape(&p.ty, scope)?;
+                    let full = match prefix {
+                        Some(pre) => format!("{pre}.{name}"),
+                        None => name.clone(),
+                    };
+                    let id = match self.instances.get(&full) {
+                        Some(id) => *id,
+                        None => {
+                            let index = self.graph.params.len() as u32;
+                            let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
+                            let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
+                            self.graph.params.push(Slot {
+                                name: full.clone(),
+                                shape,
+                                labels: None,
+                                group: slot_group,
+                                node: id,
+                            });
+                            self.instances.insert(full.clone(), id);
+                            id
+                        }
+                    };
+                    scope.names.insert(name.clone(), Val::Node(Lv::of(id)));
+                    match &group {
+                        Some(g) => scope.groups.entry(g.clone()).or_default().push(name),
+                        None => scope.ungrouped.push(name),
+                    }
+                }
+            }
+            ast::StmtKind::Let {
+                name,
+                formals,
+                body,
+            } => {
+                let canon = canonical(name, scope);
+                let val = if !formals.is_empty() {
+                    Val::Func(Func::User {
+                        formals: formals.iter().map(|f| canonical(f, scope)).collect(),
+                        body: body.clone(),
+                    })
+                } else if let ExprKind::Name(n) = &body.kind
+                    && let Some(f) = self.function(n, scope)
+                {
+                    Val::Func(f)
+                } else {
+                    self.expr(body, scope)?
+                };
+                scope.names.insert(canon, val);
+            }
+            ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss, scope)?,
+        }
+        Ok(())
+    }
+
+    fn input(
+        &mut self,
+        name: &str,
+        shape: Shape,
+        labels: Option<(i32, usize)>,
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<()> {
+        let index = self.graph.inputs.len() as u32;
+        let id = self.push(Op::Input(index), Vec::new(), shape, span)?;
+        self.graph.inputs.push(Slot {
+            name: name.to_string(),
+            shape,
+            labels,
+            group: None,
+            node: id,
+        });
+        if let Some(l) = labels {
+            scope.labels.insert(name.to_string(), l);
+        }
+        scope.names.insert(name.to_string(), Val::Node(Lv::of(id)));
+        Ok(())
+    }
+
+    fn data_shape(&self, t: &ast::Type, scope: &Scope) -> R<(Shape, Option<(i32, usize)>)> {
+        match &t.kind {
+            ast::TypeKind::Real(dims) => match dims.as_slice() {
+                [] => Ok((Shape::batch(1), None)),
+                [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
+                _ => Err(unsupported(t.span, "a matrix per example")),
+            },
+            ast::TypeKind::Label { set, dims } => {
+                let (lo, count) = match set {
+                    ast::LabelSet::Range(lo, hi) => {
+                        let lo = int(lo, scope).unwrap_or(0);
+                        let hi = int(hi, scope).unwrap_or(lo);
+                        (lo, hi - lo + 1)
+                    }
+                    ast::LabelSet::Set(v) => {
+                        let vals: Vec<i64> = v.iter().filter_map(|e| int(e, scope)).collect();
+                        let lo = vals.iter().copied().min().unwrap_or(0);
+                        (lo, vals.len() as i64)
+                    }
+                };
+                match dims.as_slice() {
+                    // A single label: 1 × B, usable as a class index or as a number.
+                    [] => Ok((Shape::batch(1), Some((lo as i32, count as usize)))),
+                    // A vector of binary labels: used as numbers.
+                    [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
+                    _ => Err(unsupported(t.span, "a matrix of labels")),
+                }
+            }
+        }
+    }
+
+    fn param_shape(&self, t: &ast::Type, scope: &Scope) -> R<Shape> {
+        match &t.kind {
+            ast::TypeKind::Real(dims) => match dims.as_slice() {
+                [] => Ok(Shape::SCALAR),
+                [d] => Ok(Shape::fixed(dim(&d.expr, scope, t.span)?, 1)),
+                [a, b] => Ok(Shape::fixed(
+                    dim(&a.expr, scope, t.span)?,
+                    dim(&b.expr, scope, t.span)?,
+                )),
+                _ => Err(unsupported(t.span, "a tensor parameter")),
+            },
+            ast::TypeKind::Label { .. } => Err(unsupported(t.span, "a label parameter")),
+        }
+    }
+
+    fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool, scope: &mut Scope) -> R<()> {
+        if let Some(args) = &lhs.args {
+            let name = canonical(&lhs.name, scope);
+            if loss {
+                let v = self.value(rhs, scope)?;
+                self.name_node(v.id, &name);
+                scope.names.insert(name.clone(), Val::Node(v));
+                scope.outputs.push((name.clone(), v.id));
+                let groups: Vec<String> = args
+                    .iter()
+                    .filter_map(|a| {
+                        if let ExprKind::Name(n) = &a.kind {
+                            Some(canonical(n, scope))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                self.losses.push((name, groups));
+                return Ok(());
+            }
+            // The model function: its formals are the inputs; inline its body at each call,
+            // and lower it once here on the inputs themselves (the forward pass).
+            // The last argument names the parameter group; the others are the inputs.
+            let data = if args.len() > 1 {
+                &args[..args.len() - 1]
+            } else {
+                args
+            };
+            let formals: Vec<String> = data
+                .iter()
+                .filter_map(|a| {
+                    if let ExprKind::Name(n) = &a.kind {
+                        Some(canonical(n, scope))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let v = self.value(rhs, scope)?;
+            self.name_node(v.id, &name);
+            if !scope.outputs.iter().any(|(n, _)| *n == name) {
+                scope.outputs.push((name.clone(), v.id));
+            }
+            let func = Func::Model {
+                formals,
+                body: rhs.clone(),
+            };
+            scope.names.insert(name.clone(), Val::Func(func));
+            scope.names.insert(format!("{name}#value"), Val::Node(v));
+            return Ok(());
+        }
+        // `ℓ_i = …`: an unbound trailing subscript is the example index.
+        let mut name = lhs.name.clone();
+        let mut batch = None;
+        if let Some(ExprKind::Name(last)) = name.sub.last().map(|e| &e.kind)
+            && last.sub.is_empty()
+        {
+            let var = canonical(last, scope);
+            if scope.bound(&var).is_none()
+                && !scope.hypers.contains_key(&var)
+                && !scope.names.contains_key(&var)
+            {
+                batch = Some(var);
+                name.sub.pop();
+            }
+        }
+        let mut canon = canonical(&name, scope);
+        if lhs.squared {
+            canon.push('²');
+        }
+        if let Some(var) = &batch {
+            scope.binds.push((var.clone(), Bind::Batch));
+        }
+        let v = self.expr(rhs, scope);
+        if batch.is_some() {
+            scope.binds.pop();
+        }
+        let v = v?;
+        if let Val::Node(lv) = &v {
+            self.name_node(lv.id, &canon);
+            if loss {
+                scope.outputs.push((canon.clone(), lv.id));
+            }
+        }
+        scope.names.insert(canon, v);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    /// An expression that must be a value in the graph.
+    fn value(&mut self, e: &Expr, scope: &mut Scope) -> R<Lv> {
+        match self.expr(e, scope)? {
+            Val::Node(v) => Ok(v),
+            Val::Ones { .. } => Err(unsupported(e.span, "`𝟏` outside a product")),
+            Val::Func(_) | Val::Group => Err(unsupported(e.span, "a function or group as a value")),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, scope: &mut Scope) -> R<Val> {
+        self.depth += 1;
+        let out = self.expr_inner(e, scope);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, e: &Expr, scope: &mut Scope) -> R<Val> {
+        let span = e.span;
+        let node = |v: Lv| Ok(Val::Node(v));
+        match &e.kind {
+            ExprKind::Number(v) => node(Lv::of(self.constant(*v, Shape::SCALAR, span)?)),
+            ExprKind::Name(n) => self.name(n, span, scope),
+            ExprKind::Ones => Ok(Val::Ones { row: false }),
+            ExprKind::Paren(x) => self.expr(x, scope),
+            ExprKind::Neg(x) => {
+                let v = self.value(x, scope)?;
+                node(Lv {
+                    id: self.unary(Unary::Neg, v.id, span)?,
+                    row: v.row,
+                })
+            }
+            ExprKind::Sqrt(x) => {
+                let v = self.value(x, scope)?;
+                node(Lv {
+                    id: self.unary(Unary::Sqrt, v.id, span)?,
+                    row: v.row,
+                })
+            }
+            ExprKind::Transpose(x) => match self.expr(x, scope)? {
+                Val::Ones { row } => Ok(Val::Ones { row: !row }),
+                Val::Node(v) => {
+                    let s = self.graph.shape(v.id);
+                    if s.cols == Cols::Batch {
+                        node(Lv {
+                            id: v.id,
+                            row: !v.row,
+                        })
+                    } else if s == Shape::SCALAR {
+                        node(v)
+                    } else {
+                        node(Lv::of(self.op(Op::Transpose, &[v.id], span)?))
+                    }
+                }
+                _ => Err(unsupported(span, "transposing a function")),
+            },
+            ExprKind::Norm(x) => {
+                let sq = self.squared_norm(x, scope)?;
+                node(Lv::of(self.unary(Unary::Sqrt, sq, span)?))
+            }
+            ExprKind::Power(b, p) => {
+                // ‖x‖² is the sum of squares, without a square root.
+                if let ExprKind::Norm(x) = &b.kind
+                    && int(p, scope) == Some(2)
+                {
+                    return node(Lv::of(self.squared_norm(x, scope)?));
+                }
+                let Some(pv) = num(p, scope) else {
+                    return Err(unsupported(
+                        p.span,
+                        "a power with an exponent that is not a constant",
+                    ));
+                };
+                let v = self.value(b, scope)?;
+                let id = if pv == 1.0 {
+                    v.id
+                } else {
+                    self.unary(Unary::Powf(F64(pv)), v.id, span)?
+                };
+                node(Lv { id, row: v.row })
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span, scope),
+            ExprKind::Call { func, args } => self.call(func, args, span, scope),
+            ExprKind::Big {
+                op,
+                binder,
+                upper,
+                body,
+            } => self.big(*op, binder.as_ref(), upper.as_deref(), body, span, scope),
+            ExprKind::Prob { .. } | ExprKind::Deriv { .. } => {
+                Err(unsupported(span, "this construct"))
+            }
+        }
+    }
+
+    /// `‖x‖²`: the sum of squared entries (per example for a batch).
+    fn squared_norm(&mut self, x: &Expr, scope: &mut Scope) -> R<NodeId> {
+        let v = self.value(x, scope)?;
+        let sq = self.op(Op::Mul, &[v.id, v.id], x.span)?;
+        let mut s = self.op(Op::SumRows, &[sq], x.span)?;
+        if let Cols::Fixed(c) = self.graph.shape(s).cols
+            && c > 1
+        {
+            s = self.op(Op::SumCols, &[s], x.span)?;
+        }
+        Ok(s)
+    }
+
+    /// Two values brought to a common shape by explicit broadcasts.
+    fn align(&mut self, a: NodeId, b: NodeId, span: Span) -> R<(NodeId, NodeId)> {
+        let (sa, sb) = (self.graph.shape(a), self.graph.shape(b));
+        if sa == sb {
+            return Ok((a, b));
+        }
+        let rows = sa.rows.max(sb.rows);
+        let cols = match (sa.cols, sb.cols) {
+            (Cols::Batch, _) | (_, Cols::Batch) => Cols::Batch,
+            (Cols::Fixed(x), Cols::Fixed(y)) => Cols::Fixed(x.max(y)),
+        };
+        let to = Shape { rows, cols };
+        Ok((self.broadcast(a, to, span)?, self.broadcast(b, to, span)?))
+    }
+
+    fn elementwise(&mut self, op: Op, a: Lv, b: Lv, span: Span) -> R<Val> {
+        let (x, y) = self.align(a.id, b.id, span)?;
+        Ok(Val::Node(Lv {
+            id: self.op(op, &[x, y], span)?,
+            row: a.row && b.row,
+        }))
+    }
+
+    fn binary(
+        &mut self,
+        op: BinOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<Val> {
+        let a = self.expr(lhs, scope)?;
+        let b = self.expr(rhs, scope)?;
+        let (a, b) = match (a, b) {
+            (Val::Ones { row: true }, Val::Node(v)) if op == BinOp::Juxt && !v.row => {
+                // 𝟏ᵀ v: the sum of v's entries.
+                return Ok(Val::Node(Lv::of(self.op(Op::SumRows, &[v.id], span)?)));
+            }
+            (Val::Node(a), Val::Node(b)) => (a, b),
+            // `𝟏 - y`: ones of the other operand's shape.
+            (Val::Ones { row: false }, Val::Node(b)) if op != BinOp::Juxt => {
+                let one = self.constant(1.0, self.graph.shape(b.id), span)?;
+                (
+                    Lv {
+                        id: one,
+                        row: b.row,
+                    },
+                    b,
+                )
+            }
+            (Val::Node(a), Val::Ones { row: false }) if op != BinOp::Juxt => {
+                let one = self.constant(1.0, self.graph.shape(a.id), span)?;
+                (
+                    a,
+                    Lv {
+                        id: one,
+                        row: a.row,
+                    },
+                )
+            }
+            _ => return Err(unsupported(span, "this use of `𝟏` or of a function")),
+        };
+        match op {
+            BinOp::Add => self.elementwise(Op::Add, a, b, span),
+            BinOp::Sub => self.elementwise(Op::Sub, a, b, span),
+            BinOp::Hadamard | BinOp::Scale => self.elementwise(Op::Mul, a, b, span),
+            BinOp::Div => self.elementwise(Op::Div, a, b, span),
+            BinOp::Juxt => self.product(a, b, span),
+        }
+    }
+
+    fn is_scalar(&self, v: Lv) -> bool {
+        let s = self.graph.shape(v.id);
+        s.rows == 1 && matches!(s.cols, Cols::Fixed(1) | Cols::Batch)
+    }
+
+    /// Juxtaposition: scaling when one side is a scalar, else a matrix product.
+    fn product(&mut self, a: Lv, b: Lv, span: Span) -> R<Val> {
+        let (sa, sb) = (self.graph.shape(a.id), self.graph.shape(b.id));
+        // A row of a batch times a column of a batch: a dot product per example.
+        if a.row && !b.row && sa.cols == Cols::Batch {
+            if sb.cols == Cols::Batch && sa.rows == sb.rows {
+                let m = self.op(Op::Mul, &[a.id, b.id], span)?;
+                return Ok(Val::Node(Lv::of(self.op(Op::SumRows, &[m], span)?)));
+            }
+            if let Cols::Fixed(_) = sb.cols
+                && sb.rows == sa.rows
+            {
+                // (xᵀ M)ᵀ = Mᵀ x: keep it as a row.
+                let id = self.op(
+                    Op::MatMul {
+                        ta: true,
+                        tb: false,
+                    },
+                    &[b.id, a.id],
+                    span,
+                )?;
+                return Ok(Val::Node(Lv { id, row: true }));
+            }
+        }
+        // A 1 × 1 left operand scales instead (it is a scalar, even times a row vector).
+        let a_scalar = sa == Shape::SCALAR;
+        let matmul_fits = !a.row && !b.row && !a_scalar && sa.cols == Cols::Fixed(sb.rows);
+        if matmul_fits {
+            return Ok(Val::Node(Lv::of(self.op(
+                Op::MatMul {
+                    ta: false,
+                    tb: false,
+                },
+                &[a.id, b.id],
+                span,
+            )?)));
+        }
+        if self.is_scalar(a) || self.is_scalar(b) {
+            return self.elementwise(Op::Mul, a, b, span);
+        }
+        Err(unsupported(span, "this product"))
+    }
+
+    // ------------------------------------------------------------------ names
+
+    fn name(&mut self, n: &ast::Name, span: Span, scope: &mut Scope) -> R<Val> {
+        let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
+        let texts: Vec<String> = items.iter().map(Item::text).collect();
+        let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
+        match resolved {
+            Some(v) => Ok(v),
+            None => Err(unsupported(
+                span,
+                format!(
+                    "the name `{}`",
+                    names::build(&n.word, n.primes, n.frozen, &texts)
+                ),
+            )),
+        }
+    }
+
+    /// The value of a name with its first `len` subscript items; `None` if it has none.
+    fn resolve(
+        &mut self,
+        n: &ast::Name,
+        items: &[Item],
+        texts: &[String],
+        len: usize,
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        let full = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
+        if let Some(v) = scope.names.get(&full).cloned() {
+            return Ok(Some(v));
+        }
+        if n.frozen {
+            let thawed = names::build(&n.word, n.primes, false, &texts[..len]);
+            if let Some(Val::Node(v)) = scope.names.get(&thawed).cloned() {
+                let id = self.op(Op::StopGradient, &[v.id], span)?;
+                return Ok(Some(Val::Node(Lv { id, row: v.row })));
+            }
+            if scope.group(&thawed).is_some() {
+                return Ok(Some(Val::Group));
+            }
+        }
+        if len == 0 {
+            if let Some(v) = scope.hypers.get(&full).copied() {
+                return Ok(Some(Val::Node(Lv::of(self.constant(
+                    v,
+                    Shape::SCALAR,
+                    span,
+                )?))));
+            }
+            return Ok(match full.as_str() {
+                "π" => Some(Val::Node(Lv::of(self.constant(
+                    std::f64::consts::PI,
+                    Shape::SCALAR,
+                    span,
+                )?))),
+                "ones" => Some(Val::Ones { row: false }),
+                _ => scope
+                    .group(&full)
+                    .filter(|_| scope.groups.contains_key(&full) || full == "φ")
+                    .map(|_| Val::Group),
+            });
+        }
+        let k = len - 1;
+        let base = self.resolve(n, items, texts, k, scope, span)?;
+        Ok(match (&items[k], base) {
+            (Item::Batch, Some(v)) => Some(v),
+            (Item::Int(i), Some(Val::Node(v))) => {
+                let rows = self.graph.shape(v.id).rows as i64;
+                if *i < 1 || *i > rows {
+                    return Err(unsupported(
+                        span,
+                        format!("component {i} of a vector of {rows}"),
+                    ));
+                }
+                Some(Val::Node(Lv::of(self.op(
+                    Op::Row((*i - 1) as u32),
+                    &[v.id],
+                    span,
+                )?)))
+            }
+            (Item::Label(name), Some(Val::Node(v))) => {
+                Some(Val::Node(Lv::of(self.pick(v.id, name, scope, span)?)))
+            }
+            // `φ_j` inside `∑_j`: bound to one parameter at a time by `big`.
+            (Item::Group(members), Some(Val::Group)) => {
+                members.first().and_then(|m| scope.names.get(m).cloned())
+            }
+            _ => None,
+        })
+    }
+
+    /// `x[y_j, j]` for the labels of input `label`.
+    fn pick(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
+        let (lo, _) = scope.labels.get(label).copied().unwrap_or((0, 0));
+        let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
+            return Err(unsupported(span, format!("the class label `{label}`")));
+        };
+        self.op(Op::PickLabel { lo }, &[x, y.id], span)
+    }
+
+    fn function(&self, n: &ast::Name, scope: &Scope) -> Option<Func> {
+        let full = {
+            let items: Vec<String> = n.sub.iter().map(|s| item(s, scope).text()).collect();
+            names::build(&n.word, n.primes, false, &items)
+        };
+        let base = names::build(&n.word, n.primes, false, &[]);
+        for key in [&full, &base] {
+            if let Some(Val::Func(f)) = scope.names.get(key) {
+                return Some(f.clone());
+            }
+        }
+        if BUILTINS.iter().any(|(w, _)| *w == n.word)
+            || matches!(
+                n.word.as_str(),
+                "softmax" | "Softmax" | "logsumexp" | "Norm" | "LReLU"
+            )
+        {
+            return Some(Func::Builtin(n.word.clone(), n.sub.clone()));
+        }
+        if n.sub.is_empty() {
+            return self
+                .file
+                .models
+                .iter()
+                .position(|m| m.name.text == n.word)
+                .map(Func::Sub);
+        }
+        None
+    }
+
+    fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span, scope: &mut Scope) -> R<Val> {
+        let Some(f) = self.function(fname, scope) else {
+            return Err(unsupported(
+                fname.span,
+                format!("the function `{}`", fname.word),
+            ));
+        };
+        let full = {
+            let items: Vec<String> = fname.sub.iter().map(|s| item(s, scope).text()).collect();
+            names::build(&fname.word, fname.primes, false, &items)
+        };
+        let own_name = matches!(scope.names.get(&full), Some(Val::Func(_)));
+        let component = if own_name { None } else { fname.sub.last() };
+        let result = match f {
+            Func::Builtin(word, bound_sub) => {
+                let sub = if bound_sub.is_empty() {
+                    fname.sub.clone()
+                } else {
+                    bound_sub
+                };
+                match word.as_str() {
+                    "LReLU" => {
+                        let alpha = match sub.first() {
+                            Some(s) => num(s, scope).ok_or_else(|| {
+                                unsupported(s.span, "a slope that is not a constant")
+                            })?,
+                            None => 0.01,
+                        };
+                        let arg = args
+                            .first()
+                            .ok_or_else(|| unsupported(span, "`LReLU` without an argument"))?;
+                        let x = self.value(arg, scope)?;
+                        return Ok(Val::Node(Lv {
+                            id: self.unary(Unary::LRelu(F64(alpha)), x.id, span)?,
+                            row: x.row,
+                        }));
+                    }
+                    "Norm" => return self.density(&sub, args, span, scope),
+                    _ => {
+                        let arg = args
+                            .first()
+                            .ok_or_else(|| unsupported(span, "a call without arguments"))?;
+                        self.builtin(&word, arg, span, scope)?
+                    }
+                }
+            }
+            Func::User { formals, body } => {
+                let vals: Vec<Val> = args.iter().map(|a| self.expr(a, scope)).collect::<R<_>>()?;
+                match self.inline(&formals, vals, &body, scope)? {
+                    Val::Node(v) => v,
+                    _ => return Err(unsupported(span, "a function returning a function")),
+                }
+            }
+            Func::Model { formals, body, .. } => {
+                let data = args
+                    .get(..formals.len())
+                    .ok_or_else(|| unsupported(span, "a call with too few arguments"))?;
+                let vals: Vec<Val> = data.iter().map(|a| self.expr(a, scope)).collect::<R<_>>()?;
+                // On the model's own inputs, reuse the forward pass.
+                let same = formals
+                    .iter()
+                    .zip(&vals)
+                    .all(|(f, v)| match (scope.names.get(f), v) {
+                        (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
+                        _ => false,
+                    });
+                match scope.names.get(&format!("{full}#value")).cloned() {
+                    Some(Val::Node(v)) if same => v,
+                    _ => match self.inline(&formals, vals, &body, scope)? {
+                        Val::Node(v) => v,
+                        _ => return Err(unsupported(span, "this call")),
+                    },
+                }
+            }
+            Func::Sub(i) => self.sub_model(i, args, span, scope)?,
+        };
+        match component {
+            None => Ok(Val::Node(result)),
+            Some(c) => match item(c, scope) {
+                Item::Int(k) => {
+                    let rows = self.graph.shape(result.id).rows as i64;
+                    if k < 1 || k > rows {
+                        return Err(unsupported(
+                            c.span,
+                            format!("component {k} of a vector of {rows}"),
+                        ));
+                    }
+                    Ok(Val::Node(Lv::of(self.op(
+                        Op::Row((k - 1) as u32),
+                        &[result.id],
+                        span,
+                    )?)))
+                }
+                Item::Label(name) => {
+                    Ok(Val::Node(Lv::of(self.pick(result.id, &name, scope, span)?)))
+                }
+                _ => Err(unsupported(c.span, "this component index")),
+            },
+        }
+    }
+
+    fn builtin(&mut self, word: &str, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
+        let x = self.value(arg, scope)?;
+        let id = match word {
+            "softmax" | "Softmax" => self.op(Op::Softmax, &[x.id], span)?,
+            "logsumexp" => self.op(Op::LogSumExp, &[x.id], span)?,
+            _ => match BUILTINS.iter().find(|(w, _)| *w == word) {
+                Some((_, u)) => self.unary(*u, x.id, span)?,
+                None => return Err(unsupported(span, format!("`{word}`"))),
+            },
+        };
+        Ok(Lv { id, row: x.row })
+    }
+
+    /// `Norm_y[μ, σ²] = exp[-(y - μ)²/(2σ²)] / √(2πσ²)`, element-wise.
+    fn density(&mut self, sub: &[Expr], args: &[Expr], span: Span, scope: &mut Scope) -> R<Val> {
+        let (Some(point), [mean, variance]) = (sub.first(), args) else {
+            return Err(unsupported(
+                span,
+                "`Norm` without a point and two parameters",
+            ));
+        };
+        let y = self.value(point, scope)?;
+        let mu = self.value(mean, scope)?;
+        let var = self.value(variance, scope)?;
+        let (y, mu) = self.align(y.id, mu.id, span)?;
+        let d = self.op(Op::Sub, &[y, mu], span)?;
+        let d2 = self.op(Op::Mul, &[d, d], span)?;
+        let (d2, var) = self.align(d2, var.id, span)?;
+        let two_var = {
+            let two = self.constant(2.0, self.graph.shape(var), span)?;
+            self.op(Op::Mul, &[two, var], span)?
+        };
+        let q = self.op(Op::Div, &[d2, two_var], span)?;
+        let nq = self.unary(Unary::Neg, q, span)?;
+        let e = self.unary(Unary::Exp, nq, span)?;
+        let pi = self.constant(std::f64::consts::PI, self.graph.shape(two_var), span)?;
+        let z = self.op(Op::Mul, &[pi, two_var], span)?;
+        let z = self.unary(Unary::Sqrt, z, span)?;
+        Ok(Val::Node(Lv::of(self.op(Op::Div, &[e, z], span)?)))
+    }
+
+    /// Lowers `body` with `formals` bound to `vals`, then restores the scope.
+    fn inline(
+        &mut self,
+        formals: &[String],
+        vals: Vec<Val>,
+        body: &Expr,
+        scope: &mut Scope,
+    ) -> R<Val> {
+        if self.depth > 64 {
+            return Err(unsupported(body.span, "functions nested this deeply"));
+        }
+        let saved: Vec<Option<Val>> = formals
+            .iter()
+            .map(|f| scope.names.get(f).cloned())
+            .collect();
+        for (f, v) in formals.iter().zip(vals) {
+            scope.names.insert(f.clone(), v);
+        }
+        let out = self.expr(body, scope);
+        for (f, old) in formals.iter().zip(saved) {
+            match old {
+                Some(v) => scope.names.insert(f.clone(), v),
+                None => scope.names.remove(f),
+            };
+        }
+        out
+    }
+
+    /// Calls model `i` on `args`; its parameters live under the group name of the last
+    /// argument (`φ_1`).
+    fn sub_model(&mut self, i: usize, args: &[Expr], span: Span, scope: &mut Scope) -> R<Lv> {
+        let (inputs, group) = args.split_at(args.len().saturating_sub(1));
+        let group = match group.first().map(|g| &g.kind) {
+            Some(ExprKind::Name(n)) => canonical(n, scope),
+            _ => return Err(unsupported(span, "a sub-model call without a group")),
+        };
+        let vals: Vec<Lv> = inputs
+            .iter()
+            .map(|a| self.value(a, scope))
+            .collect::<R<_>>()?;
+        let model = &self.file.models[i];
+        let hypers = self
+            .infos
+            .get(i)
+            .map(|m| m.hypers.clone())
+            .unwrap_or_default();
+        let mut inner = Scope::new(hypers);
+        // Bind the callee's inputs to the arguments instead of creating graph inputs.
+        let mut k = 0;
+        let mut body = Vec::new();
+        for s in &model.stmts {
+            match &s.kind {
+                ast::StmtKind::Input(items) => {
+                    for t in items {
+                        let name = canonical(&t.name, &inner);
+                        if let Some(v) = vals.get(k) {
+                            inner.names.insert(name, Val::Node(*v));
+                        }
+                        k += 1;
+                    }
+                }
+                _ => body.push(s.clone()),
+            }
+        }
+        let sub = ast::Model {
+            name: model.name.clone(),
+            hypers: model.hypers.clone(),
+            stmts: body,
+            span: model.span,
+        };
+        self.depth += 1;
+        let r = self.model_body(&sub, &mut inner, Some(&group));
+        self.depth -= 1;
+        r?;
+        let out = inner
+            .names
+            .iter()
+            .find(|(k, _)| k.ends_with("#value"))
+            .and_then(|(_, v)| if let Val::Node(v) = v { Some(*v) } else { None });
+        out.ok_or_else(|| unsupported(span, "a model with no function"))
+    }
+
+    // ------------------------------------------------------------------ big operators
+
+    fn big(
+        &mut self,
+        op: BigOp,
+        binder: Option<&ast::Binder>,
+        upper: Option<&Expr>,
+        body: &Expr,
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<Val> {
+        let Some(b) = binder else {
+            return Err(unsupported(span, "a sum without an index"));
+        };
+        let var = canonical(&b.var, scope);
+        let batch_upper = matches!(upper.map(|u| &u.kind), Some(ExprKind::Name(n)) if n.sub.is_empty() && n.word == "I" && !scope.hypers.contains_key("I"));
+        if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
+            let lo = b.lo.as_deref().map_or(Some(1), |e| int(e, scope));
+            let hi = upper.and_then(|e| int(e, scope));
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Err(unsupported(span, "a sum without values"));
+            };
+            let mut acc: Option<Lv> = None;
+            for k in lo..=hi {
+                scope.binds.push((var.clone(), Bind::Int(k)));
+                let v = self.value(body, scope);
+                scope.binds.pop();
+                let v = v?;
+                acc = Some(match acc {
+                    None => v,
+                    Some(a) => {
+                        let o = if op == BigOp::Sum { Op::Add } else { Op::Mul };
+                        match self.elementwise(o, a, v, span)? {
+                            Val::Node(n) => n,
+                            _ => return Err(unsupported(span, "this sum")),
+                        }
+                    }
+                });
+            }
+            return acc
+                .map(Val::Node)
+                .ok_or_else(|| unsupported(span, "an empty sum"));
+        }
+        if op == BigOp::Prod {
+            return Err(unsupported(span, "a product over the batch"));
+        }
+        // `∑_j φ_j²`: the body once per parameter of the group, each summed over its entries.
+        if b.set.is_none()
+            && let Some(members) = group_indexed(body, &var, scope)
+        {
+            let mut acc: Option<NodeId> = None;
+            for m in members {
+                scope.binds.push((var.clone(), Bind::Group(vec![m])));
+                let v = self.value(body, scope);
+                scope.binds.pop();
+                let v = v?;
+                let mut s = self.op(Op::SumRows, &[v.id], span)?;
+                if self.graph.shape(s) != Shape::SCALAR {
+                    s = self.op(Op::SumCols, &[s], span)?;
+                }
+                acc = Some(match acc {
+                    None => s,
+                    Some(a) => self.op(Op::Add, &[a, s], span)?,
+                });
+            }
+            return match acc {
+                Some(a) => Ok(Val::Node(Lv::of(a))),
+                None => Ok(Val::Node(Lv::of(self.constant(
+                    0.0,
+                    Shape::SCALAR,
+                    span,
+                )?))),
+            };
+        }
+        // A sum over the batch: the body per example, then summed over columns.
+        scope.binds.push((var, Bind::Batch));
+        let v = self.value(body, scope);
+        scope.binds.pop();
+        let v = v?;
+        let id = if self.graph.shape(v.id).cols == Cols::Batch {
+            self.op(Op::SumCols, &[v.id], span)?
+        } else {
+            // The same for every example: B times the value is not known until run time.
+            return Err(unsupported(
+                span,
+                "a sum over the batch of a value that does not depend on the example",
+            ));
+        };
+        Ok(Val::Node(Lv::of(id)))
+    }
+}
+
+/// Element-wise built-ins and their IR ops.
+const BUILTINS: &[(&str, Unary)] = &[
+    ("ReLU", Unary::Relu),
+    ("sig", Unary::Sig),
+    ("tanh", Unary::Tanh),
+    ("exp", Unary::Exp),
+    ("log", Unary::Log),
+    ("sin", Unary::Sin),
+    ("cos", Unary::Cos),
+    ("sqrt", Unary::Sqrt),
+    ("abs", Unary::Abs),
+    ("softplus", Unary::Softplus),
+    ("HardSwish", Unary::HardSwish),
+    ("Heaviside", Unary::Heaviside),
+    ("heaviside", Unary::Heaviside),
+    ("rect", Unary::Rect),
+];
+
+/// A subscript item, evaluated for lowering.
+#[derive(Clone, Debug)]
+enum Item {
+    Int(i64),
+    Batch,
+    Label(String),
+    Group(Vec<String>),
+    Text(String),
+}
+
+impl Item {
+    fn text(&self) -> String {
+        match self {
+            Item::Int(v) => v.to_string(),
+            Item::Label(s) | Item::Text(s) => s.clone(),
+            Item::Batch => "#batch".to_string(),
+            Item::Group(_) => "#group".to_string(),
+        }
+    }
+}
+
+fn item(e: &Expr, scope: &Scope) -> Item {
+    if let Some(v) = int(e, scope) {
+        return Item::Int(v);
+    }
+    match &e.kind {
+        ExprKind::Name(n) if n.sub.is_empty() => {
+            let name = canonical(n, scope);
+            match scope.bound(&name) {
+                Some(Bind::Batch) => Item::Batch,
+                Some(Bind::Group(m)) => Item::Group(m.clone()),
+                _ if scope.labels.contains_key(&name) => Item::Label(name),
+                _ => Item::Text(name),
+            }
+        }
+        ExprKind::Name(n) => {
+            // `y_i`: the label of the current example.
+            let mut base = n.clone();
+            base.sub.pop();
+            let b = canonical(&base, scope);
+            if scope.labels.contains_key(&b) {
+                Item::Label(b)
+            } else {
+                Item::Text(canonical(n, scope))
+            }
+        }
+        _ => Item::Text(crate::dump::expr(e)),
+    }
+}
+
+/// The parameter names of the group that `body` subscripts with `var` (`φ_j`), if any.
+fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
+    let mut found = None;
+    crate::syntax::walk(body, &mut |x| {
+        if let ExprKind::Name(n) = &x.kind
+            && let Some(ExprKind::Name(last)) = n.sub.last().map(|s| &s.kind)
+            && names::build(&last.word, last.primes, false, &[]) == var
+        {
+            let base = names::build(&n.word, n.primes, false, &[]);
+            if let Some(g) = scope.group(&base)
+                && (scope.groups.contains_key(&base) || base == "φ")
+            {
+                found = Some(g);
+            }
+        }
+    });
+    found
+}
+
+fn canonical(n: &ast::Name, scope: &Scope) -> String {
+    let items: Vec<String> = n
+        .sub
+        .iter()
+        .map(|s| match int(s, scope) {
+            Some(v) => v.to_string(),
+            None => match &s.kind {
+                ExprKind::Name(m) => canonical(m, scope),
+                _ => crate::dump::expr(s),
+            },
+        })
+        .collect();
+    names::build(&n.word, n.primes, n.frozen, &items)
+}
+
+fn num(e: &Expr, scope: &Scope) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Number(v) => Some(*v),
+        ExprKind::Paren(x) => num(x, scope),
+        ExprKind::Neg(x) => num(x, scope).map(|v| -v),
+        ExprKind::Sqrt(x) => num(x, scope).map(f64::sqrt),
+        ExprKind::Name(n) => {
+            let name = canonical(n, scope);
+            match scope.bound(&name) {
+                Some(Bind::Int(v)) => Some(*v as f64),
+                Some(_) => None,
+                None if name == "π" => Some(std::f64::consts::PI),
+                None => scope.hypers.get(&name).copied(),
+            }
+        }
+        ExprKind::Power(b, p) => Some(num(b, scope)?.powf(num(p, scope)?)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let (a, b) = (num(lhs, scope)?, num(rhs, scope)?);
+            Some(match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Div => a / b,
+                _ => a * b,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn int(e: &Expr, scope: &Scope) -> Option<i64> {
+    let v = num(e, scope)?;
+    (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+}
+
+fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {
+    int(e, scope)
+        .filter(|v| *v >= 1)
+        .map(|v| v as usize)
+        .ok_or_else(|| {
+            unsupported(
+                span,
+                "a dimension without a value (give its hyper-parameter a default)",
+            )
+        })
+}
+
+fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
+    match (&a.family, &b.family) {
+        (Some(x), Some(y)) => {
+            crate::dump::name(&x.var) == crate::dump::name(&y.var)
+                && crate::dump::expr(&x.lo) == crate::dump::expr(&y.lo)
+                && crate::dump::expr(&x.hi) == crate::dump::expr(&y.hi)
+        }
+        _ => false,
+    }
+}
