@@ -203,9 +203,19 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     }
     let (expected, label) = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = literals.iter().map(String::as_str).collect();
             let mut rules: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
             rules.sort_unstable();
+            rules.dedup();
+            // A literal that starts a phrase's example (`[` in "hyper-parameters `[D = 3]`",
+            // `~` in "an initialiser `~ He`") is named once, by the phrase.
+            let mut words: Vec<&str> = literals
+                .iter()
+                .map(String::as_str)
+                .filter(|l| {
+                    let bare = l.trim_matches('`');
+                    !rules.iter().any(|r| r.contains(&format!("`{bare}")))
+                })
+                .collect();
             words.extend(rules);
             words.dedup();
             let list = join_or(&words);
@@ -234,17 +244,58 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         format!("expected {expected}, found {found_text}")
     };
     let mut d = Diagnostic::new(Code::E0101, span, message).label(label);
-    if let Some(kw) = KEYWORDS
+    let line_start = src[..pos.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let starts_line = src[line_start..pos].trim().is_empty();
+    // The code before this token, without blank lines and comments.
+    let prev = previous_code(&src[..line_start]);
+    let continued = prev
+        .chars()
+        .last()
+        .filter(|c| matches!(c, '+' | '-' | '−' | '·' | '*' | '/' | '⊙' | ',' | '='));
+    if let (true, Some(op)) = (starts_line, continued) {
+        // The statement on the line before is unfinished: this line was read as its rest.
+        let end = line_start.saturating_sub(1).min(src.len());
+        let op_at = src[..end].rfind(op).unwrap_or(end);
+        let help = match op {
+            '=' => "write the right-hand side after `=`, on the same line".to_string(),
+            ',' => "write the next item after `,`, or delete the `,`".to_string(),
+            _ => format!("finish the expression after `{op}`, or delete the `{op}`"),
+        };
+        d = d
+            .with(
+                Span::new(op_at, op_at + op.len_utf8()),
+                format!("the line ends with `{op}`, so the next line continues it"),
+            )
+            .help(help);
+    } else if starts_line && expected.contains("`model`") {
+        d = d.help("statements belong inside a model: `model Name[D = 3] { … }`");
+    } else if let Some(kw) = KEYWORDS
         .iter()
         .find(|k| rest.starts_with(*k) && len == k.len())
+        && !starts_line
     {
         d = d.help(format!("`{kw}` is a keyword and cannot be used as a name"));
-        let prev = src[..pos].trim_end();
-        if prev.ends_with(['+', '-', '·', '*', '/', '⊙', ',', '=']) {
-            d = d.help("a line that ends with an operator continues on the next line");
-        }
     }
-    let line_start = src[..pos.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_before = &src[line_start..pos.min(src.len())];
+    if found == Some('=') && line_before.trim_end().ends_with(':') {
+        d = d.help("an equation is written `h = …`; `h : ℝ^{D}` declares a type");
+    }
+    if expected.contains("`…`") && line_before.contains('{') {
+        d = d.help("a range is written `{1 … K}` (ASCII `{1 ... K}`) or `{1, …, K}`");
+    }
+    let first_word = line_before.split_whitespace().next().unwrap_or("");
+    if matches!(first_word, "param" | "input" | "target")
+        && expected.contains("`,`")
+        && found.is_some_and(char::is_alphabetic)
+    {
+        d = d.help("separate the declarations of one line with commas: `β : ℝ^D, Ω : ℝ^{D×E}`");
+    }
+    if found == Some(',')
+        && let Some(tilde) = line_before.rfind('~')
+        && line_before[tilde..].contains('(')
+    {
+        d = d.help("a distribution's parameters go in square brackets: `~ Norm[0, 0.01]`");
+    }
     if src[line_start..pos.min(src.len())].contains("Σ_") {
         d = d.help("the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek capital sigma, a name");
     }
@@ -252,6 +303,25 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         d = d.help("square brackets apply a function: `a[z]`; round brackets only group");
     }
     d
+}
+
+/// The source before a line, without trailing blank lines and comments.
+fn previous_code(before: &str) -> &str {
+    let mut text = before;
+    loop {
+        let trimmed = text.trim_end();
+        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        let line = &trimmed[line_start..];
+        match line.find('#') {
+            // A comment: drop it (a `#` cannot occur in code).
+            Some(i) if line[..i].trim().is_empty() => text = &trimmed[..line_start],
+            Some(i) => return trimmed[..line_start + i].trim_end(),
+            None => return trimmed,
+        }
+        if text.is_empty() {
+            return text;
+        }
+    }
 }
 
 /// An error where a bracket opened earlier is still open: at the end of the file, at the end
@@ -371,7 +441,9 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::equation | Rule::lhs => "an equation",
         Rule::noise_decl => "`~`",
         Rule::family | Rule::kw_for => "`for`",
-        Rule::type_expr | Rule::real_type | Rule::label_type => "a type such as `ℝ^{D}`",
+        Rule::type_expr | Rule::real_type | Rule::label_type => {
+            "a type such as `ℝ^{D}` or `{0 … K-1}`"
+        }
         Rule::dims => "dimensions such as `{D×E}`",
         Rule::add_op => "an operator",
         Rule::mul_op => "an operator",

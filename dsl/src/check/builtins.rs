@@ -83,8 +83,11 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
 
 /// Functions the book uses that the language parses but does not support yet.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
-    ("max", "`max_a[…]` over an index (eq. 19.16)"),
-    ("min", "`min_a[…]` over an index"),
+    (
+        "max",
+        "`max` (max pooling, or `max_a` over an index as in eq. 19.16)",
+    ),
+    ("min", "`min`"),
     ("argmax", "`argmax`"),
     ("argmin", "`argmin`"),
     ("D_{KL}", "the KL divergence `D_KL[q ‖ p]` (eq. 17.21)"),

@@ -104,7 +104,7 @@ impl ModelCx<'_, '_> {
                             ),
                         )
                         .label("not a scalar")
-                        .help("for an element-wise product write `a ⊙ b`"),
+                        .help("`a^b` raises every entry to one scalar power; for a power per entry write `exp[b ⊙ log[a]]`, and `log[a^b]` is `b ⊙ log[a]`"),
                     );
                     return None;
                 }
@@ -129,11 +129,33 @@ impl ModelCx<'_, '_> {
                 );
                 None
             }
-            ExprKind::Deriv { .. } => {
+            ExprKind::Deriv { wrt, .. } => {
+                // With respect to a parameter: a training step, which is the optimiser's job.
+                let wrt_name = self.canonical_plain(wrt);
+                let base = names::build(&wrt.word, wrt.primes, false, &[]);
+                let of_params = [&wrt_name, &base].iter().any(|k| {
+                    matches!(
+                        self.scope.get(k.as_str()),
+                        Some(Entry {
+                            sym: Sym::Param(..) | Sym::Group,
+                            ..
+                        })
+                    )
+                }) || self.groups.contains(&base)
+                    || (self.groups.is_empty() && base == "φ");
+                let help = if of_params {
+                    "the compiler derives ∂L/∂φ of every `loss` for the optimiser; an update such as `φ ← φ - α ∂L/∂φ` is not part of a spec"
+                } else {
+                    "the compiler derives ∂L/∂φ of every `loss`; derivatives with respect to inputs (gradient penalties, eq. 9.8) come later"
+                };
                 self.error(
-                    Diagnostic::new(Code::E0401, e.span, "derivatives inside a spec are not supported yet")
-                        .label("not supported yet")
-                        .help("the compiler derives ∂L/∂φ of every `loss`; gradient penalties (eq. 9.8) come later"),
+                    Diagnostic::new(
+                        Code::E0401,
+                        e.span,
+                        "derivatives inside a spec are not supported yet",
+                    )
+                    .label("not supported yet")
+                    .help(help),
                 );
                 None
             }
@@ -836,7 +858,9 @@ impl ModelCx<'_, '_> {
             .map(|(k, _)| k.clone())
             .chain(builtins::names().map(str::to_string))
             .collect();
-        if let Some(c) = names::closest(&n.word, fns.iter().map(String::as_str)) {
+        if let Some(c) = builtins::suggest(&n.word) {
+            d = d.help(format!("did you mean the built-in `{c}`?"));
+        } else if let Some(c) = names::closest(&n.word, fns.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{c}`?"));
         } else {
             d = d.help("bind a function first, e.g. `let a = ReLU`");
@@ -950,7 +974,19 @@ impl ModelCx<'_, '_> {
                 self.data_args(&full, &iface.inputs, args)?;
                 self.group_arg(args.last(), None);
                 let Some(out) = iface.out else {
-                    let name = self.chk.file.models[i].name.text.clone();
+                    let sub = &self.chk.file.models[i];
+                    let name = sub.name.text.clone();
+                    let mut inputs: Vec<String> = Vec::new();
+                    for st in &sub.stmts {
+                        if let ast::StmtKind::Input(items) = &st.kind {
+                            inputs.extend(
+                                items
+                                    .iter()
+                                    .map(|t| names::build(&t.name.word, t.name.primes, false, &[])),
+                            );
+                        }
+                    }
+                    inputs.push("φ".to_string());
                     self.error(
                         Diagnostic::new(
                             Code::E0215,
@@ -958,7 +994,11 @@ impl ModelCx<'_, '_> {
                             format!("model `{name}` defines no function to call"),
                         )
                         .label("called here")
-                        .help("give it an equation such as `f[x, φ] = …`"),
+                        .with(sub.name.span, "defined here")
+                        .help(format!(
+                            "give `{name}` an equation such as `f[{}] = …`",
+                            inputs.join(", ")
+                        )),
                     );
                     return None;
                 };
@@ -1157,21 +1197,31 @@ impl ModelCx<'_, '_> {
         let mu = self.expr(&args[0]);
         let var = self.expr(&args[1]);
         let (y, mu, var) = (y?, mu?, var?);
-        for (v, e) in [(&mu, &args[0]), (&var, &args[1])] {
+        for (what, v, e) in [("mean", &mu, &args[0]), ("variance", &var, &args[1])] {
             if !v.shape.is_scalar() && !v.shape.same(&y.shape) {
-                self.error(
-                    Diagnostic::new(
-                        Code::E0304,
-                        e.span,
-                        format!(
-                            "`Norm_y` at y : {} needs this to be a scalar or {}, not {}",
-                            y.shape.describe(),
-                            y.shape.symbolic(),
-                            v.shape.describe()
-                        ),
-                    )
-                    .label(v.shape.numeric()),
-                );
+                let mut d = Diagnostic::new(
+                    Code::E0304,
+                    e.span,
+                    format!(
+                        "the {what} of a normal density at {} : {} must be a scalar or of the same shape, but {} is {}",
+                        self.snippet(point.span),
+                        y.shape.describe(),
+                        self.snippet(e.span),
+                        v.shape.describe()
+                    ),
+                )
+                .label(v.shape.numeric());
+                // `Norm_{y_i}[f[x_i, φ], …]` of a vector output: one component is meant.
+                if y.shape.is_scalar()
+                    && let ExprKind::Call { func, .. } = &e.kind
+                    && func.sub.is_empty()
+                    && let Some(rest) = self.src().get(func.span.end as usize..e.span.end as usize)
+                    && let Some(word) = self.src().get(func.span.range())
+                    && !rest.contains('\n')
+                {
+                    d = d.help(format!("select one component, e.g. `{word}_1{rest}`"));
+                }
+                self.error(d);
                 return None;
             }
         }

@@ -371,17 +371,27 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             let d = match found {
                 Some((name, e)) => {
                     let (line, _) = crate::diag::line_col(self.src(), e.span.start as usize);
-                    let mut moved = Diagnostic::new(
+                    let line_start = self.src()[..e.span.start as usize]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
+                    let stmt = self.src()[line_start..].trim_start();
+                    let what = if stmt.starts_with("let ") {
+                        "its `let`"
+                    } else if stmt.starts_with("loss ") {
+                        "its `loss`"
+                    } else {
+                        "its equation"
+                    };
+                    Diagnostic::new(
                         Code::E0211,
                         d.span,
-                        format!("`{name}` is used before its equation on line {line}"),
+                        format!("`{name}` is used before {what} on line {line}"),
                     )
                     .label("used here")
-                    .with(e.span, "defined here");
-                    moved = moved.help(
-                        "equations are read in order, as in the book: move this one below it",
-                    );
-                    moved
+                    .with(e.span, "defined here")
+                    .help(format!(
+                        "statements are read in order, as in the book: move line {line} above this use"
+                    ))
                 }
                 None => d,
             };
@@ -724,9 +734,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                         .with(prev.span, "first defined here");
                     match self.family_word_hint(name) {
                         Some(h) => d.help(h),
-                        None if by_equation => {
-                            d.help("give the new quantity its own name, e.g. with a prime: `h'`")
-                        }
+                        None if by_equation => d.help(format!(
+                            "give the new quantity its own name, e.g. with a prime: `{}`",
+                            primed(name)
+                        )),
                         None => d,
                     }
                 }
@@ -1223,14 +1234,72 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 ),
             )
             .label(v.shape.symbolic())
-            .help("sum the entries, e.g. with a squared norm `‖y_i - f[x_i, φ]‖²` or `𝟏ᵀ(…)`");
+            .help(self.scalar_loss_help(rhs));
             self.error(d);
         } else if v.per_example {
             let d = Diagnostic::new(Code::E0306, rhs.span, "this loss is still per example")
                 .label("varies from example to example")
-                .help("sum it over the batch: `∑_i …`, with `x_i`, `y_i` for the i-th example");
+                .help(self.batch_sum_help(rhs));
             self.error(d);
         }
+    }
+
+    /// How to make a vector loss a scalar: a squared norm for a square, else a sum of entries.
+    fn scalar_loss_help(&self, rhs: &Expr) -> String {
+        let mut square = None;
+        crate::syntax::walk(rhs, &mut |x| {
+            if let ExprKind::Power(b, p) = &x.kind
+                && matches!(p.kind, ExprKind::Number(v) if v == 2.0)
+                && square.is_none()
+            {
+                let inner = match &b.kind {
+                    ExprKind::Paren(i) => i.span,
+                    _ => b.span,
+                };
+                square = Some((x.span, inner));
+            }
+        });
+        let text = |s: Span| self.src().get(s.range()).unwrap_or("");
+        if let Some((sq, inner)) = square
+            && !text(rhs.span).contains('\n')
+        {
+            let (before, after) = (
+                &self.src()[rhs.span.start as usize..sq.start as usize],
+                &self.src()[sq.end as usize..rhs.span.end as usize],
+            );
+            return format!(
+                "for a sum of squares take the squared norm: `{before}‖{}‖²{after}`",
+                text(inner)
+            );
+        }
+        "sum the entries with a row of ones, `𝟏ᵀ(…)`, or take a norm, `‖…‖²`".to_string()
+    }
+
+    /// How to sum a per-example loss over the batch, naming the data it uses.
+    fn batch_sum_help(&self, rhs: &Expr) -> String {
+        let mut per_example: Vec<String> = Vec::new();
+        crate::syntax::walk(rhs, &mut |x| {
+            if let ExprKind::Name(n) = &x.kind
+                && n.sub.is_empty()
+            {
+                let name = self.canonical_plain(n);
+                let per = matches!(
+                    self.scope.get(&name),
+                    Some(Entry { sym: Sym::Data(_, v) | Sym::Value(v), .. }) if v.per_example
+                );
+                if per && !per_example.contains(&name) {
+                    per_example.push(name);
+                }
+            }
+        });
+        if per_example.is_empty() {
+            return "sum it over the batch: `∑_i …`".to_string();
+        }
+        let indexed: Vec<String> = per_example.iter().map(|n| format!("`{n}_i`")).collect();
+        format!(
+            "sum it over the batch: `∑_i …`, with {} for the i-th example",
+            indexed.join(", ")
+        )
     }
 
     // ------------------------------------------------------------------ types
@@ -1522,10 +1591,25 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     }
                 }
             }
-            (true, _) => self.error(
-                Diagnostic::new(Code::E0204, e.span, format!("`{word}` takes two arguments"))
-                    .label("expected `[a, b]`"),
-            ),
+            (true, _) => {
+                let given = args.map_or(0, Vec::len);
+                let form = if word == "Norm" {
+                    "[μ, σ²]"
+                } else {
+                    "[a, b]"
+                };
+                self.error(
+                    Diagnostic::new(
+                        Code::E0204,
+                        e.span,
+                        format!(
+                            "`{word}` takes 2 arguments, but {given} {} given",
+                            if given == 1 { "was" } else { "were" }
+                        ),
+                    )
+                    .label(format!("expected `{word}{form}`")),
+                )
+            }
             (false, Some(_)) => self.error(
                 Diagnostic::new(Code::E0204, e.span, format!("`{word}` takes no arguments"))
                     .label(format!("write `~ {word}`")),
@@ -1545,6 +1629,15 @@ fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
         }
         _ => false,
     }
+}
+
+/// A canonical name with one more prime: `h` → `h'`, `f_3` → `f'_3`, `φ⁻` → `φ'⁻`.
+fn primed(name: &str) -> String {
+    let base_end = name
+        .char_indices()
+        .find(|(_, c)| matches!(c, '_' | '⁻' | '²'))
+        .map_or(name.len(), |(i, _)| i);
+    format!("{}'{}", &name[..base_end], &name[base_end..])
 }
 
 fn describe(v: &Val) -> String {
