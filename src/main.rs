@@ -45,6 +45,9 @@ enum Command {
         /// The model to print (default: the last one in the file).
         #[arg(long)]
         model: Option<String>,
+        /// Also print the memory plan: fusion groups, buffers, what the backward keeps.
+        #[arg(long)]
+        plan: bool,
         /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
@@ -57,6 +60,8 @@ enum Stage {
     Lowered,
     /// The forward graph and the backward pass of every loss.
     Grad,
+    /// Forward and backward, after the optimisation passes.
+    Opt,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,8 +105,9 @@ fn run(cli: Cli) -> ExitCode {
             file,
             stage,
             model,
+            plan,
             overrides,
-        } => ir(&file, stage, model.as_deref(), overrides),
+        } => ir(&file, stage, model.as_deref(), plan, overrides),
     }
 }
 
@@ -136,6 +142,7 @@ fn ir(
     path: &std::path::Path,
     stage: Stage,
     model: Option<&str>,
+    plan: bool,
     overrides: Vec<(String, f64)>,
 ) -> ExitCode {
     let Some(src) = read_spec(path) else {
@@ -165,15 +172,22 @@ fn ir(
         }
         return ExitCode::FAILURE;
     };
-    match stage {
-        Stage::Lowered => print!("{graph}"),
-        Stage::Grad => match dsl::ad::grad_all(graph) {
-            Ok(g) => print!("{g}"),
-            Err(e) => {
-                eprintln!("error: internal compiler error while differentiating: {e}");
-                return ExitCode::FAILURE;
+    let result = match stage {
+        Stage::Lowered => Ok(graph.clone()),
+        Stage::Grad => dsl::ad::grad_all(graph),
+        Stage::Opt => dsl::training_graph(graph),
+    };
+    match result {
+        Ok(g) => {
+            print!("{g}");
+            if plan {
+                print!("{}", dsl::opt::plan::render(&g, &dsl::opt::plan::plan(&g)));
             }
-        },
+        }
+        Err(e) => {
+            eprintln!("error: internal compiler error: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

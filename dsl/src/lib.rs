@@ -19,6 +19,7 @@ pub mod diag;
 pub mod dump;
 pub mod ir;
 pub mod names;
+pub mod opt;
 pub mod syntax;
 
 pub use diag::{Code, Diagnostic, Span};
@@ -51,6 +52,14 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
             None => unreachable!("the closure runs exactly once"),
         },
     }
+}
+
+/// The optimised training graph of a model: the forward graph optimised (stable forms
+/// first), every loss differentiated, and the joint graph optimised again.
+pub fn training_graph(forward: &ir::Graph) -> Result<ir::Graph, ir::ShapeError> {
+    let fwd = opt::optimize(forward)?;
+    let joint = ad::grad_all(&fwd)?;
+    opt::optimize(&joint)
 }
 
 /// What [`check_source`] returns on success: the tree, what checking found, and the IR.

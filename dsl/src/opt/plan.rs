@@ -1,0 +1,204 @@
+//! Fusion groups, liveness and the buffer plan: which element-wise nodes run in one loop,
+//! which forward values the backward pass keeps, and which buffers can share memory.
+//! `nnspec ir --plan` prints it.
+
+use crate::ir::{Cols, Graph, NodeId, Op};
+use std::fmt::Write;
+
+/// The memory plan of a graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// For every node: the fusion group it belongs to (the id of the group's root), if it is
+    /// computed inside another node's loop instead of in a buffer of its own.
+    pub fused_into: Vec<Option<NodeId>>,
+    /// For every node: its buffer, if it needs one (inputs and parameters live outside).
+    pub buffer: Vec<Option<usize>>,
+    /// The buffers: rows and columns of each.
+    pub buffers: Vec<(usize, Cols)>,
+    /// Forward values (before `forward_len`) that a backward node uses.
+    pub kept: Vec<NodeId>,
+}
+
+impl Plan {
+    /// Bytes per example of the batched buffers, for a scalar of `size` bytes.
+    pub fn bytes_per_example(&self, size: usize) -> usize {
+        self.buffers
+            .iter()
+            .filter(|(_, c)| *c == Cols::Batch)
+            .map(|(r, _)| r * size)
+            .sum()
+    }
+
+    /// Bytes of the fixed-size buffers.
+    pub fn fixed_bytes(&self, size: usize) -> usize {
+        self.buffers
+            .iter()
+            .map(|(r, c)| match c {
+                Cols::Fixed(c) => r * c * size,
+                Cols::Batch => 0,
+            })
+            .sum()
+    }
+}
+
+fn elementwise(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Unary(_)
+            | Op::Broadcast
+            | Op::Const(_)
+            | Op::StopGradient
+    )
+}
+
+/// Plans `g`. The forward pass is what the model function and the losses need; the rest
+/// (the gradients' nodes) is the backward pass.
+pub fn plan(g: &Graph) -> Plan {
+    let n = g.nodes.len();
+    let mut forward = vec![false; n];
+    for (name, id) in &g.outputs {
+        if !name.starts_with('∂') {
+            forward[id.index()] = true;
+        }
+    }
+    for i in (0..n).rev() {
+        if forward[i] {
+            for a in &g.nodes[i].args {
+                forward[a.index()] = true;
+            }
+        }
+    }
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, node) in g.nodes.iter().enumerate() {
+        for a in &node.args {
+            users[a.index()].push(i);
+        }
+    }
+    let mut is_output = vec![false; n];
+    for (_, id) in &g.outputs {
+        is_output[id.index()] = true;
+    }
+    // An element-wise node with one user, itself element-wise and of the same shape, is
+    // computed inside that user's loop (a fusion group: bias + activation, a backward chain).
+    let mut fused_into: Vec<Option<NodeId>> = vec![None; n];
+    for i in (0..n).rev() {
+        let node = &g.nodes[i];
+        if !elementwise(node.op) || is_output[i] || users[i].len() != 1 {
+            continue;
+        }
+        let u = users[i][0];
+        if elementwise(g.nodes[u].op)
+            && (g.nodes[u].shape == node.shape
+                || node.op == Op::Broadcast
+                || matches!(node.op, Op::Const(_)))
+        {
+            fused_into[i] = Some(fused_into[u].unwrap_or(NodeId(u as u32)));
+        }
+    }
+    // Liveness: a value lives from its node to its last user (outputs to the end).
+    let mut last_use: Vec<usize> = (0..n).collect();
+    for i in 0..n {
+        if let Some(&m) = users[i].iter().max() {
+            last_use[i] = m;
+        }
+        if is_output[i] {
+            last_use[i] = n;
+        }
+    }
+    let needs_buffer = |i: usize| {
+        !matches!(
+            g.nodes[i].op,
+            Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
+        ) && fused_into[i].is_none()
+    };
+    // Greedy linear scan: reuse a free buffer of the same shape, else open a new one.
+    let mut buffer: Vec<Option<usize>> = vec![None; n];
+    let mut buffers: Vec<(usize, Cols)> = Vec::new();
+    let mut free_at: Vec<usize> = Vec::new();
+    for i in 0..n {
+        if !needs_buffer(i) {
+            continue;
+        }
+        let shape = g.nodes[i].shape;
+        let want = (shape.rows, shape.cols);
+        let reuse = (0..buffers.len()).find(|&b| {
+            buffers[b] == want
+                && free_at[b] < i
+                && !g.nodes[i].args.iter().any(|a| buffer[a.index()] == Some(b))
+        });
+        let b = match reuse {
+            Some(b) => b,
+            None => {
+                buffers.push(want);
+                free_at.push(0);
+                buffers.len() - 1
+            }
+        };
+        free_at[b] = last_use[i];
+        buffer[i] = Some(b);
+    }
+    let kept: Vec<NodeId> = (0..n)
+        .filter(|&i| forward[i] && users[i].iter().any(|&u| !forward[u]))
+        .filter(|&i| !matches!(g.nodes[i].op, Op::Input(_) | Op::Param(_) | Op::Const(_)))
+        .map(|i| NodeId(i as u32))
+        .collect();
+    Plan {
+        fused_into,
+        buffer,
+        buffers,
+        kept,
+    }
+}
+
+/// The plan as text: one line per buffered node, fusion groups, what the backward keeps, and
+/// the totals.
+pub fn render(g: &Graph, p: &Plan) -> String {
+    let mut out = String::new();
+    let name = |id: NodeId| match &g.nodes[id.index()].name {
+        Some(n) => format!("%{} ({n})", id.0),
+        None => format!("%{}", id.0),
+    };
+    let _ = writeln!(out, "plan {}:", g.name);
+    for (i, b) in p.buffer.iter().enumerate() {
+        let Some(b) = b else { continue };
+        let group: Vec<String> = (0..i)
+            .filter(|&j| p.fused_into[j] == Some(NodeId(i as u32)))
+            .map(|j| format!("%{j}"))
+            .collect();
+        let fused = if group.is_empty() {
+            String::new()
+        } else {
+            format!("  fuses {}", group.join(" "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} → buffer {b} ({}){fused}",
+            name(NodeId(i as u32)),
+            g.nodes[i].shape
+        );
+    }
+    let kept: Vec<String> = p.kept.iter().map(|k| name(*k)).collect();
+    let _ = writeln!(
+        out,
+        "  backward keeps: {}",
+        if kept.is_empty() {
+            "nothing".to_string()
+        } else {
+            kept.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {} buffers: {} bytes per example and {} fixed bytes in f32 ({} and {} in f64)",
+        p.buffers.len(),
+        p.bytes_per_example(4),
+        p.fixed_bytes(4),
+        p.bytes_per_example(8),
+        p.fixed_bytes(8)
+    );
+    out
+}

@@ -1,0 +1,108 @@
+//! Algebraic simplification as a table of named rules. Each rule looks at one node (its
+//! arguments already rewritten) and returns a replacement, or `None`.
+
+use super::Rewriter;
+use crate::ir::{Graph, NodeId, Op, Unary};
+
+/// A rule: its name, and the rewrite.
+pub type Rule = (
+    &'static str,
+    fn(&mut Rewriter<'_>, Op, &[NodeId]) -> Option<NodeId>,
+);
+
+/// The rules, tried in order on every node.
+pub const RULES: &[Rule] = &[
+    ("add-zero", |rw, op, a| match op {
+        Op::Add if rw.const_of(a[1]) == Some(0.0) => Some(a[0]),
+        Op::Add if rw.const_of(a[0]) == Some(0.0) => Some(a[1]),
+        _ => None,
+    }),
+    ("sub-zero", |rw, op, a| {
+        (op == Op::Sub && rw.const_of(a[1]) == Some(0.0)).then(|| a[0])
+    }),
+    ("mul-one", |rw, op, a| match op {
+        Op::Mul if rw.const_of(a[1]) == Some(1.0) => Some(a[0]),
+        Op::Mul if rw.const_of(a[0]) == Some(1.0) => Some(a[1]),
+        _ => None,
+    }),
+    ("div-one", |rw, op, a| {
+        (op == Op::Div && rw.const_of(a[1]) == Some(1.0)).then(|| a[0])
+    }),
+    ("mul-minus-one", |rw, op, a| match op {
+        Op::Mul if rw.const_of(a[0]) == Some(-1.0) => Some(rw.op(Op::Unary(Unary::Neg), &[a[1]])),
+        Op::Mul if rw.const_of(a[1]) == Some(-1.0) => Some(rw.op(Op::Unary(Unary::Neg), &[a[0]])),
+        _ => None,
+    }),
+    ("neg-neg", |rw, op, a| {
+        match (op, rw.node(a.first().copied()?).op) {
+            (Op::Unary(Unary::Neg), Op::Unary(Unary::Neg)) => Some(rw.node(a[0]).args[0]),
+            _ => None,
+        }
+    }),
+    ("sub-neg", |rw, op, a| match op {
+        // a - (-b) = a + b
+        Op::Sub if rw.node(a[1]).op == Op::Unary(Unary::Neg) => {
+            let b = rw.node(a[1]).args[0];
+            Some(rw.op(Op::Add, &[a[0], b]))
+        }
+        _ => None,
+    }),
+    ("add-neg", |rw, op, a| match op {
+        // a + (-b) = a - b
+        Op::Add if rw.node(a[1]).op == Op::Unary(Unary::Neg) => {
+            let b = rw.node(a[1]).args[0];
+            Some(rw.op(Op::Sub, &[a[0], b]))
+        }
+        _ => None,
+    }),
+    ("transpose-transpose", |rw, op, a| {
+        match (op, rw.node(a.first().copied()?).op) {
+            (Op::Transpose, Op::Transpose) => Some(rw.node(a[0]).args[0]),
+            _ => None,
+        }
+    }),
+    ("pow-one", |_, op, a| match op {
+        Op::Unary(Unary::Powf(p)) if p.0 == 1.0 => Some(a[0]),
+        _ => None,
+    }),
+    ("square-as-mul", |rw, op, a| match op {
+        // x² as x ⊙ x: cheaper than powf, and its gradient needs no pow.
+        Op::Unary(Unary::Powf(p)) if p.0 == 2.0 => Some(rw.op(Op::Mul, &[a[0], a[0]])),
+        _ => None,
+    }),
+    ("broadcast-broadcast", |rw, op, a| {
+        match (op, rw.node(a.first().copied()?).op) {
+            (Op::Broadcast, Op::Broadcast) => {
+                let inner = rw.node(a[0]).args[0];
+                let shape = rw.old_shape_hint();
+                Some(rw.push(Op::Broadcast, vec![inner], shape))
+            }
+            _ => None,
+        }
+    }),
+    ("broadcast-const", |rw, op, a| match op {
+        Op::Broadcast => {
+            let v = rw.const_of(a[0])?;
+            let shape = rw.old_shape_hint();
+            Some(rw.constant(v, shape))
+        }
+        _ => None,
+    }),
+];
+
+/// Applies the first matching rule to every node.
+pub fn run(g: &Graph) -> Option<Graph> {
+    let rw = Rewriter::new(g);
+    rw.run(|rw, id| {
+        let n = &rw.old.nodes[id.index()];
+        let (op, args): (Op, Vec<NodeId>) = (n.op, n.args.iter().map(|a| rw.get(*a)).collect());
+
+        for (_, rule) in RULES {
+            if let Some(new) = rule(rw, op, &args) {
+                rw.changed = true;
+                return new;
+            }
+        }
+        rw.copy(id)
+    })
+}
