@@ -17,7 +17,11 @@ use std::collections::BTreeMap;
 
 /// Lowers model `index` of a checked file. `infos` are the checker's results for every model
 /// (hyper-parameter values with overrides applied).
-pub fn lower(file: &ast::File, infos: &[ModelInfo], index: usize) -> Result<Graph, Box<Diagnostic>> {
+pub fn lower(
+    file: &ast::File,
+    infos: &[ModelInfo],
+    index: usize,
+) -> Result<Graph, Box<Diagnostic>> {
     let model = &file.models[index];
     let mut graph = Graph {
         name: model.name.text.clone(),
@@ -174,13 +178,15 @@ struct Cx<'a, 'g> {
 }
 
 fn unsupported(span: Span, what: impl Into<String>) -> Box<Diagnostic> {
-    Box::new(Diagnostic::new(
-        Code::E0406,
-        span,
-        format!("{} cannot be compiled yet", what.into()),
+    Box::new(
+        Diagnostic::new(
+            Code::E0406,
+            span,
+            format!("{} cannot be compiled yet", what.into()),
+        )
+        .label("valid, but not compilable yet")
+        .note("the language accepts this; the compiler cannot turn it into code yet"),
     )
-    .label("valid, but not compilable yet")
-    .note("the language accepts this; the compiler cannot turn it into code yet"))
 }
 
 type R<T> = Result<T, Box<Diagnostic>>;
