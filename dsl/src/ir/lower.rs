@@ -922,7 +922,12 @@ impl Cx<'_, '_> {
                         (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
                         _ => false,
                     });
-                match scope.names.get(&format!("{full}#value")).cloned() {
+                let base = names::build(&fname.word, fname.primes, false, &[]);
+                let forward = scope
+                    .names
+                    .get(&format!("{full}#value"))
+                    .or_else(|| scope.names.get(&format!("{base}#value")));
+                match forward.cloned() {
                     Some(Val::Node(v)) if same => v,
                     _ => match self.inline(&formals, vals, &body, scope)? {
                         Val::Node(v) => v,

@@ -1,0 +1,148 @@
+//! The IR of every valid spec (lowered, and the optimised training graph with its memory
+//! plan) is snapshotted, verified, and each optimisation pass has its own before/after
+//! snapshot on a spec chosen to exercise it.
+
+use crate::valid_specs;
+use nnspec_dsl::{check::Options, check_source, ir, opt};
+use std::fmt::Write;
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({ prepend_module_to_snapshot => false, snapshot_path => "snapshots" }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn graphs(src: &str) -> Vec<ir::Graph> {
+    match check_source(src, &Options::default()) {
+        Ok(c) => c.graphs.into_iter().flatten().collect(),
+        Err(d) => panic!("{}", nnspec_dsl::diag::render(&d, "spec.nn", src)),
+    }
+}
+
+#[test]
+fn every_spec_lowers_differentiates_and_optimises_to_a_verified_graph() {
+    for path in valid_specs() {
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut text = String::new();
+        for g in graphs(&src) {
+            ir::verify(&g).unwrap_or_else(|e| panic!("{stem}/{}: {e}", g.name));
+            let train =
+                nnspec_dsl::training_graph(&g).unwrap_or_else(|e| panic!("{stem}/{}: {e}", g.name));
+            ir::verify(&train).unwrap_or_else(|e| panic!("{stem}/{} (training): {e}", g.name));
+            for loss in &g.losses {
+                for p in &loss.wrt {
+                    let want = format!("∂{}/∂{}", loss.name, g.params[*p as usize].name);
+                    assert!(
+                        train.output(&want).is_some(),
+                        "{stem}/{}: no output {want}",
+                        g.name
+                    );
+                }
+            }
+            let plan = opt::plan::plan(&train);
+            let _ = write!(text, "{g}\n{train}\n{}\n", opt::plan::render(&train, &plan));
+        }
+        snapshot(&format!("ir__{stem}"), &text);
+    }
+}
+
+/// The graph of the last model of `src` before and after one pass.
+fn pass_snapshot(pass: &str, src: &str, training: bool) {
+    let g = graphs(src).pop().expect("a model");
+    let g = if training {
+        nnspec_dsl::ad::grad_all(&g).expect("differentiates")
+    } else {
+        g
+    };
+    let after = opt::run_pass(pass, &g).expect("a pass of that name");
+    let after = after.unwrap_or_else(|| panic!("`{pass}` changed nothing on its example"));
+    ir::verify(&after).unwrap_or_else(|e| panic!("after {pass}: {e}"));
+    snapshot(
+        &format!("pass__{pass}"),
+        &format!("before:\n{g}\nafter:\n{after}"),
+    );
+}
+
+#[test]
+fn pass_stable_rewrites_log_softmax_and_log_sigmoid() {
+    pass_snapshot(
+        "stable",
+        "model M[D = 3] { input x : ℝ^D; target y : {0 … 2}; target b : {0, 1}; param Ω : ℝ^{D×D}
+         f[x, φ] = Ω x
+         loss L[φ] = -∑_i log[softmax_{y_i}[f[x_i, φ]]] - ∑_i log[sig[f_1[x_i, φ]]] }",
+        false,
+    );
+}
+
+#[test]
+fn pass_simplify_applies_named_rules() {
+    pass_snapshot(
+        "simplify",
+        "model M[D = 2] { input x : ℝ^D; param ω : ℝ
+         h = 1 · (x - 0) + --x
+         loss L[φ] = ∑_i ‖ω h_i‖^2 }",
+        false,
+    );
+}
+
+#[test]
+fn pass_fold_computes_constants() {
+    pass_snapshot(
+        "fold",
+        "model M { input x : ℝ; param ω : ℝ; loss L[φ] = ∑_i (2 · 3 + √4) ω x_i }",
+        false,
+    );
+}
+
+#[test]
+fn pass_cse_merges_repeated_subexpressions() {
+    pass_snapshot(
+        "cse",
+        "model M[D = 2] { input x : ℝ^D; param Ω : ℝ^{D×D}
+         loss L[φ] = ∑_i 𝟏ᵀ(exp[Ω x_i] + exp[Ω x_i]) }",
+        false,
+    );
+}
+
+#[test]
+fn pass_dce_drops_the_input_gradient() {
+    // The backward pass computes ∂L/∂x on the way; nothing uses it.
+    pass_snapshot(
+        "dce",
+        "model M[D = 2] { input x : ℝ^D; param Ω : ℝ^{D×D}; loss L[φ] = ∑_i 𝟏ᵀ tanh[Ω x_i] }",
+        true,
+    );
+}
+
+#[test]
+fn softmax_cross_entropy_gradient_is_softmax_minus_onehot() {
+    let src = std::fs::read_to_string(crate::repo_root().join("specs/deep.nn")).expect("deep.nn");
+    let g = graphs(&src).pop().expect("DeepNet");
+    let train = nnspec_dsl::training_graph(&g).expect("optimises");
+    let text = train.to_string();
+    assert!(
+        !text.contains("= log "),
+        "no log of a probability left:\n{text}"
+    );
+    assert!(text.contains("log_sum_exp"), "{text}");
+    assert!(
+        train.nodes.iter().any(|n| n.op == ir::Op::Sub
+            && matches!(train.node(n.args[0]).op, ir::Op::Softmax)
+            && matches!(train.node(n.args[1]).op, ir::Op::OneHot { .. })),
+        "expected softmax − onehot in\n{text}"
+    );
+}
+
+#[test]
+fn every_simplification_rule_has_a_name() {
+    let names: Vec<&str> = opt::RULES.iter().map(|(n, _)| *n).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        names.len(),
+        "duplicate rule names in {names:?}"
+    );
+}
