@@ -84,6 +84,19 @@ pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> Str
     s
 }
 
+/// A canonical name spelt in ASCII where it starts with a Greek letter: `Ω_0` → `Omega_0`.
+pub fn ascii(name: &str) -> String {
+    for (ascii, greek) in GREEK {
+        if ascii.is_ascii()
+            && let Some(rest) = name.strip_prefix(greek)
+            && !rest.starts_with(char::is_alphanumeric)
+        {
+            return format!("{ascii}{rest}");
+        }
+    }
+    name.to_string()
+}
+
 /// The edit distance between two names, in characters (for "did you mean" help).
 pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -126,6 +139,13 @@ mod tests {
         assert_eq!(build("x", 0, false, &["i".into(), "j".into()]), "x_{ij}");
         assert_eq!(build("θ", 0, false, &["2".into(), "0".into()]), "θ_{20}");
         assert_eq!(build("x", 0, false, &["i".into(), "10".into()]), "x_{i,10}");
+    }
+
+    #[test]
+    fn ascii_spelling_of_canonical_names() {
+        assert_eq!(ascii("Ω_0"), "Omega_0");
+        assert_eq!(ascii("ℓ_i"), "ell_i");
+        assert_eq!(ascii("h_1"), "h_1");
     }
 
     #[test]

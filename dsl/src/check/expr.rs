@@ -583,9 +583,19 @@ impl ModelCx<'_, '_> {
                 Ix::Text(var) if base_val.as_ref().is_some_and(|v| v.per_example) => {
                     let is_index = var.chars().count() == 1 && var.chars().all(char::is_lowercase);
                     if is_index {
-                        let mut d = Diagnostic::new(Code::E0209, span, format!("the example index `{var}` is not bound here"))
-                            .label(format!("`{full}` is the {var}-th example of `{base}`"))
-                            .help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example"));
+                        let mut d = Diagnostic::new(
+                            Code::E0209,
+                            span,
+                            format!("the example index `{var}` is not bound here"),
+                        )
+                        .label(format!("`{full}` is the {var}-th example of `{base}`"));
+                        d = match self.loss_index.clone() {
+                            // `loss L_i[φ] = …`: a subscript on the loss's name binds nothing.
+                            Some((lname, lspan)) if lname == *var => d
+                                .with(lspan, format!("a subscript on a loss's name does not make `{var}` run over the batch"))
+                                .help(format!("a loss is one number for the batch: `loss L[φ] = ∑_{var} …`, or define `ℓ_{var} = …` and write `loss L[φ] = ∑_{var} ℓ_{var}`")),
+                            _ => d.help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example")),
+                        };
                         // Only after a sum to its left can the user have meant it to be inside.
                         if let Some(sum) = self
                             .batch_sums
@@ -674,6 +684,8 @@ impl ModelCx<'_, '_> {
             d = d.help(format!("a product of two names needs a space: `{a} {b}`"));
         } else if let Some(c) = names::closest(name, candidates.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{c}`?"));
+        } else if let Some(c) = self.closest_by_ascii(n, &candidates) {
+            d = d.help(format!("did you mean `{c}`?"));
         } else if let Some(c) = builtins::suggest(&n.word) {
             d = d.help(format!("did you mean the function `{c}[…]`?"));
         }
@@ -687,6 +699,22 @@ impl ModelCx<'_, '_> {
             candidates.push(names::build(&n.word, n.primes, n.frozen, &items));
         }
         self.unknown.push((candidates, d));
+    }
+
+    /// A misspelt ASCII Greek word (`Omgea_0`): compares the name as written with the ASCII
+    /// spellings of the names in scope (`Omega_0` for `Ω_0`).
+    fn closest_by_ascii(&self, n: &ast::Name, candidates: &[String]) -> Option<String> {
+        let written = self.src().get(n.span.range())?.trim();
+        if !written.is_ascii() {
+            return None;
+        }
+        let spelt: Vec<(String, &String)> =
+            candidates.iter().map(|c| (names::ascii(c), c)).collect();
+        let best = names::closest(written, spelt.iter().map(|(a, _)| a.as_str()))?;
+        spelt
+            .iter()
+            .find(|(a, _)| a == best)
+            .map(|(_, c)| (*c).clone())
     }
 
     /// `Ωx` → (`Ω`, `x`) when both halves are names in scope.
@@ -709,7 +737,7 @@ impl ModelCx<'_, '_> {
                         ix_span,
                         format!(
                             "{} is {}: only vectors have components",
-                            self.snippet(span),
+                            self.without_subscript(span, ix_span),
                             other.describe()
                         ),
                     )
@@ -728,7 +756,10 @@ impl ModelCx<'_, '_> {
                         Diagnostic::new(
                             Code::E0307,
                             ix_span,
-                            format!("component {k} of a vector of {n}"),
+                            format!(
+                                "component {k} of {}, a vector of {n}",
+                                self.without_subscript(span, ix_span)
+                            ),
                         )
                         .label(format!("must be between 1 and {n}"))
                         .help("components are counted from 1, as in the book"),
@@ -787,6 +818,32 @@ impl ModelCx<'_, '_> {
         }
     }
 
+    /// The quoted source of `span` without the subscript item at `ix`: `f[x_i, φ]` for
+    /// `f_3[x_i, φ]`, `Ω` for `Ω_{12}`; the whole source when that cannot be done simply.
+    fn without_subscript(&self, span: Span, ix: Span) -> String {
+        let src = self.src();
+        let (before, after) = match (
+            src.get(span.start as usize..ix.start as usize),
+            src.get(ix.end as usize..span.end as usize),
+        ) {
+            (Some(b), Some(a)) => (b, a),
+            _ => return self.snippet(span),
+        };
+        let text = if let (Some(b), Some(a)) = (before.strip_suffix("_{"), after.strip_prefix('}'))
+        {
+            format!("{b}{a}")
+        } else if let Some(b) = before.strip_suffix('_') {
+            format!("{b}{after}")
+        } else {
+            return self.snippet(span);
+        };
+        if text.is_empty() || text.chars().count() > 40 || text.contains('\n') {
+            self.snippet(span)
+        } else {
+            format!("`{text}`")
+        }
+    }
+
     // ------------------------------------------------------------------ functions
 
     /// The function a name denotes; `None` (and, unless `quiet`, a diagnostic) if none.
@@ -795,6 +852,7 @@ impl ModelCx<'_, '_> {
         n: &ast::Name,
         span: Span,
         quiet: bool,
+        args: &[Expr],
     ) -> Option<Func> {
         let full = self.canonical_plain(n);
         let base = names::build(&n.word, n.primes, false, &[]);
@@ -807,6 +865,18 @@ impl ModelCx<'_, '_> {
                     sym: Sym::Poisoned, ..
                 }) => return None,
                 Some(_) if !quiet && key == &full => {
+                    let written = self.src().get(n.span.range()).unwrap_or(&full).to_string();
+                    let help = match args {
+                        [one] => match self.code(one) {
+                            Some(a) => format!(
+                                "for a product write `{written} {a}`; square brackets only apply functions"
+                            ),
+                            None => format!(
+                                "for a product write `{written} (…)`; square brackets only apply functions"
+                            ),
+                        },
+                        _ => format!("a value takes no arguments: write `{written}`"),
+                    };
                     self.error(
                         Diagnostic::new(
                             Code::E0205,
@@ -814,9 +884,7 @@ impl ModelCx<'_, '_> {
                             format!("`{full}` is a value, not a function"),
                         )
                         .label("applied with square brackets")
-                        .help(format!(
-                            "for a product write `{full} (…)`; square brackets only apply functions"
-                        )),
+                        .help(help),
                     );
                     return None;
                 }
@@ -871,7 +939,7 @@ impl ModelCx<'_, '_> {
     }
 
     fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span) -> Option<Val> {
-        let f = self.function_named(fname, fname.span, false)?;
+        let f = self.function_named(fname, fname.span, false, args)?;
         let full = self.canonical_plain(fname);
         // A subscript on a function selects a component of the result (`softmax_k`, `f_1`),
         // except where it is the function's parameter (`LReLU_α`, `Norm_y`) or part of the

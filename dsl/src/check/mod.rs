@@ -306,6 +306,8 @@ struct ModelCx<'c, 'a> {
     valueless: BTreeMap<String, usize>,
     /// Spans of the sums over the batch checked in the current statement.
     batch_sums: Vec<Span>,
+    /// In `loss L_i[φ] = …`, the index written on the loss's name and where.
+    loss_index: Option<(String, Span)>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -327,6 +329,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             bad_hypers: BTreeSet::new(),
             valueless: BTreeMap::new(),
             batch_sums: Vec::new(),
+            loss_index: None,
         }
     }
 
@@ -1035,7 +1038,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         // `let a = ReLU`: a function if the body names one, otherwise a constant value.
         if let ExprKind::Name(n) = &body.kind
-            && let Some(f) = self.function_named(n, body.span, true)
+            && let Some(f) = self.function_named(n, body.span, true, &[])
         {
             self.define(&canon, Sym::Func(f), name.span, Some(SymbolKind::Function));
             return;
@@ -1176,6 +1179,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
 
     fn loss(&mut self, lhs: &ast::Lhs, args: &[Expr], rhs: &Expr) {
         let canon = self.canonical_plain(&lhs.name);
+        self.loss_index = match lhs.name.sub.last().map(|e| &e.kind) {
+            Some(ExprKind::Name(n)) if n.sub.is_empty() => {
+                Some((self.canonical_plain(n), lhs.name.span))
+            }
+            _ => None,
+        };
         for a in args {
             let ExprKind::Name(n) = &a.kind else {
                 self.error(
@@ -1193,7 +1202,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 self.unknown_group(&g, a.span);
             }
         }
-        let Some(v) = self.expr(rhs) else {
+        let v = self.expr(rhs);
+        self.loss_index = None;
+        let Some(v) = v else {
             self.define(&canon, Sym::Poisoned, lhs.span, None);
             return;
         };
