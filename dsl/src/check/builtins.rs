@@ -98,6 +98,31 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
 /// Initialisers a `param` may name after `~`.
 pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform"];
 
+/// Other names for the initialisers, with the one the language uses.
+const INITIALISER_SYNONYMS: &[(&str, &str)] = &[
+    ("Xavier", "Glorot"),
+    ("xavier", "Glorot"),
+    ("Kaiming", "He"),
+    ("kaiming", "He"),
+    ("Gaussian", "Norm"),
+    ("Normal", "Norm"),
+    ("N", "Norm"),
+    ("normal", "Norm"),
+    ("uniform", "Uniform"),
+    ("U", "Uniform"),
+];
+
+/// The initialiser a misspelt or foreign name most likely means.
+pub fn suggest_initialiser(word: &str) -> Option<&'static str> {
+    if let Some((_, i)) = INITIALISER_SYNONYMS.iter().find(|(s, _)| *s == word) {
+        return Some(i);
+    }
+    if let Some(i) = INITIALISERS.iter().find(|i| i.eq_ignore_ascii_case(word)) {
+        return Some(i);
+    }
+    crate::names::closest(word, INITIALISERS.iter().copied())
+}
+
 /// Looks up a built-in by the name the user wrote.
 pub fn lookup(word: &str) -> Option<(Builtin, Kind)> {
     TABLE

@@ -1416,7 +1416,8 @@ impl ModelCx<'_, '_> {
                     span,
                     format!("the sum runs over an empty range {{{lo} … {hi}}}"),
                 )
-                .label("no terms"),
+                .label("no terms")
+                .help("the lower limit must not exceed the upper one: swap them to count the same terms"),
             );
             return None;
         }

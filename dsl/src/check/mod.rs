@@ -308,6 +308,8 @@ struct ModelCx<'c, 'a> {
     batch_sums: Vec<Span>,
     /// In `loss L_i[φ] = …`, the index written on the loss's name and where.
     loss_index: Option<(String, Span)>,
+    /// The index of this model's "too many members to unroll" diagnostic, once reported.
+    too_large: Option<usize>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -330,6 +332,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             valueless: BTreeMap::new(),
             batch_sums: Vec::new(),
             loss_index: None,
+            too_large: None,
         }
     }
 
@@ -833,6 +836,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         let count = usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(usize::MAX);
         if !self.reserve(count, f.span) {
+            self.poison_family(group);
             return;
         }
         for k in lo..=hi {
@@ -914,22 +918,40 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             .join(", ")
     }
 
-    /// Counts unrolled members; false (after a diagnostic) beyond [`MAX_UNROLL`].
-    fn reserve(&mut self, count: usize, span: Span) -> bool {
-        self.unrolled = self.unrolled.saturating_add(count);
-        if self.unrolled > MAX_UNROLL {
-            self.error(
-                Diagnostic::new(
-                    Code::E0405,
+    /// Counts unrolled members; false (after a diagnostic) beyond [`MAX_UNROLL`]. A range
+    /// that does not fit is not counted, so the ranges after it are judged on their own; the
+    /// first one that does not fit is reported, later ones become labels of that report.
+    pub(super) fn reserve(&mut self, count: usize, span: Span) -> bool {
+        let total = self.unrolled.saturating_add(count);
+        if total <= MAX_UNROLL {
+            self.unrolled = total;
+            return true;
+        }
+        let label = if count > MAX_UNROLL {
+            format!("{count} members")
+        } else {
+            "with the ranges before it, this is too many".to_string()
+        };
+        if let Some(d) = self.too_large.and_then(|i| self.chk.diags.get_mut(i)) {
+            if d.span != span && d.secondary.iter().all(|l| l.span != span) {
+                d.secondary.push(crate::diag::Label {
                     span,
-                    format!("more than {MAX_UNROLL} members to unroll"),
-                )
-                .label("this range is too large")
-                .help("write the quantity as a vector or matrix instead of one name per entry"),
-            );
+                    message: label,
+                });
+            }
             return false;
         }
-        true
+        self.too_large = Some(self.chk.diags.len());
+        self.error(
+            Diagnostic::new(
+                Code::E0405,
+                span,
+                format!("more than {MAX_UNROLL} members to unroll"),
+            )
+            .label(label)
+            .help("write the quantity as a vector or matrix instead of one name per entry"),
+        );
+        false
     }
 
     fn stmt(&mut self, s: &ast::Stmt) {
@@ -1134,7 +1156,17 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 }
                 _ if last && args.len() > 1 => group = Some(an),
                 _ => {
-                    let help = if self.inputs.is_empty() {
+                    let base = names::build(&n.word, n.primes, false, &[]);
+                    let help = if !n.sub.is_empty() && self.inputs.contains(&base) {
+                        // `f[x_i, φ] = …`: the function is defined for the current example.
+                        let group = args
+                            .last()
+                            .and_then(|g| self.src().get(g.span.range()))
+                            .unwrap_or("φ");
+                        format!(
+                            "define it for the current example, `{canon}[{base}, {group}] = …`; `{an}` belongs in calls inside `∑_i`"
+                        )
+                    } else if self.inputs.is_empty() {
                         "declare it first: `input x : ℝ^{D_i}`".to_string()
                     } else {
                         format!("the model's inputs are {}", self.inputs.join(", "))
@@ -1353,7 +1385,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                                     t.span,
                                     "label values must be consecutive integers",
                                 )
-                                .label("not of the form {a, a+1, …}"),
+                                .label("not of the form {a, a+1, …}")
+                                .help("class labels are consecutive integers, e.g. `{0, 1}` or `{0 … K-1}`"),
                             );
                             return None;
                         }
@@ -1577,7 +1610,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                     "the initialisers are {}",
                     builtins::INITIALISERS.join(", ")
                 ));
-            if let Some(c) = names::closest(word, builtins::INITIALISERS.iter().copied()) {
+            if let Some(c) = builtins::suggest_initialiser(word) {
                 d = d.help(format!("did you mean `{c}`?"));
             }
             self.error(d);
