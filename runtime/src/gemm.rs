@@ -1,0 +1,150 @@
+//! Matrix products into preallocated outputs: `C = op(A)·op(B)` or `C += op(A)·op(B)`, where
+//! `op` is the identity or the transpose.
+//!
+//! Transposes are free views (swapped strides), never copies. The product runs on one thread
+//! for small problems and on the global rayon pool for large ones ([`par_for`]): on the
+//! project's 2-core machine, splitting below about `192³` multiply-adds costs more than it gains
+//! (DEPENDENCIES.md §1.5). With `Par::Seq` faer's `matmul` does not allocate (its packing
+//! buffer is thread-local and reused).
+
+use crate::Scalar;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+/// Below this many multiply-adds (`m·n·k`) a product runs on one thread: `192³`.
+pub const PAR_THRESHOLD: u128 = 192 * 192 * 192;
+
+/// The threading policy for an `m × k` by `k × n` product: [`Par::Seq`] when
+/// `m·n·k < 192³`, otherwise `Par::rayon(0)` (every thread of the global rayon pool).
+///
+/// Do not call a parallel product from inside a rayon task: that oversubscribes the pool.
+pub fn par_for(m: usize, n: usize, k: usize) -> Par {
+    if (m as u128)
+        .saturating_mul(n as u128)
+        .saturating_mul(k as u128)
+        < PAR_THRESHOLD
+    {
+        Par::Seq
+    } else {
+        Par::rayon(0)
+    }
+}
+
+/// `dst = op(a)·op(b)`, or `dst += op(a)·op(b)` when `accumulate`, where `op(a) = aᵀ` if `ta`
+/// (likewise `tb`), with the threading policy of [`par_for`].
+///
+/// `dst` is not read unless `accumulate`; an empty inner dimension gives zeros (or leaves
+/// `dst` unchanged when accumulating).
+///
+/// # Panics
+/// If the dimensions do not fit: `op(a)` must be `m × k`, `op(b)` `k × n` and `dst` `m × n`.
+pub fn gemm<T: Scalar>(
+    dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    ta: bool,
+    tb: bool,
+    accumulate: bool,
+) {
+    let k = if ta { a.nrows() } else { a.ncols() };
+    let par = par_for(dst.nrows(), dst.ncols(), k);
+    gemm_par(dst, a, b, ta, tb, accumulate, par);
+}
+
+/// [`gemm`] with an explicit threading policy.
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_par<T: Scalar>(
+    dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    ta: bool,
+    tb: bool,
+    accumulate: bool,
+    par: Par,
+) {
+    let a = if ta { a.transpose() } else { a };
+    let b = if tb { b.transpose() } else { b };
+    assert!(
+        a.ncols() == b.nrows() && dst.nrows() == a.nrows() && dst.ncols() == b.ncols(),
+        "gemm: {}×{} = {}×{} · {}×{}",
+        dst.nrows(),
+        dst.ncols(),
+        a.nrows(),
+        a.ncols(),
+        b.nrows(),
+        b.ncols()
+    );
+    let beta = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    matmul(dst, beta, a, b, T::ONE, par);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+
+    fn naive(a: &Mat<f64>, b: &Mat<f64>, ta: bool, tb: bool) -> Mat<f64> {
+        let at = |i: usize, j: usize| if ta { a[(j, i)] } else { a[(i, j)] };
+        let bt = |i: usize, j: usize| if tb { b[(j, i)] } else { b[(i, j)] };
+        let (m, k) = if ta {
+            (a.ncols(), a.nrows())
+        } else {
+            (a.nrows(), a.ncols())
+        };
+        let n = if tb { b.nrows() } else { b.ncols() };
+        Mat::from_fn(m, n, |i, j| (0..k).map(|l| at(i, l) * bt(l, j)).sum())
+    }
+
+    #[test]
+    fn all_transpose_flags_and_accumulation() {
+        let (m, k, n) = (3, 4, 5);
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let a = if ta {
+                    Mat::from_fn(k, m, |i, j| (i * 7 + j) as f64 * 0.1 - 1.0)
+                } else {
+                    Mat::from_fn(m, k, |i, j| (i * 7 + j) as f64 * 0.1 - 1.0)
+                };
+                let b = if tb {
+                    Mat::from_fn(n, k, |i, j| (i + 3 * j) as f64 * 0.2)
+                } else {
+                    Mat::from_fn(k, n, |i, j| (i + 3 * j) as f64 * 0.2)
+                };
+                let want = naive(&a, &b, ta, tb);
+                let mut c = Mat::<f64>::full(m, n, f64::NAN);
+                gemm(c.as_mut(), a.as_ref(), b.as_ref(), ta, tb, false);
+                let mut acc = Mat::<f64>::full(m, n, 1.0);
+                gemm(acc.as_mut(), a.as_ref(), b.as_ref(), ta, tb, true);
+                for i in 0..m {
+                    for j in 0..n {
+                        assert!((c[(i, j)] - want[(i, j)]).abs() < 1e-12);
+                        assert!((acc[(i, j)] - want[(i, j)] - 1.0).abs() < 1e-12);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_inner_dimension_gives_zeros() {
+        let a = Mat::<f64>::zeros(2, 0);
+        let b = Mat::<f64>::zeros(0, 3);
+        let mut c = Mat::<f64>::full(2, 3, f64::NAN);
+        gemm(c.as_mut(), a.as_ref(), b.as_ref(), false, false, false);
+        assert!((0..2).all(|i| (0..3).all(|j| c[(i, j)] == 0.0)));
+    }
+
+    #[test]
+    fn policy() {
+        assert_eq!(par_for(8, 8, 8), Par::Seq);
+        assert_eq!(par_for(191, 192, 192), Par::Seq);
+        assert_eq!(par_for(192, 192, 192), Par::rayon(0));
+        assert_eq!(par_for(usize::MAX, usize::MAX, usize::MAX), Par::rayon(0));
+    }
+}

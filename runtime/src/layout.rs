@@ -1,0 +1,79 @@
+//! Moving entries without arithmetic: broadcasting `1`-sized dimensions and placing a row into
+//! an otherwise zero matrix. (Transposes and row selection are faer views: `a.transpose()`,
+//! `a.subrows(k, 1)`; copy them with `dst.copy_from(view)`.)
+
+use crate::Scalar;
+use faer::{MatMut, MatRef};
+
+/// `dst[i, j] = src[i', j']` where `i' = 0` if `src` has one row and `i` otherwise (likewise
+/// `j'`): repeats a `1`-sized dimension — a bias `D × 1` to `D × B`, a scalar `1 × 1` to
+/// anything, a row `1 × c` to `r × c`.
+///
+/// # Panics
+/// If a dimension of `src` is neither `1` nor that of `dst`.
+pub fn broadcast<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let (r, c) = (dst.nrows(), dst.ncols());
+    let rows_ok = src.nrows() == r || src.nrows() == 1;
+    let cols_ok = src.ncols() == c || src.ncols() == 1;
+    assert!(
+        rows_ok && cols_ok,
+        "broadcast: {}×{} to {r}×{c}",
+        src.nrows(),
+        src.ncols()
+    );
+    let row_of = |i: usize| if src.nrows() == 1 { 0 } else { i };
+    let col_of = |j: usize| if src.ncols() == 1 { 0 } else { j };
+    for j in 0..c {
+        for i in 0..r {
+            dst[(i, j)] = src[(row_of(i), col_of(j))];
+        }
+    }
+}
+
+/// `dst = 0` except row `k`, which is `src` (`1 × c`): the transpose of taking row `k`.
+///
+/// # Panics
+/// If `src` is not `1 × dst.ncols()` or `k ≥ dst.nrows()`.
+pub fn place_row<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, k: usize) {
+    assert!(
+        src.nrows() == 1 && src.ncols() == dst.ncols() && k < dst.nrows(),
+        "place_row: {}×{} at row {k} of {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    dst.fill(T::ZERO);
+    dst.subrows_mut(k, 1).copy_from(src);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+
+    #[test]
+    fn broadcasts_each_one_sized_dimension() {
+        let col = Mat::from_fn(2, 1, |i, _| i as f64 + 1.0);
+        let mut d = Mat::zeros(2, 3);
+        broadcast(d.as_mut(), col.as_ref());
+        assert!((0..3).all(|j| d[(0, j)] == 1.0 && d[(1, j)] == 2.0));
+        let row = Mat::from_fn(1, 3, |_, j| j as f64);
+        broadcast(d.as_mut(), row.as_ref());
+        assert!((0..3).all(|j| d[(0, j)] == j as f64 && d[(1, j)] == j as f64));
+        let s = Mat::full(1, 1, 7.0);
+        broadcast(d.as_mut(), s.as_ref());
+        assert!((0..3).all(|j| d[(0, j)] == 7.0 && d[(1, j)] == 7.0));
+    }
+
+    #[test]
+    fn places_a_row() {
+        let g = Mat::from_fn(1, 2, |_, j| j as f64 + 1.0);
+        let mut d = Mat::full(3, 2, f64::NAN);
+        place_row(d.as_mut(), g.as_ref(), 1);
+        assert_eq!(
+            [d[(0, 0)], d[(1, 0)], d[(1, 1)], d[(2, 1)]],
+            [0.0, 1.0, 2.0, 0.0]
+        );
+    }
+}

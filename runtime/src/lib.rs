@@ -1,0 +1,32 @@
+//! Runtime support for nnspec: the faer-backed kernels that generated code and the IR
+//! interpreter (in the facade crate `nnspec`) call.
+//!
+//! This crate knows nothing about the compiler (`nnspec-dsl`): it works on faer matrices and
+//! plain numbers. Every value is a column-major matrix whose columns are examples (the book's
+//! column convention: a batch is `D × B`).
+//!
+//! Kernels write into **preallocated outputs** (`MatMut`) and never allocate, so a training
+//! step can run without touching the heap. A kernel whose output has the wrong dimensions is a
+//! bug in the caller and panics (each documents this under *Panics*); label values are data and
+//! are checked, returning a [`labels::LabelError`].
+//!
+//! - [`scalar`] — the [`Scalar`] trait (`f32`, `f64`).
+//! - [`gemm`](mod@gemm) — matrix products with transposes as views and the threading policy.
+//! - [`elementwise`] — the element-wise functions of the IR (`sig`, `softplus`, `HardSwish`, …)
+//!   and element-wise binary operations.
+//! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
+//! - [`layout`] — broadcasting and placing a row.
+//! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
+
+pub mod elementwise;
+pub mod gemm;
+pub mod labels;
+pub mod layout;
+pub mod reduce;
+pub mod scalar;
+
+pub use elementwise::{BinaryFn, UnaryFn};
+pub use faer;
+pub use gemm::{gemm, gemm_par, par_for};
+pub use labels::LabelError;
+pub use scalar::Scalar;
