@@ -785,7 +785,12 @@ impl ModelCx<'_, '_> {
                             ),
                         )
                         .label("class label used as an index")
-                        .help("the label set and the output dimension must agree, e.g. `{0 … D_o-1}` with `ℝ^{D_o}`"),
+                        .help(format!(
+                            "the label set and the vector must agree: labels `{{{} … {}}}` for this vector, or a vector `{}` for these labels",
+                            l.lo,
+                            len.sym.add(&super::shape::Poly::constant(l.lo - 1), 1),
+                            Shape::Col(l.count.clone()).symbolic()
+                        )),
                     );
                     return None;
                 }
