@@ -489,7 +489,26 @@ impl ModelCx<'_, '_> {
         Some(match entry.sym {
             Sym::Hyper(_) => Some(Val::scalar()),
             Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v) => Some(v),
-            Sym::Func(_) => {
+            Sym::Func(f) => {
+                // The model function: show the call with the model's inputs and group.
+                let call = match &f {
+                    Func::Model { formals, group, .. } => {
+                        let example = self
+                            .binds
+                            .iter()
+                            .rev()
+                            .find_map(|(v, b)| (*b == Bound::Batch).then(|| format!("_{v}")));
+                        let mut args: Vec<String> = self
+                            .inputs
+                            .iter()
+                            .take(formals.len())
+                            .map(|x| format!("{x}{}", example.as_deref().unwrap_or("")))
+                            .collect();
+                        args.push(group.clone());
+                        format!("{name}[{}]", args.join(", "))
+                    }
+                    _ => format!("{name}[…]"),
+                };
                 self.error(
                     Diagnostic::new(
                         Code::E0206,
@@ -497,7 +516,7 @@ impl ModelCx<'_, '_> {
                         format!("`{name}` is a function, used here as a value"),
                     )
                     .label("a function")
-                    .help(format!("apply it with square brackets: `{name}[…]`")),
+                    .help(format!("apply it with square brackets: `{call}`")),
                 );
                 None
             }
@@ -936,7 +955,7 @@ impl ModelCx<'_, '_> {
         } else if let Some(c) = names::closest(&n.word, fns.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{c}`?"));
         } else {
-            d = d.help("bind a function first, e.g. `let a = ReLU`");
+            d = d.help(format!("bind a function first, e.g. `let {full} = ReLU`"));
         }
         // Deferred like unknown names: a later equation may define it.
         self.unknown.push((vec![base], d));

@@ -1262,6 +1262,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             .note(format!("the groups are {}", groups.join(", ")));
         if let Some(c) = names::closest(g, groups.iter().copied()) {
             d = d.help(format!("did you mean `{c}`?"));
+        } else if let [only] = groups.as_slice() {
+            d = d.help(format!(
+                "the only parameter group of this model is `{only}`: write `[{only}]`"
+            ));
         }
         self.error(d);
     }
