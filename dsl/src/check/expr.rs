@@ -200,7 +200,9 @@ impl ModelCx<'_, '_> {
                     op.symbol(),
                     sb.numeric()
                 ));
-                if sa.same(&sb.transpose()) {
+                // `ℝ^{1×D}` is a row vector for the purpose of the help.
+                let (va, vb) = (sa.as_vector(), sb.as_vector());
+                if va.same(&vb.transpose()) {
                     // Undo a transpose that is already written, else transpose the right side.
                     let fix = match (&lhs.kind, &rhs.kind) {
                         (ExprKind::Transpose(x), _) => self.code(x).map(|t| {
@@ -226,7 +228,7 @@ impl ModelCx<'_, '_> {
                         d = d.help(fix);
                     }
                 } else if matches!(
-                    (sa, sb),
+                    (&va, &vb),
                     (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))
                 ) {
                     d = d.help(
@@ -1486,6 +1488,16 @@ impl ModelCx<'_, '_> {
 }
 
 impl Shape {
+    /// A matrix with one row or one column as the row or column vector it is.
+    fn as_vector(&self) -> Shape {
+        let one = |d: &Dim| d.value == Some(1) || d.sym.as_constant() == Some(1);
+        match self {
+            Shape::Mat(a, b) if one(a) && !one(b) => Shape::Row(b.clone()),
+            Shape::Mat(a, b) if one(b) && !one(a) => Shape::Col(a.clone()),
+            other => other.clone(),
+        }
+    }
+
     /// The number of columns of a matrix as a dimension (rows of its transpose).
     fn transpose_cols(&self) -> Dim {
         match self {
