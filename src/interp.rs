@@ -615,6 +615,43 @@ pub fn compare(param: &str, analytic: Mat<f64>, numeric: Mat<f64>) -> GradCheck 
     }
 }
 
+/// The graph with every `StopGradient` node replaced by a new input holding its value at
+/// `params`, and the inputs extended with those values: what central differences must
+/// perturb to estimate the gradient that AD computes through a frozen copy.
+pub fn freeze_stop_gradients(
+    g: &Graph,
+    inputs: &[Mat<f64>],
+    params: &[Mat<f64>],
+) -> Result<(Graph, Vec<Mat<f64>>), EvalError> {
+    if !g.nodes.iter().any(|n| n.op == Op::StopGradient) {
+        return Ok((g.clone(), inputs.to_vec()));
+    }
+    let base = run(g, inputs, params)?;
+    let mut frozen = g.clone();
+    let mut extended = inputs.to_vec();
+    for (i, node) in g.nodes.iter().enumerate() {
+        if node.op != Op::StopGradient {
+            continue;
+        }
+        let k = frozen.inputs.len() as u32;
+        frozen.nodes[i] = ir::Node {
+            op: Op::Input(k),
+            args: Vec::new(),
+            shape: node.shape,
+            name: node.name.clone(),
+        };
+        frozen.inputs.push(ir::Slot {
+            name: format!("frozen %{i}"),
+            shape: node.shape,
+            labels: None,
+            group: None,
+            node: NodeId(i as u32),
+        });
+        extended.push(base[NodeId(i as u32)].clone());
+    }
+    Ok((frozen, extended))
+}
+
 /// The gradient table of `loss`: for every parameter, the AD gradient
 /// ([`dsl::ad::grad`](crate::dsl::ad::grad), run through [`run`]) against central differences
 /// with step `eps` ([`numeric_grads`]), all in `f64`. With `eps ≈ 1e-5` a correct gradient of
@@ -627,7 +664,9 @@ pub fn gradcheck(
     eps: f64,
 ) -> Result<Vec<GradCheck>, EvalError> {
     let analytic = ad_grads(g_forward, loss, inputs, params)?;
-    let numeric = numeric_grads(g_forward, loss, inputs, params, eps)?;
+    // A frozen copy (`φ⁻`) is a constant to the gradient: hold it at its value here too.
+    let (frozen, frozen_inputs) = freeze_stop_gradients(g_forward, inputs, params)?;
+    let numeric = numeric_grads(&frozen, loss, &frozen_inputs, params, eps)?;
     Ok(g_forward
         .params
         .iter()

@@ -35,6 +35,37 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+    /// Evaluate a model at given parameters and inputs: outputs, losses and gradients.
+    Eval {
+        #[command(flatten)]
+        target: Target,
+        /// A JSON object mapping each parameter to its value (`{"β_0": [0.1, …], …}`).
+        #[arg(long)]
+        params: PathBuf,
+        /// A JSON object mapping each input, target and noise sample to its value.
+        #[arg(long)]
+        inputs: PathBuf,
+        /// Also compute the gradients of every loss.
+        #[arg(long)]
+        grad: bool,
+        /// Print JSON (otherwise a readable summary).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every gradient of every loss against central differences in f64.
+    Gradcheck {
+        #[command(flatten)]
+        target: Target,
+        /// Examples in the random batch.
+        #[arg(long, default_value_t = 3)]
+        batch: usize,
+        /// Seed of the random parameters and inputs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The largest relative error accepted.
+        #[arg(long, default_value_t = 1e-6)]
+        tolerance: f64,
+    },
     /// Print a model's IR: as lowered from the spec, or with its gradients.
     Ir {
         /// The spec file.
@@ -52,6 +83,19 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+}
+
+/// What to evaluate a spec at, and which model.
+#[derive(clap::Args)]
+struct Target {
+    /// The spec file.
+    file: PathBuf,
+    /// The model (default: the last one in the file).
+    #[arg(long)]
+    model: Option<String>,
+    /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
+    overrides: Vec<(String, f64)>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,6 +152,19 @@ fn run(cli: Cli) -> ExitCode {
             plan,
             overrides,
         } => ir(&file, stage, model.as_deref(), plan, overrides),
+        Command::Eval {
+            target,
+            params,
+            inputs,
+            grad,
+            json,
+        } => eval(&target, &params, &inputs, grad, json),
+        Command::Gradcheck {
+            target,
+            batch,
+            seed,
+            tolerance,
+        } => gradcheck(&target, batch, seed, tolerance),
     }
 }
 
@@ -190,6 +247,179 @@ fn ir(
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Checks and lowers the target model, printing diagnostics on failure.
+fn load(target: &Target) -> Option<dsl::ir::Graph> {
+    let src = read_spec(&target.file)?;
+    let shown = target.file.display().to_string();
+    let checked = match dsl::check_source(&src, &options(target.overrides.clone())) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", dsl::diag::render_with(&diags, &shown, &src, color()));
+            return None;
+        }
+    };
+    let graph = checked.graph(target.model.as_deref()).cloned();
+    if graph.is_none() {
+        let names: Vec<&str> = checked
+            .graphs
+            .iter()
+            .flatten()
+            .map(|g| g.name.as_str())
+            .collect();
+        match &target.model {
+            Some(m) => eprintln!(
+                "error: no compilable model `{m}` in {shown} (models: {})",
+                names.join(", ")
+            ),
+            None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
+        }
+    }
+    graph
+}
+
+fn read_json(path: &std::path::Path) -> Option<serde_json::Value> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return None;
+        }
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("error: {}:{}:{}: {e}", path.display(), e.line(), e.column());
+            None
+        }
+    }
+}
+
+fn eval(
+    target: &Target,
+    params: &std::path::Path,
+    inputs: &std::path::Path,
+    grad: bool,
+    json: bool,
+) -> ExitCode {
+    let Some(forward) = load(target) else {
+        return ExitCode::FAILURE;
+    };
+    let graph = if grad {
+        match dsl::training_graph(&forward) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: internal compiler error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        match dsl::opt::optimize(&forward) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: internal compiler error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let (Some(pj), Some(ij)) = (read_json(params), read_json(inputs)) else {
+        return ExitCode::FAILURE;
+    };
+    let p = match nnspec::json::read_slots(&graph.params, &pj, "parameters") {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", params.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let x = match nnspec::json::read_slots(&graph.inputs, &ij, "inputs") {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {}: {e}", inputs.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let values = match nnspec::interp::run(&graph, &x, &p) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = nnspec::json::result(&graph, &values);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
+    } else if let serde_json::Value::Object(obj) = &result {
+        for (k, v) in obj {
+            println!("{k}: {v}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn gradcheck(target: &Target, batch: usize, seed: u64, tolerance: f64) -> ExitCode {
+    let Some(forward) = load(target) else {
+        return ExitCode::FAILURE;
+    };
+    let graph = match dsl::opt::optimize(&forward) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: internal compiler error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if graph.losses.is_empty() {
+        eprintln!("error: model `{}` has no loss to check", graph.name);
+        return ExitCode::FAILURE;
+    }
+    let mut rng = nnspec::sample::Rng::new(seed);
+    let params = nnspec::sample::params(&graph, &mut rng);
+    let inputs = nnspec::sample::inputs(&graph, batch.max(1), &mut rng);
+    let mut worst = 0.0f64;
+    println!(
+        "{:<10} {:<16} {:>14}  status",
+        "loss", "parameter", "rel. error"
+    );
+    for loss in &graph.losses {
+        let rows = match nnspec::interp::gradcheck(&graph, &loss.name, &inputs, &params, 1e-6) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for row in rows {
+            if !loss
+                .wrt
+                .iter()
+                .any(|p| graph.params[*p as usize].name == row.param)
+            {
+                continue;
+            }
+            let ok = row.max_rel_error <= tolerance;
+            worst = worst.max(row.max_rel_error);
+            println!(
+                "{:<10} {:<16} {:>14.3e}  {}",
+                loss.name,
+                row.param,
+                row.max_rel_error,
+                if ok { "ok" } else { "FAILED" }
+            );
+        }
+    }
+    if worst <= tolerance {
+        println!(
+            "all gradients agree with central differences (worst {worst:.3e} ≤ {tolerance:e})"
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("gradient check failed: worst relative error {worst:.3e} > {tolerance:e}");
+        ExitCode::FAILURE
+    }
 }
 
 fn color() -> bool {

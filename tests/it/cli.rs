@@ -138,3 +138,134 @@ fn set_overrides_a_hyper_parameter() {
         Some(2)
     );
 }
+
+#[test]
+fn ir_prints_each_stage_and_the_plan() {
+    let lowered = nnspec(&["ir", "specs/deep.nn"]);
+    assert_eq!(lowered.status.code(), Some(0), "{}", text(&lowered.stderr));
+    let s = text(&lowered.stdout);
+    assert!(
+        s.contains("graph DeepNet(x: 64×B, y: 1×B)") && s.contains("softmax"),
+        "{s}"
+    );
+    let opt = nnspec(&["ir", "--stage", "opt", "--plan", "specs/deep.nn"]);
+    let s = text(&opt.stdout);
+    assert!(
+        s.contains("log_sum_exp") && s.contains("one_hot") && s.contains("∂L/∂Ω_0"),
+        "{s}"
+    );
+    assert!(
+        s.contains("bytes per example") && s.contains("backward keeps"),
+        "{s}"
+    );
+    let bad = nnspec(&["ir", "--model", "Nope", "specs/deep.nn"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("no compilable model `Nope`"));
+}
+
+#[test]
+fn gradcheck_passes_on_a_spec_and_prints_a_table() {
+    let out = nnspec(&[
+        "gradcheck",
+        "specs/deep.nn",
+        "--set",
+        "D=8",
+        "--set",
+        "D_i=5",
+    ]);
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}{}", text(&out.stderr));
+    assert!(
+        s.contains("Ω_0") && s.contains("all gradients agree"),
+        "{s}"
+    );
+}
+
+#[test]
+fn eval_computes_loss_and_gradients_by_hand() {
+    // f = φ_0 + φ_1 x at φ = (1, 2), x = (1, 2): f = (3, 5); y = (3, 3);
+    // L = ∑ (f - y)² = 4; ∂L/∂φ_0 = ∑ 2(f - y) = 4; ∂L/∂φ_1 = ∑ 2(f - y) x = 8.
+    let p = scratch("lr_params.json", r#"{"phi_0": 1, "φ_1": 2}"#.as_bytes());
+    let i = scratch("lr_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        i.to_str().unwrap(),
+        "--grad",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["loss"], serde_json::json!(4.0));
+    assert_eq!(v["outputs"]["f"], serde_json::json!([3.0, 5.0]));
+    assert_eq!(v["grads"]["φ_0"], serde_json::json!(4.0));
+    assert_eq!(v["grads"]["φ_1"], serde_json::json!(8.0));
+}
+
+#[test]
+fn eval_names_a_missing_or_mis_shaped_array() {
+    let p = scratch("bad_params.json", r#"{"φ_0": 1}"#.as_bytes());
+    let i = scratch("ok_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        i.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("missing parameters `φ_1`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let p = scratch(
+        "ok_params.json",
+        r#"{"φ_0": 1, "φ_1": [[1, 2]]}"#.as_bytes(),
+    );
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        i.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`φ_1` should be ℝ"),
+        "{}",
+        text(&out.stderr)
+    );
+    let i = scratch("short_inputs.json", br#"{"x": [1, 2], "y": [3]}"#);
+    let p = scratch("good_params.json", r#"{"φ_0": 1, "φ_1": 2}"#.as_bytes());
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        i.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("`y`"), "{}", text(&out.stderr));
+    let j = scratch("broken.json", b"{\"x\": [1,");
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        j.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("broken.json:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

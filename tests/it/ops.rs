@@ -886,14 +886,24 @@ fn gradient_graphs_run_alike_in_f32_and_f64() {
 }
 
 #[test]
-fn gradcheck_catches_a_wrong_gradient() {
-    // Differencing through the stopped path disagrees with AD, which (rightly) ignores it:
-    // ∂(sg(p) ⊙ p)/∂p is p for AD, 2p for the differences.
+fn gradcheck_holds_frozen_copies_fixed() {
+    // ∂(sg(p) ⊙ p)/∂p is sg(p) = p: the differences must not perturb the frozen copy.
     let mut rng = Rng::new(5);
     let cases = op_cases(Op::StopGradient, &mut rng);
     let rows =
         interp::gradcheck(&cases[0].g, "L", &cases[0].inputs, &cases[0].params, EPS).expect("runs");
-    assert!(rows[0].max_rel_error > 0.1, "{}", rows[0]);
+    assert!(rows[0].max_rel_error < 1e-6, "{}", rows[0]);
+}
+
+#[test]
+fn gradcheck_catches_a_wrong_gradient() {
+    let numeric = Mat::from_fn(2, 2, |i, j| 1.0 + (i + 2 * j) as f64);
+    let wrong = Mat::from_fn(2, 2, |i, j| {
+        numeric[(i, j)] * if (i, j) == (1, 0) { 2.0 } else { 1.0 }
+    });
+    let row = interp::compare("p", wrong, numeric);
+    assert!(row.max_rel_error > 0.1, "{row}");
+    assert_eq!(row.worst, (1, 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1216,11 +1226,11 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
     assert_eq!(o("xs"), want_xs);
     assert_eq!(
         o("rows"),
-        Mat::from_fn(1, 4, |_, j| (0..3).map(|i| want_xs[(i, j)]).sum())
+        Mat::from_fn(1, 4, |_, j| (0..3).map(|i| want_xs[(i, j)]).sum::<f64>())
     );
     assert_eq!(
         o("cols"),
-        Mat::from_fn(3, 1, |i, _| (0..4).map(|j| want_xs[(i, j)]).sum())
+        Mat::from_fn(3, 1, |i, _| (0..4).map(|j| want_xs[(i, j)]).sum::<f64>())
     );
     assert_eq!(
         o("placed"),

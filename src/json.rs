@@ -1,0 +1,208 @@
+//! The JSON forms of `nnspec eval`: parameters, inputs and results in the book's shapes.
+//!
+//! | value | JSON |
+//! | --- | --- |
+//! | a scalar parameter `ℝ` | a number |
+//! | a vector `ℝ^{D}` | a flat list of D numbers |
+//! | a matrix `ℝ^{D×E}` | a list of D rows of E numbers |
+//! | a batch of column vectors `ℝ^{D}` per example | a list of D rows of B numbers |
+//! | a scalar per example, or class labels | a list of B numbers (labels: integers) |
+//!
+//! Keys are the names as the spec writes them (`"β_0"`, `"Ω_0"`); ASCII spellings
+//! (`"beta_0"`) are accepted too.
+
+use faer::Mat;
+use nnspec_dsl::ir::{Cols, Graph, Shape, Slot};
+use serde_json::{Map, Value};
+
+/// A named array that is missing, unexpected or of the wrong shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError(pub String);
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `beta_0` → `β_0`: the canonical spelling of a key.
+fn canonical(key: &str) -> String {
+    match key.split_once('_') {
+        Some((head, rest)) => format!("{}_{rest}", nnspec_dsl::names::word(head)),
+        None => nnspec_dsl::names::word(key).to_string(),
+    }
+}
+
+fn book_shape(shape: Shape) -> String {
+    match (shape.rows, shape.cols) {
+        (1, Cols::Fixed(1)) => "ℝ".into(),
+        (r, Cols::Fixed(1)) => format!("ℝ^{{{r}}}"),
+        (r, Cols::Fixed(c)) => format!("ℝ^{{{r}×{c}}}"),
+        (1, Cols::Batch) => "ℝ per example (a list of B numbers)".into(),
+        (r, Cols::Batch) => format!("ℝ^{{{r}}} per example ({r} rows of B numbers)"),
+    }
+}
+
+fn numbers(v: &Value, what: &str) -> Result<Vec<f64>, JsonError> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| JsonError(format!("`{what}`: expected a list of numbers, found {v}")))?;
+    list.iter()
+        .map(|x| {
+            x.as_f64()
+                .ok_or_else(|| JsonError(format!("`{what}`: `{x}` is not a number")))
+        })
+        .collect()
+}
+
+/// Reads one array for a slot; `batch` is the batch size if already known.
+fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonError> {
+    let name = &slot.name;
+    let want = book_shape(slot.shape);
+    let wrong = |got: String| JsonError(format!("`{name}` should be {want}, but it is {got}"));
+    match (slot.shape.rows, slot.shape.cols) {
+        (1, Cols::Fixed(1)) => match v {
+            Value::Number(n) => Ok(Mat::from_fn(1, 1, |_, _| n.as_f64().unwrap_or(f64::NAN))),
+            Value::Array(a) if a.len() == 1 => read(slot, &a[0], batch),
+            other => Err(wrong(describe(other))),
+        },
+        (r, Cols::Fixed(1)) | (r @ 1, Cols::Batch) => {
+            let xs = numbers(v, name).map_err(|_| wrong(describe(v)))?;
+            let expected = if slot.shape.cols == Cols::Batch {
+                batch.unwrap_or(xs.len())
+            } else {
+                r
+            };
+            if xs.len() != expected {
+                return Err(wrong(format!("a list of {} numbers", xs.len())));
+            }
+            if let Some((lo, n)) = slot.labels
+                && let Some(bad) = xs.iter().find(|x| {
+                    x.fract() != 0.0 || **x < f64::from(lo) || **x >= f64::from(lo) + n as f64
+                })
+            {
+                return Err(JsonError(format!(
+                    "`{name}`: label {bad} is not in {{{lo} … {}}}",
+                    i64::from(lo) + n as i64 - 1
+                )));
+            }
+            let (rows, cols) = if slot.shape.cols == Cols::Batch {
+                (1, xs.len())
+            } else {
+                (r, 1)
+            };
+            Ok(Mat::from_fn(rows, cols, |i, j| xs[i + j]))
+        }
+        (r, cols) => {
+            let rows = v.as_array().ok_or_else(|| wrong(describe(v)))?;
+            if rows.len() != r {
+                return Err(wrong(format!("a list of {} rows", rows.len())));
+            }
+            let rows: Vec<Vec<f64>> = rows
+                .iter()
+                .map(|row| numbers(row, name))
+                .collect::<Result<_, _>>()?;
+            let c = match cols {
+                Cols::Fixed(c) => c,
+                Cols::Batch => batch.unwrap_or_else(|| rows.first().map_or(0, Vec::len)),
+            };
+            if let Some(bad) = rows.iter().find(|row| row.len() != c) {
+                return Err(wrong(format!(
+                    "a row of {} numbers where {c} were expected",
+                    bad.len()
+                )));
+            }
+            Ok(Mat::from_fn(r, c, |i, j| rows[i][j]))
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Number(_) => "a number".into(),
+        Value::Array(a) => format!("a list of {}", a.len()),
+        Value::Object(_) => "an object".into(),
+        Value::String(_) => "a string".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+/// Reads the arrays for `slots` from a JSON object; every slot present, nothing extra.
+pub fn read_slots(slots: &[Slot], json: &Value, what: &str) -> Result<Vec<Mat<f64>>, JsonError> {
+    let obj = json
+        .as_object()
+        .ok_or_else(|| JsonError(format!("the {what} file must be a JSON object")))?;
+    let by_name: Map<String, Value> = obj.iter().map(|(k, v)| (canonical(k), v.clone())).collect();
+    for k in by_name.keys() {
+        if !slots.iter().any(|s| s.name == *k) {
+            let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+            return Err(JsonError(format!(
+                "unexpected {what} `{k}`: the model's {what} are {}",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut batch = None;
+    let mut out = Vec::new();
+    for s in slots {
+        let v = by_name.get(&s.name).ok_or_else(|| {
+            JsonError(format!(
+                "missing {what} `{}` ({})",
+                s.name,
+                book_shape(s.shape)
+            ))
+        })?;
+        let m = read(s, v, batch)?;
+        if s.shape.cols == Cols::Batch {
+            batch = Some(m.ncols());
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// A matrix in the JSON form of its shape.
+pub fn write(m: &Mat<f64>, shape: Shape) -> Value {
+    let num = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
+    match (shape.rows, shape.cols) {
+        (1, Cols::Fixed(1)) => num(m[(0, 0)]),
+        (_, Cols::Fixed(1)) => Value::Array((0..m.nrows()).map(|i| num(m[(i, 0)])).collect()),
+        (1, Cols::Batch) => Value::Array((0..m.ncols()).map(|j| num(m[(0, j)])).collect()),
+        _ => Value::Array(
+            (0..m.nrows())
+                .map(|i| Value::Array((0..m.ncols()).map(|j| num(m[(i, j)])).collect()))
+                .collect(),
+        ),
+    }
+}
+
+/// The result object of `nnspec eval`: `{"loss", "losses", "outputs", "grads"}`.
+pub fn result(g: &Graph, values: &crate::interp::Values<f64>) -> Value {
+    let mut outputs = Map::new();
+    let mut grads = Map::new();
+    let mut losses = Map::new();
+    for (name, id) in &g.outputs {
+        let Some(m) = values.get(*id) else { continue };
+        let v = write(m, g.node(*id).shape);
+        if let Some(param) = name.split_once("/∂").map(|(_, p)| p) {
+            grads.insert(param.to_string(), v);
+        } else if g.losses.iter().any(|l| l.name == *name) {
+            losses.insert(name.clone(), v);
+        } else {
+            outputs.insert(name.clone(), v);
+        }
+    }
+    let mut obj = Map::new();
+    if let Some(first) = g.losses.first().and_then(|l| losses.get(&l.name)) {
+        obj.insert("loss".into(), first.clone());
+    }
+    if losses.len() > 1 {
+        obj.insert("losses".into(), Value::Object(losses));
+    }
+    obj.insert("outputs".into(), Value::Object(outputs));
+    if !grads.is_empty() {
+        obj.insert("grads".into(), Value::Object(grads));
+    }
+    Value::Object(obj)
+}
