@@ -850,7 +850,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     /// per hyper-parameter: later uses join the first diagnostic as labels) or an unknown
     /// name. False when neither is the cause.
     pub(super) fn range_without_value(&mut self, bad: &Expr, what: &str) -> bool {
-        let mut valueless: Option<(String, Span)> = None;
+        let mut valueless: Option<(String, Span, Option<f64>)> = None;
         let mut unknown: Option<(String, Span, ast::Name)> = None;
         crate::syntax::walk(bad, &mut |x| {
             let ExprKind::Name(n) = &x.kind else { return };
@@ -860,9 +860,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             }
             match self.scope.get(&name) {
                 Some(Entry {
-                    sym: Sym::Hyper(None),
-                    ..
-                }) if valueless.is_none() => valueless = Some((name, x.span)),
+                    sym: Sym::Hyper(v), ..
+                }) if valueless.is_none() && v.is_none_or(|v| v.fract() != 0.0) => {
+                    valueless = Some((name, x.span, *v))
+                }
                 None if unknown.is_none() => unknown = Some((name, x.span, n.clone())),
                 _ => {}
             }
@@ -871,7 +872,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             self.unknown_name(&name, span, &n);
             return true;
         }
-        let Some((name, span)) = valueless else {
+        let Some((name, span, value)) = valueless else {
             return false;
         };
         if let Some(&i) = self.valueless.get(&name) {
@@ -883,19 +884,37 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             }
             return true;
         }
-        let mut d = Diagnostic::new(
-            Code::E0208,
-            span,
-            format!("`{name}` has no value, so {what} cannot be evaluated"),
-        )
-        .label("must evaluate to an integer")
-        .help(format!(
-            "give `{name}` a default, e.g. `model {}[{}]`, or set it with `--set {name}=3`",
-            self.model_name,
-            self.header_with(&name, "3")
-        ));
-        if let Some((def, _)) = self.hyper_defs.get(&name) {
-            d = d.with(*def, "declared without a default");
+        let (message, def_label) = match value {
+            None => (
+                format!("`{name}` has no value, so {what} cannot be evaluated"),
+                "declared without a default".to_string(),
+            ),
+            Some(v) => (
+                format!("`{name}` = {v} is not an integer, so {what} cannot be evaluated"),
+                format!("{v} here"),
+            ),
+        };
+        let mut d = Diagnostic::new(Code::E0208, span, message)
+            .label("must evaluate to an integer")
+            .help(format!(
+                "give `{name}` {}, e.g. `model {}[{}]`, or set it with `--set {name}=3`",
+                if value.is_some() {
+                    "an integer value"
+                } else {
+                    "a default"
+                },
+                self.model_name,
+                self.header_with(&name, "3")
+            ));
+        match self.hyper_defs.get(&name) {
+            Some((_, true)) if value.is_some() => {
+                d = d.note(format!(
+                    "`{name}` is set to {} with `--set`",
+                    value.unwrap_or_default()
+                ));
+            }
+            Some((def, _)) => d = d.with(*def, def_label),
+            None => {}
         }
         self.valueless.insert(name, self.chk.diags.len());
         self.error(d);
