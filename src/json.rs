@@ -66,6 +66,18 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             Value::Array(a) if a.len() == 1 => read(slot, &a[0], batch),
             other => Err(wrong(describe(other))),
         },
+        // A batch of scalars: a flat list of B numbers, or one row of B.
+        (1, Cols::Batch) if matches!(v, Value::Array(a) if a.len() == 1 && a[0].is_array()) => {
+            read(slot, &v[0], batch)
+        }
+        // One example of a vector input, given as a flat list: a batch of one.
+        (r, Cols::Batch)
+            if r > 1
+                && matches!(v, Value::Array(a) if a.len() == r && a.iter().all(Value::is_number)) =>
+        {
+            let xs = numbers(v, name)?;
+            Ok(Mat::from_fn(r, 1, |i, _| xs[i]))
+        }
         (r, Cols::Fixed(1)) | (r @ 1, Cols::Batch) => {
             let xs = numbers(v, name).map_err(|_| wrong(describe(v)))?;
             let expected = if slot.shape.cols == Cols::Batch {

@@ -53,19 +53,7 @@ enum Command {
         json: bool,
     },
     /// Check every gradient of every loss against central differences in f64.
-    Gradcheck {
-        #[command(flatten)]
-        target: Target,
-        /// Examples in the random batch.
-        #[arg(long, default_value_t = 3)]
-        batch: usize,
-        /// Seed of the random parameters and inputs.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The largest relative error accepted.
-        #[arg(long, default_value_t = 1e-6)]
-        tolerance: f64,
-    },
+    Gradcheck(GradcheckArgs),
     /// Print a model's IR: as lowered from the spec, or with its gradients.
     Ir {
         /// The spec file.
@@ -83,6 +71,29 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+}
+
+/// `nnspec gradcheck FILE…`: every model of every file, at random parameters and inputs.
+#[derive(clap::Args)]
+struct GradcheckArgs {
+    /// The spec files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Check only this model.
+    #[arg(long)]
+    model: Option<String>,
+    /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
+    overrides: Vec<(String, f64)>,
+    /// Examples in the random batch.
+    #[arg(long, default_value_t = 3)]
+    batch: usize,
+    /// Seed of the random parameters and inputs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The largest relative error accepted.
+    #[arg(long, default_value_t = 1e-6)]
+    tolerance: f64,
 }
 
 /// What to evaluate a spec at, and which model.
@@ -159,12 +170,7 @@ fn run(cli: Cli) -> ExitCode {
             grad,
             json,
         } => eval(&target, &params, &inputs, grad, json),
-        Command::Gradcheck {
-            target,
-            batch,
-            seed,
-            tolerance,
-        } => gradcheck(&target, batch, seed, tolerance),
+        Command::Gradcheck(args) => gradcheck(&args),
     }
 }
 
@@ -361,64 +367,107 @@ fn eval(
     ExitCode::SUCCESS
 }
 
-fn gradcheck(target: &Target, batch: usize, seed: u64, tolerance: f64) -> ExitCode {
-    let Some(forward) = load(target) else {
-        return ExitCode::FAILURE;
-    };
-    let graph = match dsl::opt::optimize(&forward) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: internal compiler error: {e}");
-            return ExitCode::FAILURE;
+/// Checks and lowers every model of a file (or the one `--model` names).
+fn load_all(
+    file: &std::path::Path,
+    model: Option<&str>,
+    overrides: &[(String, f64)],
+) -> Option<Vec<dsl::ir::Graph>> {
+    let src = read_spec(file)?;
+    let shown = file.display().to_string();
+    let checked = match dsl::check_source(&src, &options(overrides.to_vec())) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", dsl::diag::render_with(&diags, &shown, &src, color()));
+            return None;
         }
     };
-    if graph.losses.is_empty() {
-        eprintln!("error: model `{}` has no loss to check", graph.name);
-        return ExitCode::FAILURE;
+    let graphs: Vec<dsl::ir::Graph> = checked
+        .graphs
+        .into_iter()
+        .flatten()
+        .filter(|g| model.is_none_or(|m| g.name == m))
+        .collect();
+    if graphs.is_empty() {
+        match model {
+            Some(m) => eprintln!("error: no compilable model `{m}` in {shown}"),
+            None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
+        }
+        return None;
     }
-    let mut rng = nnspec::sample::Rng::new(seed);
-    let params = nnspec::sample::params(&graph, &mut rng);
-    let inputs = nnspec::sample::inputs(&graph, batch.max(1), &mut rng);
+    Some(graphs)
+}
+
+fn gradcheck(check: &GradcheckArgs) -> ExitCode {
     let mut worst = 0.0f64;
+    let mut failed = false;
     println!(
-        "{:<10} {:<16} {:>14}  status",
-        "loss", "parameter", "rel. error"
+        "{:<28} {:<8} {:<16} {:>12}  status",
+        "model", "loss", "parameter", "rel. error"
     );
-    for loss in &graph.losses {
-        let rows = match nnspec::interp::gradcheck(&graph, &loss.name, &inputs, &params, 1e-6) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
+    for file in &check.files {
+        let Some(graphs) = load_all(file, check.model.as_deref(), &check.overrides) else {
+            failed = true;
+            continue;
         };
-        for row in rows {
-            if !loss
-                .wrt
-                .iter()
-                .any(|p| graph.params[*p as usize].name == row.param)
-            {
-                continue;
+        let stem = file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        for forward in graphs {
+            let graph = match dsl::opt::optimize(&forward) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("error: internal compiler error in {}: {e}", forward.name);
+                    failed = true;
+                    continue;
+                }
+            };
+            let mut rng = nnspec::sample::Rng::new(check.seed);
+            let params = nnspec::sample::params(&graph, &mut rng);
+            let inputs = nnspec::sample::inputs(&graph, check.batch.max(1), &mut rng);
+            let model = format!("{stem}/{}", graph.name);
+            for loss in &graph.losses {
+                let rows =
+                    match nnspec::interp::gradcheck(&graph, &loss.name, &inputs, &params, 1e-5) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            eprintln!("error: {model}: {e}");
+                            failed = true;
+                            continue;
+                        }
+                    };
+                for row in rows {
+                    if !loss
+                        .wrt
+                        .iter()
+                        .any(|p| graph.params[*p as usize].name == row.param)
+                    {
+                        continue;
+                    }
+                    let ok = row.max_rel_error <= check.tolerance;
+                    failed |= !ok;
+                    worst = worst.max(row.max_rel_error);
+                    let status = if ok { "ok" } else { "FAILED" };
+                    println!(
+                        "{model:<28} {:<8} {:<16} {:>12.3e}  {status}",
+                        loss.name, row.param, row.max_rel_error
+                    );
+                }
             }
-            let ok = row.max_rel_error <= tolerance;
-            worst = worst.max(row.max_rel_error);
-            println!(
-                "{:<10} {:<16} {:>14.3e}  {}",
-                loss.name,
-                row.param,
-                row.max_rel_error,
-                if ok { "ok" } else { "FAILED" }
-            );
         }
     }
-    if worst <= tolerance {
+    if failed {
         println!(
-            "all gradients agree with central differences (worst {worst:.3e} ≤ {tolerance:e})"
+            "gradient check failed (worst relative error {worst:.3e}, tolerance {:e})",
+            check.tolerance
+        );
+        ExitCode::FAILURE
+    } else {
+        println!(
+            "all gradients agree with central differences (worst {worst:.3e} ≤ {:e})",
+            check.tolerance
         );
         ExitCode::SUCCESS
-    } else {
-        println!("gradient check failed: worst relative error {worst:.3e} > {tolerance:e}");
-        ExitCode::FAILURE
     }
 }
 

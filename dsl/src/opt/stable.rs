@@ -11,7 +11,8 @@
 //! | `log-one-minus-sig` | `log (1 − sig z)` | `−softplus(z)` |
 //! | `log-sum-exp` | `log 𝟏ᵀ exp z` | `logsumexp z` |
 //! | `log-exp` | `log exp z` | `z` |
-//! | `log-div` | `log (a / b)` with `a = exp …` | `log a − log b` (the Gaussian NLL's closed form) |
+//! | `log-div` | `log (a / b)` with `a = exp …` or a constant | `log a − log b` (the Gaussian NLL's closed form) |
+//! | `log-sum-exp-rows` | `log ∑_k exp z_k` written out over every row | `logsumexp z` (eq. 5.24) |
 //! | `log-sqrt` | `log √x` | `½ log x` |
 
 use super::Rewriter;
@@ -34,6 +35,34 @@ pub fn run(g: &Graph) -> Option<Graph> {
             None => rw.copy(id),
         }
     })
+}
+
+/// If `x` is a sum `exp z_1 + exp z_2 + …` over every row of one `z` (each row once), `z`.
+fn exp_rows_cover(rw: &Rewriter<'_>, x: NodeId) -> Option<NodeId> {
+    let mut stack = vec![x];
+    let mut rows = Vec::new();
+    let mut base = None;
+    while let Some(n) = stack.pop() {
+        let node = rw.node(n);
+        match node.op {
+            Op::Add => stack.extend(node.args.iter().copied()),
+            Op::Unary(Unary::Exp) => {
+                let row = rw.node(node.args[0]);
+                let Op::Row(k) = row.op else { return None };
+                let z = row.args[0];
+                if base.is_some_and(|b| b != z) {
+                    return None;
+                }
+                base = Some(z);
+                rows.push(k);
+            }
+            _ => return None,
+        }
+    }
+    let z = base?;
+    rows.sort_unstable();
+    let all: Vec<u32> = (0..rw.new.shape(z).rows as u32).collect();
+    (rows == all).then_some(z)
 }
 
 fn rewrite_log(rw: &mut Rewriter<'_>, x: NodeId) -> Option<NodeId> {
@@ -88,8 +117,25 @@ fn rewrite_log(rw: &mut Rewriter<'_>, x: NodeId) -> Option<NodeId> {
             (e.op == Op::Unary(Unary::Exp)).then(|| rw.op(Op::LogSumExp, &[e.args[0]]))
         }
         Op::Unary(Unary::Exp) => arg(0),
+        Op::Add => {
+            let z = exp_rows_cover(rw, x)?;
+            Some(rw.op(Op::LogSumExp, &[z]))
+        }
         Op::Div => {
             let (a, b) = (arg(0)?, arg(1)?);
+            if let Some(c) = rw.const_of(a) {
+                // log(c / b) = log c − log b.
+                let lb = rw.op(Op::Unary(Unary::Log), &[b]);
+                let lb = rewrite_log(rw, b).unwrap_or(lb);
+                if c == 1.0 {
+                    return Some(rw.op(Op::Unary(Unary::Neg), &[lb]));
+                }
+                if c <= 0.0 {
+                    return None;
+                }
+                let lc = rw.constant(c.ln(), rw.new.shape(lb));
+                return Some(rw.op(Op::Sub, &[lc, lb]));
+            }
             if rw.node(a).op != Op::Unary(Unary::Exp) {
                 return None;
             }

@@ -40,8 +40,14 @@ fn every_spec_lowers_differentiates_and_optimises_to_a_verified_graph() {
                     );
                 }
             }
+            let grad =
+                nnspec_dsl::ad::grad_all(&g).unwrap_or_else(|e| panic!("{stem}/{}: {e}", g.name));
             let plan = opt::plan::plan(&train);
-            let _ = write!(text, "{g}\n{train}\n{}\n", opt::plan::render(&train, &plan));
+            let _ = write!(
+                text,
+                "lowered:\n{g}\ngrad:\n{grad}\noptimised:\n{train}\n{}\n",
+                opt::plan::render(&train, &plan)
+            );
         }
         snapshot(&format!("ir__{stem}"), &text);
     }
