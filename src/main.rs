@@ -56,20 +56,14 @@ enum Command {
     Gradcheck(GradcheckArgs),
     /// Print a model's IR: as lowered from the spec, or with its gradients.
     Ir {
-        /// The spec file.
-        file: PathBuf,
+        #[command(flatten)]
+        target: Target,
         /// Which stage to print.
         #[arg(long, value_enum, default_value = "lowered")]
         stage: Stage,
-        /// The model to print (default: the last one in the file).
-        #[arg(long)]
-        model: Option<String>,
         /// Also print the memory plan: fusion groups, buffers, what the backward keeps.
         #[arg(long)]
         plan: bool,
-        /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
-        overrides: Vec<(String, f64)>,
     },
 }
 
@@ -157,12 +151,10 @@ fn run(cli: Cli) -> ExitCode {
             overrides,
         } => check(&files, dump, overrides),
         Command::Ir {
-            file,
+            target,
             stage,
-            model,
             plan,
-            overrides,
-        } => ir(&file, stage, model.as_deref(), plan, overrides),
+        } => ir(&target, stage, plan),
         Command::Eval {
             target,
             params,
@@ -201,40 +193,11 @@ fn options(overrides: Vec<(String, f64)>) -> dsl::check::Options {
     }
 }
 
-fn ir(
-    path: &std::path::Path,
-    stage: Stage,
-    model: Option<&str>,
-    plan: bool,
-    overrides: Vec<(String, f64)>,
-) -> ExitCode {
-    let Some(src) = read_spec(path) else {
+fn ir(target: &Target, stage: Stage, plan: bool) -> ExitCode {
+    let Some(graph) = load(target) else {
         return ExitCode::FAILURE;
     };
-    let shown = path.display().to_string();
-    let checked = match dsl::check_source(&src, &options(overrides)) {
-        Ok(c) => c,
-        Err(diags) => {
-            eprint!("{}", dsl::diag::render_with(&diags, &shown, &src, color()));
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(graph) = checked.graph(model) else {
-        let names: Vec<&str> = checked
-            .graphs
-            .iter()
-            .flatten()
-            .map(|g| g.name.as_str())
-            .collect();
-        match model {
-            Some(m) => eprintln!(
-                "error: no compilable model `{m}` in {shown} (models: {})",
-                names.join(", ")
-            ),
-            None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
-        }
-        return ExitCode::FAILURE;
-    };
+    let graph = &graph;
     let result = match stage {
         Stage::Lowered => Ok(graph.clone()),
         Stage::Grad => dsl::ad::grad_all(graph),

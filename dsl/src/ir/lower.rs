@@ -416,17 +416,7 @@ impl Cx<'_, '_> {
                 self.name_node(v.id, &name);
                 scope.names.insert(name.clone(), Val::Node(v));
                 scope.outputs.push((name.clone(), v.id));
-                let groups: Vec<String> = args
-                    .iter()
-                    .filter_map(|a| {
-                        if let ExprKind::Name(n) = &a.kind {
-                            Some(canonical(n, scope))
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                self.losses.push((name, groups));
+                self.losses.push((name, names_of(args, scope)));
                 return Ok(());
             }
             // The model function: its formals are the inputs; inline its body at each call,
@@ -437,16 +427,7 @@ impl Cx<'_, '_> {
             } else {
                 args
             };
-            let formals: Vec<String> = data
-                .iter()
-                .filter_map(|a| {
-                    if let ExprKind::Name(n) = &a.kind {
-                        Some(canonical(n, scope))
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let formals = names_of(data, scope);
             let v = self.value(rhs, scope)?;
             self.name_node(v.id, &name);
             if !scope.outputs.iter().any(|(n, _)| *n == name) {
@@ -1262,6 +1243,19 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
         }
     });
     found
+}
+
+/// The canonical names among `args` (the names in `f[x, φ]` or `L[φ]`).
+fn names_of(args: &[Expr], scope: &Scope) -> Vec<String> {
+    args.iter()
+        .filter_map(|a| {
+            if let ExprKind::Name(n) = &a.kind {
+                Some(canonical(n, scope))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn canonical(n: &ast::Name, scope: &Scope) -> String {
