@@ -193,12 +193,17 @@ pub fn write(m: &Mat<f64>, shape: Shape) -> Value {
 pub fn result(g: &Graph, values: &crate::interp::Values<f64>) -> Value {
     let mut outputs = Map::new();
     let mut grads = Map::new();
+    let mut input_grads = Map::new();
     let mut losses = Map::new();
     for (name, id) in &g.outputs {
         let Some(m) = values.get(*id) else { continue };
         let v = write(m, g.node(*id).shape);
-        if let Some(param) = name.split_once("/∂").map(|(_, p)| p) {
-            grads.insert(param.to_string(), v);
+        if let Some(of) = name.split_once("/∂").map(|(_, p)| p) {
+            if g.inputs.iter().any(|s| s.name == of) {
+                input_grads.insert(of.to_string(), v);
+            } else {
+                grads.insert(of.to_string(), v);
+            }
         } else if g.losses.iter().any(|l| l.name == *name) {
             losses.insert(name.clone(), v);
         } else {
@@ -215,6 +220,9 @@ pub fn result(g: &Graph, values: &crate::interp::Values<f64>) -> Value {
     obj.insert("outputs".into(), Value::Object(outputs));
     if !grads.is_empty() {
         obj.insert("grads".into(), Value::Object(grads));
+    }
+    if !input_grads.is_empty() {
+        obj.insert("input_grads".into(), Value::Object(input_grads));
     }
     Value::Object(obj)
 }

@@ -48,6 +48,9 @@ enum Command {
         /// Also compute the gradients of every loss.
         #[arg(long)]
         grad: bool,
+        /// Also compute the gradients of the first loss with respect to the inputs.
+        #[arg(long)]
+        input_grads: bool,
         /// Print JSON (otherwise a readable summary).
         #[arg(long)]
         json: bool,
@@ -160,8 +163,9 @@ fn run(cli: Cli) -> ExitCode {
             params,
             inputs,
             grad,
+            input_grads,
             json,
-        } => eval(&target, &params, &inputs, grad, json),
+        } => eval(&target, &params, &inputs, (grad, input_grads), json),
         Command::Gradcheck(args) => gradcheck(&args),
     }
 }
@@ -269,27 +273,17 @@ fn eval(
     target: &Target,
     params: &std::path::Path,
     inputs: &std::path::Path,
-    grad: bool,
+    (grad, input_grads): (bool, bool),
     json: bool,
 ) -> ExitCode {
     let Some(forward) = load(target) else {
         return ExitCode::FAILURE;
     };
-    let graph = if grad {
-        match dsl::training_graph(&forward) {
-            Ok(g) => g,
-            Err(e) => {
-                eprintln!("error: internal compiler error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        match dsl::opt::optimize(&forward) {
-            Ok(g) => g,
-            Err(e) => {
-                eprintln!("error: internal compiler error: {e}");
-                return ExitCode::FAILURE;
-            }
+    let graph = match dsl::eval_graph(&forward, grad, input_grads) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: internal compiler error: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let (Some(pj), Some(ij)) = (read_json(params), read_json(inputs)) else {

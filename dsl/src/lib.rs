@@ -62,6 +62,26 @@ pub fn training_graph(forward: &ir::Graph) -> Result<ir::Graph, ir::ShapeError> 
     opt::optimize(&joint)
 }
 
+/// The optimised graph `nnspec eval` runs: the forward pass, with the gradients of every loss
+/// (`grads`) and of the first loss with respect to the real-valued inputs (`input_grads`).
+pub fn eval_graph(
+    forward: &ir::Graph,
+    grads: bool,
+    input_grads: bool,
+) -> Result<ir::Graph, ir::ShapeError> {
+    let mut g = opt::optimize(forward)?;
+    if grads {
+        g = ad::grad_all(&g)?;
+    }
+    if input_grads && let Some(loss) = forward.losses.first() {
+        let real: Vec<u32> = (0..g.inputs.len() as u32)
+            .filter(|&i| g.inputs[i as usize].labels.is_none())
+            .collect();
+        g = ad::grad_with_inputs(&g, &loss.name, &[], &real)?;
+    }
+    opt::optimize(&g)
+}
+
 /// What [`check_source`] returns on success: the tree, what checking found, and the IR.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {

@@ -203,6 +203,20 @@ fn eval_computes_loss_and_gradients_by_hand() {
     assert_eq!(v["outputs"]["f"], serde_json::json!([3.0, 5.0]));
     assert_eq!(v["grads"]["φ_0"], serde_json::json!(4.0));
     assert_eq!(v["grads"]["φ_1"], serde_json::json!(8.0));
+    // ∂L/∂x_i = 2(f_i - y_i) φ_1 = (0, 8), on request.
+    let out = nnspec(&[
+        "eval",
+        "specs/linear_regression.nn",
+        "--params",
+        p.to_str().unwrap(),
+        "--inputs",
+        i.to_str().unwrap(),
+        "--input-grads",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["input_grads"]["x"], serde_json::json!([0.0, 8.0]));
+    assert!(v.get("grads").is_none(), "{v}");
 }
 
 #[test]

@@ -63,6 +63,17 @@ impl Builder<'_> {
 /// The gradient graph: the forward graph plus `∂loss/∂p` for every parameter `p` in `wrt`,
 /// added to the outputs as `∂L/∂β_0` (named after the loss and the parameter).
 pub fn grad(forward: &Graph, loss: &str, wrt: &[u32]) -> Result<Graph, ShapeError> {
+    grad_with_inputs(forward, loss, wrt, &[])
+}
+
+/// [`grad`], and also `∂loss/∂x` for every input `x` in `inputs` (by index into
+/// [`Graph::inputs`]): one column per example, named `∂L/∂x`.
+pub fn grad_with_inputs(
+    forward: &Graph,
+    loss: &str,
+    wrt: &[u32],
+    inputs: &[u32],
+) -> Result<Graph, ShapeError> {
     let mut g = forward.clone();
     let loss_id = g
         .output(loss)
@@ -101,12 +112,20 @@ pub fn grad(forward: &Graph, loss: &str, wrt: &[u32]) -> Result<Graph, ShapeErro
             });
         }
     }
-    for &p in wrt {
-        let slot = g
-            .params
+    let params = wrt.iter().map(|&p| {
+        g.params
             .get(p as usize)
-            .ok_or_else(|| ShapeError(format!("no parameter {p}")))?
-            .clone();
+            .cloned()
+            .ok_or_else(|| ShapeError(format!("no parameter {p}")))
+    });
+    let data = inputs.iter().map(|&x| {
+        g.inputs
+            .get(x as usize)
+            .cloned()
+            .ok_or_else(|| ShapeError(format!("no input {x}")))
+    });
+    let slots: Vec<_> = params.chain(data).collect::<Result<_, _>>()?;
+    for slot in slots {
         let id = match ct[slot.node.index()] {
             Some(id) => id,
             // The loss does not depend on this parameter: its gradient is zero.
