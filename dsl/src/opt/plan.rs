@@ -102,7 +102,9 @@ pub fn plan(g: &Graph) -> Plan {
     // Liveness: a value lives from its node to its last user (outputs to the end).
     let mut last_use: Vec<usize> = (0..n).collect();
     for i in 0..n {
-        if let Some(&m) = users[i].iter().max() {
+        // A value read by a fused node is read when its group's root runs.
+        let read_at = |u: usize| fused_into[u].map_or(u, |root| root.index());
+        if let Some(m) = users[i].iter().map(|&u| read_at(u)).max() {
             last_use[i] = m;
         }
         if is_output[i] {
@@ -125,10 +127,14 @@ pub fn plan(g: &Graph) -> Plan {
         }
         let shape = g.nodes[i].shape;
         let want = (shape.rows, shape.cols);
+        // Never the buffer of a value this node (or a node fused into it) reads.
+        let reads: Vec<usize> = (0..i)
+            .filter(|&j| fused_into[j] == Some(NodeId(i as u32)))
+            .flat_map(|j| g.nodes[j].args.iter().map(|a| a.index()))
+            .chain(g.nodes[i].args.iter().map(|a| a.index()))
+            .collect();
         let reuse = (0..buffers.len()).find(|&b| {
-            buffers[b] == want
-                && free_at[b] < i
-                && !g.nodes[i].args.iter().any(|a| buffer[a.index()] == Some(b))
+            buffers[b] == want && free_at[b] < i && !reads.iter().any(|&a| buffer[a] == Some(b))
         });
         let b = match reuse {
             Some(b) => b,

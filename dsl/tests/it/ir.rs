@@ -152,3 +152,67 @@ fn every_simplification_rule_has_a_name() {
         "duplicate rule names in {names:?}"
     );
 }
+
+/// Replays a plan: every value read (by a node, or by a node fused into it) must still be in
+/// its buffer when the reading node runs.
+fn check_plan(g: &ir::Graph, p: &opt::plan::Plan) -> Result<(), String> {
+    let mut holds: Vec<Option<usize>> = vec![None; p.buffers.len()];
+    for i in 0..g.nodes.len() {
+        if p.fused_into[i].is_some() {
+            continue;
+        }
+        let mut reads: Vec<usize> = g.nodes[i].args.iter().map(|a| a.index()).collect();
+        for j in 0..i {
+            if p.fused_into[j] == Some(ir::NodeId(i as u32)) {
+                reads.extend(g.nodes[j].args.iter().map(|a| a.index()));
+            }
+        }
+        for r in reads {
+            if let Some(b) = p.buffer[r]
+                && holds[b] != Some(r)
+            {
+                return Err(format!(
+                    "%{i} reads %{r} from buffer {b}, which holds {:?}",
+                    holds[b]
+                ));
+            }
+        }
+        if let Some(b) = p.buffer[i] {
+            holds[b] = Some(i);
+        }
+    }
+    for (name, id) in &g.outputs {
+        if let Some(b) = p.buffer[id.index()]
+            && holds[b] != Some(id.index())
+        {
+            return Err(format!(
+                "output {name} (%{}) was overwritten in buffer {b}",
+                id.0
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_buffer_plan_is_sound_and_deep_nets_share_buffers() {
+    for path in valid_specs() {
+        let src = std::fs::read_to_string(&path).expect("readable");
+        for g in graphs(&src) {
+            let train = nnspec_dsl::training_graph(&g).expect("optimises");
+            let plan = opt::plan::plan(&train);
+            check_plan(&train, &plan)
+                .unwrap_or_else(|e| panic!("{}/{}: {e}", path.display(), g.name));
+        }
+    }
+    let src = std::fs::read_to_string(crate::repo_root().join("specs/deep.nn")).expect("deep.nn");
+    let train =
+        nnspec_dsl::training_graph(&graphs(&src).pop().expect("DeepNet")).expect("optimises");
+    let plan = opt::plan::plan(&train);
+    let buffered = plan.buffer.iter().flatten().count();
+    assert!(
+        plan.buffers.len() < buffered,
+        "{} buffers for {buffered} values: no sharing",
+        plan.buffers.len()
+    );
+}
