@@ -35,6 +35,17 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+    /// Print the Rust code that `model!` generates for a spec, formatted.
+    Emit {
+        /// The spec file.
+        file: PathBuf,
+        /// Only this model (default: every model of the file that can be compiled).
+        #[arg(long)]
+        model: Option<String>,
+        /// Override a hyper-parameter, e.g. `--set K=5` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, f64)>,
+    },
     /// Evaluate a model at given parameters and inputs: outputs, losses and gradients.
     Eval {
         #[command(flatten)]
@@ -167,6 +178,40 @@ fn run(cli: Cli) -> ExitCode {
             json,
         } => eval(&target, &params, &inputs, (grad, input_grads), json),
         Command::Gradcheck(args) => gradcheck(&args),
+        Command::Emit {
+            file,
+            model,
+            overrides,
+        } => emit(&file, model, overrides),
+    }
+}
+
+/// `nnspec emit`: the tokens `model!` expands to, formatted by prettyplease.
+fn emit(file: &std::path::Path, model: Option<String>, overrides: Vec<(String, f64)>) -> ExitCode {
+    let Some(src) = read_spec(file) else {
+        return ExitCode::FAILURE;
+    };
+    let opts = dsl::emit::Options {
+        model,
+        check: options(overrides),
+        ..dsl::emit::Options::default()
+    };
+    let tokens = match dsl::emit::expand(&src, &file.display().to_string(), &opts) {
+        Ok(tokens) => tokens,
+        Err(text) => {
+            eprintln!("{}", text.trim_end());
+            return ExitCode::FAILURE;
+        }
+    };
+    match syn::parse2::<syn::File>(tokens) {
+        Ok(parsed) => {
+            print!("{}", prettyplease::unparse(&parsed));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: internal compiler error: the generated code does not parse: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,0 +1,3 @@
+nnspec_macros::model!("/etc/deep.nn");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nnspec_macros::model!(Shallow[D = eight] from "unknown_override.nn");
+
+fn main() {}

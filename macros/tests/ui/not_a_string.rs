@@ -1,0 +1,3 @@
+nnspec_macros::model!(42);
+
+fn main() {}

@@ -1,0 +1,3 @@
+nnspec_macros::model!("parse_error.nn");
+
+fn main() {}

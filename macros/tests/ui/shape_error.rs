@@ -1,0 +1,3 @@
+nnspec_macros::model!("shape_error.nn");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nnspec_macros::model!(Deep from "unknown_override.nn");
+
+fn main() {}
