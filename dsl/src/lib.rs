@@ -17,6 +17,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod dump;
+pub mod emit;
 pub mod ir;
 pub mod names;
 pub mod opt;

@@ -17,6 +17,7 @@
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
+//! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
 pub mod elementwise;
 pub mod gemm;
@@ -24,9 +25,11 @@ pub mod labels;
 pub mod layout;
 pub mod reduce;
 pub mod scalar;
+pub mod step;
 
 pub use elementwise::{BinaryFn, UnaryFn};
 pub use faer;
 pub use gemm::{gemm, gemm_par, par_for};
 pub use labels::LabelError;
 pub use scalar::Scalar;
+pub use step::{Rng, StepError};

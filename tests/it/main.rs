@@ -3,5 +3,6 @@
 //! run through every optimisation pass.
 
 mod cli;
+mod generated;
 mod ops;
 mod specs;

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod docs;
+mod emit;
 mod ir;
 mod limits;
 mod props;

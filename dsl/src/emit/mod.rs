@@ -1,0 +1,623 @@
+//! Rust emission: an optimised training graph → Rust tokens for a model type.
+//!
+//! For each model of a file, [`expand`] generates a type generic over the scalar
+//! (`DeepNet<T>` for `f32` and `f64`) whose fields are the parameters as faer matrices named
+//! after the spec (`beta_0`, `omega_0`), a workspace type holding every buffer of the memory
+//! plan, and straight-line `forward` / `loss_and_grad` bodies that call the `nnspec-runtime`
+//! kernels: GEMMs with transposes as views, one loop per fusion group, no allocation once the
+//! workspace exists. Class labels are passed as `&[usize]`.
+
+mod names;
+
+use crate::check::Options as CheckOptions;
+use crate::ir::{Cols, Graph, NodeId, Op, Shape, Unary};
+use crate::opt::plan::{self, Plan};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// What to expand and how to name the runtime.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The path generated code uses for the facade crate (`::nnspec`); its `__private`
+    /// module re-exports the runtime and faer.
+    pub krate: TokenStream,
+    /// Only this model (default: every model of the file that can be compiled).
+    pub model: Option<String>,
+    /// Hyper-parameter overrides, as for checking.
+    pub check: CheckOptions,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            krate: quote!(::nnspec),
+            model: None,
+            check: CheckOptions::default(),
+        }
+    }
+}
+
+/// Checks, lowers, optimises and emits `src`. On failure, the rendered diagnostics (rustc
+/// style, naming `path:line:col`), ready for `compile_error!`.
+pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, String> {
+    let checked =
+        crate::check_source(src, &opts.check).map_err(|d| crate::diag::render(&d, path, src))?;
+    let mut out = TokenStream::new();
+    let mut found = false;
+    for (info, graph) in checked.info.models.iter().zip(&checked.graphs) {
+        if opts.model.as_ref().is_some_and(|m| *m != info.name) {
+            continue;
+        }
+        let Some(graph) = graph else {
+            if opts.model.is_some() {
+                return Err(format!(
+                    "error: model `{}` in {path} has hyper-parameters without values; give them defaults or override them",
+                    info.name
+                ));
+            }
+            continue;
+        };
+        found = true;
+        let train = crate::training_graph(graph)
+            .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
+        out.extend(model(&train, &opts.krate));
+    }
+    if !found {
+        return Err(match &opts.model {
+            Some(m) => format!("error: no model `{m}` in {path}"),
+            None => format!(
+                "error: no model in {path} can be compiled (every hyper-parameter needs a value)"
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// How generated code reads a node's value.
+struct Cx<'g> {
+    g: &'g Graph,
+    plan: Plan,
+    rt: TokenStream,
+    params: Vec<Ident>,
+    inputs: Vec<Ident>,
+}
+
+impl Cx<'_> {
+    /// A `MatRef` expression for a node with a value outside any loop.
+    fn read(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        match n.op {
+            Op::Input(k) => {
+                let x = &self.inputs[k as usize];
+                quote!(#x)
+            }
+            Op::Param(k) => {
+                let p = &self.params[k as usize];
+                quote!(self.#p.as_ref())
+            }
+            _ => match self.plan.buffer[id.index()] {
+                Some(b) => {
+                    let b = format_ident!("b{b}");
+                    match n.shape.cols {
+                        Cols::Batch => quote!(ws.#b.as_ref().subcols(0, batch)),
+                        Cols::Fixed(_) => quote!(ws.#b.as_ref()),
+                    }
+                }
+                None => quote!(compile_error!("internal: a value with no buffer")),
+            },
+        }
+    }
+
+    /// A `MatMut` expression for the buffer of a node.
+    fn write(&self, id: NodeId) -> TokenStream {
+        let b = format_ident!("b{}", self.plan.buffer[id.index()].unwrap_or(usize::MAX));
+        match self.g.node(id).shape.cols {
+            Cols::Batch => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
+            Cols::Fixed(_) => quote!(ws.#b.as_mut()),
+        }
+    }
+
+    /// The element `(r, j)` of a node inside a fused loop; leaves are read through the
+    /// local views bound before the loop, and broadcast by their own shape.
+    fn elem(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
+        let n = self.g.node(id);
+        if let Op::Const(c) = n.op {
+            let v = c.0;
+            return quote!(T::from_f64(#v));
+        }
+        if self.plan.fused_into[id.index()].is_none() {
+            // Read from memory, broadcast by its own shape.
+            if !leaves.contains(&id) {
+                leaves.push(id);
+            }
+            let v = format_ident!("v{}", id.0);
+            // Class labels used as numbers (`1 - y_i` with `y ∈ {0, 1}`).
+            if let Op::Input(k) = n.op
+                && self.g.inputs[k as usize].labels.is_some()
+            {
+                return quote!(T::from_f64(#v[j] as f64));
+            }
+            let r = if n.shape.rows == 1 {
+                quote!(0)
+            } else {
+                quote!(r)
+            };
+            let j = if n.shape.cols == Cols::Fixed(1) {
+                quote!(0)
+            } else {
+                quote!(j)
+            };
+            return quote!(#v[(#r, #j)]);
+        }
+        self.elem_root(id, leaves)
+    }
+
+    fn unary(&self, u: Unary, a: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let e = quote!(#rt::elementwise);
+        match u {
+            Unary::Neg => quote!((-#a)),
+            Unary::Exp => quote!(#rt::Scalar::exp(#a)),
+            Unary::Log => quote!(#rt::Scalar::ln(#a)),
+            Unary::Sin => quote!(#rt::Scalar::sin(#a)),
+            Unary::Cos => quote!(#rt::Scalar::cos(#a)),
+            Unary::Tanh => quote!(#rt::Scalar::tanh(#a)),
+            Unary::Sqrt => quote!(#rt::Scalar::sqrt(#a)),
+            Unary::Abs => quote!(#rt::Scalar::abs(#a)),
+            Unary::Sig => quote!(#e::sig(#a)),
+            Unary::Relu => quote!(#e::relu(#a)),
+            Unary::LRelu(alpha) => {
+                let v = alpha.0;
+                quote!(#e::lrelu(#a, T::from_f64(#v)))
+            }
+            Unary::Softplus => quote!(#e::softplus(#a)),
+            Unary::HardSwish => quote!(#e::hardswish(#a)),
+            Unary::HardSwishGrad => quote!(#e::hardswish_grad(#a)),
+            Unary::Heaviside => quote!(#e::heaviside(#a)),
+            Unary::Rect => quote!(#e::rect(#a)),
+            Unary::Sign => quote!(#e::sign(#a)),
+            Unary::Powf(p) => {
+                let v = p.0;
+                quote!(#rt::Scalar::powf(#a, T::from_f64(#v)))
+            }
+            Unary::Recip => quote!((T::ONE / #a)),
+        }
+    }
+
+    /// The statement computing node `id` into its buffer.
+    fn stmt(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        // Computed inside its fusion group's loop, or read directly (inputs, constants).
+        if self.plan.fused_into[id.index()].is_some() || self.plan.buffer[id.index()].is_none() {
+            return TokenStream::new();
+        }
+        let rt = &self.rt;
+        let dst = self.write(id);
+        let arg = |k: usize| self.read(n.args[k]);
+        let body = match n.op {
+            Op::MatMul { ta, tb } => {
+                let (a, b) = (arg(0), arg(1));
+                quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
+            }
+            Op::SumRows => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_rows(#dst, #a);)
+            }
+            Op::SumCols => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_cols(#dst, #a);)
+            }
+            Op::Softmax => {
+                let a = arg(0);
+                quote!(#rt::reduce::softmax_cols(#dst, #a);)
+            }
+            Op::LogSumExp => {
+                let a = arg(0);
+                quote!(#rt::reduce::logsumexp_cols(#dst, #a);)
+            }
+            Op::PlaceRow { k, .. } => {
+                let (a, k) = (arg(0), k as usize);
+                quote!(#rt::layout::place_row(#dst, #a, #k);)
+            }
+            Op::Row(k) => {
+                let (a, k) = (arg(0), k as usize);
+                quote! {
+                    let src = #a;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        dst[(0, j)] = src[(#k, j)];
+                    }
+                }
+            }
+            Op::Transpose => {
+                let a = arg(0);
+                quote! {
+                    let src = #a;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        for r in 0..dst.nrows() {
+                            dst[(r, j)] = src[(j, r)];
+                        }
+                    }
+                }
+            }
+            Op::PickLabel { lo } => {
+                let x = arg(0);
+                let y = self.labels(n.args[1]);
+                let (lo, rows) = (lo as usize, self.g.shape(n.args[0]).rows);
+                quote! {
+                    let src = #x;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        let k = #y[j].wrapping_sub(#lo);
+                        if k >= #rows {
+                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                        }
+                        dst[(0, j)] = src[(k, j)];
+                    }
+                }
+            }
+            Op::OneHot { rows, lo } => {
+                let y = self.labels(n.args[0]);
+                let (lo, rows) = (lo as usize, rows as usize);
+                quote! {
+                    let mut dst = #dst;
+                    dst.fill(T::ZERO);
+                    for j in 0..dst.ncols() {
+                        let k = #y[j].wrapping_sub(#lo);
+                        if k >= #rows {
+                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                        }
+                        dst[(k, j)] = T::ONE;
+                    }
+                }
+            }
+            Op::Input(_) | Op::Param(_) | Op::Const(_) => return TokenStream::new(),
+            // An element-wise root: one loop over its fusion group.
+            _ => {
+                let mut leaves = Vec::new();
+                let e = self.elem_root(id, &mut leaves);
+                let binds = leaves.iter().map(|l| {
+                    let v = format_ident!("v{}", l.0);
+                    let r = self.read(*l);
+                    quote!(let #v = #r;)
+                });
+                quote! {
+                    #(#binds)*
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        for r in 0..dst.nrows() {
+                            dst[(r, j)] = #e;
+                        }
+                    }
+                }
+            }
+        };
+        let comment = self.comment(id);
+        quote!({ #comment #body })
+    }
+
+    /// The root of a fusion group: its own op over its arguments (fused or read).
+    fn elem_root(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
+        let n = self.g.node(id);
+        let sub = |k: usize, leaves: &mut Vec<NodeId>| self.elem(n.args[k], leaves);
+        match n.op {
+            Op::Add | Op::Sub | Op::Mul | Op::Div => {
+                let a = sub(0, leaves);
+                let b = sub(1, leaves);
+                match n.op {
+                    Op::Add => quote!((#a + #b)),
+                    Op::Sub => quote!((#a - #b)),
+                    Op::Mul => quote!((#a * #b)),
+                    _ => quote!((#a / #b)),
+                }
+            }
+            Op::Broadcast | Op::StopGradient => sub(0, leaves),
+            Op::Unary(u) => {
+                let a = sub(0, leaves);
+                self.unary(u, a)
+            }
+            _ => quote!(compile_error!("internal: not an element-wise root")),
+        }
+    }
+
+    fn labels(&self, id: NodeId) -> TokenStream {
+        match self.g.node(id).op {
+            Op::Input(k) => {
+                let y = &self.inputs[k as usize];
+                quote!(#y)
+            }
+            _ => quote!(compile_error!("internal: labels that are not an input")),
+        }
+    }
+
+    /// A doc-comment-free marker of what a statement computes: the spec name if it has one.
+    fn comment(&self, id: NodeId) -> TokenStream {
+        match &self.g.node(id).name {
+            Some(name) => {
+                let text = format!("%{} = {}", id.0, name);
+                quote!(let _ = #text;)
+            }
+            None => TokenStream::new(),
+        }
+    }
+}
+
+fn model(g: &Graph, krate: &TokenStream) -> TokenStream {
+    let plan = plan::plan(g);
+    let rt = quote!(#krate::__private::runtime);
+    let faer = quote!(#krate::__private::faer);
+    let param_names = names::fields(g.params.iter().map(|p| p.name.as_str()));
+    let input_names = names::fields(g.inputs.iter().map(|p| p.name.as_str()));
+    let params: Vec<Ident> = param_names
+        .iter()
+        .map(|n| Ident::new(n, Span::call_site()))
+        .collect();
+    let inputs: Vec<Ident> = input_names
+        .iter()
+        .map(|n| Ident::new(n, Span::call_site()))
+        .collect();
+    let cx = Cx {
+        g,
+        plan,
+        rt: rt.clone(),
+        params,
+        inputs,
+    };
+    let name = Ident::new(&g.name, Span::call_site());
+    let ws_name = format_ident!("{}Workspace", g.name);
+
+    // Parameters: fields, shapes, zero construction.
+    let fields = cx.params.iter().zip(&g.params).map(|(f, p)| {
+        let doc = format!("`{}` : {}", p.name, p.shape);
+        quote!(#[doc = #doc] pub #f: #faer::Mat<T>,)
+    });
+    let zeros = cx.params.iter().zip(&g.params).map(|(f, p)| {
+        let (r, c) = dims(p.shape, 1);
+        quote!(#f: #faer::Mat::zeros(#r, #c),)
+    });
+    let visit = cx.params.iter().zip(&g.params).map(|(f, p)| {
+        let n = &p.name;
+        quote!(v(#n, &mut self.#f);)
+    });
+    let visit_grads = cx.params.iter().zip(&g.params).map(|(f, p)| {
+        let n = &p.name;
+        quote!(v(#n, &mut self.#f, &grads.#f);)
+    });
+
+    // Workspace buffers.
+    let buffers: Vec<Ident> = (0..cx.plan.buffers.len())
+        .map(|b| format_ident!("b{b}"))
+        .collect();
+    let buffer_fields = buffers.iter().map(|b| quote!(#b: #faer::Mat<T>,));
+    let buffer_init = buffers
+        .iter()
+        .zip(&cx.plan.buffers)
+        .map(|(b, (rows, cols))| {
+            let c = match cols {
+                Cols::Batch => quote!(max_batch),
+                Cols::Fixed(c) => quote!(#c),
+            };
+            quote!(#b: #faer::Mat::zeros(#rows, #c),)
+        });
+
+    // Arguments: data as column batches, class labels as indices.
+    let args: Vec<TokenStream> = cx
+        .inputs
+        .iter()
+        .zip(&g.inputs)
+        .map(|(x, s)| {
+            if s.labels.is_some() {
+                quote!(#x: &[usize])
+            } else {
+                quote!(#x: #faer::MatRef<'_, T>)
+            }
+        })
+        .collect();
+    let batch_checks: Vec<TokenStream> = cx
+        .inputs
+        .iter()
+        .zip(&g.inputs)
+        .map(|(x, s)| {
+            let (n, rows) = (&s.name, s.shape.rows);
+            if s.labels.is_some() {
+                quote! {
+                    if #x.len() != batch {
+                        return Err(#rt::StepError::Shape { name: #n, expected: (1, batch), got: (1, #x.len()) });
+                    }
+                }
+            } else {
+                quote! {
+                    if #x.nrows() != #rows || #x.ncols() != batch {
+                        return Err(#rt::StepError::Shape { name: #n, expected: (#rows, batch), got: (#x.nrows(), #x.ncols()) });
+                    }
+                }
+            }
+        })
+        .collect();
+    let first = cx.inputs.first().zip(g.inputs.first());
+    let batch_of = match first {
+        Some((x, s)) if s.labels.is_some() => quote!(#x.len()),
+        Some((x, _)) => quote!(#x.ncols()),
+        None => quote!(1usize),
+    };
+
+    // loss_and_grad: every node, then the gradients into `grads`.
+    let all: Vec<TokenStream> = (0..g.nodes.len())
+        .map(|i| cx.stmt(NodeId(i as u32)))
+        .collect();
+    let loss = g.losses.first().and_then(|l| g.output(&l.name));
+    let grad_copies = g.outputs.iter().filter_map(|(out, id)| {
+        let (_, pname) = out.split_once("/∂")?;
+        let k = g.params.iter().position(|p| p.name == pname)?;
+        let f = &cx.params[k];
+        let src = cx.read(*id);
+        Some(match g.node(*id).op {
+            Op::Const(c) => {
+                let v = c.0;
+                quote!(grads.#f.fill(T::from_f64(#v));)
+            }
+            _ => quote!(grads.#f.copy_from(#src);),
+        })
+    });
+    let loss_value = match loss {
+        Some(id) => match g.node(id).op {
+            Op::Const(c) => {
+                let v = c.0;
+                quote!(T::from_f64(#v))
+            }
+            _ => {
+                let r = cx.read(id);
+                quote!(#r[(0, 0)])
+            }
+        },
+        None => quote!(T::ZERO),
+    };
+    let loss_and_grad = if loss.is_some() {
+        quote! {
+            /// The (first) loss over the batch, with the gradient of every loss with respect to
+            /// the parameters it trains written into `grads`. Inputs are `D × B` (one column per
+            /// example), class labels one index per example.
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            pub fn loss_and_grad(&self, #(#args,)* grads: &mut Self, ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
+                let batch = #batch_of;
+                if batch > ws.max_batch {
+                    return Err(#rt::StepError::Batch { batch, max_batch: ws.max_batch });
+                }
+                #(#batch_checks)*
+                #(#all)*
+                #(#grad_copies)*
+                Ok(#loss_value)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+
+    // forward: the model function's ancestors only, returning a view into the workspace.
+    let function = g
+        .outputs
+        .iter()
+        .find(|(n, _)| !n.starts_with('∂') && !g.losses.iter().any(|l| l.name == *n));
+    let forward = match function {
+        Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {
+            let mut needed = vec![false; g.nodes.len()];
+            needed[fid.index()] = true;
+            for i in (0..g.nodes.len()).rev() {
+                if needed[i] {
+                    for a in &g.nodes[i].args {
+                        needed[a.index()] = true;
+                    }
+                }
+            }
+            let used_inputs: Vec<usize> = g
+                .inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| needed[s.node.index()])
+                .map(|(k, _)| k)
+                .collect();
+            let fargs = used_inputs.iter().map(|&k| &args[k]);
+            let fchecks = used_inputs.iter().map(|&k| &batch_checks[k]);
+            let stmts = (0..g.nodes.len())
+                .filter(|&i| needed[i])
+                .map(|i| cx.stmt(NodeId(i as u32)));
+            let fbatch = match used_inputs.first() {
+                Some(&k) if g.inputs[k].labels.is_some() => {
+                    let x = &cx.inputs[k];
+                    quote!(#x.len())
+                }
+                Some(&k) => {
+                    let x = &cx.inputs[k];
+                    quote!(#x.ncols())
+                }
+                None => quote!(1usize),
+            };
+            let out = cx.read(*fid);
+            quote! {
+                /// The model function on a batch: a view into the workspace.
+                #[allow(unused_variables, clippy::too_many_arguments)]
+                pub fn forward<'w>(&self, #(#fargs,)* ws: &'w mut #ws_name<T>) -> Result<#faer::MatRef<'w, T>, #rt::StepError> {
+                    let batch = #fbatch;
+                    if batch > ws.max_batch {
+                        return Err(#rt::StepError::Batch { batch, max_batch: ws.max_batch });
+                    }
+                    #(#fchecks)*
+                    #(#stmts)*
+                    Ok(#out)
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+    let init = cx.params.iter().zip(&g.params).map(|(f, p)| {
+        let (r, c) = dims(p.shape, 1);
+        // Matrices: He (eq. 7.32), σ² = 2/fan-in; vectors and scalars (biases): zero.
+        if c > 1 {
+            quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| rng.normal(T::from_f64((2.0 / #c as f64).sqrt()))),)
+        } else {
+            quote!(#f: #faer::Mat::zeros(#r, #c),)
+        }
+    });
+    let doc = format!("The model `{}`, compiled by nnspec.", g.name);
+    let ws_doc = format!("Every buffer a step of `{}` needs, allocated once.", g.name);
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug)]
+        pub struct #name<T: #rt::Scalar> {
+            #(#fields)*
+        }
+
+        #[doc = #ws_doc]
+        #[derive(Clone, Debug)]
+        pub struct #ws_name<T: #rt::Scalar> {
+            max_batch: usize,
+            #(#buffer_fields)*
+        }
+
+                // Constants are written in full (`6.283185307179586`), and products keep their brackets.
+        #[allow(unused_parens, clippy::approx_constant, clippy::excessive_precision)]
+        impl<T: #rt::Scalar> #name<T> {
+            /// Every parameter zero.
+            pub fn zeros() -> Self {
+                Self { #(#zeros)* }
+            }
+
+            /// Zeros of the same shapes (a gradient buffer).
+            pub fn zeros_like(&self) -> Self {
+                Self::zeros()
+            }
+
+            /// Random initial parameters: He for matrices, zero for biases.
+                        pub fn init(rng: &mut #rt::Rng) -> Self {
+                let _ = &rng;
+                Self { #(#init)* }
+            }
+
+            /// The buffers for batches of up to `max_batch` examples.
+            pub fn workspace(max_batch: usize) -> #ws_name<T> {
+                #ws_name { max_batch, #(#buffer_init)* }
+            }
+
+            /// Visits every parameter with its name as the spec writes it.
+            pub fn visit(&mut self, mut v: impl FnMut(&str, &mut #faer::Mat<T>)) {
+                #(#visit)*
+            }
+
+            /// Visits every parameter with its gradient.
+            pub fn visit_with_grads(&mut self, grads: &Self, mut v: impl FnMut(&str, &mut #faer::Mat<T>, &#faer::Mat<T>)) {
+                #(#visit_grads)*
+            }
+
+            #forward
+            #loss_and_grad
+        }
+    }
+}
+
+fn dims(shape: Shape, batch: usize) -> (usize, usize) {
+    match shape.cols {
+        Cols::Fixed(c) => (shape.rows, c),
+        Cols::Batch => (shape.rows, batch),
+    }
+}

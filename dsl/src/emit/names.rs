@@ -1,0 +1,149 @@
+//! Rust identifiers for spec names: `β_0` → `beta_0`, `Ω_0` → `omega_0`, `h'` → `h_prime`,
+//! `φ_1.β` → `phi_1_beta`. Where two names of a model would meet (`ω_0` and `Ω_0`), the
+//! capital's gets a `big_` prefix; any remaining clash gets a numeric suffix.
+
+const GREEK: &[(char, &str)] = &[
+    ('α', "alpha"),
+    ('β', "beta"),
+    ('γ', "gamma"),
+    ('δ', "delta"),
+    ('ε', "epsilon"),
+    ('ζ', "zeta"),
+    ('η', "eta"),
+    ('θ', "theta"),
+    ('ι', "iota"),
+    ('κ', "kappa"),
+    ('λ', "lambda"),
+    ('μ', "mu"),
+    ('ν', "nu"),
+    ('ξ', "xi"),
+    ('π', "pi"),
+    ('ρ', "rho"),
+    ('σ', "sigma"),
+    ('τ', "tau"),
+    ('υ', "upsilon"),
+    ('φ', "phi"),
+    ('χ', "chi"),
+    ('ψ', "psi"),
+    ('ω', "omega"),
+    ('ℓ', "ell"),
+];
+
+const CAPITAL: &[(char, &str)] = &[
+    ('Γ', "gamma"),
+    ('Δ', "delta"),
+    ('Θ', "theta"),
+    ('Λ', "lambda"),
+    ('Ξ', "xi"),
+    ('Π', "pi"),
+    ('Σ', "sigma"),
+    ('Φ', "phi"),
+    ('Ψ', "psi"),
+    ('Ω', "omega"),
+];
+
+/// A snake-case identifier for one name, and whether it spelled a capital Greek letter.
+fn ident(name: &str) -> (String, bool) {
+    let mut out = String::new();
+    let mut capital = false;
+    for c in name.chars() {
+        if let Some((_, w)) = GREEK.iter().find(|(g, _)| *g == c) {
+            push_word(&mut out, w);
+        } else if let Some((_, w)) = CAPITAL.iter().find(|(g, _)| *g == c) {
+            capital = true;
+            push_word(&mut out, w);
+        } else if c == '\'' || c == '′' {
+            push_word(&mut out, "prime");
+        } else if c == '⁻' {
+            push_word(&mut out, "frozen");
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let mut out = out.trim_end_matches('_').to_string();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "v_");
+    }
+    if matches!(
+        out.as_str(),
+        "self"
+            | "type"
+            | "fn"
+            | "let"
+            | "mod"
+            | "use"
+            | "ws"
+            | "grads"
+            | "batch"
+            | "in"
+            | "loop"
+            | "match"
+            | "ref"
+            | "move"
+            | "r"
+            | "j"
+            | "dst"
+            | "src"
+    ) {
+        out.push('_');
+    }
+    (out, capital)
+}
+
+fn push_word(out: &mut String, w: &str) {
+    if !out.is_empty()
+        && !out.ends_with('_')
+        && out.chars().last().is_some_and(|c| c.is_ascii_alphabetic())
+    {
+        out.push('_');
+    }
+    out.push_str(w);
+}
+
+/// Identifiers for a list of names, distinct within the list.
+pub fn fields<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let raw: Vec<(String, bool)> = names.map(ident).collect();
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, (id, capital)) in raw.iter().enumerate() {
+        let clash = raw
+            .iter()
+            .enumerate()
+            .any(|(k, (other, _))| k != i && other == id);
+        let mut id = if clash && *capital {
+            format!("big_{id}")
+        } else {
+            id.clone()
+        };
+        let mut n = 2;
+        while out.contains(&id) {
+            id = format!("{}_{n}", raw[i].0);
+            n += 1;
+        }
+        out.push(id);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greek_names_become_snake_case() {
+        let f = fields(["β_0", "Ω_0", "ω_0", "h'", "φ_1.β", "θ_{10}", "x"].into_iter());
+        assert_eq!(
+            f,
+            [
+                "beta_0",
+                "big_omega_0",
+                "omega_0",
+                "h_prime",
+                "phi_1_beta",
+                "theta_10",
+                "x"
+            ]
+        );
+    }
+}
