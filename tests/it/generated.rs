@@ -135,6 +135,18 @@ macro_rules! load {
     }};
 }
 
+/// One `loss_and_grad` call as warm-up, then a second that must not touch the heap.
+macro_rules! step {
+    ($net:expr, $($arg:expr),*) => {{
+        let first = $net.loss_and_grad($($arg),*).expect("step");
+        let before = allocations();
+        let again = $net.loss_and_grad($($arg),*).expect("step");
+        assert_eq!(allocations(), before, "loss_and_grad allocated after the warm-up call");
+        assert_eq!(first.to_bits(), again.to_bits(), "two identical steps differ");
+        first
+    }};
+}
+
 /// The gradients of a generated model, named.
 macro_rules! named_grads {
     ($net:expr, $grads:expr) => {{
@@ -153,9 +165,7 @@ fn deep_net_matches_the_interpreter_and_allocates_nothing_per_step() {
         let mut grads = net.zeros_like();
         let mut ws = deep::DeepNet::<f64>::workspace(8);
         let y = labels(&x[1]);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), &y, &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), &y, &mut grads, &mut ws);
         let before = allocations();
         let again = net
             .loss_and_grad(x[0].as_ref(), &y, &mut grads, &mut ws)
@@ -178,9 +188,7 @@ fn toy_chain_matches_the_interpreter() {
         let mut net = load!(toy::ToyChain::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = toy::ToyChain::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
 }
@@ -192,27 +200,21 @@ fn the_losses_of_chapter_5_match_the_interpreter() {
         let mut grads = net.zeros_like();
         let mut ws = losses::MulticlassLogSumExp::<f64>::workspace(5);
         let y = labels(&x[1]);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), &y, &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), &y, &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
     differential("specs/losses.nn", "Heteroscedastic", |p, x| {
         let mut net = load!(losses::Heteroscedastic::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = losses::Heteroscedastic::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
     differential("specs/losses.nn", "IndependentBinary", |p, x| {
         let mut net = load!(losses::IndependentBinary::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = losses::IndependentBinary::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
 }
@@ -223,36 +225,28 @@ fn other_book_models_match_the_interpreter() {
         let mut net = load!(shallow::ShallowNetVector::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = shallow::ShallowNetVector::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
     differential("specs/l2.nn", "L2Regularized", |p, x| {
         let mut net = load!(l2::L2Regularized::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = l2::L2Regularized::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
     differential("specs/gabor.nn", "Gabor", |p, x| {
         let mut net = load!(gabor::Gabor::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = gabor::Gabor::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
     differential("specs/hardswish.nn", "HardSwishNet", |p, x| {
         let mut net = load!(hardswish::HardSwishNet::<f64>::zeros(), p);
         let mut grads = net.zeros_like();
         let mut ws = hardswish::HardSwishNet::<f64>::workspace(5);
-        let loss = net
-            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
-            .expect("step");
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
         (loss, named_grads!(net, grads))
     });
 }
