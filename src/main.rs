@@ -205,7 +205,10 @@ fn emit(file: &std::path::Path, model: Option<String>, overrides: Vec<(String, f
     };
     match syn::parse2::<syn::File>(tokens) {
         Ok(parsed) => {
-            print!("{}", prettyplease::unparse(&parsed));
+            print!(
+                "{}",
+                dsl::emit::comments_from_markers(&prettyplease::unparse(&parsed))
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -60,7 +60,11 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
         found = true;
         let train = crate::training_graph(graph)
             .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
-        out.extend(model(&train, &opts.krate));
+        let source = Source {
+            text: src,
+            file: path.rsplit('/').next().unwrap_or(path),
+        };
+        out.extend(model(&train, &opts.krate, &source));
     }
     if !found {
         return Err(match &opts.model {
@@ -78,6 +82,8 @@ struct Cx<'g> {
     g: &'g Graph,
     plan: Plan,
     rt: TokenStream,
+    /// Per node: the spec line it implements, for the comment above its statement.
+    comments: Vec<Option<String>>,
     params: Vec<Ident>,
     inputs: Vec<Ident>,
 }
@@ -333,18 +339,89 @@ impl Cx<'_> {
 
     /// A doc-comment-free marker of what a statement computes: the spec name if it has one.
     fn comment(&self, id: NodeId) -> TokenStream {
-        match &self.g.node(id).name {
-            Some(name) => {
-                let text = format!("%{} = {}", id.0, name);
-                quote!(let _ = #text;)
-            }
+        match &self.comments[id.index()] {
+            Some(text) => quote!(let _ = #text;),
             None => TokenStream::new(),
         }
     }
 }
 
-fn model(g: &Graph, krate: &TokenStream) -> TokenStream {
+/// The spec a graph came from, for the comments that tie statements to its lines.
+struct Source<'s> {
+    text: &'s str,
+    file: &'s str,
+}
+
+impl Source<'_> {
+    /// `h_1 = a[β_0 + Ω_0 x] (deep.nn:10)`: the source line of a span, trimmed.
+    fn line(&self, span: crate::diag::Span) -> Option<String> {
+        if span.end == 0 {
+            return None;
+        }
+        let (line, _) = crate::diag::line_col(self.text, span.start as usize);
+        let text = self.text.lines().nth(line - 1)?;
+        let text = text.split('#').next().unwrap_or(text);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(format!("{text} ({}:{line})", self.file))
+    }
+}
+
+/// Turns the `let _ = "…";` markers of generated code into `// …` comments, for people
+/// reading `nnspec emit` (the macro's expansion keeps them as inert statements).
+pub fn comments_from_markers(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    for line in code.lines() {
+        let t = line.trim_start();
+        match t
+            .strip_prefix("let _ = \"")
+            .and_then(|r| r.strip_suffix("\";"))
+        {
+            Some(text) => {
+                let indent = &line[..line.len() - t.len()];
+                let text = text.replace("\\\"", "\"").replace("\\\\", "\\");
+                out.push_str(indent);
+                out.push_str("// ");
+                out.push_str(&text);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
     let plan = plan::plan(g);
+    // The forward pass: what the model function and the losses need; the rest is backward.
+    let mut forward = vec![false; g.nodes.len()];
+    for (name, id) in &g.outputs {
+        if !name.starts_with('∂') {
+            forward[id.index()] = true;
+        }
+    }
+    for i in (0..g.nodes.len()).rev() {
+        if forward[i] {
+            for a in &g.nodes[i].args {
+                forward[a.index()] = true;
+            }
+        }
+    }
+    let comments: Vec<Option<String>> = (0..g.nodes.len())
+        .map(|i| {
+            let line = source.line(g.spans[i])?;
+            let output = g
+                .outputs
+                .iter()
+                .find(|(n, id)| id.index() == i && n.starts_with('∂'));
+            let name = g.nodes[i].name.as_deref();
+            Some(match (forward[i], output, name) {
+                (true, _, Some(n)) => format!("{n}: {line}"),
+                (true, _, None) => line,
+                (false, Some((grad, _)), _) => format!("{grad}: backward of {line}"),
+                (false, None, _) => format!("backward of {line}"),
+            })
+        })
+        .collect();
     let rt = quote!(#krate::__private::runtime);
     let faer = quote!(#krate::__private::faer);
     let param_names = names::fields(g.params.iter().map(|p| p.name.as_str()));
@@ -358,6 +435,7 @@ fn model(g: &Graph, krate: &TokenStream) -> TokenStream {
         .map(|n| Ident::new(n, Span::call_site()))
         .collect();
     let cx = Cx {
+        comments,
         g,
         plan,
         rt: rt.clone(),

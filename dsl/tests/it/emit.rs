@@ -13,7 +13,7 @@ fn generated_code_of_every_spec_matches_its_snapshot() {
             .unwrap_or_else(|e| panic!("{stem}: {e}"));
         let file: syn::File = syn::parse2(tokens)
             .unwrap_or_else(|e| panic!("{stem}: generated code does not parse: {e}"));
-        let code = prettyplease::unparse(&file);
+        let code = emit::comments_from_markers(&prettyplease::unparse(&file));
         insta::with_settings!({ prepend_module_to_snapshot => false, snapshot_path => "snapshots" }, {
             insta::assert_snapshot!(format!("emit__{stem}"), code);
         });
