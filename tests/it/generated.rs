@@ -30,6 +30,20 @@ mod gabor {
 mod hardswish {
     nnspec::model!("../../specs/hardswish.nn");
 }
+// Every other spec compiles too (sub-models, groups, noise, frozen copies, ASCII spellings).
+mod every_other_spec {
+    nnspec::model!("../../specs/ascii.nn");
+    nnspec::model!("../../specs/backprop.nn");
+    nnspec::model!("../../specs/leaky_relu.nn");
+    nnspec::model!("../../specs/linear_regression.nn");
+    nnspec::model!(ShallowNet from "../../specs/shallow.nn");
+    nnspec::model!(ShallowNetFamily from "../../specs/shallow.nn");
+    nnspec::model!(ShallowNet2In from "../../specs/shallow.nn");
+    nnspec::model!(ShallowNet2Out from "../../specs/shallow.nn");
+    nnspec::model!(ShallowNetHidden from "../../specs/shallow.nn");
+    nnspec::model!("../../dsl/tests/data/ok/functions_and_spellings.nn");
+    nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
+}
 
 // ------------------------------------------------------------------ allocation counting
 
@@ -252,6 +266,39 @@ fn other_book_models_match_the_interpreter() {
 }
 
 #[test]
+fn frozen_copies_sub_models_and_groups_match_the_interpreter() {
+    differential(
+        "dsl/tests/data/ok/functions_and_spellings.nn",
+        "Spellings",
+        |p, x| {
+            let mut net = load!(every_other_spec::Spellings::<f64>::zeros(), p);
+            let mut grads = net.zeros_like();
+            let mut ws = every_other_spec::Spellings::<f64>::workspace(5);
+            let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
+            (loss, named_grads!(net, grads))
+        },
+    );
+    differential(
+        "dsl/tests/data/ok/functions_and_spellings.nn",
+        "Residual",
+        |p, x| {
+            let mut net = load!(every_other_spec::Residual::<f64>::zeros(), p);
+            let mut grads = net.zeros_like();
+            let mut ws = every_other_spec::Residual::<f64>::workspace(5);
+            let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
+            (loss, named_grads!(net, grads))
+        },
+    );
+    differential("dsl/tests/data/ok/gan_groups_noise.nn", "GAN", |p, x| {
+        let mut net = load!(every_other_spec::GAN::<f64>::zeros(), p);
+        let mut grads = net.zeros_like();
+        let mut ws = every_other_spec::GAN::<f64>::workspace(5);
+        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
+        (loss, named_grads!(net, grads))
+    });
+}
+
+#[test]
 fn generated_code_rejects_bad_arguments_without_panicking() {
     let net = deep::DeepNet::<f32>::init(&mut nnspec::__private::runtime::Rng::new(1));
     let mut grads = net.zeros_like();
@@ -276,4 +323,55 @@ fn generated_code_rejects_bad_arguments_without_panicking() {
         .loss_and_grad(x.as_ref(), &[0, 1, 9], &mut grads, &mut ws)
         .expect("a valid step");
     assert!(ok.is_finite());
+}
+
+mod inits {
+    nnspec::model!(
+        r#"model Inits[D = 200] {
+            input x : ℝ^D
+            param Ω_h : ℝ^{D×D} ~ He, Ω_g : ℝ^{D×D} ~ Glorot, β : ℝ^D, c : ℝ = 0.5
+            param ω : ℝ^{D×D} ~ Norm[1, 0.04], u : ℝ^{D×D} ~ Uniform[-2, -1]
+            loss L[φ] = ∑_i 𝟏ᵀ(Ω_h x_i + Ω_g x_i + β + c + ω x_i + u x_i)
+        }"#
+    );
+}
+
+#[test]
+fn init_follows_the_spec_and_is_reproducible() {
+    let mean_var = |m: &Mat<f64>| {
+        let n = (m.nrows() * m.ncols()) as f64;
+        let mean = (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+            .map(|(i, j)| m[(i, j)])
+            .sum::<f64>()
+            / n;
+        let var = (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+            .map(|(i, j)| (m[(i, j)] - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        (mean, var)
+    };
+    let net = inits::Inits::<f64>::init(&mut nnspec::__private::runtime::Rng::new(3));
+    let (m, v) = mean_var(&net.omega_h);
+    assert!(
+        m.abs() < 0.01 && (v - 2.0 / 200.0).abs() < 0.001,
+        "He: mean {m}, variance {v}"
+    );
+    let (_, v) = mean_var(&net.omega_g);
+    assert!((v - 4.0 / 400.0).abs() < 0.001, "Glorot: variance {v}");
+    assert_eq!(mean_var(&net.beta), (0.0, 0.0));
+    assert_eq!(net.c[(0, 0)], 0.5);
+    let (m, v) = mean_var(&net.omega);
+    assert!(
+        (m - 1.0).abs() < 0.01 && (v - 0.04).abs() < 0.002,
+        "Norm[1, 0.04]: mean {m}, variance {v}"
+    );
+    let (m, _) = mean_var(&net.u);
+    assert!((m + 1.5).abs() < 0.01, "Uniform[-2, -1]: mean {m}");
+    let again = inits::Inits::<f64>::init(&mut nnspec::__private::runtime::Rng::new(3));
+    assert_eq!(
+        net.omega_h, again.omega_h,
+        "the same seed gives the same parameters"
+    );
 }

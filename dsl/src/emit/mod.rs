@@ -10,7 +10,7 @@
 mod names;
 
 use crate::check::Options as CheckOptions;
-use crate::ir::{Cols, Graph, NodeId, Op, Shape, Unary};
+use crate::ir::{Cols, Graph, Init, NodeId, Op, Shape, Unary};
 use crate::opt::plan::{self, Plan};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -101,6 +101,8 @@ impl Cx<'_> {
                 let p = &self.params[k as usize];
                 quote!(self.#p.as_ref())
             }
+            // A frozen copy is the value itself; only the gradient treats it differently.
+            Op::StopGradient => self.read(n.args[0]),
             _ => match self.plan.buffer[id.index()] {
                 Some(b) => {
                     let b = format_ident!("b{b}");
@@ -278,7 +280,11 @@ impl Cx<'_> {
                     }
                 }
             }
-            Op::Input(_) | Op::Param(_) | Op::Const(_) => return TokenStream::new(),
+            Op::Const(c) => {
+                let v = c.0;
+                quote!(#dst.fill(T::from_f64(#v));)
+            }
+            Op::Input(_) | Op::Param(_) => return TokenStream::new(),
             // An element-wise root: one loop over its fusion group.
             _ => {
                 let mut leaves = Vec::new();
@@ -628,13 +634,26 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
         }
         _ => TokenStream::new(),
     };
-    let init = cx.params.iter().zip(&g.params).map(|(f, p)| {
+    let init = cx.params.iter().zip(&g.params).enumerate().map(|(k, (f, p))| {
         let (r, c) = dims(p.shape, 1);
-        // Matrices: He (eq. 7.32), σ² = 2/fan-in; vectors and scalars (biases): zero.
-        if c > 1 {
-            quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| rng.normal(T::from_f64((2.0 / #c as f64).sqrt()))),)
-        } else {
-            quote!(#f: #faer::Mat::zeros(#r, #c),)
+        let normal = |mean: f64, std: f64| {
+            quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#mean) + rng.normal(T::from_f64(#std))),)
+        };
+        let (fan_in, fan_out) = (c as f64, r as f64);
+        match g.inits.get(k).copied().unwrap_or(Init::Default) {
+            // The default: He for a matrix, zero for a bias vector, N(0, 1) for a scalar.
+            Init::Default if c > 1 => normal(0.0, (2.0 / fan_in).sqrt()),
+            Init::Default if r > 1 => quote!(#f: #faer::Mat::zeros(#r, #c),),
+            Init::Default => normal(0.0, 1.0),
+            Init::He => normal(0.0, (2.0 / fan_in).sqrt()),
+            Init::Glorot => normal(0.0, (4.0 / (fan_in + fan_out)).sqrt()),
+            Init::LeCun => normal(0.0, (1.0 / fan_in).sqrt()),
+            Init::Normal { mean, variance } => normal(mean, variance.max(0.0).sqrt()),
+            Init::Uniform { lo, hi } => {
+                let width = hi - lo;
+                quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#lo + #width * rng.uniform())),)
+            }
+            Init::Const(v) => quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#v)),),
         }
     });
     let doc = format!("The model `{}`, compiled by nnspec.", g.name);
@@ -666,7 +685,8 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
                 Self::zeros()
             }
 
-            /// Random initial parameters: He for matrices, zero for biases.
+                        /// Initial parameters as the spec declares them (`~ He`, `~ Norm[0, σ²]`, `= 0`);
+            /// undeclared: He for matrices, zero for bias vectors, N(0, 1) for scalars.
                         pub fn init(rng: &mut #rt::Rng) -> Self {
                 let _ = &rng;
                 Self { #(#init)* }

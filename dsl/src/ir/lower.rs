@@ -295,6 +295,8 @@ impl Cx<'_, '_> {
                             let index = self.graph.params.len() as u32;
                             let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
                             let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
+                            let init = init_of(p.init.as_ref(), scope);
+                            self.graph.inits.push(init);
                             self.graph.params.push(Slot {
                                 name: full.clone(),
                                 shape,
@@ -1243,6 +1245,34 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
         }
     });
     found
+}
+
+/// The initialiser a `param` declares (`~ He`, `~ Norm[0, 0.01]`, `= 0`).
+fn init_of(init: Option<&ast::Init>, scope: &Scope) -> super::Init {
+    use super::Init;
+    let Some(init) = init else {
+        return Init::Default;
+    };
+    if !init.random {
+        return num(&init.expr, scope).map_or(Init::Default, Init::Const);
+    }
+    let (word, args) = match &init.expr.kind {
+        ExprKind::Name(n) => (n.word.as_str(), &[][..]),
+        ExprKind::Call { func, args } => (func.word.as_str(), args.as_slice()),
+        _ => return Init::Default,
+    };
+    let nums: Vec<Option<f64>> = args.iter().map(|a| num(a, scope)).collect();
+    match (word, nums.as_slice()) {
+        ("He", _) => Init::He,
+        ("Glorot", _) => Init::Glorot,
+        ("LeCun", _) => Init::LeCun,
+        ("Norm", [Some(mean), Some(variance)]) => Init::Normal {
+            mean: *mean,
+            variance: *variance,
+        },
+        ("Uniform", [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
+        _ => Init::Default,
+    }
 }
 
 /// The canonical names among `args` (the names in `f[x, φ]` or `L[φ]`).

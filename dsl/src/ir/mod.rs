@@ -248,6 +248,38 @@ pub struct Graph {
     pub outputs: Vec<(String, NodeId)>,
     /// The losses (outputs by name) and the parameters each one trains (`loss L[φ]`).
     pub losses: Vec<Loss>,
+    /// The initialiser of each parameter, by index into [`Graph::params`] (missing entries
+    /// take the default: He for matrices, zero for vectors and scalars).
+    pub inits: Vec<Init>,
+}
+
+/// How a parameter starts, as the spec writes it after `~` or `=`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// The default: He (eq. 7.32) for a matrix, zero for a vector or a scalar.
+    Default,
+    /// `~ He`: normal with variance `2 / fan-in` (eq. 7.32).
+    He,
+    /// `~ Glorot`: normal with variance `4 / (fan-in + fan-out)` (eq. 7.34).
+    Glorot,
+    /// `~ LeCun`: normal with variance `1 / fan-in`.
+    LeCun,
+    /// `~ Norm[μ, σ²]`.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Variance.
+        variance: f64,
+    },
+    /// `~ Uniform[a, b]`.
+    Uniform {
+        /// Lower end.
+        lo: f64,
+        /// Upper end.
+        hi: f64,
+    },
+    /// `= c`.
+    Const(f64),
 }
 
 /// A loss of the model and the parameter group it differentiates.

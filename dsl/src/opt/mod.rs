@@ -85,8 +85,9 @@ impl<'g> Rewriter<'g> {
             spans: Vec::with_capacity(old.nodes.len()),
             inputs: old.inputs.clone(),
             params: old.params.clone(),
-            outputs: Vec::new(),
+                        outputs: Vec::new(),
             losses: old.losses.clone(),
+            inits: old.inits.clone(),
         };
         Rewriter {
             old,

@@ -111,11 +111,13 @@ pub fn plan(g: &Graph) -> Plan {
             last_use[i] = n;
         }
     }
-    let needs_buffer = |i: usize| {
-        !matches!(
-            g.nodes[i].op,
-            Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
-        ) && fused_into[i].is_none()
+    // Constants are written into the loops that read them, except where a kernel (a GEMM, a
+    // reduction) needs them as a matrix.
+    let read_by_kernel = |i: usize| users[i].iter().any(|&u| !elementwise(g.nodes[u].op));
+    let needs_buffer = |i: usize| match g.nodes[i].op {
+        Op::Input(_) | Op::Param(_) | Op::StopGradient => false,
+        Op::Const(_) => read_by_kernel(i),
+        _ => fused_into[i].is_none(),
     };
     // Greedy linear scan: reuse a free buffer of the same shape, else open a new one.
     let mut buffer: Vec<Option<usize>> = vec![None; n];
