@@ -97,6 +97,13 @@ pub fn grad_with_inputs(
     for i in (0..n).rev() {
         let Some(gi) = ct[i] else { continue };
         let node = g.nodes[i].clone();
+        // The cotangent of a named value is named after it: `d_h_1` is ∂L/∂h_1.
+        if let Some(name) = &node.name
+            && g.nodes[gi.index()].name.is_none()
+            && gi.index() >= n
+        {
+            g.nodes[gi.index()].name = Some(format!("d_{name}"));
+        }
         let span = g.spans[i];
         let mut b = Builder {
             graph: &mut g,

@@ -84,6 +84,8 @@ struct Cx<'g> {
     rt: TokenStream,
     /// Per node: the spec line it implements, for the comment above its statement.
     comments: Vec<Option<String>>,
+    /// Per node: the name of its local view inside loops.
+    locals: Vec<Ident>,
     params: Vec<Ident>,
     inputs: Vec<Ident>,
 }
@@ -138,7 +140,7 @@ impl Cx<'_> {
             if !leaves.contains(&id) {
                 leaves.push(id);
             }
-            let v = format_ident!("v{}", id.0);
+            let v = self.local(id);
             // Class labels used as numbers (`1 - y_i` with `y ∈ {0, 1}`).
             if let Op::Input(k) = n.op
                 && self.g.inputs[k as usize].labels.is_some()
@@ -158,6 +160,11 @@ impl Cx<'_> {
             return quote!(#v[(#r, #j)]);
         }
         self.elem_root(id, leaves)
+    }
+
+    /// The local name of a value read in a loop: the spec's name (`h_1`, `d_h_1`), else `v12`.
+    fn local(&self, id: NodeId) -> Ident {
+        self.locals[id.index()].clone()
     }
 
     fn unary(&self, u: Unary, a: TokenStream) -> TokenStream {
@@ -290,7 +297,7 @@ impl Cx<'_> {
                 let mut leaves = Vec::new();
                 let e = self.elem_root(id, &mut leaves);
                 let binds = leaves.iter().map(|l| {
-                    let v = format_ident!("v{}", l.0);
+                    let v = self.local(*l);
                     let r = self.read(*l);
                     quote!(let #v = #r;)
                 });
@@ -440,8 +447,24 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
         .iter()
         .map(|n| Ident::new(n, Span::call_site()))
         .collect();
+    let raw: Vec<String> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| match (&n.op, &n.name) {
+            (Op::Input(k), _) => g.inputs[*k as usize].name.clone(),
+            (Op::Param(k), _) => g.params[*k as usize].name.clone(),
+            (_, Some(name)) => name.clone(),
+            _ => format!("v{i}"),
+        })
+        .collect();
+    let locals: Vec<Ident> = names::fields(raw.iter().map(String::as_str))
+        .into_iter()
+        .map(|n| Ident::new(&n, Span::call_site()))
+        .collect();
     let cx = Cx {
         comments,
+        locals,
         g,
         plan,
         rt: rt.clone(),
