@@ -85,7 +85,7 @@ impl<'g> Rewriter<'g> {
             spans: Vec::with_capacity(old.nodes.len()),
             inputs: old.inputs.clone(),
             params: old.params.clone(),
-                        outputs: Vec::new(),
+            outputs: Vec::new(),
             losses: old.losses.clone(),
             inits: old.inits.clone(),
         };
