@@ -9,20 +9,15 @@ use nnspec::sample::{self, Rng};
 use std::cell::Cell;
 use std::path::Path;
 
+// Every valid spec, one module per file (every model of the file).
+mod ascii {
+    nnspec::model!("../../specs/ascii.nn");
+}
+mod backprop {
+    nnspec::model!("../../specs/backprop.nn");
+}
 mod deep {
     nnspec::model!("../../specs/deep.nn");
-}
-mod toy {
-    nnspec::model!("../../specs/toy_chain.nn");
-}
-mod losses {
-    nnspec::model!("../../specs/losses.nn");
-}
-mod shallow {
-    nnspec::model!(ShallowNetVector from "../../specs/shallow.nn");
-}
-mod l2 {
-    nnspec::model!("../../specs/l2.nn");
 }
 mod gabor {
     nnspec::model!("../../specs/gabor.nn");
@@ -30,18 +25,28 @@ mod gabor {
 mod hardswish {
     nnspec::model!("../../specs/hardswish.nn");
 }
-// Every other spec compiles too (sub-models, groups, noise, frozen copies, ASCII spellings).
-mod every_other_spec {
-    nnspec::model!("../../specs/ascii.nn");
-    nnspec::model!("../../specs/backprop.nn");
+mod l2 {
+    nnspec::model!("../../specs/l2.nn");
+}
+mod leaky_relu {
     nnspec::model!("../../specs/leaky_relu.nn");
+}
+mod linear_regression {
     nnspec::model!("../../specs/linear_regression.nn");
-    nnspec::model!(ShallowNet from "../../specs/shallow.nn");
-    nnspec::model!(ShallowNetFamily from "../../specs/shallow.nn");
-    nnspec::model!(ShallowNet2In from "../../specs/shallow.nn");
-    nnspec::model!(ShallowNet2Out from "../../specs/shallow.nn");
-    nnspec::model!(ShallowNetHidden from "../../specs/shallow.nn");
+}
+mod losses {
+    nnspec::model!("../../specs/losses.nn");
+}
+mod shallow {
+    nnspec::model!("../../specs/shallow.nn");
+}
+mod toy_chain {
+    nnspec::model!("../../specs/toy_chain.nn");
+}
+mod functions_and_spellings {
     nnspec::model!("../../dsl/tests/data/ok/functions_and_spellings.nn");
+}
+mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
 
@@ -196,107 +201,62 @@ fn deep_net_matches_the_interpreter_and_allocates_nothing_per_step() {
     });
 }
 
-#[test]
-fn toy_chain_matches_the_interpreter() {
-    differential("specs/toy_chain.nn", "ToyChain", |p, x| {
-        let mut net = load!(toy::ToyChain::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = toy::ToyChain::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
+/// One differential test: generated `loss_and_grad` (f64) against the interpreter, loss and
+/// every gradient to 1e-12, and no allocation on a second step. Inputs are listed as `m k`
+/// (the k-th input, a matrix) or `l k` (class labels).
+macro_rules! differential_test {
+    ($test:ident, $module:ident :: $model:ident, $file:literal, [$($kind:ident $k:literal),*]) => {
+        #[test]
+        fn $test() {
+            differential($file, stringify!($model), |p, x| {
+                // Class labels as indices, converted before the steps (which must not allocate).
+                let y: Vec<Vec<usize>> = x.iter().map(labels).collect();
+                let mut net = load!($module::$model::<f64>::zeros(), p);
+                let mut grads = net.zeros_like();
+                let mut ws = $module::$model::<f64>::workspace(5);
+                let loss = step!(net, $(input!($kind, x, y, $k),)* &mut grads, &mut ws);
+                (loss, named_grads!(net, grads))
+            });
+        }
+    };
 }
 
-#[test]
-fn the_losses_of_chapter_5_match_the_interpreter() {
-    differential("specs/losses.nn", "MulticlassLogSumExp", |p, x| {
-        let mut net = load!(losses::MulticlassLogSumExp::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = losses::MulticlassLogSumExp::<f64>::workspace(5);
-        let y = labels(&x[1]);
-        let loss = step!(net, x[0].as_ref(), &y, &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-    differential("specs/losses.nn", "Heteroscedastic", |p, x| {
-        let mut net = load!(losses::Heteroscedastic::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = losses::Heteroscedastic::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-    differential("specs/losses.nn", "IndependentBinary", |p, x| {
-        let mut net = load!(losses::IndependentBinary::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = losses::IndependentBinary::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
+macro_rules! input {
+    (m, $x:expr, $y:expr, $k:literal) => {
+        $x[$k].as_ref()
+    };
+    (l, $x:expr, $y:expr, $k:literal) => {
+        &$y[$k]
+    };
 }
 
-#[test]
-fn other_book_models_match_the_interpreter() {
-    differential("specs/shallow.nn", "ShallowNetVector", |p, x| {
-        let mut net = load!(shallow::ShallowNetVector::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = shallow::ShallowNetVector::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-    differential("specs/l2.nn", "L2Regularized", |p, x| {
-        let mut net = load!(l2::L2Regularized::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = l2::L2Regularized::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-    differential("specs/gabor.nn", "Gabor", |p, x| {
-        let mut net = load!(gabor::Gabor::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = gabor::Gabor::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-    differential("specs/hardswish.nn", "HardSwishNet", |p, x| {
-        let mut net = load!(hardswish::HardSwishNet::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = hardswish::HardSwishNet::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-}
-
-#[test]
-fn frozen_copies_sub_models_and_groups_match_the_interpreter() {
-    differential(
-        "dsl/tests/data/ok/functions_and_spellings.nn",
-        "Spellings",
-        |p, x| {
-            let mut net = load!(every_other_spec::Spellings::<f64>::zeros(), p);
-            let mut grads = net.zeros_like();
-            let mut ws = every_other_spec::Spellings::<f64>::workspace(5);
-            let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-            (loss, named_grads!(net, grads))
-        },
-    );
-    differential(
-        "dsl/tests/data/ok/functions_and_spellings.nn",
-        "Residual",
-        |p, x| {
-            let mut net = load!(every_other_spec::Residual::<f64>::zeros(), p);
-            let mut grads = net.zeros_like();
-            let mut ws = every_other_spec::Residual::<f64>::workspace(5);
-            let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-            (loss, named_grads!(net, grads))
-        },
-    );
-    differential("dsl/tests/data/ok/gan_groups_noise.nn", "GAN", |p, x| {
-        let mut net = load!(every_other_spec::GAN::<f64>::zeros(), p);
-        let mut grads = net.zeros_like();
-        let mut ws = every_other_spec::GAN::<f64>::workspace(5);
-        let loss = step!(net, x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws);
-        (loss, named_grads!(net, grads))
-    });
-}
+differential_test!(asciideepnet, ascii::AsciiDeepNet, "specs/ascii.nn", [m 0, l 1]);
+differential_test!(asciiregression, ascii::AsciiRegression, "specs/ascii.nn", [m 0, m 1]);
+differential_test!(asciiheteroscedastic, ascii::AsciiHeteroscedastic, "specs/ascii.nn", [m 0, m 1]);
+differential_test!(asciiindependentbinary, ascii::AsciiIndependentBinary, "specs/ascii.nn", [m 0, m 1]);
+differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
+differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
+differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);
+differential_test!(hardswishbyhand, hardswish::HardSwishByHand, "specs/hardswish.nn", [m 0, m 1]);
+differential_test!(l2regularized, l2::L2Regularized, "specs/l2.nn", [m 0, m 1]);
+differential_test!(leakyrelunet, leaky_relu::LeakyReLUNet, "specs/leaky_relu.nn", [m 0, m 1]);
+differential_test!(linearregression, linear_regression::LinearRegression, "specs/linear_regression.nn", [m 0, m 1]);
+differential_test!(leastsquares, losses::LeastSquares, "specs/losses.nn", [m 0, m 1]);
+differential_test!(heteroscedastic, losses::Heteroscedastic, "specs/losses.nn", [m 0, m 1]);
+differential_test!(binaryclassification, losses::BinaryClassification, "specs/losses.nn", [m 0, l 1]);
+differential_test!(multiclassclassification, losses::MulticlassClassification, "specs/losses.nn", [m 0, l 1]);
+differential_test!(multiclasslogsumexp, losses::MulticlassLogSumExp, "specs/losses.nn", [m 0, l 1]);
+differential_test!(independentbinary, losses::IndependentBinary, "specs/losses.nn", [m 0, m 1]);
+differential_test!(shallownet, shallow::ShallowNet, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(shallownethidden, shallow::ShallowNetHidden, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(shallownetfamily, shallow::ShallowNetFamily, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(shallownet2out, shallow::ShallowNet2Out, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(shallownet2in, shallow::ShallowNet2In, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
+differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
+differential_test!(residual, functions_and_spellings::Residual, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
+differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]
 fn generated_code_rejects_bad_arguments_without_panicking() {
