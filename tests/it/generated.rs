@@ -211,6 +211,7 @@ macro_rules! differential_test {
             differential($file, stringify!($model), |p, x| {
                 // Class labels as indices, converted before the steps (which must not allocate).
                 let y: Vec<Vec<usize>> = x.iter().map(labels).collect();
+                let _ = &y;
                 let mut net = load!($module::$model::<f64>::zeros(), p);
                 let mut grads = net.zeros_like();
                 let mut ws = $module::$model::<f64>::workspace(5);
