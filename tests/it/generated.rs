@@ -336,3 +336,53 @@ fn init_follows_the_spec_and_is_reproducible() {
         "the same seed gives the same parameters"
     );
 }
+
+#[test]
+fn each_loss_of_a_gan_has_its_own_step() {
+    let g = graph("dsl/tests/data/ok/gan_groups_noise.nn", "GAN");
+    let mut rng = Rng::new(9);
+    let params = sample::params(&g, &mut rng);
+    let inputs = sample::inputs(&g, 4, &mut rng);
+    let want = interp::run(&g, &inputs, &params).expect("interpreter");
+    let net = load!(gan_groups_noise::GAN::<f64>::zeros(), params);
+    let mut ws = gan_groups_noise::GAN::<f64>::workspace(4);
+    for (loss, trains) in [("L", "φ"), ("L'", "θ")] {
+        let mut grads = net.zeros_like();
+        let value = match loss {
+            "L" => net.loss_and_grad_l(inputs[0].as_ref(), inputs[1].as_ref(), &mut grads, &mut ws),
+            _ => net.loss_and_grad_l_prime(
+                inputs[0].as_ref(),
+                inputs[1].as_ref(),
+                &mut grads,
+                &mut ws,
+            ),
+        }
+        .expect("step");
+        let l = want.scalar(loss).expect("loss");
+        assert!(close(value, l, l.abs()), "{loss}: {value} vs {l}");
+        let mut grads_named = Vec::new();
+        let mut net2 = net.clone();
+        net2.visit_with_grads(&grads, |name, _, g| {
+            grads_named.push((name.to_string(), g.clone()))
+        });
+        for (k, (name, got)) in grads_named.into_iter().enumerate() {
+            let slot = &g.params[k];
+            let expected = want.output(&format!("∂{loss}/∂{name}"));
+            match expected {
+                // A parameter this loss trains: the gradient agrees.
+                Some(e) => {
+                    for j in 0..e.ncols() {
+                        for i in 0..e.nrows() {
+                            assert!(close(got[(i, j)], e[(i, j)], 1.0), "{loss}: ∂/∂{name}");
+                        }
+                    }
+                }
+                // One it does not train (another group): left untouched (zero here).
+                None => assert!(
+                    slot.group.as_deref() != Some(trains) && got.norm_l2() == 0.0,
+                    "{loss} wrote the gradient of {name}"
+                ),
+            }
+        }
+    }
+}

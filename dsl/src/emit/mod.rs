@@ -64,7 +64,19 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
             text: src,
             file: path.rsplit('/').next().unwrap_or(path),
         };
-        out.extend(model(&train, &opts.krate, &source));
+        // With several losses (GAN, eq. 15.5), each also gets a step of its own.
+        let mut per_loss = Vec::new();
+        if graph.losses.len() > 1 {
+            let fwd = crate::opt::optimize(graph)
+                .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
+            for loss in &graph.losses {
+                let g = crate::ad::grad(&fwd, &loss.name, &loss.wrt)
+                    .and_then(|g| crate::opt::optimize(&g))
+                    .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
+                per_loss.push((loss.name.clone(), g));
+            }
+        }
+        out.extend(model(&train, &opts.krate, &source, &per_loss));
     }
     if !found {
         return Err(match &opts.model {
@@ -86,6 +98,8 @@ struct Cx<'g> {
     comments: Vec<Option<String>>,
     /// Per node: the name of its local view inside loops.
     locals: Vec<Ident>,
+    /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
+    prefix: String,
     params: Vec<Ident>,
     inputs: Vec<Ident>,
 }
@@ -107,7 +121,7 @@ impl Cx<'_> {
             Op::StopGradient => self.read(n.args[0]),
             _ => match self.plan.buffer[id.index()] {
                 Some(b) => {
-                    let b = format_ident!("b{b}");
+                    let b = format_ident!("{}{b}", self.prefix);
                     match n.shape.cols {
                         Cols::Batch => quote!(ws.#b.as_ref().subcols(0, batch)),
                         Cols::Fixed(_) => quote!(ws.#b.as_ref()),
@@ -120,7 +134,11 @@ impl Cx<'_> {
 
     /// A `MatMut` expression for the buffer of a node.
     fn write(&self, id: NodeId) -> TokenStream {
-        let b = format_ident!("b{}", self.plan.buffer[id.index()].unwrap_or(usize::MAX));
+        let b = format_ident!(
+            "{}{}",
+            self.prefix,
+            self.plan.buffer[id.index()].unwrap_or(usize::MAX)
+        );
         match self.g.node(id).shape.cols {
             Cols::Batch => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
             Cols::Fixed(_) => quote!(ws.#b.as_mut()),
@@ -403,74 +421,133 @@ pub fn comments_from_markers(code: &str) -> String {
     out
 }
 
-fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
-    let plan = plan::plan(g);
-    // The forward pass: what the model function and the losses need; the rest is backward.
-    let mut forward = vec![false; g.nodes.len()];
-    for (name, id) in &g.outputs {
-        if !name.starts_with('∂') {
-            forward[id.index()] = true;
-        }
-    }
-    for i in (0..g.nodes.len()).rev() {
-        if forward[i] {
-            for a in &g.nodes[i].args {
-                forward[a.index()] = true;
+impl<'g> Cx<'g> {
+    /// The emission context of one graph: its plan, the spec line of every node, the local
+    /// names of values, and the prefix of its buffers.
+    fn new(g: &'g Graph, krate: &TokenStream, source: &Source<'_>, prefix: &str) -> Cx<'g> {
+        let plan = plan::plan(g);
+        // The forward pass: what the model function and the losses need; the rest is backward.
+        let mut forward = vec![false; g.nodes.len()];
+        for (name, id) in &g.outputs {
+            if !name.starts_with('∂') {
+                forward[id.index()] = true;
             }
         }
-    }
-    let comments: Vec<Option<String>> = (0..g.nodes.len())
-        .map(|i| {
-            let line = source.line(g.spans[i])?;
-            let output = g
-                .outputs
-                .iter()
-                .find(|(n, id)| id.index() == i && n.starts_with('∂'));
-            let name = g.nodes[i].name.as_deref();
-            Some(match (forward[i], output, name) {
-                (true, _, Some(n)) => format!("{n}: {line}"),
-                (true, _, None) => line,
-                (false, Some((grad, _)), _) => format!("{grad}: backward of {line}"),
-                (false, None, _) => format!("backward of {line}"),
+        for i in (0..g.nodes.len()).rev() {
+            if forward[i] {
+                for a in &g.nodes[i].args {
+                    forward[a.index()] = true;
+                }
+            }
+        }
+        let comments: Vec<Option<String>> = (0..g.nodes.len())
+            .map(|i| {
+                let line = source.line(g.spans[i])?;
+                let output = g
+                    .outputs
+                    .iter()
+                    .find(|(n, id)| id.index() == i && n.starts_with('∂'));
+                let name = g.nodes[i].name.as_deref();
+                Some(match (forward[i], output, name) {
+                    (true, _, Some(n)) => format!("{n}: {line}"),
+                    (true, _, None) => line,
+                    (false, Some((grad, _)), _) => format!("{grad}: backward of {line}"),
+                    (false, None, _) => format!("backward of {line}"),
+                })
             })
-        })
-        .collect();
-    let rt = quote!(#krate::__private::runtime);
+            .collect();
+        let idents = |names: Vec<String>| -> Vec<Ident> {
+            names
+                .iter()
+                .map(|n| Ident::new(n, Span::call_site()))
+                .collect()
+        };
+        let params = idents(names::fields(g.params.iter().map(|p| p.name.as_str())));
+        let inputs = idents(names::fields(g.inputs.iter().map(|p| p.name.as_str())));
+        let raw: Vec<String> = g
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match (&n.op, &n.name) {
+                (Op::Input(k), _) => g.inputs[*k as usize].name.clone(),
+                (Op::Param(k), _) => g.params[*k as usize].name.clone(),
+                (_, Some(name)) => name.clone(),
+                _ => format!("v{i}"),
+            })
+            .collect();
+        let locals = idents(names::fields(raw.iter().map(String::as_str)));
+        Cx {
+            comments,
+            locals,
+            g,
+            plan,
+            rt: quote!(#krate::__private::runtime),
+            params,
+            inputs,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The buffer fields of this graph's workspace, with their initial `Mat::zeros`.
+    fn buffers(&self, faer: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let mut fields = Vec::new();
+        let mut init = Vec::new();
+        for (b, (rows, cols)) in self.plan.buffers.iter().enumerate() {
+            let name = format_ident!("{}{b}", self.prefix);
+            let c = match cols {
+                Cols::Batch => quote!(max_batch),
+                Cols::Fixed(c) => quote!(#c),
+            };
+            fields.push(quote!(#name: #faer::Mat<T>,));
+            init.push(quote!(#name: #faer::Mat::zeros(#rows, #c),));
+        }
+        (fields, init)
+    }
+
+    /// Every statement of the graph, then the gradients copied into `grads`; and the
+    /// expression of the loss `loss`.
+    fn step(&self, loss: &str) -> (TokenStream, TokenStream) {
+        let g = self.g;
+        let all = (0..g.nodes.len()).map(|i| self.stmt(NodeId(i as u32)));
+        let copies = g.outputs.iter().filter_map(|(out, id)| {
+            let (_, pname) = out.split_once("/∂")?;
+            let k = g.params.iter().position(|p| p.name == pname)?;
+            let f = &self.params[k];
+            let src = self.read(*id);
+            Some(match g.node(*id).op {
+                Op::Const(c) => {
+                    let v = c.0;
+                    quote!(grads.#f.fill(T::from_f64(#v));)
+                }
+                _ => quote!(grads.#f.copy_from(#src);),
+            })
+        });
+        let value = match g.output(loss) {
+            Some(id) => match g.node(id).op {
+                Op::Const(c) => {
+                    let v = c.0;
+                    quote!(T::from_f64(#v))
+                }
+                _ => {
+                    let r = self.read(id);
+                    quote!(#r[(0, 0)])
+                }
+            },
+            None => quote!(T::ZERO),
+        };
+        (quote!(#(#all)* #(#copies)*), value)
+    }
+}
+
+fn model(
+    g: &Graph,
+    krate: &TokenStream,
+    source: &Source<'_>,
+    per_loss: &[(String, Graph)],
+) -> TokenStream {
+    let cx = Cx::new(g, krate, source, "b");
+    let rt = cx.rt.clone();
     let faer = quote!(#krate::__private::faer);
-    let param_names = names::fields(g.params.iter().map(|p| p.name.as_str()));
-    let input_names = names::fields(g.inputs.iter().map(|p| p.name.as_str()));
-    let params: Vec<Ident> = param_names
-        .iter()
-        .map(|n| Ident::new(n, Span::call_site()))
-        .collect();
-    let inputs: Vec<Ident> = input_names
-        .iter()
-        .map(|n| Ident::new(n, Span::call_site()))
-        .collect();
-    let raw: Vec<String> = g
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| match (&n.op, &n.name) {
-            (Op::Input(k), _) => g.inputs[*k as usize].name.clone(),
-            (Op::Param(k), _) => g.params[*k as usize].name.clone(),
-            (_, Some(name)) => name.clone(),
-            _ => format!("v{i}"),
-        })
-        .collect();
-    let locals: Vec<Ident> = names::fields(raw.iter().map(String::as_str))
-        .into_iter()
-        .map(|n| Ident::new(&n, Span::call_site()))
-        .collect();
-    let cx = Cx {
-        comments,
-        locals,
-        g,
-        plan,
-        rt: rt.clone(),
-        params,
-        inputs,
-    };
     let name = Ident::new(&g.name, Span::call_site());
     let ws_name = format_ident!("{}Workspace", g.name);
 
@@ -492,21 +569,18 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
         quote!(v(#n, &mut self.#f, &grads.#f);)
     });
 
-    // Workspace buffers.
-    let buffers: Vec<Ident> = (0..cx.plan.buffers.len())
-        .map(|b| format_ident!("b{b}"))
-        .collect();
-    let buffer_fields = buffers.iter().map(|b| quote!(#b: #faer::Mat<T>,));
-    let buffer_init = buffers
+    // Workspace buffers: the main step's, then each per-loss step's.
+    let variants: Vec<Cx<'_>> = per_loss
         .iter()
-        .zip(&cx.plan.buffers)
-        .map(|(b, (rows, cols))| {
-            let c = match cols {
-                Cols::Batch => quote!(max_batch),
-                Cols::Fixed(c) => quote!(#c),
-            };
-            quote!(#b: #faer::Mat::zeros(#rows, #c),)
-        });
+        .enumerate()
+        .map(|(k, (_, vg))| Cx::new(vg, krate, source, &format!("l{k}_b")))
+        .collect();
+    let (mut buffer_fields, mut buffer_init) = cx.buffers(&faer);
+    for v in &variants {
+        let (f, i) = v.buffers(&faer);
+        buffer_fields.extend(f);
+        buffer_init.extend(i);
+    }
 
     // Arguments: data as column batches, class labels as indices.
     let args: Vec<TokenStream> = cx
@@ -550,36 +624,30 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
     };
 
     // loss_and_grad: every node, then the gradients into `grads`.
-    let all: Vec<TokenStream> = (0..g.nodes.len())
-        .map(|i| cx.stmt(NodeId(i as u32)))
-        .collect();
     let loss = g.losses.first().and_then(|l| g.output(&l.name));
-    let grad_copies = g.outputs.iter().filter_map(|(out, id)| {
-        let (_, pname) = out.split_once("/∂")?;
-        let k = g.params.iter().position(|p| p.name == pname)?;
-        let f = &cx.params[k];
-        let src = cx.read(*id);
-        Some(match g.node(*id).op {
-            Op::Const(c) => {
-                let v = c.0;
-                quote!(grads.#f.fill(T::from_f64(#v));)
-            }
-            _ => quote!(grads.#f.copy_from(#src);),
-        })
-    });
-    let loss_value = match loss {
-        Some(id) => match g.node(id).op {
-            Op::Const(c) => {
-                let v = c.0;
-                quote!(T::from_f64(#v))
-            }
-            _ => {
-                let r = cx.read(id);
-                quote!(#r[(0, 0)])
-            }
-        },
-        None => quote!(T::ZERO),
+    let (all, loss_value) = cx.step(g.losses.first().map_or("", |l| l.name.as_str()));
+    let step_head = quote! {
+        let batch = #batch_of;
+        if batch > ws.max_batch {
+            return Err(#rt::StepError::Batch { batch, max_batch: ws.max_batch });
+        }
+        #(#batch_checks)*
     };
+    let fn_names = names::fields(per_loss.iter().map(|(n, _)| n.as_str()));
+    let per_loss_fns = variants.iter().zip(per_loss).zip(&fn_names).map(|((v, (lname, _)), ident)| {
+        let (body, value) = v.step(lname);
+        let f = format_ident!("loss_and_grad_{ident}");
+        let doc = format!("The loss `{lname}` over the batch, with its gradient with respect to the parameters it trains written into `grads` (the others are left as they are).");
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            pub fn #f(&self, #(#args,)* grads: &mut Self, ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
+                #step_head
+                #body
+                Ok(#value)
+            }
+        }
+    });
     let loss_and_grad = if loss.is_some() {
         quote! {
             /// The (first) loss over the batch, with the gradient of every loss with respect to
@@ -587,13 +655,8 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
             /// example), class labels one index per example.
             #[allow(unused_variables, clippy::too_many_arguments)]
             pub fn loss_and_grad(&self, #(#args,)* grads: &mut Self, ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
-                let batch = #batch_of;
-                if batch > ws.max_batch {
-                    return Err(#rt::StepError::Batch { batch, max_batch: ws.max_batch });
-                }
-                #(#batch_checks)*
-                #(#all)*
-                #(#grad_copies)*
+                #step_head
+                #all
                 Ok(#loss_value)
             }
         }
@@ -732,6 +795,7 @@ fn model(g: &Graph, krate: &TokenStream, source: &Source<'_>) -> TokenStream {
 
             #forward
             #loss_and_grad
+            #(#per_loss_fns)*
         }
     }
 }
