@@ -6,3 +6,4 @@ mod cli;
 mod generated;
 mod ops;
 mod specs;
+mod ui;
