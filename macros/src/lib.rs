@@ -231,7 +231,10 @@ fn expand(input: &Input, call_file: Option<PathBuf>) -> syn::Result<TokenStream>
         },
     };
     let joined = base.join(rel);
-    let path = std::path::absolute(&joined).unwrap_or(joined);
+    // The clean absolute path when the file exists (`a/src/../specs/x.nn` → `a/specs/x.nn`).
+    let path = std::fs::canonicalize(&joined)
+        .or_else(|_| std::path::absolute(&joined))
+        .unwrap_or(joined);
     let shown = path.display();
     let bytes = std::fs::read(&path).map_err(|e| err(format!("cannot read {shown}: {e}")))?;
     let src = String::from_utf8(bytes).map_err(|e| {
@@ -326,6 +329,25 @@ mod tests {
         ] {
             assert!(input(text).is_err(), "{text:?} parsed");
         }
+    }
+
+    #[test]
+    fn the_expansion_of_a_spec_file_with_overrides_matches_its_snapshot() {
+        // The macro's own path: parse the call, resolve the file next to this source file,
+        // expand, add the rebuild tracking. Only the proc_macro bridge is left out.
+        let manifest = env!("CARGO_MANIFEST_DIR");
+        let call_file = PathBuf::from(manifest).join("src/lib.rs");
+        let call =
+            input(r#"DeepNet[K = 2, D = 8, D_i = 4, D_o = 3] from "../../specs/deep.nn""#).unwrap();
+        let tokens = expand(&call, Some(call_file)).expect("expands");
+        let file: syn::File = syn::parse2(tokens).expect("valid Rust");
+        let root = std::fs::canonicalize(PathBuf::from(manifest).join("..")).unwrap();
+        let code = prettyplease::unparse(&file).replace(&root.display().to_string(), "$ROOT");
+        assert!(
+            code.contains("include_bytes!(\"$ROOT/specs/deep.nn\")"),
+            "{code}"
+        );
+        insta::assert_snapshot!("expansion_deep_overridden", code);
     }
 
     #[test]
