@@ -197,6 +197,15 @@ fn deep_net_matches_the_interpreter_and_allocates_nothing_per_step() {
         assert_eq!(loss, again);
         let f = net.forward(x[0].as_ref(), &mut ws).expect("forward");
         assert_eq!((f.nrows(), f.ncols()), (10, 5));
+        // The forward pass agrees with the interpreter's model function.
+        let g = graph("specs/deep.nn", "DeepNet");
+        let want = interp::run(&g, x, p).expect("interpreter");
+        let wf = want.output("f").expect("f");
+        for j in 0..5 {
+            for i in 0..10 {
+                assert!(close(f[(i, j)], wf[(i, j)], 1.0), "f[{i},{j}]");
+            }
+        }
         (loss, named_grads!(net, grads))
     });
 }
@@ -216,6 +225,11 @@ macro_rules! differential_test {
                 let mut grads = net.zeros_like();
                 let mut ws = $module::$model::<f64>::workspace(5);
                 let loss = step!(net, $(input!($kind, x, y, $k),)* &mut grads, &mut ws);
+                // `loss` alone gives the same value, also without allocating.
+                let before = allocations();
+                let alone = net.loss($(input!($kind, x, y, $k),)* &mut ws).expect("loss");
+                assert_eq!(allocations(), before, "loss allocated");
+                assert!(close(alone, loss, loss.abs()), "loss {alone} vs loss_and_grad {loss}");
                 (loss, named_grads!(net, grads))
             });
         }
@@ -384,5 +398,43 @@ fn each_loss_of_a_gan_has_its_own_step() {
                 ),
             }
         }
+    }
+}
+
+#[test]
+fn gradients_of_generated_code_agree_with_central_differences() {
+    // Central differences on the generated `loss` itself, against its `loss_and_grad`.
+    let g = graph("specs/toy_chain.nn", "ToyChain");
+    let mut rng = Rng::new(5);
+    let params = sample::params(&g, &mut rng);
+    let x = sample::inputs(&g, 4, &mut rng);
+    let mut net = load!(toy_chain::ToyChain::<f64>::zeros(), params);
+    let mut grads = net.zeros_like();
+    let mut ws = toy_chain::ToyChain::<f64>::workspace(4);
+    net.loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
+        .expect("step");
+    let analytic = named_grads!(net, grads);
+    let eps = 1e-5;
+    for (k, (name, a)) in analytic.iter().enumerate() {
+        let mut at = |delta: f64| {
+            let mut probe = net.clone();
+            let mut n = 0;
+            probe.visit(|_, p| {
+                if n == k {
+                    p[(0, 0)] += delta;
+                }
+                n += 1;
+            });
+            probe
+                .loss(x[0].as_ref(), x[1].as_ref(), &mut ws)
+                .expect("loss")
+        };
+        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+        let rel = (a[(0, 0)] - numeric).abs() / a[(0, 0)].abs().max(numeric.abs()).max(1e-8);
+        assert!(
+            rel < 1e-6,
+            "∂L/∂{name}: {} vs {numeric} (relative {rel:.2e})",
+            a[(0, 0)]
+        );
     }
 }

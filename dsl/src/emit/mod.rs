@@ -664,6 +664,34 @@ fn model(
         TokenStream::new()
     };
 
+    // loss: the first loss's ancestors only, no gradients (evaluation, validation).
+    let loss_only = match g.losses.first().and_then(|l| g.output(&l.name)) {
+        Some(lid) => {
+            let mut needed = vec![false; g.nodes.len()];
+            needed[lid.index()] = true;
+            for i in (0..g.nodes.len()).rev() {
+                if needed[i] {
+                    for a in &g.nodes[i].args {
+                        needed[a.index()] = true;
+                    }
+                }
+            }
+            let stmts = (0..g.nodes.len())
+                .filter(|&i| needed[i])
+                .map(|i| cx.stmt(NodeId(i as u32)));
+            quote! {
+                /// The (first) loss over the batch, without gradients.
+                #[allow(unused_variables, clippy::too_many_arguments)]
+                pub fn loss(&self, #(#args,)* ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
+                    #step_head
+                    #(#stmts)*
+                    Ok(#loss_value)
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
+
     // forward: the model function's ancestors only, returning a view into the workspace.
     let function = g
         .outputs
@@ -793,7 +821,8 @@ fn model(
                 #(#visit_grads)*
             }
 
-            #forward
+                        #forward
+            #loss_only
             #loss_and_grad
             #(#per_loss_fns)*
         }
