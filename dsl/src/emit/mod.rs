@@ -426,20 +426,7 @@ impl<'g> Cx<'g> {
     /// names of values, and the prefix of its buffers.
     fn new(g: &'g Graph, krate: &TokenStream, source: &Source<'_>, prefix: &str) -> Cx<'g> {
         let plan = plan::plan(g);
-        // The forward pass: what the model function and the losses need; the rest is backward.
-        let mut forward = vec![false; g.nodes.len()];
-        for (name, id) in &g.outputs {
-            if !name.starts_with('∂') {
-                forward[id.index()] = true;
-            }
-        }
-        for i in (0..g.nodes.len()).rev() {
-            if forward[i] {
-                for a in &g.nodes[i].args {
-                    forward[a.index()] = true;
-                }
-            }
-        }
+        let forward = g.forward_nodes();
         let comments: Vec<Option<String>> = (0..g.nodes.len())
             .map(|i| {
                 let line = source.line(g.spans[i])?;
@@ -667,15 +654,7 @@ fn model(
     // loss: the first loss's ancestors only, no gradients (evaluation, validation).
     let loss_only = match g.losses.first().and_then(|l| g.output(&l.name)) {
         Some(lid) => {
-            let mut needed = vec![false; g.nodes.len()];
-            needed[lid.index()] = true;
-            for i in (0..g.nodes.len()).rev() {
-                if needed[i] {
-                    for a in &g.nodes[i].args {
-                        needed[a.index()] = true;
-                    }
-                }
-            }
+            let needed = g.ancestors([lid]);
             let stmts = (0..g.nodes.len())
                 .filter(|&i| needed[i])
                 .map(|i| cx.stmt(NodeId(i as u32)));
@@ -699,15 +678,7 @@ fn model(
         .find(|(n, _)| !n.starts_with('∂') && !g.losses.iter().any(|l| l.name == *n));
     let forward = match function {
         Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {
-            let mut needed = vec![false; g.nodes.len()];
-            needed[fid.index()] = true;
-            for i in (0..g.nodes.len()).rev() {
-                if needed[i] {
-                    for a in &g.nodes[i].args {
-                        needed[a.index()] = true;
-                    }
-                }
-            }
+            let needed = g.ancestors([*fid]);
             let used_inputs: Vec<usize> = g
                 .inputs
                 .iter()

@@ -475,6 +475,33 @@ impl Graph {
         self.nodes[id.index()].shape
     }
 
+    /// Which nodes the given roots depend on (the roots included), by node index.
+    pub fn ancestors(&self, roots: impl IntoIterator<Item = NodeId>) -> Vec<bool> {
+        let mut mark = vec![false; self.nodes.len()];
+        for r in roots {
+            mark[r.index()] = true;
+        }
+        for i in (0..self.nodes.len()).rev() {
+            if mark[i] {
+                for a in &self.nodes[i].args {
+                    mark[a.index()] = true;
+                }
+            }
+        }
+        mark
+    }
+
+    /// The forward pass: the nodes the model function and the losses need (every output
+    /// that is not a gradient `∂…`); the rest of a training graph is the backward pass.
+    pub fn forward_nodes(&self) -> Vec<bool> {
+        self.ancestors(
+            self.outputs
+                .iter()
+                .filter(|(n, _)| !n.starts_with('∂'))
+                .map(|(_, id)| *id),
+        )
+    }
+
     /// The output with this name.
     pub fn output(&self, name: &str) -> Option<NodeId> {
         self.outputs

@@ -59,19 +59,7 @@ fn elementwise(op: Op) -> bool {
 /// (the gradients' nodes) is the backward pass.
 pub fn plan(g: &Graph) -> Plan {
     let n = g.nodes.len();
-    let mut forward = vec![false; n];
-    for (name, id) in &g.outputs {
-        if !name.starts_with('∂') {
-            forward[id.index()] = true;
-        }
-    }
-    for i in (0..n).rev() {
-        if forward[i] {
-            for a in &g.nodes[i].args {
-                forward[a.index()] = true;
-            }
-        }
-    }
+    let forward = g.forward_nodes();
     let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, node) in g.nodes.iter().enumerate() {
         for a in &node.args {
