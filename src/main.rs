@@ -272,32 +272,8 @@ fn ir(target: &Target, stage: Stage, plan: bool) -> ExitCode {
 
 /// Checks and lowers the target model, printing diagnostics on failure.
 fn load(target: &Target) -> Option<dsl::ir::Graph> {
-    let src = read_spec(&target.file)?;
-    let shown = target.file.display().to_string();
-    let checked = match dsl::check_source(&src, &options(target.overrides.clone())) {
-        Ok(c) => c,
-        Err(diags) => {
-            eprint!("{}", dsl::diag::render_with(&diags, &shown, &src, color()));
-            return None;
-        }
-    };
-    let graph = checked.graph(target.model.as_deref()).cloned();
-    if graph.is_none() {
-        let names: Vec<&str> = checked
-            .graphs
-            .iter()
-            .flatten()
-            .map(|g| g.name.as_str())
-            .collect();
-        match &target.model {
-            Some(m) => eprintln!(
-                "error: no compilable model `{m}` in {shown} (models: {})",
-                names.join(", ")
-            ),
-            None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
-        }
-    }
-    graph
+    // The named model, or the last one of the file.
+    load_all(&target.file, target.model.as_deref(), &target.overrides)?.pop()
 }
 
 fn read_json(path: &std::path::Path) -> Option<serde_json::Value> {
@@ -389,13 +365,25 @@ fn load_all(
     };
     let graphs: Vec<dsl::ir::Graph> = checked
         .graphs
-        .into_iter()
+        .iter()
         .flatten()
         .filter(|g| model.is_none_or(|m| g.name == m))
+        .cloned()
         .collect();
     if graphs.is_empty() {
         match model {
-            Some(m) => eprintln!("error: no compilable model `{m}` in {shown}"),
+            Some(m) => {
+                let models: Vec<&str> = checked
+                    .info
+                    .models
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect();
+                eprintln!(
+                    "error: no compilable model `{m}` in {shown} (models: {})",
+                    models.join(", ")
+                );
+            }
             None => eprintln!("error: no model in {shown} has values for all its hyper-parameters"),
         }
         return None;

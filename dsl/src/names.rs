@@ -54,6 +54,14 @@ pub fn word(w: &str) -> &str {
         .map_or(w, |(_, g)| g)
 }
 
+/// The ASCII spelling of a Greek letter (`β` → `beta`, `Ω` → `Omega`), if it has one.
+pub fn ascii_letter(c: char) -> Option<&'static str> {
+    GREEK
+        .iter()
+        .find(|(a, g)| a.is_ascii() && g.chars().eq(std::iter::once(c)))
+        .map(|(a, _)| *a)
+}
+
 /// Builds a canonical name from its canonical word, primes, frozen mark and subscript items.
 pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> String {
     let mut s = word(word_text).to_string();

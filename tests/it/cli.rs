@@ -181,22 +181,25 @@ fn gradcheck_passes_on_a_spec_and_prints_a_table() {
     );
 }
 
+/// `nnspec eval specs/linear_regression.nn --params P --inputs I EXTRA…`.
+fn eval_linear_regression(params: &Path, inputs: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["eval", "specs/linear_regression.nn", "--params"];
+    args.extend([
+        params.to_str().unwrap(),
+        "--inputs",
+        inputs.to_str().unwrap(),
+    ]);
+    args.extend(extra);
+    nnspec(&args)
+}
+
 #[test]
 fn eval_computes_loss_and_gradients_by_hand() {
     // f = φ_0 + φ_1 x at φ = (1, 2), x = (1, 2): f = (3, 5); y = (3, 3);
     // L = ∑ (f - y)² = 4; ∂L/∂φ_0 = ∑ 2(f - y) = 4; ∂L/∂φ_1 = ∑ 2(f - y) x = 8.
     let p = scratch("lr_params.json", r#"{"phi_0": 1, "φ_1": 2}"#.as_bytes());
     let i = scratch("lr_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        i.to_str().unwrap(),
-        "--grad",
-        "--json",
-    ]);
+    let out = eval_linear_regression(&p, &i, &["--grad", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["loss"], serde_json::json!(4.0));
@@ -204,16 +207,7 @@ fn eval_computes_loss_and_gradients_by_hand() {
     assert_eq!(v["grads"]["φ_0"], serde_json::json!(4.0));
     assert_eq!(v["grads"]["φ_1"], serde_json::json!(8.0));
     // ∂L/∂x_i = 2(f_i - y_i) φ_1 = (0, 8), on request.
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        i.to_str().unwrap(),
-        "--input-grads",
-        "--json",
-    ]);
+    let out = eval_linear_regression(&p, &i, &["--input-grads", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["input_grads"]["x"], serde_json::json!([0.0, 8.0]));
     assert!(v.get("grads").is_none(), "{v}");
@@ -223,14 +217,7 @@ fn eval_computes_loss_and_gradients_by_hand() {
 fn eval_names_a_missing_or_mis_shaped_array() {
     let p = scratch("bad_params.json", r#"{"φ_0": 1}"#.as_bytes());
     let i = scratch("ok_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        i.to_str().unwrap(),
-    ]);
+    let out = eval_linear_regression(&p, &i, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("missing parameters `φ_1`"),
@@ -241,14 +228,7 @@ fn eval_names_a_missing_or_mis_shaped_array() {
         "ok_params.json",
         r#"{"φ_0": 1, "φ_1": [[1, 2]]}"#.as_bytes(),
     );
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        i.to_str().unwrap(),
-    ]);
+    let out = eval_linear_regression(&p, &i, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("`φ_1` should be ℝ"),
@@ -257,25 +237,11 @@ fn eval_names_a_missing_or_mis_shaped_array() {
     );
     let i = scratch("short_inputs.json", br#"{"x": [1, 2], "y": [3]}"#);
     let p = scratch("good_params.json", r#"{"φ_0": 1, "φ_1": 2}"#.as_bytes());
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        i.to_str().unwrap(),
-    ]);
+    let out = eval_linear_regression(&p, &i, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("`y`"), "{}", text(&out.stderr));
     let j = scratch("broken.json", b"{\"x\": [1,");
-    let out = nnspec(&[
-        "eval",
-        "specs/linear_regression.nn",
-        "--params",
-        p.to_str().unwrap(),
-        "--inputs",
-        j.to_str().unwrap(),
-    ]);
+    let out = eval_linear_regression(&p, &j, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("broken.json:1:"),

@@ -10,7 +10,7 @@
 //! example; parameters and constants are the same for every example. `∑_i` over the batch
 //! turns a per-example value into one for the whole batch; a loss must be such a scalar.
 
-mod builtins;
+pub(crate) mod builtins;
 mod expr;
 pub mod shape;
 
@@ -356,14 +356,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
         // Consecutive statements with the same `for` clause unroll together, member by
         // member, so that `h_k = a[f_{k-1}]` and `f_k = β_k + Ω_k h_k` interleave as in eq. 7.24.
-        let mut i = 0;
-        while i < model.stmts.len() {
-            let mut j = i + 1;
-            while j < model.stmts.len() && same_family(&model.stmts[i], &model.stmts[j]) {
-                j += 1;
-            }
-            self.family(&model.stmts[i..j]);
-            i = j;
+        for run in family_runs(&model.stmts) {
+            self.family(run);
         }
         // Unknown names that a later equation defines were used too early.
         for (candidates, d) in std::mem::take(&mut self.unknown) {
@@ -1687,6 +1681,23 @@ impl<'c, 'a> ModelCx<'c, 'a> {
 }
 
 /// Whether two statements carry the same `for` clause (same variable, same bounds as written).
+/// The statements split into runs that unroll together: consecutive statements with the same
+/// `for` clause form one run (member by member), every other statement a run of its own.
+/// Lowering walks the same runs.
+pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < stmts.len() {
+        let mut j = i + 1;
+        while j < stmts.len() && same_family(&stmts[i], &stmts[j]) {
+            j += 1;
+        }
+        runs.push(&stmts[i..j]);
+        i = j;
+    }
+    runs
+}
+
 fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
     match (&a.family, &b.family) {
         (Some(x), Some(y)) => {

@@ -2,56 +2,14 @@
 //! `φ_1.β` → `phi_1_beta`. Where two names of a model would meet (`ω_0` and `Ω_0`), the
 //! capital's gets a `big_` prefix; any remaining clash gets a numeric suffix.
 
-const GREEK: &[(char, &str)] = &[
-    ('α', "alpha"),
-    ('β', "beta"),
-    ('γ', "gamma"),
-    ('δ', "delta"),
-    ('ε', "epsilon"),
-    ('ζ', "zeta"),
-    ('η', "eta"),
-    ('θ', "theta"),
-    ('ι', "iota"),
-    ('κ', "kappa"),
-    ('λ', "lambda"),
-    ('μ', "mu"),
-    ('ν', "nu"),
-    ('ξ', "xi"),
-    ('π', "pi"),
-    ('ρ', "rho"),
-    ('σ', "sigma"),
-    ('τ', "tau"),
-    ('υ', "upsilon"),
-    ('φ', "phi"),
-    ('χ', "chi"),
-    ('ψ', "psi"),
-    ('ω', "omega"),
-    ('ℓ', "ell"),
-];
-
-const CAPITAL: &[(char, &str)] = &[
-    ('Γ', "gamma"),
-    ('Δ', "delta"),
-    ('Θ', "theta"),
-    ('Λ', "lambda"),
-    ('Ξ', "xi"),
-    ('Π', "pi"),
-    ('Σ', "sigma"),
-    ('Φ', "phi"),
-    ('Ψ', "psi"),
-    ('Ω', "omega"),
-];
-
 /// A snake-case identifier for one name, and whether it spelled a capital Greek letter.
 fn ident(name: &str) -> (String, bool) {
     let mut out = String::new();
     let mut capital = false;
     for c in name.chars() {
-        if let Some((_, w)) = GREEK.iter().find(|(g, _)| *g == c) {
-            push_word(&mut out, w);
-        } else if let Some((_, w)) = CAPITAL.iter().find(|(g, _)| *g == c) {
-            capital = true;
-            push_word(&mut out, w);
+        if let Some(w) = crate::names::ascii_letter(c) {
+            capital |= w.starts_with(|c: char| c.is_ascii_uppercase());
+            push_word(&mut out, &w.to_ascii_lowercase());
         } else if c == '\'' || c == '′' {
             push_word(&mut out, "prime");
         } else if c == '⁻' {

@@ -11,6 +11,7 @@
 use super::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
+use crate::check::builtins::{self, Builtin};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use std::collections::BTreeMap;
@@ -230,16 +231,10 @@ impl Cx<'_, '_> {
     /// Lowers a model's statements into `scope`. For a sub-model instance, `prefix` names
     /// its parameters (`φ_1.`).
     fn model_body(&mut self, model: &ast::Model, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
-        let stmts = &model.stmts;
-        let mut i = 0;
-        while i < stmts.len() {
-            let mut j = i + 1;
-            while j < stmts.len() && same_family(&stmts[i], &stmts[j]) {
-                j += 1;
-            }
-            match &stmts[i].family {
+        for run in crate::check::family_runs(&model.stmts) {
+            match &run[0].family {
                 None => {
-                    for s in &stmts[i..j] {
+                    for s in run {
                         self.stmt(s, scope, prefix)?;
                     }
                 }
@@ -251,14 +246,13 @@ impl Cx<'_, '_> {
                         .ok_or_else(|| unsupported(f.span, "a family without values"))?;
                     for k in lo..=hi {
                         scope.binds.push((var.clone(), Bind::Int(k)));
-                        for s in &stmts[i..j] {
+                        for s in run {
                             self.stmt(s, scope, prefix)?;
                         }
                         scope.binds.pop();
                     }
                 }
             }
-            i = j;
         }
         Ok(())
     }
@@ -820,12 +814,7 @@ impl Cx<'_, '_> {
                 return Some(f.clone());
             }
         }
-        if BUILTINS.iter().any(|(w, _)| *w == n.word)
-            || matches!(
-                n.word.as_str(),
-                "softmax" | "Softmax" | "logsumexp" | "Norm" | "LReLU"
-            )
-        {
+        if builtins::lookup(&n.word).is_some() {
             return Some(Func::Builtin(n.word.clone(), n.sub.clone()));
         }
         if n.sub.is_empty() {
@@ -947,11 +936,11 @@ impl Cx<'_, '_> {
 
     fn builtin(&mut self, word: &str, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
         let x = self.value(arg, scope)?;
-        let id = match word {
-            "softmax" | "Softmax" => self.op(Op::Softmax, &[x.id], span)?,
-            "logsumexp" => self.op(Op::LogSumExp, &[x.id], span)?,
-            _ => match BUILTINS.iter().find(|(w, _)| *w == word) {
-                Some((_, u)) => self.unary(*u, x.id, span)?,
+        let id = match builtins::lookup(word).map(|(b, _)| b) {
+            Some(Builtin::Softmax | Builtin::SoftmaxCols) => self.op(Op::Softmax, &[x.id], span)?,
+            Some(Builtin::LogSumExp) => self.op(Op::LogSumExp, &[x.id], span)?,
+            b => match b.and_then(unary_of) {
+                Some(u) => self.unary(u, x.id, span)?,
                 None => return Err(unsupported(span, format!("`{word}`"))),
             },
         };
@@ -1160,23 +1149,30 @@ impl Cx<'_, '_> {
     }
 }
 
-/// Element-wise built-ins and their IR ops.
-const BUILTINS: &[(&str, Unary)] = &[
-    ("ReLU", Unary::Relu),
-    ("sig", Unary::Sig),
-    ("tanh", Unary::Tanh),
-    ("exp", Unary::Exp),
-    ("log", Unary::Log),
-    ("sin", Unary::Sin),
-    ("cos", Unary::Cos),
-    ("sqrt", Unary::Sqrt),
-    ("abs", Unary::Abs),
-    ("softplus", Unary::Softplus),
-    ("HardSwish", Unary::HardSwish),
-    ("Heaviside", Unary::Heaviside),
-    ("heaviside", Unary::Heaviside),
-    ("rect", Unary::Rect),
-];
+/// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
+fn unary_of(b: Builtin) -> Option<Unary> {
+    Some(match b {
+        Builtin::Relu => Unary::Relu,
+        Builtin::Sig => Unary::Sig,
+        Builtin::Tanh => Unary::Tanh,
+        Builtin::Exp => Unary::Exp,
+        Builtin::Log => Unary::Log,
+        Builtin::Sin => Unary::Sin,
+        Builtin::Cos => Unary::Cos,
+        Builtin::Sqrt => Unary::Sqrt,
+        Builtin::Abs => Unary::Abs,
+        Builtin::Softplus => Unary::Softplus,
+        Builtin::HardSwish => Unary::HardSwish,
+        Builtin::Heaviside => Unary::Heaviside,
+        Builtin::Rect => Unary::Rect,
+        Builtin::LRelu
+        | Builtin::Softmax
+        | Builtin::SoftmaxCols
+        | Builtin::LogSumExp
+        | Builtin::LayerNorm
+        | Builtin::NormPdf => return None,
+    })
+}
 
 /// A subscript item, evaluated for lowering.
 #[derive(Clone, Debug)]
@@ -1347,15 +1343,4 @@ fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {
                 "a dimension without a value (give its hyper-parameter a default)",
             )
         })
-}
-
-fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
-    match (&a.family, &b.family) {
-        (Some(x), Some(y)) => {
-            crate::dump::name(&x.var) == crate::dump::name(&y.var)
-                && crate::dump::expr(&x.lo) == crate::dump::expr(&y.lo)
-                && crate::dump::expr(&x.hi) == crate::dump::expr(&y.hi)
-        }
-        _ => false,
-    }
 }
