@@ -17,12 +17,14 @@
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
+//! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
 pub mod elementwise;
 pub mod gemm;
 pub mod labels;
 pub mod layout;
+pub mod params;
 pub mod reduce;
 pub mod scalar;
 pub mod step;
@@ -31,5 +33,6 @@ pub use elementwise::{BinaryFn, UnaryFn};
 pub use faer;
 pub use gemm::{gemm, gemm_par, par_for};
 pub use labels::LabelError;
+pub use params::{NamedParams, Params};
 pub use scalar::Scalar;
 pub use step::{Rng, StepError};
