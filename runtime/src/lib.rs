@@ -17,13 +17,19 @@
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
+//! - [`optim`] — optimisers, learning-rate schedules, weight decay and gradient clipping.
+//! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
+//! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
+pub mod checkpoint;
+pub mod data;
 pub mod elementwise;
 pub mod gemm;
 pub mod labels;
 pub mod layout;
+pub mod optim;
 pub mod params;
 pub mod reduce;
 pub mod scalar;
