@@ -49,10 +49,18 @@ pub trait Scalar:
     fn is_finite(self) -> bool;
     /// Not a number.
     fn is_nan(self) -> bool;
+
+    /// The safetensors dtype of the type: `"F32"` or `"F64"`.
+    const DTYPE_NAME: &'static str;
+    /// Appends the little-endian bytes of the value to `out`.
+    fn extend_le_bytes(self, out: &mut Vec<u8>);
+    /// The value whose little-endian bytes are `bytes`, or `None` if `bytes` is not exactly
+    /// `size_of::<Self>()` long.
+    fn from_le_slice(bytes: &[u8]) -> Option<Self>;
 }
 
 macro_rules! impl_scalar {
-    ($t:ident) => {
+    ($t:ident, $dtype:literal) => {
         impl Scalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -111,12 +119,22 @@ macro_rules! impl_scalar {
             fn is_nan(self) -> bool {
                 $t::is_nan(self)
             }
+
+            const DTYPE_NAME: &'static str = $dtype;
+            #[inline]
+            fn extend_le_bytes(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn from_le_slice(bytes: &[u8]) -> Option<Self> {
+                bytes.try_into().ok().map($t::from_le_bytes)
+            }
         }
     };
 }
 
-impl_scalar!(f32);
-impl_scalar!(f64);
+impl_scalar!(f32, "F32");
+impl_scalar!(f64, "F64");
 
 #[cfg(test)]
 mod tests {
