@@ -1,1 +1,985 @@
-//! (in progress)
+//! Data sets for training: CSV files read into `D × N` feature matrices (one column per
+//! example) with class labels or real-valued targets, shuffled train/validation/test splits,
+//! feature standardisation fitted on one split, and mini-batches gathered into preallocated
+//! `D × B` buffers without touching the heap.
+//!
+//! The CSV reader is deliberately small: cells are split on a one-byte delimiter and trimmed,
+//! a cell wrapped in `"…"` loses its quotes (quoted delimiters are not supported), blank lines
+//! and lines starting with `#` are skipped, and every problem is a [`DataError`] naming the
+//! file and the 1-based line. Column indices in [`CsvOptions`] are 0-based; cell numbers in
+//! messages are 1-based, like line numbers.
+
+use crate::{Rng, Scalar};
+use faer::{Mat, MatMut, MatRef};
+use std::fmt;
+use std::io::Read;
+use std::ops::Range;
+use std::path::Path;
+
+/// Where the label is: a 0-based column index or a header name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Column {
+    /// A column index; negative counts from the end (`-1` is the last column).
+    Index(isize),
+    /// The column with this name in the header.
+    Name(String),
+}
+
+/// Whether the first row is a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// A first row with any cell that is not a number is a header.
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// Every row is data.
+    No,
+}
+
+/// What the targets are.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetKind {
+    /// Integer class labels in {lo … lo+classes−1}; `classes: None` infers it as max−lo+1.
+    Labels {
+        /// The first label.
+        lo: usize,
+        /// The number of classes, or `None` to infer it from the largest label.
+        classes: Option<usize>,
+    },
+    /// Real-valued targets from `count` consecutive columns starting at the target column.
+    Values {
+        /// The number of target columns.
+        count: usize,
+    },
+}
+
+/// How to read a CSV file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvOptions {
+    /// Whether the first row is a header (default [`Header::Auto`]).
+    pub header: Header,
+    /// The (first) target column (default the last column).
+    pub target: Column,
+    /// What the targets are (default labels from 0, classes inferred).
+    pub kind: TargetKind,
+    /// The feature columns (0-based); default every column that is not a target column.
+    pub features: Option<Vec<usize>>,
+    /// The cell separator, an ASCII byte (default `b','`).
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            header: Header::Auto,
+            target: Column::Index(-1),
+            kind: TargetKind::Labels {
+                lo: 0,
+                classes: None,
+            },
+            features: None,
+            delimiter: b',',
+        }
+    }
+}
+
+/// A data set: features `D × N` (one column per example) and the targets of each example.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<T> {
+    /// The features, `D × N`.
+    pub x: Mat<T>,
+    /// The targets, one per example.
+    pub y: Targets<T>,
+    /// The feature names, from the header or `x1`, `x2`, ….
+    pub feature_names: Vec<String>,
+}
+
+/// The targets of a data set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets<T> {
+    /// Class labels as written (each in {lo … lo+classes−1}).
+    Labels {
+        /// One label per example.
+        values: Vec<usize>,
+        /// The first label.
+        lo: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// Real-valued targets, `K × N`.
+    Values(Mat<T>),
+}
+
+/// A borrowed batch of targets, what generated `loss_and_grad` takes: labels as indices,
+/// values as a `K × B` matrix.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetsRef<'a, T> {
+    /// Class labels, one per example.
+    Labels(&'a [usize]),
+    /// Real-valued targets, `K × B`.
+    Values(MatRef<'a, T>),
+}
+
+/// A data error: the file, the 1-based line (0 when not about one line) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataError {
+    /// The file (path or name given by the caller).
+    pub file: String,
+    /// The 1-based line, or 0.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl DataError {
+    fn new(file: &str, line: usize, message: impl Into<String>) -> DataError {
+        DataError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// A row of trimmed cells and its 1-based line number.
+struct Row<'t> {
+    line: usize,
+    cells: Vec<&'t str>,
+}
+
+fn split_rows(text: &str, delimiter: u8) -> Vec<Row<'_>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let delimiter = char::from(delimiter);
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.trim_start().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let cells = line.split(delimiter).map(clean_cell).collect();
+        rows.push(Row { line: i + 1, cells });
+    }
+    rows
+}
+
+fn clean_cell(cell: &str) -> &str {
+    let cell = cell.trim();
+    match cell.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"').unwrap_or(rest).trim(),
+        None => cell,
+    }
+}
+
+/// A finite number from cell `col` (0-based) of `row`.
+fn number(file: &str, row: &Row<'_>, col: usize) -> Result<f64, DataError> {
+    let text = row.cells[col];
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(DataError::new(
+            file,
+            row.line,
+            format!("cell {} is not finite: {text:?}", col + 1),
+        )),
+        Err(_) => Err(DataError::new(
+            file,
+            row.line,
+            format!("cell {} is not a number: {text:?}", col + 1),
+        )),
+    }
+}
+
+/// A class label from cell `col`, checked against `lo` and, when known, the number of classes.
+fn label(
+    file: &str,
+    row: &Row<'_>,
+    col: usize,
+    lo: usize,
+    classes: Option<usize>,
+) -> Result<usize, DataError> {
+    let v = number(file, row, col)?;
+    let err = |message: String| Err(DataError::new(file, row.line, message));
+    if v.fract() != 0.0 {
+        return err(format!("label {} is not an integer", row.cells[col]));
+    }
+    if v > f64::from(u32::MAX) {
+        return err(format!("label {} is too large", row.cells[col]));
+    }
+    match classes {
+        Some(k) if v < lo as f64 || v >= (lo + k) as f64 => {
+            err(format!("label {v} is outside {{{lo} … {}}}", lo + k - 1))
+        }
+        None if v < lo as f64 => err(format!("label {v} is below the first label {lo}")),
+        _ => Ok(v as usize),
+    }
+}
+
+impl<T: Scalar> Dataset<T> {
+    /// The number of examples `N`.
+    pub fn len(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of features `D`.
+    pub fn features(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// All targets, borrowed (for evaluating on the whole set).
+    pub fn targets(&self) -> TargetsRef<'_, T> {
+        match &self.y {
+            Targets::Labels { values, .. } => TargetsRef::Labels(values),
+            Targets::Values(m) => TargetsRef::Values(m.as_ref()),
+        }
+    }
+
+    /// Parses CSV text; `name` is used in errors (the file path).
+    pub fn from_csv_str(
+        text: &str,
+        name: &str,
+        opts: &CsvOptions,
+    ) -> Result<Dataset<T>, DataError> {
+        let at = |line, message: String| DataError::new(name, line, message);
+        let rows = split_rows(text, opts.delimiter);
+        let Some(first) = rows.first() else {
+            return Err(at(0, "the file is empty".into()));
+        };
+        let has_header = match opts.header {
+            Header::Yes => true,
+            Header::No => false,
+            Header::Auto => first.cells.iter().any(|c| c.parse::<f64>().is_err()),
+        };
+        let (header, data) = if has_header {
+            (Some(first), &rows[1..])
+        } else {
+            (None, &rows[..])
+        };
+        if data.is_empty() {
+            return Err(at(0, "there are no data rows after the header".into()));
+        }
+        let width = first.cells.len();
+        let (targets, features) = columns(opts, header, first.line, width)
+            .map_err(|(line, message)| at(line, message))?;
+        let feature_names = match header {
+            Some(h) => features.iter().map(|&c| h.cells[c].to_string()).collect(),
+            None => (1..=features.len()).map(|i| format!("x{i}")).collect(),
+        };
+
+        // The cells.
+        let n = data.len();
+        let labels_wanted = matches!(opts.kind, TargetKind::Labels { .. });
+        let mut x = Mat::<T>::zeros(features.len(), n);
+        let mut labels = Vec::new();
+        let value_rows = if labels_wanted { 0 } else { targets.len() };
+        let mut values = Mat::<T>::zeros(value_rows, n);
+        for (j, row) in data.iter().enumerate() {
+            if row.cells.len() != width {
+                let message = format!("row has {} cells, expected {width}", row.cells.len());
+                return Err(at(row.line, message));
+            }
+            for (i, &c) in features.iter().enumerate() {
+                x[(i, j)] = T::from_f64(number(name, row, c)?);
+            }
+            match opts.kind {
+                TargetKind::Labels { lo, classes } => {
+                    labels.push(label(name, row, targets.start, lo, classes)?);
+                }
+                TargetKind::Values { .. } => {
+                    for (k, c) in targets.clone().enumerate() {
+                        values[(k, j)] = T::from_f64(number(name, row, c)?);
+                    }
+                }
+            }
+        }
+        let y = match opts.kind {
+            TargetKind::Labels { lo, classes } => {
+                let classes =
+                    classes.unwrap_or_else(|| labels.iter().max().map_or(1, |&m| m - lo + 1));
+                Targets::Labels {
+                    values: labels,
+                    lo,
+                    classes,
+                }
+            }
+            TargetKind::Values { .. } => Targets::Values(values),
+        };
+        Ok(Dataset {
+            x,
+            y,
+            feature_names,
+        })
+    }
+
+    /// Reads a file; a name ending in `.gz` is decompressed. I/O errors are [`DataError`]s with
+    /// line 0.
+    pub fn from_csv_path(path: &Path, opts: &CsvOptions) -> Result<Dataset<T>, DataError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| DataError::new(&name, 0, format!("cannot read the file: {e}")))?;
+        if name.ends_with(".gz") {
+            Self::from_csv_gz_bytes(&bytes, &name, opts)
+        } else {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| DataError::new(&name, 0, "the file is not UTF-8 text"))?;
+            Self::from_csv_str(&text, &name, opts)
+        }
+    }
+
+    /// Parses gzip-compressed CSV bytes (for data embedded with `include_bytes!`).
+    pub fn from_csv_gz_bytes(
+        bytes: &[u8],
+        name: &str,
+        opts: &CsvOptions,
+    ) -> Result<Dataset<T>, DataError> {
+        let mut raw = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut raw)
+            .map_err(|e| DataError::new(name, 0, format!("cannot decompress: {e}")))?;
+        let text = String::from_utf8(raw)
+            .map_err(|_| DataError::new(name, 0, "the file is not UTF-8 text"))?;
+        Self::from_csv_str(&text, name, opts)
+    }
+
+    /// The examples at `indices`, in that order, as a new data set.
+    ///
+    /// # Panics
+    /// If an index is not below [`len`](Self::len).
+    pub fn subset(&self, indices: &[usize]) -> Dataset<T> {
+        let x = Mat::from_fn(self.features(), indices.len(), |i, j| {
+            self.x[(i, indices[j])]
+        });
+        let y = match &self.y {
+            Targets::Labels {
+                values,
+                lo,
+                classes,
+            } => Targets::Labels {
+                values: indices.iter().map(|&i| values[i]).collect(),
+                lo: *lo,
+                classes: *classes,
+            },
+            Targets::Values(m) => {
+                Targets::Values(Mat::from_fn(m.nrows(), indices.len(), |k, j| {
+                    m[(k, indices[j])]
+                }))
+            }
+        };
+        Dataset {
+            x,
+            y,
+            feature_names: self.feature_names.clone(),
+        }
+    }
+
+    /// A shuffled split into (train, validation, test) with the given fractions of validation
+    /// and test examples (e.g. `0.1, 0.2`). Counts are rounded; when `N ≥ 3` every part with a
+    /// positive fraction gets at least one example, and training always keeps at least one.
+    /// The same seed gives the same split.
+    ///
+    /// # Panics
+    /// If a fraction is outside `[0, 1]` or they add up to more than 1.
+    pub fn split(
+        &self,
+        val: f64,
+        test: f64,
+        rng: &mut Rng,
+    ) -> (Dataset<T>, Dataset<T>, Dataset<T>) {
+        assert!(
+            (0.0..=1.0).contains(&val) && (0.0..=1.0).contains(&test) && val + test <= 1.0,
+            "split fractions {val} and {test} must be in [0, 1] and add up to at most 1"
+        );
+        let n = self.len();
+        let mut n_val = (val * n as f64).round() as usize;
+        let mut n_test = (test * n as f64).round() as usize;
+        if n >= 3 {
+            if val > 0.0 {
+                n_val = n_val.max(1);
+            }
+            if test > 0.0 {
+                n_test = n_test.max(1);
+            }
+        }
+        let cap = n.saturating_sub(1);
+        while n_val + n_test > cap {
+            if n_val > n_test {
+                n_val -= 1;
+            } else {
+                n_test -= 1;
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        shuffle(&mut order, rng);
+        let n_train = n - n_val - n_test;
+        let (train, rest) = order.split_at(n_train);
+        let (valid, test) = rest.split_at(n_val);
+        (self.subset(train), self.subset(valid), self.subset(test))
+    }
+
+    /// Copies the examples at `indices` into preallocated buffers — the first `indices.len()`
+    /// columns of `x` (`D × ≥B`) and of `y` — without allocating, and returns the batch views.
+    ///
+    /// # Panics
+    /// If `x` does not have `D` rows and at least `B` columns, `y` is of the other kind or too
+    /// small (make it with [`BatchTargets::for_dataset`]), or an index is out of range.
+    pub fn gather<'a>(
+        &self,
+        indices: &[usize],
+        x: &'a mut Mat<T>,
+        y: &'a mut BatchTargets<T>,
+    ) -> (MatRef<'a, T>, TargetsRef<'a, T>) {
+        let b = indices.len();
+        assert!(
+            x.nrows() == self.features() && x.ncols() >= b,
+            "batch buffer is {}×{}, but a batch of {b} needs {}×≥{b}",
+            x.nrows(),
+            x.ncols(),
+            self.features()
+        );
+        for (j, &i) in indices.iter().enumerate() {
+            x.col_mut(j).copy_from(self.x.col(i));
+        }
+        let y = match (&self.y, y) {
+            (Targets::Labels { values, .. }, BatchTargets::Labels(buf)) => {
+                for (slot, &i) in buf[..b].iter_mut().zip(indices) {
+                    *slot = values[i];
+                }
+                TargetsRef::Labels(&buf[..b])
+            }
+            (Targets::Values(m), BatchTargets::Values(buf)) => {
+                assert!(
+                    buf.nrows() == m.nrows() && buf.ncols() >= b,
+                    "target buffer too small"
+                );
+                for (j, &i) in indices.iter().enumerate() {
+                    buf.col_mut(j).copy_from(m.col(i));
+                }
+                let buf: &'a Mat<T> = buf;
+                TargetsRef::Values(buf.as_ref().subcols(0, b))
+            }
+            _ => panic!("the batch target buffer is not of the data set's target kind"),
+        };
+        let x: &'a Mat<T> = x;
+        (x.as_ref().subcols(0, b), y)
+    }
+}
+
+/// The target columns and the feature columns, checked against the row width; an error is a
+/// line (0 for none) and a message.
+fn columns(
+    opts: &CsvOptions,
+    header: Option<&Row<'_>>,
+    first_line: usize,
+    width: usize,
+) -> Result<(Range<usize>, Vec<usize>), (usize, String)> {
+    let target = match &opts.target {
+        Column::Index(i) => {
+            let t = match usize::try_from(*i) {
+                Ok(t) => Some(t),
+                Err(_) => width.checked_sub(i.unsigned_abs()),
+            };
+            match t.filter(|&t| t < width) {
+                Some(t) => t,
+                None => {
+                    let message = format!("target column {i} is out of range for {width} columns");
+                    return Err((first_line, message));
+                }
+            }
+        }
+        Column::Name(n) => {
+            let Some(h) = header else {
+                let message = format!("the target column {n:?} is named, but there is no header");
+                return Err((first_line, message));
+            };
+            match h.cells.iter().position(|c| c == n) {
+                Some(t) => t,
+                None => return Err((h.line, format!("no column named {n:?} in the header"))),
+            }
+        }
+    };
+    let count = match opts.kind {
+        TargetKind::Labels {
+            classes: Some(0), ..
+        } => {
+            return Err((0, "a label target needs at least one class".into()));
+        }
+        TargetKind::Values { count: 0 } => {
+            return Err((0, "a value target needs at least one column".into()));
+        }
+        TargetKind::Labels { .. } => 1,
+        TargetKind::Values { count } => count,
+    };
+    if target + count > width {
+        let message =
+            format!("{count} target columns from column {target} do not fit in {width} columns");
+        return Err((first_line, message));
+    }
+    let targets = target..target + count;
+    let features: Vec<usize> = match &opts.features {
+        Some(f) => match f.iter().find(|&&c| c >= width) {
+            Some(c) => {
+                let message = format!("feature column {c} is out of range for {width} columns");
+                return Err((first_line, message));
+            }
+            None => f.clone(),
+        },
+        None => (0..width).filter(|c| !targets.contains(c)).collect(),
+    };
+    if features.is_empty() {
+        return Err((0, "there are no feature columns".into()));
+    }
+    Ok((targets, features))
+}
+
+/// Fisher–Yates with the seeded generator.
+fn shuffle(order: &mut [usize], rng: &mut Rng) {
+    for i in (1..order.len()).rev() {
+        // An index in 0..=i from the high bits of a 64-bit draw (multiply-shift).
+        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+        order.swap(i, j);
+    }
+}
+
+/// Preallocated target storage for batches (made once per training run).
+#[derive(Clone, Debug)]
+pub enum BatchTargets<T> {
+    /// Room for class labels.
+    Labels(Vec<usize>),
+    /// Room for `K × max_batch` values.
+    Values(Mat<T>),
+}
+
+impl<T: Scalar> BatchTargets<T> {
+    /// Storage for batches of up to `max_batch` examples of `ds`.
+    pub fn for_dataset(ds: &Dataset<T>, max_batch: usize) -> BatchTargets<T> {
+        match &ds.y {
+            Targets::Labels { .. } => BatchTargets::Labels(vec![0; max_batch]),
+            Targets::Values(m) => BatchTargets::Values(Mat::zeros(m.nrows(), max_batch)),
+        }
+    }
+}
+
+/// Feature standardisation with statistics from one split (the training split) only:
+/// per-feature mean and population standard deviation; a constant feature gets standard
+/// deviation 1, so it maps to 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    /// The mean of each feature.
+    pub mean: Vec<f64>,
+    /// The standard deviation of each feature (1 for a constant feature).
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// The statistics of each row (feature) of `x` (`D × N`).
+    pub fn fit<T: Scalar>(x: MatRef<'_, T>) -> Standardizer {
+        let n = x.ncols().max(1) as f64;
+        let (mut mean, mut std) = (Vec::new(), Vec::new());
+        for i in 0..x.nrows() {
+            let row = || (0..x.ncols()).map(|j| x[(i, j)].to_f64());
+            let m = row().sum::<f64>() / n;
+            let s = (row().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
+            let constant = row().all(|v| v == x[(i, 0)].to_f64());
+            mean.push(m);
+            std.push(if constant || s == 0.0 { 1.0 } else { s });
+        }
+        Standardizer { mean, std }
+    }
+
+    /// Maps each feature `v` of `x` (`D × N`) to `(v − mean) / std`, in place.
+    ///
+    /// # Panics
+    /// If `x` does not have as many rows as were fitted.
+    pub fn apply<T: Scalar>(&self, mut x: MatMut<'_, T>) {
+        assert_eq!(
+            x.nrows(),
+            self.mean.len(),
+            "standardising {} features with statistics of {}",
+            x.nrows(),
+            self.mean.len()
+        );
+        for j in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                let v = x[(i, j)].to_f64();
+                x[(i, j)] = T::from_f64((v - self.mean[i]) / self.std[i]);
+            }
+        }
+    }
+}
+
+/// Shuffled mini-batch orders: each epoch a fresh permutation of `0..n` (Fisher–Yates with the
+/// [`Rng`]), cut into chunks of `batch` (the last may be smaller).
+#[derive(Clone, Debug)]
+pub struct Batches {
+    order: Vec<usize>,
+    batch: usize,
+}
+
+impl Batches {
+    /// Batches of `batch` examples out of `n`, in order until the first [`shuffle`](Self::shuffle).
+    ///
+    /// # Panics
+    /// If `batch` is 0.
+    pub fn new(n: usize, batch: usize) -> Batches {
+        assert!(batch > 0, "a batch needs at least one example");
+        Batches {
+            order: (0..n).collect(),
+            batch,
+        }
+    }
+
+    /// Reshuffles the order (no allocation).
+    pub fn shuffle(&mut self, rng: &mut Rng) {
+        shuffle(&mut self.order, rng);
+    }
+
+    /// The batches of this epoch, as example indices.
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        self.order.chunks(self.batch)
+    }
+
+    /// The number of batches.
+    pub fn len(&self) -> usize {
+        self.order.len().div_ceil(self.batch)
+    }
+
+    /// Whether there are no batches (no examples).
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, opts: &CsvOptions) -> Result<Dataset<f64>, DataError> {
+        Dataset::from_csv_str(text, "bad.csv", opts)
+    }
+
+    /// Options changed from the default by `f`.
+    fn with(f: impl FnOnce(&mut CsvOptions)) -> CsvOptions {
+        let mut o = CsvOptions::default();
+        f(&mut o);
+        o
+    }
+
+    #[track_caller]
+    fn fails(text: &str, opts: &CsvOptions, want: &str) {
+        assert_eq!(parse(text, opts).unwrap_err().to_string(), want);
+    }
+
+    fn labels(ds: &Dataset<f64>) -> &[usize] {
+        let Targets::Labels { values, .. } = &ds.y else {
+            panic!("values")
+        };
+        values
+    }
+
+    fn small() -> Dataset<f64> {
+        let text = "a,b,y\n1,10,0\n2,20,1\n3,30,2\n4,40,1\n5,50,0\n";
+        parse(text, &CsvOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn parses_with_header_comments_and_blank_lines() {
+        let text = "# a comment\n\nh1, h2 ,\"label\"\r\n1.5,2,1\n  \n3,-4e0,0  \n";
+        let ds = parse(text, &CsvOptions::default()).unwrap();
+        assert_eq!((ds.features(), ds.len()), (2, 2));
+        assert_eq!(ds.feature_names, ["h1", "h2"]);
+        assert_eq!((ds.x[(0, 0)], ds.x[(1, 1)]), (1.5, -4.0));
+        let (values, lo, classes) = (vec![1, 0], 0, 2);
+        assert_eq!(
+            ds.y,
+            Targets::Labels {
+                values,
+                lo,
+                classes
+            }
+        );
+    }
+
+    #[test]
+    fn no_header_names_and_named_target() {
+        let ds = parse("1;2;3\n4;5;6\n", &with(|o| o.delimiter = b';')).unwrap();
+        assert_eq!(ds.feature_names, ["x1", "x2"]);
+        let ds = parse(
+            "t,u\n1,2\n0,3\n",
+            &with(|o| o.target = Column::Name("t".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            (ds.feature_names.as_slice(), labels(&ds)),
+            (&["u".to_string()][..], &[1, 0][..])
+        );
+    }
+
+    #[test]
+    fn error_row_width() {
+        let want = "bad.csv:3: row has 4 cells, expected 5";
+        fails("a,b,c,d,y\n1,2,3,4,0\n1,2,3,0\n", &Default::default(), want);
+    }
+
+    #[test]
+    fn error_not_a_number() {
+        fails(
+            "1,2,3\n1,2,abc\n",
+            &Default::default(),
+            "bad.csv:2: cell 3 is not a number: \"abc\"",
+        );
+    }
+
+    #[test]
+    fn error_not_finite() {
+        fails(
+            "1,2,3\n1,nan,3\n",
+            &Default::default(),
+            "bad.csv:2: cell 2 is not finite: \"nan\"",
+        );
+        fails(
+            "1,2,3\n1,-inf,3\n",
+            &Default::default(),
+            "bad.csv:2: cell 2 is not finite: \"-inf\"",
+        );
+    }
+
+    #[test]
+    fn error_label_outside() {
+        let opts = with(|o| {
+            o.kind = TargetKind::Labels {
+                lo: 0,
+                classes: Some(10),
+            }
+        });
+        fails(
+            "1,0\n\n# c\n2,12\n",
+            &opts,
+            "bad.csv:4: label 12 is outside {0 … 9}",
+        );
+        let opts = with(|o| {
+            o.kind = TargetKind::Labels {
+                lo: 1,
+                classes: None,
+            }
+        });
+        fails(
+            "1,1\n2,0\n",
+            &opts,
+            "bad.csv:2: label 0 is below the first label 1",
+        );
+    }
+
+    #[test]
+    fn error_label_not_integer() {
+        fails(
+            "1,0\n2,2.5\n",
+            &Default::default(),
+            "bad.csv:2: label 2.5 is not an integer",
+        );
+    }
+
+    #[test]
+    fn error_empty() {
+        fails("", &Default::default(), "bad.csv: the file is empty");
+        fails(
+            "# only\n\n",
+            &Default::default(),
+            "bad.csv: the file is empty",
+        );
+    }
+
+    #[test]
+    fn error_header_without_rows() {
+        let want = "bad.csv: there are no data rows after the header";
+        fails("a,b\n", &Default::default(), want);
+        fails("1,2\n", &with(|o| o.header = Header::Yes), want);
+    }
+
+    #[test]
+    fn error_unknown_column_name() {
+        let opts = with(|o| o.target = Column::Name("z".into()));
+        fails(
+            "\na,b\n1,2\n",
+            &opts,
+            "bad.csv:2: no column named \"z\" in the header",
+        );
+        let want = "bad.csv:1: the target column \"z\" is named, but there is no header";
+        fails("1,2\n", &opts, want);
+    }
+
+    #[test]
+    fn error_target_out_of_range() {
+        let want = "bad.csv:1: target column 5 is out of range for 2 columns";
+        fails("1,2\n", &with(|o| o.target = Column::Index(5)), want);
+        let want = "bad.csv:1: target column -3 is out of range for 2 columns";
+        fails("1,2\n", &with(|o| o.target = Column::Index(-3)), want);
+        let opts = with(|o| {
+            o.target = Column::Index(1);
+            o.kind = TargetKind::Values { count: 2 };
+        });
+        fails(
+            "1,2\n",
+            &opts,
+            "bad.csv:1: 2 target columns from column 1 do not fit in 2 columns",
+        );
+        let want = "bad.csv:1: feature column 7 is out of range for 2 columns";
+        fails("1,2\n", &with(|o| o.features = Some(vec![0, 7])), want);
+    }
+
+    #[test]
+    fn error_corrupt_gzip() {
+        let e = Dataset::<f64>::from_csv_gz_bytes(
+            b"this is not gzip data",
+            "d.csv.gz",
+            &Default::default(),
+        );
+        let want = "d.csv.gz: cannot decompress: invalid gzip header";
+        assert_eq!(e.unwrap_err().to_string(), want);
+    }
+
+    #[test]
+    fn error_missing_file() {
+        let path = Path::new("/nonexistent/nnspec/x.csv");
+        let io = std::fs::read(path).unwrap_err();
+        let e = Dataset::<f32>::from_csv_path(path, &Default::default()).unwrap_err();
+        let want = format!("/nonexistent/nnspec/x.csv: cannot read the file: {io}");
+        assert_eq!((e.to_string(), e.line), (want, 0));
+    }
+
+    #[test]
+    fn digits() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../data/digits.csv.gz"
+        ));
+        let ds = Dataset::<f32>::from_csv_path(path, &Default::default()).unwrap();
+        assert_eq!((ds.features(), ds.len(), ds.x[(2, 0)]), (64, 1797, 5.0));
+        let Targets::Labels {
+            values,
+            lo,
+            classes,
+        } = &ds.y
+        else {
+            panic!()
+        };
+        assert_eq!((*lo, *classes, &values[..2]), (0, 10, &[0, 1][..]));
+    }
+
+    #[test]
+    fn iris() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv"));
+        let ds = Dataset::<f64>::from_csv_path(path, &Default::default()).unwrap();
+        assert_eq!((ds.features(), ds.len(), ds.x[(0, 0)]), (4, 150, 5.1));
+        assert!(matches!(
+            ds.y,
+            Targets::Labels {
+                classes: 3,
+                lo: 0,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn values_target() {
+        let opts = with(|o| {
+            o.target = Column::Index(1);
+            o.kind = TargetKind::Values { count: 2 };
+        });
+        let ds = parse("1,2,3,4\n5,6,7,8\n", &opts).unwrap();
+        assert_eq!(
+            ds.x,
+            Mat::from_fn(2, 2, |i, j| [[1.0, 5.0], [4.0, 8.0]][i][j])
+        );
+        let y = Mat::from_fn(2, 2, |k, j| [[2.0, 6.0], [3.0, 7.0]][k][j]);
+        assert_eq!(ds.y, Targets::Values(y));
+        let (mut bx, mut by) = (Mat::zeros(2, 3), BatchTargets::for_dataset(&ds, 3));
+        let (x, y) = ds.gather(&[1], &mut bx, &mut by);
+        assert_eq!((x.ncols(), x[(1, 0)]), (1, 8.0));
+        let TargetsRef::Values(y) = y else { panic!() };
+        assert_eq!(
+            (y.nrows(), y.ncols(), y[(0, 0)], y[(1, 0)]),
+            (2, 1, 6.0, 7.0)
+        );
+    }
+
+    #[test]
+    fn split_sizes_and_determinism() {
+        let text: String = (0..100).map(|i| format!("{i},{}\n", i % 3)).collect();
+        let ds = parse(&text, &Default::default()).unwrap();
+        let (tr, va, te) = ds.split(0.1, 0.2, &mut Rng::new(7));
+        assert_eq!((tr.len(), va.len(), te.len()), (70, 10, 20));
+        let mut all: Vec<f64> = [&tr, &va, &te]
+            .iter()
+            .flat_map(|d| (0..d.len()).map(|j| d.x[(0, j)]))
+            .collect();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, (0..100).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(ds.split(0.1, 0.2, &mut Rng::new(7)), (tr.clone(), va, te));
+        assert_ne!(ds.split(0.1, 0.2, &mut Rng::new(8)).0, tr);
+        // Tiny sets: every part still gets one example.
+        let (tr, va, te) = small().subset(&[0, 1, 2]).split(0.1, 0.1, &mut Rng::new(1));
+        assert_eq!((tr.len(), va.len(), te.len()), (1, 1, 1));
+    }
+
+    #[test]
+    fn standardizer_uses_only_fitted_data() {
+        let (train, _, test) = small().split(0.0, 0.4, &mut Rng::new(3));
+        let s = Standardizer::fit(train.x.as_ref());
+        let (mut a, mut b) = (train.x.clone(), test.x.clone());
+        s.apply(a.as_mut());
+        s.apply(b.as_mut());
+        let mean =
+            |m: &Mat<f64>, i| (0..m.ncols()).map(|j| m[(i, j)]).sum::<f64>() / m.ncols() as f64;
+        for i in 0..2 {
+            let var = (0..a.ncols()).map(|j| a[(i, j)] * a[(i, j)]).sum::<f64>() / a.ncols() as f64;
+            assert!(mean(&a, i).abs() < 1e-12 && (var - 1.0).abs() < 1e-12);
+            assert!(mean(&b, i).abs() > 1e-3);
+        }
+        let c = Standardizer::fit(Mat::<f32>::from_fn(1, 3, |_, _| 0.1).as_ref());
+        assert_eq!(c.std, [1.0]);
+    }
+
+    #[test]
+    fn gather_copies_columns() {
+        let ds = small();
+        let (mut bx, mut by) = (Mat::zeros(2, 4), BatchTargets::for_dataset(&ds, 4));
+        let (x, y) = ds.gather(&[4, 1, 2], &mut bx, &mut by);
+        assert_eq!((x.nrows(), x.ncols()), (2, 3));
+        assert_eq!([x[(0, 0)], x[(1, 1)], x[(0, 2)]], [5.0, 20.0, 3.0]);
+        let TargetsRef::Labels(y) = y else { panic!() };
+        assert_eq!(y, [0, 1, 2]);
+    }
+
+    #[test]
+    fn batches_cover_every_index_once() {
+        let (mut b, mut rng) = (Batches::new(10, 4), Rng::new(5));
+        assert_eq!(b.len(), 3);
+        let mut previous = Vec::new();
+        for _ in 0..3 {
+            b.shuffle(&mut rng);
+            let sizes: Vec<usize> = b.iter().map(<[usize]>::len).collect();
+            assert_eq!(sizes, [4, 4, 2]);
+            let mut seen: Vec<usize> = b.iter().flatten().copied().collect();
+            assert_ne!(seen, previous);
+            previous = seen.clone();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        }
+    }
+}
