@@ -651,6 +651,7 @@ pub fn freeze_stop_gradients(
             labels: None,
             group: None,
             node: NodeId(i as u32),
+            role: ir::Role::Input,
         });
         extended.push(base[NodeId(i as u32)].clone());
     }

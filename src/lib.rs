@@ -13,6 +13,7 @@ extern crate self as nnspec;
 pub mod interp;
 pub mod json;
 pub mod sample;
+pub mod training;
 
 pub use nnspec_dsl as dsl;
 pub use nnspec_macros::model;

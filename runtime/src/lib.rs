@@ -17,9 +17,12 @@
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
+//! - [`init`] — initialisers (He, Glorot, LeCun, normal, uniform, constants).
 //! - [`optim`] — optimisers, learning-rate schedules, weight decay and gradient clipping.
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
+//! - [`train`] — the training loop over any [`train::Supervised`] model.
+//! - [`report`] — the progress bar, the history CSV and the loss plot.
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
@@ -27,13 +30,16 @@ pub mod checkpoint;
 pub mod data;
 pub mod elementwise;
 pub mod gemm;
+pub mod init;
 pub mod labels;
 pub mod layout;
 pub mod optim;
 pub mod params;
 pub mod reduce;
+pub mod report;
 pub mod scalar;
 pub mod step;
+pub mod train;
 
 pub use elementwise::{BinaryFn, UnaryFn};
 pub use faer;

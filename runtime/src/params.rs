@@ -9,6 +9,9 @@
 use crate::Scalar;
 use faer::{Mat, MatMut, MatRef};
 
+/// A visitor of parameters with their gradients: name, parameter, gradient.
+pub type GradVisitor<'f, T> = dyn FnMut(&str, MatMut<'_, T>, MatRef<'_, T>) + 'f;
+
 /// A set of named parameter matrices, visited in a fixed order.
 pub trait Params<T: Scalar> {
     /// Visits every parameter with its name as the spec writes it (`β_0`, `Ω_0`).
@@ -19,11 +22,7 @@ pub trait Params<T: Scalar> {
 
     /// Visits every parameter with its gradient, held in a parameter set of the same shape
     /// (`grads`, as filled by a generated `loss_and_grad`), in the same order.
-    fn for_each_param_with_grad(
-        &mut self,
-        grads: &Self,
-        f: &mut dyn FnMut(&str, MatMut<'_, T>, MatRef<'_, T>),
-    );
+    fn for_each_param_with_grad(&mut self, grads: &Self, f: &mut GradVisitor<'_, T>);
 
     /// The number of parameter matrices.
     fn param_count(&self) -> usize {
@@ -107,11 +106,7 @@ impl<T: Scalar> Params<T> for NamedParams<T> {
         }
     }
 
-    fn for_each_param_with_grad(
-        &mut self,
-        grads: &Self,
-        f: &mut dyn FnMut(&str, MatMut<'_, T>, MatRef<'_, T>),
-    ) {
+    fn for_each_param_with_grad(&mut self, grads: &Self, f: &mut GradVisitor<'_, T>) {
         for ((n, m), g) in self.names.iter().zip(&mut self.mats).zip(&grads.mats) {
             f(n, m.as_mut(), g.as_ref());
         }

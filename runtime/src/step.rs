@@ -23,6 +23,15 @@ pub enum StepError {
         /// Examples the workspace holds.
         max_batch: usize,
     },
+    /// Targets of the wrong kind: class labels where values are expected, or the reverse.
+    Targets {
+        /// The target's name in the spec.
+        name: &'static str,
+        /// What it takes (`class labels`, `real values`).
+        expected: &'static str,
+    },
+    /// A failure of an evaluator other than generated code (the IR interpreter), in words.
+    Eval(String),
     /// A class label outside its set.
     Label {
         /// The example (column).
@@ -53,6 +62,10 @@ impl fmt::Display for StepError {
                     f,
                     "a batch of {batch} examples, but the workspace holds {max_batch}"
                 )
+            }
+            StepError::Eval(m) => f.write_str(m),
+            StepError::Targets { name, expected } => {
+                write!(f, "`{name}` takes {expected}")
             }
             StepError::Label {
                 column,

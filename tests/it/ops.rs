@@ -136,6 +136,7 @@ impl Build<'_> {
             labels: None,
             group: None,
             node: id,
+            role: nnspec::dsl::ir::Role::Param,
         });
         self.params.push(self.rng.mat(rows, cols, dom));
         id
@@ -155,6 +156,7 @@ impl Build<'_> {
             labels,
             group: None,
             node: id,
+            role: nnspec::dsl::ir::Role::Input,
         });
         self.inputs.push(value);
         id
@@ -650,6 +652,7 @@ fn frozen(case: &Case) -> (Graph, Vec<Mat<f64>>) {
                 labels: None,
                 group: None,
                 node: NodeId(i as u32),
+                role: nnspec::dsl::ir::Role::Input,
             });
             inputs.push(values[arg].clone());
         }
@@ -813,6 +816,7 @@ fn second_order(case: &Case, rng: &mut Rng) -> Case {
             labels: None,
             group: None,
             node: v,
+            role: nnspec::dsl::ir::Role::Input,
         });
         let Cols::Fixed(c) = shape.cols else {
             unreachable!("gradients of parameters are fixed")
@@ -925,6 +929,7 @@ fn graph_of(params: &[(&str, Shape)], body: impl FnOnce(&mut Graph, &[NodeId]) -
                 labels: None,
                 group: None,
                 node: id,
+                role: nnspec::dsl::ir::Role::Param,
             });
             id
         })
@@ -1017,6 +1022,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         labels: None,
         group: None,
         node: a,
+        role: nnspec::dsl::ir::Role::Input,
     });
     g.inputs.push(Slot {
         name: "X".into(),
@@ -1024,6 +1030,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         labels: None,
         group: None,
         node: b,
+        role: nnspec::dsl::ir::Role::Input,
     });
     g.outputs.push(("y".into(), y));
     let mut rng = Rng::new(7);
@@ -1120,6 +1127,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         labels: None,
         group: None,
         node: x,
+        role: nnspec::dsl::ir::Role::Input,
     });
     g.inputs.push(Slot {
         name: "y".into(),
@@ -1127,6 +1135,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         labels: slot_labels,
         group: None,
         node: y,
+        role: nnspec::dsl::ir::Role::Input,
     });
     g.outputs.push(("pick".into(), pick));
     g.outputs.push(("hot".into(), hot));
@@ -1188,6 +1197,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
         labels: None,
         group: None,
         node: x,
+        role: nnspec::dsl::ir::Role::Input,
     });
     for (name, id) in [("c", c), ("s", s), ("t", t)] {
         let shape = g.shape(id);
@@ -1197,6 +1207,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
             labels: None,
             group: None,
             node: id,
+            role: nnspec::dsl::ir::Role::Param,
         });
     }
     for (name, id) in [
@@ -1393,6 +1404,7 @@ fn bad_labels_are_errors() {
         labels: None,
         group: None,
         node: y,
+        role: nnspec::dsl::ir::Role::Input,
     });
     g.outputs.push(("h".into(), h));
     let e = interp::run(&g, &[labels(1.0, 2.0)], &[])
@@ -1425,6 +1437,7 @@ fn malformed_graphs_are_errors() {
         labels: None,
         group: None,
         node: x,
+        role: nnspec::dsl::ir::Role::Input,
     });
     let e = interp::run(&g, &[Mat::<f64>::zeros(3, 1)], &[])
         .map(|_| ())

@@ -98,6 +98,8 @@ struct Cx<'g> {
     comments: Vec<Option<String>>,
     /// Per node: the name of its local view inside loops.
     locals: Vec<Ident>,
+    /// Per forward node: the spec quantity it computes and its line, for messages.
+    places: Vec<Option<String>>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
     params: Vec<Ident>,
@@ -443,6 +445,15 @@ impl<'g> Cx<'g> {
                 })
             })
             .collect();
+        let places = (0..g.nodes.len())
+            .map(|i| {
+                let line = source.line(g.spans[i]).filter(|_| forward[i])?;
+                Some(match g.nodes[i].name.as_deref() {
+                    Some(n) => format!("`{n}` in {line}"),
+                    None => format!("a term of {line}"),
+                })
+            })
+            .collect();
         let idents = |names: Vec<String>| -> Vec<Ident> {
             names
                 .iter()
@@ -466,6 +477,7 @@ impl<'g> Cx<'g> {
         Cx {
             comments,
             locals,
+            places,
             g,
             plan,
             rt: quote!(#krate::__private::runtime),
@@ -671,11 +683,47 @@ fn model(
         None => TokenStream::new(),
     };
 
+    // locate_non_finite: the loss again, checking each value as it is computed.
+    let locate = match g.losses.first().and_then(|l| g.output(&l.name)) {
+        Some(lid) => {
+            let needed = g.ancestors([lid]);
+            let stmts = (0..g.nodes.len()).filter(|&i| needed[i]).map(|i| {
+                let id = NodeId(i as u32);
+                let stmt = cx.stmt(id);
+                if stmt.is_empty() {
+                    return stmt;
+                }
+                let place = cx.places[i]
+                    .clone()
+                    .unwrap_or_else(|| format!("value %{i}"));
+                let value = cx.read(id);
+                quote! {
+                    #stmt
+                    if !#rt::params::all_finite(#value) {
+                        return Ok(Some(#place));
+                    }
+                }
+            });
+            quote! {
+                /// Runs the (first) loss on a batch and names the first spec quantity, in
+                /// evaluation order, that holds a NaN or an infinity (with its spec line).
+                #[allow(unused_variables, clippy::too_many_arguments)]
+                pub fn locate_non_finite(&self, #(#args,)* ws: &mut #ws_name<T>) -> Result<Option<&'static str>, #rt::StepError> {
+                    #step_head
+                    #(#stmts)*
+                    Ok(None)
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
+
     // forward: the model function's ancestors only, returning a view into the workspace.
     let function = g
         .outputs
         .iter()
         .find(|(n, _)| !n.starts_with('∂') && !g.losses.iter().any(|l| l.name == *n));
+    let mut forward_inputs = None;
     let forward = match function {
         Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {
             let needed = g.ancestors([*fid]);
@@ -686,6 +734,7 @@ fn model(
                 .filter(|(_, s)| needed[s.node.index()])
                 .map(|(k, _)| k)
                 .collect();
+            forward_inputs = Some(used_inputs.clone());
             let fargs = used_inputs.iter().map(|&k| &args[k]);
             let fchecks = used_inputs.iter().map(|&k| &batch_checks[k]);
             let stmts = (0..g.nodes.len())
@@ -719,28 +768,29 @@ fn model(
         }
         _ => TokenStream::new(),
     };
-    let init = cx.params.iter().zip(&g.params).enumerate().map(|(k, (f, p))| {
-        let (r, c) = dims(p.shape, 1);
-        let normal = |mean: f64, std: f64| {
-            quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#mean) + rng.normal(T::from_f64(#std))),)
-        };
-        let (fan_in, fan_out) = (c as f64, r as f64);
-        match g.inits.get(k).copied().unwrap_or(Init::Default) {
-            // The default: He for a matrix, zero for a bias vector, N(0, 1) for a scalar.
-            Init::Default if c > 1 => normal(0.0, (2.0 / fan_in).sqrt()),
-            Init::Default if r > 1 => quote!(#f: #faer::Mat::zeros(#r, #c),),
-            Init::Default => normal(0.0, 1.0),
-            Init::He => normal(0.0, (2.0 / fan_in).sqrt()),
-            Init::Glorot => normal(0.0, (4.0 / (fan_in + fan_out)).sqrt()),
-            Init::LeCun => normal(0.0, (1.0 / fan_in).sqrt()),
-            Init::Normal { mean, variance } => normal(mean, variance.max(0.0).sqrt()),
-            Init::Uniform { lo, hi } => {
-                let width = hi - lo;
-                quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#lo + #width * rng.uniform())),)
-            }
-            Init::Const(v) => quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#v)),),
-        }
-    });
+    let init = cx
+        .params
+        .iter()
+        .zip(&g.params)
+        .enumerate()
+        .map(|(k, (f, p))| {
+            let (r, c) = dims(p.shape, 1);
+            let i = quote!(#rt::init::Init);
+            let how = match g.inits.get(k).copied().unwrap_or(Init::Default) {
+                Init::Default => quote!(#i::Default),
+                Init::He => quote!(#i::He),
+                Init::Glorot => quote!(#i::Glorot),
+                Init::LeCun => quote!(#i::LeCun),
+                Init::Normal { mean, variance } => {
+                    quote!(#i::Normal { mean: #mean, variance: #variance })
+                }
+                Init::Uniform { lo, hi } => quote!(#i::Uniform { lo: #lo, hi: #hi }),
+                Init::Const(v) => quote!(#i::Const(#v)),
+            };
+            quote!(#f: #how.sample(#r, #c, rng),)
+        });
+    let params_impl = params_impl(&cx, &name);
+    let supervised_impl = supervised_impl(&cx, &name, &ws_name, function, forward_inputs);
     let doc = format!("The model `{}`, compiled by nnspec.", g.name);
     let ws_doc = format!("Every buffer a step of `{}` needs, allocated once.", g.name);
     quote! {
@@ -794,8 +844,149 @@ fn model(
 
                         #forward
             #loss_only
+            #locate
             #loss_and_grad
             #(#per_loss_fns)*
+        }
+
+        #params_impl
+        #supervised_impl
+    }
+}
+
+/// `impl Params`: the parameters in declaration order, under their spec names.
+fn params_impl(cx: &Cx<'_>, name: &Ident) -> TokenStream {
+    let rt = &cx.rt;
+    let faer = quote!(#rt::faer);
+    let names = cx.g.params.iter().map(|p| p.name.as_str());
+    let (a, b, c) = (names.clone(), names.clone(), names);
+    let f = &cx.params;
+    quote! {
+        #[allow(unused_variables)]
+        impl<T: #rt::Scalar> #rt::Params<T> for #name<T> {
+            fn for_each_param(&self, f: &mut dyn FnMut(&str, #faer::MatRef<'_, T>)) {
+                #(f(#a, self.#f.as_ref());)*
+            }
+            fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&str, #faer::MatMut<'_, T>)) {
+                #(f(#b, self.#f.as_mut());)*
+            }
+            fn for_each_param_with_grad(&mut self, grads: &Self, f: &mut #rt::params::GradVisitor<'_, T>) {
+                #(f(#c, self.#f.as_mut(), grads.#f.as_ref());)*
+            }
+        }
+    }
+}
+
+/// `impl Supervised` for a model trained on pairs `(x, y)`: one `input`, one `target`, no
+/// noise, a loss, and a model function that reads the input only. Other models get none.
+fn supervised_impl(
+    cx: &Cx<'_>,
+    name: &Ident,
+    ws_name: &Ident,
+    function: Option<&(String, NodeId)>,
+    forward_inputs: Option<Vec<usize>>,
+) -> TokenStream {
+    use crate::ir::Role;
+    let g = cx.g;
+    let rt = &cx.rt;
+    let faer = quote!(#rt::faer);
+    let (Some(loss), Some((_, fid))) = (g.losses.first(), function) else {
+        return TokenStream::new();
+    };
+    let role = |r: Role| g.inputs.iter().position(|s| s.role == r);
+    let (Some(xi), Some(yi)) = (role(Role::Input), role(Role::Target)) else {
+        return TokenStream::new();
+    };
+    if g.inputs.len() != 2 || forward_inputs != Some(vec![xi]) {
+        return TokenStream::new();
+    }
+    let y = &g.inputs[yi];
+    let (target, y_pat, y_name) = match y.labels {
+        Some((lo, classes)) if lo >= 0 => {
+            let lo = lo as usize;
+            (
+                quote!(#rt::data::TargetKind::Labels { lo: #lo, classes: Some(#classes) }),
+                quote!(#rt::data::TargetsRef::Labels(y)),
+                "class labels",
+            )
+        }
+        Some(_) => return TokenStream::new(),
+        None => {
+            let rows = y.shape.rows;
+            (
+                quote!(#rt::data::TargetKind::Values { count: #rows }),
+                quote!(#rt::data::TargetsRef::Values(y)),
+                "real values",
+            )
+        }
+    };
+    let call: Vec<TokenStream> = (0..2)
+        .map(|k| if k == xi { quote!(x) } else { quote!(y) })
+        .collect();
+    let (model, loss_name, yname) = (&g.name, &loss.name, &y.name);
+    let (inputs, outputs) = (g.inputs[xi].shape.rows, g.shape(*fid).rows);
+    let wrong = quote! {
+        Err(#rt::StepError::Targets { name: #yname, expected: #y_name })
+    };
+    quote! {
+        impl<T: #rt::Scalar> #rt::train::Supervised<T> for #name<T> {
+            type Workspace = #ws_name<T>;
+            fn io(&self) -> #rt::train::Io {
+                #rt::train::Io {
+                    model: #model.to_string(),
+                    loss: #loss_name.to_string(),
+                    inputs: #inputs,
+                    outputs: #outputs,
+                    target: #target,
+                }
+            }
+            fn new_workspace(&self, max_batch: usize) -> #ws_name<T> {
+                #name::workspace(max_batch)
+            }
+            fn new_grads(&self) -> Self {
+                #name::zeros()
+            }
+            fn batch_loss(
+                &self,
+                x: #faer::MatRef<'_, T>,
+                y: #rt::data::TargetsRef<'_, T>,
+                ws: &mut #ws_name<T>,
+            ) -> Result<T, #rt::StepError> {
+                match y {
+                    #y_pat => self.loss(#(#call),*, ws),
+                    _ => #wrong,
+                }
+            }
+            fn batch_loss_and_grad(
+                &self,
+                x: #faer::MatRef<'_, T>,
+                y: #rt::data::TargetsRef<'_, T>,
+                grads: &mut Self,
+                ws: &mut #ws_name<T>,
+            ) -> Result<T, #rt::StepError> {
+                match y {
+                    #y_pat => self.loss_and_grad(#(#call),*, grads, ws),
+                    _ => #wrong,
+                }
+            }
+            fn predict<'w>(
+                &self,
+                x: #faer::MatRef<'_, T>,
+                ws: &'w mut #ws_name<T>,
+            ) -> Result<#faer::MatRef<'w, T>, #rt::StepError> {
+                self.forward(x, ws)
+            }
+            fn locate_non_finite(
+                &self,
+                x: #faer::MatRef<'_, T>,
+                y: #rt::data::TargetsRef<'_, T>,
+                ws: &mut #ws_name<T>,
+            ) -> Result<Option<String>, #rt::StepError> {
+                match y {
+                    #y_pat => Ok(self.locate_non_finite(#(#call),*, ws)?.map(str::to_string)),
+                    _ => #wrong,
+                }
+            }
         }
     }
 }

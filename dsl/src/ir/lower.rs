@@ -8,7 +8,7 @@
 //! function are inlined at each call; a sub-model call instantiates the callee's parameters
 //! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
 
-use super::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
+use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
 use crate::check::builtins::{self, Builtin};
@@ -260,10 +260,14 @@ impl Cx<'_, '_> {
     fn stmt(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
         match &s.kind {
             ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
+                let role = match s.kind {
+                    ast::StmtKind::Target(_) => Role::Target,
+                    _ => Role::Input,
+                };
                 for t in items {
                     let name = canonical(&t.name, scope);
                     let (shape, labels) = self.data_shape(&t.ty, scope)?;
-                    self.input(&name, shape, labels, t.name.span, scope)?;
+                    self.input(&name, shape, labels, role, t.name.span, scope)?;
                 }
             }
             ast::StmtKind::Noise { name, ty, .. } => {
@@ -272,7 +276,7 @@ impl Cx<'_, '_> {
                     Some(t) => self.data_shape(t, scope)?.0,
                     None => Shape::batch(1),
                 };
-                self.input(&canon, shape, None, name.span, scope)?;
+                self.input(&canon, shape, None, Role::Noise, name.span, scope)?;
             }
             ast::StmtKind::Param { items, group } => {
                 let group = group.as_ref().map(|g| canonical(g, scope));
@@ -297,6 +301,7 @@ impl Cx<'_, '_> {
                                 labels: None,
                                 group: slot_group,
                                 node: id,
+                                role: Role::Param,
                             });
                             self.instances.insert(full.clone(), id);
                             id
@@ -339,6 +344,7 @@ impl Cx<'_, '_> {
         name: &str,
         shape: Shape,
         labels: Option<(i32, usize)>,
+        role: Role,
         span: Span,
         scope: &mut Scope,
     ) -> R<()> {
@@ -350,6 +356,7 @@ impl Cx<'_, '_> {
             labels,
             group: None,
             node: id,
+            role,
         });
         if let Some(l) = labels {
             scope.labels.insert(name.to_string(), l);

@@ -229,6 +229,21 @@ pub struct Slot {
     pub group: Option<String>,
     /// The node that reads it.
     pub node: NodeId,
+    /// What the slot holds.
+    pub role: Role,
+}
+
+/// What a graph slot holds: the statement that declared it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `input x : …`: data the model function reads.
+    Input,
+    /// `target y : …`: what the loss compares the model's output with.
+    Target,
+    /// `ε : ℝ^D ~ Norm[0, I]`: noise drawn afresh each step.
+    Noise,
+    /// `param …`: a parameter.
+    Param,
 }
 
 /// A computation graph for one model.

@@ -1,0 +1,151 @@
+//! Initialisers: how a parameter matrix starts.
+//!
+//! Generated `init` methods and the interpreter both call [`Init::sample`], so a spec's
+//! parameters start from the same numbers whichever way it is run, and the same seed gives
+//! bit-identical training runs. Fan-in is the number of columns of a weight matrix (the
+//! inputs of the layer, since `h = Ω x` with `Ω : ℝ^{D_out × D_in}`), fan-out its rows.
+
+use crate::{Rng, Scalar};
+use faer::Mat;
+
+/// How a parameter starts, as a spec writes it after `~` or `=`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// No initialiser written: He for a matrix, zero for a bias vector, `N(0, 1)` for a scalar.
+    Default,
+    /// `~ He`: normal, mean 0, variance `2 / fan-in` (eq. 7.32), for ReLU networks.
+    He,
+    /// `~ Glorot`: normal, mean 0, variance `4 / (fan-in + fan-out)` (eq. 7.34: the average of
+    /// the forward and backward conditions `2 / fan-in` and `2 / fan-out`).
+    Glorot,
+    /// `~ LeCun`: normal, mean 0, variance `1 / fan-in`.
+    LeCun,
+    /// `~ Norm[μ, σ²]`.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Variance.
+        variance: f64,
+    },
+    /// `~ Uniform[a, b]`.
+    Uniform {
+        /// Lower end.
+        lo: f64,
+        /// Upper end.
+        hi: f64,
+    },
+    /// `= c`: every entry `c` (`= 0` for zeros).
+    Const(f64),
+}
+
+impl Init {
+    /// What [`Init::Default`] means for a `rows × cols` parameter.
+    pub fn resolve(self, rows: usize, cols: usize) -> Init {
+        match self {
+            Init::Default if cols > 1 => Init::He,
+            Init::Default if rows > 1 => Init::Const(0.0),
+            Init::Default => Init::Normal {
+                mean: 0.0,
+                variance: 1.0,
+            },
+            other => other,
+        }
+    }
+
+    /// The mean and standard deviation of a normal initialiser for `rows × cols`, or `None`
+    /// for the uniform and constant ones.
+    pub fn normal_params(self, rows: usize, cols: usize) -> Option<(f64, f64)> {
+        let (fan_in, fan_out) = (cols.max(1) as f64, rows.max(1) as f64);
+        match self.resolve(rows, cols) {
+            Init::He => Some((0.0, (2.0 / fan_in).sqrt())),
+            Init::Glorot => Some((0.0, (4.0 / (fan_in + fan_out)).sqrt())),
+            Init::LeCun => Some((0.0, (1.0 / fan_in).sqrt())),
+            Init::Normal { mean, variance } => Some((mean, variance.max(0.0).sqrt())),
+            Init::Default | Init::Uniform { .. } | Init::Const(_) => None,
+        }
+    }
+
+    /// A `rows × cols` matrix drawn from this initialiser, entries in column-major order.
+    pub fn sample<T: Scalar>(self, rows: usize, cols: usize, rng: &mut Rng) -> Mat<T> {
+        if let Some((mean, std)) = self.normal_params(rows, cols) {
+            let (mean, std) = (T::from_f64(mean), T::from_f64(std));
+            return Mat::from_fn(rows, cols, |_, _| mean + rng.normal(std));
+        }
+        match self.resolve(rows, cols) {
+            Init::Uniform { lo, hi } => Mat::from_fn(rows, cols, |_, _| {
+                T::from_f64(lo + (hi - lo) * rng.uniform())
+            }),
+            Init::Const(c) => Mat::from_fn(rows, cols, |_, _| T::from_f64(c)),
+            _ => unreachable!("normal initialisers are handled above"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments(m: &Mat<f64>) -> (f64, f64) {
+        let n = (m.nrows() * m.ncols()) as f64;
+        let vals: Vec<f64> = (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
+            .map(|(i, j)| m[(i, j)])
+            .collect();
+        let mean = vals.iter().sum::<f64>() / n;
+        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        (mean, var)
+    }
+
+    #[test]
+    fn variances_follow_the_book() {
+        let mut rng = Rng::new(7);
+        // 200 × 100: fan-in 100, fan-out 200; 20 000 samples give ~1% standard error.
+        let cases = [
+            (Init::He, 2.0 / 100.0),
+            (Init::Glorot, 4.0 / 300.0),
+            (Init::LeCun, 1.0 / 100.0),
+            (Init::Default, 2.0 / 100.0),
+            (
+                Init::Normal {
+                    mean: 0.0,
+                    variance: 0.25,
+                },
+                0.25,
+            ),
+            (Init::Uniform { lo: -1.0, hi: 1.0 }, 4.0 / 12.0),
+        ];
+        for (init, want) in cases {
+            let (mean, var) = moments(&init.sample(200, 100, &mut rng));
+            assert!(mean.abs() < 0.02, "{init:?}: mean {mean}");
+            assert!(
+                (var / want - 1.0).abs() < 0.05,
+                "{init:?}: var {var}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_by_shape() {
+        let mut rng = Rng::new(1);
+        let bias: Mat<f64> = Init::Default.sample(5, 1, &mut rng);
+        assert!((0..5).all(|i| bias[(i, 0)] == 0.0));
+        assert_eq!(
+            Init::Default.resolve(1, 1),
+            Init::Normal {
+                mean: 0.0,
+                variance: 1.0
+            }
+        );
+        let c: Mat<f32> = Init::Const(0.5).sample(2, 3, &mut rng);
+        assert!((0..3).all(|j| (0..2).all(|i| c[(i, j)] == 0.5)));
+    }
+
+    #[test]
+    fn same_seed_same_numbers() {
+        let a: Mat<f32> = Init::He.sample(8, 8, &mut Rng::new(42));
+        let b: Mat<f32> = Init::He.sample(8, 8, &mut Rng::new(42));
+        let c: Mat<f32> = Init::He.sample(8, 8, &mut Rng::new(43));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+}

@@ -1,0 +1,604 @@
+//! Training outside generated code: the built-in data sets, data prepared for a model (split
+//! and standardised), the files a run leaves behind, and [`InterpModel`], the IR
+//! interpreter behind the [`Supervised`] interface so `nnspec train` can train any spec
+//! without compiling Rust.
+//!
+//! The interpreter allocates its values on every step; it is the slow, general path. Code
+//! from `model!` is the fast one, and both train through the same loop
+//! ([`runtime::train::fit`](crate::runtime::train::fit)).
+
+use crate::dsl::ir::{self, Graph, Role};
+use crate::interp::{self, EvalError};
+use crate::runtime::data::{CsvOptions, Dataset, Standardizer, TargetKind, Targets, TargetsRef};
+use crate::runtime::init::Init;
+use crate::runtime::train::{History, Io, Supervised};
+use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
+use faer::{Mat, MatRef};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The digits set embedded in the binary: 1797 8×8 images (64 features, pixel values 0..16),
+/// classes 0..9 (UCI, CC BY 4.0; see `data/README.md`).
+pub fn digits<T: Scalar>() -> Dataset<T> {
+    let bytes = include_bytes!("../data/digits.csv.gz");
+    Dataset::from_csv_gz_bytes(bytes, "digits.csv.gz", &CsvOptions::default())
+        .expect("the embedded digits set parses")
+}
+
+/// Fisher's iris set embedded in the binary: 150 examples, 4 features, classes 0..2.
+pub fn iris<T: Scalar>() -> Dataset<T> {
+    let text = include_str!("../data/iris.csv");
+    Dataset::from_csv_str(text, "iris.csv", &CsvOptions::default())
+        .expect("the embedded iris set parses")
+}
+
+/// A data set split for training: features standardised with the training split's statistics.
+#[derive(Clone, Debug)]
+pub struct Prepared<T> {
+    /// The training split.
+    pub train: Dataset<T>,
+    /// The validation split.
+    pub val: Dataset<T>,
+    /// The test split.
+    pub test: Dataset<T>,
+    /// The standardisation fitted on `train` and applied to all three.
+    pub standardizer: Standardizer,
+}
+
+/// Splits `ds` (fractions `val` and `test`, shuffled with `seed`) and standardises every
+/// split with the training split's mean and standard deviation.
+pub fn prepare<T: Scalar>(ds: &Dataset<T>, val: f64, test: f64, seed: u64) -> Prepared<T> {
+    let (mut train, mut v, mut t) = ds.split(val, test, &mut Rng::new(seed));
+    let standardizer = Standardizer::fit(train.x.as_ref());
+    for d in [&mut train, &mut v, &mut t] {
+        standardizer.apply(d.x.as_mut());
+    }
+    Prepared {
+        train,
+        val: v,
+        test: t,
+        standardizer,
+    }
+}
+
+/// The built-in data set for a model: digits for 64 inputs and 10 classes, iris for 4 inputs
+/// and 3 classes, otherwise a synthetic set of the model's shape (Gaussian clusters for
+/// class labels, a smooth function of the inputs with values in `[0, 1]` for real targets).
+/// Returns the data and a one-line description.
+pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
+    let shift = |mut ds: Dataset<T>, lo: usize| {
+        if let Targets::Labels { values, lo: l, .. } = &mut ds.y {
+            values.iter_mut().for_each(|v| *v += lo);
+            *l = lo;
+        }
+        ds
+    };
+    match io.target {
+        TargetKind::Labels {
+            lo,
+            classes: Some(10),
+        } if io.inputs == 64 => (
+            shift(digits(), lo),
+            "digits (built in): 1797 8×8 images, 10 classes".into(),
+        ),
+        TargetKind::Labels {
+            lo,
+            classes: Some(3),
+        } if io.inputs == 4 => (
+            shift(iris(), lo),
+            "iris (built in): 150 flowers, 4 measurements, 3 classes".into(),
+        ),
+        TargetKind::Labels { lo, classes } => {
+            let classes = classes.unwrap_or(2).max(2);
+            (
+                clusters(io.inputs, classes, lo, 200, seed),
+                format!(
+                    "synthetic (built in): {classes} Gaussian clusters in {} dimensions, {} examples",
+                    io.inputs,
+                    200 * classes
+                ),
+            )
+        }
+        TargetKind::Values { count } => (
+            smooth(io.inputs, count, 512, seed),
+            format!(
+                "synthetic (built in): {count} smooth function(s) of {} input(s) with noise, 512 examples",
+                io.inputs
+            ),
+        ),
+    }
+}
+
+/// `per_class` examples around each of `classes` centres drawn `N(0, 3²)` in `dims` dimensions.
+fn clusters<T: Scalar>(
+    dims: usize,
+    classes: usize,
+    lo: usize,
+    per_class: usize,
+    seed: u64,
+) -> Dataset<T> {
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    let centres: Vec<Vec<f64>> = (0..classes)
+        .map(|_| (0..dims).map(|_| rng.normal(3.0f64)).collect())
+        .collect();
+    let n = classes * per_class;
+    let labels: Vec<usize> = (0..n).map(|j| j % classes).collect();
+    let x = Mat::from_fn(dims, n, |_, _| T::ZERO);
+    let mut x = x;
+    for j in 0..n {
+        for i in 0..dims {
+            x[(i, j)] = T::from_f64(centres[labels[j]][i] + rng.normal(1.0f64));
+        }
+    }
+    Dataset {
+        x,
+        y: Targets::Labels {
+            values: labels.iter().map(|l| l + lo).collect(),
+            lo,
+            classes,
+        },
+        feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
+    }
+}
+
+/// `y_k = (1 + sin(2 w_k·x + k)) / 2` plus a little noise, `x` uniform in `[-1, 1]^dims`.
+fn smooth<T: Scalar>(dims: usize, count: usize, n: usize, seed: u64) -> Dataset<T> {
+    let mut rng = Rng::new(seed ^ 0xF00D);
+    let w: Vec<Vec<f64>> = (0..count)
+        .map(|_| (0..dims).map(|_| rng.normal(1.0f64)).collect())
+        .collect();
+    let mut x = Mat::<T>::zeros(dims, n);
+    let mut y = Mat::<T>::zeros(count, n);
+    for j in 0..n {
+        let xs: Vec<f64> = (0..dims).map(|_| 2.0 * rng.uniform() - 1.0).collect();
+        for (i, v) in xs.iter().enumerate() {
+            x[(i, j)] = T::from_f64(*v);
+        }
+        for (k, wk) in w.iter().enumerate() {
+            let s: f64 = wk.iter().zip(&xs).map(|(a, b)| a * b).sum();
+            let v = (1.0 + (2.0 * s + k as f64).sin()) / 2.0 + rng.normal(0.02f64);
+            y[(k, j)] = T::from_f64(v.clamp(0.0, 1.0));
+        }
+    }
+    Dataset {
+        x,
+        y: Targets::Values(y),
+        feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
+    }
+}
+
+/// Where a run's files went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outputs {
+    /// The parameters, as safetensors.
+    pub checkpoint: PathBuf,
+    /// The history, as CSV.
+    pub history: PathBuf,
+    /// The loss curves, as SVG.
+    pub plot: PathBuf,
+}
+
+/// Writes the checkpoint (`model.safetensors`, with the standardisation in its metadata), the
+/// history (`history.csv`) and the loss plot (`loss.svg`) into `dir`, each atomically.
+pub fn write_outputs<T: Scalar, P: Params<T> + ?Sized>(
+    dir: &Path,
+    params: &P,
+    metadata: &[(&str, &str)],
+    standardizer: Option<&Standardizer>,
+    history: &History,
+    title: &str,
+) -> Result<Outputs, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let out = Outputs {
+        checkpoint: dir.join("model.safetensors"),
+        history: dir.join("history.csv"),
+        plot: dir.join("loss.svg"),
+    };
+    let (mean, std) = standardizer.map_or((String::new(), String::new()), |s| {
+        (join(&s.mean), join(&s.std))
+    });
+    let mut meta: Vec<(&str, &str)> = metadata.to_vec();
+    if standardizer.is_some() {
+        meta.push(("standardize_mean", &mean));
+        meta.push(("standardize_std", &std));
+    }
+    checkpoint::save(&out.checkpoint, params, &meta).map_err(|e| e.to_string())?;
+    let write = |p: &Path, bytes: &[u8]| {
+        report::write_atomic(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    };
+    write(&out.history, report::history_csv(history).as_bytes())?;
+    let svg = report::loss_plot_svg(history, title)?;
+    write(&out.plot, svg.as_bytes())?;
+    Ok(out)
+}
+
+fn join(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The standardisation stored in a checkpoint's metadata by [`write_outputs`], if any.
+pub fn standardizer_from_metadata(
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<Standardizer>, String> {
+    let parse = |key: &str| -> Result<Option<Vec<f64>>, String> {
+        meta.get(key)
+            .map(|s| {
+                s.split(',')
+                    .map(|v| {
+                        v.parse::<f64>()
+                            .map_err(|_| format!("checkpoint metadata `{key}` has `{v}`"))
+                    })
+                    .collect()
+            })
+            .transpose()
+    };
+    match (parse("standardize_mean")?, parse("standardize_std")?) {
+        (Some(mean), Some(std)) if mean.len() == std.len() => Ok(Some(Standardizer { mean, std })),
+        (None, None) => Ok(None),
+        _ => Err("checkpoint metadata has an incomplete standardisation".into()),
+    }
+}
+
+/// The graphs and source an interpreted model runs.
+#[derive(Debug)]
+struct Compiled {
+    /// The optimised forward graph (model function and losses).
+    forward: Graph,
+    /// Forward and backward: the losses and the gradient of the first loss.
+    train: Graph,
+    /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
+    grad_outputs: Vec<Option<ir::NodeId>>,
+    io: Io,
+    /// Input slots: the data input and the target (any other is noise, drawn each step).
+    x: usize,
+    y: usize,
+    source: String,
+    file: String,
+}
+
+/// A spec's model run by the IR interpreter, as a [`Supervised`] model: parameters are a
+/// [`NamedParams`], noise inputs (`ε ~ Norm[0, I]`) are drawn `N(0, 1)` afresh for each batch.
+#[derive(Clone, Debug)]
+pub struct InterpModel<T> {
+    compiled: Arc<Compiled>,
+    /// The parameters, in the spec's declaration order.
+    pub params: NamedParams<T>,
+}
+
+/// The interpreter's workspace: the last prediction, and the noise generator.
+#[derive(Clone, Debug)]
+pub struct InterpWorkspace<T> {
+    out: Mat<T>,
+    rng: Rng,
+}
+
+impl<T: Scalar> InterpModel<T> {
+    /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
+    /// from the spec's initialisers. `source` and `file` are the spec, for messages.
+    ///
+    /// # Errors
+    /// When the model does not have one `input`, one `target`, a loss and a model function
+    /// that reads the input.
+    pub fn new(forward: &Graph, source: &str, file: &str, rng: &mut Rng) -> Result<Self, String> {
+        let name = &forward.name;
+        let loss = forward
+            .losses
+            .first()
+            .ok_or_else(|| format!("`{name}` has no loss to train"))?;
+        let role = |r: Role| -> Vec<usize> {
+            (0..forward.inputs.len())
+                .filter(|&k| forward.inputs[k].role == r)
+                .collect()
+        };
+        let (xs, ys) = (role(Role::Input), role(Role::Target));
+        let [x] = xs[..] else {
+            return Err(format!(
+                "`{name}` has {} inputs; `nnspec train` trains models with one `input` (and one `target`)",
+                xs.len()
+            ));
+        };
+        let [y] = ys[..] else {
+            return Err(format!(
+                "`{name}` has {} targets; `nnspec train` trains models with one `target`",
+                ys.len()
+            ));
+        };
+        let fwd = crate::dsl::opt::optimize(forward).map_err(|e| e.to_string())?;
+        let function = fwd
+            .outputs
+            .iter()
+            .find(|(n, _)| !fwd.losses.iter().any(|l| l.name == *n))
+            .map(|(_, id)| *id)
+            .ok_or_else(|| format!("`{name}` has no model function `f[x, φ]` to predict with"))?;
+        let wrt: Vec<u32> = loss.wrt.clone();
+        let train = crate::dsl::ad::grad(&fwd, &loss.name, &wrt)
+            .and_then(|g| crate::dsl::opt::optimize(&g))
+            .map_err(|e| e.to_string())?;
+        let grad_outputs = (0..forward.params.len())
+            .map(|k| {
+                let want = format!("∂{}/∂{}", loss.name, forward.params[k].name);
+                train
+                    .outputs
+                    .iter()
+                    .find(|(n, _)| *n == want)
+                    .map(|(_, id)| *id)
+            })
+            .collect();
+        let ys = &forward.inputs[y];
+        let target = match ys.labels {
+            Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
+                lo: lo as usize,
+                classes: Some(classes),
+            },
+            Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
+            None => TargetKind::Values {
+                count: ys.shape.rows,
+            },
+        };
+        let io = Io {
+            model: name.clone(),
+            loss: loss.name.clone(),
+            inputs: forward.inputs[x].shape.rows,
+            outputs: fwd.shape(function).rows,
+            target,
+        };
+        let params = NamedParams::new(forward.params.iter().enumerate().map(|(k, p)| {
+            let (r, c) = interp::dims(p.shape, 1);
+            let init = init_of(forward.inits.get(k).copied().unwrap_or(ir::Init::Default));
+            (p.name.clone(), init.sample(r, c, rng))
+        }));
+        Ok(InterpModel {
+            compiled: Arc::new(Compiled {
+                forward: fwd,
+                train,
+                grad_outputs,
+                io,
+                x,
+                y,
+                source: source.to_string(),
+                file: file.to_string(),
+            }),
+            params,
+        })
+    }
+
+    /// The graph inputs for a batch: `x`, the targets as numbers, and fresh noise.
+    fn inputs(
+        &self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        rng: &mut Rng,
+    ) -> Result<Vec<Mat<T>>, StepError> {
+        let c = &self.compiled;
+        let g = &c.forward;
+        let batch = x.ncols();
+        let mut inputs = Vec::with_capacity(g.inputs.len());
+        for (k, s) in g.inputs.iter().enumerate() {
+            let (r, cols) = interp::dims(s.shape, batch);
+            let m = if k == c.x {
+                check_shape("x", x, (r, cols))?;
+                x.to_owned()
+            } else if k == c.y {
+                match (y, s.labels) {
+                    (TargetsRef::Labels(l), Some(_)) => {
+                        if l.len() != batch {
+                            return Err(StepError::Shape {
+                                name: "y",
+                                expected: (1, batch),
+                                got: (1, l.len()),
+                            });
+                        }
+                        Mat::from_fn(1, batch, |_, j| T::from_f64(l[j] as f64))
+                    }
+                    (TargetsRef::Values(v), None) => {
+                        check_shape("y", v, (r, cols))?;
+                        v.to_owned()
+                    }
+                    (_, Some(_)) => {
+                        return Err(StepError::Targets {
+                            name: "y",
+                            expected: "class labels",
+                        });
+                    }
+                    (_, None) => {
+                        return Err(StepError::Targets {
+                            name: "y",
+                            expected: "real values",
+                        });
+                    }
+                }
+            } else {
+                Mat::from_fn(r, cols, |_, _| rng.normal(T::ONE))
+            };
+            inputs.push(m);
+        }
+        Ok(inputs)
+    }
+
+    fn run(&self, g: &Graph, inputs: &[Mat<T>]) -> Result<interp::Values<T>, StepError> {
+        interp::run(g, inputs, &self.params.mats).map_err(|e| match e {
+            EvalError::Label { error, .. } => StepError::Label {
+                column: error.column,
+                value: error.value as usize,
+                lo: error.lo.max(0) as usize,
+                classes: error.classes,
+            },
+            other => StepError::Eval(other.to_string()),
+        })
+    }
+
+    fn loss_value(&self, g: &Graph, v: &interp::Values<T>) -> T {
+        g.output(&self.compiled.io.loss)
+            .map_or(T::ZERO, |id| v[id][(0, 0)])
+    }
+}
+
+fn check_shape<T>(
+    name: &'static str,
+    m: MatRef<'_, T>,
+    want: (usize, usize),
+) -> Result<(), StepError> {
+    if (m.nrows(), m.ncols()) != want {
+        return Err(StepError::Shape {
+            name,
+            expected: want,
+            got: (m.nrows(), m.ncols()),
+        });
+    }
+    Ok(())
+}
+
+/// The runtime's initialiser for the IR's (the runtime does not depend on the compiler).
+pub fn init_of(i: ir::Init) -> Init {
+    match i {
+        ir::Init::Default => Init::Default,
+        ir::Init::He => Init::He,
+        ir::Init::Glorot => Init::Glorot,
+        ir::Init::LeCun => Init::LeCun,
+        ir::Init::Normal { mean, variance } => Init::Normal { mean, variance },
+        ir::Init::Uniform { lo, hi } => Init::Uniform { lo, hi },
+        ir::Init::Const(c) => Init::Const(c),
+    }
+}
+
+impl<T: Scalar> Params<T> for InterpModel<T> {
+    fn for_each_param(&self, f: &mut dyn FnMut(&str, MatRef<'_, T>)) {
+        self.params.for_each_param(f);
+    }
+
+    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&str, faer::MatMut<'_, T>)) {
+        self.params.for_each_param_mut(f);
+    }
+
+    fn for_each_param_with_grad(
+        &mut self,
+        grads: &Self,
+        f: &mut crate::runtime::params::GradVisitor<'_, T>,
+    ) {
+        self.params.for_each_param_with_grad(&grads.params, f);
+    }
+}
+
+impl<T: Scalar> Supervised<T> for InterpModel<T> {
+    type Workspace = InterpWorkspace<T>;
+
+    fn io(&self) -> Io {
+        self.compiled.io.clone()
+    }
+
+    fn new_workspace(&self, _max_batch: usize) -> InterpWorkspace<T> {
+        InterpWorkspace {
+            out: Mat::zeros(0, 0),
+            rng: Rng::new(0x0015E),
+        }
+    }
+
+    fn new_grads(&self) -> Self {
+        InterpModel {
+            compiled: self.compiled.clone(),
+            params: self.params.zeros_like(),
+        }
+    }
+
+    fn batch_loss(
+        &self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<T, StepError> {
+        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let g = &self.compiled.forward;
+        let v = self.run(g, &inputs)?;
+        Ok(self.loss_value(g, &v))
+    }
+
+    fn batch_loss_and_grad(
+        &self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        grads: &mut Self,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<T, StepError> {
+        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let c = &self.compiled;
+        let v = self.run(&c.train, &inputs)?;
+        for (k, out) in c.grad_outputs.iter().enumerate() {
+            match out {
+                Some(id) => grads.params.mats[k].copy_from(&v[*id]),
+                None => grads.params.mats[k].fill(T::ZERO),
+            }
+        }
+        Ok(self.loss_value(&c.train, &v))
+    }
+
+    fn predict<'w>(
+        &self,
+        x: MatRef<'_, T>,
+        ws: &'w mut InterpWorkspace<T>,
+    ) -> Result<MatRef<'w, T>, StepError> {
+        let c = &self.compiled;
+        let g = &c.forward;
+        // Targets are not read by the model function: give zeros of the right kind.
+        let batch = x.ncols();
+        let y_slot = &g.inputs[c.y];
+        let labels: Vec<usize>;
+        let values: Mat<T>;
+        let y = match y_slot.labels {
+            Some((lo, _)) => {
+                labels = vec![lo.max(0) as usize; batch];
+                TargetsRef::Labels(&labels)
+            }
+            None => {
+                values = Mat::zeros(y_slot.shape.rows, batch);
+                TargetsRef::Values(values.as_ref())
+            }
+        };
+        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let v = self.run(g, &inputs)?;
+        let f = g
+            .outputs
+            .iter()
+            .find(|(n, _)| !g.losses.iter().any(|l| l.name == *n))
+            .map(|(_, id)| *id)
+            .ok_or_else(|| StepError::Eval("the model has no model function".into()))?;
+        ws.out = v[f].clone();
+        Ok(ws.out.as_ref())
+    }
+
+    fn locate_non_finite(
+        &self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<Option<String>, StepError> {
+        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let c = &self.compiled;
+        let g = &c.forward;
+        let v = self.run(g, &inputs)?;
+        for (i, node) in g.nodes.iter().enumerate() {
+            if matches!(node.op, ir::Op::Input(_) | ir::Op::Param(_)) {
+                continue;
+            }
+            if !crate::runtime::params::all_finite(v.nodes()[i].as_ref()) {
+                let span = g.spans[i];
+                let line = (span.end > 0).then(|| {
+                    let (line, _) = crate::dsl::diag::line_col(&c.source, span.start as usize);
+                    let text = c.source.lines().nth(line - 1).unwrap_or("");
+                    let text = text.split('#').next().unwrap_or(text);
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    format!("{text} ({}:{line})", c.file)
+                });
+                return Ok(Some(match (&node.name, line) {
+                    (Some(n), Some(l)) => format!("`{n}` in {l}"),
+                    (None, Some(l)) => format!("a term of {l}"),
+                    (Some(n), None) => format!("`{n}`"),
+                    (None, None) => format!("value %{i}"),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
