@@ -4,6 +4,8 @@
 //! 1 otherwise (2 for a usage error). It never exits with a panic's 101: a compiler bug is
 //! reported as an internal error with exit status 1.
 
+mod train_cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use nnspec::dsl;
 use std::io::IsTerminal;
@@ -66,6 +68,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train a model (the interpreter, f64) on a CSV file or a built-in data set; writes
+    /// model.safetensors, history.csv and loss.svg.
+    Train(Box<train_cli::TrainArgs>),
+    /// Predict with a trained checkpoint: the model function on every example, as CSV.
+    Predict(train_cli::PredictArgs),
     /// Check every gradient of every loss against central differences in f64.
     Gradcheck(GradcheckArgs),
     /// Print a model's IR: as lowered from the spec, or with its gradients.
@@ -178,6 +185,8 @@ fn run(cli: Cli) -> ExitCode {
             json,
         } => eval(&target, &params, &inputs, (grad, input_grads), json),
         Command::Gradcheck(args) => gradcheck(&args),
+        Command::Train(args) => train_cli::train(&args),
+        Command::Predict(args) => train_cli::predict(&args),
         Command::Emit {
             file,
             model,

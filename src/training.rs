@@ -247,6 +247,8 @@ pub fn standardizer_from_metadata(
 struct Compiled {
     /// The optimised forward graph (model function and losses).
     forward: Graph,
+    /// The model function's node in `forward`, if the spec defines one `f[x, φ]`.
+    function: Option<ir::NodeId>,
     /// Forward and backward: the losses and the gradient of the first loss.
     train: Graph,
     /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
@@ -307,12 +309,12 @@ impl<T: Scalar> InterpModel<T> {
             ));
         };
         let fwd = crate::dsl::opt::optimize(forward).map_err(|e| e.to_string())?;
+        // The model function, when there is one `f[x, φ]` (not one per output component).
         let function = fwd
             .outputs
             .iter()
             .find(|(n, _)| !fwd.losses.iter().any(|l| l.name == *n))
-            .map(|(_, id)| *id)
-            .ok_or_else(|| format!("`{name}` has no model function `f[x, φ]` to predict with"))?;
+            .map(|(_, id)| *id);
         let wrt: Vec<u32> = loss.wrt.clone();
         let train = crate::dsl::ad::grad(&fwd, &loss.name, &wrt)
             .and_then(|g| crate::dsl::opt::optimize(&g))
@@ -342,7 +344,7 @@ impl<T: Scalar> InterpModel<T> {
             model: name.clone(),
             loss: loss.name.clone(),
             inputs: forward.inputs[x].shape.rows,
-            outputs: fwd.shape(function).rows,
+            outputs: function.map_or(0, |f| fwd.shape(f).rows),
             target,
         };
         let params = NamedParams::new(forward.params.iter().enumerate().map(|(k, p)| {
@@ -353,6 +355,7 @@ impl<T: Scalar> InterpModel<T> {
         Ok(InterpModel {
             compiled: Arc::new(Compiled {
                 forward: fwd,
+                function,
                 train,
                 grad_outputs,
                 io,
@@ -558,12 +561,12 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         };
         let inputs = self.inputs(x, y, &mut ws.rng)?;
         let v = self.run(g, &inputs)?;
-        let f = g
-            .outputs
-            .iter()
-            .find(|(n, _)| !g.losses.iter().any(|l| l.name == *n))
-            .map(|(_, id)| *id)
-            .ok_or_else(|| StepError::Eval("the model has no model function".into()))?;
+        let f = c.function.ok_or_else(|| {
+            StepError::Eval(format!(
+                "`{}` has no single model function f[x, φ] to predict with",
+                c.io.model
+            ))
+        })?;
         ws.out = v[f].clone();
         Ok(ws.out.as_ref())
     }

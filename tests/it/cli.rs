@@ -249,3 +249,120 @@ fn eval_names_a_missing_or_mis_shaped_array() {
         text(&out.stderr)
     );
 }
+
+/// Every spec trains out of the box (its last model, on its built-in data) and leaves a
+/// checkpoint, a history and a plot; the checkpoint predicts.
+#[test]
+fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
+    for spec in specs() {
+        let name = Path::new(&spec)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("train")
+            .join(&name);
+        let o = out.to_string_lossy().to_string();
+        let r = nnspec(&["train", &spec, "--epochs", "2", "--quiet", "--out", &o]);
+        assert!(r.status.success(), "{spec}: {}", text(&r.stderr));
+        let said = text(&r.stdout);
+        assert!(said.contains("2 epochs"), "{spec}: {said}");
+        for f in ["model.safetensors", "history.csv", "loss.svg"] {
+            assert!(out.join(f).is_file(), "{spec}: no {f}");
+        }
+        let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        assert_eq!(history.lines().count(), 3, "{spec}: {history}");
+        assert!(
+            std::fs::read_to_string(out.join("loss.svg"))
+                .unwrap()
+                .starts_with("<svg")
+        );
+        let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
+        let p = nnspec(&["predict", &spec, "--checkpoint", &ckpt]);
+        if text(&p.stderr).contains("no single model function") {
+            continue;
+        }
+        assert!(p.status.success(), "{spec}: {}", text(&p.stderr));
+        assert!(
+            text(&p.stderr).contains("examples:"),
+            "{spec}: {}",
+            text(&p.stderr)
+        );
+    }
+}
+
+#[test]
+fn train_on_a_csv_file_with_a_bad_row_names_file_and_line() {
+    let bad = scratch("bad_train.csv", b"1,2,3,4,1\n1,2,3,4,2\n1,2,x,4,3\n");
+    let r = nnspec(&[
+        "train",
+        "specs/losses.nn",
+        "--model",
+        "MulticlassClassification",
+        "--set",
+        "D_i=4",
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("bad_train.csv:3: cell 3 is not a number: \"x\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn train_rejects_labels_outside_the_specs_set() {
+    // MulticlassClassification takes y ∈ {1 … 3}; a 0 in the data is out of range.
+    let csv = scratch(
+        "labels0.csv",
+        b"1,2,3,4,0\n1,2,3,4,1\n1,2,3,4,2\n1,2,3,4,3\n",
+    );
+    let r = nnspec(&[
+        "train",
+        "specs/losses.nn",
+        "--model",
+        "MulticlassClassification",
+        "--set",
+        "D_i=4",
+        "--data",
+        csv.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("labels0.csv:1: label 0 is outside {1 … 3}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_of_another_shape_is_refused_by_name() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("train")
+        .join("deep_k1");
+    let o = out.to_string_lossy().to_string();
+    let r = nnspec(&[
+        "train",
+        "specs/deep.nn",
+        "--set",
+        "K=1",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        &o,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
+    let p = nnspec(&["predict", "specs/deep.nn", "--checkpoint", &ckpt]);
+    assert_eq!(p.status.code(), Some(1));
+    let err = text(&p.stderr);
+    assert!(
+        err.contains("`β_1` has shape [10, 1], the model expects [64, 1]"),
+        "{err}"
+    );
+}

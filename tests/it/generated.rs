@@ -76,7 +76,7 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations() -> usize {
+pub(crate) fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
 

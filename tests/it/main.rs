@@ -6,4 +6,5 @@ mod cli;
 mod generated;
 mod ops;
 mod specs;
+mod train;
 mod ui;

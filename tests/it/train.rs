@@ -1,0 +1,299 @@
+//! Training end to end: generated models and the interpreter through the same loop, on the
+//! built-in data sets; determinism; NaN located by spec quantity; checkpoints of generated
+//! models; no allocation in a training step.
+
+use crate::generated::allocations;
+use faer::Mat;
+use nnspec::dsl;
+use nnspec::runtime::checkpoint::{self, CheckpointError};
+use nnspec::runtime::data::BatchTargets;
+use nnspec::runtime::optim::{Config, Method, Optimizer};
+use nnspec::runtime::train::{Supervised, TrainConfig, TrainErrorKind, evaluate, fit};
+use nnspec::runtime::{Params, Rng};
+use nnspec::training::{self, InterpModel};
+
+mod net {
+    // One hidden layer: 64 → 64 → 10 on digits.
+    nnspec::model!(DeepNet[K = 1] from "../../specs/deep.nn");
+}
+mod iris_net {
+    // Softmax regression with a small hidden layer, labels {1 … 3}.
+    nnspec::model!(MulticlassClassification[D_i = 4, K = 3] from "../../specs/losses.nn");
+}
+
+fn adam() -> Optimizer<f32> {
+    Optimizer::new(Config::new(
+        Method::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+        1e-3,
+    ))
+}
+
+fn params_of<P: Params<f32>>(p: &P) -> Vec<Mat<f32>> {
+    let mut out = Vec::new();
+    p.for_each_param(&mut |_, m| out.push(m.to_owned()));
+    out
+}
+
+fn named<P: Params<f64>>(p: &P) -> Vec<(String, Mat<f64>)> {
+    let mut out = Vec::new();
+    p.for_each_param(&mut |n, m| out.push((n.to_string(), m.to_owned())));
+    out
+}
+
+#[test]
+fn digits_trains_to_96_percent_and_is_deterministic() {
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let cfg = TrainConfig {
+        epochs: 15,
+        batch: 32,
+        seed: 1,
+        patience: None,
+        progress: false,
+    };
+    let run = || {
+        let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+        let history = fit(&mut model, &mut adam(), &data.train, Some(&data.val), &cfg).unwrap();
+        (model, history)
+    };
+    let (model, history) = run();
+    assert_eq!(history.epochs.len(), 15);
+    let first = history.epochs[0].train_loss;
+    let last = history.epochs[14].train_loss;
+    assert!(last < first / 4.0, "loss {first} → {last}");
+    let mut ws = model.new_workspace(256);
+    let test = evaluate(&model, &data.test, 256, &mut ws).unwrap();
+    let acc = test.accuracy.unwrap();
+    assert!(acc >= 0.96, "test accuracy {acc}");
+
+    // The same seed gives bit-identical parameters and history.
+    let (again, history2) = run();
+    let (a, b) = (params_of(&model), params_of(&again));
+    for (x, y) in a.iter().zip(&b) {
+        for j in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                assert_eq!(x[(i, j)].to_bits(), y[(i, j)].to_bits());
+            }
+        }
+    }
+    assert_eq!(
+        history
+            .epochs
+            .iter()
+            .map(|e| e.train_loss)
+            .collect::<Vec<_>>(),
+        history2
+            .epochs
+            .iter()
+            .map(|e| e.train_loss)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn iris_trains_to_95_percent() {
+    let model0 = iris_net::MulticlassClassification::<f32>::init(&mut Rng::new(3));
+    // Labels {1 … 3}: the built-in iris set, shifted to the spec's first label.
+    let (ds, what) = training::builtin::<f32>(&model0.io(), 3);
+    assert!(what.starts_with("iris"), "{what}");
+    let data = training::prepare(&ds, 0.1, 0.2, 3);
+    let mut model = model0;
+    let cfg = TrainConfig {
+        epochs: 100,
+        batch: 16,
+        seed: 3,
+        patience: None,
+        progress: false,
+    };
+    let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
+    fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
+    let mut ws = model.new_workspace(64);
+    let acc = evaluate(&model, &data.test, 64, &mut ws)
+        .unwrap()
+        .accuracy
+        .unwrap();
+    assert!(acc >= 0.95, "iris test accuracy {acc}");
+}
+
+/// The interpreter and the generated code start from the same initial parameters (the
+/// runtime's initialisers, drawn in declaration order) and follow the same training path.
+#[test]
+fn interpreter_and_generated_code_train_alike() {
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/deep.nn")).unwrap();
+    let mut opts = dsl::check::Options::default();
+    opts.overrides.push((None, "K".into(), 1.0));
+    let checked = dsl::check_source(&src, &opts).unwrap();
+    let graph = checked.graphs[0].clone().unwrap();
+    let mut interp = InterpModel::<f64>::new(&graph, &src, "deep.nn", &mut Rng::new(9)).unwrap();
+    mod net64 {
+        nnspec::model!(DeepNet[K = 1] from "../../specs/deep.nn");
+    }
+    let mut generated = net64::DeepNet::<f64>::init(&mut Rng::new(9));
+    let same = |x: Vec<(String, Mat<f64>)>, y: Vec<(String, Mat<f64>)>, tol: f64| {
+        assert_eq!(x.len(), y.len());
+        for ((n1, m1), (n2, m2)) in x.iter().zip(&y) {
+            assert_eq!(n1, n2);
+            let d = (m1 - m2).norm_max();
+            assert!(d <= tol * (1.0 + m1.norm_max()), "{n1}: differs by {d}");
+        }
+    };
+    same(named(&interp), named(&generated), 0.0);
+    let all = training::digits::<f64>();
+    let data = training::prepare(&all.subset(&(0..300).collect::<Vec<_>>()), 0.0, 0.0, 2);
+    let cfg = TrainConfig {
+        epochs: 2,
+        batch: 25,
+        seed: 2,
+        patience: None,
+        progress: false,
+    };
+    let opt = || Optimizer::<f64>::new(Config::new(Method::parse("momentum").unwrap(), 1e-3));
+    let h1 = fit(&mut interp, &mut opt(), &data.train, None, &cfg).unwrap();
+    let h2 = fit(&mut generated, &mut opt(), &data.train, None, &cfg).unwrap();
+    same(named(&interp), named(&generated), 1e-10);
+    let rel = (h1.epochs[1].train_loss - h2.epochs[1].train_loss).abs() / h2.epochs[1].train_loss;
+    assert!(rel < 1e-10, "losses {h1:?} {h2:?}");
+}
+
+#[test]
+fn an_overflow_is_named_by_its_spec_line_and_the_parameters_stay_finite() {
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+    // Every entry of Ω_0 at f32's largest value: Ω_0 x = max · ∑ x overflows for any example
+    // whose standardised pixels do not sum to within ±1, in the first term of h_1.
+    model.omega_0.fill(f32::MAX);
+    let before = params_of(&model);
+    let err = fit(
+        &mut model,
+        &mut adam(),
+        &data.train,
+        None,
+        &TrainConfig {
+            epochs: 1,
+            ..TrainConfig::default()
+        },
+    )
+    .unwrap_err();
+    match &*err.kind {
+        TrainErrorKind::NonFinite {
+            epoch,
+            batch,
+            quantity,
+        } => {
+            assert_eq!((*epoch, *batch), (1, 1));
+            assert_eq!(quantity, "a term of h_1 = a[β_0 + Ω_0 x] (deep.nn:10)");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("first appeared in a term of h_1"));
+    assert!(err.history.epochs.is_empty());
+    assert_eq!(
+        params_of(&model),
+        before,
+        "parameters changed by a failed step"
+    );
+}
+
+#[test]
+fn a_learning_rate_that_diverges_stops_with_the_last_finite_parameters() {
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+    let mut opt = Optimizer::new(Config::new(Method::Sgd, 1e30));
+    let err = fit(
+        &mut model,
+        &mut opt,
+        &data.train,
+        None,
+        &TrainConfig::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&*err.kind, TrainErrorKind::NonFinite { .. }),
+        "{err}"
+    );
+    assert_eq!(model.first_non_finite(), None, "{err}");
+}
+
+#[test]
+fn wrong_data_is_an_error_not_a_panic() {
+    let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+    let iris = training::iris::<f32>();
+    let err = fit(
+        &mut model,
+        &mut adam(),
+        &iris,
+        None,
+        &TrainConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the training data have 4 features, but `DeepNet` reads x with 64 rows"
+    );
+}
+
+#[test]
+fn checkpoints_of_generated_models_round_trip_and_are_checked() {
+    let dir = std::env::temp_dir().join(format!("nnspec-train-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    let model = net::DeepNet::<f32>::init(&mut Rng::new(5));
+    checkpoint::save(&path, &model, &[("model", "DeepNet")]).unwrap();
+    let mut back = net::DeepNet::<f32>::zeros();
+    let meta = checkpoint::load(&path, &mut back).unwrap();
+    assert_eq!(meta.get("model").map(String::as_str), Some("DeepNet"));
+    assert_eq!(params_of(&back), params_of(&model));
+    // A model with a different hidden width: a shape error, and the model is unchanged.
+    mod wide {
+        nnspec::model!(DeepNet[K = 1, D = 32] from "../../specs/deep.nn");
+    }
+    let mut other = wide::DeepNet::<f32>::zeros();
+    match checkpoint::load(&path, &mut other) {
+        Err(CheckpointError::Shape { name, .. }) => assert_eq!(name, "β_0"),
+        other => panic!("{other:?}"),
+    }
+    assert!(params_of(&other).iter().all(|m| m.norm_max() == 0.0));
+    // A parameter set with a name the file does not have.
+    let mut extra = nnspec::runtime::NamedParams::new(
+        params_of(&model)
+            .into_iter()
+            .enumerate()
+            .map(|(k, m)| (["β_0", "Ω_0", "β_1", "Ω_1"][k].to_string(), m))
+            .chain([("γ".to_string(), Mat::<f32>::zeros(1, 1))]),
+    );
+    match checkpoint::load(&path, &mut extra) {
+        Err(CheckpointError::Missing { name, .. }) => assert_eq!(name, "γ"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A whole training iteration — gather a batch, `loss_and_grad`, the optimiser's update —
+/// does not touch the heap once the workspace and the optimiser's state exist.
+#[test]
+fn a_training_iteration_allocates_nothing() {
+    let ds = training::digits::<f32>();
+    let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+    let mut grads = model.new_grads();
+    let mut ws = model.new_workspace(32);
+    let mut x = Mat::<f32>::zeros(64, 32);
+    let mut y = BatchTargets::for_dataset(&ds, 32);
+    let mut opt = adam();
+    let idx: Vec<usize> = (0..32).collect();
+    let mut iteration = |model: &mut net::DeepNet<f32>| {
+        let (xb, yb) = ds.gather(&idx, &mut x, &mut y);
+        model
+            .batch_loss_and_grad(xb, yb, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(model, &grads);
+    };
+    iteration(&mut model);
+    let before = allocations();
+    iteration(&mut model);
+    iteration(&mut model);
+    assert_eq!(allocations(), before);
+}
