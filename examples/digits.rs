@@ -3,7 +3,7 @@
 //! embedded in nnspec, and report its test accuracy.
 //!
 //! ```text
-//! cargo run --release --example digits [-- --epochs 40 --seed 1 --out out/digits]
+//! cargo run --release --example digits [-- --epochs 40 --seed 1 --out out/digits --require 0.97]
 //! ```
 //!
 //! Writes `model.safetensors`, `history.csv` and `loss.svg` into the output directory.
@@ -27,6 +27,7 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let (mut epochs, mut seed, mut out) = (30usize, 1u64, PathBuf::from("out/digits"));
+    let mut require = 0.0f64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
@@ -34,9 +35,10 @@ fn run() -> Result<(), String> {
             "--epochs" => epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
             "--seed" => seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--out" => out = PathBuf::from(value()?),
+            "--require" => require = value()?.parse().map_err(|e| format!("--require: {e}"))?,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}` (try --epochs, --seed, --out)"
+                    "unknown argument `{other}` (try --epochs, --seed, --out, --require)"
                 ));
             }
         }
@@ -90,5 +92,13 @@ fn run() -> Result<(), String> {
         files.history.display(),
         files.plot.display()
     );
+    let accuracy = test.accuracy.unwrap_or(0.0);
+    if accuracy < require {
+        return Err(format!(
+            "test accuracy {:.1}% is below the required {:.1}%",
+            100.0 * accuracy,
+            100.0 * require
+        ));
+    }
     Ok(())
 }
