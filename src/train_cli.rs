@@ -23,6 +23,9 @@ pub struct DataArgs {
     /// Default: the last column (the last K for a K-row real-valued target).
     #[arg(long, value_name = "COLUMN")]
     label_column: Option<String>,
+    /// The feature columns, 0-based and comma-separated (default: every other column).
+    #[arg(long, value_delimiter = ',', value_name = "I,J,…")]
+    features: Option<Vec<usize>>,
     /// Whether the first row is a header.
     #[arg(long, value_enum, default_value = "auto")]
     header: HeaderArg,
@@ -136,6 +139,7 @@ fn data<T: Scalar>(io: &Io, args: &DataArgs, seed: u64) -> Result<(Dataset<T>, S
         },
         target,
         kind: io.target.clone(),
+        features: args.features.clone(),
         ..CsvOptions::default()
     };
     let ds = Dataset::from_csv_path(path, &opts).map_err(|e| e.to_string())?;
