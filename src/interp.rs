@@ -12,7 +12,7 @@
 //! here against central differences of the forward graph, in `f64`.
 //!
 //! ```
-//! use nnspec::dsl::ir::{Graph, Op, Shape, Slot};
+//! use nnspec::dsl::ir::{Graph, Op, Role, Shape, Slot};
 //! use nnspec::dsl::Span;
 //! use nnspec::interp::run;
 //! use faer::Mat;
@@ -23,9 +23,11 @@
 //! let x = g.push(Op::Input(0), vec![], Shape::batch(3), sp).unwrap();
 //! let w = g.push(Op::Param(0), vec![], Shape::fixed(2, 3), sp).unwrap();
 //! let y = g.push(Op::MatMul { ta: false, tb: false }, vec![w, x], Shape::SCALAR, sp).unwrap();
-//! let slot = |name: &str, shape, node| Slot { name: name.into(), shape, labels: None, group: None, node };
-//! g.inputs.push(slot("x", Shape::batch(3), x));
-//! g.params.push(slot("Ω", Shape::fixed(2, 3), w));
+//! let slot = |name: &str, shape, node, role| {
+//!     Slot { name: name.into(), shape, labels: None, group: None, node, role }
+//! };
+//! g.inputs.push(slot("x", Shape::batch(3), x, Role::Input));
+//! g.params.push(slot("Ω", Shape::fixed(2, 3), w, Role::Param));
 //! g.outputs.push(("y".into(), y));
 //!
 //! let xs = Mat::from_fn(3, 4, |i, j| (i + j) as f64); // B = 4
