@@ -161,6 +161,14 @@ impl Cx<'_> {
                 leaves.push(id);
             }
             let v = self.local(id);
+            if self.sliced(id) {
+                let vc = format_ident!("{v}_c");
+                return if n.shape.rows == 1 {
+                    quote!(#vc[0])
+                } else {
+                    quote!(#vc[r])
+                };
+            }
             // Class labels used as numbers (`1 - y_i` with `y ∈ {0, 1}`).
             if let Op::Input(k) = n.op
                 && self.g.inputs[k as usize].labels.is_some()
@@ -180,6 +188,38 @@ impl Cx<'_> {
             return quote!(#v[(#r, #j)]);
         }
         self.elem_root(id, leaves)
+    }
+
+    /// Whether a loop reads this value through column slices of an owned matrix (a parameter
+    /// or a workspace buffer) rather than by checked indexing (inputs, which are caller views
+    /// of any layout).
+    fn sliced(&self, id: NodeId) -> bool {
+        match self.g.node(id).op {
+            Op::Input(_) => false,
+            Op::Param(_) => true,
+            Op::StopGradient => self.sliced(self.g.node(id).args[0]),
+            _ => self.plan.buffer[id.index()].is_some(),
+        }
+    }
+
+    /// The owned matrix holding a parameter or a buffered value (`self.omega_0`, `ws.b3`).
+    fn owner(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        match n.op {
+            Op::Param(k) => {
+                let p = &self.params[k as usize];
+                quote!(self.#p)
+            }
+            Op::StopGradient => self.owner(n.args[0]),
+            _ => {
+                let b = format_ident!(
+                    "{}{}",
+                    self.prefix,
+                    self.plan.buffer[id.index()].unwrap_or(usize::MAX)
+                );
+                quote!(ws.#b)
+            }
+        }
     }
 
     /// The local name of a value read in a loop: the spec's name (`h_1`, `d_h_1`), else `v12`.
@@ -312,21 +352,42 @@ impl Cx<'_> {
                 quote!(#dst.fill(T::from_f64(#v));)
             }
             Op::Input(_) | Op::Param(_) => return TokenStream::new(),
-            // An element-wise root: one loop over its fusion group.
+            // An element-wise root: one loop over its fusion group, column by column, on
+            // slices whose length is the (constant) row count, so the inner loop carries no
+            // bounds checks.
             _ => {
                 let mut leaves = Vec::new();
                 let e = self.elem_root(id, &mut leaves);
-                let binds = leaves.iter().map(|l| {
+                let (rows, cols) = (n.shape.rows, n.shape.cols);
+                let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
                     let v = self.local(*l);
                     let r = self.read(*l);
                     quote!(let #v = #r;)
                 });
+                let slices = leaves.iter().filter(|l| self.sliced(**l)).map(|l| {
+                    let vc = format_ident!("{}_c", self.local(*l));
+                    let owner = self.owner(*l);
+                    let ln = self.g.node(*l);
+                    let j = if ln.shape.cols == Cols::Fixed(1) {
+                        quote!(0)
+                    } else {
+                        quote!(j)
+                    };
+                    let len = ln.shape.rows;
+                    quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
+                });
+                let d = self.owner(id);
+                let ncols = match cols {
+                    Cols::Batch => quote!(batch),
+                    Cols::Fixed(c) => quote!(#c),
+                };
                 quote! {
                     #(#binds)*
-                    let mut dst = #dst;
-                    for j in 0..dst.ncols() {
-                        for r in 0..dst.nrows() {
-                            dst[(r, j)] = #e;
+                    for j in 0..#ncols {
+                        #(#slices)*
+                        let dst = &mut #d.col_as_slice_mut(j)[..#rows];
+                        for r in 0..#rows {
+                            dst[r] = #e;
                         }
                     }
                 }
