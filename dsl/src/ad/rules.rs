@@ -129,11 +129,13 @@ fn unary(
             let c = b.op(Op::Sub, &[one, y])?;
             b.mul(y, c)?
         }
-        // ReLU' = Heaviside
-        Unary::Relu => f(b, Unary::Heaviside, x)?,
-        // LReLU_α' = α + (1 - α) Heaviside
+        // ReLU' = [x > 0] = sign(y), read from the output y = max(x, 0) ≥ 0, so the
+        // pre-activation need not be kept for the backward pass and fuses with the
+        // activation (the subgradient at 0 is 0).
+        Unary::Relu => f(b, Unary::Sign, y)?,
+        // LReLU_α' = α + (1 - α) Heaviside; for α > 0 the output has the input's sign.
         Unary::LRelu(F64(alpha)) => {
-            let h = f(b, Unary::Heaviside, x)?;
+            let h = f(b, Unary::Heaviside, if alpha > 0.0 { y } else { x })?;
             let h = b.scale(1.0 - alpha, h)?;
             let a = b.constant(alpha, shape)?;
             b.add(h, a)?
