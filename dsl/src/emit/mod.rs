@@ -100,6 +100,9 @@ struct Cx<'g> {
     locals: Vec<Ident>,
     /// Per forward node: the spec quantity it computes and its line, for messages.
     places: Vec<Option<String>>,
+    /// Per node: the parameter field whose gradient it is, when the step writes it straight
+    /// into `grads` (rather than into a workspace buffer copied at the end).
+    grad_of: Vec<Option<Ident>>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
     params: Vec<Ident>,
@@ -121,6 +124,10 @@ impl Cx<'_> {
             }
             // A frozen copy is the value itself; only the gradient treats it differently.
             Op::StopGradient => self.read(n.args[0]),
+            _ if self.grad_of[id.index()].is_some() => {
+                let f = &self.grad_of[id.index()];
+                quote!(grads.#f.as_ref())
+            }
             _ => match self.plan.buffer[id.index()] {
                 Some(b) => {
                     let b = format_ident!("{}{b}", self.prefix);
@@ -136,6 +143,9 @@ impl Cx<'_> {
 
     /// A `MatMut` expression for the buffer of a node.
     fn write(&self, id: NodeId) -> TokenStream {
+        if let Some(f) = &self.grad_of[id.index()] {
+            return quote!(grads.#f.as_mut());
+        }
         let b = format_ident!(
             "{}{}",
             self.prefix,
@@ -202,6 +212,26 @@ impl Cx<'_> {
         }
     }
 
+    /// Whether a sum over the batch (`SumCols`) is a gradient written into `grads` whose
+    /// argument is the root of a batched element-wise loop: then that loop accumulates it.
+    fn sum_in_producer(&self, id: NodeId) -> bool {
+        let n = self.g.node(id);
+        if n.op != Op::SumCols || self.grad_of[id.index()].is_none() {
+            return false;
+        }
+        let a = n.args[0];
+        let an = self.g.node(a);
+        let elementwise = matches!(
+            an.op,
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Unary(_) | Op::Broadcast
+        );
+        elementwise
+            && an.shape.cols == Cols::Batch
+            && self.plan.fused_into[a.index()].is_none()
+            && self.plan.buffer[a.index()].is_some()
+            && self.grad_of[a.index()].is_none()
+    }
+
     /// The owned matrix holding a parameter or a buffered value (`self.omega_0`, `ws.b3`).
     fn owner(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
@@ -211,6 +241,10 @@ impl Cx<'_> {
                 quote!(self.#p)
             }
             Op::StopGradient => self.owner(n.args[0]),
+            _ if self.grad_of[id.index()].is_some() => {
+                let f = &self.grad_of[id.index()];
+                quote!(grads.#f)
+            }
             _ => {
                 let b = format_ident!(
                     "{}{}",
@@ -278,6 +312,8 @@ impl Cx<'_> {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
             }
+            // A bias gradient: summed inside the loop that computes its argument.
+            Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),
             Op::SumCols => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_cols(#dst, #a);)
@@ -381,13 +417,41 @@ impl Cx<'_> {
                     Cols::Batch => quote!(batch),
                     Cols::Fixed(c) => quote!(#c),
                 };
+                // Gradients that sum this value over the batch (a bias's), accumulated as
+                // it is computed.
+                let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
+                    .map(|u| NodeId(u as u32))
+                    .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
+                    .enumerate()
+                    .filter_map(|(k, u)| {
+                        let f = self.grad_of[u.index()].clone()?;
+                        Some((f, format_ident!("acc{k}"), self.comment(u)))
+                    })
+                    .collect();
+                let zero = sums.iter().map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
+                let accs = sums.iter().map(|(f, a, _)| {
+                    quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];)
+                });
+                let adds: Vec<TokenStream> =
+                    sums.iter().map(|(_, a, _)| quote!(#a[r] += v;)).collect();
+                let assign = if adds.is_empty() {
+                    quote!(dst[r] = #e;)
+                } else {
+                    quote! {
+                        let v = #e;
+                        dst[r] = v;
+                        #(#adds)*
+                    }
+                };
                 quote! {
                     #(#binds)*
+                    #(#zero)*
                     for j in 0..#ncols {
                         #(#slices)*
+                        #(#accs)*
                         let dst = &mut #d.col_as_slice_mut(j)[..#rows];
                         for r in 0..#rows {
-                            dst[r] = #e;
+                            #assign
                         }
                     }
                 }
@@ -535,7 +599,33 @@ impl<'g> Cx<'g> {
             })
             .collect();
         let locals = idents(names::fields(raw.iter().map(String::as_str)));
+        // A gradient computed by a statement of its own (not a leaf, a constant, or part of a
+        // fused loop) and named by one output only is written into `grads` directly.
+        let mut grad_of: Vec<Option<Ident>> = vec![None; g.nodes.len()];
+        let mut uses = vec![0usize; g.nodes.len()];
+        for (_, id) in &g.outputs {
+            uses[id.index()] += 1;
+        }
+        for (out, id) in &g.outputs {
+            let Some((_, pname)) = out.split_once("/∂") else {
+                continue;
+            };
+            let Some(k) = g.params.iter().position(|p| p.name == pname) else {
+                continue;
+            };
+            let i = id.index();
+            let own = !matches!(
+                g.nodes[i].op,
+                Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
+            ) && plan.fused_into[i].is_none()
+                && plan.buffer[i].is_some()
+                && uses[i] == 1;
+            if own {
+                grad_of[i] = Some(params[k].clone());
+            }
+        }
         Cx {
+            grad_of,
             comments,
             locals,
             places,
@@ -552,7 +642,18 @@ impl<'g> Cx<'g> {
     fn buffers(&self, faer: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
         let mut fields = Vec::new();
         let mut init = Vec::new();
+        let mut used = vec![false; self.plan.buffers.len()];
+        for (i, b) in self.plan.buffer.iter().enumerate() {
+            if let Some(b) = b
+                && self.grad_of[i].is_none()
+            {
+                used[*b] = true;
+            }
+        }
         for (b, (rows, cols)) in self.plan.buffers.iter().enumerate() {
+            if !used[b] {
+                continue;
+            }
             let name = format_ident!("{}{b}", self.prefix);
             let c = match cols {
                 Cols::Batch => quote!(max_batch),
@@ -573,6 +674,9 @@ impl<'g> Cx<'g> {
             let (_, pname) = out.split_once("/∂")?;
             let k = g.params.iter().position(|p| p.name == pname)?;
             let f = &self.params[k];
+            if self.grad_of[id.index()].is_some() {
+                return None;
+            }
             let src = self.read(*id);
             Some(match g.node(*id).op {
                 Op::Const(c) => {
