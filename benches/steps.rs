@@ -15,7 +15,7 @@
 //! JAX and PyTorch baselines and prints one table.
 
 use divan::Bencher;
-use faer::{Accum, Mat, MatRef, Par, unzip, zip};
+use faer::{Accum, Mat, MatRef, Par};
 use nnspec::runtime::Rng;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -78,9 +78,14 @@ fn labels(n: usize, classes: usize, rng: &mut Rng) -> Vec<usize> {
         .collect()
 }
 
-/// `p ← p − lr · g`.
+/// `p ← p − lr · g`, column by column over contiguous slices (vectorised).
 fn sgd(p: &mut Mat<f32>, g: &Mat<f32>, lr: f32) {
-    zip!(p, g).for_each(|unzip!(p, g)| *p -= lr * *g);
+    for j in 0..p.ncols() {
+        let g = g.col_as_slice(j);
+        for (p, g) in p.col_as_slice_mut(j).iter_mut().zip(g) {
+            *p -= lr * *g;
+        }
+    }
 }
 
 /// One training step of a model with real-valued targets: loss and gradients, then SGD.
@@ -207,4 +212,56 @@ fn gemm_peak_512(bencher: Bencher, threads: usize) {
 #[divan::bench(args = threads())]
 fn gemm_peak_1024(bencher: Bencher, threads: usize) {
     gemm_peak(bencher, 1024, threads);
+}
+
+/// The three products of a W4 layer through the runtime's `gemm` (its threading policy, and
+/// transposes as views), 2·1024·1024·256 flops each: `Z = Ω·H` (`nn`), `∂Ω = ∂Z·Hᵀ` (`nt`)
+/// and `∂H = Ωᵀ·∂Z` (`tn`).
+fn w4_layer_gemm(bencher: Bencher, ta: bool, tb: bool) {
+    let (d, b) = (1024, 256);
+    let mut rng = Rng::new(4);
+    let (a, bm, mut c) = match (ta, tb) {
+        (false, false) => (
+            normal(d, d, 1.0, &mut rng),
+            normal(d, b, 1.0, &mut rng),
+            Mat::zeros(d, b),
+        ),
+        (false, true) => (
+            normal(d, b, 1.0, &mut rng),
+            normal(d, b, 1.0, &mut rng),
+            Mat::zeros(d, d),
+        ),
+        _ => (
+            normal(d, d, 1.0, &mut rng),
+            normal(d, b, 1.0, &mut rng),
+            Mat::zeros(d, b),
+        ),
+    };
+    let mut step = move || {
+        nnspec::runtime::gemm(c.as_mut(), a.as_ref(), bm.as_ref(), ta, tb, false);
+        c[(0, 0)]
+    };
+    step();
+    bencher.bench_local(step);
+}
+
+/// W4's forward product `Ω·H`.
+#[divan::bench(args = threads())]
+fn w4_gemm_nn(bencher: Bencher, threads: usize) {
+    assert_eq!(rayon::current_num_threads(), threads);
+    w4_layer_gemm(bencher, false, false);
+}
+
+/// W4's weight gradient `∂Z·Hᵀ` (transposed view on the right).
+#[divan::bench(args = threads())]
+fn w4_gemm_nt(bencher: Bencher, threads: usize) {
+    assert_eq!(rayon::current_num_threads(), threads);
+    w4_layer_gemm(bencher, false, true);
+}
+
+/// W4's input gradient `Ωᵀ·∂Z` (transposed view on the left).
+#[divan::bench(args = threads())]
+fn w4_gemm_tn(bencher: Bencher, threads: usize) {
+    assert_eq!(rayon::current_num_threads(), threads);
+    w4_layer_gemm(bencher, true, false);
 }
