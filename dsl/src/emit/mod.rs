@@ -132,6 +132,9 @@ impl Cx<'_> {
                 Some(b) => {
                     let b = format_ident!("{}{b}", self.prefix);
                     match n.shape.cols {
+                        Cols::Batch if n.shape.rows == 1 => {
+                            quote!(ws.#b.as_ref().subrows(0, batch).transpose())
+                        }
                         Cols::Batch => quote!(ws.#b.as_ref().subcols(0, batch)),
                         Cols::Fixed(_) => quote!(ws.#b.as_ref()),
                     }
@@ -152,8 +155,28 @@ impl Cx<'_> {
             self.plan.buffer[id.index()].unwrap_or(usize::MAX)
         );
         match self.g.node(id).shape.cols {
+            Cols::Batch if self.g.node(id).shape.rows == 1 => {
+                quote!(ws.#b.as_mut().subrows_mut(0, batch).transpose_mut())
+            }
             Cols::Batch => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
             Cols::Fixed(_) => quote!(ws.#b.as_mut()),
+        }
+    }
+
+    /// Whether a value is one number per example held in a workspace buffer: such buffers
+    /// are stored as a `B × 1` column (contiguous, unpadded) and read as its `1 × B`
+    /// transpose.
+    fn row_buffer(&self, id: NodeId) -> bool {
+        let n = self.g.node(id);
+        match n.op {
+            Op::Input(_) | Op::Param(_) | Op::Const(_) => false,
+            Op::StopGradient => self.row_buffer(n.args[0]),
+            _ => {
+                n.shape.rows == 1
+                    && n.shape.cols == Cols::Batch
+                    && self.grad_of[id.index()].is_none()
+                    && self.plan.buffer[id.index()].is_some()
+            }
         }
     }
 
@@ -171,6 +194,10 @@ impl Cx<'_> {
                 leaves.push(id);
             }
             let v = self.local(id);
+            if self.row_buffer(id) {
+                let vc = format_ident!("{v}_c");
+                return quote!(#vc[j]);
+            }
             if self.sliced(id) {
                 let vc = format_ident!("{v}_c");
                 return if n.shape.rows == 1 {
@@ -400,7 +427,13 @@ impl Cx<'_> {
                     let r = self.read(*l);
                     quote!(let #v = #r;)
                 });
-                let slices = leaves.iter().filter(|l| self.sliced(**l)).map(|l| {
+                // Per-example numbers: the whole batch as one slice, bound once.
+                let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
+                    let vc = format_ident!("{}_c", self.local(*l));
+                    let owner = self.owner(*l);
+                    quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
+                });
+                let slices = leaves.iter().filter(|l| self.sliced(**l) && !self.row_buffer(**l)).map(|l| {
                     let vc = format_ident!("{}_c", self.local(*l));
                     let owner = self.owner(*l);
                     let ln = self.g.node(*l);
@@ -443,15 +476,41 @@ impl Cx<'_> {
                         #(#adds)*
                     }
                 };
-                quote! {
-                    #(#binds)*
-                    #(#zero)*
-                    for j in 0..#ncols {
+                if self.row_buffer(id) {
+                    // One number per example: one loop over the batch.
+                    let adds = sums.iter().map(|(_, a, _)| quote!(#a[0] += v;));
+                    let assign = if sums.is_empty() {
+                        quote!(dst[j] = #e;)
+                    } else {
+                        quote! {
+                            let v = #e;
+                            dst[j] = v;
+                            #(#adds)*
+                        }
+                    };
+                    quote! {
+                        #(#binds)*
+                        #(#zero)*
+                        #(#rowwise)*
                         #(#slices)*
                         #(#accs)*
-                        let dst = &mut #d.col_as_slice_mut(j)[..#rows];
-                        for r in 0..#rows {
+                        let dst = &mut #d.col_as_slice_mut(0)[..batch];
+                        for j in 0..batch {
                             #assign
+                        }
+                    }
+                } else {
+                    quote! {
+                        #(#binds)*
+                        #(#zero)*
+                        #(#rowwise)*
+                        for j in 0..#ncols {
+                            #(#slices)*
+                            #(#accs)*
+                            let dst = &mut #d.col_as_slice_mut(j)[..#rows];
+                            for r in 0..#rows {
+                                #assign
+                            }
                         }
                     }
                 }
@@ -655,12 +714,13 @@ impl<'g> Cx<'g> {
                 continue;
             }
             let name = format_ident!("{}{b}", self.prefix);
-            let c = match cols {
-                Cols::Batch => quote!(max_batch),
-                Cols::Fixed(c) => quote!(#c),
-            };
             fields.push(quote!(#name: #faer::Mat<T>,));
-            init.push(quote!(#name: #faer::Mat::zeros(#rows, #c),));
+            init.push(match cols {
+                // One number per example: a column, read as its transpose.
+                Cols::Batch if *rows == 1 => quote!(#name: #faer::Mat::zeros(max_batch, 1usize),),
+                Cols::Batch => quote!(#name: #faer::Mat::zeros(#rows, max_batch),),
+                Cols::Fixed(c) => quote!(#name: #faer::Mat::zeros(#rows, #c),),
+            });
         }
         (fields, init)
     }
