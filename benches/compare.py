@@ -153,12 +153,20 @@ def parse_divan(text: str) -> dict:
 def run_ours(args, threads, benches) -> tuple[dict, list]:
     """Runs the divan bench once per thread count; returns medians and the foreign load."""
     cargo = shutil.which("cargo") or "cargo"
-    print("# building the benches (cargo bench --bench steps --no-run)", file=sys.stderr, flush=True)
-    subprocess.run([cargo, "bench", "-q", "--bench", "steps", "--no-run"], cwd=REPO, check=True)
+    # Like XLA's JIT, compile for this CPU (AVX2/AVX-512 in the generated loops); in a target
+    # directory of its own so the portable build of the tests is not rebuilt.
+    build_env = dict(os.environ)
+    if args.native:
+        build_env["RUSTFLAGS"] = (build_env.get("RUSTFLAGS", "") + " -C target-cpu=native").strip()
+        build_env["CARGO_TARGET_DIR"] = os.path.join(REPO, "target", "native")
+    print(f"# building the benches (cargo bench --bench steps --no-run, "
+          f"RUSTFLAGS={build_env.get('RUSTFLAGS', '')!r})", file=sys.stderr, flush=True)
+    subprocess.run([cargo, "bench", "-q", "--bench", "steps", "--no-run"], cwd=REPO, check=True,
+                   env=build_env)
     divan_args = ["--sample-count", "20", "--max-time", "2"] if args.quick else []
     results, loads = {}, []
     for t in threads:
-        env = dict(os.environ, NNSPEC_BENCH_THREADS=str(t))
+        env = dict(build_env, NNSPEC_BENCH_THREADS=str(t))
         cmd = [cargo, "bench", "-q", "--bench", "steps", "--"] + divan_args + benches
         waited = wait_quiet(args.max_wait) if args.wait_quiet else 0.0
         print(f"# running our benches, threads={t} (waited {waited:.0f} s for an idle machine)",
@@ -268,6 +276,8 @@ def main():
                     help="path of baselines.py (default: $NNSPEC_BASELINES or ../shared/bench/baselines.py)")
     ap.add_argument("--compile", action="store_true", help="also run torch.compile (slow to compile)")
     ap.add_argument("--no-peers", action="store_true", help="only our benches")
+    ap.add_argument("--native", action=argparse.BooleanOptionalAction, default=True,
+                    help="build our side with -C target-cpu=native (default; --no-native: portable)")
     ap.add_argument("--wait-quiet", action=argparse.BooleanOptionalAction, default=True,
                     help="wait for an idle machine (under 0.15 cores used by others) before each "
                          "of our runs and each baseline round, at most --max-wait (default: yes)")
