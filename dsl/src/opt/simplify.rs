@@ -61,6 +61,29 @@ pub const RULES: &[Rule] = &[
             _ => None,
         }
     }),
+    ("matmul-transposed-operand", |rw, op, a| match op {
+        // A copy of Aᵀ as a product's operand is the transpose flag on A.
+        Op::MatMul { ta, tb } if rw.node(a[0]).op == Op::Transpose => {
+            let inner = rw.node(a[0]).args[0];
+            Some(rw.op(Op::MatMul { ta: !ta, tb }, &[inner, a[1]]))
+        }
+        Op::MatMul { ta, tb } if rw.node(a[1]).op == Op::Transpose => {
+            let inner = rw.node(a[1]).args[0];
+            Some(rw.op(Op::MatMul { ta, tb: !tb }, &[a[0], inner]))
+        }
+        _ => None,
+    }),
+    ("transpose-of-product", |rw, op, a| {
+        // (A B)ᵀ = Bᵀ Aᵀ: the product computed transposed instead of copied, when nothing
+        // else reads A B.
+        match (op, rw.node(a.first().copied()?).op) {
+            (Op::Transpose, Op::MatMul { ta, tb }) if sole_use(rw, a[0]) => {
+                let (x, y) = (rw.node(a[0]).args[0], rw.node(a[0]).args[1]);
+                Some(rw.op(Op::MatMul { ta: !tb, tb: !ta }, &[y, x]))
+            }
+            _ => None,
+        }
+    }),
     ("pow-one", |_, op, a| match op {
         Op::Unary(Unary::Powf(p)) if p.0 == 1.0 => Some(a[0]),
         _ => None,
@@ -89,6 +112,17 @@ pub const RULES: &[Rule] = &[
         _ => None,
     }),
 ];
+
+/// Whether the old node that became `new` has one reader (a node or an output).
+fn sole_use(rw: &Rewriter<'_>, new: NodeId) -> bool {
+    let Some(old) = rw.map.iter().position(|m| *m == new) else {
+        return false;
+    };
+    let old = NodeId(old as u32);
+    let readers = rw.old.nodes.iter().filter(|n| n.args.contains(&old)).count()
+        + rw.old.outputs.iter().filter(|(_, id)| *id == old).count();
+    readers == 1
+}
 
 /// Applies the first matching rule to every node.
 pub fn run(g: &Graph) -> Option<Graph> {
