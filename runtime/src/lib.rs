@@ -11,6 +11,7 @@
 //! are checked, returning a [`labels::LabelError`].
 //!
 //! - [`scalar`] — the [`Scalar`] trait (`f32`, `f64`).
+//! - [`fastmath`] — the branch-free, vectorisable `exp` behind [`Scalar::exp`] (≤ 1 ulp).
 //! - [`gemm`](mod@gemm) — matrix products with transposes as views and the threading policy.
 //! - [`elementwise`] — the element-wise functions of the IR (`sig`, `softplus`, `HardSwish`, …)
 //!   and element-wise binary operations.
@@ -29,6 +30,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod elementwise;
+pub mod fastmath;
 pub mod gemm;
 pub mod init;
 pub mod labels;

@@ -14,6 +14,87 @@
 use crate::Scalar;
 use faer::{MatMut, MatRef};
 
+/// Independent partial results per reduction: a single floating-point accumulator is a chain
+/// the compiler may not reorder, `LANES` of them are a vector it can use.
+const LANES: usize = 8;
+
+/// `∑ x`, accumulated in [`LANES`] partial sums (pairwise combined), then the tail.
+#[inline]
+fn sum_slice<T: Scalar>(x: &[T]) -> T {
+    let (chunks, tail) = x.as_chunks::<LANES>();
+    let mut acc = [T::ZERO; LANES];
+    for c in chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    combine(acc) + tail.iter().fold(T::ZERO, |s, &x| s + x)
+}
+
+/// The sum of the lanes, pairwise.
+#[inline]
+fn combine<T: Scalar>(a: [T; LANES]) -> T {
+    ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+}
+
+/// The maximum of `x`, ignoring NaN (`-∞` if `x` is empty or all NaN).
+#[inline]
+fn max_slice<T: Scalar>(x: &[T]) -> T {
+    let (chunks, tail) = x.as_chunks::<LANES>();
+    let mut acc = [T::NEG_INFINITY; LANES];
+    for c in chunks {
+        for l in 0..LANES {
+            // A select, not `max`: `x > m` is false for NaN, so NaN is skipped.
+            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+        }
+    }
+    let mut m = T::NEG_INFINITY;
+    for &x in acc.iter().chain(tail) {
+        m = if x > m { x } else { m };
+    }
+    m
+}
+
+/// Softmax of one contiguous column: `dst = exp(src - max) / ∑ exp(src - max)`.
+#[inline]
+fn softmax_slice<T: Scalar>(dst: &mut [T], src: &[T]) {
+    let dst = &mut dst[..src.len()];
+    // NaN entries are skipped here but make the sum, hence every entry, NaN.
+    let m = max_slice(src);
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = (x - m).exp();
+    }
+    let inv = T::ONE / sum_slice(dst);
+    for d in dst.iter_mut() {
+        *d *= inv;
+    }
+}
+
+/// How many exponentials [`logsumexp_slice`] computes into a stack buffer before summing them.
+const BLOCK: usize = 64;
+
+/// Log-sum-exp of one contiguous column: `m + log ∑ exp(src - m)` with `m` its maximum.
+#[inline]
+fn logsumexp_slice<T: Scalar>(src: &[T]) -> T {
+    let m = max_slice(src);
+    if !m.is_finite() {
+        // `±∞` (empty: `-∞`), unless there is a NaN, which the maximum skipped.
+        return src.iter().copied().find(|x| x.is_nan()).unwrap_or(m);
+    }
+    // The exponentials go through a small buffer so that their loop and the sum's each
+    // vectorise.
+    let mut buf = [T::ZERO; BLOCK];
+    let mut s = T::ZERO;
+    for block in src.chunks(BLOCK) {
+        let buf = &mut buf[..block.len()];
+        for (e, &x) in buf.iter_mut().zip(block) {
+            *e = (x - m).exp();
+        }
+        s += sum_slice(buf);
+    }
+    m + s.ln()
+}
+
 /// `dst = 𝟏ᵀ src`: the sum of each column, `r × c → 1 × c`.
 ///
 /// # Panics
@@ -27,6 +108,12 @@ pub fn sum_rows<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
         src.nrows(),
         src.ncols()
     );
+    if let Some(src) = src.try_as_col_major() {
+        for j in 0..src.ncols() {
+            dst[(0, j)] = sum_slice(src.col(j).as_slice());
+        }
+        return;
+    }
     for j in 0..src.ncols() {
         let mut s = T::ZERO;
         for i in 0..src.nrows() {
@@ -49,6 +136,17 @@ pub fn sum_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
         src.nrows(),
         src.ncols()
     );
+    if let (Some(src), Some(dst)) = (src.try_as_col_major(), dst.as_mut().try_as_col_major_mut()) {
+        let dst = dst.col_mut(0).as_slice_mut();
+        dst.fill(T::ZERO);
+        for j in 0..src.ncols() {
+            let col = &src.col(j).as_slice()[..dst.len()];
+            for (d, &x) in dst.iter_mut().zip(col) {
+                *d += x;
+            }
+        }
+        return;
+    }
     for i in 0..src.nrows() {
         dst[(i, 0)] = T::ZERO;
     }
@@ -75,8 +173,12 @@ fn col_max<T: Scalar>(src: MatRef<'_, T>, j: usize) -> T {
 }
 
 /// Column-wise softmax: `dst[:, j] = exp(src[:, j] - m) / ∑ exp(src[:, j] - m)` with `m` the
-/// column's maximum. Each output column is a probability vector for finite input; a column
-/// containing NaN or `±∞` gives NaN.
+/// column's maximum. Each output column is a probability vector for finite input (`-∞`
+/// entries give `0` if the column has a finite entry); a column containing NaN or `+∞`, or
+/// only `-∞`, gives NaN.
+///
+/// Column-major operands (unit row stride, as every owned `Mat`) are processed as slices in
+/// vectorised passes; other views element by element.
 ///
 /// # Panics
 /// If `dst` and `src` differ in shape.
@@ -89,6 +191,17 @@ pub fn softmax_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
         src.nrows(),
         src.ncols()
     );
+    if let (Some(src), Some(mut dst)) =
+        (src.try_as_col_major(), dst.as_mut().try_as_col_major_mut())
+    {
+        for j in 0..src.ncols() {
+            softmax_slice(
+                dst.as_mut().col_mut(j).as_slice_mut(),
+                src.col(j).as_slice(),
+            );
+        }
+        return;
+    }
     for j in 0..src.ncols() {
         let m = col_max(src, j);
         let mut s = T::ZERO;
@@ -108,6 +221,9 @@ pub fn softmax_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
 /// maximum, `r × c → 1 × c`. A column whose maximum is `±∞` gives `±∞` (an empty column
 /// `-∞`, the log of an empty sum); NaN gives NaN.
 ///
+/// Column-major `src` is processed as slices in vectorised passes; other views element by
+/// element.
+///
 /// # Panics
 /// If `dst` is not `1 × src.ncols()`.
 pub fn logsumexp_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
@@ -119,6 +235,12 @@ pub fn logsumexp_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
         src.nrows(),
         src.ncols()
     );
+    if let Some(src) = src.try_as_col_major() {
+        for j in 0..src.ncols() {
+            dst[(0, j)] = logsumexp_slice(src.col(j).as_slice());
+        }
+        return;
+    }
     for j in 0..src.ncols() {
         let m = col_max(src, j);
         dst[(0, j)] = if m.is_finite() {
@@ -170,5 +292,172 @@ mod tests {
         let empty = Mat::<f64>::zeros(0, 1);
         logsumexp_cols(l.as_mut(), empty.as_ref());
         assert_eq!(l[(0, 0)], f64::NEG_INFINITY);
+    }
+
+    /// Naive stable softmax of a column, in `f64` with the standard library's `exp`.
+    fn naive_softmax(x: &[f64]) -> Vec<f64> {
+        let m = if x.iter().any(|v| v.is_nan()) {
+            f64::NAN
+        } else {
+            x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+        };
+        let e: Vec<f64> = x.iter().map(|&v| (v - m).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|&v| v / s).collect()
+    }
+
+    /// Naive log-sum-exp of a column, in `f64` with the standard library's `exp`.
+    fn naive_logsumexp(x: &[f64]) -> f64 {
+        if x.iter().any(|v| v.is_nan()) {
+            return f64::NAN;
+        }
+        let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        if !m.is_finite() {
+            return m;
+        }
+        m + x.iter().map(|&v| (v - m).exp()).sum::<f64>().ln()
+    }
+
+    /// `got` is `want` within `tol`, relative to `max(1, |want|)`, or both are NaN, or both are
+    /// the same infinity.
+    fn close(got: f64, want: f64, tol: f64) -> bool {
+        if want.is_nan() || got.is_nan() {
+            return want.is_nan() && got.is_nan();
+        }
+        if want.is_infinite() || got.is_infinite() {
+            return got == want;
+        }
+        (got - want).abs() <= tol * want.abs().max(1.0)
+    }
+
+    /// Checks the kernels against the naive versions on every column of `x`, contiguous and
+    /// through a non-contiguous view (the same matrix stored transposed).
+    fn check<T: Scalar>(x: &Mat<T>, tol: f64) {
+        let (r, c) = (x.nrows(), x.ncols());
+        let xt = Mat::from_fn(c, r, |i, j| x[(j, i)]);
+        let mut p = Mat::<T>::zeros(r, c);
+        let mut l = Mat::<T>::zeros(1, c);
+        let mut pt = Mat::<T>::zeros(c, r);
+        for strided in [false, true] {
+            let src = if strided {
+                xt.as_ref().transpose()
+            } else {
+                x.as_ref()
+            };
+            if strided {
+                softmax_cols(pt.as_mut().transpose_mut(), src);
+            } else {
+                softmax_cols(p.as_mut(), src);
+            }
+            logsumexp_cols(l.as_mut(), src);
+            for j in 0..c {
+                let col: Vec<f64> = (0..r).map(|i| x[(i, j)].to_f64()).collect();
+                let want = naive_softmax(&col);
+                for (i, &w) in want.iter().enumerate() {
+                    let got = if strided { pt[(j, i)] } else { p[(i, j)] }.to_f64();
+                    assert!(
+                        close(got, w, tol),
+                        "softmax ({strided}) [{i}, {j}]: {got} vs {w}"
+                    );
+                }
+                let (got, want) = (l[(0, j)].to_f64(), naive_logsumexp(&col));
+                assert!(
+                    close(got, want, tol),
+                    "logsumexp ({strided}) [{j}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// Random columns of several lengths (below, at and above the lane and block sizes), and
+    /// columns of extreme and non-finite entries.
+    fn cases() -> Vec<Mat<f64>> {
+        let mut rng = crate::Rng::new(7);
+        let mut out = Vec::new();
+        for r in [1, 2, 7, 8, 9, 63, 64, 65, 128, 200] {
+            out.push(Mat::from_fn(r, 5, |_, j| {
+                (rng.uniform() - 0.5) * 10f64.powi(j as i32)
+            }));
+        }
+        let inf = f64::INFINITY;
+        let cols: [&[f64]; 9] = [
+            &[
+                1e4,
+                -1e4,
+                1e4 - 1.0,
+                0.0,
+                -1e4 + 3.0,
+                1e4,
+                5.0,
+                -7.0,
+                1e4 - 0.5,
+            ],
+            &[
+                -1e4,
+                -1e4,
+                -1e4 + 1.0,
+                -1e4 - 20.0,
+                -1e4,
+                -1e4,
+                -1e4,
+                -1e4,
+                -1e4 + 2.0,
+            ],
+            &[-inf, 2.0, -inf, -inf, 1.0, -inf, -inf, -inf, 0.5],
+            &[-inf; 9],
+            &[1.0, 2.0, f64::NAN, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            &[1.0, 2.0, inf, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            &[1.0, inf, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, f64::NAN],
+            &[f64::NAN; 9],
+            &[
+                -100.0, -100.0, -100.0, -100.0, -100.0, -100.0, -100.0, -100.0, -10.0,
+            ],
+        ];
+        out.push(Mat::from_fn(9, cols.len(), |i, j| cols[j][i]));
+        // A single row, no columns, no rows.
+        out.push(Mat::from_fn(1, 4, |_, j| [3.0, -1e4, -inf, inf][j]));
+        out.push(Mat::zeros(6, 0));
+        out.push(Mat::zeros(0, 3));
+        out
+    }
+
+    #[test]
+    fn softmax_and_logsumexp_match_naive_f64() {
+        for x in cases() {
+            check(&x, 1e-14);
+        }
+    }
+
+    #[test]
+    fn softmax_and_logsumexp_match_naive_f32() {
+        for x in cases() {
+            check(
+                &Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] as f32),
+                1e-6,
+            );
+        }
+    }
+
+    #[test]
+    fn sums_match_naive_contiguous_and_strided() {
+        let mut rng = crate::Rng::new(3);
+        for (r, c) in [(1, 1), (5, 3), (8, 2), (17, 4), (100, 9), (0, 3), (4, 0)] {
+            let x = Mat::from_fn(r, c, |_, _| rng.uniform() - 0.5);
+            let xt = Mat::from_fn(c, r, |i, j| x[(j, i)]);
+            for src in [x.as_ref(), xt.as_ref().transpose()] {
+                let mut rows = Mat::full(1, c, f64::NAN);
+                sum_rows(rows.as_mut(), src);
+                let mut cols = Mat::full(r, 1, f64::NAN);
+                sum_cols(cols.as_mut(), src);
+                for j in 0..c {
+                    let want: f64 = (0..r).map(|i| x[(i, j)]).sum();
+                    assert!(close(rows[(0, j)], want, 1e-14));
+                }
+                for i in 0..r {
+                    let want: f64 = (0..c).map(|j| x[(i, j)]).sum();
+                    assert!(close(cols[(i, 0)], want, 1e-14));
+                }
+            }
+        }
     }
 }
