@@ -166,7 +166,7 @@ def run_ours(args, threads, benches) -> tuple[dict, list]:
     divan_args = ["--sample-count", "20", "--max-time", "2"] if args.quick else []
     results, loads = {}, []
     for t in threads:
-        env = dict(build_env, NNSPEC_BENCH_THREADS=str(t))
+        env = dict(build_env, NNSPEC_BENCH_THREADS=str(t), NNSPEC_BENCH_ALLOCATIONS="1")
         cmd = [cargo, "bench", "-q", "--bench", "steps", "--"] + divan_args + benches
         waited = wait_quiet(args.max_wait) if args.wait_quiet else 0.0
         print(f"# running our benches, threads={t} (waited {waited:.0f} s for an idle machine)",
@@ -184,7 +184,12 @@ def run_ours(args, threads, benches) -> tuple[dict, list]:
         if args.verbose:
             sys.stderr.write(p.stdout)
         results.update(parse_divan(p.stdout))
+        ALLOCATION_LINES.extend(l for l in p.stdout.splitlines() if l.startswith("allocations per step"))
     return results, loads
+
+
+# "allocations per step at T threads: W3 …, W4 …" from each run of our benches.
+ALLOCATION_LINES: list[str] = []
 
 
 # --------------------------------------------------------------------------- baselines
@@ -410,6 +415,8 @@ def main():
     if any("not importable" in n for n in notes):
         print(f"To install the peers:  {PIP}")
     met = sum(s == "MET" for _, _, s in summary)
+    for line in ALLOCATION_LINES:
+        print(line + " (0 on one thread; on two, faer's and rayon's own bookkeeping in parallel products)")
     print(f"targets met: {met} of {len(summary)} (workload × threads)")
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:

@@ -14,6 +14,8 @@
 //! `cargo bench --bench steps` runs everything; `benches/compare.py` runs it next to the
 //! JAX and PyTorch baselines and prints one table.
 
+#![allow(unsafe_code)] // the counting allocator below
+
 use divan::Bencher;
 use faer::{Accum, Mat, MatRef, Par};
 use nnspec::runtime::Rng;
@@ -36,6 +38,65 @@ mod w5 {
 }
 mod w6 {
     nnspec::model!("specs/w6_deep_narrow.nn");
+}
+
+/// Every heap allocation of the process, on any thread (rayon's workers included).
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator; only counts calls.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations per call of `step` after a warm-up call, over 10 calls.
+fn allocations_per_step(mut step: impl FnMut()) -> f64 {
+    step();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..10 {
+        step();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 10.0
+}
+
+/// Prints the allocations per training step of the workloads whose products are large enough
+/// to run in parallel (W3, W4) at the current thread count: 0 on one thread; on two, only
+/// faer's and rayon's own bookkeeping inside parallel products.
+fn report_allocations(threads: usize) {
+    let mut rng = Rng::new(3);
+    let x = normal(784, 128, 1.0, &mut rng);
+    let y = labels(128, 10, &mut rng);
+    let mut net = w3::W3::<f32>::init(&mut rng);
+    let mut grads = net.zeros_like();
+    let mut ws = w3::W3::<f32>::workspace(128);
+    let w3 = allocations_per_step(|| {
+        net.loss_and_grad(x.as_ref(), &y, &mut grads, &mut ws)
+            .expect("a step");
+        net.visit_with_grads(&grads, |_, p, g| sgd(p, g, 1e-3));
+    });
+    let x = normal(1024, 256, 1.0, &mut rng);
+    let y = normal(1024, 256, 1.0, &mut rng);
+    let mut net = w4::W4::<f32>::init(&mut rng);
+    let mut grads = net.zeros_like();
+    let mut ws = w4::W4::<f32>::workspace(256);
+    let w4 = allocations_per_step(|| {
+        net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws)
+            .expect("a step");
+        net.visit_with_grads(&grads, |_, p, g| sgd(p, g, 1e-4));
+    });
+    println!("allocations per step at {threads} threads: W3 {w3}, W4 {w4}");
 }
 
 /// The thread count of the current run of the suite.
@@ -61,6 +122,9 @@ fn main() {
         println!("threads: {t}");
         pool.install(|| {
             assert_eq!(rayon::current_num_threads(), t);
+            if std::env::var_os("NNSPEC_BENCH_ALLOCATIONS").is_some() {
+                report_allocations(t);
+            }
             divan::Divan::from_args().main();
         });
     }
@@ -264,4 +328,15 @@ fn w4_gemm_nt(bencher: Bencher, threads: usize) {
 fn w4_gemm_tn(bencher: Bencher, threads: usize) {
     assert_eq!(rayon::current_num_threads(), threads);
     w4_layer_gemm(bencher, true, false);
+}
+
+/// What `model!` does at compile time (check, lower, differentiate, optimise, plan, emit)
+/// for the largest workload spec (W6: 20 layers) and the largest book spec (`shallow.nn`,
+/// the largest generated code); the target is under 0.5 s each.
+#[divan::bench(args = ["benches/specs/w6_deep_narrow.nn", "specs/shallow.nn"])]
+fn expand(bencher: Bencher, spec: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(spec);
+    let src = std::fs::read_to_string(&path).expect("a spec");
+    let opts = nnspec::dsl::emit::Options::default();
+    bencher.bench_local(|| nnspec::dsl::emit::expand(&src, spec, &opts).expect("expands"));
 }
