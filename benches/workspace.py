@@ -12,10 +12,9 @@ For each spec of benches/specs/ at its benchmark batch size:
     the plan gives a buffer): the largest, over the nodes in order, of the node's value plus
     every value defined before it and used after it, plus, for a node that is not
     element-wise, its arguments that die there (an element-wise node may overwrite them);
-    returned values (loss, gradients) live to the end, as the generated code copies the
-    gradients out of the workspace at the end;
-  - of which gradients: the parameter-gradient buffers, which writing straight into `grads`
-    would drop from the workspace.
+    the loss lives to the end; parameter gradients are not counted, since the generated code
+    writes them straight into the caller's `grads`;
+  - gradients: the bytes of the parameter gradients (held in `grads`, not the workspace).
 """
 from __future__ import annotations
 
@@ -84,6 +83,9 @@ def analyse(ir: str, batch: int):
         r = root(r)
         if r in plan:
             last[r] = end
+    # Gradients are written into the caller's `grads`, not the workspace.
+    grad_roots = {root(g) for g in grads}
+    plan = {i: b for i, b in plan.items() if i not in grad_roots}
     peak = 0
     for i in order:
         if i not in plan:
@@ -100,17 +102,22 @@ def analyse(ir: str, batch: int):
         peak = max(peak, need)
     m = re.search(r"(\d+) buffers: (\d+) bytes per example and (\d+) fixed bytes in f32", ir)
     planned = int(m.group(2)) * batch + int(m.group(3)) if m else None
-    grad_bytes = sum(nodes[root(g)][2] * 4 for g in grads if root(g) in plan)
+    grad_bytes = sum(nodes[g][2] * 4 for g in grad_roots if g in nodes)
     return planned, peak * 4, grad_bytes, int(m.group(1)) if m else None
 
 
-def allocated(code: str, batch: int) -> int:
-    total = 0
-    for r, c in re.findall(r"Mat::zeros\(\s*(\d+)usize,\s*(max_batch|\d+usize)\s*,?\s*\)", code.split(
-            "pub fn workspace", 1)[1].split("pub fn visit", 1)[0]):
+def allocated(code: str, batch: int) -> tuple[int, int]:
+    """(bytes as allocated with faer's column padding, bytes without padding) of the buffers
+    the generated `workspace(max_batch)` makes; `Mat::zeros(max_batch, 1)` is a per-example
+    value stored as one column."""
+    padded = unpadded = 0
+    body = code.split("pub fn workspace", 1)[1].split("pub fn visit", 1)[0]
+    for r, c in re.findall(r"Mat::zeros\(\s*(max_batch|\d+usize),\s*(max_batch|\d+usize)\s*,?\s*\)", body):
+        rows = batch if r == "max_batch" else int(r.removesuffix("usize"))
         cols = batch if c == "max_batch" else int(c.removesuffix("usize"))
-        total += (-(-int(r) // 16) * 16) * cols * 4
-    return total
+        padded += (-(-rows // 16) * 16) * cols * 4
+        unpadded += rows * cols * 4
+    return padded, unpadded
 
 
 def main():
@@ -118,19 +125,19 @@ def main():
     ap.add_argument("--nnspec", default=None, help="the nnspec binary (default: cargo run --release)")
     args = ap.parse_args()
     run = [args.nnspec] if args.nnspec else ["cargo", "run", "--release", "-q", "--"]
-    print("| workload | batch | buffers | planned bytes | allocated (padded) | liveness minimum "
-          "| planned / minimum | of which parameter gradients |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | batch | workspace bytes | allocated with padding | liveness minimum "
+          "| workspace / minimum | gradients (in `grads`, not the workspace) |")
+    print("|---|---|---|---|---|---|---|")
     for w, spec, batch in SPECS:
         path = os.path.join(REPO, "benches", "specs", spec)
         ir = subprocess.run(run + ["ir", "--stage", "opt", "--plan", path], cwd=REPO, check=True,
                             capture_output=True, text=True).stdout
         code = subprocess.run(run + ["emit", path], cwd=REPO, check=True, capture_output=True,
                               text=True).stdout
-        planned, minimum, grad_bytes, nbuf = analyse(ir, batch)
-        alloc = allocated(code, batch)
-        print(f"| {w} | {batch} | {nbuf} | {planned:,} | {alloc:,} | {minimum:,} "
-              f"| {planned / minimum:.2f} | {grad_bytes:,} |")
+        _, minimum, grad_bytes, _ = analyse(ir, batch)
+        padded, unpadded = allocated(code, batch)
+        print(f"| {w} | {batch} | {unpadded:,} | {padded:,} | {minimum:,} "
+              f"| {unpadded / minimum:.2f} | {grad_bytes:,} |")
 
 
 if __name__ == "__main__":

@@ -433,18 +433,21 @@ impl Cx<'_> {
                     let owner = self.owner(*l);
                     quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
                 });
-                let slices = leaves.iter().filter(|l| self.sliced(**l) && !self.row_buffer(**l)).map(|l| {
-                    let vc = format_ident!("{}_c", self.local(*l));
-                    let owner = self.owner(*l);
-                    let ln = self.g.node(*l);
-                    let j = if ln.shape.cols == Cols::Fixed(1) {
-                        quote!(0)
-                    } else {
-                        quote!(j)
-                    };
-                    let len = ln.shape.rows;
-                    quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
-                });
+                let slices = leaves
+                    .iter()
+                    .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
+                    .map(|l| {
+                        let vc = format_ident!("{}_c", self.local(*l));
+                        let owner = self.owner(*l);
+                        let ln = self.g.node(*l);
+                        let j = if ln.shape.cols == Cols::Fixed(1) {
+                            quote!(0)
+                        } else {
+                            quote!(j)
+                        };
+                        let len = ln.shape.rows;
+                        quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
+                    });
                 let d = self.owner(id);
                 let ncols = match cols {
                     Cols::Batch => quote!(batch),
@@ -454,17 +457,21 @@ impl Cx<'_> {
                 // it is computed.
                 let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
                     .map(|u| NodeId(u as u32))
-                    .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
+                    .filter(|&u| {
+                        self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u)
+                    })
                     .enumerate()
                     .filter_map(|(k, u)| {
                         let f = self.grad_of[u.index()].clone()?;
                         Some((f, format_ident!("acc{k}"), self.comment(u)))
                     })
                     .collect();
-                let zero = sums.iter().map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
-                let accs = sums.iter().map(|(f, a, _)| {
-                    quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];)
-                });
+                let zero = sums
+                    .iter()
+                    .map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
+                let accs = sums
+                    .iter()
+                    .map(|(f, a, _)| quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];));
                 let adds: Vec<TokenStream> =
                     sums.iter().map(|(_, a, _)| quote!(#a[r] += v;)).collect();
                 let assign = if adds.is_empty() {

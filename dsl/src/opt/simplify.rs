@@ -119,7 +119,12 @@ fn sole_use(rw: &Rewriter<'_>, new: NodeId) -> bool {
         return false;
     };
     let old = NodeId(old as u32);
-    let readers = rw.old.nodes.iter().filter(|n| n.args.contains(&old)).count()
+    let readers = rw
+        .old
+        .nodes
+        .iter()
+        .filter(|n| n.args.contains(&old))
+        .count()
         + rw.old.outputs.iter().filter(|(_, id)| *id == old).count();
     readers == 1
 }
