@@ -142,112 +142,117 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// One panel of the plot: a training and (if any) a validation curve over the epochs.
+struct Panel<'a> {
+    caption: String,
+    y_desc: &'a str,
+    y_range: std::ops::Range<f64>,
+    train: Vec<(f64, f64)>,
+    val: Vec<(f64, f64)>,
+    legend_lower_right: bool,
+}
+
+type Area<'a> =
+    plotters::drawing::DrawingArea<plotters::prelude::SVGBackend<'a>, plotters::coord::Shift>;
+
+fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: f64) -> Result<(), String> {
+    use plotters::prelude::*;
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1.0..epochs.max(2.0), p.y_range)
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(p.y_desc)
+        .draw()
+        .map_err(|x| e(&x))?;
+    for (points, label, colour) in [(p.train, "training", BLUE), (p.val, "validation", RED)] {
+        if points.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(points, colour))
+            .map_err(|x| e(&x))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+    }
+    let position = if p.legend_lower_right {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    chart
+        .configure_series_labels()
+        .position(position)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|x| e(&x))
+}
+
 /// The loss curves (training and validation loss per example, by epoch) and, for
 /// classifiers, the accuracy curves, as an SVG document.
 pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
     use plotters::prelude::*;
+    // The finite values of one column of the history, by epoch.
+    let series = |f: &dyn Fn(&Epoch) -> Option<f64>| -> Vec<(f64, f64)> {
+        h.epochs
+            .iter()
+            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .filter(|(_, v)| v.is_finite())
+            .collect()
+    };
+    let (train, val) = (series(&|e| Some(e.train_loss)), series(&|e| e.val_loss));
+    let lo = train
+        .iter()
+        .chain(&val)
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min);
+    let hi = train
+        .iter()
+        .chain(&val)
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let y_range = if lo.is_finite() && hi > lo {
+        lo.min(0.0)..hi * 1.05
+    } else {
+        0.0..1.0
+    };
+    let loss = Panel {
+        caption: format!("{title}: loss per example"),
+        y_desc: "loss",
+        y_range,
+        train,
+        val,
+        legend_lower_right: false,
+    };
+    let pct = |f: &dyn Fn(&Epoch) -> Option<f64>| series(&|e| f(e).map(|a| 100.0 * a));
+    let accuracy = Panel {
+        caption: "accuracy".into(),
+        y_desc: "%",
+        y_range: 0.0..100.0,
+        train: pct(&|e| e.train_accuracy),
+        val: pct(&|e| e.val_accuracy),
+        legend_lower_right: true,
+    };
+    let has_acc = !accuracy.train.is_empty();
+    let epochs = h.epochs.len().max(1) as f64;
     let mut svg = String::new();
     {
-        let has_acc = h.epochs.iter().any(|e| e.train_accuracy.is_some());
         let height = if has_acc { 720 } else { 400 };
         let root = SVGBackend::with_string(&mut svg, (800, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (top, bottom) = if has_acc {
-            root.split_vertically(400)
-        } else {
-            let (a, b) = root.split_vertically(height);
-            (a, b)
-        };
-        let last = h.epochs.len().max(1) as f64;
-        let losses: Vec<f64> = h
-            .epochs
-            .iter()
-            .flat_map(|e| [Some(e.train_loss), e.val_loss])
-            .flatten()
-            .filter(|v| v.is_finite())
-            .collect();
-        let lo = losses.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = losses.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo.is_finite() && hi > lo {
-            (lo.min(0.0), hi * 1.05)
-        } else {
-            (0.0, 1.0)
-        };
-        let mut chart = ChartBuilder::on(&top)
-            .caption(format!("{title}: loss per example"), ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(1.0..last.max(2.0), lo..hi)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("loss")
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let series = |f: &dyn Fn(&Epoch) -> Option<f64>| -> Vec<(f64, f64)> {
-            h.epochs
-                .iter()
-                .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
-                .filter(|(_, v)| v.is_finite())
-                .collect()
-        };
-        chart
-            .draw_series(LineSeries::new(series(&|e| Some(e.train_loss)), &BLUE))
-            .map_err(|e| e.to_string())?
-            .label("training")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        let val = series(&|e| e.val_loss);
-        if !val.is_empty() {
-            chart
-                .draw_series(LineSeries::new(val, &RED))
-                .map_err(|e| e.to_string())?
-                .label("validation")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(|e| e.to_string())?;
-
         if has_acc {
-            let mut chart = ChartBuilder::on(&bottom)
-                .caption("accuracy", ("sans-serif", 20))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(60)
-                .build_cartesian_2d(1.0..last.max(2.0), 0.0..100.0)
-                .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("%")
-                .draw()
-                .map_err(|e| e.to_string())?;
-            let pct = |f: &dyn Fn(&Epoch) -> Option<f64>| series(&|e| f(e).map(|a| 100.0 * a));
-            chart
-                .draw_series(LineSeries::new(pct(&|e| e.train_accuracy), &BLUE))
-                .map_err(|e| e.to_string())?
-                .label("training")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-            let val = pct(&|e| e.val_accuracy);
-            if !val.is_empty() {
-                chart
-                    .draw_series(LineSeries::new(val, &RED))
-                    .map_err(|e| e.to_string())?
-                    .label("validation")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .border_style(BLACK)
-                .background_style(WHITE.mix(0.8))
-                .draw()
-                .map_err(|e| e.to_string())?;
+            let (top, bottom) = root.split_vertically(400);
+            draw_panel(&top, loss, epochs)?;
+            draw_panel(&bottom, accuracy, epochs)?;
+        } else {
+            draw_panel(&root, loss, epochs)?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
