@@ -100,6 +100,9 @@ pub struct PredictArgs {
     /// The checkpoint written by `nnspec train` (or by a program using `write_outputs`).
     #[arg(long)]
     checkpoint: PathBuf,
+    /// The CSV has no target column: every column (or those of --features) is a feature.
+    #[arg(long, requires = "data")]
+    no_target: bool,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -116,7 +119,12 @@ fn model<T: Scalar>(target: &super::Target, seed: u64) -> Result<InterpModel<T>,
 }
 
 /// The data for a model: the CSV file given, or the built-in set that suits it.
-fn data<T: Scalar>(io: &Io, args: &DataArgs, seed: u64) -> Result<(Dataset<T>, String), String> {
+fn data<T: Scalar>(
+    io: &Io,
+    args: &DataArgs,
+    seed: u64,
+    no_target: bool,
+) -> Result<(Dataset<T>, String), String> {
     let Some(path) = &args.data else {
         return Ok(training::builtin(io, seed));
     };
@@ -125,6 +133,7 @@ fn data<T: Scalar>(io: &Io, args: &DataArgs, seed: u64) -> Result<(Dataset<T>, S
         TargetKind::Labels { .. } => 1,
     };
     let target = match &args.label_column {
+        _ if no_target => Column::Absent,
         None => Column::Index(-(count as isize)),
         Some(c) => match c.parse::<isize>() {
             Ok(i) => Column::Index(i),
@@ -177,7 +186,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     }
     let mut model = model::<f64>(&args.target, args.seed)?;
     let io = model.io();
-    let (ds, source) = data::<f64>(&io, &args.data, args.seed).map_err(fail)?;
+    let (ds, source) = data::<f64>(&io, &args.data, args.seed, false).map_err(fail)?;
     if ds.len() < 3 {
         return Err(fail(format!(
             "{source}: {} examples; training needs at least 3 (training, validation, test)",
@@ -305,8 +314,19 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
         Err(e) => return Err(exit(e.to_string())),
     };
     let io = model.io();
-    let (mut ds, _) = data::<T>(&io, &args.data, 0).map_err(exit)?;
-    nnspec::runtime::train::check_data(&io, &ds, "input").map_err(exit)?;
+    let (mut ds, _) = data::<T>(&io, &args.data, 0, args.no_target).map_err(exit)?;
+    if args.no_target {
+        if ds.features() != io.inputs {
+            return Err(exit(format!(
+                "the data have {} features, but `{}` reads x with {} rows",
+                ds.features(),
+                io.model,
+                io.inputs
+            )));
+        }
+    } else {
+        nnspec::runtime::train::check_data(&io, &ds, "input").map_err(exit)?;
+    }
     if let Some(s) = training::standardizer_from_metadata(&meta).map_err(exit)? {
         if s.mean.len() != ds.features() {
             return Err(exit(format!(
@@ -355,6 +375,10 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
         }
     }
     print!("{out}");
+    if args.no_target {
+        eprintln!("{} examples predicted", ds.len());
+        return Ok(());
+    }
     let m = evaluate(&model, &ds, batch, &mut ws).map_err(|e| exit(e.to_string()))?;
     match labels {
         Some(_) => eprintln!(

@@ -23,6 +23,9 @@ pub enum Column {
     Index(isize),
     /// The column with this name in the header.
     Name(String),
+    /// No target column (data to predict on): every column, or the chosen ones, is a
+    /// feature, and the targets are values with no rows.
+    Absent,
 }
 
 /// Whether the first row is a header.
@@ -283,7 +286,8 @@ impl<T: Scalar> Dataset<T> {
 
         // The cells.
         let n = data.len();
-        let labels_wanted = matches!(opts.kind, TargetKind::Labels { .. });
+        let absent = opts.target == Column::Absent;
+        let labels_wanted = matches!(opts.kind, TargetKind::Labels { .. }) && !absent;
         let mut x = Mat::<T>::zeros(features.len(), n);
         let mut labels = Vec::new();
         let value_rows = if labels_wanted { 0 } else { targets.len() };
@@ -297,6 +301,7 @@ impl<T: Scalar> Dataset<T> {
                 x[(i, j)] = T::from_f64(number(name, row, c)?);
             }
             match opts.kind {
+                _ if absent => {}
                 TargetKind::Labels { lo, classes } => {
                     labels.push(label(name, row, targets.start, lo, classes)?);
                 }
@@ -308,6 +313,7 @@ impl<T: Scalar> Dataset<T> {
             }
         }
         let y = match opts.kind {
+            _ if absent => Targets::Values(values),
             TargetKind::Labels { lo, classes } => {
                 let classes =
                     classes.unwrap_or_else(|| labels.iter().max().map_or(1, |&m| m - lo + 1));
@@ -488,13 +494,14 @@ fn columns(
     width: usize,
 ) -> Result<(Range<usize>, Vec<usize>), (usize, String)> {
     let target = match &opts.target {
+        Column::Absent => None,
         Column::Index(i) => {
             let t = match usize::try_from(*i) {
                 Ok(t) => Some(t),
                 Err(_) => width.checked_sub(i.unsigned_abs()),
             };
             match t.filter(|&t| t < width) {
-                Some(t) => t,
+                Some(t) => Some(t),
                 None => {
                     let message = format!("target column {i} is out of range for {width} columns");
                     return Err((first_line, message));
@@ -507,7 +514,7 @@ fn columns(
                 return Err((first_line, message));
             };
             match h.cells.iter().position(|c| c == n) {
-                Some(t) => t,
+                Some(t) => Some(t),
                 None => return Err((h.line, format!("no column named {n:?} in the header"))),
             }
         }
@@ -524,12 +531,16 @@ fn columns(
         TargetKind::Labels { .. } => 1,
         TargetKind::Values { count } => count,
     };
-    if target + count > width {
-        let message =
-            format!("{count} target columns from column {target} do not fit in {width} columns");
-        return Err((first_line, message));
-    }
-    let targets = target..target + count;
+    let targets = match target {
+        Some(target) if target + count > width => {
+            let message = format!(
+                "{count} target columns from column {target} do not fit in {width} columns"
+            );
+            return Err((first_line, message));
+        }
+        Some(target) => target..target + count,
+        None => 0..0,
+    };
     let features: Vec<usize> = match &opts.features {
         Some(f) => match f.iter().find(|&&c| c >= width) {
             Some(c) => {
@@ -712,6 +723,24 @@ mod tests {
                 classes
             }
         );
+    }
+
+    #[test]
+    fn an_absent_target_makes_every_column_a_feature() {
+        let ds = parse(
+            "a,b,c\n1,2,3\n4,5,6\n",
+            &with(|o| o.target = Column::Absent),
+        )
+        .unwrap();
+        assert_eq!((ds.features(), ds.len()), (3, 2));
+        assert_eq!(ds.x[(2, 1)], 6.0);
+        let Targets::Values(y) = &ds.y else {
+            panic!("labels")
+        };
+        assert_eq!((y.nrows(), y.ncols()), (0, 2));
+        // A label that would be out of range is not read.
+        let ds = parse("1,99\n", &with(|o| o.target = Column::Absent)).unwrap();
+        assert_eq!(ds.features(), 2);
     }
 
     #[test]

@@ -366,3 +366,45 @@ fn a_checkpoint_of_another_shape_is_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn predict_reads_data_without_a_target_column() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("train")
+        .join("iris_unlabelled");
+    let o = out.to_string_lossy().to_string();
+    let spec = [
+        "specs/losses.nn",
+        "--model",
+        "MulticlassClassification",
+        "--set",
+        "D_i=4",
+    ];
+    let mut args = vec!["train"];
+    args.extend(spec);
+    args.extend(["--epochs", "3", "--quiet", "--out", &o]);
+    let r = nnspec(&args);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    // Two flowers, four measurements each, no class column.
+    let csv = scratch("unlabelled.csv", b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n");
+    let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
+    let mut args = vec!["predict"];
+    args.extend(spec);
+    args.extend([
+        "--checkpoint",
+        &ckpt,
+        "--data",
+        csv.to_str().unwrap(),
+        "--no-target",
+    ]);
+    let p = nnspec(&args);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    let lines: Vec<String> = text(&p.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines[0], "predicted,f1,f2,f3");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for l in &lines[1..] {
+        let class: usize = l.split(',').next().unwrap().parse().unwrap();
+        assert!((1..=3).contains(&class), "{l}");
+    }
+    assert!(text(&p.stderr).contains("2 examples predicted"));
+}
