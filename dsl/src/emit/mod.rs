@@ -103,6 +103,9 @@ struct Cx<'g> {
     /// Per node: the parameter field whose gradient it is, when the step writes it straight
     /// into `grads` (rather than into a workspace buffer copied at the end).
     grad_of: Vec<Option<Ident>>,
+    /// While a loop is emitted: the buffer it writes, which a leaf it reads may share (the
+    /// loop then reads that leaf from `dst` itself, element by element).
+    in_place: std::cell::Cell<Option<usize>>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
     params: Vec<Ident>,
@@ -130,13 +133,17 @@ impl Cx<'_> {
             }
             _ => match self.plan.buffer[id.index()] {
                 Some(b) => {
+                    let whole = self.plan.buffers[b].0 == n.shape.rows;
                     let b = format_ident!("{}{b}", self.prefix);
+                    let rows = n.shape.rows;
                     match n.shape.cols {
-                        Cols::Batch if n.shape.rows == 1 => {
+                        Cols::Batch if rows == 1 => {
                             quote!(ws.#b.as_ref().subrows(0, batch).transpose())
                         }
-                        Cols::Batch => quote!(ws.#b.as_ref().subcols(0, batch)),
-                        Cols::Fixed(_) => quote!(ws.#b.as_ref()),
+                        Cols::Batch if whole => quote!(ws.#b.as_ref().subcols(0, batch)),
+                        Cols::Batch => quote!(ws.#b.as_ref().subrows(0, #rows).subcols(0, batch)),
+                        Cols::Fixed(_) if whole => quote!(ws.#b.as_ref()),
+                        Cols::Fixed(_) => quote!(ws.#b.as_ref().subrows(0, #rows)),
                     }
                 }
                 None => quote!(compile_error!("internal: a value with no buffer")),
@@ -149,17 +156,18 @@ impl Cx<'_> {
         if let Some(f) = &self.grad_of[id.index()] {
             return quote!(grads.#f.as_mut());
         }
-        let b = format_ident!(
-            "{}{}",
-            self.prefix,
-            self.plan.buffer[id.index()].unwrap_or(usize::MAX)
-        );
+        let index = self.plan.buffer[id.index()].unwrap_or(usize::MAX);
+        let b = format_ident!("{}{index}", self.prefix);
+        let rows = self.g.node(id).shape.rows;
+        let whole = self.plan.buffers.get(index).is_some_and(|b| b.0 == rows);
         match self.g.node(id).shape.cols {
-            Cols::Batch if self.g.node(id).shape.rows == 1 => {
+            Cols::Batch if rows == 1 => {
                 quote!(ws.#b.as_mut().subrows_mut(0, batch).transpose_mut())
             }
-            Cols::Batch => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
-            Cols::Fixed(_) => quote!(ws.#b.as_mut()),
+            Cols::Batch if whole => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
+            Cols::Batch => quote!(ws.#b.as_mut().subrows_mut(0, #rows).subcols_mut(0, batch)),
+            Cols::Fixed(_) if whole => quote!(ws.#b.as_mut()),
+            Cols::Fixed(_) => quote!(ws.#b.as_mut().subrows_mut(0, #rows)),
         }
     }
 
@@ -194,6 +202,13 @@ impl Cx<'_> {
                 leaves.push(id);
             }
             let v = self.local(id);
+            if self.reads_in_place(id) {
+                return if self.row_buffer(id) {
+                    quote!(dst[j])
+                } else {
+                    quote!(dst[r])
+                };
+            }
             if self.row_buffer(id) {
                 let vc = format_ident!("{v}_c");
                 return quote!(#vc[j]);
@@ -235,8 +250,17 @@ impl Cx<'_> {
             Op::Input(_) => false,
             Op::Param(_) => true,
             Op::StopGradient => self.sliced(self.g.node(id).args[0]),
-            _ => self.plan.buffer[id.index()].is_some(),
+            _ => self.plan.buffer[id.index()].is_some() || self.grad_of[id.index()].is_some(),
         }
+    }
+
+    /// Whether the loop being emitted reads this leaf from its own destination buffer.
+    fn reads_in_place(&self, id: NodeId) -> bool {
+        let n = self.g.node(id);
+        !matches!(n.op, Op::Input(_) | Op::Param(_) | Op::StopGradient)
+            && self.grad_of[id.index()].is_none()
+            && self.plan.buffer[id.index()].is_some()
+            && self.plan.buffer[id.index()] == self.in_place.get()
     }
 
     /// Whether a sum over the batch (`SumCols`) is a gradient written into `grads` whose
@@ -324,7 +348,8 @@ impl Cx<'_> {
     fn stmt(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
         // Computed inside its fusion group's loop, or read directly (inputs, constants).
-        if self.plan.fused_into[id.index()].is_some() || self.plan.buffer[id.index()].is_none() {
+        let stored = self.plan.buffer[id.index()].is_some() || self.grad_of[id.index()].is_some();
+        if self.plan.fused_into[id.index()].is_some() || !stored {
             return TokenStream::new();
         }
         let rt = &self.rt;
@@ -420,7 +445,17 @@ impl Cx<'_> {
             // bounds checks.
             _ => {
                 let mut leaves = Vec::new();
+                self.in_place.set(if self.grad_of[id.index()].is_none() {
+                    self.plan.buffer[id.index()]
+                } else {
+                    None
+                });
                 let e = self.elem_root(id, &mut leaves);
+                let leaves: Vec<NodeId> = leaves
+                    .into_iter()
+                    .filter(|l| !self.reads_in_place(*l))
+                    .collect();
+                self.in_place.set(None);
                 let (rows, cols) = (n.shape.rows, n.shape.cols);
                 let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
                     let v = self.local(*l);
@@ -665,13 +700,8 @@ impl<'g> Cx<'g> {
             })
             .collect();
         let locals = idents(names::fields(raw.iter().map(String::as_str)));
-        // A gradient computed by a statement of its own (not a leaf, a constant, or part of a
-        // fused loop) and named by one output only is written into `grads` directly.
+        // The plan's external values are gradients written into `grads` directly.
         let mut grad_of: Vec<Option<Ident>> = vec![None; g.nodes.len()];
-        let mut uses = vec![0usize; g.nodes.len()];
-        for (_, id) in &g.outputs {
-            uses[id.index()] += 1;
-        }
         for (out, id) in &g.outputs {
             let Some((_, pname)) = out.split_once("/∂") else {
                 continue;
@@ -679,19 +709,13 @@ impl<'g> Cx<'g> {
             let Some(k) = g.params.iter().position(|p| p.name == pname) else {
                 continue;
             };
-            let i = id.index();
-            let own = !matches!(
-                g.nodes[i].op,
-                Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
-            ) && plan.fused_into[i].is_none()
-                && plan.buffer[i].is_some()
-                && uses[i] == 1;
-            if own {
-                grad_of[i] = Some(params[k].clone());
+            if plan.external[id.index()] {
+                grad_of[id.index()] = Some(params[k].clone());
             }
         }
         Cx {
             grad_of,
+            in_place: std::cell::Cell::new(None),
             comments,
             locals,
             places,

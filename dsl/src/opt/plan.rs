@@ -13,8 +13,14 @@ pub struct Plan {
     pub fused_into: Vec<Option<NodeId>>,
     /// For every node: its buffer, if it needs one (inputs and parameters live outside).
     pub buffer: Vec<Option<usize>>,
-    /// The buffers: rows and columns of each.
+    /// The buffers: rows and columns of each. A buffer holds values with its column count
+    /// and at most its rows (a value uses its first rows); values of one number per example
+    /// (`1 × B`) only share among themselves.
     pub buffers: Vec<(usize, Cols)>,
+    /// For every node: whether it is a parameter's gradient computed by a statement of its
+    /// own and named by one output only, which generated code writes straight into the
+    /// caller's gradient set instead of a buffer.
+    pub external: Vec<bool>,
     /// Forward values (before `forward_len`) that a backward node uses.
     pub kept: Vec<NodeId>,
 }
@@ -99,15 +105,39 @@ pub fn plan(g: &Graph) -> Plan {
             last_use[i] = n;
         }
     }
+    // Parameter gradients with a statement of their own go straight to the caller.
+    let mut output_uses = vec![0usize; n];
+    for (_, id) in &g.outputs {
+        output_uses[id.index()] += 1;
+    }
+    let external: Vec<bool> = (0..n)
+        .map(|i| {
+            let gradient = g.outputs.iter().any(|(name, id)| {
+                id.index() == i
+                    && name
+                        .split_once("/∂")
+                        .is_some_and(|(_, p)| g.params.iter().any(|s| s.name == p))
+            });
+            gradient
+                && output_uses[i] == 1
+                && fused_into[i].is_none()
+                && !matches!(
+                    g.nodes[i].op,
+                    Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
+                )
+        })
+        .collect();
     // Constants are written into the loops that read them, except where a kernel (a GEMM, a
     // reduction) needs them as a matrix.
     let read_by_kernel = |i: usize| users[i].iter().any(|&u| !elementwise(g.nodes[u].op));
     let needs_buffer = |i: usize| match g.nodes[i].op {
+        _ if external[i] => false,
         Op::Input(_) | Op::Param(_) | Op::StopGradient => false,
         Op::Const(_) => read_by_kernel(i),
         _ => fused_into[i].is_none(),
     };
-    // Greedy linear scan: reuse a free buffer of the same shape, else open a new one.
+    // Greedy linear scan: reuse the free buffer of the same column count that needs to grow
+    // the least (the smallest that is large enough), else open a new one.
     let mut buffer: Vec<Option<usize>> = vec![None; n];
     let mut buffers: Vec<(usize, Cols)> = Vec::new();
     let mut free_at: Vec<usize> = Vec::new();
@@ -123,11 +153,32 @@ pub fn plan(g: &Graph) -> Plan {
             .flat_map(|j| g.nodes[j].args.iter().map(|a| a.index()))
             .chain(g.nodes[i].args.iter().map(|a| a.index()))
             .collect();
-        let reuse = (0..buffers.len()).find(|&b| {
-            buffers[b] == want && free_at[b] < i && !reads.iter().any(|&a| buffer[a] == Some(b))
-        });
+        let per_example = |(rows, cols): (usize, Cols)| rows == 1 && cols == Cols::Batch;
+        // An element-wise loop may also overwrite the buffer of a value it reads for the
+        // last time, if every value it reads from there has its own shape (the loop reads
+        // each element just before writing it).
+        let loop_root = elementwise(g.nodes[i].op) && !matches!(g.nodes[i].op, Op::Const(_));
+        let in_place = |b: usize| {
+            loop_root
+                && free_at[b] == i
+                && reads
+                    .iter()
+                    .filter(|&&a| buffer[a] == Some(b))
+                    .all(|&a| g.nodes[a].shape == shape && last_use[a] == i)
+        };
+        let reuse = (0..buffers.len())
+            .filter(|&b| {
+                buffers[b].1 == want.1
+                    && per_example(buffers[b]) == per_example(want)
+                    && (free_at[b] < i && !reads.iter().any(|&a| buffer[a] == Some(b))
+                        || in_place(b))
+            })
+            .min_by_key(|&b| (want.0.saturating_sub(buffers[b].0), buffers[b].0));
         let b = match reuse {
-            Some(b) => b,
+            Some(b) => {
+                buffers[b].0 = buffers[b].0.max(want.0);
+                b
+            }
             None => {
                 buffers.push(want);
                 free_at.push(0);
@@ -146,6 +197,7 @@ pub fn plan(g: &Graph) -> Plan {
         fused_into,
         buffer,
         buffers,
+        external,
         kept,
     }
 }
@@ -173,6 +225,14 @@ pub fn render(g: &Graph, p: &Plan) -> String {
         let _ = writeln!(
             out,
             "  {:<24} → buffer {b} ({}){fused}",
+            name(NodeId(i as u32)),
+            g.nodes[i].shape
+        );
+    }
+    for (i, _) in p.external.iter().enumerate().filter(|(_, e)| **e) {
+        let _ = writeln!(
+            out,
+            "  {:<24} → the caller's gradients ({})",
             name(NodeId(i as u32)),
             g.nodes[i].shape
         );

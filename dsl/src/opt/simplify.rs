@@ -84,6 +84,15 @@ pub const RULES: &[Rule] = &[
             _ => None,
         }
     }),
+    ("sum-of-one", |rw, op, a| {
+        // The sum of a single row (or column) is that row (or column).
+        let shape = rw.node(*a.first()?).shape;
+        match op {
+            Op::SumRows if shape.rows == 1 => Some(a[0]),
+            Op::SumCols if shape.cols == crate::ir::Cols::Fixed(1) => Some(a[0]),
+            _ => None,
+        }
+    }),
     ("pow-one", |_, op, a| match op {
         Op::Unary(Unary::Powf(p)) if p.0 == 1.0 => Some(a[0]),
         _ => None,
