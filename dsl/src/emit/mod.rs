@@ -1064,7 +1064,7 @@ fn model(
         }
 
                 // Constants are written in full (`6.283185307179586`), and products keep their brackets.
-        #[allow(unused_parens, clippy::approx_constant, clippy::excessive_precision)]
+        #[allow(unused_parens, clippy::approx_constant, clippy::excessive_precision, clippy::assign_op_pattern)]
         impl<T: #rt::Scalar> #name<T> {
             /// Every parameter zero.
             pub fn zeros() -> Self {
