@@ -15,7 +15,6 @@ use std::path::Path;
 pub struct Progress {
     bar: Option<ProgressBar>,
     lines: bool,
-    steps: u64,
 }
 
 impl Progress {
@@ -26,14 +25,12 @@ impl Progress {
             return Progress {
                 bar: None,
                 lines: false,
-                steps: 0,
             };
         }
         if !io::stderr().is_terminal() {
             return Progress {
                 bar: None,
                 lines: true,
-                steps: 0,
             };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -46,7 +43,6 @@ impl Progress {
         Progress {
             bar: Some(bar),
             lines: false,
-            steps: 0,
         }
     }
 
@@ -55,7 +51,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             // A message is a formatted string: refresh it a few times per second only.
-            if bar.position() % 16 == 1 || self.steps == 1 {
+            if bar.position() % 16 == 1 {
                 bar.set_prefix(format!("epoch {epoch}"));
                 bar.set_message(format!("loss {loss:.4}"));
             }

@@ -376,7 +376,7 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
     // The parameters before the current update, restored if it makes one non-finite.
     let mut backup: Vec<Mat<T>> = Vec::new();
     model.for_each_param(&mut |_, m| backup.push(m.to_owned()));
-    let mut best: Option<(f64, M)> = None;
+    let mut best: Option<(f64, Option<M>)> = None;
     let mut since_best = 0;
 
     for epoch in 1..=cfg.epochs {
@@ -386,12 +386,11 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
         order.shuffle(&mut rng);
         let mut total = 0.0;
         for (k, indices) in order.iter().enumerate() {
-            let at = |kind| (epoch, k + 1, kind);
             let (x, y) = train.gather(indices, &mut xb, &mut yb);
             let loss = model
                 .batch_loss_and_grad(x, y, &mut grads, &mut ws)
                 .map_err(|error| {
-                    let (epoch, batch, _) = at(());
+                    let (epoch, batch) = (epoch, k + 1);
                     fail(
                         &history,
                         TrainErrorKind::Step {
@@ -478,7 +477,8 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
         if let Some(m) = val_metrics {
             let improved = best.as_ref().is_none_or(|(v, _)| m.loss < *v);
             if improved {
-                best = Some((m.loss, model.clone()));
+                // The parameters are kept only when early stopping may restore them.
+                best = Some((m.loss, cfg.patience.map(|_| model.clone())));
                 history.best_epoch = Some(epoch);
                 since_best = 0;
             } else {
@@ -493,7 +493,7 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
         }
     }
     progress.finish();
-    if let (Some(_), Some((_, params))) = (cfg.patience, best) {
+    if let Some((_, Some(params))) = best {
         *model = params;
     }
     Ok(history)

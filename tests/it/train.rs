@@ -297,3 +297,43 @@ fn a_training_iteration_allocates_nothing() {
     iteration(&mut model);
     assert_eq!(allocations(), before);
 }
+
+/// With patience, training stops after that many epochs without a better validation loss
+/// and leaves the model at the best epoch's parameters (its validation loss, recomputed,
+/// is the one recorded for that epoch).
+#[test]
+fn early_stopping_restores_the_best_epoch() {
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
+    // A learning rate high enough that the validation loss stops improving early.
+    let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 3e-2));
+    let cfg = TrainConfig {
+        epochs: 60,
+        batch: 32,
+        seed: 1,
+        patience: Some(2),
+        progress: false,
+    };
+    let h = fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
+    assert_eq!(
+        h.stop,
+        nnspec::runtime::train::Stop::EarlyStopped { patience: 2 }
+    );
+    let best = h.best_epoch.unwrap();
+    assert_eq!(
+        h.epochs.len(),
+        best + 2,
+        "stopped {} epochs after the best",
+        h.epochs.len() - best
+    );
+    let recorded = h.epochs[best - 1].val_loss.unwrap();
+    let mut ws = model.new_workspace(256);
+    let now = evaluate(&model, &data.val, 256, &mut ws).unwrap().loss;
+    assert_eq!(now.to_bits(), recorded.to_bits());
+    // Every later epoch was no better.
+    assert!(
+        h.epochs[best..]
+            .iter()
+            .all(|e| e.val_loss.unwrap() >= recorded)
+    );
+}
