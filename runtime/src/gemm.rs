@@ -51,6 +51,25 @@ pub fn gemm<T: Scalar>(
     gemm_par(dst, a, b, ta, tb, accumulate, par);
 }
 
+/// `dst = α·op(a)·op(b)` (or `dst += …` when `accumulate`): [`gemm`] with a scale factor,
+/// which generated code uses for a product divided or multiplied by a constant (`KᵀQ / √D`).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_scaled<T: Scalar>(
+    dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    ta: bool,
+    tb: bool,
+    accumulate: bool,
+    alpha: T,
+) {
+    let k = if ta { a.nrows() } else { a.ncols() };
+    let par = par_for(dst.nrows(), dst.ncols(), k);
+    product(dst, a, b, ta, tb, accumulate, alpha, par);
+}
+
 /// [`gemm`] with an explicit threading policy.
 ///
 /// # Panics
@@ -62,6 +81,20 @@ pub fn gemm_par<T: Scalar>(
     ta: bool,
     tb: bool,
     accumulate: bool,
+    par: Par,
+) {
+    product(dst, a, b, ta, tb, accumulate, T::ONE, par);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product<T: Scalar>(
+    dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    ta: bool,
+    tb: bool,
+    accumulate: bool,
+    alpha: T,
     par: Par,
 ) {
     let a = if ta { a.transpose() } else { a };
@@ -81,7 +114,7 @@ pub fn gemm_par<T: Scalar>(
     } else {
         Accum::Replace
     };
-    matmul(dst, beta, a, b, T::ONE, par);
+    matmul(dst, beta, a, b, alpha, par);
 }
 
 #[cfg(test)]
@@ -127,6 +160,28 @@ mod tests {
                         assert!((acc[(i, j)] - want[(i, j)] - 1.0).abs() < 1e-12);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_scaled_product_is_the_product_times_alpha() {
+        let a = Mat::from_fn(3, 4, |i, j| (i * 4 + j) as f64 * 0.25 - 1.0);
+        let b = Mat::from_fn(4, 2, |i, j| (i + 2 * j) as f64 * 0.5);
+        let want = naive(&a, &b, false, false);
+        let mut c = Mat::<f64>::full(3, 2, f64::NAN);
+        gemm_scaled(
+            c.as_mut(),
+            a.as_ref(),
+            b.as_ref(),
+            false,
+            false,
+            false,
+            0.125,
+        );
+        for i in 0..3 {
+            for j in 0..2 {
+                assert!((c[(i, j)] - 0.125 * want[(i, j)]).abs() < 1e-12);
             }
         }
     }

@@ -46,6 +46,9 @@ mod toy_chain {
 mod functions_and_spellings {
     nnspec::model!("../../dsl/tests/data/ok/functions_and_spellings.nn");
 }
+mod attention {
+    nnspec::model!("../../dsl/tests/data/ok/attention.nn");
+}
 mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
@@ -271,6 +274,12 @@ differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.n
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
 differential_test!(residual, functions_and_spellings::Residual, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
+differential_test!(
+    attention,
+    attention::Attention,
+    "dsl/tests/data/ok/attention.nn",
+    []
+);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

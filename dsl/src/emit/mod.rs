@@ -254,6 +254,47 @@ impl Cx<'_> {
         }
     }
 
+    /// For a product read only by a loop that multiplies or divides it by a constant (and
+    /// nothing else), with no statement in between: that loop's node and the factor.
+    fn scaled_product(&self, id: NodeId) -> Option<(NodeId, f64)> {
+        let g = self.g;
+        if !matches!(g.node(id).op, Op::MatMul { .. }) || g.outputs.iter().any(|(_, o)| *o == id) {
+            return None;
+        }
+        let mut users = (id.index() + 1..g.nodes.len()).filter(|&u| g.nodes[u].args.contains(&id));
+        let u = users.next()?;
+        if users.next().is_some() {
+            return None;
+        }
+        let un = &g.nodes[u];
+        let constant = |k: usize| match g.node(un.args[k]).op {
+            Op::Const(c) => Some(c.0),
+            _ => None,
+        };
+        let alpha = match un.op {
+            Op::Mul if un.args[0] == id => constant(1)?,
+            Op::Mul if un.args[1] == id => constant(0)?,
+            Op::Div if un.args[0] == id && un.args[1] != id => 1.0 / constant(1)?,
+            _ => return None,
+        };
+        let u = NodeId(u as u32);
+        let stored = self.plan.buffer[u.index()].is_some() || self.grad_of[u.index()].is_some();
+        // Nothing is written between the product and its scaling, and the scaling's loop
+        // carries no accumulated sum.
+        let quiet = (id.index() + 1..u.index()).all(|i| {
+            self.plan.fused_into[i].is_some()
+                || self.plan.buffer[i].is_none() && self.grad_of[i].is_none()
+        });
+        let sums = (u.index() + 1..g.nodes.len())
+            .any(|v| g.nodes[v].args.first() == Some(&u) && self.sum_in_producer(NodeId(v as u32)));
+        (stored
+            && self.plan.fused_into[u.index()].is_none()
+            && g.node(u).shape == g.node(id).shape
+            && quiet
+            && !sums)
+            .then_some((u, alpha))
+    }
+
     /// Whether the loop being emitted reads this leaf from its own destination buffer.
     fn reads_in_place(&self, id: NodeId) -> bool {
         let n = self.g.node(id);
@@ -352,10 +393,23 @@ impl Cx<'_> {
         if self.plan.fused_into[id.index()].is_some() || !stored {
             return TokenStream::new();
         }
+        // The scale of a product, already applied by the product's GEMM.
+        if let Some(&p) = n.args.first()
+            && self.scaled_product(p).is_some_and(|(u, _)| u == id)
+        {
+            return TokenStream::new();
+        }
         let rt = &self.rt;
         let dst = self.write(id);
         let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
+            // A product whose only reader scales it by a constant: the scale is the GEMM's α,
+            // written straight into the reader's buffer.
+            Op::MatMul { ta, tb } if self.scaled_product(id).is_some() => {
+                let (u, alpha) = self.scaled_product(id).unwrap_or((id, 1.0));
+                let (a, b, dst) = (arg(0), arg(1), self.write(u));
+                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, T::from_f64(#alpha));)
+            }
             Op::MatMul { ta, tb } => {
                 let (a, b) = (arg(0), arg(1));
                 quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
@@ -952,7 +1006,8 @@ fn model(
                 let place = cx.places[i]
                     .clone()
                     .unwrap_or_else(|| format!("value %{i}"));
-                let value = cx.read(id);
+                // A scaled product is written into its scaling's buffer.
+                let value = cx.read(cx.scaled_product(id).map_or(id, |(u, _)| u));
                 quote! {
                     #stmt
                     if !#rt::params::all_finite(#value) {
