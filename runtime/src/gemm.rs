@@ -46,9 +46,7 @@ pub fn gemm<T: Scalar>(
     tb: bool,
     accumulate: bool,
 ) {
-    let k = if ta { a.nrows() } else { a.ncols() };
-    let par = par_for(dst.nrows(), dst.ncols(), k);
-    gemm_par(dst, a, b, ta, tb, accumulate, par);
+    gemm_scaled(dst, a, b, ta, tb, accumulate, T::ONE);
 }
 
 /// `dst = α·op(a)·op(b)` (or `dst += …` when `accumulate`): [`gemm`] with a scale factor,

@@ -250,6 +250,21 @@ fn eval_names_a_missing_or_mis_shaped_array() {
     );
 }
 
+/// Trains a spec (`spec_and_args`: the file, then model and overrides) quietly for `epochs`
+/// into a scratch directory named `name`; returns the directory and what it printed.
+fn train_into(name: &str, spec_and_args: &[&str], epochs: &str) -> (PathBuf, String) {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("train")
+        .join(name);
+    let o = out.to_string_lossy().to_string();
+    let mut args = vec!["train"];
+    args.extend(spec_and_args);
+    args.extend(["--epochs", epochs, "--quiet", "--out", &o]);
+    let r = nnspec(&args);
+    assert!(r.status.success(), "{spec_and_args:?}: {}", text(&r.stderr));
+    (out, text(&r.stdout))
+}
+
 /// Every spec trains out of the box (its last model, on its built-in data) and leaves a
 /// checkpoint, a history and a plot; the checkpoint predicts.
 #[test]
@@ -260,13 +275,7 @@ fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("train")
-            .join(&name);
-        let o = out.to_string_lossy().to_string();
-        let r = nnspec(&["train", &spec, "--epochs", "2", "--quiet", "--out", &o]);
-        assert!(r.status.success(), "{spec}: {}", text(&r.stderr));
-        let said = text(&r.stdout);
+        let (out, said) = train_into(&name, &[&spec], "2");
         assert!(said.contains("2 epochs"), "{spec}: {said}");
         for f in ["model.safetensors", "history.csv", "loss.svg"] {
             assert!(out.join(f).is_file(), "{spec}: no {f}");
@@ -341,22 +350,7 @@ fn train_rejects_labels_outside_the_specs_set() {
 
 #[test]
 fn a_checkpoint_of_another_shape_is_refused_by_name() {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("train")
-        .join("deep_k1");
-    let o = out.to_string_lossy().to_string();
-    let r = nnspec(&[
-        "train",
-        "specs/deep.nn",
-        "--set",
-        "K=1",
-        "--epochs",
-        "1",
-        "--quiet",
-        "--out",
-        &o,
-    ]);
-    assert!(r.status.success(), "{}", text(&r.stderr));
+    let (out, _) = train_into("deep_k1", &["specs/deep.nn", "--set", "K=1"], "1");
     let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
     let p = nnspec(&["predict", "specs/deep.nn", "--checkpoint", &ckpt]);
     assert_eq!(p.status.code(), Some(1));
@@ -369,10 +363,6 @@ fn a_checkpoint_of_another_shape_is_refused_by_name() {
 
 #[test]
 fn predict_reads_data_without_a_target_column() {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("train")
-        .join("iris_unlabelled");
-    let o = out.to_string_lossy().to_string();
     let spec = [
         "specs/losses.nn",
         "--model",
@@ -380,11 +370,7 @@ fn predict_reads_data_without_a_target_column() {
         "--set",
         "D_i=4",
     ];
-    let mut args = vec!["train"];
-    args.extend(spec);
-    args.extend(["--epochs", "3", "--quiet", "--out", &o]);
-    let r = nnspec(&args);
-    assert!(r.status.success(), "{}", text(&r.stderr));
+    let (out, _) = train_into("iris_unlabelled", &spec, "3");
     // Two flowers, four measurements each, no class column.
     let csv = scratch("unlabelled.csv", b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n");
     let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
