@@ -258,7 +258,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     if let Some(e) = failure {
         eprintln!("error: {e}");
         eprintln!(
-            "the last finite parameters and the history so far are in {}",
+            "finite parameters and the history so far are in {}",
             out.display()
         );
         return Err(ExitCode::FAILURE);

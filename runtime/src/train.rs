@@ -220,7 +220,7 @@ impl fmt::Display for TrainError {
             } => write!(
                 f,
                 "epoch {epoch}, batch {batch}: a NaN or infinity first appeared in {quantity}; \
-                 training stopped with the last finite parameters \
+                 training stopped with finite parameters \
                  (try a lower learning rate or gradient clipping)"
             ),
             TrainErrorKind::Data(m) => f.write_str(m),
@@ -335,7 +335,8 @@ pub fn evaluate<T: Scalar, M: Supervised<T>>(
 /// # Errors
 /// A [`TrainError`] when the data do not fit the model, when the model refuses a batch, or
 /// when a NaN or infinity appears; it carries the history so far, and the model keeps its
-/// last finite parameters.
+/// finite parameters: those of the failing step, or, when the optimiser's update itself
+/// overflowed, those at the start of the epoch.
 pub fn fit<T: Scalar, M: Supervised<T>>(
     model: &mut M,
     opt: &mut Optimizer<T>,
@@ -373,7 +374,8 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
     let mut order = Batches::new(train.len(), batch);
     let mut rng = Rng::new(cfg.seed);
     let progress = crate::report::Progress::new(cfg.progress, cfg.epochs, order.len());
-    // The parameters before the current update, restored if it makes one non-finite.
+    // The parameters at the start of the epoch, restored if an update makes one non-finite
+    // (copied once per epoch, not per step).
     let mut backup: Vec<Mat<T>> = Vec::new();
     model.for_each_param(&mut |_, m| backup.push(m.to_owned()));
     let mut best: Option<(f64, Option<M>)> = None;
@@ -384,6 +386,7 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
         opt.set_epoch(epoch - 1);
         let lr = opt.lr();
         order.shuffle(&mut rng);
+        copy_params(model, &mut backup);
         let mut total = 0.0;
         for (k, indices) in order.iter().enumerate() {
             let (x, y) = train.gather(indices, &mut xb, &mut yb);
@@ -407,38 +410,28 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
                     .first_non_finite()
                     .map(|p| format!("`∂{}/∂{p}`, the gradient", io.loss))
             };
-            if let Some(quantity) = bad {
+            let non_finite = |quantity| {
                 progress.finish();
-                return Err(fail(
+                let (epoch, batch) = (epoch, k + 1);
+                fail(
                     &history,
                     TrainErrorKind::NonFinite {
                         epoch,
-                        batch: k + 1,
+                        batch,
                         quantity,
                     },
-                ));
+                )
+            };
+            if let Some(quantity) = bad {
+                return Err(non_finite(quantity));
             }
-            let mut k_param = 0;
-            model.for_each_param(&mut |_, m| {
-                backup[k_param].copy_from(m);
-                k_param += 1;
-            });
             opt.step(model, &grads);
             if let Some(p) = model.first_non_finite() {
-                let mut k_param = 0;
-                model.for_each_param_mut(&mut |_, mut m| {
-                    m.copy_from(&backup[k_param]);
-                    k_param += 1;
-                });
-                progress.finish();
-                return Err(fail(
-                    &history,
-                    TrainErrorKind::NonFinite {
-                        epoch,
-                        batch: k + 1,
-                        quantity: format!("`{p}` after the optimiser's update"),
-                    },
-                ));
+                restore_params(model, &backup);
+                return Err(non_finite(format!(
+                    "`{p}` after the optimiser's update (the parameters are set back to those \
+                     at the start of epoch {epoch})"
+                )));
             }
             total += loss.to_f64();
             progress.step(epoch, total / ((k + 1) * batch).min(train.len()) as f64);
@@ -497,6 +490,24 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
         *model = params;
     }
     Ok(history)
+}
+
+/// Copies every parameter into `to` (one matrix per parameter, in visiting order).
+fn copy_params<T: Scalar, P: Params<T>>(from: &P, to: &mut [Mat<T>]) {
+    let mut k = 0;
+    from.for_each_param(&mut |_, m| {
+        to[k].copy_from(m);
+        k += 1;
+    });
+}
+
+/// Sets every parameter back from `from` (as filled by [`copy_params`]).
+fn restore_params<T: Scalar, P: Params<T>>(to: &mut P, from: &[Mat<T>]) {
+    let mut k = 0;
+    to.for_each_param_mut(&mut |_, mut m| {
+        m.copy_from(&from[k]);
+        k += 1;
+    });
 }
 
 fn locate<T: Scalar, M: Supervised<T>>(

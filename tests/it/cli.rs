@@ -250,6 +250,23 @@ fn eval_names_a_missing_or_mis_shaped_array() {
     );
 }
 
+/// Softmax classification with 4 inputs and labels {1 … 3} (the shape of iris).
+const IRIS_LIKE: [&str; 5] = [
+    "specs/losses.nn",
+    "--model",
+    "MulticlassClassification",
+    "--set",
+    "D_i=4",
+];
+
+/// `nnspec train` of [`IRIS_LIKE`] on a CSV file.
+fn train_iris_like_on(csv: &Path) -> Output {
+    let mut args = vec!["train"];
+    args.extend(IRIS_LIKE);
+    args.extend(["--data", csv.to_str().unwrap(), "--quiet"]);
+    nnspec(&args)
+}
+
 /// Trains a spec (`spec_and_args`: the file, then model and overrides) quietly for `epochs`
 /// into a scratch directory named `name`; returns the directory and what it printed.
 fn train_into(name: &str, spec_and_args: &[&str], epochs: &str) -> (PathBuf, String) {
@@ -304,16 +321,7 @@ fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
 #[test]
 fn train_on_a_csv_file_with_a_bad_row_names_file_and_line() {
     let bad = scratch("bad_train.csv", b"1,2,3,4,1\n1,2,3,4,2\n1,2,x,4,3\n");
-    let r = nnspec(&[
-        "train",
-        "specs/losses.nn",
-        "--model",
-        "MulticlassClassification",
-        "--set",
-        "D_i=4",
-        "--data",
-        bad.to_str().unwrap(),
-    ]);
+    let r = train_iris_like_on(&bad);
     assert_eq!(r.status.code(), Some(1));
     let err = text(&r.stderr);
     assert!(
@@ -329,17 +337,7 @@ fn train_rejects_labels_outside_the_specs_set() {
         "labels0.csv",
         b"1,2,3,4,0\n1,2,3,4,1\n1,2,3,4,2\n1,2,3,4,3\n",
     );
-    let r = nnspec(&[
-        "train",
-        "specs/losses.nn",
-        "--model",
-        "MulticlassClassification",
-        "--set",
-        "D_i=4",
-        "--data",
-        csv.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = train_iris_like_on(&csv);
     assert_eq!(r.status.code(), Some(1));
     let err = text(&r.stderr);
     assert!(
@@ -363,19 +361,12 @@ fn a_checkpoint_of_another_shape_is_refused_by_name() {
 
 #[test]
 fn predict_reads_data_without_a_target_column() {
-    let spec = [
-        "specs/losses.nn",
-        "--model",
-        "MulticlassClassification",
-        "--set",
-        "D_i=4",
-    ];
-    let (out, _) = train_into("iris_unlabelled", &spec, "3");
+    let (out, _) = train_into("iris_unlabelled", &IRIS_LIKE, "3");
     // Two flowers, four measurements each, no class column.
     let csv = scratch("unlabelled.csv", b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n");
     let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
     let mut args = vec!["predict"];
-    args.extend(spec);
+    args.extend(IRIS_LIKE);
     args.extend([
         "--checkpoint",
         &ckpt,
