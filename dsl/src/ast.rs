@@ -285,6 +285,8 @@ pub enum ExprKind {
     Name(Name),
     /// `𝟏`, the vector of ones.
     Ones,
+    /// `|B|`, or `I` used as a value: the number of examples in the batch, known at run time.
+    BatchSize,
     /// `f[x, φ]`, `a[z]`, `softmax_{y_i}[z]`: the function's name may carry a subscript.
     Call {
         /// The function's name.

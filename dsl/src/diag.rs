@@ -80,6 +80,7 @@ codes! {
     E0105 = "E0105", "a symbol the language does not know";
     E0106 = "E0106", "a function applied with round brackets instead of square ones";
     E0107 = "E0107", "a character that is not allowed here (control character, stray mark)";
+    E0108 = "E0108", "a fraction that can be read two ways (`a / b c`)";
     E0201 = "E0201", "unknown name";
     E0202 = "E0202", "a name defined twice";
     E0203 = "E0203", "unknown function";
@@ -96,6 +97,7 @@ codes! {
     E0214 = "E0214", "a name that is not a hyper-parameter where a number is needed";
     E0215 = "E0215", "a function definition whose arguments are not the model's inputs";
     E0216 = "E0216", "an override of a hyper-parameter the model does not have";
+    E0217 = "E0217", "a declaration of `I`, which the book reserves for the number of examples";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";
@@ -111,6 +113,7 @@ codes! {
     E0313 = "E0313", "an empty family range";
     E0314 = "E0314", "an initialiser of the wrong kind";
     E0315 = "E0315", "a label type where a real value is needed, or a real value used as a class index";
+    E0316 = "E0316", "a power of a matrix (`Ω^{-1}` is the inverse, `Ω²` the product `ΩΩ`)";
     E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";

@@ -15,6 +15,7 @@
 pub mod ad;
 pub mod ast;
 pub mod check;
+pub(crate) mod conventions;
 pub mod diag;
 pub mod dump;
 pub mod emit;

@@ -39,11 +39,12 @@ pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
             )],
         }
     })?;
-    let file = pairs
+    let mut file = pairs
         .next()
         .map(build_file)
         .unwrap_or(ast::File { models: Vec::new() });
     let mut diags = Vec::new();
+    crate::conventions::apply(&mut file, src, &mut diags);
     if file.models.is_empty() {
         diags.push(
             Diagnostic::new(Code::E0104, Span::new(0, 0), "no model in this file")
@@ -555,7 +556,7 @@ fn rightmost_factor(mut e: &Expr) -> &Expr {
 pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::Number(_) | ExprKind::Ones => {}
+        ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
         ExprKind::Name(n) => n.sub.iter().for_each(|s| walk(s, f)),
         ExprKind::Call { func, args } => {
             func.sub.iter().for_each(|s| walk(s, f));
@@ -1094,6 +1095,10 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
         }
         Rule::ones => Expr {
             kind: ExprKind::Ones,
+            span,
+        },
+        Rule::batch_size => Expr {
+            kind: ExprKind::BatchSize,
             span,
         },
         Rule::call => {

@@ -78,6 +78,7 @@ impl ModelCx<'_, '_> {
             }
             ExprKind::Name(n) => self.name_value(n, e.span),
             ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
+            ExprKind::BatchSize => Some(Val::scalar()),
             ExprKind::Paren(x) => self.expr(x),
             ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
             ExprKind::Transpose(x) => self.expr(x).map(|v| Val {
@@ -106,6 +107,10 @@ impl ModelCx<'_, '_> {
                         .label("not a scalar")
                         .help("`a^b` raises every entry to one scalar power; for a power per entry write `exp[b ⊙ log[a]]`, and `log[a^b]` is `b ⊙ log[a]`"),
                     );
+                    return None;
+                }
+                if let Shape::Mat(..) = bv.shape {
+                    self.matrix_power(b, p, &bv.shape, e.span);
                     return None;
                 }
                 Some(Val::with_shape(bv.shape.clone(), &bv, &pv))
@@ -160,6 +165,37 @@ impl ModelCx<'_, '_> {
                 None
             }
         }
+    }
+
+    /// `Ω^{-1}`, `Ω²`: in the book a power of a matrix is the matrix power (the inverse for
+    /// `-1`), not a power of each entry; neither is compiled yet.
+    fn matrix_power(&mut self, b: &Expr, p: &Expr, shape: &Shape, span: Span) {
+        let base = self.code(b).unwrap_or_else(|| "Ω".to_string());
+        let inverse = self.eval_quiet(p) == Some(-1.0);
+        let (msg, help) = if inverse {
+            (
+                format!(
+                    "`{base}^{{-1}}` is the inverse of the matrix {}, which is not supported yet",
+                    shape.describe()
+                ),
+                format!("for the reciprocal of each entry write `1 / {base}`"),
+            )
+        } else {
+            (
+                format!(
+                    "a power of the matrix `{base}` : {} is a matrix power (`{base}²` = `{base} {base}`), which is not supported yet",
+                    shape.describe()
+                ),
+                format!(
+                    "for the matrix product write `{base} {base}`; for the square of each entry `{base} ⊙ {base}`"
+                ),
+            )
+        };
+        self.error(
+            Diagnostic::new(Code::E0316, span, msg)
+                .label("a power of a matrix")
+                .help(help),
+        );
     }
 
     // ------------------------------------------------------------------ operators
@@ -1349,7 +1385,7 @@ impl ModelCx<'_, '_> {
             return None;
         };
         let var = self.canonical_plain(&b.var);
-        let batch_upper = matches!(upper.map(|u| &u.kind), Some(ExprKind::Name(n)) if n.sub.is_empty() && n.word == "I" && !self.scope.contains_key("I"));
+        let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
             return self.unrolled(op, &var, b, upper, body, span);
         }

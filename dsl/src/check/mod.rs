@@ -674,6 +674,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
 
     /// A name's canonical text with integer subscripts evaluated (`h_{k+1}` → `h_2`).
     fn canonical_plain(&self, n: &ast::Name) -> String {
+        // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
+        if !n.sub.is_empty() {
+            let literal = crate::conventions::literal(n);
+            if matches!(self.scope.get(&literal), Some(Entry { sym: Sym::Hyper(_), .. })) {
+                return literal;
+            }
+        }
         let items: Vec<String> = n.sub.iter().map(|s| self.index_text(s)).collect();
         names::build(&n.word, n.primes, n.frozen, &items)
     }
@@ -757,6 +764,40 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if let Some(k) = kind {
             self.order.push((k, name.to_string(), None));
         }
+    }
+
+    /// `x_1 = …` where `x` is declared: a component of an input, target, noise, parameter or
+    /// hyper-parameter cannot be redefined (it would silently replace it). Reports and
+    /// returns false when `name` is such a component.
+    fn declared_component(&mut self, name: &ast::Name, canon: &str, span: Span) -> bool {
+        for len in 0..name.sub.len() {
+            let mut prefix = name.clone();
+            prefix.sub.truncate(len);
+            let base = self.canonical_plain(&prefix);
+            let what = match self.scope.get(&base).map(|e| (&e.sym, e.span)) {
+                Some((Sym::Hyper(_), at)) => ("the hyper-parameter", at),
+                Some((Sym::Data(SymbolKind::Input, _), at)) => ("the input", at),
+                Some((Sym::Data(SymbolKind::Target, _), at)) => ("the target", at),
+                Some((Sym::Data(_, _), at)) => ("the noise", at),
+                Some((Sym::Param(..), at)) => ("the parameter", at),
+                _ => continue,
+            };
+            let d = Diagnostic::new(
+                Code::E0207,
+                span,
+                format!("`{canon}` is part of {} `{base}`; an equation cannot redefine it", what.0),
+            )
+            .label("redefined here")
+            .with(what.1, "declared here")
+            .help(format!(
+                "give the new quantity its own name, e.g. with a prime: `{}`",
+                primed(canon)
+            ));
+            self.error(d);
+            self.define(canon, Sym::Poisoned, span, None);
+            return false;
+        }
+        true
     }
 
     /// After a family fails, the names it would have defined are not reported as unknown.
@@ -1094,20 +1135,17 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             }
             return;
         }
-        // `ℓ_i = …`: a trailing subscript that is not bound, not a hyper-parameter and not a
-        // number is the example index.
         let mut name = lhs.name.clone();
-        let mut batch = None;
-        if let Some(ExprKind::Name(last)) = name.sub.last().map(|e| &e.kind)
-            && last.sub.is_empty()
-        {
-            let var = self.canonical_plain(last);
-            if self.bound(&var).is_none() && !self.scope.contains_key(&var) {
-                batch = Some(var);
-                name.sub.pop();
-            }
+        let batch = example_index(lhs, rhs, |v| {
+            self.bound(v).is_some() || self.scope.contains_key(v)
+        });
+        if batch.is_some() {
+            name.sub.pop();
         }
         let mut canon = self.canonical_plain(&name);
+        if !self.declared_component(&name, &canon, lhs.span) {
+            return;
+        }
         if lhs.squared {
             canon.push('²');
         }
@@ -1696,6 +1734,41 @@ pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
         i = j;
     }
     runs
+}
+
+/// `ℓ_i = …`: whether the left side's trailing subscript is the example index, and which.
+///
+/// It is when it is a plain name that is not known (`known`: bound, a hyper-parameter or
+/// defined) and the right side uses it (`ℓ_i = (f[x_i, φ] − y_i)²`). Otherwise the subscript
+/// is part of the defined name: `D_KL = …` defines `D_KL`. Checking and lowering both ask here.
+pub(crate) fn example_index(
+    lhs: &ast::Lhs,
+    rhs: &Expr,
+    known: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let Some(ExprKind::Name(last)) = lhs.name.sub.last().map(|e| &e.kind) else {
+        return None;
+    };
+    if !last.sub.is_empty() {
+        return None;
+    }
+    let var = crate::conventions::literal(last);
+    if known(&var) {
+        return None;
+    }
+    // Uses inside the subscript of a known name (`KL` in `D_KL`) do not count.
+    let mut used = false;
+    let mut inside_known: Vec<Span> = Vec::new();
+    crate::syntax::walk(rhs, &mut |e| {
+        let ExprKind::Name(n) = &e.kind else { return };
+        if n.sub.is_empty() {
+            let shadowed = inside_known.iter().any(|s| s.start <= e.span.start && e.span.end <= s.end);
+            used |= !shadowed && crate::conventions::literal(n) == var;
+        } else if known(&crate::conventions::literal(n)) {
+            inside_known.push(e.span);
+        }
+    });
+    used.then_some(var)
 }
 
 fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {

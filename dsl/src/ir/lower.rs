@@ -219,6 +219,13 @@ impl Cx<'_, '_> {
         self.push(Op::Broadcast, vec![x], to, span)
     }
 
+    /// `|B|`: the number of examples, a sum over the batch of ones (known at run time only).
+    fn batch_size(&mut self, span: Span) -> R<NodeId> {
+        let one = self.constant(1.0, Shape::SCALAR, span)?;
+        let ones = self.broadcast(one, Shape::batch(1), span)?;
+        self.op(Op::SumCols, &[ones], span)
+    }
+
     fn name_node(&mut self, id: NodeId, name: &str) {
         let n = &mut self.graph.nodes[id.index()];
         if n.name.is_none() && !matches!(n.op, Op::Input(_) | Op::Param(_)) {
@@ -446,18 +453,11 @@ impl Cx<'_, '_> {
         }
         // `ℓ_i = …`: an unbound trailing subscript is the example index.
         let mut name = lhs.name.clone();
-        let mut batch = None;
-        if let Some(ExprKind::Name(last)) = name.sub.last().map(|e| &e.kind)
-            && last.sub.is_empty()
-        {
-            let var = canonical(last, scope);
-            if scope.bound(&var).is_none()
-                && !scope.hypers.contains_key(&var)
-                && !scope.names.contains_key(&var)
-            {
-                batch = Some(var);
-                name.sub.pop();
-            }
+        let batch = crate::check::example_index(lhs, rhs, |v| {
+            scope.bound(v).is_some() || scope.hypers.contains_key(v) || scope.names.contains_key(v)
+        });
+        if batch.is_some() {
+            name.sub.pop();
         }
         let mut canon = canonical(&name, scope);
         if lhs.squared {
@@ -506,6 +506,7 @@ impl Cx<'_, '_> {
             ExprKind::Number(v) => node(Lv::of(self.constant(*v, Shape::SCALAR, span)?)),
             ExprKind::Name(n) => self.name(n, span, scope),
             ExprKind::Ones => Ok(Val::Ones { row: false }),
+            ExprKind::BatchSize => node(Lv::of(self.batch_size(span)?)),
             ExprKind::Paren(x) => self.expr(x, scope),
             ExprKind::Neg(x) => {
                 let v = self.value(x, scope)?;
@@ -712,6 +713,11 @@ impl Cx<'_, '_> {
     // ------------------------------------------------------------------ names
 
     fn name(&mut self, n: &ast::Name, span: Span, scope: &mut Scope) -> R<Val> {
+        // A hyper-parameter, subscripted or not (`λ`, `D_q`, `α_1`): its value.
+        let whole = canonical(n, scope);
+        if let Some(v) = scope.hypers.get(&whole).copied() {
+            return Ok(Val::Node(Lv::of(self.constant(v, Shape::SCALAR, span)?)));
+        }
         let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
         let texts: Vec<String> = items.iter().map(Item::text).collect();
         let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
@@ -1079,7 +1085,7 @@ impl Cx<'_, '_> {
             return Err(unsupported(span, "a sum without an index"));
         };
         let var = canonical(&b.var, scope);
-        let batch_upper = matches!(upper.map(|u| &u.kind), Some(ExprKind::Name(n)) if n.sub.is_empty() && n.word == "I" && !scope.hypers.contains_key("I"));
+        let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
             let lo = b.lo.as_deref().map_or(Some(1), |e| int(e, scope));
             let hi = upper.and_then(|e| int(e, scope));
@@ -1146,11 +1152,12 @@ impl Cx<'_, '_> {
         let id = if self.graph.shape(v.id).cols == Cols::Batch {
             self.op(Op::SumCols, &[v.id], span)?
         } else {
-            // The same for every example: B times the value is not known until run time.
-            return Err(unsupported(
-                span,
-                "a sum over the batch of a value that does not depend on the example",
-            ));
+            // The same for every example: |B| times the value.
+            let b = self.batch_size(span)?;
+            match self.elementwise(Op::Mul, Lv::of(b), v, span)? {
+                Val::Node(n) => n.id,
+                _ => return Err(unsupported(span, "this sum")),
+            }
         };
         Ok(Val::Node(Lv::of(id)))
     }
@@ -1292,6 +1299,13 @@ fn names_of(args: &[Expr], scope: &Scope) -> Vec<String> {
 }
 
 fn canonical(n: &ast::Name, scope: &Scope) -> String {
+    // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
+    if !n.sub.is_empty() {
+        let literal = crate::conventions::literal(n);
+        if scope.hypers.contains_key(&literal) {
+            return literal;
+        }
+    }
     let items: Vec<String> = n
         .sub
         .iter()

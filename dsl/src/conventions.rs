@@ -1,0 +1,364 @@
+//! The book's reading conventions, decided once on the tree, before any name is resolved.
+//!
+//! Three conventions of mathematical writing are not grammar but still fix what a spec means.
+//! They are applied here, to the parsed [`ast::File`], so that checking, lowering and every
+//! printer see one reading:
+//!
+//! - **A numeric fraction in front of a term is its coefficient.** `1/2 ∑_i ℓ_i`, `1/|B| ∑_i`,
+//!   `1/(2σ²) ‖y − f‖²` mean `(1/2)·∑…`, not `1/(2·∑…)`. Precisely: in `a / d₁ d₂ … dₙ`
+//!   (juxtaposed factors after the `/`), when `a` and the leading factors `d₁ … dₖ` are constants
+//!   (numbers, hyper-parameters, the batch size, `π`, a family variable or the index of an
+//!   unrolled sum, and expressions of them) and `k < n`, the fraction `a / (d₁ … dₖ)` is the
+//!   coefficient of `dₖ₊₁ … dₙ`. When every factor is constant the whole product divides
+//!   (`(y − μ)² / 2σ²` is `/(2σ²)`, eq. 5.7). Any other `a / d₁ d₂` is ambiguous and an error
+//!   (`E0108`) whose help shows both readings.
+//! - **`|B|` and `I` are the number of examples.** `|B|` (eq. 11.7) and `I` used as a value
+//!   (`1/I ∑_{i=1}^{I} …`) become [`ExprKind::BatchSize`], the batch size at run time. Inside the
+//!   arguments of a distribution or density (`Norm[0, I]`) `I` stays the identity. Because `I`
+//!   means the number of examples, a model may not declare a quantity named `I` (`E0217`).
+//!
+//! The third convention, which subscript of a left side is the example index, needs the scope
+//! and lives with the checker ([`crate::check::example_index`]); lowering asks it too.
+
+use crate::ast::{self, BinOp, Expr, ExprKind, StmtKind};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::{dump, names};
+use std::collections::BTreeSet;
+
+/// Functions whose arguments are distributions' parameters, where `I` is the identity.
+const DISTRIBUTIONS: &[&str] = &["Norm", "Uniform", "Bernoulli"];
+
+/// Applies the conventions to every model of `file`; `src` is its text, for the readings
+/// shown in diagnostics.
+pub(crate) fn apply(file: &mut ast::File, src: &str, diags: &mut Vec<Diagnostic>) {
+    for model in &mut file.models {
+        Model::new(model, src, diags).run(model);
+    }
+}
+
+/// The canonical text of a name as written, without evaluating its subscript (`D_q`, `λ`).
+pub(crate) fn literal(n: &ast::Name) -> String {
+    let items: Vec<String> = n
+        .sub
+        .iter()
+        .map(|s| match &s.kind {
+            ExprKind::Name(m) => literal(m),
+            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
+            _ => dump::expr(s),
+        })
+        .collect();
+    names::build(&n.word, n.primes, n.frozen, &items)
+}
+
+struct Model<'s, 'd> {
+    src: &'s str,
+    diags: &'d mut Vec<Diagnostic>,
+    /// The model's hyper-parameters, by canonical name.
+    hypers: BTreeSet<String>,
+    /// Index variables with a constant value where an expression is read: the statement's
+    /// family variable and the indices of enclosing unrolled sums.
+    indices: Vec<String>,
+}
+
+impl<'s, 'd> Model<'s, 'd> {
+    fn new(model: &ast::Model, src: &'s str, diags: &'d mut Vec<Diagnostic>) -> Self {
+        let hypers = model.hypers.iter().map(|h| literal(&h.name)).collect();
+        Model {
+            src,
+            diags,
+            hypers,
+            indices: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, model: &mut ast::Model) {
+        for h in &mut model.hypers {
+            self.reserved(&h.name);
+            if let Some(d) = &mut h.default {
+                self.expr(d, false);
+            }
+        }
+        for s in &mut model.stmts {
+            self.indices.clear();
+            if let Some(f) = &s.family {
+                self.indices.push(literal(&f.var));
+            }
+            self.stmt(&mut s.kind);
+        }
+    }
+
+    fn stmt(&mut self, kind: &mut StmtKind) {
+        match kind {
+            StmtKind::Input(items) | StmtKind::Target(items) => {
+                for t in items.iter() {
+                    self.reserved(&t.name);
+                }
+            }
+            StmtKind::Param { items, .. } => {
+                for it in items {
+                    self.reserved(&it.name);
+                    if let Some(init) = &mut it.init {
+                        self.expr(&mut init.expr, false);
+                    }
+                }
+            }
+            StmtKind::Noise { name, dist, .. } => {
+                self.reserved(name);
+                self.expr(dist, false);
+            }
+            StmtKind::Let { name, body, .. } => {
+                self.reserved(name);
+                self.expr(body, true);
+            }
+            StmtKind::Equation { lhs, rhs, .. } => {
+                if lhs.name.sub.is_empty() {
+                    self.reserved(&lhs.name);
+                }
+                self.expr(rhs, true);
+            }
+        }
+    }
+
+    /// `I` names the number of examples; a declaration of it is an error.
+    fn reserved(&mut self, n: &ast::Name) {
+        if n.word == "I" && n.sub.is_empty() && n.primes == 0 && !n.frozen {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0217,
+                    n.span,
+                    "`I` is the number of training examples in the book's notation, so it cannot name another quantity",
+                )
+                .label("declared here")
+                .help("`I` (like `|B|`) is the batch size wherever it is used as a value, as in `1/I ∑_{i=1}^{I} ℓ_i`; give this quantity another name"),
+            );
+        }
+    }
+
+    /// Rewrites `e` bottom-up. `batch_i`: whether a bare `I` here is the batch size.
+    fn expr(&mut self, e: &mut Expr, batch_i: bool) {
+        let pushed = self.enter(e);
+        let inner_batch_i = batch_i && !is_distribution(e);
+        for_each_child(e, &mut |c| self.expr(c, inner_batch_i));
+        if pushed {
+            self.indices.pop();
+        }
+        if batch_i
+            && let ExprKind::Name(n) = &e.kind
+            && n.word == "I"
+            && n.sub.is_empty()
+            && n.primes == 0
+            && !n.frozen
+        {
+            e.kind = ExprKind::BatchSize;
+        }
+        self.fraction(e);
+    }
+
+    /// Binds the index of an unrolled sum (`∑_{k=1}^{K}`) for its body; true if one was.
+    fn enter(&mut self, e: &Expr) -> bool {
+        if let ExprKind::Big {
+            binder: Some(b),
+            upper,
+            ..
+        } = &e.kind
+            && b.set.is_none()
+            && (b.lo.is_some() || upper.is_some())
+            && !upper.as_ref().is_some_and(|u| is_batch_upper(u))
+        {
+            self.indices.push(literal(&b.var));
+            return true;
+        }
+        false
+    }
+
+    /// `a / d₁ … dₙ`: a coefficient, a plain division, or an ambiguity.
+    fn fraction(&mut self, e: &mut Expr) {
+        let ExprKind::Binary {
+            op: BinOp::Div,
+            lhs,
+            rhs,
+        } = &mut e.kind
+        else {
+            return;
+        };
+        let n = juxt_len(rhs);
+        if n < 2 {
+            return;
+        }
+        let factors = juxt_factors(rhs);
+        let k = factors.iter().take_while(|f| self.constant(f)).count();
+        if k == n {
+            return;
+        }
+        if k >= 1 && self.constant(lhs) {
+            let rest = split_juxt(rhs, k);
+            let num = std::mem::replace(lhs.as_mut(), placeholder());
+            let den = std::mem::replace(rhs.as_mut(), placeholder());
+            let coef = binary(BinOp::Div, num, den);
+            e.kind = binary(BinOp::Juxt, coef, rest).kind;
+            return;
+        }
+        let (a, first, rest) = (
+            self.text(lhs.span),
+            self.text(factors[0].span),
+            self.text(factors[1].span.to(factors[n - 1].span)),
+        );
+        self.diags.push(
+            Diagnostic::new(
+                Code::E0108,
+                e.span,
+                format!("`{a} / {first} {rest}` can be read two ways"),
+            )
+            .label("ambiguous fraction")
+            .help(format!(
+                "write `({a} / {first}) {rest}` to scale `{rest}`, or `{a} / ({first} {rest})` to divide by the product; a fraction of numbers or hyper-parameters in front of a term, as in `1/2 ∑_i ℓ_i`, is read as its coefficient"
+            )),
+        );
+    }
+
+    /// Whether `e` has one value for the whole model: numbers, hyper-parameters, the batch
+    /// size, `π`, bound index variables, and expressions of them.
+    fn constant(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Number(_) | ExprKind::BatchSize => true,
+            ExprKind::Name(n) => {
+                let name = literal(n);
+                name == "π" || self.hypers.contains(&name) || self.indices.contains(&name)
+            }
+            ExprKind::Paren(x) | ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.constant(x),
+            ExprKind::Power(b, p) => self.constant(b) && self.constant(p),
+            ExprKind::Binary { lhs, rhs, .. } => self.constant(lhs) && self.constant(rhs),
+            _ => false,
+        }
+    }
+
+    fn text(&self, span: Span) -> String {
+        self.src
+            .get(span.start as usize..span.end as usize)
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    }
+}
+
+/// `∑_{i=1}^{I}`: an upper limit that is the number of examples.
+pub(crate) fn is_batch_upper(u: &Expr) -> bool {
+    match &u.kind {
+        ExprKind::BatchSize => true,
+        ExprKind::Name(n) => n.word == "I" && n.sub.is_empty() && n.primes == 0 && !n.frozen,
+        _ => false,
+    }
+}
+
+fn is_distribution(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func, .. } if DISTRIBUTIONS.contains(&func.word.as_str()))
+}
+
+/// The number of juxtaposed factors of `e` (1 when it is not a juxtaposition).
+fn juxt_len(e: &Expr) -> usize {
+    let mut n = 1;
+    let mut cur = e;
+    while let ExprKind::Binary {
+        op: BinOp::Juxt,
+        lhs,
+        ..
+    } = &cur.kind
+    {
+        n += 1;
+        cur = lhs;
+    }
+    n
+}
+
+/// The juxtaposed factors of `e`, left to right.
+fn juxt_factors(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    let mut cur = e;
+    while let ExprKind::Binary {
+        op: BinOp::Juxt,
+        lhs,
+        rhs,
+    } = &cur.kind
+    {
+        out.push(rhs.as_ref());
+        cur = lhs;
+    }
+    out.push(cur);
+    out.reverse();
+    out
+}
+
+/// Splits the left-folded juxtaposition `e` after its first `k` factors: `e` keeps them, the
+/// rest is returned (left-folded too).
+fn split_juxt(e: &mut Expr, k: usize) -> Expr {
+    let n = juxt_len(e);
+    let mut tail = Vec::new();
+    for _ in k..n {
+        let ExprKind::Binary { lhs, rhs, .. } = std::mem::replace(&mut e.kind, ExprKind::Ones)
+        else {
+            break;
+        };
+        tail.push(*rhs);
+        *e = *lhs;
+    }
+    tail.reverse();
+    let mut it = tail.into_iter();
+    let first = it.next().unwrap_or_else(placeholder);
+    it.fold(first, |acc, f| binary(BinOp::Juxt, acc, f))
+}
+
+fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    Expr {
+        kind: ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
+    }
+}
+
+fn placeholder() -> Expr {
+    Expr {
+        kind: ExprKind::Number(0.0),
+        span: Span::default(),
+    }
+}
+
+/// Calls `f` on each direct sub-expression of `e`, mutably (subscripts included).
+fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+    match &mut e.kind {
+        ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Name(n) => n.sub.iter_mut().for_each(f),
+        ExprKind::Call { func, args } => {
+            func.sub.iter_mut().for_each(&mut *f);
+            args.iter_mut().for_each(f);
+        }
+        ExprKind::Neg(x)
+        | ExprKind::Paren(x)
+        | ExprKind::Transpose(x)
+        | ExprKind::Norm(x)
+        | ExprKind::Sqrt(x) => f(x),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
+            f(lhs);
+            f(rhs);
+        }
+        ExprKind::Big {
+            binder,
+            upper,
+            body,
+            ..
+        } => {
+            if let Some(b) = binder {
+                b.lo.iter_mut().chain(b.set.iter_mut()).for_each(|x| f(x));
+            }
+            upper.iter_mut().for_each(|x| f(x));
+            f(body);
+        }
+        ExprKind::Prob { event, given } => {
+            f(event);
+            given.iter_mut().for_each(f);
+        }
+        ExprKind::Deriv { of, .. } => f(of),
+    }
+}
