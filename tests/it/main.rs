@@ -1,7 +1,9 @@
-//! The facade crate's integration tests, in one binary: the command line end to end and
-//! the IR interpreter with its per-op gradient table, and every spec gradient-checked and
-//! run through every optimisation pass.
+//! The facade crate's integration tests, in one binary: the book-form corpus (each equation's
+//! value against an independent computation), the command line end to end and the IR
+//! interpreter with its per-op gradient table, and every spec gradient-checked and run through
+//! every optimisation pass.
 
+mod book;
 mod cli;
 mod generated;
 mod ops;

@@ -1,0 +1,645 @@
+#!/usr/bin/env python3
+"""Expected values of the book-form corpus, computed with numpy from the book's formulas.
+
+Each function below builds the fixed inputs and parameters of one spec of this folder and
+computes, directly from the equation the spec cites, the values its named quantities must
+take. Running the script rewrites every `<spec>.json` beside its `<spec>.nn`:
+
+    python3 -m venv target/venv && target/venv/bin/pip install numpy
+    target/venv/bin/python tests/book/values.py
+
+Nothing here reads or runs nnspec. The data layout is the one of `nnspec eval`
+(docs/EVAL.md): a batch of B examples of a vector in D rows of B numbers, a per-example
+scalar as a list of B numbers, a parameter vector as a flat list, a matrix as a list of rows.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SPECS = {}
+
+
+def spec(name):
+    """Registers the function computing the data file of `<name>.nn`."""
+
+    def register(fn):
+        SPECS[name] = fn
+        return fn
+
+    return register
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def draw(g, *shape, scale=1.0):
+    """Uniform in [-scale, scale), rounded to two decimals so the data files stay readable."""
+    return np.round(g.uniform(-scale, scale, size=shape), 2)
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def softmax(z):
+    """Column by column (one column per example)."""
+    e = np.exp(z - z.max(axis=0))
+    return e / e.sum(axis=0)
+
+
+def normal_density(y, mu, var):
+    return np.exp(-((y - mu) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
+
+
+def as_json(v):
+    """numpy values in the layout of docs/EVAL.md."""
+    if isinstance(v, dict):
+        return {k: as_json(x) for k, x in v.items()}
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return float(a)
+    if a.ndim == 2 and a.shape[1] == 1:
+        return a[:, 0].tolist()  # a D×1 matrix is read as the vector ℝ^{D}
+    return a.tolist()
+
+
+def scalar_params(g, names, scale=1.0):
+    return {n: float(draw(g, scale=scale)) for n in names}
+
+
+# ---------------------------------------------------------------- chapter 2
+
+
+def linear_data(seed, batch=4):
+    g = rng(seed)
+    x, y = draw(g, batch, scale=2.0), draw(g, batch, scale=2.0)
+    p = {"φ_0": 0.4, "φ_1": -0.7}
+    return x, y, p
+
+
+@spec("2.4_linear_regression")
+def linear_regression():
+    x, y, p = linear_data(1)
+    f = p["φ_0"] + p["φ_1"] * x  # (2.4)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}  # (2.5)
+
+
+@spec("2.5_least_squares_expanded")
+def least_squares_expanded():
+    x, y, p = linear_data(2)
+    return {"x": x, "y": y}, p, {"L": np.sum((p["φ_0"] + p["φ_1"] * x - y) ** 2)}
+
+
+# ---------------------------------------------------------------- chapter 3
+
+
+@spec("3.1_shallow")
+def shallow():
+    g = rng(3)
+    x, y = draw(g, 5, scale=2.0), draw(g, 5)
+    names = ["φ_0", "φ_1", "φ_2", "φ_3"]
+    names += [f"θ_{{{d}{j}}}" for d in (1, 2, 3) for j in (0, 1)]
+    p = scalar_params(g, names)
+    t = lambda d, j: p[f"θ_{{{d}{j}}}"]  # noqa: E731
+    f = p["φ_0"] + sum(p[f"φ_{d}"] * relu(t(d, 0) + t(d, 1) * x) for d in (1, 2, 3))  # (3.1)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("3.5_hidden_unit_family")
+def hidden_unit_family():
+    g = rng(4)
+    x, y = draw(g, 5, scale=2.0), draw(g, 5)
+    names = ["φ_0"] + [n for d in (1, 2, 3) for n in (f"φ_{d}", f"θ_{{{d}0}}", f"θ_{{{d}1}}")]
+    p = scalar_params(g, names)
+    h = {d: relu(p[f"θ_{{{d}0}}"] + p[f"θ_{{{d}1}}"] * x) for d in (1, 2, 3)}  # (3.5)
+    f = p["φ_0"] + sum(p[f"φ_{d}"] * h[d] for d in (1, 2, 3))  # (3.6)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("3.8_two_outputs")
+def two_outputs():
+    g = rng(5)
+    x, y = draw(g, 4, scale=2.0), draw(g, 2, 4)
+    names = [f"θ_{{{d}{j}}}" for d in range(1, 5) for j in (0, 1)]
+    names += [f"φ_{{{j}{d}}}" for j in (1, 2) for d in range(0, 5)]
+    p = scalar_params(g, names)
+    h = {d: relu(p[f"θ_{{{d}0}}"] + p[f"θ_{{{d}1}}"] * x) for d in range(1, 5)}  # (3.7)
+    out = {
+        j: p[f"φ_{{{j}0}}"] + sum(p[f"φ_{{{j}{d}}}"] * h[d] for d in range(1, 5)) for j in (1, 2)
+    }  # (3.8)
+    loss = np.sum((out[1] - y[0]) ** 2 + (out[2] - y[1]) ** 2)
+    return {"x": x, "y": y}, p, {"f_1": out[1], "f_2": out[2], "L": loss}
+
+
+@spec("3.9_two_inputs")
+def two_inputs():
+    g = rng(6)
+    x, y = draw(g, 2, 4, scale=2.0), draw(g, 4)
+    names = ["φ_0"]
+    names += [n for d in (1, 2, 3) for n in (f"φ_{d}", f"θ_{{{d}0}}", f"θ_{{{d}1}}", f"θ_{{{d}2}}")]
+    p = scalar_params(g, names)
+    t = lambda d, j: p[f"θ_{{{d}{j}}}"]  # noqa: E731
+    h = {d: relu(t(d, 0) + t(d, 1) * x[0] + t(d, 2) * x[1]) for d in (1, 2, 3)}  # (3.9)
+    f = p["φ_0"] + sum(p[f"φ_{d}"] * h[d] for d in (1, 2, 3))  # (3.10)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("3.11_general_shallow")
+def general_shallow():
+    g = rng(7)
+    d_i, d_h, d_o = 2, 3, 2
+    x, y = draw(g, d_i, 4, scale=2.0), draw(g, d_o, 4)
+    names = [f"θ_{{{d}0}}" for d in range(1, d_h + 1)]
+    names += [f"θ_{{{d}{k}}}" for d in range(1, d_h + 1) for k in range(1, d_i + 1)]
+    names += [f"φ_{{{j}{d}}}" for j in range(1, d_o + 1) for d in range(0, d_h + 1)]
+    p = scalar_params(g, names)
+    h = {
+        d: relu(p[f"θ_{{{d}0}}"] + sum(p[f"θ_{{{d}{k}}}"] * x[k - 1] for k in range(1, d_i + 1)))
+        for d in range(1, d_h + 1)
+    }  # (3.11)
+    f = {
+        j: p[f"φ_{{{j}0}}"] + sum(p[f"φ_{{{j}{d}}}"] * h[d] for d in range(1, d_h + 1))
+        for j in range(1, d_o + 1)
+    }  # (3.12)
+    loss = sum(np.sum((f[j] - y[j - 1]) ** 2) for j in range(1, d_o + 1))
+    return {"x": x, "y": y}, p, {"f_1": f[1], "f_2": f[2], "L": loss}
+
+
+def hard_swish(z):
+    """Eq. 3.13, case by case."""
+    return np.where(z < -3, 0.0, np.where(z > 3, z, z * (z + 3) / 6))
+
+
+@spec("3.13_hardswish")
+def hardswish():
+    g = rng(8)
+    x, y = np.array([-2.5, -0.7, 0.4, 1.9, 3.1]), draw(g, 5)
+    p = {"θ_0": [0.5, -1.0, 0.2], "θ": [2.1, -1.7, 0.9], "φ_0": 0.3, "φ": [[0.8, -0.6, 1.2]]}
+    h = hard_swish(np.array(p["θ_0"])[:, None] + np.array(p["θ"])[:, None] * x)  # (3.13)
+    f = p["φ_0"] + (np.array(p["φ"]) @ h)[0]
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("3.15_heaviside_rect")
+def heaviside_rect():
+    x = np.array([-1.3, -0.2, 0.35, 0.8, 1.6])
+    p = {"θ_0": 0.1, "θ_1": 0.5}
+    z = p["θ_0"] + p["θ_1"] * x
+    heaviside = np.where(z < 0, 0.0, 1.0)  # (3.15)
+    rect = np.where((z >= 0) & (z <= 1), 1.0, 0.0)
+    return {"x": x}, p, {"f": heaviside + 2 * rect}
+
+
+# ---------------------------------------------------------------- chapter 4
+
+
+@spec("4.14_two_layers_vector")
+def two_layers_vector():
+    g = rng(9)
+    x, y = draw(g, 4, scale=2.0), draw(g, 4)
+    p = {
+        "θ_0": draw(g, 3),
+        "θ": draw(g, 3),
+        "ψ_0": draw(g, 3),
+        "Ψ": draw(g, 3, 3),
+        "φ'_0": float(draw(g)),
+        "φ'": draw(g, 1, 3),
+    }
+    h = relu(p["θ_0"][:, None] + p["θ"][:, None] * x)  # (4.14)
+    h2 = relu(p["ψ_0"][:, None] + p["Ψ"] @ h)
+    f = p["φ'_0"] + (p["φ'"] @ h2)[0]
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+def layers(g, sizes):
+    """β_k, Ω_k for consecutive layer sizes (a scalar bias for a single output)."""
+    p = {}
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        p[f"β_{k}"] = draw(g, n_out) if n_out > 1 else float(draw(g))
+        p[f"Ω_{k}"] = draw(g, n_out, n_in)
+    return p
+
+
+def bias(b):
+    return np.atleast_1d(np.asarray(b, dtype=float))[:, None]
+
+
+@spec("4.15_deep")
+def deep():
+    g = rng(10)
+    x, y = draw(g, 2, 4, scale=2.0), draw(g, 2, 4)
+    p = layers(g, [2, 3, 3, 3, 2])
+    h = relu(bias(p["β_0"]) + p["Ω_0"] @ x)  # (4.15)
+    for k in (1, 2):
+        h = relu(bias(p[f"β_{k}"]) + p[f"Ω_{k}"] @ h)
+    f = bias(p["β_3"]) + p["Ω_3"] @ h
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("4.16_nested")
+def nested():
+    g = rng(11)
+    x, y = draw(g, 2, 4, scale=2.0), draw(g, 4)
+    p = layers(g, [2, 3, 3, 1])
+    f = p["β_2"] + p["Ω_2"] @ relu(bias(p["β_1"]) + p["Ω_1"] @ relu(bias(p["β_0"]) + p["Ω_0"] @ x))
+    return {"x": x, "y": y}, p, {"f": f[0], "L": np.sum((f[0] - y) ** 2)}
+
+
+@spec("4.18_relu_rescaling")
+def relu_rescaling():
+    g = rng(12)
+    x = draw(g, 2, 4, scale=2.0)
+    p = layers(g, [2, 3, 3])
+    l0, l1 = 2.0, 0.5
+    b0, b1 = bias(p["β_0"]), bias(p["β_1"])
+    rhs = l0 * l1 * relu(b1 / (l0 * l1) + p["Ω_1"] @ relu(b0 / l0 + p["Ω_0"] @ x))  # (4.18)
+    lhs = relu(b1 + l1 * p["Ω_1"] @ relu(b0 + l0 * p["Ω_0"] @ x))
+    assert np.allclose(lhs, rhs)  # the identity the equation states
+    return {"x": x}, p, {"f": rhs, "L": np.sum(rhs)}
+
+
+# ---------------------------------------------------------------- chapter 5
+
+
+def shallow_scalar(seed, batch=4):
+    """Inputs and parameters of the shallow net φ_0 + φ ReLU[θ_0 + θ x] (3 hidden units)."""
+    g = rng(seed)
+    x, y = draw(g, batch, scale=2.0), draw(g, batch)
+    p = {"θ_0": draw(g, 3), "θ": draw(g, 3), "φ_0": float(draw(g)), "φ": draw(g, 1, 3)}
+    f = p["φ_0"] + (p["φ"] @ relu(p["θ_0"][:, None] + p["θ"][:, None] * x))[0]
+    return x, y, p, f
+
+
+@spec("5.9_gaussian_nll")
+def gaussian_nll():
+    x, y, p, f = shallow_scalar(13)
+    var = 0.8**2
+    loss = -np.sum(np.log(normal_density(y, f, var)))  # (5.7), (5.9)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.9_gaussian_nll_written_out")
+def gaussian_nll_written_out():
+    x, y, p, f = shallow_scalar(14)
+    var = 0.8**2
+    loss = -np.sum(np.log(1 / np.sqrt(2 * np.pi * var) * np.exp(-((y - f) ** 2) / (2 * var))))
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.10_gaussian_nll_expanded")
+def gaussian_nll_expanded():
+    x, y, p, f = shallow_scalar(15)
+    var = 0.8**2
+    loss = -np.sum(np.log(1 / np.sqrt(2 * np.pi * var)) - (y - f) ** 2 / (2 * var))  # (5.10)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+def shallow_vector(seed, d_i, d_o, batch=4, y_scale=1.0):
+    """Inputs x (d_i rows) and the parameters of β_1 + Ω_1 ReLU[β_0 + Ω_0 x], 3 hidden units."""
+    g = rng(seed)
+    x = draw(g, d_i, batch, scale=2.0)
+    p = layers(g, [d_i, 3, d_o])
+    f = bias(p["β_1"]) + p["Ω_1"] @ relu(bias(p["β_0"]) + p["Ω_0"] @ x)
+    return g, x, p, f
+
+
+@spec("5.11_least_squares")
+def least_squares():
+    g, x, p, f = shallow_vector(16, 2, 1)
+    y = draw(g, 4)
+    return {"x": x, "y": y}, p, {"f": f[0], "L": np.sum((y - f[0]) ** 2)}  # (5.11)
+
+
+@spec("5.15_heteroscedastic")
+def heteroscedastic():
+    g, x, p, f = shallow_vector(17, 1, 2)
+    y = draw(g, 4)
+    mu, sd = f[0], f[1]  # (5.14)
+    loss = -np.sum(np.log(1 / np.sqrt(2 * np.pi * sd**2)) - (y - mu) ** 2 / (2 * sd**2))  # (5.15)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.14_variance_defined")
+def variance_defined():
+    g, x, p, f = shallow_vector(17, 1, 2)
+    y = draw(g, 4)
+    mu, var = f[0], f[1] ** 2  # (5.14)
+    loss = -np.sum(np.log(normal_density(y, mu, var)))  # (5.7)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+def bernoulli_nll(y, z):
+    """Eq. 5.20 per example, with λ = sig[z] (5.18–5.19)."""
+    return -(1 - y) * np.log(1 - sig(z)) - y * np.log(sig(z))
+
+
+@spec("5.20_binary_cross_entropy")
+def binary_cross_entropy():
+    g, x, p, f = shallow_vector(18, 2, 1)
+    y = np.array([0, 1, 1, 0])
+    return {"x": x, "y": y}, p, {"f": f[0], "L": np.sum(bernoulli_nll(y, f[0]))}
+
+
+def linear_classifier(seed, d_o, batch=4):
+    g = rng(seed)
+    x = draw(g, 2, batch, scale=2.0)
+    p = {"β": draw(g, d_o), "Ω": draw(g, d_o, 2)}
+    return g, x, p, bias(p["β"]) + p["Ω"] @ x
+
+
+@spec("5.18_sigmoid_by_hand")
+def sigmoid_by_hand():
+    g = rng(19)
+    x, y = draw(g, 2, 4, scale=2.0), np.array([1, 0, 1, 1])
+    p = {"β": float(draw(g)), "ω": draw(g, 1, 2)}
+    f = (p["β"] + p["ω"] @ x)[0]
+    s = 1 / (1 + np.exp(-f))  # (5.18), written out again
+    loss = np.sum(-(1 - y) * np.log(1 - s) - y * np.log(s))
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.24_softmax_cross_entropy")
+def softmax_cross_entropy():
+    g, x, p, f = linear_classifier(20, 3)
+    y = np.array([2, 0, 1, 2])  # labels in {0 … K-1}
+    loss = -np.sum(np.log(softmax(f)[y, np.arange(4)]))  # (5.24)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.24_logsumexp")
+def logsumexp():
+    g, x, p, f = linear_classifier(21, 3)
+    y = np.array([3, 1, 2, 1])  # labels in {1 … K}: f_{y_i} is row y_i - 1
+    picked = f[y - 1, np.arange(4)]
+    loss = -np.sum(picked - np.log(np.sum(np.exp(f), axis=0)))  # (5.24)
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.22_softmax_by_hand")
+def softmax_by_hand():
+    g, x, p, z = linear_classifier(22, 3)
+    y = draw(g, 3, 4)
+    f = np.exp(z) / np.sum(np.exp(z), axis=0)  # (5.22)
+    out = {f"f_{k}": f[k - 1] for k in (1, 2, 3)}
+    out["L"] = np.sum((f - y) ** 2)
+    return {"x": x, "y": y}, p, out
+
+
+def independent_binary(seed):
+    g, x, p, f = linear_classifier(seed, 3)
+    y = np.array([[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1]])
+    loss = np.sum(bernoulli_nll(y, f))  # (5.26): a sum over examples i and outputs d
+    return {"x": x, "y": y}, p, {"f": f, "L": loss}
+
+
+@spec("5.26_independent_binary")
+def independent_binary_elementwise():
+    return independent_binary(23)
+
+
+@spec("5.26_sum_over_outputs")
+def independent_binary_sum():
+    return independent_binary(24)
+
+
+# ---------------------------------------------------------------- chapters 6–9
+
+
+@spec("6.5_per_example_loss")
+def per_example_loss():
+    x, y, p = linear_data(25)
+    f = p["φ_0"] + p["φ_1"] * x  # (6.4)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}  # (6.5)
+
+
+@spec("6.8_gabor")
+def gabor():
+    g = rng(26)
+    x, y = draw(g, 5, scale=15.0), draw(g, 5)
+    p = {"φ_0": 0.3, "φ_1": 12.5}
+    u = p["φ_0"] + 0.06 * p["φ_1"] * x
+    f = np.sin(u) * np.exp(-(u**2) / 32.0)  # (6.8)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}  # (6.9)
+
+
+@spec("7.9_toy_chain")
+def toy_chain():
+    g = rng(27)
+    x, y = draw(g, 3), draw(g, 3)
+    p = {}
+    for k in range(4):
+        p[f"β_{k}"] = float(draw(g, scale=0.5))
+        p[f"ω_{k}"] = float(draw(g))
+    f0 = p["β_0"] + p["ω_0"] * x  # (7.9)
+    f1 = p["β_1"] + p["ω_1"] * np.sin(f0)
+    f2 = p["β_2"] + p["ω_2"] * np.exp(f1)
+    f3 = p["β_3"] + p["ω_3"] * np.cos(f2)
+    return {"x": x, "y": y}, p, {"L": np.sum((f3 - y) ** 2)}
+
+
+@spec("7.24_backprop_net")
+def backprop_net():
+    g = rng(28)
+    x, y = draw(g, 2, 4, scale=2.0), draw(g, 4)
+    p = layers(g, [2, 3, 3, 1])
+    f = bias(p["β_0"]) + p["Ω_0"] @ x  # (7.24)
+    for k in (1, 2):
+        f = bias(p[f"β_{k}"]) + p[f"Ω_{k}"] @ relu(f)
+    return {"x": x, "y": y}, p, {"f": f[0], "L": np.sum((y - f[0]) ** 2)}  # (7.36)
+
+
+@spec("7.37_binary_per_example")
+def binary_per_example():
+    g = rng(29)
+    x, y = draw(g, 2, 4, scale=2.0), np.array([0, 0, 1, 1])
+    p = {"β": float(draw(g)), "ω": draw(g, 1, 2)}
+    f = (p["β"] + p["ω"] @ x)[0]
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum(bernoulli_nll(y, f))}  # (7.37)
+
+
+@spec("7.43_leaky_relu")
+def leaky_relu():
+    g = rng(30)
+    x, y = draw(g, 5, scale=2.0), draw(g, 5)
+    p = {"θ_0": draw(g, 3), "θ": draw(g, 3), "φ_0": float(draw(g)), "φ": draw(g, 1, 3)}
+    z = p["θ_0"][:, None] + p["θ"][:, None] * x
+    a = np.where(z < 0, 0.1 * z, z)  # (7.43)
+    f = p["φ_0"] + (p["φ"] @ a)[0]
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((f - y) ** 2)}
+
+
+@spec("7.44_composite")
+def composite():
+    x = np.array([-1.2, -0.3, 0.25, 0.6])
+    y = np.exp(np.exp(x) + np.exp(x) ** 2) + np.sin(np.exp(x) + np.exp(x) ** 2)  # (7.44)
+    return {"x": x}, {}, {"y": y, "g": y}
+
+
+@spec("7.31_he_variance")
+def he_variance():
+    v = np.array([0.5, 1.0, 2.25])
+    d_h = 4
+    var_omega = 2 / d_h  # (7.32)
+    return {"v": v}, {}, {"f": 0.5 * d_h * var_omega * v}  # (7.31)
+
+
+@spec("8.2_error_decomposition")
+def error_decomposition():
+    g = rng(31)
+    x, mu, y = draw(g, 4, scale=2.0), draw(g, 4), draw(g, 4)
+    p = {"φ_0": 0.2, "φ_1": 0.9}
+    f = p["φ_0"] + p["φ_1"] * x
+    loss = np.sum((f - y) ** 2)  # (8.2): the expansion equals the squared error
+    return {"x": x, "μ": mu, "y": y}, p, {"f": f, "L": loss}
+
+
+def l2_net(seed):
+    g, x, p, f = shallow_vector(seed, 2, 1)
+    y = draw(g, 4)
+    squares = sum(np.sum(np.asarray(v) ** 2) for v in p.values())
+    return x, y, p, f[0], squares
+
+
+@spec("9.5_l2")
+def l2():
+    x, y, p, f, squares = l2_net(32)
+    return {"x": x, "y": y}, p, {"f": f, "L": np.sum((y - f) ** 2) + 0.1 * squares}  # (9.5)
+
+
+@spec("9.23_l2_over_two_alpha")
+def l2_over_two_alpha():
+    g = rng(33)
+    x, y = draw(g, 2, 4, scale=2.0), draw(g, 4)
+    p = {"β": float(draw(g)), "ω": draw(g, 1, 2)}
+    f = (p["β"] + p["ω"] @ x)[0]
+    squares = p["β"] ** 2 + np.sum(p["ω"] ** 2)
+    lam, alpha = 0.3, 0.5
+    loss = np.sum((f - y) ** 2) + lam / (2 * alpha) * squares  # (9.23)
+    return {"x": x, "y": y}, p, {"f": f, "L'": loss}
+
+
+@spec("9.10_mean_loss")
+def mean_loss():
+    x, y, p = linear_data(34, batch=5)
+    f = p["φ_0"] + p["φ_1"] * x
+    return {"x": x, "y": y}, p, {"f": f, "L": np.mean((f - y) ** 2)}  # (9.10)
+
+
+@spec("9.10_batch_mean_loss")
+def batch_mean_loss():
+    x, y, p = linear_data(35, batch=5)
+    f = p["φ_0"] + p["φ_1"] * x
+    return {"x": x, "y": y}, p, {"f": f, "L": np.mean((f - y) ** 2)}  # (9.10)
+
+
+# ---------------------------------------------------------------- beyond chapter 9
+
+
+@spec("12.9_scaled_dot_product")
+def scaled_dot_product():
+    return attention(36)
+
+
+@spec("12.9_one_over_sqrt_dk")
+def one_over_sqrt_dk():
+    return attention(37)
+
+
+def attention(seed):
+    g = rng(seed)
+    p = {"X": draw(g, 2, 3), "Ω_q": draw(g, 2, 2), "Ω_k": draw(g, 2, 2), "Ω_v": draw(g, 2, 2)}
+    q, k, v = p["Ω_q"] @ p["X"], p["Ω_k"] @ p["X"], p["Ω_v"] @ p["X"]
+    sa = v @ softmax(k.T @ q / math.sqrt(2))  # (12.9), D_q = 2
+    return {}, p, {"Sa": sa, "L": np.sum(sa**2)}
+
+
+@spec("17.24_kl_divergence")
+def kl_divergence():
+    g = rng(38)
+    x = draw(g, 2, 3, scale=2.0)
+    p = {"Ω_μ": draw(g, 2, 2), "Ω_s": draw(g, 2, 2)}
+    mu, s = p["Ω_μ"] @ x, p["Ω_s"] @ x
+    cov = [np.diag(np.exp(s[:, i])) for i in range(3)]
+    kl = np.array(
+        [
+            0.5 * (np.trace(c) + mu[:, i] @ mu[:, i] - 2 - np.log(np.linalg.det(c)))
+            for i, c in enumerate(cov)
+        ]
+    )  # (17.24)
+    return {"x": x}, p, {"D_KL": kl, "L": np.sum(kl)}
+
+
+# ---------------------------------------------------------------- the book's spellings
+
+
+@spec("half_sum_of_squares")
+def half_sum_of_squares():
+    x, y, p = linear_data(39)
+    gx = 0.5 * (x + 1)
+    f = p["φ_0"] + p["φ_1"] * gx
+    return {"x": x, "y": y}, p, {"g": gx, "f": f, "L": 0.5 * np.sum((f - y) ** 2)}
+
+
+@spec("vulgar_fractions")
+def vulgar_fractions():
+    x, y, p = linear_data(40)
+    f = p["φ_0"] + 0.25 * p["φ_1"] * x + 1 / 3
+    return {"x": x, "y": y}, p, {"f": f, "L": 0.5 * np.sum((f - y) ** 2)}
+
+
+def heads(seed, sizes):
+    g = rng(seed)
+    x = draw(g, 3, 4, scale=2.0)
+    p = {f"Ω_{h}": draw(g, n, 3) for h, n in enumerate(sizes, start=1)}
+    f = sum(np.sum(relu(p[f"Ω_{h}"] @ x), axis=0) for h in range(1, len(sizes) + 1))
+    return {"x": x}, p, {"f": f, "L": np.sum(f)}
+
+
+@spec("head_size_hyper")
+def head_size_hyper():
+    return heads(41, [2, 2])  # D_h = 2 for both heads
+
+
+@spec("per_head_sizes")
+def per_head_sizes():
+    return heads(42, [2, 3])  # D_1 = 2, D_2 = 3
+
+
+# ---------------------------------------------------------------- output
+
+
+def dump(value, indent=0):
+    """JSON with one line per named array: readable, and stable under regeneration."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        items = [f'{pad}  {json.dumps(k, ensure_ascii=False)}: {dump(v, indent + 1)}' for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def main():
+    written = 0
+    for name, fn in SPECS.items():
+        if not (HERE / f"{name}.nn").exists():
+            raise SystemExit(f"values.py: no spec `{name}.nn` for the data of `{name}`")
+        inputs, params, expected = fn()
+        data = {"params": as_json(params), "inputs": as_json(inputs), "expected": as_json(expected)}
+        (HERE / f"{name}.json").write_text(dump(data) + "\n", encoding="utf-8")
+        written += 1
+    missing = sorted(p.stem for p in HERE.glob("*.nn") if p.stem not in SPECS)
+    if missing:
+        raise SystemExit(f"values.py: no values for {', '.join(missing)}")
+    print(f"wrote {written} data files")
+
+
+if __name__ == "__main__":
+    main()
