@@ -5,13 +5,14 @@
 //! printer see one reading:
 //!
 //! - **A numeric fraction in front of a term is its coefficient.** `1/2 ∑_i ℓ_i`, `1/|B| ∑_i`,
-//!   `1/(2σ²) ‖y − f‖²` mean `(1/2)·∑…`, not `1/(2·∑…)`. Precisely: in `a / d₁ d₂ … dₙ`
-//!   (juxtaposed factors after the `/`), when `a` and the leading factors `d₁ … dₖ` are constants
-//!   (numbers, hyper-parameters, the batch size, `π`, a family variable or the index of an
-//!   unrolled sum, and expressions of them) and `k < n`, the fraction `a / (d₁ … dₖ)` is the
-//!   coefficient of `dₖ₊₁ … dₙ`. When every factor is constant the whole product divides
-//!   (`(y − μ)² / 2σ²` is `/(2σ²)`, eq. 5.7). Any other `a / d₁ d₂` is ambiguous and an error
-//!   (`E0108`) whose help shows both readings.
+//!   `1/(2σ²) ‖y − f‖²`, `1/√(2πσ²) exp[…]` mean `(1/2)·∑…`, not `1/(2·∑…)`. Precisely: in
+//!   `a / d₁ d₂ … dₙ` (juxtaposed factors after the `/`) with a constant numerator `a` (numbers,
+//!   hyper-parameters, the batch size, `π`, a family variable or the index of an unrolled sum,
+//!   and expressions of them), when `d₁` is constant and `d₂` is not, or `d₁` is a bracketed
+//!   group (`(…)`, `√…`, `‖…‖`, a call), `a / d₁` is the coefficient of `d₂ … dₙ`. When every
+//!   factor is constant the whole product divides (`(y − μ)² / 2σ²` is `/(2σ²)`, eq. 5.7).
+//!   Any other `a / d₁ d₂ …` (`1/2 D σ² x`: is it `½ D σ² x` or `1/(2D) σ² x`?) is ambiguous and
+//!   an error (`E0108`) whose help shows both readings.
 //! - **`|B|` and `I` are the number of examples.** `|B|` (eq. 11.7) and `I` used as a value
 //!   (`1/I ∑_{i=1}^{I} …`) become [`ExprKind::BatchSize`], the batch size at run time. Inside the
 //!   arguments of a distribution or density (`Norm[0, I]`) `I` stays the identity. Because `I`
@@ -58,16 +59,38 @@ struct Model<'s, 'd> {
     /// Index variables with a constant value where an expression is read: the statement's
     /// family variable and the indices of enclosing unrolled sums.
     indices: Vec<String>,
+    /// Names a left side defines squared (`σ² = …`), spelt as defined (`σ²`, `σ²_Ω`).
+    squared: BTreeSet<String>,
+    /// Hyper-parameters, inputs, targets, noise and parameters, by canonical name.
+    declared: BTreeSet<String>,
 }
 
 impl<'s, 'd> Model<'s, 'd> {
     fn new(model: &ast::Model, src: &'s str, diags: &'d mut Vec<Diagnostic>) -> Self {
         let hypers = model.hypers.iter().map(|h| literal(&h.name)).collect();
+        let mut declared: BTreeSet<String> =
+            model.hypers.iter().map(|h| literal(&h.name)).collect();
+        for s in &model.stmts {
+            match &s.kind {
+                StmtKind::Input(items) | StmtKind::Target(items) => {
+                    declared.extend(items.iter().map(|t| literal(&t.name)));
+                }
+                StmtKind::Param { items, .. } => {
+                    declared.extend(items.iter().map(|t| literal(&t.name)));
+                }
+                StmtKind::Noise { name, .. } => {
+                    declared.insert(literal(name));
+                }
+                _ => {}
+            }
+        }
         Model {
             src,
             diags,
             hypers,
             indices: Vec::new(),
+            squared: BTreeSet::new(),
+            declared,
         }
     }
 
@@ -115,8 +138,32 @@ impl<'s, 'd> Model<'s, 'd> {
                     self.reserved(&lhs.name);
                 }
                 self.expr(rhs, true);
+                if lhs.squared {
+                    self.define_squared(lhs);
+                }
             }
         }
+    }
+
+    /// `σ² = …` (eq. 5.14) defines the name `σ²`, which later `σ²` and `σ^2` read. The left
+    /// side is rewritten to that name; squaring a declared `σ` cannot be redefined.
+    fn define_squared(&mut self, lhs: &mut ast::Lhs) {
+        let base = literal(&lhs.name);
+        if self.declared.contains(&base) {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0207,
+                    lhs.span,
+                    format!("`{base}` is declared, so `{base}²` is its square; an equation cannot redefine it"),
+                )
+                .label("redefined here")
+                .help(format!("give the new quantity its own name, e.g. `{base}'²` or `v`")),
+            );
+            return;
+        }
+        lhs.name = squared_name(&lhs.name);
+        lhs.squared = false;
+        self.squared.insert(literal(&lhs.name));
     }
 
     /// `I` names the number of examples; a declaration of it is an error.
@@ -141,6 +188,13 @@ impl<'s, 'd> Model<'s, 'd> {
         for_each_child(e, &mut |c| self.expr(c, inner_batch_i));
         if pushed {
             self.indices.pop();
+        }
+        if let ExprKind::Power(b, p) = &e.kind
+            && let (ExprKind::Name(n), ExprKind::Number(2.0)) = (&b.kind, &p.kind)
+            && self.squared.contains(&literal(&squared_name(n)))
+        {
+            e.kind = ExprKind::Name(squared_name(n));
+            return;
         }
         if batch_i
             && let ExprKind::Name(n) = &e.kind
@@ -190,8 +244,10 @@ impl<'s, 'd> Model<'s, 'd> {
         if k == n {
             return;
         }
-        if k >= 1 && self.constant(lhs) {
-            let rest = split_juxt(rhs, k);
+        // The coefficient's denominator is one factor: a constant, or a bracketed group.
+        let one = k == 1 || (k == 0 && delimited(factors[0]));
+        if one && self.constant(lhs) {
+            let rest = split_juxt(rhs, 1);
             let num = std::mem::replace(lhs.as_mut(), placeholder());
             let den = std::mem::replace(rhs.as_mut(), placeholder());
             let coef = binary(BinOp::Div, num, den);
@@ -247,6 +303,22 @@ pub(crate) fn is_batch_upper(u: &Expr) -> bool {
         ExprKind::Name(n) => n.word == "I" && n.sub.is_empty() && n.primes == 0 && !n.frozen,
         _ => false,
     }
+}
+
+/// The name `σ²` of the square of `σ` (`σ²_Ω` of `σ_Ω`).
+fn squared_name(n: &ast::Name) -> ast::Name {
+    ast::Name {
+        word: format!("{}²", names::word(&n.word)),
+        ..n.clone()
+    }
+}
+
+/// A factor whose extent is marked: `(2σ²)`, `√(2π σ²)`, `‖x‖`, `exp[z]`.
+fn delimited(e: &Expr) -> bool {
+    matches!(
+        &e.kind,
+        ExprKind::Paren(_) | ExprKind::Sqrt(_) | ExprKind::Norm(_) | ExprKind::Call { .. }
+    )
 }
 
 fn is_distribution(e: &Expr) -> bool {

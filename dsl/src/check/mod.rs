@@ -677,7 +677,13 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
         if !n.sub.is_empty() {
             let literal = crate::conventions::literal(n);
-            if matches!(self.scope.get(&literal), Some(Entry { sym: Sym::Hyper(_), .. })) {
+            if matches!(
+                self.scope.get(&literal),
+                Some(Entry {
+                    sym: Sym::Hyper(_),
+                    ..
+                })
+            ) {
                 return literal;
             }
         }
@@ -766,16 +772,19 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         }
     }
 
-    /// `x_1 = …` where `x` is declared: a component of an input, target, noise, parameter or
-    /// hyper-parameter cannot be redefined (it would silently replace it). Reports and
+    /// `x_1 = …` where `x` is declared: a component of an input, target, noise or parameter
+    /// cannot be redefined (it would silently replace it). Reports and
     /// returns false when `name` is such a component.
     fn declared_component(&mut self, name: &ast::Name, canon: &str, span: Span) -> bool {
         for len in 0..name.sub.len() {
+            // Only a number picks a component: `D_KL` is not part of a hyper-parameter `D`.
+            if self.eval_int_quiet(&name.sub[len]).is_none() {
+                continue;
+            }
             let mut prefix = name.clone();
             prefix.sub.truncate(len);
             let base = self.canonical_plain(&prefix);
             let what = match self.scope.get(&base).map(|e| (&e.sym, e.span)) {
-                Some((Sym::Hyper(_), at)) => ("the hyper-parameter", at),
                 Some((Sym::Data(SymbolKind::Input, _), at)) => ("the input", at),
                 Some((Sym::Data(SymbolKind::Target, _), at)) => ("the target", at),
                 Some((Sym::Data(_, _), at)) => ("the noise", at),
@@ -785,7 +794,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             let d = Diagnostic::new(
                 Code::E0207,
                 span,
-                format!("`{canon}` is part of {} `{base}`; an equation cannot redefine it", what.0),
+                format!(
+                    "`{canon}` is part of {} `{base}`; an equation cannot redefine it",
+                    what.0
+                ),
             )
             .label("redefined here")
             .with(what.1, "declared here")
@@ -1142,12 +1154,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         if batch.is_some() {
             name.sub.pop();
         }
-        let mut canon = self.canonical_plain(&name);
+        // `σ² = …` arrives as the name `σ²` (see `conventions`).
+        let canon = self.canonical_plain(&name);
         if !self.declared_component(&name, &canon, lhs.span) {
             return;
-        }
-        if lhs.squared {
-            canon.push('²');
         }
         if let Some(var) = &batch {
             self.binds.push((var.clone(), Bound::Batch));
@@ -1762,7 +1772,9 @@ pub(crate) fn example_index(
     crate::syntax::walk(rhs, &mut |e| {
         let ExprKind::Name(n) = &e.kind else { return };
         if n.sub.is_empty() {
-            let shadowed = inside_known.iter().any(|s| s.start <= e.span.start && e.span.end <= s.end);
+            let shadowed = inside_known
+                .iter()
+                .any(|s| s.start <= e.span.start && e.span.end <= s.end);
             used |= !shadowed && crate::conventions::literal(n) == var;
         } else if known(&crate::conventions::literal(n)) {
             inside_known.push(e.span);

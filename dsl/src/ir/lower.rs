@@ -459,10 +459,7 @@ impl Cx<'_, '_> {
         if batch.is_some() {
             name.sub.pop();
         }
-        let mut canon = canonical(&name, scope);
-        if lhs.squared {
-            canon.push('²');
-        }
+        let canon = canonical(&name, scope);
         if let Some(var) = &batch {
             scope.binds.push((var.clone(), Bind::Batch));
         }
