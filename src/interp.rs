@@ -37,11 +37,9 @@
 //! assert_eq!(v.output("y").unwrap()[(1, 2)], 3.0);
 //! ```
 
-use crate::dsl::ir::{self, Cols, Graph, NodeId, Op, Shape, Unary};
+use crate::dsl::ir::{self, Cols, Graph, NodeId, Op, Shape};
 use faer::Mat;
-use nnspec_runtime::{
-    BinaryFn, LabelError, Scalar, UnaryFn, elementwise, gemm, labels, layout, reduce,
-};
+use nnspec_runtime::{BinaryFn, LabelError, Scalar, elementwise, gemm, labels, layout, reduce};
 use std::fmt;
 
 /// Why a graph could not be evaluated.
@@ -270,31 +268,6 @@ pub fn dims(shape: Shape, batch: usize) -> (usize, usize) {
     }
 }
 
-/// The runtime kernel for an IR element-wise function.
-pub fn unary_fn(u: Unary) -> UnaryFn {
-    match u {
-        Unary::Neg => UnaryFn::Neg,
-        Unary::Exp => UnaryFn::Exp,
-        Unary::Log => UnaryFn::Log,
-        Unary::Sin => UnaryFn::Sin,
-        Unary::Cos => UnaryFn::Cos,
-        Unary::Tanh => UnaryFn::Tanh,
-        Unary::Sig => UnaryFn::Sig,
-        Unary::Relu => UnaryFn::Relu,
-        Unary::LRelu(a) => UnaryFn::LRelu(a.0),
-        Unary::Softplus => UnaryFn::Softplus,
-        Unary::HardSwish => UnaryFn::HardSwish,
-        Unary::Heaviside => UnaryFn::Heaviside,
-        Unary::Rect => UnaryFn::Rect,
-        Unary::Sqrt => UnaryFn::Sqrt,
-        Unary::Abs => UnaryFn::Abs,
-        Unary::Sign => UnaryFn::Sign,
-        Unary::Powf(p) => UnaryFn::Powf(p.0),
-        Unary::Recip => UnaryFn::Recip,
-        Unary::HardSwishGrad => UnaryFn::HardSwishGrad,
-    }
-}
-
 /// The batch size of a run: the column count of the batched inputs (which must agree), or 1
 /// when the graph has none. Checks the number of inputs first.
 pub fn batch_size<T>(g: &Graph, inputs: &[Mat<T>]) -> Result<usize, EvalError> {
@@ -444,7 +417,7 @@ pub fn run<T: Scalar>(
             Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
             Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),
             Op::Div => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Div),
-            Op::Unary(u) => elementwise::unary(dst, arg(0), unary_fn(u)),
+            Op::Unary(u) => elementwise::unary(dst, arg(0), u),
             Op::Broadcast => layout::broadcast(dst, arg(0)),
             Op::SumRows => reduce::sum_rows(dst, arg(0)),
             Op::SumCols => reduce::sum_cols(dst, arg(0)),

@@ -11,10 +11,12 @@
 //! are checked, returning a [`labels::LabelError`].
 //!
 //! - [`scalar`] — the [`Scalar`] trait (`f32`, `f64`).
-//! - [`fastmath`] — the branch-free, vectorisable `exp` behind [`Scalar::exp`] (≤ 1 ulp).
+//! - [`ops`] (the crate `nnspec-ops`, re-exported) — every element-wise function's formula
+//!   ([`Unary::apply`]), the [`Real`] trait behind [`Scalar`], and [`fastmath`], the
+//!   branch-free, vectorisable `exp` (≤ 1 ulp).
 //! - [`gemm`](mod@gemm) — matrix products with transposes as views and the threading policy.
-//! - [`elementwise`] — the element-wise functions of the IR (`sig`, `softplus`, `HardSwish`, …)
-//!   and element-wise binary operations.
+//! - [`elementwise`] — kernels mapping the element-wise functions and binary operations over
+//!   matrices.
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
@@ -30,7 +32,6 @@
 pub mod checkpoint;
 pub mod data;
 pub mod elementwise;
-pub mod fastmath;
 pub mod gemm;
 pub mod init;
 pub mod labels;
@@ -43,10 +44,11 @@ pub mod scalar;
 pub mod step;
 pub mod train;
 
-pub use elementwise::{BinaryFn, UnaryFn};
+pub use elementwise::BinaryFn;
 pub use faer;
 pub use gemm::{gemm, gemm_par, par_for};
 pub use labels::LabelError;
+pub use nnspec_ops::{self as ops, F64, Real, Unary, fastmath};
 pub use params::{NamedParams, Params};
 pub use scalar::Scalar;
 pub use step::{Rng, StepError};

@@ -11,8 +11,9 @@
 //!
 //! No variant can go without a row: [`op_cases`] and [`unary_cases`] match every variant with
 //! no wildcard, so a new op does not compile until it has a case, and
-//! `every_variant_has_a_row` checks that [`ALL_OPS`] / [`ALL_UNARY`] list every variant (by
-//! the exhaustive [`op_index`] / [`unary_index`]) and that each variant's cases contain it.
+//! `every_variant_has_a_row` checks that [`ALL_OPS`] lists every variant (by the exhaustive
+//! [`op_index`]; [`ALL_UNARY`] is `Unary::EXAMPLES`, complete by construction) and that each
+//! variant's cases contain it.
 
 use faer::Mat;
 use nnspec::dsl::Span;
@@ -299,55 +300,16 @@ fn op_index(op: &Op) -> usize {
     }
 }
 
-/// One representative of every [`Unary`] variant, in [`unary_index`] order.
-const ALL_UNARY: [Unary; UNARY_COUNT] = [
-    Unary::Neg,
-    Unary::Exp,
-    Unary::Log,
-    Unary::Sin,
-    Unary::Cos,
-    Unary::Tanh,
-    Unary::Sig,
-    Unary::Relu,
-    Unary::LRelu(F64(0.1)),
-    Unary::Softplus,
-    Unary::HardSwish,
-    Unary::Heaviside,
-    Unary::Rect,
-    Unary::Sqrt,
-    Unary::Abs,
-    Unary::Sign,
-    Unary::Powf(F64(3.0)),
-    Unary::Recip,
-    Unary::HardSwishGrad,
-];
+/// One representative of every [`Unary`] variant: the list `nnspec-ops` declares with the enum,
+/// so it cannot miss one.
+const ALL_UNARY: &[Unary] = Unary::EXAMPLES;
 
-/// The number of [`Unary`] variants.
-const UNARY_COUNT: usize = 19;
-
-/// The position of a function's variant in [`ALL_UNARY`]. Exhaustive, like [`op_index`].
+/// The position of a function's variant in [`ALL_UNARY`].
 fn unary_index(u: &Unary) -> usize {
-    match u {
-        Unary::Neg => 0,
-        Unary::Exp => 1,
-        Unary::Log => 2,
-        Unary::Sin => 3,
-        Unary::Cos => 4,
-        Unary::Tanh => 5,
-        Unary::Sig => 6,
-        Unary::Relu => 7,
-        Unary::LRelu(_) => 8,
-        Unary::Softplus => 9,
-        Unary::HardSwish => 10,
-        Unary::Heaviside => 11,
-        Unary::Rect => 12,
-        Unary::Sqrt => 13,
-        Unary::Abs => 14,
-        Unary::Sign => 15,
-        Unary::Powf(_) => 16,
-        Unary::Recip => 17,
-        Unary::HardSwishGrad => 18,
-    }
+    ALL_UNARY
+        .iter()
+        .position(|v| std::mem::discriminant(v) == std::mem::discriminant(u))
+        .expect("every variant has an example")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -711,12 +673,9 @@ fn every_variant_has_a_row() {
     for (k, op) in ALL_OPS.iter().enumerate() {
         assert_eq!(op_index(op), k, "ALL_OPS[{k}] = {op:?} is out of order");
     }
-    for (k, u) in ALL_UNARY.iter().enumerate() {
-        assert_eq!(unary_index(u), k, "ALL_UNARY[{k}] = {u:?} is out of order");
-    }
     let mut rng = Rng::new(1);
     let mut ops_seen = [false; OP_COUNT];
-    let mut unary_seen = [false; UNARY_COUNT];
+    let mut unary_seen = vec![false; ALL_UNARY.len()];
     let mut mark = |g: &Graph| {
         for n in &g.nodes {
             ops_seen[op_index(&n.op)] = true;
@@ -737,7 +696,7 @@ fn every_variant_has_a_row() {
             mark(&c.g);
         }
     }
-    for u in ALL_UNARY {
+    for &u in ALL_UNARY {
         let cases = unary_cases(u, &mut rng);
         assert!(!cases.is_empty(), "{u:?} has no case");
         for c in &cases {

@@ -354,35 +354,7 @@ impl Cx<'_> {
     }
 
     fn unary(&self, u: Unary, a: TokenStream) -> TokenStream {
-        let rt = &self.rt;
-        let e = quote!(#rt::elementwise);
-        match u {
-            Unary::Neg => quote!((-#a)),
-            Unary::Exp => quote!(#rt::Scalar::exp(#a)),
-            Unary::Log => quote!(#rt::Scalar::ln(#a)),
-            Unary::Sin => quote!(#rt::Scalar::sin(#a)),
-            Unary::Cos => quote!(#rt::Scalar::cos(#a)),
-            Unary::Tanh => quote!(#rt::Scalar::tanh(#a)),
-            Unary::Sqrt => quote!(#rt::Scalar::sqrt(#a)),
-            Unary::Abs => quote!(#rt::Scalar::abs(#a)),
-            Unary::Sig => quote!(#e::sig(#a)),
-            Unary::Relu => quote!(#e::relu(#a)),
-            Unary::LRelu(alpha) => {
-                let v = alpha.0;
-                quote!(#e::lrelu(#a, T::from_f64(#v)))
-            }
-            Unary::Softplus => quote!(#e::softplus(#a)),
-            Unary::HardSwish => quote!(#e::hardswish(#a)),
-            Unary::HardSwishGrad => quote!(#e::hardswish_grad(#a)),
-            Unary::Heaviside => quote!(#e::heaviside(#a)),
-            Unary::Rect => quote!(#e::rect(#a)),
-            Unary::Sign => quote!(#e::sign(#a)),
-            Unary::Powf(p) => {
-                let v = p.0;
-                quote!(#rt::Scalar::powf(#a, T::from_f64(#v)))
-            }
-            Unary::Recip => quote!((T::ONE / #a)),
-        }
+        unary_call(&self.rt, u, a)
     }
 
     /// The statement computing node `id` into its buffer.
@@ -1306,5 +1278,35 @@ fn dims(shape: Shape, batch: usize) -> (usize, usize) {
     match shape.cols {
         Cols::Fixed(c) => (shape.rows, c),
         Cols::Batch => (shape.rows, batch),
+    }
+}
+
+/// `Unary::Relu.apply(a)`: the function's one formula (`nnspec-ops`), with the function a
+/// constant so that the call inlines to the formula alone. The variant is written as its
+/// `Debug` form (`LRelu(F64(0.1))`), with paths, so no variant is listed here.
+fn unary_call(rt: &TokenStream, u: Unary, a: TokenStream) -> TokenStream {
+    let text = format!("{rt}::Unary::{u:?}").replace("F64(", &format!("{rt}::F64("));
+    let f: TokenStream = text.parse().unwrap_or_else(|_| {
+        quote!(compile_error!(
+            "nnspec: an element-wise function without a Rust form"
+        ))
+    });
+    quote!(#f.apply(#a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Unary, unary_call};
+    use quote::quote;
+
+    #[test]
+    fn every_element_wise_function_is_emitted_as_a_rust_expression() {
+        let rt = quote!(::nnspec::__private::runtime);
+        for &u in Unary::EXAMPLES {
+            let e = unary_call(&rt, u, quote!(x)).to_string();
+            assert!(!e.contains("compile_error"), "{u:?}: {e}");
+            assert!(e.contains(". apply (x)"), "{u:?}: {e}");
+            syn::parse_str::<syn::Expr>(&e).unwrap_or_else(|err| panic!("{u:?}: {e}: {err}"));
+        }
     }
 }

@@ -80,64 +80,9 @@ impl Shape {
     }
 }
 
-/// An `f64` constant that can be compared and hashed (by its bits), for CSE.
-#[derive(Clone, Copy, Debug)]
-pub struct F64(pub f64);
-
-impl PartialEq for F64 {
-    fn eq(&self, other: &F64) -> bool {
-        self.0.to_bits() == other.0.to_bits()
-    }
-}
-impl Eq for F64 {}
-impl std::hash::Hash for F64 {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.0.to_bits().hash(h);
-    }
-}
-
-/// Element-wise functions of one argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Unary {
-    /// `-x`.
-    Neg,
-    /// `exp[x]`.
-    Exp,
-    /// `log[x]`.
-    Log,
-    /// `sin[x]`.
-    Sin,
-    /// `cos[x]`.
-    Cos,
-    /// `tanh[x]`.
-    Tanh,
-    /// `sig[x] = 1/(1 + exp[-x])`.
-    Sig,
-    /// `ReLU[x] = max(0, x)`.
-    Relu,
-    /// `LReLU_α[x] = x` for x ≥ 0, `α·x` otherwise.
-    LRelu(F64),
-    /// `softplus[x] = log[1 + exp[x]]`, computed stably.
-    Softplus,
-    /// `HardSwish[x]` (eq. 3.13): 0 below -3, x(x+3)/6 on [-3, 3], x above 3.
-    HardSwish,
-    /// `Heaviside[x]`: 1 for x ≥ 0, else 0.
-    Heaviside,
-    /// `rect[x]`: 1 on [0, 1], else 0.
-    Rect,
-    /// `√x`.
-    Sqrt,
-    /// `|x|`.
-    Abs,
-    /// `sign[x]` ∈ {-1, 0, 1} (the derivative of `|x|`).
-    Sign,
-    /// `x^p` for a constant `p`.
-    Powf(F64),
-    /// `1/x`.
-    Recip,
-    /// The derivative of HardSwish: 0 below -3, (2x+3)/6 on [-3, 3], 1 above.
-    HardSwishGrad,
-}
+/// `F64` (an `f64` compared and hashed by its bits, for CSE) and `Unary` (the element-wise
+/// functions, with their formulas) are defined once in `nnspec-ops`.
+pub use nnspec_ops::{F64, Unary};
 
 /// The operations of the IR. Each variant's doc gives its meaning; [`Op::infer`] its shape rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

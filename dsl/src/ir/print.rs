@@ -1,7 +1,7 @@
 //! The IR's text form, like a jaxpr: one line per node, `%id = op args : shape  # name`.
 //! Stable: every IR snapshot uses it.
 
-use super::{Cols, Graph, Op, Shape, Unary};
+use super::{Cols, Graph, Op, Shape};
 use std::fmt;
 
 impl fmt::Display for Shape {
@@ -11,30 +11,6 @@ impl fmt::Display for Shape {
             Cols::Batch => write!(f, "{}×B", self.rows),
         }
     }
-}
-
-impl fmt::Display for Unary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Unary::LRelu(a) => write!(f, "lrelu[{}]", a.0),
-            Unary::Powf(p) => write!(f, "pow[{}]", p.0),
-            other => {
-                let s = format!("{other:?}");
-                f.write_str(&to_snake(&s))
-            }
-        }
-    }
-}
-
-fn to_snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
 impl fmt::Display for Op {
@@ -105,4 +81,15 @@ impl fmt::Display for Graph {
         writeln!(f, "  return {}", outs.join(", "))?;
         f.write_str("}\n")
     }
+}
+
+fn to_snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }

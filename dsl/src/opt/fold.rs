@@ -34,20 +34,9 @@ pub fn run(g: &Graph) -> Option<Graph> {
     })
 }
 
-/// The value of an element-wise function at a constant, where it is smooth to fold.
+/// The value of an element-wise function at a constant, by the one formula the runtime uses;
+/// not folded where it is not finite (`log 0`, `1/0`: left for the run to report).
 fn eval(u: Unary, x: f64) -> Option<f64> {
-    Some(match u {
-        Unary::Neg => -x,
-        Unary::Exp => x.exp(),
-        Unary::Log if x > 0.0 => x.ln(),
-        Unary::Sqrt if x >= 0.0 => x.sqrt(),
-        Unary::Sin => x.sin(),
-        Unary::Cos => x.cos(),
-        Unary::Tanh => x.tanh(),
-        Unary::Sig => 1.0 / (1.0 + (-x).exp()),
-        Unary::Abs => x.abs(),
-        Unary::Recip if x != 0.0 => 1.0 / x,
-        Unary::Powf(p) => x.powf(p.0),
-        _ => return None,
-    })
+    let y = u.apply(x);
+    y.is_finite().then_some(y)
 }

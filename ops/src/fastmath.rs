@@ -1,11 +1,11 @@
 //! A portable, branch-free exponential for `f32` and `f64`, which
-//! [`Scalar::exp`](crate::Scalar::exp) uses.
+//! [`Real::exp`](crate::Real::exp) uses.
 //!
 //! The C library's `exp`/`expf` is an opaque call, so a loop over it cannot vectorise. These
 //! versions are straight-line arithmetic on the value and its bits (two compares become
 //! selects, no table, no division), which the compiler inlines and vectorises with the loop
 //! around it: the softmax and log-sum-exp kernels, `sig`, `softplus` and generated code's
-//! `Scalar::exp` all get them.
+//! `Real::exp` all get them.
 //!
 //! The method, for both types:
 //!
