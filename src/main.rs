@@ -4,6 +4,8 @@
 //! 1 otherwise (2 for a usage error). It never exits with a panic's 101: a compiler bug is
 //! reported as an internal error with exit status 1.
 
+#[macro_use]
+mod out;
 mod train_cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -214,7 +216,7 @@ fn emit(file: &std::path::Path, model: Option<String>, overrides: Vec<(String, f
     };
     match syn::parse2::<syn::File>(tokens) {
         Ok(parsed) => {
-            print!(
+            out!(
                 "{}",
                 dsl::emit::comments_from_markers(&prettyplease::unparse(&parsed))
             );
@@ -266,9 +268,9 @@ fn ir(target: &Target, stage: Stage, plan: bool) -> ExitCode {
     };
     match result {
         Ok(g) => {
-            print!("{g}");
+            out!("{g}");
             if plan {
-                print!("{}", dsl::opt::plan::render(&g, &dsl::opt::plan::plan(&g)));
+                out!("{}", dsl::opt::plan::render(&g, &dsl::opt::plan::plan(&g)));
             }
         }
         Err(e) => {
@@ -345,13 +347,13 @@ fn eval(
     };
     let result = nnspec::json::result(&graph, &values);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
         );
     } else if let serde_json::Value::Object(obj) = &result {
         for (k, v) in obj {
-            println!("{k}: {v}");
+            outln!("{k}: {v}");
         }
     }
     ExitCode::SUCCESS
@@ -403,9 +405,12 @@ fn load_all(
 fn gradcheck(check: &GradcheckArgs) -> ExitCode {
     let mut worst = 0.0f64;
     let mut failed = false;
-    println!(
+    outln!(
         "{:<28} {:<8} {:<16} {:>12}  status",
-        "model", "loss", "parameter", "rel. error"
+        "model",
+        "loss",
+        "parameter",
+        "rel. error"
     );
     for file in &check.files {
         let Some(graphs) = load_all(file, check.model.as_deref(), &check.overrides) else {
@@ -450,22 +455,24 @@ fn gradcheck(check: &GradcheckArgs) -> ExitCode {
                     failed |= !ok;
                     worst = worst.max(row.max_rel_error);
                     let status = if ok { "ok" } else { "FAILED" };
-                    println!(
+                    outln!(
                         "{model:<28} {:<8} {:<16} {:>12.3e}  {status}",
-                        loss.name, row.param, row.max_rel_error
+                        loss.name,
+                        row.param,
+                        row.max_rel_error
                     );
                 }
             }
         }
     }
     if failed {
-        println!(
+        outln!(
             "gradient check failed (worst relative error {worst:.3e}, tolerance {:e})",
             check.tolerance
         );
         ExitCode::FAILURE
     } else {
-        println!(
+        outln!(
             "all gradients agree with central differences (worst {worst:.3e} ≤ {:e})",
             check.tolerance
         );
@@ -508,8 +515,8 @@ fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -
         };
         match dsl::check_source(&src, &opts) {
             Ok(checked) => match dump {
-                Some(Dump::Ast) => print!("{}", dsl::dump::ast(&checked.ast, &src)),
-                Some(Dump::Shapes) => print!("{}", dsl::check::dump(&checked.info)),
+                Some(Dump::Ast) => out!("{}", dsl::dump::ast(&checked.ast, &src)),
+                Some(Dump::Shapes) => out!("{}", dsl::check::dump(&checked.info)),
                 None => {}
             },
             Err(diags) => {

@@ -385,3 +385,31 @@ fn predict_reads_data_without_a_target_column() {
     }
     assert!(text(&p.stderr).contains("2 examples predicted"));
 }
+
+/// Every printing subcommand, with its reader gone before it writes: a closed stdout is a
+/// normal end (status 0, nothing on stderr), not an internal error.
+#[test]
+fn a_closed_stdout_is_a_normal_exit() {
+    let commands: [&[&str]; 4] = [
+        &["ir", "specs/deep.nn", "--stage", "opt", "--plan"],
+        &["emit", "specs/deep.nn"],
+        &["check", "specs/deep.nn", "--dump", "ast"],
+        &["gradcheck", "specs/deep.nn"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("nnspec runs");
+        // Close the reading end before the program has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("nnspec ends");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("internal compiler error"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
