@@ -214,6 +214,50 @@ fn eval_computes_loss_and_gradients_by_hand() {
 }
 
 #[test]
+fn eval_accepts_every_spelling_of_a_name_as_a_key() {
+    let spec = scratch(
+        "keys.nn",
+        "model Keys {\n    input x : ℝ\n    target y : ℝ\n    param θ_{10} : ℝ, W_{hh} : ℝ, β_0 : ℝ\n    f[x, φ] = θ_{10} + W_{hh} x + β_0\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n}\n".as_bytes(),
+    );
+    let i = scratch("keys_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
+    let run = |params: &str| {
+        let p = scratch("keys_params.json", params.as_bytes());
+        let (spec, p, i) = (
+            spec.to_str().unwrap(),
+            p.to_str().unwrap(),
+            i.to_str().unwrap(),
+        );
+        nnspec(&[
+            "eval", spec, "--params", p, "--inputs", i, "--grad", "--json",
+        ])
+    };
+    // f = 1 + 2x - 1 at x = (1, 2): (2, 4); L = (2-3)² + (4-3)² = 2;
+    // ∂L/∂θ_10 = ∑ 2(f - y) = 0, ∂L/∂W_hh = ∑ 2(f - y) x = -2 + 4 = 2.
+    for params in [
+        r#"{"theta_10": 1, "W_hh": 2, "beta_0": -1}"#,
+        r#"{"theta_{10}": 1, "W_{hh}": 2, "β₀": -1}"#,
+        r#"{"θ_{1,0}": 1, "W_hh": 2, "β_0": -1}"#,
+    ] {
+        let out = run(params);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{params}: {}",
+            text(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["loss"], serde_json::json!(2.0), "{params}");
+        assert_eq!(v["grads"]["θ_{10}"], serde_json::json!(0.0), "{params}");
+        assert_eq!(v["grads"]["W_{hh}"], serde_json::json!(2.0), "{params}");
+    }
+    // Two spellings of one name are an error that names both.
+    let out = run(r#"{"theta_10": 1, "θ_{10}": 1, "W_hh": 2, "beta_0": 0}"#);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("`theta_10` and `θ_{10}`"), "{err}");
+}
+
+#[test]
 fn eval_names_a_missing_or_mis_shaped_array() {
     let p = scratch("bad_params.json", r#"{"φ_0": 1}"#.as_bytes());
     let i = scratch("ok_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
