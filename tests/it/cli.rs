@@ -181,6 +181,120 @@ fn gradcheck_passes_on_a_spec_and_prints_a_table() {
     );
 }
 
+/// `nnspec gradcheck` on a scratch spec `model Name { … }` with these statements.
+fn gradcheck_spec(name: &str, body: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let spec = scratch(
+        &format!("{name}.nn"),
+        format!("model {name} {{\n{body}}}\n").as_bytes(),
+    );
+    let mut args = vec!["gradcheck", spec.to_str().unwrap()];
+    args.extend(extra);
+    let out = nnspec(&args);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+const SCALAR_IO: &str = "    input x : ℝ\n    target y : ℝ\n";
+
+#[test]
+fn gradcheck_without_a_loss_is_an_error() {
+    let (code, out) = gradcheck_spec(
+        "NoLoss",
+        "    input x : ℝ\n    param φ : ℝ\n    f[x, φ] = φ x\n",
+        &[],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("NoLoss has no loss"), "{out}");
+    assert!(!out.contains("agree"), "{out}");
+}
+
+#[test]
+fn gradcheck_reports_nan_as_a_failure() {
+    // √(φ − 10) with φ drawn in [−1, 1]: NaN in the loss and both gradients.
+    let body = format!(
+        "{SCALAR_IO}    param φ : ℝ\n    f[x, φ] = sqrt[φ - 10] x\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let (code, out) = gradcheck_spec("NaNLoss", &body, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAILED (NaN)"), "{out}");
+    assert!(out.contains("worst error NaN"), "{out}");
+}
+
+#[test]
+fn gradcheck_accepts_a_true_zero_gradient() {
+    // Softmax ignores a shift of all its logits: ∂L/∂β = ∑_k (softmax_k − onehot_k) = 0 exactly,
+    // but central differences leave rounding noise (~1e-11), relative error 1 against AD.
+    let body = "    input x : ℝ^3\n    target y : {1 … 4}\n    param Ω : ℝ^{4×3}, β : ℝ\n    f[x, φ] = Ω x + β\n    loss L[φ] = -∑_i log[softmax_{y_i}[f[x_i, φ]]]\n";
+    let (code, out) = gradcheck_spec("Shift", body, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let beta = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("β "))
+        .expect("a row for β");
+    assert!(beta.ends_with("ok"), "{out}");
+    assert!(out.contains("all gradients agree"), "{out}");
+}
+
+#[test]
+fn gradcheck_never_passes_when_every_gradient_is_zero() {
+    // ReLU[ω x − 10] with |ω x| ≤ 1: dead at every point, whatever is drawn.
+    let body = format!(
+        "{SCALAR_IO}    param ω : ℝ\n    f[x, φ] = ReLU[ω x - 10]\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let (code, out) = gradcheck_spec("Dead", &body, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("every gradient is exactly zero at each of 5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not established") && !out.contains("agree with"),
+        "{out}"
+    );
+    // ReLU[ω x] on one example is dead for half the draws: those are drawn again.
+    let body = format!(
+        "{SCALAR_IO}    param ω : ℝ\n    f[x, φ] = ReLU[ω x]\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let mut resampled = 0;
+    for seed in 1..=8 {
+        let seed = seed.to_string();
+        let (code, out) = gradcheck_spec("Half", &body, &["--batch", "1", "--seed", &seed]);
+        assert_eq!(code, Some(0), "{out}");
+        resampled += usize::from(out.contains("every gradient was exactly zero"));
+    }
+    assert!(
+        (1..8).contains(&resampled),
+        "{resampled} of 8 draws resampled"
+    );
+}
+
+#[test]
+fn gradcheck_samples_coordinates_beyond_max_coords() {
+    let body = format!(
+        "{SCALAR_IO}    param θ_k : ℝ for k ∈ {{1 … 300}}\n    f[x, φ] = ∑_{{k=1}}^{{300}} θ_k x\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let picked = |seed: &str| {
+        let (code, out) = gradcheck_spec("Many", &body, &["--max-coords", "50", "--seed", seed]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.contains("50 of 300 coordinates, chosen at random"),
+            "{out}"
+        );
+        assert!(out.contains("(50 of 300 coordinates checked"), "{out}");
+        let rows: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains(" 1/1 "))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(rows.len(), 50, "{out}");
+        rows
+    };
+    assert_eq!(picked("1"), picked("1"));
+    assert_ne!(picked("1"), picked("2"));
+    let (code, out) = gradcheck_spec("Many", &body, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("all 300 coordinates"), "{out}");
+}
+
 /// `nnspec eval specs/linear_regression.nn --params P --inputs I EXTRA…`.
 fn eval_linear_regression(params: &Path, inputs: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["eval", "specs/linear_regression.nn", "--params"];
