@@ -24,7 +24,7 @@
 //! let w = g.push(Op::Param(0), vec![], Shape::fixed(2, 3), sp).unwrap();
 //! let y = g.push(Op::MatMul { ta: false, tb: false }, vec![w, x], Shape::SCALAR, sp).unwrap();
 //! let slot = |name: &str, shape, node, role| {
-//!     Slot { name: name.into(), shape, labels: None, group: None, node, role }
+//!     Slot { name: name.into(), shape, labels: None, group: None, node, role, dist: None }
 //! };
 //! g.inputs.push(slot("x", Shape::batch(3), x, Role::Input));
 //! g.params.push(slot("Ω", Shape::fixed(2, 3), w, Role::Param));
@@ -713,6 +713,7 @@ pub fn freeze_stop_gradients(
             group: None,
             node: NodeId(i as u32),
             role: ir::Role::Input,
+            dist: None,
         });
         extended.push(base[NodeId(i as u32)].clone());
     }

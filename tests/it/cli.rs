@@ -571,3 +571,27 @@ fn a_closed_stdout_is_a_normal_exit() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_bernoulli_needs_one_probability() {
+    for (dist, code, says) in [
+        ("Bernoulli[2]", "E0314", "between 0 and 1"),
+        (
+            "Bernoulli[0.5, 1]",
+            "E0204",
+            "takes 1 argument, but 2 were given",
+        ),
+        ("Bernoulli[0.5]", "", ""),
+    ] {
+        let spec = format!("model M {{\n    input x : ℝ\n    m : ℝ ~ {dist}\n    f[x] = m x\n}}\n");
+        let p = scratch("bernoulli.nn", spec.as_bytes());
+        let out = nnspec(&["check", p.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        if code.is_empty() {
+            assert_eq!(out.status.code(), Some(0), "{dist}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{dist}: {err}");
+            assert!(err.contains(code) && err.contains(says), "{dist}: {err}");
+        }
+    }
+}

@@ -137,6 +137,7 @@ impl Build<'_> {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Param,
+            dist: None,
         });
         self.params.push(self.rng.mat(rows, cols, dom));
         id
@@ -157,6 +158,7 @@ impl Build<'_> {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Input,
+            dist: None,
         });
         self.inputs.push(value);
         id
@@ -653,6 +655,7 @@ fn frozen(case: &Case) -> (Graph, Vec<Mat<f64>>) {
                 group: None,
                 node: NodeId(i as u32),
                 role: nnspec::dsl::ir::Role::Input,
+                dist: None,
             });
             inputs.push(values[arg].clone());
         }
@@ -817,6 +820,7 @@ fn second_order(case: &Case, rng: &mut Rng) -> Case {
             group: None,
             node: v,
             role: nnspec::dsl::ir::Role::Input,
+            dist: None,
         });
         let Cols::Fixed(c) = shape.cols else {
             unreachable!("gradients of parameters are fixed")
@@ -930,6 +934,7 @@ fn graph_of(params: &[(&str, Shape)], body: impl FnOnce(&mut Graph, &[NodeId]) -
                 group: None,
                 node: id,
                 role: nnspec::dsl::ir::Role::Param,
+                dist: None,
             });
             id
         })
@@ -1023,6 +1028,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         group: None,
         node: a,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.inputs.push(Slot {
         name: "X".into(),
@@ -1031,6 +1037,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         group: None,
         node: b,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("y".into(), y));
     let mut rng = Rng::new(7);
@@ -1128,6 +1135,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.inputs.push(Slot {
         name: "y".into(),
@@ -1136,6 +1144,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         group: None,
         node: y,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("pick".into(), pick));
     g.outputs.push(("hot".into(), hot));
@@ -1198,6 +1207,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     for (name, id) in [("c", c), ("s", s), ("t", t)] {
         let shape = g.shape(id);
@@ -1208,6 +1218,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Param,
+            dist: None,
         });
     }
     for (name, id) in [
@@ -1405,6 +1416,7 @@ fn bad_labels_are_errors() {
         group: None,
         node: y,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("h".into(), h));
     let e = interp::run(&g, &[labels(1.0, 2.0)], &[])
@@ -1438,6 +1450,7 @@ fn malformed_graphs_are_errors() {
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     let e = interp::run(&g, &[Mat::<f64>::zeros(3, 1)], &[])
         .map(|_| ())
