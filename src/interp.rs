@@ -24,7 +24,7 @@
 //! let w = g.push(Op::Param(0), vec![], Shape::fixed(2, 3), sp).unwrap();
 //! let y = g.push(Op::MatMul { ta: false, tb: false }, vec![w, x], Shape::SCALAR, sp).unwrap();
 //! let slot = |name: &str, shape, node, role| {
-//!     Slot { name: name.into(), shape, labels: None, group: None, node, role }
+//!     Slot { name: name.into(), shape, labels: None, group: None, node, role, dist: None }
 //! };
 //! g.inputs.push(slot("x", Shape::batch(3), x, Role::Input));
 //! g.params.push(slot("Ω", Shape::fixed(2, 3), w, Role::Param));
@@ -381,6 +381,16 @@ pub fn run<T: Scalar>(
     params: &[Mat<T>],
 ) -> Result<Values<T>, EvalError> {
     ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    run_verified(g, inputs, params)
+}
+
+/// [`run`] on a graph already verified (`ir::verify`): what repeated evaluations of one graph
+/// (central differences) call, so the graph is verified once rather than once per run.
+fn run_verified<T: Scalar>(
+    g: &Graph,
+    inputs: &[Mat<T>],
+    params: &[Mat<T>],
+) -> Result<Values<T>, EvalError> {
     let batch = check_slots(g, inputs, params)?;
     let mut values: Vec<Mat<T>> = Vec::with_capacity(g.nodes.len());
     for (i, node) in g.nodes.iter().enumerate() {
@@ -514,33 +524,82 @@ pub fn numeric_grads(
     params: &[Mat<f64>],
     eps: f64,
 ) -> Result<Vec<Mat<f64>>, EvalError> {
-    scalar_loss(g, loss)?;
-    let mut p: Vec<Mat<f64>> = params.to_vec();
-    let eval = |p: &[Mat<f64>]| run(g, inputs, p)?.scalar(loss);
-    eval(&p)?;
-    let mut grads = Vec::with_capacity(p.len());
-    for k in 0..p.len() {
-        let (r, c) = (p[k].nrows(), p[k].ncols());
-        let mut d = Mat::<f64>::zeros(r, c);
-        for j in 0..c {
-            for i in 0..r {
-                let x = p[k][(i, j)];
-                let mut central = |h: f64| -> Result<f64, EvalError> {
-                    p[k][(i, j)] = x + h;
-                    let up = eval(&p)?;
-                    p[k][(i, j)] = x - h;
-                    let down = eval(&p)?;
-                    p[k][(i, j)] = x;
-                    Ok((up - down) / (2.0 * h))
-                };
-                // Richardson extrapolation of two central differences: error O(eps⁴).
-                let (wide, narrow) = (central(eps)?, central(eps / 2.0)?);
-                d[(i, j)] = (4.0 * narrow - wide) / 3.0;
-            }
-        }
-        grads.push(d);
+    let coords: Vec<Coord> = params
+        .iter()
+        .enumerate()
+        .flat_map(|(k, p)| {
+            let rows = p.nrows();
+            (0..p.ncols())
+                .flat_map(move |col| (0..rows).map(move |row| Coord { param: k, row, col }))
+        })
+        .collect();
+    let values = numeric_at(g, loss, inputs, params, eps, &coords)?;
+    let mut grads: Vec<Mat<f64>> = params
+        .iter()
+        .map(|p| Mat::zeros(p.nrows(), p.ncols()))
+        .collect();
+    for (c, v) in coords.iter().zip(values) {
+        grads[c.param][(c.row, c.col)] = v;
     }
     Ok(grads)
+}
+
+/// One entry of one parameter: `params[param][(row, col)]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Coord {
+    /// The parameter's index.
+    pub param: usize,
+    /// The entry's row.
+    pub row: usize,
+    /// The entry's column.
+    pub col: usize,
+}
+
+/// The central-difference estimate of `∂loss/∂p` at each coordinate (as [`numeric_grads`],
+/// for chosen entries only: four evaluations of the loss per coordinate).
+///
+/// # Errors
+/// When `loss` is not a scalar output, a coordinate is outside its parameter, or the graph
+/// cannot be run.
+pub fn numeric_at(
+    g: &Graph,
+    loss: &str,
+    inputs: &[Mat<f64>],
+    params: &[Mat<f64>],
+    eps: f64,
+    coords: &[Coord],
+) -> Result<Vec<f64>, EvalError> {
+    scalar_loss(g, loss)?;
+    let mut p: Vec<Mat<f64>> = params.to_vec();
+    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    let eval = |p: &[Mat<f64>]| run_verified(g, inputs, p)?.scalar(loss);
+    eval(&p)?;
+    let mut out = Vec::with_capacity(coords.len());
+    for &Coord {
+        param: k,
+        row: i,
+        col: j,
+    } in coords
+    {
+        if p.get(k).is_none_or(|m| i >= m.nrows() || j >= m.ncols()) {
+            return Err(EvalError::InvalidGraph(format!(
+                "no entry ({i}, {j}) in parameter {k}"
+            )));
+        }
+        let x = p[k][(i, j)];
+        let mut central = |h: f64| -> Result<f64, EvalError> {
+            p[k][(i, j)] = x + h;
+            let up = eval(&p)?;
+            p[k][(i, j)] = x - h;
+            let down = eval(&p)?;
+            p[k][(i, j)] = x;
+            Ok((up - down) / (2.0 * h))
+        };
+        // Richardson extrapolation of two central differences: error O(eps⁴).
+        let (wide, narrow) = (central(eps)?, central(eps / 2.0)?);
+        out.push((4.0 * narrow - wide) / 3.0);
+    }
+    Ok(out)
 }
 
 fn scalar_loss(g: &Graph, loss: &str) -> Result<(), EvalError> {
@@ -627,6 +686,7 @@ pub fn freeze_stop_gradients(
             group: None,
             node: NodeId(i as u32),
             role: ir::Role::Input,
+            dist: None,
         });
         extended.push(base[NodeId(i as u32)].clone());
     }

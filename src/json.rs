@@ -25,14 +25,6 @@ impl std::fmt::Display for JsonError {
     }
 }
 
-/// `beta_0` → `β_0`: the canonical spelling of a key.
-fn canonical(key: &str) -> String {
-    match key.split_once('_') {
-        Some((head, rest)) => format!("{}_{rest}", nnspec_dsl::names::word(head)),
-        None => nnspec_dsl::names::word(key).to_string(),
-    }
-}
-
 fn book_shape(shape: Shape) -> String {
     match (shape.rows, shape.cols) {
         (1, Cols::Fixed(1)) => "ℝ".into(),
@@ -145,7 +137,19 @@ pub fn read_slots(slots: &[Slot], json: &Value, what: &str) -> Result<Vec<Mat<f6
     let obj = json
         .as_object()
         .ok_or_else(|| JsonError(format!("the {what} file must be a JSON object")))?;
-    let by_name: Map<String, Value> = obj.iter().map(|(k, v)| (canonical(k), v.clone())).collect();
+    // Keys are names as a spec writes them, in any spelling (`theta_10`, `θ_{10}`, `θ₁₀`).
+    let mut by_name = Map::new();
+    let mut written: Map<String, Value> = Map::new();
+    for (k, v) in obj {
+        let canon = nnspec_dsl::names::canonical(k);
+        if let Some(Value::String(first)) = written.get(&canon) {
+            return Err(JsonError(format!(
+                "`{first}` and `{k}` are both the {what} `{canon}`"
+            )));
+        }
+        written.insert(canon.clone(), Value::String(k.clone()));
+        by_name.insert(canon, v.clone());
+    }
     for k in by_name.keys() {
         if !slots.iter().any(|s| s.name == *k) {
             let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();

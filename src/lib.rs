@@ -10,6 +10,7 @@
 // Generated code names the facade `::nnspec`, also inside this crate's own tests.
 extern crate self as nnspec;
 
+pub mod gradcheck;
 pub mod interp;
 pub mod json;
 pub mod sample;

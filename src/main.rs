@@ -4,6 +4,8 @@
 //! 1 otherwise (2 for a usage error). It never exits with a panic's 101: a compiler bug is
 //! reported as an internal error with exit status 1.
 
+#[macro_use]
+mod out;
 mod train_cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -103,12 +105,19 @@ struct GradcheckArgs {
     /// Examples in the random batch.
     #[arg(long, default_value_t = 3)]
     batch: usize,
-    /// Seed of the random parameters and inputs.
+    /// Seed of the random parameters, inputs and sampled coordinates.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The largest relative error accepted.
+    /// Relative tolerance: an entry agrees when |got − want| ≤ rtol·|want| + atol·scale.
+    #[arg(long, alias = "tolerance", default_value_t = 1e-6)]
+    rtol: f64,
+    /// Absolute tolerance, as a fraction of the largest gradient magnitude of the loss.
     #[arg(long, default_value_t = 1e-6)]
-    tolerance: f64,
+    atol: f64,
+    /// Check at most this many coordinates per loss by central differences (a random subset,
+    /// drawn with the seed, beyond).
+    #[arg(long, default_value_t = 2000)]
+    max_coords: usize,
 }
 
 /// What to evaluate a spec at, and which model.
@@ -214,7 +223,7 @@ fn emit(file: &std::path::Path, model: Option<String>, overrides: Vec<(String, f
     };
     match syn::parse2::<syn::File>(tokens) {
         Ok(parsed) => {
-            print!(
+            out!(
                 "{}",
                 dsl::emit::comments_from_markers(&prettyplease::unparse(&parsed))
             );
@@ -266,9 +275,9 @@ fn ir(target: &Target, stage: Stage, plan: bool) -> ExitCode {
     };
     match result {
         Ok(g) => {
-            print!("{g}");
+            out!("{g}");
             if plan {
-                print!("{}", dsl::opt::plan::render(&g, &dsl::opt::plan::plan(&g)));
+                out!("{}", dsl::opt::plan::render(&g, &dsl::opt::plan::plan(&g)));
             }
         }
         Err(e) => {
@@ -345,13 +354,13 @@ fn eval(
     };
     let result = nnspec::json::result(&graph, &values);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
         );
     } else if let serde_json::Value::Object(obj) = &result {
         for (k, v) in obj {
-            println!("{k}: {v}");
+            outln!("{k}: {v}");
         }
     }
     ExitCode::SUCCESS
@@ -401,75 +410,164 @@ fn load_all(
 }
 
 fn gradcheck(check: &GradcheckArgs) -> ExitCode {
-    let mut worst = 0.0f64;
-    let mut failed = false;
-    println!(
-        "{:<28} {:<8} {:<16} {:>12}  status",
-        "model", "loss", "parameter", "rel. error"
-    );
+    let opts = nnspec::gradcheck::Options {
+        rtol: check.rtol,
+        atol: check.atol,
+        max_coords: check.max_coords.max(1),
+        batch: check.batch.max(1),
+        ..nnspec::gradcheck::Options::default()
+    };
+    let mut tally = Tally::default();
     for file in &check.files {
         let Some(graphs) = load_all(file, check.model.as_deref(), &check.overrides) else {
-            failed = true;
+            tally.failed = true;
             continue;
         };
         let stem = file
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         for forward in graphs {
+            let model = format!("{stem}/{}", forward.name);
+            if forward.losses.is_empty() {
+                eprintln!("error: {model} has no loss: there is no gradient to check");
+                tally.failed = true;
+                continue;
+            }
             let graph = match dsl::opt::optimize(&forward) {
                 Ok(g) => g,
                 Err(e) => {
                     eprintln!("error: internal compiler error in {}: {e}", forward.name);
-                    failed = true;
+                    tally.failed = true;
                     continue;
                 }
             };
             let mut rng = nnspec::sample::Rng::new(check.seed);
-            let params = nnspec::sample::params(&graph, &mut rng);
-            let inputs = nnspec::sample::inputs(&graph, check.batch.max(1), &mut rng);
-            let model = format!("{stem}/{}", graph.name);
             for loss in &graph.losses {
-                let rows =
-                    match nnspec::interp::gradcheck(&graph, &loss.name, &inputs, &params, 1e-5) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            eprintln!("error: {model}: {e}");
-                            failed = true;
-                            continue;
-                        }
-                    };
-                for row in rows {
-                    if !loss
-                        .wrt
-                        .iter()
-                        .any(|p| graph.params[*p as usize].name == row.param)
-                    {
-                        continue;
-                    }
-                    let ok = row.max_rel_error <= check.tolerance;
-                    failed |= !ok;
-                    worst = worst.max(row.max_rel_error);
-                    let status = if ok { "ok" } else { "FAILED" };
-                    println!(
-                        "{model:<28} {:<8} {:<16} {:>12.3e}  {status}",
-                        loss.name, row.param, row.max_rel_error
-                    );
-                }
+                check_one_loss(&graph, loss, &model, &mut rng, &opts, &mut tally);
             }
         }
     }
-    if failed {
-        println!(
-            "gradient check failed (worst relative error {worst:.3e}, tolerance {:e})",
-            check.tolerance
-        );
+    let rule = format!(
+        "|got − want| ≤ {:e}·|want| + {:e}·scale",
+        check.rtol, check.atol
+    );
+    let worst = if tally.nan {
+        "NaN".to_string()
+    } else {
+        format!("{:.2e}", tally.worst)
+    };
+    let coords = format!("{} of {} coordinates", tally.checked, tally.total);
+    if tally.failed {
+        outln!("gradient check failed ({coords} checked; worst error {worst} × tolerance; {rule})");
         ExitCode::FAILURE
     } else {
-        println!(
-            "all gradients agree with central differences (worst {worst:.3e} ≤ {:e})",
-            check.tolerance
+        outln!(
+            "all gradients agree with central differences ({coords} checked; worst error {worst} × tolerance; {rule})"
         );
         ExitCode::SUCCESS
+    }
+}
+
+/// What `nnspec gradcheck` has seen so far.
+#[derive(Default)]
+struct Tally {
+    failed: bool,
+    nan: bool,
+    /// The largest error as a multiple of its tolerance.
+    worst: f64,
+    checked: usize,
+    total: usize,
+}
+
+/// Checks one loss of one model and prints its rows.
+fn check_one_loss(
+    graph: &dsl::ir::Graph,
+    loss: &dsl::ir::Loss,
+    model: &str,
+    rng: &mut nnspec::sample::Rng,
+    opts: &nnspec::gradcheck::Options,
+    tally: &mut Tally,
+) {
+    let total: usize = loss
+        .wrt
+        .iter()
+        .map(|&k| {
+            let s = graph.params[k as usize].shape;
+            let (r, c) = nnspec::interp::dims(s, 1);
+            r * c
+        })
+        .sum();
+    let what = if total > opts.max_coords {
+        format!(
+            "{} of {total} coordinates, chosen at random (--max-coords)",
+            opts.max_coords
+        )
+    } else {
+        format!("all {total} coordinates")
+    };
+    outln!("{model} {}: central differences at {what}", loss.name);
+    let report = match nnspec::gradcheck::check_loss(graph, loss, rng, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {model}: {e}");
+            tally.failed = true;
+            return;
+        }
+    };
+    tally.checked += report.checked;
+    tally.total += report.total;
+    if report.all_zero {
+        outln!(
+            "{model} {}: every gradient is exactly zero at each of {} random points (every ReLU inactive?): agreement not established",
+            loss.name,
+            report.draws
+        );
+        tally.failed = true;
+        return;
+    }
+    if report.draws > 1 {
+        outln!(
+            "note: every gradient was exactly zero at {} random point(s) (every ReLU inactive?); checked at point {}",
+            report.draws - 1,
+            report.draws
+        );
+    }
+    outln!(
+        "  {:<16} {:>15} {:>12} {:>12}  status",
+        "parameter",
+        "checked",
+        "abs. error",
+        "÷ tolerance"
+    );
+    for row in &report.rows {
+        let status = if row.checked == 0 {
+            "not sampled"
+        } else if row.has_nan() {
+            "FAILED (NaN)"
+        } else if row.agrees() {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        tally.failed |= !row.agrees();
+        tally.nan |= row.has_nan();
+        if !row.has_nan() {
+            tally.worst = tally.worst.max(row.ratio);
+        }
+        outln!(
+            "  {:<16} {:>15} {:>12.3e} {:>12.2e}  {status}",
+            row.param,
+            format!("{}/{}", row.checked, row.total),
+            row.max_abs_error,
+            row.ratio
+        );
+        if let (false, Some((c, got, want))) = (row.agrees(), row.worst) {
+            outln!(
+                "    worst at ({}, {}): AD {got:e}, central differences {want:e}",
+                c.row,
+                c.col
+            );
+        }
     }
 }
 
@@ -508,8 +606,8 @@ fn check(files: &[PathBuf], dump: Option<Dump>, overrides: Vec<(String, f64)>) -
         };
         match dsl::check_source(&src, &opts) {
             Ok(checked) => match dump {
-                Some(Dump::Ast) => print!("{}", dsl::dump::ast(&checked.ast, &src)),
-                Some(Dump::Shapes) => print!("{}", dsl::check::dump(&checked.info)),
+                Some(Dump::Ast) => out!("{}", dsl::dump::ast(&checked.ast, &src)),
+                Some(Dump::Shapes) => out!("{}", dsl::check::dump(&checked.info)),
                 None => {}
             },
             Err(diags) => {

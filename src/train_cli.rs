@@ -273,7 +273,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         }
         line += "; ";
     }
-    println!(
+    outln!(
         "{line}{} epochs in {:.1} s; wrote {}, {} and {}",
         history.epochs.len(),
         start.elapsed().as_secs_f64(),
@@ -374,7 +374,7 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             right += correct(f, &values[start..end], lo);
         }
     }
-    print!("{out}");
+    out!("{out}");
     if args.no_target {
         eprintln!("{} examples predicted", ds.len());
         return Ok(());

@@ -262,7 +262,8 @@ struct Compiled {
 }
 
 /// A spec's model run by the IR interpreter, as a [`Supervised`] model: parameters are a
-/// [`NamedParams`], noise inputs (`ε ~ Norm[0, I]`) are drawn `N(0, 1)` afresh for each batch.
+/// [`NamedParams`], noise inputs are drawn afresh for each batch from the distribution the
+/// spec declares (`ε ~ Norm[0, I]`, `u ~ Uniform[0, 1]`, `m ~ Bernoulli[p]`).
 #[derive(Clone, Debug)]
 pub struct InterpModel<T> {
     compiled: Arc<Compiled>,
@@ -414,7 +415,12 @@ impl<T: Scalar> InterpModel<T> {
                     }
                 }
             } else {
-                Mat::from_fn(r, cols, |_, _| rng.normal(T::ONE))
+                // Noise, drawn as the spec declares it (`~ Norm[0, I]` when it says nothing).
+                let dist = s.dist.unwrap_or(ir::Init::Normal {
+                    mean: 0.0,
+                    variance: 1.0,
+                });
+                init_of(dist).sample(r, cols, rng)
             };
             inputs.push(m);
         }
@@ -454,7 +460,8 @@ fn check_shape<T>(
     Ok(())
 }
 
-/// The runtime's initialiser for the IR's (the runtime does not depend on the compiler).
+/// The runtime's initialiser or distribution for the IR's (the runtime does not depend on the
+/// compiler).
 pub fn init_of(i: ir::Init) -> Init {
     match i {
         ir::Init::Default => Init::Default,
@@ -463,6 +470,7 @@ pub fn init_of(i: ir::Init) -> Init {
         ir::Init::LeCun => Init::LeCun,
         ir::Init::Normal { mean, variance } => Init::Normal { mean, variance },
         ir::Init::Uniform { lo, hi } => Init::Uniform { lo, hi },
+        ir::Init::Bernoulli { p } => Init::Bernoulli { p },
         ir::Init::Const(c) => Init::Const(c),
     }
 }

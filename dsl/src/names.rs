@@ -92,6 +92,32 @@ pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> Str
     s
 }
 
+/// The canonical form of a name written as text outside a spec (a JSON key, a command-line
+/// argument): `beta_0` → `β_0`, `theta_10` → `θ_{10}`, `W_hh` → `W_{hh}`, `Ω₀` → `Ω_0`, and a
+/// sub-model's parameter `phi_1.beta` → `φ_1.β`. Numbers in a subscript are taken as written
+/// (there are no hyper-parameters to evaluate). Text that is not a name is returned as is.
+pub fn canonical(text: &str) -> String {
+    if text.contains('.') {
+        return text.split('.').map(canonical).collect::<Vec<_>>().join(".");
+    }
+    crate::syntax::parse_name(text).map_or_else(|| text.to_string(), |n| of_name(&n))
+}
+
+/// The canonical form of a parsed name whose subscript items are written out.
+fn of_name(n: &crate::ast::Name) -> String {
+    use crate::ast::ExprKind;
+    let items: Vec<String> = n
+        .sub
+        .iter()
+        .map(|e| match &e.kind {
+            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
+            ExprKind::Name(m) => of_name(m),
+            _ => crate::dump::expr(e),
+        })
+        .collect();
+    build(&n.word, n.primes, n.frozen, &items)
+}
+
 /// A canonical name spelt in ASCII where it starts with a Greek letter: `Ω_0` → `Omega_0`.
 pub fn ascii(name: &str) -> String {
     for (ascii, greek) in GREEK {
@@ -147,6 +173,21 @@ mod tests {
         assert_eq!(build("x", 0, false, &["i".into(), "j".into()]), "x_{ij}");
         assert_eq!(build("θ", 0, false, &["2".into(), "0".into()]), "θ_{20}");
         assert_eq!(build("x", 0, false, &["i".into(), "10".into()]), "x_{i,10}");
+    }
+
+    #[test]
+    fn written_names_take_the_spelling_of_the_spec() {
+        assert_eq!(canonical("beta_0"), "β_0");
+        assert_eq!(canonical("β₀"), "β_0");
+        assert_eq!(canonical("theta_10"), "θ_{10}");
+        assert_eq!(canonical("theta_{10}"), "θ_{10}");
+        assert_eq!(canonical("θ_{1,0}"), "θ_{10}");
+        assert_eq!(canonical("W_hh"), "W_{hh}");
+        assert_eq!(canonical("Omega_0"), "Ω_0");
+        assert_eq!(canonical("phi_1.beta"), "φ_1.β");
+        assert_eq!(canonical("x"), "x");
+        assert_eq!(canonical("not a name"), "not a name");
+        assert_eq!(canonical(""), "");
     }
 
     #[test]

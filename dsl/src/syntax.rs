@@ -1227,6 +1227,15 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
     }
 }
 
+/// Parses `text` as one name as a spec writes it (`beta_0`, `θ_{10}`, `W_hh`, `Ω₀`), or
+/// `None` when it is not exactly one name.
+pub fn parse_name(text: &str) -> Option<ast::Name> {
+    prescan(text).ok()?;
+    let mut pairs = NnParser::parse(Rule::name, text).ok()?;
+    let pair = pairs.next()?;
+    (pair.as_str().len() == text.len()).then(|| build_name(pair))
+}
+
 fn build_name(p: Pair<'_, Rule>) -> ast::Name {
     let span = span_of(&p);
     let mut name = empty_name(span);

@@ -1,14 +1,15 @@
-//! Initialisers: how a parameter matrix starts.
+//! Initialisers and distributions: how a parameter matrix starts, and what a noise input
+//! (`ε ~ Norm[0, I]`, `u ~ Uniform[0, 1]`, `m ~ Bernoulli[p]`) is drawn from.
 //!
 //! Generated `init` methods and the interpreter both call [`Init::sample`], so a spec's
 //! parameters start from the same numbers whichever way it is run, and the same seed gives
-//! bit-identical training runs. Fan-in is the number of columns of a weight matrix (the
+//! bit-identical training runs; the interpreter draws noise with it too. Fan-in is the number of columns of a weight matrix (the
 //! inputs of the layer, since `h = Ω x` with `Ω : ℝ^{D_out × D_in}`), fan-out its rows.
 
 use crate::{Rng, Scalar};
 use faer::Mat;
 
-/// How a parameter starts, as a spec writes it after `~` or `=`.
+/// How a parameter starts, or what noise is drawn from, as a spec writes it after `~` or `=`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     /// No initialiser written: He for a matrix, zero for a bias vector, `N(0, 1)` for a scalar.
@@ -33,6 +34,11 @@ pub enum Init {
         lo: f64,
         /// Upper end.
         hi: f64,
+    },
+    /// `~ Bernoulli[p]`: 1 with probability `p`, else 0 (a dropout mask).
+    Bernoulli {
+        /// The probability of a 1.
+        p: f64,
     },
     /// `= c`: every entry `c` (`= 0` for zeros).
     Const(f64),
@@ -61,7 +67,7 @@ impl Init {
             Init::Glorot => Some((0.0, (4.0 / (fan_in + fan_out)).sqrt())),
             Init::LeCun => Some((0.0, (1.0 / fan_in).sqrt())),
             Init::Normal { mean, variance } => Some((mean, variance.max(0.0).sqrt())),
-            Init::Default | Init::Uniform { .. } | Init::Const(_) => None,
+            Init::Default | Init::Uniform { .. } | Init::Bernoulli { .. } | Init::Const(_) => None,
         }
     }
 
@@ -75,6 +81,15 @@ impl Init {
             Init::Uniform { lo, hi } => Mat::from_fn(rows, cols, |_, _| {
                 T::from_f64(lo + (hi - lo) * rng.uniform())
             }),
+            Init::Bernoulli { p } => {
+                Mat::from_fn(
+                    rows,
+                    cols,
+                    |_, _| {
+                        if rng.uniform() < p { T::ONE } else { T::ZERO }
+                    },
+                )
+            }
             Init::Const(c) => Mat::from_fn(rows, cols, |_, _| T::from_f64(c)),
             _ => unreachable!("normal initialisers are handled above"),
         }
@@ -114,6 +129,13 @@ mod tests {
             ),
             (Init::Uniform { lo: -1.0, hi: 1.0 }, 4.0 / 12.0),
         ];
+        // Bernoulli[0.3]: mean 0.3, variance 0.3 · 0.7 = 0.21; with 20 000 draws the standard
+        // error of the mean is √(0.21 / 20 000) ≈ 0.0032.
+        let m: Mat<f64> = Init::Bernoulli { p: 0.3 }.sample(200, 100, &mut rng);
+        let (mean, var) = moments(&m);
+        assert!((mean - 0.3).abs() < 0.016, "Bernoulli mean {mean}");
+        assert!((var - 0.21).abs() < 0.01, "Bernoulli variance {var}");
+        assert!((0..100).all(|j| (0..200).all(|i| m[(i, j)] == 0.0 || m[(i, j)] == 1.0)));
         for (init, want) in cases {
             let (mean, var) = moments(&init.sample(200, 100, &mut rng));
             assert!(mean.abs() < 0.02, "{init:?}: mean {mean}");

@@ -181,6 +181,120 @@ fn gradcheck_passes_on_a_spec_and_prints_a_table() {
     );
 }
 
+/// `nnspec gradcheck` on a scratch spec `model Name { … }` with these statements.
+fn gradcheck_spec(name: &str, body: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let spec = scratch(
+        &format!("{name}.nn"),
+        format!("model {name} {{\n{body}}}\n").as_bytes(),
+    );
+    let mut args = vec!["gradcheck", spec.to_str().unwrap()];
+    args.extend(extra);
+    let out = nnspec(&args);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+const SCALAR_IO: &str = "    input x : ℝ\n    target y : ℝ\n";
+
+#[test]
+fn gradcheck_without_a_loss_is_an_error() {
+    let (code, out) = gradcheck_spec(
+        "NoLoss",
+        "    input x : ℝ\n    param φ : ℝ\n    f[x, φ] = φ x\n",
+        &[],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("NoLoss has no loss"), "{out}");
+    assert!(!out.contains("agree"), "{out}");
+}
+
+#[test]
+fn gradcheck_reports_nan_as_a_failure() {
+    // √(φ − 10) with φ drawn in [−1, 1]: NaN in the loss and both gradients.
+    let body = format!(
+        "{SCALAR_IO}    param φ : ℝ\n    f[x, φ] = sqrt[φ - 10] x\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let (code, out) = gradcheck_spec("NaNLoss", &body, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAILED (NaN)"), "{out}");
+    assert!(out.contains("worst error NaN"), "{out}");
+}
+
+#[test]
+fn gradcheck_accepts_a_true_zero_gradient() {
+    // Softmax ignores a shift of all its logits: ∂L/∂β = ∑_k (softmax_k − onehot_k) = 0 exactly,
+    // but central differences leave rounding noise (~1e-11), relative error 1 against AD.
+    let body = "    input x : ℝ^3\n    target y : {1 … 4}\n    param Ω : ℝ^{4×3}, β : ℝ\n    f[x, φ] = Ω x + β\n    loss L[φ] = -∑_i log[softmax_{y_i}[f[x_i, φ]]]\n";
+    let (code, out) = gradcheck_spec("Shift", body, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let beta = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("β "))
+        .expect("a row for β");
+    assert!(beta.ends_with("ok"), "{out}");
+    assert!(out.contains("all gradients agree"), "{out}");
+}
+
+#[test]
+fn gradcheck_never_passes_when_every_gradient_is_zero() {
+    // ReLU[ω x − 10] with |ω x| ≤ 1: dead at every point, whatever is drawn.
+    let body = format!(
+        "{SCALAR_IO}    param ω : ℝ\n    f[x, φ] = ReLU[ω x - 10]\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let (code, out) = gradcheck_spec("Dead", &body, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("every gradient is exactly zero at each of 5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not established") && !out.contains("agree with"),
+        "{out}"
+    );
+    // ReLU[ω x] on one example is dead for half the draws: those are drawn again.
+    let body = format!(
+        "{SCALAR_IO}    param ω : ℝ\n    f[x, φ] = ReLU[ω x]\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let mut resampled = 0;
+    for seed in 1..=8 {
+        let seed = seed.to_string();
+        let (code, out) = gradcheck_spec("Half", &body, &["--batch", "1", "--seed", &seed]);
+        assert_eq!(code, Some(0), "{out}");
+        resampled += usize::from(out.contains("every gradient was exactly zero"));
+    }
+    assert!(
+        (1..8).contains(&resampled),
+        "{resampled} of 8 draws resampled"
+    );
+}
+
+#[test]
+fn gradcheck_samples_coordinates_beyond_max_coords() {
+    let body = format!(
+        "{SCALAR_IO}    param θ_k : ℝ for k ∈ {{1 … 300}}\n    f[x, φ] = ∑_{{k=1}}^{{300}} θ_k x\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n"
+    );
+    let picked = |seed: &str| {
+        let (code, out) = gradcheck_spec("Many", &body, &["--max-coords", "50", "--seed", seed]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.contains("50 of 300 coordinates, chosen at random"),
+            "{out}"
+        );
+        assert!(out.contains("(50 of 300 coordinates checked"), "{out}");
+        let rows: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains(" 1/1 "))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(rows.len(), 50, "{out}");
+        rows
+    };
+    assert_eq!(picked("1"), picked("1"));
+    assert_ne!(picked("1"), picked("2"));
+    let (code, out) = gradcheck_spec("Many", &body, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("all 300 coordinates"), "{out}");
+}
+
 /// `nnspec eval specs/linear_regression.nn --params P --inputs I EXTRA…`.
 fn eval_linear_regression(params: &Path, inputs: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["eval", "specs/linear_regression.nn", "--params"];
@@ -211,6 +325,50 @@ fn eval_computes_loss_and_gradients_by_hand() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["input_grads"]["x"], serde_json::json!([0.0, 8.0]));
     assert!(v.get("grads").is_none(), "{v}");
+}
+
+#[test]
+fn eval_accepts_every_spelling_of_a_name_as_a_key() {
+    let spec = scratch(
+        "keys.nn",
+        "model Keys {\n    input x : ℝ\n    target y : ℝ\n    param θ_{10} : ℝ, W_{hh} : ℝ, β_0 : ℝ\n    f[x, φ] = θ_{10} + W_{hh} x + β_0\n    loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n}\n".as_bytes(),
+    );
+    let i = scratch("keys_inputs.json", br#"{"x": [1, 2], "y": [3, 3]}"#);
+    let run = |params: &str| {
+        let p = scratch("keys_params.json", params.as_bytes());
+        let (spec, p, i) = (
+            spec.to_str().unwrap(),
+            p.to_str().unwrap(),
+            i.to_str().unwrap(),
+        );
+        nnspec(&[
+            "eval", spec, "--params", p, "--inputs", i, "--grad", "--json",
+        ])
+    };
+    // f = 1 + 2x - 1 at x = (1, 2): (2, 4); L = (2-3)² + (4-3)² = 2;
+    // ∂L/∂θ_10 = ∑ 2(f - y) = 0, ∂L/∂W_hh = ∑ 2(f - y) x = -2 + 4 = 2.
+    for params in [
+        r#"{"theta_10": 1, "W_hh": 2, "beta_0": -1}"#,
+        r#"{"theta_{10}": 1, "W_{hh}": 2, "β₀": -1}"#,
+        r#"{"θ_{1,0}": 1, "W_hh": 2, "β_0": -1}"#,
+    ] {
+        let out = run(params);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{params}: {}",
+            text(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["loss"], serde_json::json!(2.0), "{params}");
+        assert_eq!(v["grads"]["θ_{10}"], serde_json::json!(0.0), "{params}");
+        assert_eq!(v["grads"]["W_{hh}"], serde_json::json!(2.0), "{params}");
+    }
+    // Two spellings of one name are an error that names both.
+    let out = run(r#"{"theta_10": 1, "θ_{10}": 1, "W_hh": 2, "beta_0": 0}"#);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("`theta_10` and `θ_{10}`"), "{err}");
 }
 
 #[test]
@@ -384,4 +542,56 @@ fn predict_reads_data_without_a_target_column() {
         assert!((1..=3).contains(&class), "{l}");
     }
     assert!(text(&p.stderr).contains("2 examples predicted"));
+}
+
+/// Every printing subcommand, with its reader gone before it writes: a closed stdout is a
+/// normal end (status 0, nothing on stderr), not an internal error.
+#[test]
+fn a_closed_stdout_is_a_normal_exit() {
+    let commands: [&[&str]; 4] = [
+        &["ir", "specs/deep.nn", "--stage", "opt", "--plan"],
+        &["emit", "specs/deep.nn"],
+        &["check", "specs/deep.nn", "--dump", "ast"],
+        &["gradcheck", "specs/deep.nn"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("nnspec runs");
+        // Close the reading end before the program has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("nnspec ends");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("internal compiler error"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_bernoulli_needs_one_probability() {
+    for (dist, code, says) in [
+        ("Bernoulli[2]", "E0314", "between 0 and 1"),
+        (
+            "Bernoulli[0.5, 1]",
+            "E0204",
+            "takes 1 argument, but 2 were given",
+        ),
+        ("Bernoulli[0.5]", "", ""),
+    ] {
+        let spec = format!("model M {{\n    input x : ℝ\n    m : ℝ ~ {dist}\n    f[x] = m x\n}}\n");
+        let p = scratch("bernoulli.nn", spec.as_bytes());
+        let out = nnspec(&["check", p.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        if code.is_empty() {
+            assert_eq!(out.status.code(), Some(0), "{dist}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{dist}: {err}");
+            assert!(err.contains(code) && err.contains(says), "{dist}: {err}");
+        }
+    }
 }

@@ -138,6 +138,7 @@ impl Build<'_> {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Param,
+            dist: None,
         });
         self.params.push(self.rng.mat(rows, cols, dom));
         id
@@ -158,6 +159,7 @@ impl Build<'_> {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Input,
+            dist: None,
         });
         self.inputs.push(value);
         id
@@ -615,6 +617,7 @@ fn frozen(case: &Case) -> (Graph, Vec<Mat<f64>>) {
                 group: None,
                 node: NodeId(i as u32),
                 role: nnspec::dsl::ir::Role::Input,
+                dist: None,
             });
             inputs.push(values[arg].clone());
         }
@@ -776,6 +779,7 @@ fn second_order(case: &Case, rng: &mut Rng) -> Case {
             group: None,
             node: v,
             role: nnspec::dsl::ir::Role::Input,
+            dist: None,
         });
         let Cols::Fixed(c) = shape.cols else {
             unreachable!("gradients of parameters are fixed")
@@ -889,6 +893,7 @@ fn graph_of(params: &[(&str, Shape)], body: impl FnOnce(&mut Graph, &[NodeId]) -
                 group: None,
                 node: id,
                 role: nnspec::dsl::ir::Role::Param,
+                dist: None,
             });
             id
         })
@@ -982,6 +987,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         group: None,
         node: a,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.inputs.push(Slot {
         name: "X".into(),
@@ -990,6 +996,7 @@ fn a_batched_matmul_contracts_over_the_batch() {
         group: None,
         node: b,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("y".into(), y));
     let mut rng = Rng::new(7);
@@ -1087,6 +1094,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.inputs.push(Slot {
         name: "y".into(),
@@ -1095,6 +1103,7 @@ fn label_graph(lo: i32, classes: usize, slot_labels: Option<(i32, usize)>) -> Gr
         group: None,
         node: y,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("pick".into(), pick));
     g.outputs.push(("hot".into(), hot));
@@ -1157,6 +1166,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     for (name, id) in [("c", c), ("s", s), ("t", t)] {
         let shape = g.shape(id);
@@ -1167,6 +1177,7 @@ fn broadcast_place_row_row_transpose_and_sums_match_naive_loops() {
             group: None,
             node: id,
             role: nnspec::dsl::ir::Role::Param,
+            dist: None,
         });
     }
     for (name, id) in [
@@ -1364,6 +1375,7 @@ fn bad_labels_are_errors() {
         group: None,
         node: y,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     g.outputs.push(("h".into(), h));
     let e = interp::run(&g, &[labels(1.0, 2.0)], &[])
@@ -1397,6 +1409,7 @@ fn malformed_graphs_are_errors() {
         group: None,
         node: x,
         role: nnspec::dsl::ir::Role::Input,
+        dist: None,
     });
     let e = interp::run(&g, &[Mat::<f64>::zeros(3, 1)], &[])
         .map(|_| ())

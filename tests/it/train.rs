@@ -337,3 +337,82 @@ fn early_stopping_restores_the_best_epoch() {
             .all(|e| e.val_loss.unwrap() >= recorded)
     );
 }
+
+mod noise {
+    nnspec::model!("../data/noise.nn");
+}
+
+/// The mean and (population) variance of a matrix's entries.
+fn moments(m: faer::MatRef<'_, f64>) -> (f64, f64) {
+    let v: Vec<f64> = (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
+        .collect();
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (mean, v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n)
+}
+
+#[test]
+fn noise_is_drawn_from_its_declared_distribution() {
+    const N: usize = 20_000;
+    // (model, mean, variance, bound on the mean's error, bound on the variance's error), by
+    // hand: Uniform[0, 1] has mean 1/2, variance 1/12, standard error of the mean
+    // √(1/12/N) ≈ 0.0020 and of the variance √((1/80 − 1/144)/N) ≈ 0.00053; Bernoulli[0.3]
+    // has mean 0.3, variance 0.21, standard errors 0.0032 and
+    // √((p(1−p)(1−3p+3p²) − 0.21²)/N) ≈ 0.0013; Norm[2, 0.25] has
+    // mean 2, variance 0.25, standard errors 0.0035 and 0.25·√(2/N) = 0.0025. The bounds are
+    // about five standard errors.
+    let cases = [
+        ("Uniform01", 0.5, 1.0 / 12.0, 0.01, 0.003),
+        ("Bernoulli03", 0.3, 0.21, 0.016, 0.0065),
+        ("Norm2", 2.0, 0.25, 0.018, 0.0125),
+    ];
+    let within =
+        |what: &str, m: faer::MatRef<'_, f64>, (mean, var, dm, dv): (f64, f64, f64, f64)| {
+            let (got_mean, got_var) = moments(m);
+            assert!(
+                (got_mean - mean).abs() < dm,
+                "{what}: mean {got_mean}, want {mean}"
+            );
+            assert!(
+                (got_var - var).abs() < dv,
+                "{what}: variance {got_var}, want {var}"
+            );
+        };
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/noise.nn"))
+        .unwrap();
+    let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
+    for (name, mean, var, dm, dv) in cases {
+        let graph = checked
+            .graphs
+            .iter()
+            .flatten()
+            .find(|g| g.name == name)
+            .unwrap();
+        // The interpreter draws the noise of every batch (here the model function's value).
+        let model = InterpModel::<f64>::new(graph, &src, "noise.nn", &mut Rng::new(3)).unwrap();
+        let mut ws = model.new_workspace(N);
+        let x = Mat::<f64>::zeros(1, N);
+        let f = model.predict(x.as_ref(), &mut ws).unwrap();
+        within(&format!("interpreter {name}"), f, (mean, var, dm, dv));
+        if name == "Bernoulli03" {
+            assert!((0..N).all(|j| f[(0, j)] == 0.0 || f[(0, j)] == 1.0));
+        }
+    }
+    // Generated code draws noise through the same sampler.
+    let mut rng = Rng::new(4);
+    let u = noise::Uniform01::<f64>::sample_u(N, &mut rng);
+    within(
+        "generated Uniform01",
+        u.as_ref(),
+        (0.5, 1.0 / 12.0, 0.01, 0.003),
+    );
+    let m = noise::Bernoulli03::<f64>::sample_m(N, &mut rng);
+    within(
+        "generated Bernoulli03",
+        m.as_ref(),
+        (0.3, 0.21, 0.016, 0.0065),
+    );
+    let e = noise::Norm2::<f64>::sample_e(N, &mut rng);
+    within("generated Norm2", e.as_ref(), (2.0, 0.25, 0.018, 0.0125));
+}

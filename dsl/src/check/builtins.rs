@@ -96,7 +96,7 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 /// Initialisers a `param` may name after `~`.
-pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform"];
+pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform", "Bernoulli"];
 
 /// Other names for the initialisers, with the one the language uses.
 const INITIALISER_SYNONYMS: &[(&str, &str)] = &[

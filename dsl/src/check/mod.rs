@@ -1654,7 +1654,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         self.distribution(&init.expr);
     }
 
-    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`.
+    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`.
     fn distribution(&mut self, e: &Expr) {
         let (word, args, span) = match &e.kind {
             ExprKind::Name(n) => (n.word.as_str(), None, n.span),
@@ -1681,9 +1681,29 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             self.error(d);
             return;
         }
-        let needs_args = matches!(word, "Norm" | "Uniform");
+        let arity = match word {
+            "Norm" | "Uniform" => 2,
+            "Bernoulli" => 1,
+            _ => 0,
+        };
+        let needs_args = arity > 0;
         match (needs_args, args) {
-            (true, Some(a)) if a.len() == 2 => {
+            (true, Some(a)) if word == "Bernoulli" && a.len() == 1 => {
+                if self
+                    .eval_quiet(&a[0])
+                    .is_none_or(|p| !(0.0..=1.0).contains(&p))
+                {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0314,
+                            a[0].span,
+                            "`Bernoulli[p]` needs a probability `p` between 0 and 1",
+                        )
+                        .label("not a number in [0, 1]"),
+                    );
+                }
+            }
+            (true, Some(a)) if arity == 2 && a.len() == 2 => {
                 for x in a {
                     // `I` (the identity) and numbers or hyper-parameters.
                     let is_identity =
@@ -1702,17 +1722,18 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             }
             (true, _) => {
                 let given = args.map_or(0, Vec::len);
-                let form = if word == "Norm" {
-                    "[μ, σ²]"
-                } else {
-                    "[a, b]"
+                let form = match word {
+                    "Norm" => "[μ, σ²]",
+                    "Bernoulli" => "[p]",
+                    _ => "[a, b]",
                 };
                 self.error(
                     Diagnostic::new(
                         Code::E0204,
                         e.span,
                         format!(
-                            "`{word}` takes 2 arguments, but {given} {} given",
+                            "`{word}` takes {arity} argument{}, but {given} {} given",
+                            if arity == 1 { "" } else { "s" },
                             if given == 1 { "was" } else { "were" }
                         ),
                     )

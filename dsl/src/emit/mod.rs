@@ -1058,20 +1058,10 @@ fn model(
         .enumerate()
         .map(|(k, (f, p))| {
             let (r, c) = dims(p.shape, 1);
-            let i = quote!(#rt::init::Init);
-            let how = match g.inits.get(k).copied().unwrap_or(Init::Default) {
-                Init::Default => quote!(#i::Default),
-                Init::He => quote!(#i::He),
-                Init::Glorot => quote!(#i::Glorot),
-                Init::LeCun => quote!(#i::LeCun),
-                Init::Normal { mean, variance } => {
-                    quote!(#i::Normal { mean: #mean, variance: #variance })
-                }
-                Init::Uniform { lo, hi } => quote!(#i::Uniform { lo: #lo, hi: #hi }),
-                Init::Const(v) => quote!(#i::Const(#v)),
-            };
+            let how = init_tokens(&rt, g.inits.get(k).copied().unwrap_or(Init::Default));
             quote!(#f: #how.sample(#r, #c, rng),)
         });
+    let noise = noise_samplers(&cx);
     let params_impl = params_impl(&cx, &name);
     let supervised_impl = supervised_impl(&cx, &name, &ws_name, function, forward_inputs);
     let doc = format!("The model `{}`, compiled by nnspec.", g.name);
@@ -1125,6 +1115,7 @@ fn model(
                 #(#visit_grads)*
             }
 
+            #(#noise)*
                         #forward
             #loss_only
             #locate
@@ -1278,6 +1269,55 @@ fn dims(shape: Shape, batch: usize) -> (usize, usize) {
     match shape.cols {
         Cols::Fixed(c) => (shape.rows, c),
         Cols::Batch => (shape.rows, batch),
+    }
+}
+
+/// For each noise input `ε`, `sample_epsilon(batch, rng)`: a batch of it drawn from the
+/// distribution the spec declares (`~ Norm[0, I]`, `~ Uniform[a, b]`, `~ Bernoulli[p]`), with
+/// the runtime's sampler, as the interpreter draws it.
+fn noise_samplers(cx: &Cx<'_>) -> Vec<TokenStream> {
+    let rt = &cx.rt;
+    cx.g.inputs
+        .iter()
+        .zip(&cx.inputs)
+        .filter(|(s, _)| s.role == crate::ir::Role::Noise)
+        .map(|(s, field)| {
+            let f = format_ident!("sample_{}", field);
+            let how = init_tokens(
+                rt,
+                s.dist.unwrap_or(Init::Normal {
+                    mean: 0.0,
+                    variance: 1.0,
+                }),
+            );
+            let rows = s.shape.rows;
+            let doc = format!(
+                "A batch of the noise `{}`, drawn as the spec declares it.",
+                s.name
+            );
+            quote! {
+                #[doc = #doc]
+                pub fn #f(batch: usize, rng: &mut #rt::Rng) -> #rt::faer::Mat<T> {
+                    #how.sample(#rows, batch, rng)
+                }
+            }
+        })
+        .collect()
+}
+
+/// The runtime's `init::Init` value for the IR's (a parameter's initialiser or a noise
+/// input's distribution).
+fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
+    let i = quote!(#rt::init::Init);
+    match init {
+        Init::Default => quote!(#i::Default),
+        Init::He => quote!(#i::He),
+        Init::Glorot => quote!(#i::Glorot),
+        Init::LeCun => quote!(#i::LeCun),
+        Init::Normal { mean, variance } => quote!(#i::Normal { mean: #mean, variance: #variance }),
+        Init::Uniform { lo, hi } => quote!(#i::Uniform { lo: #lo, hi: #hi }),
+        Init::Bernoulli { p } => quote!(#i::Bernoulli { p: #p }),
+        Init::Const(v) => quote!(#i::Const(#v)),
     }
 }
 

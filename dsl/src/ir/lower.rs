@@ -277,13 +277,22 @@ impl Cx<'_, '_> {
                     self.input(&name, shape, labels, role, t.name.span, scope)?;
                 }
             }
-            ast::StmtKind::Noise { name, ty, .. } => {
+            ast::StmtKind::Noise { name, ty, dist } => {
                 let canon = canonical(name, scope);
                 let shape = match ty {
                     Some(t) => self.data_shape(t, scope)?.0,
                     None => Shape::batch(1),
                 };
                 self.input(&canon, shape, None, Role::Noise, name.span, scope)?;
+                if let Some(slot) = self.graph.inputs.last_mut() {
+                    slot.dist = Some(match dist_of(dist, scope) {
+                        super::Init::Default => super::Init::Normal {
+                            mean: 0.0,
+                            variance: 1.0,
+                        },
+                        d => d,
+                    });
+                }
             }
             ast::StmtKind::Param { items, group } => {
                 let group = group.as_ref().map(|g| canonical(g, scope));
@@ -308,6 +317,7 @@ impl Cx<'_, '_> {
                                 labels: None,
                                 group: slot_group,
                                 node: id,
+                                dist: None,
                                 role: Role::Param,
                             });
                             self.instances.insert(full.clone(), id);
@@ -364,6 +374,7 @@ impl Cx<'_, '_> {
             group: None,
             node: id,
             role,
+            dist: None,
         });
         if let Some(l) = labels {
             scope.labels.insert(name.to_string(), l);
@@ -1263,12 +1274,25 @@ fn init_of(init: Option<&ast::Init>, scope: &Scope) -> super::Init {
     if !init.random {
         return num(&init.expr, scope).map_or(Init::Default, Init::Const);
     }
-    let (word, args) = match &init.expr.kind {
+    dist_of(&init.expr, scope)
+}
+
+/// The distribution written after `~` (`He`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`);
+/// the identity `I` as a variance (`Norm[0, I]`) is 1, since entries are drawn independently.
+fn dist_of(e: &Expr, scope: &Scope) -> super::Init {
+    use super::Init;
+    let (word, args) = match &e.kind {
         ExprKind::Name(n) => (n.word.as_str(), &[][..]),
         ExprKind::Call { func, args } => (func.word.as_str(), args.as_slice()),
         _ => return Init::Default,
     };
-    let nums: Vec<Option<f64>> = args.iter().map(|a| num(a, scope)).collect();
+    let nums: Vec<Option<f64>> = args
+        .iter()
+        .map(|a| match &a.kind {
+            ExprKind::Name(n) if n.word == "I" && n.sub.is_empty() => Some(1.0),
+            _ => num(a, scope),
+        })
+        .collect();
     match (word, nums.as_slice()) {
         ("He", _) => Init::He,
         ("Glorot", _) => Init::Glorot,
@@ -1278,6 +1302,7 @@ fn init_of(init: Option<&ast::Init>, scope: &Scope) -> super::Init {
             variance: *variance,
         },
         ("Uniform", [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
+        ("Bernoulli", [Some(p)]) => Init::Bernoulli { p: *p },
         _ => Init::Default,
     }
 }

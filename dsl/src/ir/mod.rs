@@ -176,6 +176,8 @@ pub struct Slot {
     pub node: NodeId,
     /// What the slot holds.
     pub role: Role,
+    /// For noise: the distribution it is drawn from (`Norm[0, I]` is `Normal { 0, 1 }`).
+    pub dist: Option<Init>,
 }
 
 /// What a graph slot holds: the statement that declared it.
@@ -185,7 +187,7 @@ pub enum Role {
     Input,
     /// `target y : …`: what the loss compares the model's output with.
     Target,
-    /// `ε : ℝ^D ~ Norm[0, I]`: noise drawn afresh each step.
+    /// `ε : ℝ^D ~ Norm[0, I]`: noise drawn afresh each step from the slot's `dist`.
     Noise,
     /// `param …`: a parameter.
     Param,
@@ -213,7 +215,9 @@ pub struct Graph {
     pub inits: Vec<Init>,
 }
 
-/// How a parameter starts, as the spec writes it after `~` or `=`.
+/// How a parameter starts, or what noise is drawn from, as the spec writes it after `~` or
+/// `=`. The runtime's `init::Init` is the same list, and samples it (the compiler does not
+/// depend on the runtime).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     /// The default: He (eq. 7.32) for a matrix, zero for a vector or a scalar.
@@ -237,6 +241,11 @@ pub enum Init {
         lo: f64,
         /// Upper end.
         hi: f64,
+    },
+    /// `~ Bernoulli[p]`: 1 with probability `p`, else 0.
+    Bernoulli {
+        /// The probability of a 1.
+        p: f64,
     },
     /// `= c`.
     Const(f64),
