@@ -219,3 +219,102 @@ fn stable_rewrites_keep_cross_entropy_finite_at_large_logits() {
     // ∂L/∂β = ∑ (sig(f) - y) = (1 - 0) + (sig(-80) - 1) ≈ 0, and finite.
     assert!(grad.is_finite() && grad.abs() < 1e-9, "gradient {grad}");
 }
+
+/// A `1 × B` batch of scalars.
+fn batch(values: &[f64]) -> faer::Mat<f64> {
+    faer::Mat::from_fn(1, values.len(), |_, j| values[j])
+}
+
+#[test]
+fn a_vulgar_fraction_is_a_number() {
+    // ½ ∑_i (ω x_i − y_i)² at ω = 1.5, x = (1, 2), y = (0.5, −1): ℓ = (1, 16), ∑ = 17.
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "Half");
+    let v = interp::run(
+        &g,
+        &[batch(&[1.0, 2.0]), batch(&[0.5, -1.0])],
+        &[scalar(1.5)],
+    )
+    .expect("runs");
+    assert_eq!(v.scalar("L").expect("L"), 8.5);
+    // ¾ · 17 + ⅛ · 1.5² = 12.75 + 0.28125.
+    assert_eq!(v.scalar("L'").expect("L'"), 13.03125);
+}
+
+#[test]
+fn an_ascii_group_trains_only_its_members() {
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "AsciiGroup");
+    let groups: Vec<_> = g.params.iter().map(|p| p.group.as_deref()).collect();
+    assert_eq!(groups, [Some("θ"), Some("ψ")]);
+    assert_eq!(g.losses[0].group, ["θ"]);
+    assert_eq!(g.losses[0].wrt, [0], "L[theta] trains b, not c");
+    // b = 2, c = 1, x = (1, 3): (2 + 1)² + (6 + 1)² = 58; ∂L/∂b = 2·3·1 + 2·7·3 = 48.
+    let t = dsl::training_graph(&g).expect("compiles");
+    let v = interp::run(&t, &[batch(&[1.0, 3.0])], &[scalar(2.0), scalar(1.0)]).expect("runs");
+    assert_eq!(v.scalar("L").expect("L"), 58.0);
+    assert_eq!(v.output("∂L/∂b").expect("∂L/∂b")[(0, 0)], 48.0);
+    assert!(v.output("∂L/∂c").is_none(), "c is in ψ");
+}
+
+#[test]
+fn a_keyword_subscript_is_part_of_a_name() {
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "WordSubscripts");
+    let params: Vec<_> = g
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.shape.rows, p.shape.cols))
+        .collect();
+    use dsl::ir::Cols::Fixed;
+    assert_eq!(params, [("Ω", 2, Fixed(3)), ("β_{out}", 2, Fixed(1))]);
+}
+
+#[test]
+fn each_clause_applies_to_the_items_before_it() {
+    use dsl::ir::Init::Const;
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "Clauses");
+    let groups: Vec<_> = g
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.group.as_deref().unwrap_or("none")))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("β_1", "θ"),
+            ("Ω_1", "θ"),
+            ("β_2", "θ"),
+            ("Ω_2", "θ"),
+            ("γ", "θ"),
+            ("δ", "ψ"),
+            ("a_1", "θ"),
+            ("a_2", "θ"),
+            ("c", "ψ"),
+            ("e", "ψ"),
+        ]
+    );
+    assert_eq!(
+        g.inits[4..],
+        [
+            Const(2.0),
+            Const(3.0),
+            Const(5.0),
+            Const(5.0),
+            Const(7.0),
+            Const(11.0)
+        ]
+    );
+    // L'[ψ] = ∑_i δ c e · 𝟏ᵀ x_i = 3·7·11·(1 + 2 − 4 + 0.5) at the initial constants.
+    let x = faer::Mat::from_fn(2, 2, |r, c| [[1.0, -4.0], [2.0, 0.5]][r][c]);
+    let params: Vec<_> = g
+        .params
+        .iter()
+        .zip(&g.inits)
+        .map(|(p, i)| match (i, p.shape.cols) {
+            (Const(v), _) => scalar(*v),
+            (_, dsl::ir::Cols::Fixed(c)) => faer::Mat::zeros(p.shape.rows, c),
+            _ => unreachable!("parameters are not batched"),
+        })
+        .collect();
+    let v = interp::run(&g, &[x], &params).expect("runs");
+    assert_eq!(v.scalar("L'").expect("L'"), 231.0 * -0.5);
+    assert_eq!(g.losses[1].wrt, [5, 8, 9], "L'[ψ] trains δ, c and e");
+}
