@@ -318,3 +318,19 @@ fn each_clause_applies_to_the_items_before_it() {
     assert_eq!(v.scalar("L'").expect("L'"), 231.0 * -0.5);
     assert_eq!(g.losses[1].wrt, [5, 8, 9], "L'[ψ] trains δ, c and e");
 }
+
+#[test]
+fn scaled_ones_take_the_length_of_what_they_meet() {
+    // h_1 = β + Ω (2·𝟏) + x = β + 2 (row sums of Ω) + x.
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "ScaledOnes");
+    let beta = faer::Mat::from_fn(3, 1, |r, _| [0.5, -1.0, 2.0][r]);
+    let omega = faer::Mat::from_fn(3, 3, |r, c| (3 * r + c + 1) as f64);
+    let x = faer::Mat::from_fn(3, 1, |_, _| 1.0);
+    let v = interp::run(&g, &[x], &[beta, omega]).expect("runs");
+    let f = v.output("f").expect("f");
+    // Row sums 6, 15, 24.
+    let want = [0.5 + 12.0 + 1.0, -1.0 + 30.0 + 1.0, 2.0 + 48.0 + 1.0];
+    for (r, w) in want.iter().enumerate() {
+        assert_eq!(f[(r, 0)], *w, "row {r}");
+    }
+}
