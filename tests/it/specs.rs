@@ -334,3 +334,74 @@ fn scaled_ones_take_the_length_of_what_they_meet() {
         assert_eq!(f[(r, 0)], *w, "row {r}");
     }
 }
+
+#[test]
+fn layer_norm_normalises_each_example_over_its_components() {
+    // Ω = I, β = 0: f = LayerNorm[x]. Example 1: x = (1, 2, 4, 7), mean 3.5, deviations
+    // (−2.5, −1.5, 0.5, 3.5), population variance 21 / 4 = 5.25. Example 2: x = (0.5, −1, 3, 0),
+    // mean 0.625, deviations (−0.125, −1.625, 2.375, −0.625), variance 8.6875 / 4 = 2.171875.
+    let eps: f64 = 1e-5;
+    let want = [
+        [-2.5, -1.5, 0.5, 3.5].map(|d: f64| d / (5.25 + eps).sqrt()),
+        [-0.125, -1.625, 2.375, -0.625].map(|d: f64| d / (2.171875 + eps).sqrt()),
+    ];
+    let g = model("dsl/tests/data/ok/layer_norm.nn", "LayerNormed");
+    let xs = [[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 3.0, 0.0]];
+    let x = faer::Mat::from_fn(4, 2, |r, c| xs[c][r]);
+    let y = faer::Mat::from_fn(4, 2, |r, c| 0.1 * (r + c) as f64);
+    let identity = faer::Mat::from_fn(4, 4, |r, c| if r == c { 1.0 } else { 0.0 });
+    let v = interp::run(
+        &g,
+        &[x.clone(), y.clone()],
+        &[faer::Mat::zeros(4, 1), identity],
+    )
+    .expect("runs");
+    let f = v.output("f").expect("f");
+    for (c, col) in want.iter().enumerate() {
+        for (r, w) in col.iter().enumerate() {
+            assert!(
+                (f[(r, c)] - w).abs() < 1e-12,
+                "f[{r}, {c}] = {} ≠ {w}",
+                f[(r, c)]
+            );
+        }
+    }
+
+    // Its gradient against central differences, at a point where nothing is symmetric.
+    let beta = faer::Mat::from_fn(4, 1, |r, _| [0.3, -0.2, 0.1, 0.4][r]);
+    let omega = faer::Mat::from_fn(4, 4, |r, c| ((r * 4 + c) as f64 * 0.37).sin());
+    let t = dsl::training_graph(&g).expect("compiles");
+    let grads =
+        interp::run(&t, &[x.clone(), y.clone()], &[beta.clone(), omega.clone()]).expect("runs");
+    let loss_at = |b: &faer::Mat<f64>, o: &faer::Mat<f64>| {
+        interp::run(&g, &[x.clone(), y.clone()], &[b.clone(), o.clone()])
+            .expect("runs")
+            .scalar("L")
+            .expect("L")
+    };
+    let h = 1e-6;
+    let dbeta = grads.output("∂L/∂β").expect("∂L/∂β");
+    for r in 0..4 {
+        let (mut up, mut down) = (beta.clone(), beta.clone());
+        up[(r, 0)] += h;
+        down[(r, 0)] -= h;
+        let numeric = (loss_at(&up, &omega) - loss_at(&down, &omega)) / (2.0 * h);
+        assert!(
+            (dbeta[(r, 0)] - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+            "∂L/∂β_{r}: {} vs {numeric}",
+            dbeta[(r, 0)]
+        );
+    }
+    let domega = grads.output("∂L/∂Ω").expect("∂L/∂Ω");
+    for (r, c) in [(0, 0), (1, 3), (2, 1), (3, 2)] {
+        let (mut up, mut down) = (omega.clone(), omega.clone());
+        up[(r, c)] += h;
+        down[(r, c)] -= h;
+        let numeric = (loss_at(&beta, &up) - loss_at(&beta, &down)) / (2.0 * h);
+        assert!(
+            (domega[(r, c)] - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+            "∂L/∂Ω_{r}{c}: {} vs {numeric}",
+            domega[(r, c)]
+        );
+    }
+}

@@ -1033,12 +1033,38 @@ impl Cx<'_, '_> {
         let id = match builtins::lookup(word).map(|(b, _)| b) {
             Some(Builtin::Softmax | Builtin::SoftmaxCols) => self.op(Op::Softmax, &[x.id], span)?,
             Some(Builtin::LogSumExp) => self.op(Op::LogSumExp, &[x.id], span)?,
+            Some(Builtin::LayerNorm) => self.layer_norm(x.id, span)?,
             b => match b.and_then(unary_of) {
                 Some(u) => self.unary(u, x.id, span)?,
                 None => return Err(unsupported(span, format!("`{word}`"))),
             },
         };
         Ok(Lv { id, row: x.row })
+    }
+
+    /// `LayerNorm[z] = (z − m) / √(v + ε)` for each example's vector z ∈ ℝ^D, with m its
+    /// mean and v its population variance over the D components (eq. 11.7–11.8 and 11.10
+    /// taken over the components instead of the batch), in existing ops, so that its
+    /// gradient is theirs.
+    fn layer_norm(&mut self, z: NodeId, span: Span) -> R<NodeId> {
+        let shape = self.graph.shape(z);
+        let inv_d = self.constant(1.0 / shape.rows as f64, Shape::SCALAR, span)?;
+        let mean_of = |cx: &mut Self, v: NodeId| -> R<NodeId> {
+            let sum = cx.op(Op::SumRows, &[v], span)?;
+            let (sum, k) = cx.align(sum, inv_d, span)?;
+            cx.op(Op::Mul, &[sum, k], span)
+        };
+        let mean = mean_of(self, z)?;
+        let mean = self.broadcast(mean, shape, span)?;
+        let centred = self.op(Op::Sub, &[z, mean], span)?;
+        let squares = self.op(Op::Mul, &[centred, centred], span)?;
+        let var = mean_of(self, squares)?;
+        let eps = self.constant(builtins::LAYER_NORM_EPSILON, Shape::SCALAR, span)?;
+        let (var, eps) = self.align(var, eps, span)?;
+        let shifted = self.op(Op::Add, &[var, eps], span)?;
+        let sd = self.unary(Unary::Sqrt, shifted, span)?;
+        let sd = self.broadcast(sd, shape, span)?;
+        self.op(Op::Div, &[centred, sd], span)
     }
 
     /// `Norm_y[μ, σ²] = exp[-(y - μ)²/(2σ²)] / √(2πσ²)`, element-wise.
