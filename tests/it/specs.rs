@@ -405,3 +405,17 @@ fn layer_norm_normalises_each_example_over_its_components() {
         );
     }
 }
+
+#[test]
+fn a_loss_over_a_sub_model_instance_trains_that_instance() {
+    let g = model("dsl/tests/data/ok/gan_instance_group.nn", "GAN");
+    let trained = |k: usize| -> Vec<&str> {
+        g.losses[k]
+            .wrt
+            .iter()
+            .map(|&i| g.params[i as usize].name.as_str())
+            .collect()
+    };
+    assert_eq!(trained(0), ["ω_0", "Ω_d", "ω_1", "Ω'_d"]);
+    assert_eq!(trained(1), ["θ.β_0", "θ.Ω_0", "θ.β_1", "θ.Ω_1"]);
+}
