@@ -323,8 +323,10 @@ fn check_slots<T: Scalar>(
             let node_shape = g.nodes.get(slot.node.index()).map(|n| n.shape);
             if node_shape.is_some_and(|s| s != slot.shape) {
                 let msg = format!(
-                    "{kind} `{}` is {} but its node is {:?}",
-                    slot.name, slot.shape, node_shape
+                    "{kind} `{}` is {} but its node is {}",
+                    slot.name,
+                    slot.shape.book(),
+                    node_shape.map_or_else(|| "missing".to_string(), |s| s.book())
                 );
                 return Err(EvalError::InvalidGraph(msg));
             }

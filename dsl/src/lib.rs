@@ -121,12 +121,15 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
             match ir::lower::lower(&ast, &info.models, i) {
                 Ok(g) => graphs.push(Some(g)),
                 Err(d) => {
-                    errors.push(*d);
+                    errors.extend(d);
                     graphs.push(None);
                 }
             }
         }
         if !errors.is_empty() {
+            // A sub-model's failure is met again in every model that calls it.
+            errors.sort_by_key(|d| (d.span.start, d.span.end));
+            errors.dedup_by(|a, b| a.span == b.span && a.message == b.message);
             return Err(errors);
         }
         Ok(Checked { ast, info, graphs })

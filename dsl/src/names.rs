@@ -159,6 +159,12 @@ pub fn closest<'a>(target: &str, candidates: impl Iterator<Item = &'a str>) -> O
         .map(|(_, c)| c)
 }
 
+/// Whether an unknown function's name reads as an activation function (the book's `a[·]`,
+/// `act`, `activation`), so that binding a built-in activation to it is the likely fix.
+pub fn looks_like_activation(word: &str) -> bool {
+    matches!(word, "a" | "act" | "activation")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

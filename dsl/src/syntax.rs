@@ -135,7 +135,7 @@ fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
 // ------------------------------------------------------------------------------- pest errors
 
 /// Symbols the language knows; any other non-ASCII symbol at an error is reported as unknown.
-const KNOWN_SYMBOLS: &str = "ℝ×∈…⋯·⋅⊙ᵀ‖𝟏𝟙∑∏√∂²³⁻′−₀₁₂₃₄₅₆₇₈₉";
+const KNOWN_SYMBOLS: &str = "ℝ×∈…⋯·⋅⊙ᵀ‖𝟏𝟙∑∏√∂²³⁻′−₀₁₂₃₄₅₆₇₈₉½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅐⅛⅜⅝⅞⅑⅒";
 
 fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
@@ -303,7 +303,27 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
     if found == Some('(') {
         d = d.help("square brackets apply a function: `a[z]`; round brackets only group");
     }
+    if let Some(c) = found
+        && let Some((_, v)) = VULGAR_FRACTIONS.iter().find(|(f, _)| *f == c)
+        && let Some(digits) = mixed_number_digits(&src[..pos])
+    {
+        d = d.help(format!(
+            "`{digits}{c}` could be a mixed number or a product: write `{}` for the number, or `{digits}·{c}` for the product",
+            digits.parse::<f64>().unwrap_or(0.0) + v
+        ));
+    }
     d
+}
+
+/// The digits written right before a fraction (`2` of `2½`), if any.
+fn mixed_number_digits(before: &str) -> Option<&str> {
+    let start = before
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+        .len();
+    let digits = &before[start..];
+    digits
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then_some(digits)
 }
 
 /// The source before a line, without trailing blank lines and comments.
@@ -456,6 +476,7 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         | Rule::sub_items
         | Rule::sub_digits
         | Rule::sub_word
+        | Rule::sub_keyword
         | Rule::sub_unicode => "a subscript",
         Rule::binder => "a binder `_{i=1}`",
         Rule::upper => "an upper limit `^{I}`",
@@ -650,7 +671,7 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
                     });
                 }
             }
-            Rule::stmt => stmts.push(build_stmt(c)),
+            Rule::stmt => stmts.extend(build_stmts(c)),
             _ => {}
         }
     }
@@ -674,6 +695,86 @@ fn empty_name(span: Span) -> ast::Name {
         sub: Vec::new(),
         span,
     }
+}
+
+/// A statement of the grammar as statements of the tree: a `param` declaration whose items
+/// carry their own group or `for` clause (`param β : ℝ^D ∈ θ, ω : ℝ ∈ ψ`) becomes one
+/// declaration per clause, each holding the items written before its clause.
+fn build_stmts(p: Pair<'_, Rule>) -> Vec<ast::Stmt> {
+    let is_param = p
+        .clone()
+        .into_inner()
+        .next()
+        .is_some_and(|s| s.as_rule() == Rule::param_decl);
+    if !is_param {
+        return vec![build_stmt(p)];
+    }
+    let span = span_of(&p);
+    let Some(decl) = p.into_inner().next() else {
+        return Vec::new();
+    };
+    let mut out: Vec<ast::Stmt> = Vec::new();
+    let mut items: Vec<ast::ParamItem> = Vec::new();
+    let mut group = None;
+    let mut family = None;
+    let mut start = span.start;
+    let mut end = span.start;
+    let mut flush = |items: &mut Vec<ast::ParamItem>,
+                     group: &mut Option<ast::Name>,
+                     family: &mut Option<ast::Family>,
+                     start: u32,
+                     end: u32| {
+        if !items.is_empty() {
+            out.push(ast::Stmt {
+                kind: ast::StmtKind::Param {
+                    items: std::mem::take(items),
+                    group: group.take(),
+                },
+                family: family.take(),
+                span: Span { start, end },
+            });
+        }
+    };
+    for c in decl.into_inner() {
+        let cspan = span_of(&c);
+        match c.as_rule() {
+            Rule::param_item => {
+                if group.is_some() || family.is_some() {
+                    flush(&mut items, &mut group, &mut family, start, end);
+                    start = cspan.start;
+                }
+                if let Some(item) = build_param_item(c) {
+                    items.push(item);
+                }
+            }
+            Rule::group => {
+                group = c
+                    .into_inner()
+                    .find(|n| n.as_rule() == Rule::name)
+                    .map(build_name)
+            }
+            Rule::family => family = Some(build_family(c)),
+            _ => continue,
+        }
+        end = cspan.end;
+    }
+    flush(&mut items, &mut group, &mut family, start, end);
+    // One clause (or none): the statement keeps its whole span, as any other.
+    if let [only] = out.as_mut_slice() {
+        only.span = span;
+    }
+    out
+}
+
+fn build_param_item(c: Pair<'_, Rule>) -> Option<ast::ParamItem> {
+    let mut it = c.into_inner();
+    let (n, t) = (it.next()?, it.next()?);
+    let init = it.next().map(build_init);
+    Some(ast::ParamItem {
+        name: build_name(n),
+        ty: build_type(t),
+        init,
+    })
 }
 
 fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
@@ -709,18 +810,13 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
                     });
                 }
             }
-            Rule::param_item => {
-                let mut it = c.into_inner();
-                if let (Some(n), Some(t)) = (it.next(), it.next()) {
-                    let init = it.next().map(build_init);
-                    items.push(ast::ParamItem {
-                        name: build_name(n),
-                        ty: build_type(t),
-                        init,
-                    });
-                }
+            Rule::param_item => items.extend(build_param_item(c)),
+            Rule::group => {
+                group = c
+                    .into_inner()
+                    .find(|n| n.as_rule() == Rule::name)
+                    .map(build_name)
             }
-            Rule::group => group = c.into_inner().next().map(build_name),
             Rule::name => names.push(build_name(c)),
             Rule::type_expr => ty = Some(build_type(c)),
             Rule::expr => exprs.push(build_expr(c)),
@@ -904,10 +1000,43 @@ fn build_dim_expr(p: Pair<'_, Rule>) -> Expr {
     }
 }
 
-fn number(p: &Pair<'_, Rule>) -> Expr {
-    // The grammar only admits digit strings here, so parsing succeeds; an overflow to
+/// The Unicode vulgar fractions the grammar admits as numbers, with their values.
+pub const VULGAR_FRACTIONS: &[(char, f64)] = &[
+    ('½', 1.0 / 2.0),
+    ('⅓', 1.0 / 3.0),
+    ('⅔', 2.0 / 3.0),
+    ('¼', 1.0 / 4.0),
+    ('¾', 3.0 / 4.0),
+    ('⅕', 1.0 / 5.0),
+    ('⅖', 2.0 / 5.0),
+    ('⅗', 3.0 / 5.0),
+    ('⅘', 4.0 / 5.0),
+    ('⅙', 1.0 / 6.0),
+    ('⅚', 5.0 / 6.0),
+    ('⅐', 1.0 / 7.0),
+    ('⅛', 1.0 / 8.0),
+    ('⅜', 3.0 / 8.0),
+    ('⅝', 5.0 / 8.0),
+    ('⅞', 7.0 / 8.0),
+    ('⅑', 1.0 / 9.0),
+    ('⅒', 1.0 / 10.0),
+];
+
+/// The value of a number token: digits, or one vulgar fraction.
+fn number_value(text: &str) -> f64 {
+    let mut chars = text.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && let Some((_, v)) = VULGAR_FRACTIONS.iter().find(|(f, _)| *f == c)
+    {
+        return *v;
+    }
+    // Otherwise the grammar only admits digit strings, so parsing succeeds; an overflow to
     // infinity is reported by the checker (E0103).
-    let v = p.as_str().parse::<f64>().unwrap_or(f64::INFINITY);
+    text.parse::<f64>().unwrap_or(f64::INFINITY)
+}
+
+fn number(p: &Pair<'_, Rule>) -> Expr {
+    let v = number_value(p.as_str());
     Expr {
         kind: ExprKind::Number(v),
         span: span_of(p),
@@ -1272,7 +1401,7 @@ fn build_subscript(p: Pair<'_, Rule>) -> Vec<Expr> {
                     span,
                 });
             }
-            Rule::sub_word => {
+            Rule::sub_word | Rule::sub_keyword => {
                 let text = c.as_str();
                 let word = text.trim_end_matches(['\'', '′']);
                 let primes = (text.chars().count() - word.chars().count()) as u8;

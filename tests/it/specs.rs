@@ -219,3 +219,203 @@ fn stable_rewrites_keep_cross_entropy_finite_at_large_logits() {
     // ∂L/∂β = ∑ (sig(f) - y) = (1 - 0) + (sig(-80) - 1) ≈ 0, and finite.
     assert!(grad.is_finite() && grad.abs() < 1e-9, "gradient {grad}");
 }
+
+/// A `1 × B` batch of scalars.
+fn batch(values: &[f64]) -> faer::Mat<f64> {
+    faer::Mat::from_fn(1, values.len(), |_, j| values[j])
+}
+
+#[test]
+fn a_vulgar_fraction_is_a_number() {
+    // ½ ∑_i (ω x_i − y_i)² at ω = 1.5, x = (1, 2), y = (0.5, −1): ℓ = (1, 16), ∑ = 17.
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "Half");
+    let v = interp::run(
+        &g,
+        &[batch(&[1.0, 2.0]), batch(&[0.5, -1.0])],
+        &[scalar(1.5)],
+    )
+    .expect("runs");
+    assert_eq!(v.scalar("L").expect("L"), 8.5);
+    // ¾ · 17 + ⅛ · 1.5² = 12.75 + 0.28125.
+    assert_eq!(v.scalar("L'").expect("L'"), 13.03125);
+}
+
+#[test]
+fn an_ascii_group_trains_only_its_members() {
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "AsciiGroup");
+    let groups: Vec<_> = g.params.iter().map(|p| p.group.as_deref()).collect();
+    assert_eq!(groups, [Some("θ"), Some("ψ")]);
+    assert_eq!(g.losses[0].group, ["θ"]);
+    assert_eq!(g.losses[0].wrt, [0], "L[theta] trains b, not c");
+    // b = 2, c = 1, x = (1, 3): (2 + 1)² + (6 + 1)² = 58; ∂L/∂b = 2·3·1 + 2·7·3 = 48.
+    let t = dsl::training_graph(&g).expect("compiles");
+    let v = interp::run(&t, &[batch(&[1.0, 3.0])], &[scalar(2.0), scalar(1.0)]).expect("runs");
+    assert_eq!(v.scalar("L").expect("L"), 58.0);
+    assert_eq!(v.output("∂L/∂b").expect("∂L/∂b")[(0, 0)], 48.0);
+    assert!(v.output("∂L/∂c").is_none(), "c is in ψ");
+}
+
+#[test]
+fn a_keyword_subscript_is_part_of_a_name() {
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "WordSubscripts");
+    let params: Vec<_> = g
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.shape.rows, p.shape.cols))
+        .collect();
+    use dsl::ir::Cols::Fixed;
+    assert_eq!(params, [("Ω", 2, Fixed(3)), ("β_{out}", 2, Fixed(1))]);
+}
+
+#[test]
+fn each_clause_applies_to_the_items_before_it() {
+    use dsl::ir::Init::Const;
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "Clauses");
+    let groups: Vec<_> = g
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.group.as_deref().unwrap_or("none")))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("β_1", "θ"),
+            ("Ω_1", "θ"),
+            ("β_2", "θ"),
+            ("Ω_2", "θ"),
+            ("γ", "θ"),
+            ("δ", "ψ"),
+            ("a_1", "θ"),
+            ("a_2", "θ"),
+            ("c", "ψ"),
+            ("e", "ψ"),
+        ]
+    );
+    assert_eq!(
+        g.inits[4..],
+        [
+            Const(2.0),
+            Const(3.0),
+            Const(5.0),
+            Const(5.0),
+            Const(7.0),
+            Const(11.0)
+        ]
+    );
+    // L'[ψ] = ∑_i δ c e · 𝟏ᵀ x_i = 3·7·11·(1 + 2 − 4 + 0.5) at the initial constants.
+    let x = faer::Mat::from_fn(2, 2, |r, c| [[1.0, -4.0], [2.0, 0.5]][r][c]);
+    let params: Vec<_> = g
+        .params
+        .iter()
+        .zip(&g.inits)
+        .map(|(p, i)| match (i, p.shape.cols) {
+            (Const(v), _) => scalar(*v),
+            (_, dsl::ir::Cols::Fixed(c)) => faer::Mat::zeros(p.shape.rows, c),
+            _ => unreachable!("parameters are not batched"),
+        })
+        .collect();
+    let v = interp::run(&g, &[x], &params).expect("runs");
+    assert_eq!(v.scalar("L'").expect("L'"), 231.0 * -0.5);
+    assert_eq!(g.losses[1].wrt, [5, 8, 9], "L'[ψ] trains δ, c and e");
+}
+
+#[test]
+fn scaled_ones_take_the_length_of_what_they_meet() {
+    // h_1 = β + Ω (2·𝟏) + x = β + 2 (row sums of Ω) + x.
+    let g = model("dsl/tests/data/ok/book_spellings.nn", "ScaledOnes");
+    let beta = faer::Mat::from_fn(3, 1, |r, _| [0.5, -1.0, 2.0][r]);
+    let omega = faer::Mat::from_fn(3, 3, |r, c| (3 * r + c + 1) as f64);
+    let x = faer::Mat::from_fn(3, 1, |_, _| 1.0);
+    let v = interp::run(&g, &[x], &[beta, omega]).expect("runs");
+    let f = v.output("f").expect("f");
+    // Row sums 6, 15, 24.
+    let want = [0.5 + 12.0 + 1.0, -1.0 + 30.0 + 1.0, 2.0 + 48.0 + 1.0];
+    for (r, w) in want.iter().enumerate() {
+        assert_eq!(f[(r, 0)], *w, "row {r}");
+    }
+}
+
+#[test]
+fn layer_norm_normalises_each_example_over_its_components() {
+    // Ω = I, β = 0: f = LayerNorm[x]. Example 1: x = (1, 2, 4, 7), mean 3.5, deviations
+    // (−2.5, −1.5, 0.5, 3.5), population variance 21 / 4 = 5.25. Example 2: x = (0.5, −1, 3, 0),
+    // mean 0.625, deviations (−0.125, −1.625, 2.375, −0.625), variance 8.6875 / 4 = 2.171875.
+    let eps: f64 = 1e-5;
+    let want = [
+        [-2.5, -1.5, 0.5, 3.5].map(|d: f64| d / (5.25 + eps).sqrt()),
+        [-0.125, -1.625, 2.375, -0.625].map(|d: f64| d / (2.171875 + eps).sqrt()),
+    ];
+    let g = model("dsl/tests/data/ok/layer_norm.nn", "LayerNormed");
+    let xs = [[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 3.0, 0.0]];
+    let x = faer::Mat::from_fn(4, 2, |r, c| xs[c][r]);
+    let y = faer::Mat::from_fn(4, 2, |r, c| 0.1 * (r + c) as f64);
+    let identity = faer::Mat::from_fn(4, 4, |r, c| if r == c { 1.0 } else { 0.0 });
+    let v = interp::run(
+        &g,
+        &[x.clone(), y.clone()],
+        &[faer::Mat::zeros(4, 1), identity],
+    )
+    .expect("runs");
+    let f = v.output("f").expect("f");
+    for (c, col) in want.iter().enumerate() {
+        for (r, w) in col.iter().enumerate() {
+            assert!(
+                (f[(r, c)] - w).abs() < 1e-12,
+                "f[{r}, {c}] = {} ≠ {w}",
+                f[(r, c)]
+            );
+        }
+    }
+
+    // Its gradient against central differences, at a point where nothing is symmetric.
+    let beta = faer::Mat::from_fn(4, 1, |r, _| [0.3, -0.2, 0.1, 0.4][r]);
+    let omega = faer::Mat::from_fn(4, 4, |r, c| ((r * 4 + c) as f64 * 0.37).sin());
+    let t = dsl::training_graph(&g).expect("compiles");
+    let grads =
+        interp::run(&t, &[x.clone(), y.clone()], &[beta.clone(), omega.clone()]).expect("runs");
+    let loss_at = |b: &faer::Mat<f64>, o: &faer::Mat<f64>| {
+        interp::run(&g, &[x.clone(), y.clone()], &[b.clone(), o.clone()])
+            .expect("runs")
+            .scalar("L")
+            .expect("L")
+    };
+    let h = 1e-6;
+    let dbeta = grads.output("∂L/∂β").expect("∂L/∂β");
+    for r in 0..4 {
+        let (mut up, mut down) = (beta.clone(), beta.clone());
+        up[(r, 0)] += h;
+        down[(r, 0)] -= h;
+        let numeric = (loss_at(&up, &omega) - loss_at(&down, &omega)) / (2.0 * h);
+        assert!(
+            (dbeta[(r, 0)] - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+            "∂L/∂β_{r}: {} vs {numeric}",
+            dbeta[(r, 0)]
+        );
+    }
+    let domega = grads.output("∂L/∂Ω").expect("∂L/∂Ω");
+    for (r, c) in [(0, 0), (1, 3), (2, 1), (3, 2)] {
+        let (mut up, mut down) = (omega.clone(), omega.clone());
+        up[(r, c)] += h;
+        down[(r, c)] -= h;
+        let numeric = (loss_at(&beta, &up) - loss_at(&beta, &down)) / (2.0 * h);
+        assert!(
+            (domega[(r, c)] - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+            "∂L/∂Ω_{r}{c}: {} vs {numeric}",
+            domega[(r, c)]
+        );
+    }
+}
+
+#[test]
+fn a_loss_over_a_sub_model_instance_trains_that_instance() {
+    let g = model("dsl/tests/data/ok/gan_instance_group.nn", "GAN");
+    let trained = |k: usize| -> Vec<&str> {
+        g.losses[k]
+            .wrt
+            .iter()
+            .map(|&i| g.params[i as usize].name.as_str())
+            .collect()
+    };
+    assert_eq!(trained(0), ["ω_0", "Ω_d", "ω_1", "Ω'_d"]);
+    assert_eq!(trained(1), ["θ.β_0", "θ.Ω_0", "θ.β_1", "θ.Ω_1"]);
+}

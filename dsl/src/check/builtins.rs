@@ -81,6 +81,9 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("Norm", Builtin::NormPdf, Kind::Density),
 ];
 
+/// The `ε` of `LayerNorm[z] = (z − mean(z)) / √(var(z) + ε)`, as in eq. 11.10's `√(f_4 + ε)`.
+pub const LAYER_NORM_EPSILON: f64 = 1e-5;
+
 /// Functions the book uses that the language parses but does not support yet.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     (

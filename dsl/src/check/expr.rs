@@ -992,8 +992,14 @@ impl ModelCx<'_, '_> {
             d = d.help(format!("did you mean the built-in `{c}`?"));
         } else if let Some(c) = names::closest(&n.word, fns.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{c}`?"));
+        } else if names::looks_like_activation(&n.word) {
+            d = d.help(format!(
+                "bind the activation first, e.g. `let {full} = ReLU`"
+            ));
         } else {
-            d = d.help(format!("bind a function first, e.g. `let {full} = ReLU`"));
+            d = d.help(format!(
+                "define it first, `let {full}[z] = …`, or write a model `{full}` in this file and call it"
+            ));
         }
         // Deferred like unknown names: a later equation may define it.
         self.unknown.push((vec![base], d));

@@ -354,6 +354,12 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 self.groups.insert(name);
             }
         }
+        // With declared groups, a sub-model instance (`g[z, θ]`) is a group too: a loss over θ
+        // trains that instance's parameters (the generator of eq. 15.5).
+        if !self.groups.is_empty() {
+            let instances = self.instance_names(model);
+            self.groups.extend(instances);
+        }
         // Consecutive statements with the same `for` clause unroll together, member by
         // member, so that `h_k = a[f_{k-1}]` and `f_k = β_k + Ω_k h_k` interleave as in eq. 7.24.
         for run in family_runs(&model.stmts) {
@@ -1314,6 +1320,50 @@ impl<'c, 'a> ModelCx<'c, 'a> {
         );
         self.define(&canon, Sym::Value(v), lhs.span, None);
         self.order.push((SymbolKind::Loss, canon, Some(shown)));
+    }
+
+    /// The canonical names of the sub-model instances a model's equations create: the last
+    /// argument of a call to another model of the file, directly or through `let g = Model`.
+    fn instance_names(&self, model: &ast::Model) -> BTreeSet<String> {
+        let models: BTreeSet<&str> = self
+            .chk
+            .file
+            .models
+            .iter()
+            .map(|m| m.name.text.as_str())
+            .collect();
+        let mut callees: BTreeSet<String> = models.iter().map(|m| m.to_string()).collect();
+        for st in &model.stmts {
+            if let ast::StmtKind::Let {
+                name,
+                formals,
+                body,
+            } = &st.kind
+                && formals.is_empty()
+                && let ExprKind::Name(n) = &body.kind
+                && n.sub.is_empty()
+                && models.contains(n.word.as_str())
+            {
+                callees.insert(name.word.clone());
+            }
+        }
+        let mut out = BTreeSet::new();
+        for st in &model.stmts {
+            let ast::StmtKind::Equation { rhs, .. } = &st.kind else {
+                continue;
+            };
+            crate::syntax::walk(rhs, &mut |e| {
+                if let ExprKind::Call { func, args } = &e.kind
+                    && func.sub.is_empty()
+                    && callees.contains(&func.word)
+                    && args.len() > 1
+                    && let Some(ExprKind::Name(g)) = args.last().map(|a| &a.kind)
+                {
+                    out.insert(self.canonical_plain(g));
+                }
+            });
+        }
+        out
     }
 
     fn unknown_group(&mut self, g: &str, span: Span) {

@@ -1,7 +1,10 @@
 //! Lowering: a checked model → an IR [`Graph`] with concrete shapes.
 //!
 //! Runs after `check` has accepted the file, so names, families and shapes are known to be
-//! right; what can fail here is only a construct the IR cannot express yet (`E0406`). The
+//! right; what can fail here is only a construct the IR cannot express yet (`E0406`). A
+//! statement that fails is reported and lowering goes on with the next one, so every such
+//! construct of a model is reported; a later use of what the failed statement would have
+//! defined fails quietly ([`Fail::Quiet`]), since its cause is already reported. The
 //! book's per-example equations become batched operations: a per-example vector is a `D × B`
 //! matrix, `Ω x` one GEMM `Ω X`, a bias an explicit broadcast to every column, `∑_i` a sum
 //! over columns. Families and sums over ranges are unrolled; `let` functions and the model
@@ -22,7 +25,7 @@ pub fn lower(
     file: &ast::File,
     infos: &[ModelInfo],
     index: usize,
-) -> Result<Graph, Box<Diagnostic>> {
+) -> Result<Graph, Vec<Diagnostic>> {
     let model = &file.models[index];
     let mut graph = Graph {
         name: model.name.text.clone(),
@@ -35,6 +38,8 @@ pub fn lower(
         instances: BTreeMap::new(),
         depth: 0,
         losses: Vec::new(),
+        errors: Vec::new(),
+        failed: false,
     };
     let mut scope = Scope::new(
         infos
@@ -42,7 +47,14 @@ pub fn lower(
             .map(|i| i.hypers.clone())
             .unwrap_or_default(),
     );
-    cx.model_body(model, &mut scope, None)?;
+    // A statement's failure is recorded by `model_body`; what is left is a failure outside
+    // any statement (a family without values), reported here unless it is quiet.
+    if let Err(Fail::Report(d)) = cx.model_body(model, &mut scope, None) {
+        cx.errors.push(*d);
+    }
+    if !cx.errors.is_empty() {
+        return Err(std::mem::take(&mut cx.errors));
+    }
     let losses = std::mem::take(&mut cx.losses);
     // With no declared groups every parameter trains under the loss's group; otherwise a
     // parameter trains under its own group (or its sub-model instance's name).
@@ -68,11 +80,11 @@ pub fn lower(
         graph.outputs.push((name, out));
     }
     super::verify(&graph).map_err(|e| {
-        Diagnostic::new(
+        vec![Diagnostic::new(
             Code::E0406,
             model.name.span,
             format!("internal error while lowering: {e}"),
-        )
+        )]
     })?;
     Ok(graph)
 }
@@ -95,8 +107,9 @@ impl Lv {
 enum Val {
     /// A value in the graph.
     Node(Lv),
-    /// `𝟏` (column) or `𝟏ᵀ` (row): its length comes from what it multiplies.
-    Ones { row: bool },
+    /// `𝟏` (column) or `𝟏ᵀ` (row), times a scalar node if `scale` is set (`0 · 𝟏`): its
+    /// length comes from what it meets.
+    Ones { row: bool, scale: Option<NodeId> },
     /// A function.
     Func(Func),
     /// A parameter group (`φ`, `θ`), as a call argument.
@@ -176,10 +189,24 @@ struct Cx<'a, 'g> {
     depth: usize,
     /// Losses found: output name and the groups in its brackets.
     losses: Vec<(String, Vec<String>)>,
+    /// The failures of the statements lowered so far, in order.
+    errors: Vec<Diagnostic>,
+    /// Whether a statement failed: a name the checker knows but lowering does not is then
+    /// one that statement would have defined.
+    failed: bool,
 }
 
-fn unsupported(span: Span, what: impl Into<String>) -> Box<Diagnostic> {
-    Box::new(
+/// Why lowering an expression or a statement stopped.
+#[derive(Debug)]
+enum Fail {
+    /// A construct the IR cannot express yet: reported.
+    Report(Box<Diagnostic>),
+    /// A use of something whose own statement failed and was reported.
+    Quiet,
+}
+
+fn unsupported(span: Span, what: impl Into<String>) -> Fail {
+    Fail::Report(Box::new(
         Diagnostic::new(
             Code::E0406,
             span,
@@ -187,10 +214,10 @@ fn unsupported(span: Span, what: impl Into<String>) -> Box<Diagnostic> {
         )
         .label("valid, but not compilable yet")
         .note("the language accepts this; the compiler cannot turn it into code yet"),
-    )
+    ))
 }
 
-type R<T> = Result<T, Box<Diagnostic>>;
+type R<T> = Result<T, Fail>;
 
 impl Cx<'_, '_> {
     fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
@@ -242,7 +269,7 @@ impl Cx<'_, '_> {
             match &run[0].family {
                 None => {
                     for s in run {
-                        self.stmt(s, scope, prefix)?;
+                        self.stmt_or_record(s, scope, prefix);
                     }
                 }
                 Some(f) => {
@@ -254,7 +281,7 @@ impl Cx<'_, '_> {
                     for k in lo..=hi {
                         scope.binds.push((var.clone(), Bind::Int(k)));
                         for s in run {
-                            self.stmt(s, scope, prefix)?;
+                            self.stmt_or_record(s, scope, prefix);
                         }
                         scope.binds.pop();
                     }
@@ -262,6 +289,24 @@ impl Cx<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Lowers a statement; a failure is recorded (once per place) and lowering goes on.
+    fn stmt_or_record(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) {
+        match self.stmt(s, scope, prefix) {
+            Ok(()) => {}
+            Err(Fail::Quiet) => self.failed = true,
+            Err(Fail::Report(d)) => {
+                self.failed = true;
+                if !self
+                    .errors
+                    .iter()
+                    .any(|e| e.span == d.span && e.message == d.message)
+                {
+                    self.errors.push(*d);
+                }
+            }
+        }
     }
 
     fn stmt(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
@@ -513,7 +558,10 @@ impl Cx<'_, '_> {
         match &e.kind {
             ExprKind::Number(v) => node(Lv::of(self.constant(*v, Shape::SCALAR, span)?)),
             ExprKind::Name(n) => self.name(n, span, scope),
-            ExprKind::Ones => Ok(Val::Ones { row: false }),
+            ExprKind::Ones => Ok(Val::Ones {
+                row: false,
+                scale: None,
+            }),
             ExprKind::BatchSize => node(Lv::of(self.batch_size(span)?)),
             ExprKind::Paren(x) => self.expr(x, scope),
             ExprKind::Neg(x) => {
@@ -531,7 +579,7 @@ impl Cx<'_, '_> {
                 })
             }
             ExprKind::Transpose(x) => match self.expr(x, scope)? {
-                Val::Ones { row } => Ok(Val::Ones { row: !row }),
+                Val::Ones { row, scale } => Ok(Val::Ones { row: !row, scale }),
                 Val::Node(v) => {
                     let s = self.graph.shape(v.id);
                     if s.cols == Cols::Batch {
@@ -632,15 +680,35 @@ impl Cx<'_, '_> {
     ) -> R<Val> {
         let a = self.expr(lhs, scope)?;
         let b = self.expr(rhs, scope)?;
+        let juxt = op == BinOp::Juxt;
         let (a, b) = match (a, b) {
-            (Val::Ones { row: true }, Val::Node(v)) if op == BinOp::Juxt && !v.row => {
+            (Val::Ones { row: true, scale }, Val::Node(v)) if juxt && !v.row => {
                 // 𝟏ᵀ v: the sum of v's entries.
-                return Ok(Val::Node(Lv::of(self.op(Op::SumRows, &[v.id], span)?)));
+                let sum = self.op(Op::SumRows, &[v.id], span)?;
+                return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
             }
             (Val::Node(a), Val::Node(b)) => (a, b),
+            (Val::Ones { row, scale }, Val::Node(c)) | (Val::Node(c), Val::Ones { row, scale })
+                if matches!(op, BinOp::Scale | BinOp::Juxt) && !c.row && self.is_scalar(c) =>
+            {
+                // `c · 𝟏`: still ones of the length of what they meet, scaled.
+                let scale = self.scaled(c.id, scale, span)?;
+                return Ok(Val::Ones {
+                    row,
+                    scale: Some(scale),
+                });
+            }
+            (Val::Node(m), Val::Ones { row: false, scale })
+                if juxt && !m.row && matches!(self.graph.shape(m.id).cols, Cols::Fixed(_)) =>
+            {
+                // M 𝟏: the sums of M's rows.
+                let sum = self.op(Op::SumCols, &[m.id], span)?;
+                return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
+            }
             // `𝟏 - y`: ones of the other operand's shape.
-            (Val::Ones { row: false }, Val::Node(b)) if op != BinOp::Juxt => {
+            (Val::Ones { row: false, scale }, Val::Node(b)) if !juxt => {
                 let one = self.constant(1.0, self.graph.shape(b.id), span)?;
+                let one = self.scaled(one, scale, span)?;
                 (
                     Lv {
                         id: one,
@@ -649,8 +717,9 @@ impl Cx<'_, '_> {
                     b,
                 )
             }
-            (Val::Node(a), Val::Ones { row: false }) if op != BinOp::Juxt => {
+            (Val::Node(a), Val::Ones { row: false, scale }) if !juxt => {
                 let one = self.constant(1.0, self.graph.shape(a.id), span)?;
+                let one = self.scaled(one, scale, span)?;
                 (
                     a,
                     Lv {
@@ -667,6 +736,17 @@ impl Cx<'_, '_> {
             BinOp::Hadamard | BinOp::Scale => self.elementwise(Op::Mul, a, b, span),
             BinOp::Div => self.elementwise(Op::Div, a, b, span),
             BinOp::Juxt => self.product(a, b, span),
+        }
+    }
+
+    /// `x` times the scale of a scaled `𝟏`, if it has one.
+    fn scaled(&mut self, x: NodeId, scale: Option<NodeId>, span: Span) -> R<NodeId> {
+        match scale {
+            None => Ok(x),
+            Some(c) => {
+                let (x, c) = self.align(x, c, span)?;
+                self.op(Op::Mul, &[x, c], span)
+            }
         }
     }
 
@@ -731,6 +811,7 @@ impl Cx<'_, '_> {
         let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
         match resolved {
             Some(v) => Ok(v),
+            None if self.failed => Err(Fail::Quiet),
             None => Err(unsupported(
                 span,
                 format!(
@@ -779,7 +860,10 @@ impl Cx<'_, '_> {
                     Shape::SCALAR,
                     span,
                 )?))),
-                "ones" => Some(Val::Ones { row: false }),
+                "ones" => Some(Val::Ones {
+                    row: false,
+                    scale: None,
+                }),
                 _ => scope
                     .group(&full)
                     .filter(|_| scope.groups.contains_key(&full) || full == "φ")
@@ -851,6 +935,9 @@ impl Cx<'_, '_> {
 
     fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span, scope: &mut Scope) -> R<Val> {
         let Some(f) = self.function(fname, scope) else {
+            if self.failed {
+                return Err(Fail::Quiet);
+            }
             return Err(unsupported(
                 fname.span,
                 format!("the function `{}`", fname.word),
@@ -960,12 +1047,38 @@ impl Cx<'_, '_> {
         let id = match builtins::lookup(word).map(|(b, _)| b) {
             Some(Builtin::Softmax | Builtin::SoftmaxCols) => self.op(Op::Softmax, &[x.id], span)?,
             Some(Builtin::LogSumExp) => self.op(Op::LogSumExp, &[x.id], span)?,
+            Some(Builtin::LayerNorm) => self.layer_norm(x.id, span)?,
             b => match b.and_then(unary_of) {
                 Some(u) => self.unary(u, x.id, span)?,
                 None => return Err(unsupported(span, format!("`{word}`"))),
             },
         };
         Ok(Lv { id, row: x.row })
+    }
+
+    /// `LayerNorm[z] = (z − m) / √(v + ε)` for each example's vector z ∈ ℝ^D, with m its
+    /// mean and v its population variance over the D components (eq. 11.7–11.8 and 11.10
+    /// taken over the components instead of the batch), in existing ops, so that its
+    /// gradient is theirs.
+    fn layer_norm(&mut self, z: NodeId, span: Span) -> R<NodeId> {
+        let shape = self.graph.shape(z);
+        let inv_d = self.constant(1.0 / shape.rows as f64, Shape::SCALAR, span)?;
+        let mean_of = |cx: &mut Self, v: NodeId| -> R<NodeId> {
+            let sum = cx.op(Op::SumRows, &[v], span)?;
+            let (sum, k) = cx.align(sum, inv_d, span)?;
+            cx.op(Op::Mul, &[sum, k], span)
+        };
+        let mean = mean_of(self, z)?;
+        let mean = self.broadcast(mean, shape, span)?;
+        let centred = self.op(Op::Sub, &[z, mean], span)?;
+        let squares = self.op(Op::Mul, &[centred, centred], span)?;
+        let var = mean_of(self, squares)?;
+        let eps = self.constant(builtins::LAYER_NORM_EPSILON, Shape::SCALAR, span)?;
+        let (var, eps) = self.align(var, eps, span)?;
+        let shifted = self.op(Op::Add, &[var, eps], span)?;
+        let sd = self.unary(Unary::Sqrt, shifted, span)?;
+        let sd = self.broadcast(sd, shape, span)?;
+        self.op(Op::Div, &[centred, sd], span)
     }
 
     /// `Norm_y[μ, σ²] = exp[-(y - μ)²/(2σ²)] / √(2πσ²)`, element-wise.

@@ -63,6 +63,20 @@ impl Shape {
         }
     }
 
+    /// The shape in the book's notation, for messages: `ℝ`, `ℝ^{4}`, `ℝ^{4×3}`, or
+    /// `ℝ^{4} per example` for a batch.
+    pub fn book(&self) -> String {
+        let per_example = |rows: usize| match rows {
+            1 => "ℝ".to_string(),
+            r => format!("ℝ^{{{r}}}"),
+        };
+        match self.cols {
+            Cols::Fixed(1) => per_example(self.rows),
+            Cols::Fixed(c) => format!("ℝ^{{{}×{c}}}", self.rows),
+            Cols::Batch => format!("{} per example", per_example(self.rows)),
+        }
+    }
+
     /// A `rows × B` batch of column vectors.
     pub fn batch(rows: usize) -> Shape {
         Shape {
@@ -282,7 +296,7 @@ impl Op {
                 Ok(())
             } else {
                 Err(ShapeError(format!(
-                    "{self:?} takes {n} arguments, got {}",
+                    "`{self}` takes {n} arguments, got {}",
                     args.len()
                 )))
             }
@@ -291,7 +305,11 @@ impl Op {
             if a == b {
                 Ok(a)
             } else {
-                Err(ShapeError(format!("{self:?}: {a:?} vs {b:?}")))
+                Err(ShapeError(format!(
+                    "`{self}` of {} and {}",
+                    a.book(),
+                    b.book()
+                )))
             }
         };
         match *self {
@@ -316,7 +334,9 @@ impl Op {
                     Ok(declared)
                 } else {
                     Err(ShapeError(format!(
-                        "cannot broadcast {a:?} to {declared:?}"
+                        "cannot broadcast {} to {}",
+                        a.book(),
+                        declared.book()
                     )))
                 }
             }
@@ -339,7 +359,7 @@ impl Op {
                         cols: args[0].cols,
                     })
                 } else {
-                    Err(ShapeError(format!("row {k} of {:?}", args[0])))
+                    Err(ShapeError(format!("row {k} of {}", args[0].book())))
                 }
             }
             Op::PickLabel { .. } => {
@@ -351,8 +371,9 @@ impl Op {
                     })
                 } else {
                     Err(ShapeError(format!(
-                        "labels {:?} for {:?}",
-                        args[1], args[0]
+                        "labels {} for {}",
+                        args[1].book(),
+                        args[0].book()
                     )))
                 }
             }
@@ -364,7 +385,7 @@ impl Op {
                         cols: args[0].cols,
                     })
                 } else {
-                    Err(ShapeError(format!("{self:?} of {:?}", args[0])))
+                    Err(ShapeError(format!("`{self}` of {}", args[0].book())))
                 }
             }
             Op::Transpose => {
@@ -398,8 +419,10 @@ impl Op {
                     Ok(Shape { rows, cols })
                 } else {
                     Err(ShapeError(format!(
-                        "matmul {a:?}{} × {b:?}{}",
+                        "a product of {}{} and {}{}",
+                        a.book(),
                         t(ta),
+                        b.book(),
                         t(tb)
                     )))
                 }
@@ -477,5 +500,30 @@ impl Graph {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, id)| *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_errors_speak_the_books_notation() {
+        let m = Shape::fixed(4, 4);
+        let e = Op::Broadcast
+            .infer(&[m], Shape::batch(4))
+            .expect_err("a matrix is not broadcast to a batch");
+        assert_eq!(e.0, "cannot broadcast ℝ^{4×4} to ℝ^{4} per example");
+        let e = Op::Add
+            .infer(&[Shape::fixed(3, 1), Shape::SCALAR], Shape::SCALAR)
+            .expect_err("different shapes");
+        assert_eq!(e.0, "`add` of ℝ^{3} and ℝ");
+        let e = Op::MatMul {
+            ta: true,
+            tb: false,
+        }
+        .infer(&[Shape::fixed(2, 3), Shape::batch(4)], Shape::SCALAR)
+        .expect_err("inner dimensions differ");
+        assert_eq!(e.0, "a product of ℝ^{2×3}ᵀ and ℝ^{4} per example");
     }
 }

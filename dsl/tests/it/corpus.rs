@@ -159,3 +159,17 @@ fn ascii_and_unicode_spellings_mean_the_same() {
         nnspec_dsl::check::dump(&b.info)
     );
 }
+
+#[test]
+fn every_construct_that_cannot_be_compiled_is_reported_at_its_place() {
+    let src = std::fs::read_to_string(err_dir().join("E0406_every_construct_reported.nn"))
+        .expect("readable");
+    let diags = check_source(&src, &Options::default()).expect_err("fails");
+    let lines: Vec<usize> = diags
+        .iter()
+        .map(|d| src[..d.span.start as usize].lines().count())
+        .collect();
+    // `X : ℝ^{D×T}`, `x xᵀ`, and `Z : ℝ^{D×D}` of the second model.
+    assert_eq!(lines, [5, 10, 15], "{diags:#?}");
+    assert!(diags.iter().all(|d| d.code == Code::E0406));
+}
