@@ -152,7 +152,7 @@ impl fmt::Display for EvalError {
                 got,
             } => {
                 write!(f, "{kind} {index} `{name}`: expected {expected}")?;
-                if expected.cols == Cols::Batch {
+                if expected.cols.is_batch() {
                     write!(f, " (B = {batch})")?;
                 }
                 write!(f, ", got {}×{}", got.0, got.1)
@@ -262,10 +262,7 @@ impl<T> std::ops::Index<NodeId> for Values<T> {
 
 /// `rows × cols` of a shape, with `B` resolved.
 pub fn dims(shape: Shape, batch: usize) -> (usize, usize) {
-    match shape.cols {
-        Cols::Fixed(c) => (shape.rows, c),
-        Cols::Batch => (shape.rows, batch),
-    }
+    (shape.rows, shape.cols_for(batch))
 }
 
 /// The batch size of a run: the column count of the batched inputs (which must agree), or 1
@@ -280,12 +277,15 @@ pub fn batch_size<T>(g: &Graph, inputs: &[Mat<T>]) -> Result<usize, EvalError> {
     }
     let mut found: Option<(usize, &str)> = None;
     for (index, (slot, m)) in g.inputs.iter().zip(inputs).enumerate() {
-        if slot.shape.cols != Cols::Batch {
+        let Cols::Batch(per) = slot.shape.cols else {
             continue;
-        }
+        };
+        // A matrix per example holds `per` columns per example; a count that is not a
+        // multiple is reported as a shape error when the input is read.
+        let b = m.ncols() / per;
         match found {
-            None => found = Some((m.ncols(), &slot.name)),
-            Some((batch, first)) if batch != m.ncols() => {
+            None => found = Some((b, &slot.name)),
+            Some((batch, first)) if batch != b => {
                 return Err(EvalError::Batch {
                     first: first.to_owned(),
                     batch,
@@ -433,6 +433,10 @@ fn run_verified<T: Scalar>(
             Op::Broadcast => layout::broadcast(dst, arg(0)),
             Op::SumRows => reduce::sum_rows(dst, arg(0)),
             Op::SumCols => reduce::sum_cols(dst, arg(0)),
+            Op::SumExampleCols => {
+                let per = dims(g.shape(node.args[0]), 1).1;
+                reduce::sum_example_cols(dst, arg(0), per);
+            }
             Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
             Op::Transpose => out.copy_from(arg(0).transpose()),
             Op::Softmax => reduce::softmax_cols(dst, arg(0)),

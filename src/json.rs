@@ -30,8 +30,11 @@ fn book_shape(shape: Shape) -> String {
         (1, Cols::Fixed(1)) => "ℝ".into(),
         (r, Cols::Fixed(1)) => format!("ℝ^{{{r}}}"),
         (r, Cols::Fixed(c)) => format!("ℝ^{{{r}×{c}}}"),
-        (1, Cols::Batch) => "ℝ per example (a list of B numbers)".into(),
-        (r, Cols::Batch) => format!("ℝ^{{{r}}} per example ({r} rows of B numbers)"),
+        (1, Cols::EXAMPLE) => "ℝ per example (a list of B numbers)".into(),
+        (r, Cols::EXAMPLE) => format!("ℝ^{{{r}}} per example ({r} rows of B numbers)"),
+        (r, Cols::Batch(n)) => {
+            format!("ℝ^{{{r}×{n}}} per example ({r} rows of {n}·B numbers, example by example)")
+        }
     }
 }
 
@@ -59,20 +62,20 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             other => Err(wrong(describe(other))),
         },
         // A batch of scalars: a flat list of B numbers, or one row of B.
-        (1, Cols::Batch) if matches!(v, Value::Array(a) if a.len() == 1 && a[0].is_array()) => {
+        (1, Cols::EXAMPLE) if matches!(v, Value::Array(a) if a.len() == 1 && a[0].is_array()) => {
             read(slot, &v[0], batch)
         }
         // One example of a vector input, given as a flat list: a batch of one.
-        (r, Cols::Batch)
+        (r, Cols::EXAMPLE)
             if r > 1
                 && matches!(v, Value::Array(a) if a.len() == r && a.iter().all(Value::is_number)) =>
         {
             let xs = numbers(v, name)?;
             Ok(Mat::from_fn(r, 1, |i, _| xs[i]))
         }
-        (r, Cols::Fixed(1)) | (r @ 1, Cols::Batch) => {
+        (r, Cols::Fixed(1)) | (r @ 1, Cols::EXAMPLE) => {
             let xs = numbers(v, name).map_err(|_| wrong(describe(v)))?;
-            let expected = if slot.shape.cols == Cols::Batch {
+            let expected = if slot.shape.cols == Cols::EXAMPLE {
                 batch.unwrap_or(xs.len())
             } else {
                 r
@@ -90,7 +93,7 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
                     i64::from(lo) + n as i64 - 1
                 )));
             }
-            let (rows, cols) = if slot.shape.cols == Cols::Batch {
+            let (rows, cols) = if slot.shape.cols == Cols::EXAMPLE {
                 (1, xs.len())
             } else {
                 (r, 1)
@@ -108,7 +111,18 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
                 .collect::<Result<_, _>>()?;
             let c = match cols {
                 Cols::Fixed(c) => c,
-                Cols::Batch => batch.unwrap_or_else(|| rows.first().map_or(0, Vec::len)),
+                Cols::Batch(n) => match batch {
+                    Some(b) => n * b,
+                    None => {
+                        let c = rows.first().map_or(0, Vec::len);
+                        if !c.is_multiple_of(n) {
+                            return Err(wrong(format!(
+                                "rows of {c} numbers, not a multiple of {n}"
+                            )));
+                        }
+                        c
+                    }
+                },
             };
             if let Some(bad) = rows.iter().find(|row| row.len() != c) {
                 return Err(wrong(format!(
@@ -170,8 +184,8 @@ pub fn read_slots(slots: &[Slot], json: &Value, what: &str) -> Result<Vec<Mat<f6
             ))
         })?;
         let m = read(s, v, batch)?;
-        if s.shape.cols == Cols::Batch {
-            batch = Some(m.ncols());
+        if let Cols::Batch(n) = s.shape.cols {
+            batch = Some(m.ncols() / n);
         }
         out.push(m);
     }
@@ -184,7 +198,7 @@ pub fn write(m: &Mat<f64>, shape: Shape) -> Value {
     match (shape.rows, shape.cols) {
         (1, Cols::Fixed(1)) => num(m[(0, 0)]),
         (_, Cols::Fixed(1)) => Value::Array((0..m.nrows()).map(|i| num(m[(i, 0)])).collect()),
-        (1, Cols::Batch) => Value::Array((0..m.ncols()).map(|j| num(m[(0, j)])).collect()),
+        (1, Cols::EXAMPLE) => Value::Array((0..m.ncols()).map(|j| num(m[(0, j)])).collect()),
         _ => Value::Array(
             (0..m.nrows())
                 .map(|i| Value::Array((0..m.ncols()).map(|j| num(m[(i, j)])).collect()))

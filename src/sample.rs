@@ -3,7 +3,7 @@
 //! the same values everywhere).
 
 use faer::Mat;
-use nnspec_dsl::ir::{Cols, Graph, Shape};
+use nnspec_dsl::ir::{Graph, Shape};
 
 pub use nnspec_runtime::Rng;
 
@@ -18,10 +18,7 @@ fn below(rng: &mut Rng, lo: i64, n: u64) -> i64 {
 }
 
 fn dims(shape: Shape, batch: usize) -> (usize, usize) {
-    match shape.cols {
-        Cols::Fixed(c) => (shape.rows, c),
-        Cols::Batch => (shape.rows, batch),
-    }
+    (shape.rows, shape.cols_for(batch))
 }
 
 /// Parameters uniform in `±1/√fan_in` (fan-in: the columns of a matrix, 1 for a vector).

@@ -7,25 +7,28 @@ use faer::{MatMut, MatRef};
 
 /// `dst[i, j] = src[i', j']` where `i' = 0` if `src` has one row and `i` otherwise (likewise
 /// `j'`): repeats a `1`-sized dimension — a bias `D × 1` to `D × B`, a scalar `1 × 1` to
-/// anything, a row `1 × c` to `r × c`.
+/// anything, a row `1 × c` to `r × c`, a column per example `D × B` to each of the example's
+/// `N` columns `D × NB`.
 ///
 /// # Panics
 /// If a dimension of `src` is neither `1` nor that of `dst`.
 pub fn broadcast<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     let (r, c) = (dst.nrows(), dst.ncols());
     let rows_ok = src.nrows() == r || src.nrows() == 1;
-    let cols_ok = src.ncols() == c || src.ncols() == 1;
+    let cols_ok = src.ncols() >= 1 && c.is_multiple_of(src.ncols());
     assert!(
         rows_ok && cols_ok,
         "broadcast: {}×{} to {r}×{c}",
         src.nrows(),
         src.ncols()
     );
+    // Each source column fills `per` consecutive columns: all of them (a bias), one (the
+    // same shape), or one example's (a value per example over its columns).
+    let per = c / src.ncols().max(1);
     let row_of = |i: usize| if src.nrows() == 1 { 0 } else { i };
-    let col_of = |j: usize| if src.ncols() == 1 { 0 } else { j };
     for j in 0..c {
         for i in 0..r {
-            dst[(i, j)] = src[(row_of(i), col_of(j))];
+            dst[(i, j)] = src[(row_of(i), j / per.max(1))];
         }
     }
 }

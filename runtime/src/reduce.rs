@@ -123,6 +123,31 @@ pub fn sum_rows<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     }
 }
 
+/// Per example, the sum of its `n` columns: `r × nB → r × B` (`X 𝟏` for a matrix `X` per
+/// example, whose columns are side by side, example by example).
+///
+/// # Panics
+/// If `src` does not have `n` columns per column of `dst`, or the rows differ.
+pub fn sum_example_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, n: usize) {
+    assert!(
+        dst.nrows() == src.nrows() && src.ncols() == n * dst.ncols(),
+        "sum_example_cols: dst {}×{} for src {}×{} with {n} columns per example",
+        dst.nrows(),
+        dst.ncols(),
+        src.nrows(),
+        src.ncols()
+    );
+    for b in 0..dst.ncols() {
+        for i in 0..src.nrows() {
+            let mut s = T::ZERO;
+            for k in 0..n {
+                s += src[(i, b * n + k)];
+            }
+            dst[(i, b)] = s;
+        }
+    }
+}
+
 /// `dst = src 𝟏`: the sum of each row, `r × c → r × 1` (over the batch for a `r × B` value).
 ///
 /// # Panics

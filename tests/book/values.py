@@ -562,6 +562,20 @@ def attention(seed):
     return {}, p, {"Sa": sa, "L": np.sum(sa**2)}
 
 
+@spec("12.6_values_per_example")
+def values_per_example():
+    g = rng(40)
+    b, d, n, dv = 2, 3, 4, 2
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    ys = [draw(g, dv, n) for _ in range(b)]
+    p = {"β_v": draw(g, dv), "Ω_v": draw(g, dv, d)}
+    vs = [np.outer(p["β_v"], np.ones(n)) + p["Ω_v"] @ x for x in xs]  # (12.6)
+    loss = sum(np.sum((relu(v) - y) ** 2) for v, y in zip(vs, ys))
+    # A batch of matrices is the examples' columns side by side (docs/EVAL.md).
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"V": side(vs), "L": loss}
+
+
 @spec("17.24_kl_divergence")
 def kl_divergence():
     g = rng(38)

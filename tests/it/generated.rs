@@ -49,6 +49,9 @@ mod functions_and_spellings {
 mod attention {
     nnspec::model!("../../dsl/tests/data/ok/attention.nn");
 }
+mod tokens {
+    nnspec::model!("../../dsl/tests/data/ok/tokens.nn");
+}
 mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
@@ -280,6 +283,7 @@ differential_test!(
     "dsl/tests/data/ok/attention.nn",
     []
 );
+differential_test!(tokens, tokens::Tokens, "dsl/tests/data/ok/tokens.nn", [m 0, m 1]);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

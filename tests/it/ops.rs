@@ -175,7 +175,7 @@ impl Build<'_> {
     fn labels(&mut self, name: &str, lo: i32, classes: usize, cols: Cols) -> NodeId {
         let c = match cols {
             Cols::Fixed(c) => c,
-            Cols::Batch => B,
+            Cols::Batch(n) => n * B,
         };
         let value = Mat::from_fn(1, c, |_, _| f64::from(lo) + self.rng.below(classes) as f64);
         self.input(name, Shape { rows: 1, cols }, value, Some((lo, classes)))
@@ -186,7 +186,7 @@ impl Build<'_> {
         let shape = self.g.shape(y);
         let c = match shape.cols {
             Cols::Fixed(c) => c,
-            Cols::Batch => B,
+            Cols::Batch(n) => n * B,
         };
         let value = self.rng.mat(shape.rows, c, Dom::Any);
         let w = self.input("W", shape, value, None);
@@ -270,10 +270,11 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::OneHot { rows: 4, lo: -1 },
     Op::PlaceRow { k: 1, rows: 3 },
     Op::StopGradient,
+    Op::SumExampleCols,
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 20;
+const OP_COUNT: usize = 21;
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -299,6 +300,7 @@ fn op_index(op: &Op) -> usize {
         Op::OneHot { .. } => 17,
         Op::PlaceRow { .. } => 18,
         Op::StopGradient => 19,
+        Op::SumExampleCols => 20,
     }
 }
 
@@ -385,6 +387,22 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
                     b.bcast(p, to)
                 }));
             }
+            v.push(case(
+                "broadcast 3×B → 3×2B (per example, to its columns)",
+                rng,
+                |b| {
+                    let x = scaled(b, "p", 3);
+                    b.bcast(x, Shape::batch_matrix(3, 2))
+                },
+            ));
+            v.push(case(
+                "broadcast 3×1 → 3×2B (a bias to every column)",
+                rng,
+                |b| {
+                    let p = b.param("p", 3, 1, Dom::Any);
+                    b.bcast(p, Shape::batch_matrix(3, 2))
+                },
+            ));
             v.push(case("broadcast 1×B → 3×B", rng, |b| {
                 let x = scaled(b, "p", 2);
                 let s = b.op(Op::SumRows, &[x]);
@@ -392,6 +410,14 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             }));
             v
         }
+        Op::SumExampleCols => vec![case("sum_example_cols: 3×2 per example", rng, |b| {
+            let p = b.param("p", 3, 1, Dom::Any);
+            let value = b.rng.mat(3, 2 * B, Dom::Any);
+            let x = b.input("X", Shape::batch_matrix(3, 2), value, None);
+            let pb = b.bcast(p, Shape::batch_matrix(3, 2));
+            let px = b.op(Op::Mul, &[pb, x]);
+            b.op(Op::SumExampleCols, &[px])
+        })],
         Op::SumRows | Op::SumCols => vec![
             case(&format!("{op}: fixed"), rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);
@@ -471,7 +497,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         Op::PickLabel { lo } => vec![
             case(&format!("pick_label[{lo}]: batched"), rng, |b| {
                 let x = wx(b, 4);
-                let y = b.labels("y", lo, 4, Cols::Batch);
+                let y = b.labels("y", lo, 4, Cols::EXAMPLE);
                 b.op(Op::PickLabel { lo }, &[x, y])
             }),
             case("pick_label[2]: fixed", rng, |b| {
@@ -482,7 +508,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         ],
         Op::OneHot { rows, lo } => vec![case(&format!("{op} ⊙ W X"), rng, |b| {
             let x = wx(b, rows as usize);
-            let y = b.labels("y", lo, rows as usize, Cols::Batch);
+            let y = b.labels("y", lo, rows as usize, Cols::EXAMPLE);
             let h = b.op(op, &[y]);
             b.op(Op::Mul, &[h, x])
         })],

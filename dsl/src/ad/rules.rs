@@ -3,7 +3,7 @@
 //! exhaustive on purpose: a new op does not compile until it has a rule here.
 
 use super::Builder;
-use crate::ir::{F64, Node, NodeId, Op, ShapeError, Unary};
+use crate::ir::{Cols, F64, Node, NodeId, Op, ShapeError, Unary};
 
 type Contribs = Vec<Option<NodeId>>;
 
@@ -35,12 +35,21 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
                 d = b.op(Op::SumRows, &[d])?;
             }
             if from.cols != to.cols {
-                d = b.op(Op::SumCols, &[d])?;
+                // One column per example repeated over its columns: sum each example's.
+                let op = if from.cols == Cols::EXAMPLE {
+                    Op::SumExampleCols
+                } else {
+                    Op::SumCols
+                };
+                d = b.op(op, &[d])?;
             }
             vec![Some(d)]
         }
         // ∂(𝟏ᵀx) = 𝟏 ḡ: repeat the row;  ∂(∑ over columns) = ḡ 𝟏ᵀ: repeat the column.
-        Op::SumRows | Op::SumCols => vec![Some(b.broadcast(g, b.graph.shape(x[0]))?)],
+        // ∂(X 𝟏 per example) = ḡ 𝟏ᵀ: repeat each example's column over its columns.
+        Op::SumRows | Op::SumCols | Op::SumExampleCols => {
+            vec![Some(b.broadcast(g, b.graph.shape(x[0]))?)]
+        }
         // C = op(A) op(B):  ∂A = ḡ op(B)ᵀ (or its transpose),  ∂B = op(A)ᵀ ḡ (or its transpose).
         Op::MatMul { ta, tb } => {
             let da = if ta {

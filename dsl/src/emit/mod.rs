@@ -106,6 +106,8 @@ struct Cx<'g> {
     /// While a loop is emitted: the buffer it writes, which a leaf it reads may share (the
     /// loop then reads that leaf from `dst` itself, element by element).
     in_place: std::cell::Cell<Option<usize>>,
+    /// The column count of the element-wise loop being emitted (its `j` runs over it).
+    loop_cols: std::cell::Cell<Cols>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
     params: Vec<Ident>,
@@ -136,12 +138,15 @@ impl Cx<'_> {
                     let whole = self.plan.buffers[b].0 == n.shape.rows;
                     let b = format_ident!("{}{b}", self.prefix);
                     let rows = n.shape.rows;
+                    let cols = cols_tokens(n.shape.cols);
                     match n.shape.cols {
-                        Cols::Batch if rows == 1 => {
+                        Cols::EXAMPLE if rows == 1 => {
                             quote!(ws.#b.as_ref().subrows(0, batch).transpose())
                         }
-                        Cols::Batch if whole => quote!(ws.#b.as_ref().subcols(0, batch)),
-                        Cols::Batch => quote!(ws.#b.as_ref().subrows(0, #rows).subcols(0, batch)),
+                        Cols::Batch(_) if whole => quote!(ws.#b.as_ref().subcols(0, #cols)),
+                        Cols::Batch(_) => {
+                            quote!(ws.#b.as_ref().subrows(0, #rows).subcols(0, #cols))
+                        }
                         Cols::Fixed(_) if whole => quote!(ws.#b.as_ref()),
                         Cols::Fixed(_) => quote!(ws.#b.as_ref().subrows(0, #rows)),
                     }
@@ -160,12 +165,16 @@ impl Cx<'_> {
         let b = format_ident!("{}{index}", self.prefix);
         let rows = self.g.node(id).shape.rows;
         let whole = self.plan.buffers.get(index).is_some_and(|b| b.0 == rows);
-        match self.g.node(id).shape.cols {
-            Cols::Batch if rows == 1 => {
+        let shape_cols = self.g.node(id).shape.cols;
+        let cols = cols_tokens(shape_cols);
+        match shape_cols {
+            Cols::EXAMPLE if rows == 1 => {
                 quote!(ws.#b.as_mut().subrows_mut(0, batch).transpose_mut())
             }
-            Cols::Batch if whole => quote!(ws.#b.as_mut().subcols_mut(0, batch)),
-            Cols::Batch => quote!(ws.#b.as_mut().subrows_mut(0, #rows).subcols_mut(0, batch)),
+            Cols::Batch(_) if whole => quote!(ws.#b.as_mut().subcols_mut(0, #cols)),
+            Cols::Batch(_) => {
+                quote!(ws.#b.as_mut().subrows_mut(0, #rows).subcols_mut(0, #cols))
+            }
             Cols::Fixed(_) if whole => quote!(ws.#b.as_mut()),
             Cols::Fixed(_) => quote!(ws.#b.as_mut().subrows_mut(0, #rows)),
         }
@@ -181,7 +190,7 @@ impl Cx<'_> {
             Op::StopGradient => self.row_buffer(n.args[0]),
             _ => {
                 n.shape.rows == 1
-                    && n.shape.cols == Cols::Batch
+                    && n.shape.cols == Cols::EXAMPLE
                     && self.grad_of[id.index()].is_none()
                     && self.plan.buffer[id.index()].is_some()
             }
@@ -211,7 +220,8 @@ impl Cx<'_> {
             }
             if self.row_buffer(id) {
                 let vc = format_ident!("{v}_c");
-                return quote!(#vc[j]);
+                let j = self.example_col(n.shape.cols);
+                return quote!(#vc[#j]);
             }
             if self.sliced(id) {
                 let vc = format_ident!("{v}_c");
@@ -232,14 +242,21 @@ impl Cx<'_> {
             } else {
                 quote!(r)
             };
-            let j = if n.shape.cols == Cols::Fixed(1) {
-                quote!(0)
-            } else {
-                quote!(j)
-            };
+            let j = self.example_col(n.shape.cols);
             return quote!(#v[(#r, #j)]);
         }
         self.elem_root(id, leaves)
+    }
+
+    /// The column a leaf of this column count is read at in the current loop, whose index is
+    /// `j`: its only column, the loop's, or its example's (a value per example read in a loop
+    /// over the `N` columns of each example: column `j / N`).
+    fn example_col(&self, cols: Cols) -> TokenStream {
+        match (cols, self.loop_cols.get()) {
+            (Cols::Fixed(1), _) => quote!(0),
+            (Cols::EXAMPLE, Cols::Batch(n)) if n > 1 => quote!((j / #n)),
+            _ => quote!(j),
+        }
     }
 
     /// Whether a loop reads this value through column slices of an owned matrix (a parameter
@@ -318,7 +335,7 @@ impl Cx<'_> {
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Unary(_) | Op::Broadcast
         );
         elementwise
-            && an.shape.cols == Cols::Batch
+            && an.shape.cols.is_batch()
             && self.plan.fused_into[a.index()].is_none()
             && self.plan.buffer[a.index()].is_some()
             && self.grad_of[a.index()].is_none()
@@ -396,6 +413,13 @@ impl Cx<'_> {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_cols(#dst, #a);)
             }
+            Op::SumExampleCols => {
+                let a = arg(0);
+                let per = match self.g.node(n.args[0]).shape.cols {
+                    Cols::Batch(per) | Cols::Fixed(per) => per,
+                };
+                quote!(#rt::reduce::sum_example_cols(#dst, #a, #per);)
+            }
             Op::Softmax => {
                 let a = arg(0);
                 quote!(#rt::reduce::softmax_cols(#dst, #a);)
@@ -469,13 +493,20 @@ impl Cx<'_> {
             // An element-wise root: one loop over its fusion group, column by column, on
             // slices whose length is the (constant) row count, so the inner loop carries no
             // bounds checks.
-            _ => {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Unary(_)
+            | Op::Broadcast
+            | Op::StopGradient => {
                 let mut leaves = Vec::new();
                 self.in_place.set(if self.grad_of[id.index()].is_none() {
                     self.plan.buffer[id.index()]
                 } else {
                     None
                 });
+                self.loop_cols.set(n.shape.cols);
                 let e = self.elem_root(id, &mut leaves);
                 let leaves: Vec<NodeId> = leaves
                     .into_iter()
@@ -501,19 +532,12 @@ impl Cx<'_> {
                         let vc = format_ident!("{}_c", self.local(*l));
                         let owner = self.owner(*l);
                         let ln = self.g.node(*l);
-                        let j = if ln.shape.cols == Cols::Fixed(1) {
-                            quote!(0)
-                        } else {
-                            quote!(j)
-                        };
+                        let j = self.example_col(ln.shape.cols);
                         let len = ln.shape.rows;
                         quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
                     });
                 let d = self.owner(id);
-                let ncols = match cols {
-                    Cols::Batch => quote!(batch),
-                    Cols::Fixed(c) => quote!(#c),
-                };
+                let ncols = cols_tokens(cols);
                 // Gradients that sum this value over the batch (a bias's), accumulated as
                 // it is computed.
                 let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
@@ -608,7 +632,20 @@ impl Cx<'_> {
                 let a = sub(0, leaves);
                 self.unary(u, a)
             }
-            _ => quote!(compile_error!("internal: not an element-wise root")),
+            Op::Input(_)
+            | Op::Param(_)
+            | Op::Const(_)
+            | Op::SumRows
+            | Op::SumCols
+            | Op::SumExampleCols
+            | Op::MatMul { .. }
+            | Op::Transpose
+            | Op::Softmax
+            | Op::LogSumExp
+            | Op::Row(_)
+            | Op::PickLabel { .. }
+            | Op::OneHot { .. }
+            | Op::PlaceRow { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 
@@ -742,6 +779,7 @@ impl<'g> Cx<'g> {
         Cx {
             grad_of,
             in_place: std::cell::Cell::new(None),
+            loop_cols: std::cell::Cell::new(Cols::EXAMPLE),
             comments,
             locals,
             places,
@@ -772,10 +810,13 @@ impl<'g> Cx<'g> {
             }
             let name = format_ident!("{}{b}", self.prefix);
             fields.push(quote!(#name: #faer::Mat<T>,));
-            init.push(match cols {
+            init.push(match *cols {
                 // One number per example: a column, read as its transpose.
-                Cols::Batch if *rows == 1 => quote!(#name: #faer::Mat::zeros(max_batch, 1usize),),
-                Cols::Batch => quote!(#name: #faer::Mat::zeros(#rows, max_batch),),
+                Cols::EXAMPLE if *rows == 1 => {
+                    quote!(#name: #faer::Mat::zeros(max_batch, 1usize),)
+                }
+                Cols::EXAMPLE => quote!(#name: #faer::Mat::zeros(#rows, max_batch),),
+                Cols::Batch(n) => quote!(#name: #faer::Mat::zeros(#rows, #n * max_batch),),
                 Cols::Fixed(c) => quote!(#name: #faer::Mat::zeros(#rows, #c),),
             });
         }
@@ -889,9 +930,10 @@ fn model(
                     }
                 }
             } else {
+                let cols = cols_tokens(s.shape.cols);
                 quote! {
-                    if #x.nrows() != #rows || #x.ncols() != batch {
-                        return Err(#rt::StepError::Shape { name: #n, expected: (#rows, batch), got: (#x.nrows(), #x.ncols()) });
+                    if #x.nrows() != #rows || #x.ncols() != #cols {
+                        return Err(#rt::StepError::Shape { name: #n, expected: (#rows, #cols), got: (#x.nrows(), #x.ncols()) });
                     }
                 }
             }
@@ -900,7 +942,12 @@ fn model(
     let first = cx.inputs.first().zip(g.inputs.first());
     let batch_of = match first {
         Some((x, s)) if s.labels.is_some() => quote!(#x.len()),
-        Some((x, _)) => quote!(#x.ncols()),
+        // A matrix per example holds its N columns per example (a count that is not a
+        // multiple of N fails the shape check that follows).
+        Some((x, s)) => match s.shape.cols {
+            Cols::Batch(n) if n > 1 => quote!(#x.ncols() / #n),
+            _ => quote!(#x.ncols()),
+        },
         None => quote!(1usize),
     };
 
@@ -1030,7 +1077,10 @@ fn model(
                 }
                 Some(&k) => {
                     let x = &cx.inputs[k];
-                    quote!(#x.ncols())
+                    match g.inputs[k].shape.cols {
+                        Cols::Batch(n) if n > 1 => quote!(#x.ncols() / #n),
+                        _ => quote!(#x.ncols()),
+                    }
                 }
                 None => quote!(1usize),
             };
@@ -1265,11 +1315,17 @@ fn supervised_impl(
     }
 }
 
-fn dims(shape: Shape, batch: usize) -> (usize, usize) {
-    match shape.cols {
-        Cols::Fixed(c) => (shape.rows, c),
-        Cols::Batch => (shape.rows, batch),
+/// The column count of a value in generated code: `batch`, `(N * batch)` or a constant.
+fn cols_tokens(cols: Cols) -> TokenStream {
+    match cols {
+        Cols::EXAMPLE => quote!(batch),
+        Cols::Batch(n) => quote!((#n * batch)),
+        Cols::Fixed(c) => quote!(#c),
     }
+}
+
+fn dims(shape: Shape, batch: usize) -> (usize, usize) {
+    (shape.rows, shape.cols_for(batch))
 }
 
 /// For each noise input `ε`, `sample_epsilon(batch, rng)`: a batch of it drawn from the

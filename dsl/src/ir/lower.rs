@@ -433,7 +433,14 @@ impl Cx<'_, '_> {
             ast::TypeKind::Real(dims) => match dims.as_slice() {
                 [] => Ok((Shape::batch(1), None)),
                 [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
-                _ => Err(unsupported(t.span, "a matrix per example")),
+                [r, c] => Ok((
+                    Shape::batch_matrix(dim(&r.expr, scope, t.span)?, dim(&c.expr, scope, t.span)?),
+                    None,
+                )),
+                _ => Err(unsupported(
+                    t.span,
+                    "a tensor of three or more dimensions per example",
+                )),
             },
             ast::TypeKind::Label { set, dims } => {
                 let (lo, count) = match set {
@@ -582,7 +589,11 @@ impl Cx<'_, '_> {
                 Val::Ones { row, scale } => Ok(Val::Ones { row: !row, scale }),
                 Val::Node(v) => {
                     let s = self.graph.shape(v.id);
-                    if s.cols == Cols::Batch {
+                    if let Cols::Batch(n) = s.cols
+                        && n > 1
+                    {
+                        Err(unsupported(span, "the transpose of a matrix per example"))
+                    } else if s.cols == Cols::EXAMPLE {
                         node(Lv {
                             id: v.id,
                             row: !v.row,
@@ -639,10 +650,10 @@ impl Cx<'_, '_> {
         let v = self.value(x, scope)?;
         let sq = self.op(Op::Mul, &[v.id, v.id], x.span)?;
         let mut s = self.op(Op::SumRows, &[sq], x.span)?;
-        if let Cols::Fixed(c) = self.graph.shape(s).cols
-            && c > 1
-        {
-            s = self.op(Op::SumCols, &[s], x.span)?;
+        match self.graph.shape(s).cols {
+            Cols::Fixed(c) if c > 1 => s = self.op(Op::SumCols, &[s], x.span)?,
+            Cols::Batch(n) if n > 1 => s = self.op(Op::SumExampleCols, &[s], x.span)?,
+            _ => {}
         }
         Ok(s)
     }
@@ -655,7 +666,8 @@ impl Cx<'_, '_> {
         }
         let rows = sa.rows.max(sb.rows);
         let cols = match (sa.cols, sb.cols) {
-            (Cols::Batch, _) | (_, Cols::Batch) => Cols::Batch,
+            (Cols::Batch(x), Cols::Batch(y)) => Cols::Batch(x.max(y)),
+            (Cols::Batch(n), _) | (_, Cols::Batch(n)) => Cols::Batch(n),
             (Cols::Fixed(x), Cols::Fixed(y)) => Cols::Fixed(x.max(y)),
         };
         let to = Shape { rows, cols };
@@ -688,6 +700,13 @@ impl Cx<'_, '_> {
                 return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
             }
             (Val::Node(a), Val::Node(b)) => (a, b),
+            (Val::Node(v), Val::Ones { row: true, scale })
+                if juxt && !v.row && self.graph.shape(v.id).cols == Cols::Fixed(1) =>
+            {
+                // v 𝟏ᵀ (eq. 12.6): v in every column; a one-column value broadcasts to the
+                // columns of what it meets, so it stays one column until then.
+                return Ok(Val::Node(Lv::of(self.scaled(v.id, scale, span)?)));
+            }
             (Val::Ones { row, scale }, Val::Node(c)) | (Val::Node(c), Val::Ones { row, scale })
                 if matches!(op, BinOp::Scale | BinOp::Juxt) && !c.row && self.is_scalar(c) =>
             {
@@ -752,15 +771,15 @@ impl Cx<'_, '_> {
 
     fn is_scalar(&self, v: Lv) -> bool {
         let s = self.graph.shape(v.id);
-        s.rows == 1 && matches!(s.cols, Cols::Fixed(1) | Cols::Batch)
+        s.rows == 1 && matches!(s.cols, Cols::Fixed(1) | Cols::EXAMPLE)
     }
 
     /// Juxtaposition: scaling when one side is a scalar, else a matrix product.
     fn product(&mut self, a: Lv, b: Lv, span: Span) -> R<Val> {
         let (sa, sb) = (self.graph.shape(a.id), self.graph.shape(b.id));
         // A row of a batch times a column of a batch: a dot product per example.
-        if a.row && !b.row && sa.cols == Cols::Batch {
-            if sb.cols == Cols::Batch && sa.rows == sb.rows {
+        if a.row && !b.row && sa.cols == Cols::EXAMPLE {
+            if sb.cols == Cols::EXAMPLE && sa.rows == sb.rows {
                 let m = self.op(Op::Mul, &[a.id, b.id], span)?;
                 return Ok(Val::Node(Lv::of(self.op(Op::SumRows, &[m], span)?)));
             }
@@ -1270,8 +1289,13 @@ impl Cx<'_, '_> {
         let v = self.value(body, scope);
         scope.binds.pop();
         let v = v?;
-        let id = if self.graph.shape(v.id).cols == Cols::Batch {
+        let id = if self.graph.shape(v.id).cols == Cols::EXAMPLE {
             self.op(Op::SumCols, &[v.id], span)?
+        } else if self.graph.shape(v.id).cols.is_batch() {
+            return Err(unsupported(
+                span,
+                "a sum over the batch of a matrix per example",
+            ));
         } else {
             // The same for every example: |B| times the value.
             let b = self.batch_size(span)?;

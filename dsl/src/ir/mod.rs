@@ -30,13 +30,33 @@ impl NodeId {
     }
 }
 
-/// A column count: fixed, or the batch size `B` known only at run time.
+/// A column count: fixed, or a number of columns per example times the batch size `B`,
+/// known only at run time.
+///
+/// A per-example value of the book is a matrix block per example, and a batch of them is the
+/// blocks side by side, the batch outermost: a vector `ℝ^{D}` per example is `D × B`
+/// (`Batch(1)`), a matrix `ℝ^{D×N}` per example (tokens as columns, eq. 12.6) is `D × (N·B)`
+/// (`Batch(N)`), example `b`'s columns `b·N … b·N + N - 1`. So `Ω X` is one GEMM for the
+/// whole batch, a bias broadcasts to every column, column-wise functions (softmax) and
+/// element-wise loops need no change, and a sum over every column (`G Xᵀ`, the gradient of
+/// `Ω`) contracts over examples and tokens at once. Only ops that mix the columns of one
+/// example need to know `N` (`SumExampleCols`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cols {
     /// A fixed number of columns.
     Fixed(usize),
-    /// One column per example.
-    Batch,
+    /// This many columns per example (1 for a vector per example).
+    Batch(usize),
+}
+
+impl Cols {
+    /// One column per example: a vector (or number) per example.
+    pub const EXAMPLE: Cols = Cols::Batch(1);
+
+    /// Whether the count depends on the batch.
+    pub fn is_batch(self) -> bool {
+        matches!(self, Cols::Batch(_))
+    }
 }
 
 /// The shape of a value: `rows × cols`.
@@ -73,7 +93,8 @@ impl Shape {
         match self.cols {
             Cols::Fixed(1) => per_example(self.rows),
             Cols::Fixed(c) => format!("ℝ^{{{}×{c}}}", self.rows),
-            Cols::Batch => format!("{} per example", per_example(self.rows)),
+            Cols::Batch(1) => format!("{} per example", per_example(self.rows)),
+            Cols::Batch(n) => format!("ℝ^{{{}×{n}}} per example", self.rows),
         }
     }
 
@@ -81,15 +102,30 @@ impl Shape {
     pub fn batch(rows: usize) -> Shape {
         Shape {
             rows,
-            cols: Cols::Batch,
+            cols: Cols::EXAMPLE,
+        }
+    }
+
+    /// A batch of `rows × n` matrices: `rows × (n·B)`.
+    pub fn batch_matrix(rows: usize, n: usize) -> Shape {
+        Shape {
+            rows,
+            cols: Cols::Batch(n),
         }
     }
 
     /// Entries per example (for a batch) or in all (for a fixed shape).
     pub fn len_per_example(self) -> usize {
         match self.cols {
-            Cols::Fixed(c) => self.rows * c,
-            Cols::Batch => self.rows,
+            Cols::Fixed(c) | Cols::Batch(c) => self.rows * c,
+        }
+    }
+
+    /// The matrix's column count for a batch of `batch` examples.
+    pub fn cols_for(self, batch: usize) -> usize {
+        match self.cols {
+            Cols::Fixed(c) => c,
+            Cols::Batch(n) => n * batch,
         }
     }
 }
@@ -118,12 +154,17 @@ pub enum Op {
     /// An element-wise function.
     Unary(Unary),
     /// Repeats a `1`-sized dimension of the argument to the node's shape: a bias `D × 1` to
-    /// `D × B`, a scalar `1 × 1` to anything.
+    /// `D × B` (or to every column `D × NB`), a scalar `1 × 1` to anything, one column per
+    /// example `D × B` to each of the example's columns `D × NB`.
     Broadcast,
     /// Sum over rows: `r × c → 1 × c` (`𝟏ᵀ x`).
     SumRows,
-    /// Sum over columns: `r × c → r × 1` (over the batch for a `r × B` value).
+    /// Sum over columns: `r × c → r × 1` (over the batch for a `r × B` value, over every
+    /// column of every example for `r × NB`).
     SumCols,
+    /// Per example, the sum of its columns: `r × NB → r × B` (`X 𝟏` for a matrix `X` per
+    /// example).
+    SumExampleCols,
     /// `op(a) · op(b)` where `op` transposes when the flag is set; transposes are views.
     MatMul {
         /// Transpose the left operand.
@@ -329,7 +370,9 @@ impl Op {
                 arity(1)?;
                 let a = args[0];
                 let rows_ok = a.rows == declared.rows || a.rows == 1;
-                let cols_ok = a.cols == declared.cols || a.cols == Cols::Fixed(1);
+                let cols_ok = a.cols == declared.cols
+                    || a.cols == Cols::Fixed(1)
+                    || (a.cols == Cols::EXAMPLE && declared.cols.is_batch());
                 if rows_ok && cols_ok {
                     Ok(declared)
                 } else {
@@ -350,6 +393,16 @@ impl Op {
             Op::SumCols => {
                 arity(1)?;
                 Ok(Shape::fixed(args[0].rows, 1))
+            }
+            Op::SumExampleCols => {
+                arity(1)?;
+                match args[0].cols {
+                    Cols::Batch(_) => Ok(Shape::batch(args[0].rows)),
+                    Cols::Fixed(_) => Err(ShapeError(format!(
+                        "a sum of each example's columns of {}, which is not per example",
+                        args[0].book()
+                    ))),
+                }
             }
             Op::Row(k) => {
                 arity(1)?;
@@ -392,7 +445,7 @@ impl Op {
                 arity(1)?;
                 match args[0].cols {
                     Cols::Fixed(c) => Ok(Shape::fixed(c, args[0].rows)),
-                    Cols::Batch => Err(ShapeError("cannot transpose a batch".into())),
+                    Cols::Batch(_) => Err(ShapeError("cannot transpose a batch".into())),
                 }
             }
             Op::MatMul { ta, tb } => {
@@ -404,7 +457,7 @@ impl Op {
                 let (rows, inner_a) = match (ta, a.cols) {
                     (false, c) => (a.rows, c),
                     (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
-                    (true, Cols::Batch) => {
+                    (true, Cols::Batch(_)) => {
                         return Err(ShapeError(
                             "a transposed batch cannot be a left operand".into(),
                         ));

@@ -8,7 +8,8 @@ impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.cols {
             Cols::Fixed(c) => write!(f, "{}×{c}", self.rows),
-            Cols::Batch => write!(f, "{}×B", self.rows),
+            Cols::Batch(1) => write!(f, "{}×B", self.rows),
+            Cols::Batch(n) => write!(f, "{}×{n}B", self.rows),
         }
     }
 }

@@ -17,10 +17,11 @@ pub fn run(g: &Graph) -> Option<Graph> {
             (Op::Div, Some([a, b])) if *b != 0.0 => Some(a / b),
             (Op::Broadcast | Op::StopGradient | Op::Transpose, Some([a])) => Some(*a),
             (Op::Unary(u), Some([a])) => eval(u, *a),
+            (Op::SumExampleCols, Some(_)) => None,
             (Op::SumRows, Some([a])) => Some(a * rw.old.shape(n.args[0]).rows as f64),
             (Op::SumCols, Some([a])) => match rw.old.shape(n.args[0]).cols {
                 Cols::Fixed(c) => Some(a * c as f64),
-                Cols::Batch => None,
+                Cols::Batch(_) => None,
             },
             _ => None,
         };

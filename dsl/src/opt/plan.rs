@@ -30,8 +30,10 @@ impl Plan {
     pub fn bytes_per_example(&self, size: usize) -> usize {
         self.buffers
             .iter()
-            .filter(|(_, c)| *c == Cols::Batch)
-            .map(|(r, _)| r * size)
+            .filter_map(|(r, c)| match c {
+                Cols::Batch(n) => Some(r * n * size),
+                Cols::Fixed(_) => None,
+            })
             .sum()
     }
 
@@ -41,7 +43,7 @@ impl Plan {
             .iter()
             .map(|(r, c)| match c {
                 Cols::Fixed(c) => r * c * size,
-                Cols::Batch => 0,
+                Cols::Batch(_) => 0,
             })
             .sum()
     }
@@ -153,7 +155,7 @@ pub fn plan(g: &Graph) -> Plan {
             .flat_map(|j| g.nodes[j].args.iter().map(|a| a.index()))
             .chain(g.nodes[i].args.iter().map(|a| a.index()))
             .collect();
-        let per_example = |(rows, cols): (usize, Cols)| rows == 1 && cols == Cols::Batch;
+        let per_example = |(rows, cols): (usize, Cols)| rows == 1 && cols == Cols::EXAMPLE;
         // An element-wise loop may also overwrite the buffer of a value it reads for the
         // last time, if every value it reads from there has its own shape (the loop reads
         // each element just before writing it).
