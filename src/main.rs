@@ -148,7 +148,8 @@ fn parse_override(s: &str) -> Result<(String, f64), String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{}` is not a number", value.trim()))?;
-    let name = dsl::names::word(name.trim()).to_string();
+    let name = dsl::syntax::canonical_name(name)
+        .ok_or_else(|| format!("`{}` is not a name", name.trim()))?;
     Ok((name, value))
 }
 

@@ -22,6 +22,20 @@ use grammar::{NnParser, Rule};
 /// The deepest nesting of brackets and big operators a spec may use.
 pub const MAX_NESTING: usize = 128;
 
+/// The canonical spelling of a name written on its own, as the checker spells a declared
+/// hyper-parameter: `D_{i}`, `D_i` and `D_{ i }` are `D_i`, `beta_0` and `β₀` are `β_0`.
+/// `None` when `text` is not exactly one name.
+pub fn canonical_name(text: &str) -> Option<String> {
+    let text = text.trim();
+    let pair = NnParser::parse(Rule::name, text).ok()?.next()?;
+    if pair.as_str().len() != text.len() {
+        return None;
+    }
+    let n = build_name(pair);
+    let items: Vec<String> = n.sub.iter().map(crate::dump::expr).collect();
+    Some(crate::names::build(&n.word, n.primes, n.frozen, &items))
+}
+
 /// Parses a whole file. On failure, every diagnostic found (the pre-scan can find several).
 pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
     prescan(src)?;
