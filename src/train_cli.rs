@@ -270,6 +270,10 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     config.clip_norm = args.clip;
     let mut opt = Optimizer::new(config);
     let run = RunInfo::new(args, &io, &source)?;
+    // Temporaries left in the output folder by a killed run.
+    for f in ["model.safetensors", RUN_FILE, "history.csv", "loss.svg"] {
+        nnspec::runtime::files::remove_stale(&run.out.join(f));
+    }
     let mut state = RunState::default();
     if let Some(dir) = &args.resume {
         state = resume(dir, &mut model, &mut opt, &run)?;
@@ -523,16 +527,118 @@ enum Failure {
     Exit(ExitCode),
 }
 
+/// The model a checkpoint was trained as: the name and `--set` overrides in its metadata,
+/// unless the command line gives the same ones (different ones are refused).
+fn checkpoint_target(
+    args: &PredictArgs,
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<super::Target, String> {
+    let given = &args.target;
+    let model = match (&given.model, meta.get("model")) {
+        (Some(m), Some(saved)) if m != saved => {
+            return Err(format!(
+                "the checkpoint holds `{saved}`, not `{m}` (drop --model, or give another checkpoint)"
+            ));
+        }
+        (m, saved) => m.clone().or_else(|| saved.cloned()),
+    };
+    let mut saved: Vec<(String, f64)> = Vec::new();
+    for item in meta.get("overrides").map_or("", String::as_str).split(',') {
+        if item.is_empty() {
+            continue;
+        }
+        let (k, v) = item
+            .split_once('=')
+            .and_then(|(k, v)| Some((k.to_string(), v.parse::<f64>().ok()?)))
+            .ok_or_else(|| format!("checkpoint metadata `overrides` has `{item}`"))?;
+        saved.push((k, v));
+    }
+    if !given.overrides.is_empty() && given.overrides != saved {
+        let show = |o: &[(String, f64)]| {
+            o.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "the checkpoint was trained with --set {}, not --set {} (drop --set to use the checkpoint's)",
+            if saved.is_empty() {
+                "(none)".into()
+            } else {
+                show(&saved)
+            },
+            show(&given.overrides)
+        ));
+    }
+    Ok(super::Target {
+        file: given.file.clone(),
+        model,
+        overrides: saved,
+    })
+}
+
+/// The data to predict on: the file given (every row), or else the held-out test split of
+/// the data the checkpoint was trained on.
+fn predict_data<T: Scalar>(
+    args: &PredictArgs,
+    io: &Io,
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<(Dataset<T>, String), String> {
+    if args.data.data.is_some() {
+        return data::<T>(io, &args.data, 0, args.no_target);
+    }
+    let num = |k: &str| meta.get(k).and_then(|v| v.parse::<f64>().ok());
+    let (Some(seed), Some(val), Some(test)) = (
+        meta.get("seed").and_then(|v| v.parse::<u64>().ok()),
+        num("val"),
+        num("test"),
+    ) else {
+        return Err("the checkpoint does not say how its data were split; give --data".into());
+    };
+    if !((0.0..1.0).contains(&val) && (0.0..1.0).contains(&test) && val + test < 1.0) {
+        return Err("the checkpoint's split fractions are invalid; give --data".into());
+    }
+    let mut args_then = args.data.clone();
+    args_then.data = match meta.get("data").map(String::as_str) {
+        None | Some("builtin") => None,
+        Some(path) => Some(PathBuf::from(path)),
+    };
+    args_then.label_column = meta.get("label_column").cloned();
+    args_then.features = match meta.get("features") {
+        Some(f) => Some(
+            f.split(',')
+                .map(|i| i.parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| "checkpoint metadata `features` is invalid".to_string())?,
+        ),
+        None => None,
+    };
+    let (ds, source) = data::<T>(io, &args_then, seed, false)?;
+    let (_, _, held_out) = ds.split(val, test, &mut Rng::new(seed));
+    Ok((held_out, format!("the test split of {source}")))
+}
+
 fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     let exit = |m: String| Failure::Exit(fail(m));
-    let mut model = model::<T>(&args.target, 0).map_err(Failure::Exit)?;
-    let meta = match checkpoint::load(&args.checkpoint, &mut model) {
-        Ok(m) => m,
+    let meta = checkpoint::read_metadata(&args.checkpoint).map_err(|e| exit(e.to_string()))?;
+    let target = checkpoint_target(args, &meta).map_err(exit)?;
+    if let (Some(spec), Some(saved)) = (super::read_spec(&target.file), meta.get("spec_hash"))
+        && training::spec_hash(&spec) != *saved
+    {
+        eprintln!(
+            "warning: {} has changed since the checkpoint was trained (it was {})",
+            target.file.display(),
+            meta.get("spec").map_or("?", String::as_str)
+        );
+    }
+    let mut model = model::<T>(&target, 0).map_err(Failure::Exit)?;
+    match checkpoint::load(&args.checkpoint, &mut model) {
+        Ok(_) => {}
         Err(CheckpointError::Dtype { .. }) => return Err(Failure::Dtype),
         Err(e) => return Err(exit(e.to_string())),
-    };
+    }
     let io = model.io();
-    let (mut ds, _) = data::<T>(&io, &args.data, 0, args.no_target).map_err(exit)?;
+    let (mut ds, source) = predict_data::<T>(args, &io, &meta).map_err(exit)?;
     if args.no_target {
         if ds.features() != io.inputs {
             return Err(exit(format!(
@@ -553,38 +659,94 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
                 ds.features()
             )));
         }
-        s.apply(ds.x.as_mut());
+        s.apply_checked(ds.x.as_mut(), &ds.feature_names)
+            .map_err(|e| exit(format!("{source}: {e}")))?;
     }
-    let batch = 256;
-    let mut ws = model.new_workspace(batch);
-    let mut out = String::new();
     let labels = match io.target {
         TargetKind::Labels { lo, .. } => Some(lo),
         TargetKind::Values { .. } => None,
     };
+    if args.probs && labels.is_none() {
+        return Err(exit(format!(
+            "--probs: `{}` has real-valued targets, not classes",
+            io.model
+        )));
+    }
+    let batch = 256;
+    let mut ws = model.new_workspace(batch);
+    let (out, right) = predictions(&model, &ds, labels, args.probs, &mut ws).map_err(exit)?;
+    print!("{out}");
+    if args.no_target {
+        eprintln!("{} examples predicted ({source})", ds.len());
+        return Ok(());
+    }
+    let m = evaluate(&model, &ds, batch, &mut ws).map_err(|e| exit(e.to_string()))?;
+    match labels {
+        Some(_) => eprintln!(
+            "{} examples ({source}): accuracy {:.1}% ({right} correct), loss {:.4} per example",
+            ds.len(),
+            100.0 * right as f64 / ds.len().max(1) as f64,
+            m.loss
+        ),
+        None => eprintln!(
+            "{} examples ({source}): loss {:.4} per example",
+            ds.len(),
+            m.loss
+        ),
+    }
+    Ok(())
+}
+
+/// The CSV of predictions (the predicted class first for classifiers, then every output or,
+/// with `probs`, every class's probability) and the number classified correctly.
+fn predictions<T: Scalar>(
+    model: &InterpModel<T>,
+    ds: &Dataset<T>,
+    labels: Option<usize>,
+    probs: bool,
+    ws: &mut <InterpModel<T> as Supervised<T>>::Workspace,
+) -> Result<(String, usize), String> {
+    let mut out = String::new();
     if labels.is_some() {
         out.push_str("predicted,");
     }
-    let head: Vec<String> = (1..=io.outputs).map(|k| format!("f{k}")).collect();
+    let io = model.io();
+    let head: Vec<String> = match labels {
+        Some(lo) if probs => {
+            let classes = io.outputs.max(2);
+            (lo..lo + classes).map(|k| format!("p{k}")).collect()
+        }
+        _ => (1..=io.outputs).map(|k| format!("f{k}")).collect(),
+    };
     out.push_str(&head.join(","));
     out.push('\n');
     let mut right = 0;
+    let batch = 256;
     for start in (0..ds.len()).step_by(batch) {
         let end = (start + batch).min(ds.len());
         let x = ds.x.as_ref().subcols(start, end - start);
-        let f = model.predict(x, &mut ws).map_err(|e| exit(e.to_string()))?;
+        let f = model.predict(x, ws).map_err(|e| e.to_string())?;
         for j in 0..f.ncols() {
+            let col: Vec<f64> = (0..f.nrows()).map(|r| f[(r, j)].to_f64()).collect();
+            if let Some(r) = col.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "the prediction for example {} is not finite (output f{} = {}): the \
+                     checkpoint's parameters or the data overflow the model",
+                    start + j + 1,
+                    r + 1,
+                    col[r]
+                ));
+            }
             if let Some(lo) = labels {
-                let best = if f.nrows() == 1 {
-                    usize::from(f[(0, j)] > T::ZERO)
+                let best = if col.len() == 1 {
+                    usize::from(col[0] > 0.0)
                 } else {
-                    (0..f.nrows()).fold(0, |b, r| if f[(r, j)] > f[(b, j)] { r } else { b })
+                    (0..col.len()).fold(0, |b, r| if col[r] > col[b] { r } else { b })
                 };
                 out.push_str(&format!("{},", best + lo));
             }
-            let vals: Vec<String> = (0..f.nrows())
-                .map(|r| format!("{}", f[(r, j)].to_f64()))
-                .collect();
+            let shown = if probs { probabilities(&col) } else { col };
+            let vals: Vec<String> = shown.iter().map(|v| format!("{v}")).collect();
             out.push_str(&vals.join(","));
             out.push('\n');
         }
@@ -592,20 +754,18 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             right += correct(f, &values[start..end], lo);
         }
     }
-    print!("{out}");
-    if args.no_target {
-        eprintln!("{} examples predicted", ds.len());
-        return Ok(());
+    Ok((out, right))
+}
+
+/// Class probabilities from a classifier's outputs: the softmax of several (shifted by their
+/// largest, so it cannot overflow), or `1 − sig(f), sig(f)` for one logit.
+fn probabilities(f: &[f64]) -> Vec<f64> {
+    if let [z] = f {
+        let p = 1.0 / (1.0 + (-z).exp());
+        return vec![1.0 - p, p];
     }
-    let m = evaluate(&model, &ds, batch, &mut ws).map_err(|e| exit(e.to_string()))?;
-    match labels {
-        Some(_) => eprintln!(
-            "{} examples: accuracy {:.1}% ({right} correct), loss {:.4} per example",
-            ds.len(),
-            100.0 * right as f64 / ds.len().max(1) as f64,
-            m.loss
-        ),
-        None => eprintln!("{} examples: loss {:.4} per example", ds.len(), m.loss),
-    }
-    Ok(())
+    let top = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = f.iter().map(|v| (v - top).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|v| v / sum).collect()
 }
