@@ -44,7 +44,7 @@ fn run() -> Result<(), String> {
         }
     }
     let start = Instant::now();
-    let data = prepare(&digits::<f32>(), 0.1, 0.2, seed);
+    let data = prepare(&digits::<f32>(), 0.1, 0.2, seed)?;
     println!(
         "digits: {} training, {} validation, {} test examples; 64 → 64 → 10 ReLU network from specs/deep.nn",
         data.train.len(),

@@ -157,7 +157,8 @@ fn parse_override(s: &str) -> Result<(String, f64), String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{}` is not a number", value.trim()))?;
-    let name = dsl::names::word(name.trim()).to_string();
+    let name = dsl::names::canonical_name(name)
+        .ok_or_else(|| format!("`{}` is not a name", name.trim()))?;
     Ok((name, value))
 }
 
@@ -352,6 +353,10 @@ fn eval(
             return ExitCode::FAILURE;
         }
     };
+    if let Some(message) = non_finite_output(target, &graph, &values) {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     let result = nnspec::json::result(&graph, &values);
     if json {
         outln!(
@@ -364,6 +369,23 @@ fn eval(
         }
     }
     ExitCode::SUCCESS
+}
+
+/// When an output of `eval` is NaN or infinite: which, and the first spec quantity (in
+/// evaluation order) that holds a NaN or an infinity.
+fn non_finite_output(
+    target: &Target,
+    graph: &dsl::ir::Graph,
+    values: &nnspec::interp::Values<f64>,
+) -> Option<String> {
+    let (name, _) = graph.outputs.iter().find(|(_, id)| {
+        !nnspec::runtime::params::all_finite(values.nodes()[id.index()].as_ref())
+    })?;
+    let src = read_spec(&target.file).unwrap_or_default();
+    let file = target.file.display().to_string();
+    let at = nnspec::training::first_non_finite(graph, values, &src, &file)
+        .map_or_else(String::new, |q| format!(": it first appears in {q}"));
+    Some(format!("`{name}` is not finite (a NaN or an infinity){at}"))
 }
 
 /// Checks and lowers every model of a file (or the one `--model` names).

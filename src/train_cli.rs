@@ -5,7 +5,9 @@ use clap::ValueEnum;
 use nnspec::runtime::checkpoint::{self, CheckpointError};
 use nnspec::runtime::data::{Column, CsvOptions, Dataset, Header, TargetKind, Targets};
 use nnspec::runtime::optim::{Config, Method, Optimizer, Schedule};
-use nnspec::runtime::train::{Io, Supervised, TrainConfig, correct, evaluate, fit};
+use nnspec::runtime::train::{
+    History, Io, RunState, Stop, Supervised, TrainConfig, correct, evaluate, fit_with,
+};
 use nnspec::runtime::{Rng, Scalar};
 use nnspec::training::{self, InterpModel, Prepared};
 use std::path::PathBuf;
@@ -52,23 +54,23 @@ pub struct TrainArgs {
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// The learning rate (applied to the spec's loss, a sum over the batch).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true, value_parser = positive)]
     lr: f64,
     /// Weight decay λ (coupled L2, eq. 9.13; decoupled for adamw).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = non_negative)]
     weight_decay: f64,
     /// Learning-rate schedule: constant, step:EVERY:GAMMA, exp:GAMMA, inverse:DECAY,
     /// cosine:EPOCHS[:MIN].
     #[arg(long, default_value = "constant")]
     schedule: String,
-    /// Clip the gradient to this global norm.
-    #[arg(long)]
+    /// Clip the gradient to this global norm (a positive number).
+    #[arg(long, allow_negative_numbers = true, value_parser = positive)]
     clip: Option<f64>,
     /// Passes over the training set.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
     epochs: usize,
     /// Examples per mini-batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     batch: usize,
     /// Seed of the split, the initial parameters and the batch order.
     #[arg(long, default_value_t = 1)]
@@ -77,10 +79,10 @@ pub struct TrainArgs {
     #[arg(long)]
     patience: Option<usize>,
     /// Fraction of the data held out for validation.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = fraction)]
     val: f64,
     /// Fraction of the data held out for the final test.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = fraction)]
     test: f64,
     /// Where to write model.safetensors, history.csv and loss.svg (default: out/<model>).
     #[arg(long)]
@@ -88,6 +90,10 @@ pub struct TrainArgs {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
+    /// Continue the run saved in this folder (its `run.safetensors`), up to --epochs in all;
+    /// the other options must be those the run started with.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
 }
 
 /// `nnspec predict`'s options.
@@ -103,11 +109,74 @@ pub struct PredictArgs {
     /// The CSV has no target column: every column (or those of --features) is a feature.
     #[arg(long, requires = "data")]
     no_target: bool,
+    /// For a classifier, print each class's probability (softmax of the outputs, or the
+    /// sigmoid of a single output) instead of the raw outputs.
+    #[arg(long)]
+    probs: bool,
+}
+
+/// A number for an option, or why it is not one (clap names the option and exits with 2).
+fn number(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_nan() {
+        return Err("NaN is not a valid value".into());
+    }
+    Ok(v)
+}
+
+/// A finite number greater than 0 (learning rate, clipping norm).
+fn positive(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range: expected a finite number > 0"))
+    }
+}
+
+/// A finite number of at least 0 (weight decay).
+fn non_negative(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v >= 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range: expected a finite number ≥ 0"))
+    }
+}
+
+/// A fraction of the data in `[0, 1)`.
+fn fraction(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} is out of range: expected a fraction in [0, 1)"
+        ))
+    }
+}
+
+/// A count of at least 1 (epochs, batch size).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 is out of range: expected a whole number ≥ 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number ≥ 1")),
+    }
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// A usage error: exit status 2, as clap gives for a malformed option.
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
 }
 
 /// The model to train: the spec's graph behind the interpreter.
@@ -163,26 +232,20 @@ pub fn train(args: &TrainArgs) -> ExitCode {
     }
 }
 
+/// The file beside `model.safetensors` that lets a run continue (`--resume`).
+const RUN_FILE: &str = "run.safetensors";
+
+/// The exit status of a run stopped by Ctrl-C or SIGTERM after saving (128 + SIGINT).
+const INTERRUPTED: u8 = 130;
+
 fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     let start = Instant::now();
-    let method = Method::parse(&args.optimizer).map_err(fail)?;
-    let schedule = Schedule::parse(&args.schedule).map_err(fail)?;
-    if !(args.lr > 0.0 && args.lr.is_finite()) {
-        return Err(fail(format!(
-            "--lr must be a positive number, not {}",
-            args.lr
-        )));
-    }
-    if !(0.0..1.0).contains(&args.val)
-        || !(0.0..1.0).contains(&args.test)
-        || args.val + args.test >= 1.0
-    {
-        return Err(fail(
-            "--val and --test are fractions in [0, 1) that must leave some data for training",
+    let method = Method::parse(&args.optimizer).map_err(usage)?;
+    let schedule = Schedule::parse(&args.schedule).map_err(usage)?;
+    if args.val + args.test >= 1.0 {
+        return Err(usage(
+            "--val and --test together must leave some data for training (their sum is < 1)",
         ));
-    }
-    if args.batch == 0 || args.epochs == 0 {
-        return Err(fail("--batch and --epochs must be at least 1"));
     }
     let mut model = model::<f64>(&args.target, args.seed)?;
     let io = model.io();
@@ -199,27 +262,45 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         val,
         test,
         standardizer,
-    } = training::prepare(&ds, args.val, args.test, args.seed);
-    if !args.quiet {
-        eprintln!(
-            "training `{}` ({} parameters) on {source}: {} training, {} validation, {} test examples",
-            io.model,
-            model
-                .params
-                .mats
-                .iter()
-                .map(|m| m.nrows() * m.ncols())
-                .sum::<usize>(),
-            train.len(),
-            val.len(),
-            test.len()
-        );
-    }
+    } = training::prepare(&ds, args.val, args.test, args.seed)
+        .map_err(|e| fail(format!("{source}: {e}")))?;
     let mut config = Config::new(method, args.lr);
     config.weight_decay = args.weight_decay;
     config.schedule = schedule;
     config.clip_norm = args.clip;
     let mut opt = Optimizer::new(config);
+    let run = RunInfo::new(args, &io, &source)?;
+    // Temporaries left in the output folder by a killed run.
+    for f in ["model.safetensors", RUN_FILE, "history.csv", "loss.svg"] {
+        nnspec::runtime::files::remove_stale(&run.out.join(f));
+    }
+    let mut state = RunState::default();
+    if let Some(dir) = &args.resume {
+        state = resume(dir, &mut model, &mut opt, &run)?;
+    }
+    if !args.quiet {
+        let size: usize = model
+            .params
+            .mats
+            .iter()
+            .map(|m| m.nrows() * m.ncols())
+            .sum();
+        eprintln!(
+            "training `{}` ({size} parameters) on {source}: {} training, {} validation, {} test examples{}",
+            io.model,
+            train.len(),
+            val.len(),
+            test.len(),
+            if state.epochs_done > 0 || state.batches_done > 0 {
+                format!("; continuing after epoch {}", state.epochs_done)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Err(e) = nnspec::runtime::interrupt::on_signals() {
+        eprintln!("warning: {e}; Ctrl-C will stop without saving");
+    }
     let cfg = TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
@@ -228,53 +309,87 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         progress: !args.quiet,
     };
     let val_ref = (!val.is_empty()).then_some(&val);
-    let (history, failure) = match fit(&mut model, &mut opt, &train, val_ref, &cfg) {
-        Ok(h) => (h, None),
-        Err(e) => (e.history.clone(), Some(e)),
-    };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&io.model));
-    let file = args.target.file.display().to_string();
-    let mut meta: Vec<(&str, String)> = vec![
-        ("format", "nnspec".into()),
-        ("model", io.model.clone()),
-        ("spec", file),
-    ];
-    let sets: Vec<String> = args
-        .target
-        .overrides
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    if !sets.is_empty() {
-        meta.push(("overrides", sets.join(",")));
-    }
-    let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let result = fit_with(&mut model, &mut opt, &train, val_ref, &cfg, &mut state);
     let title = format!("{} on {}", io.model, source);
-    let files = training::write_outputs(&out, &model, &meta, Some(&standardizer), &history, &title)
+    let out = &run.out;
+    let history = match result {
+        Ok(h) => h,
+        Err(e) => {
+            // A failed run never replaces the files of an earlier one: it goes beside them.
+            let dir = out.join("failed");
+            state.restore_best(&mut model);
+            let title = format!("{title} — failed");
+            let meta = run.metadata();
+            training::write_outputs(&dir, &model, &meta, Some(&standardizer), &e.history, &title)
+                .map_err(fail)?;
+            eprintln!("error: {e}");
+            eprintln!(
+                "the best finite parameters and the history so far are in {} ({} is unchanged)",
+                dir.display(),
+                out.display()
+            );
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    let meta = run.metadata();
+    std::fs::create_dir_all(out)
+        .map_err(|e| fail(format!("cannot create {}: {e}", out.display())))?;
+    nnspec::runtime::resume::save(
+        &out.join(RUN_FILE),
+        &model,
+        &opt,
+        &state,
+        &run.fingerprint(),
+    )
+    .map_err(fail)?;
+    state.restore_best(&mut model);
+    let files = training::write_outputs(out, &model, &meta, Some(&standardizer), &history, &title)
         .map_err(fail)?;
-    if let Some(e) = failure {
-        eprintln!("error: {e}");
+    if let Stop::Interrupted { epoch, batch } = history.stop {
         eprintln!(
-            "finite parameters and the history so far are in {}",
+            "interrupted in epoch {epoch} after batch {batch}: the run so far is saved in {} \
+             ({}, {}, {} and {RUN_FILE}); continue it with the same options and --resume {}",
+            out.display(),
+            files.checkpoint.display(),
+            files.history.display(),
+            files.plot.display(),
             out.display()
         );
-        return Err(ExitCode::FAILURE);
+        return Err(ExitCode::from(INTERRUPTED));
     }
+    report_test(&model, &test, &history, start, &files)
+}
+
+/// The test metrics of the kept parameters and the files written, on standard output.
+fn report_test(
+    model: &InterpModel<f64>,
+    test: &Dataset<f64>,
+    history: &History,
+    start: Instant,
+    files: &training::Outputs,
+) -> Result<(), ExitCode> {
     let mut ws = model.new_workspace(256);
     let mut line = String::new();
     if !test.is_empty() {
-        let m = evaluate(&model, &test, 256, &mut ws).map_err(fail)?;
+        let m = evaluate(model, test, 256, &mut ws).map_err(fail)?;
+        if !m.loss.is_finite() {
+            return Err(fail(format!(
+                "the test loss is {} with the kept parameters",
+                m.loss
+            )));
+        }
         line = format!("test loss {:.4}", m.loss);
         if let Some(a) = m.accuracy {
             line += &format!(", test accuracy {:.1}%", 100.0 * a);
         }
         line += "; ";
     }
+    let kept = match history.best_epoch {
+        Some(e) => format!(" (kept the parameters of epoch {e}, the best by validation loss)"),
+        None => String::new(),
+    };
     outln!(
-        "{line}{} epochs in {:.1} s; wrote {}, {} and {}",
+        "{line}{} epochs in {:.1} s{kept}; wrote {}, {} and {}",
         history.epochs.len(),
         start.elapsed().as_secs_f64(),
         files.checkpoint.display(),
@@ -282,6 +397,113 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         files.plot.display()
     );
     Ok(())
+}
+
+/// What a run records about itself: where it writes, what a checkpoint's metadata holds (so
+/// `predict` can rebuild the model and its data), and the options a continued run must
+/// share with it.
+struct RunInfo {
+    out: PathBuf,
+    /// Metadata of `model.safetensors`.
+    meta: Vec<(&'static str, String)>,
+    /// The options that decide the run's trajectory, by option name.
+    options: Vec<(&'static str, String)>,
+}
+
+impl RunInfo {
+    fn new(args: &TrainArgs, io: &Io, source: &str) -> Result<RunInfo, ExitCode> {
+        let spec = super::read_spec(&args.target.file).ok_or(ExitCode::FAILURE)?;
+        let overrides: Vec<String> = args
+            .target
+            .overrides
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let data = match &args.data.data {
+            Some(p) => training::spec_path(p),
+            None => "builtin".into(),
+        };
+        let mut meta: Vec<(&'static str, String)> = vec![
+            ("format", "nnspec".into()),
+            ("model", io.model.clone()),
+            ("spec", training::spec_path(&args.target.file)),
+            ("spec_hash", training::spec_hash(&spec)),
+            ("seed", args.seed.to_string()),
+            ("val", args.val.to_string()),
+            ("test", args.test.to_string()),
+            ("data", data),
+        ];
+        if !overrides.is_empty() {
+            meta.push(("overrides", overrides.join(",")));
+        }
+        if let Some(c) = &args.data.label_column {
+            meta.push(("label_column", c.clone()));
+        }
+        if let Some(f) = &args.data.features {
+            let f: Vec<String> = f.iter().map(usize::to_string).collect();
+            meta.push(("features", f.join(",")));
+        }
+        meta.push(("header", format!("{:?}", args.data.header).to_lowercase()));
+        let mut options: Vec<(&'static str, String)> = vec![
+            ("--optimizer", args.optimizer.clone()),
+            ("--lr", args.lr.to_string()),
+            ("--weight-decay", args.weight_decay.to_string()),
+            ("--schedule", args.schedule.clone()),
+            ("--clip", args.clip.map_or("none".into(), |c| c.to_string())),
+            ("--batch", args.batch.to_string()),
+            ("the data", source.to_string()),
+        ];
+        options.extend(meta.iter().filter(|(k, _)| *k != "format").cloned());
+        let out = args
+            .out
+            .clone()
+            .or_else(|| args.resume.clone())
+            .unwrap_or_else(|| PathBuf::from("out").join(&io.model));
+        Ok(RunInfo { out, meta, options })
+    }
+
+    fn metadata(&self) -> Vec<(&str, &str)> {
+        self.meta.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    /// The options as run-state metadata (`option <name>`).
+    fn fingerprint(&self) -> Vec<(&str, &str)> {
+        self.options.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+/// Loads the run saved in `dir` into the model and the optimiser, after checking that it was
+/// started with the same options.
+fn resume(
+    dir: &std::path::Path,
+    model: &mut InterpModel<f64>,
+    opt: &mut Optimizer<f64>,
+    run: &RunInfo,
+) -> Result<RunState<f64>, ExitCode> {
+    let path = dir.join(RUN_FILE);
+    let meta = checkpoint::read_metadata(&path).map_err(|e| {
+        fail(format!(
+            "--resume {}: {e} (a run saved by `nnspec train` has {RUN_FILE})",
+            dir.display()
+        ))
+    })?;
+    for (key, now) in &run.options {
+        let then = meta.get(*key).map_or("(not recorded)", String::as_str);
+        if then != now {
+            let what = if key.starts_with("--") {
+                format!("{key} {then}")
+            } else {
+                format!("{key} `{then}`")
+            };
+            return Err(fail(format!(
+                "--resume {}: the run was started with {what}, this command has `{now}`; \
+                 continue it with the options it started with",
+                dir.display()
+            )));
+        }
+    }
+    let (state, _) = nnspec::runtime::resume::load(&path, model, opt).map_err(fail)?;
+    Ok(state)
 }
 
 /// `nnspec predict`: the model function on every example, as CSV on standard output (the
@@ -305,16 +527,118 @@ enum Failure {
     Exit(ExitCode),
 }
 
+/// The model a checkpoint was trained as: the name and `--set` overrides in its metadata,
+/// unless the command line gives the same ones (different ones are refused).
+fn checkpoint_target(
+    args: &PredictArgs,
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<super::Target, String> {
+    let given = &args.target;
+    let model = match (&given.model, meta.get("model")) {
+        (Some(m), Some(saved)) if m != saved => {
+            return Err(format!(
+                "the checkpoint holds `{saved}`, not `{m}` (drop --model, or give another checkpoint)"
+            ));
+        }
+        (m, saved) => m.clone().or_else(|| saved.cloned()),
+    };
+    let mut saved: Vec<(String, f64)> = Vec::new();
+    for item in meta.get("overrides").map_or("", String::as_str).split(',') {
+        if item.is_empty() {
+            continue;
+        }
+        let (k, v) = item
+            .split_once('=')
+            .and_then(|(k, v)| Some((k.to_string(), v.parse::<f64>().ok()?)))
+            .ok_or_else(|| format!("checkpoint metadata `overrides` has `{item}`"))?;
+        saved.push((k, v));
+    }
+    if !given.overrides.is_empty() && given.overrides != saved {
+        let show = |o: &[(String, f64)]| {
+            o.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "the checkpoint was trained with --set {}, not --set {} (drop --set to use the checkpoint's)",
+            if saved.is_empty() {
+                "(none)".into()
+            } else {
+                show(&saved)
+            },
+            show(&given.overrides)
+        ));
+    }
+    Ok(super::Target {
+        file: given.file.clone(),
+        model,
+        overrides: saved,
+    })
+}
+
+/// The data to predict on: the file given (every row), or else the held-out test split of
+/// the data the checkpoint was trained on.
+fn predict_data<T: Scalar>(
+    args: &PredictArgs,
+    io: &Io,
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<(Dataset<T>, String), String> {
+    if args.data.data.is_some() {
+        return data::<T>(io, &args.data, 0, args.no_target);
+    }
+    let num = |k: &str| meta.get(k).and_then(|v| v.parse::<f64>().ok());
+    let (Some(seed), Some(val), Some(test)) = (
+        meta.get("seed").and_then(|v| v.parse::<u64>().ok()),
+        num("val"),
+        num("test"),
+    ) else {
+        return Err("the checkpoint does not say how its data were split; give --data".into());
+    };
+    if !((0.0..1.0).contains(&val) && (0.0..1.0).contains(&test) && val + test < 1.0) {
+        return Err("the checkpoint's split fractions are invalid; give --data".into());
+    }
+    let mut args_then = args.data.clone();
+    args_then.data = match meta.get("data").map(String::as_str) {
+        None | Some("builtin") => None,
+        Some(path) => Some(PathBuf::from(path)),
+    };
+    args_then.label_column = meta.get("label_column").cloned();
+    args_then.features = match meta.get("features") {
+        Some(f) => Some(
+            f.split(',')
+                .map(|i| i.parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| "checkpoint metadata `features` is invalid".to_string())?,
+        ),
+        None => None,
+    };
+    let (ds, source) = data::<T>(io, &args_then, seed, false)?;
+    let (_, _, held_out) = ds.split(val, test, &mut Rng::new(seed));
+    Ok((held_out, format!("the test split of {source}")))
+}
+
 fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     let exit = |m: String| Failure::Exit(fail(m));
-    let mut model = model::<T>(&args.target, 0).map_err(Failure::Exit)?;
-    let meta = match checkpoint::load(&args.checkpoint, &mut model) {
-        Ok(m) => m,
+    let meta = checkpoint::read_metadata(&args.checkpoint).map_err(|e| exit(e.to_string()))?;
+    let target = checkpoint_target(args, &meta).map_err(exit)?;
+    if let (Some(spec), Some(saved)) = (super::read_spec(&target.file), meta.get("spec_hash"))
+        && training::spec_hash(&spec) != *saved
+    {
+        eprintln!(
+            "warning: {} has changed since the checkpoint was trained (it was {})",
+            target.file.display(),
+            meta.get("spec").map_or("?", String::as_str)
+        );
+    }
+    let mut model = model::<T>(&target, 0).map_err(Failure::Exit)?;
+    match checkpoint::load(&args.checkpoint, &mut model) {
+        Ok(_) => {}
         Err(CheckpointError::Dtype { .. }) => return Err(Failure::Dtype),
         Err(e) => return Err(exit(e.to_string())),
-    };
+    }
     let io = model.io();
-    let (mut ds, _) = data::<T>(&io, &args.data, 0, args.no_target).map_err(exit)?;
+    let (mut ds, source) = predict_data::<T>(args, &io, &meta).map_err(exit)?;
     if args.no_target {
         if ds.features() != io.inputs {
             return Err(exit(format!(
@@ -335,38 +659,94 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
                 ds.features()
             )));
         }
-        s.apply(ds.x.as_mut());
+        s.apply_checked(ds.x.as_mut(), &ds.feature_names)
+            .map_err(|e| exit(format!("{source}: {e}")))?;
     }
-    let batch = 256;
-    let mut ws = model.new_workspace(batch);
-    let mut out = String::new();
     let labels = match io.target {
         TargetKind::Labels { lo, .. } => Some(lo),
         TargetKind::Values { .. } => None,
     };
+    if args.probs && labels.is_none() {
+        return Err(exit(format!(
+            "--probs: `{}` has real-valued targets, not classes",
+            io.model
+        )));
+    }
+    let batch = 256;
+    let mut ws = model.new_workspace(batch);
+    let (out, right) = predictions(&model, &ds, labels, args.probs, &mut ws).map_err(exit)?;
+    out!("{out}");
+    if args.no_target {
+        eprintln!("{} examples predicted ({source})", ds.len());
+        return Ok(());
+    }
+    let m = evaluate(&model, &ds, batch, &mut ws).map_err(|e| exit(e.to_string()))?;
+    match labels {
+        Some(_) => eprintln!(
+            "{} examples ({source}): accuracy {:.1}% ({right} correct), loss {:.4} per example",
+            ds.len(),
+            100.0 * right as f64 / ds.len().max(1) as f64,
+            m.loss
+        ),
+        None => eprintln!(
+            "{} examples ({source}): loss {:.4} per example",
+            ds.len(),
+            m.loss
+        ),
+    }
+    Ok(())
+}
+
+/// The CSV of predictions (the predicted class first for classifiers, then every output or,
+/// with `probs`, every class's probability) and the number classified correctly.
+fn predictions<T: Scalar>(
+    model: &InterpModel<T>,
+    ds: &Dataset<T>,
+    labels: Option<usize>,
+    probs: bool,
+    ws: &mut <InterpModel<T> as Supervised<T>>::Workspace,
+) -> Result<(String, usize), String> {
+    let mut out = String::new();
     if labels.is_some() {
         out.push_str("predicted,");
     }
-    let head: Vec<String> = (1..=io.outputs).map(|k| format!("f{k}")).collect();
+    let io = model.io();
+    let head: Vec<String> = match labels {
+        Some(lo) if probs => {
+            let classes = io.outputs.max(2);
+            (lo..lo + classes).map(|k| format!("p{k}")).collect()
+        }
+        _ => (1..=io.outputs).map(|k| format!("f{k}")).collect(),
+    };
     out.push_str(&head.join(","));
     out.push('\n');
     let mut right = 0;
+    let batch = 256;
     for start in (0..ds.len()).step_by(batch) {
         let end = (start + batch).min(ds.len());
         let x = ds.x.as_ref().subcols(start, end - start);
-        let f = model.predict(x, &mut ws).map_err(|e| exit(e.to_string()))?;
+        let f = model.predict(x, ws).map_err(|e| e.to_string())?;
         for j in 0..f.ncols() {
+            let col: Vec<f64> = (0..f.nrows()).map(|r| f[(r, j)].to_f64()).collect();
+            if let Some(r) = col.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "the prediction for example {} is not finite (output f{} = {}): the \
+                     checkpoint's parameters or the data overflow the model",
+                    start + j + 1,
+                    r + 1,
+                    col[r]
+                ));
+            }
             if let Some(lo) = labels {
-                let best = if f.nrows() == 1 {
-                    usize::from(f[(0, j)] > T::ZERO)
+                let best = if col.len() == 1 {
+                    usize::from(col[0] > 0.0)
                 } else {
-                    (0..f.nrows()).fold(0, |b, r| if f[(r, j)] > f[(b, j)] { r } else { b })
+                    (0..col.len()).fold(0, |b, r| if col[r] > col[b] { r } else { b })
                 };
                 out.push_str(&format!("{},", best + lo));
             }
-            let vals: Vec<String> = (0..f.nrows())
-                .map(|r| format!("{}", f[(r, j)].to_f64()))
-                .collect();
+            let shown = if probs { probabilities(&col) } else { col };
+            let vals: Vec<String> = shown.iter().map(|v| format!("{v}")).collect();
             out.push_str(&vals.join(","));
             out.push('\n');
         }
@@ -374,20 +754,18 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             right += correct(f, &values[start..end], lo);
         }
     }
-    out!("{out}");
-    if args.no_target {
-        eprintln!("{} examples predicted", ds.len());
-        return Ok(());
+    Ok((out, right))
+}
+
+/// Class probabilities from a classifier's outputs: the softmax of several (shifted by their
+/// largest, so it cannot overflow), or `1 − sig(f), sig(f)` for one logit.
+fn probabilities(f: &[f64]) -> Vec<f64> {
+    if let [z] = f {
+        let p = 1.0 / (1.0 + (-z).exp());
+        return vec![1.0 - p, p];
     }
-    let m = evaluate(&model, &ds, batch, &mut ws).map_err(|e| exit(e.to_string()))?;
-    match labels {
-        Some(_) => eprintln!(
-            "{} examples: accuracy {:.1}% ({right} correct), loss {:.4} per example",
-            ds.len(),
-            100.0 * right as f64 / ds.len().max(1) as f64,
-            m.loss
-        ),
-        None => eprintln!("{} examples: loss {:.4} per example", ds.len(), m.loss),
-    }
-    Ok(())
+    let top = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = f.iter().map(|v| (v - top).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|v| v / sum).collect()
 }

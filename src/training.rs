@@ -47,18 +47,32 @@ pub struct Prepared<T> {
 
 /// Splits `ds` (fractions `val` and `test`, shuffled with `seed`) and standardises every
 /// split with the training split's mean and standard deviation.
-pub fn prepare<T: Scalar>(ds: &Dataset<T>, val: f64, test: f64, seed: u64) -> Prepared<T> {
+///
+/// # Errors
+/// When a value does not standardise to a finite number, naming its feature and example.
+pub fn prepare<T: Scalar>(
+    ds: &Dataset<T>,
+    val: f64,
+    test: f64,
+    seed: u64,
+) -> Result<Prepared<T>, String> {
     let (mut train, mut v, mut t) = ds.split(val, test, &mut Rng::new(seed));
     let standardizer = Standardizer::fit(train.x.as_ref());
-    for d in [&mut train, &mut v, &mut t] {
-        standardizer.apply(d.x.as_mut());
+    for (d, split) in [
+        (&mut train, "training"),
+        (&mut v, "validation"),
+        (&mut t, "test"),
+    ] {
+        standardizer
+            .apply_checked(d.x.as_mut(), &ds.feature_names)
+            .map_err(|e| format!("the {split} split: {e}"))?;
     }
-    Prepared {
+    Ok(Prepared {
         train,
         val: v,
         test: t,
         standardizer,
-    }
+    })
 }
 
 /// The built-in data set for a model: digits for 64 inputs and 10 classes, iris for 4 inputs
@@ -235,11 +249,69 @@ pub fn standardizer_from_metadata(
             })
             .transpose()
     };
-    match (parse("standardize_mean")?, parse("standardize_std")?) {
-        (Some(mean), Some(std)) if mean.len() == std.len() => Ok(Some(Standardizer { mean, std })),
-        (None, None) => Ok(None),
-        _ => Err("checkpoint metadata has an incomplete standardisation".into()),
-    }
+    let s = match (parse("standardize_mean")?, parse("standardize_std")?) {
+        (Some(mean), Some(std)) => Standardizer { mean, std },
+        (None, None) => return Ok(None),
+        _ => return Err("checkpoint metadata has an incomplete standardisation".into()),
+    };
+    s.validate()
+        .map_err(|e| format!("checkpoint metadata: the standardisation is invalid: {e}"))?;
+    Ok(Some(s))
+}
+
+/// A 64-bit FNV-1a hash of a spec's text, in hexadecimal: stored in a checkpoint so that a
+/// later use can tell whether the spec has changed since (a change detector, not a
+/// cryptographic hash).
+pub fn spec_hash(text: &str) -> String {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
+/// The spec's path as stored in a checkpoint: canonical (absolute, no `.` or `..`, links
+/// resolved), so that `cls.nn` and `./cls.nn` give the same bytes; as given when it cannot
+/// be resolved.
+pub fn spec_path(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The first spec quantity, in evaluation order, whose value in `values` (a run of `g`)
+/// holds a NaN or an infinity: its name and the spec text it comes from, with `file:line`
+/// (`source` is the spec's text). Parameters and inputs are not reported.
+pub fn first_non_finite<T: Scalar>(
+    g: &Graph,
+    values: &interp::Values<T>,
+    source: &str,
+    file: &str,
+) -> Option<String> {
+    let i = g.nodes.iter().enumerate().position(|(i, node)| {
+        !matches!(node.op, ir::Op::Input(_) | ir::Op::Param(_))
+            && !crate::runtime::params::all_finite(values.nodes()[i].as_ref())
+    })?;
+    let span = g.spans[i];
+    let text = (span.end > span.start).then(|| {
+        let (line, _) = crate::dsl::diag::line_col(source, span.start as usize);
+        let term = source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let term = term.split_whitespace().collect::<Vec<_>>().join(" ");
+        (term, format!("{file}:{line}"))
+    });
+    Some(match (&g.nodes[i].name, text) {
+        (Some(n), Some((t, at))) if t.starts_with(n.as_str()) => format!("`{n}` in {t} ({at})"),
+        (Some(n), Some((t, at))) => format!("`{n}` = {t} ({at})"),
+        (None, Some((t, at))) => format!("the term {t} ({at})"),
+        (Some(n), None) => format!("`{n}`"),
+        (None, None) => format!("value %{i}"),
+    })
 }
 
 /// The graphs and source an interpreted model runs.
@@ -589,27 +661,6 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let c = &self.compiled;
         let g = &c.forward;
         let v = self.run(g, &inputs)?;
-        for (i, node) in g.nodes.iter().enumerate() {
-            if matches!(node.op, ir::Op::Input(_) | ir::Op::Param(_)) {
-                continue;
-            }
-            if !crate::runtime::params::all_finite(v.nodes()[i].as_ref()) {
-                let span = g.spans[i];
-                let line = (span.end > 0).then(|| {
-                    let (line, _) = crate::dsl::diag::line_col(&c.source, span.start as usize);
-                    let text = c.source.lines().nth(line - 1).unwrap_or("");
-                    let text = text.split('#').next().unwrap_or(text);
-                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                    format!("{text} ({}:{line})", c.file)
-                });
-                return Ok(Some(match (&node.name, line) {
-                    (Some(n), Some(l)) => format!("`{n}` in {l}"),
-                    (None, Some(l)) => format!("a term of {l}"),
-                    (Some(n), None) => format!("`{n}`"),
-                    (None, None) => format!("value %{i}"),
-                }));
-            }
-        }
-        Ok(None)
+        Ok(first_non_finite(g, &v, &c.source, &c.file))
     }
 }

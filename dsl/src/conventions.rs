@@ -23,7 +23,7 @@
 
 use crate::ast::{self, BinOp, Expr, ExprKind, StmtKind};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::{dump, names};
+use crate::names::{self, literal};
 use std::collections::BTreeSet;
 
 /// Functions whose arguments are distributions' parameters, where `I` is the identity.
@@ -35,20 +35,6 @@ pub(crate) fn apply(file: &mut ast::File, src: &str, diags: &mut Vec<Diagnostic>
     for model in &mut file.models {
         Model::new(model, src, diags).run(model);
     }
-}
-
-/// The canonical text of a name as written, without evaluating its subscript (`D_q`, `λ`).
-pub(crate) fn literal(n: &ast::Name) -> String {
-    let items: Vec<String> = n
-        .sub
-        .iter()
-        .map(|s| match &s.kind {
-            ExprKind::Name(m) => literal(m),
-            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
-            _ => dump::expr(s),
-        })
-        .collect();
-    names::build(&n.word, n.primes, n.frozen, &items)
 }
 
 struct Model<'s, 'd> {

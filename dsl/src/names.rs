@@ -100,18 +100,25 @@ pub fn canonical(text: &str) -> String {
     if text.contains('.') {
         return text.split('.').map(canonical).collect::<Vec<_>>().join(".");
     }
-    crate::syntax::parse_name(text).map_or_else(|| text.to_string(), |n| of_name(&n))
+    canonical_name(text).unwrap_or_else(|| text.to_string())
 }
 
-/// The canonical form of a parsed name whose subscript items are written out.
-fn of_name(n: &crate::ast::Name) -> String {
+/// The canonical form of text that is exactly one name (`D_{i}`, `D_i` and `D_{ i }` are all
+/// `D_i`), or `None` when it is not one.
+pub fn canonical_name(text: &str) -> Option<String> {
+    crate::syntax::parse_name(text.trim()).map(|n| literal(&n))
+}
+
+/// The canonical text of a parsed name as written, without evaluating its subscript
+/// (`D_q`, `θ_{10}`, `D_h` even where `h` is a family variable).
+pub fn literal(n: &crate::ast::Name) -> String {
     use crate::ast::ExprKind;
     let items: Vec<String> = n
         .sub
         .iter()
         .map(|e| match &e.kind {
             ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
-            ExprKind::Name(m) => of_name(m),
+            ExprKind::Name(m) => literal(m),
             _ => crate::dump::expr(e),
         })
         .collect();

@@ -17,7 +17,6 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Why a checkpoint could not be written or read.
@@ -171,9 +170,10 @@ fn dtype_of<T: Scalar>() -> Dtype {
 /// a column vector is `[rows, 1]`) under its spec name, with the string `metadata` (e.g.
 /// `("model", "DeepNet")`, `("spec", "deep.nn")`, `("format", "nnspec")`).
 ///
-/// The write is atomic: the bytes go to `<path>.tmp-<pid>` in the same directory, which is
-/// flushed and synced and then renamed over `path`. On any error the temporary file is removed
-/// and an existing `path` is untouched. Non-finite parameters are written as they are (and
+/// The write is atomic ([`files::write_atomic`](crate::files::write_atomic)): the bytes go
+/// to `<path>.tmp-<pid>` in the same directory, which is flushed and synced and then renamed
+/// over `path`. On any error the temporary file is removed and an existing `path` is
+/// untouched; temporaries left by killed processes are removed. Non-finite parameters are written as they are (and
 /// [`load`] refuses them).
 ///
 /// # Panics
@@ -188,44 +188,10 @@ pub fn save<T: Scalar, P: Params<T> + ?Sized>(
         path: path.to_path_buf(),
         message,
     })?;
-    let io = |source| CheckpointError::Io {
+    crate::files::write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let Some(file_name) = path.file_name() else {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        )));
-    };
-    let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-
-    let write_tmp = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.flush()?;
-        file.sync_all()
-    };
-    if let Err(e) = write_tmp().and_then(|()| fs::rename(&tmp, path)) {
-        // Best effort: the temporary may not exist (creating it may have failed).
-        let _ = fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    // Make the rename itself durable; not every platform can sync a directory, so a failure
-    // here does not undo a save that has already happened.
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    })
 }
 
 /// Reads the checkpoint at `path` into `params` and returns the file's metadata.
@@ -244,6 +210,24 @@ pub fn load<T: Scalar, P: Params<T> + ?Sized>(
         source,
     })?;
     from_bytes(&bytes, path, params)
+}
+
+/// The metadata of the checkpoint at `path`, without reading its tensors into a model (to
+/// learn which model and hyper-parameters it was written for before building one).
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, CheckpointError> {
+    let bytes = fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(header
+        .metadata()
+        .as_ref()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
 }
 
 /// The bytes [`save`] writes: every parameter as a row-major `[rows, cols]` tensor under its

@@ -597,19 +597,90 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// The statistics of each row (feature) of `x` (`D × N`).
+    /// The statistics of each row (feature) of `x` (`D × N`), computed stably for any finite
+    /// values: each row is scaled by a power of two near its largest magnitude (exactly, so
+    /// ordinary data give the same bits as unscaled sums) before its mean and variance are
+    /// summed, so a single `1e308` among small values, or a row of `±1e308`, gives finite
+    /// statistics instead of an overflow.
     pub fn fit<T: Scalar>(x: MatRef<'_, T>) -> Standardizer {
         let n = x.ncols().max(1) as f64;
         let (mut mean, mut std) = (Vec::new(), Vec::new());
         for i in 0..x.nrows() {
-            let row = || (0..x.ncols()).map(|j| x[(i, j)].to_f64());
+            let largest = (0..x.ncols()).fold(0.0f64, |a, j| a.max(x[(i, j)].to_f64().abs()));
+            let scale = if largest > 0.0 && largest.is_finite() {
+                2f64.powi(largest.log2().floor() as i32)
+            } else {
+                1.0
+            };
+            let row = || (0..x.ncols()).map(|j| x[(i, j)].to_f64() / scale);
             let m = row().sum::<f64>() / n;
-            let s = (row().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
-            let constant = row().all(|v| v == x[(i, 0)].to_f64());
-            mean.push(m);
-            std.push(if constant || s == 0.0 { 1.0 } else { s });
+            let s = (row().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt() * scale;
+            let constant = row().all(|v| v == x[(i, 0)].to_f64() / scale);
+            mean.push(m * scale);
+            std.push(if constant || s == 0.0 || !s.is_finite() {
+                1.0
+            } else {
+                s
+            });
         }
         Standardizer { mean, std }
+    }
+
+    /// Checks that the statistics can standardise: every mean finite, every standard
+    /// deviation finite and positive (as read back from a checkpoint's metadata, say).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.mean.len() != self.std.len() {
+            return Err(format!(
+                "{} means but {} standard deviations",
+                self.mean.len(),
+                self.std.len()
+            ));
+        }
+        for (i, (m, s)) in self.mean.iter().zip(&self.std).enumerate() {
+            if !m.is_finite() {
+                return Err(format!(
+                    "feature {} has mean {m}, not a finite number",
+                    i + 1
+                ));
+            }
+            if !(s.is_finite() && *s > 0.0) {
+                return Err(format!(
+                    "feature {} has standard deviation {s}; it must be finite and > 0",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`apply`](Self::apply), then checks every standardised value, naming the first that
+    /// is not finite by its feature (`names`, when given) and example (1-based).
+    pub fn apply_checked<T: Scalar>(
+        &self,
+        mut x: MatMut<'_, T>,
+        names: &[String],
+    ) -> Result<(), String> {
+        self.validate()?;
+        self.apply(x.as_mut());
+        for j in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                if !x[(i, j)].is_finite() {
+                    let name = names.get(i).map_or_else(
+                        || format!("feature {}", i + 1),
+                        |n| format!("feature `{n}`"),
+                    );
+                    return Err(format!(
+                        "{name} (column {}) of example {} does not standardise to a finite \
+                         number (mean {}, standard deviation {})",
+                        i + 1,
+                        j + 1,
+                        self.mean[i],
+                        self.std[i]
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Maps each feature `v` of `x` (`D × N`) to `(v − mean) / std`, in place.
@@ -626,8 +697,11 @@ impl Standardizer {
         );
         for j in 0..x.ncols() {
             for i in 0..x.nrows() {
-                let v = x[(i, j)].to_f64();
-                x[(i, j)] = T::from_f64((v - self.mean[i]) / self.std[i]);
+                let (v, m, s) = (x[(i, j)].to_f64(), self.mean[i], self.std[i]);
+                let d = v - m;
+                // Each term divided first where `v − mean` overflows (`1e308 − (−1e308)`).
+                let z = if d.is_finite() { d / s } else { v / s - m / s };
+                x[(i, j)] = T::from_f64(z);
             }
         }
     }
@@ -888,6 +962,61 @@ mod tests {
         let e = Dataset::<f32>::from_csv_path(path, &Default::default()).unwrap_err();
         let want = format!("/nonexistent/nnspec/x.csv: cannot read the file: {io}");
         assert_eq!((e.to_string(), e.line), (want, 0));
+    }
+
+    #[test]
+    fn standardising_extreme_values_stays_finite_and_keeps_information() {
+        // One 1e308 among small values: the column is not zeroed.
+        let mut x = Mat::<f64>::from_fn(1, 5, |_, j| [1.0, 2.0, 3.0, 4.0, 1e308][j]);
+        let s = Standardizer::fit(x.as_ref());
+        assert!(
+            s.mean[0].is_finite() && s.std[0].is_finite() && s.std[0] > 0.0,
+            "{s:?}"
+        );
+        s.apply_checked(x.as_mut(), &[]).unwrap();
+        assert!((x[(0, 4)] - 2.0).abs() < 1e-12, "{:?}", x);
+        assert!(x[(0, 0)] < 0.0 && x[(0, 0)].is_finite());
+        // A column of ±1e308: mean 0, standard deviation 1e308, values ±1.
+        let mut y = Mat::<f64>::from_fn(1, 4, |_, j| if j % 2 == 0 { 1e308 } else { -1e308 });
+        let s = Standardizer::fit(y.as_ref());
+        assert_eq!((s.mean[0], s.std[0]), (0.0, 1e308));
+        s.apply_checked(y.as_mut(), &[]).unwrap();
+        assert_eq!(y[(0, 0)], 1.0);
+        assert_eq!(y[(0, 1)], -1.0);
+        // Ordinary data: the plain two-pass statistics, bit for bit.
+        let z = Mat::<f64>::from_fn(1, 3, |_, j| [0.1, 0.7, 3.3][j]);
+        let m = (0.1 + 0.7 + 3.3) / 3.0;
+        let v = ((0.1f64 - m).powi(2) + (0.7f64 - m).powi(2) + (3.3f64 - m).powi(2)) / 3.0;
+        assert_eq!(Standardizer::fit(z.as_ref()).std[0], v.sqrt());
+    }
+
+    #[test]
+    fn statistics_that_cannot_standardise_are_named() {
+        let bad = |mean: f64, std: f64| Standardizer {
+            mean: vec![0.0, mean],
+            std: vec![1.0, std],
+        };
+        for (m, s) in [
+            (0.0, 0.0),
+            (0.0, f64::NAN),
+            (0.0, f64::INFINITY),
+            (f64::NAN, 1.0),
+            (0.0, -1.0),
+        ] {
+            let e = bad(m, s).validate().unwrap_err();
+            assert!(e.starts_with("feature 2 has"), "{e}");
+        }
+        // A value that overflows once standardised: named by feature and example.
+        let s = Standardizer {
+            mean: vec![0.0],
+            std: vec![1e-300],
+        };
+        let mut x = Mat::<f64>::from_fn(1, 2, |_, j| [0.0, 1e300][j]);
+        let e = s.apply_checked(x.as_mut(), &["width".into()]).unwrap_err();
+        assert!(
+            e.starts_with("feature `width` (column 1) of example 2"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@
 //! - [`optim`] — optimisers, learning-rate schedules, weight decay and gradient clipping.
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
-//! - [`train`] — the training loop over any [`train::Supervised`] model.
+//! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.
+//! - [`interrupt`] — a clean stop of training on request (Ctrl-C with the `signals` feature).
+//! - [`train`] — the training loop over any [`train::Supervised`] model, resumable.
+//! - [`resume`] — a run saved so that it continues bit for bit: parameters, optimiser, epoch.
 //! - [`report`] — the progress bar, the history CSV and the loss plot.
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
@@ -32,14 +35,17 @@
 pub mod checkpoint;
 pub mod data;
 pub mod elementwise;
+pub mod files;
 pub mod gemm;
 pub mod init;
+pub mod interrupt;
 pub mod labels;
 pub mod layout;
 pub mod optim;
 pub mod params;
 pub mod reduce;
 pub mod report;
+pub mod resume;
 pub mod scalar;
 pub mod step;
 pub mod train;

@@ -349,6 +349,50 @@ impl<T: Scalar> Optimizer<T> {
         self.t
     }
 
+    /// The optimiser's state, for a checkpoint that continues training exactly: the steps
+    /// taken and its per-parameter matrices (`m` then `v` for Adam, … as many per parameter
+    /// as the method keeps, in visiting order); empty before the first step.
+    pub fn state(&self) -> (usize, &[Mat<T>]) {
+        (self.t, &self.state)
+    }
+
+    /// Sets the state [`state`](Self::state) returned, for the parameters `params`.
+    ///
+    /// # Errors
+    /// When `state` does not hold one matrix of each parameter's shape per slot of this
+    /// method (a checkpoint of another method or model); the optimiser is then unchanged.
+    pub fn set_state<P: Params<T> + ?Sized>(
+        &mut self,
+        params: &P,
+        steps: usize,
+        state: Vec<Mat<T>>,
+    ) -> Result<(), String> {
+        let slots = self.config.method.slots();
+        let mut shapes = Vec::new();
+        params.for_each_param(&mut |_, m| shapes.push((m.nrows(), m.ncols())));
+        if state.is_empty() && steps == 0 {
+            *self = Optimizer::new(self.config.clone());
+            return Ok(());
+        }
+        let want: Vec<(usize, usize)> = shapes
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(*s, slots))
+            .collect();
+        let got: Vec<(usize, usize)> = state.iter().map(|m| (m.nrows(), m.ncols())).collect();
+        if got != want {
+            return Err(format!(
+                "the saved optimiser state has {} matrices; {} keeps {} ({slots} per parameter) of the parameters' shapes",
+                got.len(),
+                self.config.method.name(),
+                want.len()
+            ));
+        }
+        self.state = state;
+        self.shapes = Some(shapes);
+        self.t = steps;
+        Ok(())
+    }
+
     /// One update of every parameter from its gradient. Allocates its state on the first call
     /// only; later calls do not touch the heap. The gradients are not modified (clipping
     /// scales them on the fly).

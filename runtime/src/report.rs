@@ -8,7 +8,6 @@ use crate::train::{Epoch, History};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
-use std::path::Path;
 
 /// The progress display of a training run: a bar on a terminal, one line per epoch
 /// otherwise, nothing when disabled.
@@ -117,26 +116,7 @@ pub fn history_csv(h: &History) -> String {
     s
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed,
-/// then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub use crate::files::write_atomic;
 
 /// One panel of the plot: a training and (if any) a validation curve over the epochs.
 struct Panel<'a> {

@@ -157,6 +157,13 @@ pub enum Stop {
         /// The patience that ran out.
         patience: usize,
     },
+    /// A stop was requested ([`interrupt`](crate::interrupt)); the step under way finished.
+    Interrupted {
+        /// 1-based epoch it stopped in.
+        epoch: usize,
+        /// Batches of that epoch trained (0: it stopped between epochs).
+        batch: usize,
+    },
 }
 
 /// What training did, epoch by epoch.
@@ -200,6 +207,19 @@ pub enum TrainErrorKind {
         batch: usize,
         /// The first spec quantity holding it (`h_2 (deep.nn:11)`, `∂L/∂Ω_0`).
         quantity: String,
+        /// Updates the optimiser had made when it appeared (0: at the initial parameters,
+        /// so no learning rate is to blame).
+        updates: usize,
+    },
+    /// The training loss grew by orders of magnitude over the lowest seen: the run diverged.
+    /// The parameters are set back to those at the start of the epoch.
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// The epoch's training loss per example.
+        loss: f64,
+        /// The lowest training loss per example seen before.
+        lowest: f64,
     },
     /// The data do not fit the model (the data set's shape or targets).
     Data(String),
@@ -217,11 +237,35 @@ impl fmt::Display for TrainError {
                 epoch,
                 batch,
                 quantity,
+                updates: 0,
             } => write!(
                 f,
-                "epoch {epoch}, batch {batch}: a NaN or infinity first appeared in {quantity}; \
-                 training stopped with finite parameters \
-                 (try a lower learning rate or gradient clipping)"
+                "epoch {epoch}, batch {batch}: a NaN or infinity first appeared in {quantity}, \
+                 at the initial parameters, before any update (the learning rate is not the \
+                 cause: look at the spec's initialisers, the data, and that quantity's formula)"
+            ),
+            TrainErrorKind::NonFinite {
+                epoch,
+                batch,
+                quantity,
+                updates,
+            } => write!(
+                f,
+                "epoch {epoch}, batch {batch}: a NaN or infinity first appeared in {quantity}, \
+                 after {updates} update{}; training stopped with finite parameters \
+                 (try a lower learning rate or gradient clipping)",
+                if *updates == 1 { "" } else { "s" }
+            ),
+            TrainErrorKind::Diverged {
+                epoch,
+                loss,
+                lowest,
+            } => write!(
+                f,
+                "epoch {epoch}: training diverged: the training loss per example is {loss:.4e}, \
+                 orders of magnitude above the lowest seen ({lowest:.4e}); the parameters are \
+                 those at the start of epoch {epoch} (try a lower learning rate or gradient \
+                 clipping)"
             ),
             TrainErrorKind::Data(m) => f.write_str(m),
         }
@@ -330,13 +374,96 @@ pub fn evaluate<T: Scalar, M: Supervised<T>>(
     })
 }
 
-/// Trains `model` on `train` with `opt`, validating on `val` after every epoch.
+/// How many times its lowest a training loss may grow (measured on the larger of the lowest
+/// loss and the first batch's, in absolute value) before the run counts as diverged.
+pub const DIVERGENCE: f64 = 1e3;
+
+/// The lowest validation loss of a run and the parameters that gave it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Best<T> {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Its validation loss per example.
+    pub val_loss: f64,
+    /// The parameters after that epoch, in visiting order.
+    pub params: Vec<Mat<T>>,
+}
+
+/// Where a run is: everything [`fit_with`] needs, besides the model's parameters and the
+/// optimiser's state, to continue it exactly as if it had not stopped (the batch order is
+/// replayed from the seed). [`resume`](crate::resume) saves and loads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunState<T> {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Batches of the next epoch already trained (non-zero after an interruption).
+    pub batches_done: usize,
+    /// The sum of those batches' losses.
+    pub partial_loss: f64,
+    /// The completed epochs.
+    pub history: History,
+    /// The lowest validation loss so far, with its parameters.
+    pub best: Option<Best<T>>,
+    /// Epochs since `best`.
+    pub since_best: usize,
+    /// The first batch's loss per example, at the initial parameters.
+    pub first_loss: Option<f64>,
+    /// The lowest training loss per example so far (the first batch's, then epoch means).
+    pub lowest_loss: Option<f64>,
+}
+
+impl<T: Scalar> Default for RunState<T> {
+    fn default() -> Self {
+        RunState {
+            epochs_done: 0,
+            batches_done: 0,
+            partial_loss: 0.0,
+            history: History {
+                epochs: Vec::new(),
+                best_epoch: None,
+                stop: Stop::Completed,
+            },
+            best: None,
+            since_best: 0,
+            first_loss: None,
+            lowest_loss: None,
+        }
+    }
+}
+
+impl<T: Scalar> RunState<T> {
+    /// Sets `model` to the best parameters, if a validation loss was measured; returns
+    /// whether it did.
+    pub fn restore_best<P: Params<T>>(&self, model: &mut P) -> bool {
+        match &self.best {
+            Some(b) => {
+                restore_params(model, &b.params);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether an epoch's training loss `loss` is orders of magnitude above the lowest.
+    fn diverged(&self, loss: f64) -> Option<f64> {
+        let (first, lowest) = (self.first_loss?, self.lowest_loss?);
+        let scale = lowest.abs().max(first.abs());
+        (scale > 0.0 && loss > lowest + DIVERGENCE * scale).then_some(lowest)
+    }
+}
+
+/// Trains `model` on `train` with `opt`, validating on `val` after every epoch, and leaves
+/// the model at the parameters with the lowest validation loss (when there is validation
+/// data; otherwise at the last ones).
+///
+/// A stop requested through [`interrupt`](crate::interrupt) ends the run after the step
+/// under way, with [`Stop::Interrupted`]; use [`fit_with`] to be able to continue it.
 ///
 /// # Errors
-/// A [`TrainError`] when the data do not fit the model, when the model refuses a batch, or
-/// when a NaN or infinity appears; it carries the history so far, and the model keeps its
-/// finite parameters: those of the failing step, or, when the optimiser's update itself
-/// overflowed, those at the start of the epoch.
+/// A [`TrainError`] when the data do not fit the model, when the model refuses a batch, when
+/// a NaN or infinity appears, or when the loss diverges; it carries the history so far. The
+/// model keeps finite parameters: those of the failing step, or, when the optimiser's update
+/// itself overflowed, those at the start of the epoch; after a divergence, the best ones.
 pub fn fit<T: Scalar, M: Supervised<T>>(
     model: &mut M,
     opt: &mut Optimizer<T>,
@@ -344,115 +471,223 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
     val: Option<&Dataset<T>>,
     cfg: &TrainConfig,
 ) -> Result<History, TrainError> {
+    let mut state = RunState::default();
+    let result = fit_with(model, opt, train, val, cfg, &mut state);
+    let keep_best = match &result {
+        Ok(_) => true,
+        Err(e) => matches!(*e.kind, TrainErrorKind::Diverged { .. }),
+    };
+    if keep_best {
+        state.restore_best(model);
+    }
+    result
+}
+
+/// [`fit`] from where `state` says a run is, up to `cfg.epochs` epochs in all, updating
+/// `state` as it goes. The model is left at the *last* parameters (so that the run can go on
+/// from `model`, `opt` and `state`); `state.best` holds the best ones.
+///
+/// Continuing a run this way gives bit for bit the parameters of a run that never stopped,
+/// for a model whose loss draws no noise of its own.
+///
+/// # Errors
+/// As [`fit`]; after a divergence the model is at the parameters of the start of the epoch.
+pub fn fit_with<T: Scalar, M: Supervised<T>>(
+    model: &mut M,
+    opt: &mut Optimizer<T>,
+    train: &Dataset<T>,
+    val: Option<&Dataset<T>>,
+    cfg: &TrainConfig,
+    state: &mut RunState<T>,
+) -> Result<History, TrainError> {
     let io = model.io();
-    let mut history = History {
-        epochs: Vec::new(),
-        best_epoch: None,
-        stop: Stop::Completed,
-    };
-    let fail = |history: &History, kind| TrainError {
-        history: history.clone(),
-        kind: Box::new(kind),
-    };
-    check_data(&io, train, "training").map_err(|m| fail(&history, TrainErrorKind::Data(m)))?;
+    state.history.stop = Stop::Completed;
+    let data_error = |state: &RunState<T>, m| fail(&state.history, TrainErrorKind::Data(m));
+    check_data(&io, train, "training").map_err(|m| data_error(state, m))?;
     if let Some(v) = val {
-        check_data(&io, v, "validation").map_err(|m| fail(&history, TrainErrorKind::Data(m)))?;
+        check_data(&io, v, "validation").map_err(|m| data_error(state, m))?;
     }
     if train.is_empty() {
-        return Err(fail(
-            &history,
-            TrainErrorKind::Data("the training set is empty".into()),
-        ));
+        return Err(data_error(state, "the training set is empty".into()));
     }
-
     let batch = cfg.batch.clamp(1, train.len());
-    let eval_batch = batch.max(256);
-    let mut ws = model.new_workspace(eval_batch);
-    let mut grads = model.new_grads();
-    let mut xb = Mat::zeros(train.x.nrows(), batch);
-    let mut yb = BatchTargets::for_dataset(train, batch);
-    let mut order = Batches::new(train.len(), batch);
-    let mut rng = Rng::new(cfg.seed);
-    let progress = crate::report::Progress::new(cfg.progress, cfg.epochs, order.len());
-    // The parameters at the start of the epoch, restored if an update makes one non-finite
-    // (copied once per epoch, not per step).
-    let mut backup: Vec<Mat<T>> = Vec::new();
-    model.for_each_param(&mut |_, m| backup.push(m.to_owned()));
-    let mut best: Option<(f64, Option<M>)> = None;
-    let mut since_best = 0;
-
-    for epoch in 1..=cfg.epochs {
+    let mut run = Loop {
+        ws: model.new_workspace(batch.max(256)),
+        grads: model.new_grads(),
+        xb: Mat::zeros(train.x.nrows(), batch),
+        yb: BatchTargets::for_dataset(train, batch),
+        order: Batches::new(train.len(), batch),
+        rng: Rng::new(cfg.seed),
+        progress: crate::report::Progress::new(
+            cfg.progress,
+            cfg.epochs,
+            train.len().div_ceil(batch),
+        ),
+        // The parameters at the start of the epoch, restored if an update makes one
+        // non-finite (copied once per epoch, not per step).
+        backup: Vec::new(),
+        io,
+        eval_batch: batch.max(256),
+    };
+    model.for_each_param(&mut |_, m| run.backup.push(m.to_owned()));
+    // The batch orders of the epochs already run: shuffling is all the generator does.
+    for _ in 0..state.epochs_done {
+        run.order.shuffle(&mut run.rng);
+    }
+    for epoch in state.epochs_done + 1..=cfg.epochs {
         let start = Instant::now();
         opt.set_epoch(epoch - 1);
         let lr = opt.lr();
-        order.shuffle(&mut rng);
-        copy_params(model, &mut backup);
-        let mut total = 0.0;
-        for (k, indices) in order.iter().enumerate() {
-            let (x, y) = train.gather(indices, &mut xb, &mut yb);
+        run.order.shuffle(&mut run.rng);
+        copy_params(model, &mut run.backup);
+        let Some(total) = run.epoch(model, opt, train, epoch, state)? else {
+            run.progress.finish();
+            return Ok(state.history.clone());
+        };
+        let stop = run.end_epoch(model, train, val, (epoch, lr, total, start), cfg, state)?;
+        if stop {
+            break;
+        }
+        if crate::interrupt::requested() && epoch < cfg.epochs {
+            state.history.stop = Stop::Interrupted { epoch, batch: 0 };
+            break;
+        }
+    }
+    run.progress.finish();
+    Ok(state.history.clone())
+}
+
+fn fail(history: &History, kind: TrainErrorKind) -> TrainError {
+    TrainError {
+        history: history.clone(),
+        kind: Box::new(kind),
+    }
+}
+
+/// The buffers and settings of one run of [`fit_with`].
+struct Loop<T: Scalar, M: Supervised<T>> {
+    ws: M::Workspace,
+    grads: M,
+    xb: Mat<T>,
+    yb: BatchTargets<T>,
+    order: Batches,
+    rng: Rng,
+    progress: crate::report::Progress,
+    backup: Vec<Mat<T>>,
+    io: Io,
+    eval_batch: usize,
+}
+
+impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
+    /// The steps of one epoch (from `state.batches_done`): the sum of the batch losses, or
+    /// `None` when a stop was requested (with `state` recording where).
+    fn epoch(
+        &mut self,
+        model: &mut M,
+        opt: &mut Optimizer<T>,
+        train: &Dataset<T>,
+        epoch: usize,
+        state: &mut RunState<T>,
+    ) -> Result<Option<f64>, TrainError> {
+        let skip = std::mem::take(&mut state.batches_done);
+        let mut total = std::mem::take(&mut state.partial_loss);
+        let batches = self.order.len();
+        let batch = self.xb.ncols();
+        for (k, indices) in self.order.iter().enumerate().skip(skip) {
+            let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
+            let at = |kind| fail(&state.history, kind);
             let loss = model
-                .batch_loss_and_grad(x, y, &mut grads, &mut ws)
+                .batch_loss_and_grad(x, y, &mut self.grads, &mut self.ws)
                 .map_err(|error| {
-                    let (epoch, batch) = (epoch, k + 1);
-                    fail(
-                        &history,
-                        TrainErrorKind::Step {
-                            epoch,
-                            batch,
-                            error,
-                        },
-                    )
-                })?;
-            let bad = if !loss.is_finite() {
-                Some(locate(model, x, y, &mut ws, &io))
-            } else {
-                grads
-                    .first_non_finite()
-                    .map(|p| format!("`∂{}/∂{p}`, the gradient", io.loss))
-            };
-            let non_finite = |quantity| {
-                progress.finish();
-                let (epoch, batch) = (epoch, k + 1);
-                fail(
-                    &history,
-                    TrainErrorKind::NonFinite {
+                    let batch = k + 1;
+                    at(TrainErrorKind::Step {
                         epoch,
                         batch,
-                        quantity,
-                    },
-                )
+                        error,
+                    })
+                })?;
+            let bad = if !loss.is_finite() {
+                Some(locate(model, x, y, &mut self.ws, &self.io))
+            } else {
+                self.grads
+                    .first_non_finite()
+                    .map(|p| format!("`∂{}/∂{p}`, the gradient", self.io.loss))
+            };
+            let non_finite = |quantity, updates| {
+                self.progress.finish();
+                let batch = k + 1;
+                at(TrainErrorKind::NonFinite {
+                    epoch,
+                    batch,
+                    quantity,
+                    updates,
+                })
             };
             if let Some(quantity) = bad {
-                return Err(non_finite(quantity));
+                return Err(non_finite(quantity, opt.steps()));
             }
-            opt.step(model, &grads);
+            if state.first_loss.is_none() {
+                let per_example = loss.to_f64() / indices.len() as f64;
+                state.first_loss = Some(per_example);
+                state.lowest_loss = Some(per_example);
+            }
+            opt.step(model, &self.grads);
             if let Some(p) = model.first_non_finite() {
-                restore_params(model, &backup);
-                return Err(non_finite(format!(
-                    "`{p}` after the optimiser's update (the parameters are set back to those \
-                     at the start of epoch {epoch})"
-                )));
+                restore_params(model, &self.backup);
+                return Err(non_finite(
+                    format!(
+                        "`{p}` after the optimiser's update (the parameters are set back to \
+                         those at the start of epoch {epoch})"
+                    ),
+                    opt.steps(),
+                ));
             }
             total += loss.to_f64();
-            progress.step(epoch, total / ((k + 1) * batch).min(train.len()) as f64);
+            self.progress
+                .step(epoch, total / ((k + 1) * batch).min(train.len()) as f64);
+            if k + 1 < batches && crate::interrupt::requested() {
+                state.batches_done = k + 1;
+                state.partial_loss = total;
+                state.history.stop = Stop::Interrupted {
+                    epoch,
+                    batch: k + 1,
+                };
+                return Ok(None);
+            }
         }
-        let train_accuracy = match io.target {
-            TargetKind::Labels { .. } => evaluate(model, train, eval_batch, &mut ws)
+        Ok(Some(total))
+    }
+
+    /// After an epoch's steps: its record, the validation, the best parameters, divergence
+    /// and early stopping. Returns whether training stops here.
+    fn end_epoch(
+        &mut self,
+        model: &mut M,
+        train: &Dataset<T>,
+        val: Option<&Dataset<T>>,
+        (epoch, lr, total, start): (usize, f64, f64, Instant),
+        cfg: &TrainConfig,
+        state: &mut RunState<T>,
+    ) -> Result<bool, TrainError> {
+        let train_accuracy = match self.io.target {
+            TargetKind::Labels { .. } => evaluate(model, train, self.eval_batch, &mut self.ws)
                 .ok()
                 .and_then(|m| m.accuracy),
             TargetKind::Values { .. } => None,
         };
         let val_metrics = match val {
-            Some(v) => Some(evaluate(model, v, eval_batch, &mut ws).map_err(|error| {
-                fail(
-                    &history,
-                    TrainErrorKind::Step {
-                        epoch,
-                        batch: 0,
-                        error,
-                    },
-                )
-            })?),
+            Some(v) => Some(evaluate(model, v, self.eval_batch, &mut self.ws).map_err(
+                |error| {
+                    fail(
+                        &state.history,
+                        TrainErrorKind::Step {
+                            epoch,
+                            batch: 0,
+                            error,
+                        },
+                    )
+                },
+            )?),
             None => None,
         };
         let record = Epoch {
@@ -464,32 +699,51 @@ pub fn fit<T: Scalar, M: Supervised<T>>(
             lr,
             seconds: start.elapsed().as_secs_f64(),
         };
-        progress.epoch(&record, cfg.epochs);
-        history.epochs.push(record);
-
-        if let Some(m) = val_metrics {
-            let improved = best.as_ref().is_none_or(|(v, _)| m.loss < *v);
-            if improved {
-                // The parameters are kept only when early stopping may restore them.
-                best = Some((m.loss, cfg.patience.map(|_| model.clone())));
-                history.best_epoch = Some(epoch);
-                since_best = 0;
-            } else {
-                since_best += 1;
-            }
-            if let Some(p) = cfg.patience
-                && since_best >= p
-            {
-                history.stop = Stop::EarlyStopped { patience: p };
-                break;
-            }
+        self.progress.epoch(&record, cfg.epochs);
+        state.history.epochs.push(record);
+        state.epochs_done = epoch;
+        if let Some(lowest) = state.diverged(record.train_loss) {
+            self.progress.finish();
+            restore_params(model, &self.backup);
+            let loss = record.train_loss;
+            return Err(fail(
+                &state.history,
+                TrainErrorKind::Diverged {
+                    epoch,
+                    loss,
+                    lowest,
+                },
+            ));
         }
+        if state.lowest_loss.is_none_or(|l| record.train_loss < l) {
+            state.lowest_loss = Some(record.train_loss);
+        }
+        let Some(m) = val_metrics else {
+            return Ok(false);
+        };
+        if state.best.as_ref().is_none_or(|b| m.loss < b.val_loss) {
+            // The best parameters, copied into the same buffers each time after the first.
+            let best = state.best.get_or_insert_with(|| Best {
+                epoch,
+                val_loss: m.loss,
+                params: self.backup.clone(),
+            });
+            best.epoch = epoch;
+            best.val_loss = m.loss;
+            copy_params(model, &mut best.params);
+            state.history.best_epoch = Some(epoch);
+            state.since_best = 0;
+        } else {
+            state.since_best += 1;
+        }
+        if let Some(p) = cfg.patience
+            && state.since_best >= p
+        {
+            state.history.stop = Stop::EarlyStopped { patience: p };
+            return Ok(true);
+        }
+        Ok(false)
     }
-    progress.finish();
-    if let Some((_, Some(params))) = best {
-        *model = params;
-    }
-    Ok(history)
 }
 
 /// Copies every parameter into `to` (one matrix per parameter, in visiting order).

@@ -469,7 +469,7 @@ fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
         }
         assert!(p.status.success(), "{spec}: {}", text(&p.stderr));
         assert!(
-            text(&p.stderr).contains("examples:"),
+            text(&p.stderr).contains("examples (the test split of"),
             "{spec}: {}",
             text(&p.stderr)
         );
@@ -505,15 +505,355 @@ fn train_rejects_labels_outside_the_specs_set() {
 }
 
 #[test]
-fn a_checkpoint_of_another_shape_is_refused_by_name() {
+fn predict_applies_the_checkpoints_overrides_and_refuses_others() {
     let (out, _) = train_into("deep_k1", &["specs/deep.nn", "--set", "K=1"], "1");
     let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
+    // Without --set: the checkpoint's K = 1 is applied.
     let p = nnspec(&["predict", "specs/deep.nn", "--checkpoint", &ckpt]);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    // The default data are the held-out test split (20% of the 1797 digits), not all.
+    assert_eq!(text(&p.stdout).lines().count(), 1 + 359);
+    assert!(text(&p.stderr).starts_with("359 examples (the test split of digits"));
+    // Other overrides or another model: refused, naming what the checkpoint holds.
+    let p = nnspec(&[
+        "predict",
+        "specs/deep.nn",
+        "--set",
+        "K=2",
+        "--checkpoint",
+        &ckpt,
+    ]);
     assert_eq!(p.status.code(), Some(1));
-    let err = text(&p.stderr);
     assert!(
-        err.contains("`β_1` has shape [10, 1], the model expects [64, 1]"),
+        text(&p.stderr).contains("the checkpoint was trained with --set K=1, not --set K=2"),
+        "{}",
+        text(&p.stderr)
+    );
+    let p = nnspec(&[
+        "predict",
+        "specs/deep.nn",
+        "--model",
+        "Other",
+        "--checkpoint",
+        &ckpt,
+    ]);
+    assert!(
+        text(&p.stderr).contains("the checkpoint holds `DeepNet`, not `Other`"),
+        "{}",
+        text(&p.stderr)
+    );
+}
+
+#[test]
+fn predict_prints_probabilities_for_classifiers() {
+    let (out, _) = train_into("iris_probs", &IRIS_LIKE, "2");
+    let ckpt = out.join("model.safetensors").to_string_lossy().to_string();
+    let p = nnspec(&[
+        "predict",
+        "specs/losses.nn",
+        "--checkpoint",
+        &ckpt,
+        "--probs",
+    ]);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    let lines: Vec<String> = text(&p.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines[0], "predicted,p1,p2,p3");
+    for l in &lines[1..] {
+        let v: Vec<f64> = l.split(',').map(|c| c.parse().unwrap()).collect();
+        let sum: f64 = v[1..].iter().sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-12 && v[1..].iter().all(|p| *p >= 0.0),
+            "{l}"
+        );
+        let top = (1..4).fold(1, |b, k| if v[k] > v[b] { k } else { b });
+        assert_eq!(v[0] as usize, top, "{l}");
+    }
+}
+
+/// Rewrites a checkpoint of [`IRIS_LIKE`] with one metadata entry or parameter changed.
+fn tampered(out: &Path, name: &str, key: &str, value: &str, weight: Option<f64>) -> PathBuf {
+    use nnspec::runtime::{Rng, checkpoint};
+    let src = std::fs::read_to_string("specs/losses.nn").unwrap();
+    let mut opts = nnspec::dsl::check::Options::default();
+    opts.overrides.push((None, "D_i".into(), 4.0));
+    let checked = nnspec::dsl::check_source(&src, &opts).unwrap();
+    let graph = checked
+        .graphs
+        .iter()
+        .flatten()
+        .find(|g| g.name == "MulticlassClassification");
+    let mut model =
+        nnspec::training::InterpModel::<f64>::new(graph.unwrap(), &src, "l", &mut Rng::new(1))
+            .unwrap();
+    let path = out.join("model.safetensors");
+    let mut meta = checkpoint::load(&path, &mut model).unwrap();
+    meta.insert(key.into(), value.into());
+    if let Some(w) = weight {
+        model.params.mats[1].fill(w);
+    }
+    let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let to = out.join(name);
+    checkpoint::save(&to, &model, &meta).unwrap();
+    to
+}
+
+#[test]
+fn checkpoint_metadata_and_predictions_that_cannot_be_right_are_errors() {
+    let (out, _) = train_into("iris_meta", &IRIS_LIKE, "1");
+    for (std, why) in [
+        ("1,0,1,1", "feature 2 has standard deviation 0"),
+        ("1,NaN,1,1", "feature 2 has standard deviation NaN"),
+        ("1,inf,1,1", "feature 2 has standard deviation inf"),
+    ] {
+        let ckpt = tampered(&out, "bad_std.safetensors", "standardize_std", std, None);
+        let p = nnspec(&[
+            "predict",
+            "specs/losses.nn",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+        ]);
+        assert_eq!(p.status.code(), Some(1), "{std}");
+        assert!(text(&p.stderr).contains(why), "{std}: {}", text(&p.stderr));
+    }
+    let ckpt = tampered(&out, "huge.safetensors", "format", "nnspec", Some(1e308));
+    let p = nnspec(&[
+        "predict",
+        "specs/losses.nn",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(p.status.code(), Some(1), "{}", text(&p.stdout));
+    assert!(
+        text(&p.stderr).contains("is not finite"),
+        "{}",
+        text(&p.stderr)
+    );
+}
+
+#[test]
+fn out_of_range_options_are_usage_errors() {
+    for (opt, value, range) in [
+        ("--clip", "-1", "> 0"),
+        ("--clip", "0", "> 0"),
+        ("--clip", "nan", "NaN"),
+        ("--weight-decay", "nan", "NaN"),
+        ("--weight-decay", "-0.1", "≥ 0"),
+        ("--lr", "-1", "> 0"),
+        ("--lr", "inf", "> 0"),
+        ("--val", "1.5", "[0, 1)"),
+        ("--epochs", "0", "≥ 1"),
+    ] {
+        let mut args = vec!["train"];
+        args.extend(IRIS_LIKE);
+        let joined = format!("{opt}={value}");
+        args.push(&joined);
+        let r = nnspec(&args);
+        assert_eq!(r.status.code(), Some(2), "{joined}: {}", text(&r.stderr));
+        let err = text(&r.stderr);
+        assert!(err.contains(opt) && err.contains(range), "{joined}: {err}");
+    }
+}
+
+#[test]
+fn set_accepts_any_spelling_of_a_name() {
+    let mut args = vec!["check", "specs/losses.nn"];
+    args.extend(["--set", "D_{i}=5", "--set", "D_{ i }=5", "--set", "D_i=5"]);
+    let r = nnspec(&args);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let r = nnspec(&["check", "specs/losses.nn", "--set", "D_{i=5"]);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r.stderr));
+}
+
+/// A run that fails leaves an earlier good checkpoint as it was, and writes beside it.
+#[test]
+fn a_failed_run_never_replaces_a_good_checkpoint() {
+    let (out, _) = train_into("iris_keep", &IRIS_LIKE, "2");
+    let good = std::fs::read(out.join("model.safetensors")).unwrap();
+    // A temporary left by a killed writer (no process has this pid) is cleaned up by the
+    // next run.
+    let stale = out.join("model.safetensors.tmp-4194999");
+    std::fs::write(&stale, b"partial").unwrap();
+    let mut args = vec!["train"];
+    args.extend(IRIS_LIKE);
+    let o = out.to_string_lossy().to_string();
+    args.extend([
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--epochs",
+        "5",
+        "--quiet",
+        "--out",
+        &o,
+    ]);
+    let r = nnspec(&args);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r.stdout));
+    let err = text(&r.stderr);
+    assert!(err.contains("diverged") || err.contains("NaN"), "{err}");
+    assert!(err.contains("is unchanged"), "{err}");
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), good);
+    assert!(out.join("failed").join("model.safetensors").is_file());
+    train_into("iris_keep", &IRIS_LIKE, "1");
+    if Path::new("/proc/self").exists() {
+        assert!(!stale.exists(), "a stale temporary is left");
+    }
+}
+
+/// The checkpoint records the spec's canonical path and its hash: `losses.nn` and
+/// `./losses.nn` give the same bytes, and a changed spec is reported by `predict`.
+#[test]
+fn the_spec_is_recorded_canonically_and_checked_by_predict() {
+    let spec = scratch("cls.nn", &std::fs::read("specs/losses.nn").unwrap());
+    let dir = spec.parent().unwrap();
+    let run = |spec: &str, out: &str| {
+        let r = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .args([
+                "train",
+                spec,
+                "--model",
+                "MulticlassClassification",
+                "--set",
+                "D_i=4",
+            ])
+            .args(["--epochs", "1", "--quiet", "--out", out])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        std::fs::read(dir.join(out).join("model.safetensors")).unwrap()
+    };
+    assert_eq!(run("cls.nn", "plain"), run("./cls.nn", "dotted"));
+    let mut changed = std::fs::read_to_string(&spec).unwrap();
+    changed.push_str(
+        "
+# edited
+",
+    );
+    std::fs::write(&spec, changed).unwrap();
+    let ckpt = dir.join("plain").join("model.safetensors");
+    let p = nnspec(&[
+        "predict",
+        spec.to_str().unwrap(),
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&p.stderr).contains("has changed since the checkpoint was trained"),
+        "{}",
+        text(&p.stderr)
+    );
+}
+
+/// Extreme but finite feature values standardise to finite numbers and train.
+#[test]
+fn a_column_with_an_extreme_value_trains() {
+    let mut csv = String::new();
+    for k in 0..30 {
+        let big = if k == 7 {
+            "1e308".to_string()
+        } else {
+            format!("{}", k % 5)
+        };
+        let pm = if k % 2 == 0 { "1e308" } else { "-1e308" };
+        csv += &format!("{big},{pm},{},{},{}\n", k % 3, k % 7, 1 + k % 3);
+    }
+    let r = train_iris_like_on(&scratch("extreme.csv", csv.as_bytes()));
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
+#[test]
+fn eval_reports_an_overflow_as_an_error_naming_the_quantity() {
+    let p = scratch(
+        "lr_huge.json",
+        r#"{"phi_0": 1e300, "φ_1": 1e300}"#.as_bytes(),
+    );
+    let x = scratch(
+        "lr_huge_inputs.json",
+        r#"{"x": [1, 2], "y": [3, 3]}"#.as_bytes(),
+    );
+    let r = eval_linear_regression(&p, &x, &["--json"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r.stdout));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("is not finite") && err.contains("linear_regression.nn:"),
         "{err}"
+    );
+}
+
+/// Ctrl-C during training: the step finishes, the run is saved and the command exits with
+/// 130; `--resume` then continues it to the same parameters, bit for bit, as a run that was
+/// never interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_saves_and_resumes_bit_for_bit() {
+    use std::io::{BufRead, BufReader};
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train");
+    let dir = root.join("interrupted");
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_string_lossy().to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nnspec"));
+    cmd.arg("train").args(IRIS_LIKE);
+    cmd.args(["--batch", "1", "--epochs", "100000", "--out", &d]);
+    let mut child = cmd
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    // Once the first epoch is reported, interrupt.
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("epoch") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let said = rest
+        .iter()
+        .find(|l| l.starts_with("interrupted in epoch"))
+        .unwrap();
+    let epoch: usize = said["interrupted in epoch ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for f in [
+        "model.safetensors",
+        "run.safetensors",
+        "history.csv",
+        "loss.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "no {f}: {said}");
+    }
+    let total = (epoch + 1).to_string();
+    let mut args = vec!["train"];
+    args.extend(IRIS_LIKE);
+    args.extend([
+        "--batch", "1", "--epochs", &total, "--quiet", "--resume", &d,
+    ]);
+    let r = nnspec(&args);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let (whole, _) = train_into(
+        "uninterrupted",
+        &IRIS_LIKE
+            .iter()
+            .copied()
+            .chain(["--batch", "1"])
+            .collect::<Vec<_>>(),
+        &total,
+    );
+    assert_eq!(
+        std::fs::read(dir.join("model.safetensors")).unwrap(),
+        std::fs::read(whole.join("model.safetensors")).unwrap(),
+        "the resumed run differs from the uninterrupted one ({said})"
     );
 }
 

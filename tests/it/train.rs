@@ -46,7 +46,7 @@ fn named<P: Params<f64>>(p: &P) -> Vec<(String, Mat<f64>)> {
 
 #[test]
 fn digits_trains_to_96_percent_and_is_deterministic() {
-    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1).unwrap();
     let cfg = TrainConfig {
         epochs: 15,
         batch: 32,
@@ -99,7 +99,7 @@ fn iris_trains_to_95_percent() {
     // Labels {1 … 3}: the built-in iris set, shifted to the spec's first label.
     let (ds, what) = training::builtin::<f32>(&model0.io(), 3);
     assert!(what.starts_with("iris"), "{what}");
-    let data = training::prepare(&ds, 0.1, 0.2, 3);
+    let data = training::prepare(&ds, 0.1, 0.2, 3).unwrap();
     let mut model = model0;
     let cfg = TrainConfig {
         epochs: 100,
@@ -143,7 +143,7 @@ fn interpreter_and_generated_code_train_alike() {
     };
     same(named(&interp), named(&generated), 0.0);
     let all = training::digits::<f64>();
-    let data = training::prepare(&all.subset(&(0..300).collect::<Vec<_>>()), 0.0, 0.0, 2);
+    let data = training::prepare(&all.subset(&(0..300).collect::<Vec<_>>()), 0.0, 0.0, 2).unwrap();
     let cfg = TrainConfig {
         epochs: 2,
         batch: 25,
@@ -161,7 +161,7 @@ fn interpreter_and_generated_code_train_alike() {
 
 #[test]
 fn an_overflow_is_named_by_its_spec_line_and_the_parameters_stay_finite() {
-    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1).unwrap();
     let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
     // Every entry of Ω_0 at f32's largest value: Ω_0 x = max · ∑ x overflows for any example
     // whose standardised pixels do not sum to within ±1, in the first term of h_1.
@@ -183,6 +183,7 @@ fn an_overflow_is_named_by_its_spec_line_and_the_parameters_stay_finite() {
             epoch,
             batch,
             quantity,
+            ..
         } => {
             assert_eq!((*epoch, *batch), (1, 1));
             assert_eq!(quantity, "a term of h_1 = a[β_0 + Ω_0 x] (deep.nn:10)");
@@ -200,7 +201,7 @@ fn an_overflow_is_named_by_its_spec_line_and_the_parameters_stay_finite() {
 
 #[test]
 fn a_learning_rate_that_diverges_stops_with_the_last_finite_parameters() {
-    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1).unwrap();
     let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
     let mut opt = Optimizer::new(Config::new(Method::Sgd, 1e30));
     let err = fit(
@@ -303,7 +304,7 @@ fn a_training_iteration_allocates_nothing() {
 /// is the one recorded for that epoch).
 #[test]
 fn early_stopping_restores_the_best_epoch() {
-    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1);
+    let data = training::prepare(&training::digits::<f32>(), 0.1, 0.2, 1).unwrap();
     let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
     // A learning rate high enough that the validation loss stops improving early.
     let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 3e-2));
@@ -415,4 +416,191 @@ fn noise_is_drawn_from_its_declared_distribution() {
     );
     let e = noise::Norm2::<f64>::sample_e(N, &mut rng);
     within("generated Norm2", e.as_ref(), (2.0, 0.25, 0.018, 0.0125));
+}
+
+/// The iris data (labels {1 … 3}) prepared for the small classifier, and the classifier.
+fn iris_run() -> (
+    iris_net::MulticlassClassification<f32>,
+    training::Prepared<f32>,
+) {
+    let model = iris_net::MulticlassClassification::<f32>::init(&mut Rng::new(3));
+    let (ds, _) = training::builtin::<f32>(&model.io(), 3);
+    (model, training::prepare(&ds, 0.2, 0.2, 3).unwrap())
+}
+
+fn iris_cfg(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch: 16,
+        seed: 3,
+        patience: None,
+        progress: false,
+    }
+}
+
+/// Four epochs in one go, and two epochs saved to a file, loaded into a fresh model and
+/// optimiser and continued for two more: the same parameters (last and best), bit for bit.
+#[test]
+fn a_run_saved_and_resumed_is_bit_identical_to_one_that_never_stopped() {
+    use nnspec::runtime::train::{RunState, fit_with};
+    let (model0, data) = iris_run();
+    let mut opt = adam();
+    let mut whole = model0.clone();
+    let mut state = RunState::default();
+    fit_with(
+        &mut whole,
+        &mut opt,
+        &data.train,
+        Some(&data.val),
+        &iris_cfg(4),
+        &mut state,
+    )
+    .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("nnspec-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.safetensors");
+    let mut first = model0.clone();
+    let (mut opt1, mut s1) = (adam(), RunState::default());
+    fit_with(
+        &mut first,
+        &mut opt1,
+        &data.train,
+        Some(&data.val),
+        &iris_cfg(2),
+        &mut s1,
+    )
+    .unwrap();
+    nnspec::runtime::resume::save(&path, &first, &opt1, &s1, &[("note", "two epochs")]).unwrap();
+
+    let mut second = iris_net::MulticlassClassification::<f32>::zeros();
+    let mut opt2 = adam();
+    let (mut s2, meta) = nnspec::runtime::resume::load(&path, &mut second, &mut opt2).unwrap();
+    assert_eq!(meta.get("note").map(String::as_str), Some("two epochs"));
+    assert_eq!((s2.epochs_done, opt2.steps()), (2, opt1.steps()));
+    let h = fit_with(
+        &mut second,
+        &mut opt2,
+        &data.train,
+        Some(&data.val),
+        &iris_cfg(4),
+        &mut s2,
+    )
+    .unwrap();
+    assert_eq!(h.epochs.len(), 4);
+    assert_eq!(
+        params_of(&second),
+        params_of(&whole),
+        "last parameters differ"
+    );
+    let best = |s: &RunState<f32>| s.best.as_ref().map(|b| (b.epoch, b.params.clone()));
+    assert_eq!(best(&s2), best(&state), "best parameters differ");
+    for (a, b) in h.epochs.iter().zip(&state.history.epochs) {
+        assert_eq!((a.train_loss, a.val_loss), (b.train_loss, b.val_loss));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Without patience, `fit` still ends at the parameters of the best validation loss.
+#[test]
+fn the_best_parameters_are_kept_without_patience() {
+    let (mut model, data) = iris_run();
+    // A rate high enough that the validation loss goes up and down.
+    let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 0.3));
+    let h = fit(
+        &mut model,
+        &mut opt,
+        &data.train,
+        Some(&data.val),
+        &iris_cfg(25),
+    )
+    .unwrap();
+    let best = h.best_epoch.unwrap();
+    let losses: Vec<f64> = h.epochs.iter().map(|e| e.val_loss.unwrap()).collect();
+    assert!(
+        best < losses.len(),
+        "the last epoch was the best: {losses:?}"
+    );
+    let mut ws = model.new_workspace(64);
+    let now = evaluate(&model, &data.val, 256, &mut ws).unwrap().loss;
+    assert_eq!(now, losses[best - 1], "validation losses {losses:?}");
+}
+
+/// SGD at a learning rate of 1e6 does not overflow on this model, but the loss grows by
+/// orders of magnitude: the run fails as diverged and keeps finite parameters.
+#[test]
+fn divergence_is_a_failure_that_keeps_the_best_parameters() {
+    let (mut model, data) = iris_run();
+    let before = params_of(&model);
+    let mut opt = Optimizer::new(Config::new(Method::Sgd, 1e6));
+    let err = fit(
+        &mut model,
+        &mut opt,
+        &data.train,
+        Some(&data.val),
+        &iris_cfg(5),
+    )
+    .unwrap_err();
+    match &*err.kind {
+        TrainErrorKind::Diverged {
+            epoch,
+            loss,
+            lowest,
+        } => {
+            assert!(*loss > 1e3 * lowest.abs(), "{loss} vs {lowest}");
+            assert_eq!(*epoch, err.history.epochs.len());
+        }
+        TrainErrorKind::NonFinite { updates, .. } => assert!(*updates > 0, "{err}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(model.first_non_finite(), None);
+    if err.history.epochs.len() == 1 {
+        assert_eq!(params_of(&model), before, "not the initial parameters");
+    }
+    assert!(err.to_string().contains("lower learning rate"), "{err}");
+}
+
+/// A one-column weight matrix (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`) starts with He, not at
+/// zero: the heteroscedastic regression's variance `f_2²` is not 0 at the start, so its
+/// loss is finite at the first step for every seed.
+#[test]
+fn a_one_column_weight_matrix_is_not_initialised_as_a_bias() {
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/losses.nn")).unwrap();
+    let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
+    let graph = checked
+        .graphs
+        .iter()
+        .flatten()
+        .find(|g| g.name == "Heteroscedastic")
+        .unwrap();
+    for seed in 1..=5 {
+        let mut model =
+            InterpModel::<f64>::new(graph, &src, "losses.nn", &mut Rng::new(seed)).unwrap();
+        let omega = model.params.get("Ω_0").unwrap();
+        assert!(omega.norm_max() > 0.0, "Ω_0 starts at zero");
+        let (ds, _) = training::builtin::<f64>(&model.io(), seed);
+        let data = training::prepare(&ds, 0.1, 0.1, seed).unwrap();
+        let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 1e-3));
+        let cfg = TrainConfig {
+            epochs: 1,
+            seed,
+            ..TrainConfig::default()
+        };
+        fit(&mut model, &mut opt, &data.train, None, &cfg).unwrap();
+    }
+}
+
+/// A NaN at the initial parameters is not blamed on the learning rate.
+#[test]
+fn a_non_finite_loss_before_any_update_says_so() {
+    let (mut model, data) = iris_run();
+    model.for_each_param_mut(&mut |_, mut m| m.fill(f32::NAN));
+    let err = fit(&mut model, &mut adam(), &data.train, None, &iris_cfg(1)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("at the initial parameters, before any update"),
+        "{text}"
+    );
+    assert!(!text.contains("lower learning rate"), "{text}");
 }

@@ -682,7 +682,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     fn canonical_plain(&self, n: &ast::Name) -> String {
         // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
         if !n.sub.is_empty() {
-            let literal = crate::conventions::literal(n);
+            let literal = crate::names::literal(n);
             if matches!(
                 self.scope.get(&literal),
                 Some(Entry {
@@ -1833,7 +1833,7 @@ pub(crate) fn example_index(
     if !last.sub.is_empty() {
         return None;
     }
-    let var = crate::conventions::literal(last);
+    let var = crate::names::literal(last);
     if known(&var) {
         return None;
     }
@@ -1846,8 +1846,8 @@ pub(crate) fn example_index(
             let shadowed = inside_known
                 .iter()
                 .any(|s| s.start <= e.span.start && e.span.end <= s.end);
-            used |= !shadowed && crate::conventions::literal(n) == var;
-        } else if known(&crate::conventions::literal(n)) {
+            used |= !shadowed && crate::names::literal(n) == var;
+        } else if known(&crate::names::literal(n)) {
             inside_known.push(e.span);
         }
     });

@@ -354,7 +354,17 @@ impl Cx<'_, '_> {
                             let index = self.graph.params.len() as u32;
                             let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
                             let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
-                            let init = init_of(p.init.as_ref(), scope);
+                            let init = match init_of(p.init.as_ref(), scope) {
+                                // A declared matrix is a weight matrix even when it has one
+                                // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
+                                // shape alone would read it as a bias and start it at zero.
+                                super::Init::Default
+                                    if is_matrix(&p.ty) && shape.cols == Cols::Fixed(1) =>
+                                {
+                                    super::Init::He
+                                }
+                                other => other,
+                            };
                             self.graph.inits.push(init);
                             self.graph.params.push(Slot {
                                 name: full.clone(),
@@ -1402,6 +1412,11 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
     found
 }
 
+/// Whether a declared type is a matrix (`ℝ^{D×E}`), whatever its dimensions' values.
+fn is_matrix(t: &ast::Type) -> bool {
+    matches!(&t.kind, ast::TypeKind::Real(dims) if dims.len() == 2)
+}
+
 /// The initialiser a `param` declares (`~ He`, `~ Norm[0, 0.01]`, `= 0`).
 fn init_of(init: Option<&ast::Init>, scope: &Scope) -> super::Init {
     use super::Init;
@@ -1460,7 +1475,7 @@ fn names_of(args: &[Expr], scope: &Scope) -> Vec<String> {
 fn canonical(n: &ast::Name, scope: &Scope) -> String {
     // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
     if !n.sub.is_empty() {
-        let literal = crate::conventions::literal(n);
+        let literal = crate::names::literal(n);
         if scope.hypers.contains_key(&literal) {
             return literal;
         }

@@ -275,7 +275,9 @@ pub struct Graph {
 /// depend on the runtime).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
-    /// The default: He (eq. 7.32) for a matrix, zero for a vector or a scalar.
+    /// The default: He (eq. 7.32) for a matrix, zero for a vector or a scalar. Lowering
+    /// writes `He` for a declared matrix of one column (`ℝ^{D×D_i}` with `D_i = 1`), which
+    /// the runtime, seeing only its shape, would take for a bias.
     Default,
     /// `~ He`: normal with variance `2 / fan-in` (eq. 7.32).
     He,
