@@ -509,16 +509,14 @@ pub fn ad_grads(
     let wrt: Vec<u32> = (0..g_forward.params.len() as u32).collect();
     let gg = crate::dsl::ad::grad(g_forward, loss, &wrt).map_err(|e| EvalError::Grad(e.0))?;
     let v = run(&gg, inputs, params)?;
-    // `grad` appends one output per parameter, in `wrt` order, after the forward outputs.
-    let grads = &gg.outputs[g_forward.outputs.len()..];
-    if grads.len() != wrt.len() {
-        return Err(EvalError::Grad(format!(
-            "{} gradients for {} parameters",
-            grads.len(),
-            wrt.len()
-        )));
-    }
-    Ok(grads.iter().map(|(_, id)| v[*id].clone()).collect())
+    // One gradient per parameter, each found by what it is the gradient of.
+    wrt.iter()
+        .map(|&k| {
+            gg.param_grad(loss, k as usize)
+                .map(|id| v[id].clone())
+                .ok_or_else(|| EvalError::Grad(format!("no gradient for parameter {k}")))
+        })
+        .collect()
 }
 
 /// Central-difference estimates `(L(p + ε eᵢⱼ) - L(p - ε eᵢⱼ)) / 2ε` of the gradients of the

@@ -12,7 +12,7 @@
 //! (`"beta_0"`) are accepted too.
 
 use faer::Mat;
-use nnspec_dsl::ir::{Cols, Graph, Shape, Slot};
+use nnspec_dsl::ir::{Cols, Graph, Shape, Slot, Wrt};
 use serde_json::{Map, Value};
 
 /// A named array that is missing, unexpected or of the wrong shape.
@@ -213,15 +213,21 @@ pub fn result(g: &Graph, values: &crate::interp::Values<f64>) -> Value {
     let mut grads = Map::new();
     let mut input_grads = Map::new();
     let mut losses = Map::new();
+    for gr in &g.grads {
+        let Some(m) = values.get(gr.node) else {
+            continue;
+        };
+        let v = write(m, g.node(gr.node).shape);
+        match gr.wrt {
+            Wrt::Input(k) => input_grads.insert(g.inputs[k as usize].name.clone(), v),
+            Wrt::Param(k) => grads.insert(g.params[k as usize].name.clone(), v),
+        };
+    }
     for (name, id) in &g.outputs {
         let Some(m) = values.get(*id) else { continue };
         let v = write(m, g.node(*id).shape);
-        if let Some(of) = name.split_once("/∂").map(|(_, p)| p) {
-            if g.inputs.iter().any(|s| s.name == of) {
-                input_grads.insert(of.to_string(), v);
-            } else {
-                grads.insert(of.to_string(), v);
-            }
+        if g.is_grad(name) {
+            continue;
         } else if g.losses.iter().any(|l| l.name == *name) {
             losses.insert(name.clone(), v);
         } else {

@@ -393,14 +393,7 @@ impl<T: Scalar> InterpModel<T> {
             .and_then(|g| crate::dsl::opt::optimize(&g))
             .map_err(|e| e.to_string())?;
         let grad_outputs = (0..forward.params.len())
-            .map(|k| {
-                let want = format!("∂{}/∂{}", loss.name, forward.params[k].name);
-                train
-                    .outputs
-                    .iter()
-                    .find(|(n, _)| *n == want)
-                    .map(|(_, id)| *id)
-            })
+            .map(|k| train.param_grad(&loss.name, k))
             .collect();
         let ys = &forward.inputs[y];
         let target = match ys.labels {

@@ -781,13 +781,22 @@ fn gradient_table_unary() {
 fn second_order(case: &Case, rng: &mut Rng) -> Case {
     let wrt: Vec<u32> = (0..case.g.params.len() as u32).collect();
     let mut g = nnspec::dsl::ad::grad(&case.g, "L", &wrt).expect("differentiates");
-    let grads: Vec<NodeId> = g.outputs[case.g.outputs.len()..]
+    let grads: Vec<NodeId> = g.grads.iter().map(|gr| gr.node).collect();
+    // The first loss becomes `L₁`, its gradients `∂L₁/∂p`; the new loss is `L`.
+    for gr in &mut g.grads {
+        gr.loss = "L₁".into();
+    }
+    let renamed: Vec<(NodeId, String)> = g
+        .grads
         .iter()
-        .map(|(_, id)| *id)
+        .map(|gr| (gr.node, g.grad_name(gr)))
         .collect();
-    for (name, _) in &mut g.outputs {
+    for (k, (name, id)) in g.outputs.iter_mut().enumerate() {
         if name == "L" {
             *name = "L₁".into();
+        } else if k >= case.g.outputs.len() {
+            *name = renamed[k - case.g.outputs.len()].1.clone();
+            debug_assert_eq!(*id, renamed[k - case.g.outputs.len()].0);
         }
     }
     let mut inputs = case.inputs.clone();

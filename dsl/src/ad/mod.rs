@@ -12,7 +12,7 @@
 mod rules;
 
 use crate::diag::Span;
-use crate::ir::{F64, Graph, NodeId, Op, Shape, ShapeError};
+use crate::ir::{F64, Grad, Graph, NodeId, Op, Shape, ShapeError, Wrt};
 
 /// Builds backward nodes into a graph, recording the forward span they come from.
 pub struct Builder<'g> {
@@ -123,16 +123,18 @@ pub fn grad_with_inputs(
         g.params
             .get(p as usize)
             .cloned()
+            .map(|s| (s, Wrt::Param(p)))
             .ok_or_else(|| ShapeError(format!("no parameter {p}")))
     });
     let data = inputs.iter().map(|&x| {
         g.inputs
             .get(x as usize)
             .cloned()
+            .map(|s| (s, Wrt::Input(x)))
             .ok_or_else(|| ShapeError(format!("no input {x}")))
     });
     let slots: Vec<_> = params.chain(data).collect::<Result<_, _>>()?;
-    for slot in slots {
+    for (slot, wrt) in slots {
         let id = match ct[slot.node.index()] {
             Some(id) => id,
             // The loss does not depend on this parameter: its gradient is zero.
@@ -142,7 +144,13 @@ pub fn grad_with_inputs(
             }
             .constant(0.0, slot.shape)?,
         };
-        g.outputs.push((format!("∂{loss}/∂{}", slot.name), id));
+        let grad = Grad {
+            loss: loss.to_string(),
+            wrt,
+            node: id,
+        };
+        g.outputs.push((g.grad_name(&grad), id));
+        g.grads.push(grad);
     }
     crate::ir::verify(&g)?;
     Ok(g)

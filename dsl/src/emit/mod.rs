@@ -724,7 +724,7 @@ impl<'g> Cx<'g> {
                 let output = g
                     .outputs
                     .iter()
-                    .find(|(n, id)| id.index() == i && n.starts_with('∂'));
+                    .find(|(n, id)| id.index() == i && g.is_grad(n));
                 let name = g.nodes[i].name.as_deref();
                 Some(match (forward[i], output, name) {
                     (true, _, Some(n)) => format!("{n}: {line}"),
@@ -765,13 +765,11 @@ impl<'g> Cx<'g> {
         let locals = idents(names::fields(raw.iter().map(String::as_str)));
         // The plan's external values are gradients written into `grads` directly.
         let mut grad_of: Vec<Option<Ident>> = vec![None; g.nodes.len()];
-        for (out, id) in &g.outputs {
-            let Some((_, pname)) = out.split_once("/∂") else {
+        for gr in &g.grads {
+            let (id, crate::ir::Wrt::Param(k)) = (&gr.node, gr.wrt) else {
                 continue;
             };
-            let Some(k) = g.params.iter().position(|p| p.name == pname) else {
-                continue;
-            };
+            let k = k as usize;
             if plan.external[id.index()] {
                 grad_of[id.index()] = Some(params[k].clone());
             }
@@ -828,9 +826,11 @@ impl<'g> Cx<'g> {
     fn step(&self, loss: &str) -> (TokenStream, TokenStream) {
         let g = self.g;
         let all = (0..g.nodes.len()).map(|i| self.stmt(NodeId(i as u32)));
-        let copies = g.outputs.iter().filter_map(|(out, id)| {
-            let (_, pname) = out.split_once("/∂")?;
-            let k = g.params.iter().position(|p| p.name == pname)?;
+        let copies = g.grads.iter().filter_map(|gr| {
+            let (id, crate::ir::Wrt::Param(k)) = (&gr.node, gr.wrt) else {
+                return None;
+            };
+            let k = k as usize;
             let f = &self.params[k];
             if self.grad_of[id.index()].is_some() {
                 return None;
@@ -1052,7 +1052,7 @@ fn model(
     let function = g
         .outputs
         .iter()
-        .find(|(n, _)| !n.starts_with('∂') && !g.losses.iter().any(|l| l.name == *n));
+        .find(|(n, _)| !g.is_grad(n) && !g.losses.iter().any(|l| l.name == *n));
     let mut forward_inputs = None;
     let forward = match function {
         Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {

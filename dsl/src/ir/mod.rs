@@ -261,13 +261,36 @@ pub struct Graph {
     pub inputs: Vec<Slot>,
     /// Parameters, in declaration order.
     pub params: Vec<Slot>,
-    /// Named results: the model function, every loss, and (after `ad`) gradients.
+    /// Named results: the model function, every loss, and (after `ad`) gradients, each under
+    /// its printed name (`∂L/∂β_0`). What a gradient is, is [`Graph::grads`]'s to say.
     pub outputs: Vec<(String, NodeId)>,
+    /// The gradients among the outputs (after `ad`): of which loss, with respect to what.
+    pub grads: Vec<Grad>,
     /// The losses (outputs by name) and the parameters each one trains (`loss L[φ]`).
     pub losses: Vec<Loss>,
     /// The initialiser of each parameter, by index into [`Graph::params`] (missing entries
     /// take the default: He for matrices, zero for vectors and scalars).
     pub inits: Vec<Init>,
+}
+
+/// A gradient output: `∂loss/∂wrt`, computed at `node`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grad {
+    /// The loss's output name.
+    pub loss: String,
+    /// What it is taken with respect to.
+    pub wrt: Wrt,
+    /// The node holding it (also an output, under its printed name).
+    pub node: NodeId,
+}
+
+/// What a gradient is taken with respect to: a parameter or an input, by slot index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wrt {
+    /// [`Graph::params`]`[k]`.
+    Param(u32),
+    /// [`Graph::inputs`]`[k]`.
+    Input(u32),
 }
 
 /// How a parameter starts, or what noise is drawn from, as the spec writes it after `~` or
@@ -539,14 +562,36 @@ impl Graph {
     }
 
     /// The forward pass: the nodes the model function and the losses need (every output
-    /// that is not a gradient `∂…`); the rest of a training graph is the backward pass.
+    /// that is not a gradient); the rest of a training graph is the backward pass.
     pub fn forward_nodes(&self) -> Vec<bool> {
         self.ancestors(
             self.outputs
                 .iter()
-                .filter(|(n, _)| !n.starts_with('∂'))
+                .filter(|(n, _)| !self.is_grad(n))
                 .map(|(_, id)| *id),
         )
+    }
+
+    /// Whether the output of this name is a gradient.
+    pub fn is_grad(&self, output: &str) -> bool {
+        self.grads.iter().any(|gr| self.grad_name(gr) == output)
+    }
+
+    /// The printed name of a gradient output: `∂L/∂β_0`.
+    pub fn grad_name(&self, gr: &Grad) -> String {
+        let of = match gr.wrt {
+            Wrt::Param(k) => &self.params[k as usize].name,
+            Wrt::Input(k) => &self.inputs[k as usize].name,
+        };
+        format!("∂{}/∂{of}", gr.loss)
+    }
+
+    /// The gradient of `loss` with respect to parameter `k`, if the graph has it.
+    pub fn param_grad(&self, loss: &str, k: usize) -> Option<NodeId> {
+        self.grads
+            .iter()
+            .find(|gr| gr.loss == loss && gr.wrt == Wrt::Param(k as u32))
+            .map(|gr| gr.node)
     }
 
     /// The output with this name.

@@ -86,6 +86,7 @@ impl<'g> Rewriter<'g> {
             inputs: old.inputs.clone(),
             params: old.params.clone(),
             outputs: Vec::new(),
+            grads: Vec::new(),
             losses: old.losses.clone(),
             inits: old.inits.clone(),
         };
@@ -190,6 +191,15 @@ impl<'g> Rewriter<'g> {
             .outputs
             .iter()
             .map(|(n, id)| (n.clone(), self.map[id.index()]))
+            .collect();
+        self.new.grads = self
+            .old
+            .grads
+            .iter()
+            .map(|gr| crate::ir::Grad {
+                node: self.map[gr.node.index()],
+                ..gr.clone()
+            })
             .collect();
         let changed = self.changed || self.new.nodes.len() != self.old.nodes.len();
         changed.then_some(self.new)

@@ -114,12 +114,10 @@ pub fn plan(g: &Graph) -> Plan {
     }
     let external: Vec<bool> = (0..n)
         .map(|i| {
-            let gradient = g.outputs.iter().any(|(name, id)| {
-                id.index() == i
-                    && name
-                        .split_once("/∂")
-                        .is_some_and(|(_, p)| g.params.iter().any(|s| s.name == p))
-            });
+            let gradient = g
+                .grads
+                .iter()
+                .any(|gr| gr.node.index() == i && matches!(gr.wrt, crate::ir::Wrt::Param(_)));
             gradient
                 && output_uses[i] == 1
                 && fused_into[i].is_none()
