@@ -118,7 +118,7 @@ enum Val {
 
 #[derive(Clone, Debug)]
 enum Func {
-    Builtin(String, Vec<Expr>),
+    Builtin(Builtin, Vec<Expr>),
     User { formals: Vec<String>, body: Expr },
     Model { formals: Vec<String>, body: Expr },
     Sub(usize),
@@ -142,6 +142,9 @@ struct Scope {
     /// Parameters with no declared group, which belong to whatever group the loss names.
     ungrouped: Vec<String>,
     outputs: Vec<(String, NodeId)>,
+    /// The model function's value on the model's own inputs (the forward pass), by the
+    /// function's name: a call on those inputs reuses it.
+    forward: BTreeMap<String, Lv>,
 }
 
 impl Scope {
@@ -157,6 +160,7 @@ impl Scope {
             groups: BTreeMap::new(),
             ungrouped: Vec::new(),
             outputs: Vec::new(),
+            forward: BTreeMap::new(),
         }
     }
 
@@ -521,7 +525,7 @@ impl Cx<'_, '_> {
                 body: rhs.clone(),
             };
             scope.names.insert(name.clone(), Val::Func(func));
-            scope.names.insert(format!("{name}#value"), Val::Node(v));
+            scope.forward.insert(name.clone(), v);
             return Ok(());
         }
         // `ℓ_i = …`: an unbound trailing subscript is the example index.
@@ -948,8 +952,8 @@ impl Cx<'_, '_> {
                 return Some(f.clone());
             }
         }
-        if builtins::lookup(&n.word).is_some() {
-            return Some(Func::Builtin(n.word.clone(), n.sub.clone()));
+        if let Some((b, _)) = builtins::lookup(&n.word) {
+            return Some(Func::Builtin(b, n.sub.clone()));
         }
         if n.sub.is_empty() {
             return self
@@ -979,14 +983,14 @@ impl Cx<'_, '_> {
         let own_name = matches!(scope.names.get(&full), Some(Val::Func(_)));
         let component = if own_name { None } else { fname.sub.last() };
         let result = match f {
-            Func::Builtin(word, bound_sub) => {
+            Func::Builtin(b, bound_sub) => {
                 let sub = if bound_sub.is_empty() {
                     fname.sub.clone()
                 } else {
                     bound_sub
                 };
-                match word.as_str() {
-                    "LReLU" => {
+                match b {
+                    Builtin::LRelu => {
                         let alpha = match sub.first() {
                             Some(s) => num(s, scope).ok_or_else(|| {
                                 unsupported(s.span, "a slope that is not a constant")
@@ -1002,12 +1006,12 @@ impl Cx<'_, '_> {
                             row: x.row,
                         }));
                     }
-                    "Norm" => return self.density(&sub, args, span, scope),
+                    Builtin::NormPdf => return self.density(&sub, args, span, scope),
                     _ => {
                         let arg = args
                             .first()
                             .ok_or_else(|| unsupported(span, "a call without arguments"))?;
-                        self.builtin(&word, arg, span, scope)?
+                        self.builtin(b, arg, span, scope)?
                     }
                 }
             }
@@ -1033,11 +1037,11 @@ impl Cx<'_, '_> {
                     });
                 let base = names::build(&fname.word, fname.primes, false, &[]);
                 let forward = scope
-                    .names
-                    .get(&format!("{full}#value"))
-                    .or_else(|| scope.names.get(&format!("{base}#value")));
-                match forward.cloned() {
-                    Some(Val::Node(v)) if same => v,
+                    .forward
+                    .get(&full)
+                    .or_else(|| scope.forward.get(&base));
+                match forward.copied() {
+                    Some(v) if same => v,
                     _ => match self.inline(&formals, vals, &body, scope)? {
                         Val::Node(v) => v,
                         _ => return Err(unsupported(span, "this call")),
@@ -1071,15 +1075,15 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn builtin(&mut self, word: &str, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
+    fn builtin(&mut self, b: Builtin, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
         let x = self.value(arg, scope)?;
-        let id = match builtins::lookup(word).map(|(b, _)| b) {
-            Some(Builtin::Softmax | Builtin::SoftmaxCols) => self.op(Op::Softmax, &[x.id], span)?,
-            Some(Builtin::LogSumExp) => self.op(Op::LogSumExp, &[x.id], span)?,
-            Some(Builtin::LayerNorm) => self.layer_norm(x.id, span)?,
-            b => match b.and_then(unary_of) {
+        let id = match b {
+            Builtin::Softmax | Builtin::SoftmaxCols => self.op(Op::Softmax, &[x.id], span)?,
+            Builtin::LogSumExp => self.op(Op::LogSumExp, &[x.id], span)?,
+            Builtin::LayerNorm => self.layer_norm(x.id, span)?,
+            b => match unary_of(b) {
                 Some(u) => self.unary(u, x.id, span)?,
-                None => return Err(unsupported(span, format!("`{word}`"))),
+                None => return Err(unsupported(span, format!("`{b:?}` here"))),
             },
         };
         Ok(Lv { id, row: x.row })
@@ -1212,11 +1216,7 @@ impl Cx<'_, '_> {
         let r = self.model_body(&sub, &mut inner, Some(&group));
         self.depth -= 1;
         r?;
-        let out = inner
-            .names
-            .iter()
-            .find(|(k, _)| k.ends_with("#value"))
-            .and_then(|(_, v)| if let Val::Node(v) = v { Some(*v) } else { None });
+        let out = inner.forward.values().next().copied();
         out.ok_or_else(|| unsupported(span, "a model with no function"))
     }
 
