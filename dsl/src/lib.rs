@@ -19,6 +19,7 @@ pub(crate) mod conventions;
 pub mod diag;
 pub mod dump;
 pub mod emit;
+pub mod eval;
 pub mod ir;
 pub mod names;
 pub mod opt;

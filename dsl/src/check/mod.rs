@@ -17,6 +17,7 @@ pub mod shape;
 use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::dump;
+use crate::eval::{Fail, Lookup};
 use crate::names;
 pub use builtins::Builtin;
 use shape::{Dim, Labels, Poly, Shape, Val};
@@ -557,117 +558,72 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     /// Evaluates a numeric expression over hyper-parameters and bound integers.
     /// `None` when it has no value (symbolic, or an error that was reported).
     fn eval_num(&mut self, e: &Expr) -> Option<f64> {
-        match &e.kind {
-            ExprKind::Number(v) => {
-                if !v.is_finite() {
-                    self.error(
-                        Diagnostic::new(Code::E0103, e.span, "this number is too large")
-                            .label("not a finite number"),
-                    );
-                    return None;
-                }
-                Some(*v)
-            }
-            ExprKind::Paren(x) => self.eval_num(x),
-            ExprKind::Neg(x) => self.eval_num(x).map(|v| -v),
-            ExprKind::Name(n) => {
+        let fail = match crate::eval::number(e, &|n| self.lookup_number(n)) {
+            Ok(v) => return Some(v),
+            Err(f) => f,
+        };
+        match fail {
+            Fail::NoValue => {}
+            Fail::NotFinite(x) => self.error(
+                Diagnostic::new(Code::E0103, x.span, "this number is too large")
+                    .label("not a finite number"),
+            ),
+            Fail::NotANumber(n, x) => {
                 let name = self.canonical_plain(n);
-                if let Some(b) = self.bound(&name) {
-                    return match b {
-                        Bound::Int(v) => Some(v as f64),
-                        _ => None,
-                    };
-                }
-                if name == "π" {
-                    return Some(std::f64::consts::PI);
-                }
-                match self.scope.get(&name) {
-                    Some(Entry {
-                        sym: Sym::Hyper(v), ..
-                    }) => *v,
-                    Some(_) => {
-                        let d = Diagnostic::new(
-                            Code::E0214,
-                            e.span,
-                            format!("`{name}` has no value here: only hyper-parameters and numbers can be used"),
-                        )
-                        .label("not a hyper-parameter");
-                        self.error(d);
-                        None
-                    }
-                    None => {
-                        self.unknown_name(&name, e.span, n);
-                        None
-                    }
-                }
-            }
-            ExprKind::Binary { op, lhs, rhs } => {
-                let (a, b) = (self.eval_num(lhs), self.eval_num(rhs));
-                let (a, b) = (a?, b?);
-                Some(match op {
-                    ast::BinOp::Add => a + b,
-                    ast::BinOp::Sub => a - b,
-                    ast::BinOp::Div => a / b,
-                    _ => a * b,
-                })
-            }
-            ExprKind::Power(b, p) => {
-                let (b, p) = (self.eval_num(b), self.eval_num(p));
-                Some(b?.powf(p?))
-            }
-            ExprKind::Sqrt(x) => self.eval_num(x).map(f64::sqrt),
-            _ => {
                 self.error(
                     Diagnostic::new(
-                        Code::E0312,
-                        e.span,
-                        "expected a number or an expression of hyper-parameters",
+                        Code::E0214,
+                        x.span,
+                        format!("`{name}` has no value here: only hyper-parameters and numbers can be used"),
                     )
-                    .label("cannot be evaluated when the model is built"),
+                    .label("not a hyper-parameter"),
                 );
-                None
             }
+            Fail::Unknown(n, x) => {
+                let name = self.canonical_plain(n);
+                self.unknown_name(&name, x.span, n);
+            }
+            Fail::NotArithmetic(x) => self.error(
+                Diagnostic::new(
+                    Code::E0312,
+                    x.span,
+                    "expected a number or an expression of hyper-parameters",
+                )
+                .label("cannot be evaluated when the model is built"),
+            ),
+        }
+        None
+    }
+
+    /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
+    fn lookup_number(&self, n: &ast::Name) -> Lookup {
+        let name = self.canonical_plain(n);
+        match self.bound(&name) {
+            Some(Bound::Int(v)) => return Lookup::Value(v as f64),
+            Some(_) => return Lookup::NoValue,
+            None => {}
+        }
+        match self.scope.get(&name) {
+            Some(Entry {
+                sym: Sym::Hyper(Some(v)),
+                ..
+            }) => Lookup::Value(*v),
+            Some(Entry {
+                sym: Sym::Hyper(None) | Sym::Poisoned,
+                ..
+            }) => Lookup::NoValue,
+            Some(_) => Lookup::NotANumber,
+            None => Lookup::Unknown,
         }
     }
 
     /// Evaluates an integer (family bounds, sum limits, subscripts); `None` if symbolic.
     fn eval_int_quiet(&self, e: &Expr) -> Option<i64> {
-        let v = self.eval_quiet(e)?;
-        (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+        crate::eval::integer(e, &|n| self.lookup_number(n))
     }
 
     fn eval_quiet(&self, e: &Expr) -> Option<f64> {
-        match &e.kind {
-            ExprKind::Number(v) => Some(*v),
-            ExprKind::Paren(x) => self.eval_quiet(x),
-            ExprKind::Neg(x) => self.eval_quiet(x).map(|v| -v),
-            ExprKind::Name(n) => {
-                let name = self.canonical_plain(n);
-                match self.bound(&name) {
-                    Some(Bound::Int(v)) => return Some(v as f64),
-                    Some(_) => return None,
-                    None => {}
-                }
-                match self.scope.get(&name) {
-                    Some(Entry {
-                        sym: Sym::Hyper(v), ..
-                    }) => *v,
-                    _ => None,
-                }
-            }
-            ExprKind::Sqrt(x) => self.eval_quiet(x).map(f64::sqrt),
-            ExprKind::Power(b, p) => Some(self.eval_quiet(b)?.powf(self.eval_quiet(p)?)),
-            ExprKind::Binary { op, lhs, rhs } => {
-                let (a, b) = (self.eval_quiet(lhs)?, self.eval_quiet(rhs)?);
-                Some(match op {
-                    ast::BinOp::Add => a + b,
-                    ast::BinOp::Sub => a - b,
-                    ast::BinOp::Div => a / b,
-                    _ => a * b,
-                })
-            }
-            _ => None,
-        }
+        crate::eval::number(e, &|n| self.lookup_number(n)).ok()
     }
 
     fn bound(&self, name: &str) -> Option<Bound> {

@@ -1495,37 +1495,25 @@ fn canonical(n: &ast::Name, scope: &Scope) -> String {
 }
 
 fn num(e: &Expr, scope: &Scope) -> Option<f64> {
-    match &e.kind {
-        ExprKind::Number(v) => Some(*v),
-        ExprKind::Paren(x) => num(x, scope),
-        ExprKind::Neg(x) => num(x, scope).map(|v| -v),
-        ExprKind::Sqrt(x) => num(x, scope).map(f64::sqrt),
-        ExprKind::Name(n) => {
-            let name = canonical(n, scope);
-            match scope.bound(&name) {
-                Some(Bind::Int(v)) => Some(*v as f64),
-                Some(_) => None,
-                None if name == "π" => Some(std::f64::consts::PI),
-                None => scope.hypers.get(&name).copied(),
-            }
-        }
-        ExprKind::Power(b, p) => Some(num(b, scope)?.powf(num(p, scope)?)),
-        ExprKind::Binary { op, lhs, rhs } => {
-            let (a, b) = (num(lhs, scope)?, num(rhs, scope)?);
-            Some(match op {
-                BinOp::Add => a + b,
-                BinOp::Sub => a - b,
-                BinOp::Div => a / b,
-                _ => a * b,
-            })
-        }
-        _ => None,
-    }
+    crate::eval::number(e, &|n| lookup_number(n, scope)).ok()
 }
 
 fn int(e: &Expr, scope: &Scope) -> Option<i64> {
-    let v = num(e, scope)?;
-    (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+    crate::eval::integer(e, &|n| lookup_number(n, scope))
+}
+
+/// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
+fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
+    use crate::eval::Lookup;
+    let name = canonical(n, scope);
+    match scope.bound(&name) {
+        Some(Bind::Int(v)) => Lookup::Value(*v as f64),
+        Some(_) => Lookup::NoValue,
+        None => match scope.hypers.get(&name) {
+            Some(v) => Lookup::Value(*v),
+            None => Lookup::Unknown,
+        },
+    }
 }
 
 fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {
