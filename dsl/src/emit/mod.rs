@@ -499,117 +499,120 @@ impl Cx<'_> {
             | Op::Div
             | Op::Unary(_)
             | Op::Broadcast
-            | Op::StopGradient => {
-                let mut leaves = Vec::new();
-                self.in_place.set(if self.grad_of[id.index()].is_none() {
-                    self.plan.buffer[id.index()]
-                } else {
-                    None
-                });
-                self.loop_cols.set(n.shape.cols);
-                let e = self.elem_root(id, &mut leaves);
-                let leaves: Vec<NodeId> = leaves
-                    .into_iter()
-                    .filter(|l| !self.reads_in_place(*l))
-                    .collect();
-                self.in_place.set(None);
-                let (rows, cols) = (n.shape.rows, n.shape.cols);
-                let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
-                    let v = self.local(*l);
-                    let r = self.read(*l);
-                    quote!(let #v = #r;)
-                });
-                // Per-example numbers: the whole batch as one slice, bound once.
-                let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
-                    let vc = format_ident!("{}_c", self.local(*l));
-                    let owner = self.owner(*l);
-                    quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
-                });
-                let slices = leaves
-                    .iter()
-                    .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
-                    .map(|l| {
-                        let vc = format_ident!("{}_c", self.local(*l));
-                        let owner = self.owner(*l);
-                        let ln = self.g.node(*l);
-                        let j = self.example_col(ln.shape.cols);
-                        let len = ln.shape.rows;
-                        quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
-                    });
-                let d = self.owner(id);
-                let ncols = cols_tokens(cols);
-                // Gradients that sum this value over the batch (a bias's), accumulated as
-                // it is computed.
-                let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
-                    .map(|u| NodeId(u as u32))
-                    .filter(|&u| {
-                        self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u)
-                    })
-                    .enumerate()
-                    .filter_map(|(k, u)| {
-                        let f = self.grad_of[u.index()].clone()?;
-                        Some((f, format_ident!("acc{k}"), self.comment(u)))
-                    })
-                    .collect();
-                let zero = sums
-                    .iter()
-                    .map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
-                let accs = sums
-                    .iter()
-                    .map(|(f, a, _)| quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];));
-                let adds: Vec<TokenStream> =
-                    sums.iter().map(|(_, a, _)| quote!(#a[r] += v;)).collect();
-                let assign = if adds.is_empty() {
-                    quote!(dst[r] = #e;)
-                } else {
-                    quote! {
-                        let v = #e;
-                        dst[r] = v;
-                        #(#adds)*
-                    }
-                };
-                if self.row_buffer(id) {
-                    // One number per example: one loop over the batch.
-                    let adds = sums.iter().map(|(_, a, _)| quote!(#a[0] += v;));
-                    let assign = if sums.is_empty() {
-                        quote!(dst[j] = #e;)
-                    } else {
-                        quote! {
-                            let v = #e;
-                            dst[j] = v;
-                            #(#adds)*
-                        }
-                    };
-                    quote! {
-                        #(#binds)*
-                        #(#zero)*
-                        #(#rowwise)*
-                        #(#slices)*
-                        #(#accs)*
-                        let dst = &mut #d.col_as_slice_mut(0)[..batch];
-                        for j in 0..batch {
-                            #assign
-                        }
-                    }
-                } else {
-                    quote! {
-                        #(#binds)*
-                        #(#zero)*
-                        #(#rowwise)*
-                        for j in 0..#ncols {
-                            #(#slices)*
-                            #(#accs)*
-                            let dst = &mut #d.col_as_slice_mut(j)[..#rows];
-                            for r in 0..#rows {
-                                #assign
-                            }
-                        }
-                    }
-                }
-            }
+            | Op::StopGradient => self.element_loop(id),
         };
         let comment = self.comment(id);
         quote!({ #comment #body })
+    }
+
+    /// An element-wise root: one loop over its fusion group, column by column, on slices
+    /// whose length is the (constant) row count, so the inner loop carries no bounds checks;
+    /// bias gradients that sum its value over the batch are accumulated in the same loop.
+    fn element_loop(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        let mut leaves = Vec::new();
+        self.in_place.set(if self.grad_of[id.index()].is_none() {
+            self.plan.buffer[id.index()]
+        } else {
+            None
+        });
+        self.loop_cols.set(n.shape.cols);
+        let e = self.elem_root(id, &mut leaves);
+        let leaves: Vec<NodeId> = leaves
+            .into_iter()
+            .filter(|l| !self.reads_in_place(*l))
+            .collect();
+        self.in_place.set(None);
+        let (rows, cols) = (n.shape.rows, n.shape.cols);
+        let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
+            let v = self.local(*l);
+            let r = self.read(*l);
+            quote!(let #v = #r;)
+        });
+        // Per-example numbers: the whole batch as one slice, bound once.
+        let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
+            let vc = format_ident!("{}_c", self.local(*l));
+            let owner = self.owner(*l);
+            quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
+        });
+        let slices = leaves
+            .iter()
+            .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
+            .map(|l| {
+                let vc = format_ident!("{}_c", self.local(*l));
+                let owner = self.owner(*l);
+                let ln = self.g.node(*l);
+                let j = self.example_col(ln.shape.cols);
+                let len = ln.shape.rows;
+                quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
+            });
+        let d = self.owner(id);
+        let ncols = cols_tokens(cols);
+        // Gradients that sum this value over the batch (a bias's), accumulated as
+        // it is computed.
+        let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
+            .map(|u| NodeId(u as u32))
+            .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
+            .enumerate()
+            .filter_map(|(k, u)| {
+                let f = self.grad_of[u.index()].clone()?;
+                Some((f, format_ident!("acc{k}"), self.comment(u)))
+            })
+            .collect();
+        let zero = sums
+            .iter()
+            .map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
+        let accs = sums
+            .iter()
+            .map(|(f, a, _)| quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];));
+        let adds: Vec<TokenStream> = sums.iter().map(|(_, a, _)| quote!(#a[r] += v;)).collect();
+        let assign = if adds.is_empty() {
+            quote!(dst[r] = #e;)
+        } else {
+            quote! {
+                let v = #e;
+                dst[r] = v;
+                #(#adds)*
+            }
+        };
+        if self.row_buffer(id) {
+            // One number per example: one loop over the batch.
+            let adds = sums.iter().map(|(_, a, _)| quote!(#a[0] += v;));
+            let assign = if sums.is_empty() {
+                quote!(dst[j] = #e;)
+            } else {
+                quote! {
+                    let v = #e;
+                    dst[j] = v;
+                    #(#adds)*
+                }
+            };
+            quote! {
+                #(#binds)*
+                #(#zero)*
+                #(#rowwise)*
+                #(#slices)*
+                #(#accs)*
+                let dst = &mut #d.col_as_slice_mut(0)[..batch];
+                for j in 0..batch {
+                    #assign
+                }
+            }
+        } else {
+            quote! {
+                #(#binds)*
+                #(#zero)*
+                #(#rowwise)*
+                for j in 0..#ncols {
+                    #(#slices)*
+                    #(#accs)*
+                    let dst = &mut #d.col_as_slice_mut(j)[..#rows];
+                    for r in 0..#rows {
+                        #assign
+                    }
+                }
+            }
+        }
     }
 
     /// The root of a fusion group: its own op over its arguments (fused or read).

@@ -475,37 +475,40 @@ impl Op {
             }
             Op::MatMul { ta, tb } => {
                 arity(2)?;
-                let (a, b) = (args[0], args[1]);
-                // The left operand gives the rows and an inner dimension; the right one the
-                // inner dimension and the columns. An inner dimension of `B` contracts over
-                // the batch (a gradient's sum over examples, `G Xᵀ`).
-                let (rows, inner_a) = match (ta, a.cols) {
-                    (false, c) => (a.rows, c),
-                    (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
-                    (true, Cols::Batch(_)) => {
-                        return Err(ShapeError(
-                            "a transposed batch cannot be a left operand".into(),
-                        ));
-                    }
-                };
-                let (inner_b, cols) = if tb {
-                    (b.cols, Cols::Fixed(b.rows))
-                } else {
-                    (Cols::Fixed(b.rows), b.cols)
-                };
-                if inner_a == inner_b {
-                    Ok(Shape { rows, cols })
-                } else {
-                    Err(ShapeError(format!(
-                        "a product of {}{} and {}{}",
-                        a.book(),
-                        t(ta),
-                        b.book(),
-                        t(tb)
-                    )))
-                }
+                matmul_shape(ta, tb, args[0], args[1])
             }
         }
+    }
+}
+
+/// The shape rule of `op(a) op(b)`. The left operand gives the rows and an inner dimension;
+/// the right one the inner dimension and the columns. An inner dimension of `B` (or `NB`)
+/// contracts over the batch (a gradient's sum over examples, `G Xᵀ`).
+fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
+    let (rows, inner_a) = match (ta, a.cols) {
+        (false, c) => (a.rows, c),
+        (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
+        (true, Cols::Batch(_)) => {
+            return Err(ShapeError(
+                "a transposed batch cannot be a left operand".into(),
+            ));
+        }
+    };
+    let (inner_b, cols) = if tb {
+        (b.cols, Cols::Fixed(b.rows))
+    } else {
+        (Cols::Fixed(b.rows), b.cols)
+    };
+    if inner_a == inner_b {
+        Ok(Shape { rows, cols })
+    } else {
+        Err(ShapeError(format!(
+            "a product of {}{} and {}{}",
+            a.book(),
+            t(ta),
+            b.book(),
+            t(tb)
+        )))
     }
 }
 
