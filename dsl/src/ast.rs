@@ -223,6 +223,21 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// `lhs op rhs`, spanning both.
+    pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+        let span = lhs.span.to(rhs.span);
+        Expr {
+            kind: ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span,
+        }
+    }
+}
+
 /// Binary operators, in the book's notation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {

@@ -236,8 +236,8 @@ impl<'s, 'd> Model<'s, 'd> {
             let rest = split_juxt(rhs, 1);
             let num = std::mem::replace(lhs.as_mut(), placeholder());
             let den = std::mem::replace(rhs.as_mut(), placeholder());
-            let coef = binary(BinOp::Div, num, den);
-            e.kind = binary(BinOp::Juxt, coef, rest).kind;
+            let coef = Expr::binary(BinOp::Div, num, den);
+            e.kind = Expr::binary(BinOp::Juxt, coef, rest).kind;
             return;
         }
         let (a, first, rest) = (
@@ -361,19 +361,7 @@ fn split_juxt(e: &mut Expr, k: usize) -> Expr {
     tail.reverse();
     let mut it = tail.into_iter();
     let first = it.next().unwrap_or_else(placeholder);
-    it.fold(first, |acc, f| binary(BinOp::Juxt, acc, f))
-}
-
-fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
-    let span = lhs.span.to(rhs.span);
-    Expr {
-        kind: ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        },
-        span,
-    }
+    it.fold(first, |acc, f| Expr::binary(BinOp::Juxt, acc, f))
 }
 
 fn placeholder() -> Expr {

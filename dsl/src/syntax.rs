@@ -1067,7 +1067,7 @@ fn fold_binary<'i>(
                 let rhs = operand(c);
                 acc = Some(match acc {
                     None => rhs,
-                    Some(lhs) => binary(op, lhs, rhs),
+                    Some(lhs) => Expr::binary(op, lhs, rhs),
                 });
             }
         }
@@ -1076,18 +1076,6 @@ fn fold_binary<'i>(
         kind: ExprKind::Number(0.0),
         span: Span::default(),
     })
-}
-
-fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
-    let span = lhs.span.to(rhs.span);
-    Expr {
-        kind: ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        },
-        span,
-    }
 }
 
 fn build_expr(p: Pair<'_, Rule>) -> Expr {
@@ -1123,7 +1111,7 @@ fn build_expr(p: Pair<'_, Rule>) -> Expr {
                 let rhs = build_expr(c);
                 acc = Some(match acc {
                     None => rhs,
-                    Some(lhs) => binary(BinOp::Juxt, lhs, rhs),
+                    Some(lhs) => Expr::binary(BinOp::Juxt, lhs, rhs),
                 });
             }
             acc.unwrap_or(Expr {

@@ -510,6 +510,7 @@ impl Cx<'_> {
     /// bias gradients that sum its value over the batch are accumulated in the same loop.
     fn element_loop(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
+        debug_assert!(n.op.is_elementwise(), "{:?} in an element-wise loop", n.op);
         let mut leaves = Vec::new();
         self.in_place.set(if self.grad_of[id.index()].is_none() {
             self.plan.buffer[id.index()]

@@ -481,6 +481,37 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Whether the op computes each entry from the same entry of its arguments (or a
+    /// broadcast one): such ops fuse into one loop (`opt::plan`), emitted by
+    /// `emit`'s element-wise loop. The one place this is decided.
+    pub fn is_elementwise(self) -> bool {
+        match self {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Unary(_)
+            | Op::Broadcast
+            | Op::Const(_)
+            | Op::StopGradient => true,
+            Op::Input(_)
+            | Op::Param(_)
+            | Op::SumRows
+            | Op::SumCols
+            | Op::SumExampleCols
+            | Op::MatMul { .. }
+            | Op::Transpose
+            | Op::Softmax
+            | Op::LogSumExp
+            | Op::Row(_)
+            | Op::PickLabel { .. }
+            | Op::OneHot { .. }
+            | Op::PlaceRow { .. } => false,
+        }
+    }
+}
+
 /// The shape rule of `op(a) op(b)`. The left operand gives the rows and an inner dimension;
 /// the right one the inner dimension and the columns. An inner dimension of `B` (or `NB`)
 /// contracts over the batch (a gradient's sum over examples, `G Xᵀ`).

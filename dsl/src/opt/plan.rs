@@ -50,17 +50,7 @@ impl Plan {
 }
 
 fn elementwise(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Unary(_)
-            | Op::Broadcast
-            | Op::Const(_)
-            | Op::StopGradient
-    )
+    op.is_elementwise()
 }
 
 /// Plans `g`. The forward pass is what the model function and the losses need; the rest
