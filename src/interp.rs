@@ -38,7 +38,7 @@
 //! ```
 
 use crate::dsl::ir::{self, Cols, Graph, NodeId, Op, Shape};
-use faer::Mat;
+use faer::{Mat, MatMut, MatRef};
 use nnspec_runtime::{BinaryFn, LabelError, Scalar, elementwise, gemm, labels, layout, reduce};
 use std::fmt;
 
@@ -399,56 +399,7 @@ fn run_verified<T: Scalar>(
         let (r, c) = dims(node.shape, batch);
         let mut out = Mat::<T>::zeros(r, c);
         let arg = |k: usize| values[node.args[k].index()].as_ref();
-        let label_error = |error: LabelError| EvalError::Label {
-            node: NodeId(i as u32),
-            name: node.name.clone(),
-            error,
-        };
-        let dst = out.as_mut();
-        match node.op {
-            Op::Input(k) => {
-                let m = &inputs[k as usize];
-                if (m.nrows(), m.ncols()) != (r, c) {
-                    return Err(EvalError::InvalidGraph(format!(
-                        "%{i}: input {k} is not {r}×{c}"
-                    )));
-                }
-                out.copy_from(m);
-            }
-            Op::Param(k) => {
-                let m = &params[k as usize];
-                if (m.nrows(), m.ncols()) != (r, c) {
-                    return Err(EvalError::InvalidGraph(format!(
-                        "%{i}: parameter {k} is not {r}×{c}"
-                    )));
-                }
-                out.copy_from(m);
-            }
-            Op::Const(v) => out.fill(T::from_f64(v.0)),
-            Op::Add => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Add),
-            Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
-            Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),
-            Op::Div => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Div),
-            Op::Unary(u) => elementwise::unary(dst, arg(0), u),
-            Op::Broadcast => layout::broadcast(dst, arg(0)),
-            Op::SumRows => reduce::sum_rows(dst, arg(0)),
-            Op::SumCols => reduce::sum_cols(dst, arg(0)),
-            Op::SumExampleCols => {
-                let per = dims(g.shape(node.args[0]), 1).1;
-                reduce::sum_example_cols(dst, arg(0), per);
-            }
-            Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
-            Op::Transpose => out.copy_from(arg(0).transpose()),
-            Op::Softmax => reduce::softmax_cols(dst, arg(0)),
-            Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
-            Op::Row(k) => out.copy_from(arg(0).subrows(k as usize, 1)),
-            Op::PickLabel { lo } => {
-                labels::pick_label(dst, arg(0), arg(1), lo).map_err(label_error)?
-            }
-            Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
-            Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
-            Op::StopGradient => out.copy_from(arg(0)),
-        }
+        eval_node(g, i, arg, out.as_mut(), inputs, params)?;
         values.push(out);
     }
     Ok(Values {
@@ -456,6 +407,153 @@ fn run_verified<T: Scalar>(
         outputs: g.outputs.clone(),
         batch,
     })
+}
+
+/// Evaluates node `i` of `g` into `dst` (already of the node's size), reading its `k`-th
+/// argument's value as `arg(k)`: the meaning of every op, shared by a whole run and by the
+/// re-evaluation of a perturbed parameter's dependents ([`Perturbed`]).
+fn eval_node<'v, T: Scalar>(
+    g: &Graph,
+    i: usize,
+    arg: impl Fn(usize) -> MatRef<'v, T>,
+    mut dst: MatMut<'_, T>,
+    inputs: &[Mat<T>],
+    params: &[Mat<T>],
+) -> Result<(), EvalError> {
+    let node = &g.nodes[i];
+    let (r, c) = (dst.nrows(), dst.ncols());
+    let label_error = |error: LabelError| EvalError::Label {
+        node: NodeId(i as u32),
+        name: node.name.clone(),
+        error,
+    };
+    match node.op {
+        Op::Input(k) => {
+            let m = &inputs[k as usize];
+            if (m.nrows(), m.ncols()) != (r, c) {
+                return Err(EvalError::InvalidGraph(format!(
+                    "%{i}: input {k} is not {r}×{c}"
+                )));
+            }
+            dst.copy_from(m);
+        }
+        Op::Param(k) => {
+            let m = &params[k as usize];
+            if (m.nrows(), m.ncols()) != (r, c) {
+                return Err(EvalError::InvalidGraph(format!(
+                    "%{i}: parameter {k} is not {r}×{c}"
+                )));
+            }
+            dst.copy_from(m);
+        }
+        Op::Const(v) => dst.fill(T::from_f64(v.0)),
+        Op::Add => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Add),
+        Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
+        Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),
+        Op::Div => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Div),
+        Op::Unary(u) => elementwise::unary(dst, arg(0), u),
+        Op::Broadcast => layout::broadcast(dst, arg(0)),
+        Op::SumRows => reduce::sum_rows(dst, arg(0)),
+        Op::SumCols => reduce::sum_cols(dst, arg(0)),
+        Op::SumExampleCols => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            reduce::sum_example_cols(dst, arg(0), per);
+        }
+        Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
+        Op::Transpose => dst.copy_from(arg(0).transpose()),
+        Op::Softmax => reduce::softmax_cols(dst, arg(0)),
+        Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
+        Op::Row(k) => dst.copy_from(arg(0).subrows(k as usize, 1)),
+        Op::PickLabel { lo } => labels::pick_label(dst, arg(0), arg(1), lo).map_err(label_error)?,
+        Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
+        Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
+        Op::StopGradient => dst.copy_from(arg(0)),
+    }
+    Ok(())
+}
+
+/// One run of a graph kept as the base of many runs that each change one parameter entry:
+/// a changed run evaluates only the nodes downstream of that parameter (in graph order, by
+/// [`eval_node`], into scratch matrices) and reads every other value from the base, so its
+/// result is bit for bit the whole run's at the changed parameters. The base is never
+/// overwritten, so nothing needs restoring between runs.
+struct Perturbed<'g, T> {
+    g: &'g Graph,
+    inputs: &'g [Mat<T>],
+    base: Values<T>,
+    /// The value of a dependent node in the current changed run.
+    scratch: Vec<Option<Mat<T>>>,
+    /// Whether a node depends on the parameter being changed.
+    dirty: Vec<bool>,
+}
+
+impl<'g, T: Scalar> Perturbed<'g, T> {
+    /// Runs `g` (already verified) once at `params`.
+    fn new(g: &'g Graph, inputs: &'g [Mat<T>], params: &[Mat<T>]) -> Result<Self, EvalError> {
+        let base = run_verified(g, inputs, params)?;
+        let n = g.nodes.len();
+        Ok(Perturbed {
+            g,
+            inputs,
+            base,
+            scratch: (0..n).map(|_| None).collect(),
+            dirty: vec![false; n],
+        })
+    }
+
+    /// The nodes that depend on parameter `k`, in graph order (its own node first); marks
+    /// them dirty, clearing the marks of the previous parameter.
+    fn dependents(&mut self, k: usize) -> Vec<usize> {
+        self.dirty.fill(false);
+        let Some(start) = self.g.params.get(k).map(|s| s.node.index()) else {
+            return Vec::new();
+        };
+        let mut out = vec![start];
+        self.dirty[start] = true;
+        for i in start + 1..self.g.nodes.len() {
+            if self.g.nodes[i].args.iter().any(|a| self.dirty[a.index()]) {
+                self.dirty[i] = true;
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// The value of node `id` in the changed run described by the current dirty marks.
+    fn value(&self, id: NodeId) -> MatRef<'_, T> {
+        match &self.scratch[id.index()] {
+            Some(m) if self.dirty[id.index()] => m.as_ref(),
+            _ => self.base.values[id.index()].as_ref(),
+        }
+    }
+
+    /// Re-evaluates the nodes `order` (from [`Perturbed::dependents`]) at `params`, which
+    /// differ from the base's in the marked parameter only; returns the node `out`'s value.
+    fn rerun(
+        &mut self,
+        order: &[usize],
+        params: &[Mat<T>],
+        out: NodeId,
+    ) -> Result<MatRef<'_, T>, EvalError> {
+        for &i in order {
+            let (r, c) = dims(self.g.nodes[i].shape, self.base.batch);
+            let mut m = self.scratch[i]
+                .take()
+                .unwrap_or_else(|| Mat::<T>::zeros(r, c));
+            let args = &self.g.nodes[i].args;
+            let result = eval_node(
+                self.g,
+                i,
+                |k| self.value(args[k]),
+                m.as_mut(),
+                self.inputs,
+                params,
+            );
+            self.scratch[i] = Some(m);
+            result?;
+        }
+        Ok(self.value(out))
+    }
 }
 
 /// One row of a [`gradcheck`] table: how far the gradient of the loss with respect to one
@@ -560,7 +658,10 @@ pub struct Coord {
 }
 
 /// The central-difference estimate of `∂loss/∂p` at each coordinate (as [`numeric_grads`],
-/// for chosen entries only: four evaluations of the loss per coordinate).
+/// for chosen entries only: four evaluations of the loss per coordinate). The graph is run
+/// once whole; each evaluation then recomputes only the nodes that depend on the perturbed
+/// parameter, reading the others from that run, so the estimates are bit for bit those of
+/// whole runs at the perturbed parameters, at a cost that shrinks with the parameter's reach.
 ///
 /// # Errors
 /// When `loss` is not a scalar output, a coordinate is outside its parameter, or the graph
@@ -574,11 +675,14 @@ pub fn numeric_at(
     coords: &[Coord],
 ) -> Result<Vec<f64>, EvalError> {
     scalar_loss(g, loss)?;
-    let mut p: Vec<Mat<f64>> = params.to_vec();
+    let out_id = g
+        .output(loss)
+        .ok_or_else(|| EvalError::NoOutput(loss.to_owned()))?;
     ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
-    let eval = |p: &[Mat<f64>]| run_verified(g, inputs, p)?.scalar(loss);
-    eval(&p)?;
+    let mut p: Vec<Mat<f64>> = params.to_vec();
+    let mut runs = Perturbed::new(g, inputs, &p)?;
     let mut out = Vec::with_capacity(coords.len());
+    let mut last: Option<(usize, Vec<usize>)> = None;
     for &Coord {
         param: k,
         row: i,
@@ -590,18 +694,24 @@ pub fn numeric_at(
                 "no entry ({i}, {j}) in parameter {k}"
             )));
         }
+        // Coordinates come grouped by parameter: its dependents are found once.
+        let order = match last.take() {
+            Some((pk, order)) if pk == k => order,
+            _ => runs.dependents(k),
+        };
         let x = p[k][(i, j)];
         let mut central = |h: f64| -> Result<f64, EvalError> {
             p[k][(i, j)] = x + h;
-            let up = eval(&p)?;
+            let up = runs.rerun(&order, &p, out_id)?[(0, 0)];
             p[k][(i, j)] = x - h;
-            let down = eval(&p)?;
+            let down = runs.rerun(&order, &p, out_id)?[(0, 0)];
             p[k][(i, j)] = x;
             Ok((up - down) / (2.0 * h))
         };
         // Richardson extrapolation of two central differences: error O(eps⁴).
         let (wide, narrow) = (central(eps)?, central(eps / 2.0)?);
         out.push((4.0 * narrow - wide) / 3.0);
+        last = Some((k, order));
     }
     Ok(out)
 }

@@ -13,6 +13,7 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabe
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Chars, Config};
 use std::fmt;
+use unicode_width::UnicodeWidthStr;
 
 /// A half-open byte range `start..end` in one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -244,6 +245,8 @@ pub fn render_with(diags: &[Diagnostic], path: &str, src: &str, color: bool) -> 
 }
 
 /// Clamps a span into the source and onto character boundaries, so rendering never fails.
+/// A span of text with no width (combining marks only, as in a mark that sits on no letter)
+/// would get no caret: it is widened back over the character the marks sit on.
 fn clamp(span: Span, src: &str) -> std::ops::Range<usize> {
     let mut start = (span.start as usize).min(src.len());
     let mut end = (span.end as usize).min(src.len()).max(start);
@@ -252,6 +255,12 @@ fn clamp(span: Span, src: &str) -> std::ops::Range<usize> {
     }
     while !src.is_char_boundary(end) {
         end += 1;
+    }
+    while start < end && src[start..end].width() == 0 {
+        match src[..start].chars().next_back() {
+            Some(c) if c != '\n' => start -= c.len_utf8(),
+            _ => break,
+        }
     }
     start..end
 }

@@ -195,6 +195,15 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         && !KNOWN_SYMBOLS.contains(c)
         && !c.is_whitespace()
     {
+        if is_mark(c) {
+            return Diagnostic::new(
+                Code::E0105,
+                span,
+                format!("combining mark U+{:04X} on no letter", c as u32),
+            )
+            .label("a mark here sits on a character that is not a letter of a name")
+            .help("a name's letters may carry marks, as the book's `\\hat{x}` and `\\tilde{h}`: write `x̂`, `h̃`");
+        }
         let mut d = Diagnostic::new(Code::E0105, span, format!("unknown symbol `{c}`"))
             .label("the language has no meaning for this symbol");
         if let Some(h) = symbol_help(c) {
@@ -410,6 +419,11 @@ fn closer(open: char) -> char {
         '(' => ')',
         _ => '}',
     }
+}
+
+/// Whether `c` is a combining diacritical mark (the blocks `x̂`, `h̃`, `x⃗` draw from).
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
 fn symbol_help(c: char) -> Option<&'static str> {

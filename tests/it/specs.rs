@@ -419,3 +419,66 @@ fn a_loss_over_a_sub_model_instance_trains_that_instance() {
     assert_eq!(trained(0), ["ω_0", "Ω_d", "ω_1", "Ω'_d"]);
     assert_eq!(trained(1), ["θ.β_0", "θ.Ω_0", "θ.β_1", "θ.Ω_1"]);
 }
+
+/// The central difference of one entry from whole runs of the graph, by the formula
+/// `numeric_at` uses (Richardson extrapolation of the steps `eps` and `eps/2`).
+fn whole_run_difference(
+    g: &Graph,
+    loss: &str,
+    inputs: &[faer::Mat<f64>],
+    params: &[faer::Mat<f64>],
+    eps: f64,
+    c: interp::Coord,
+) -> f64 {
+    let mut p = params.to_vec();
+    let x = p[c.param][(c.row, c.col)];
+    let mut at = |v: f64| {
+        p[c.param][(c.row, c.col)] = v;
+        interp::run(g, inputs, &p).unwrap().scalar(loss).unwrap()
+    };
+    let mut central = |h: f64| (at(x + h) - at(x - h)) / (2.0 * h);
+    let (wide, narrow) = (central(eps), central(eps / 2.0));
+    (4.0 * narrow - wide) / 3.0
+}
+
+#[test]
+fn perturbed_runs_equal_whole_runs_bit_for_bit() {
+    let eps = 1e-5;
+    let mut compared = 0;
+    for (name, forward) in graphs() {
+        let Some(loss) = forward.losses.first().map(|l| l.name.clone()) else {
+            continue;
+        };
+        let mut rng = Rng::new(11);
+        let params = sample::params(&forward, &mut rng);
+        let inputs = sample::inputs(&forward, 3, &mut rng);
+        let (g, inputs) = interp::freeze_stop_gradients(&forward, &inputs, &params).unwrap();
+        // Up to three entries of every parameter: the first, one inside, the last.
+        let coords: Vec<interp::Coord> = params
+            .iter()
+            .enumerate()
+            .flat_map(|(k, m)| {
+                let n = m.nrows() * m.ncols();
+                let mut at = vec![0, n / 2, n - 1];
+                at.dedup();
+                at.into_iter().map(move |e| interp::Coord {
+                    param: k,
+                    row: e % m.nrows(),
+                    col: e / m.nrows(),
+                })
+            })
+            .collect();
+        let got = interp::numeric_at(&g, &loss, &inputs, &params, eps, &coords)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (c, got) in coords.iter().zip(got) {
+            let want = whole_run_difference(&g, &loss, &inputs, &params, eps, *c);
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{name}: {c:?}: {got:e} from the dependents, {want:e} from whole runs"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} entries compared");
+}

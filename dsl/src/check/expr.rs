@@ -263,13 +263,8 @@ impl ModelCx<'_, '_> {
                     if let Some(fix) = fix {
                         d = d.help(fix);
                     }
-                } else if matches!(
-                    (&va, &vb),
-                    (Shape::Mat(..), Shape::Col(_)) | (Shape::Col(_), Shape::Mat(..))
-                ) {
-                    d = d.help(
-                        "to add a vector to every column of a matrix, write `β 𝟏ᵀ + …` (eq. 12.6)",
-                    );
+                } else if let Some(help) = self.matrix_vector_help(&va, &vb, lhs, rhs) {
+                    d = d.help(help);
                 }
                 self.error(d);
                 None
@@ -315,13 +310,45 @@ impl ModelCx<'_, '_> {
     }
 
     /// Juxtaposition: a matrix product, or scaling when one side is a scalar.
+    /// The help for a matrix met by a column vector in a sum: when the matrix is a product
+    /// that a named scalar scaled (`Ω h_0` with `h_0 = 0`), the scalar was meant to be a
+    /// vector; otherwise the vector is a bias to add to every column, `β 𝟏ᵀ`.
+    fn matrix_vector_help(&self, va: &Shape, vb: &Shape, lhs: &Expr, rhs: &Expr) -> Option<String> {
+        let (matrix, vector) = match (va, vb) {
+            (Shape::Mat(..), Shape::Col(_)) => (lhs, rhs),
+            (Shape::Col(_), Shape::Mat(..)) => (rhs, lhs),
+            _ => return None,
+        };
+        let scaled = self.scaled.iter().find(|(p, _)| *p == matrix.span);
+        if let Some(&(_, scalar)) = scaled {
+            let name = self.snippet(scalar);
+            let product = self.snippet(matrix.span);
+            return Some(format!(
+                "{name} is a scalar, so {product} scales the matrix instead of multiplying a vector; define {name} as a vector (zeros: `{} = 0 · 𝟏`, its length following from its use)",
+                name.trim_matches('`')
+            ));
+        }
+        let bias = self
+            .code(vector)
+            .map_or("β".to_string(), |t| match vector.kind {
+                ExprKind::Name(_) | ExprKind::Call { .. } | ExprKind::Paren(_) => t,
+                _ => format!("({t})"),
+            });
+        Some(format!(
+            "to add the vector to every column of the matrix, write `{bias} 𝟏ᵀ` (eq. 12.6)"
+        ))
+    }
+
     fn product(&mut self, a: &Val, b: &Val, lhs: &Expr, rhs: &Expr) -> Option<Val> {
         let (sa, sb) = (&a.shape, &b.shape);
-        if matches!(sa, Shape::Scalar) {
-            return Some(Val::with_shape(sb.clone(), a, b));
-        }
-        if matches!(sb, Shape::Scalar) {
-            return Some(Val::with_shape(sa.clone(), a, b));
+        let span = lhs.span.to(rhs.span);
+        for (scalar, other, e) in [(sa, sb, lhs), (sb, sa, rhs)] {
+            if matches!(scalar, Shape::Scalar) {
+                if matches!(other, Shape::Mat(..)) && !matches!(e.kind, ExprKind::Number(_)) {
+                    self.scaled.push((span, e.span));
+                }
+                return Some(Val::with_shape(other.clone(), a, b));
+            }
         }
         let inner = match (sa, sb) {
             (Shape::Mat(m, k1), Shape::Col(k2)) => Some((k1, k2, Shape::Col(m.clone()))),
@@ -336,7 +363,6 @@ impl ModelCx<'_, '_> {
             _ => None,
         };
         let (ta, tb) = (self.snippet(lhs.span), self.snippet(rhs.span));
-        let span = lhs.span.to(rhs.span);
         if let Some((k1, k2, _)) = &inner
             && k1.same(k2)
         {
@@ -500,12 +526,16 @@ impl ModelCx<'_, '_> {
                         && n.sub.is_empty()
                     {
                         let name = names::build(&n.word, n.primes, false, &[]);
-                        if matches!(self.bound(&name), Some(Bound::Batch | Bound::ParamIndex)) {
-                            uses_index = Some(name);
+                        match self.bound(&name) {
+                            Some(Bound::Batch) => uses_index = Some((name, "the example index")),
+                            Some(Bound::ParamIndex) => {
+                                uses_index = Some((name, "a parameter index"))
+                            }
+                            _ => {}
                         }
                     }
                 });
-                if let Some(var) = uses_index {
+                if let Some((var, role)) = uses_index {
                     self.error(
                         Diagnostic::new(
                             Code::E0403,
@@ -513,7 +543,7 @@ impl ModelCx<'_, '_> {
                             format!("index arithmetic on `{var}` is not supported yet"),
                         )
                         .label("an offset index, as in a convolution (eq. 10.4)")
-                        .help(format!("convolutions written with index sums come in a later version; `{var}` here would need to run over the components of a vector")),
+                        .help(format!("`{var}` is read as {role} here, which has no arithmetic; to run `{var}` over components, write the statement as a family, `… for {var} ∈ {{lo … hi}}`, with the range keeping every subscript within its vector (for a kernel of three over `x` : ℝ^D, `for {var} ∈ {{2 … D-1}}`)")),
                     );
                     return None;
                 }

@@ -311,6 +311,9 @@ struct ModelCx<'c, 'a> {
     loss_index: Option<(String, Span)>,
     /// The index of this model's "too many members to unroll" diagnostic, once reported.
     too_large: Option<usize>,
+    /// Products that scaled a matrix by a named scalar (`Ω h_0` with `h_0 = 0`): the
+    /// product's span and the scalar's, for the help of a later shape error.
+    scaled: Vec<(Span, Span)>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -334,6 +337,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             batch_sums: Vec::new(),
             loss_index: None,
             too_large: None,
+            scaled: Vec::new(),
         }
     }
 
