@@ -69,3 +69,44 @@ fn empty_and_blank_files_are_reported() {
         assert_eq!(codes(src), vec![Code::E0104], "{src:?}");
     }
 }
+
+#[test]
+fn bars_are_read_once_so_many_norms_parse_in_linear_time() {
+    // Each bar after a factor has one reading (closing inside a norm, separating in a call,
+    // opening a juxtaposed norm elsewhere); trying both would take 2^100 steps here.
+    let n = 100;
+    for (body, clean) in [
+        ("‖x‖ ".repeat(n), true),
+        (format!("{}x{}", "‖".repeat(n), "‖".repeat(n)), true),
+        (
+            format!("{}{}", "‖ ‖x‖ ".repeat(n / 2), "‖".repeat(n / 2)),
+            false,
+        ),
+        ("‖x ".repeat(2 * n), false),
+        (format!("{}x{}", "a[x ‖ ".repeat(n), "]".repeat(n)), false),
+    ] {
+        let src = format!("model M {{ input x : ℝ^2\n let a[z] = z\n h = {body}\n}}");
+        let got = codes(&src);
+        assert_eq!(got.is_empty(), clean, "{body:.40}…: {got:?}");
+    }
+}
+
+#[test]
+fn too_many_norm_bars_in_a_statement_give_a_diagnostic() {
+    let deep = 100_000; // 600 KB of nested norms
+    let src = format!(
+        "model M {{ input x : ℝ^2\n h = {}x{}\n}}",
+        "‖".repeat(deep),
+        "‖".repeat(deep)
+    );
+    assert_eq!(codes(&src), vec![Code::E0102]);
+    let flat = format!(
+        "model M {{ input x : ℝ^2\n h = {}\n}}",
+        "‖x‖ ".repeat(50_000)
+    );
+    assert_eq!(codes(&flat), vec![Code::E0102]);
+    // The bound is per statement: as many norms as wanted on separate lines.
+    let lines = "h = ‖x‖\n".repeat(2_000);
+    let ok = format!("model M {{ input x : ℝ^2\n {lines}}}");
+    assert_eq!(codes(&ok).iter().filter(|&&c| c == Code::E0102).count(), 0);
+}
