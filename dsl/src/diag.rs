@@ -225,7 +225,9 @@ pub fn summarise(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         if *k == MAX_SHOWN_PER_CODE && all > MAX_SHOWN_PER_CODE {
             let more = all - MAX_SHOWN_PER_CODE;
             let code = d.code;
-            d = d.note(format!("… and {more} more {code} errors like it, not shown"));
+            d = d.note(format!(
+                "… and {more} more {code} errors like it, not shown"
+            ));
         }
         out.push(d);
     }

@@ -122,7 +122,7 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
                 Ok(g) => match ir::size::check(&g) {
                     Ok(()) => graphs.push(Some(g)),
                     Err(d) => {
-                        errors.push(d);
+                        errors.push(*d);
                         graphs.push(None);
                     }
                 },

@@ -13,18 +13,23 @@ pub const MAX_DIM: usize = i32::MAX as usize;
 pub const MAX_BYTES: u128 = 1 << 36;
 
 /// `E0317` for the first size of `g` beyond the limits, if any.
-pub fn check(g: &Graph) -> Result<(), Diagnostic> {
+pub fn check(g: &Graph) -> Result<(), Box<Diagnostic>> {
     for slot in &g.inputs {
         if let Some((_, classes)) = slot.labels
             && classes > MAX_DIM
         {
             let span = g.spans.get(slot.node.index()).copied().unwrap_or_default();
-            return Err(Diagnostic::new(
-                Code::E0317,
-                span,
-                format!("`{}` has {classes} classes; at most {MAX_DIM} are supported", slot.name),
-            )
-            .label("too many classes"));
+            return Err(Box::new(
+                Diagnostic::new(
+                    Code::E0317,
+                    span,
+                    format!(
+                        "`{}` has {classes} classes; at most {MAX_DIM} are supported",
+                        slot.name
+                    ),
+                )
+                .label("too many classes"),
+            ));
         }
     }
     let mut params: u128 = 0;
@@ -43,25 +48,37 @@ pub fn check(g: &Graph) -> Result<(), Diagnostic> {
         };
         let rows = node.shape.rows;
         if rows > MAX_DIM || cols > MAX_DIM {
-            return Err(Diagnostic::new(
-                Code::E0317,
-                span,
-                format!("{what} has a dimension of {}; at most {MAX_DIM} is supported", rows.max(cols)),
-            )
-            .label("too large"));
+            return Err(Box::new(
+                Diagnostic::new(
+                    Code::E0317,
+                    span,
+                    format!(
+                        "{what} has a dimension of {}; at most {MAX_DIM} is supported",
+                        rows.max(cols)
+                    ),
+                )
+                .label("too large"),
+            ));
         }
         let bytes = rows as u128 * cols as u128 * 8;
-        let per = if node.shape.cols == Cols::Batch { " per example" } else { "" };
+        let per = if node.shape.cols == Cols::Batch {
+            " per example"
+        } else {
+            ""
+        };
         if bytes > MAX_BYTES {
-            return Err(too_big(span, format!("{what} needs {}{per}", human(bytes))));
+            return Err(Box::new(too_big(
+                span,
+                format!("{what} needs {}{per}", human(bytes)),
+            )));
         }
         if matches!(node.op, Op::Param(_)) {
             params += bytes;
             if params > MAX_BYTES {
-                return Err(too_big(
+                return Err(Box::new(too_big(
                     span,
                     format!("the parameters up to {what} need {}", human(params)),
-                ));
+                )));
             }
         }
     }
