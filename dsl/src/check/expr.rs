@@ -1130,6 +1130,10 @@ impl ModelCx<'_, '_> {
                 if iface.failed {
                     return None;
                 }
+                // A call copies the callee, with everything the callee inlines.
+                if !self.inline_budget(iface.inlined.saturating_add(1), &full, span) {
+                    return None;
+                }
                 if !self.arity(&full, iface.inputs.len() + 1, args, span) {
                     return None;
                 }

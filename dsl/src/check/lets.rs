@@ -4,8 +4,9 @@
 //! shapes, lowering copies it), so a function that calls itself, directly or through others,
 //! would never finish: every such cycle is `E0218`, whether or not the function is used.
 //! Inlining can also grow exponentially (`let f_{k+1}[z] = f_k[f_k[z]]`): the terms checked
-//! through calls of `let` functions are counted per model, and beyond [`MAX_INLINED`] the
-//! outermost call is `E0407`.
+//! through calls of `let` functions are counted per model, a call of a sub-model counting one
+//! plus what the sub-model inlined (`A_{k+1}` calling `A_k` twice), and beyond
+//! [`MAX_INLINED`] the outermost call is `E0407`.
 
 use super::ModelCx;
 use crate::ast::{self, ExprKind};
@@ -13,7 +14,8 @@ use crate::diag::{Code, Diagnostic, Span};
 use std::collections::BTreeMap;
 
 /// The most terms one model may check through calls of `let` functions (each call counts the
-/// terms of the body it inlines).
+/// terms of the body it inlines) and of sub-models (one per call, plus what the callee
+/// inlined).
 pub const MAX_INLINED: usize = 100_000;
 
 impl ModelCx<'_, '_> {

@@ -221,6 +221,9 @@ struct Interface {
     out: Option<Val>,
     /// The model function exists but its definition had an error.
     failed: bool,
+    /// What checking the model inlined (`let` bodies' terms, sub-model calls): what each
+    /// call of it inlines again.
+    inlined: usize,
 }
 
 struct Checker<'a> {
@@ -556,6 +559,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 inputs,
                 out,
                 failed: self.function_failed,
+                inlined: self.inlined,
             },
         )
     }

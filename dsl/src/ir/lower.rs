@@ -720,6 +720,13 @@ impl Cx<'_, '_> {
         let b = self.expr(rhs, scope)?;
         let juxt = op == BinOp::Juxt;
         let (a, b) = match (a, b) {
+            (Val::Ones { row: true, .. }, Val::Node(v))
+                if juxt && !v.row && self.graph.shape(v.id).rows == 1 =>
+            {
+                // The checker reads `𝟏ᵀ c` with a number `c` as scaled ones whose length comes
+                // later, a one-entry vector as a dot product: the graph cannot tell them apart.
+                return Err(unsupported(span, "`𝟏ᵀ` times a single number"));
+            }
             (Val::Ones { row: true, scale }, Val::Node(v)) if juxt && !v.row => {
                 // 𝟏ᵀ v: the sum of v's entries.
                 let sum = self.op(Op::SumRows, &[v.id], span)?;

@@ -218,3 +218,14 @@ fn sizes_beyond_memory_or_32_bits_are_diagnostics() {
         assert_eq!(codes(&src), vec![Code::E0317], "{src}");
     }
 }
+
+#[test]
+fn a_graph_beyond_its_operation_budget_is_refused() {
+    // 60 000 members of two operations each: 120 000 operations, over `MAX_NODES`.
+    let src = "model M[K = 60000] { input x : ℝ\n h_1 = x\n \
+               h_{k+1} = sig[h_k] + h_k for k ∈ {1 … K}\n f[x, φ] = h_{K+1}\n}";
+    assert_eq!(codes(src), vec![Code::E0407]);
+    const { assert!(nnspec_dsl::ir::lower::MAX_NODES < 120_000) };
+    let fewer = src.replace("K = 60000", "K = 20000");
+    assert_eq!(codes(&fewer), Vec::<Code>::new());
+}
