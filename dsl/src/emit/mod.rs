@@ -635,6 +635,9 @@ impl Cx<'_> {
     }
 }
 
+/// The longest spec line a comment of generated code quotes in full (bytes, then a word).
+const MAX_COMMENT: usize = 160;
+
 /// The spec a graph came from, for the comments that tie statements to its lines.
 struct Source<'s> {
     text: &'s str,
@@ -666,8 +669,19 @@ impl<'s> Source<'s> {
         let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e);
         let text = self.text.get(start..end)?.trim_end_matches(['\n', '\r']);
         let text = text.split('#').next().unwrap_or(text);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        Some(format!("{text} ({}:{line})", self.file))
+        // Every statement of a line repeats its comment: a long line is cut.
+        let mut words = String::new();
+        for w in text.split_whitespace() {
+            if words.len() > MAX_COMMENT {
+                words.push_str(" …");
+                break;
+            }
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(w);
+        }
+        Some(format!("{words} ({}:{line})", self.file))
     }
 }
 

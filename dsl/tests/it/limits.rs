@@ -180,6 +180,9 @@ fn long_chains_emit_with_shallow_loops() {
         "the chain is still fused: {deepest}"
     );
     let tokens = emit::expand(&src, "m.nn", &emit::Options::default()).expect("emits");
+    // Each statement's comment quotes its 30 KB spec line cut short, not in full.
+    let size = tokens.to_string().len();
+    assert!(size < 1 << 21, "{size} bytes of generated code");
     syn::parse2::<syn::File>(tokens).expect("generated code parses");
     // 10 000 squares, each its own statement: emission stays linear.
     let squares: String = (1..=10_000)
