@@ -99,6 +99,8 @@ codes! {
     E0215 = "E0215", "a function definition whose arguments are not the model's inputs";
     E0216 = "E0216", "an override of a hyper-parameter the model does not have";
     E0217 = "E0217", "a declaration of `I`, which the book reserves for the number of examples";
+    E0218 = "E0218", "a `let` function that calls itself, directly or through others";
+    E0219 = "E0219", "two models of one file with the same name";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";
@@ -115,12 +117,14 @@ codes! {
     E0314 = "E0314", "an initialiser of the wrong kind";
     E0315 = "E0315", "a label type where a real value is needed, or a real value used as a class index";
     E0316 = "E0316", "a power of a matrix (`Ω^{-1}` is the inverse, `Ω²` the product `ΩΩ`)";
+    E0317 = "E0317", "a size too large to allocate, or beyond the compiler's 32-bit dimensions";
     E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";
     E0404 = "E0404", "this built-in function is not supported yet";
     E0405 = "E0405", "a family that is too large to unroll";
     E0406 = "E0406", "a construct that checks but cannot be compiled yet";
+    E0407 = "E0407", "a model that expands beyond the size the compiler accepts";
 }
 
 impl fmt::Display for Code {
@@ -197,6 +201,38 @@ impl Diagnostic {
         });
         self
     }
+}
+
+/// How many diagnostics of one code a report shows; the rest are counted in a note on the
+/// last one shown (a family of 100 000 members, each with its error, reads as 20 and a count).
+pub const MAX_SHOWN_PER_CODE: usize = 20;
+
+/// Keeps the first [`MAX_SHOWN_PER_CODE`] diagnostics of each code, in order, and notes on
+/// the last one kept how many more of that code there were.
+pub fn summarise(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut total: std::collections::BTreeMap<Code, usize> = Default::default();
+    for d in &diags {
+        *total.entry(d.code).or_default() += 1;
+    }
+    let mut seen: std::collections::BTreeMap<Code, usize> = Default::default();
+    let mut out = Vec::with_capacity(diags.len().min(Code::ALL.len() * MAX_SHOWN_PER_CODE));
+    for mut d in diags {
+        let k = seen.entry(d.code).or_default();
+        *k += 1;
+        if *k > MAX_SHOWN_PER_CODE {
+            continue;
+        }
+        let all = total.get(&d.code).copied().unwrap_or(0);
+        if *k == MAX_SHOWN_PER_CODE && all > MAX_SHOWN_PER_CODE {
+            let more = all - MAX_SHOWN_PER_CODE;
+            let code = d.code;
+            d = d.note(format!(
+                "… and {more} more {code} errors like it, not shown"
+            ));
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// Renders diagnostics like rustc, without colour: the form used by the CLI's pipes, by

@@ -120,7 +120,13 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
                 continue;
             }
             match ir::lower::lower(&ast, &info.models, i) {
-                Ok(g) => graphs.push(Some(g)),
+                Ok(g) => match ir::size::check(&g) {
+                    Ok(()) => graphs.push(Some(g)),
+                    Err(d) => {
+                        errors.push(*d);
+                        graphs.push(None);
+                    }
+                },
                 Err(d) => {
                     errors.extend(d);
                     graphs.push(None);
@@ -135,4 +141,5 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
         }
         Ok(Checked { ast, info, graphs })
     })
+    .map_err(diag::summarise)
 }

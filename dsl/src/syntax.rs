@@ -73,12 +73,19 @@ fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
     let mut open: Vec<usize> = vec![0];
     let mut reported_depth = false;
     let mut in_comment = false;
+    // Norm bars in the current statement, `‖` counting 2 and `|` 1: a norm's bars look alike,
+    // so how deeply norms nest is bounded through how many bars a statement has.
+    let mut bars = 0usize;
     for (i, c) in src.char_indices() {
         let span = Span::new(i, i + c.len_utf8());
         if c == '\n' {
             in_comment = false;
             if open.len() == 1 {
                 open[0] = 0;
+            }
+            // A line break at the level of a model's statements ends a statement.
+            if open.len() <= 2 {
+                bars = 0;
             }
             continue;
         }
@@ -112,8 +119,25 @@ fn prescan(src: &str) -> Result<(), Vec<Diagnostic>> {
                 if let Some(n) = open.last_mut() {
                     *n = 0;
                 }
+                if c == ';' && open.len() <= 2 {
+                    bars = 0;
+                }
             }
+            '‖' => bars += 2,
+            '|' => bars += 1,
             _ => {}
+        }
+        if bars > 4 * MAX_NESTING && !reported_depth {
+            reported_depth = true;
+            diags.push(
+                Diagnostic::new(
+                    Code::E0102,
+                    span,
+                    format!("more than {} norm bars `‖` in one statement", 2 * MAX_NESTING),
+                )
+                .label("one bar too many")
+                .help("name an intermediate quantity with its own equation, as the book does with h_1, h_2, …"),
+            );
         }
         let nesting = open.len() - 1 + open.iter().sum::<usize>();
         if nesting > MAX_NESTING && !reported_depth {
@@ -1362,7 +1386,7 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
 /// `None` when it is not exactly one name.
 pub fn parse_name(text: &str) -> Option<ast::Name> {
     prescan(text).ok()?;
-    let mut pairs = NnParser::parse(Rule::name, text).ok()?;
+    let mut pairs = NnParser::parse(Rule::name_alone, text).ok()?;
     let pair = pairs.next()?;
     (pair.as_str().len() == text.len()).then(|| build_name(pair))
 }

@@ -7,6 +7,7 @@ mod book;
 mod cli;
 mod generated;
 mod ops;
+mod robust;
 mod specs;
 mod train;
 mod ui;

@@ -762,10 +762,21 @@ impl ModelCx<'_, '_> {
         {
             return;
         }
+        // Met again in a later member of a family: reported once per place (diagnostics are
+        // deduplicated by place), and looking for a suggestion costs a pass over the scope.
+        if !self.unknown_spans.insert(span) {
+            return;
+        }
         let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`"))
             .label("not defined");
-        let candidates: Vec<String> = self.scope.keys().cloned().collect();
-        if n.sub.is_empty()
+        // Only the first few of a kind are shown: no search for the others' suggestions.
+        let shown = self.unknown_spans.len() <= crate::diag::MAX_SHOWN_PER_CODE;
+        let candidates: Vec<String> = match shown {
+            true => self.scope.keys().cloned().collect(),
+            false => Vec::new(),
+        };
+        if !shown {
+        } else if n.sub.is_empty()
             && let Some((a, b)) = self.split_juxtaposed(&n.word)
         {
             d = d.help(format!("a product of two names needs a space: `{a} {b}`"));
@@ -1074,6 +1085,20 @@ impl ModelCx<'_, '_> {
                 }
                 let vals: Vec<Option<Val>> = args.iter().map(|a| self.expr(a)).collect();
                 let vals: Vec<Val> = vals.into_iter().collect::<Option<_>>()?;
+                let mut terms = 0usize;
+                crate::syntax::walk(&body, &mut |_| terms += 1);
+                if self.expanding.iter().any(|(f, _)| *f == full) {
+                    // A cycle through a binding (`let a = b`) the static search cannot see.
+                    self.error(
+                        Diagnostic::new(Code::E0218, span, format!("`{full}` calls itself"))
+                            .label("called again while being inlined"),
+                    );
+                    return None;
+                }
+                if !self.inline_budget(terms, &full, span) {
+                    return None;
+                }
+                self.expanding.push((full.clone(), span));
                 let saved: Vec<Option<Entry>> =
                     formals.iter().map(|f| self.scope.get(f).cloned()).collect();
                 for (f, (v, a)) in formals.iter().zip(vals.into_iter().zip(args)) {
@@ -1086,6 +1111,7 @@ impl ModelCx<'_, '_> {
                     );
                 }
                 let out = self.expr(&body);
+                self.expanding.pop();
                 for (f, old) in formals.iter().zip(saved) {
                     match old {
                         Some(e) => self.scope.insert(f.clone(), e),
@@ -1132,6 +1158,10 @@ impl ModelCx<'_, '_> {
                     return None;
                 };
                 if iface.failed {
+                    return None;
+                }
+                // A call copies the callee, with everything the callee inlines.
+                if !self.inline_budget(iface.inlined.saturating_add(1), &full, span) {
                     return None;
                 }
                 if !self.arity(&full, iface.inputs.len() + 1, args, span) {

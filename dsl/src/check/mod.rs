@@ -12,7 +12,9 @@
 
 pub(crate) mod builtins;
 mod expr;
+mod lets;
 pub mod shape;
+pub use lets::MAX_INLINED;
 
 use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
@@ -133,6 +135,7 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
             );
         }
     }
+    duplicate_models(file, &mut chk.diags);
     for i in 0..file.models.len() {
         chk.model(i);
     }
@@ -151,6 +154,29 @@ pub fn check_with(file: &ast::File, src: &str, opts: &Options) -> Result<Checked
         })
     } else {
         Err(diags)
+    }
+}
+
+/// Reports every model whose name an earlier model of the file already has (`E0219`): a call
+/// `M[…]` and `--model M` must mean one model.
+fn duplicate_models(file: &ast::File, diags: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<&str, Span> = BTreeMap::new();
+    for m in &file.models {
+        match first.get(m.name.text.as_str()) {
+            Some(&at) => diags.push(
+                Diagnostic::new(
+                    Code::E0219,
+                    m.name.span,
+                    format!("a second model named `{}`", m.name.text),
+                )
+                .label("named again here")
+                .with(at, "first defined here")
+                .help("give each model of a file its own name"),
+            ),
+            None => {
+                first.insert(&m.name.text, m.name.span);
+            }
+        }
     }
 }
 
@@ -196,6 +222,9 @@ struct Interface {
     out: Option<Val>,
     /// The model function exists but its definition had an error.
     failed: bool,
+    /// What checking the model inlined (`let` bodies' terms, sub-model calls): what each
+    /// call of it inlines again.
+    inlined: usize,
 }
 
 struct Checker<'a> {
@@ -289,6 +318,8 @@ struct ModelCx<'c, 'a> {
     unrolled: usize,
     /// Unknown names, kept until the end of the model to tell "used before defined" apart.
     unknown: Vec<(Vec<String>, Diagnostic)>,
+    /// The places of the unknown names met so far.
+    unknown_spans: BTreeSet<Span>,
     /// The model function `f[x, φ]`, for the interface.
     function: Option<String>,
     /// Whether the model function's definition failed (callers stay quiet).
@@ -314,6 +345,12 @@ struct ModelCx<'c, 'a> {
     /// Products that scaled a matrix by a named scalar (`Ω h_0` with `h_0 = 0`): the
     /// product's span and the scalar's, for the help of a later shape error.
     scaled: Vec<(Span, Span)>,
+    /// `let` functions that call themselves, directly or through others (`E0218`).
+    recursive: BTreeSet<String>,
+    /// Terms checked through calls of `let` functions so far (bounded by `MAX_INLINED`).
+    inlined: usize,
+    /// The `let` functions being inlined, outermost first, with their call's span.
+    expanding: Vec<(String, Span)>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -326,6 +363,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             binds: Vec::new(),
             unrolled: 0,
             unknown: Vec::new(),
+            unknown_spans: BTreeSet::new(),
             function: None,
             function_failed: false,
             poisoned_words: BTreeSet::new(),
@@ -338,6 +376,9 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             loss_index: None,
             too_large: None,
             scaled: Vec::new(),
+            recursive: BTreeSet::new(),
+            inlined: 0,
+            expanding: Vec::new(),
         }
     }
 
@@ -352,6 +393,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
     fn run(&mut self, model: &ast::Model) {
         self.model_name = model.name.text.clone();
         self.hypers(model);
+        self.let_cycles(model);
         // Parameter groups are declared anywhere in the model; collect them first.
         for s in &model.stmts {
             if let ast::StmtKind::Param { group: Some(g), .. } = &s.kind {
@@ -522,6 +564,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
                 inputs,
                 out,
                 failed: self.function_failed,
+                inlined: self.inlined,
             },
         )
     }
@@ -1081,6 +1124,10 @@ impl<'c, 'a> ModelCx<'c, 'a> {
 
     fn let_decl(&mut self, name: &ast::Name, formals: &[ast::Name], body: &Expr) {
         let canon = self.canonical_plain(name);
+        if self.recursive.contains(&canon) {
+            self.define(&canon, Sym::Poisoned, name.span, Some(SymbolKind::Function));
+            return;
+        }
         if !formals.is_empty() {
             let formals = formals.iter().map(|f| self.canonical_plain(f)).collect();
             let sym = Sym::Func(Func::User {

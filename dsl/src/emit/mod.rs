@@ -60,10 +60,7 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
         found = true;
         let train = crate::training_graph(graph)
             .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
-        let source = Source {
-            text: src,
-            file: path.rsplit('/').next().unwrap_or(path),
-        };
+        let source = Source::new(src, path.rsplit('/').next().unwrap_or(path));
         // With several losses (GAN, eq. 15.5), each also gets a step of its own.
         let mut per_loss = Vec::new();
         if graph.losses.len() > 1 {
@@ -551,7 +548,14 @@ impl Cx<'_> {
         let ncols = cols_tokens(cols);
         // Gradients that sum this value over the batch (a bias's), accumulated as
         // it is computed.
-        let sums: Vec<(Ident, Ident, TokenStream)> = (id.index() + 1..self.g.nodes.len())
+        // Only outputs are written into `grads`: look among them, not the whole graph.
+        let mut later: Vec<usize> = (self.g.outputs.iter())
+            .map(|(_, o)| o.index())
+            .filter(|&u| u > id.index())
+            .collect();
+        later.sort_unstable();
+        later.dedup();
+        let sums: Vec<(Ident, Ident, TokenStream)> = (later.into_iter())
             .map(|u| NodeId(u as u32))
             .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
             .enumerate()
@@ -672,23 +676,53 @@ impl Cx<'_> {
     }
 }
 
+/// The longest spec line a comment of generated code quotes in full (bytes, then a word).
+const MAX_COMMENT: usize = 160;
+
 /// The spec a graph came from, for the comments that tie statements to its lines.
 struct Source<'s> {
     text: &'s str,
     file: &'s str,
+    /// The byte offset of every line's start, so that a span's line is a binary search.
+    line_starts: Vec<usize>,
 }
 
-impl Source<'_> {
+impl<'s> Source<'s> {
+    fn new(text: &'s str, file: &'s str) -> Source<'s> {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Source {
+            text,
+            file,
+            line_starts,
+        }
+    }
+
     /// `h_1 = a[β_0 + Ω_0 x] (deep.nn:10)`: the source line of a span, trimmed.
     fn line(&self, span: crate::diag::Span) -> Option<String> {
         if span.end == 0 {
             return None;
         }
-        let (line, _) = crate::diag::line_col(self.text, span.start as usize);
-        let text = self.text.lines().nth(line - 1)?;
+        let at = (span.start as usize).min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= at);
+        let start = self.line_starts[line - 1];
+        let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e);
+        let text = self.text.get(start..end)?.trim_end_matches(['\n', '\r']);
         let text = text.split('#').next().unwrap_or(text);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        Some(format!("{text} ({}:{line})", self.file))
+        // Every statement of a line repeats its comment: a long line is cut.
+        let mut words = String::new();
+        for w in text.split_whitespace() {
+            if words.len() > MAX_COMMENT {
+                words.push_str(" …");
+                break;
+            }
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(w);
+        }
+        Some(format!("{words} ({}:{line})", self.file))
     }
 }
 

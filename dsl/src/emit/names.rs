@@ -2,6 +2,8 @@
 //! `φ_1.β` → `phi_1_beta`. Where two names of a model would meet (`ω_0` and `Ω_0`), the
 //! capital's gets a `big_` prefix; any remaining clash gets a numeric suffix.
 
+use std::collections::{HashMap, HashSet};
+
 /// A snake-case identifier for one name, and whether it spelled a capital Greek letter.
 fn ident(name: &str) -> (String, bool) {
     let mut out = String::new();
@@ -63,22 +65,27 @@ fn push_word(out: &mut String, w: &str) {
 /// Identifiers for a list of names, distinct within the list.
 pub fn fields<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let raw: Vec<(String, bool)> = names.map(ident).collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (id, _) in &raw {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
-    for (i, (id, capital)) in raw.iter().enumerate() {
-        let clash = raw
-            .iter()
-            .enumerate()
-            .any(|(k, (other, _))| k != i && other == id);
+    let mut taken: HashSet<String> = HashSet::with_capacity(raw.len());
+    // The next suffix worth trying per name: every smaller one is taken already.
+    let mut next: HashMap<&str, usize> = HashMap::new();
+    for (raw_id, capital) in &raw {
+        let clash = count.get(raw_id.as_str()).is_some_and(|&c| c > 1);
         let mut id = if clash && *capital {
-            format!("big_{id}")
+            format!("big_{raw_id}")
         } else {
-            id.clone()
+            raw_id.clone()
         };
-        let mut n = 2;
-        while out.contains(&id) {
-            id = format!("{}_{n}", raw[i].0);
-            n += 1;
+        let n = next.entry(raw_id.as_str()).or_insert(2);
+        while taken.contains(&id) {
+            id = format!("{raw_id}_{n}");
+            *n += 1;
         }
+        taken.insert(id.clone());
         out.push(id);
     }
     out

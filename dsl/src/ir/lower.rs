@@ -19,6 +19,10 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use std::collections::BTreeMap;
 
+/// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
+/// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
+pub const MAX_NODES: usize = 100_000;
+
 /// Lowers model `index` of a checked file. `infos` are the checker's results for every model
 /// (hyper-parameter values with overrides applied).
 pub fn lower(
@@ -37,6 +41,9 @@ pub fn lower(
         graph: &mut graph,
         instances: BTreeMap::new(),
         depth: 0,
+        call_site: None,
+        exhausted: false,
+        instance_sizes: BTreeMap::new(),
         losses: Vec::new(),
         errors: Vec::new(),
         failed: false,
@@ -191,6 +198,12 @@ struct Cx<'a, 'g> {
     /// afresh, but parameters are shared through this map of parameter nodes.
     instances: BTreeMap<String, NodeId>,
     depth: usize,
+    /// The outermost sub-model call being lowered, where a graph too large is reported.
+    call_site: Option<Span>,
+    /// Whether the graph reached [`MAX_NODES`] (reported once; later pushes fail quietly).
+    exhausted: bool,
+    /// Per sub-model, the operations its first instance added to the graph.
+    instance_sizes: BTreeMap<usize, usize>,
     /// Losses found: output name and the groups in its brackets.
     losses: Vec<(String, Vec<String>)>,
     /// The failures of the statements lowered so far, in order.
@@ -225,9 +238,30 @@ type R<T> = Result<T, Fail>;
 
 impl Cx<'_, '_> {
     fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
+        if self.graph.nodes.len() >= MAX_NODES {
+            return Err(self.too_large(span));
+        }
         self.graph
             .push(op, args, declared, span)
             .map_err(|e| unsupported(span, format!("this expression ({e})")))
+    }
+
+    /// The failure of a graph that reached [`MAX_NODES`]: reported once, at the outermost
+    /// sub-model call if there is one, quiet afterwards.
+    fn too_large(&mut self, span: Span) -> Fail {
+        if std::mem::replace(&mut self.exhausted, true) {
+            return Fail::Quiet;
+        }
+        let at = self.call_site.unwrap_or(span);
+        Fail::Report(Box::new(
+            Diagnostic::new(
+                Code::E0407,
+                at,
+                format!("the model's graph grows beyond {MAX_NODES} operations here"),
+            )
+            .label("expands too far")
+            .help("each call of a sub-model copies its graph: call it once and name the result, or make the model smaller"),
+        ))
     }
 
     fn op(&mut self, op: Op, args: &[NodeId], span: Span) -> R<NodeId> {
@@ -471,7 +505,11 @@ impl Cx<'_, '_> {
                 };
                 match dims.as_slice() {
                     // A single label: 1 × B, usable as a class index or as a number.
-                    [] => Ok((Shape::batch(1), Some((lo as i32, count as usize)))),
+                    [] => {
+                        let lo = i32::try_from(lo)
+                            .map_err(|_| unsupported(t.span, "a class label beyond ±2³¹"))?;
+                        Ok((Shape::batch(1), Some((lo, count as usize))))
+                    }
                     // A vector of binary labels: used as numbers.
                     [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
                     _ => Err(unsupported(t.span, "a matrix of labels")),
@@ -708,6 +746,13 @@ impl Cx<'_, '_> {
         let b = self.expr(rhs, scope)?;
         let juxt = op == BinOp::Juxt;
         let (a, b) = match (a, b) {
+            (Val::Ones { row: true, .. }, Val::Node(v))
+                if juxt && !v.row && self.graph.shape(v.id).rows == 1 =>
+            {
+                // The checker reads `𝟏ᵀ c` with a number `c` as scaled ones whose length comes
+                // later, a one-entry vector as a dot product: the graph cannot tell them apart.
+                return Err(unsupported(span, "`𝟏ᵀ` times a single number"));
+            }
             (Val::Ones { row: true, scale }, Val::Node(v)) if juxt && !v.row => {
                 // 𝟏ᵀ v: the sum of v's entries.
                 let sum = self.op(Op::SumRows, &[v.id], span)?;
@@ -1203,6 +1248,13 @@ impl Cx<'_, '_> {
                         k += 1;
                     }
                 }
+                // A call uses the callee's model function only: its targets and losses are
+                // not the caller's, and nothing after the function can contribute to it.
+                ast::StmtKind::Target(_) | ast::StmtKind::Equation { loss: true, .. } => {}
+                ast::StmtKind::Equation { lhs, .. } if lhs.args.is_some() => {
+                    body.push(s.clone());
+                    break;
+                }
                 _ => body.push(s.clone()),
             }
         }
@@ -1212,12 +1264,36 @@ impl Cx<'_, '_> {
             stmts: body,
             span: model.span,
         };
+        // A model's earlier instance tells how much this one adds: refuse before copying.
+        let before = self.graph.nodes.len();
+        if let Some(&n) = self.instance_sizes.get(&i)
+            && before.saturating_add(n) > MAX_NODES
+        {
+            return Err(self.too_large(span));
+        }
         self.depth += 1;
+        let outermost = self.call_site.is_none();
+        if outermost {
+            self.call_site = Some(span);
+        }
         let r = self.model_body(&sub, &mut inner, Some(&group));
+        if outermost {
+            self.call_site = None;
+        }
         self.depth -= 1;
+        self.instance_sizes
+            .entry(i)
+            .or_insert(self.graph.nodes.len() - before);
         r?;
         let out = inner.forward.values().next().copied();
-        out.ok_or_else(|| unsupported(span, "a model with no function"))
+        out.ok_or_else(|| {
+            if self.exhausted || self.failed {
+                // The function's statement failed, and said so.
+                Fail::Quiet
+            } else {
+                unsupported(span, "a model with no function")
+            }
+        })
     }
 
     // ------------------------------------------------------------------ big operators

@@ -12,6 +12,7 @@
 
 pub mod lower;
 mod print;
+pub mod size;
 mod verify;
 
 pub use verify::verify;

@@ -49,6 +49,9 @@ impl Plan {
     }
 }
 
+/// The deepest a fusion group's element expression may nest (operations from its root).
+pub const MAX_FUSED_DEPTH: usize = 64;
+
 fn elementwise(op: Op) -> bool {
     op.is_elementwise()
 }
@@ -70,7 +73,11 @@ pub fn plan(g: &Graph) -> Plan {
     }
     // An element-wise node with one user, itself element-wise and of the same shape, is
     // computed inside that user's loop (a fusion group: bias + activation, a backward chain).
+    // A group's element expression nests at most `MAX_FUSED_DEPTH` operations deep, so that
+    // generated code (and whatever compiles it) never meets a deeper expression: a longer
+    // chain is cut into several loops.
     let mut fused_into: Vec<Option<NodeId>> = vec![None; n];
+    let mut depth = vec![0usize; n];
     for i in (0..n).rev() {
         let node = &g.nodes[i];
         if !elementwise(node.op) || is_output[i] || users[i].len() != 1 {
@@ -78,11 +85,13 @@ pub fn plan(g: &Graph) -> Plan {
         }
         let u = users[i][0];
         if elementwise(g.nodes[u].op)
+            && depth[u] < MAX_FUSED_DEPTH
             && (g.nodes[u].shape == node.shape
                 || node.op == Op::Broadcast
                 || matches!(node.op, Op::Const(_)))
         {
             fused_into[i] = Some(fused_into[u].unwrap_or(NodeId(u as u32)));
+            depth[i] = depth[u] + 1;
         }
     }
     // Liveness: a value lives from its node to its last user (outputs to the end).
