@@ -194,9 +194,18 @@ pub mod __private {
 mod tests {
     /// The first `rust` block of `text`'s lines, fences included.
     fn first_rust_block(lines: &[&str]) -> Vec<String> {
-        let start = lines.iter().position(|l| *l == "```rust").expect("a rust block");
-        let len = lines[start + 1..].iter().position(|l| *l == "```").expect("its end");
-        lines[start..start + len + 2].iter().map(|l| l.to_string()).collect()
+        let start = lines
+            .iter()
+            .position(|l| *l == "```rust")
+            .expect("a rust block");
+        let len = lines[start + 1..]
+            .iter()
+            .position(|l| *l == "```")
+            .expect("its end");
+        lines[start..start + len + 2]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
     }
 
     /// The README's Rust example is the crate documentation's quick start, which rustdoc
@@ -204,7 +213,9 @@ mod tests {
     #[test]
     fn the_readme_example_is_the_quick_start_doctest() {
         let readme = include_str!("../README.md");
-        let section = &readme[readme.find("## In Rust").expect("the README's Rust section")..];
+        let section = &readme[readme
+            .find("## In Rust")
+            .expect("the README's Rust section")..];
         let readme_block = first_rust_block(&section.lines().collect::<Vec<_>>());
         let doc: Vec<&str> = include_str!("lib.rs")
             .lines()

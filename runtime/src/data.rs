@@ -327,7 +327,11 @@ impl<T: Scalar> Dataset<T> {
             return Err(DataError::new(
                 MEMORY,
                 0,
-                format!("targets for {} examples, features for {}", y.ncols(), x.ncols()),
+                format!(
+                    "targets for {} examples, features for {}",
+                    y.ncols(),
+                    x.ncols()
+                ),
             ));
         }
         if let Some(j) = (0..y.ncols()).find(|&j| !finite_column(y.as_ref(), j)) {
@@ -454,7 +458,6 @@ impl<T: Scalar> Dataset<T> {
         let text = gunzip(bytes, name)?;
         Self::from_csv_str(&text, name, opts)
     }
-
 
     /// The examples at `indices`, in that order, as a new data set.
     ///
@@ -1054,16 +1057,35 @@ mod tests {
     fn in_memory_with_labels() {
         let x = Mat::from_fn(2, 3, |i, j| (i + 2 * j) as f64);
         let ds = Dataset::from_labels(x.clone(), vec![1, 0, 2], 3).unwrap();
-        assert_eq!((ds.features(), ds.len(), &ds.feature_names[..]), (2, 3, &["x1".to_string(), "x2".to_string()][..]));
+        assert_eq!(
+            (ds.features(), ds.len(), &ds.feature_names[..]),
+            (2, 3, &["x1".to_string(), "x2".to_string()][..])
+        );
         assert_eq!(ds.x, x);
         assert_eq!(labels(&ds), &[1, 0, 2]);
-        assert!(matches!(ds.y, Targets::Labels { lo: 0, classes: 3, .. }));
+        assert!(matches!(
+            ds.y,
+            Targets::Labels {
+                lo: 0,
+                classes: 3,
+                ..
+            }
+        ));
         let e = |r: Result<Dataset<f64>, DataError>| r.unwrap_err().to_string();
-        assert_eq!(e(Dataset::from_labels(x.clone(), vec![0, 1], 3)), "<memory>: 2 labels for 3 examples");
-        assert_eq!(e(Dataset::from_labels(x.clone(), vec![0, 3, 1], 3)), "<memory>:2: label 3 is not below the 3 classes");
+        assert_eq!(
+            e(Dataset::from_labels(x.clone(), vec![0, 1], 3)),
+            "<memory>: 2 labels for 3 examples"
+        );
+        assert_eq!(
+            e(Dataset::from_labels(x.clone(), vec![0, 3, 1], 3)),
+            "<memory>:2: label 3 is not below the 3 classes"
+        );
         let mut bad = x;
         bad[(1, 2)] = f64::NAN;
-        assert_eq!(e(Dataset::from_labels(bad, vec![0, 1, 2], 3)), "<memory>:3: a feature is not finite");
+        assert_eq!(
+            e(Dataset::from_labels(bad, vec![0, 1, 2], 3)),
+            "<memory>:3: a feature is not finite"
+        );
     }
 
     #[test]
@@ -1073,9 +1095,15 @@ mod tests {
         let ds = Dataset::from_values(x.clone(), y.clone()).unwrap();
         assert_eq!(ds.y, Targets::Values(y));
         let e = |r: Result<Dataset<f32>, DataError>| r.unwrap_err().to_string();
-        assert_eq!(e(Dataset::from_values(x.clone(), Mat::zeros(2, 3))), "<memory>: targets for 3 examples, features for 2");
+        assert_eq!(
+            e(Dataset::from_values(x.clone(), Mat::zeros(2, 3))),
+            "<memory>: targets for 3 examples, features for 2"
+        );
         let inf = Mat::from_fn(1, 2, |_, j| if j == 1 { f32::INFINITY } else { 0.0 });
-        assert_eq!(e(Dataset::from_values(x, inf)), "<memory>:2: a target is not finite");
+        assert_eq!(
+            e(Dataset::from_values(x, inf)),
+            "<memory>:2: a target is not finite"
+        );
     }
 
     #[test]
