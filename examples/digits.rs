@@ -10,7 +10,7 @@
 
 use nnspec::runtime::Rng;
 use nnspec::runtime::optim::{Config, Method, Optimizer};
-use nnspec::runtime::train::{Supervised, TrainConfig, evaluate, fit};
+use nnspec::runtime::train::{TrainConfig, evaluate, fit};
 use nnspec::training::{digits, prepare, write_outputs};
 use std::path::PathBuf;
 use std::time::Instant;
