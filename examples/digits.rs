@@ -10,7 +10,7 @@
 
 use nnspec::runtime::Rng;
 use nnspec::runtime::optim::{Config, Method, Optimizer};
-use nnspec::runtime::train::{Supervised, TrainConfig, evaluate, fit};
+use nnspec::runtime::train::{TrainConfig, evaluate, fit};
 use nnspec::training::{digits, prepare, write_outputs};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -62,7 +62,7 @@ fn run() -> Result<(), String> {
     };
     let history =
         fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).map_err(|e| e.to_string())?;
-    let mut ws = model.new_workspace(256);
+    let mut ws = DeepNet::<f32>::workspace(256);
     let test = evaluate(&model, &data.test, 256, &mut ws).map_err(|e| e.to_string())?;
     let files = write_outputs(
         &out,

@@ -7,12 +7,15 @@
 //! a cell wrapped in `"…"` loses its quotes (quoted delimiters are not supported), blank lines
 //! and lines starting with `#` are skipped, and every problem is a [`DataError`] naming the
 //! file and the 1-based line. Column indices in [`CsvOptions`] are 0-based; cell numbers in
-//! messages are 1-based, like line numbers.
+//! messages are 1-based, like line numbers. Gzip-compressed files need the `gzip` feature.
+//!
+//! Data already in memory become a [`Dataset`] through [`Dataset::from_labels`] (class
+//! labels) or [`Dataset::from_values`] (real-valued targets), which check that every example
+//! has its target.
 
 use crate::{Rng, Scalar};
 use faer::{Mat, MatMut, MatRef};
 use std::fmt;
-use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
@@ -228,6 +231,35 @@ fn label(
     }
 }
 
+/// The file name of data given in memory, in errors.
+const MEMORY: &str = "<memory>";
+
+/// Whether every value of column `j` is finite.
+fn finite_column<T: Scalar>(m: MatRef<'_, T>, j: usize) -> bool {
+    (0..m.nrows()).all(|i| m[(i, j)].to_f64().is_finite())
+}
+
+/// Decompresses gzip bytes into UTF-8 text.
+#[cfg(feature = "gzip")]
+fn gunzip(bytes: &[u8], name: &str) -> Result<String, DataError> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut raw)
+        .map_err(|e| DataError::new(name, 0, format!("cannot decompress: {e}")))?;
+    String::from_utf8(raw).map_err(|_| DataError::new(name, 0, "the file is not UTF-8 text"))
+}
+
+/// Without the `gzip` feature, compressed data cannot be read.
+#[cfg(not(feature = "gzip"))]
+fn gunzip(_: &[u8], name: &str) -> Result<String, DataError> {
+    Err(DataError::new(
+        name,
+        0,
+        "reading gzip-compressed data needs the `gzip` feature of nnspec",
+    ))
+}
+
 impl<T: Scalar> Dataset<T> {
     /// The number of examples `N`.
     pub fn len(&self) -> usize {
@@ -250,6 +282,75 @@ impl<T: Scalar> Dataset<T> {
             Targets::Labels { values, .. } => TargetsRef::Labels(values),
             Targets::Values(m) => TargetsRef::Values(m.as_ref()),
         }
+    }
+
+    /// Examples in memory with class labels: features `D × N` (one column per example) and
+    /// one label in `{0 … classes−1}` per example. Features are named `x1`, `x2`, ….
+    ///
+    /// # Errors
+    /// When the number of labels is not `N`, a label is not below `classes`, or a feature is
+    /// not finite (the [`DataError`] names the example, 1-based, as its line).
+    pub fn from_labels(
+        x: Mat<T>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Dataset<T>, DataError> {
+        if labels.len() != x.ncols() {
+            return Err(DataError::new(
+                MEMORY,
+                0,
+                format!("{} labels for {} examples", labels.len(), x.ncols()),
+            ));
+        }
+        if let Some(j) = labels.iter().position(|&l| l >= classes) {
+            return Err(DataError::new(
+                MEMORY,
+                j + 1,
+                format!("label {} is not below the {classes} classes", labels[j]),
+            ));
+        }
+        let y = Targets::Labels {
+            values: labels,
+            lo: 0,
+            classes,
+        };
+        Self::from_memory(x, y)
+    }
+
+    /// Examples in memory with real-valued targets: features `D × N` and targets `K × N`, one
+    /// column per example in both. Features are named `x1`, `x2`, ….
+    ///
+    /// # Errors
+    /// When `y` does not have `N` columns, or a value is not finite.
+    pub fn from_values(x: Mat<T>, y: Mat<T>) -> Result<Dataset<T>, DataError> {
+        if y.ncols() != x.ncols() {
+            return Err(DataError::new(
+                MEMORY,
+                0,
+                format!(
+                    "targets for {} examples, features for {}",
+                    y.ncols(),
+                    x.ncols()
+                ),
+            ));
+        }
+        if let Some(j) = (0..y.ncols()).find(|&j| !finite_column(y.as_ref(), j)) {
+            return Err(DataError::new(MEMORY, j + 1, "a target is not finite"));
+        }
+        Self::from_memory(x, Targets::Values(y))
+    }
+
+    /// The checks and names shared by the in-memory constructors.
+    fn from_memory(x: Mat<T>, y: Targets<T>) -> Result<Dataset<T>, DataError> {
+        if let Some(j) = (0..x.ncols()).find(|&j| !finite_column(x.as_ref(), j)) {
+            return Err(DataError::new(MEMORY, j + 1, "a feature is not finite"));
+        }
+        let feature_names = (1..=x.nrows()).map(|i| format!("x{i}")).collect();
+        Ok(Dataset {
+            x,
+            y,
+            feature_names,
+        })
     }
 
     /// Parses CSV text; `name` is used in errors (the file path).
@@ -332,8 +433,8 @@ impl<T: Scalar> Dataset<T> {
         })
     }
 
-    /// Reads a file; a name ending in `.gz` is decompressed. I/O errors are [`DataError`]s with
-    /// line 0.
+    /// Reads a file; a name ending in `.gz` is decompressed (with the `gzip` feature; without
+    /// it, such a file is an error). I/O errors are [`DataError`]s with line 0.
     pub fn from_csv_path(path: &Path, opts: &CsvOptions) -> Result<Dataset<T>, DataError> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
@@ -347,18 +448,14 @@ impl<T: Scalar> Dataset<T> {
         }
     }
 
-    /// Parses gzip-compressed CSV bytes (for data embedded with `include_bytes!`).
+    /// Parses gzip-compressed CSV bytes (for data embedded with `include_bytes!`). Without the
+    /// `gzip` feature, every call is an error that says so.
     pub fn from_csv_gz_bytes(
         bytes: &[u8],
         name: &str,
         opts: &CsvOptions,
     ) -> Result<Dataset<T>, DataError> {
-        let mut raw = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut raw)
-            .map_err(|e| DataError::new(name, 0, format!("cannot decompress: {e}")))?;
-        let text = String::from_utf8(raw)
-            .map_err(|_| DataError::new(name, 0, "the file is not UTF-8 text"))?;
+        let text = gunzip(bytes, name)?;
         Self::from_csv_str(&text, name, opts)
     }
 
@@ -945,6 +1042,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "gzip")]
     fn error_corrupt_gzip() {
         let e = Dataset::<f64>::from_csv_gz_bytes(
             b"this is not gzip data",
@@ -952,6 +1050,67 @@ mod tests {
             &Default::default(),
         );
         let want = "d.csv.gz: cannot decompress: invalid gzip header";
+        assert_eq!(e.unwrap_err().to_string(), want);
+    }
+
+    #[test]
+    fn in_memory_with_labels() {
+        let x = Mat::from_fn(2, 3, |i, j| (i + 2 * j) as f64);
+        let ds = Dataset::from_labels(x.clone(), vec![1, 0, 2], 3).unwrap();
+        assert_eq!(
+            (ds.features(), ds.len(), &ds.feature_names[..]),
+            (2, 3, &["x1".to_string(), "x2".to_string()][..])
+        );
+        assert_eq!(ds.x, x);
+        assert_eq!(labels(&ds), &[1, 0, 2]);
+        assert!(matches!(
+            ds.y,
+            Targets::Labels {
+                lo: 0,
+                classes: 3,
+                ..
+            }
+        ));
+        let e = |r: Result<Dataset<f64>, DataError>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(Dataset::from_labels(x.clone(), vec![0, 1], 3)),
+            "<memory>: 2 labels for 3 examples"
+        );
+        assert_eq!(
+            e(Dataset::from_labels(x.clone(), vec![0, 3, 1], 3)),
+            "<memory>:2: label 3 is not below the 3 classes"
+        );
+        let mut bad = x;
+        bad[(1, 2)] = f64::NAN;
+        assert_eq!(
+            e(Dataset::from_labels(bad, vec![0, 1, 2], 3)),
+            "<memory>:3: a feature is not finite"
+        );
+    }
+
+    #[test]
+    fn in_memory_with_values() {
+        let x = Mat::from_fn(1, 2, |_, j| j as f32);
+        let y = Mat::from_fn(2, 2, |i, j| (i * j) as f32);
+        let ds = Dataset::from_values(x.clone(), y.clone()).unwrap();
+        assert_eq!(ds.y, Targets::Values(y));
+        let e = |r: Result<Dataset<f32>, DataError>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(Dataset::from_values(x.clone(), Mat::zeros(2, 3))),
+            "<memory>: targets for 3 examples, features for 2"
+        );
+        let inf = Mat::from_fn(1, 2, |_, j| if j == 1 { f32::INFINITY } else { 0.0 });
+        assert_eq!(
+            e(Dataset::from_values(x, inf)),
+            "<memory>:2: a target is not finite"
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "gzip"))]
+    fn gzip_without_its_feature_is_an_error() {
+        let e = Dataset::<f64>::from_csv_gz_bytes(b"", "d.csv.gz", &Default::default());
+        let want = "d.csv.gz: reading gzip-compressed data needs the `gzip` feature of nnspec";
         assert_eq!(e.unwrap_err().to_string(), want);
     }
 
@@ -1020,6 +1179,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "gzip")]
     fn digits() {
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -32,7 +32,8 @@
 //!    shrunk by `α λ φ`, using `φ` before the step, alongside the Adam update;
 //! 4. the update rule, with `α` the scheduled rate [`Optimizer::lr`].
 //!
-//! Arithmetic is done in `T`; hyper-parameters are converted with [`Scalar::from_f64`], and
+//! Arithmetic is done in `T`; hyper-parameters are converted with
+//! [`Real::from_f64`](crate::Real::from_f64), and
 //! Adam's bias corrections are computed in `f64` and then converted. The gradient norm is
 //! accumulated in `f64`.
 

@@ -1,13 +1,56 @@
 //! What training shows and leaves behind: the progress bar, the history as CSV, and the
 //! loss curve as an SVG image.
 //!
+//! The bar needs the `progress` feature (without it, an enabled [`Progress`] prints one line
+//! per epoch, as it does when stderr is not a terminal); the plot needs the `plot` feature.
+//!
 //! Files are written to a temporary name and renamed into place, so an interrupted run
 //! never leaves half a file.
 
 use crate::train::{Epoch, History};
+#[cfg(feature = "progress")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
-use std::io::{self, IsTerminal};
+
+/// Without the `progress` feature there is never a bar: a type with no values, so that the
+/// display's code is the same either way.
+#[cfg(not(feature = "progress"))]
+enum ProgressBar {}
+
+#[cfg(not(feature = "progress"))]
+impl ProgressBar {
+    fn inc(&self, _: u64) {
+        match *self {}
+    }
+    fn position(&self) -> u64 {
+        match *self {}
+    }
+    fn set_prefix(&self, _: String) {
+        match *self {}
+    }
+    fn set_message(&self, _: String) {
+        match *self {}
+    }
+    fn println(&self, _: String) {
+        match *self {}
+    }
+    fn finish_and_clear(&self) {
+        match *self {}
+    }
+}
+
+/// A bar of `total` steps on stderr.
+#[cfg(feature = "progress")]
+fn bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{prefix:>11} [{bar:30.cyan/blue}] {pos}/{len} steps {elapsed_precise} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
 
 /// The progress display of a training run: a bar on a terminal, one line per epoch
 /// otherwise, nothing when disabled.
@@ -26,22 +69,17 @@ impl Progress {
                 lines: false,
             };
         }
-        if !io::stderr().is_terminal() {
+        #[cfg(feature = "progress")]
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             return Progress {
-                bar: None,
-                lines: true,
+                bar: Some(bar(total)),
+                lines: false,
             };
         }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{prefix:>11} [{bar:30.cyan/blue}] {pos}/{len} steps {elapsed_precise} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
+        let _ = total;
         Progress {
-            bar: Some(bar),
-            lines: false,
+            bar: None,
+            lines: true,
         }
     }
 
@@ -118,6 +156,7 @@ pub fn history_csv(h: &History) -> String {
 
 pub use crate::files::write_atomic;
 
+#[cfg(feature = "plot")]
 /// One panel of the plot: a training and (if any) a validation curve over the epochs.
 struct Panel<'a> {
     caption: String,
@@ -128,9 +167,11 @@ struct Panel<'a> {
     legend_lower_right: bool,
 }
 
+#[cfg(feature = "plot")]
 type Area<'a> =
     plotters::drawing::DrawingArea<plotters::prelude::SVGBackend<'a>, plotters::coord::Shift>;
 
+#[cfg(feature = "plot")]
 fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: f64) -> Result<(), String> {
     use plotters::prelude::*;
     let e = |e: &dyn std::fmt::Display| e.to_string();
@@ -171,6 +212,7 @@ fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: f64) -> Result<(), String> 
         .map_err(|x| e(&x))
 }
 
+#[cfg(feature = "plot")]
 /// The loss curves (training and validation loss per example, by epoch) and, for
 /// classifiers, the accuracy curves, as an SVG document.
 pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
@@ -266,6 +308,7 @@ mod tests {
         assert_eq!(lines[1], "1,1,0.6,1.2,,0.001,0.5");
     }
 
+    #[cfg(feature = "plot")]
     #[test]
     fn plot_is_an_svg_with_both_curves() {
         let svg = loss_plot_svg(&history(), "Net").unwrap();

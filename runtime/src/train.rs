@@ -9,7 +9,9 @@
 //!
 //! The loss a spec writes is a sum over the batch (`∑_i`), so the learning rate applies to
 //! that sum, as in eq. 6.9; the loss *reported* (progress bar, history) is per example, so
-//! numbers from different batch sizes compare.
+//! numbers from different batch sizes compare. There is no mean mode: for SGD, momentum and
+//! Nesterov, the mean's update at rate `α` is the sum's at rate `α / B`, and the adaptive
+//! methods divide by the gradient's own scale (up to their `ε`).
 //!
 //! Early stopping follows the usual pseudo-code: after each epoch the validation loss `V_c`
 //! is compared with the best `V` so far; on improvement the parameters are kept as `θ*` and
@@ -50,7 +52,9 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
     /// What the model reads and writes.
     fn io(&self) -> Io;
 
-    /// Buffers for batches of up to `max_batch` examples.
+    /// Buffers for batches of up to `max_batch` examples, for code generic over models. A
+    /// generated model `M` implements it by calling its own `M::workspace(max_batch)`, the
+    /// name to use when the type is known.
     fn new_workspace(&self, max_batch: usize) -> Self::Workspace;
 
     /// A zero parameter set of the same shapes, to receive gradients.

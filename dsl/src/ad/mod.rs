@@ -6,7 +6,7 @@
 //! users' contributions) and symbolic zeros (`None`: no node is built for a zero cotangent).
 //! Broadcasts are explicit ops, so un-broadcasting is the VJP of [`Op::Broadcast`].
 //!
-//! The VJP rules ([`rules`]) are written in IR ops, so the result can be differentiated again.
+//! The VJP rules (`rules`) are written in IR ops, so the result can be differentiated again.
 //! Every backward node keeps the span of the forward node it comes from.
 
 mod rules;

@@ -7,6 +7,7 @@
 //! kernels: GEMMs with transposes as views, one loop per fusion group, no allocation once the
 //! workspace exists. Class labels are passed as `&[usize]`.
 
+mod docs;
 mod names;
 
 use crate::check::Options as CheckOptions;
@@ -913,7 +914,10 @@ fn model(
 
     // Parameters: fields, shapes, zero construction.
     let fields = cx.params.iter().zip(&g.params).map(|(f, p)| {
-        let doc = format!("`{}` : {}", p.name, p.shape);
+        let doc = format!(
+            "The parameter `{}`, {} (in a gradient buffer: its gradient).",
+            p.name, p.shape
+        );
         quote!(#[doc = #doc] pub #f: #faer::Mat<T>,)
     });
     let zeros = cx.params.iter().zip(&g.params).map(|(f, p)| {
@@ -989,6 +993,20 @@ fn model(
         None => quote!(1usize),
     };
 
+    // The doc strings, in the spec's names; `forward`'s needs the inputs the function reads.
+    let function = g
+        .outputs
+        .iter()
+        .find(|(n, _)| !g.is_grad(n) && !g.losses.iter().any(|l| l.name == *n));
+    let docs = docs::docs(
+        g,
+        &cx.inputs.iter().map(Ident::to_string).collect::<Vec<_>>(),
+        function.map(|(n, _)| n.as_str()),
+        &function.map_or_else(Vec::new, |(_, fid)| inputs_read(g, *fid)),
+    );
+    let (loss_doc, forward_doc, loss_and_grad_doc) =
+        (&docs.loss, &docs.forward, &docs.loss_and_grad);
+
     // loss_and_grad: every node, then the gradients into `grads`.
     let loss = g.losses.first().and_then(|l| g.output(&l.name));
     let (all, loss_value) = cx.step(g.losses.first().map_or("", |l| l.name.as_str()));
@@ -1016,9 +1034,7 @@ fn model(
     });
     let loss_and_grad = if loss.is_some() {
         quote! {
-            /// The (first) loss over the batch, with the gradient of every loss with respect to
-            /// the parameters it trains written into `grads`. Inputs are `D × B` (one column per
-            /// example), class labels one index per example.
+            #[doc = #loss_and_grad_doc]
             #[allow(unused_variables, clippy::too_many_arguments)]
             pub fn loss_and_grad(&self, #(#args,)* grads: &mut Self, ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
                 #step_head
@@ -1038,7 +1054,7 @@ fn model(
                 .filter(|&i| needed[i])
                 .map(|i| cx.stmt(NodeId(i as u32)));
             quote! {
-                /// The (first) loss over the batch, without gradients.
+                #[doc = #loss_doc]
                 #[allow(unused_variables, clippy::too_many_arguments)]
                 pub fn loss(&self, #(#args,)* ws: &mut #ws_name<T>) -> Result<T, #rt::StepError> {
                     #step_head
@@ -1087,21 +1103,11 @@ fn model(
     };
 
     // forward: the model function's ancestors only, returning a view into the workspace.
-    let function = g
-        .outputs
-        .iter()
-        .find(|(n, _)| !g.is_grad(n) && !g.losses.iter().any(|l| l.name == *n));
     let mut forward_inputs = None;
     let forward = match function {
         Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {
             let needed = g.ancestors([*fid]);
-            let used_inputs: Vec<usize> = g
-                .inputs
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| needed[s.node.index()])
-                .map(|(k, _)| k)
-                .collect();
+            let used_inputs = inputs_read(g, *fid);
             forward_inputs = Some(used_inputs.clone());
             let fargs = used_inputs.iter().map(|&k| &args[k]);
             let fchecks = used_inputs.iter().map(|&k| &batch_checks[k]);
@@ -1124,7 +1130,7 @@ fn model(
             };
             let out = cx.read(*fid);
             quote! {
-                /// The model function on a batch: a view into the workspace.
+                #[doc = #forward_doc]
                 #[allow(unused_variables, clippy::too_many_arguments)]
                 pub fn forward<'w>(&self, #(#fargs,)* ws: &'w mut #ws_name<T>) -> Result<#faer::MatRef<'w, T>, #rt::StepError> {
                     let batch = #fbatch;
@@ -1152,8 +1158,7 @@ fn model(
     let noise = noise_samplers(&cx);
     let params_impl = params_impl(&cx, &name);
     let supervised_impl = supervised_impl(&cx, &name, &ws_name, function, forward_inputs);
-    let doc = format!("The model `{}`, compiled by nnspec.", g.name);
-    let ws_doc = format!("Every buffer a step of `{}` needs, allocated once.", g.name);
+    let (doc, ws_doc, ws_fn_doc) = (docs.model, docs.workspace_type, docs.workspace_fn);
     quote! {
         #[doc = #doc]
         #[derive(Clone, Debug)]
@@ -1188,7 +1193,7 @@ fn model(
                 Self { #(#init)* }
             }
 
-            /// The buffers for batches of up to `max_batch` examples.
+            #[doc = #ws_fn_doc]
             pub fn workspace(max_batch: usize) -> #ws_name<T> {
                 #ws_name { max_batch, #(#buffer_init)* }
             }
@@ -1214,6 +1219,14 @@ fn model(
         #params_impl
         #supervised_impl
     }
+}
+
+/// The inputs (indices into `g.inputs`) that the value `id` depends on.
+fn inputs_read(g: &Graph, id: NodeId) -> Vec<usize> {
+    let needed = g.ancestors([id]);
+    (0..g.inputs.len())
+        .filter(|&k| needed[g.inputs[k].node.index()])
+        .collect()
 }
 
 /// `impl Params`: the parameters in declaration order, under their spec names.

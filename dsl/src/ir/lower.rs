@@ -4,7 +4,7 @@
 //! right; what can fail here is only a construct the IR cannot express yet (`E0406`). A
 //! statement that fails is reported and lowering goes on with the next one, so every such
 //! construct of a model is reported; a later use of what the failed statement would have
-//! defined fails quietly ([`Fail::Quiet`]), since its cause is already reported. The
+//! defined fails quietly (`Fail::Quiet`), since its cause is already reported. The
 //! book's per-example equations become batched operations: a per-example vector is a `D × B`
 //! matrix, `Ω x` one GEMM `Ω X`, a bias an explicit broadcast to every column, `∑_i` a sum
 //! over columns. Families and sums over ranges are unrolled; `let` functions and the model
