@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn nnspec(args: &[&str]) -> Output {
+/// Runs the `nnspec` binary from the crate's folder, without colours.
+pub(crate) fn nnspec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nnspec"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -2,16 +2,8 @@
 //! other command handles; what they cannot handle, `check` refuses with a diagnostic.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn nnspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("nnspec runs")
-}
+use super::cli::nnspec;
 
 fn scratch(name: &str, contents: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("robust");
