@@ -390,17 +390,7 @@ impl Cx<'_> {
         let dst = self.write(id);
         let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
-            // A product whose only reader scales it by a constant: the scale is the GEMM's α,
-            // written straight into the reader's buffer.
-            Op::MatMul { ta, tb } if self.scaled_product(id).is_some() => {
-                let (u, alpha) = self.scaled_product(id).unwrap_or((id, 1.0));
-                let (a, b, dst) = (arg(0), arg(1), self.write(u));
-                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, T::from_f64(#alpha));)
-            }
-            Op::MatMul { ta, tb } => {
-                let (a, b) = (arg(0), arg(1));
-                quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
-            }
+            Op::MatMul { ta, tb } => self.product(id, ta, tb),
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
@@ -501,6 +491,24 @@ impl Cx<'_> {
         };
         let comment = self.comment(id);
         quote!({ #comment #body })
+    }
+
+    /// `op(a) op(b)` into its buffer, one GEMM. When the product's only reader scales it by a
+    /// constant, the scale is the GEMM's α, written straight into the reader's buffer.
+    fn product(&self, id: NodeId, ta: bool, tb: bool) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+        match self.scaled_product(id) {
+            Some((u, alpha)) => {
+                let dst = self.write(u);
+                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, T::from_f64(#alpha));)
+            }
+            None => {
+                let dst = self.write(id);
+                quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
+            }
+        }
     }
 
     /// An element-wise root: one loop over its fusion group, column by column, on slices
