@@ -24,11 +24,11 @@ pub fn broadcast<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     );
     // Each source column fills `per` consecutive columns: all of them (a bias), one (the
     // same shape), or one example's (a value per example over its columns).
-    let per = c / src.ncols().max(1);
+    let per = c / src.ncols();
     let row_of = |i: usize| if src.nrows() == 1 { 0 } else { i };
     for j in 0..c {
         for i in 0..r {
-            dst[(i, j)] = src[(row_of(i), j / per.max(1))];
+            dst[(i, j)] = src[(row_of(i), j / per)];
         }
     }
 }

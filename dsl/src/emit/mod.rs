@@ -989,17 +989,7 @@ fn model(
             }
         })
         .collect();
-    let first = cx.inputs.first().zip(g.inputs.first());
-    let batch_of = match first {
-        Some((x, s)) if s.labels.is_some() => quote!(#x.len()),
-        // A matrix per example holds its N columns per example (a count that is not a
-        // multiple of N fails the shape check that follows).
-        Some((x, s)) => match s.shape.cols {
-            Cols::Batch(n) if n > 1 => quote!(#x.ncols() / #n),
-            _ => quote!(#x.ncols()),
-        },
-        None => quote!(1usize),
-    };
+    let batch_of = batch_from(cx.inputs.first().zip(g.inputs.first()));
 
     // The doc strings, in the spec's names; `forward`'s needs the inputs the function reads.
     let function = g
@@ -1122,20 +1112,7 @@ fn model(
             let stmts = (0..g.nodes.len())
                 .filter(|&i| needed[i])
                 .map(|i| cx.stmt(NodeId(i as u32)));
-            let fbatch = match used_inputs.first() {
-                Some(&k) if g.inputs[k].labels.is_some() => {
-                    let x = &cx.inputs[k];
-                    quote!(#x.len())
-                }
-                Some(&k) => {
-                    let x = &cx.inputs[k];
-                    match g.inputs[k].shape.cols {
-                        Cols::Batch(n) if n > 1 => quote!(#x.ncols() / #n),
-                        _ => quote!(#x.ncols()),
-                    }
-                }
-                None => quote!(1usize),
-            };
+            let fbatch = batch_from(used_inputs.first().map(|&k| (&cx.inputs[k], &g.inputs[k])));
             let out = cx.read(*fid);
             quote! {
                 #[doc = #forward_doc]
@@ -1371,6 +1348,20 @@ fn supervised_impl(
                 }
             }
         }
+    }
+}
+
+/// The batch size a step reads off its first input: the number of labels, or of columns
+/// (divided by `N` for a matrix per example; a count that is not a multiple of `N` fails the
+/// shape check that follows), or 1 with no input.
+fn batch_from(first: Option<(&Ident, &crate::ir::Slot)>) -> TokenStream {
+    match first {
+        Some((x, s)) if s.labels.is_some() => quote!(#x.len()),
+        Some((x, s)) => match s.shape.cols {
+            Cols::Batch(n) if n > 1 => quote!(#x.ncols() / #n),
+            _ => quote!(#x.ncols()),
+        },
+        None => quote!(1usize),
     }
 }
 
