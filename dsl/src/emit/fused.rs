@@ -1,0 +1,259 @@
+//! Element-wise loops: one loop per fusion group of the plan, column by column over slices
+//! of the owned matrices, whose element expression reads the group's leaves with
+//! broadcasting by shape (and may write the buffer of a leaf it reads for the last time).
+
+use super::cx::{Cx, cols_tokens};
+use crate::ir::{NodeId, Op, Unary};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+impl Cx<'_> {
+    /// The element `(r, j)` of a node inside a fused loop; leaves are read through the
+    /// local views bound before the loop, and broadcast by their own shape.
+    fn elem(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
+        let n = self.g.node(id);
+        if let Op::Const(c) = n.op {
+            let v = c.0;
+            return quote!(T::from_f64(#v));
+        }
+        if self.plan.fused_into[id.index()].is_none() {
+            // Read from memory, broadcast by its own shape.
+            if !leaves.contains(&id) {
+                leaves.push(id);
+            }
+            let v = self.local(id);
+            if self.reads_in_place(id) {
+                return if self.row_buffer(id) {
+                    quote!(dst[j])
+                } else {
+                    quote!(dst[r])
+                };
+            }
+            if self.row_buffer(id) {
+                let vc = format_ident!("{v}_c");
+                let j = self.example_col(n.shape.cols);
+                return quote!(#vc[#j]);
+            }
+            if self.sliced(id) {
+                let vc = format_ident!("{v}_c");
+                return if n.shape.rows == 1 {
+                    quote!(#vc[0])
+                } else {
+                    quote!(#vc[r])
+                };
+            }
+            // Class labels used as numbers (`1 - y_i` with `y ∈ {0, 1}`).
+            if let Op::Input(k) = n.op
+                && self.g.inputs[k as usize].labels.is_some()
+            {
+                return quote!(T::from_f64(#v[j] as f64));
+            }
+            let r = if n.shape.rows == 1 {
+                quote!(0)
+            } else {
+                quote!(r)
+            };
+            let j = self.example_col(n.shape.cols);
+            return quote!(#v[(#r, #j)]);
+        }
+        self.elem_root(id, leaves)
+    }
+
+    /// Whether the loop being emitted reads this leaf from its own destination buffer.
+    fn reads_in_place(&self, id: NodeId) -> bool {
+        let n = self.g.node(id);
+        !matches!(n.op, Op::Input(_) | Op::Param(_) | Op::StopGradient)
+            && self.grad_of[id.index()].is_none()
+            && self.plan.buffer[id.index()].is_some()
+            && self.plan.buffer[id.index()] == self.in_place.get()
+    }
+
+    fn unary(&self, u: Unary, a: TokenStream) -> TokenStream {
+        unary_call(&self.rt, u, a)
+    }
+
+    /// An element-wise root: one loop over its fusion group, column by column, on slices
+    /// whose length is the (constant) row count, so the inner loop carries no bounds checks;
+    /// bias gradients that sum its value over the batch are accumulated in the same loop.
+    pub(super) fn element_loop(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        debug_assert!(n.op.is_elementwise(), "{:?} in an element-wise loop", n.op);
+        let mut leaves = Vec::new();
+        self.in_place.set(if self.grad_of[id.index()].is_none() {
+            self.plan.buffer[id.index()]
+        } else {
+            None
+        });
+        self.loop_cols.set(n.shape.cols);
+        let e = self.elem_root(id, &mut leaves);
+        let leaves: Vec<NodeId> = leaves
+            .into_iter()
+            .filter(|l| !self.reads_in_place(*l))
+            .collect();
+        self.in_place.set(None);
+        let (rows, cols) = (n.shape.rows, n.shape.cols);
+        let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
+            let v = self.local(*l);
+            let r = self.read(*l);
+            quote!(let #v = #r;)
+        });
+        // Per-example numbers: the whole batch as one slice, bound once.
+        let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
+            let vc = format_ident!("{}_c", self.local(*l));
+            let owner = self.owner(*l);
+            quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
+        });
+        let slices = leaves
+            .iter()
+            .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
+            .map(|l| {
+                let vc = format_ident!("{}_c", self.local(*l));
+                let owner = self.owner(*l);
+                let ln = self.g.node(*l);
+                let j = self.example_col(ln.shape.cols);
+                let len = ln.shape.rows;
+                quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
+            });
+        let d = self.owner(id);
+        let ncols = cols_tokens(cols);
+        // Gradients that sum this value over the batch (a bias's), accumulated as
+        // it is computed.
+        // Only outputs are written into `grads`: look among them, not the whole graph.
+        let mut later: Vec<usize> = (self.g.outputs.iter())
+            .map(|(_, o)| o.index())
+            .filter(|&u| u > id.index())
+            .collect();
+        later.sort_unstable();
+        later.dedup();
+        let sums: Vec<(Ident, Ident, TokenStream)> = (later.into_iter())
+            .map(|u| NodeId(u as u32))
+            .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
+            .enumerate()
+            .filter_map(|(k, u)| {
+                let f = self.grad_of[u.index()].clone()?;
+                Some((f, format_ident!("acc{k}"), self.comment(u)))
+            })
+            .collect();
+        let zero = sums
+            .iter()
+            .map(|(f, _, c)| quote!(#c grads.#f.fill(T::ZERO);));
+        let accs = sums
+            .iter()
+            .map(|(f, a, _)| quote!(let #a = &mut grads.#f.col_as_slice_mut(0)[..#rows];));
+        let adds: Vec<TokenStream> = sums.iter().map(|(_, a, _)| quote!(#a[r] += v;)).collect();
+        let assign = if adds.is_empty() {
+            quote!(dst[r] = #e;)
+        } else {
+            quote! {
+                let v = #e;
+                dst[r] = v;
+                #(#adds)*
+            }
+        };
+        if self.row_buffer(id) {
+            // One number per example: one loop over the batch.
+            let adds = sums.iter().map(|(_, a, _)| quote!(#a[0] += v;));
+            let assign = if sums.is_empty() {
+                quote!(dst[j] = #e;)
+            } else {
+                quote! {
+                    let v = #e;
+                    dst[j] = v;
+                    #(#adds)*
+                }
+            };
+            quote! {
+                #(#binds)*
+                #(#zero)*
+                #(#rowwise)*
+                #(#slices)*
+                #(#accs)*
+                let dst = &mut #d.col_as_slice_mut(0)[..batch];
+                for j in 0..batch {
+                    #assign
+                }
+            }
+        } else {
+            quote! {
+                #(#binds)*
+                #(#zero)*
+                #(#rowwise)*
+                for j in 0..#ncols {
+                    #(#slices)*
+                    #(#accs)*
+                    let dst = &mut #d.col_as_slice_mut(j)[..#rows];
+                    for r in 0..#rows {
+                        #assign
+                    }
+                }
+            }
+        }
+    }
+
+    /// The root of a fusion group: its own op over its arguments (fused or read).
+    fn elem_root(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
+        let n = self.g.node(id);
+        let sub = |k: usize, leaves: &mut Vec<NodeId>| self.elem(n.args[k], leaves);
+        match n.op {
+            Op::Add | Op::Sub | Op::Mul | Op::Div => {
+                let a = sub(0, leaves);
+                let b = sub(1, leaves);
+                match n.op {
+                    Op::Add => quote!((#a + #b)),
+                    Op::Sub => quote!((#a - #b)),
+                    Op::Mul => quote!((#a * #b)),
+                    _ => quote!((#a / #b)),
+                }
+            }
+            Op::Broadcast | Op::StopGradient => sub(0, leaves),
+            Op::Unary(u) => {
+                let a = sub(0, leaves);
+                self.unary(u, a)
+            }
+            Op::Input(_)
+            | Op::Param(_)
+            | Op::Const(_)
+            | Op::SumRows
+            | Op::SumCols
+            | Op::SumExampleCols
+            | Op::MatMul { .. }
+            | Op::Transpose
+            | Op::Softmax
+            | Op::LogSumExp
+            | Op::Row(_)
+            | Op::PickLabel { .. }
+            | Op::OneHot { .. }
+            | Op::PlaceRow { .. } => quote!(compile_error!("internal: not an element-wise root")),
+        }
+    }
+}
+
+/// `Unary::Relu.apply(a)`: the function's one formula (`nnspec-ops`), with the function a
+/// constant so that the call inlines to the formula alone. The variant is written as its
+/// `Debug` form (`LRelu(F64(0.1))`), with paths, so no variant is listed here.
+fn unary_call(rt: &TokenStream, u: Unary, a: TokenStream) -> TokenStream {
+    let text = format!("{rt}::Unary::{u:?}").replace("F64(", &format!("{rt}::F64("));
+    let f: TokenStream = text.parse().unwrap_or_else(|_| {
+        quote!(compile_error!(
+            "nnspec: an element-wise function without a Rust form"
+        ))
+    });
+    quote!(#f.apply(#a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Unary, unary_call};
+    use quote::quote;
+
+    #[test]
+    fn every_element_wise_function_is_emitted_as_a_rust_expression() {
+        let rt = quote!(::nnspec::__private::runtime);
+        for &u in Unary::EXAMPLES {
+            let e = unary_call(&rt, u, quote!(x)).to_string();
+            assert!(!e.contains("compile_error"), "{u:?}: {e}");
+            assert!(e.contains(". apply (x)"), "{u:?}: {e}");
+            syn::parse_str::<syn::Expr>(&e).unwrap_or_else(|err| panic!("{u:?}: {e}: {err}"));
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Statements: the code of each node that owns a buffer — a runtime kernel call (GEMM with
+//! transposes as flags and a constant scale as its α, reductions, softmax, label picking) or
+//! an element-wise loop — and a whole step, every statement then the gradients copied into
+//! `grads`.
+
+use super::cx::Cx;
+use crate::ir::{Cols, NodeId, Op};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+impl Cx<'_> {
+    /// For a product read only by a loop that multiplies or divides it by a constant (and
+    /// nothing else), with no statement in between: that loop's node and the factor.
+    pub(super) fn scaled_product(&self, id: NodeId) -> Option<(NodeId, f64)> {
+        let g = self.g;
+        if !matches!(g.node(id).op, Op::MatMul { .. }) || g.outputs.iter().any(|(_, o)| *o == id) {
+            return None;
+        }
+        let mut users = (id.index() + 1..g.nodes.len()).filter(|&u| g.nodes[u].args.contains(&id));
+        let u = users.next()?;
+        if users.next().is_some() {
+            return None;
+        }
+        let un = &g.nodes[u];
+        let constant = |k: usize| match g.node(un.args[k]).op {
+            Op::Const(c) => Some(c.0),
+            _ => None,
+        };
+        let alpha = match un.op {
+            Op::Mul if un.args[0] == id => constant(1)?,
+            Op::Mul if un.args[1] == id => constant(0)?,
+            Op::Div if un.args[0] == id && un.args[1] != id => 1.0 / constant(1)?,
+            _ => return None,
+        };
+        let u = NodeId(u as u32);
+        let stored = self.plan.buffer[u.index()].is_some() || self.grad_of[u.index()].is_some();
+        // Nothing is written between the product and its scaling, and the scaling's loop
+        // carries no accumulated sum.
+        let quiet = (id.index() + 1..u.index()).all(|i| {
+            self.plan.fused_into[i].is_some()
+                || self.plan.buffer[i].is_none() && self.grad_of[i].is_none()
+        });
+        let sums = (u.index() + 1..g.nodes.len())
+            .any(|v| g.nodes[v].args.first() == Some(&u) && self.sum_in_producer(NodeId(v as u32)));
+        (stored
+            && self.plan.fused_into[u.index()].is_none()
+            && g.node(u).shape == g.node(id).shape
+            && quiet
+            && !sums)
+            .then_some((u, alpha))
+    }
+
+    /// Whether a sum over the batch (`SumCols`) is a gradient written into `grads` whose
+    /// argument is the root of a batched element-wise loop: then that loop accumulates it.
+    pub(super) fn sum_in_producer(&self, id: NodeId) -> bool {
+        let n = self.g.node(id);
+        if n.op != Op::SumCols || self.grad_of[id.index()].is_none() {
+            return false;
+        }
+        let a = n.args[0];
+        let an = self.g.node(a);
+        let elementwise = matches!(
+            an.op,
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Unary(_) | Op::Broadcast
+        );
+        elementwise
+            && an.shape.cols.is_batch()
+            && self.plan.fused_into[a.index()].is_none()
+            && self.plan.buffer[a.index()].is_some()
+            && self.grad_of[a.index()].is_none()
+    }
+
+    /// The statement computing node `id` into its buffer.
+    pub(super) fn stmt(&self, id: NodeId) -> TokenStream {
+        let n = self.g.node(id);
+        // Computed inside its fusion group's loop, or read directly (inputs, constants).
+        let stored = self.plan.buffer[id.index()].is_some() || self.grad_of[id.index()].is_some();
+        if self.plan.fused_into[id.index()].is_some() || !stored {
+            return TokenStream::new();
+        }
+        // The scale of a product, already applied by the product's GEMM.
+        if let Some(&p) = n.args.first()
+            && self.scaled_product(p).is_some_and(|(u, _)| u == id)
+        {
+            return TokenStream::new();
+        }
+        let rt = &self.rt;
+        let dst = self.write(id);
+        let arg = |k: usize| self.read(n.args[k]);
+        let body = match n.op {
+            Op::MatMul { ta, tb } => self.product(id, ta, tb),
+            Op::SumRows => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_rows(#dst, #a);)
+            }
+            // A bias gradient: summed inside the loop that computes its argument.
+            Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),
+            Op::SumCols => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_cols(#dst, #a);)
+            }
+            Op::SumExampleCols => {
+                let a = arg(0);
+                let per = match self.g.node(n.args[0]).shape.cols {
+                    Cols::Batch(per) | Cols::Fixed(per) => per,
+                };
+                quote!(#rt::reduce::sum_example_cols(#dst, #a, #per);)
+            }
+            Op::Softmax => {
+                let a = arg(0);
+                quote!(#rt::reduce::softmax_cols(#dst, #a);)
+            }
+            Op::LogSumExp => {
+                let a = arg(0);
+                quote!(#rt::reduce::logsumexp_cols(#dst, #a);)
+            }
+            Op::PlaceRow { k, .. } => {
+                let (a, k) = (arg(0), k as usize);
+                quote!(#rt::layout::place_row(#dst, #a, #k);)
+            }
+            Op::Row(k) => {
+                let (a, k) = (arg(0), k as usize);
+                quote! {
+                    let src = #a;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        dst[(0, j)] = src[(#k, j)];
+                    }
+                }
+            }
+            Op::Transpose => {
+                let a = arg(0);
+                quote! {
+                    let src = #a;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        for r in 0..dst.nrows() {
+                            dst[(r, j)] = src[(j, r)];
+                        }
+                    }
+                }
+            }
+            Op::PickLabel { lo } => {
+                let x = arg(0);
+                let y = self.labels(n.args[1]);
+                let (lo, rows) = (lo as usize, self.g.shape(n.args[0]).rows);
+                quote! {
+                    let src = #x;
+                    let mut dst = #dst;
+                    for j in 0..dst.ncols() {
+                        let k = #y[j].wrapping_sub(#lo);
+                        if k >= #rows {
+                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                        }
+                        dst[(0, j)] = src[(k, j)];
+                    }
+                }
+            }
+            Op::OneHot { rows, lo } => {
+                let y = self.labels(n.args[0]);
+                let (lo, rows) = (lo as usize, rows as usize);
+                quote! {
+                    let mut dst = #dst;
+                    dst.fill(T::ZERO);
+                    for j in 0..dst.ncols() {
+                        let k = #y[j].wrapping_sub(#lo);
+                        if k >= #rows {
+                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                        }
+                        dst[(k, j)] = T::ONE;
+                    }
+                }
+            }
+            Op::Const(c) => {
+                let v = c.0;
+                quote!(#dst.fill(T::from_f64(#v));)
+            }
+            Op::Input(_) | Op::Param(_) => return TokenStream::new(),
+            // An element-wise root: one loop over its fusion group, column by column, on
+            // slices whose length is the (constant) row count, so the inner loop carries no
+            // bounds checks.
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Unary(_)
+            | Op::Broadcast
+            | Op::StopGradient => self.element_loop(id),
+        };
+        let comment = self.comment(id);
+        quote!({ #comment #body })
+    }
+
+    /// `op(a) op(b)` into its buffer, one GEMM. When the product's only reader scales it by a
+    /// constant, the scale is the GEMM's α, written straight into the reader's buffer.
+    fn product(&self, id: NodeId, ta: bool, tb: bool) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+        match self.scaled_product(id) {
+            Some((u, alpha)) => {
+                let dst = self.write(u);
+                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, T::from_f64(#alpha));)
+            }
+            None => {
+                let dst = self.write(id);
+                quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
+            }
+        }
+    }
+
+    /// Every statement of the graph, then the gradients copied into `grads`; and the
+    /// expression of the loss `loss`.
+    pub(super) fn step(&self, loss: &str) -> (TokenStream, TokenStream) {
+        let g = self.g;
+        let all = (0..g.nodes.len()).map(|i| self.stmt(NodeId(i as u32)));
+        let copies = g.grads.iter().filter_map(|gr| {
+            let (id, crate::ir::Wrt::Param(k)) = (&gr.node, gr.wrt) else {
+                return None;
+            };
+            let k = k as usize;
+            let f = &self.params[k];
+            if self.grad_of[id.index()].is_some() {
+                return None;
+            }
+            let src = self.read(*id);
+            Some(match g.node(*id).op {
+                Op::Const(c) => {
+                    let v = c.0;
+                    quote!(grads.#f.fill(T::from_f64(#v));)
+                }
+                _ => quote!(grads.#f.copy_from(#src);),
+            })
+        });
+        let value = match g.output(loss) {
+            Some(id) => match g.node(id).op {
+                Op::Const(c) => {
+                    let v = c.0;
+                    quote!(T::from_f64(#v))
+                }
+                _ => {
+                    let r = self.read(id);
+                    quote!(#r[(0, 0)])
+                }
+            },
+            None => quote!(T::ZERO),
+        };
+        (quote!(#(#all)* #(#copies)*), value)
+    }
+}
