@@ -358,127 +358,161 @@ impl Op {
     /// `Const`, `Input`, `Param` and `Broadcast` take their shape from the node itself, passed
     /// as `declared`.
     pub fn infer(&self, args: &[Shape], declared: Shape) -> Result<Shape, ShapeError> {
-        let arity = |n: usize| {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(ShapeError(format!(
-                    "`{self}` takes {n} arguments, got {}",
-                    args.len()
-                )))
-            }
-        };
-        let same = |a: Shape, b: Shape| {
-            if a == b {
-                Ok(a)
-            } else {
-                Err(ShapeError(format!(
-                    "`{self}` of {} and {}",
-                    a.book(),
-                    b.book()
-                )))
-            }
-        };
         match *self {
             Op::Input(_) | Op::Param(_) | Op::Const(_) => {
-                arity(0)?;
+                self.arity(args, 0)?;
                 Ok(declared)
             }
             Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                arity(2)?;
-                same(args[0], args[1])
+                self.arity(args, 2)?;
+                self.same(args[0], args[1])
             }
             Op::Unary(_) | Op::Softmax | Op::StopGradient => {
-                arity(1)?;
+                self.arity(args, 1)?;
                 Ok(args[0])
             }
             Op::Broadcast => {
-                arity(1)?;
-                let a = args[0];
-                let rows_ok = a.rows == declared.rows || a.rows == 1;
-                let cols_ok = a.cols == declared.cols
-                    || a.cols == Cols::Fixed(1)
-                    || (a.cols == Cols::EXAMPLE && declared.cols.is_batch());
-                if rows_ok && cols_ok {
-                    Ok(declared)
-                } else {
-                    Err(ShapeError(format!(
-                        "cannot broadcast {} to {}",
-                        a.book(),
-                        declared.book()
-                    )))
-                }
+                self.arity(args, 1)?;
+                broadcast_shape(args[0], declared)
             }
             Op::SumRows | Op::LogSumExp => {
-                arity(1)?;
+                self.arity(args, 1)?;
                 Ok(Shape {
                     rows: 1,
                     cols: args[0].cols,
                 })
             }
             Op::SumCols => {
-                arity(1)?;
+                self.arity(args, 1)?;
                 Ok(Shape::fixed(args[0].rows, 1))
             }
             Op::SumExampleCols => {
-                arity(1)?;
-                match args[0].cols {
-                    Cols::Batch(_) => Ok(Shape::batch(args[0].rows)),
-                    Cols::Fixed(_) => Err(ShapeError(format!(
-                        "a sum of each example's columns of {}, which is not per example",
-                        args[0].book()
-                    ))),
-                }
+                self.arity(args, 1)?;
+                sum_example_cols_shape(args[0])
             }
             Op::Row(k) => {
-                arity(1)?;
-                if (k as usize) < args[0].rows {
-                    Ok(Shape {
-                        rows: 1,
-                        cols: args[0].cols,
-                    })
-                } else {
-                    Err(ShapeError(format!("row {k} of {}", args[0].book())))
-                }
+                self.arity(args, 1)?;
+                row_shape(k, args[0])
             }
             Op::PickLabel { .. } => {
-                arity(2)?;
-                if args[1].rows == 1 && args[1].cols == args[0].cols {
-                    Ok(Shape {
-                        rows: 1,
-                        cols: args[0].cols,
-                    })
-                } else {
-                    Err(ShapeError(format!(
-                        "labels {} for {}",
-                        args[1].book(),
-                        args[0].book()
-                    )))
-                }
+                self.arity(args, 2)?;
+                pick_label_shape(args[0], args[1])
             }
             Op::OneHot { rows, .. } | Op::PlaceRow { rows, .. } => {
-                arity(1)?;
-                if args[0].rows == 1 {
-                    Ok(Shape {
-                        rows: rows as usize,
-                        cols: args[0].cols,
-                    })
-                } else {
-                    Err(ShapeError(format!("`{self}` of {}", args[0].book())))
-                }
+                self.arity(args, 1)?;
+                self.place_row_shape(rows, args[0])
             }
             Op::Transpose => {
-                arity(1)?;
-                match args[0].cols {
-                    Cols::Fixed(c) => Ok(Shape::fixed(c, args[0].rows)),
-                    Cols::Batch(_) => Err(ShapeError("cannot transpose a batch".into())),
-                }
+                self.arity(args, 1)?;
+                transpose_shape(args[0])
             }
             Op::MatMul { ta, tb } => {
-                arity(2)?;
+                self.arity(args, 2)?;
                 matmul_shape(ta, tb, args[0], args[1])
             }
         }
+    }
+
+    /// That the op has `n` arguments.
+    fn arity(&self, args: &[Shape], n: usize) -> Result<(), ShapeError> {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(ShapeError(format!(
+                "`{self}` takes {n} arguments, got {}",
+                args.len()
+            )))
+        }
+    }
+
+    /// An element-wise op of two arguments: both of one shape, which is its own.
+    fn same(&self, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
+        if a == b {
+            Ok(a)
+        } else {
+            Err(ShapeError(format!(
+                "`{self}` of {} and {}",
+                a.book(),
+                b.book()
+            )))
+        }
+    }
+
+    /// `OneHot` and `PlaceRow`: a row spread over `rows` rows.
+    fn place_row_shape(&self, rows: u32, a: Shape) -> Result<Shape, ShapeError> {
+        if a.rows == 1 {
+            Ok(Shape {
+                rows: rows as usize,
+                cols: a.cols,
+            })
+        } else {
+            Err(ShapeError(format!("`{self}` of {}", a.book())))
+        }
+    }
+}
+
+/// `Broadcast`: `a` repeated to the declared shape `to`, along rows of one, one column, or an
+/// example's column over its `n`.
+fn broadcast_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
+    let rows_ok = a.rows == to.rows || a.rows == 1;
+    let cols_ok = a.cols == to.cols
+        || a.cols == Cols::Fixed(1)
+        || (a.cols == Cols::EXAMPLE && to.cols.is_batch());
+    if rows_ok && cols_ok {
+        Ok(to)
+    } else {
+        Err(ShapeError(format!(
+            "cannot broadcast {} to {}",
+            a.book(),
+            to.book()
+        )))
+    }
+}
+
+/// `SumExampleCols`: the sum of each example's columns, one column per example.
+fn sum_example_cols_shape(a: Shape) -> Result<Shape, ShapeError> {
+    match a.cols {
+        Cols::Batch(_) => Ok(Shape::batch(a.rows)),
+        Cols::Fixed(_) => Err(ShapeError(format!(
+            "a sum of each example's columns of {}, which is not per example",
+            a.book()
+        ))),
+    }
+}
+
+/// `Row(k)`: the row `k` of `a`.
+fn row_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
+    if (k as usize) < a.rows {
+        Ok(Shape {
+            rows: 1,
+            cols: a.cols,
+        })
+    } else {
+        Err(ShapeError(format!("row {k} of {}", a.book())))
+    }
+}
+
+/// `PickLabel`: per column of `x`, the entry its label names.
+fn pick_label_shape(x: Shape, labels: Shape) -> Result<Shape, ShapeError> {
+    if labels.rows == 1 && labels.cols == x.cols {
+        Ok(Shape {
+            rows: 1,
+            cols: x.cols,
+        })
+    } else {
+        Err(ShapeError(format!(
+            "labels {} for {}",
+            labels.book(),
+            x.book()
+        )))
+    }
+}
+
+/// `Transpose`: of a fixed matrix only (a batch is transposed only as a product's flag).
+fn transpose_shape(a: Shape) -> Result<Shape, ShapeError> {
+    match a.cols {
+        Cols::Fixed(c) => Ok(Shape::fixed(c, a.rows)),
+        Cols::Batch(_) => Err(ShapeError("cannot transpose a batch".into())),
     }
 }
 
