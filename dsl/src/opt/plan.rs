@@ -71,6 +71,27 @@ pub fn plan(g: &Graph) -> Plan {
     for (_, id) in &g.outputs {
         is_output[id.index()] = true;
     }
+    let fused_into = fusion_groups(g, &users, &is_output);
+    let last_use = last_uses(&users, &is_output, &fused_into);
+    let external = external_gradients(g, &fused_into);
+    let (buffer, buffers) = assign_buffers(g, &users, &fused_into, &last_use, &external);
+    let kept: Vec<NodeId> = (0..n)
+        .filter(|&i| forward[i] && users[i].iter().any(|&u| !forward[u]))
+        .filter(|&i| !matches!(g.nodes[i].op, Op::Input(_) | Op::Param(_) | Op::Const(_)))
+        .map(|i| NodeId(i as u32))
+        .collect();
+    Plan {
+        fused_into,
+        buffer,
+        buffers,
+        external,
+        kept,
+    }
+}
+
+/// For every node, the root of the fusion group it is computed in, if not its own.
+fn fusion_groups(g: &Graph, users: &[Vec<usize>], is_output: &[bool]) -> Vec<Option<NodeId>> {
+    let n = g.nodes.len();
     // An element-wise node with one user, itself element-wise and of the same shape, is
     // computed inside that user's loop (a fusion group: bias + activation, a backward chain).
     // A group's element expression nests at most `MAX_FUSED_DEPTH` operations deep, so that
@@ -94,6 +115,16 @@ pub fn plan(g: &Graph) -> Plan {
             depth[i] = depth[u] + 1;
         }
     }
+    fused_into
+}
+
+/// For every node, the step at which its value is read for the last time (`n` for outputs).
+fn last_uses(
+    users: &[Vec<usize>],
+    is_output: &[bool],
+    fused_into: &[Option<NodeId>],
+) -> Vec<usize> {
+    let n = users.len();
     // Liveness: a value lives from its node to its last user (outputs to the end).
     let mut last_use: Vec<usize> = (0..n).collect();
     for i in 0..n {
@@ -106,12 +137,18 @@ pub fn plan(g: &Graph) -> Plan {
             last_use[i] = n;
         }
     }
+    last_use
+}
+
+/// For every node, whether it is an external gradient ([`Plan::external`]).
+fn external_gradients(g: &Graph, fused_into: &[Option<NodeId>]) -> Vec<bool> {
+    let n = g.nodes.len();
     // Parameter gradients with a statement of their own go straight to the caller.
     let mut output_uses = vec![0usize; n];
     for (_, id) in &g.outputs {
         output_uses[id.index()] += 1;
     }
-    let external: Vec<bool> = (0..n)
+    (0..n)
         .map(|i| {
             let gradient = g
                 .grads
@@ -125,7 +162,18 @@ pub fn plan(g: &Graph) -> Plan {
                     Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::StopGradient
                 )
         })
-        .collect();
+        .collect()
+}
+
+/// The buffer of every node that needs one, and the buffers (rows and columns).
+fn assign_buffers(
+    g: &Graph,
+    users: &[Vec<usize>],
+    fused_into: &[Option<NodeId>],
+    last_use: &[usize],
+    external: &[bool],
+) -> (Vec<Option<usize>>, Vec<(usize, Cols)>) {
+    let n = g.nodes.len();
     // Constants are written into the loops that read them, except where a kernel (a GEMM, a
     // reduction) needs them as a matrix.
     let read_by_kernel = |i: usize| users[i].iter().any(|&u| !elementwise(g.nodes[u].op));
@@ -187,18 +235,7 @@ pub fn plan(g: &Graph) -> Plan {
         free_at[b] = last_use[i];
         buffer[i] = Some(b);
     }
-    let kept: Vec<NodeId> = (0..n)
-        .filter(|&i| forward[i] && users[i].iter().any(|&u| !forward[u]))
-        .filter(|&i| !matches!(g.nodes[i].op, Op::Input(_) | Op::Param(_) | Op::Const(_)))
-        .map(|i| NodeId(i as u32))
-        .collect();
-    Plan {
-        fused_into,
-        buffer,
-        buffers,
-        external,
-        kept,
-    }
+    (buffer, buffers)
 }
 
 /// The plan as text: one line per buffered node, fusion groups, what the backward keeps, and
