@@ -1,0 +1,122 @@
+//! Syntax lints that need the tree but no names (`exp(x)` for `exp[x]`, `E0106`), and
+//! [`walk`], the pre-order expression visitor.
+
+use crate::ast::{self, BinOp, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic};
+
+/// Built-in function names that the book applies with square brackets.
+const FUNCTION_WORDS: &[&str] = &[
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tanh",
+    "sig",
+    "sqrt",
+    "ReLU",
+    "softmax",
+    "softplus",
+    "Softmax",
+    "logsumexp",
+    "HardSwish",
+    "LReLU",
+    "Heaviside",
+    "rect",
+    "LayerNorm",
+    "BatchNorm",
+    "abs",
+];
+
+/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`.
+pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
+    let mut visit = |e: &Expr| {
+        if let ExprKind::Binary {
+            op: BinOp::Juxt,
+            lhs,
+            rhs,
+        } = &e.kind
+            && let ExprKind::Paren(_) = &rhs.kind
+            && let ExprKind::Name(n) = &rightmost_factor(lhs).kind
+            && n.sub.is_empty()
+            && FUNCTION_WORDS.contains(&n.word.as_str())
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0106,
+                    rightmost_factor(lhs).span.to(rhs.span),
+                    format!("`{}` is applied with round brackets", n.word),
+                )
+                .label("round brackets only group")
+                .help(format!(
+                    "write `{}[…]`: square brackets apply a function",
+                    n.word
+                )),
+            );
+        }
+    };
+    match &stmt.kind {
+        ast::StmtKind::Equation { rhs, .. } => walk(rhs, &mut visit),
+        ast::StmtKind::Let { body, .. } => walk(body, &mut visit),
+        ast::StmtKind::Noise { dist, .. } => walk(dist, &mut visit),
+        ast::StmtKind::Param { items, .. } => {
+            for it in items {
+                if let Some(init) = &it.init {
+                    walk(&init.expr, &mut visit);
+                }
+            }
+        }
+        ast::StmtKind::Input(_) | ast::StmtKind::Target(_) => {}
+    }
+}
+
+/// The last factor of a juxtaposition chain: `log` in `y_i log`.
+fn rightmost_factor(mut e: &Expr) -> &Expr {
+    while let ExprKind::Binary {
+        op: BinOp::Juxt,
+        rhs,
+        ..
+    } = &e.kind
+    {
+        e = rhs;
+    }
+    e
+}
+
+/// Pre-order walk over an expression and its sub-expressions (subscripts included).
+pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Name(n) => n.sub.iter().for_each(|s| walk(s, f)),
+        ExprKind::Call { func, args } => {
+            func.sub.iter().for_each(|s| walk(s, f));
+            args.iter().for_each(|a| walk(a, f));
+        }
+        ExprKind::Neg(x)
+        | ExprKind::Paren(x)
+        | ExprKind::Transpose(x)
+        | ExprKind::Norm(x)
+        | ExprKind::Sqrt(x) => walk(x, f),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
+            walk(lhs, f);
+            walk(rhs, f);
+        }
+        ExprKind::Big {
+            binder,
+            upper,
+            body,
+            ..
+        } => {
+            if let Some(b) = binder {
+                b.lo.iter().chain(b.set.iter()).for_each(|x| walk(x, f));
+            }
+            upper.iter().for_each(|x| walk(x, f));
+            walk(body, f);
+        }
+        ExprKind::Prob { event, given } => {
+            walk(event, f);
+            given.iter().for_each(|g| walk(g, f));
+        }
+        ExprKind::Deriv { of, .. } => walk(of, f),
+    }
+}

@@ -1,0 +1,86 @@
+//! Parsing: source text → [`ast::File`]. The only module that sees pest's `Pairs`.
+//!
+//! Before pest runs, a lexical pre-scan (`prescan.rs`) rejects what would make a
+//! recursive-descent parser overflow its stack (brackets nested deeper than [`MAX_NESTING`])
+//! and control characters, each with a diagnostic at the exact character. pest's own errors
+//! become `E0101` with the expected tokens named in words, or `E0105` when the offending
+//! character is a symbol the language does not know (`errors.rs`). The tree is built from
+//! pest's pairs in `tree.rs` (models, statements, declarations, types) and `expr.rs`
+//! (expressions, names, numbers); `lints.rs` holds the syntax lints that need the tree and
+//! [`walk`], the expression visitor.
+
+mod errors;
+mod expr;
+mod lints;
+mod prescan;
+mod tree;
+
+pub use expr::VULGAR_FRACTIONS;
+pub use lints::walk;
+
+use crate::ast;
+use crate::diag::{Code, Diagnostic, Span};
+use pest::Parser as _;
+use prescan::prescan;
+
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar.pest"]
+    pub struct NnParser;
+}
+
+use grammar::{NnParser, Rule};
+
+/// The deepest nesting of brackets and big operators a spec may use.
+pub const MAX_NESTING: usize = 128;
+
+/// Parses a whole file. On failure, every diagnostic found (the pre-scan can find several).
+pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    prescan(src)?;
+    let mut pairs = NnParser::parse(Rule::file, src).map_err(|_| {
+        // Parse again with pest's attempt tracking on, which names the literal tokens
+        // expected at the furthest position. Only failed parses pay for it. The switch is
+        // process-wide; turning it on only adds detail to errors.
+        pest::set_error_detail(true);
+        match NnParser::parse(Rule::file, src) {
+            Err(e) => vec![errors::pest_error(src, &e)],
+            Ok(_) => vec![Diagnostic::new(
+                Code::E0101,
+                Span::new(0, 0),
+                "syntax error",
+            )],
+        }
+    })?;
+    let mut file = pairs
+        .next()
+        .map(tree::build_file)
+        .unwrap_or(ast::File { models: Vec::new() });
+    let mut diags = Vec::new();
+    crate::conventions::apply(&mut file, src, &mut diags);
+    if file.models.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::E0104, Span::new(0, 0), "no model in this file")
+                .label("expected `model Name { … }`")
+                .help("a spec starts with `model Name[D = 3] {`, then one statement per line, then `}`"),
+        );
+    }
+    for model in &file.models {
+        for stmt in &model.stmts {
+            lints::lint_stmt(stmt, &mut diags);
+        }
+    }
+    if diags.is_empty() {
+        Ok(file)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Parses `text` as one name as a spec writes it (`beta_0`, `θ_{10}`, `W_hh`, `Ω₀`), or
+/// `None` when it is not exactly one name.
+pub fn parse_name(text: &str) -> Option<ast::Name> {
+    prescan(text).ok()?;
+    let mut pairs = NnParser::parse(Rule::name_alone, text).ok()?;
+    let pair = pairs.next()?;
+    (pair.as_str().len() == text.len()).then(|| expr::build_name(pair))
+}
