@@ -1,0 +1,346 @@
+//! Declared types: `ℝ^{D×E}` and label sets with their dimensions (symbolic polynomials over
+//! hyper-parameters, with a value when they have one), initialisers and noise distributions.
+
+use super::builtins;
+use super::shape::{Dim, Labels, Poly, Shape, Val};
+use super::{Bound, Entry, ModelCx, Sym};
+use crate::ast::{self, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic, Span};
+
+impl ModelCx<'_, '_> {
+    pub(super) fn ty(&mut self, t: &ast::Type) -> Option<Val> {
+        match &t.kind {
+            ast::TypeKind::Real(dims) => {
+                let shape = self.dims(dims, t.span)?;
+                Some(Val::global(shape))
+            }
+            ast::TypeKind::Label { set, dims } => {
+                let shape = self.dims(dims, t.span)?;
+                let labels = match set {
+                    ast::LabelSet::Range(lo, hi) => {
+                        let lo_i = self.eval_num(lo)? as i64;
+                        let count = self.dim(hi)?;
+                        // {lo … hi} has hi - lo + 1 classes.
+                        let sym = count.sym.add(&Poly::constant(1 - lo_i), 1);
+                        let value = count.value.map(|h| h - lo_i + 1);
+                        Labels {
+                            lo: lo_i,
+                            count: Dim {
+                                sym,
+                                value,
+                                wild: false,
+                            },
+                        }
+                    }
+                    ast::LabelSet::Set(items) => {
+                        let vals: Vec<Option<f64>> =
+                            items.iter().map(|e| self.eval_num(e)).collect();
+                        let ints: Vec<i64> = vals.iter().flatten().map(|v| *v as i64).collect();
+                        let lo = ints.iter().copied().min().unwrap_or(0);
+                        let hi = ints.iter().copied().max().unwrap_or(0);
+                        let contiguous = (hi - lo + 1) as usize == ints.len();
+                        if !contiguous {
+                            self.error(
+                                Diagnostic::new(
+                                    Code::E0309,
+                                    t.span,
+                                    "label values must be consecutive integers",
+                                )
+                                .label("not of the form {a, a+1, …}")
+                                .help("class labels are consecutive integers, e.g. `{0, 1}` or `{0 … K-1}`"),
+                            );
+                            return None;
+                        }
+                        Labels {
+                            lo,
+                            count: Dim::constant(hi - lo + 1),
+                        }
+                    }
+                };
+                Some(Val {
+                    shape,
+                    per_example: false,
+                    labels: Some(labels),
+                })
+            }
+        }
+    }
+
+    fn dims(&mut self, dims: &[ast::Dim], span: Span) -> Option<Shape> {
+        let ds: Vec<Option<Dim>> = dims.iter().map(|d| self.dim(&d.expr)).collect();
+        if ds.iter().any(Option::is_none) {
+            return None;
+        }
+        let mut ds: Vec<Dim> = ds.into_iter().flatten().collect();
+        match ds.len() {
+            0 => Some(Shape::Scalar),
+            1 => ds.pop().map(Shape::Col),
+            2 => {
+                let b = ds.pop()?;
+                let a = ds.pop()?;
+                Some(Shape::Mat(a, b))
+            }
+            n => {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0312,
+                        span,
+                        format!("{n} dimensions: only scalars, vectors and matrices"),
+                    )
+                    .label("too many dimensions")
+                    .help(
+                        "tensors beyond matrices are not supported yet; use a family of matrices",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A dimension expression: a polynomial over hyper-parameters, with its value.
+    fn dim(&mut self, e: &Expr) -> Option<Dim> {
+        let sym = self.dim_poly(e)?;
+        let value = self.eval_quiet(e);
+        let value = match value {
+            None => None,
+            Some(v) if v.fract() == 0.0 && (1.0..1e12).contains(&v) => Some(v as i64),
+            Some(v) => {
+                self.bad_dimension(e, v);
+                return None;
+            }
+        };
+        Some(Dim {
+            sym,
+            value,
+            wild: false,
+        })
+    }
+
+    /// A dimension whose value is not a positive integer. When it is a hyper-parameter, its
+    /// default is at fault: that is reported once, at the definition, with the first use.
+    fn bad_dimension(&mut self, e: &Expr, v: f64) {
+        let mut inner = e;
+        while let ExprKind::Paren(x) = &inner.kind {
+            inner = x;
+        }
+        let hyper = match &inner.kind {
+            ExprKind::Name(n) if self.bound(&self.canonical_plain(n)).is_none() => {
+                let name = self.canonical_plain(n);
+                self.hyper_defs.get(&name).map(|d| (name, *d))
+            }
+            _ => None,
+        };
+        let Some((name, (def, overridden))) = hyper else {
+            self.error(
+                Diagnostic::new(
+                    Code::E0309,
+                    e.span,
+                    format!("a dimension must be a positive integer, not {v}"),
+                )
+                .label("evaluates to this"),
+            );
+            return;
+        };
+        if !self.bad_hypers.insert(name.clone()) {
+            return;
+        }
+        let label = if overridden {
+            format!("set to {v} with `--set {name}=…`")
+        } else {
+            "not a positive integer".to_string()
+        };
+        self.error(
+            Diagnostic::new(
+                Code::E0309,
+                def,
+                format!("`{name}` = {v} is used as a dimension, but a dimension must be a positive integer"),
+            )
+            .label(label)
+            .with(e.span, "used as a dimension here"),
+        );
+    }
+
+    fn dim_poly(&mut self, e: &Expr) -> Option<Poly> {
+        match &e.kind {
+            ExprKind::Number(v) if v.fract() == 0.0 && v.abs() < 1e12 => {
+                Some(Poly::constant(*v as i64))
+            }
+            ExprKind::Paren(x) => self.dim_poly(x),
+            ExprKind::Name(n) => {
+                let name = self.canonical_plain(n);
+                if let Some(Bound::Int(v)) = self.bound(&name) {
+                    return Some(Poly::constant(v));
+                }
+                match self.scope.get(&name) {
+                    Some(Entry {
+                        sym: Sym::Hyper(_), ..
+                    }) => Some(Poly::var(&name)),
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::new(
+                                Code::E0312,
+                                e.span,
+                                format!("`{name}` is not a hyper-parameter"),
+                            )
+                            .label("dimensions are built from hyper-parameters and numbers"),
+                        );
+                        None
+                    }
+                    None => {
+                        self.unknown_name(&name, e.span, n);
+                        None
+                    }
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.dim_poly(lhs), self.dim_poly(rhs));
+                let (a, b) = (a?, b?);
+                match op {
+                    ast::BinOp::Add => Some(a.add(&b, 1)),
+                    ast::BinOp::Sub => Some(a.add(&b, -1)),
+                    ast::BinOp::Div => match (a.as_constant(), b.as_constant()) {
+                        (Some(x), Some(y)) if y != 0 && x % y == 0 => Some(Poly::constant(x / y)),
+                        _ => {
+                            self.error(
+                                Diagnostic::new(
+                                    Code::E0312,
+                                    e.span,
+                                    "a dimension cannot be divided",
+                                )
+                                .label("division in a dimension")
+                                .help("add a hyper-parameter for the quotient, e.g. `[D_h = 32]`"),
+                            );
+                            None
+                        }
+                    },
+                    _ => Some(a.mul(&b)),
+                }
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::E0312, e.span, "not a dimension")
+                        .label("expected a number or a hyper-parameter"),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn init(&mut self, init: &ast::Init) {
+        if !init.random {
+            let word = match &init.expr.kind {
+                ExprKind::Name(n) | ExprKind::Call { func: n, .. } => Some(n.word.as_str()),
+                _ => None,
+            };
+            if word.is_none_or(|w| !builtins::INITIALISERS.contains(&w)) {
+                self.eval_num(&init.expr);
+            } else {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0314,
+                        init.span,
+                        "`=` sets a parameter to a constant number",
+                    )
+                    .label("not a number")
+                    .help("for a random initialiser write `~ He`, `~ Glorot`, `~ Norm[0, 0.01]`"),
+                );
+            }
+            return;
+        }
+        self.distribution(&init.expr);
+    }
+
+    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`.
+    pub(super) fn distribution(&mut self, e: &Expr) {
+        let (word, args, span) = match &e.kind {
+            ExprKind::Name(n) => (n.word.as_str(), None, n.span),
+            ExprKind::Call { func, args } => (func.word.as_str(), Some(args), func.span),
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::E0314, e.span, "expected an initialiser or a distribution")
+                        .label("after `~`")
+                        .help("write `~ He`, `~ Glorot`, `~ LeCun`, `~ Norm[0, σ²]` or `~ Uniform[a, b]`; `= 0` for a constant"),
+                );
+                return;
+            }
+        };
+        if !builtins::INITIALISERS.contains(&word) {
+            let mut d = Diagnostic::new(Code::E0213, span, format!("unknown initialiser `{word}`"))
+                .label("not an initialiser")
+                .note(format!(
+                    "the initialisers are {}",
+                    builtins::INITIALISERS.join(", ")
+                ));
+            if let Some(c) = builtins::suggest_initialiser(word) {
+                d = d.help(format!("did you mean `{c}`?"));
+            }
+            self.error(d);
+            return;
+        }
+        let arity = match word {
+            "Norm" | "Uniform" => 2,
+            "Bernoulli" => 1,
+            _ => 0,
+        };
+        let needs_args = arity > 0;
+        match (needs_args, args) {
+            (true, Some(a)) if word == "Bernoulli" && a.len() == 1 => {
+                if self
+                    .eval_quiet(&a[0])
+                    .is_none_or(|p| !(0.0..=1.0).contains(&p))
+                {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0314,
+                            a[0].span,
+                            "`Bernoulli[p]` needs a probability `p` between 0 and 1",
+                        )
+                        .label("not a number in [0, 1]"),
+                    );
+                }
+            }
+            (true, Some(a)) if arity == 2 && a.len() == 2 => {
+                for x in a {
+                    // `I` (the identity) and numbers or hyper-parameters.
+                    let is_identity =
+                        matches!(&x.kind, ExprKind::Name(n) if n.word == "I" && n.sub.is_empty());
+                    if !is_identity && self.eval_quiet(x).is_none() {
+                        self.error(
+                            Diagnostic::new(
+                                Code::E0314,
+                                x.span,
+                                "a distribution's parameters must be numbers",
+                            )
+                            .label("not a number or hyper-parameter"),
+                        );
+                    }
+                }
+            }
+            (true, _) => {
+                let given = args.map_or(0, Vec::len);
+                let form = match word {
+                    "Norm" => "[μ, σ²]",
+                    "Bernoulli" => "[p]",
+                    _ => "[a, b]",
+                };
+                self.error(
+                    Diagnostic::new(
+                        Code::E0204,
+                        e.span,
+                        format!(
+                            "`{word}` takes {arity} argument{}, but {given} {} given",
+                            if arity == 1 { "" } else { "s" },
+                            if given == 1 { "was" } else { "were" }
+                        ),
+                    )
+                    .label(format!("expected `{word}{form}`")),
+                )
+            }
+            (false, Some(_)) => self.error(
+                Diagnostic::new(Code::E0204, e.span, format!("`{word}` takes no arguments"))
+                    .label(format!("write `~ {word}`")),
+            ),
+            (false, None) => {}
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Families (`for k ∈ {1 … K}`): runs of statements with one `for` clause unrolled member by
+//! member, names a failed family would have defined kept quiet, ranges whose bounds have no
+//! value, and the bound on how many members a model unrolls ([`MAX_UNROLL`]).
+
+use super::MAX_UNROLL;
+use super::{Bound, Entry, ModelCx, Sym};
+use crate::ast::{self, Expr, ExprKind};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::dump;
+use crate::names;
+
+impl ModelCx<'_, '_> {
+    /// After a family fails, the names it would have defined are not reported as unknown.
+    fn poison_family(&mut self, group: &[ast::Stmt]) {
+        let mut words = Vec::new();
+        for s in group {
+            match &s.kind {
+                ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
+                    words.extend(items.iter().map(|t| &t.name));
+                }
+                ast::StmtKind::Param { items, .. } => words.extend(items.iter().map(|p| &p.name)),
+                ast::StmtKind::Noise { name, .. } | ast::StmtKind::Let { name, .. } => {
+                    words.push(name)
+                }
+                ast::StmtKind::Equation { lhs, .. } => words.push(&lhs.name),
+            }
+        }
+        for n in words {
+            let w = names::build(&n.word, n.primes, false, &[]);
+            self.poisoned_words.insert(w);
+        }
+    }
+
+    /// `θ_{d0}` in a family over `d`: the subscript is one word, not `d` then `0`.
+    pub(super) fn family_word_hint(&self, name: &str) -> Option<String> {
+        let sub = name
+            .split_once('_')?
+            .1
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        self.binds.iter().find_map(|(var, b)| {
+            let rest = sub.strip_prefix(var.as_str())?;
+            (matches!(b, Bound::Int(_)) && !rest.is_empty()).then(|| {
+                format!("`{sub}` is one word, the same for every `{var}`: separate the indices with a comma, `_{{{var},{rest}}}`")
+            })
+        })
+    }
+
+    /// Runs statements once, or once per member of their (shared) family.
+    pub(super) fn family(&mut self, group: &[ast::Stmt]) {
+        let Some(f) = group.first().and_then(|s| s.family.as_ref()) else {
+            group.iter().for_each(|s| self.stmt(s));
+            return;
+        };
+        let var = self.canonical_plain(&f.var);
+        let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            let bad = if lo.is_none() { &f.lo } else { &f.hi };
+            self.poison_family(group);
+            if !self.range_without_value(bad, "the family's range") {
+                self.error(
+                    Diagnostic::new(Code::E0208, bad.span, "the family's range has no value")
+                        .label("must evaluate to an integer")
+                        .help("a range is built from numbers and hyper-parameters with values"),
+                );
+            }
+            return;
+        };
+        if lo > hi.saturating_add(1) {
+            self.poison_family(group);
+            self.error(
+                Diagnostic::new(
+                    Code::E0313,
+                    f.span,
+                    format!("the range {{{lo} … {hi}}} runs backwards"),
+                )
+                .label("first value is past the last")
+                .help("a range `{a … b}` needs a ≤ b (or b = a-1 for no members)"),
+            );
+            return;
+        }
+        let count = usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(usize::MAX);
+        if !self.reserve(count, f.span) {
+            self.poison_family(group);
+            return;
+        }
+        for k in lo..=hi {
+            self.binds.push((var.clone(), Bound::Int(k)));
+            group.iter().for_each(|s| self.stmt(s));
+            self.binds.pop();
+        }
+    }
+
+    /// A range bound with no value because of a hyper-parameter without one (reported once
+    /// per hyper-parameter: later uses join the first diagnostic as labels) or an unknown
+    /// name. False when neither is the cause.
+    pub(super) fn range_without_value(&mut self, bad: &Expr, what: &str) -> bool {
+        let mut valueless: Option<(String, Span, Option<f64>)> = None;
+        let mut unknown: Option<(String, Span, ast::Name)> = None;
+        crate::syntax::walk(bad, &mut |x| {
+            let ExprKind::Name(n) = &x.kind else { return };
+            let name = self.canonical_plain(n);
+            if self.bound(&name).is_some() || name == "π" {
+                return;
+            }
+            match self.scope.get(&name) {
+                Some(Entry {
+                    sym: Sym::Hyper(v), ..
+                }) if valueless.is_none() && v.is_none_or(|v| v.fract() != 0.0) => {
+                    valueless = Some((name, x.span, *v))
+                }
+                None if unknown.is_none() => unknown = Some((name, x.span, n.clone())),
+                _ => {}
+            }
+        });
+        if let Some((name, span, n)) = unknown {
+            self.unknown_name(&name, span, &n);
+            return true;
+        }
+        let Some((name, span, value)) = valueless else {
+            return false;
+        };
+        if let Some(&i) = self.valueless.get(&name) {
+            if let Some(d) = self.chk.diags.get_mut(i) {
+                d.secondary.push(crate::diag::Label {
+                    span,
+                    message: format!("`{name}` is needed here too"),
+                });
+            }
+            return true;
+        }
+        let (message, def_label) = match value {
+            None => (
+                format!("`{name}` has no value, so {what} cannot be evaluated"),
+                "declared without a default".to_string(),
+            ),
+            Some(v) => (
+                format!("`{name}` = {v} is not an integer, so {what} cannot be evaluated"),
+                format!("{v} here"),
+            ),
+        };
+        let mut d = Diagnostic::new(Code::E0208, span, message)
+            .label("must evaluate to an integer")
+            .help(format!(
+                "give `{name}` {}, e.g. `model {}[{}]`, or set it with `--set {name}=3`",
+                if value.is_some() {
+                    "an integer value"
+                } else {
+                    "a default"
+                },
+                self.model_name,
+                self.header_with(&name, "3")
+            ));
+        match self.hyper_defs.get(&name) {
+            Some((_, true)) if value.is_some() => {
+                d = d.note(format!(
+                    "`{name}` is set to {} with `--set`",
+                    value.unwrap_or_default()
+                ));
+            }
+            Some((def, _)) => d = d.with(*def, def_label),
+            None => {}
+        }
+        self.valueless.insert(name, self.chk.diags.len());
+        self.error(d);
+        true
+    }
+
+    /// Counts unrolled members; false (after a diagnostic) beyond [`MAX_UNROLL`]. A range
+    /// that does not fit is not counted, so the ranges after it are judged on their own; the
+    /// first one that does not fit is reported, later ones become labels of that report.
+    pub(super) fn reserve(&mut self, count: usize, span: Span) -> bool {
+        let total = self.unrolled.saturating_add(count);
+        if total <= MAX_UNROLL {
+            self.unrolled = total;
+            return true;
+        }
+        let label = if count > MAX_UNROLL {
+            format!("{count} members")
+        } else {
+            "with the ranges before it, this is too many".to_string()
+        };
+        if let Some(d) = self.too_large.and_then(|i| self.chk.diags.get_mut(i)) {
+            if d.span != span && d.secondary.iter().all(|l| l.span != span) {
+                d.secondary.push(crate::diag::Label {
+                    span,
+                    message: label,
+                });
+            }
+            return false;
+        }
+        self.too_large = Some(self.chk.diags.len());
+        self.error(
+            Diagnostic::new(
+                Code::E0405,
+                span,
+                format!("more than {MAX_UNROLL} members to unroll"),
+            )
+            .label(label)
+            .help("write the quantity as a vector or matrix instead of one name per entry"),
+        );
+        false
+    }
+}
+
+/// Whether two statements carry the same `for` clause (same variable, same bounds as written).
+/// The statements split into runs that unroll together: consecutive statements with the same
+/// `for` clause form one run (member by member), every other statement a run of its own.
+/// Lowering walks the same runs.
+pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < stmts.len() {
+        let mut j = i + 1;
+        while j < stmts.len() && same_family(&stmts[i], &stmts[j]) {
+            j += 1;
+        }
+        runs.push(&stmts[i..j]);
+        i = j;
+    }
+    runs
+}
+
+fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
+    match (&a.family, &b.family) {
+        (Some(x), Some(y)) => {
+            dump::name(&x.var) == dump::name(&y.var)
+                && dump::expr(&x.lo) == dump::expr(&y.lo)
+                && dump::expr(&x.hi) == dump::expr(&y.hi)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,207 @@
+//! Checking one model: the driver that reads its statements in source order (hyper-parameters,
+//! `let` cycles, parameter groups, then each family run), turns the unknown names a later
+//! equation defines into `E0211`, and the model's info (for dumps) and interface (for callers).
+
+use super::families::family_runs;
+use super::shape::{Poly, Val};
+use super::{Entry, Func, ModelCx, Sym};
+use super::{Interface, ModelInfo, SymbolInfo};
+use crate::ast::{self};
+use crate::diag::{Code, Diagnostic};
+use crate::dump;
+
+impl ModelCx<'_, '_> {
+    pub(super) fn run(&mut self, model: &ast::Model) {
+        self.model_name = model.name.text.clone();
+        self.hypers(model);
+        self.let_cycles(model);
+        // Parameter groups are declared anywhere in the model; collect them first.
+        for s in &model.stmts {
+            if let ast::StmtKind::Param { group: Some(g), .. } = &s.kind {
+                let name = self.canonical_plain(g);
+                self.groups.insert(name);
+            }
+        }
+        // With declared groups, a sub-model instance (`g[z, θ]`) is a group too: a loss over θ
+        // trains that instance's parameters (the generator of eq. 15.5).
+        if !self.groups.is_empty() {
+            let instances = self.instance_names(model);
+            self.groups.extend(instances);
+        }
+        // Consecutive statements with the same `for` clause unroll together, member by
+        // member, so that `h_k = a[f_{k-1}]` and `f_k = β_k + Ω_k h_k` interleave as in eq. 7.24.
+        for run in family_runs(&model.stmts) {
+            self.family(run);
+        }
+        // Unknown names that a later equation defines were used too early.
+        for (candidates, d) in std::mem::take(&mut self.unknown) {
+            // Only a definition further down the file makes this a use before definition.
+            let found = candidates.iter().find_map(|c| {
+                self.scope
+                    .get(c)
+                    .filter(|e| e.span.start > d.span.start)
+                    .map(|e| (c.clone(), e.clone()))
+            });
+            let d = match found {
+                Some((name, e)) => {
+                    let (line, _) = crate::diag::line_col(self.src(), e.span.start as usize);
+                    let line_start = self.src()[..e.span.start as usize]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
+                    let stmt = self.src()[line_start..].trim_start();
+                    let what = if stmt.starts_with("let ") {
+                        "its `let`"
+                    } else if stmt.starts_with("loss ") {
+                        "its `loss`"
+                    } else {
+                        "its equation"
+                    };
+                    Diagnostic::new(
+                        Code::E0211,
+                        d.span,
+                        format!("`{name}` is used before {what} on line {line}"),
+                    )
+                    .label("used here")
+                    .with(e.span, "defined here")
+                    .help(format!(
+                        "statements are read in order, as in the book: move line {line} above this use"
+                    ))
+                }
+                None => d,
+            };
+            self.error(d);
+        }
+    }
+
+    pub(super) fn finish(self, model: &ast::Model) -> (ModelInfo, Interface) {
+        let hypers = model
+            .hypers
+            .iter()
+            .map(|h| {
+                let name = self.canonical_plain(&h.name);
+                let v = match self.scope.get(&name) {
+                    Some(Entry {
+                        sym: Sym::Hyper(v), ..
+                    }) => *v,
+                    _ => None,
+                };
+                (name, v)
+            })
+            .collect();
+        let mut symbols = Vec::new();
+        for (kind, name, display) in &self.order {
+            let Some(e) = self.scope.get(name) else {
+                continue;
+            };
+            let (ty, per_example, shown) = match &e.sym {
+                Sym::Data(_, v) | Sym::Value(v) => (
+                    describe(v),
+                    v.per_example,
+                    display.clone().unwrap_or_else(|| name.clone()),
+                ),
+                Sym::Param(v, group) => {
+                    let ty = match group {
+                        Some(g) => format!("{} ∈ {g}", describe(v)),
+                        None => describe(v),
+                    };
+                    (ty, false, name.clone())
+                }
+                Sym::Func(Func::Builtin(b, _, sub)) => {
+                    let sub = if sub.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "_{{{}}}",
+                            sub.iter().map(dump::expr).collect::<Vec<_>>().join(",")
+                        )
+                    };
+                    (format!("= {}{sub}", b.name()), false, name.clone())
+                }
+                Sym::Func(Func::User { formals, .. }) => (
+                    "user function".to_string(),
+                    false,
+                    format!("{name}[{}]", formals.join(", ")),
+                ),
+                Sym::Func(Func::Model {
+                    out,
+                    group,
+                    formals,
+                }) => {
+                    let args: Vec<&str> = self
+                        .inputs
+                        .iter()
+                        .take(formals.len())
+                        .map(String::as_str)
+                        .collect();
+                    (
+                        describe(out),
+                        out.per_example,
+                        format!("{name}[{}, {group}]", args.join(", ")),
+                    )
+                }
+                Sym::Func(Func::Sub(i)) => (
+                    format!("= model {}", self.chk.file.models[*i].name.text),
+                    false,
+                    name.clone(),
+                ),
+                Sym::Hyper(_) | Sym::Group | Sym::Poisoned => continue,
+            };
+            symbols.push(SymbolInfo {
+                kind: *kind,
+                name: shown,
+                ty,
+                per_example,
+                span: e.span,
+            });
+        }
+        let inputs = self
+            .inputs
+            .iter()
+            .filter_map(|n| match self.scope.get(n) {
+                Some(Entry {
+                    sym: Sym::Data(_, v),
+                    ..
+                }) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        let out = self
+            .function
+            .as_ref()
+            .and_then(|f| match self.scope.get(f) {
+                Some(Entry {
+                    sym: Sym::Func(Func::Model { out, .. }),
+                    ..
+                }) => Some(out.clone()),
+                _ => None,
+            });
+        (
+            ModelInfo {
+                name: model.name.text.clone(),
+                hypers,
+                symbols,
+            },
+            Interface {
+                inputs,
+                out,
+                failed: self.function_failed,
+                inlined: self.inlined,
+            },
+        )
+    }
+}
+
+fn describe(v: &Val) -> String {
+    match &v.labels {
+        Some(l) => {
+            let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
+            let set = format!("{{{lo} … {sym}}}");
+            if v.shape.is_scalar() {
+                set
+            } else {
+                format!("{set}^{}", v.shape.symbolic().trim_start_matches("ℝ^"))
+            }
+        }
+        None => v.shape.describe(),
+    }
+}
