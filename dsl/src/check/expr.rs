@@ -1079,47 +1079,7 @@ impl ModelCx<'_, '_> {
                 }
                 v
             }
-            Func::User { formals, body } => {
-                if !self.arity(&full, formals.len(), args, span) {
-                    return None;
-                }
-                let vals: Vec<Option<Val>> = args.iter().map(|a| self.expr(a)).collect();
-                let vals: Vec<Val> = vals.into_iter().collect::<Option<_>>()?;
-                let mut terms = 0usize;
-                crate::syntax::walk(&body, &mut |_| terms += 1);
-                if self.expanding.iter().any(|(f, _)| *f == full) {
-                    // A cycle through a binding (`let a = b`) the static search cannot see.
-                    self.error(
-                        Diagnostic::new(Code::E0218, span, format!("`{full}` calls itself"))
-                            .label("called again while being inlined"),
-                    );
-                    return None;
-                }
-                if !self.inline_budget(terms, &full, span) {
-                    return None;
-                }
-                self.expanding.push((full.clone(), span));
-                let saved: Vec<Option<Entry>> =
-                    formals.iter().map(|f| self.scope.get(f).cloned()).collect();
-                for (f, (v, a)) in formals.iter().zip(vals.into_iter().zip(args)) {
-                    self.scope.insert(
-                        f.clone(),
-                        Entry {
-                            sym: Sym::Value(v),
-                            span: a.span,
-                        },
-                    );
-                }
-                let out = self.expr(&body);
-                self.expanding.pop();
-                for (f, old) in formals.iter().zip(saved) {
-                    match old {
-                        Some(e) => self.scope.insert(f.clone(), e),
-                        None => self.scope.remove(f),
-                    };
-                }
-                out?
-            }
+            Func::User { formals, body } => self.call_user(&full, &formals, &body, args, span)?,
             Func::Model {
                 formals,
                 group,
@@ -1136,74 +1096,7 @@ impl ModelCx<'_, '_> {
                     labels: None,
                 }
             }
-            Func::Sub(i) => {
-                let Some(iface) = self.chk.model(i) else {
-                    let models = &self.chk.file.models;
-                    let from = self.chk.stack.iter().position(|m| *m == i).unwrap_or(0);
-                    let cycle: Vec<String> = self.chk.stack[from..]
-                        .iter()
-                        .chain(std::iter::once(&i))
-                        .map(|m| format!("`{}`", models[*m].name.text))
-                        .collect();
-                    let message = if cycle.len() <= 2 {
-                        format!("model {} calls itself", cycle[0])
-                    } else {
-                        format!("models call each other in a cycle: {}", cycle.join(" → "))
-                    };
-                    self.error(
-                        Diagnostic::new(Code::E0212, fname.span, message)
-                            .label("recursive call")
-                            .help("a model can call other models of the file, but not in a cycle"),
-                    );
-                    return None;
-                };
-                if iface.failed {
-                    return None;
-                }
-                // A call copies the callee, with everything the callee inlines.
-                if !self.inline_budget(iface.inlined.saturating_add(1), &full, span) {
-                    return None;
-                }
-                if !self.arity(&full, iface.inputs.len() + 1, args, span) {
-                    return None;
-                }
-                self.data_args(&full, &iface.inputs, args)?;
-                self.group_arg(args.last(), None);
-                let Some(out) = iface.out else {
-                    let sub = &self.chk.file.models[i];
-                    let name = sub.name.text.clone();
-                    let mut inputs: Vec<String> = Vec::new();
-                    for st in &sub.stmts {
-                        if let ast::StmtKind::Input(items) = &st.kind {
-                            inputs.extend(
-                                items
-                                    .iter()
-                                    .map(|t| names::build(&t.name.word, t.name.primes, false, &[])),
-                            );
-                        }
-                    }
-                    inputs.push("φ".to_string());
-                    self.error(
-                        Diagnostic::new(
-                            Code::E0215,
-                            fname.span,
-                            format!("model `{name}` defines no function to call"),
-                        )
-                        .label("called here")
-                        .with(sub.name.span, "defined here")
-                        .help(format!(
-                            "give `{name}` an equation such as `f[{}] = …`",
-                            inputs.join(", ")
-                        )),
-                    );
-                    return None;
-                };
-                Val {
-                    shape: out.shape,
-                    per_example: true,
-                    labels: None,
-                }
-            }
+            Func::Sub(i) => self.call_sub_model(i, fname, &full, args, span)?,
         };
         match component {
             None => Some(result),
@@ -1212,6 +1105,144 @@ impl ModelCx<'_, '_> {
                 self.component(&result, &ix, c.span, span)
             }
         }
+    }
+
+    /// A call of a `let` function: its body checked with the formals bound to the
+    /// arguments' values (inlined, within the budget of `MAX_INLINED`).
+    fn call_user(
+        &mut self,
+        full: &str,
+        formals: &[String],
+        body: &Expr,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Val> {
+        if !self.arity(full, formals.len(), args, span) {
+            return None;
+        }
+        let vals: Vec<Option<Val>> = args.iter().map(|a| self.expr(a)).collect();
+        let vals: Vec<Val> = vals.into_iter().collect::<Option<_>>()?;
+        let mut terms = 0usize;
+        crate::syntax::walk(body, &mut |_| terms += 1);
+        if self.expanding.iter().any(|(f, _)| *f == full) {
+            // A cycle through a binding (`let a = b`) the static search cannot see.
+            self.error(
+                Diagnostic::new(Code::E0218, span, format!("`{full}` calls itself"))
+                    .label("called again while being inlined"),
+            );
+            return None;
+        }
+        if !self.inline_budget(terms, full, span) {
+            return None;
+        }
+        self.expanding.push((full.to_string(), span));
+        let saved: Vec<Option<Entry>> =
+            formals.iter().map(|f| self.scope.get(f).cloned()).collect();
+        for (f, (v, a)) in formals.iter().zip(vals.into_iter().zip(args)) {
+            self.scope.insert(
+                f.clone(),
+                Entry {
+                    sym: Sym::Value(v),
+                    span: a.span,
+                },
+            );
+        }
+        let out = self.expr(body);
+        self.expanding.pop();
+        for (f, old) in formals.iter().zip(saved) {
+            match old {
+                Some(e) => self.scope.insert(f.clone(), e),
+                None => self.scope.remove(f),
+            };
+        }
+        out
+    }
+
+    /// A call of another model of the file (`i`): its interface, checked on demand.
+    fn call_sub_model(
+        &mut self,
+        i: usize,
+        fname: &ast::Name,
+        full: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Val> {
+        let Some(iface) = self.chk.model(i) else {
+            self.model_cycle(i, fname);
+            return None;
+        };
+        if iface.failed {
+            return None;
+        }
+        // A call copies the callee, with everything the callee inlines.
+        if !self.inline_budget(iface.inlined.saturating_add(1), full, span) {
+            return None;
+        }
+        if !self.arity(full, iface.inputs.len() + 1, args, span) {
+            return None;
+        }
+        self.data_args(full, &iface.inputs, args)?;
+        self.group_arg(args.last(), None);
+        let Some(out) = iface.out else {
+            self.no_model_function(i, fname);
+            return None;
+        };
+        Some(Val {
+            shape: out.shape,
+            per_example: true,
+            labels: None,
+        })
+    }
+
+    /// `E0212`: the model `i` is called while it is being checked.
+    fn model_cycle(&mut self, i: usize, fname: &ast::Name) {
+        let models = &self.chk.file.models;
+        let from = self.chk.stack.iter().position(|m| *m == i).unwrap_or(0);
+        let cycle: Vec<String> = self.chk.stack[from..]
+            .iter()
+            .chain(std::iter::once(&i))
+            .map(|m| format!("`{}`", models[*m].name.text))
+            .collect();
+        let message = if cycle.len() <= 2 {
+            format!("model {} calls itself", cycle[0])
+        } else {
+            format!("models call each other in a cycle: {}", cycle.join(" → "))
+        };
+        self.error(
+            Diagnostic::new(Code::E0212, fname.span, message)
+                .label("recursive call")
+                .help("a model can call other models of the file, but not in a cycle"),
+        );
+    }
+
+    /// `E0215`: the model `i`, called, defines no model function.
+    fn no_model_function(&mut self, i: usize, fname: &ast::Name) {
+        let sub = &self.chk.file.models[i];
+        let name = sub.name.text.clone();
+        let mut inputs: Vec<String> = Vec::new();
+        for st in &sub.stmts {
+            if let ast::StmtKind::Input(items) = &st.kind {
+                inputs.extend(
+                    items
+                        .iter()
+                        .map(|t| names::build(&t.name.word, t.name.primes, false, &[])),
+                );
+            }
+        }
+        inputs.push("φ".to_string());
+        self.error(
+            Diagnostic::new(
+                Code::E0215,
+                fname.span,
+                format!("model `{name}` defines no function to call"),
+            )
+            .label("called here")
+            .with(sub.name.span, "defined here")
+            .help(format!(
+                "give `{name}` an equation such as `f[{}] = …`",
+                inputs.join(", ")
+            )),
+        );
     }
 
     fn arity(&mut self, name: &str, want: usize, args: &[Expr], span: Span) -> bool {
