@@ -24,7 +24,7 @@
 //! let w = g.push(Op::Param(0), vec![], Shape::fixed(2, 3), sp).unwrap();
 //! let y = g.push(Op::MatMul { ta: false, tb: false }, vec![w, x], Shape::SCALAR, sp).unwrap();
 //! let slot = |name: &str, shape, node, role| {
-//!     Slot { name: name.into(), shape, labels: None, group: None, node, role, dist: None }
+//!     Slot { name: name.into(), shape, labels: None, entry_labels: None, group: None, node, role, dist: None }
 //! };
 //! g.inputs.push(slot("x", Shape::batch(3), x, Role::Input));
 //! g.params.push(slot("Ω", Shape::fixed(2, 3), w, Role::Param));
@@ -341,7 +341,7 @@ fn check_slots<T: Scalar>(
                     got,
                 });
             }
-            if let (SlotKind::Input, Some((lo, classes))) = (kind, slot.labels) {
+            if let (SlotKind::Input, Some((lo, classes))) = (kind, slot.label_set()) {
                 for j in 0..m.ncols() {
                     for i in 0..m.nrows() {
                         let y = m[(i, j)];
@@ -797,6 +797,7 @@ pub fn freeze_stop_gradients(
             name: format!("frozen %{i}"),
             shape: node.shape,
             labels: None,
+            entry_labels: None,
             group: None,
             node: NodeId(i as u32),
             role: ir::Role::Input,

@@ -83,16 +83,6 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             if xs.len() != expected {
                 return Err(wrong(format!("a list of {} numbers", xs.len())));
             }
-            if let Some((lo, n)) = slot.labels
-                && let Some(bad) = xs.iter().find(|x| {
-                    x.fract() != 0.0 || **x < f64::from(lo) || **x >= f64::from(lo) + n as f64
-                })
-            {
-                return Err(JsonError(format!(
-                    "`{name}`: label {bad} is not in {{{lo} … {}}}",
-                    i64::from(lo) + n as i64 - 1
-                )));
-            }
             let (rows, cols) = if slot.shape.cols == Cols::EXAMPLE {
                 (1, xs.len())
             } else {
@@ -133,6 +123,39 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             Ok(Mat::from_fn(r, c, |i, j| rows[i][j]))
         }
     }
+}
+
+/// Checks every value of a slot with labels (a class label, or each entry of a vector of
+/// labels) against its set, with the runtime's test of a label; an error names the key and
+/// the index of the value as the JSON writes it (`y[3]`, `y[1][0]`, 0-based).
+fn check_labels(slot: &Slot, v: &Value, m: &Mat<f64>) -> Result<(), JsonError> {
+    let Some((lo, n)) = slot.label_set() else {
+        return Ok(());
+    };
+    let nested = matches!(v, Value::Array(a) if a.iter().any(Value::is_array));
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            let x = m[(i, j)];
+            if nnspec_runtime::labels::label_index(x, lo, n).is_some() {
+                continue;
+            }
+            let at = if nested {
+                format!("[{i}][{j}]")
+            } else if m.ncols() == 1 && m.nrows() > 1 {
+                format!("[{i}]")
+            } else if matches!(v, Value::Array(_)) {
+                format!("[{j}]")
+            } else {
+                String::new()
+            };
+            return Err(JsonError(format!(
+                "`{}`{at}: label {x} is not in {{{lo} … {}}}",
+                slot.name,
+                i64::from(lo) + n as i64 - 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn describe(v: &Value) -> String {
@@ -184,6 +207,7 @@ pub fn read_slots(slots: &[Slot], json: &Value, what: &str) -> Result<Vec<Mat<f6
             ))
         })?;
         let m = read(s, v, batch)?;
+        check_labels(s, v, &m)?;
         if let Cols::Batch(n) = s.shape.cols {
             batch = Some(m.ncols() / n);
         }

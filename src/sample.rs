@@ -33,13 +33,14 @@ pub fn params(g: &Graph, rng: &mut Rng) -> Vec<Mat<f64>> {
         .collect()
 }
 
-/// Inputs for a batch: real data uniform in `[-1, 1)`, class labels uniform over their set.
+/// Inputs for a batch: real data uniform in `[-1, 1)`, class labels (and each entry of a
+/// vector of labels) uniform over their set.
 pub fn inputs(g: &Graph, batch: usize, rng: &mut Rng) -> Vec<Mat<f64>> {
     g.inputs
         .iter()
         .map(|s| {
             let (r, c) = dims(s.shape, batch);
-            match s.labels {
+            match s.label_set() {
                 Some((lo, n)) => {
                     Mat::from_fn(r, c, |_, _| below(rng, i64::from(lo), n as u64) as f64)
                 }

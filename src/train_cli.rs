@@ -187,15 +187,27 @@ fn model<T: Scalar>(target: &super::Target, seed: u64) -> Result<InterpModel<T>,
     InterpModel::new(&graph, &src, &file, &mut Rng::new(seed)).map_err(fail)
 }
 
+/// What the data must hold besides the model's `Io`: the set of each entry of a vector of
+/// labels (checked in every file), and the class names of a trained model.
+#[derive(Clone, Copy, Debug, Default)]
+struct Expect<'a> {
+    value_labels: Option<(i32, usize)>,
+    class_names: Option<&'a [String]>,
+}
+
 /// The data for a model: the CSV file given, or the built-in set that suits it.
 fn data<T: Scalar>(
     io: &Io,
     args: &DataArgs,
     seed: u64,
     no_target: bool,
+    expect: Expect<'_>,
 ) -> Result<(Dataset<T>, String), String> {
     let Some(path) = &args.data else {
-        return Ok(training::builtin(io, seed));
+        return Ok(match expect.value_labels {
+            Some(set) => training::builtin_labels(io, set, seed),
+            None => training::builtin(io, seed),
+        });
     };
     let count = match io.target {
         TargetKind::Values { count } => count,
@@ -218,6 +230,8 @@ fn data<T: Scalar>(
         target,
         kind: io.target.clone(),
         features: args.features.clone(),
+        class_names: expect.class_names.map(<[String]>::to_vec),
+        value_labels: expect.value_labels,
         ..CsvOptions::default()
     };
     let ds = Dataset::from_csv_path(path, &opts).map_err(|e| e.to_string())?;
@@ -240,36 +254,16 @@ const INTERRUPTED: u8 = 130;
 
 fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     let start = Instant::now();
-    let method = Method::parse(&args.optimizer).map_err(usage)?;
-    let schedule = Schedule::parse(&args.schedule).map_err(usage)?;
-    if args.val + args.test >= 1.0 {
-        return Err(usage(
-            "--val and --test together must leave some data for training (their sum is < 1)",
-        ));
-    }
+    let (method, schedule) = check_options(args)?;
     let mut model = model::<f64>(&args.target, args.seed)?;
     let io = model.io();
-    let (ds, source) = data::<f64>(&io, &args.data, args.seed, false).map_err(fail)?;
-    if ds.len() < 3 {
-        return Err(fail(format!(
-            "{source}: {} examples; training needs at least 3 (training, validation, test)",
-            ds.len()
-        )));
-    }
-    nnspec::runtime::train::check_data(&io, &ds, "input").map_err(fail)?;
-    let Prepared {
-        train,
-        val,
-        test,
-        standardizer,
-    } = training::prepare(&ds, args.val, args.test, args.seed)
-        .map_err(|e| fail(format!("{source}: {e}")))?;
+    let (prepared, source, class_names) = training_data(args, &io, &model)?;
     let mut config = Config::new(method, args.lr);
     config.weight_decay = args.weight_decay;
     config.schedule = schedule;
     config.clip_norm = args.clip;
     let mut opt = Optimizer::new(config);
-    let run = RunInfo::new(args, &io, &source)?;
+    let run = RunInfo::new(args, &io, &source, &class_names)?;
     // Temporaries left in the output folder by a killed run.
     for f in ["model.safetensors", RUN_FILE, "history.csv", "loss.svg"] {
         nnspec::runtime::files::remove_stale(&run.out.join(f));
@@ -279,24 +273,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         state = resume(dir, &mut model, &mut opt, &run)?;
     }
     if !args.quiet {
-        let size: usize = model
-            .params
-            .mats
-            .iter()
-            .map(|m| m.nrows() * m.ncols())
-            .sum();
-        eprintln!(
-            "training `{}` ({size} parameters) on {source}: {} training, {} validation, {} test examples{}",
-            io.model,
-            train.len(),
-            val.len(),
-            test.len(),
-            if state.epochs_done > 0 || state.batches_done > 0 {
-                format!("; continuing after epoch {}", state.epochs_done)
-            } else {
-                String::new()
-            }
-        );
+        announce(&model, &io, &source, &prepared, &state);
     }
     if let Err(e) = nnspec::runtime::interrupt::on_signals() {
         eprintln!("warning: {e}; Ctrl-C will stop without saving");
@@ -308,20 +285,126 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         patience: args.patience,
         progress: !args.quiet,
     };
-    let val_ref = (!val.is_empty()).then_some(&val);
-    let result = fit_with(&mut model, &mut opt, &train, val_ref, &cfg, &mut state);
+    let Prepared {
+        train,
+        val,
+        test,
+        standardizer,
+    } = &prepared;
+    let val_ref = (!val.is_empty()).then_some(val);
+    let result = fit_with(&mut model, &mut opt, train, val_ref, &cfg, &mut state);
     let title = format!("{} on {}", io.model, source);
-    let out = &run.out;
+    let outcome = Outcome {
+        model: &mut model,
+        opt: &opt,
+        state: &mut state,
+        run: &run,
+        standardizer,
+        title: &title,
+    };
+    let (history, files) = save_run(outcome, result)?;
+    report_test(&model, test, &history, start, &files)
+}
+
+/// The options clap cannot check alone: the optimiser, the schedule, and the split.
+fn check_options(args: &TrainArgs) -> Result<(Method, Schedule), ExitCode> {
+    let method = Method::parse(&args.optimizer).map_err(usage)?;
+    let schedule = Schedule::parse(&args.schedule).map_err(usage)?;
+    if args.val + args.test >= 1.0 {
+        return Err(usage(
+            "--val and --test together must leave some data for training (their sum is < 1)",
+        ));
+    }
+    Ok((method, schedule))
+}
+
+/// The data of a run, checked against the model, split and standardised; with where they
+/// come from and their class names (when the labels were names).
+fn training_data(
+    args: &TrainArgs,
+    io: &Io,
+    model: &InterpModel<f64>,
+) -> Result<(Prepared<f64>, String, Vec<String>), ExitCode> {
+    let expect = Expect {
+        value_labels: model.target_labels(),
+        class_names: None,
+    };
+    let (ds, source) = data::<f64>(io, &args.data, args.seed, false, expect).map_err(fail)?;
+    if ds.len() < 3 {
+        return Err(fail(format!(
+            "{source}: {} examples; training needs at least 3 (training, validation, test)",
+            ds.len()
+        )));
+    }
+    nnspec::runtime::train::check_data(io, &ds, "input").map_err(fail)?;
+    let prepared = training::prepare(&ds, args.val, args.test, args.seed)
+        .map_err(|e| fail(format!("{source}: {e}")))?;
+    Ok((prepared, source, ds.class_names))
+}
+
+/// The first line of a run on standard error: the model, its size and the splits.
+fn announce(
+    model: &InterpModel<f64>,
+    io: &Io,
+    source: &str,
+    data: &Prepared<f64>,
+    state: &RunState<f64>,
+) {
+    let size: usize = model
+        .params
+        .mats
+        .iter()
+        .map(|m| m.nrows() * m.ncols())
+        .sum();
+    eprintln!(
+        "training `{}` ({size} parameters) on {source}: {} training, {} validation, {} test examples{}",
+        io.model,
+        data.train.len(),
+        data.val.len(),
+        data.test.len(),
+        if state.epochs_done > 0 || state.batches_done > 0 {
+            format!("; continuing after epoch {}", state.epochs_done)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// What a finished (or failed, or interrupted) run leaves to save.
+struct Outcome<'a> {
+    model: &'a mut InterpModel<f64>,
+    opt: &'a Optimizer<f64>,
+    state: &'a mut RunState<f64>,
+    run: &'a RunInfo,
+    standardizer: &'a nnspec::runtime::data::Standardizer,
+    title: &'a str,
+}
+
+/// Saves a run: a failed one beside the files of an earlier one (in `failed/`), a finished or
+/// interrupted one as the checkpoint of its best parameters, the history, the plot and the
+/// run state that lets it continue. Returns the history and the files of a finished run.
+fn save_run(
+    o: Outcome<'_>,
+    result: Result<History, nnspec::runtime::train::TrainError>,
+) -> Result<(History, training::Outputs), ExitCode> {
+    let out = &o.run.out;
+    let meta = o.run.metadata();
     let history = match result {
         Ok(h) => h,
         Err(e) => {
             // A failed run never replaces the files of an earlier one: it goes beside them.
             let dir = out.join("failed");
-            state.restore_best(&mut model);
-            let title = format!("{title} — failed");
-            let meta = run.metadata();
-            training::write_outputs(&dir, &model, &meta, Some(&standardizer), &e.history, &title)
-                .map_err(fail)?;
+            o.state.restore_best(o.model);
+            let title = format!("{} — failed", o.title);
+            training::write_outputs(
+                &dir,
+                o.model,
+                &meta,
+                Some(o.standardizer),
+                &e.history,
+                &title,
+            )
+            .map_err(fail)?;
             eprintln!("error: {e}");
             eprintln!(
                 "the best finite parameters and the history so far are in {} ({} is unchanged)",
@@ -331,20 +414,15 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
             return Err(ExitCode::FAILURE);
         }
     };
-    let meta = run.metadata();
     std::fs::create_dir_all(out)
         .map_err(|e| fail(format!("cannot create {}: {e}", out.display())))?;
-    nnspec::runtime::resume::save(
-        &out.join(RUN_FILE),
-        &model,
-        &opt,
-        &state,
-        &run.fingerprint(),
-    )
-    .map_err(fail)?;
-    state.restore_best(&mut model);
-    let files = training::write_outputs(out, &model, &meta, Some(&standardizer), &history, &title)
+    let fingerprint = o.run.fingerprint();
+    nnspec::runtime::resume::save(&out.join(RUN_FILE), o.model, o.opt, o.state, &fingerprint)
         .map_err(fail)?;
+    o.state.restore_best(o.model);
+    let files =
+        training::write_outputs(out, o.model, &meta, Some(o.standardizer), &history, o.title)
+            .map_err(fail)?;
     if let Stop::Interrupted { epoch, batch } = history.stop {
         eprintln!(
             "interrupted in epoch {epoch} after batch {batch}: the run so far is saved in {} \
@@ -357,7 +435,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         );
         return Err(ExitCode::from(INTERRUPTED));
     }
-    report_test(&model, &test, &history, start, &files)
+    Ok((history, files))
 }
 
 /// The test metrics of the kept parameters and the files written, on standard output.
@@ -411,7 +489,12 @@ struct RunInfo {
 }
 
 impl RunInfo {
-    fn new(args: &TrainArgs, io: &Io, source: &str) -> Result<RunInfo, ExitCode> {
+    fn new(
+        args: &TrainArgs,
+        io: &Io,
+        source: &str,
+        class_names: &[String],
+    ) -> Result<RunInfo, ExitCode> {
         let spec = super::read_spec(&args.target.file).ok_or(ExitCode::FAILURE)?;
         let overrides: Vec<String> = args
             .target
@@ -444,6 +527,10 @@ impl RunInfo {
             meta.push(("features", f.join(",")));
         }
         meta.push(("header", format!("{:?}", args.data.header).to_lowercase()));
+        if !class_names.is_empty() {
+            // A JSON list: names may hold commas.
+            meta.push(("class_names", serde_json::json!(class_names).to_string()));
+        }
         let mut options: Vec<(&'static str, String)> = vec![
             ("--optimizer", args.optimizer.clone()),
             ("--lr", args.lr.to_string()),
@@ -583,9 +670,10 @@ fn predict_data<T: Scalar>(
     args: &PredictArgs,
     io: &Io,
     meta: &std::collections::BTreeMap<String, String>,
+    expect: Expect<'_>,
 ) -> Result<(Dataset<T>, String), String> {
     if args.data.data.is_some() {
-        return data::<T>(io, &args.data, 0, args.no_target);
+        return data::<T>(io, &args.data, 0, args.no_target, expect);
     }
     let num = |k: &str| meta.get(k).and_then(|v| v.parse::<f64>().ok());
     let (Some(seed), Some(val), Some(test)) = (
@@ -613,7 +701,7 @@ fn predict_data<T: Scalar>(
         ),
         None => None,
     };
-    let (ds, source) = data::<T>(io, &args_then, seed, false)?;
+    let (ds, source) = data::<T>(io, &args_then, seed, false, expect)?;
     let (_, _, held_out) = ds.split(val, test, &mut Rng::new(seed));
     Ok((held_out, format!("the test split of {source}")))
 }
@@ -638,7 +726,12 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
         Err(e) => return Err(exit(e.to_string())),
     }
     let io = model.io();
-    let (mut ds, source) = predict_data::<T>(args, &io, &meta).map_err(exit)?;
+    let class_names = class_names(&meta).map_err(exit)?;
+    let expect = Expect {
+        value_labels: model.target_labels(),
+        class_names: class_names.as_deref(),
+    };
+    let (mut ds, source) = predict_data::<T>(args, &io, &meta, expect).map_err(exit)?;
     if args.no_target {
         if ds.features() != io.inputs {
             return Err(exit(format!(
@@ -674,7 +767,9 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     }
     let batch = 256;
     let mut ws = model.new_workspace(batch);
-    let (out, right) = predictions(&model, &ds, labels, args.probs, &mut ws).map_err(exit)?;
+    let names = class_names.as_deref().unwrap_or_default();
+    let (out, right) =
+        predictions(&model, &ds, (labels, names), args.probs, &mut ws).map_err(exit)?;
     out!("{out}");
     if args.no_target {
         eprintln!("{} examples predicted ({source})", ds.len());
@@ -697,12 +792,29 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The CSV of predictions (the predicted class first for classifiers, then every output or,
-/// with `probs`, every class's probability) and the number classified correctly.
+/// The class names a checkpoint's metadata holds (`class_names`, a JSON list of strings), if
+/// the labels it was trained on were names.
+fn class_names(
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<Vec<String>>, String> {
+    let Some(text) = meta.get("class_names") else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Vec<String>>(text) {
+        Ok(names) if !names.is_empty() => Ok(Some(names)),
+        _ => Err(format!(
+            "checkpoint metadata `class_names` is not a JSON list of names: {text}"
+        )),
+    }
+}
+
+/// The CSV of predictions (the predicted class first for classifiers, by name when the
+/// labels were names, then every output or, with `probs`, every class's probability) and
+/// the number classified correctly.
 fn predictions<T: Scalar>(
     model: &InterpModel<T>,
     ds: &Dataset<T>,
-    labels: Option<usize>,
+    (labels, names): (Option<usize>, &[String]),
     probs: bool,
     ws: &mut <InterpModel<T> as Supervised<T>>::Workspace,
 ) -> Result<(String, usize), String> {
@@ -743,7 +855,11 @@ fn predictions<T: Scalar>(
                 } else {
                     (0..col.len()).fold(0, |b, r| if col[r] > col[b] { r } else { b })
                 };
-                out.push_str(&format!("{},", best + lo));
+                match names.get(best) {
+                    Some(name) => out.push_str(&csv_cell(name)),
+                    None => out.push_str(&(best + lo).to_string()),
+                }
+                out.push(',');
             }
             let shown = if probs { probabilities(&col) } else { col };
             let vals: Vec<String> = shown.iter().map(|v| format!("{v}")).collect();
@@ -755,6 +871,15 @@ fn predictions<T: Scalar>(
         }
     }
     Ok((out, right))
+}
+
+/// A name as a CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(name: &str) -> String {
+    if name.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    } else {
+        name.to_string()
+    }
 }
 
 /// Class probabilities from a classifier's outputs: the softmax of several (shifted by their

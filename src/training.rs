@@ -123,6 +123,28 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
     }
 }
 
+/// [`builtin`], for a model whose target is a vector of labels of `{lo … lo+count−1}` (the
+/// set of [`InterpModel::target_labels`]): the synthetic values, in `[0, 1]`, rounded to the
+/// nearest label of the set.
+pub fn builtin_labels<T: Scalar>(
+    io: &Io,
+    (lo, count): (i32, usize),
+    seed: u64,
+) -> (Dataset<T>, String) {
+    let (mut ds, what) = builtin::<T>(io, seed);
+    if let Targets::Values(y) = &mut ds.y {
+        let top = count.saturating_sub(1) as f64;
+        for j in 0..y.ncols() {
+            for i in 0..y.nrows() {
+                let v = (y[(i, j)].to_f64() * top).round() + f64::from(lo);
+                y[(i, j)] = T::from_f64(v);
+            }
+        }
+    }
+    let hi = i64::from(lo) + count as i64 - 1;
+    (ds, format!("{what}, rounded to labels {{{lo} … {hi}}}"))
+}
+
 /// `per_class` examples around each of `classes` centres drawn `N(0, 3²)` in `dims` dimensions.
 fn clusters<T: Scalar>(
     dims: usize,
@@ -152,6 +174,7 @@ fn clusters<T: Scalar>(
             classes,
         },
         feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
+        class_names: Vec::new(),
     }
 }
 
@@ -178,6 +201,7 @@ fn smooth<T: Scalar>(dims: usize, count: usize, n: usize, seed: u64) -> Dataset<
         x,
         y: Targets::Values(y),
         feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
+        class_names: Vec::new(),
     }
 }
 
@@ -351,6 +375,12 @@ pub struct InterpWorkspace<T> {
 }
 
 impl<T: Scalar> InterpModel<T> {
+    /// For a vector of labels as target (`target y : {0, 1}^{D}`): the set of each entry, as
+    /// its first label and count (the data must hold labels of it, not any numbers).
+    pub fn target_labels(&self) -> Option<(i32, usize)> {
+        self.compiled.train.inputs[self.compiled.y].entry_labels
+    }
+
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
     /// from the spec's initialisers. `source` and `file` are the spec, for messages.
     ///

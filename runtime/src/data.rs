@@ -3,11 +3,21 @@
 //! feature standardisation fitted on one split, and mini-batches gathered into preallocated
 //! `D × B` buffers without touching the heap.
 //!
-//! The CSV reader is deliberately small: cells are split on a one-byte delimiter and trimmed,
-//! a cell wrapped in `"…"` loses its quotes (quoted delimiters are not supported), blank lines
-//! and lines starting with `#` are skipped, and every problem is a [`DataError`] naming the
-//! file and the 1-based line. Column indices in [`CsvOptions`] are 0-based; cell numbers in
-//! messages are 1-based, like line numbers. Gzip-compressed files need the `gzip` feature.
+//! CSV is read with the `csv` crate: cells are separated by a one-byte delimiter and trimmed,
+//! a quoted cell (`"a, b"`, `"say ""hi"""`) may hold the delimiter and quotes, blank lines and
+//! lines starting with `#` are skipped, and every problem is a [`DataError`] naming the file,
+//! the 1-based line and, when it is about one cell, the cell. Column indices in
+//! [`CsvOptions`] are 0-based; cell numbers in messages are 1-based, like line numbers.
+//! Gzip-compressed files need the `gzip` feature.
+//!
+//! Class labels are numbers or names. When the first data row's label is not a number, every
+//! label is a name (`setosa`, `versicolor`, `virginica`), and the names, sorted (by their
+//! bytes), are the classes `lo, lo+1, …`: the same set of names always gives the same
+//! classes, whatever the order of the rows. [`Dataset::class_names`] keeps them; given
+//! [`CsvOptions::class_names`] (a model's, from its checkpoint), each label must be one of
+//! those. A vector of labels (`target y : {0, 1}^{D}`) is read as values, each checked
+//! against its set ([`CsvOptions::value_labels`]) with the test the kernels use
+//! ([`labels::label_index`](crate::labels::label_index)).
 //!
 //! Data already in memory become a [`Dataset`] through [`Dataset::from_labels`] (class
 //! labels) or [`Dataset::from_values`] (real-valued targets), which check that every example
@@ -72,6 +82,12 @@ pub struct CsvOptions {
     pub features: Option<Vec<usize>>,
     /// The cell separator, an ASCII byte (default `b','`).
     pub delimiter: u8,
+    /// The class names, when labels are names and their classes are already fixed (a trained
+    /// model's): each label must be one of them, and `names[k]` is class `lo + k`.
+    pub class_names: Option<Vec<String>>,
+    /// For real-valued targets that are labels (each entry of a vector `{0, 1}^{D}`): the
+    /// set every value must be in, as its first label and count.
+    pub value_labels: Option<(i32, usize)>,
 }
 
 impl Default for CsvOptions {
@@ -85,6 +101,8 @@ impl Default for CsvOptions {
             },
             features: None,
             delimiter: b',',
+            class_names: None,
+            value_labels: None,
         }
     }
 }
@@ -98,6 +116,9 @@ pub struct Dataset<T> {
     pub y: Targets<T>,
     /// The feature names, from the header or `x1`, `x2`, ….
     pub feature_names: Vec<String>,
+    /// The class names when the labels were names: `class_names[k]` is class `lo + k`
+    /// (empty for numeric labels and for values).
+    pub class_names: Vec<String>,
 }
 
 /// The targets of a data set.
@@ -160,37 +181,58 @@ impl fmt::Display for DataError {
 impl std::error::Error for DataError {}
 
 /// A row of trimmed cells and its 1-based line number.
-struct Row<'t> {
+struct Row {
     line: usize,
-    cells: Vec<&'t str>,
+    cells: Vec<String>,
 }
 
-fn split_rows(text: &str, delimiter: u8) -> Vec<Row<'_>> {
+/// The rows of CSV text (a leading byte-order mark dropped), read by the `csv` crate with
+/// trimmed cells; blank lines and comment lines (`#` first) are skipped.
+fn split_rows(text: &str, name: &str, delimiter: u8) -> Result<Vec<Row>, DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let delimiter = char::from(delimiter);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    // The 1-based line where a record starts: its position is where the reader started
+    // reading it, before the blank and comment lines it skipped (which its own line count
+    // leaves out).
+    let breaks: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    let line_of = |p: &csv::Position| {
+        let mut line = breaks.partition_point(|&b| b < p.byte() as usize);
+        while let Some(&end) = breaks.get(line) {
+            let start = if line == 0 { 0 } else { breaks[line - 1] + 1 };
+            let t = text[start..end].trim();
+            if !(t.is_empty() || t.starts_with('#')) {
+                break;
+            }
+            line += 1;
+        }
+        line + 1
+    };
     let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end();
-        if line.trim_start().is_empty() || line.trim_start().starts_with('#') {
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, line_of);
+            DataError::new(name, line, format!("cannot read the CSV: {e}"))
+        })?;
+        let line = record.position().map_or(0, line_of);
+        let blank = record.len() == 1 && record[0].is_empty();
+        if blank || record.get(0).is_some_and(|c| c.starts_with('#')) {
             continue;
         }
-        let cells = line.split(delimiter).map(clean_cell).collect();
-        rows.push(Row { line: i + 1, cells });
+        let cells = record.iter().map(str::to_string).collect();
+        rows.push(Row { line, cells });
     }
-    rows
-}
-
-fn clean_cell(cell: &str) -> &str {
-    let cell = cell.trim();
-    match cell.strip_prefix('"') {
-        Some(rest) => rest.strip_suffix('"').unwrap_or(rest).trim(),
-        None => cell,
-    }
+    Ok(rows)
 }
 
 /// A finite number from cell `col` (0-based) of `row`.
-fn number(file: &str, row: &Row<'_>, col: usize) -> Result<f64, DataError> {
-    let text = row.cells[col];
+fn number(file: &str, row: &Row, col: usize) -> Result<f64, DataError> {
+    let text = &row.cells[col];
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(DataError::new(
@@ -209,7 +251,7 @@ fn number(file: &str, row: &Row<'_>, col: usize) -> Result<f64, DataError> {
 /// A class label from cell `col`, checked against `lo` and, when known, the number of classes.
 fn label(
     file: &str,
-    row: &Row<'_>,
+    row: &Row,
     col: usize,
     lo: usize,
     classes: Option<usize>,
@@ -223,12 +265,44 @@ fn label(
         return err(format!("label {} is too large", row.cells[col]));
     }
     match classes {
-        Some(k) if v < lo as f64 || v >= (lo + k) as f64 => {
-            err(format!("label {v} is outside {{{lo} … {}}}", lo + k - 1))
-        }
+        Some(k) => match in_set(v, lo as i64, k) {
+            Some(_) => Ok(v as usize),
+            None => err(format!("label {v} is outside {}", set(lo as i64, k))),
+        },
         None if v < lo as f64 => err(format!("label {v} is below the first label {lo}")),
-        _ => Ok(v as usize),
+        None => Ok(v as usize),
     }
+}
+
+/// A value of a vector of labels from cell `col`: a number in `{lo … lo+count−1}`.
+fn label_value(file: &str, row: &Row, col: usize, lo: i32, count: usize) -> Result<f64, DataError> {
+    let v = number(file, row, col)?;
+    match in_set(v, i64::from(lo), count) {
+        Some(_) => Ok(v),
+        None => Err(DataError::new(
+            file,
+            row.line,
+            format!(
+                "label {v} in cell {} is not in {}",
+                col + 1,
+                set(i64::from(lo), count)
+            ),
+        )),
+    }
+}
+
+/// Whether `v` is a label of `{lo … lo+count−1}` (its index if so): the kernels' test,
+/// [`labels::label_index`](crate::labels::label_index), for every label of a data file.
+fn in_set(v: f64, lo: i64, count: usize) -> Option<usize> {
+    match i32::try_from(lo) {
+        Ok(lo) => crate::labels::label_index(v, lo, count),
+        Err(_) => None,
+    }
+}
+
+/// A label set as the book writes it: `{0 … 9}`.
+fn set(lo: i64, count: usize) -> String {
+    format!("{{{lo} … {}}}", lo + count as i64 - 1)
 }
 
 /// The file name of data given in memory, in errors.
@@ -350,6 +424,7 @@ impl<T: Scalar> Dataset<T> {
             x,
             y,
             feature_names,
+            class_names: Vec::new(),
         })
     }
 
@@ -360,14 +435,14 @@ impl<T: Scalar> Dataset<T> {
         opts: &CsvOptions,
     ) -> Result<Dataset<T>, DataError> {
         let at = |line, message: String| DataError::new(name, line, message);
-        let rows = split_rows(text, opts.delimiter);
+        let rows = split_rows(text, name, opts.delimiter)?;
         let Some(first) = rows.first() else {
             return Err(at(0, "the file is empty".into()));
         };
         let has_header = match opts.header {
             Header::Yes => true,
             Header::No => false,
-            Header::Auto => first.cells.iter().any(|c| c.parse::<f64>().is_err()),
+            Header::Auto => auto_header(&rows),
         };
         let (header, data) = if has_header {
             (Some(first), &rows[1..])
@@ -381,55 +456,67 @@ impl<T: Scalar> Dataset<T> {
         let (targets, features) = columns(opts, header, first.line, width)
             .map_err(|(line, message)| at(line, message))?;
         let feature_names = match header {
-            Some(h) => features.iter().map(|&c| h.cells[c].to_string()).collect(),
+            Some(h) => features.iter().map(|&c| h.cells[c].clone()).collect(),
             None => (1..=features.len()).map(|i| format!("x{i}")).collect(),
         };
+        if let Some(row) = data.iter().find(|r| r.cells.len() != width) {
+            let message = format!("row has {} cells, expected {width}", row.cells.len());
+            return Err(at(row.line, message));
+        }
 
         // The cells.
         let n = data.len();
         let absent = opts.target == Column::Absent;
-        let labels_wanted = matches!(opts.kind, TargetKind::Labels { .. }) && !absent;
         let mut x = Mat::<T>::zeros(features.len(), n);
-        let mut labels = Vec::new();
-        let value_rows = if labels_wanted { 0 } else { targets.len() };
-        let mut values = Mat::<T>::zeros(value_rows, n);
         for (j, row) in data.iter().enumerate() {
-            if row.cells.len() != width {
-                let message = format!("row has {} cells, expected {width}", row.cells.len());
-                return Err(at(row.line, message));
-            }
             for (i, &c) in features.iter().enumerate() {
                 x[(i, j)] = T::from_f64(number(name, row, c)?);
             }
-            match opts.kind {
-                _ if absent => {}
-                TargetKind::Labels { lo, classes } => {
-                    labels.push(label(name, row, targets.start, lo, classes)?);
-                }
-                TargetKind::Values { .. } => {
-                    for (k, c) in targets.clone().enumerate() {
-                        values[(k, j)] = T::from_f64(number(name, row, c)?);
-                    }
-                }
-            }
         }
+        let mut class_names = Vec::new();
         let y = match opts.kind {
-            _ if absent => Targets::Values(values),
+            _ if absent => Targets::Values(Mat::zeros(0, n)),
             TargetKind::Labels { lo, classes } => {
-                let classes =
-                    classes.unwrap_or_else(|| labels.iter().max().map_or(1, |&m| m - lo + 1));
+                let col = targets.start;
+                let names =
+                    opts.class_names.is_some() || data[0].cells[col].parse::<f64>().is_err();
+                let labels = if names {
+                    let (labels, found) = name_labels(name, data, col, lo, classes, opts)?;
+                    class_names = found;
+                    labels
+                } else {
+                    let read = |row| label(name, row, col, lo, classes);
+                    data.iter().map(read).collect::<Result<Vec<_>, _>>()?
+                };
+                let classes = classes.unwrap_or_else(|| match names {
+                    true => class_names.len(),
+                    false => labels.iter().max().map_or(1, |&m| m - lo + 1),
+                });
                 Targets::Labels {
                     values: labels,
                     lo,
                     classes,
                 }
             }
-            TargetKind::Values { .. } => Targets::Values(values),
+            TargetKind::Values { .. } => {
+                let mut values = Mat::<T>::zeros(targets.len(), n);
+                for (j, row) in data.iter().enumerate() {
+                    for (k, c) in targets.clone().enumerate() {
+                        let v = match opts.value_labels {
+                            Some((lo, count)) => label_value(name, row, c, lo, count)?,
+                            None => number(name, row, c)?,
+                        };
+                        values[(k, j)] = T::from_f64(v);
+                    }
+                }
+                Targets::Values(values)
+            }
         };
         Ok(Dataset {
             x,
             y,
             feature_names,
+            class_names,
         })
     }
 
@@ -487,6 +574,7 @@ impl<T: Scalar> Dataset<T> {
             x,
             y,
             feature_names: self.feature_names.clone(),
+            class_names: self.class_names.clone(),
         }
     }
 
@@ -582,11 +670,91 @@ impl<T: Scalar> Dataset<T> {
     }
 }
 
+/// Whether the first row is a header, when the file does not say: it is if one of its cells
+/// is not a number where the second row's is (a column of names below a name is data, as
+/// class names are); with one row, if any cell is not a number.
+fn auto_header(rows: &[Row]) -> bool {
+    let text = |c: &String| c.parse::<f64>().is_err();
+    match rows {
+        [first, second, ..] => first
+            .cells
+            .iter()
+            .zip(&second.cells)
+            .any(|(a, b)| text(a) && !text(b)),
+        [first] => first.cells.iter().any(text),
+        [] => false,
+    }
+}
+
+/// Class labels written as names in column `col`: each name's class is `lo` plus its place
+/// among the names given (`opts.class_names`), or else among the names found, sorted.
+/// Returns the labels and the names, in class order.
+fn name_labels(
+    file: &str,
+    data: &[Row],
+    col: usize,
+    lo: usize,
+    classes: Option<usize>,
+    opts: &CsvOptions,
+) -> Result<(Vec<usize>, Vec<String>), DataError> {
+    let names: Vec<String> = match &opts.class_names {
+        Some(given) => given.clone(),
+        None => {
+            let found: std::collections::BTreeSet<&str> =
+                data.iter().map(|r| r.cells[col].as_str()).collect();
+            found.into_iter().map(str::to_string).collect()
+        }
+    };
+    if let Some(k) = classes
+        && names.len() > k
+    {
+        // The first row whose name has no class.
+        let row = data
+            .iter()
+            .find(|r| {
+                names
+                    .iter()
+                    .position(|n| *n == r.cells[col])
+                    .is_some_and(|p| p >= k)
+            })
+            .map_or(0, |r| r.line);
+        return Err(DataError::new(
+            file,
+            row,
+            format!(
+                "{} class names ({}), but the target has {k} classes {}",
+                names.len(),
+                names.join(", "),
+                set(lo as i64, k)
+            ),
+        ));
+    }
+    let mut labels = Vec::with_capacity(data.len());
+    for row in data {
+        let cell = &row.cells[col];
+        match names.iter().position(|n| n == cell) {
+            Some(p) => labels.push(lo + p),
+            None => {
+                return Err(DataError::new(
+                    file,
+                    row.line,
+                    format!(
+                        "label {cell:?} in cell {} is not one of the classes {}",
+                        col + 1,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((labels, names))
+}
+
 /// The target columns and the feature columns, checked against the row width; an error is a
 /// line (0 for none) and a message.
 fn columns(
     opts: &CsvOptions,
-    header: Option<&Row<'_>>,
+    header: Option<&Row>,
     first_line: usize,
     width: usize,
 ) -> Result<(Range<usize>, Vec<usize>), (usize, String)> {
@@ -894,6 +1062,120 @@ mod tests {
                 classes
             }
         );
+    }
+
+    #[test]
+    fn quoted_cells_hold_the_delimiter_and_quotes() {
+        let text = "\"width, cm\",\"say \"\"hi\"\"\",y\n\"1,5\",2,0\n3,\" 4 \",1\n";
+        let opts = with(|o| o.features = Some(vec![1]));
+        let ds = parse(text, &opts).unwrap();
+        assert_eq!(ds.feature_names, ["say \"hi\""]);
+        assert_eq!((ds.x[(0, 0)], ds.x[(0, 1)]), (2.0, 4.0));
+        // The quoted comma stays in its cell, which is then not a number.
+        fails(
+            text,
+            &Default::default(),
+            "bad.csv:2: cell 1 is not a number: \"1,5\"",
+        );
+    }
+
+    #[test]
+    fn class_names_are_classes_in_sorted_order() {
+        let text = "a,species\n1,virginica\n2,setosa\n3,\"versicolor\"\n4,setosa\n";
+        let ds = parse(text, &Default::default()).unwrap();
+        assert_eq!(ds.class_names, ["setosa", "versicolor", "virginica"]);
+        assert_eq!(labels(&ds), &[2, 0, 1, 0]);
+        assert!(matches!(
+            ds.y,
+            Targets::Labels {
+                lo: 0,
+                classes: 3,
+                ..
+            }
+        ));
+        // Without a header, names below names are data; labels from 1 shift every class.
+        let opts = with(|o| {
+            o.kind = TargetKind::Labels {
+                lo: 1,
+                classes: Some(3),
+            }
+        });
+        let ds = parse("5.1,b\n4.9,a\n", &opts).unwrap();
+        assert_eq!((ds.len(), labels(&ds)), (2, &[2, 1][..]));
+        // A subset keeps the names.
+        assert_eq!(ds.subset(&[1]).class_names, ["a", "b"]);
+    }
+
+    #[test]
+    fn given_class_names_fix_the_classes() {
+        let opts = with(|o| {
+            o.class_names = Some(vec![
+                "setosa".into(),
+                "versicolor".into(),
+                "virginica".into(),
+            ])
+        });
+        let ds = parse("x,y\n1,virginica\n2,versicolor\n", &opts).unwrap();
+        assert_eq!(labels(&ds), &[2, 1]);
+        fails(
+            "x,y\n1,virginica\n\n2,daisy\n",
+            &opts,
+            "bad.csv:4: label \"daisy\" in cell 2 is not one of the classes setosa, versicolor, \
+             virginica",
+        );
+    }
+
+    #[test]
+    fn more_class_names_than_classes() {
+        let opts = with(|o| {
+            o.kind = TargetKind::Labels {
+                lo: 0,
+                classes: Some(2),
+            }
+        });
+        fails(
+            "1,b\n2,a\n3,c\n4,a\n",
+            &opts,
+            "bad.csv:3: 3 class names (a, b, c), but the target has 2 classes {0 … 1}",
+        );
+    }
+
+    #[test]
+    fn a_vector_of_labels_is_checked_against_its_set() {
+        let opts = with(|o| {
+            o.target = Column::Index(1);
+            o.kind = TargetKind::Values { count: 2 };
+            o.value_labels = Some((0, 2));
+        });
+        let ds = parse("0.5,1,0\n2,0,1\n", &opts).unwrap();
+        let y = Mat::from_fn(2, 2, |k, j| [[1.0, 0.0], [0.0, 1.0]][k][j]);
+        assert_eq!(ds.y, Targets::Values(y));
+        for (bad, shown) in [("7", "7"), ("0.5", "0.5"), ("-1", "-1"), ("1e0", "1")] {
+            let text = format!("0.5,1,0\n# c\n2,0,{bad}\n");
+            let want = format!("bad.csv:3: label {shown} in cell 3 is not in {{0 … 1}}");
+            if bad == "1e0" {
+                assert!(parse(&text, &opts).is_ok());
+            } else {
+                fails(&text, &opts, &want);
+            }
+        }
+    }
+
+    #[test]
+    fn iris_cells_are_the_numbers_of_the_file() {
+        // Every cell against a plain split of each line.
+        let text = include_str!("../../data/iris.csv");
+        let ds = parse(text, &Default::default()).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(ds.len(), lines.len());
+        for (j, line) in lines.iter().enumerate() {
+            let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+            for i in 0..4 {
+                assert_eq!(ds.x[(i, j)], cells[i]);
+            }
+            assert_eq!(labels(&ds)[j] as f64, cells[4]);
+        }
+        assert!(ds.class_names.is_empty());
     }
 
     #[test]

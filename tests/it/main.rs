@@ -5,6 +5,7 @@
 
 mod book;
 mod cli;
+mod data;
 mod generated;
 mod ops;
 mod robust;

@@ -236,6 +236,9 @@ fn unsupported(span: Span, what: impl Into<String>) -> Fail {
 
 type R<T> = Result<T, Fail>;
 
+/// A label set: its first label and count (`{0, 1}` is `(0, 2)`).
+type LabelSet = (i32, usize);
+
 impl Cx<'_, '_> {
     fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
         if self.graph.nodes.len() >= MAX_NODES {
@@ -356,7 +359,11 @@ impl Cx<'_, '_> {
                 };
                 for t in items {
                     let name = canonical(&t.name, scope);
-                    let (shape, labels) = self.data_shape(&t.ty, scope)?;
+                    let (shape, set) = self.data_shape(&t.ty, scope)?;
+                    // One label is a class label; a vector's entries are numbers in the set.
+                    let single =
+                        matches!(&t.ty.kind, ast::TypeKind::Label { dims, .. } if dims.is_empty());
+                    let labels = if single { (set, None) } else { (None, set) };
                     self.input(&name, shape, labels, role, t.name.span, scope)?;
                 }
             }
@@ -366,7 +373,7 @@ impl Cx<'_, '_> {
                     Some(t) => self.data_shape(t, scope)?.0,
                     None => Shape::batch(1),
                 };
-                self.input(&canon, shape, None, Role::Noise, name.span, scope)?;
+                self.input(&canon, shape, (None, None), Role::Noise, name.span, scope)?;
                 if let Some(slot) = self.graph.inputs.last_mut() {
                     slot.dist = Some(match dist_of(dist, scope) {
                         super::Init::Default => super::Init::Normal {
@@ -408,6 +415,7 @@ impl Cx<'_, '_> {
                                 name: full.clone(),
                                 shape,
                                 labels: None,
+                                entry_labels: None,
                                 group: slot_group,
                                 node: id,
                                 dist: None,
@@ -453,7 +461,7 @@ impl Cx<'_, '_> {
         &mut self,
         name: &str,
         shape: Shape,
-        labels: Option<(i32, usize)>,
+        (labels, entry_labels): (Option<LabelSet>, Option<LabelSet>),
         role: Role,
         span: Span,
         scope: &mut Scope,
@@ -464,6 +472,7 @@ impl Cx<'_, '_> {
             name: name.to_string(),
             shape,
             labels,
+            entry_labels,
             group: None,
             node: id,
             role,
@@ -476,7 +485,7 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    fn data_shape(&self, t: &ast::Type, scope: &Scope) -> R<(Shape, Option<(i32, usize)>)> {
+    fn data_shape(&self, t: &ast::Type, scope: &Scope) -> R<(Shape, Option<LabelSet>)> {
         match &t.kind {
             ast::TypeKind::Real(dims) => match dims.as_slice() {
                 [] => Ok((Shape::batch(1), None)),
@@ -503,15 +512,16 @@ impl Cx<'_, '_> {
                         (lo, vals.len() as i64)
                     }
                 };
+                let lo = i32::try_from(lo)
+                    .map_err(|_| unsupported(t.span, "a class label beyond ±2³¹"))?;
                 match dims.as_slice() {
                     // A single label: 1 × B, usable as a class index or as a number.
-                    [] => {
-                        let lo = i32::try_from(lo)
-                            .map_err(|_| unsupported(t.span, "a class label beyond ±2³¹"))?;
-                        Ok((Shape::batch(1), Some((lo, count as usize))))
-                    }
-                    // A vector of binary labels: used as numbers.
-                    [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
+                    [] => Ok((Shape::batch(1), Some((lo, count as usize)))),
+                    // A vector of binary labels: used as numbers, each one in the set.
+                    [d] => Ok((
+                        Shape::batch(dim(&d.expr, scope, t.span)?),
+                        Some((lo, count as usize)),
+                    )),
                     _ => Err(unsupported(t.span, "a matrix of labels")),
                 }
             }

@@ -226,6 +226,9 @@ pub struct Slot {
     pub shape: Shape,
     /// For class labels: the first label and the number of classes.
     pub labels: Option<(i32, usize)>,
+    /// For a vector of labels (`target y : {0, 1}^{D}`): the set each entry is in, as its
+    /// first label and count. The entries are numbers to the model; the data must hold them.
+    pub entry_labels: Option<(i32, usize)>,
     /// For a parameter: its group (`∈ θ`, or the instance name of a sub-model call).
     pub group: Option<String>,
     /// The node that reads it.
@@ -234,6 +237,14 @@ pub struct Slot {
     pub role: Role,
     /// For noise: the distribution it is drawn from (`Norm[0, I]` is `Normal { 0, 1 }`).
     pub dist: Option<Init>,
+}
+
+impl Slot {
+    /// The set every value of the slot must be in, as its first label and count: the classes
+    /// of a class label, or the set of each entry of a vector of labels.
+    pub fn label_set(&self) -> Option<(i32, usize)> {
+        self.labels.or(self.entry_labels)
+    }
 }
 
 /// What a graph slot holds: the statement that declared it.
