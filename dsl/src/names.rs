@@ -92,6 +92,14 @@ pub fn build(word_text: &str, primes: u8, frozen: bool, items: &[String]) -> Str
     s
 }
 
+/// A name's word as the compiler holds it: in Unicode's composed form (NFC), so that `ŷ`
+/// typed as one character (U+0177) and as `y` followed by a combining circumflex (U+0302) are
+/// one name, as they look. A mark with no composed form (`x̂`) stays a combining mark.
+pub fn composed(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
 /// The canonical form of a name written as text outside a spec (a JSON key, a command-line
 /// argument): `beta_0` → `β_0`, `theta_10` → `θ_{10}`, `W_hh` → `W_{hh}`, `Ω₀` → `Ω_0`, and a
 /// sub-model's parameter `phi_1.beta` → `φ_1.β`. Numbers in a subscript are taken as written
@@ -201,6 +209,14 @@ mod tests {
         assert_eq!(canonical("x"), "x");
         assert_eq!(canonical("not a name"), "not a name");
         assert_eq!(canonical(""), "");
+    }
+
+    #[test]
+    fn a_marked_letter_is_one_name_however_it_is_typed() {
+        // `ŷ` as one character (U+0177) and as `y` + U+0302; `x̂` has no composed form.
+        assert_eq!(canonical("\u{177}"), canonical("y\u{302}"));
+        assert_eq!(canonical("y\u{302}_1"), "\u{177}_1");
+        assert_eq!(composed("x\u{302}"), "x\u{302}");
     }
 
     #[test]

@@ -358,7 +358,7 @@ pub(super) fn build_name(p: Pair<'_, Rule>) -> ast::Name {
     let mut name = empty_name(span);
     for c in p.into_inner() {
         match c.as_rule() {
-            Rule::word => name.word = c.as_str().to_string(),
+            Rule::word => name.word = crate::names::composed(c.as_str()),
             Rule::primes => {
                 name.primes = name.primes.saturating_add(c.as_str().chars().count() as u8)
             }
@@ -394,7 +394,7 @@ fn build_subscript(p: Pair<'_, Rule>) -> Vec<Expr> {
                 let word = text.trim_end_matches(['\'', '′']);
                 let primes = (text.chars().count() - word.chars().count()) as u8;
                 let name = ast::Name {
-                    word: word.to_string(),
+                    word: crate::names::composed(word),
                     primes,
                     frozen: false,
                     sub: Vec::new(),
