@@ -216,3 +216,25 @@ fn every_buffer_plan_is_sound_and_deep_nets_share_buffers() {
         plan.buffers.len()
     );
 }
+
+#[test]
+fn a_bar_inside_a_call_opens_a_norm_except_between_a_divergences_arguments() {
+    // `exp[λ ‖β‖²]` is `exp[λ · ‖β‖²]`: inside any call but a divergence (`D_KL[q ‖ p]`), a
+    // bar after a value opens a norm juxtaposed with it, as it does outside brackets.
+    let spec = |loss: &str| {
+        format!(
+            "model M[D = 2, λ = 0.5] {{ input x : ℝ^D\n target y : ℝ^D\n param β : ℝ^D\n \
+             f = x + β\n loss L[φ] = ∑_i ‖y_i - f_i‖² + {loss}\n}}"
+        )
+    };
+    let text = |src: &str| {
+        graphs(src)
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<String>()
+    };
+    let juxtaposed = text(&spec("exp[λ ‖β‖²] + log[1 + λ ‖β‖ ‖β‖]"));
+    let explicit = text(&spec("exp[λ · ‖β‖²] + log[1 + λ · ‖β‖ · ‖β‖]"));
+    assert_eq!(juxtaposed, explicit);
+    assert!(juxtaposed.contains("exp"), "{juxtaposed}");
+}
