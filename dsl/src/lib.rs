@@ -107,6 +107,18 @@ impl Checked {
     }
 }
 
+/// The checks of a lowered graph that need the whole model: its sizes (`E0317`) and that every
+/// parameter is trained by a loss (`E0220`).
+fn accept(g: ir::Graph) -> Result<ir::Graph, Vec<Diagnostic>> {
+    ir::size::check(&g).map_err(|d| vec![*d])?;
+    let untrained = ir::trained::check(&g);
+    if untrained.is_empty() {
+        Ok(g)
+    } else {
+        Err(untrained)
+    }
+}
+
 /// Parses and checks one file's source. Errors are every diagnostic found, in source order.
 pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Diagnostic>> {
     with_big_stack(|| {
@@ -119,14 +131,8 @@ pub fn check_source(src: &str, opts: &check::Options) -> Result<Checked, Vec<Dia
                 graphs.push(None);
                 continue;
             }
-            match ir::lower::lower(&ast, &info.models, i) {
-                Ok(g) => match ir::size::check(&g) {
-                    Ok(()) => graphs.push(Some(g)),
-                    Err(d) => {
-                        errors.push(*d);
-                        graphs.push(None);
-                    }
-                },
+            match ir::lower::lower(&ast, &info.models, i).and_then(accept) {
+                Ok(g) => graphs.push(Some(g)),
                 Err(d) => {
                     errors.extend(d);
                     graphs.push(None);

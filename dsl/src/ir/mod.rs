@@ -13,6 +13,7 @@
 pub mod lower;
 mod print;
 pub mod size;
+pub mod trained;
 mod verify;
 
 pub use verify::verify;
