@@ -453,7 +453,7 @@ fn save_run(
             // A failed run never replaces the files of an earlier one: it goes beside them.
             let dir = out.join("failed");
             o.state.restore_best(o.model);
-            let title = format!("{} — failed", o.title);
+            let title = nnspec::runtime::report::failed_title(o.title, &e);
             training::write_outputs(
                 &dir,
                 o.model,
