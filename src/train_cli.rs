@@ -4,6 +4,7 @@
 use clap::ValueEnum;
 use nnspec::runtime::checkpoint::{self, CheckpointError};
 use nnspec::runtime::data::{Column, CsvOptions, Dataset, Header, TargetKind, Targets};
+use nnspec::runtime::npy::NpyOptions;
 use nnspec::runtime::optim::{Config, Method, Optimizer, Schedule};
 use nnspec::runtime::train::{
     History, Io, RunState, Stop, Supervised, TrainConfig, correct, evaluate, fit_with,
@@ -17,10 +18,15 @@ use std::time::Instant;
 /// Where the data come from and how to read them.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DataArgs {
-    /// A CSV file (`.csv` or `.csv.gz`), one example per row. Default: a built-in data set
-    /// that suits the model (digits, iris, or a synthetic set of its shape).
+    /// A CSV file (`.csv` or `.csv.gz`), one example per row, or a NumPy `.npy` file of the
+    /// features, `(N, D)`, with the targets in --targets. Default: a built-in data set that
+    /// suits the model (digits, iris, or a synthetic set of its shape).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// With a `.npy` --data: the targets, a `.npy` file with one row per example (labels
+    /// `(N,)`, values `(N, K)`).
+    #[arg(long, alias = "labels", value_name = "FILE", requires = "data")]
+    targets: Option<PathBuf>,
     /// The target column: a 0-based index (negative counts from the end) or a header name.
     /// Default: the last column (the last K for a K-row real-valued target).
     #[arg(long, value_name = "COLUMN")]
@@ -106,8 +112,9 @@ pub struct PredictArgs {
     /// The checkpoint written by `nnspec train` (or by a program using `write_outputs`).
     #[arg(long)]
     checkpoint: PathBuf,
-    /// The CSV has no target column: every column (or those of --features) is a feature.
-    #[arg(long, requires = "data")]
+    /// The data have no targets: every column of the CSV file (or those of --features) is a
+    /// feature; a `.npy` file needs no --targets.
+    #[arg(long, requires = "data", conflicts_with = "targets")]
     no_target: bool,
     /// For a classifier, print each class's probability (softmax of the outputs, or the
     /// sigmoid of a single output) instead of the raw outputs.
@@ -209,6 +216,15 @@ fn data<T: Scalar>(
             None => training::builtin(io, seed),
         });
     };
+    if is_npy(path) {
+        return npy_data(io, args, path, no_target, expect);
+    }
+    if let Some(t) = &args.targets {
+        return Err(format!(
+            "--targets {} goes with a .npy --data; a CSV file holds its targets",
+            t.display()
+        ));
+    }
     let count = match io.target {
         TargetKind::Values { count } => count,
         TargetKind::Labels { .. } => 1,
@@ -236,6 +252,48 @@ fn data<T: Scalar>(
     };
     let ds = Dataset::from_csv_path(path, &opts).map_err(|e| e.to_string())?;
     Ok((ds, path.display().to_string()))
+}
+
+/// Whether a data file is NumPy's `.npy`.
+fn is_npy(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
+/// The data of a `.npy` features file and its `.npy` targets (none with `--no-target`).
+fn npy_data<T: Scalar>(
+    io: &Io,
+    args: &DataArgs,
+    path: &std::path::Path,
+    no_target: bool,
+    expect: Expect<'_>,
+) -> Result<(Dataset<T>, String), String> {
+    let shown = path.display();
+    if args.label_column.is_some() {
+        return Err(format!(
+            "{shown}: --label-column is for CSV files; a .npy file's targets are in --targets"
+        ));
+    }
+    let targets = match &args.targets {
+        _ if no_target => None,
+        Some(t) => Some(t.as_path()),
+        None => {
+            return Err(format!(
+                "{shown}: the targets of .npy features are another .npy file: give --targets"
+            ));
+        }
+    };
+    let opts = NpyOptions {
+        kind: io.target.clone(),
+        features: args.features.clone(),
+        value_labels: expect.value_labels,
+    };
+    let ds = Dataset::from_npy_paths(path, targets, &opts).map_err(|e| e.to_string())?;
+    let source = match targets {
+        Some(t) => format!("{shown} and {}", t.display()),
+        None => shown.to_string(),
+    };
+    Ok((ds, source))
 }
 
 /// `nnspec train`.
@@ -395,7 +453,7 @@ fn save_run(
             // A failed run never replaces the files of an earlier one: it goes beside them.
             let dir = out.join("failed");
             o.state.restore_best(o.model);
-            let title = format!("{} — failed", o.title);
+            let title = nnspec::runtime::report::failed_title(o.title, &e);
             training::write_outputs(
                 &dir,
                 o.model,
@@ -518,6 +576,9 @@ impl RunInfo {
         ];
         if !overrides.is_empty() {
             meta.push(("overrides", overrides.join(",")));
+        }
+        if let Some(t) = &args.data.targets {
+            meta.push(("targets", training::spec_path(t)));
         }
         if let Some(c) = &args.data.label_column {
             meta.push(("label_column", c.clone()));
@@ -691,6 +752,7 @@ fn predict_data<T: Scalar>(
         None | Some("builtin") => None,
         Some(path) => Some(PathBuf::from(path)),
     };
+    args_then.targets = meta.get("targets").map(PathBuf::from);
     args_then.label_column = meta.get("label_column").cloned();
     args_then.features = match meta.get("features") {
         Some(f) => Some(

@@ -159,6 +159,11 @@ pub struct DataError {
 }
 
 impl DataError {
+    /// An error about the whole file (line 0).
+    pub(crate) fn at(file: &str, message: impl Into<String>) -> DataError {
+        DataError::new(file, 0, message)
+    }
+
     fn new(file: &str, line: usize, message: impl Into<String>) -> DataError {
         DataError {
             file: file.to_string(),
@@ -293,7 +298,7 @@ fn label_value(file: &str, row: &Row, col: usize, lo: i32, count: usize) -> Resu
 
 /// Whether `v` is a label of `{lo … lo+count−1}` (its index if so): the kernels' test,
 /// [`labels::label_index`](crate::labels::label_index), for every label of a data file.
-fn in_set(v: f64, lo: i64, count: usize) -> Option<usize> {
+pub(crate) fn in_set(v: f64, lo: i64, count: usize) -> Option<usize> {
     match i32::try_from(lo) {
         Ok(lo) => crate::labels::label_index(v, lo, count),
         Err(_) => None,
@@ -301,7 +306,7 @@ fn in_set(v: f64, lo: i64, count: usize) -> Option<usize> {
 }
 
 /// A label set as the book writes it: `{0 … 9}`.
-fn set(lo: i64, count: usize) -> String {
+pub(crate) fn set(lo: i64, count: usize) -> String {
     format!("{{{lo} … {}}}", lo + count as i64 - 1)
 }
 

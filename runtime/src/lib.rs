@@ -22,6 +22,7 @@
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
 //! - [`init`] — initialisers (He, Glorot, LeCun, normal, uniform, constants).
 //! - [`optim`] — optimisers, learning-rate schedules, weight decay and gradient clipping.
+//! - [`npy`] — NumPy `.npy` arrays read as data sets (no dependency).
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
 //! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.
@@ -41,6 +42,7 @@ pub mod init;
 pub mod interrupt;
 pub mod labels;
 pub mod layout;
+pub mod npy;
 pub mod optim;
 pub mod params;
 pub mod reduce;

@@ -44,7 +44,7 @@ impl ProgressBar {
 fn bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "{prefix:>11} [{bar:30.cyan/blue}] {pos}/{len} steps {elapsed_precise} {msg}",
+        "{prefix:>9} [{bar:20.cyan/blue}] {pos}/{len} steps {per_sec} ETA {eta} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
@@ -99,10 +99,8 @@ impl Progress {
     pub fn epoch(&self, e: &Epoch, epochs: usize) {
         let line = epoch_line(e, epochs);
         match &self.bar {
-            Some(bar) => {
-                bar.set_message(line.clone());
-                bar.println(line);
-            }
+            // The line goes above the bar, which keeps only the running loss.
+            Some(bar) => bar.println(line),
             None if self.lines => eprintln!("{line}"),
             None => {}
         }
@@ -116,21 +114,45 @@ impl Progress {
     }
 }
 
-/// `epoch  3/20  loss 0.2140  acc 94.1%  val loss 0.2532  val acc 93.0%  lr 1.0e-3  0.21 s`
+/// `epoch  3/20 loss  0.2140 acc  94.1% val  0.2532 acc  93.0% lr 1.0e-3  0.21s`: fixed-width
+/// fields, so lines align and, up to 999 epochs, fit in 80 columns.
 pub fn epoch_line(e: &Epoch, epochs: usize) -> String {
     let w = epochs.to_string().len();
-    let mut s = format!("epoch {:>w$}/{epochs}  loss {:.4}", e.epoch, e.train_loss);
+    let pct = |a: f64| format!("{:>5.1}%", 100.0 * a);
+    let mut s = format!(
+        "epoch {:>w$}/{epochs} loss {:>7}",
+        e.epoch,
+        number(e.train_loss)
+    );
     if let Some(a) = e.train_accuracy {
-        let _ = write!(s, "  acc {:5.1}%", 100.0 * a);
+        let _ = write!(s, " acc {}", pct(a));
     }
     if let Some(l) = e.val_loss {
-        let _ = write!(s, "  val loss {l:.4}");
+        let _ = write!(s, " val {:>7}", number(l));
     }
     if let Some(a) = e.val_accuracy {
-        let _ = write!(s, "  val acc {:5.1}%", 100.0 * a);
+        let _ = write!(s, " acc {}", pct(a));
     }
-    let _ = write!(s, "  lr {:.1e}  {:.2} s", e.lr, e.seconds);
+    let secs = if e.seconds < 10.0 {
+        format!("{:.2}s", e.seconds)
+    } else {
+        format!("{:.1}s", e.seconds)
+    };
+    let _ = write!(s, " lr {:.1e} {secs:>6}", e.lr);
     s
+}
+
+/// A loss in at most 7 characters: 4 decimals below 10, fewer above, `1.23e5` beyond.
+fn number(v: f64) -> String {
+    let a = v.abs();
+    match a {
+        _ if a == 0.0 => "0".into(),
+        _ if (1e-3..10.0).contains(&a) => format!("{v:.4}"),
+        _ if (10.0..100.0).contains(&a) => format!("{v:.3}"),
+        _ if (100.0..1000.0).contains(&a) => format!("{v:.2}"),
+        _ if (1000.0..10000.0).contains(&a) => format!("{v:.1}"),
+        _ => format!("{v:.2e}"),
+    }
 }
 
 /// The history as CSV: `epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds`,
@@ -156,114 +178,245 @@ pub fn history_csv(h: &History) -> String {
 
 pub use crate::files::write_atomic;
 
+/// The title of a failed run's plot: `Net — failed: diverged in epoch 5`.
+pub fn failed_title(title: &str, e: &crate::train::TrainError) -> String {
+    use crate::train::TrainErrorKind as K;
+    let why = match &*e.kind {
+        K::Step { epoch, .. } => format!("a step refused its data in epoch {epoch}"),
+        K::NonFinite { epoch, .. } => format!("NaN or infinity in epoch {epoch}"),
+        K::Diverged { epoch, .. } => format!("diverged in epoch {epoch}"),
+        K::Data(_) => "the data do not fit the model".into(),
+    };
+    format!("{title} — failed: {why}")
+}
+
+/// How a panel's values map to its vertical axis.
+#[cfg(feature = "plot")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scale {
+    /// Values as they are, ticks printed with `decimals`.
+    Linear,
+    /// `log10` of the values (all positive), ticks at whole decades.
+    Log,
+}
+
 #[cfg(feature = "plot")]
 /// One panel of the plot: a training and (if any) a validation curve over the epochs.
 struct Panel<'a> {
     caption: String,
     y_desc: &'a str,
+    /// The range on the axis (for [`Scale::Log`], of `log10` of the values).
     y_range: std::ops::Range<f64>,
-    train: Vec<(f64, f64)>,
-    val: Vec<(f64, f64)>,
-    legend_lower_right: bool,
+    scale: Scale,
+    train: Vec<(i32, f64)>,
+    val: Vec<(i32, f64)>,
 }
 
 #[cfg(feature = "plot")]
 type Area<'a> =
     plotters::drawing::DrawingArea<plotters::prelude::SVGBackend<'a>, plotters::coord::Shift>;
 
+/// The plot's width, and that of the strip on its right that holds the legend.
 #[cfg(feature = "plot")]
-fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: f64) -> Result<(), String> {
+const WIDTH: u32 = 860;
+#[cfg(feature = "plot")]
+const LEGEND: u32 = 130;
+
+/// A caption's font size: 20, smaller for a long caption so that it fits `width` pixels
+/// (a sans-serif character is about 0.55 of the size wide), never below 11; beyond that the
+/// caption is shortened with `…`.
+#[cfg(feature = "plot")]
+fn fit_caption(caption: &str, width: u32) -> (String, u32) {
+    let chars = caption.chars().count().max(1) as f64;
+    let size = (f64::from(width) / (0.55 * chars))
+        .floor()
+        .clamp(11.0, 20.0) as u32;
+    let room = (f64::from(width) / (0.55 * f64::from(size))) as usize;
+    if caption.chars().count() <= room {
+        (caption.to_string(), size)
+    } else {
+        let cut: String = caption.chars().take(room.saturating_sub(1)).collect();
+        (format!("{cut}…"), size)
+    }
+}
+
+/// A tick of a log axis: `10^k` as `0.01` … `100`, else `1e-5`; nothing between decades.
+#[cfg(feature = "plot")]
+fn decade(k: f64) -> String {
+    if k.fract() != 0.0 {
+        return String::new();
+    }
+    match k as i32 {
+        k @ -2..=2 => format!("{}", 10f64.powi(k)),
+        k => format!("1e{k}"),
+    }
+}
+
+#[cfg(feature = "plot")]
+fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: usize) -> Result<(), String> {
     use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let mut chart = ChartBuilder::on(area)
-        .caption(&p.caption, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(1.0..epochs.max(2.0), p.y_range)
+    let (chart_area, legend_area) = area.split_horizontally(WIDTH - LEGEND);
+    let (caption, size) = fit_caption(&p.caption, WIDTH - 40);
+    // The caption goes over the whole width, the chart below it beside the legend.
+    let (w, _) = area.dim_in_pixel();
+    let centred = ("sans-serif", size)
+        .into_font()
+        .into_text_style(area)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    area.draw(&Text::new(caption, ((w / 2) as i32, 8), centred))
         .map_err(|x| e(&x))?;
+    // Whole epochs on the x axis: an integer coordinate.
+    let last = epochs.max(2) as i32;
+    let mut chart = ChartBuilder::on(&chart_area)
+        .margin(12)
+        .margin_top(40)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(1..last, p.y_range.clone())
+        .map_err(|x| e(&x))?;
+    let scale = p.scale;
+    let span = p.y_range.end - p.y_range.start;
+    let y_ticks = match scale {
+        Scale::Log => (span.round() as usize + 1).clamp(2, 13),
+        Scale::Linear => 10,
+    };
+    let y_format = move |v: &f64| match scale {
+        Scale::Log => decade(*v),
+        // At most four decimals, without trailing zeros: `86`, `0.5`, `0.125`.
+        Scale::Linear => {
+            let t = format!("{v:.4}");
+            let t = t.trim_end_matches('0').trim_end_matches('.');
+            if t == "-0" { "0".into() } else { t.to_string() }
+        }
+    };
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(p.y_desc)
+        .x_labels((last as usize).min(12))
+        .y_labels(y_ticks)
+        .y_label_formatter(&y_format)
         .draw()
         .map_err(|x| e(&x))?;
+    let mut row = 60;
     for (points, label, colour) in [(p.train, "training", BLUE), (p.val, "validation", RED)] {
         if points.is_empty() {
             continue;
         }
         chart
-            .draw_series(LineSeries::new(points, colour))
-            .map_err(|x| e(&x))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+            .map_err(|x| e(&x))?;
+        // The legend, in the strip beside the chart: never over a curve.
+        legend_area
+            .draw(&PathElement::new(
+                vec![(4, row), (28, row)],
+                colour.stroke_width(2),
+            ))
+            .map_err(|x| e(&x))?;
+        legend_area
+            .draw(&Text::new(
+                label,
+                (34, row - 7),
+                ("sans-serif", 14).into_font(),
+            ))
+            .map_err(|x| e(&x))?;
+        row += 22;
     }
-    let position = if p.legend_lower_right {
-        SeriesLabelPosition::LowerRight
+    Ok(())
+}
+
+/// The vertical range of the loss panel: log10 of the values when they are all positive and
+/// span more than two decades, else the values from 0 (or the lowest, if negative) up.
+#[cfg(feature = "plot")]
+fn loss_axis(values: &[f64]) -> (Scale, std::ops::Range<f64>) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (Scale::Linear, 0.0..1.0);
+    }
+    if lo > 0.0 && hi / lo > 100.0 {
+        return (Scale::Log, lo.log10().floor()..hi.log10().ceil());
+    }
+    if hi > lo {
+        (Scale::Linear, lo.min(0.0)..hi + 0.05 * (hi - lo.min(0.0)))
     } else {
-        SeriesLabelPosition::UpperRight
-    };
-    chart
-        .configure_series_labels()
-        .position(position)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|x| e(&x))
+        let pad = hi.abs().max(1.0) * 0.1;
+        (Scale::Linear, lo.min(0.0) - pad..hi + pad)
+    }
+}
+
+/// The range of the accuracy panel (in %): the values with a margin, to whole multiples of 5,
+/// at least 10 points high, within 0–100.
+#[cfg(feature = "plot")]
+fn accuracy_axis(values: &[f64]) -> std::ops::Range<f64> {
+    let lo = values.iter().copied().fold(100.0, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let mut lo = (((lo - 2.0) / 5.0).floor() * 5.0).max(0.0);
+    let mut hi = (((hi + 2.0) / 5.0).ceil() * 5.0).min(100.0);
+    if hi - lo < 10.0 {
+        if hi >= 100.0 {
+            lo = hi - 10.0;
+        } else {
+            hi = (lo + 10.0).min(100.0);
+            lo = hi - 10.0;
+        }
+    }
+    lo..hi
 }
 
 #[cfg(feature = "plot")]
-/// The loss curves (training and validation loss per example, by epoch) and, for
-/// classifiers, the accuracy curves, as an SVG document.
+/// The loss curves (training and validation loss per example, by epoch, on a log axis when
+/// they span more than two decades) and, for classifiers, the accuracy curves on an axis
+/// fitted to them, as an SVG document. The legend is beside each chart, the epochs are whole
+/// numbers, and a long title is set smaller (or shortened) to fit.
 pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
     use plotters::prelude::*;
     // The finite values of one column of the history, by epoch.
-    let series = |f: &dyn Fn(&Epoch) -> Option<f64>| -> Vec<(f64, f64)> {
+    let series = |f: &dyn Fn(&Epoch) -> Option<f64>| -> Vec<(i32, f64)> {
         h.epochs
             .iter()
-            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .filter_map(|e| f(e).map(|v| (e.epoch as i32, v)))
             .filter(|(_, v)| v.is_finite())
             .collect()
     };
     let (train, val) = (series(&|e| Some(e.train_loss)), series(&|e| e.val_loss));
-    let lo = train
-        .iter()
-        .chain(&val)
-        .map(|p| p.1)
-        .fold(f64::INFINITY, f64::min);
-    let hi = train
-        .iter()
-        .chain(&val)
-        .map(|p| p.1)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let y_range = if lo.is_finite() && hi > lo {
-        lo.min(0.0)..hi * 1.05
-    } else {
-        0.0..1.0
+    let values: Vec<f64> = train.iter().chain(&val).map(|p| p.1).collect();
+    let (scale, y_range) = loss_axis(&values);
+    let on_axis = |v: Vec<(i32, f64)>| match scale {
+        Scale::Log => v.into_iter().map(|(e, l)| (e, l.log10())).collect(),
+        Scale::Linear => v,
     };
     let loss = Panel {
         caption: format!("{title}: loss per example"),
-        y_desc: "loss",
+        y_desc: if scale == Scale::Log {
+            "loss (log scale)"
+        } else {
+            "loss"
+        },
         y_range,
-        train,
-        val,
-        legend_lower_right: false,
+        scale,
+        train: on_axis(train),
+        val: on_axis(val),
     };
     let pct = |f: &dyn Fn(&Epoch) -> Option<f64>| series(&|e| f(e).map(|a| 100.0 * a));
+    let (acc_train, acc_val) = (pct(&|e| e.train_accuracy), pct(&|e| e.val_accuracy));
+    let acc_values: Vec<f64> = acc_train.iter().chain(&acc_val).map(|p| p.1).collect();
     let accuracy = Panel {
         caption: "accuracy".into(),
-        y_desc: "%",
-        y_range: 0.0..100.0,
-        train: pct(&|e| e.train_accuracy),
-        val: pct(&|e| e.val_accuracy),
-        legend_lower_right: true,
+        y_desc: "accuracy (%)",
+        y_range: accuracy_axis(&acc_values),
+        scale: Scale::Linear,
+        train: acc_train,
+        val: acc_val,
     };
     let has_acc = !accuracy.train.is_empty();
-    let epochs = h.epochs.len().max(1) as f64;
+    let epochs = h.epochs.last().map_or(1, |e| e.epoch);
     let mut svg = String::new();
     {
-        let height = if has_acc { 720 } else { 400 };
-        let root = SVGBackend::with_string(&mut svg, (800, height)).into_drawing_area();
+        let height = if has_acc { 740 } else { 400 };
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         if has_acc {
             let (top, bottom) = root.split_vertically(400);
@@ -306,6 +459,153 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[1], "1,1,0.6,1.2,,0.001,0.5");
+    }
+
+    /// The text of every `<text>` element of an SVG document, in order.
+    #[cfg(feature = "plot")]
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                Some(
+                    t.split_once('>')?
+                        .1
+                        .split_once("</text>")?
+                        .0
+                        .trim()
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// A history of `n` epochs with the given losses and accuracies.
+    #[cfg(feature = "plot")]
+    fn run(losses: &[f64], acc: &[f64]) -> History {
+        History {
+            epochs: losses
+                .iter()
+                .enumerate()
+                .map(|(k, &l)| Epoch {
+                    epoch: k + 1,
+                    train_loss: l,
+                    train_accuracy: acc.get(k).copied(),
+                    val_loss: Some(l * 1.5),
+                    val_accuracy: acc.get(k).map(|a| a - 0.01),
+                    lr: 0.001,
+                    seconds: 0.5,
+                })
+                .collect(),
+            best_epoch: Some(1),
+            stop: Stop::Completed,
+        }
+    }
+
+    #[cfg(feature = "plot")]
+    #[test]
+    fn plot_ticks_axes_and_titles() {
+        // Seven epochs, losses from 2 down to 0.002 (and 3 … 0.003 on validation): more than
+        // two decades, so a log axis with a tick per decade, 1e-3 … 10.
+        let losses = [2.0, 0.9, 0.3, 0.1, 0.02, 0.005, 0.002];
+        let acc = [0.90, 0.91, 0.93, 0.95, 0.96, 0.97, 0.97];
+        let svg = loss_plot_svg(&run(&losses, &acc), "Net").unwrap();
+        std::fs::write(std::env::temp_dir().join("nnspec-plot-log.svg"), &svg).unwrap();
+        let t = texts(&svg);
+        for want in [
+            "Net: loss per example",
+            "loss (log scale)",
+            "accuracy (%)",
+            "epoch",
+        ] {
+            assert!(t.iter().any(|x| x == want), "{want} not in {t:?}");
+        }
+        let decades: Vec<&str> = ["1e-3", "0.01", "0.1", "1", "10"].into();
+        for d in &decades {
+            assert!(t.iter().any(|x| x == d), "{d} not in {t:?}");
+        }
+        // Every number on the axes is a whole epoch, a decade or a whole percentage: the
+        // epochs 1 … 7 and the accuracy axis fitted to 88 … 100 %, in steps of whole numbers.
+        let numbers: Vec<f64> = t.iter().filter_map(|x| x.parse().ok()).collect();
+        let epochs: Vec<f64> = (1..=7).map(f64::from).collect();
+        for e in &epochs {
+            assert!(numbers.contains(e), "epoch {e} not in {t:?}");
+        }
+        for n in &numbers {
+            let decade = decades.iter().any(|d| d.parse::<f64>().unwrap() == *n);
+            assert!(decade || n.fract() == 0.0, "{n} in {t:?}");
+            assert!(
+                decade || (1.0..=7.0).contains(n) || (85.0..=100.0).contains(n),
+                "{n} in {t:?}"
+            );
+        }
+        assert!(!numbers.contains(&0.5) && !numbers.contains(&50.0), "{t:?}");
+        // Within two decades: a linear axis.
+        let svg = loss_plot_svg(&run(&[1.0, 0.5, 0.2], &[]), "Net").unwrap();
+        assert!(texts(&svg).iter().any(|x| x == "loss") && !svg.contains("log scale"));
+    }
+
+    #[cfg(feature = "plot")]
+    #[test]
+    fn a_failed_run_says_so_and_a_long_title_fits() {
+        use crate::train::{TrainError, TrainErrorKind};
+        let h = run(&[1.0, 0.5, 80.0], &[]);
+        let e = TrainError {
+            kind: Box::new(TrainErrorKind::Diverged {
+                epoch: 3,
+                loss: 80.0,
+                lowest: 0.5,
+            }),
+            history: h.clone(),
+        };
+        let title = failed_title("Net", &e);
+        assert_eq!(title, "Net — failed: diverged in epoch 3");
+        let svg = loss_plot_svg(&h, &title).unwrap();
+        std::fs::write(std::env::temp_dir().join("nnspec-plot-failed.svg"), &svg).unwrap();
+        assert!(
+            texts(&svg)
+                .contains(&"Net — failed: diverged in epoch 3: loss per example".to_string())
+        );
+        // A title too long for the width at any size is shortened, and set at the smallest.
+        let long = "M".repeat(300);
+        let (shown, size) = fit_caption(&long, 820);
+        assert_eq!(size, 11);
+        assert!(shown.ends_with('…') && (shown.chars().count() as f64) * 0.55 * 11.0 <= 820.0);
+        assert_eq!(
+            fit_caption("Net: loss per example", 820),
+            ("Net: loss per example".into(), 20)
+        );
+    }
+
+    #[test]
+    fn epoch_lines_fit_in_80_columns() {
+        let e = Epoch {
+            epoch: 999,
+            train_loss: -1.2345e-5,
+            train_accuracy: Some(1.0),
+            val_loss: Some(123456.0),
+            val_accuracy: Some(0.5),
+            lr: 1.5e-3,
+            seconds: 999.9,
+        };
+        let line = epoch_line(&e, 999);
+        assert_eq!(
+            line,
+            "epoch 999/999 loss -1.23e-5 acc 100.0% val  1.23e5 acc  50.0% lr 1.5e-3 999.9s"
+        );
+        assert!(line.chars().count() <= 80);
+        let e = Epoch {
+            epoch: 3,
+            train_loss: 0.214,
+            train_accuracy: None,
+            val_loss: None,
+            val_accuracy: None,
+            lr: 0.01,
+            seconds: 0.214,
+        };
+        assert_eq!(
+            epoch_line(&e, 20),
+            "epoch  3/20 loss  0.2140 lr 1.0e-2  0.21s"
+        );
     }
 
     #[cfg(feature = "plot")]

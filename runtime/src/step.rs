@@ -32,6 +32,21 @@ pub enum StepError {
     },
     /// A failure of an evaluator other than generated code (the IR interpreter), in words.
     Eval(String),
+    /// An entry of a vector of labels (`target y : {0, 1}^{D}`) outside its set.
+    EntryLabel {
+        /// The input's name in the spec.
+        name: &'static str,
+        /// The entry (row).
+        row: usize,
+        /// The example (column).
+        column: usize,
+        /// The value given, as written.
+        value: String,
+        /// The first label.
+        lo: i32,
+        /// The number of labels in the set.
+        count: usize,
+    },
     /// A class label outside its set.
     Label {
         /// The example (column).
@@ -67,6 +82,18 @@ impl fmt::Display for StepError {
             StepError::Targets { name, expected } => {
                 write!(f, "`{name}` takes {expected}")
             }
+            StepError::EntryLabel {
+                name,
+                row,
+                column,
+                value,
+                lo,
+                count,
+            } => write!(
+                f,
+                "`{name}` entry {row} of example {column}: label {value} is not in {{{lo} … {}}}",
+                i64::from(*lo) + *count as i64 - 1
+            ),
             StepError::Label {
                 column,
                 value,

@@ -313,6 +313,64 @@ fn generated_code_rejects_bad_arguments_without_panicking() {
     assert!(ok.is_finite());
 }
 
+#[test]
+fn generated_code_checks_every_entry_of_a_vector_of_labels() {
+    use nnspec::__private::runtime::data::{Dataset, TargetsRef};
+    use nnspec::__private::runtime::optim::{Config, Method, Optimizer};
+    use nnspec::__private::runtime::train::{Supervised, TrainConfig, TrainErrorKind, fit};
+    use nnspec::__private::runtime::{Rng, StepError};
+    // `target y : {0, 1}^{D_o}` with D_i = 2, D_o = 4.
+    type Net = losses::IndependentBinary<f64>;
+    let mut net = Net::init(&mut Rng::new(1));
+    let mut grads = net.zeros_like();
+    let mut ws = Net::workspace(3);
+    let x = Mat::from_fn(2, 3, |i, j| (i + j) as f64);
+    let mut y = Mat::from_fn(4, 3, |i, j| ((i + j) % 2) as f64);
+    assert!(
+        net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws)
+            .is_ok()
+    );
+    for (bad, shown) in [(7.0, "7"), (0.5, "0.5"), (-1.0, "-1"), (f64::NAN, "NaN")] {
+        y[(1, 2)] = bad;
+        let want = StepError::EntryLabel {
+            name: "y",
+            row: 1,
+            column: 2,
+            value: shown.into(),
+            lo: 0,
+            count: 2,
+        };
+        let message = format!("`y` entry 1 of example 2: label {shown} is not in {{0 … 1}}");
+        let e = net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws);
+        assert_eq!(e.as_ref().unwrap_err(), &want);
+        assert_eq!(e.unwrap_err().to_string(), message);
+        assert_eq!(net.loss(x.as_ref(), y.as_ref(), &mut ws).unwrap_err(), want);
+        let e = net.batch_loss(x.as_ref(), TargetsRef::Values(y.as_ref()), &mut ws);
+        assert_eq!(e.unwrap_err(), want);
+    }
+    // Through `fit`: the step refuses the batch holding the 7, before any update.
+    y[(1, 2)] = 7.0;
+    let ds = Dataset::from_values(x, y).unwrap();
+    let mut opt = Optimizer::new(Config::new(Method::Sgd, 0.1));
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch: 3,
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let before = net.clone().omega_0;
+    let e = fit(&mut net, &mut opt, &ds, None, &cfg).unwrap_err();
+    let TrainErrorKind::Step { error, .. } = &*e.kind else {
+        panic!("{e}")
+    };
+    // The batch is shuffled: the example is the 7's column in it.
+    assert!(
+        matches!(error, StepError::EntryLabel { name: "y", row: 1, value, lo: 0, count: 2, .. } if value == "7"),
+        "{error}"
+    );
+    assert_eq!(net.omega_0, before);
+}
+
 mod inits {
     nnspec::model!(
         r#"model Inits[D = 200] {

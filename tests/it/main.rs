@@ -7,6 +7,7 @@ mod book;
 mod cli;
 mod data;
 mod generated;
+mod npy;
 mod ops;
 mod robust;
 mod specs;

@@ -120,5 +120,12 @@ fn argument(slot: &Slot) -> String {
         (None, Cols::Batch(c)) => format!("{}, {c} columns per example", slot.shape),
         (None, Cols::Fixed(_)) => slot.shape.to_string(),
     };
+    let what = match slot.entry_labels {
+        Some((lo, k)) => format!(
+            "{what}, each entry a label in {{{lo} … {}}}",
+            lo + k as i32 - 1
+        ),
+        None => what,
+    };
     format!("{role} `{n}`, {what}")
 }

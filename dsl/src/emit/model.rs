@@ -112,10 +112,12 @@ impl<'a, 'g> Items<'a, 'g> {
                     }
                 } else {
                     let cols = cols_tokens(s.shape.cols);
+                    let entries = entry_label_check(&rt, x, s);
                     quote! {
                         if #x.nrows() != #rows || #x.ncols() != #cols {
                             return Err(#rt::StepError::Shape { name: #n, expected: (#rows, #cols), got: (#x.nrows(), #x.ncols()) });
                         }
+                        #entries
                     }
                 }
             })
@@ -433,6 +435,27 @@ fn inputs_read(g: &Graph, id: NodeId) -> Vec<usize> {
     (0..g.inputs.len())
         .filter(|&k| needed[g.inputs[k].node.index()])
         .collect()
+}
+
+/// For a vector of labels (`target y : {0, 1}^{D}`, the slot's `entry_labels`): every entry
+/// checked against its set by the runtime's `label_index`, as the interpreter checks it, the
+/// first outside it an error naming the input, the entry and the example. Nothing otherwise.
+fn entry_label_check(rt: &TokenStream, x: &Ident, s: &crate::ir::Slot) -> TokenStream {
+    let Some((lo, count)) = s.entry_labels else {
+        return TokenStream::new();
+    };
+    let n = &s.name;
+    quote! {
+        for j in 0..#x.ncols() {
+            for i in 0..#x.nrows() {
+                let v = #x[(i, j)];
+                if #rt::labels::label_index(v, #lo, #count).is_none() {
+                    let value = #rt::Real::to_f64(v).to_string();
+                    return Err(#rt::StepError::EntryLabel { name: #n, row: i, column: j, value, lo: #lo, count: #count });
+                }
+            }
+        }
+    }
 }
 
 /// The batch size a step reads off its first input: the number of labels, or of columns
