@@ -1175,8 +1175,8 @@ mod tests {
         assert_eq!(ds.len(), lines.len());
         for (j, line) in lines.iter().enumerate() {
             let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
-            for i in 0..4 {
-                assert_eq!(ds.x[(i, j)], cells[i]);
+            for (i, &cell) in cells.iter().take(4).enumerate() {
+                assert_eq!(ds.x[(i, j)], cell);
             }
             assert_eq!(labels(&ds)[j] as f64, cells[4]);
         }
