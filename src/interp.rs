@@ -460,7 +460,24 @@ fn eval_node<'v, T: Scalar>(
             reduce::sum_example_cols(dst, arg(0), per);
         }
         Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
+        Op::ExampleMatMul { ta, tb } => {
+            let per = |k: usize| dims(g.shape(node.args[k]), 1).1;
+            nnspec_runtime::gemm::gemm_per_example(
+                dst,
+                arg(0),
+                per(0),
+                arg(1),
+                per(1),
+                ta,
+                tb,
+                T::ONE,
+            );
+        }
         Op::Transpose => dst.copy_from(arg(0).transpose()),
+        Op::ExampleTranspose => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            layout::transpose_per_example(dst, arg(0), per);
+        }
         Op::Softmax => reduce::softmax_cols(dst, arg(0)),
         Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
         Op::Row(k) => dst.copy_from(arg(0).subrows(k as usize, 1)),

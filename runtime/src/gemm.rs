@@ -84,6 +84,58 @@ pub fn gemm_par<T: Scalar>(
     product(dst, a, b, ta, tb, accumulate, T::ONE, par);
 }
 
+/// Per example, `dst_b = α·op(a_b)·op(b_b)`: the product of a batch of matrices held side
+/// by side, example `b`'s block of `a` being its columns `b·a_cols … (b+1)·a_cols - 1` (and
+/// likewise for `b` and `dst`). One [`gemm_scaled`] per example on the contiguous column
+/// blocks, so it allocates nothing; the batch is `a.ncols() / a_cols`.
+///
+/// # Panics
+/// If a column count is not a whole number of blocks, or the blocks do not fit.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_per_example<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    a_cols: usize,
+    b: MatRef<'_, T>,
+    b_cols: usize,
+    ta: bool,
+    tb: bool,
+    alpha: T,
+) {
+    assert!(
+        a_cols > 0 && b_cols > 0 && a.ncols().is_multiple_of(a_cols),
+        "gemm_per_example: {}×{} in blocks of {a_cols} columns",
+        a.nrows(),
+        a.ncols()
+    );
+    let batch = a.ncols() / a_cols;
+    assert!(
+        b.ncols() == batch * b_cols && (batch == 0 || dst.ncols().is_multiple_of(batch)),
+        "gemm_per_example: {} examples of {}×{a_cols} and {}×{b_cols} into {}×{}",
+        batch,
+        a.nrows(),
+        b.nrows(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    if batch == 0 {
+        return;
+    }
+    let d_cols = dst.ncols() / batch;
+    for e in 0..batch {
+        product(
+            dst.as_mut().subcols_mut(e * d_cols, d_cols),
+            a.subcols(e * a_cols, a_cols),
+            b.subcols(e * b_cols, b_cols),
+            ta,
+            tb,
+            false,
+            alpha,
+            Par::Seq,
+        );
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn product<T: Scalar>(
     dst: MatMut<'_, T>,
@@ -182,6 +234,36 @@ mod tests {
                 assert!((c[(i, j)] - 0.125 * want[(i, j)]).abs() < 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn a_product_per_example_is_the_product_of_each_examples_blocks() {
+        // Two examples: a is 2×(3·2), b is 2×(3·2); per example a_bᵀ b_b is 3×3.
+        let a = Mat::from_fn(2, 6, |i, j| (i * 6 + j) as f64 * 0.3 - 1.0);
+        let b = Mat::from_fn(2, 6, |i, j| (i + 2 * j) as f64 * 0.1 + 0.5);
+        let mut c = Mat::<f64>::full(3, 6, f64::NAN);
+        gemm_per_example(c.as_mut(), a.as_ref(), 3, b.as_ref(), 3, true, false, 2.0);
+        for e in 0..2 {
+            for i in 0..3 {
+                for j in 0..3 {
+                    let want: f64 = (0..2).map(|l| a[(l, e * 3 + i)] * b[(l, e * 3 + j)]).sum();
+                    assert!((c[(i, e * 3 + j)] - 2.0 * want).abs() < 1e-12);
+                }
+            }
+        }
+        // No examples: nothing to do.
+        let mut empty = Mat::<f64>::zeros(3, 0);
+        let z = Mat::<f64>::zeros(2, 0);
+        gemm_per_example(
+            empty.as_mut(),
+            z.as_ref(),
+            3,
+            z.as_ref(),
+            3,
+            true,
+            false,
+            1.0,
+        );
     }
 
     #[test]

@@ -50,6 +50,33 @@ pub fn place_row<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, k: usize
     dst.subrows_mut(k, 1).copy_from(src);
 }
 
+/// Per example, the transpose of its block: `src` is `r × (n·B)`, `dst` is `n × (r·B)`, and
+/// `dst[j, b·r + i] = src[i, b·n + j]`.
+///
+/// # Panics
+/// If `dst` is not `n × (r·B)` for `src` in blocks of `n` columns.
+pub fn transpose_per_example<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, n: usize) {
+    let r = src.nrows();
+    assert!(
+        n > 0
+            && src.ncols().is_multiple_of(n)
+            && dst.nrows() == n
+            && dst.ncols() == src.ncols() / n * r,
+        "transpose_per_example: {}×{} in blocks of {n} columns into {}×{}",
+        r,
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..src.ncols() / n {
+        for i in 0..r {
+            for j in 0..n {
+                dst[(j, b * r + i)] = src[(i, b * n + j)];
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +94,21 @@ mod tests {
         let s = Mat::full(1, 1, 7.0);
         broadcast(d.as_mut(), s.as_ref());
         assert!((0..3).all(|j| d[(0, j)] == 7.0 && d[(1, j)] == 7.0));
+    }
+
+    #[test]
+    fn transposes_each_examples_block() {
+        // Two examples of 2×3: into two examples of 3×2.
+        let x = Mat::from_fn(2, 6, |i, j| (10 * i + j) as f64);
+        let mut d = Mat::full(3, 4, f64::NAN);
+        transpose_per_example(d.as_mut(), x.as_ref(), 3);
+        for b in 0..2 {
+            for i in 0..2 {
+                for j in 0..3 {
+                    assert_eq!(d[(j, b * 2 + i)], x[(i, b * 3 + j)]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -576,6 +576,29 @@ def values_per_example():
     return {"X": side(xs), "Y": side(ys)}, p, {"V": side(vs), "L": loss}
 
 
+@spec("12.9_self_attention_per_example")
+def self_attention_per_example():
+    g = rng(41)
+    b, n, d, dq = 3, 3, 4, 2
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = {
+        "β_v": draw(g, d), "Ω_v": draw(g, d, d),
+        "β_q": draw(g, dq), "Ω_q": draw(g, dq, d),
+        "β_k": draw(g, dq), "Ω_k": draw(g, dq, d),
+    }
+    ones = np.ones(n)
+    vs = [np.outer(p["β_v"], ones) + p["Ω_v"] @ x for x in xs]  # (12.6)
+    qs = [np.outer(p["β_q"], ones) + p["Ω_q"] @ x for x in xs]  # (12.6)
+    ks = [np.outer(p["β_k"], ones) + p["Ω_k"] @ x for x in xs]  # (12.6)
+    sas = [v @ softmax(k.T @ q / math.sqrt(dq)) for v, q, k in zip(vs, qs, ks)]  # (12.9)
+    loss = sum(np.sum((sa - y) ** 2) for sa, y in zip(sas, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "V": side(vs), "Q": side(qs), "K": side(ks), "Sa": side(sas), "L": loss,
+    }
+
+
 @spec("17.24_kl_divergence")
 def kl_divergence():
     g = rng(38)

@@ -234,6 +234,21 @@ fn wx(b: &mut Build<'_>, rows: usize) -> NodeId {
     )
 }
 
+/// `W X` for a parameter `W` (`rows × 2`) and data `X` (`2 × nB`): a matrix `rows × n` per
+/// example that depends on every entry of a parameter.
+fn w_blocks(b: &mut Build<'_>, name: &str, rows: usize, n: usize) -> NodeId {
+    let w = b.param(&format!("W_{name}"), rows, 2, Dom::Any);
+    let value = b.rng.mat(2, n * B, Dom::Any);
+    let x = b.input(&format!("X_{name}"), Shape::batch_matrix(2, n), value, None);
+    b.op(
+        Op::MatMul {
+            ta: false,
+            tb: false,
+        },
+        &[w, x],
+    )
+}
+
 /// `bcast(p) ⊙ X`: a `rows × B` batch scaled row-wise by a parameter `p` (`rows × 1`).
 fn scaled(b: &mut Build<'_>, name: &str, rows: usize) -> NodeId {
     let p = b.param(name, rows, 1, Dom::Any);
@@ -271,10 +286,15 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::PlaceRow { k: 1, rows: 3 },
     Op::StopGradient,
     Op::SumExampleCols,
+    Op::ExampleMatMul {
+        ta: false,
+        tb: false,
+    },
+    Op::ExampleTranspose,
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 21;
+const OP_COUNT: usize = 23;
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -301,6 +321,8 @@ fn op_index(op: &Op) -> usize {
         Op::PlaceRow { .. } => 18,
         Op::StopGradient => 19,
         Op::SumExampleCols => 20,
+        Op::ExampleMatMul { .. } => 21,
+        Op::ExampleTranspose => 22,
     }
 }
 
@@ -464,6 +486,48 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             }));
             v
         }
+        Op::ExampleMatMul { .. } => {
+            let emm = |ta, tb| Op::ExampleMatMul { ta, tb };
+            let mut v = Vec::new();
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let (ar, ac) = if ta { (4, 3) } else { (3, 4) };
+                    let (br, bc) = if tb { (2, 4) } else { (4, 2) };
+                    let name = format!(
+                        "example_matmul {}·{}: per example",
+                        if ta { "Aᵀ" } else { "A" },
+                        if tb { "Bᵀ" } else { "B" }
+                    );
+                    v.push(case(&name, rng, |b| {
+                        let a = w_blocks(b, "A", ar, ac);
+                        let bb = w_blocks(b, "B", br, bc);
+                        b.op(emm(ta, tb), &[a, bb])
+                    }));
+                }
+            }
+            v.push(case(
+                "example_matmul: X ω, a vector per example",
+                rng,
+                |b| {
+                    let x = w_blocks(b, "X", 3, 4);
+                    let w = w_blocks(b, "ω", 4, 1);
+                    b.op(emm(false, false), &[x, w])
+                },
+            ));
+            v.push(case(
+                "example_matmul: Xᵀ X, one value on both sides",
+                rng,
+                |b| {
+                    let x = w_blocks(b, "X", 3, 2);
+                    b.op(emm(true, false), &[x, x])
+                },
+            ));
+            v
+        }
+        Op::ExampleTranspose => vec![case("example_transpose: 3×2 per example", rng, |b| {
+            let x = w_blocks(b, "X", 3, 2);
+            b.op(Op::ExampleTranspose, &[x])
+        })],
         Op::Transpose => vec![
             case("transpose 3×2", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

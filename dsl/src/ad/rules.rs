@@ -64,8 +64,24 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             };
             vec![Some(da), Some(db)]
         }
-        // ∂(aᵀ) = ḡᵀ.
+        // Per example, C_b = op(A_b) op(B_b): the same rule, example by example.
+        Op::ExampleMatMul { ta, tb } => {
+            let mm = |ta, tb| Op::ExampleMatMul { ta, tb };
+            let da = if ta {
+                b.op(mm(tb, true), &[x[1], g])?
+            } else {
+                b.op(mm(false, !tb), &[g, x[1]])?
+            };
+            let db = if tb {
+                b.op(mm(true, ta), &[g, x[0]])?
+            } else {
+                b.op(mm(!ta, false), &[x[0], g])?
+            };
+            vec![Some(da), Some(db)]
+        }
+        // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
         Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
+        Op::ExampleTranspose => vec![Some(b.op(Op::ExampleTranspose, &[g])?)],
         // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
         Op::Softmax => {
             let gy = b.mul(g, yid)?;

@@ -273,7 +273,9 @@ impl Cx<'_> {
     /// nothing else), with no statement in between: that loop's node and the factor.
     fn scaled_product(&self, id: NodeId) -> Option<(NodeId, f64)> {
         let g = self.g;
-        if !matches!(g.node(id).op, Op::MatMul { .. }) || g.outputs.iter().any(|(_, o)| *o == id) {
+        if !matches!(g.node(id).op, Op::MatMul { .. } | Op::ExampleMatMul { .. })
+            || g.outputs.iter().any(|(_, o)| *o == id)
+        {
             return None;
         }
         let mut users = (id.index() + 1..g.nodes.len()).filter(|&u| g.nodes[u].args.contains(&id));
@@ -391,6 +393,12 @@ impl Cx<'_> {
         let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
             Op::MatMul { ta, tb } => self.product(id, ta, tb),
+            Op::ExampleMatMul { ta, tb } => self.example_product(id, ta, tb),
+            Op::ExampleTranspose => {
+                let a = arg(0);
+                let per = self.cols_per_example(n.args[0]);
+                quote!(#rt::layout::transpose_per_example(#dst, #a, #per);)
+            }
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
@@ -508,6 +516,30 @@ impl Cx<'_> {
                 let dst = self.write(id);
                 quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
             }
+        }
+    }
+
+    /// A product per example: one GEMM per example on the operands' contiguous column blocks
+    /// (`runtime::gemm::gemm_per_example`), with the scale of a scaled product as its α.
+    fn example_product(&self, id: NodeId, ta: bool, tb: bool) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+        let (pa, pb) = (
+            self.cols_per_example(n.args[0]),
+            self.cols_per_example(n.args[1]),
+        );
+        let (dst, alpha) = match self.scaled_product(id) {
+            Some((u, alpha)) => (self.write(u), quote!(T::from_f64(#alpha))),
+            None => (self.write(id), quote!(T::ONE)),
+        };
+        quote!(#rt::gemm::gemm_per_example(#dst, #a, #pa, #b, #pb, #ta, #tb, #alpha);)
+    }
+
+    /// The columns per example of a batched value (the column count of a fixed one).
+    fn cols_per_example(&self, id: NodeId) -> usize {
+        match self.g.node(id).shape.cols {
+            Cols::Batch(per) | Cols::Fixed(per) => per,
         }
     }
 
@@ -656,7 +688,9 @@ impl Cx<'_> {
             | Op::SumCols
             | Op::SumExampleCols
             | Op::MatMul { .. }
+            | Op::ExampleMatMul { .. }
             | Op::Transpose
+            | Op::ExampleTranspose
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)

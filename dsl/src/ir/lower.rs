@@ -644,7 +644,8 @@ impl Cx<'_, '_> {
                     if let Cols::Batch(n) = s.cols
                         && n > 1
                     {
-                        Err(unsupported(span, "the transpose of a matrix per example"))
+                        // Each example's block transposed; a product reads it as its flag.
+                        node(Lv::of(self.op(Op::ExampleTranspose, &[v.id], span)?))
                     } else if s.cols == Cols::EXAMPLE {
                         node(Lv {
                             id: v.id,
@@ -872,6 +873,16 @@ impl Cx<'_, '_> {
         }
         if self.is_scalar(a) || self.is_scalar(b) {
             return self.elementwise(Op::Mul, a, b, span);
+        }
+        // Both per example (`Kᵀ Q`, `V A`, `X ω`, `xᵀ Y`): a product per example, a
+        // transposed vector per example read through the flag.
+        let per_example = Op::ExampleMatMul {
+            ta: a.row,
+            tb: b.row,
+        };
+        if sa.cols.is_batch() && sb.cols.is_batch() && per_example.infer(&[sa, sb], sa).is_ok() {
+            let id = self.op(per_example, &[a.id, b.id], span)?;
+            return Ok(Val::Node(Lv::of(id)));
         }
         Err(unsupported(span, "this product"))
     }

@@ -173,8 +173,22 @@ pub enum Op {
         /// Transpose the right operand.
         tb: bool,
     },
-    /// `aᵀ` (fixed shapes only; batched values are never transposed).
+    /// `aᵀ` (fixed shapes only; a batch as a whole is never transposed).
     Transpose,
+    /// Per example, `op(a_b) · op(b_b)`, where `a_b` is example `b`'s block of columns of a
+    /// batched operand and `op` transposes the block when the flag is set: `Kᵀ Q`
+    /// (`D × NB` and `D × NB` to `N × NB`), `V A` (`D × NB` and `N × NB` to `D × NB`), `X ω`
+    /// (`D × NB` and `N × B` to `D × B`). Both operands are batched; a product with a fixed
+    /// left operand is [`Op::MatMul`] (`Ω X`, one GEMM for the whole batch).
+    ExampleMatMul {
+        /// Transpose each example's block of the left operand.
+        ta: bool,
+        /// Transpose each example's block of the right operand.
+        tb: bool,
+    },
+    /// Per example, the transpose of its block: `r × nB → n × rB` (`Xᵀ` for a matrix `X` per
+    /// example). Read by a product, it becomes that product's transpose flag.
+    ExampleTranspose,
     /// Column-wise softmax.
     Softmax,
     /// Column-wise `log ∑ exp`: `r × c → 1 × c`, computed stably.
@@ -478,6 +492,20 @@ impl Op {
                 arity(2)?;
                 matmul_shape(ta, tb, args[0], args[1])
             }
+            Op::ExampleMatMul { ta, tb } => {
+                arity(2)?;
+                example_matmul_shape(ta, tb, args[0], args[1])
+            }
+            Op::ExampleTranspose => {
+                arity(1)?;
+                match args[0].cols {
+                    Cols::Batch(n) => Ok(Shape::batch_matrix(n, args[0].rows)),
+                    Cols::Fixed(_) => Err(ShapeError(format!(
+                        "a transpose per example of {}, which is not per example",
+                        args[0].book()
+                    ))),
+                }
+            }
         }
     }
 }
@@ -502,7 +530,9 @@ impl Op {
             | Op::SumCols
             | Op::SumExampleCols
             | Op::MatMul { .. }
+            | Op::ExampleMatMul { .. }
             | Op::Transpose
+            | Op::ExampleTranspose
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)
@@ -541,6 +571,27 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
             b.book(),
             t(tb)
         )))
+    }
+}
+
+/// The shape rule of the per-example product `op(a_b) op(b_b)`: each operand's block per
+/// example (`rows × n` of a `rows × nB` value), transposed by its flag, must fit; the result
+/// has the left block's rows and, per example, the right block's columns.
+fn example_matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
+    let block = |s: Shape, flag: bool| match s.cols {
+        Cols::Batch(n) if flag => Some((n, s.rows)),
+        Cols::Batch(n) => Some((s.rows, n)),
+        Cols::Fixed(_) => None,
+    };
+    match (block(a, ta), block(b, tb)) {
+        (Some((m, k)), Some((k2, p))) if k == k2 => Ok(Shape::batch_matrix(m, p)),
+        _ => Err(ShapeError(format!(
+            "a product per example of {}{} and {}{}",
+            a.book(),
+            t(ta),
+            b.book(),
+            t(tb)
+        ))),
     }
 }
 
