@@ -485,6 +485,13 @@ fn eval_node<'v, T: Scalar>(
         Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
         Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
         Op::StopGradient => dst.copy_from(arg(0)),
+        Op::ExampleCol(k) => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            layout::example_col(dst, arg(0), k as usize, per);
+        }
+        Op::PlaceExampleCol { k, n } => {
+            layout::place_example_col(dst, arg(0), k as usize, n as usize);
+        }
     }
     Ok(())
 }

@@ -77,6 +77,50 @@ pub fn transpose_per_example<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, 
     }
 }
 
+/// Column `k` of each example's block: `src` is `r × (n·B)`, `dst` is `r × B`, and
+/// `dst[:, b] = src[:, b·n + k]`.
+///
+/// # Panics
+/// If `k ≥ n` or `dst` is not `r × B` for `src` in blocks of `n` columns.
+pub fn example_col<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, k: usize, n: usize) {
+    assert!(
+        k < n && dst.nrows() == src.nrows() && src.ncols() == n * dst.ncols(),
+        "example_col: column {k} of {}×{} in blocks of {n} into {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..dst.ncols() {
+        dst.as_mut().col_mut(b).copy_from(src.col(b * n + k));
+    }
+}
+
+/// `dst = 0` except column `k` of each example's block, which is that example's column of
+/// `src` (`r × B`): the transpose of [`example_col`].
+///
+/// # Panics
+/// If `k ≥ n` or `dst` is not `r × (n·B)` for `src` `r × B`.
+pub fn place_example_col<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    src: MatRef<'_, T>,
+    k: usize,
+    n: usize,
+) {
+    assert!(
+        k < n && dst.nrows() == src.nrows() && dst.ncols() == n * src.ncols(),
+        "place_example_col: {}×{} at column {k} of blocks of {n} in {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    dst.fill(T::ZERO);
+    for b in 0..src.ncols() {
+        dst.as_mut().col_mut(b * n + k).copy_from(src.col(b));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +151,26 @@ mod tests {
                 for j in 0..3 {
                     assert_eq!(d[(j, b * 2 + i)], x[(i, b * 3 + j)]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_and_places_a_column_of_each_example() {
+        // Two examples of 2×3; column 1 of each.
+        let x = Mat::from_fn(2, 6, |i, j| (10 * i + j) as f64);
+        let mut c = Mat::full(2, 2, f64::NAN);
+        example_col(c.as_mut(), x.as_ref(), 1, 3);
+        assert_eq!(
+            [c[(0, 0)], c[(1, 0)], c[(0, 1)], c[(1, 1)]],
+            [1.0, 11.0, 4.0, 14.0]
+        );
+        let mut p = Mat::full(2, 6, f64::NAN);
+        place_example_col(p.as_mut(), c.as_ref(), 1, 3);
+        for j in 0..6 {
+            for i in 0..2 {
+                let want = if j % 3 == 1 { x[(i, j)] } else { 0.0 };
+                assert_eq!(p[(i, j)], want);
             }
         }
     }

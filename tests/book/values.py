@@ -615,6 +615,35 @@ def kl_divergence():
     return {"x": x}, p, {"D_KL": kl, "L": np.sum(kl)}
 
 
+# ---------------------------------------------------------------- course notes
+
+
+@spec("rnn_elman")
+def rnn_elman():
+    g = rng(42)
+    b, d, t_len, dh, do = 3, 2, 3, 3, 2
+    xs = [draw(g, d, t_len) for _ in range(b)]  # one sequence per example, x_t its columns
+    ys = [draw(g, do, t_len) for _ in range(b)]
+    p = {"W": draw(g, dh, dh), "U": draw(g, dh, d), "b": draw(g, dh), "V": draw(g, do, dh), "c": draw(g, do)}
+    hs = {t: [] for t in range(1, t_len + 1)}
+    os = {t: [] for t in range(1, t_len + 1)}
+    loss = 0.0
+    for x, y in zip(xs, ys):
+        h = np.zeros(dh)  # h_0 = 0
+        for t in range(1, t_len + 1):
+            h = np.tanh(p["W"] @ h + p["U"] @ x[:, t - 1] + p["b"])
+            o = p["V"] @ h + p["c"]
+            hs[t].append(h)
+            os[t].append(o)
+            loss += np.sum((o - y[:, t - 1]) ** 2)  # L = ∑_t L_t
+    side = lambda ms: np.concatenate(ms, axis=1)
+    cols = lambda vs: np.stack(vs, axis=1)  # one column per example
+    expected = {f"h_{t}": cols(hs[t]) for t in hs}
+    expected.update({f"o_{t}": cols(os[t]) for t in os})
+    expected["L"] = loss
+    return {"X": side(xs), "Y": side(ys)}, p, expected
+
+
 # ---------------------------------------------------------------- the book's spellings
 
 

@@ -40,6 +40,9 @@ mod losses {
 mod shallow {
     nnspec::model!("../../specs/shallow.nn");
 }
+mod rnn {
+    nnspec::model!("../../specs/rnn.nn");
+}
 mod self_attention {
     nnspec::model!("../../specs/self_attention.nn");
 }
@@ -277,6 +280,7 @@ differential_test!(shallownetfamily, shallow::ShallowNetFamily, "specs/shallow.n
 differential_test!(shallownet2out, shallow::ShallowNet2Out, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(shallownet2in, shallow::ShallowNet2In, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(elmanrnn, rnn::ElmanRNN, "specs/rnn.nn", [m 0, m 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);

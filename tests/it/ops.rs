@@ -291,10 +291,12 @@ const ALL_OPS: [Op; OP_COUNT] = [
         tb: false,
     },
     Op::ExampleTranspose,
+    Op::ExampleCol(1),
+    Op::PlaceExampleCol { k: 1, n: 3 },
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 23;
+const OP_COUNT: usize = 25;
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -323,6 +325,8 @@ fn op_index(op: &Op) -> usize {
         Op::SumExampleCols => 20,
         Op::ExampleMatMul { .. } => 21,
         Op::ExampleTranspose => 22,
+        Op::ExampleCol(_) => 23,
+        Op::PlaceExampleCol { .. } => 24,
     }
 }
 
@@ -524,6 +528,18 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             ));
             v
         }
+        Op::ExampleCol(_) => (0..3)
+            .map(|k| {
+                case(&format!("example_col[{k}]: 2×3 per example"), rng, |b| {
+                    let x = w_blocks(b, "X", 2, 3);
+                    b.op(Op::ExampleCol(k), &[x])
+                })
+            })
+            .collect(),
+        Op::PlaceExampleCol { .. } => vec![case("place_example_col[1, 3]: W X", rng, |b| {
+            let x = wx(b, 2);
+            b.op(Op::PlaceExampleCol { k: 1, n: 3 }, &[x])
+        })],
         Op::ExampleTranspose => vec![case("example_transpose: 3×2 per example", rng, |b| {
             let x = w_blocks(b, "X", 3, 2);
             b.op(Op::ExampleTranspose, &[x])

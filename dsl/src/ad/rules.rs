@@ -102,6 +102,14 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
+        // y = column k of each example's block:  ∂x is zero except those columns.
+        Op::ExampleCol(k) => {
+            let n = match b.graph.shape(x[0]).cols {
+                Cols::Batch(n) | Cols::Fixed(n) => n as u32,
+            };
+            vec![Some(b.op(Op::PlaceExampleCol { k, n }, &[g])?)]
+        }
+        Op::PlaceExampleCol { k, .. } => vec![Some(b.op(Op::ExampleCol(k), &[g])?)],
         // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
         Op::PickLabel { lo } => {
             let shape = b.graph.shape(x[0]);

@@ -399,6 +399,15 @@ impl Cx<'_> {
                 let per = self.cols_per_example(n.args[0]);
                 quote!(#rt::layout::transpose_per_example(#dst, #a, #per);)
             }
+            Op::ExampleCol(k) => {
+                let (a, k) = (arg(0), k as usize);
+                let per = self.cols_per_example(n.args[0]);
+                quote!(#rt::layout::example_col(#dst, #a, #k, #per);)
+            }
+            Op::PlaceExampleCol { k, n: per } => {
+                let (a, k, per) = (arg(0), k as usize, per as usize);
+                quote!(#rt::layout::place_example_col(#dst, #a, #k, #per);)
+            }
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
@@ -691,6 +700,8 @@ impl Cx<'_> {
             | Op::ExampleMatMul { .. }
             | Op::Transpose
             | Op::ExampleTranspose
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)

@@ -963,6 +963,17 @@ impl Cx<'_, '_> {
         let base = self.resolve(n, items, texts, k, scope, span)?;
         Ok(match (&items[k], base) {
             (Item::Batch, Some(v)) => Some(v),
+            (Item::Int(i), Some(Val::Node(v))) if matches!(self.graph.shape(v.id).cols, Cols::Batch(n) if n > 1) =>
+            {
+                // `X_t`: column t of a matrix per example.
+                let shape = self.graph.shape(v.id);
+                let n = shape.cols_for(1) as i64;
+                if *i < 1 || *i > n {
+                    return Err(unsupported(span, format!("column {i} of {n}")));
+                }
+                let id = self.op(Op::ExampleCol((*i - 1) as u32), &[v.id], span)?;
+                Some(Val::Node(Lv::of(id)))
+            }
             (Item::Int(i), Some(Val::Node(v))) => {
                 let rows = self.graph.shape(v.id).rows as i64;
                 if *i < 1 || *i > rows {

@@ -216,6 +216,17 @@ pub enum Op {
     },
     /// The value, with no gradient flowing back (frozen copies `φ⁻`).
     StopGradient,
+    /// Column `k` (0-based) of each example's block: `r × nB → r × B` (`X_t`, the t-th
+    /// column of a matrix `X` per example: a sequence's t-th element).
+    ExampleCol(u32),
+    /// `[g]` for a `r × B` value: a `r × nB` matrix that is zero except column `k` of each
+    /// example's block = that example's column of g (the transpose of [`Op::ExampleCol`]).
+    PlaceExampleCol {
+        /// The column of each block to fill.
+        k: u32,
+        /// Columns per example of the result.
+        n: u32,
+    },
 }
 
 /// One node: an op, its arguments and its shape.
@@ -496,6 +507,24 @@ impl Op {
                 arity(2)?;
                 example_matmul_shape(ta, tb, args[0], args[1])
             }
+            Op::ExampleCol(k) => {
+                arity(1)?;
+                match args[0].cols {
+                    Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(args[0].rows)),
+                    _ => Err(ShapeError(format!(
+                        "column {k} of each example of {}",
+                        args[0].book()
+                    ))),
+                }
+            }
+            Op::PlaceExampleCol { k, n } => {
+                arity(1)?;
+                if args[0].cols == Cols::EXAMPLE && k < n {
+                    Ok(Shape::batch_matrix(args[0].rows, n as usize))
+                } else {
+                    Err(ShapeError(format!("`{self}` of {}", args[0].book())))
+                }
+            }
             Op::ExampleTranspose => {
                 arity(1)?;
                 match args[0].cols {
@@ -533,6 +562,8 @@ impl Op {
             | Op::ExampleMatMul { .. }
             | Op::Transpose
             | Op::ExampleTranspose
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)

@@ -27,6 +27,8 @@ impl fmt::Display for Op {
             Op::PickLabel { lo } => write!(f, "pick_label[{lo}]"),
             Op::OneHot { rows, lo } => write!(f, "one_hot[{rows}, {lo}]"),
             Op::PlaceRow { k, rows } => write!(f, "place_row[{k}, {rows}]"),
+            Op::ExampleCol(k) => write!(f, "example_col[{k}]"),
+            Op::PlaceExampleCol { k, n } => write!(f, "place_example_col[{k}, {n}]"),
             other => f.write_str(&to_snake(&format!("{other:?}"))),
         }
     }
