@@ -644,6 +644,36 @@ def rnn_elman():
     return {"X": side(xs), "Y": side(ys)}, p, expected
 
 
+@spec("rnn_gru")
+def rnn_gru():
+    g = rng(43)
+    b, d, t_len, dh = 3, 2, 3, 3
+    xs = [draw(g, d, t_len) for _ in range(b)]
+    y = draw(g, dh, b)  # a vector per example: one column each
+    p = {}
+    for gate in "zrh":
+        p[f"W_{gate}"] = draw(g, dh, d)
+        p[f"U_{gate}"] = draw(g, dh, dh)
+        p[f"b_{gate}"] = draw(g, dh)
+    names = ["z", "r", "h'", "h"]
+    vals = {(n, t): [] for n in names for t in range(1, t_len + 1)}
+    for x in xs:
+        h = np.zeros(dh)
+        for t in range(1, t_len + 1):
+            xt = x[:, t - 1]
+            z = sig(p["W_z"] @ xt + p["U_z"] @ h + p["b_z"])
+            r = sig(p["W_r"] @ xt + p["U_r"] @ h + p["b_r"])
+            cand = np.tanh(p["W_h"] @ xt + p["U_h"] @ (r * h) + p["b_h"])
+            h = z * h + (1 - z) * cand
+            for n, v in zip(names, [z, r, cand, h]):
+                vals[(n, t)].append(v)
+    expected = {f"{n}_{t}": np.stack(v, axis=1) for (n, t), v in vals.items()}
+    h_last = expected[f"h_{t_len}"]
+    expected["L"] = np.sum((h_last - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "y": y}, p, expected
+
+
 # ---------------------------------------------------------------- the book's spellings
 
 

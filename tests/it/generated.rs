@@ -281,6 +281,7 @@ differential_test!(shallownet2out, shallow::ShallowNet2Out, "specs/shallow.nn", 
 differential_test!(shallownet2in, shallow::ShallowNet2In, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(elmanrnn, rnn::ElmanRNN, "specs/rnn.nn", [m 0, m 1]);
+differential_test!(gru, rnn::GRU, "specs/rnn.nn", [m 0, m 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
