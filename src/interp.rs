@@ -382,7 +382,7 @@ pub fn run<T: Scalar>(
     inputs: &[Mat<T>],
     params: &[Mat<T>],
 ) -> Result<Values<T>, EvalError> {
-    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.to_string()))?;
     run_verified(g, inputs, params)
 }
 
@@ -629,7 +629,8 @@ pub fn ad_grads(
 ) -> Result<Vec<Mat<f64>>, EvalError> {
     scalar_loss(g_forward, loss)?;
     let wrt: Vec<u32> = (0..g_forward.params.len() as u32).collect();
-    let gg = crate::dsl::ad::grad(g_forward, loss, &wrt).map_err(|e| EvalError::Grad(e.0))?;
+    let gg =
+        crate::dsl::ad::grad(g_forward, loss, &wrt).map_err(|e| EvalError::Grad(e.to_string()))?;
     let v = run(&gg, inputs, params)?;
     // One gradient per parameter, each found by what it is the gradient of.
     wrt.iter()
@@ -702,7 +703,7 @@ pub fn numeric_at(
     let out_id = g
         .output(loss)
         .ok_or_else(|| EvalError::NoOutput(loss.to_owned()))?;
-    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.to_string()))?;
     let mut p: Vec<Mat<f64>> = params.to_vec();
     let mut runs = Perturbed::new(g, inputs, &p)?;
     let mut out = Vec::with_capacity(coords.len());

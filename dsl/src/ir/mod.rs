@@ -369,12 +369,143 @@ pub struct Loss {
 }
 
 /// A shape error in the IR: always a compiler bug (user errors are caught by `check`).
+/// `Display` renders it in the book's notation (`` `add` of ℝ^{3} and ℝ ``).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShapeError(pub String);
+pub enum ShapeError {
+    /// An op given the wrong number of arguments.
+    Arity {
+        /// The op.
+        op: Op,
+        /// The arguments it takes.
+        want: usize,
+        /// The arguments it was given.
+        got: usize,
+    },
+    /// Arguments whose shapes the op does not take (element-wise ops of different shapes,
+    /// a one-hot or a placed row of more than one row).
+    Operands {
+        /// The op.
+        op: Op,
+        /// The arguments' shapes.
+        args: Vec<Shape>,
+    },
+    /// A broadcast to a shape the value does not repeat to.
+    Broadcast {
+        /// The value's shape.
+        from: Shape,
+        /// The shape asked for.
+        to: Shape,
+    },
+    /// An op over the columns of each example, of a value that is not per example.
+    NotPerExample {
+        /// What the op computes (`a sum of each example's columns`).
+        what: &'static str,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Row `k` of a value with fewer rows.
+    Row {
+        /// The row (0-based).
+        k: u32,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Column `k` of each example of a value with fewer columns per example (or not per
+    /// example).
+    ExampleCol {
+        /// The column (0-based).
+        k: u32,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Class labels that do not fit the value they pick from.
+    Labels {
+        /// The labels' shape.
+        labels: Shape,
+        /// The shape of the value picked from.
+        of: Shape,
+    },
+    /// A batch transposed as a whole.
+    TransposedBatch,
+    /// A transposed batch as the left operand of a product.
+    TransposedLeftBatch,
+    /// A product whose operands do not fit.
+    Product {
+        /// Per example ([`Op::ExampleMatMul`]) or whole ([`Op::MatMul`]).
+        per_example: bool,
+        /// The left operand's shape.
+        a: Shape,
+        /// Whether it is transposed.
+        ta: bool,
+        /// The right operand's shape.
+        b: Shape,
+        /// Whether it is transposed.
+        tb: bool,
+    },
+    /// A malformed graph: ids out of order, slots not bound, a missing output.
+    Malformed(String),
+    /// An error at node `%node`.
+    AtNode {
+        /// The node's index.
+        node: u32,
+        /// What is wrong there.
+        error: Box<ShapeError>,
+    },
+    /// A graph an optimisation pass left malformed.
+    AfterPass {
+        /// The pass.
+        pass: &'static str,
+        /// What is wrong.
+        error: Box<ShapeError>,
+    },
+}
 
 impl fmt::Display for ShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ShapeError::Arity { op, want, got } => {
+                write!(f, "`{op}` takes {want} arguments, got {got}")
+            }
+            ShapeError::Operands { op, args } => {
+                let args: Vec<String> = args.iter().map(Shape::book).collect();
+                write!(f, "`{op}` of {}", args.join(" and "))
+            }
+            ShapeError::Broadcast { from, to } => {
+                write!(f, "cannot broadcast {} to {}", from.book(), to.book())
+            }
+            ShapeError::NotPerExample { what, shape } => {
+                write!(f, "{what} of {}, which is not per example", shape.book())
+            }
+            ShapeError::Row { k, shape } => write!(f, "row {k} of {}", shape.book()),
+            ShapeError::ExampleCol { k, shape } => {
+                write!(f, "column {k} of each example of {}", shape.book())
+            }
+            ShapeError::Labels { labels, of } => {
+                write!(f, "labels {} for {}", labels.book(), of.book())
+            }
+            ShapeError::TransposedBatch => f.write_str("cannot transpose a batch"),
+            ShapeError::TransposedLeftBatch => {
+                f.write_str("a transposed batch cannot be a left operand")
+            }
+            ShapeError::Product {
+                per_example,
+                a,
+                ta,
+                b,
+                tb,
+            } => write!(
+                f,
+                "a product{} of {}{} and {}{}",
+                if *per_example { " per example" } else { "" },
+                a.book(),
+                t(*ta),
+                b.book(),
+                t(*tb)
+            ),
+            ShapeError::Malformed(what) => f.write_str(what),
+            ShapeError::AtNode { node, error } => write!(f, "%{node}: {error}"),
+            ShapeError::AfterPass { pass, error } => write!(f, "after `{pass}`: {error}"),
+        }
     }
 }
 
@@ -387,21 +518,21 @@ impl Op {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(ShapeError(format!(
-                    "`{self}` takes {n} arguments, got {}",
-                    args.len()
-                )))
+                Err(ShapeError::Arity {
+                    op: *self,
+                    want: n,
+                    got: args.len(),
+                })
             }
         };
         let same = |a: Shape, b: Shape| {
             if a == b {
                 Ok(a)
             } else {
-                Err(ShapeError(format!(
-                    "`{self}` of {} and {}",
-                    a.book(),
-                    b.book()
-                )))
+                Err(ShapeError::Operands {
+                    op: *self,
+                    args: vec![a, b],
+                })
             }
         };
         match *self {
@@ -427,11 +558,10 @@ impl Op {
                 if rows_ok && cols_ok {
                     Ok(declared)
                 } else {
-                    Err(ShapeError(format!(
-                        "cannot broadcast {} to {}",
-                        a.book(),
-                        declared.book()
-                    )))
+                    Err(ShapeError::Broadcast {
+                        from: a,
+                        to: declared,
+                    })
                 }
             }
             Op::SumRows | Op::LogSumExp => {
@@ -449,10 +579,10 @@ impl Op {
                 arity(1)?;
                 match args[0].cols {
                     Cols::Batch(_) => Ok(Shape::batch(args[0].rows)),
-                    Cols::Fixed(_) => Err(ShapeError(format!(
-                        "a sum of each example's columns of {}, which is not per example",
-                        args[0].book()
-                    ))),
+                    Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+                        what: "a sum of each example's columns",
+                        shape: args[0],
+                    }),
                 }
             }
             Op::Row(k) => {
@@ -463,7 +593,7 @@ impl Op {
                         cols: args[0].cols,
                     })
                 } else {
-                    Err(ShapeError(format!("row {k} of {}", args[0].book())))
+                    Err(ShapeError::Row { k, shape: args[0] })
                 }
             }
             Op::PickLabel { .. } => {
@@ -474,11 +604,10 @@ impl Op {
                         cols: args[0].cols,
                     })
                 } else {
-                    Err(ShapeError(format!(
-                        "labels {} for {}",
-                        args[1].book(),
-                        args[0].book()
-                    )))
+                    Err(ShapeError::Labels {
+                        labels: args[1],
+                        of: args[0],
+                    })
                 }
             }
             Op::OneHot { rows, .. } | Op::PlaceRow { rows, .. } => {
@@ -489,14 +618,17 @@ impl Op {
                         cols: args[0].cols,
                     })
                 } else {
-                    Err(ShapeError(format!("`{self}` of {}", args[0].book())))
+                    Err(ShapeError::Operands {
+                        op: *self,
+                        args: vec![args[0]],
+                    })
                 }
             }
             Op::Transpose => {
                 arity(1)?;
                 match args[0].cols {
                     Cols::Fixed(c) => Ok(Shape::fixed(c, args[0].rows)),
-                    Cols::Batch(_) => Err(ShapeError("cannot transpose a batch".into())),
+                    Cols::Batch(_) => Err(ShapeError::TransposedBatch),
                 }
             }
             Op::MatMul { ta, tb } => {
@@ -511,10 +643,7 @@ impl Op {
                 arity(1)?;
                 match args[0].cols {
                     Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(args[0].rows)),
-                    _ => Err(ShapeError(format!(
-                        "column {k} of each example of {}",
-                        args[0].book()
-                    ))),
+                    _ => Err(ShapeError::ExampleCol { k, shape: args[0] }),
                 }
             }
             Op::PlaceExampleCol { k, n } => {
@@ -522,17 +651,20 @@ impl Op {
                 if args[0].cols == Cols::EXAMPLE && k < n {
                     Ok(Shape::batch_matrix(args[0].rows, n as usize))
                 } else {
-                    Err(ShapeError(format!("`{self}` of {}", args[0].book())))
+                    Err(ShapeError::Operands {
+                        op: *self,
+                        args: vec![args[0]],
+                    })
                 }
             }
             Op::ExampleTranspose => {
                 arity(1)?;
                 match args[0].cols {
                     Cols::Batch(n) => Ok(Shape::batch_matrix(n, args[0].rows)),
-                    Cols::Fixed(_) => Err(ShapeError(format!(
-                        "a transpose per example of {}, which is not per example",
-                        args[0].book()
-                    ))),
+                    Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+                        what: "a transpose per example",
+                        shape: args[0],
+                    }),
                 }
             }
         }
@@ -582,9 +714,7 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
         (false, c) => (a.rows, c),
         (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
         (true, Cols::Batch(_)) => {
-            return Err(ShapeError(
-                "a transposed batch cannot be a left operand".into(),
-            ));
+            return Err(ShapeError::TransposedLeftBatch);
         }
     };
     let (inner_b, cols) = if tb {
@@ -595,13 +725,13 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
     if inner_a == inner_b {
         Ok(Shape { rows, cols })
     } else {
-        Err(ShapeError(format!(
-            "a product of {}{} and {}{}",
-            a.book(),
-            t(ta),
-            b.book(),
-            t(tb)
-        )))
+        Err(ShapeError::Product {
+            per_example: false,
+            a,
+            ta,
+            b,
+            tb,
+        })
     }
 }
 
@@ -616,13 +746,13 @@ fn example_matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape,
     };
     match (block(a, ta), block(b, tb)) {
         (Some((m, k)), Some((k2, p))) if k == k2 => Ok(Shape::batch_matrix(m, p)),
-        _ => Err(ShapeError(format!(
-            "a product per example of {}{} and {}{}",
-            a.book(),
-            t(ta),
-            b.book(),
-            t(tb)
-        ))),
+        _ => Err(ShapeError::Product {
+            per_example: true,
+            a,
+            ta,
+            b,
+            tb,
+        }),
     }
 }
 
@@ -730,17 +860,66 @@ mod tests {
         let e = Op::Broadcast
             .infer(&[m], Shape::batch(4))
             .expect_err("a matrix is not broadcast to a batch");
-        assert_eq!(e.0, "cannot broadcast ℝ^{4×4} to ℝ^{4} per example");
+        assert_eq!(
+            e.to_string(),
+            "cannot broadcast ℝ^{4×4} to ℝ^{4} per example"
+        );
         let e = Op::Add
             .infer(&[Shape::fixed(3, 1), Shape::SCALAR], Shape::SCALAR)
             .expect_err("different shapes");
-        assert_eq!(e.0, "`add` of ℝ^{3} and ℝ");
+        assert_eq!(e.to_string(), "`add` of ℝ^{3} and ℝ");
         let e = Op::MatMul {
             ta: true,
             tb: false,
         }
         .infer(&[Shape::fixed(2, 3), Shape::batch(4)], Shape::SCALAR)
         .expect_err("inner dimensions differ");
-        assert_eq!(e.0, "a product of ℝ^{2×3}ᵀ and ℝ^{4} per example");
+        assert_eq!(e.to_string(), "a product of ℝ^{2×3}ᵀ and ℝ^{4} per example");
+    }
+
+    #[test]
+    fn shape_errors_are_typed() {
+        let k = Shape::batch_matrix(2, 3);
+        let e = Op::ExampleMatMul {
+            ta: false,
+            tb: false,
+        }
+        .infer(&[k, k], k)
+        .expect_err("2×3 by 2×3 per example");
+        assert!(matches!(
+            e,
+            ShapeError::Product {
+                per_example: true,
+                ta: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "a product per example of ℝ^{2×3} per example and ℝ^{2×3} per example"
+        );
+        let e = Op::ExampleCol(3).infer(&[k], k).expect_err("3 columns");
+        assert_eq!(e, ShapeError::ExampleCol { k: 3, shape: k });
+        assert_eq!(
+            e.to_string(),
+            "column 3 of each example of ℝ^{2×3} per example"
+        );
+        let e = Op::Add.infer(&[k], k).expect_err("one argument");
+        assert_eq!(
+            e,
+            ShapeError::Arity {
+                op: Op::Add,
+                want: 2,
+                got: 1
+            }
+        );
+        let e = Op::ExampleTranspose
+            .infer(&[Shape::fixed(2, 2)], k)
+            .expect_err("a fixed matrix");
+        assert!(matches!(e, ShapeError::NotPerExample { .. }));
+        assert_eq!(
+            e.to_string(),
+            "a transpose per example of ℝ^{2×2}, which is not per example"
+        );
     }
 }
