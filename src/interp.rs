@@ -461,7 +461,11 @@ fn eval_node<'v, T: Scalar>(
         }
         Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
         Op::ExampleMatMul { ta, tb } => {
-            let per = |k: usize| dims(g.shape(node.args[k]), 1).1;
+            // Columns per example; 0 for a fixed operand, shared by every example.
+            let per = |k: usize| match g.shape(node.args[k]).cols {
+                Cols::Batch(n) => n,
+                Cols::Fixed(_) => 0,
+            };
             nnspec_runtime::gemm::gemm_per_example(
                 dst,
                 arg(0),
@@ -485,6 +489,8 @@ fn eval_node<'v, T: Scalar>(
         Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
         Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
         Op::StopGradient => dst.copy_from(arg(0)),
+        Op::SumExamples => reduce::sum_examples(dst, arg(0)),
+        Op::TileExamples => layout::tile_examples(dst, arg(0)),
         Op::ExampleCol(k) => {
             let per = dims(g.shape(node.args[0]), 1).1;
             layout::example_col(dst, arg(0), k as usize, per);

@@ -86,11 +86,13 @@ pub fn gemm_par<T: Scalar>(
 
 /// Per example, `dst_b = α·op(a_b)·op(b_b)`: the product of a batch of matrices held side
 /// by side, example `b`'s block of `a` being its columns `b·a_cols … (b+1)·a_cols - 1` (and
-/// likewise for `b` and `dst`). One [`gemm_scaled`] per example on the contiguous column
-/// blocks, so it allocates nothing; the batch is `a.ncols() / a_cols`.
+/// likewise for `b` and `dst`); `a_cols = 0` (or `b_cols = 0`) makes the operand one matrix
+/// shared by every example. One product per example on the contiguous column blocks, so it
+/// allocates nothing; the batch is the column count of a batched operand over its block's.
 ///
 /// # Panics
-/// If a column count is not a whole number of blocks, or the blocks do not fit.
+/// If both operands are shared, a column count is not a whole number of blocks, or the
+/// blocks do not fit.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_per_example<T: Scalar>(
     mut dst: MatMut<'_, T>,
@@ -102,15 +104,17 @@ pub fn gemm_per_example<T: Scalar>(
     tb: bool,
     alpha: T,
 ) {
+    let (batched, per) = if a_cols > 0 { (a, a_cols) } else { (b, b_cols) };
     assert!(
-        a_cols > 0 && b_cols > 0 && a.ncols().is_multiple_of(a_cols),
-        "gemm_per_example: {}×{} in blocks of {a_cols} columns",
-        a.nrows(),
-        a.ncols()
+        per > 0 && batched.ncols().is_multiple_of(per),
+        "gemm_per_example: {}×{} in blocks of {per} columns",
+        batched.nrows(),
+        batched.ncols()
     );
-    let batch = a.ncols() / a_cols;
+    let batch = batched.ncols() / per;
+    let fits = |m: MatRef<'_, T>, cols: usize| cols == 0 || m.ncols() == batch * cols;
     assert!(
-        b.ncols() == batch * b_cols && (batch == 0 || dst.ncols().is_multiple_of(batch)),
+        fits(a, a_cols) && fits(b, b_cols) && (batch == 0 || dst.ncols().is_multiple_of(batch)),
         "gemm_per_example: {} examples of {}×{a_cols} and {}×{b_cols} into {}×{}",
         batch,
         a.nrows(),
@@ -125,14 +129,23 @@ pub fn gemm_per_example<T: Scalar>(
     for e in 0..batch {
         product(
             dst.as_mut().subcols_mut(e * d_cols, d_cols),
-            a.subcols(e * a_cols, a_cols),
-            b.subcols(e * b_cols, b_cols),
+            block(a, a_cols, e),
+            block(b, b_cols, e),
             ta,
             tb,
             false,
             alpha,
             Par::Seq,
         );
+    }
+}
+
+/// Example `e`'s block of `cols` columns of `m`, or all of `m` when `cols` is 0 (shared).
+fn block<T>(m: MatRef<'_, T>, cols: usize, e: usize) -> MatRef<'_, T> {
+    if cols == 0 {
+        m
+    } else {
+        m.subcols(e * cols, cols)
     }
 }
 
@@ -249,6 +262,16 @@ mod tests {
                     let want: f64 = (0..2).map(|l| a[(l, e * 3 + i)] * b[(l, e * 3 + j)]).sum();
                     assert!((c[(i, e * 3 + j)] - 2.0 * want).abs() < 1e-12);
                 }
+            }
+        }
+        // A shared right operand: a_b w for every example.
+        let w = Mat::from_fn(3, 1, |i, _| i as f64 - 0.5);
+        let mut cw = Mat::<f64>::full(2, 2, f64::NAN);
+        gemm_per_example(cw.as_mut(), a.as_ref(), 3, w.as_ref(), 0, false, false, 1.0);
+        for e in 0..2 {
+            for i in 0..2 {
+                let want: f64 = (0..3).map(|l| a[(i, e * 3 + l)] * w[(l, 0)]).sum();
+                assert!((cw[(i, e)] - want).abs() < 1e-12);
             }
         }
         // No examples: nothing to do.

@@ -121,6 +121,26 @@ pub fn place_example_col<T: Scalar>(
     }
 }
 
+/// Every example's block is `src`: `src` is `r × n`, `dst` is `r × (n·B)` (the transpose
+/// of `reduce::sum_examples`).
+///
+/// # Panics
+/// If `dst` is not `src.nrows() × n·B`.
+pub fn tile_examples<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let n = src.ncols();
+    assert!(
+        dst.nrows() == src.nrows() && n > 0 && dst.ncols().is_multiple_of(n),
+        "tile_examples: {}×{} into {}×{}",
+        src.nrows(),
+        n,
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..dst.ncols() / n {
+        dst.as_mut().subcols_mut(b * n, n).copy_from(src);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +193,17 @@ mod tests {
                 assert_eq!(p[(i, j)], want);
             }
         }
+    }
+
+    #[test]
+    fn tiles_and_sums_the_examples_blocks() {
+        let m = Mat::from_fn(2, 3, |i, j| (10 * i + j) as f64);
+        let mut t = Mat::full(2, 6, f64::NAN);
+        tile_examples(t.as_mut(), m.as_ref());
+        assert!((0..6).all(|j| (0..2).all(|i| t[(i, j)] == m[(i, j % 3)])));
+        let mut s = Mat::full(2, 3, f64::NAN);
+        crate::reduce::sum_examples(s.as_mut(), t.as_ref());
+        assert!((0..3).all(|j| (0..2).all(|i| s[(i, j)] == 2.0 * m[(i, j)])));
     }
 
     #[test]

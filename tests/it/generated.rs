@@ -58,6 +58,9 @@ mod attention {
 mod tokens {
     nnspec::model!("../../dsl/tests/data/ok/tokens.nn");
 }
+mod products_per_example {
+    nnspec::model!("../../dsl/tests/data/ok/products_per_example.nn");
+}
 mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
@@ -293,6 +296,12 @@ differential_test!(
     []
 );
 differential_test!(tokens, tokens::Tokens, "dsl/tests/data/ok/tokens.nn", [m 0, m 1]);
+differential_test!(
+    products_per_example,
+    products_per_example::ProductsPerExample,
+    "dsl/tests/data/ok/products_per_example.nn",
+    [m 0, m 1]
+);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

@@ -293,10 +293,12 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::ExampleTranspose,
     Op::ExampleCol(1),
     Op::PlaceExampleCol { k: 1, n: 3 },
+    Op::SumExamples,
+    Op::TileExamples,
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 25;
+const OP_COUNT: usize = 27;
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -327,6 +329,8 @@ fn op_index(op: &Op) -> usize {
         Op::ExampleTranspose => 22,
         Op::ExampleCol(_) => 23,
         Op::PlaceExampleCol { .. } => 24,
+        Op::SumExamples => 25,
+        Op::TileExamples => 26,
     }
 }
 
@@ -518,6 +522,28 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
                     b.op(emm(false, false), &[x, w])
                 },
             ));
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                // A fixed right operand (X Ω), or a fixed left one read transposed or
+                // against a transposed block (what a plain product is not).
+                let name = format!("example_matmul {ta} {tb}: one fixed operand");
+                v.push(case(&name, rng, |b| match (ta, tb) {
+                    (false, false) => {
+                        let x = w_blocks(b, "X", 3, 4);
+                        let w = b.param("Ω", 4, 2, Dom::Any);
+                        b.op(emm(false, false), &[x, w])
+                    }
+                    (true, false) => {
+                        let w = b.param("Ω", 3, 2, Dom::Any);
+                        let x = w_blocks(b, "X", 3, 4);
+                        b.op(emm(true, false), &[w, x])
+                    }
+                    _ => {
+                        let w = b.param("Ω", 2, 4, Dom::Any);
+                        let x = w_blocks(b, "X", 3, 4);
+                        b.op(emm(false, true), &[w, x])
+                    }
+                }));
+            }
             v.push(case(
                 "example_matmul: Xᵀ X, one value on both sides",
                 rng,
@@ -539,6 +565,14 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         Op::PlaceExampleCol { .. } => vec![case("place_example_col[1, 3]: W X", rng, |b| {
             let x = wx(b, 2);
             b.op(Op::PlaceExampleCol { k: 1, n: 3 }, &[x])
+        })],
+        Op::SumExamples => vec![case("sum_examples: 3×2 per example", rng, |b| {
+            let x = w_blocks(b, "X", 3, 2);
+            b.op(Op::SumExamples, &[x])
+        })],
+        Op::TileExamples => vec![case("tile_examples: p (3×2) in every example", rng, |b| {
+            let p = b.param("p", 3, 2, Dom::Any);
+            b.push(Op::TileExamples, &[p], Shape::batch_matrix(3, 2))
         })],
         Op::ExampleTranspose => vec![case("example_transpose: 3×2 per example", rng, |b| {
             let x = w_blocks(b, "X", 3, 2);

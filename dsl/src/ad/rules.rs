@@ -64,7 +64,8 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             };
             vec![Some(da), Some(db)]
         }
-        // Per example, C_b = op(A_b) op(B_b): the same rule, example by example.
+        // Per example, C_b = op(A_b) op(B_b): the same rule, example by example; a fixed
+        // operand's gradient is the sum of its examples' contributions.
         Op::ExampleMatMul { ta, tb } => {
             let mm = |ta, tb| Op::ExampleMatMul { ta, tb };
             let da = if ta {
@@ -77,8 +78,22 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             } else {
                 b.op(mm(!ta, false), &[x[0], g])?
             };
-            vec![Some(da), Some(db)]
+            vec![
+                Some(over_examples(b, da, x[0])?),
+                Some(over_examples(b, db, x[1])?),
+            ]
         }
+        // ∂(∑_i X_i) = ḡ in every example;  ∂(ḡ in every example) = ∑_i ḡ_i.
+        Op::SumExamples => {
+            let shape = b.graph.shape(x[0]);
+            vec![Some(b.graph.push(
+                Op::TileExamples,
+                vec![g],
+                shape,
+                b.span,
+            )?)]
+        }
+        Op::TileExamples => vec![Some(b.op(Op::SumExamples, &[g])?)],
         // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
         Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
         Op::ExampleTranspose => vec![Some(b.op(Op::ExampleTranspose, &[g])?)],
@@ -124,6 +139,16 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.mul(onehot, gb)?), None]
         }
     })
+}
+
+/// A contribution `d` per example to the gradient of `x`: itself if `x` is per example, else
+/// (a fixed operand of a product per example) its sum over the examples.
+fn over_examples(b: &mut Builder<'_>, d: NodeId, x: NodeId) -> Result<NodeId, ShapeError> {
+    match (b.graph.shape(x).cols, b.graph.shape(d).cols) {
+        (Cols::Fixed(_), Cols::EXAMPLE) => b.op(Op::SumCols, &[d]),
+        (Cols::Fixed(_), _) => b.op(Op::SumExamples, &[d]),
+        _ => Ok(d),
+    }
 }
 
 /// ∂f(x) for an element-wise `f`, as `ḡ ⊙ f'(x)`; `None` where `f'` is zero almost everywhere.

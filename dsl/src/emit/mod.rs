@@ -399,6 +399,14 @@ impl Cx<'_> {
                 let per = self.cols_per_example(n.args[0]);
                 quote!(#rt::layout::transpose_per_example(#dst, #a, #per);)
             }
+            Op::SumExamples => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_examples(#dst, #a);)
+            }
+            Op::TileExamples => {
+                let a = arg(0);
+                quote!(#rt::layout::tile_examples(#dst, #a);)
+            }
             Op::ExampleCol(k) => {
                 let (a, k) = (arg(0), k as usize);
                 let per = self.cols_per_example(n.args[0]);
@@ -534,10 +542,12 @@ impl Cx<'_> {
         let rt = &self.rt;
         let n = self.g.node(id);
         let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
-        let (pa, pb) = (
-            self.cols_per_example(n.args[0]),
-            self.cols_per_example(n.args[1]),
-        );
+        // Columns per example; 0 for a fixed operand, shared by every example.
+        let per = |k: usize| match self.g.node(n.args[k]).shape.cols {
+            Cols::Batch(per) => per,
+            Cols::Fixed(_) => 0,
+        };
+        let (pa, pb) = (per(0), per(1));
         let (dst, alpha) = match self.scaled_product(id) {
             Some((u, alpha)) => (self.write(u), quote!(T::from_f64(#alpha))),
             None => (self.write(id), quote!(T::ONE)),
@@ -702,6 +712,8 @@ impl Cx<'_> {
             | Op::ExampleTranspose
             | Op::ExampleCol(_)
             | Op::PlaceExampleCol { .. }
+            | Op::SumExamples
+            | Op::TileExamples
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)

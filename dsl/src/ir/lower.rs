@@ -874,13 +874,13 @@ impl Cx<'_, '_> {
         if self.is_scalar(a) || self.is_scalar(b) {
             return self.elementwise(Op::Mul, a, b, span);
         }
-        // Both per example (`Kᵀ Q`, `V A`, `X ω`, `xᵀ Y`): a product per example, a
-        // transposed vector per example read through the flag.
+        // Per example (`Kᵀ Q`, `V A`, `X ω`, `xᵀ Y`, `X Ω` with a fixed `Ω`): a product per
+        // example, a transposed vector per example read through the flag.
         let per_example = Op::ExampleMatMul {
             ta: a.row,
             tb: b.row,
         };
-        if sa.cols.is_batch() && sb.cols.is_batch() && per_example.infer(&[sa, sb], sa).is_ok() {
+        if (sa.cols.is_batch() || sb.cols.is_batch()) && per_example.infer(&[sa, sb], sa).is_ok() {
             let id = self.op(per_example, &[a.id, b.id], span)?;
             return Ok(Val::Node(Lv::of(id)));
         }
@@ -1400,10 +1400,8 @@ impl Cx<'_, '_> {
         let id = if self.graph.shape(v.id).cols == Cols::EXAMPLE {
             self.op(Op::SumCols, &[v.id], span)?
         } else if self.graph.shape(v.id).cols.is_batch() {
-            return Err(unsupported(
-                span,
-                "a sum over the batch of a matrix per example",
-            ));
+            // ∑_i X_i of a matrix per example: the sum of the examples' blocks.
+            self.op(Op::SumExamples, &[v.id], span)?
         } else {
             // The same for every example: |B| times the value.
             let b = self.batch_size(span)?;

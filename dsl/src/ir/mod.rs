@@ -176,10 +176,11 @@ pub enum Op {
     /// `aᵀ` (fixed shapes only; a batch as a whole is never transposed).
     Transpose,
     /// Per example, `op(a_b) · op(b_b)`, where `a_b` is example `b`'s block of columns of a
-    /// batched operand and `op` transposes the block when the flag is set: `Kᵀ Q`
-    /// (`D × NB` and `D × NB` to `N × NB`), `V A` (`D × NB` and `N × NB` to `D × NB`), `X ω`
-    /// (`D × NB` and `N × B` to `D × B`). Both operands are batched; a product with a fixed
-    /// left operand is [`Op::MatMul`] (`Ω X`, one GEMM for the whole batch).
+    /// batched operand (a fixed operand is the same matrix for every example) and `op`
+    /// transposes the block when the flag is set: `Kᵀ Q` (`D × NB` and `D × NB` to
+    /// `N × NB`), `V A` (`D × NB` and `N × NB` to `D × NB`), `X ω` (`D × NB` and `N × B`, or
+    /// a fixed `N × 1`, to `D × B`). At least one operand is batched; a fixed left operand
+    /// times a batch is [`Op::MatMul`] (`Ω X`, one GEMM for the whole batch).
     ExampleMatMul {
         /// Transpose each example's block of the left operand.
         ta: bool,
@@ -216,6 +217,11 @@ pub enum Op {
     },
     /// The value, with no gradient flowing back (frozen copies `φ⁻`).
     StopGradient,
+    /// The sum of the examples' blocks: `r × nB → r × n` (`∑_i X_i` of a matrix per example).
+    SumExamples,
+    /// The same fixed `r × n` matrix as every example's block: `r × n → r × nB` (the
+    /// transpose of [`Op::SumExamples`]; the node's shape is declared).
+    TileExamples,
     /// Column `k` (0-based) of each example's block: `r × nB → r × B` (`X_t`, the t-th
     /// column of a matrix `X` per example: a sequence's t-th element).
     ExampleCol(u32),
@@ -639,6 +645,28 @@ impl Op {
                 arity(2)?;
                 example_matmul_shape(ta, tb, args[0], args[1])
             }
+            Op::SumExamples => {
+                arity(1)?;
+                match args[0].cols {
+                    Cols::Batch(n) => Ok(Shape::fixed(args[0].rows, n)),
+                    Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+                        what: "a sum over the batch",
+                        shape: args[0],
+                    }),
+                }
+            }
+            Op::TileExamples => {
+                arity(1)?;
+                match (args[0].cols, declared.cols) {
+                    (Cols::Fixed(c), Cols::Batch(n)) if c == n && args[0].rows == declared.rows => {
+                        Ok(declared)
+                    }
+                    _ => Err(ShapeError::Broadcast {
+                        from: args[0],
+                        to: declared,
+                    }),
+                }
+            }
             Op::ExampleCol(k) => {
                 arity(1)?;
                 match args[0].cols {
@@ -696,6 +724,8 @@ impl Op {
             | Op::ExampleTranspose
             | Op::ExampleCol(_)
             | Op::PlaceExampleCol { .. }
+            | Op::SumExamples
+            | Op::TileExamples
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)
@@ -736,23 +766,27 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
 }
 
 /// The shape rule of the per-example product `op(a_b) op(b_b)`: each operand's block per
-/// example (`rows × n` of a `rows × nB` value), transposed by its flag, must fit; the result
-/// has the left block's rows and, per example, the right block's columns.
+/// example (`rows × n` of a `rows × nB` value, or the whole of a fixed one), transposed by
+/// its flag, must fit, and one operand at least is per example; the result has the left
+/// block's rows and, per example, the right block's columns.
 fn example_matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
-    let block = |s: Shape, flag: bool| match s.cols {
-        Cols::Batch(n) if flag => Some((n, s.rows)),
-        Cols::Batch(n) => Some((s.rows, n)),
-        Cols::Fixed(_) => None,
+    let block = |s: Shape, flag: bool| {
+        let n = match s.cols {
+            Cols::Batch(n) | Cols::Fixed(n) => n,
+        };
+        if flag { (n, s.rows) } else { (s.rows, n) }
     };
-    match (block(a, ta), block(b, tb)) {
-        (Some((m, k)), Some((k2, p))) if k == k2 => Ok(Shape::batch_matrix(m, p)),
-        _ => Err(ShapeError::Product {
+    let ((m, k), (k2, p)) = (block(a, ta), block(b, tb));
+    if k == k2 && (a.cols.is_batch() || b.cols.is_batch()) {
+        Ok(Shape::batch_matrix(m, p))
+    } else {
+        Err(ShapeError::Product {
             per_example: true,
             a,
             ta,
             b,
             tb,
-        }),
+        })
     }
 }
 
