@@ -64,6 +64,55 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             };
             vec![Some(da), Some(db)]
         }
+        // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
+        Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
+
+        // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
+        Op::Softmax => {
+            let gy = b.mul(g, yid)?;
+            let s = b.op(Op::SumRows, &[gy])?;
+            let s = b.broadcast(s, y.shape)?;
+            let diff = b.op(Op::Sub, &[g, s])?;
+            vec![Some(b.mul(yid, diff)?)]
+        }
+        // y = log ∑ exp x:  ∂x = softmax(x) ḡ.
+        Op::LogSumExp => {
+            let p = b.op(Op::Softmax, &[x[0]])?;
+            let gb = b.broadcast(g, b.graph.shape(x[0]))?;
+            vec![Some(b.mul(p, gb)?)]
+        }
+        // y = x[k, :]:  ∂x is zero except row k.
+        Op::Row(k) => {
+            let rows = b.graph.shape(x[0]).rows as u32;
+            vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
+        }
+        Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
+        Op::ExampleMatMul { .. }
+        | Op::ExampleTranspose
+        | Op::SumExamples
+        | Op::TileExamples
+        | Op::ExampleCol(_)
+        | Op::PlaceExampleCol { .. } => per_example(b, y, g)?,
+        // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
+        Op::PickLabel { lo } => {
+            let shape = b.graph.shape(x[0]);
+            let onehot = b.op(
+                Op::OneHot {
+                    rows: shape.rows as u32,
+                    lo,
+                },
+                &[x[1]],
+            )?;
+            let gb = b.broadcast(g, shape)?;
+            vec![Some(b.mul(onehot, gb)?), None]
+        }
+    })
+}
+
+/// The rules of the ops that know the columns of each example.
+fn per_example(b: &mut Builder<'_>, y: &Node, g: NodeId) -> Result<Contribs, ShapeError> {
+    let x = &y.args;
+    Ok(match y.op {
         // Per example, C_b = op(A_b) op(B_b): the same rule, example by example; a fixed
         // operand's gradient is the sum of its examples' contributions.
         Op::ExampleMatMul { ta, tb } => {
@@ -94,29 +143,8 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             )?)]
         }
         Op::TileExamples => vec![Some(b.op(Op::SumExamples, &[g])?)],
-        // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
-        Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
+        // ∂(each example's block transposed) = ḡ's blocks transposed.
         Op::ExampleTranspose => vec![Some(b.op(Op::ExampleTranspose, &[g])?)],
-        // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
-        Op::Softmax => {
-            let gy = b.mul(g, yid)?;
-            let s = b.op(Op::SumRows, &[gy])?;
-            let s = b.broadcast(s, y.shape)?;
-            let diff = b.op(Op::Sub, &[g, s])?;
-            vec![Some(b.mul(yid, diff)?)]
-        }
-        // y = log ∑ exp x:  ∂x = softmax(x) ḡ.
-        Op::LogSumExp => {
-            let p = b.op(Op::Softmax, &[x[0]])?;
-            let gb = b.broadcast(g, b.graph.shape(x[0]))?;
-            vec![Some(b.mul(p, gb)?)]
-        }
-        // y = x[k, :]:  ∂x is zero except row k.
-        Op::Row(k) => {
-            let rows = b.graph.shape(x[0]).rows as u32;
-            vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
-        }
-        Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
         // y = column k of each example's block:  ∂x is zero except those columns.
         Op::ExampleCol(k) => {
             let n = match b.graph.shape(x[0]).cols {
@@ -125,18 +153,11 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.op(Op::PlaceExampleCol { k, n }, &[g])?)]
         }
         Op::PlaceExampleCol { k, .. } => vec![Some(b.op(Op::ExampleCol(k), &[g])?)],
-        // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
-        Op::PickLabel { lo } => {
-            let shape = b.graph.shape(x[0]);
-            let onehot = b.op(
-                Op::OneHot {
-                    rows: shape.rows as u32,
-                    lo,
-                },
-                &[x[1]],
-            )?;
-            let gb = b.broadcast(g, shape)?;
-            vec![Some(b.mul(onehot, gb)?), None]
+        _ => {
+            return Err(ShapeError::Operands {
+                op: y.op,
+                args: vec![y.shape],
+            });
         }
     })
 }

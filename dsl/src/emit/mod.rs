@@ -393,29 +393,12 @@ impl Cx<'_> {
         let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
             Op::MatMul { ta, tb } => self.product(id, ta, tb),
-            Op::ExampleMatMul { ta, tb } => self.example_product(id, ta, tb),
-            Op::ExampleTranspose => {
-                let a = arg(0);
-                let per = self.cols_per_example(n.args[0]);
-                quote!(#rt::layout::transpose_per_example(#dst, #a, #per);)
-            }
-            Op::SumExamples => {
-                let a = arg(0);
-                quote!(#rt::reduce::sum_examples(#dst, #a);)
-            }
-            Op::TileExamples => {
-                let a = arg(0);
-                quote!(#rt::layout::tile_examples(#dst, #a);)
-            }
-            Op::ExampleCol(k) => {
-                let (a, k) = (arg(0), k as usize);
-                let per = self.cols_per_example(n.args[0]);
-                quote!(#rt::layout::example_col(#dst, #a, #k, #per);)
-            }
-            Op::PlaceExampleCol { k, n: per } => {
-                let (a, k, per) = (arg(0), k as usize, per as usize);
-                quote!(#rt::layout::place_example_col(#dst, #a, #k, #per);)
-            }
+            Op::ExampleMatMul { .. }
+            | Op::ExampleTranspose
+            | Op::SumExamples
+            | Op::TileExamples
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. } => self.per_example_stmt(id),
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
@@ -533,6 +516,41 @@ impl Cx<'_> {
                 let dst = self.write(id);
                 quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
             }
+        }
+    }
+
+    /// The statement of an op that knows the columns of each example: a runtime kernel call
+    /// on the owned matrices (one GEMM per example for a product).
+    fn per_example_stmt(&self, id: NodeId) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let dst = self.write(id);
+        let arg = |k: usize| self.read(n.args[k]);
+        match n.op {
+            Op::ExampleMatMul { ta, tb } => self.example_product(id, ta, tb),
+            Op::ExampleTranspose => {
+                let a = arg(0);
+                let per = self.cols_per_example(n.args[0]);
+                quote!(#rt::layout::transpose_per_example(#dst, #a, #per);)
+            }
+            Op::SumExamples => {
+                let a = arg(0);
+                quote!(#rt::reduce::sum_examples(#dst, #a);)
+            }
+            Op::TileExamples => {
+                let a = arg(0);
+                quote!(#rt::layout::tile_examples(#dst, #a);)
+            }
+            Op::ExampleCol(k) => {
+                let (a, k) = (arg(0), k as usize);
+                let per = self.cols_per_example(n.args[0]);
+                quote!(#rt::layout::example_col(#dst, #a, #k, #per);)
+            }
+            Op::PlaceExampleCol { k, n: per } => {
+                let (a, k, per) = (arg(0), k as usize, per as usize);
+                quote!(#rt::layout::place_example_col(#dst, #a, #k, #per);)
+            }
+            _ => quote!(compile_error!("internal: not an op per example")),
         }
     }
 

@@ -641,41 +641,52 @@ impl Op {
                 arity(2)?;
                 matmul_shape(ta, tb, args[0], args[1])
             }
-            Op::ExampleMatMul { ta, tb } => {
-                arity(2)?;
-                example_matmul_shape(ta, tb, args[0], args[1])
-            }
-            Op::SumExamples => {
-                arity(1)?;
-                match args[0].cols {
-                    Cols::Batch(n) => Ok(Shape::fixed(args[0].rows, n)),
-                    Cols::Fixed(_) => Err(ShapeError::NotPerExample {
-                        what: "a sum over the batch",
-                        shape: args[0],
-                    }),
+            Op::ExampleMatMul { .. }
+            | Op::SumExamples
+            | Op::TileExamples
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
+            | Op::ExampleTranspose => self.infer_per_example(args, declared),
+        }
+    }
+
+    /// The shape rules of the ops that know the columns of each example (products,
+    /// transposes and columns per example, sums over the batch of a matrix per example).
+    fn infer_per_example(&self, args: &[Shape], declared: Shape) -> Result<Shape, ShapeError> {
+        let want = match self {
+            Op::ExampleMatMul { .. } => 2,
+            _ => 1,
+        };
+        if args.len() != want {
+            return Err(ShapeError::Arity {
+                op: *self,
+                want,
+                got: args.len(),
+            });
+        }
+        match *self {
+            Op::ExampleMatMul { ta, tb } => example_matmul_shape(ta, tb, args[0], args[1]),
+            Op::SumExamples => match args[0].cols {
+                Cols::Batch(n) => Ok(Shape::fixed(args[0].rows, n)),
+                Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+                    what: "a sum over the batch",
+                    shape: args[0],
+                }),
+            },
+            Op::TileExamples => match (args[0].cols, declared.cols) {
+                (Cols::Fixed(c), Cols::Batch(n)) if c == n && args[0].rows == declared.rows => {
+                    Ok(declared)
                 }
-            }
-            Op::TileExamples => {
-                arity(1)?;
-                match (args[0].cols, declared.cols) {
-                    (Cols::Fixed(c), Cols::Batch(n)) if c == n && args[0].rows == declared.rows => {
-                        Ok(declared)
-                    }
-                    _ => Err(ShapeError::Broadcast {
-                        from: args[0],
-                        to: declared,
-                    }),
-                }
-            }
-            Op::ExampleCol(k) => {
-                arity(1)?;
-                match args[0].cols {
-                    Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(args[0].rows)),
-                    _ => Err(ShapeError::ExampleCol { k, shape: args[0] }),
-                }
-            }
+                _ => Err(ShapeError::Broadcast {
+                    from: args[0],
+                    to: declared,
+                }),
+            },
+            Op::ExampleCol(k) => match args[0].cols {
+                Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(args[0].rows)),
+                _ => Err(ShapeError::ExampleCol { k, shape: args[0] }),
+            },
             Op::PlaceExampleCol { k, n } => {
-                arity(1)?;
                 if args[0].cols == Cols::EXAMPLE && k < n {
                     Ok(Shape::batch_matrix(args[0].rows, n as usize))
                 } else {
@@ -685,16 +696,17 @@ impl Op {
                     })
                 }
             }
-            Op::ExampleTranspose => {
-                arity(1)?;
-                match args[0].cols {
-                    Cols::Batch(n) => Ok(Shape::batch_matrix(n, args[0].rows)),
-                    Cols::Fixed(_) => Err(ShapeError::NotPerExample {
-                        what: "a transpose per example",
-                        shape: args[0],
-                    }),
-                }
-            }
+            Op::ExampleTranspose => match args[0].cols {
+                Cols::Batch(n) => Ok(Shape::batch_matrix(n, args[0].rows)),
+                Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+                    what: "a transpose per example",
+                    shape: args[0],
+                }),
+            },
+            _ => Err(ShapeError::Operands {
+                op: *self,
+                args: args.to_vec(),
+            }),
         }
     }
 }
