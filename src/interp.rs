@@ -382,7 +382,7 @@ pub fn run<T: Scalar>(
     inputs: &[Mat<T>],
     params: &[Mat<T>],
 ) -> Result<Values<T>, EvalError> {
-    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.to_string()))?;
     run_verified(g, inputs, params)
 }
 
@@ -460,7 +460,28 @@ fn eval_node<'v, T: Scalar>(
             reduce::sum_example_cols(dst, arg(0), per);
         }
         Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
+        Op::ExampleMatMul { ta, tb } => {
+            // Columns per example; 0 for a fixed operand, shared by every example.
+            let per = |k: usize| match g.shape(node.args[k]).cols {
+                Cols::Batch(n) => n,
+                Cols::Fixed(_) => 0,
+            };
+            nnspec_runtime::gemm::gemm_per_example(
+                dst,
+                arg(0),
+                per(0),
+                arg(1),
+                per(1),
+                ta,
+                tb,
+                T::ONE,
+            );
+        }
         Op::Transpose => dst.copy_from(arg(0).transpose()),
+        Op::ExampleTranspose => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            layout::transpose_per_example(dst, arg(0), per);
+        }
         Op::Softmax => reduce::softmax_cols(dst, arg(0)),
         Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
         Op::Row(k) => dst.copy_from(arg(0).subrows(k as usize, 1)),
@@ -468,6 +489,15 @@ fn eval_node<'v, T: Scalar>(
         Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
         Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
         Op::StopGradient => dst.copy_from(arg(0)),
+        Op::SumExamples => reduce::sum_examples(dst, arg(0)),
+        Op::TileExamples => layout::tile_examples(dst, arg(0)),
+        Op::ExampleCol(k) => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            layout::example_col(dst, arg(0), k as usize, per);
+        }
+        Op::PlaceExampleCol { k, n } => {
+            layout::place_example_col(dst, arg(0), k as usize, n as usize);
+        }
     }
     Ok(())
 }
@@ -605,7 +635,8 @@ pub fn ad_grads(
 ) -> Result<Vec<Mat<f64>>, EvalError> {
     scalar_loss(g_forward, loss)?;
     let wrt: Vec<u32> = (0..g_forward.params.len() as u32).collect();
-    let gg = crate::dsl::ad::grad(g_forward, loss, &wrt).map_err(|e| EvalError::Grad(e.0))?;
+    let gg =
+        crate::dsl::ad::grad(g_forward, loss, &wrt).map_err(|e| EvalError::Grad(e.to_string()))?;
     let v = run(&gg, inputs, params)?;
     // One gradient per parameter, each found by what it is the gradient of.
     wrt.iter()
@@ -678,7 +709,7 @@ pub fn numeric_at(
     let out_id = g
         .output(loss)
         .ok_or_else(|| EvalError::NoOutput(loss.to_owned()))?;
-    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.0))?;
+    ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.to_string()))?;
     let mut p: Vec<Mat<f64>> = params.to_vec();
     let mut runs = Perturbed::new(g, inputs, &p)?;
     let mut out = Vec::with_capacity(coords.len());

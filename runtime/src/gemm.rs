@@ -84,6 +84,71 @@ pub fn gemm_par<T: Scalar>(
     product(dst, a, b, ta, tb, accumulate, T::ONE, par);
 }
 
+/// Per example, `dst_b = α·op(a_b)·op(b_b)`: the product of a batch of matrices held side
+/// by side, example `b`'s block of `a` being its columns `b·a_cols … (b+1)·a_cols - 1` (and
+/// likewise for `b` and `dst`); `a_cols = 0` (or `b_cols = 0`) makes the operand one matrix
+/// shared by every example. One product per example on the contiguous column blocks, so it
+/// allocates nothing; the batch is the column count of a batched operand over its block's.
+///
+/// # Panics
+/// If both operands are shared, a column count is not a whole number of blocks, or the
+/// blocks do not fit.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_per_example<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    a_cols: usize,
+    b: MatRef<'_, T>,
+    b_cols: usize,
+    ta: bool,
+    tb: bool,
+    alpha: T,
+) {
+    let (batched, per) = if a_cols > 0 { (a, a_cols) } else { (b, b_cols) };
+    assert!(
+        per > 0 && batched.ncols().is_multiple_of(per),
+        "gemm_per_example: {}×{} in blocks of {per} columns",
+        batched.nrows(),
+        batched.ncols()
+    );
+    let batch = batched.ncols() / per;
+    let fits = |m: MatRef<'_, T>, cols: usize| cols == 0 || m.ncols() == batch * cols;
+    assert!(
+        fits(a, a_cols) && fits(b, b_cols) && (batch == 0 || dst.ncols().is_multiple_of(batch)),
+        "gemm_per_example: {} examples of {}×{a_cols} and {}×{b_cols} into {}×{}",
+        batch,
+        a.nrows(),
+        b.nrows(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    if batch == 0 {
+        return;
+    }
+    let d_cols = dst.ncols() / batch;
+    for e in 0..batch {
+        product(
+            dst.as_mut().subcols_mut(e * d_cols, d_cols),
+            block(a, a_cols, e),
+            block(b, b_cols, e),
+            ta,
+            tb,
+            false,
+            alpha,
+            Par::Seq,
+        );
+    }
+}
+
+/// Example `e`'s block of `cols` columns of `m`, or all of `m` when `cols` is 0 (shared).
+fn block<T>(m: MatRef<'_, T>, cols: usize, e: usize) -> MatRef<'_, T> {
+    if cols == 0 {
+        m
+    } else {
+        m.subcols(e * cols, cols)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn product<T: Scalar>(
     dst: MatMut<'_, T>,
@@ -182,6 +247,46 @@ mod tests {
                 assert!((c[(i, j)] - 0.125 * want[(i, j)]).abs() < 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn a_product_per_example_is_the_product_of_each_examples_blocks() {
+        // Two examples: a is 2×(3·2), b is 2×(3·2); per example a_bᵀ b_b is 3×3.
+        let a = Mat::from_fn(2, 6, |i, j| (i * 6 + j) as f64 * 0.3 - 1.0);
+        let b = Mat::from_fn(2, 6, |i, j| (i + 2 * j) as f64 * 0.1 + 0.5);
+        let mut c = Mat::<f64>::full(3, 6, f64::NAN);
+        gemm_per_example(c.as_mut(), a.as_ref(), 3, b.as_ref(), 3, true, false, 2.0);
+        for e in 0..2 {
+            for i in 0..3 {
+                for j in 0..3 {
+                    let want: f64 = (0..2).map(|l| a[(l, e * 3 + i)] * b[(l, e * 3 + j)]).sum();
+                    assert!((c[(i, e * 3 + j)] - 2.0 * want).abs() < 1e-12);
+                }
+            }
+        }
+        // A shared right operand: a_b w for every example.
+        let w = Mat::from_fn(3, 1, |i, _| i as f64 - 0.5);
+        let mut cw = Mat::<f64>::full(2, 2, f64::NAN);
+        gemm_per_example(cw.as_mut(), a.as_ref(), 3, w.as_ref(), 0, false, false, 1.0);
+        for e in 0..2 {
+            for i in 0..2 {
+                let want: f64 = (0..3).map(|l| a[(i, e * 3 + l)] * w[(l, 0)]).sum();
+                assert!((cw[(i, e)] - want).abs() < 1e-12);
+            }
+        }
+        // No examples: nothing to do.
+        let mut empty = Mat::<f64>::zeros(3, 0);
+        let z = Mat::<f64>::zeros(2, 0);
+        gemm_per_example(
+            empty.as_mut(),
+            z.as_ref(),
+            3,
+            z.as_ref(),
+            3,
+            true,
+            false,
+            1.0,
+        );
     }
 
     #[test]

@@ -50,6 +50,97 @@ pub fn place_row<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, k: usize
     dst.subrows_mut(k, 1).copy_from(src);
 }
 
+/// Per example, the transpose of its block: `src` is `r × (n·B)`, `dst` is `n × (r·B)`, and
+/// `dst[j, b·r + i] = src[i, b·n + j]`.
+///
+/// # Panics
+/// If `dst` is not `n × (r·B)` for `src` in blocks of `n` columns.
+pub fn transpose_per_example<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, n: usize) {
+    let r = src.nrows();
+    assert!(
+        n > 0
+            && src.ncols().is_multiple_of(n)
+            && dst.nrows() == n
+            && dst.ncols() == src.ncols() / n * r,
+        "transpose_per_example: {}×{} in blocks of {n} columns into {}×{}",
+        r,
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..src.ncols() / n {
+        for i in 0..r {
+            for j in 0..n {
+                dst[(j, b * r + i)] = src[(i, b * n + j)];
+            }
+        }
+    }
+}
+
+/// Column `k` of each example's block: `src` is `r × (n·B)`, `dst` is `r × B`, and
+/// `dst[:, b] = src[:, b·n + k]`.
+///
+/// # Panics
+/// If `k ≥ n` or `dst` is not `r × B` for `src` in blocks of `n` columns.
+pub fn example_col<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, k: usize, n: usize) {
+    assert!(
+        k < n && dst.nrows() == src.nrows() && src.ncols() == n * dst.ncols(),
+        "example_col: column {k} of {}×{} in blocks of {n} into {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..dst.ncols() {
+        dst.as_mut().col_mut(b).copy_from(src.col(b * n + k));
+    }
+}
+
+/// `dst = 0` except column `k` of each example's block, which is that example's column of
+/// `src` (`r × B`): the transpose of [`example_col`].
+///
+/// # Panics
+/// If `k ≥ n` or `dst` is not `r × (n·B)` for `src` `r × B`.
+pub fn place_example_col<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    src: MatRef<'_, T>,
+    k: usize,
+    n: usize,
+) {
+    assert!(
+        k < n && dst.nrows() == src.nrows() && dst.ncols() == n * src.ncols(),
+        "place_example_col: {}×{} at column {k} of blocks of {n} in {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    dst.fill(T::ZERO);
+    for b in 0..src.ncols() {
+        dst.as_mut().col_mut(b * n + k).copy_from(src.col(b));
+    }
+}
+
+/// Every example's block is `src`: `src` is `r × n`, `dst` is `r × (n·B)` (the transpose
+/// of `reduce::sum_examples`).
+///
+/// # Panics
+/// If `dst` is not `src.nrows() × n·B`.
+pub fn tile_examples<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let n = src.ncols();
+    assert!(
+        dst.nrows() == src.nrows() && n > 0 && dst.ncols().is_multiple_of(n),
+        "tile_examples: {}×{} into {}×{}",
+        src.nrows(),
+        n,
+        dst.nrows(),
+        dst.ncols()
+    );
+    for b in 0..dst.ncols() / n {
+        dst.as_mut().subcols_mut(b * n, n).copy_from(src);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +158,52 @@ mod tests {
         let s = Mat::full(1, 1, 7.0);
         broadcast(d.as_mut(), s.as_ref());
         assert!((0..3).all(|j| d[(0, j)] == 7.0 && d[(1, j)] == 7.0));
+    }
+
+    #[test]
+    fn transposes_each_examples_block() {
+        // Two examples of 2×3: into two examples of 3×2.
+        let x = Mat::from_fn(2, 6, |i, j| (10 * i + j) as f64);
+        let mut d = Mat::full(3, 4, f64::NAN);
+        transpose_per_example(d.as_mut(), x.as_ref(), 3);
+        for b in 0..2 {
+            for i in 0..2 {
+                for j in 0..3 {
+                    assert_eq!(d[(j, b * 2 + i)], x[(i, b * 3 + j)]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_and_places_a_column_of_each_example() {
+        // Two examples of 2×3; column 1 of each.
+        let x = Mat::from_fn(2, 6, |i, j| (10 * i + j) as f64);
+        let mut c = Mat::full(2, 2, f64::NAN);
+        example_col(c.as_mut(), x.as_ref(), 1, 3);
+        assert_eq!(
+            [c[(0, 0)], c[(1, 0)], c[(0, 1)], c[(1, 1)]],
+            [1.0, 11.0, 4.0, 14.0]
+        );
+        let mut p = Mat::full(2, 6, f64::NAN);
+        place_example_col(p.as_mut(), c.as_ref(), 1, 3);
+        for j in 0..6 {
+            for i in 0..2 {
+                let want = if j % 3 == 1 { x[(i, j)] } else { 0.0 };
+                assert_eq!(p[(i, j)], want);
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_and_sums_the_examples_blocks() {
+        let m = Mat::from_fn(2, 3, |i, j| (10 * i + j) as f64);
+        let mut t = Mat::full(2, 6, f64::NAN);
+        tile_examples(t.as_mut(), m.as_ref());
+        assert!((0..6).all(|j| (0..2).all(|i| t[(i, j)] == m[(i, j % 3)])));
+        let mut s = Mat::full(2, 3, f64::NAN);
+        crate::reduce::sum_examples(s.as_mut(), t.as_ref());
+        assert!((0..3).all(|j| (0..2).all(|i| s[(i, j)] == 2.0 * m[(i, j)])));
     }
 
     #[test]

@@ -148,6 +148,31 @@ pub fn sum_example_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, n
     }
 }
 
+/// The sum of the examples' blocks: `src` is `r × (n·B)`, `dst` is `r × n`, and
+/// `dst[:, j] = ∑_b src[:, b·n + j]` (`∑_i X_i` of a matrix per example).
+///
+/// # Panics
+/// If `dst` is not `src.nrows() × n` with `src` a whole number of blocks of `n` columns.
+pub fn sum_examples<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let n = dst.ncols();
+    assert!(
+        dst.nrows() == src.nrows() && n > 0 && src.ncols().is_multiple_of(n),
+        "sum_examples: dst {}×{} for src {}×{}",
+        dst.nrows(),
+        dst.ncols(),
+        src.nrows(),
+        src.ncols()
+    );
+    dst.fill(T::ZERO);
+    for b in 0..src.ncols() / n {
+        for j in 0..n {
+            for i in 0..src.nrows() {
+                dst[(i, j)] += src[(i, b * n + j)];
+            }
+        }
+    }
+}
+
 /// `dst = src 𝟏`: the sum of each row, `r × c → r × 1` (over the batch for a `r × B` value).
 ///
 /// # Panics

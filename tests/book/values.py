@@ -576,6 +576,29 @@ def values_per_example():
     return {"X": side(xs), "Y": side(ys)}, p, {"V": side(vs), "L": loss}
 
 
+@spec("12.9_self_attention_per_example")
+def self_attention_per_example():
+    g = rng(41)
+    b, n, d, dq = 3, 3, 4, 2
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = {
+        "β_v": draw(g, d), "Ω_v": draw(g, d, d),
+        "β_q": draw(g, dq), "Ω_q": draw(g, dq, d),
+        "β_k": draw(g, dq), "Ω_k": draw(g, dq, d),
+    }
+    ones = np.ones(n)
+    vs = [np.outer(p["β_v"], ones) + p["Ω_v"] @ x for x in xs]  # (12.6)
+    qs = [np.outer(p["β_q"], ones) + p["Ω_q"] @ x for x in xs]  # (12.6)
+    ks = [np.outer(p["β_k"], ones) + p["Ω_k"] @ x for x in xs]  # (12.6)
+    sas = [v @ softmax(k.T @ q / math.sqrt(dq)) for v, q, k in zip(vs, qs, ks)]  # (12.9)
+    loss = sum(np.sum((sa - y) ** 2) for sa, y in zip(sas, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "V": side(vs), "Q": side(qs), "K": side(ks), "Sa": side(sas), "L": loss,
+    }
+
+
 @spec("17.24_kl_divergence")
 def kl_divergence():
     g = rng(38)
@@ -590,6 +613,65 @@ def kl_divergence():
         ]
     )  # (17.24)
     return {"x": x}, p, {"D_KL": kl, "L": np.sum(kl)}
+
+
+# ---------------------------------------------------------------- course notes
+
+
+@spec("rnn_elman")
+def rnn_elman():
+    g = rng(42)
+    b, d, t_len, dh, do = 3, 2, 3, 3, 2
+    xs = [draw(g, d, t_len) for _ in range(b)]  # one sequence per example, x_t its columns
+    ys = [draw(g, do, t_len) for _ in range(b)]
+    p = {"W": draw(g, dh, dh), "U": draw(g, dh, d), "b": draw(g, dh), "V": draw(g, do, dh), "c": draw(g, do)}
+    hs = {t: [] for t in range(1, t_len + 1)}
+    os = {t: [] for t in range(1, t_len + 1)}
+    loss = 0.0
+    for x, y in zip(xs, ys):
+        h = np.zeros(dh)  # h_0 = 0
+        for t in range(1, t_len + 1):
+            h = np.tanh(p["W"] @ h + p["U"] @ x[:, t - 1] + p["b"])
+            o = p["V"] @ h + p["c"]
+            hs[t].append(h)
+            os[t].append(o)
+            loss += np.sum((o - y[:, t - 1]) ** 2)  # L = ∑_t L_t
+    side = lambda ms: np.concatenate(ms, axis=1)
+    cols = lambda vs: np.stack(vs, axis=1)  # one column per example
+    expected = {f"h_{t}": cols(hs[t]) for t in hs}
+    expected.update({f"o_{t}": cols(os[t]) for t in os})
+    expected["L"] = loss
+    return {"X": side(xs), "Y": side(ys)}, p, expected
+
+
+@spec("rnn_gru")
+def rnn_gru():
+    g = rng(43)
+    b, d, t_len, dh = 3, 2, 3, 3
+    xs = [draw(g, d, t_len) for _ in range(b)]
+    y = draw(g, dh, b)  # a vector per example: one column each
+    p = {}
+    for gate in "zrh":
+        p[f"W_{gate}"] = draw(g, dh, d)
+        p[f"U_{gate}"] = draw(g, dh, dh)
+        p[f"b_{gate}"] = draw(g, dh)
+    names = ["z", "r", "h'", "h"]
+    vals = {(n, t): [] for n in names for t in range(1, t_len + 1)}
+    for x in xs:
+        h = np.zeros(dh)
+        for t in range(1, t_len + 1):
+            xt = x[:, t - 1]
+            z = sig(p["W_z"] @ xt + p["U_z"] @ h + p["b_z"])
+            r = sig(p["W_r"] @ xt + p["U_r"] @ h + p["b_r"])
+            cand = np.tanh(p["W_h"] @ xt + p["U_h"] @ (r * h) + p["b_h"])
+            h = z * h + (1 - z) * cand
+            for n, v in zip(names, [z, r, cand, h]):
+                vals[(n, t)].append(v)
+    expected = {f"{n}_{t}": np.stack(v, axis=1) for (n, t), v in vals.items()}
+    h_last = expected[f"h_{t_len}"]
+    expected["L"] = np.sum((h_last - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "y": y}, p, expected
 
 
 # ---------------------------------------------------------------- the book's spellings

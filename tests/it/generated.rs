@@ -40,6 +40,12 @@ mod losses {
 mod shallow {
     nnspec::model!("../../specs/shallow.nn");
 }
+mod rnn {
+    nnspec::model!("../../specs/rnn.nn");
+}
+mod self_attention {
+    nnspec::model!("../../specs/self_attention.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -51,6 +57,9 @@ mod attention {
 }
 mod tokens {
     nnspec::model!("../../dsl/tests/data/ok/tokens.nn");
+}
+mod products_per_example {
+    nnspec::model!("../../dsl/tests/data/ok/products_per_example.nn");
 }
 mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
@@ -274,6 +283,9 @@ differential_test!(shallownetfamily, shallow::ShallowNetFamily, "specs/shallow.n
 differential_test!(shallownet2out, shallow::ShallowNet2Out, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(shallownet2in, shallow::ShallowNet2In, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.nn", [m 0, m 1]);
+differential_test!(elmanrnn, rnn::ElmanRNN, "specs/rnn.nn", [m 0, m 1]);
+differential_test!(gru, rnn::GRU, "specs/rnn.nn", [m 0, m 1]);
+differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
 differential_test!(residual, functions_and_spellings::Residual, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
@@ -284,6 +296,12 @@ differential_test!(
     []
 );
 differential_test!(tokens, tokens::Tokens, "dsl/tests/data/ok/tokens.nn", [m 0, m 1]);
+differential_test!(
+    products_per_example,
+    products_per_example::ProductsPerExample,
+    "dsl/tests/data/ok/products_per_example.nn",
+    [m 0, m 1]
+);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]
@@ -508,4 +526,36 @@ fn gradients_of_generated_code_agree_with_central_differences() {
             a[(0, 0)]
         );
     }
+}
+
+#[test]
+fn self_attention_trains_with_an_optimiser_on_generated_steps() {
+    use nnspec::runtime::optim::{Config, Method, Optimizer};
+    // Eqs. 12.6–12.9 with the tokens as input: SGD on one fixed batch must lower the loss.
+    let g = graph("specs/self_attention.nn", "SelfAttention");
+    let mut rng = Rng::new(11);
+    let x = sample::inputs(&g, 4, &mut rng);
+    let mut net =
+        self_attention::SelfAttention::<f64>::init(&mut nnspec::__private::runtime::Rng::new(2));
+    let mut grads = net.zeros_like();
+    let mut ws = self_attention::SelfAttention::<f64>::workspace(4);
+    let mut opt = Optimizer::new(Config::new(Method::parse("sgd").unwrap(), 1e-3));
+    let mut losses = Vec::new();
+    for _ in 0..30 {
+        let l = net
+            .loss_and_grad(x[0].as_ref(), x[1].as_ref(), &mut grads, &mut ws)
+            .expect("step");
+        losses.push(l);
+        opt.step(&mut net, &grads);
+    }
+    assert!(
+        losses.windows(2).all(|w| w[1] < w[0]),
+        "the loss must fall at every small step: {losses:?}"
+    );
+    assert!(
+        losses[29] < 0.8 * losses[0],
+        "30 steps: {} → {}",
+        losses[0],
+        losses[29]
+    );
 }

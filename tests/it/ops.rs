@@ -236,6 +236,112 @@ fn wx(b: &mut Build<'_>, rows: usize) -> NodeId {
     )
 }
 
+/// The cases of the ops that know the columns of each example.
+fn per_example_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
+    match op {
+        Op::ExampleMatMul { .. } => {
+            let emm = |ta, tb| Op::ExampleMatMul { ta, tb };
+            let mut v = Vec::new();
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let (ar, ac) = if ta { (4, 3) } else { (3, 4) };
+                    let (br, bc) = if tb { (2, 4) } else { (4, 2) };
+                    let name = format!(
+                        "example_matmul {}·{}: per example",
+                        if ta { "Aᵀ" } else { "A" },
+                        if tb { "Bᵀ" } else { "B" }
+                    );
+                    v.push(case(&name, rng, |b| {
+                        let a = w_blocks(b, "A", ar, ac);
+                        let bb = w_blocks(b, "B", br, bc);
+                        b.op(emm(ta, tb), &[a, bb])
+                    }));
+                }
+            }
+            v.push(case(
+                "example_matmul: X ω, a vector per example",
+                rng,
+                |b| {
+                    let x = w_blocks(b, "X", 3, 4);
+                    let w = w_blocks(b, "ω", 4, 1);
+                    b.op(emm(false, false), &[x, w])
+                },
+            ));
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                // A fixed right operand (X Ω), or a fixed left one read transposed or
+                // against a transposed block (what a plain product is not).
+                let name = format!("example_matmul {ta} {tb}: one fixed operand");
+                v.push(case(&name, rng, |b| match (ta, tb) {
+                    (false, false) => {
+                        let x = w_blocks(b, "X", 3, 4);
+                        let w = b.param("Ω", 4, 2, Dom::Any);
+                        b.op(emm(false, false), &[x, w])
+                    }
+                    (true, false) => {
+                        let w = b.param("Ω", 3, 2, Dom::Any);
+                        let x = w_blocks(b, "X", 3, 4);
+                        b.op(emm(true, false), &[w, x])
+                    }
+                    _ => {
+                        let w = b.param("Ω", 2, 4, Dom::Any);
+                        let x = w_blocks(b, "X", 3, 4);
+                        b.op(emm(false, true), &[w, x])
+                    }
+                }));
+            }
+            v.push(case(
+                "example_matmul: Xᵀ X, one value on both sides",
+                rng,
+                |b| {
+                    let x = w_blocks(b, "X", 3, 2);
+                    b.op(emm(true, false), &[x, x])
+                },
+            ));
+            v
+        }
+        Op::ExampleCol(_) => (0..3)
+            .map(|k| {
+                case(&format!("example_col[{k}]: 2×3 per example"), rng, |b| {
+                    let x = w_blocks(b, "X", 2, 3);
+                    b.op(Op::ExampleCol(k), &[x])
+                })
+            })
+            .collect(),
+        Op::PlaceExampleCol { .. } => vec![case("place_example_col[1, 3]: W X", rng, |b| {
+            let x = wx(b, 2);
+            b.op(Op::PlaceExampleCol { k: 1, n: 3 }, &[x])
+        })],
+        Op::SumExamples => vec![case("sum_examples: 3×2 per example", rng, |b| {
+            let x = w_blocks(b, "X", 3, 2);
+            b.op(Op::SumExamples, &[x])
+        })],
+        Op::TileExamples => vec![case("tile_examples: p (3×2) in every example", rng, |b| {
+            let p = b.param("p", 3, 2, Dom::Any);
+            b.push(Op::TileExamples, &[p], Shape::batch_matrix(3, 2))
+        })],
+        Op::ExampleTranspose => vec![case("example_transpose: 3×2 per example", rng, |b| {
+            let x = w_blocks(b, "X", 3, 2);
+            b.op(Op::ExampleTranspose, &[x])
+        })],
+        _ => Vec::new(),
+    }
+}
+
+/// `W X` for a parameter `W` (`rows × 2`) and data `X` (`2 × nB`): a matrix `rows × n` per
+/// example that depends on every entry of a parameter.
+fn w_blocks(b: &mut Build<'_>, name: &str, rows: usize, n: usize) -> NodeId {
+    let w = b.param(&format!("W_{name}"), rows, 2, Dom::Any);
+    let value = b.rng.mat(2, n * B, Dom::Any);
+    let x = b.input(&format!("X_{name}"), Shape::batch_matrix(2, n), value, None);
+    b.op(
+        Op::MatMul {
+            ta: false,
+            tb: false,
+        },
+        &[w, x],
+    )
+}
+
 /// `bcast(p) ⊙ X`: a `rows × B` batch scaled row-wise by a parameter `p` (`rows × 1`).
 fn scaled(b: &mut Build<'_>, name: &str, rows: usize) -> NodeId {
     let p = b.param(name, rows, 1, Dom::Any);
@@ -273,10 +379,19 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::PlaceRow { k: 1, rows: 3 },
     Op::StopGradient,
     Op::SumExampleCols,
+    Op::ExampleMatMul {
+        ta: false,
+        tb: false,
+    },
+    Op::ExampleTranspose,
+    Op::ExampleCol(1),
+    Op::PlaceExampleCol { k: 1, n: 3 },
+    Op::SumExamples,
+    Op::TileExamples,
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 21;
+const OP_COUNT: usize = 27;
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -303,6 +418,12 @@ fn op_index(op: &Op) -> usize {
         Op::PlaceRow { .. } => 18,
         Op::StopGradient => 19,
         Op::SumExampleCols => 20,
+        Op::ExampleMatMul { .. } => 21,
+        Op::ExampleTranspose => 22,
+        Op::ExampleCol(_) => 23,
+        Op::PlaceExampleCol { .. } => 24,
+        Op::SumExamples => 25,
+        Op::TileExamples => 26,
     }
 }
 
@@ -466,6 +587,12 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             }));
             v
         }
+        Op::ExampleMatMul { .. }
+        | Op::ExampleCol(_)
+        | Op::PlaceExampleCol { .. }
+        | Op::SumExamples
+        | Op::TileExamples
+        | Op::ExampleTranspose => per_example_cases(op, rng),
         Op::Transpose => vec![
             case("transpose 3×2", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

@@ -38,6 +38,22 @@ fn graphs() -> Vec<(String, Graph)> {
     out
 }
 
+/// The absolute error below which a gradient is rounding: 1e-12 of the largest entry of any
+/// of the loss's gradients (at least 1e-12). A gradient that is zero in exact arithmetic —
+/// the keys' bias `β_k` of self-attention, eq. 12.6: adding `β_kᵀ q_n` to every score of a
+/// column leaves its softmax unchanged — comes out of AD as rounding, whose error relative
+/// to its own largest entry is 1.
+pub(crate) fn rounding_floor(rows: &[interp::GradCheck]) -> f64 {
+    let scale = rows
+        .iter()
+        .flat_map(|r| {
+            let n = &r.numeric;
+            (0..n.ncols()).flat_map(move |j| (0..n.nrows()).map(move |i| n[(i, j)].abs()))
+        })
+        .fold(1.0f64, f64::max);
+    1e-12 * scale
+}
+
 #[test]
 fn every_spec_gradient_checks_through_the_interpreter() {
     let all = graphs();
@@ -55,9 +71,10 @@ fn every_spec_gradient_checks_through_the_interpreter() {
         for loss in &g.losses {
             let rows = interp::gradcheck(&g, &loss.name, &inputs, &params, 1e-5)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let floor = rounding_floor(&rows);
             for row in rows {
                 assert!(
-                    row.max_rel_error < 1e-6,
+                    row.max_rel_error < 1e-6 || row.max_abs_error <= floor,
                     "{name}: ∂{}/∂{} relative error {:.3e}",
                     loss.name,
                     row.param,

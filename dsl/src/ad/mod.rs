@@ -77,9 +77,9 @@ pub fn grad_with_inputs(
     let mut g = forward.clone();
     let loss_id = g
         .output(loss)
-        .ok_or_else(|| ShapeError(format!("no output `{loss}`")))?;
+        .ok_or_else(|| ShapeError::Malformed(format!("no output `{loss}`")))?;
     if g.shape(loss_id) != Shape::SCALAR {
-        return Err(ShapeError(format!(
+        return Err(ShapeError::Malformed(format!(
             "loss `{loss}` is {} , not a scalar",
             g.shape(loss_id)
         )));
@@ -124,14 +124,14 @@ pub fn grad_with_inputs(
             .get(p as usize)
             .cloned()
             .map(|s| (s, Wrt::Param(p)))
-            .ok_or_else(|| ShapeError(format!("no parameter {p}")))
+            .ok_or_else(|| ShapeError::Malformed(format!("no parameter {p}")))
     });
     let data = inputs.iter().map(|&x| {
         g.inputs
             .get(x as usize)
             .cloned()
             .map(|s| (s, Wrt::Input(x)))
-            .ok_or_else(|| ShapeError(format!("no input {x}")))
+            .ok_or_else(|| ShapeError::Malformed(format!("no input {x}")))
     });
     let slots: Vec<_> = params.chain(data).collect::<Result<_, _>>()?;
     for (slot, wrt) in slots {

@@ -64,8 +64,9 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             };
             vec![Some(da), Some(db)]
         }
-        // ∂(aᵀ) = ḡᵀ.
+        // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
         Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
+
         // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
         Op::Softmax => {
             let gy = b.mul(g, yid)?;
@@ -86,6 +87,12 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
+        Op::ExampleMatMul { .. }
+        | Op::ExampleTranspose
+        | Op::SumExamples
+        | Op::TileExamples
+        | Op::ExampleCol(_)
+        | Op::PlaceExampleCol { .. } => per_example(b, y, g)?,
         // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
         Op::PickLabel { lo } => {
             let shape = b.graph.shape(x[0]);
@@ -100,6 +107,69 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.mul(onehot, gb)?), None]
         }
     })
+}
+
+/// The rules of the ops that know the columns of each example.
+fn per_example(b: &mut Builder<'_>, y: &Node, g: NodeId) -> Result<Contribs, ShapeError> {
+    let x = &y.args;
+    Ok(match y.op {
+        // Per example, C_b = op(A_b) op(B_b): the same rule, example by example; a fixed
+        // operand's gradient is the sum of its examples' contributions.
+        Op::ExampleMatMul { ta, tb } => {
+            let mm = |ta, tb| Op::ExampleMatMul { ta, tb };
+            let da = if ta {
+                b.op(mm(tb, true), &[x[1], g])?
+            } else {
+                b.op(mm(false, !tb), &[g, x[1]])?
+            };
+            let db = if tb {
+                b.op(mm(true, ta), &[g, x[0]])?
+            } else {
+                b.op(mm(!ta, false), &[x[0], g])?
+            };
+            vec![
+                Some(over_examples(b, da, x[0])?),
+                Some(over_examples(b, db, x[1])?),
+            ]
+        }
+        // ∂(∑_i X_i) = ḡ in every example;  ∂(ḡ in every example) = ∑_i ḡ_i.
+        Op::SumExamples => {
+            let shape = b.graph.shape(x[0]);
+            vec![Some(b.graph.push(
+                Op::TileExamples,
+                vec![g],
+                shape,
+                b.span,
+            )?)]
+        }
+        Op::TileExamples => vec![Some(b.op(Op::SumExamples, &[g])?)],
+        // ∂(each example's block transposed) = ḡ's blocks transposed.
+        Op::ExampleTranspose => vec![Some(b.op(Op::ExampleTranspose, &[g])?)],
+        // y = column k of each example's block:  ∂x is zero except those columns.
+        Op::ExampleCol(k) => {
+            let n = match b.graph.shape(x[0]).cols {
+                Cols::Batch(n) | Cols::Fixed(n) => n as u32,
+            };
+            vec![Some(b.op(Op::PlaceExampleCol { k, n }, &[g])?)]
+        }
+        Op::PlaceExampleCol { k, .. } => vec![Some(b.op(Op::ExampleCol(k), &[g])?)],
+        _ => {
+            return Err(ShapeError::Operands {
+                op: y.op,
+                args: vec![y.shape],
+            });
+        }
+    })
+}
+
+/// A contribution `d` per example to the gradient of `x`: itself if `x` is per example, else
+/// (a fixed operand of a product per example) its sum over the examples.
+fn over_examples(b: &mut Builder<'_>, d: NodeId, x: NodeId) -> Result<NodeId, ShapeError> {
+    match (b.graph.shape(x).cols, b.graph.shape(d).cols) {
+        (Cols::Fixed(_), Cols::EXAMPLE) => b.op(Op::SumCols, &[d]),
+        (Cols::Fixed(_), _) => b.op(Op::SumExamples, &[d]),
+        _ => Ok(d),
+    }
 }
 
 /// ∂f(x) for an element-wise `f`, as `ḡ ⊙ f'(x)`; `None` where `f'` is zero almost everywhere.

@@ -826,6 +826,9 @@ impl ModelCx<'_, '_> {
 
     /// Selects a component of a vector by a 1-based number or a class label.
     fn component(&mut self, v: &Val, ix: &Ix, ix_span: Span, span: Span) -> Option<Val> {
+        if let (Shape::Mat(rows, cols), true, Ix::Int(k)) = (&v.shape, v.per_example, ix) {
+            return self.example_column(rows, cols, *k, ix_span, span);
+        }
         let len = match &v.shape {
             Shape::Col(d) | Shape::Row(d) => d.clone(),
             other => {
@@ -919,6 +922,57 @@ impl ModelCx<'_, '_> {
                 None
             }
         }
+    }
+
+    /// `X_t`: column `t` (1-based) of a matrix `X` per example, a vector per example (the
+    /// t-th element of a sequence, the t-th token).
+    fn example_column(
+        &mut self,
+        rows: &super::shape::Dim,
+        cols: &super::shape::Dim,
+        k: i64,
+        ix_span: Span,
+        span: Span,
+    ) -> Option<Val> {
+        if let Some(n) = cols.value
+            && (k < 1 || k > n)
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::E0307,
+                    ix_span,
+                    format!(
+                        "column {k} of {}, a matrix of {n} columns",
+                        self.without_subscript(span, ix_span)
+                    ),
+                )
+                .label(format!("must be between 1 and {n}"))
+                .help("columns are counted from 1, as in the book"),
+            );
+            return None;
+        }
+        if cols.value == Some(1) {
+            // One column per example is held as a vector per example, whose subscript is a
+            // component: the compiled graph could not tell the two readings apart.
+            self.error(
+                Diagnostic::new(
+                    Code::E0307,
+                    ix_span,
+                    format!(
+                        "{} has a single column per example",
+                        self.without_subscript(span, ix_span)
+                    ),
+                )
+                .label("a column index")
+                .help("write the matrix itself for its only column"),
+            );
+            return None;
+        }
+        Some(Val {
+            shape: Shape::Col(rows.clone()),
+            per_example: true,
+            labels: None,
+        })
     }
 
     /// The quoted source of `span` without the subscript item at `ix`: `f[x_i, φ]` for

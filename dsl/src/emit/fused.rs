@@ -217,6 +217,12 @@ impl Cx<'_> {
             | Op::SumCols
             | Op::SumExampleCols
             | Op::MatMul { .. }
+            | Op::ExampleMatMul { .. }
+            | Op::ExampleTranspose
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
+            | Op::SumExamples
+            | Op::TileExamples
             | Op::Transpose
             | Op::Softmax
             | Op::LogSumExp

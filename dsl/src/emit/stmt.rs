@@ -13,7 +13,9 @@ impl Cx<'_> {
     /// nothing else), with no statement in between: that loop's node and the factor.
     pub(super) fn scaled_product(&self, id: NodeId) -> Option<(NodeId, f64)> {
         let g = self.g;
-        if !matches!(g.node(id).op, Op::MatMul { .. }) || g.outputs.iter().any(|(_, o)| *o == id) {
+        if !matches!(g.node(id).op, Op::MatMul { .. } | Op::ExampleMatMul { .. })
+            || g.outputs.iter().any(|(_, o)| *o == id)
+        {
             return None;
         }
         let mut users = (id.index() + 1..g.nodes.len()).filter(|&u| g.nodes[u].args.contains(&id));
@@ -89,6 +91,21 @@ impl Cx<'_> {
         let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
             Op::MatMul { ta, tb } => self.product(id, ta, tb),
+            Op::ExampleMatMul { ta, tb } => self.example_product(id, ta, tb),
+            Op::ExampleTranspose => {
+                let per = self.cols_per_example(n.args[0]);
+                self.kernel(id, quote!(layout::transpose_per_example), quote!(, #per))
+            }
+            Op::SumExamples => self.kernel(id, quote!(reduce::sum_examples), quote!()),
+            Op::TileExamples => self.kernel(id, quote!(layout::tile_examples), quote!()),
+            Op::ExampleCol(k) => {
+                let (k, per) = (k as usize, self.cols_per_example(n.args[0]));
+                self.kernel(id, quote!(layout::example_col), quote!(, #k, #per))
+            }
+            Op::PlaceExampleCol { k, n: per } => {
+                let (k, per) = (k as usize, per as usize);
+                self.kernel(id, quote!(layout::place_example_col), quote!(, #k, #per))
+            }
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
@@ -246,5 +263,40 @@ impl Cx<'_> {
             None => quote!(T::ZERO),
         };
         (quote!(#(#all)* #(#copies)*), value)
+    }
+}
+
+impl Cx<'_> {
+    /// A product per example: one GEMM per example on the operands' contiguous column blocks
+    /// (`runtime::gemm::gemm_per_example`), with the scale of a scaled product as its α.
+    fn example_product(&self, id: NodeId, ta: bool, tb: bool) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+        // Columns per example; 0 for a fixed operand, shared by every example.
+        let per = |k: usize| match self.g.node(n.args[k]).shape.cols {
+            Cols::Batch(per) => per,
+            Cols::Fixed(_) => 0,
+        };
+        let (pa, pb) = (per(0), per(1));
+        let (dst, alpha) = match self.scaled_product(id) {
+            Some((u, alpha)) => (self.write(u), quote!(T::from_f64(#alpha))),
+            None => (self.write(id), quote!(T::ONE)),
+        };
+        quote!(#rt::gemm::gemm_per_example(#dst, #a, #pa, #b, #pb, #ta, #tb, #alpha);)
+    }
+
+    /// A runtime kernel of one argument: `rt::path(dst, a, extra…);`.
+    fn kernel(&self, id: NodeId, path: TokenStream, extra: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let (dst, a) = (self.write(id), self.read(self.g.node(id).args[0]));
+        quote!(#rt::#path(#dst, #a #extra);)
+    }
+
+    /// The columns per example of a batched value (the column count of a fixed one).
+    fn cols_per_example(&self, id: NodeId) -> usize {
+        match self.g.node(id).shape.cols {
+            Cols::Batch(per) | Cols::Fixed(per) => per,
+        }
     }
 }

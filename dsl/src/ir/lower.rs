@@ -654,7 +654,8 @@ impl Cx<'_, '_> {
                     if let Cols::Batch(n) = s.cols
                         && n > 1
                     {
-                        Err(unsupported(span, "the transpose of a matrix per example"))
+                        // Each example's block transposed; a product reads it as its flag.
+                        node(Lv::of(self.op(Op::ExampleTranspose, &[v.id], span)?))
                     } else if s.cols == Cols::EXAMPLE {
                         node(Lv {
                             id: v.id,
@@ -883,6 +884,16 @@ impl Cx<'_, '_> {
         if self.is_scalar(a) || self.is_scalar(b) {
             return self.elementwise(Op::Mul, a, b, span);
         }
+        // Per example (`Kᵀ Q`, `V A`, `X ω`, `xᵀ Y`, `X Ω` with a fixed `Ω`): a product per
+        // example, a transposed vector per example read through the flag.
+        let per_example = Op::ExampleMatMul {
+            ta: a.row,
+            tb: b.row,
+        };
+        if (sa.cols.is_batch() || sb.cols.is_batch()) && per_example.infer(&[sa, sb], sa).is_ok() {
+            let id = self.op(per_example, &[a.id, b.id], span)?;
+            return Ok(Val::Node(Lv::of(id)));
+        }
         Err(unsupported(span, "this product"))
     }
 
@@ -962,6 +973,17 @@ impl Cx<'_, '_> {
         let base = self.resolve(n, items, texts, k, scope, span)?;
         Ok(match (&items[k], base) {
             (Item::Batch, Some(v)) => Some(v),
+            (Item::Int(i), Some(Val::Node(v))) if matches!(self.graph.shape(v.id).cols, Cols::Batch(n) if n > 1) =>
+            {
+                // `X_t`: column t of a matrix per example.
+                let shape = self.graph.shape(v.id);
+                let n = shape.cols_for(1) as i64;
+                if *i < 1 || *i > n {
+                    return Err(unsupported(span, format!("column {i} of {n}")));
+                }
+                let id = self.op(Op::ExampleCol((*i - 1) as u32), &[v.id], span)?;
+                Some(Val::Node(Lv::of(id)))
+            }
             (Item::Int(i), Some(Val::Node(v))) => {
                 let rows = self.graph.shape(v.id).rows as i64;
                 if *i < 1 || *i > rows {
@@ -1388,10 +1410,8 @@ impl Cx<'_, '_> {
         let id = if self.graph.shape(v.id).cols == Cols::EXAMPLE {
             self.op(Op::SumCols, &[v.id], span)?
         } else if self.graph.shape(v.id).cols.is_batch() {
-            return Err(unsupported(
-                span,
-                "a sum over the batch of a matrix per example",
-            ));
+            // ∑_i X_i of a matrix per example: the sum of the examples' blocks.
+            self.op(Op::SumExamples, &[v.id], span)?
         } else {
             // The same for every example: |B| times the value.
             let b = self.batch_size(span)?;

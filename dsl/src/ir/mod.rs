@@ -174,8 +174,23 @@ pub enum Op {
         /// Transpose the right operand.
         tb: bool,
     },
-    /// `aᵀ` (fixed shapes only; batched values are never transposed).
+    /// `aᵀ` (fixed shapes only; a batch as a whole is never transposed).
     Transpose,
+    /// Per example, `op(a_b) · op(b_b)`, where `a_b` is example `b`'s block of columns of a
+    /// batched operand (a fixed operand is the same matrix for every example) and `op`
+    /// transposes the block when the flag is set: `Kᵀ Q` (`D × NB` and `D × NB` to
+    /// `N × NB`), `V A` (`D × NB` and `N × NB` to `D × NB`), `X ω` (`D × NB` and `N × B`, or
+    /// a fixed `N × 1`, to `D × B`). At least one operand is batched; a fixed left operand
+    /// times a batch is [`Op::MatMul`] (`Ω X`, one GEMM for the whole batch).
+    ExampleMatMul {
+        /// Transpose each example's block of the left operand.
+        ta: bool,
+        /// Transpose each example's block of the right operand.
+        tb: bool,
+    },
+    /// Per example, the transpose of its block: `r × nB → n × rB` (`Xᵀ` for a matrix `X` per
+    /// example). Read by a product, it becomes that product's transpose flag.
+    ExampleTranspose,
     /// Column-wise softmax.
     Softmax,
     /// Column-wise `log ∑ exp`: `r × c → 1 × c`, computed stably.
@@ -203,6 +218,22 @@ pub enum Op {
     },
     /// The value, with no gradient flowing back (frozen copies `φ⁻`).
     StopGradient,
+    /// The sum of the examples' blocks: `r × nB → r × n` (`∑_i X_i` of a matrix per example).
+    SumExamples,
+    /// The same fixed `r × n` matrix as every example's block: `r × n → r × nB` (the
+    /// transpose of [`Op::SumExamples`]; the node's shape is declared).
+    TileExamples,
+    /// Column `k` (0-based) of each example's block: `r × nB → r × B` (`X_t`, the t-th
+    /// column of a matrix `X` per example: a sequence's t-th element).
+    ExampleCol(u32),
+    /// `[g]` for a `r × B` value: a `r × nB` matrix that is zero except column `k` of each
+    /// example's block = that example's column of g (the transpose of [`Op::ExampleCol`]).
+    PlaceExampleCol {
+        /// The column of each block to fill.
+        k: u32,
+        /// Columns per example of the result.
+        n: u32,
+    },
 }
 
 /// One node: an op, its arguments and its shape.
@@ -356,12 +387,143 @@ pub struct Loss {
 }
 
 /// A shape error in the IR: always a compiler bug (user errors are caught by `check`).
+/// `Display` renders it in the book's notation (`` `add` of ℝ^{3} and ℝ ``).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShapeError(pub String);
+pub enum ShapeError {
+    /// An op given the wrong number of arguments.
+    Arity {
+        /// The op.
+        op: Op,
+        /// The arguments it takes.
+        want: usize,
+        /// The arguments it was given.
+        got: usize,
+    },
+    /// Arguments whose shapes the op does not take (element-wise ops of different shapes,
+    /// a one-hot or a placed row of more than one row).
+    Operands {
+        /// The op.
+        op: Op,
+        /// The arguments' shapes.
+        args: Vec<Shape>,
+    },
+    /// A broadcast to a shape the value does not repeat to.
+    Broadcast {
+        /// The value's shape.
+        from: Shape,
+        /// The shape asked for.
+        to: Shape,
+    },
+    /// An op over the columns of each example, of a value that is not per example.
+    NotPerExample {
+        /// What the op computes (`a sum of each example's columns`).
+        what: &'static str,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Row `k` of a value with fewer rows.
+    Row {
+        /// The row (0-based).
+        k: u32,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Column `k` of each example of a value with fewer columns per example (or not per
+    /// example).
+    ExampleCol {
+        /// The column (0-based).
+        k: u32,
+        /// The value's shape.
+        shape: Shape,
+    },
+    /// Class labels that do not fit the value they pick from.
+    Labels {
+        /// The labels' shape.
+        labels: Shape,
+        /// The shape of the value picked from.
+        of: Shape,
+    },
+    /// A batch transposed as a whole.
+    TransposedBatch,
+    /// A transposed batch as the left operand of a product.
+    TransposedLeftBatch,
+    /// A product whose operands do not fit.
+    Product {
+        /// Per example ([`Op::ExampleMatMul`]) or whole ([`Op::MatMul`]).
+        per_example: bool,
+        /// The left operand's shape.
+        a: Shape,
+        /// Whether it is transposed.
+        ta: bool,
+        /// The right operand's shape.
+        b: Shape,
+        /// Whether it is transposed.
+        tb: bool,
+    },
+    /// A malformed graph: ids out of order, slots not bound, a missing output.
+    Malformed(String),
+    /// An error at node `%node`.
+    AtNode {
+        /// The node's index.
+        node: u32,
+        /// What is wrong there.
+        error: Box<ShapeError>,
+    },
+    /// A graph an optimisation pass left malformed.
+    AfterPass {
+        /// The pass.
+        pass: &'static str,
+        /// What is wrong.
+        error: Box<ShapeError>,
+    },
+}
 
 impl fmt::Display for ShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ShapeError::Arity { op, want, got } => {
+                write!(f, "`{op}` takes {want} arguments, got {got}")
+            }
+            ShapeError::Operands { op, args } => {
+                let args: Vec<String> = args.iter().map(Shape::book).collect();
+                write!(f, "`{op}` of {}", args.join(" and "))
+            }
+            ShapeError::Broadcast { from, to } => {
+                write!(f, "cannot broadcast {} to {}", from.book(), to.book())
+            }
+            ShapeError::NotPerExample { what, shape } => {
+                write!(f, "{what} of {}, which is not per example", shape.book())
+            }
+            ShapeError::Row { k, shape } => write!(f, "row {k} of {}", shape.book()),
+            ShapeError::ExampleCol { k, shape } => {
+                write!(f, "column {k} of each example of {}", shape.book())
+            }
+            ShapeError::Labels { labels, of } => {
+                write!(f, "labels {} for {}", labels.book(), of.book())
+            }
+            ShapeError::TransposedBatch => f.write_str("cannot transpose a batch"),
+            ShapeError::TransposedLeftBatch => {
+                f.write_str("a transposed batch cannot be a left operand")
+            }
+            ShapeError::Product {
+                per_example,
+                a,
+                ta,
+                b,
+                tb,
+            } => write!(
+                f,
+                "a product{} of {}{} and {}{}",
+                if *per_example { " per example" } else { "" },
+                a.book(),
+                t(*ta),
+                b.book(),
+                t(*tb)
+            ),
+            ShapeError::Malformed(what) => f.write_str(what),
+            ShapeError::AtNode { node, error } => write!(f, "%{node}: {error}"),
+            ShapeError::AfterPass { pass, error } => write!(f, "after `{pass}`: {error}"),
+        }
     }
 }
 
@@ -422,35 +584,59 @@ impl Op {
                 self.arity(args, 2)?;
                 matmul_shape(ta, tb, args[0], args[1])
             }
+            Op::ExampleMatMul { ta, tb } => {
+                self.arity(args, 2)?;
+                example_matmul_shape(ta, tb, args[0], args[1])
+            }
+            Op::SumExamples => {
+                self.arity(args, 1)?;
+                sum_examples_shape(args[0])
+            }
+            Op::TileExamples => {
+                self.arity(args, 1)?;
+                tile_examples_shape(args[0], declared)
+            }
+            Op::ExampleCol(k) => {
+                self.arity(args, 1)?;
+                example_col_shape(k, args[0])
+            }
+            Op::PlaceExampleCol { k, n } => {
+                self.arity(args, 1)?;
+                self.place_example_col_shape(k, n, args[0])
+            }
+            Op::ExampleTranspose => {
+                self.arity(args, 1)?;
+                example_transpose_shape(args[0])
+            }
         }
     }
 
-    /// That the op has `n` arguments.
+    /// `n` arguments, or why not.
     fn arity(&self, args: &[Shape], n: usize) -> Result<(), ShapeError> {
         if args.len() == n {
             Ok(())
         } else {
-            Err(ShapeError(format!(
-                "`{self}` takes {n} arguments, got {}",
-                args.len()
-            )))
+            Err(ShapeError::Arity {
+                op: *self,
+                want: n,
+                got: args.len(),
+            })
         }
     }
 
-    /// An element-wise op of two arguments: both of one shape, which is its own.
+    /// Two operands of one shape (element-wise arithmetic).
     fn same(&self, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
         if a == b {
             Ok(a)
         } else {
-            Err(ShapeError(format!(
-                "`{self}` of {} and {}",
-                a.book(),
-                b.book()
-            )))
+            Err(ShapeError::Operands {
+                op: *self,
+                args: vec![a, b],
+            })
         }
     }
 
-    /// `OneHot` and `PlaceRow`: a row spread over `rows` rows.
+    /// `OneHot`, `PlaceRow`: a `1 × c` row to `rows × c`.
     fn place_row_shape(&self, rows: u32, a: Shape) -> Result<Shape, ShapeError> {
         if a.rows == 1 {
             Ok(Shape {
@@ -458,13 +644,27 @@ impl Op {
                 cols: a.cols,
             })
         } else {
-            Err(ShapeError(format!("`{self}` of {}", a.book())))
+            Err(ShapeError::Operands {
+                op: *self,
+                args: vec![a],
+            })
+        }
+    }
+
+    /// `PlaceExampleCol { k, n }`: one column per example to column `k` of `n`.
+    fn place_example_col_shape(&self, k: u32, n: u32, a: Shape) -> Result<Shape, ShapeError> {
+        if a.cols == Cols::EXAMPLE && k < n {
+            Ok(Shape::batch_matrix(a.rows, n as usize))
+        } else {
+            Err(ShapeError::Operands {
+                op: *self,
+                args: vec![a],
+            })
         }
     }
 }
 
-/// `Broadcast`: `a` repeated to the declared shape `to`, along rows of one, one column, or an
-/// example's column over its `n`.
+/// `Broadcast`: a `1`-sized dimension repeated to the declared shape.
 fn broadcast_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
     let rows_ok = a.rows == to.rows || a.rows == 1;
     let cols_ok = a.cols == to.cols
@@ -473,26 +673,22 @@ fn broadcast_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
     if rows_ok && cols_ok {
         Ok(to)
     } else {
-        Err(ShapeError(format!(
-            "cannot broadcast {} to {}",
-            a.book(),
-            to.book()
-        )))
+        Err(ShapeError::Broadcast { from: a, to })
     }
 }
 
-/// `SumExampleCols`: the sum of each example's columns, one column per example.
+/// `SumExampleCols`: `r × NB → r × B`.
 fn sum_example_cols_shape(a: Shape) -> Result<Shape, ShapeError> {
     match a.cols {
         Cols::Batch(_) => Ok(Shape::batch(a.rows)),
-        Cols::Fixed(_) => Err(ShapeError(format!(
-            "a sum of each example's columns of {}, which is not per example",
-            a.book()
-        ))),
+        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+            what: "a sum of each example's columns",
+            shape: a,
+        }),
     }
 }
 
-/// `Row(k)`: the row `k` of `a`.
+/// `Row(k)`: `r × c → 1 × c`, for `k < r`.
 fn row_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
     if (k as usize) < a.rows {
         Ok(Shape {
@@ -500,11 +696,11 @@ fn row_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
             cols: a.cols,
         })
     } else {
-        Err(ShapeError(format!("row {k} of {}", a.book())))
+        Err(ShapeError::Row { k, shape: a })
     }
 }
 
-/// `PickLabel`: per column of `x`, the entry its label names.
+/// `PickLabel`: one label per column of `x`.
 fn pick_label_shape(x: Shape, labels: Shape) -> Result<Shape, ShapeError> {
     if labels.rows == 1 && labels.cols == x.cols {
         Ok(Shape {
@@ -512,19 +708,53 @@ fn pick_label_shape(x: Shape, labels: Shape) -> Result<Shape, ShapeError> {
             cols: x.cols,
         })
     } else {
-        Err(ShapeError(format!(
-            "labels {} for {}",
-            labels.book(),
-            x.book()
-        )))
+        Err(ShapeError::Labels { labels, of: x })
     }
 }
 
-/// `Transpose`: of a fixed matrix only (a batch is transposed only as a product's flag).
+/// `Transpose`: fixed shapes only.
 fn transpose_shape(a: Shape) -> Result<Shape, ShapeError> {
     match a.cols {
         Cols::Fixed(c) => Ok(Shape::fixed(c, a.rows)),
-        Cols::Batch(_) => Err(ShapeError("cannot transpose a batch".into())),
+        Cols::Batch(_) => Err(ShapeError::TransposedBatch),
+    }
+}
+
+/// `SumExamples`: `r × NB → r × N`, the sum over the batch of a matrix per example.
+fn sum_examples_shape(a: Shape) -> Result<Shape, ShapeError> {
+    match a.cols {
+        Cols::Batch(n) => Ok(Shape::fixed(a.rows, n)),
+        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+            what: "a sum over the batch",
+            shape: a,
+        }),
+    }
+}
+
+/// `TileExamples`: `r × N → r × NB`, the same matrix for every example.
+fn tile_examples_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
+    match (a.cols, to.cols) {
+        (Cols::Fixed(c), Cols::Batch(n)) if c == n && a.rows == to.rows => Ok(to),
+        _ => Err(ShapeError::Broadcast { from: a, to }),
+    }
+}
+
+/// `ExampleCol(k)`: column `k` of each example, `r × NB → r × B`.
+fn example_col_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
+    match a.cols {
+        Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(a.rows)),
+        _ => Err(ShapeError::ExampleCol { k, shape: a }),
+    }
+}
+
+/// `ExampleTranspose`: `r × NB → N × rB`.
+fn example_transpose_shape(a: Shape) -> Result<Shape, ShapeError> {
+    match a.cols {
+        Cols::Batch(n) => Ok(Shape::batch_matrix(n, a.rows)),
+        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
+            what: "a transpose per example",
+            shape: a,
+        }),
     }
 }
 
@@ -548,7 +778,13 @@ impl Op {
             | Op::SumCols
             | Op::SumExampleCols
             | Op::MatMul { .. }
+            | Op::ExampleMatMul { .. }
             | Op::Transpose
+            | Op::ExampleTranspose
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
+            | Op::SumExamples
+            | Op::TileExamples
             | Op::Softmax
             | Op::LogSumExp
             | Op::Row(_)
@@ -567,9 +803,7 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
         (false, c) => (a.rows, c),
         (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
         (true, Cols::Batch(_)) => {
-            return Err(ShapeError(
-                "a transposed batch cannot be a left operand".into(),
-            ));
+            return Err(ShapeError::TransposedLeftBatch);
         }
     };
     let (inner_b, cols) = if tb {
@@ -580,13 +814,38 @@ fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeEr
     if inner_a == inner_b {
         Ok(Shape { rows, cols })
     } else {
-        Err(ShapeError(format!(
-            "a product of {}{} and {}{}",
-            a.book(),
-            t(ta),
-            b.book(),
-            t(tb)
-        )))
+        Err(ShapeError::Product {
+            per_example: false,
+            a,
+            ta,
+            b,
+            tb,
+        })
+    }
+}
+
+/// The shape rule of the per-example product `op(a_b) op(b_b)`: each operand's block per
+/// example (`rows × n` of a `rows × nB` value, or the whole of a fixed one), transposed by
+/// its flag, must fit, and one operand at least is per example; the result has the left
+/// block's rows and, per example, the right block's columns.
+fn example_matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
+    let block = |s: Shape, flag: bool| {
+        let n = match s.cols {
+            Cols::Batch(n) | Cols::Fixed(n) => n,
+        };
+        if flag { (n, s.rows) } else { (s.rows, n) }
+    };
+    let ((m, k), (k2, p)) = (block(a, ta), block(b, tb));
+    if k == k2 && (a.cols.is_batch() || b.cols.is_batch()) {
+        Ok(Shape::batch_matrix(m, p))
+    } else {
+        Err(ShapeError::Product {
+            per_example: true,
+            a,
+            ta,
+            b,
+            tb,
+        })
     }
 }
 
@@ -694,17 +953,66 @@ mod tests {
         let e = Op::Broadcast
             .infer(&[m], Shape::batch(4))
             .expect_err("a matrix is not broadcast to a batch");
-        assert_eq!(e.0, "cannot broadcast ℝ^{4×4} to ℝ^{4} per example");
+        assert_eq!(
+            e.to_string(),
+            "cannot broadcast ℝ^{4×4} to ℝ^{4} per example"
+        );
         let e = Op::Add
             .infer(&[Shape::fixed(3, 1), Shape::SCALAR], Shape::SCALAR)
             .expect_err("different shapes");
-        assert_eq!(e.0, "`add` of ℝ^{3} and ℝ");
+        assert_eq!(e.to_string(), "`add` of ℝ^{3} and ℝ");
         let e = Op::MatMul {
             ta: true,
             tb: false,
         }
         .infer(&[Shape::fixed(2, 3), Shape::batch(4)], Shape::SCALAR)
         .expect_err("inner dimensions differ");
-        assert_eq!(e.0, "a product of ℝ^{2×3}ᵀ and ℝ^{4} per example");
+        assert_eq!(e.to_string(), "a product of ℝ^{2×3}ᵀ and ℝ^{4} per example");
+    }
+
+    #[test]
+    fn shape_errors_are_typed() {
+        let k = Shape::batch_matrix(2, 3);
+        let e = Op::ExampleMatMul {
+            ta: false,
+            tb: false,
+        }
+        .infer(&[k, k], k)
+        .expect_err("2×3 by 2×3 per example");
+        assert!(matches!(
+            e,
+            ShapeError::Product {
+                per_example: true,
+                ta: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "a product per example of ℝ^{2×3} per example and ℝ^{2×3} per example"
+        );
+        let e = Op::ExampleCol(3).infer(&[k], k).expect_err("3 columns");
+        assert_eq!(e, ShapeError::ExampleCol { k: 3, shape: k });
+        assert_eq!(
+            e.to_string(),
+            "column 3 of each example of ℝ^{2×3} per example"
+        );
+        let e = Op::Add.infer(&[k], k).expect_err("one argument");
+        assert_eq!(
+            e,
+            ShapeError::Arity {
+                op: Op::Add,
+                want: 2,
+                got: 1
+            }
+        );
+        let e = Op::ExampleTranspose
+            .infer(&[Shape::fixed(2, 2)], k)
+            .expect_err("a fixed matrix");
+        assert!(matches!(e, ShapeError::NotPerExample { .. }));
+        assert_eq!(
+            e.to_string(),
+            "a transpose per example of ℝ^{2×2}, which is not per example"
+        );
     }
 }

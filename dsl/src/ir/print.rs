@@ -22,10 +22,13 @@ impl fmt::Display for Op {
             Op::Const(c) => write!(f, "const {}", c.0),
             Op::Unary(u) => write!(f, "{u}"),
             Op::MatMul { .. } => f.write_str("matmul"),
+            Op::ExampleMatMul { .. } => f.write_str("example_matmul"),
             Op::Row(k) => write!(f, "row[{k}]"),
             Op::PickLabel { lo } => write!(f, "pick_label[{lo}]"),
             Op::OneHot { rows, lo } => write!(f, "one_hot[{rows}, {lo}]"),
             Op::PlaceRow { k, rows } => write!(f, "place_row[{k}, {rows}]"),
+            Op::ExampleCol(k) => write!(f, "example_col[{k}]"),
+            Op::PlaceExampleCol { k, n } => write!(f, "place_example_col[{k}, {n}]"),
             other => f.write_str(&to_snake(&format!("{other:?}"))),
         }
     }
@@ -49,7 +52,7 @@ impl fmt::Display for Graph {
         for (i, n) in self.nodes.iter().enumerate() {
             let mut args: Vec<String> = n.args.iter().map(|a| format!("%{}", a.0)).collect();
             // A transposed operand is a view: shown as `%3ᵀ`.
-            if let Op::MatMul { ta, tb } = n.op {
+            if let Op::MatMul { ta, tb } | Op::ExampleMatMul { ta, tb } = n.op {
                 for (flag, arg) in [ta, tb].into_iter().zip(args.iter_mut()) {
                     if flag {
                         arg.push('ᵀ');

@@ -7,7 +7,7 @@ use super::{Graph, Op, ShapeError};
 /// shape rule, and inputs, parameters and outputs point at nodes of the right kind.
 pub fn verify(g: &Graph) -> Result<(), ShapeError> {
     if g.spans.len() != g.nodes.len() {
-        return Err(ShapeError(format!(
+        return Err(ShapeError::Malformed(format!(
             "{} spans for {} nodes",
             g.spans.len(),
             g.nodes.len()
@@ -16,7 +16,7 @@ pub fn verify(g: &Graph) -> Result<(), ShapeError> {
     for (i, n) in g.nodes.iter().enumerate() {
         for a in &n.args {
             if a.index() >= i {
-                return Err(ShapeError(format!(
+                return Err(ShapeError::Malformed(format!(
                     "%{i} uses %{} which does not precede it",
                     a.0
                 )));
@@ -25,26 +25,35 @@ pub fn verify(g: &Graph) -> Result<(), ShapeError> {
         let shapes: Vec<_> = n.args.iter().map(|a| g.nodes[a.index()].shape).collect();
         let inferred =
             n.op.infer(&shapes, n.shape)
-                .map_err(|e| ShapeError(format!("%{i}: {e}")))?;
+                .map_err(|e| ShapeError::AtNode {
+                    node: i as u32,
+                    error: Box::new(e),
+                })?;
         if inferred != n.shape {
-            return Err(ShapeError(format!(
+            return Err(ShapeError::Malformed(format!(
                 "%{i}: shape {} but its op gives {}",
                 n.shape, inferred
             )));
         }
         match n.op {
             Op::Input(k) if g.inputs.get(k as usize).is_none_or(|s| s.node.index() != i) => {
-                return Err(ShapeError(format!("%{i}: input {k} is not bound to it")));
+                return Err(ShapeError::Malformed(format!(
+                    "%{i}: input {k} is not bound to it"
+                )));
             }
             Op::Param(k) if g.params.get(k as usize).is_none_or(|s| s.node.index() != i) => {
-                return Err(ShapeError(format!("%{i}: param {k} is not bound to it")));
+                return Err(ShapeError::Malformed(format!(
+                    "%{i}: param {k} is not bound to it"
+                )));
             }
             _ => {}
         }
     }
     for (name, id) in &g.outputs {
         if id.index() >= g.nodes.len() {
-            return Err(ShapeError(format!("output {name} points past the graph")));
+            return Err(ShapeError::Malformed(format!(
+                "output {name} points past the graph"
+            )));
         }
     }
     Ok(())

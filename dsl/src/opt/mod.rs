@@ -44,7 +44,10 @@ pub fn optimize(g: &Graph) -> Result<Graph, ShapeError> {
         let mut changed = false;
         for (name, pass) in PASSES {
             if let Some(next) = pass(&g) {
-                crate::ir::verify(&next).map_err(|e| ShapeError(format!("after `{name}`: {e}")))?;
+                crate::ir::verify(&next).map_err(|e| ShapeError::AfterPass {
+                    pass: name,
+                    error: Box::new(e),
+                })?;
                 g = next;
                 changed = true;
             }

@@ -73,6 +73,24 @@ pub const RULES: &[Rule] = &[
         }
         _ => None,
     }),
+    ("example-matmul-transposed-operand", |rw, op, a| match op {
+        // A copy of each example's transpose as a product's operand is its flag.
+        Op::ExampleMatMul { ta, tb } if rw.node(a[0]).op == Op::ExampleTranspose => {
+            let inner = rw.node(a[0]).args[0];
+            Some(rw.op(Op::ExampleMatMul { ta: !ta, tb }, &[inner, a[1]]))
+        }
+        Op::ExampleMatMul { ta, tb } if rw.node(a[1]).op == Op::ExampleTranspose => {
+            let inner = rw.node(a[1]).args[0];
+            Some(rw.op(Op::ExampleMatMul { ta, tb: !tb }, &[a[0], inner]))
+        }
+        _ => None,
+    }),
+    ("example-transpose-transpose", |rw, op, a| {
+        match (op, rw.node(a.first().copied()?).op) {
+            (Op::ExampleTranspose, Op::ExampleTranspose) => Some(rw.node(a[0]).args[0]),
+            _ => None,
+        }
+    }),
     ("transpose-of-product", |rw, op, a| {
         // (A B)ᵀ = Bᵀ Aᵀ: the product computed transposed instead of copied, when nothing
         // else reads A B.

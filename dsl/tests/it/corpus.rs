@@ -169,7 +169,8 @@ fn every_construct_that_cannot_be_compiled_is_reported_at_its_place() {
         .iter()
         .map(|d| src[..d.span.start as usize].lines().count())
         .collect();
-    // `X ω` (a matrix per example times a vector), `x xᵀ`, and `Z v` of the second model.
+    // `∏_i x_i` (a product over the batch), `x^c` (an exponent that is a parameter), and
+    // `∏_i Z_i` of the second model.
     assert_eq!(lines, [8, 10, 17], "{diags:#?}");
     assert!(diags.iter().all(|d| d.code == Code::E0406));
 }
