@@ -86,9 +86,7 @@ impl Cx<'_> {
         {
             return TokenStream::new();
         }
-        let rt = &self.rt;
         let dst = self.write(id);
-        let arg = |k: usize| self.read(n.args[k]);
         let body = match n.op {
             Op::MatMul { ta, tb } => self.product(id, ta, tb),
             Op::ExampleMatMul { ta, tb } => self.example_product(id, ta, tb),
@@ -106,88 +104,24 @@ impl Cx<'_> {
                 let (k, per) = (k as usize, per as usize);
                 self.kernel(id, quote!(layout::place_example_col), quote!(, #k, #per))
             }
-            Op::SumRows => {
-                let a = arg(0);
-                quote!(#rt::reduce::sum_rows(#dst, #a);)
-            }
+            Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.
             Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),
-            Op::SumCols => {
-                let a = arg(0);
-                quote!(#rt::reduce::sum_cols(#dst, #a);)
-            }
+            Op::SumCols => self.kernel(id, quote!(reduce::sum_cols), quote!()),
             Op::SumExampleCols => {
-                let a = arg(0);
-                let per = match self.g.node(n.args[0]).shape.cols {
-                    Cols::Batch(per) | Cols::Fixed(per) => per,
-                };
-                quote!(#rt::reduce::sum_example_cols(#dst, #a, #per);)
+                let per = self.cols_per_example(n.args[0]);
+                self.kernel(id, quote!(reduce::sum_example_cols), quote!(, #per))
             }
-            Op::Softmax => {
-                let a = arg(0);
-                quote!(#rt::reduce::softmax_cols(#dst, #a);)
-            }
-            Op::LogSumExp => {
-                let a = arg(0);
-                quote!(#rt::reduce::logsumexp_cols(#dst, #a);)
-            }
+            Op::Softmax => self.kernel(id, quote!(reduce::softmax_cols), quote!()),
+            Op::LogSumExp => self.kernel(id, quote!(reduce::logsumexp_cols), quote!()),
             Op::PlaceRow { k, .. } => {
-                let (a, k) = (arg(0), k as usize);
-                quote!(#rt::layout::place_row(#dst, #a, #k);)
+                let k = k as usize;
+                self.kernel(id, quote!(layout::place_row), quote!(, #k))
             }
-            Op::Row(k) => {
-                let (a, k) = (arg(0), k as usize);
-                quote! {
-                    let src = #a;
-                    let mut dst = #dst;
-                    for j in 0..dst.ncols() {
-                        dst[(0, j)] = src[(#k, j)];
-                    }
-                }
-            }
-            Op::Transpose => {
-                let a = arg(0);
-                quote! {
-                    let src = #a;
-                    let mut dst = #dst;
-                    for j in 0..dst.ncols() {
-                        for r in 0..dst.nrows() {
-                            dst[(r, j)] = src[(j, r)];
-                        }
-                    }
-                }
-            }
-            Op::PickLabel { lo } => {
-                let x = arg(0);
-                let y = self.labels(n.args[1]);
-                let (lo, rows) = (lo as usize, self.g.shape(n.args[0]).rows);
-                quote! {
-                    let src = #x;
-                    let mut dst = #dst;
-                    for j in 0..dst.ncols() {
-                        let k = #y[j].wrapping_sub(#lo);
-                        if k >= #rows {
-                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
-                        }
-                        dst[(0, j)] = src[(k, j)];
-                    }
-                }
-            }
-            Op::OneHot { rows, lo } => {
-                let y = self.labels(n.args[0]);
-                let (lo, rows) = (lo as usize, rows as usize);
-                quote! {
-                    let mut dst = #dst;
-                    dst.fill(T::ZERO);
-                    for j in 0..dst.ncols() {
-                        let k = #y[j].wrapping_sub(#lo);
-                        if k >= #rows {
-                            return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
-                        }
-                        dst[(k, j)] = T::ONE;
-                    }
-                }
-            }
+            Op::Row(k) => self.row_stmt(id, k as usize),
+            Op::Transpose => self.transpose_stmt(id),
+            Op::PickLabel { lo } => self.pick_label_stmt(id, lo as usize),
+            Op::OneHot { rows, lo } => self.one_hot_stmt(id, rows as usize, lo as usize),
             Op::Const(c) => {
                 let v = c.0;
                 quote!(#dst.fill(T::from_f64(#v));)
@@ -297,6 +231,72 @@ impl Cx<'_> {
     fn cols_per_example(&self, id: NodeId) -> usize {
         match self.g.node(id).shape.cols {
             Cols::Batch(per) | Cols::Fixed(per) => per,
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// `Row(k)`: row `k` of the argument.
+    fn row_stmt(&self, id: NodeId, k: usize) -> TokenStream {
+        let (dst, a) = (self.write(id), self.read(self.g.node(id).args[0]));
+        quote! {
+            let src = #a;
+            let mut dst = #dst;
+            for j in 0..dst.ncols() {
+                dst[(0, j)] = src[(#k, j)];
+            }
+        }
+    }
+
+    /// `Transpose` of a fixed matrix.
+    fn transpose_stmt(&self, id: NodeId) -> TokenStream {
+        let (dst, a) = (self.write(id), self.read(self.g.node(id).args[0]));
+        quote! {
+            let src = #a;
+            let mut dst = #dst;
+            for j in 0..dst.ncols() {
+                for r in 0..dst.nrows() {
+                    dst[(r, j)] = src[(j, r)];
+                }
+            }
+        }
+    }
+
+    /// `PickLabel`: each column's entry at its label, a label out of range a `StepError`.
+    fn pick_label_stmt(&self, id: NodeId, lo: usize) -> TokenStream {
+        let rt = &self.rt;
+        let n = self.g.node(id);
+        let (dst, x) = (self.write(id), self.read(n.args[0]));
+        let y = self.labels(n.args[1]);
+        let rows = self.g.shape(n.args[0]).rows;
+        quote! {
+            let src = #x;
+            let mut dst = #dst;
+            for j in 0..dst.ncols() {
+                let k = #y[j].wrapping_sub(#lo);
+                if k >= #rows {
+                    return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                }
+                dst[(0, j)] = src[(k, j)];
+            }
+        }
+    }
+
+    /// `OneHot`: the one-hot columns of the labels, a label out of range a `StepError`.
+    fn one_hot_stmt(&self, id: NodeId, rows: usize, lo: usize) -> TokenStream {
+        let rt = &self.rt;
+        let dst = self.write(id);
+        let y = self.labels(self.g.node(id).args[0]);
+        quote! {
+            let mut dst = #dst;
+            dst.fill(T::ZERO);
+            for j in 0..dst.ncols() {
+                let k = #y[j].wrapping_sub(#lo);
+                if k >= #rows {
+                    return Err(#rt::StepError::Label { column: j, value: #y[j], lo: #lo, classes: #rows });
+                }
+                dst[(k, j)] = T::ONE;
+            }
         }
     }
 }
