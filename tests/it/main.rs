@@ -7,6 +7,8 @@ mod book;
 mod cli;
 mod data;
 mod generated;
+#[path = "../../dsl/tests/it/mutants.rs"]
+mod mutants;
 mod npy;
 mod ops;
 mod robust;

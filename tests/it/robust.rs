@@ -97,3 +97,67 @@ fn two_models_with_one_name_are_refused_by_every_command() {
         );
     }
 }
+
+/// What `check` accepts, the interpreter runs: a mutant that checks clean is differentiated
+/// and its training graph evaluated at sampled parameters and inputs, with no panic and no
+/// error. Returns whether it checked clean.
+fn interpreter_runs_what_checks(src: &str, rng: &mut nnspec::sample::Rng) -> bool {
+    use nnspec::dsl::{self, check::Options};
+    let Ok(checked) = dsl::check_source(src, &Options::default()) else {
+        return false;
+    };
+    for g in checked.graphs.iter().flatten() {
+        let train = dsl::training_graph(g)
+            .unwrap_or_else(|e| panic!("internal error after a clean check: {e}\n{src}"));
+        let params = nnspec::sample::params(&train, rng);
+        let inputs = nnspec::sample::inputs(&train, 3, rng);
+        if let Err(e) = nnspec::interp::run(&train, &inputs, &params) {
+            panic!("the interpreter failed after a clean check: {e}\n{src}");
+        }
+    }
+    true
+}
+
+/// Mutants of every spec through the whole pipeline, the interpreter included: `cases` of
+/// them from a fixed seed; returns how many checked clean.
+fn whole_pipeline_campaign(cases: usize, seed: u64) -> usize {
+    let specs: Vec<String> = super::specs::spec_files()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("readable spec"))
+        .collect();
+    let mut rng = nnspec::sample::Rng::new(seed);
+    let mut clean = 0;
+    for _ in 0..cases {
+        let which = rng.next_u64() as usize % specs.len();
+        let (chars, toks) = super::mutants::draw(&mut || rng.next_u64());
+        let src = super::mutants::mutant(&specs[which], &chars, &toks);
+        if interpreter_runs_what_checks(&src, &mut rng) {
+            clean += 1;
+        }
+    }
+    clean
+}
+
+#[test]
+fn mutants_that_check_clean_run_through_the_interpreter() {
+    let clean = whole_pipeline_campaign(300, 7);
+    // Most single mutations break a spec; enough survive that the property is exercised.
+    assert!(clean >= 30, "only {clean} of 300 mutants checked clean");
+}
+
+/// The long campaign: `NNSPEC_FUZZ_CASES=100000 cargo test --release --test it
+/// whole_pipeline_fuzz_campaign -- --ignored --nocapture` (counts in `docs/ROBUSTNESS.md`).
+#[test]
+#[ignore = "a long campaign, run by hand"]
+fn whole_pipeline_fuzz_campaign() {
+    let cases = std::env::var("NNSPEC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let seed = std::env::var("NNSPEC_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let clean = whole_pipeline_campaign(cases, seed);
+    println!("whole-pipeline campaign: {cases} mutants, {clean} checked clean and ran");
+}

@@ -6,7 +6,7 @@ use nnspec::interp;
 use nnspec::sample::{self, Rng};
 use std::path::{Path, PathBuf};
 
-fn spec_files() -> Vec<PathBuf> {
+pub(crate) fn spec_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut v = Vec::new();
     for dir in ["specs", "dsl/tests/data/ok"] {

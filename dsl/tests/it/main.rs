@@ -6,6 +6,7 @@ mod docs;
 mod emit;
 mod ir;
 mod limits;
+mod mutants;
 mod props;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! check clean go through AD, the optimiser, the plan and emission (200 cases; a longer
 //! campaign is `fuzz_campaign`).
 
+use crate::mutants::{self, Mutation, STRAY, TokenMutation, apply};
 use crate::valid_specs;
 use nnspec_dsl::{check::Options, check_source, diag};
 use proptest::prelude::*;
@@ -15,24 +16,6 @@ static SPECS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Characters the mutations insert: the language's own symbols, look-alikes, and noise.
-const STRAY: &[char] = &[
-    'β', 'Ω', 'φ', 'ℝ', '×', '∈', '…', '·', '⊙', 'ᵀ', '‖', '𝟏', '∑', '∏', '√', '∂', '²', '⁻', '′',
-    '₀', '₉', '[', ']', '(', ')', '{', '}', '_', '^', '=', '~', ',', ';', '\n', '#', ':', '|',
-    '\'', '"', '\\', '−', 'Σ', '∘', '→', '\u{200B}', '\u{FEFF}', '\u{0301}', 'é', '😀', '\t', '\r',
-    '\u{7}', '0', '9', '.',
-];
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    Truncate(usize),
-    Delete(usize),
-    Duplicate(usize),
-    SwapBrackets(usize),
-    Insert(usize, char),
-    Replace(usize, char),
-}
-
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::Truncate),
@@ -42,43 +25,6 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), prop::sample::select(STRAY)).prop_map(|(i, c)| Mutation::Insert(i, c)),
         (any::<usize>(), prop::sample::select(STRAY)).prop_map(|(i, c)| Mutation::Replace(i, c)),
     ]
-}
-
-fn apply(src: &str, m: &Mutation) -> String {
-    let mut chars: Vec<char> = src.chars().collect();
-    if chars.is_empty() {
-        return String::new();
-    }
-    let at = |i: usize| i % chars.len();
-    match *m {
-        Mutation::Truncate(i) => chars.truncate(at(i)),
-        Mutation::Delete(i) => {
-            chars.remove(at(i));
-        }
-        Mutation::Duplicate(i) => {
-            let k = at(i);
-            chars.insert(k, chars[k]);
-        }
-        Mutation::SwapBrackets(i) => {
-            let k = at(i);
-            let swapped = match chars[k] {
-                '[' => ']',
-                ']' => '[',
-                '(' => ')',
-                ')' => '(',
-                '{' => '}',
-                '}' => '{',
-                c => c,
-            };
-            chars[k] = swapped;
-        }
-        Mutation::Insert(i, c) => chars.insert(at(i), c),
-        Mutation::Replace(i, c) => {
-            let k = at(i);
-            chars[k] = c;
-        }
-    }
-    chars.into_iter().collect()
 }
 
 /// Checks a source and renders its diagnostics; panics (failing the property) on any bug.
@@ -128,18 +74,6 @@ proptest! {
     }
 }
 
-/// A token-level mutation: the spec split into words, numbers and single symbols.
-#[derive(Clone, Debug)]
-enum TokenMutation {
-    Delete(usize),
-    Duplicate(usize),
-    /// Replace token `.0` by a copy of token `.1` of the same spec.
-    Replace(usize, usize),
-    /// Insert a copy of token `.1` before token `.0`.
-    Insert(usize, usize),
-    Swap(usize, usize),
-}
-
 fn token_mutation() -> impl Strategy<Value = TokenMutation> {
     prop_oneof![
         any::<usize>().prop_map(TokenMutation::Delete),
@@ -148,49 +82,6 @@ fn token_mutation() -> impl Strategy<Value = TokenMutation> {
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| TokenMutation::Insert(a, b)),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| TokenMutation::Swap(a, b)),
     ]
-}
-
-fn tokens(src: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut word = String::new();
-    for c in src.chars() {
-        if c.is_alphanumeric() || c == '_' || c == '.' {
-            word.push(c);
-            continue;
-        }
-        if !word.is_empty() {
-            out.push(std::mem::take(&mut word));
-        }
-        out.push(c.to_string());
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
-fn apply_tokens(src: &str, m: &TokenMutation) -> String {
-    let mut t = tokens(src);
-    if t.is_empty() {
-        return String::new();
-    }
-    let n = t.len();
-    match *m {
-        TokenMutation::Delete(i) => {
-            t.remove(i % n);
-        }
-        TokenMutation::Duplicate(i) => {
-            let k = i % n;
-            t.insert(k, t[k].clone());
-        }
-        TokenMutation::Replace(i, j) => t[i % n] = t[j % n].clone(),
-        TokenMutation::Insert(i, j) => {
-            let tok = t[j % n].clone();
-            t.insert(i % n, tok);
-        }
-        TokenMutation::Swap(i, j) => t.swap(i % n, j % n),
-    }
-    t.concat()
 }
 
 /// A mutant that checks clean must go through the whole pipeline: AD, the optimiser, the
@@ -219,14 +110,7 @@ pub fn pipeline_never_fails(src: &str) -> bool {
 
 fn mutant(which: usize, chars: &[Mutation], toks: &[TokenMutation]) -> String {
     let specs = &*SPECS;
-    let mut src = specs[which % specs.len()].clone();
-    for m in toks {
-        src = apply_tokens(&src, m);
-    }
-    for m in chars {
-        src = apply(&src, m);
-    }
-    src
+    mutants::mutant(&specs[which % specs.len()], chars, toks)
 }
 
 proptest! {
