@@ -26,9 +26,6 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::names::{self, literal};
 use std::collections::BTreeSet;
 
-/// Functions whose arguments are distributions' parameters, where `I` is the identity.
-const DISTRIBUTIONS: &[&str] = &["Norm", "Uniform", "Bernoulli"];
-
 /// Applies the conventions to every model of `file`; `src` is its text, for the readings
 /// shown in diagnostics.
 pub(crate) fn apply(file: &mut ast::File, src: &str, diags: &mut Vec<Diagnostic>) {
@@ -308,7 +305,8 @@ fn delimited(e: &Expr) -> bool {
 }
 
 fn is_distribution(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Call { func, .. } if DISTRIBUTIONS.contains(&func.word.as_str()))
+    matches!(&e.kind, ExprKind::Call { func, .. }
+        if crate::check::builtins::distribution(&func.word).is_some_and(|d| d.arity() > 0))
 }
 
 /// The number of juxtaposed factors of `e` (1 when it is not a juxtaposition).

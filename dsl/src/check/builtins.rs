@@ -98,8 +98,74 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("E", "expectations `E[…]`"),
 ];
 
-/// Initialisers a `param` may name after `~`.
-pub const INITIALISERS: &[&str] = &["He", "Glorot", "LeCun", "Norm", "Uniform", "Bernoulli"];
+/// An initialiser or distribution a `param` may name after `~` (and `Norm`, `Uniform`,
+/// `Bernoulli` for noise): resolved here once, by [`distribution`], for the checker and
+/// lowering alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Distribution {
+    /// `He`: normal with variance 2/fan-in (eq. 7.32).
+    He,
+    /// `Glorot`: normal with variance 4/(fan-in + fan-out) (eq. 7.34).
+    Glorot,
+    /// `LeCun`: normal with variance 1/fan-in.
+    LeCun,
+    /// `Norm[μ, σ²]`.
+    Norm,
+    /// `Uniform[a, b]`.
+    Uniform,
+    /// `Bernoulli[p]`.
+    Bernoulli,
+}
+
+impl Distribution {
+    /// How many parameters it takes.
+    pub fn arity(self) -> usize {
+        match self {
+            Distribution::He | Distribution::Glorot | Distribution::LeCun => 0,
+            Distribution::Norm | Distribution::Uniform => 2,
+            Distribution::Bernoulli => 1,
+        }
+    }
+
+    /// Its parameters as written in messages (`[μ, σ²]`).
+    pub fn form(self) -> &'static str {
+        match self {
+            Distribution::He | Distribution::Glorot | Distribution::LeCun => "",
+            Distribution::Norm => "[μ, σ²]",
+            Distribution::Uniform => "[a, b]",
+            Distribution::Bernoulli => "[p]",
+        }
+    }
+}
+
+/// The distributions by the names the language uses.
+const DISTRIBUTIONS: &[(&str, Distribution)] = &[
+    ("He", Distribution::He),
+    ("Glorot", Distribution::Glorot),
+    ("LeCun", Distribution::LeCun),
+    ("Norm", Distribution::Norm),
+    ("Uniform", Distribution::Uniform),
+    ("Bernoulli", Distribution::Bernoulli),
+];
+
+/// The distribution a name means, if it names one.
+pub fn distribution(word: &str) -> Option<Distribution> {
+    DISTRIBUTIONS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, d)| *d)
+}
+
+/// The names of the initialisers, for messages.
+pub fn initialiser_names() -> impl Iterator<Item = &'static str> {
+    DISTRIBUTIONS.iter().map(|(w, _)| *w)
+}
+
+/// Whether an expression is the identity `I`, which as a distribution's variance
+/// (`Norm[0, I]`) is 1: entries are drawn independently.
+pub fn is_identity(e: &crate::ast::Expr) -> bool {
+    matches!(&e.kind, crate::ast::ExprKind::Name(n) if n.word == "I" && n.sub.is_empty())
+}
 
 /// Other names for the initialisers, with the one the language uses.
 const INITIALISER_SYNONYMS: &[(&str, &str)] = &[
@@ -120,10 +186,10 @@ pub fn suggest_initialiser(word: &str) -> Option<&'static str> {
     if let Some((_, i)) = INITIALISER_SYNONYMS.iter().find(|(s, _)| *s == word) {
         return Some(i);
     }
-    if let Some(i) = INITIALISERS.iter().find(|i| i.eq_ignore_ascii_case(word)) {
+    if let Some(i) = initialiser_names().find(|i| i.eq_ignore_ascii_case(word)) {
         return Some(i);
     }
-    crate::names::closest(word, INITIALISERS.iter().copied())
+    crate::names::closest(word, initialiser_names())
 }
 
 /// Looks up a built-in by the name the user wrote.

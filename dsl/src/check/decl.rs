@@ -232,7 +232,7 @@ impl ModelCx<'_, '_> {
                 ExprKind::Name(n) | ExprKind::Call { func: n, .. } => Some(n.word.as_str()),
                 _ => None,
             };
-            if word.is_none_or(|w| !builtins::INITIALISERS.contains(&w)) {
+            if word.and_then(builtins::distribution).is_none() {
                 self.eval_num(&init.expr);
             } else {
                 self.error(
@@ -264,27 +264,23 @@ impl ModelCx<'_, '_> {
                 return;
             }
         };
-        if !builtins::INITIALISERS.contains(&word) {
+        let Some(dist) = builtins::distribution(word) else {
             let mut d = Diagnostic::new(Code::E0213, span, format!("unknown initialiser `{word}`"))
                 .label("not an initialiser")
                 .note(format!(
                     "the initialisers are {}",
-                    builtins::INITIALISERS.join(", ")
+                    builtins::initialiser_names().collect::<Vec<_>>().join(", ")
                 ));
             if let Some(c) = builtins::suggest_initialiser(word) {
                 d = d.help(format!("did you mean `{c}`?"));
             }
             self.error(d);
             return;
-        }
-        let arity = match word {
-            "Norm" | "Uniform" => 2,
-            "Bernoulli" => 1,
-            _ => 0,
         };
+        let arity = dist.arity();
         let needs_args = arity > 0;
         match (needs_args, args) {
-            (true, Some(a)) if word == "Bernoulli" && a.len() == 1 => {
+            (true, Some(a)) if dist == builtins::Distribution::Bernoulli && a.len() == 1 => {
                 if self
                     .eval_quiet(&a[0])
                     .is_none_or(|p| !(0.0..=1.0).contains(&p))
@@ -302,9 +298,7 @@ impl ModelCx<'_, '_> {
             (true, Some(a)) if arity == 2 && a.len() == 2 => {
                 for x in a {
                     // `I` (the identity) and numbers or hyper-parameters.
-                    let is_identity =
-                        matches!(&x.kind, ExprKind::Name(n) if n.word == "I" && n.sub.is_empty());
-                    if !is_identity && self.eval_quiet(x).is_none() {
+                    if !builtins::is_identity(x) && self.eval_quiet(x).is_none() {
                         self.error(
                             Diagnostic::new(
                                 Code::E0314,
@@ -318,11 +312,7 @@ impl ModelCx<'_, '_> {
             }
             (true, _) => {
                 let given = args.map_or(0, Vec::len);
-                let form = match word {
-                    "Norm" => "[μ, σ²]",
-                    "Bernoulli" => "[p]",
-                    _ => "[a, b]",
-                };
+                let form = dist.form();
                 self.error(
                     Diagnostic::new(
                         Code::E0204,

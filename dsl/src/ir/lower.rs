@@ -14,7 +14,7 @@
 use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
-use crate::check::builtins::{self, Builtin};
+use crate::check::builtins::{self, Builtin, Distribution};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use std::collections::BTreeMap;
@@ -1544,24 +1544,31 @@ fn dist_of(e: &Expr, scope: &Scope) -> super::Init {
         ExprKind::Call { func, args } => (func.word.as_str(), args.as_slice()),
         _ => return Init::Default,
     };
+    let Some(dist) = builtins::distribution(word) else {
+        return Init::Default;
+    };
     let nums: Vec<Option<f64>> = args
         .iter()
-        .map(|a| match &a.kind {
-            ExprKind::Name(n) if n.word == "I" && n.sub.is_empty() => Some(1.0),
-            _ => num(a, scope),
+        .map(|a| {
+            if builtins::is_identity(a) {
+                Some(1.0)
+            } else {
+                num(a, scope)
+            }
         })
         .collect();
-    match (word, nums.as_slice()) {
-        ("He", _) => Init::He,
-        ("Glorot", _) => Init::Glorot,
-        ("LeCun", _) => Init::LeCun,
-        ("Norm", [Some(mean), Some(variance)]) => Init::Normal {
+    match (dist, nums.as_slice()) {
+        (Distribution::He, _) => Init::He,
+        (Distribution::Glorot, _) => Init::Glorot,
+        (Distribution::LeCun, _) => Init::LeCun,
+        (Distribution::Norm, [Some(mean), Some(variance)]) => Init::Normal {
             mean: *mean,
             variance: *variance,
         },
-        ("Uniform", [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
-        ("Bernoulli", [Some(p)]) => Init::Bernoulli { p: *p },
-        _ => Init::Default,
+        (Distribution::Uniform, [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
+        (Distribution::Bernoulli, [Some(p)]) => Init::Bernoulli { p: *p },
+        // Parameters the checker has refused.
+        (Distribution::Norm | Distribution::Uniform | Distribution::Bernoulli, _) => Init::Default,
     }
 }
 
