@@ -161,3 +161,26 @@ fn whole_pipeline_fuzz_campaign() {
     let clean = whole_pipeline_campaign(cases, seed);
     println!("whole-pipeline campaign: {cases} mutants, {clean} checked clean and ran");
 }
+
+#[test]
+fn a_number_times_a_row_of_ones_is_scaled_ones() {
+    // `c 𝟏ᵀ x_i` is c times the sum of x_i's entries, not `c x_i` (found by the whole-pipeline
+    // campaign: `δ c e 𝟏ᵀ x_i` lowered as a vector, a 2×1 loss). Two examples (1, 3) and
+    // (2, 4), whose entries sum to 10; c = 0.5 and e = 3 by hand: 5 and 15.
+    use nnspec::dsl::{self, check::Options};
+    use nnspec::faer::Mat;
+    for (loss, want) in [("∑_i c 𝟏ᵀ x_i", 5.0), ("∑_i c e 𝟏ᵀ x_i", 15.0)] {
+        let src = format!(
+            "model M[D = 2] {{ input x : ℝ^D\n param c : ℝ\n param e : ℝ\n loss L[φ] = {loss}\n}}"
+        );
+        let checked = dsl::check_source(&src, &Options::default()).expect("checks");
+        let g = checked.graph(None).expect("a graph");
+        let x = Mat::from_fn(2, 2, |r, c| [[1.0, 2.0], [3.0, 4.0]][r][c]);
+        let params = [
+            Mat::from_fn(1, 1, |_, _| 0.5),
+            Mat::from_fn(1, 1, |_, _| 3.0),
+        ];
+        let values = nnspec::interp::run(g, &[x], &params).expect("runs");
+        assert_eq!(values.scalar("L").expect("a scalar loss"), want, "{loss}");
+    }
+}

@@ -771,10 +771,14 @@ impl Cx<'_, '_> {
             }
             (Val::Node(a), Val::Node(b)) => (a, b),
             (Val::Node(v), Val::Ones { row: true, scale })
-                if juxt && !v.row && self.graph.shape(v.id).cols == Cols::Fixed(1) =>
+                if juxt
+                    && !v.row
+                    && !self.is_scalar(v)
+                    && self.graph.shape(v.id).cols == Cols::Fixed(1) =>
             {
                 // v 𝟏ᵀ (eq. 12.6): v in every column; a one-column value broadcasts to the
-                // columns of what it meets, so it stays one column until then.
+                // columns of what it meets, so it stays one column until then. A number
+                // times `𝟏ᵀ` is scaled ones (below): `c 𝟏ᵀ x` is `c` times the sum of x.
                 return Ok(Val::Node(Lv::of(self.scaled(v.id, scale, span)?)));
             }
             (Val::Ones { row, scale }, Val::Node(c)) | (Val::Node(c), Val::Ones { row, scale })
