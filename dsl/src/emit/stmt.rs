@@ -106,6 +106,7 @@ impl Cx<'_> {
                 let (k, per) = (k as usize, per as usize);
                 self.kernel(id, quote!(layout::place_example_col), quote!(, #k, #per))
             }
+            Op::Conv1d(c) => super::conv::stmt(&self.rt, dst, arg(0), arg(1), c),
             Op::SumRows => {
                 let a = arg(0);
                 quote!(#rt::reduce::sum_rows(#dst, #a);)
