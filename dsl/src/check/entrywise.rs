@@ -388,18 +388,22 @@ impl super::ModelCx<'_, '_> {
             }
         });
         let rewritten = geometry.and_then(|g| rewritten(&m).map(|r| (g, r)));
+        let poison = |cx: &mut Self| {
+            let mut name = m.lhs.name.clone();
+            name.sub.clear();
+            let canon = cx.canonical_plain(&name);
+            cx.define(&canon, Sym::Poisoned, m.lhs.span, None);
+        };
         let (g, (lhs, rhs)) = match rewritten {
             Ok(x) => x,
             Err(d) => {
                 self.error(*d);
-                let mut name = m.lhs.name.clone();
-                name.sub.clear();
-                let canon = self.canonical_plain(&name);
-                self.define(&canon, Sym::Poisoned, m.lhs.span, None);
+                poison(self);
                 return true;
             }
         };
         let Some(out) = self.dim(&m.family.hi) else {
+            poison(self);
             return true;
         };
         debug_assert_eq!(out.value, Some(g.n_out));
