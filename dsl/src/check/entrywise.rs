@@ -259,8 +259,12 @@ pub(crate) fn geometry(
     let Ok(pad) = u32::try_from(pad) else {
         return Err(refuse(
             m.index.span,
-            "the first entry reads past the start of the padding".into(),
-            "`h_1` must read at or before `x_1` through `ω_1`",
+            format!(
+                "the first entry reads `{}` from entry {} on: a convolution that skips the start of its input is not supported yet",
+                crate::names::literal(&m.input),
+                c + s + d
+            ),
+            "a negative padding",
         ));
     };
     Ok(Geometry {
@@ -424,4 +428,38 @@ impl super::ModelCx<'_, '_> {
         self.scope.remove(&holder);
         true
     }
+}
+
+/// The runs statements are checked and lowered in: [`super::family_runs`], with a run that
+/// holds a statement of the entrywise form split into one run per statement (that statement
+/// defines a whole vector, not a member per step) — unless the statement reads a vector the
+/// run defines member by member, which keeps the run's interleaving.
+pub(crate) fn runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
+    let mut out = Vec::new();
+    for run in super::family_runs(stmts) {
+        if splits(run) {
+            out.extend(run.chunks(1));
+        } else {
+            out.push(run);
+        }
+    }
+    out
+}
+
+fn splits(run: &[ast::Stmt]) -> bool {
+    let by_member = |word: &str| {
+        run.iter().any(|t| {
+            let ast::StmtKind::Equation { lhs, .. } = &t.kind else {
+                return false;
+            };
+            let mut name = lhs.name.clone();
+            name.sub.clear();
+            crate::names::literal(&name) == word && matches(std::slice::from_ref(t)).is_none()
+        })
+    };
+    run.len() > 1
+        && run.iter().any(|s| {
+            matches(std::slice::from_ref(s))
+                .is_some_and(|m| !by_member(&crate::names::literal(&m.input)))
+        })
 }

@@ -308,7 +308,7 @@ impl Cx<'_, '_> {
     /// Lowers a model's statements into `scope`. For a sub-model instance, `prefix` names
     /// its parameters (`φ_1.`).
     fn model_body(&mut self, model: &ast::Model, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
-        for run in crate::check::family_runs(&model.stmts) {
+        for run in crate::check::entrywise::runs(&model.stmts) {
             match &run[0].family {
                 None => {
                     for s in run {
