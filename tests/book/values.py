@@ -753,6 +753,33 @@ def conv_kernel_three():
     return inputs, p, expected
 
 
+def three_terms(x, w):
+    """z_i = ω_1 x_{i-1} + ω_2 x_i + ω_3 x_{i+1} with x_0 = x_{D+1} = 0 (eq. 10.3), entry by entry."""
+    d, b = x.shape
+    z = np.zeros((d, b))
+    entry = lambda q, e: x[q - 1, e] if 1 <= q <= d else 0.0
+    for e in range(b):
+        for i in range(1, d + 1):
+            z[i - 1, e] = w[0] * entry(i - 1, e) + w[1] * entry(i, e) + w[2] * entry(i + 1, e)
+    return z
+
+
+@spec("10.3_conv_written_out")
+def conv_written_out():
+    g = rng(103)
+    x, y = draw(g, 5, 3, scale=2.0), draw(g, 5, 3)
+    w = draw(g, 3)
+    z = three_terms(x, w)
+    return {"x": x, "y": y}, {"ω": w}, {"z": z, "L": np.sum((z - y) ** 2)}
+
+
+@spec("10.4_conv_terms_activation")
+def conv_terms_activation():
+    inputs, p, expected = conv_case(104, 5, 5, 1, 1, -2)
+    assert np.allclose(np.tanh(p["β"] + three_terms(inputs["x"], p["ω"])), expected["h"], rtol=0, atol=1e-15)
+    return inputs, p, expected
+
+
 @spec("10.4_conv_stride_two")
 def conv_stride_two():
     return conv_case(101, 6, 3, 2, 1, -2)

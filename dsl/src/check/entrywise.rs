@@ -30,12 +30,17 @@ pub(crate) struct Entrywise<'a> {
     pub rhs: &'a Expr,
     /// The `for i ∈ {lo … hi}` clause.
     pub family: &'a ast::Family,
-    /// The sum `∑_{j=lo}^{hi} ω_j x_E`.
+    /// The sum `∑_{j=lo}^{hi} ω_j x_E`, or the chain of terms `ω_1 x_{i-1} + ω_2 x_i + …`.
     pub sum: &'a Expr,
-    /// The sum's lower and upper limits.
-    pub j_lo: &'a Expr,
+    /// The sum's lower limit (none for the terms written out).
+    pub j_lo: Option<&'a Expr>,
     /// The sum's upper limit.
-    pub j_hi: &'a Expr,
+    pub j_hi: Option<&'a Expr>,
+    /// The terms written out (eq. 10.3): the subscript of `x` in each, `ω_1`'s first; empty
+    /// for a sum.
+    pub terms: Vec<&'a Expr>,
+    /// What the chain of terms is added to (`β` in `β + ω_1 x_{i-1} + …`), if anything.
+    pub rest: Option<&'a Expr>,
     /// `j` as written.
     pub j: String,
     /// `i` as written.
@@ -85,6 +90,9 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     }
     let mut sums = Vec::new();
     sums_in(rhs, &mut sums);
+    if sums.is_empty() {
+        return written_out(lhs, rhs, family, i);
+    }
     let [sum] = sums[..] else { return None };
     let ExprKind::Big {
         binder: Some(binder),
@@ -122,23 +130,137 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     if !mentions(index, &i) {
         return None;
     }
-    let strip = |n: &ast::Name| ast::Name {
-        sub: Vec::new(),
-        ..n.clone()
-    };
     Some(Entrywise {
         lhs,
         rhs,
         family,
         sum,
-        j_lo,
-        j_hi,
+        j_lo: Some(j_lo),
+        j_hi: Some(&**j_hi),
+        terms: Vec::new(),
+        rest: None,
         j,
         i,
         kernel: strip(kernel),
         input: strip(input),
         index,
     })
+}
+
+/// The form of eq. 10.3, `… + ω_1 x_{i-1} + ω_2 x_i + ω_3 x_{i+1}`: at least two terms
+/// `ω_n x_E`, `n = 1, 2, …` in order, one kernel and one input, at the end of a chain of sums.
+fn written_out<'a>(
+    lhs: &'a ast::Lhs,
+    rhs: &'a Expr,
+    family: &'a ast::Family,
+    i: String,
+) -> Option<Entrywise<'a>> {
+    let mut nodes = Vec::new();
+    nodes_in(rhs, &mut nodes);
+    nodes.into_iter().find_map(|node| {
+        let mut terms = Vec::new();
+        let mut cur = node;
+        let rest = loop {
+            match &cur.kind {
+                ExprKind::Binary {
+                    op: BinOp::Add,
+                    lhs: l,
+                    rhs: r,
+                } => match term(r, &i) {
+                    Some(t) => {
+                        terms.push(t);
+                        cur = l;
+                    }
+                    None => break Some(cur),
+                },
+                _ => match term(cur, &i) {
+                    Some(t) => {
+                        terms.push(t);
+                        break None;
+                    }
+                    None => break Some(cur),
+                },
+            }
+        };
+        terms.reverse();
+        let (w, x) = (terms.first()?.0, terms.first()?.1);
+        let ordered = terms.iter().enumerate().all(|(k, t)| {
+            t.3 == k as f64 + 1.0
+                && crate::names::literal(&strip(t.0)) == crate::names::literal(&strip(w))
+                && crate::names::literal(&strip(t.1)) == crate::names::literal(&strip(x))
+        });
+        (terms.len() >= 2 && ordered).then(|| Entrywise {
+            lhs,
+            rhs,
+            family,
+            sum: node,
+            j_lo: None,
+            j_hi: None,
+            terms: terms.iter().map(|t| t.2).collect(),
+            rest,
+            j: "j".into(),
+            i: i.clone(),
+            kernel: strip(w),
+            input: strip(x),
+            index: terms[0].2,
+        })
+    })
+}
+
+/// A term `ω_n x_E` (or `x_E ω_n`) with `E` reading `i`: `(ω, x, E, n)`.
+fn term<'a>(e: &'a Expr, i: &str) -> Option<(&'a ast::Name, &'a ast::Name, &'a Expr, f64)> {
+    let ExprKind::Binary {
+        op: BinOp::Juxt | BinOp::Scale,
+        lhs: a,
+        rhs: b,
+    } = &e.kind
+    else {
+        return None;
+    };
+    let (ExprKind::Name(a), ExprKind::Name(b)) = (&a.kind, &b.kind) else {
+        return None;
+    };
+    let ([sa], [sb]) = (&a.sub[..], &b.sub[..]) else {
+        return None;
+    };
+    let (w, x, n, index) = match (&sa.kind, &sb.kind) {
+        (ExprKind::Number(n), _) => (a, b, *n, sb),
+        (_, ExprKind::Number(n)) => (b, a, *n, sa),
+        _ => return None,
+    };
+    mentions(index, i).then_some((w, x, index, n))
+}
+
+/// A name without its subscript.
+fn strip(n: &ast::Name) -> ast::Name {
+    ast::Name {
+        sub: Vec::new(),
+        ..n.clone()
+    }
+}
+
+/// Every node of `e`, outermost first.
+fn nodes_in<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    out.push(e);
+    match &e.kind {
+        ExprKind::Number(_) | ExprKind::Name(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| nodes_in(a, out)),
+        ExprKind::Neg(a)
+        | ExprKind::Paren(a)
+        | ExprKind::Transpose(a)
+        | ExprKind::Norm(a)
+        | ExprKind::Sqrt(a) => nodes_in(a, out),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
+            nodes_in(lhs, out);
+            nodes_in(rhs, out);
+        }
+        ExprKind::Big { body, .. } => nodes_in(body, out),
+        ExprKind::Prob { event, given } => {
+            nodes_in(event, out);
+            given.iter().for_each(|a| nodes_in(a, out));
+        }
+        ExprKind::Deriv { of, .. } => nodes_in(of, out),
+    }
 }
 
 /// The sums in `e`, outermost first.
@@ -198,9 +320,13 @@ pub(crate) fn geometry(
                 .help("a convolution is written `h_i = a[β + ∑_{j=1}^{K} ω_j x_{i+j-c}] for i ∈ {1 … D}`, stride and dilation as `x_{s·i+d·j-c}` (§10.2)"),
         )
     };
-    let int = |e: &Expr| crate::eval::integer(e, lookup);
-    let (Some(n_out), Some(j_lo), Some(j_hi)) = (int(&m.family.hi), int(m.j_lo), int(m.j_hi))
-    else {
+    let int = |e: Option<&Expr>| e.and_then(|e| crate::eval::integer(e, lookup));
+    let k_terms = Some(m.terms.len() as i64).filter(|&k| k > 0);
+    let (Some(n_out), Some(j_lo), Some(j_hi)) = (
+        int(Some(&m.family.hi)),
+        k_terms.map_or_else(|| int(m.j_lo), |_| Some(1)),
+        k_terms.or_else(|| int(m.j_hi)),
+    ) else {
         return Err(refuse(
             m.sum.span,
             "the convolution's sizes have no value".into(),
@@ -209,7 +335,7 @@ pub(crate) fn geometry(
     };
     if j_lo != 1 || j_hi < 1 {
         return Err(refuse(
-            m.j_lo.span,
+            m.j_lo.map_or(m.sum.span, |e| e.span),
             format!(
                 "a convolution's sum runs over the whole kernel, from `{} = 1`",
                 m.j
@@ -218,7 +344,12 @@ pub(crate) fn geometry(
         ));
     }
     let at = |i: i64, j: i64| {
-        crate::eval::integer(m.index, &|n: &ast::Name| {
+        let index = if m.terms.is_empty() {
+            m.index
+        } else {
+            m.terms.get(usize::try_from(j - 1).ok()?)?
+        };
+        crate::eval::integer(index, &|n: &ast::Name| {
             let lit = crate::names::literal(n);
             if n.sub.is_empty() && lit == m.i {
                 Lookup::Value(i as f64)
@@ -230,11 +361,18 @@ pub(crate) fn geometry(
         })
     };
     let coeffs = (|| {
-        let c = at(0, 0)?;
-        let (s, d) = (at(1, 0)? - c, at(0, 1)? - c);
-        let affine = [(2, 3), (3, 2), (5, 7)]
+        let c1 = at(0, 1)?;
+        let s = at(1, 1)? - c1;
+        let d = if j_hi >= 2 { at(0, 2)? - c1 } else { 1 };
+        let c = c1 - d;
+        let js: Vec<i64> = if m.terms.is_empty() {
+            vec![1, 2, 3, 7]
+        } else {
+            (1..=j_hi).collect()
+        };
+        let affine = [0, 1, 2, 5]
             .iter()
-            .all(|&(i, j)| at(i, j) == Some(c + s * i + d * j));
+            .all(|&i| js.iter().all(|&j| at(i, j) == Some(c + s * i + d * j)));
         affine.then_some((c, s, d))
     })();
     let Some((c, s, d)) = coeffs else {
@@ -298,7 +436,22 @@ pub(crate) fn rewritten(m: &Entrywise<'_>) -> Result<(ast::Lhs, Expr), Box<Diagn
     let mut lhs = m.lhs.clone();
     lhs.name.sub.clear();
     let mut rhs = m.rhs.clone();
-    replace(&mut rhs, m.sum.span, &placeholder(m));
+    let p = Expr {
+        kind: ExprKind::Name(placeholder(m)),
+        span: m.sum.span,
+    };
+    let new = match m.rest {
+        None => p,
+        Some(r) => Expr {
+            kind: ExprKind::Binary {
+                op: BinOp::Add,
+                lhs: Box::new(r.clone()),
+                rhs: Box::new(p),
+            },
+            span: m.sum.span,
+        },
+    };
+    replace(&mut rhs, m.sum.span, &new);
     let mut stray = None;
     crate::syntax::walk(&rhs, &mut |x| {
         if stray.is_none() && is_var(x, &m.i) {
@@ -319,10 +472,10 @@ pub(crate) fn rewritten(m: &Entrywise<'_>) -> Result<(ast::Lhs, Expr), Box<Diagn
     Ok((lhs, rhs))
 }
 
-/// Replaces the sub-expression at `span` by the name `n`.
-fn replace(e: &mut Expr, span: Span, n: &ast::Name) {
-    if e.span == span && matches!(e.kind, ExprKind::Big { .. }) {
-        e.kind = ExprKind::Name(n.clone());
+/// Replaces the outermost sub-expression at `span` (a sum or a chain of terms) by `n`.
+fn replace(e: &mut Expr, span: Span, n: &Expr) {
+    if e.span == span && matches!(e.kind, ExprKind::Big { .. } | ExprKind::Binary { .. }) {
+        *e = n.clone();
         return;
     }
     match &mut e.kind {
@@ -379,7 +532,7 @@ impl super::ModelCx<'_, '_> {
                 _ => Err(Box::new(
                     Diagnostic::new(
                         Code::E0403,
-                        m.j_hi.span,
+                        m.j_hi.map_or(m.sum.span, |e| e.span),
                         format!(
                             "the kernel `{}` must be a vector of the sum's {} terms, the same for every example",
                             crate::names::literal(&m.kernel),
@@ -462,4 +615,18 @@ fn splits(run: &[ast::Stmt]) -> bool {
             matches(std::slice::from_ref(s))
                 .is_some_and(|m| !by_member(&crate::names::literal(&m.input)))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn written_out_terms_match() {
+        let src = "model T[D = 5] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n z_i = ω_1 x_{i-1} + ω_2 x_i + ω_3 x_{i+1}   for i ∈ {1 … D}\n}\n";
+        let file = crate::syntax::parse(src).expect("parses");
+        let stmts = &file.models[0].stmts;
+        let z = &stmts[stmts.len() - 1..];
+        let m = super::matches(z).expect("the written-out form");
+        assert_eq!(m.terms.len(), 3);
+        assert!(m.rest.is_none());
+    }
 }
