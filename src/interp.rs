@@ -498,8 +498,24 @@ fn eval_node<'v, T: Scalar>(
         Op::PlaceExampleCol { k, n } => {
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
+        Op::Conv1d(c) => conv1d(dst, arg(0), arg(1), c),
     }
     Ok(())
+}
+
+/// A convolution op (`ir::conv`) by the runtime's kernel of its part.
+fn conv1d<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, c: ir::conv::Conv1d) {
+    use nnspec_runtime::conv;
+    let geom = conv::Geom {
+        pad: c.pad as usize,
+        stride: c.stride as usize,
+        dil: c.dil as usize,
+    };
+    match c.part {
+        ir::conv::ConvPart::Forward => conv::conv1d(dst, a, b, geom),
+        ir::conv::ConvPart::Input => conv::conv1d_input(dst, a, b, geom),
+        ir::conv::ConvPart::Kernel => conv::conv1d_kernel(dst, a, b, geom),
+    }
 }
 
 /// One run of a graph kept as the base of many runs that each change one parameter entry:

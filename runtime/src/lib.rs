@@ -34,6 +34,7 @@
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
 pub mod checkpoint;
+pub mod conv;
 pub mod data;
 pub mod elementwise;
 pub mod files;

@@ -710,6 +710,86 @@ def per_head_sizes():
     return heads(42, [2, 3])  # D_1 = 2, D_2 = 3
 
 
+# ---------------------------------------------------------------- chapter 10
+
+
+def conv1d_book(x, w, beta, stride, dil, offset, n_out):
+    """h_i = tanh[β + ∑_{j=1}^{K} ω_j x_{stride·i + dil·j + offset}] for i = 1 … n_out, each
+    example a column of x, entries outside 1 … D read as zero (np.pad, §10.2.1)."""
+    d, b = x.shape
+    k = len(w)
+    first = stride * 1 + dil * 1 + offset  # the lowest entry read, 1-based
+    last = stride * n_out + dil * k + offset
+    lo = max(0, 1 - first)
+    hi = max(0, last - d)
+    xp = np.pad(x, ((lo, hi), (0, 0)))  # xp[q - 1 + lo] = x_q, zeros outside
+    h = np.zeros((n_out, b))
+    for e in range(b):
+        for i in range(1, n_out + 1):
+            s = beta
+            for j in range(1, k + 1):
+                q = stride * i + dil * j + offset
+                s += w[j - 1] * xp[q - 1 + lo, e]
+            h[i - 1, e] = np.tanh(s)
+    return h
+
+
+def conv_case(seed, d, n_out, stride, dil, offset, batch=3):
+    g = rng(seed)
+    x, y = draw(g, d, batch, scale=2.0), draw(g, n_out, batch)
+    p = {"ω": draw(g, 3), "β": float(draw(g))}
+    h = conv1d_book(x, p["ω"], p["β"], stride, dil, offset, n_out)
+    return {"x": x, "y": y}, p, {"h": h, "L": np.sum((h - y) ** 2)}
+
+
+@spec("10.4_conv_kernel_three")
+def conv_kernel_three():
+    inputs, p, expected = conv_case(100, 5, 5, 1, 1, -2)
+    # eq. 10.4's first line, term by term, as a second independent computation
+    x = np.vstack([np.zeros((1, 3)), inputs["x"], np.zeros((1, 3))])
+    w = p["ω"]
+    z = p["β"] + w[0] * x[0:5] + w[1] * x[1:6] + w[2] * x[2:7]
+    assert np.allclose(np.tanh(z), expected["h"], rtol=0, atol=1e-15)
+    return inputs, p, expected
+
+
+def three_terms(x, w):
+    """z_i = ω_1 x_{i-1} + ω_2 x_i + ω_3 x_{i+1} with x_0 = x_{D+1} = 0 (eq. 10.3), entry by entry."""
+    d, b = x.shape
+    z = np.zeros((d, b))
+    entry = lambda q, e: x[q - 1, e] if 1 <= q <= d else 0.0
+    for e in range(b):
+        for i in range(1, d + 1):
+            z[i - 1, e] = w[0] * entry(i - 1, e) + w[1] * entry(i, e) + w[2] * entry(i + 1, e)
+    return z
+
+
+@spec("10.3_conv_written_out")
+def conv_written_out():
+    g = rng(103)
+    x, y = draw(g, 5, 3, scale=2.0), draw(g, 5, 3)
+    w = draw(g, 3)
+    z = three_terms(x, w)
+    return {"x": x, "y": y}, {"ω": w}, {"z": z, "L": np.sum((z - y) ** 2)}
+
+
+@spec("10.4_conv_terms_activation")
+def conv_terms_activation():
+    inputs, p, expected = conv_case(104, 5, 5, 1, 1, -2)
+    assert np.allclose(np.tanh(p["β"] + three_terms(inputs["x"], p["ω"])), expected["h"], rtol=0, atol=1e-15)
+    return inputs, p, expected
+
+
+@spec("10.4_conv_stride_two")
+def conv_stride_two():
+    return conv_case(101, 6, 3, 2, 1, -2)
+
+
+@spec("10.4_conv_dilated")
+def conv_dilated():
+    return conv_case(102, 6, 6, 1, 2, -4)
+
+
 # ---------------------------------------------------------------- output
 
 

@@ -16,6 +16,12 @@ mod ascii {
 mod backprop {
     nnspec::model!("../../specs/backprop.nn");
 }
+mod conv {
+    nnspec::model!("../../specs/conv.nn");
+}
+mod conv_dilated {
+    nnspec::model!("../../tests/book/10.4_conv_dilated.nn");
+}
 mod deep {
     nnspec::model!("../../specs/deep.nn");
 }
@@ -264,6 +270,8 @@ differential_test!(asciideepnet, ascii::AsciiDeepNet, "specs/ascii.nn", [m 0, l 
 differential_test!(asciiregression, ascii::AsciiRegression, "specs/ascii.nn", [m 0, m 1]);
 differential_test!(asciiheteroscedastic, ascii::AsciiHeteroscedastic, "specs/ascii.nn", [m 0, m 1]);
 differential_test!(asciiindependentbinary, ascii::AsciiIndependentBinary, "specs/ascii.nn", [m 0, m 1]);
+differential_test!(conv1dnet, conv::Conv1dNet, "specs/conv.nn", [m 0, l 1]);
+differential_test!(convdilated, conv_dilated::ConvDilated, "tests/book/10.4_conv_dilated.nn", [m 0, m 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

@@ -17,6 +17,7 @@
 
 use faer::Mat;
 use nnspec::dsl::Span;
+use nnspec::dsl::ir::conv::{Conv1d, ConvPart};
 use nnspec::dsl::ir::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use nnspec::interp::{self, EvalError, GradCheck, SlotKind};
 
@@ -327,6 +328,61 @@ fn per_example_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
     }
 }
 
+/// Each part of a convolution at three geometries (padded, strided, dilated), every operand
+/// depending on a parameter.
+fn conv_cases(rng: &mut Rng) -> Vec<Case> {
+    let geoms = [
+        CONV,
+        Conv1d {
+            stride: 2,
+            pad: 0,
+            n_in: 7,
+            n_out: 3,
+            ..CONV
+        },
+        Conv1d {
+            k: 2,
+            dil: 2,
+            pad: 1,
+            n_in: 6,
+            n_out: 4,
+            ..CONV
+        },
+    ];
+    let mut v = Vec::new();
+    for c in geoms {
+        let (n_in, n_out, k) = (c.n_in as usize, c.n_out as usize, c.k as usize);
+        v.push(case(&format!("{}: ω ⋆ (p ⊙ X)", c.name()), rng, |b| {
+            let w = b.param("ω", k, 1, Dom::Any);
+            let x = scaled(b, "p", n_in);
+            b.op(Op::Conv1d(c), &[w, x])
+        }));
+        let ci = Conv1d {
+            part: ConvPart::Input,
+            ..c
+        };
+        v.push(case(&format!("{}: (ω, q ⊙ G)", ci.name()), rng, |b| {
+            let w = b.param("ω", k, 1, Dom::Any);
+            let g = scaled(b, "q", n_out);
+            b.op(Op::Conv1d(ci), &[w, g])
+        }));
+        let ck = Conv1d {
+            part: ConvPart::Kernel,
+            ..c
+        };
+        v.push(case(
+            &format!("{}: (p ⊙ X, q ⊙ G)", ck.name()),
+            rng,
+            |b| {
+                let x = scaled(b, "p", n_in);
+                let g = scaled(b, "q", n_out);
+                b.op(Op::Conv1d(ck), &[x, g])
+            },
+        ));
+    }
+    v
+}
+
 /// `W X` for a parameter `W` (`rows × 2`) and data `X` (`2 × nB`): a matrix `rows × n` per
 /// example that depends on every entry of a parameter.
 fn w_blocks(b: &mut Build<'_>, name: &str, rows: usize, n: usize) -> NodeId {
@@ -388,10 +444,22 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::PlaceExampleCol { k: 1, n: 3 },
     Op::SumExamples,
     Op::TileExamples,
+    Op::Conv1d(CONV),
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 27;
+const OP_COUNT: usize = 28;
+
+/// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
+const CONV: Conv1d = Conv1d {
+    part: ConvPart::Forward,
+    k: 3,
+    pad: 1,
+    stride: 1,
+    dil: 1,
+    n_in: 5,
+    n_out: 5,
+};
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
 /// index here, an entry in [`ALL_OPS`] (and `OP_COUNT` goes up by one).
@@ -424,6 +492,7 @@ fn op_index(op: &Op) -> usize {
         Op::PlaceExampleCol { .. } => 24,
         Op::SumExamples => 25,
         Op::TileExamples => 26,
+        Op::Conv1d(_) => 27,
     }
 }
 
@@ -593,6 +662,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         | Op::SumExamples
         | Op::TileExamples
         | Op::ExampleTranspose => per_example_cases(op, rng),
+        Op::Conv1d(_) => conv_cases(rng),
         Op::Transpose => vec![
             case("transpose 3×2", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

@@ -87,6 +87,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
+        Op::Conv1d(c) => conv1d(b, c, x, g)?,
         Op::ExampleMatMul { .. }
         | Op::ExampleTranspose
         | Op::SumExamples
@@ -106,6 +107,33 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             let gb = b.broadcast(g, shape)?;
             vec![Some(b.mul(onehot, gb)?), None]
         }
+    })
+}
+
+/// The three bilinear parts of a convolution (`ir::conv`), each differentiated into the
+/// other two: `y = ω ⋆ x`: `∂ω = Kernel(x, ḡ)`, `∂x = Input(ω, ḡ)`; `z = Input(ω, g)`:
+/// `∂ω = Kernel(z̄, g)`, `∂g = ω ⋆ z̄`; `w = Kernel(x, g)`: `∂x = Input(w̄, g)`, `∂g = w̄ ⋆ x`.
+fn conv1d(
+    b: &mut Builder<'_>,
+    c: crate::ir::conv::Conv1d,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    use crate::ir::conv::ConvPart::{Forward, Input, Kernel};
+    let (p, q) = (x[0], x[1]);
+    Ok(match c.part {
+        Forward => vec![
+            Some(b.op(c.part(Kernel), &[q, g])?),
+            Some(b.op(c.part(Input), &[p, g])?),
+        ],
+        Input => vec![
+            Some(b.op(c.part(Kernel), &[g, q])?),
+            Some(b.op(c.part(Forward), &[p, g])?),
+        ],
+        Kernel => vec![
+            Some(b.op(c.part(Input), &[g, q])?),
+            Some(b.op(c.part(Forward), &[g, p])?),
+        ],
     })
 }
 

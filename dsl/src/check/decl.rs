@@ -98,7 +98,7 @@ impl ModelCx<'_, '_> {
     }
 
     /// A dimension expression: a polynomial over hyper-parameters, with its value.
-    fn dim(&mut self, e: &Expr) -> Option<Dim> {
+    pub(super) fn dim(&mut self, e: &Expr) -> Option<Dim> {
         let sym = self.dim_poly(e)?;
         let value = self.eval_quiet(e);
         let value = match value {

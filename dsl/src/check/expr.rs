@@ -543,7 +543,7 @@ impl ModelCx<'_, '_> {
                             format!("index arithmetic on `{var}` is not supported yet"),
                         )
                         .label("an offset index, as in a convolution (eq. 10.4)")
-                        .help(format!("`{var}` is read as {role} here, which has no arithmetic; to run `{var}` over components, write the statement as a family, `… for {var} ∈ {{lo … hi}}`, with the range keeping every subscript within its vector (for a kernel of three over `x` : ℝ^D, `for {var} ∈ {{2 … D-1}}`)")),
+                        .help(format!("`{var}` is read as {role} here, which has no arithmetic; to define a vector entry by entry (a convolution with zero padding, §10.2), write `… for {var} ∈ {{1 … D}}`: the statement defines the whole vector; a family from another first index, such as `for {var} ∈ {{2 … D-1}}`, is read member by member and must keep every subscript within its vector")),
                     );
                     return None;
                 }

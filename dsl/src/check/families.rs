@@ -52,6 +52,10 @@ impl ModelCx<'_, '_> {
             group.iter().for_each(|s| self.stmt(s));
             return;
         };
+        // `h_i = … ∑_j ω_j x_{i+j-2} … for i ∈ {1 … D}`: the vector `h`, a convolution.
+        if self.entrywise(group) {
+            return;
+        }
         let var = self.canonical_plain(&f.var);
         let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
         let (Some(lo), Some(hi)) = (lo, hi) else {

@@ -79,7 +79,7 @@ impl ModelCx<'_, '_> {
     }
 
     /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
-    fn lookup_number(&self, n: &ast::Name) -> Lookup {
+    pub(super) fn lookup_number(&self, n: &ast::Name) -> Lookup {
         let name = self.canonical_plain(n);
         match self.bound(&name) {
             Some(Bound::Int(v)) => return Lookup::Value(v as f64),

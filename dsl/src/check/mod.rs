@@ -20,6 +20,7 @@
 
 pub(crate) mod builtins;
 mod decl;
+pub(crate) mod entrywise;
 mod expr;
 mod families;
 mod hypers;

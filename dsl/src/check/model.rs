@@ -2,7 +2,6 @@
 //! `let` cycles, parameter groups, then each family run), turns the unknown names a later
 //! equation defines into `E0211`, and the model's info (for dumps) and interface (for callers).
 
-use super::families::family_runs;
 use super::shape::{Poly, Val};
 use super::{Entry, Func, ModelCx, Sym};
 use super::{Interface, ModelInfo, SymbolInfo};
@@ -30,7 +29,7 @@ impl ModelCx<'_, '_> {
         }
         // Consecutive statements with the same `for` clause unroll together, member by
         // member, so that `h_k = a[f_{k-1}]` and `f_k = β_k + Ω_k h_k` interleave as in eq. 7.24.
-        for run in family_runs(&model.stmts) {
+        for run in super::entrywise::runs(&model.stmts) {
             self.family(run);
         }
         // Unknown names that a later equation defines were used too early.

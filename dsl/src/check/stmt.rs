@@ -131,7 +131,7 @@ impl ModelCx<'_, '_> {
         }
     }
 
-    fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool) {
+    pub(super) fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool) {
         // `f[x, φ] = …` defines the model function; `L[φ] = …` a loss over a parameter group.
         if let Some(args) = &lhs.args {
             if loss {

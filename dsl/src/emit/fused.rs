@@ -229,7 +229,8 @@ impl Cx<'_> {
             | Op::Row(_)
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
-            | Op::PlaceRow { .. } => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::PlaceRow { .. }
+            | Op::Conv1d(_) => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }

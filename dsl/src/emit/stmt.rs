@@ -104,6 +104,11 @@ impl Cx<'_> {
                 let (k, per) = (k as usize, per as usize);
                 self.kernel(id, quote!(layout::place_example_col), quote!(, #k, #per))
             }
+            Op::Conv1d(c) => {
+                let n = self.g.node(id);
+                let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+                super::conv::stmt(&self.rt, dst, a, b, c)
+            }
             Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.
             Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),

@@ -19,6 +19,8 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use std::collections::BTreeMap;
 
+mod conv;
+
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
 pub const MAX_NODES: usize = 100_000;
@@ -306,13 +308,15 @@ impl Cx<'_, '_> {
     /// Lowers a model's statements into `scope`. For a sub-model instance, `prefix` names
     /// its parameters (`φ_1.`).
     fn model_body(&mut self, model: &ast::Model, scope: &mut Scope, prefix: Option<&str>) -> R<()> {
-        for run in crate::check::family_runs(&model.stmts) {
+        for run in crate::check::entrywise::runs(&model.stmts) {
             match &run[0].family {
                 None => {
                     for s in run {
                         self.stmt_or_record(s, scope, prefix);
                     }
                 }
+                // `h_i = … ∑_j ω_j x_{i+j-2} … for i ∈ {1 … D}`: the vector `h`.
+                Some(_) if self.entrywise(run, scope) => {}
                 Some(f) => {
                     let var = canonical(&f.var, scope);
                     let lo = int(&f.lo, scope)
@@ -334,7 +338,13 @@ impl Cx<'_, '_> {
 
     /// Lowers a statement; a failure is recorded (once per place) and lowering goes on.
     fn stmt_or_record(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) {
-        match self.stmt(s, scope, prefix) {
+        let result = self.stmt(s, scope, prefix);
+        self.record(result);
+    }
+
+    /// Records a statement's failure (once per place); lowering goes on.
+    fn record(&mut self, result: R<()>) {
+        match result {
             Ok(()) => {}
             Err(Fail::Quiet) => self.failed = true,
             Err(Fail::Report(d)) => {

@@ -10,6 +10,7 @@
 //! [`Op::infer`] is the one shape rule per op, used when building and by [`verify`] after every
 //! pass. The text form ([`Graph`]'s `Display`, like a jaxpr) is what every snapshot shows.
 
+pub mod conv;
 pub mod lower;
 mod print;
 pub mod size;
@@ -234,6 +235,9 @@ pub enum Op {
         /// Columns per example of the result.
         n: u32,
     },
+    /// A 1-D convolution of each example's vector (eq. 10.3–10.6), or one of the two parts
+    /// of its gradient (`conv::ConvPart`): the geometry and the formulas are `conv::Conv1d`'s.
+    Conv1d(conv::Conv1d),
 }
 
 /// One node: an op, its arguments and its shape.
@@ -608,6 +612,10 @@ impl Op {
                 self.arity(args, 1)?;
                 example_transpose_shape(args[0])
             }
+            Op::Conv1d(c) => {
+                self.arity(args, 2)?;
+                c.infer(args[0], args[1])
+            }
         }
     }
 
@@ -790,7 +798,8 @@ impl Op {
             | Op::Row(_)
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
-            | Op::PlaceRow { .. } => false,
+            | Op::PlaceRow { .. }
+            | Op::Conv1d(_) => false,
         }
     }
 }

@@ -1,0 +1,58 @@
+//! Lowering a vector defined entry by entry through a convolution (`check::entrywise`):
+//! one [`Op::Conv1d`] node for the sum, bound to the placeholder name while the rest of the
+//! right side is lowered as the equation for the whole vector.
+
+use super::{Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number};
+use crate::ast;
+use crate::check::entrywise::{geometry, matches, placeholder, rewritten, starts_at_one};
+use crate::ir::conv::{Conv1d, ConvPart};
+use crate::ir::{Cols, Op};
+
+impl Cx<'_, '_> {
+    /// Lowers a statement of the entrywise form; false when it is not one (then it is a
+    /// family, unrolled member by member). Decided as checking decides.
+    pub(super) fn entrywise(&mut self, run: &[ast::Stmt], scope: &mut Scope) -> bool {
+        let Some(m) = matches(run) else {
+            return false;
+        };
+        if !starts_at_one(&m, &|n| lookup_number(n, scope)) {
+            return false;
+        }
+        let x = match scope.names.get(&canonical(&m.input, scope)) {
+            Some(Val::Node(x)) if self.graph.shape(x.id).cols == Cols::EXAMPLE => *x,
+            _ => return false,
+        };
+        let result = self.entrywise_conv(&m, x, scope);
+        self.record(result);
+        true
+    }
+
+    fn entrywise_conv(
+        &mut self,
+        m: &crate::check::entrywise::Entrywise<'_>,
+        x: Lv,
+        scope: &mut Scope,
+    ) -> R<()> {
+        let g = geometry(m, &|n| lookup_number(n, scope)).map_err(Fail::Report)?;
+        let (lhs, rhs) = rewritten(m).map_err(Fail::Report)?;
+        let w = match scope.names.get(&canonical(&m.kernel, scope)) {
+            Some(Val::Node(w)) => *w,
+            _ => return Err(Fail::Quiet),
+        };
+        let conv = Conv1d {
+            part: ConvPart::Forward,
+            k: g.k as u32,
+            pad: g.pad,
+            stride: g.stride,
+            dil: g.dil,
+            n_in: self.graph.shape(x.id).rows as u32,
+            n_out: g.n_out as u32,
+        };
+        let id = self.op(Op::Conv1d(conv), &[w.id, x.id], m.sum.span)?;
+        let holder = crate::names::literal(&placeholder(m));
+        scope.names.insert(holder.clone(), Val::Node(Lv::of(id)));
+        let out = self.equation(&lhs, &rhs, false, scope);
+        scope.names.remove(&holder);
+        out
+    }
+}
