@@ -7,6 +7,7 @@
 //! | a matrix `ℝ^{D×E}` | a list of D rows of E numbers |
 //! | a batch of column vectors `ℝ^{D}` per example | a list of D rows of B numbers |
 //! | a scalar per example, or class labels | a list of B numbers (labels: integers) |
+//! | a matrix `ℝ^{D×N}` per example | a list of B examples of D rows of N numbers, or D rows of N·B numbers (example by example) |
 //!
 //! Keys are the names as the spec writes them (`"β_0"`, `"Ω_0"`); ASCII spellings
 //! (`"beta_0"`) are accepted too.
@@ -33,7 +34,10 @@ fn book_shape(shape: Shape) -> String {
         (1, Cols::EXAMPLE) => "ℝ per example (a list of B numbers)".into(),
         (r, Cols::EXAMPLE) => format!("ℝ^{{{r}}} per example ({r} rows of B numbers)"),
         (r, Cols::Batch(n)) => {
-            format!("ℝ^{{{r}×{n}}} per example ({r} rows of {n}·B numbers, example by example)")
+            format!(
+                "ℝ^{{{r}×{n}}} per example (B lists of {r} rows of {n} numbers, or {r} rows of \
+                 {n}·B numbers, example by example)"
+            )
         }
     }
 }
@@ -90,6 +94,11 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             };
             Ok(Mat::from_fn(rows, cols, |i, j| xs[i + j]))
         }
+        (_, Cols::Batch(n))
+            if n > 1 && v.get(0).and_then(|e| e.get(0)).is_some_and(Value::is_array) =>
+        {
+            examples(slot, v, batch)
+        }
         (r, cols) => {
             let rows = v.as_array().ok_or_else(|| wrong(describe(v)))?;
             if rows.len() != r {
@@ -123,6 +132,45 @@ fn read(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonEr
             Ok(Mat::from_fn(r, c, |i, j| rows[i][j]))
         }
     }
+}
+
+/// A matrix per example written as a list of examples, each a list of D rows of N numbers:
+/// the `D × (N·B)` batch, example `b`'s columns side by side.
+fn examples(slot: &Slot, v: &Value, batch: Option<usize>) -> Result<Mat<f64>, JsonError> {
+    let (name, r) = (&slot.name, slot.shape.rows);
+    let n = slot.shape.cols_for(1);
+    let want = book_shape(slot.shape);
+    let wrong = |got: String| JsonError(format!("`{name}` should be {want}, but it is {got}"));
+    let list = v.as_array().ok_or_else(|| wrong(describe(v)))?;
+    if let Some(b) = batch.filter(|b| *b != list.len()) {
+        return Err(wrong(format!(
+            "a list of {} examples where {b} were expected",
+            list.len()
+        )));
+    }
+    let mut m = Mat::zeros(r, n * list.len());
+    for (b, example) in list.iter().enumerate() {
+        let rows = example.as_array().filter(|rows| rows.len() == r);
+        let rows = rows.ok_or_else(|| {
+            wrong(format!(
+                "a list whose example [{b}] is {}",
+                describe(example)
+            ))
+        })?;
+        for (i, row) in rows.iter().enumerate() {
+            let xs = numbers(row, name)?;
+            if xs.len() != n {
+                return Err(wrong(format!(
+                    "a list whose example [{b}] has a row of {} numbers where {n} were expected",
+                    xs.len()
+                )));
+            }
+            for (t, x) in xs.iter().enumerate() {
+                m[(i, b * n + t)] = *x;
+            }
+        }
+    }
+    Ok(m)
 }
 
 /// Checks every value of a slot with labels (a class label, or each entry of a vector of

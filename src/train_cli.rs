@@ -795,13 +795,9 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     };
     let (mut ds, source) = predict_data::<T>(args, &io, &meta, expect).map_err(exit)?;
     if args.no_target {
-        if ds.features() != io.inputs {
-            return Err(exit(format!(
-                "the data have {} features, but `{}` reads x with {} rows",
-                ds.features(),
-                io.model,
-                io.inputs
-            )));
+        if ds.features() != io.features() {
+            let message = nnspec::runtime::train::feature_count(&io, ds.features(), "the data");
+            return Err(exit(message));
         }
     } else {
         nnspec::runtime::train::check_data(&io, &ds, "input").map_err(exit)?;
@@ -896,9 +892,14 @@ fn predictions<T: Scalar>(
     out.push('\n');
     let mut right = 0;
     let batch = 256;
+    // A batch as the model reads it (`D × (N·B)` for a matrix `X ∈ ℝ^{D×N}` per example).
+    let mut xb = faer::Mat::zeros(io.inputs, batch * io.input_cols.max(1));
+    let mut indices = Vec::with_capacity(batch);
     for start in (0..ds.len()).step_by(batch) {
         let end = (start + batch).min(ds.len());
-        let x = ds.x.as_ref().subcols(start, end - start);
+        indices.clear();
+        indices.extend(start..end);
+        let x = ds.gather_inputs(&indices, &mut xb);
         let f = model.predict(x, ws).map_err(|e| e.to_string())?;
         for j in 0..f.ncols() {
             let col: Vec<f64> = (0..f.nrows()).map(|r| f[(r, j)].to_f64()).collect();

@@ -91,33 +91,33 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
         TargetKind::Labels {
             lo,
             classes: Some(10),
-        } if io.inputs == 64 => (
+        } if io.features() == 64 => (
             shift(digits(), lo),
             "digits (built in): 1797 8×8 images, 10 classes".into(),
         ),
         TargetKind::Labels {
             lo,
             classes: Some(3),
-        } if io.inputs == 4 => (
+        } if io.features() == 4 => (
             shift(iris(), lo),
             "iris (built in): 150 flowers, 4 measurements, 3 classes".into(),
         ),
         TargetKind::Labels { lo, classes } => {
             let classes = classes.unwrap_or(2).max(2);
             (
-                clusters(io.inputs, classes, lo, 200, seed),
+                clusters(io.features(), classes, lo, 200, seed),
                 format!(
                     "synthetic (built in): {classes} Gaussian clusters in {} dimensions, {} examples",
-                    io.inputs,
+                    io.features(),
                     200 * classes
                 ),
             )
         }
         TargetKind::Values { count } => (
-            smooth(io.inputs, count, 512, seed),
+            smooth(io.features(), count, 512, seed),
             format!(
                 "synthetic (built in): {count} smooth function(s) of {} input(s) with noise, 512 examples",
-                io.inputs
+                io.features()
             ),
         ),
     }
@@ -426,6 +426,13 @@ impl<T: Scalar> InterpModel<T> {
             .map(|k| train.param_grad(&loss.name, k))
             .collect();
         let ys = &forward.inputs[y];
+        if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
+            return Err(format!(
+                "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
+                 reads a class label or a vector per example as the target",
+                ys.name, ys.shape.rows
+            ));
+        }
         let target = match ys.labels {
             Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
                 lo: lo as usize,
@@ -439,7 +446,9 @@ impl<T: Scalar> InterpModel<T> {
         let io = Io {
             model: name.clone(),
             loss: loss.name.clone(),
+            input: forward.inputs[x].name.clone(),
             inputs: forward.inputs[x].shape.rows,
+            input_cols: forward.inputs[x].shape.cols_for(1),
             outputs: function.map_or(0, |f| fwd.shape(f).rows),
             target,
         };
@@ -464,7 +473,8 @@ impl<T: Scalar> InterpModel<T> {
         })
     }
 
-    /// The graph inputs for a batch: `x`, the targets as numbers, and fresh noise.
+    /// The graph inputs for a batch: `x` (`D × B`, or `D × (N·B)` for `X ∈ ℝ^{D×N}`), the
+    /// targets as numbers, and fresh noise.
     fn inputs(
         &self,
         x: MatRef<'_, T>,
@@ -473,12 +483,12 @@ impl<T: Scalar> InterpModel<T> {
     ) -> Result<Vec<Mat<T>>, StepError> {
         let c = &self.compiled;
         let g = &c.forward;
-        let batch = x.ncols();
+        let batch = x.ncols() / c.io.input_cols.max(1);
         let mut inputs = Vec::with_capacity(g.inputs.len());
         for (k, s) in g.inputs.iter().enumerate() {
             let (r, cols) = interp::dims(s.shape, batch);
             let m = if k == c.x {
-                check_shape("x", x, (r, cols))?;
+                check_shape(&s.name, x, (r, cols))?;
                 x.to_owned()
             } else if k == c.y {
                 match (y, s.labels) {
@@ -540,17 +550,17 @@ impl<T: Scalar> InterpModel<T> {
     }
 }
 
-fn check_shape<T>(
-    name: &'static str,
-    m: MatRef<'_, T>,
-    want: (usize, usize),
-) -> Result<(), StepError> {
+/// The input `name`'s batch `m` has the dimensions `want` (as [`StepError::Shape`] says it,
+/// with the spec's name of the input).
+fn check_shape<T>(name: &str, m: MatRef<'_, T>, want: (usize, usize)) -> Result<(), StepError> {
     if (m.nrows(), m.ncols()) != want {
-        return Err(StepError::Shape {
-            name,
-            expected: want,
-            got: (m.nrows(), m.ncols()),
-        });
+        return Err(StepError::Eval(format!(
+            "`{name}` should be {}×{}, but it is {}×{}",
+            want.0,
+            want.1,
+            m.nrows(),
+            m.ncols()
+        )));
     }
     Ok(())
 }
@@ -648,7 +658,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let c = &self.compiled;
         let g = &c.forward;
         // Targets are not read by the model function: give zeros of the right kind.
-        let batch = x.ncols();
+        let batch = x.ncols() / c.io.input_cols.max(1);
         let y_slot = &g.inputs[c.y];
         let labels: Vec<usize>;
         let values: Mat<T>;

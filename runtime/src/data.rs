@@ -108,6 +108,10 @@ impl Default for CsvOptions {
 }
 
 /// A data set: features `D × N` (one column per example) and the targets of each example.
+///
+/// An example of a model that reads a matrix `X ∈ ℝ^{D×T}` is one column of `D·T` numbers,
+/// `X` column by column (the row index of `X` varying fastest: `X[d, t]` is feature
+/// `t·D + d`); [`gather`](Self::gather) lays a batch out as the model takes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset<T> {
     /// The features, `D × N`.
@@ -627,12 +631,48 @@ impl<T: Scalar> Dataset<T> {
         (self.subset(train), self.subset(valid), self.subset(test))
     }
 
-    /// Copies the examples at `indices` into preallocated buffers — the first `indices.len()`
-    /// columns of `x` (`D × ≥B`) and of `y` — without allocating, and returns the batch views.
+    /// Copies the inputs of the examples at `indices` into the first columns of the
+    /// preallocated `x`, without allocating, and returns the batch view. With `D·N` features
+    /// and a buffer of `D` rows (a model reading `X ∈ ℝ^{D×N}`), each example's column is
+    /// laid out as its `N` columns of `D` (the features being `X` column by column), so the
+    /// batch is `D × (N·B)`, example `b`'s columns side by side; otherwise `x` has the `D`
+    /// rows of the features and the batch is `D × B`.
     ///
     /// # Panics
-    /// If `x` does not have `D` rows and at least `B` columns, `y` is of the other kind or too
-    /// small (make it with [`BatchTargets::for_dataset`]), or an index is out of range.
+    /// If `x`'s rows do not divide the feature count, `x` has too few columns, or an index
+    /// is out of range.
+    pub fn gather_inputs<'a>(&self, indices: &[usize], x: &'a mut Mat<T>) -> MatRef<'a, T> {
+        let (b, d) = (indices.len(), x.nrows());
+        let per = if d == self.features() {
+            1
+        } else {
+            self.features().checked_div(d).unwrap_or(0)
+        };
+        assert!(
+            per > 0 && per * d == self.features() && x.ncols() >= b * per,
+            "batch buffer is {}×{}, but a batch of {b} examples of {} features needs D×≥{b}·(features/D)",
+            x.nrows(),
+            x.ncols(),
+            self.features()
+        );
+        for (j, &i) in indices.iter().enumerate() {
+            let col = self.x.col(i);
+            for t in 0..per {
+                x.col_mut(j * per + t).copy_from(col.subrows(t * d, d));
+            }
+        }
+        let x: &'a Mat<T> = x;
+        x.as_ref().subcols(0, b * per)
+    }
+
+    /// Copies the examples at `indices` into preallocated buffers — the first columns of `x`
+    /// (as [`gather_inputs`](Self::gather_inputs): `D × ≥B`, or `D × ≥N·B` for `D·N`
+    /// features read as `X ∈ ℝ^{D×N}`) and of `y` — without allocating, and returns the
+    /// batch views.
+    ///
+    /// # Panics
+    /// As [`gather_inputs`](Self::gather_inputs), and if `y` is of the other kind or too
+    /// small (make it with [`BatchTargets::for_dataset`]).
     pub fn gather<'a>(
         &self,
         indices: &[usize],
@@ -640,16 +680,7 @@ impl<T: Scalar> Dataset<T> {
         y: &'a mut BatchTargets<T>,
     ) -> (MatRef<'a, T>, TargetsRef<'a, T>) {
         let b = indices.len();
-        assert!(
-            x.nrows() == self.features() && x.ncols() >= b,
-            "batch buffer is {}×{}, but a batch of {b} needs {}×≥{b}",
-            x.nrows(),
-            x.ncols(),
-            self.features()
-        );
-        for (j, &i) in indices.iter().enumerate() {
-            x.col_mut(j).copy_from(self.x.col(i));
-        }
+        let x = self.gather_inputs(indices, x);
         let y = match (&self.y, y) {
             (Targets::Labels { values, .. }, BatchTargets::Labels(buf)) => {
                 for (slot, &i) in buf[..b].iter_mut().zip(indices) {
@@ -670,8 +701,7 @@ impl<T: Scalar> Dataset<T> {
             }
             _ => panic!("the batch target buffer is not of the data set's target kind"),
         };
-        let x: &'a Mat<T> = x;
-        (x.as_ref().subcols(0, b), y)
+        (x, y)
     }
 }
 
@@ -1558,6 +1588,33 @@ mod tests {
         }
         let c = Standardizer::fit(Mat::<f32>::from_fn(1, 3, |_, _| 0.1).as_ref());
         assert_eq!(c.std, [1.0]);
+    }
+
+    /// A row of `D·T` numbers is `X ∈ ℝ^{D×T}` column by column; a batch for a model reading
+    /// `X` with `D` rows is `D × (T·B)`, each example's `T` columns side by side.
+    #[test]
+    fn gather_lays_out_a_matrix_per_example() {
+        // Two examples of 6 numbers: X ∈ ℝ^{2×3}, X[d, t] = feature 2t + d.
+        let text = "1,2,3,4,5,6,0\n10,20,30,40,50,60,1\n";
+        let ds = parse(text, &Default::default()).unwrap();
+        let mut bx = Mat::zeros(2, 9);
+        let x = ds.gather_inputs(&[1, 0], &mut bx);
+        assert_eq!((x.nrows(), x.ncols()), (2, 6));
+        let cols: Vec<[f64; 2]> = (0..6).map(|j| [x[(0, j)], x[(1, j)]]).collect();
+        assert_eq!(
+            cols,
+            [
+                [10.0, 20.0],
+                [30.0, 40.0],
+                [50.0, 60.0],
+                [1.0, 2.0],
+                [3.0, 4.0],
+                [5.0, 6.0]
+            ]
+        );
+        // With the features' own rows, one column per example as before.
+        let mut flat = Mat::zeros(6, 2);
+        assert_eq!(ds.gather_inputs(&[1], &mut flat)[(5, 0)], 60.0);
     }
 
     #[test]

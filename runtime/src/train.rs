@@ -33,12 +33,27 @@ pub struct Io {
     pub model: String,
     /// The name of the loss it trains (`L`), for naming gradients in messages.
     pub loss: String,
-    /// Rows of the input `x` (its dimension `D_i`).
+    /// The input's name in the spec (`x`, `X`).
+    pub input: String,
+    /// Rows of the input `x` (its dimension `D_i`), or of `X ∈ ℝ^{D×N}` (its `D`).
     pub inputs: usize,
+    /// Columns of the input per example: 1 for a vector `x`, `N` for a matrix
+    /// `X ∈ ℝ^{D×N}`. A data set holds `inputs · input_cols` numbers per example (`X` column
+    /// by column, [`Io::features`]); the model's methods take a batch as `D × (N·B)`, example
+    /// `b`'s `N` columns side by side ([`Dataset::gather`] lays it out so).
+    pub input_cols: usize,
     /// Rows of the model function's output `f[x, φ]`.
     pub outputs: usize,
     /// What the target holds: class labels (with their first value and count) or values.
     pub target: TargetKind,
+}
+
+impl Io {
+    /// The numbers of one example's input in a data set: `D` for `x ∈ ℝ^D`, `D·N` for
+    /// `X ∈ ℝ^{D×N}`.
+    pub fn features(&self) -> usize {
+        self.inputs * self.input_cols.max(1)
+    }
 }
 
 /// A model trained on pairs `(x, y)`: one data input, one target and a loss.
@@ -280,13 +295,8 @@ impl std::error::Error for TrainError {}
 
 /// Checks that a data set fits a model: its feature count and its kind of targets.
 pub fn check_data<T: Scalar>(io: &Io, ds: &Dataset<T>, what: &str) -> Result<(), String> {
-    if ds.x.nrows() != io.inputs {
-        return Err(format!(
-            "the {what} data have {} features, but `{}` reads x with {} rows",
-            ds.x.nrows(),
-            io.model,
-            io.inputs
-        ));
+    if ds.x.nrows() != io.features() {
+        return Err(feature_count(io, ds.x.nrows(), &format!("the {what} data")));
     }
     match (&io.target, &ds.y) {
         (
@@ -330,6 +340,21 @@ pub fn check_data<T: Scalar>(io: &Io, ds: &Dataset<T>, what: &str) -> Result<(),
     }
 }
 
+/// The message for data of `got` numbers per example where `io` reads another count: `x`'s
+/// rows, or `X`'s `D·N` numbers (column by column).
+pub fn feature_count(io: &Io, got: usize, data: &str) -> String {
+    let (model, x, d, n) = (&io.model, &io.input, io.inputs, io.input_cols);
+    if n <= 1 {
+        format!("{data} have {got} features, but `{model}` reads {x} with {d} rows")
+    } else {
+        format!(
+            "{data} have {got} numbers per example, but `{model}` reads {x} ∈ ℝ^{{{d}×{n}}}: \
+             {d}·{n} = {} per example (the columns {x}_1 … {x}_{n} in turn)",
+            d * n
+        )
+    }
+}
+
 /// How many of the predictions `f` (`outputs × B`) match the labels: the largest output
 /// (its row plus the first label), or for a single output and two classes, `f > 0` (a logit,
 /// as in eq. 5.18 where `λ = sig[f]`).
@@ -354,11 +379,16 @@ pub fn evaluate<T: Scalar, M: Supervised<T>>(
     ws: &mut M::Workspace,
 ) -> Result<Metrics, StepError> {
     let batch = batch.max(1);
-    let mut x = Mat::zeros(ds.x.nrows(), batch);
+    let io = model.io();
+    let mut x = Mat::zeros(io.inputs, batch * io.input_cols.max(1));
+    if ds.features() != io.features() {
+        // Data the model does not read: its own check says so on the first batch.
+        x = Mat::zeros(ds.features(), batch);
+    }
     let mut y = BatchTargets::for_dataset(ds, batch);
     let mut indices: Vec<usize> = Vec::with_capacity(batch);
     let (mut loss, mut right) = (0.0, 0usize);
-    let labels = match model.io().target {
+    let labels = match io.target {
         TargetKind::Labels { lo, .. } => Some(lo),
         TargetKind::Values { .. } => None,
     };
@@ -518,7 +548,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     let mut run = Loop {
         ws: model.new_workspace(batch.max(256)),
         grads: model.new_grads(),
-        xb: Mat::zeros(train.x.nrows(), batch),
+        xb: Mat::zeros(io.inputs, batch * io.input_cols.max(1)),
         yb: BatchTargets::for_dataset(train, batch),
         order: Batches::new(train.len(), batch),
         rng: Rng::new(cfg.seed),
@@ -596,7 +626,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         let skip = std::mem::take(&mut state.batches_done);
         let mut total = std::mem::take(&mut state.partial_loss);
         let batches = self.order.len();
-        let batch = self.xb.ncols();
+        let batch = self.xb.ncols() / self.io.input_cols.max(1);
         for (k, indices) in self.order.iter().enumerate().skip(skip) {
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
@@ -779,7 +809,7 @@ fn locate<T: Scalar, M: Supervised<T>>(
         return format!("the parameter `{p}`");
     }
     if !all_finite(x) {
-        return "the input `x` (the data hold a NaN or infinity)".into();
+        return format!("the input `{}` (the data hold a NaN or infinity)", io.input);
     }
     match model.locate_non_finite(x, y, ws) {
         Ok(Some(q)) => q,

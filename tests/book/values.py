@@ -674,6 +674,35 @@ def rnn_gru():
     return {"X": side(xs), "y": y}, p, expected
 
 
+@spec("rnn_lstm")
+def rnn_lstm():
+    g = rng(44)
+    b, d, t_len, dh = 3, 2, 3, 3
+    xs = [draw(g, d, t_len) for _ in range(b)]
+    y = draw(g, dh, b)  # a vector per example: one column each
+    p = {}
+    for gate in "fioc":
+        p[f"W_{gate}"] = draw(g, dh, d)
+        p[f"U_{gate}"] = draw(g, dh, dh)
+        p[f"b_{gate}"] = draw(g, dh)
+    names = ["f", "i", "o", "c'", "c", "h"]
+    vals = {(n, t): [] for n in names for t in range(1, t_len + 1)}
+    for x in xs:
+        h, c = np.zeros(dh), np.zeros(dh)
+        for t in range(1, t_len + 1):
+            xt = x[:, t - 1]
+            gate = lambda k, act: act(p[f"W_{k}"] @ xt + p[f"U_{k}"] @ h + p[f"b_{k}"])
+            f, i, o, cand = gate("f", sig), gate("i", sig), gate("o", sig), gate("c", np.tanh)
+            c = f * c + i * cand
+            h = o * np.tanh(c)
+            for n, v in zip(names, [f, i, o, cand, c, h]):
+                vals[(n, t)].append(v)
+    expected = {f"{n}_{t}": np.stack(v, axis=1) for (n, t), v in vals.items()}
+    expected["L"] = np.sum((expected[f"h_{t_len}"] - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "y": y}, p, expected
+
+
 # ---------------------------------------------------------------- the book's spellings
 
 

@@ -418,6 +418,97 @@ const IRIS_LIKE: [&str; 5] = [
     "D_i=4",
 ];
 
+/// A matrix per example in `eval`'s JSON as a list of examples, each a list of rows, gives
+/// what its rows of `N·B` numbers give; an example of the wrong size is named.
+#[test]
+fn eval_reads_a_matrix_per_example_as_nested_lists() {
+    let book = std::fs::read_to_string("tests/book/rnn_elman.json").unwrap();
+    let book: serde_json::Value = serde_json::from_str(&book).unwrap();
+    let p = scratch("elman_params.json", book["params"].to_string().as_bytes());
+    // X ∈ ℝ^{2×3}, three examples: example b is columns 3b … 3b+2 of each row.
+    let nested = |m: &serde_json::Value| {
+        let rows = m.as_array().unwrap();
+        let examples: Vec<serde_json::Value> = (0..3)
+            .map(|b| {
+                let ex: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| serde_json::json!(r.as_array().unwrap()[3 * b..3 * b + 3]))
+                    .collect();
+                serde_json::json!(ex)
+            })
+            .collect();
+        serde_json::json!(examples)
+    };
+    let (x, y) = (&book["inputs"]["X"], &book["inputs"]["Y"]);
+    let eval = |inputs: serde_json::Value, name: &str| {
+        let i = scratch(name, inputs.to_string().as_bytes());
+        let (p, i) = (p.to_str().unwrap(), i.to_str().unwrap());
+        let spec = "tests/book/rnn_elman.nn";
+        nnspec(&["eval", spec, "--params", p, "--inputs", i, "--json"])
+    };
+    let flat = eval(serde_json::json!({"X": x, "Y": y}), "elman_flat.json");
+    let both = eval(
+        serde_json::json!({"X": nested(x), "Y": nested(y)}),
+        "elman_nested.json",
+    );
+    let mixed = eval(
+        serde_json::json!({"X": nested(x), "Y": y}),
+        "elman_mixed.json",
+    );
+    assert!(flat.status.success(), "{}", text(&flat.stderr));
+    assert_eq!(text(&both.stdout), text(&flat.stdout));
+    assert_eq!(text(&mixed.stdout), text(&flat.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&flat.stdout).unwrap();
+    let want = book["expected"]["L"].as_f64().unwrap();
+    assert!((v["loss"].as_f64().unwrap() - want).abs() < 1e-12 * want);
+    let mut short = nested(x);
+    short[1][0] = serde_json::json!([1.0, 2.0]);
+    let bad = eval(serde_json::json!({"X": short, "Y": y}), "elman_short.json");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).ends_with(
+            "`X` should be ℝ^{2×3} per example (B lists of 2 rows of 3 numbers, or 2 rows of \
+             3·B numbers, example by example), but it is a list whose example [1] has a row \
+             of 2 numbers where 3 were expected\n"
+        ),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+/// A model reading `X ∈ ℝ^{8×8}` takes rows of 64 numbers; other counts are refused, naming
+/// `X` and the count.
+#[test]
+fn train_names_the_sequence_and_its_count_when_rows_do_not_fit() {
+    let row: Vec<String> = (0..63).map(|k| (k % 5).to_string()).collect();
+    let csv: String = (0..6)
+        .map(|l| format!("{},{}\n", row.join(","), l % 3))
+        .collect();
+    let bad = scratch("rows63.csv", csv.as_bytes());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/rows63");
+    let spec = [
+        "train",
+        "specs/sequences.nn",
+        "--model",
+        "ElmanDigits",
+        "--quiet",
+    ];
+    let mut args = spec.to_vec();
+    args.extend([
+        "--data",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let out = nnspec(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the input data have 63 numbers per example, but `ElmanDigits` reads \
+         X ∈ ℝ^{8×8}: 8·8 = 64 per example (the columns X_1 … X_8 in turn)\n"
+    );
+}
+
 /// `nnspec train` of [`IRIS_LIKE`] on a CSV file.
 fn train_iris_like_on(csv: &Path) -> Output {
     let mut args = vec!["train"];
@@ -441,34 +532,35 @@ fn train_into(name: &str, spec_and_args: &[&str], epochs: &str) -> (PathBuf, Str
     (out, text(&r.stdout))
 }
 
-/// Every spec trains out of the box (its last model, on its built-in data) and leaves a
-/// checkpoint, a history and a plot; the checkpoint predicts.
-/// Whether the last model of a spec reads a matrix per example (`input X : ℝ^{D×N}`): the
-/// data sets and files `nnspec train` reads hold one column per example, so such a model is
-/// trained through its generated steps (`generated.rs`) and refused here with the shape it
-/// wanted.
-fn reads_a_matrix_per_example(spec: &str) -> bool {
+/// Whether the last model of a spec has a matrix per example as its target (`target Y :
+/// ℝ^{D×N}`): the data sets and files `nnspec train` reads hold a label or a vector per
+/// example as the target, so such a model is trained through its generated steps
+/// (`generated.rs`) and refused here, naming the target.
+fn has_a_matrix_target(spec: &str) -> bool {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(spec);
     let src = std::fs::read_to_string(path).expect("spec");
     let checked = nnspec::dsl::check_source(&src, &Default::default()).expect("checks");
     let last = checked.graphs.last().and_then(|g| g.as_ref());
     last.is_some_and(|g| {
-        g.inputs
-            .iter()
-            .any(|s| matches!(s.shape.cols, nnspec::dsl::ir::Cols::Batch(n) if n > 1))
+        g.inputs.iter().any(|s| {
+            s.role == nnspec::dsl::ir::Role::Target
+                && matches!(s.shape.cols, nnspec::dsl::ir::Cols::Batch(n) if n > 1)
+        })
     })
 }
 
+/// Every spec trains out of the box (its last model, on its built-in data) and leaves a
+/// checkpoint, a history and a plot; the checkpoint predicts.
 #[test]
 fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
     for spec in specs() {
-        if reads_a_matrix_per_example(&spec) {
+        if has_a_matrix_target(&spec) {
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/matrix");
             let dir = dir.to_string_lossy();
             let out = nnspec(&["train", &spec, "--epochs", "1", "--quiet", "--out", &dir]);
             assert_eq!(out.status.code(), Some(1), "{spec}");
             assert!(
-                text(&out.stderr).contains("should be"),
+                text(&out.stderr).contains("is a matrix per example (ℝ^{"),
                 "{spec}: {}",
                 text(&out.stderr)
             );

@@ -52,6 +52,9 @@ mod rnn {
 mod self_attention {
     nnspec::model!("../../specs/self_attention.nn");
 }
+mod sequences {
+    nnspec::model!("../../specs/sequences.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -293,6 +296,9 @@ differential_test!(shallownet2in, shallow::ShallowNet2In, "specs/shallow.nn", [m
 differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.nn", [m 0, m 1]);
 differential_test!(elmanrnn, rnn::ElmanRNN, "specs/rnn.nn", [m 0, m 1]);
 differential_test!(gru, rnn::GRU, "specs/rnn.nn", [m 0, m 1]);
+differential_test!(elmandigits, sequences::ElmanDigits, "specs/sequences.nn", [m 0, l 1]);
+differential_test!(grudigits, sequences::GRUDigits, "specs/sequences.nn", [m 0, l 1]);
+differential_test!(lstmdigits, sequences::LSTMDigits, "specs/sequences.nn", [m 0, l 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);

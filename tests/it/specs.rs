@@ -352,6 +352,35 @@ fn scaled_ones_take_the_length_of_what_they_meet() {
     }
 }
 
+/// `0 · 𝟏` is the zero vector: `Ω h_0` with `h_0 = 0 · 𝟏` lowers to a constant zero of
+/// `Ω`'s rows, not to `Ω`'s row sums times 0.
+#[test]
+fn zero_times_ones_is_a_constant_zero() {
+    let src = "model Z[D = 3] {
+    input  x : ℝ^D
+    target y : ℝ^D
+    param  Ω : ℝ^{D×D}
+    h_0 = 0 · 𝟏
+    f[x, φ] = Ω h_0 + x
+    loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖²
+}";
+    let checked = nnspec::dsl::check_source(src, &Default::default()).expect("checks");
+    let g = checked.graphs[0].clone().expect("lowers");
+    // Nothing reads Ω (no row sums), and a zero of Ω's 3 rows stands for Ω h_0.
+    let omega = g
+        .nodes
+        .iter()
+        .position(|n| matches!(n.op, dsl::ir::Op::Param(0)));
+    let omega = dsl::ir::NodeId(omega.expect("Ω") as u32);
+    assert!(!g.nodes.iter().any(|n| n.args.contains(&omega)), "{g}");
+    let zero = |n: &dsl::ir::Node| matches!(n.op, dsl::ir::Op::Const(c) if c.0 == 0.0);
+    assert!(g.nodes.iter().any(|n| zero(n) && n.shape.rows == 3), "{g}");
+    let omega = faer::Mat::from_fn(3, 3, |r, c| (r + c) as f64);
+    let x = faer::Mat::from_fn(3, 2, |r, c| (r * 2 + c) as f64);
+    let v = interp::run(&g, &[x.clone(), x.clone()], &[omega]).expect("runs");
+    assert_eq!(v.output("f").expect("f"), &x);
+}
+
 #[test]
 fn layer_norm_normalises_each_example_over_its_components() {
     // Ω = I, β = 0: f = LayerNorm[x]. Example 1: x = (1, 2, 4, 7), mean 3.5, deviations

@@ -604,3 +604,69 @@ fn a_non_finite_loss_before_any_update_says_so() {
     );
     assert!(!text.contains("lower learning rate"), "{text}");
 }
+
+mod seq {
+    // A small GRU over the digits as 8 rows of 8 pixels.
+    nnspec::model!(GRUDigits[D_h = 6] from "../../specs/sequences.nn");
+}
+
+/// A model reading a sequence `X ∈ ℝ^{8×8}` per example trains through `fit` from data of 64
+/// numbers per example, in generated code and in the interpreter alike, and its loss falls.
+#[test]
+fn a_sequence_model_trains_on_rows_of_d_times_t_numbers_in_both_evaluators() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/sequences.nn"))
+        .unwrap();
+    let mut opts = dsl::check::Options::default();
+    opts.overrides.push((None, "D_h".into(), 6.0));
+    let checked = dsl::check_source(&src, &opts).unwrap();
+    let graph = checked.graphs[1].clone().unwrap();
+    assert_eq!(graph.name, "GRUDigits");
+    let mut interp =
+        InterpModel::<f64>::new(&graph, &src, "sequences.nn", &mut Rng::new(4)).unwrap();
+    let mut generated = seq::GRUDigits::<f64>::init(&mut Rng::new(4));
+    assert_eq!(interp.io(), generated.io());
+    assert_eq!(
+        (generated.io().input_cols, generated.io().features()),
+        (8, 64)
+    );
+    let all = training::digits::<f64>();
+    let data = training::prepare(&all.subset(&(0..200).collect::<Vec<_>>()), 0.0, 0.0, 3).unwrap();
+    let cfg = TrainConfig {
+        epochs: 3,
+        batch: 20,
+        seed: 3,
+        patience: None,
+        progress: false,
+    };
+    let opt = || Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
+    let h1 = fit(&mut interp, &mut opt(), &data.train, None, &cfg).unwrap();
+    let h2 = fit(&mut generated, &mut opt(), &data.train, None, &cfg).unwrap();
+    for ((n1, m1), (n2, m2)) in named(&interp).iter().zip(&named(&generated)) {
+        assert_eq!(n1, n2);
+        let d = (m1 - m2).norm_max();
+        assert!(d <= 1e-10 * (1.0 + m1.norm_max()), "{n1}: differs by {d}");
+    }
+    let losses: Vec<f64> = h2.epochs.iter().map(|e| e.train_loss).collect();
+    assert!(losses[2] < losses[1] && losses[1] < losses[0], "{losses:?}");
+    let rel = (h1.epochs[2].train_loss - losses[2]).abs() / losses[2];
+    assert!(rel < 1e-10, "{h1:?} {h2:?}");
+}
+
+#[test]
+fn data_that_do_not_fill_a_sequence_name_it_and_its_count() {
+    let mut model = seq::GRUDigits::<f32>::init(&mut Rng::new(1));
+    let iris = training::iris::<f32>();
+    let err = fit(
+        &mut model,
+        &mut adam(),
+        &iris,
+        None,
+        &TrainConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the training data have 4 numbers per example, but `GRUDigits` reads X ∈ ℝ^{8×8}: \
+         8·8 = 64 per example (the columns X_1 … X_8 in turn)"
+    );
+}

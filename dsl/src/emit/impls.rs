@@ -77,6 +77,7 @@ pub(super) fn supervised_impl(
         .collect();
     let (model, loss_name, yname) = (&g.name, &loss.name, &y.name);
     let (inputs, outputs) = (g.inputs[xi].shape.rows, g.shape(*fid).rows);
+    let (input, input_cols) = (&g.inputs[xi].name, g.inputs[xi].shape.cols_for(1));
     let wrong = quote! {
         Err(#rt::StepError::Targets { name: #yname, expected: #y_name })
     };
@@ -87,7 +88,9 @@ pub(super) fn supervised_impl(
                 #rt::train::Io {
                     model: #model.to_string(),
                     loss: #loss_name.to_string(),
+                    input: #input.to_string(),
                     inputs: #inputs,
+                    input_cols: #input_cols,
                     outputs: #outputs,
                     target: #target,
                 }

@@ -804,7 +804,17 @@ impl Cx<'_, '_> {
             (Val::Node(m), Val::Ones { row: false, scale })
                 if juxt && !m.row && matches!(self.graph.shape(m.id).cols, Cols::Fixed(_)) =>
             {
-                // M 𝟏: the sums of M's rows.
+                // M 𝟏: the sums of M's rows; M (0 · 𝟏) is zero, M's rows of it.
+                if let Some(c) = scale
+                    && self.is_zero(c)
+                {
+                    let rows = self.graph.shape(m.id).rows;
+                    let shape = Shape {
+                        rows,
+                        cols: Cols::Fixed(1),
+                    };
+                    return Ok(Val::Node(Lv::of(self.constant(0.0, shape, span)?)));
+                }
                 let sum = self.op(Op::SumCols, &[m.id], span)?;
                 return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
             }
@@ -842,15 +852,23 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// `x` times the scale of a scaled `𝟏`, if it has one.
+    /// `x` times the scale of a scaled `𝟏`, if it has one. Ones scaled by the number 0 are the
+    /// zero vector (`h_0 = 0 · 𝟏`), so whatever they meet is a constant zero of its shape,
+    /// not a product with 0 (`Ω h_0` is not `0 ⊙ (Ω 𝟏)`).
     fn scaled(&mut self, x: NodeId, scale: Option<NodeId>, span: Span) -> R<NodeId> {
         match scale {
             None => Ok(x),
+            Some(c) if self.is_zero(c) => self.constant(0.0, self.graph.shape(x), span),
             Some(c) => {
                 let (x, c) = self.align(x, c, span)?;
                 self.op(Op::Mul, &[x, c], span)
             }
         }
+    }
+
+    /// Whether a node is the number 0 as written.
+    fn is_zero(&self, c: NodeId) -> bool {
+        matches!(self.graph.node(c).op, Op::Const(F64(v)) if v == 0.0)
     }
 
     fn is_scalar(&self, v: Lv) -> bool {
