@@ -88,8 +88,12 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     if !is_var(&lhs.name.sub[0], &i) {
         return None;
     }
-    let mut sums = Vec::new();
-    sums_in(rhs, &mut sums);
+    let mut nodes = Vec::new();
+    nodes_in(rhs, &mut nodes);
+    let sums: Vec<&Expr> = nodes
+        .into_iter()
+        .filter(|e| matches!(e.kind, ExprKind::Big { op: BigOp::Sum, .. }))
+        .collect();
     if sums.is_empty() {
         return written_out(lhs, rhs, family, i);
     }
@@ -260,32 +264,6 @@ fn nodes_in<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
             given.iter().for_each(|a| nodes_in(a, out));
         }
         ExprKind::Deriv { of, .. } => nodes_in(of, out),
-    }
-}
-
-/// The sums in `e`, outermost first.
-fn sums_in<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
-    if let ExprKind::Big { op: BigOp::Sum, .. } = &e.kind {
-        out.push(e);
-    }
-    match &e.kind {
-        ExprKind::Number(_) | ExprKind::Name(_) | ExprKind::Ones | ExprKind::BatchSize => {}
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| sums_in(a, out)),
-        ExprKind::Neg(a)
-        | ExprKind::Paren(a)
-        | ExprKind::Transpose(a)
-        | ExprKind::Norm(a)
-        | ExprKind::Sqrt(a) => sums_in(a, out),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
-            sums_in(lhs, out);
-            sums_in(rhs, out);
-        }
-        ExprKind::Big { body, .. } => sums_in(body, out),
-        ExprKind::Prob { event, given } => {
-            sums_in(event, out);
-            given.iter().for_each(|a| sums_in(a, out));
-        }
-        ExprKind::Deriv { of, .. } => sums_in(of, out),
     }
 }
 
