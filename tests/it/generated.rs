@@ -46,6 +46,9 @@ mod rnn {
 mod self_attention {
     nnspec::model!("../../specs/self_attention.nn");
 }
+mod transformer {
+    nnspec::model!("../../specs/transformer.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -286,6 +289,7 @@ differential_test!(shallownetvector, shallow::ShallowNetVector, "specs/shallow.n
 differential_test!(elmanrnn, rnn::ElmanRNN, "specs/rnn.nn", [m 0, m 1]);
 differential_test!(gru, rnn::GRU, "specs/rnn.nn", [m 0, m 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
+differential_test!(transformer_layer, transformer::Transformer, "specs/transformer.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
 differential_test!(residual, functions_and_spellings::Residual, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);

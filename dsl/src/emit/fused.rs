@@ -229,7 +229,9 @@ impl Cx<'_> {
             | Op::Row(_)
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
-            | Op::PlaceRow { .. } => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::PlaceRow { .. }
+            | Op::ConcatRows
+            | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }

@@ -135,6 +135,8 @@ impl Cx<'_> {
                 let (a, k) = (arg(0), k as usize);
                 quote!(#rt::layout::place_row(#dst, #a, #k);)
             }
+            Op::ConcatRows => self.concat_rows(id),
+            Op::SliceRows { start, rows } => self.slice_rows(id, start, rows),
             Op::Row(k) => {
                 let (a, k) = (arg(0), k as usize);
                 quote! {

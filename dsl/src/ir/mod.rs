@@ -10,6 +10,7 @@
 //! [`Op::infer`] is the one shape rule per op, used when building and by [`verify`] after every
 //! pass. The text form ([`Graph`]'s `Display`, like a jaxpr) is what every snapshot shows.
 
+mod concat;
 pub mod lower;
 mod print;
 pub mod size;
@@ -233,6 +234,18 @@ pub enum Op {
         k: u32,
         /// Columns per example of the result.
         n: u32,
+    },
+    /// `[A; B; …]`: the arguments' rows one above the other, `r_1 × c, r_2 × c, … →
+    /// (r_1 + r_2 + …) × c` (one or more arguments of one column count; per example, each
+    /// example's blocks stacked, eq. 12.12's `[Sa_1ᵀ, …, Sa_Hᵀ]ᵀ`).
+    ConcatRows,
+    /// Rows `start … start + rows - 1`: `r × c → rows × c` (the transpose of
+    /// [`Op::ConcatRows`] for one of its arguments).
+    SliceRows {
+        /// The first row taken.
+        start: u32,
+        /// How many rows.
+        rows: u32,
     },
 }
 
@@ -608,6 +621,11 @@ impl Op {
                 self.arity(args, 1)?;
                 example_transpose_shape(args[0])
             }
+            Op::ConcatRows => concat::concat_rows_shape(self, args),
+            Op::SliceRows { start, rows } => {
+                self.arity(args, 1)?;
+                concat::slice_rows_shape(self, start, rows, args[0])
+            }
         }
     }
 
@@ -790,7 +808,9 @@ impl Op {
             | Op::Row(_)
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
-            | Op::PlaceRow { .. } => false,
+            | Op::PlaceRow { .. }
+            | Op::ConcatRows
+            | Op::SliceRows { .. } => false,
         }
     }
 }

@@ -118,5 +118,10 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             given.iter().for_each(|g| walk(g, f));
         }
         ExprKind::Deriv { of, .. } => walk(of, f),
+        ExprKind::Stack(rows) => rows.iter().flatten().for_each(|e| {
+            if let crate::ast::Entry::Item(x) = e {
+                walk(x, f);
+            }
+        }),
     }
 }
