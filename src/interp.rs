@@ -499,6 +499,17 @@ fn eval_node<'v, T: Scalar>(
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
         Op::Conv1d(c) => conv1d(dst, arg(0), arg(1), c),
+        Op::ConcatRows => {
+            let mut start = 0;
+            for k in 0..node.args.len() {
+                let a = arg(k);
+                layout::put_rows(dst.as_mut(), a, start);
+                start += a.nrows();
+            }
+        }
+        Op::SliceRows { start, rows } => {
+            dst.copy_from(arg(0).subrows(start as usize, rows as usize));
+        }
     }
     Ok(())
 }

@@ -348,6 +348,9 @@ pub enum ExprKind {
         /// What it is conditioned on.
         given: Vec<Expr>,
     },
+    /// `[A, B; C, D]`: a block matrix, rows of blocks separated by `;`, the blocks of a row
+    /// by `,`; `…` stands for a family's members between its neighbours (eq. 12.12).
+    Stack(Vec<Vec<Entry>>),
     /// `∂L/∂φ`.
     Deriv {
         /// The differentiated quantity.
@@ -355,4 +358,13 @@ pub enum ExprKind {
         /// With respect to.
         wrt: Name,
     },
+}
+
+/// One entry of a block matrix `[…]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    /// A block.
+    Item(Expr),
+    /// `…`: the members of a family between the blocks on either side (`a_2, …, a_H`).
+    Ellipsis(Span),
 }

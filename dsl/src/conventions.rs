@@ -404,5 +404,10 @@ fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             given.iter_mut().for_each(f);
         }
         ExprKind::Deriv { of, .. } => f(of),
+        ExprKind::Stack(rows) => rows.iter_mut().flatten().for_each(|e| {
+            if let crate::ast::Entry::Item(x) = e {
+                f(x);
+            }
+        }),
     }
 }

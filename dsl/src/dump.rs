@@ -193,5 +193,21 @@ pub fn expr(e: &Expr) -> String {
             format!("(Pr {} | {})", expr(event), g.join(", "))
         }
         ExprKind::Deriv { of, wrt } => format!("(∂ {} / {})", expr(of), name(wrt)),
+        ExprKind::Stack(rows) => {
+            let rows: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    let items: Vec<String> = row
+                        .iter()
+                        .map(|e| match e {
+                            ast::Entry::Item(x) => expr(x),
+                            ast::Entry::Ellipsis(_) => "…".to_string(),
+                        })
+                        .collect();
+                    items.join(", ")
+                })
+                .collect();
+            format!("(stack {})", rows.join("; "))
+        }
     }
 }

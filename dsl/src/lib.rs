@@ -18,6 +18,7 @@ pub mod check;
 pub(crate) mod conventions;
 pub mod diag;
 pub mod dump;
+pub(crate) mod ellipsis;
 pub mod emit;
 pub mod eval;
 pub mod ir;

@@ -141,10 +141,43 @@ pub fn tile_examples<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     }
 }
 
+/// Rows `start … start + src.nrows() - 1` of `dst` = `src`: one block of a row
+/// concatenation `[A; B; …]` (eq. 12.12's heads stacked), the blocks written in turn.
+///
+/// # Panics
+/// If `src` does not fit in `dst` at row `start` or has another column count.
+pub fn put_rows<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, start: usize) {
+    assert!(
+        src.ncols() == dst.ncols() && start + src.nrows() <= dst.nrows(),
+        "put_rows: {}×{} at row {start} of {}×{}",
+        src.nrows(),
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    dst.as_mut().subrows_mut(start, src.nrows()).copy_from(src);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use faer::Mat;
+
+    #[test]
+    fn puts_blocks_of_rows_and_slices_them_back() {
+        let a = Mat::from_fn(2, 3, |i, j| (10 * i + j) as f64);
+        let b = Mat::from_fn(1, 3, |_, j| 100.0 + j as f64);
+        let mut d = Mat::full(3, 3, f64::NAN);
+        put_rows(d.as_mut(), a.as_ref(), 0);
+        put_rows(d.as_mut(), b.as_ref(), 2);
+        for j in 0..3 {
+            assert_eq!(
+                [d[(0, j)], d[(1, j)], d[(2, j)]],
+                [a[(0, j)], a[(1, j)], b[(0, j)]]
+            );
+        }
+        assert_eq!(d.as_ref().subrows(2, 1), b.as_ref());
+    }
 
     #[test]
     fn broadcasts_each_one_sized_dimension() {

@@ -599,6 +599,99 @@ def self_attention_per_example():
     }
 
 
+def head_params(g, h_count, d, dq, dv):
+    """Per-head parameters of eq. 12.10, by the spec's names."""
+    p = {}
+    for h in range(1, h_count + 1):
+        p[f"β_{{v,{h}}}"] = draw(g, dv)
+        p[f"Ω_{{v,{h}}}"] = draw(g, dv, d)
+        p[f"β_{{q,{h}}}"] = draw(g, dq)
+        p[f"Ω_{{q,{h}}}"] = draw(g, dq, d)
+        p[f"β_{{k,{h}}}"] = draw(g, dq)
+        p[f"Ω_{{k,{h}}}"] = draw(g, dq, d)
+    return p
+
+
+def multi_head(p, x, h_count, dq):
+    """Eqs. 12.10–12.12 for one example's tokens x (D × N)."""
+    ones = np.ones(x.shape[1])
+    sas = []
+    for h in range(1, h_count + 1):
+        v = np.outer(p[f"β_{{v,{h}}}"], ones) + p[f"Ω_{{v,{h}}}"] @ x  # (12.10)
+        q = np.outer(p[f"β_{{q,{h}}}"], ones) + p[f"Ω_{{q,{h}}}"] @ x
+        k = np.outer(p[f"β_{{k,{h}}}"], ones) + p[f"Ω_{{k,{h}}}"] @ x
+        sas.append(v @ softmax(k.T @ q / math.sqrt(dq)))  # (12.11)
+    return p["Ω_c"] @ np.concatenate([sa.T for sa in sas], axis=1).T  # (12.12)
+
+
+def layer_norm_cols(z, eps=1e-5):
+    """Each column (token) normalised over its D entries, population variance."""
+    m = z.mean(axis=0)
+    v = ((z - m) ** 2).mean(axis=0)
+    return (z - m) / np.sqrt(v + eps)
+
+
+@spec("12.12_multi_head")
+def multi_head_attention():
+    g = rng(51)
+    b, n, d, h_count, dq, dv = 3, 3, 4, 2, 2, 2
+    xs = [draw(g, d, n) for _ in range(b)]
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = head_params(g, h_count, d, dq, dv)
+    p["Ω_c"] = draw(g, d, h_count * dv)
+    mh = [multi_head(p, x, h_count, dq) for x in xs]
+    loss = sum(np.sum((m - y) ** 2) for m, y in zip(mh, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"MhSa": side(mh), "L": loss}
+
+
+@spec("12.12_stacked_rows")
+def stacked_rows():
+    g = rng(52)
+    b, n, d, h_count, dq, dv = 2, 3, 4, 3, 2, 2
+    xs = [draw(g, d, n) for _ in range(b)]
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = head_params(g, h_count, d, dq, dv)
+    p["Ω_c"] = draw(g, d, h_count * dv)
+    mh = [multi_head(p, x, h_count, dq) for x in xs]
+    loss = sum(np.sum((m - y) ** 2) + 2 * np.sum(m**2) for m, y in zip(mh, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "MhSa": side(mh), "Both": side(mh), "Col": side(mh), "L": loss,
+    }
+
+
+@spec("12.13_transformer_layer")
+def transformer_layer():
+    g = rng(53)
+    b, n, d, h_count, dq, dv, df = 3, 3, 4, 2, 2, 2, 5
+    xs = [draw(g, d, n) for _ in range(b)]
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = head_params(g, h_count, d, dq, dv)
+    p["Ω_c"] = draw(g, d, h_count * dv)
+    p.update({"β_f": draw(g, df), "Ω_f": draw(g, df, d), "β_o": draw(g, d), "Ω_o": draw(g, d, df)})
+
+    def layer(x):
+        x1 = x + multi_head(p, x, h_count, dq)  # (12.13)
+        x2 = layer_norm_cols(x1)
+        # x_n ← x_n + mlp[x_n] for every token n, one column at a time
+        x3 = x2.copy()
+        for t in range(x.shape[1]):
+            hid = relu(p["β_f"] + p["Ω_f"] @ x2[:, t])
+            x3[:, t] = x2[:, t] + p["β_o"] + p["Ω_o"] @ hid
+        return x1, x3, layer_norm_cols(x3)
+
+    outs = [layer(x) for x in xs]
+    loss = sum(np.sum((o[2] - y) ** 2) for o, y in zip(outs, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "X'": side([o[0] for o in outs]),
+        "X'''": side([o[1] for o in outs]),
+        "f": side([o[2] for o in outs]),
+        "L": loss,
+    }
+
+
 @spec("17.24_kl_divergence")
 def kl_divergence():
     g = rng(38)

@@ -55,6 +55,9 @@ mod self_attention {
 mod sequences {
     nnspec::model!("../../specs/sequences.nn");
 }
+mod transformer {
+    nnspec::model!("../../specs/transformer.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -300,6 +303,7 @@ differential_test!(elmandigits, sequences::ElmanDigits, "specs/sequences.nn", [m
 differential_test!(grudigits, sequences::GRUDigits, "specs/sequences.nn", [m 0, l 1]);
 differential_test!(lstmdigits, sequences::LSTMDigits, "specs/sequences.nn", [m 0, l 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
+differential_test!(transformer_layer, transformer::Transformer, "specs/transformer.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);
 differential_test!(residual, functions_and_spellings::Residual, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);

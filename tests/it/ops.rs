@@ -445,10 +445,12 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::SumExamples,
     Op::TileExamples,
     Op::Conv1d(CONV),
+    Op::ConcatRows,
+    Op::SliceRows { start: 1, rows: 2 },
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 28;
+const OP_COUNT: usize = 30;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv1d = Conv1d {
@@ -493,6 +495,8 @@ fn op_index(op: &Op) -> usize {
         Op::SumExamples => 25,
         Op::TileExamples => 26,
         Op::Conv1d(_) => 27,
+        Op::ConcatRows => 28,
+        Op::SliceRows { .. } => 29,
     }
 }
 
@@ -681,6 +685,41 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             case(&format!("{op}: batched"), rng, |b| {
                 let x = wx(b, 4);
                 b.op(op, &[x])
+            }),
+        ],
+        Op::ConcatRows => vec![
+            case("concat_rows: fixed 3×2 over 1×2", rng, |b| {
+                let p = b.param("p", 3, 2, Dom::Any);
+                let q = b.param("q", 1, 2, Dom::Any);
+                b.op(Op::ConcatRows, &[p, q])
+            }),
+            case("concat_rows: batched, three blocks", rng, |b| {
+                let x = wx(b, 2);
+                let y = scaled(b, "q", 3);
+                b.op(Op::ConcatRows, &[x, y, x])
+            }),
+            case("concat_rows: 3×2 and 2×2 per example", rng, |b| {
+                let x = w_blocks(b, "X", 3, 2);
+                let y = w_blocks(b, "Y", 2, 2);
+                b.op(Op::ConcatRows, &[x, y])
+            }),
+        ],
+        Op::SliceRows { start, rows } => vec![
+            case(
+                &format!("slice_rows[{start}, {rows}]: fixed 4×2"),
+                rng,
+                |b| {
+                    let p = b.param("p", 4, 2, Dom::Any);
+                    b.op(Op::SliceRows { start, rows }, &[p])
+                },
+            ),
+            case("slice_rows[0, 1]: batched", rng, |b| {
+                let x = wx(b, 3);
+                b.op(Op::SliceRows { start: 0, rows: 1 }, &[x])
+            }),
+            case("slice_rows[2, 2]: 4×2 per example", rng, |b| {
+                let x = w_blocks(b, "X", 4, 2);
+                b.op(Op::SliceRows { start: 2, rows: 2 }, &[x])
             }),
         ],
         Op::Row(k) => vec![

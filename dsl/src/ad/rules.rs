@@ -3,7 +3,7 @@
 //! exhaustive on purpose: a new op does not compile until it has a rule here.
 
 use super::Builder;
-use crate::ir::{Cols, F64, Node, NodeId, Op, ShapeError, Unary};
+use crate::ir::{Cols, F64, Node, NodeId, Op, Shape, ShapeError, Unary};
 
 type Contribs = Vec<Option<NodeId>>;
 
@@ -88,6 +88,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
         Op::Conv1d(c) => conv1d(b, c, x, g)?,
+        Op::ConcatRows | Op::SliceRows { .. } => rows(b, y, g)?,
         Op::ExampleMatMul { .. }
         | Op::ExampleTranspose
         | Op::SumExamples
@@ -289,4 +290,54 @@ fn unary(
         Unary::Heaviside | Unary::Rect | Unary::Sign => return Ok(None),
     };
     b.mul(g, d).map(Some)
+}
+
+/// The rules of joining and splitting rows.
+fn rows(b: &mut Builder<'_>, y: &Node, g: NodeId) -> Result<Contribs, ShapeError> {
+    let x = &y.args;
+    Ok(match y.op {
+        // y = [x_1; x_2; …]:  ∂x_k = the rows of ḡ where x_k sits.
+        Op::ConcatRows => {
+            let mut start = 0;
+            let mut out = Vec::with_capacity(x.len());
+            for a in x {
+                let rows = b.graph.shape(*a).rows as u32;
+                out.push(Some(b.op(Op::SliceRows { start, rows }, &[g])?));
+                start += rows;
+            }
+            out
+        }
+        // y = rows start … start + r - 1 of x:  ∂x = [0; ḡ; 0].
+        Op::SliceRows { start, rows } => {
+            let shape = b.graph.shape(x[0]);
+            let below = shape.rows - start as usize - rows as usize;
+            let mut parts = Vec::with_capacity(3);
+            if start > 0 {
+                parts.push(b.constant(
+                    0.0,
+                    Shape {
+                        rows: start as usize,
+                        cols: shape.cols,
+                    },
+                )?);
+            }
+            parts.push(g);
+            if below > 0 {
+                parts.push(b.constant(
+                    0.0,
+                    Shape {
+                        rows: below,
+                        cols: shape.cols,
+                    },
+                )?);
+            }
+            vec![Some(b.op(Op::ConcatRows, &parts)?)]
+        }
+        _ => {
+            return Err(ShapeError::Operands {
+                op: y.op,
+                args: vec![y.shape],
+            });
+        }
+    })
 }

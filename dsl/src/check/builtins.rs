@@ -37,7 +37,7 @@ pub enum Builtin {
     SoftmaxCols,
     /// `logsumexp[z] = log[∑_k exp[z_k]]`.
     LogSumExp,
-    /// `LayerNorm[z]`.
+    /// `LayerNorm[z]`; of a matrix (the tokens `X` of eq. 12.13), column by column.
     LayerNorm,
     /// `Norm_y[μ, σ²]`, the normal density of `y` (eq. 5.7).
     NormPdf,
@@ -52,7 +52,7 @@ pub enum Kind {
     VectorToVector,
     /// One column vector in, a scalar out.
     VectorToScalar,
-    /// One matrix (or vector) in, the same shape out.
+    /// One matrix (or vector) in, the same shape out, column by column.
     Columns,
     /// `Norm_y[μ, σ²]`: the subscript is the point, the result has its shape.
     Density,
@@ -77,7 +77,7 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("softmax", Builtin::Softmax, Kind::VectorToVector),
     ("Softmax", Builtin::SoftmaxCols, Kind::Columns),
     ("logsumexp", Builtin::LogSumExp, Kind::VectorToScalar),
-    ("LayerNorm", Builtin::LayerNorm, Kind::VectorToVector),
+    ("LayerNorm", Builtin::LayerNorm, Kind::Columns),
     ("Norm", Builtin::NormPdf, Kind::Density),
 ];
 

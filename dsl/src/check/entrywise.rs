@@ -88,12 +88,12 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     if !is_var(&lhs.name.sub[0], &i) {
         return None;
     }
-    let mut nodes = Vec::new();
-    nodes_in(rhs, &mut nodes);
-    let sums: Vec<&Expr> = nodes
-        .into_iter()
-        .filter(|e| matches!(e.kind, ExprKind::Big { op: BigOp::Sum, .. }))
-        .collect();
+    let mut sums = Vec::new();
+    crate::syntax::walk(rhs, &mut |e| {
+        if matches!(e.kind, ExprKind::Big { op: BigOp::Sum, .. }) {
+            sums.push(e);
+        }
+    });
     if sums.is_empty() {
         return written_out(lhs, rhs, family, i);
     }
@@ -160,7 +160,7 @@ fn written_out<'a>(
     i: String,
 ) -> Option<Entrywise<'a>> {
     let mut nodes = Vec::new();
-    nodes_in(rhs, &mut nodes);
+    crate::syntax::walk(rhs, &mut |e| nodes.push(e));
     nodes.into_iter().find_map(|node| {
         let mut terms = Vec::new();
         let mut cur = node;
@@ -240,30 +240,6 @@ fn strip(n: &ast::Name) -> ast::Name {
     ast::Name {
         sub: Vec::new(),
         ..n.clone()
-    }
-}
-
-/// Every node of `e`, outermost first.
-fn nodes_in<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
-    out.push(e);
-    match &e.kind {
-        ExprKind::Number(_) | ExprKind::Name(_) | ExprKind::Ones | ExprKind::BatchSize => {}
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| nodes_in(a, out)),
-        ExprKind::Neg(a)
-        | ExprKind::Paren(a)
-        | ExprKind::Transpose(a)
-        | ExprKind::Norm(a)
-        | ExprKind::Sqrt(a) => nodes_in(a, out),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
-            nodes_in(lhs, out);
-            nodes_in(rhs, out);
-        }
-        ExprKind::Big { body, .. } => nodes_in(body, out),
-        ExprKind::Prob { event, given } => {
-            nodes_in(event, out);
-            given.iter().for_each(|a| nodes_in(a, out));
-        }
-        ExprKind::Deriv { of, .. } => nodes_in(of, out),
     }
 }
 
@@ -474,6 +450,11 @@ fn replace(e: &mut Expr, span: Span, n: &Expr) {
             given.iter_mut().for_each(|a| replace(a, span, n));
         }
         ExprKind::Deriv { of, .. } => replace(of, span, n),
+        ExprKind::Stack(rows) => rows.iter_mut().flatten().for_each(|e| {
+            if let ast::Entry::Item(x) = e {
+                replace(x, span, n);
+            }
+        }),
     }
 }
 

@@ -120,6 +120,7 @@ impl ModelCx<'_, '_> {
                 self.binary(*op, &a?, &b?, lhs, rhs)
             }
             ExprKind::Call { func, args } => self.call(func, args, e.span),
+            ExprKind::Stack(rows) => self.stack(rows, e.span),
             ExprKind::Big {
                 op,
                 binder,

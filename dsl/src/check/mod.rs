@@ -29,6 +29,7 @@ mod losses;
 mod model;
 mod scope;
 pub mod shape;
+mod stack;
 mod stmt;
 pub use lets::MAX_INLINED;
 

@@ -230,7 +230,9 @@ impl Cx<'_> {
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
-            | Op::Conv1d(_) => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::Conv1d(_)
+            | Op::ConcatRows
+            | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }

@@ -123,6 +123,8 @@ impl Cx<'_> {
                 let k = k as usize;
                 self.kernel(id, quote!(layout::place_row), quote!(, #k))
             }
+            Op::ConcatRows => self.concat_rows(id),
+            Op::SliceRows { start, rows } => self.slice_rows(id, start, rows),
             Op::Row(k) => self.row_stmt(id, k as usize),
             Op::Transpose => self.transpose_stmt(id),
             Op::PickLabel { lo } => self.pick_label_stmt(id, lo as usize),

@@ -19,6 +19,7 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use std::collections::BTreeMap;
 
+mod concat;
 mod conv;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
@@ -657,6 +658,10 @@ impl Cx<'_, '_> {
                     row: v.row,
                 })
             }
+            ExprKind::Transpose(x) if matches!(x.kind, ExprKind::Stack(_)) => match &x.kind {
+                ExprKind::Stack(rows) => self.stack(rows, true, span, scope),
+                _ => Err(unsupported(span, "this transpose")),
+            },
             ExprKind::Transpose(x) => match self.expr(x, scope)? {
                 Val::Ones { row, scale } => Ok(Val::Ones { row: !row, scale }),
                 Val::Node(v) => {
@@ -712,6 +717,7 @@ impl Cx<'_, '_> {
                 upper,
                 body,
             } => self.big(*op, binder.as_ref(), upper.as_deref(), body, span, scope),
+            ExprKind::Stack(rows) => self.stack(rows, false, span, scope),
             ExprKind::Prob { .. } | ExprKind::Deriv { .. } => {
                 Err(unsupported(span, "this construct"))
             }
@@ -1201,7 +1207,8 @@ impl Cx<'_, '_> {
     /// `LayerNorm[z] = (z − m) / √(v + ε)` for each example's vector z ∈ ℝ^D, with m its
     /// mean and v its population variance over the D components (eq. 11.7–11.8 and 11.10
     /// taken over the components instead of the batch), in existing ops, so that its
-    /// gradient is theirs.
+    /// gradient is theirs. Of a matrix (`D × NB`, the tokens of eq. 12.13) it is the same
+    /// for each column: `SumRows` sums each column, so every token is normalised on its own.
     fn layer_norm(&mut self, z: NodeId, span: Span) -> R<NodeId> {
         let shape = self.graph.shape(z);
         let inv_d = self.constant(1.0 / shape.rows as f64, Shape::SCALAR, span)?;

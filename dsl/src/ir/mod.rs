@@ -10,6 +10,7 @@
 //! [`Op::infer`] is the one shape rule per op, used when building and by [`verify`] after every
 //! pass. The text form ([`Graph`]'s `Display`, like a jaxpr) is what every snapshot shows.
 
+mod concat;
 pub mod conv;
 pub mod lower;
 mod print;
@@ -238,6 +239,18 @@ pub enum Op {
     /// A 1-D convolution of each example's vector (eq. 10.3–10.6), or one of the two parts
     /// of its gradient (`conv::ConvPart`): the geometry and the formulas are `conv::Conv1d`'s.
     Conv1d(conv::Conv1d),
+    /// `[A; B; …]`: the arguments' rows one above the other, `r_1 × c, r_2 × c, … →
+    /// (r_1 + r_2 + …) × c` (one or more arguments of one column count; per example, each
+    /// example's blocks stacked, eq. 12.12's `[Sa_1ᵀ, …, Sa_Hᵀ]ᵀ`).
+    ConcatRows,
+    /// Rows `start … start + rows - 1`: `r × c → rows × c` (the transpose of
+    /// [`Op::ConcatRows`] for one of its arguments).
+    SliceRows {
+        /// The first row taken.
+        start: u32,
+        /// How many rows.
+        rows: u32,
+    },
 }
 
 /// One node: an op, its arguments and its shape.
@@ -616,6 +629,11 @@ impl Op {
                 self.arity(args, 2)?;
                 c.infer(args[0], args[1])
             }
+            Op::ConcatRows => concat::concat_rows_shape(self, args),
+            Op::SliceRows { start, rows } => {
+                self.arity(args, 1)?;
+                concat::slice_rows_shape(self, start, rows, args[0])
+            }
         }
     }
 
@@ -799,7 +817,9 @@ impl Op {
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
-            | Op::Conv1d(_) => false,
+            | Op::Conv1d(_)
+            | Op::ConcatRows
+            | Op::SliceRows { .. } => false,
         }
     }
 }

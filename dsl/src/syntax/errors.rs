@@ -384,7 +384,11 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::postfix | Rule::paren | Rule::call | Rule::norm | Rule::sqrt | Rule::bigop => {
             "an expression"
         }
-        Rule::name | Rule::name_plain | Rule::word => "a name",
+        Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item | Rule::call_head => {
+            "an expression"
+        }
+        Rule::stack_dots => "`…`",
+        Rule::name | Rule::name_atom | Rule::name_plain | Rule::word => "a name",
         Rule::number | Rule::dim_leaf | Rule::dim_expr | Rule::dim_term => "a number or a name",
         Rule::model | Rule::kw_model => "`model`",
         Rule::stmt => "a statement",

@@ -92,7 +92,7 @@ pub(super) fn build_expr(p: Pair<'_, Rule>) -> Expr {
         Rule::expr | Rule::term => fold_binary(p.into_inner(), build_expr),
         Rule::unary => build_unary(p, span),
         Rule::juxt => build_juxt(p, span),
-        Rule::factor | Rule::atom => match p.into_inner().next() {
+        Rule::factor | Rule::atom | Rule::name_atom => match p.into_inner().next() {
             Some(c) => build_expr(c),
             None => Expr {
                 kind: ExprKind::Number(0.0),
@@ -117,6 +117,7 @@ pub(super) fn build_expr(p: Pair<'_, Rule>) -> Expr {
             span,
         },
         Rule::call => build_call(p, span),
+        Rule::stack => build_stack(p, span),
         Rule::prob => build_prob(p, span),
         Rule::deriv => build_deriv(p, span),
         Rule::bigop => build_bigop(p),
@@ -239,6 +240,27 @@ fn build_call(p: Pair<'_, Rule>, span: Span) -> Expr {
     let args = it.map(build_expr).collect();
     Expr {
         kind: ExprKind::Call { func, args },
+        span,
+    }
+}
+
+/// A block matrix `[A, B; C, D]`, with `…` entries kept for checking to expand.
+fn build_stack(p: Pair<'_, Rule>, span: Span) -> Expr {
+    let rows = p
+        .into_inner()
+        .filter(|r| r.as_rule() == Rule::stack_row)
+        .map(|row| {
+            row.into_inner()
+                .filter_map(|item| item.into_inner().next())
+                .map(|c| match c.as_rule() {
+                    Rule::stack_dots => ast::Entry::Ellipsis(span_of(&c)),
+                    _ => ast::Entry::Item(build_expr(c)),
+                })
+                .collect()
+        })
+        .collect();
+    Expr {
+        kind: ExprKind::Stack(rows),
         span,
     }
 }

@@ -83,7 +83,7 @@ fn rightmost_factor(mut e: &Expr) -> &Expr {
 }
 
 /// Pre-order walk over an expression and its sub-expressions (subscripts included).
-pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(e);
     match &e.kind {
         ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
@@ -118,5 +118,10 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             given.iter().for_each(|g| walk(g, f));
         }
         ExprKind::Deriv { of, .. } => walk(of, f),
+        ExprKind::Stack(rows) => rows.iter().flatten().for_each(|e| {
+            if let crate::ast::Entry::Item(x) = e {
+                walk(x, f);
+            }
+        }),
     }
 }

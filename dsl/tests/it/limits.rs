@@ -73,7 +73,8 @@ fn empty_and_blank_files_are_reported() {
 #[test]
 fn bars_are_read_once_so_many_norms_parse_in_linear_time() {
     // Each bar after a factor has one reading (closing inside a norm, separating a
-    // divergence's arguments, opening a juxtaposed norm elsewhere); trying both would take 2^100 steps here.
+    // divergence's arguments, opening a juxtaposed norm elsewhere), and a name directly followed
+    // by `[` is only ever a call; trying both readings would take 2^100 steps here.
     let n = 100;
     for (body, clean) in [
         ("‖x‖ ".repeat(n), true),
@@ -84,6 +85,7 @@ fn bars_are_read_once_so_many_norms_parse_in_linear_time() {
         ),
         ("‖x ".repeat(2 * n), false),
         (format!("{}x{}", "a[x ‖ ".repeat(n), "]".repeat(n)), false),
+        (format!("{}x{}", "a [x ‖ ".repeat(n), "]".repeat(n)), false),
         (
             format!("{}x{}", "exp[2 ‖x‖ ".repeat(n), "]".repeat(n)),
             true,
