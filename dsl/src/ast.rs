@@ -64,6 +64,13 @@ pub struct Name {
     pub span: Span,
 }
 
+impl Name {
+    /// Whether this is `word` alone: no subscript, prime or frozen mark (`I`, not `I_1` or `I'`).
+    pub fn is_bare(&self, word: &str) -> bool {
+        self.word == word && self.sub.is_empty() && self.primes == 0 && !self.frozen
+    }
+}
+
 /// One statement of a model body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stmt {

@@ -151,7 +151,7 @@ impl<'s, 'd> Model<'s, 'd> {
 
     /// `I` names the number of examples; a declaration of it is an error.
     fn reserved(&mut self, n: &ast::Name) {
-        if n.word == "I" && n.sub.is_empty() && n.primes == 0 && !n.frozen {
+        if n.is_bare("I") {
             self.diags.push(
                 Diagnostic::new(
                     Code::E0217,
@@ -181,10 +181,7 @@ impl<'s, 'd> Model<'s, 'd> {
         }
         if batch_i
             && let ExprKind::Name(n) = &e.kind
-            && n.word == "I"
-            && n.sub.is_empty()
-            && n.primes == 0
-            && !n.frozen
+            && n.is_bare("I")
         {
             e.kind = ExprKind::BatchSize;
         }
@@ -283,7 +280,7 @@ impl<'s, 'd> Model<'s, 'd> {
 pub(crate) fn is_batch_upper(u: &Expr) -> bool {
     match &u.kind {
         ExprKind::BatchSize => true,
-        ExprKind::Name(n) => n.word == "I" && n.sub.is_empty() && n.primes == 0 && !n.frozen,
+        ExprKind::Name(n) => n.is_bare("I"),
         _ => false,
     }
 }

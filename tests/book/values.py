@@ -599,6 +599,30 @@ def self_attention_per_example():
     }
 
 
+@spec("12.17_positional_encoding")
+def positional_encoding():
+    g = rng(47)
+    b, n, d, dq = 2, 4, 3, 2
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = {
+        "Π": draw(g, d, n),
+        "β_v": draw(g, d), "Ω_v": draw(g, d, d),
+        "β_q": draw(g, dq), "Ω_q": draw(g, dq, d),
+        "β_k": draw(g, dq), "Ω_k": draw(g, dq, d),
+    }
+    ones = np.ones(n)
+    vs = [np.outer(p["β_v"], ones) + p["Ω_v"] @ x for x in xs]  # (12.17)
+    qs = [np.outer(p["β_q"], ones) + p["Ω_q"] @ (x + p["Π"]) for x in xs]  # (12.17)
+    ks = [np.outer(p["β_k"], ones) + p["Ω_k"] @ (x + p["Π"]) for x in xs]  # (12.17)
+    sas = [v @ softmax(k.T @ q / math.sqrt(dq)) for v, q, k in zip(vs, qs, ks)]  # (12.16)
+    loss = sum(np.sum((sa - y) ** 2) for sa, y in zip(sas, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "Q": side(qs), "K": side(ks), "Sa": side(sas), "L": loss,
+    }
+
+
 def head_params(g, h_count, d, dq, dv):
     """Per-head parameters of eq. 12.10, by the spec's names."""
     p = {}

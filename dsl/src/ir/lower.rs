@@ -284,8 +284,16 @@ impl Cx<'_, '_> {
     }
 
     fn broadcast(&mut self, x: NodeId, to: Shape, span: Span) -> R<NodeId> {
-        if self.graph.shape(x) == to {
+        let from = self.graph.shape(x);
+        if from == to {
             return Ok(x);
+        }
+        // A fixed matrix meeting a matrix per example of its size (`X + Π`, eq. 12.17) is the
+        // same matrix for every example.
+        if let (Cols::Fixed(c), Cols::Batch(n)) = (from.cols, to.cols) {
+            if c == n && c > 1 && from.rows == to.rows {
+                return self.push(Op::TileExamples, vec![x], to, span);
+            }
         }
         self.push(Op::Broadcast, vec![x], to, span)
     }
