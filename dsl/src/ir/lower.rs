@@ -290,10 +290,12 @@ impl Cx<'_, '_> {
         }
         // A fixed matrix meeting a matrix per example of its size (`X + Π`, eq. 12.17) is the
         // same matrix for every example.
-        if let (Cols::Fixed(c), Cols::Batch(n)) = (from.cols, to.cols) {
-            if c == n && c > 1 && from.rows == to.rows {
-                return self.push(Op::TileExamples, vec![x], to, span);
-            }
+        if let (Cols::Fixed(c), Cols::Batch(n)) = (from.cols, to.cols)
+            && c == n
+            && c > 1
+            && from.rows == to.rows
+        {
+            return self.push(Op::TileExamples, vec![x], to, span);
         }
         self.push(Op::Broadcast, vec![x], to, span)
     }
