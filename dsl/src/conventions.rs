@@ -13,10 +13,11 @@
 //!   factor is constant the whole product divides (`(y − μ)² / 2σ²` is `/(2σ²)`, eq. 5.7).
 //!   Any other `a / d₁ d₂ …` (`1/2 D σ² x`: is it `½ D σ² x` or `1/(2D) σ² x`?) is ambiguous and
 //!   an error (`E0108`) whose help shows both readings.
-//! - **`|B|` and `I` are the number of examples.** `|B|` (eq. 11.7) and `I` used as a value
-//!   (`1/I ∑_{i=1}^{I} …`) become [`ExprKind::BatchSize`], the batch size at run time. Inside the
-//!   arguments of a distribution or density (`Norm[0, I]`) `I` stays the identity. Because `I`
-//!   means the number of examples, a model may not declare a quantity named `I` (`E0217`).
+//! - **`|B|` and `I` are the number of examples.** `|B|` (eq. 11.7) anywhere, and `I` as a
+//!   sum's upper limit or the first factor of a denominator (`1/I ∑_{i=1}^{I} …`), become
+//!   [`ExprKind::BatchSize`], the batch size at run time. Anywhere else `I` is the identity
+//!   (`A + I`, eq. 13.10; `Norm[0, I]`). Because `I` has these meanings, a model may not declare
+//!   a quantity named `I` (`E0217`).
 //!
 //! The third convention, which subscript of a left side is the example index, needs the scope
 //! and lives with the checker ([`crate::check::example_index`]); lowering asks it too.
@@ -46,6 +47,8 @@ struct Model<'s, 'd> {
     squared: BTreeSet<String>,
     /// Hyper-parameters, inputs, targets, noise and parameters, by canonical name.
     declared: BTreeSet<String>,
+    /// Places where `I` counts the examples, found on the way down (`counting_places`).
+    counting: Vec<*const Expr>,
 }
 
 impl<'s, 'd> Model<'s, 'd> {
@@ -74,6 +77,7 @@ impl<'s, 'd> Model<'s, 'd> {
             indices: Vec::new(),
             squared: BTreeSet::new(),
             declared,
+            counting: Vec::new(),
         }
     }
 
@@ -86,6 +90,7 @@ impl<'s, 'd> Model<'s, 'd> {
         }
         for s in &mut model.stmts {
             self.indices.clear();
+            self.counting.clear();
             if let Some(f) = &s.family {
                 self.indices.push(literal(&f.var));
             }
@@ -114,13 +119,13 @@ impl<'s, 'd> Model<'s, 'd> {
             }
             StmtKind::Let { name, body, .. } => {
                 self.reserved(name);
-                self.expr(body, true);
+                self.expr(body, false);
             }
             StmtKind::Equation { lhs, rhs, .. } => {
                 if lhs.name.sub.is_empty() {
                     self.reserved(&lhs.name);
                 }
-                self.expr(rhs, true);
+                self.expr(rhs, false);
                 if lhs.squared {
                     self.define_squared(lhs);
                 }
@@ -164,9 +169,14 @@ impl<'s, 'd> Model<'s, 'd> {
         }
     }
 
-    /// Rewrites `e` bottom-up. `batch_i`: whether a bare `I` here is the batch size.
+    /// Rewrites `e` bottom-up. `batch_i`: whether a bare `I` here is the batch size: in a
+    /// sum's upper limit and in the first factor of a denominator (`∑_{i=1}^{I}`, `1/I`,
+    /// `1/(2I)`), and in what they contain. Elsewhere (`A + I`, `σ² I`, `Norm[0, I]`) `I` is
+    /// the identity.
     fn expr(&mut self, e: &mut Expr, batch_i: bool) {
         let pushed = self.enter(e);
+        let batch_i = batch_i || self.counting.contains(&(e as *const Expr));
+        self.counting.extend(counting_places(e));
         let inner_batch_i = batch_i && !is_distribution(e);
         for_each_child(e, &mut |c| self.expr(c, inner_batch_i));
         if pushed {
@@ -299,6 +309,33 @@ fn delimited(e: &Expr) -> bool {
         &e.kind,
         ExprKind::Paren(_) | ExprKind::Sqrt(_) | ExprKind::Norm(_) | ExprKind::Call { .. }
     )
+}
+
+/// The sub-expressions of `e` in which `I` counts the examples: a big operator's upper limit,
+/// and a quotient's first juxtaposed factor after the `/`. Identified by address while the
+/// tree is walked (nothing is moved before the walk reaches them).
+fn counting_places(e: &Expr) -> Vec<*const Expr> {
+    match &e.kind {
+        ExprKind::Big { upper: Some(u), .. } => vec![&**u as *const Expr],
+        ExprKind::Binary {
+            op: BinOp::Div,
+            rhs,
+            ..
+        } => {
+            let mut first: &Expr = rhs;
+            while let ExprKind::Binary {
+                op: BinOp::Juxt,
+                lhs,
+                ..
+            } = &first.kind
+            {
+                first = lhs;
+            }
+            // `1/I ∑ …`: the `I` itself; `1/(2I)`: the bracket; `x / I`: the whole.
+            vec![first as *const Expr]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn is_distribution(e: &Expr) -> bool {

@@ -768,6 +768,13 @@ impl ModelCx<'_, '_> {
         if !self.unknown_spans.insert(span) {
             return;
         }
+        if n.is_bare("I") {
+            let d = Diagnostic::new(Code::E0408, span, "the identity matrix `I` is not supported yet")
+                .label("read as the identity")
+                .help("`I` is the number of examples only as a sum's upper limit or in a denominator (`1/I ∑_{i=1}^{I} ℓ_i`); anywhere else, as in `A + I` (eq. 13.10), it is the identity matrix, which the compiler does not support yet; `|B|` is the number of examples anywhere");
+            self.unknown.push((vec![name.to_string()], d));
+            return;
+        }
         let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`"))
             .label("not defined");
         // Only the first few of a kind are shown: no search for the others' suggestions.

@@ -817,21 +817,24 @@ impl Cx<'_, '_> {
                     scale: Some(scale),
                 });
             }
-            (Val::Node(m), Val::Ones { row: false, scale })
-                if juxt && !m.row && matches!(self.graph.shape(m.id).cols, Cols::Fixed(_)) =>
-            {
-                // M 𝟏: the sums of M's rows; M (0 · 𝟏) is zero, M's rows of it.
+            (Val::Node(m), Val::Ones { row: false, scale }) if juxt && !m.row => {
+                // M 𝟏: the sums of M's rows, of each example's block for a matrix per example
+                // (`H_K 𝟏 / N`, eq. 13.11); M (0 · 𝟏) is zero, M's rows of it.
+                let shape = self.graph.shape(m.id);
+                let (op, cols) = match shape.cols {
+                    Cols::Fixed(_) => (Op::SumCols, Cols::Fixed(1)),
+                    Cols::Batch(_) => (Op::SumExampleCols, Cols::EXAMPLE),
+                };
                 if let Some(c) = scale
                     && self.is_zero(c)
                 {
-                    let rows = self.graph.shape(m.id).rows;
-                    let shape = Shape {
-                        rows,
-                        cols: Cols::Fixed(1),
+                    let zero = Shape {
+                        rows: shape.rows,
+                        cols,
                     };
-                    return Ok(Val::Node(Lv::of(self.constant(0.0, shape, span)?)));
+                    return Ok(Val::Node(Lv::of(self.constant(0.0, zero, span)?)));
                 }
-                let sum = self.op(Op::SumCols, &[m.id], span)?;
+                let sum = self.op(op, &[m.id], span)?;
                 return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
             }
             // `𝟏 - y`: ones of the other operand's shape.
