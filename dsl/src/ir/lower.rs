@@ -1233,7 +1233,7 @@ impl Cx<'_, '_> {
         if shape.cols != Cols::EXAMPLE {
             return Err(unsupported(
                 span,
-                format!("`BatchNorm` of {} (a vector per example)", shape.book()),
+                format!("`BatchNorm` of {}, not a vector per example", shape.book()),
             ));
         }
         let global = Shape::fixed(shape.rows, 1);
