@@ -541,6 +541,80 @@ def batch_mean_loss():
     return {"x": x, "y": y}, p, {"f": f, "L": np.mean((f - y) ** 2)}  # (9.10)
 
 
+# ---------------------------------------------------------------- chapter 11
+
+
+def batch_stats(h):
+    """Eq. 11.7: per hidden unit (row), the mean and population standard deviation over the
+    batch (columns)."""
+    m = h.mean(axis=1, keepdims=True)
+    s = np.sqrt(((h - m) ** 2).mean(axis=1, keepdims=True))
+    return m, s
+
+
+def batch_norm_data(seed, batch=5):
+    g = rng(seed)
+    x, y = draw(g, 3, batch, scale=2.0), draw(g, batch, scale=2.0)
+    p = {"Ω": draw(g, 4, 3), "γ": draw(g, 4, 1, scale=2.0), "δ": draw(g, 4, 1),
+         "ω": draw(g, 4, 1)}
+    return x, y, p
+
+
+@spec("11.7_batch_statistics")
+def batch_statistics():
+    g = rng(40)
+    x, y = draw(g, 3, 5, scale=2.0), draw(g, 4, 5, scale=2.0)
+    p = {"Ω": draw(g, 4, 3)}
+    h = p["Ω"] @ x
+    m, s = batch_stats(h)  # (11.7)
+    f = (h - m) * s
+    return {"x": x, "y": y}, p, {"m_h": m, "s_h": s, "f": f, "L": np.sum((f - y) ** 2)}
+
+
+def batch_norm_net(x, y, p):
+    eps = 1e-5
+    h = p["Ω"] @ x
+    m, s = batch_stats(h)  # (11.7)
+    h1 = (h - m) / (s + eps)  # (11.8)
+    h2 = p["γ"] * h1 + p["δ"]  # (11.9)
+    f = p["ω"].T @ relu(h2)
+    return m, s, h1, h2, f[0], np.sum((f[0] - y) ** 2)
+
+
+@spec("11.9_batch_norm_written_out")
+def batch_norm_written_out():
+    x, y, p = batch_norm_data(41)
+    m, s, h1, h2, f, loss = batch_norm_net(x, y, p)
+    expected = {"m_h": m, "s_h": s, "h'": h1, "h''": h2, "f": f, "L": loss}
+    return {"x": x, "y": y}, p, expected
+
+
+@spec("11.9_batch_norm_builtin")
+def batch_norm_builtin():
+    x, y, p = batch_norm_data(42)
+    _, _, _, h2, f, loss = batch_norm_net(x, y, p)
+    return {"x": x, "y": y}, p, {"h''": h2, "f": f, "L": loss}
+
+
+@spec("11.10_batch_norm_graph")
+def batch_norm_graph():
+    g = rng(43)
+    z, y = draw(g, 6, scale=2.0), draw(g, 6, scale=2.0)
+    p = {"γ": 1.3, "δ": -0.4}
+    eps = 1e-5
+    f1 = np.mean(z)  # 𝔼[z_i] over the batch
+    f2 = z - f1
+    f3 = f2**2
+    f4 = np.mean(f3)
+    f5 = np.sqrt(f4 + eps)
+    f6 = 1 / f5
+    f7 = f2 * f6
+    z1 = f7 * p["γ"] + p["δ"]  # (11.10)
+    expected = {"f_1": f1, "f_2": f2, "f_3": f3, "f_4": f4, "f_5": f5, "f_6": f6, "f_7": f7,
+                "z'": z1, "L": np.sum((z1 - y) ** 2)}
+    return {"z": z, "y": y}, p, expected
+
+
 # ---------------------------------------------------------------- beyond chapter 9
 
 

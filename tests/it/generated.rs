@@ -25,6 +25,18 @@ mod conv_dilated {
 mod deep {
     nnspec::model!("../../specs/deep.nn");
 }
+mod batch_norm_written_out {
+    nnspec::model!("../../tests/book/11.9_batch_norm_written_out.nn");
+}
+mod batch_norm_builtin {
+    nnspec::model!("../../tests/book/11.9_batch_norm_builtin.nn");
+}
+mod batch_norm_graph {
+    nnspec::model!("../../tests/book/11.10_batch_norm_graph.nn");
+}
+mod resnet {
+    nnspec::model!("../../specs/resnet.nn");
+}
 mod gabor {
     nnspec::model!("../../specs/gabor.nn");
 }
@@ -278,6 +290,10 @@ differential_test!(asciiheteroscedastic, ascii::AsciiHeteroscedastic, "specs/asc
 differential_test!(asciiindependentbinary, ascii::AsciiIndependentBinary, "specs/ascii.nn", [m 0, m 1]);
 differential_test!(conv1dnet, conv::Conv1dNet, "specs/conv.nn", [m 0, l 1]);
 differential_test!(convdilated, conv_dilated::ConvDilated, "tests/book/10.4_conv_dilated.nn", [m 0, m 1]);
+differential_test!(batchnormwrittenout, batch_norm_written_out::BatchNormWrittenOut, "tests/book/11.9_batch_norm_written_out.nn", [m 0, m 1]);
+differential_test!(batchnormbuiltin, batch_norm_builtin::BatchNormBuiltin, "tests/book/11.9_batch_norm_builtin.nn", [m 0, m 1]);
+differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book/11.10_batch_norm_graph.nn", [m 0, m 1]);
+differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

@@ -39,6 +39,9 @@ pub enum Builtin {
     LogSumExp,
     /// `LayerNorm[z]`; of a matrix (the tokens `X` of eq. 12.13), column by column.
     LayerNorm,
+    /// `BatchNorm[h]`: each component of a per-example vector normalised over the batch
+    /// (eq. 11.7–11.8).
+    BatchNorm,
     /// `Norm_y[μ, σ²]`, the normal density of `y` (eq. 5.7).
     NormPdf,
 }
@@ -78,11 +81,16 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("Softmax", Builtin::SoftmaxCols, Kind::Columns),
     ("logsumexp", Builtin::LogSumExp, Kind::VectorToScalar),
     ("LayerNorm", Builtin::LayerNorm, Kind::Columns),
+    ("BatchNorm", Builtin::BatchNorm, Kind::VectorToVector),
     ("Norm", Builtin::NormPdf, Kind::Density),
 ];
 
 /// The `ε` of `LayerNorm[z] = (z − mean(z)) / √(var(z) + ε)`, as in eq. 11.10's `√(f_4 + ε)`.
 pub const LAYER_NORM_EPSILON: f64 = 1e-5;
+
+/// The `ε` of `BatchNorm[h] = (h − m_h) / (s_h + ε)` (eq. 11.8), "a small constant added to
+/// prevent division by zero"; the same number as LayerNorm's.
+pub const BATCH_NORM_EPSILON: f64 = 1e-5;
 
 /// Functions the book uses that the language parses but does not support yet.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
@@ -94,7 +102,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("argmax", "`argmax`"),
     ("argmin", "`argmin`"),
     ("D_{KL}", "the KL divergence `D_KL[q ‖ p]` (eq. 17.21)"),
-    ("BatchNorm", "`BatchNorm` (batch statistics, eq. 11.7–11.9)"),
     ("E", "expectations `E[…]`"),
 ];
 

@@ -1452,6 +1452,21 @@ impl ModelCx<'_, '_> {
             );
             return None;
         }
+        if b == Builtin::BatchNorm && !v.per_example {
+            self.error(
+                Diagnostic::new(
+                    Code::E0318,
+                    args[0].span,
+                    format!(
+                        "`BatchNorm` normalises over the batch, but {} is one value for the whole batch",
+                        self.snippet(args[0].span)
+                    ),
+                )
+                .label("not per example")
+                .help("batch normalisation (eq. 11.7–11.8) takes a vector per example, such as a hidden layer `Ω x + β`"),
+            );
+            return None;
+        }
         let shape = match kind {
             Kind::VectorToScalar => Shape::Scalar,
             _ => v.shape.clone(),

@@ -1209,6 +1209,7 @@ impl Cx<'_, '_> {
             Builtin::Softmax | Builtin::SoftmaxCols => self.op(Op::Softmax, &[x.id], span)?,
             Builtin::LogSumExp => self.op(Op::LogSumExp, &[x.id], span)?,
             Builtin::LayerNorm => self.layer_norm(x.id, span)?,
+            Builtin::BatchNorm => self.batch_norm(x.id, span)?,
             b => match unary_of(b) {
                 Some(u) => self.unary(u, x.id, span)?,
                 None => return Err(unsupported(span, format!("`{b:?}` here"))),
@@ -1241,6 +1242,38 @@ impl Cx<'_, '_> {
         let sd = self.unary(Unary::Sqrt, shifted, span)?;
         let sd = self.broadcast(sd, shape, span)?;
         self.op(Op::Div, &[centred, sd], span)
+    }
+
+    /// `BatchNorm[h] = (h_i − m_h) / (s_h + ε)` for each component of a per-example vector h,
+    /// with `m_h = 1/|B| ∑_{i∈B} h_i` and `s_h = √(1/|B| ∑_{i∈B} (h_i − m_h)²)` taken over the
+    /// batch (eq. 11.7–11.8), in existing ops, so that its gradient (which couples the
+    /// examples through m_h and s_h) is theirs.
+    fn batch_norm(&mut self, h: NodeId, span: Span) -> R<NodeId> {
+        let shape = self.graph.shape(h);
+        if shape.cols != Cols::EXAMPLE {
+            return Err(unsupported(
+                span,
+                format!("`BatchNorm` of {}, not a vector per example", shape.book()),
+            ));
+        }
+        let global = Shape::fixed(shape.rows, 1);
+        let size = self.batch_size(span)?;
+        let mean_of = |cx: &mut Self, v: NodeId| -> R<NodeId> {
+            let sum = cx.op(Op::SumCols, &[v], span)?;
+            let n = cx.broadcast(size, global, span)?;
+            cx.op(Op::Div, &[sum, n], span)
+        };
+        let m = mean_of(self, h)?;
+        let m = self.broadcast(m, shape, span)?;
+        let centred = self.op(Op::Sub, &[h, m], span)?;
+        let squares = self.op(Op::Mul, &[centred, centred], span)?;
+        let var = mean_of(self, squares)?;
+        let s = self.unary(Unary::Sqrt, var, span)?;
+        let eps = self.constant(builtins::BATCH_NORM_EPSILON, Shape::SCALAR, span)?;
+        let eps = self.broadcast(eps, global, span)?;
+        let s = self.op(Op::Add, &[s, eps], span)?;
+        let s = self.broadcast(s, shape, span)?;
+        self.op(Op::Div, &[centred, s], span)
     }
 
     /// `Norm_y[μ, σ²] = exp[-(y - μ)²/(2σ²)] / √(2πσ²)`, element-wise.
@@ -1497,6 +1530,7 @@ fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::SoftmaxCols
         | Builtin::LogSumExp
         | Builtin::LayerNorm
+        | Builtin::BatchNorm
         | Builtin::NormPdf => return None,
     })
 }
