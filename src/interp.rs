@@ -447,6 +447,12 @@ fn eval_node<'v, T: Scalar>(
             dst.copy_from(m);
         }
         Op::Const(v) => dst.fill(T::from_f64(v.0)),
+        Op::Identity => {
+            dst.fill(T::ZERO);
+            for k in 0..dst.nrows().min(dst.ncols()) {
+                dst[(k, k)] = T::ONE;
+            }
+        }
         Op::Add => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Add),
         Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
         Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),

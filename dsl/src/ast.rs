@@ -355,6 +355,10 @@ pub enum ExprKind {
         /// What it is conditioned on.
         given: Vec<Expr>,
     },
+    /// `I` where it is the identity matrix (`A + I`, eq. 13.10; `(1 + ε_k) I`, eq. 13.14), its
+    /// size that of what it meets; `I` as a sum's upper limit or in a denominator is the batch
+    /// size instead ([`ExprKind::BatchSize`], decided in `conventions`).
+    Identity,
     /// `[A, B; C, D]`: a block matrix, rows of blocks separated by `;`, the blocks of a row
     /// by `,`; `…` stands for a family's members between its neighbours (eq. 12.12).
     Stack(Vec<Vec<Entry>>),

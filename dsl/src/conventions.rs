@@ -189,11 +189,13 @@ impl<'s, 'd> Model<'s, 'd> {
             e.kind = ExprKind::Name(squared_name(n));
             return;
         }
-        if batch_i
-            && let ExprKind::Name(n) = &e.kind
+        if let ExprKind::Name(n) = &e.kind
             && n.is_bare("I")
         {
-            e.kind = ExprKind::BatchSize;
+            e.kind = match batch_i {
+                true => ExprKind::BatchSize,
+                false => ExprKind::Identity,
+            };
         }
         self.fraction(e);
     }
@@ -406,7 +408,7 @@ fn placeholder() -> Expr {
 /// Calls `f` on each direct sub-expression of `e`, mutably (subscripts included).
 fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
     match &mut e.kind {
-        ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Number(_) | ExprKind::Ones | ExprKind::Identity | ExprKind::BatchSize => {}
         ExprKind::Name(n) => n.sub.iter_mut().for_each(f),
         ExprKind::Call { func, args } => {
             func.sub.iter_mut().for_each(&mut *f);

@@ -127,7 +127,7 @@ codes! {
     E0405 = "E0405", "a family that is too large to unroll";
     E0406 = "E0406", "a construct that checks but cannot be compiled yet";
     E0407 = "E0407", "a model that expands beyond the size the compiler accepts";
-    E0408 = "E0408", "the identity matrix `I` as a value is not supported yet";
+    E0408 = "E0408", "the identity `I` beside a matrix that is not square";
 }
 
 impl fmt::Display for Code {

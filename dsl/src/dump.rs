@@ -145,6 +145,7 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Number(v) => format!("{v}"),
         ExprKind::Name(n) => name(n),
         ExprKind::Ones => "𝟏".to_string(),
+        ExprKind::Identity => "I".to_string(),
         ExprKind::BatchSize => "|B|".to_string(),
         ExprKind::Call { func, args } => {
             let a: Vec<String> = args.iter().map(expr).collect();

@@ -198,6 +198,7 @@ fn replace(e: &mut Expr, slot: usize, m: i64, n: &mut usize) {
         }
         ExprKind::Number(_)
         | ExprKind::Ones
+        | ExprKind::Identity
         | ExprKind::BatchSize
         | ExprKind::Big { .. }
         | ExprKind::Prob { .. }

@@ -697,6 +697,61 @@ def positional_encoding():
     }
 
 
+def adjacency(g, n):
+    """A random undirected graph on n nodes without self-loops: a symmetric 0/1 matrix."""
+    upper = np.triu((g.uniform(size=(n, n)) < 0.5).astype(float), 1)
+    return upper + upper.T
+
+
+@spec("13.11_gcn_graph_classification")
+def gcn_graph_classification():
+    g = rng(48)
+    b, n, d, dh = 3, 4, 3, 5
+    xs = [draw(g, d, n) for _ in range(b)]  # node embeddings, one column per node
+    adj = [adjacency(g, n) for _ in range(b)]
+    y = np.array([0, 1, 1])
+    p = {
+        "β_0": draw(g, dh), "Ω_0": draw(g, dh, d),
+        "β_1": draw(g, dh), "Ω_1": draw(g, dh, dh),
+        "β_2": draw(g, 1), "ω_2": draw(g, 1, dh),
+    }
+    ones = np.ones(n)
+    eye = np.eye(n)
+    hs1, hs2, fs = [], [], []
+    for x, a in zip(xs, adj):
+        h1 = relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x @ (a + eye))  # (13.11)
+        h2 = relu(np.outer(p["β_1"], ones) + p["Ω_1"] @ h1 @ (a + eye))  # (13.10)
+        f = sig(p["β_2"][0] + p["ω_2"] @ h2 @ ones / n)[0]  # (13.11)
+        hs1.append(h1)
+        hs2.append(h2)
+        fs.append(f)
+    fs = np.array(fs)
+    loss = np.sum(-(1 - y) * np.log(1 - fs) - y * np.log(fs))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    # β_K is a scalar parameter: a flat list of one number.
+    p["β_2"] = [float(p["β_2"][0])]
+    return {"X": side(xs), "A": side(adj), "y": y}, p, {
+        "H_1": side(hs1), "H_2": side(hs2), "f": fs, "L": loss,
+    }
+
+
+@spec("13.14_gin_self_weight")
+def gin_self_weight():
+    g = rng(49)
+    b, n, d, dh = 2, 3, 2, 3
+    hs = [draw(g, d, n) for _ in range(b)]
+    adj = [adjacency(g, n) for _ in range(b)]
+    ys = [draw(g, dh, n) for _ in range(b)]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, d), "ε_0": draw(g, 1)}
+    eye = np.eye(n)
+    h1 = [relu(np.outer(p["β_0"], np.ones(n)) + p["Ω_0"] @ h @ (a + (1 + p["ε_0"][0]) * eye))
+          for h, a in zip(hs, adj)]  # (13.14)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(h1, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    p["ε_0"] = [float(p["ε_0"][0])]
+    return {"H_0": side(hs), "A": side(adj), "Y": side(ys)}, p, {"H_1": side(h1), "L": loss}
+
+
 def head_params(g, h_count, d, dq, dv):
     """Per-head parameters of eq. 12.10, by the spec's names."""
     p = {}

@@ -34,6 +34,12 @@ mod batch_norm_builtin {
 mod batch_norm_graph {
     nnspec::model!("../../tests/book/11.10_batch_norm_graph.nn");
 }
+mod gcn {
+    nnspec::model!("../../tests/book/13.11_gcn_graph_classification.nn");
+}
+mod gin {
+    nnspec::model!("../../tests/book/13.14_gin_self_weight.nn");
+}
 mod resnet {
     nnspec::model!("../../specs/resnet.nn");
 }
@@ -293,6 +299,8 @@ differential_test!(convdilated, conv_dilated::ConvDilated, "tests/book/10.4_conv
 differential_test!(batchnormwrittenout, batch_norm_written_out::BatchNormWrittenOut, "tests/book/11.9_batch_norm_written_out.nn", [m 0, m 1]);
 differential_test!(batchnormbuiltin, batch_norm_builtin::BatchNormBuiltin, "tests/book/11.9_batch_norm_builtin.nn", [m 0, m 1]);
 differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book/11.10_batch_norm_graph.nn", [m 0, m 1]);
+differential_test!(gcn, gcn::GraphClassifier, "tests/book/13.11_gcn_graph_classification.nn", [m 0, m 1, l 2]);
+differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
 differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);

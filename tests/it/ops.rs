@@ -447,10 +447,11 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::Conv1d(CONV),
     Op::ConcatRows,
     Op::SliceRows { start: 1, rows: 2 },
+    Op::Identity,
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 30;
+const OP_COUNT: usize = 31;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv1d = Conv1d {
@@ -497,6 +498,7 @@ fn op_index(op: &Op) -> usize {
         Op::Conv1d(_) => 27,
         Op::ConcatRows => 28,
         Op::SliceRows { .. } => 29,
+        Op::Identity => 30,
     }
 }
 
@@ -525,6 +527,12 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
             case("param: p", rng, |b| b.param("p", 3, 2, Dom::Any)),
             case("param: scalar p", rng, |b| b.param("p", 1, 1, Dom::Any)),
         ],
+        Op::Identity => vec![case("identity: P (3×3) + I", rng, |b| {
+            let p = b.param("p", 3, 3, Dom::Any);
+            let eye = b.push(Op::Identity, &[], Shape::fixed(3, 3));
+            let sum = b.op(Op::Add, &[p, eye]);
+            b.op(Op::Mul, &[sum, sum])
+        })],
         Op::Const(F64(c)) => vec![
             case("const: p ⊙ c", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

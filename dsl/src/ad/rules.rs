@@ -12,7 +12,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
     let x = &y.args;
     Ok(match y.op {
         // Leaves and non-differentiable ops.
-        Op::Input(_) | Op::Param(_) | Op::Const(_) => Vec::new(),
+        Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity => Vec::new(),
         Op::OneHot { .. } | Op::StopGradient => vec![None],
         // ∂(a + b) = ḡ, ḡ;  ∂(a - b) = ḡ, -ḡ.
         Op::Add => vec![Some(g), Some(g)],

@@ -171,7 +171,7 @@ pub fn initialiser_names() -> impl Iterator<Item = &'static str> {
 /// Whether an expression is the identity `I`, which as a distribution's variance
 /// (`Norm[0, I]`) is 1: entries are drawn independently.
 pub fn is_identity(e: &crate::ast::Expr) -> bool {
-    matches!(&e.kind, crate::ast::ExprKind::Name(n) if n.is_bare("I"))
+    matches!(&e.kind, crate::ast::ExprKind::Identity)
 }
 
 /// Other names for the initialisers, with the one the language uses.

@@ -433,7 +433,11 @@ fn replace(e: &mut Expr, span: Span, n: &Expr) {
         return;
     }
     match &mut e.kind {
-        ExprKind::Number(_) | ExprKind::Name(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Number(_)
+        | ExprKind::Name(_)
+        | ExprKind::Ones
+        | ExprKind::Identity
+        | ExprKind::BatchSize => {}
         ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| replace(a, span, n)),
         ExprKind::Neg(a)
         | ExprKind::Paren(a)

@@ -78,6 +78,7 @@ impl ModelCx<'_, '_> {
             }
             ExprKind::Name(n) => self.name_value(n, e.span),
             ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
+            ExprKind::Identity => Some(Val::global(Shape::Mat(Dim::wild(), Dim::wild()))),
             ExprKind::BatchSize => Some(Val::scalar()),
             ExprKind::Paren(x) => self.expr(x),
             ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
@@ -117,7 +118,9 @@ impl ModelCx<'_, '_> {
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.expr(lhs), self.expr(rhs));
-                self.binary(*op, &a?, &b?, lhs, rhs)
+                let v = self.binary(*op, &a?, &b?, lhs, rhs)?;
+                self.square_beside_identity(*op, lhs, rhs, &v.shape, e.span)
+                    .then_some(v)
             }
             ExprKind::Call { func, args } => self.call(func, args, e.span),
             ExprKind::Stack(rows) => self.stack(rows, e.span),
@@ -755,6 +758,38 @@ impl ModelCx<'_, '_> {
         }
     }
 
+    /// `A + I`, `A − I`, `A ⊙ I` (the identity possibly scaled, `(1 + ε) I`): the result
+    /// must be square, else E0408. False when it was reported.
+    fn square_beside_identity(
+        &mut self,
+        op: ast::BinOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        shape: &Shape,
+        span: Span,
+    ) -> bool {
+        use ast::BinOp::{Add, Hadamard, Sub};
+        if !matches!(op, Add | Sub | Hadamard) || !(is_identity_term(lhs) || is_identity_term(rhs))
+        {
+            return true;
+        }
+        if let Shape::Mat(r, c) = shape
+            && r.same(c)
+        {
+            return true;
+        }
+        self.error(
+            Diagnostic::new(
+                Code::E0408,
+                span,
+                format!("the identity `I` beside {}, which is not square", shape.describe()),
+            )
+            .label("not a square matrix")
+            .help("`I` here is the identity matrix (eq. 13.10's `A + I`), which only meets square matrices; the number of examples is `|B|` (or `I` as a sum's upper limit or in a denominator: `1/I ∑_{i=1}^{I} ℓ_i`)"),
+        );
+        false
+    }
+
     /// Reports an unknown name (deferred, in case a later equation defines it).
     pub(super) fn unknown_name(&mut self, name: &str, span: Span, n: &ast::Name) {
         if self
@@ -766,13 +801,6 @@ impl ModelCx<'_, '_> {
         // Met again in a later member of a family: reported once per place (diagnostics are
         // deduplicated by place), and looking for a suggestion costs a pass over the scope.
         if !self.unknown_spans.insert(span) {
-            return;
-        }
-        if n.is_bare("I") {
-            let d = Diagnostic::new(Code::E0408, span, "the identity matrix `I` is not supported yet")
-                .label("read as the identity")
-                .help("`I` is the number of examples only as a sum's upper limit or in a denominator (`1/I ∑_{i=1}^{I} ℓ_i`); anywhere else, as in `A + I` (eq. 13.10), it is the identity matrix, which the compiler does not support yet; `|B|` is the number of examples anywhere");
-            self.unknown.push((vec![name.to_string()], d));
             return;
         }
         let mut d = Diagnostic::new(Code::E0201, span, format!("unknown name `{name}`"))
@@ -1724,4 +1752,18 @@ fn dim_text(d: &Dim) -> String {
         .trim_start_matches("ℝ^{")
         .trim_end_matches('}')
         .to_string()
+}
+
+/// The identity, possibly bracketed or scaled: `I`, `(I)`, `(1 + ε) I`, `2 · I`.
+fn is_identity_term(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Identity => true,
+        ExprKind::Paren(x) => is_identity_term(x),
+        ExprKind::Binary {
+            op: ast::BinOp::Juxt | ast::BinOp::Scale,
+            rhs,
+            ..
+        } => is_identity_term(rhs),
+        _ => false,
+    }
 }

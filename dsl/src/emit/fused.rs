@@ -213,6 +213,7 @@ impl Cx<'_> {
             Op::Input(_)
             | Op::Param(_)
             | Op::Const(_)
+            | Op::Identity
             | Op::SumRows
             | Op::SumCols
             | Op::SumExampleCols

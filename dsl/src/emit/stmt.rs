@@ -133,6 +133,13 @@ impl Cx<'_> {
                 let v = c.0;
                 quote!(#dst.fill(T::from_f64(#v));)
             }
+            Op::Identity => quote! {
+                let mut dst = #dst;
+                dst.fill(T::ZERO);
+                for k in 0..dst.nrows() {
+                    dst[(k, k)] = T::ONE;
+                }
+            },
             Op::Input(_) | Op::Param(_) => return TokenStream::new(),
             // An element-wise root: one loop over its fusion group, column by column, on
             // slices whose length is the (constant) row count, so the inner loop carries no

@@ -120,6 +120,9 @@ enum Val {
     /// `𝟏` (column) or `𝟏ᵀ` (row), times a scalar node if `scale` is set (`0 · 𝟏`): its
     /// length comes from what it meets.
     Ones { row: bool, scale: Option<NodeId> },
+    /// The identity `I`, times a scalar node if `scale` is set (`(1 + ε_k) I`, eq. 13.14): its
+    /// size comes from what it meets.
+    Identity { scale: Option<NodeId> },
     /// A function.
     Func(Func),
     /// A parameter group (`φ`, `θ`), as a call argument.
@@ -631,6 +634,7 @@ impl Cx<'_, '_> {
         match self.expr(e, scope)? {
             Val::Node(v) => Ok(v),
             Val::Ones { .. } => Err(unsupported(e.span, "`𝟏` outside a product")),
+            Val::Identity { .. } => Err(unsupported(e.span, "the identity `I` on its own")),
             Val::Func(_) | Val::Group => Err(unsupported(e.span, "a function or group as a value")),
         }
     }
@@ -652,6 +656,7 @@ impl Cx<'_, '_> {
                 row: false,
                 scale: None,
             }),
+            ExprKind::Identity => Ok(Val::Identity { scale: None }),
             ExprKind::BatchSize => node(Lv::of(self.batch_size(span)?)),
             ExprKind::Paren(x) => self.expr(x, scope),
             ExprKind::Neg(x) => {
@@ -674,6 +679,7 @@ impl Cx<'_, '_> {
             },
             ExprKind::Transpose(x) => match self.expr(x, scope)? {
                 Val::Ones { row, scale } => Ok(Val::Ones { row: !row, scale }),
+                Val::Identity { scale } => Ok(Val::Identity { scale }),
                 Val::Node(v) => {
                     let s = self.graph.shape(v.id);
                     if let Cols::Batch(n) = s.cols
@@ -782,6 +788,10 @@ impl Cx<'_, '_> {
         let a = self.expr(lhs, scope)?;
         let b = self.expr(rhs, scope)?;
         let juxt = op == BinOp::Juxt;
+        let (a, b) = match self.with_identity(op, a, b, span)? {
+            Ok(v) => return Ok(v),
+            Err(pair) => pair,
+        };
         let (a, b) = match (a, b) {
             (Val::Ones { row: true, .. }, Val::Node(v))
                 if juxt && !v.row && self.graph.shape(v.id).rows == 1 =>
@@ -869,6 +879,70 @@ impl Cx<'_, '_> {
             BinOp::Div => self.elementwise(Op::Div, a, b, span),
             BinOp::Juxt => self.product(a, b, span),
         }
+    }
+
+    /// A binary operation with the identity `I` as an operand: `c I` stays the identity,
+    /// scaled; `M I` and `I M` are `M`; `A + I`, `A − I`, `A ⊙ I` make the identity of `A`'s
+    /// size (each example's, for a matrix per example). `Ok(v)` is the result; `Err` hands
+    /// the operands back, the identity made a value, when the operation is still to be done.
+    fn with_identity(
+        &mut self,
+        op: BinOp,
+        a: Val,
+        b: Val,
+        span: Span,
+    ) -> R<Result<Val, (Val, Val)>> {
+        let scaling = matches!(op, BinOp::Scale | BinOp::Juxt);
+        let entrywise = matches!(op, BinOp::Add | BinOp::Sub | BinOp::Hadamard);
+        match (a, b) {
+            (Val::Identity { scale: s }, Val::Identity { scale: t }) if scaling => {
+                let scale = match (s, t) {
+                    (Some(s), t) => Some(self.scaled(s, t, span)?),
+                    (None, t) => t,
+                };
+                Ok(Ok(Val::Identity { scale }))
+            }
+            (Val::Identity { scale }, Val::Node(c)) | (Val::Node(c), Val::Identity { scale })
+                if scaling && !c.row && self.graph.shape(c.id) == Shape::SCALAR =>
+            {
+                let scale = self.scaled(c.id, scale, span)?;
+                Ok(Ok(Val::Identity { scale: Some(scale) }))
+            }
+            (Val::Identity { scale }, Val::Node(m)) | (Val::Node(m), Val::Identity { scale })
+                if op == BinOp::Juxt =>
+            {
+                let id = self.scaled(m.id, scale, span)?;
+                Ok(Ok(Val::Node(Lv { id, row: m.row })))
+            }
+            (Val::Identity { scale }, Val::Node(m)) if entrywise => {
+                let eye = self.identity_of(m, scale, span)?;
+                Ok(Err((Val::Node(eye), Val::Node(m))))
+            }
+            (Val::Node(m), Val::Identity { scale }) if entrywise => {
+                let eye = self.identity_of(m, scale, span)?;
+                Ok(Err((Val::Node(m), Val::Node(eye))))
+            }
+            (Val::Identity { .. }, _) | (_, Val::Identity { .. }) => {
+                Err(unsupported(span, "this use of the identity `I`"))
+            }
+            pair => Ok(Err(pair)),
+        }
+    }
+
+    /// The identity of a square matrix's size (of each example's block), scaled.
+    fn identity_of(&mut self, m: Lv, scale: Option<NodeId>, span: Span) -> R<Lv> {
+        let s = self.graph.shape(m.id);
+        let cols = match s.cols {
+            Cols::Fixed(c) | Cols::Batch(c) => c,
+        };
+        if m.row || cols != s.rows {
+            return Err(unsupported(
+                span,
+                "the identity beside a matrix that is not square",
+            ));
+        }
+        let eye = self.push(Op::Identity, Vec::new(), Shape::fixed(s.rows, s.rows), span)?;
+        Ok(Lv::of(self.scaled(eye, scale, span)?))
     }
 
     /// `x` times the scale of a scaled `𝟏`, if it has one. Ones scaled by the number 0 are the

@@ -147,6 +147,8 @@ pub enum Op {
     Param(u32),
     /// A constant filling the node's shape.
     Const(F64),
+    /// The identity matrix of the node's (square, fixed) shape: `I` in `A + I` (eq. 13.10).
+    Identity,
     /// `a + b` (equal shapes).
     Add,
     /// `a - b` (equal shapes).
@@ -554,6 +556,16 @@ impl Op {
                 self.arity(args, 0)?;
                 Ok(declared)
             }
+            Op::Identity => {
+                self.arity(args, 0)?;
+                match declared.cols {
+                    Cols::Fixed(c) if c == declared.rows => Ok(declared),
+                    _ => Err(ShapeError::Operands {
+                        op: *self,
+                        args: vec![declared],
+                    }),
+                }
+            }
             Op::Add | Op::Sub | Op::Mul | Op::Div => {
                 self.arity(args, 2)?;
                 self.same(args[0], args[1])
@@ -800,6 +812,7 @@ impl Op {
             | Op::StopGradient => true,
             Op::Input(_)
             | Op::Param(_)
+            | Op::Identity
             | Op::SumRows
             | Op::SumCols
             | Op::SumExampleCols

@@ -86,7 +86,7 @@ fn rightmost_factor(mut e: &Expr) -> &Expr {
 pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::Number(_) | ExprKind::Ones | ExprKind::BatchSize => {}
+        ExprKind::Number(_) | ExprKind::Ones | ExprKind::Identity | ExprKind::BatchSize => {}
         ExprKind::Name(n) => n.sub.iter().for_each(|s| walk(s, f)),
         ExprKind::Call { func, args } => {
             func.sub.iter().for_each(|s| walk(s, f));
