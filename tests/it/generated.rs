@@ -22,6 +22,12 @@ mod conv {
 mod conv_dilated {
     nnspec::model!("../../tests/book/10.4_conv_dilated.nn");
 }
+mod conv2d_stride {
+    nnspec::model!("../../tests/book/10.6_conv2d_stride_two.nn");
+}
+mod conv2d_dilated {
+    nnspec::model!("../../tests/book/10.6_conv2d_dilated.nn");
+}
 mod deep {
     nnspec::model!("../../specs/deep.nn");
 }
@@ -275,6 +281,8 @@ differential_test!(asciiheteroscedastic, ascii::AsciiHeteroscedastic, "specs/asc
 differential_test!(asciiindependentbinary, ascii::AsciiIndependentBinary, "specs/ascii.nn", [m 0, m 1]);
 differential_test!(conv1dnet, conv::Conv1dNet, "specs/conv.nn", [m 0, l 1]);
 differential_test!(convdilated, conv_dilated::ConvDilated, "tests/book/10.4_conv_dilated.nn", [m 0, m 1]);
+differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);
+differential_test!(conv2ddilated, conv2d_dilated::Conv2dDilated, "tests/book/10.6_conv2d_dilated.nn", [m 0, m 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

@@ -230,7 +230,7 @@ impl Cx<'_> {
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
-            | Op::Conv1d(_) => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::Conv(_) => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }
