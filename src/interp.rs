@@ -504,7 +504,7 @@ fn eval_node<'v, T: Scalar>(
         Op::PlaceExampleCol { k, n } => {
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
-        Op::Conv1d(c) => conv1d(dst, arg(0), arg(1), c),
+        Op::Conv(c) => conv(dst, arg(0), arg(1), c),
         Op::ConcatRows => {
             let mut start = 0;
             for k in 0..node.args.len() {
@@ -521,17 +521,24 @@ fn eval_node<'v, T: Scalar>(
 }
 
 /// A convolution op (`ir::conv`) by the runtime's kernel of its part.
-fn conv1d<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, c: ir::conv::Conv1d) {
+fn conv<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, c: ir::conv::Conv) {
     use nnspec_runtime::conv;
+    let u = |v: [u32; 2]| v.map(|x| x as usize);
     let geom = conv::Geom {
-        pad: c.pad as usize,
-        stride: c.stride as usize,
-        dil: c.dil as usize,
+        c_in: c.c_in as usize,
+        c_out: c.c_out as usize,
+        k: u(c.k),
+        pad: u(c.pad),
+        stride: u(c.stride),
+        dil: u(c.dil),
+        n_in: u(c.n_in),
+        n_out: u(c.n_out),
+        chan_rows: c.chan_rows,
     };
     match c.part {
-        ir::conv::ConvPart::Forward => conv::conv1d(dst, a, b, geom),
-        ir::conv::ConvPart::Input => conv::conv1d_input(dst, a, b, geom),
-        ir::conv::ConvPart::Kernel => conv::conv1d_kernel(dst, a, b, geom),
+        ir::conv::ConvPart::Forward => conv::conv(dst, a, b, geom),
+        ir::conv::ConvPart::Input => conv::conv_input(dst, a, b, geom),
+        ir::conv::ConvPart::Kernel => conv::conv_kernel(dst, a, b, geom),
     }
 }
 

@@ -178,8 +178,11 @@ pub struct Family {
     pub lo: Expr,
     /// The last value (inclusive).
     pub hi: Expr,
-    /// The whole `for …` clause.
+    /// The whole `for …` clause (of a second variable: its `j ∈ {…}`).
     pub span: Span,
+    /// The second variable of `for i ∈ {1 … H}, j ∈ {1 … W}` (an image defined entry by
+    /// entry, eq. 10.6).
+    pub second: Option<Box<Family>>,
 }
 
 /// A declared type.

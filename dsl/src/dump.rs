@@ -21,7 +21,13 @@ pub fn ast(file: &ast::File, src: &str) -> String {
         for s in &m.stmts {
             let (l, c) = line_col(src, s.span.start as usize);
             let fam = match &s.family {
-                Some(f) => format!(" (for {} {} {})", name(&f.var), expr(&f.lo), expr(&f.hi)),
+                Some(f) => {
+                    let mut v = format!(" (for {} {} {}", name(&f.var), expr(&f.lo), expr(&f.hi));
+                    if let Some(g) = &f.second {
+                        v += &format!(", {} {} {}", name(&g.var), expr(&g.lo), expr(&g.hi));
+                    }
+                    v + ")"
+                }
                 None => String::new(),
             };
             let _ = writeln!(out, "  {l}:{c} {}{fam}", stmt(&s.kind));

@@ -1,128 +1,219 @@
-//! Convolutions of each example's vector (chapter 10, eq. 10.3–10.6) and the two parts of
-//! their gradient. A batch is a `D × B` matrix, one column per example; the kernel is a
-//! `K × 1` column. Output entry `o` reads input entry `o·s + j·d - p` through weight `j`
-//! (0-based), and an index outside the input reads the zero padding. No allocation.
+//! Convolutions of each example's signal or image (chapter 10, eq. 10.3–10.6) and the two
+//! parts of their gradient. Output `(o_1, o_2)` of channel `c` reads input
+//! `(o_a·s_a + m_a·d_a - p_a)` on each axis of every input channel `c'` through weight
+//! `Ω_{c,c',m_1,m_2}` (0-based); an index outside the input reads the zero padding. A signal
+//! is an image of width one. Layout ([`Geom::chan_rows`]): an image `C × H × W` per example
+//! is `C × (H·W·B)` and the kernel `C_o × (C_i·K_1·K_2)`, each block column-major (first
+//! index fastest); with one channel, `H × (W·B)` and `K_1 × K_2` (a vector `D × B` and a
+//! kernel `K × 1` in 1-D), the same numbers in the same order. No allocation.
 
 use crate::Scalar;
 use faer::{MatMut, MatRef};
 
-/// The geometry of a convolution: padding `p`, stride `s`, dilation `d`.
+/// The geometry of a convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geom {
-    /// Zero padding before the first entry.
-    pub pad: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Dilation.
-    pub dil: usize,
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel size per axis.
+    pub k: [usize; 2],
+    /// Zero padding before the first entry, per axis.
+    pub pad: [usize; 2],
+    /// Stride per axis.
+    pub stride: [usize; 2],
+    /// Dilation per axis.
+    pub dil: [usize; 2],
+    /// Input size per axis.
+    pub n_in: [usize; 2],
+    /// Output size per axis.
+    pub n_out: [usize; 2],
+    /// Channels in rows (`C × (H·W·B)`); otherwise one channel, the first axis in rows.
+    pub chan_rows: bool,
 }
 
 impl Geom {
-    /// The input entry that output `o` reads through weight `j`, if inside `0 … n_in-1`.
+    /// The book's kernel of `k` weights along a signal of `n_in` entries (eq. 10.4): one
+    /// channel, width one.
+    pub fn signal(
+        k: usize,
+        pad: usize,
+        stride: usize,
+        dil: usize,
+        n_in: usize,
+        n_out: usize,
+    ) -> Geom {
+        Geom {
+            c_in: 1,
+            c_out: 1,
+            k: [k, 1],
+            pad: [pad, 0],
+            stride: [stride, 1],
+            dil: [dil, 1],
+            n_in: [n_in, 1],
+            n_out: [n_out, 1],
+            chan_rows: false,
+        }
+    }
+
+    /// The input entry that output `o` reads through weight `m` on axis `a`, if inside.
     #[inline]
-    fn source(&self, o: usize, j: usize, n_in: usize) -> Option<usize> {
-        (o * self.stride + j * self.dil)
-            .checked_sub(self.pad)
-            .filter(|&q| q < n_in)
+    fn source(&self, a: usize, o: usize, m: usize) -> Option<usize> {
+        (o * self.stride[a] + m * self.dil[a])
+            .checked_sub(self.pad[a])
+            .filter(|&q| q < self.n_in[a])
+    }
+
+    /// `(row, column)` of entry `(c, i, j)` of example `b` of an image of size `n`.
+    #[inline]
+    fn at(&self, n: [usize; 2], c: usize, i: usize, j: usize, b: usize) -> (usize, usize) {
+        if self.chan_rows {
+            (c, i + n[0] * (j + n[1] * b))
+        } else {
+            (i, j + n[1] * b)
+        }
+    }
+
+    /// `(row, column)` of the kernel's weight `(c, c', m, n)`.
+    #[inline]
+    fn w(&self, c: usize, ci: usize, m: usize, n: usize) -> (usize, usize) {
+        if self.chan_rows {
+            (c, ci + self.c_in * (m + self.k[0] * n))
+        } else {
+            (m, n)
+        }
+    }
+
+    /// Columns per example of an image of size `n`.
+    fn cols(&self, n: [usize; 2]) -> usize {
+        if self.chan_rows { n[0] * n[1] } else { n[1] }
+    }
+
+    /// Every `(c, c', o_1, o_2, m_1, m_2, q_1, q_2)` of example-independent positions with the
+    /// source inside the input, in a fixed order: the one loop nest of all three parts.
+    #[inline]
+    fn each(&self, mut f: impl FnMut([usize; 8])) {
+        for c in 0..self.c_out {
+            for ci in 0..self.c_in {
+                for o2 in 0..self.n_out[1] {
+                    for o1 in 0..self.n_out[0] {
+                        for m2 in 0..self.k[1] {
+                            let Some(q2) = self.source(1, o2, m2) else {
+                                continue;
+                            };
+                            for m1 in 0..self.k[0] {
+                                if let Some(q1) = self.source(0, o1, m1) {
+                                    f([c, ci, o1, o2, m1, m2, q1, q2]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check(
+        &self,
+        what: &str,
+        kernel: (usize, usize),
+        x: (usize, usize),
+        y: (usize, usize),
+    ) -> usize {
+        let (kr, kc) = if self.chan_rows {
+            (self.c_out, self.c_in * self.k[0] * self.k[1])
+        } else {
+            (self.k[0], self.k[1])
+        };
+        let rows = |c: usize, n: [usize; 2]| if self.chan_rows { c } else { n[0] };
+        let (cx, cy) = (self.cols(self.n_in), self.cols(self.n_out));
+        let batch = x.1 / cx.max(1);
+        assert!(
+            kernel == (kr, kc)
+                && x == (rows(self.c_in, self.n_in), batch * cx)
+                && y == (rows(self.c_out, self.n_out), batch * cy),
+            "{what}: kernel {}×{}, input {}×{}, output {}×{} for {self:?}",
+            kernel.0,
+            kernel.1,
+            x.0,
+            x.1,
+            y.0,
+            y.1
+        );
+        batch
     }
 }
 
-/// `dst[o, b] = ∑_j w[j] x[o·s + j·d - p, b]`.
+/// `dst[c, o, b] = ∑_{c', m} w[c, c', m] x[c', o·s + m·d - p, b]`.
 ///
 /// # Panics
-/// If `w` is not a column, or `dst` and `x` have different column counts.
-pub fn conv1d<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T>, g: Geom) {
-    assert!(
-        w.ncols() == 1 && dst.ncols() == x.ncols(),
-        "conv1d: kernel {}×{}, input {}×{}, output {}×{}",
-        w.nrows(),
-        w.ncols(),
-        x.nrows(),
-        x.ncols(),
-        dst.nrows(),
-        dst.ncols()
+/// If the shapes are not the geometry's.
+pub fn conv<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T>, g: Geom) {
+    let batch = g.check(
+        "conv",
+        (w.nrows(), w.ncols()),
+        (x.nrows(), x.ncols()),
+        (dst.nrows(), dst.ncols()),
     );
-    let (n_in, n_out, k) = (x.nrows(), dst.nrows(), w.nrows());
-    for b in 0..x.ncols() {
-        for o in 0..n_out {
-            let mut s = T::ZERO;
-            for j in 0..k {
-                if let Some(q) = g.source(o, j, n_in) {
-                    s += w[(j, 0)] * x[(q, b)];
-                }
-            }
-            dst[(o, b)] = s;
-        }
+    dst.fill(T::ZERO);
+    for b in 0..batch {
+        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
+            let v = w[g.w(c, ci, m1, m2)] * x[g.at(g.n_in, ci, q1, q2, b)];
+            dst[g.at(g.n_out, c, o1, o2, b)] += v;
+        });
     }
 }
 
 /// The transposed convolution, the gradient with respect to the input:
-/// `dst[q, b] = ∑_o ∑_j w[j] g[o, b] [q = o·s + j·d - p]`.
+/// `dst[c', q, b] = ∑_{c, o, m} w[c, c', m] grad[c, o, b] [q = o·s + m·d - p]`.
 ///
 /// # Panics
-/// If `w` is not a column, or `dst` and `grad` have different column counts.
-pub fn conv1d_input<T: Scalar>(
+/// If the shapes are not the geometry's.
+pub fn conv_input<T: Scalar>(
     mut dst: MatMut<'_, T>,
     w: MatRef<'_, T>,
     grad: MatRef<'_, T>,
     g: Geom,
 ) {
-    assert!(
-        w.ncols() == 1 && dst.ncols() == grad.ncols(),
-        "conv1d_input: kernel {}×{}, gradient {}×{}, output {}×{}",
-        w.nrows(),
-        w.ncols(),
-        grad.nrows(),
-        grad.ncols(),
-        dst.nrows(),
-        dst.ncols()
+    let batch = g.check(
+        "conv_input",
+        (w.nrows(), w.ncols()),
+        (dst.nrows(), dst.ncols()),
+        (grad.nrows(), grad.ncols()),
     );
-    let (n_in, n_out, k) = (dst.nrows(), grad.nrows(), w.nrows());
     dst.fill(T::ZERO);
-    for b in 0..grad.ncols() {
-        for o in 0..n_out {
-            let go = grad[(o, b)];
-            for j in 0..k {
-                if let Some(q) = g.source(o, j, n_in) {
-                    dst[(q, b)] += w[(j, 0)] * go;
-                }
-            }
-        }
+    for b in 0..batch {
+        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
+            let v = w[g.w(c, ci, m1, m2)] * grad[g.at(g.n_out, c, o1, o2, b)];
+            dst[g.at(g.n_in, ci, q1, q2, b)] += v;
+        });
     }
 }
 
 /// The gradient with respect to the kernel, summed over the batch:
-/// `dst[j] = ∑_b ∑_o g[o, b] x[o·s + j·d - p, b]`.
+/// `dst[c, c', m] = ∑_b ∑_o grad[c, o, b] x[c', o·s + m·d - p, b]`.
 ///
 /// # Panics
-/// If `dst` is not a column, or `x` and `grad` have different column counts.
-pub fn conv1d_kernel<T: Scalar>(
+/// If the shapes are not the geometry's.
+pub fn conv_kernel<T: Scalar>(
     mut dst: MatMut<'_, T>,
     x: MatRef<'_, T>,
     grad: MatRef<'_, T>,
     g: Geom,
 ) {
-    assert!(
-        dst.ncols() == 1 && x.ncols() == grad.ncols(),
-        "conv1d_kernel: input {}×{}, gradient {}×{}, output {}×{}",
-        x.nrows(),
-        x.ncols(),
-        grad.nrows(),
-        grad.ncols(),
-        dst.nrows(),
-        dst.ncols()
+    let batch = g.check(
+        "conv_kernel",
+        (dst.nrows(), dst.ncols()),
+        (x.nrows(), x.ncols()),
+        (grad.nrows(), grad.ncols()),
     );
-    let (n_in, n_out, k) = (x.nrows(), grad.nrows(), dst.nrows());
-    for j in 0..k {
-        let mut s = T::ZERO;
-        for b in 0..x.ncols() {
-            for o in 0..n_out {
-                if let Some(q) = g.source(o, j, n_in) {
-                    s += grad[(o, b)] * x[(q, b)];
-                }
-            }
-        }
-        dst[(j, 0)] = s;
+    dst.fill(T::ZERO);
+    for b in 0..batch {
+        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
+            let v = grad[g.at(g.n_out, c, o1, o2, b)] * x[g.at(g.n_in, ci, q1, q2, b)];
+            dst[g.w(c, ci, m1, m2)] += v;
+        });
     }
 }
 
@@ -139,13 +230,9 @@ mod tests {
             (i as f64 + 1.0) * if b == 0 { 1.0 } else { -0.5 }
         });
         let w = Mat::from_fn(3, 1, |j, _| [0.5, -1.0, 2.0][j]);
-        let g = Geom {
-            pad: 1,
-            stride: 1,
-            dil: 1,
-        };
+        let g = Geom::signal(3, 1, 1, 1, 5, 5);
         let mut y = Mat::<f64>::zeros(5, 2);
-        conv1d(y.as_mut(), w.as_ref(), x.as_ref(), g);
+        conv(y.as_mut(), w.as_ref(), x.as_ref(), g);
         for b in 0..2 {
             let xp: Vec<f64> = std::iter::once(0.0)
                 .chain((0..5).map(|i| x[(i, b)]))
@@ -159,9 +246,9 @@ mod tests {
         // ⟨conv(w, x), r⟩ = ⟨x, input(w, r)⟩ = ⟨w, kernel(x, r)⟩.
         let r = Mat::from_fn(5, 2, |i, b| (i * 3 + b) as f64 * 0.25 - 1.0);
         let mut dx = Mat::<f64>::zeros(5, 2);
-        conv1d_input(dx.as_mut(), w.as_ref(), r.as_ref(), g);
+        conv_input(dx.as_mut(), w.as_ref(), r.as_ref(), g);
         let mut dw = Mat::<f64>::zeros(3, 1);
-        conv1d_kernel(dw.as_mut(), x.as_ref(), r.as_ref(), g);
+        conv_kernel(dw.as_mut(), x.as_ref(), r.as_ref(), g);
         let dot = |a: &Mat<f64>, b: &Mat<f64>| {
             (0..a.nrows())
                 .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))
@@ -178,14 +265,77 @@ mod tests {
     fn stride_and_dilation() {
         let x = Mat::from_fn(7, 1, |i, _| i as f64 + 1.0);
         let w = Mat::from_fn(2, 1, |j, _| [1.0, 10.0][j]);
-        let g = Geom {
-            pad: 1,
-            stride: 2,
-            dil: 2,
-        };
+        let g = Geom::signal(2, 1, 2, 2, 7, 3);
         let mut y = Mat::<f64>::zeros(3, 1);
-        conv1d(y.as_mut(), w.as_ref(), x.as_ref(), g);
+        conv(y.as_mut(), w.as_ref(), x.as_ref(), g);
         // o = 0: x[-1] = 0, x[1] = 2; o = 1: x[1] = 2, x[3] = 4; o = 2: x[3] = 4, x[5] = 6.
         assert_eq!([y[(0, 0)], y[(1, 0)], y[(2, 0)]], [20.0, 42.0, 64.0]);
+    }
+
+    /// Two channels in, three out, a 3×3 kernel with zero padding one and stride two on the
+    /// rows over 5×4 images, against the formula over an explicitly padded copy; and the
+    /// adjoint identities of the gradient parts.
+    #[test]
+    fn channels_two_axes_padded_against_naive_loops() {
+        let g = Geom {
+            c_in: 2,
+            c_out: 3,
+            k: [3, 3],
+            pad: [1, 1],
+            stride: [2, 1],
+            dil: [1, 1],
+            n_in: [5, 4],
+            n_out: [3, 4],
+            chan_rows: true,
+        };
+        let (batch, (h, w), (h2, w2)) = (2, (5, 4), (3, 4));
+        let x = Mat::from_fn(2, h * w * batch, |c, col| {
+            ((c * 7 + col * 3) % 11) as f64 - 5.0
+        });
+        let k = Mat::from_fn(3, 2 * 9, |c, col| {
+            ((c * 5 + col * 2) % 7) as f64 * 0.5 - 1.5
+        });
+        let mut y = Mat::<f64>::zeros(3, h2 * w2 * batch);
+        conv(y.as_mut(), k.as_ref(), x.as_ref(), g);
+        for b in 0..batch {
+            // The padded image: (H + 2) × (W + 2) per channel, zero at the border.
+            let xp = |c: usize, i: usize, j: usize| {
+                if (1..=h).contains(&i) && (1..=w).contains(&j) {
+                    x[(c, (i - 1) + h * ((j - 1) + w * b))]
+                } else {
+                    0.0
+                }
+            };
+            for c in 0..3 {
+                for i in 0..h2 {
+                    for j in 0..w2 {
+                        let mut want = 0.0;
+                        for ci in 0..2 {
+                            for m in 0..3 {
+                                for n in 0..3 {
+                                    want += k[(c, ci + 2 * (m + 3 * n))] * xp(ci, 2 * i + m, j + n);
+                                }
+                            }
+                        }
+                        let got = y[(c, i + h2 * (j + w2 * b))];
+                        assert!((got - want).abs() < 1e-12, "{c} {i} {j} {b}");
+                    }
+                }
+            }
+        }
+        let r = Mat::from_fn(3, h2 * w2 * batch, |c, col| ((c + col) % 5) as f64 - 2.0);
+        let mut dx = Mat::<f64>::zeros(2, h * w * batch);
+        conv_input(dx.as_mut(), k.as_ref(), r.as_ref(), g);
+        let mut dk = Mat::<f64>::zeros(3, 18);
+        conv_kernel(dk.as_mut(), x.as_ref(), r.as_ref(), g);
+        let dot = |a: &Mat<f64>, b: &Mat<f64>| {
+            (0..a.nrows())
+                .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))
+                .map(|(i, j)| a[(i, j)] * b[(i, j)])
+                .sum::<f64>()
+        };
+        let lhs = dot(&y, &r);
+        assert!((lhs - dot(&x, &dx)).abs() < 1e-9);
+        assert!((lhs - dot(&k, &dk)).abs() < 1e-9);
     }
 }

@@ -1048,6 +1048,60 @@ def conv_written_out():
     return {"x": x, "y": y}, {"ω": w}, {"z": z, "L": np.sum((z - y) ** 2)}
 
 
+def conv2d_book(x, w, beta, stride, dil, offset, n_out):
+    """h_{ij} = tanh[β + ∑_{m,n} ω_{mn} x_{s_1 i + d_1 m + c_1, s_2 j + d_2 n + c_2}] for one
+    image x (H×W, 1-based subscripts), entries outside the image read as zero: the image is
+    padded with np.pad far enough on every side, then read at the shifted index (eq. 10.6)."""
+    h, w_ = x.shape
+    pad = 2 * max(max(d * w.shape[a] for a, d in enumerate(dil)) + s * n for s, n in zip(stride, n_out))
+    xp = np.pad(x, pad)
+    out = np.zeros(n_out)
+    for i in range(1, n_out[0] + 1):
+        for j in range(1, n_out[1] + 1):
+            s = beta
+            for m in range(1, w.shape[0] + 1):
+                for n in range(1, w.shape[1] + 1):
+                    q1 = stride[0] * i + dil[0] * m + offset[0]
+                    q2 = stride[1] * j + dil[1] * n + offset[1]
+                    s += w[m - 1, n - 1] * xp[q1 - 1 + pad, q2 - 1 + pad]
+            out[i - 1, j - 1] = np.tanh(s)
+    return out
+
+
+def conv2d_case(seed, size, n_out, kernel, stride, dil, offset, batch=3):
+    g = rng(seed)
+    xs = [draw(g, *size, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, *n_out) for _ in range(batch)]
+    p = {"ω": draw(g, *kernel), "β": float(draw(g))}
+    hs = [conv2d_book(x, p["ω"], p["β"], stride, dil, offset, n_out) for x in xs]
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    # A batch of images (matrices per example) is the examples' columns side by side.
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"x": side(xs), "y": side(ys)}, p, {"h": side(hs), "L": loss}
+
+
+@spec("10.6_conv2d_kernel_three")
+def conv2d_kernel_three():
+    inputs, p, expected = conv2d_case(106, (4, 5), (4, 5), (3, 3), (1, 1), (1, 1), (-2, -2))
+    # the same as a sum of nine shifted copies of the zero-bordered image, as a second check
+    x0 = inputs["x"][:, :5]
+    xb = np.pad(x0, 1)
+    z = p["β"] + sum(p["ω"][m, n] * xb[m:m + 4, n:n + 5] for m in range(3) for n in range(3))
+    assert np.allclose(np.tanh(z), expected["h"][:, :5], rtol=0, atol=1e-15)
+    return inputs, p, expected
+
+
+@spec("10.6_conv2d_stride_two")
+def conv2d_stride_two():
+    return conv2d_case(107, (5, 6), (3, 3), (3, 3), (2, 2), (1, 1), (-2, -2))
+
+
+@spec("10.6_conv2d_dilated")
+def conv2d_dilated():
+    return conv2d_case(108, (5, 4), (5, 4), (3, 2), (1, 1), (2, 1), (-4, -1))
+
+
+
 @spec("10.4_conv_terms_activation")
 def conv_terms_activation():
     inputs, p, expected = conv_case(104, 5, 5, 1, 1, -2)

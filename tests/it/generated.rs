@@ -22,6 +22,12 @@ mod conv {
 mod conv_dilated {
     nnspec::model!("../../tests/book/10.4_conv_dilated.nn");
 }
+mod conv2d_stride {
+    nnspec::model!("../../tests/book/10.6_conv2d_stride_two.nn");
+}
+mod conv2d_dilated {
+    nnspec::model!("../../tests/book/10.6_conv2d_dilated.nn");
+}
 mod deep {
     nnspec::model!("../../specs/deep.nn");
 }
@@ -302,6 +308,8 @@ differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book
 differential_test!(gcn, gcn::GraphClassifier, "tests/book/13.11_gcn_graph_classification.nn", [m 0, m 1, l 2]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
 differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
+differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);
+differential_test!(conv2ddilated, conv2d_dilated::Conv2dDilated, "tests/book/10.6_conv2d_dilated.nn", [m 0, m 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

@@ -17,7 +17,7 @@
 
 use faer::Mat;
 use nnspec::dsl::Span;
-use nnspec::dsl::ir::conv::{Conv1d, ConvPart};
+use nnspec::dsl::ir::conv::{Conv, ConvPart};
 use nnspec::dsl::ir::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use nnspec::interp::{self, EvalError, GradCheck, SlotKind};
 
@@ -328,57 +328,87 @@ fn per_example_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
     }
 }
 
-/// Each part of a convolution at three geometries (padded, strided, dilated), every operand
-/// depending on a parameter.
+/// Each part of a convolution at three 1-D geometries (padded, strided, dilated) and three
+/// 2-D ones (eq. 10.6 padded; strided and dilated with a 3×2 kernel; channels in rows), every
+/// operand depending on a parameter.
 fn conv_cases(rng: &mut Rng) -> Vec<Case> {
+    let signal = |k, pad, stride, dil, n_in, n_out| Conv {
+        k: [k, 1],
+        pad: [pad, 0],
+        stride: [stride, 1],
+        dil: [dil, 1],
+        n_in: [n_in, 1],
+        n_out: [n_out, 1],
+        ..CONV
+    };
+    let image = Conv {
+        k: [3, 3],
+        pad: [1, 1],
+        n_in: [4, 5],
+        n_out: [4, 5],
+        ..CONV
+    };
     let geoms = [
         CONV,
-        Conv1d {
-            stride: 2,
-            pad: 0,
-            n_in: 7,
-            n_out: 3,
+        signal(3, 0, 2, 1, 7, 3),
+        signal(2, 1, 1, 2, 6, 4),
+        image,
+        Conv {
+            k: [3, 2],
+            pad: [1, 0],
+            stride: [2, 1],
+            dil: [1, 2],
+            n_in: [5, 4],
+            n_out: [3, 2],
             ..CONV
         },
-        Conv1d {
-            k: 2,
-            dil: 2,
-            pad: 1,
-            n_in: 6,
-            n_out: 4,
-            ..CONV
+        Conv {
+            c_in: 2,
+            c_out: 3,
+            chan_rows: true,
+            n_in: [3, 4],
+            n_out: [3, 4],
+            ..image
         },
     ];
     let mut v = Vec::new();
     for c in geoms {
-        let (n_in, n_out, k) = (c.n_in as usize, c.n_out as usize, c.k as usize);
-        v.push(case(&format!("{}: ω ⋆ (p ⊙ X)", c.name()), rng, |b| {
-            let w = b.param("ω", k, 1, Dom::Any);
-            let x = scaled(b, "p", n_in);
-            b.op(Op::Conv1d(c), &[w, x])
+        let kernel = if c.chan_rows {
+            (c.c_out as usize, (c.c_in * c.k[0] * c.k[1]) as usize)
+        } else {
+            (c.k[0] as usize, c.k[1] as usize)
+        };
+        let image = move |b: &mut Build<'_>, name: &str, ch: u32, n: [u32; 2]| {
+            let (ch, n0, n1) = (ch as usize, n[0] as usize, n[1] as usize);
+            match (c.chan_rows, n1) {
+                (false, 1) => scaled(b, name, n0),
+                (false, _) => w_blocks(b, name, n0, n1),
+                (true, _) => w_blocks(b, name, ch, n0 * n1),
+            }
+        };
+        v.push(case(&format!("{}: Ω ⋆ X(p)", c.name()), rng, |b| {
+            let w = b.param("Ω", kernel.0, kernel.1, Dom::Any);
+            let x = image(b, "p", c.c_in, c.n_in);
+            b.op(Op::Conv(c), &[w, x])
         }));
-        let ci = Conv1d {
+        let ci = Conv {
             part: ConvPart::Input,
             ..c
         };
-        v.push(case(&format!("{}: (ω, q ⊙ G)", ci.name()), rng, |b| {
-            let w = b.param("ω", k, 1, Dom::Any);
-            let g = scaled(b, "q", n_out);
-            b.op(Op::Conv1d(ci), &[w, g])
+        v.push(case(&format!("{}: (Ω, G(q))", ci.name()), rng, |b| {
+            let w = b.param("Ω", kernel.0, kernel.1, Dom::Any);
+            let g = image(b, "q", c.c_out, c.n_out);
+            b.op(Op::Conv(ci), &[w, g])
         }));
-        let ck = Conv1d {
+        let ck = Conv {
             part: ConvPart::Kernel,
             ..c
         };
-        v.push(case(
-            &format!("{}: (p ⊙ X, q ⊙ G)", ck.name()),
-            rng,
-            |b| {
-                let x = scaled(b, "p", n_in);
-                let g = scaled(b, "q", n_out);
-                b.op(Op::Conv1d(ck), &[x, g])
-            },
-        ));
+        v.push(case(&format!("{}: (X(p), G(q))", ck.name()), rng, |b| {
+            let x = image(b, "p", c.c_in, c.n_in);
+            let g = image(b, "q", c.c_out, c.n_out);
+            b.op(Op::Conv(ck), &[x, g])
+        }));
     }
     v
 }
@@ -444,7 +474,7 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::PlaceExampleCol { k: 1, n: 3 },
     Op::SumExamples,
     Op::TileExamples,
-    Op::Conv1d(CONV),
+    Op::Conv(CONV),
     Op::ConcatRows,
     Op::SliceRows { start: 1, rows: 2 },
     Op::Identity,
@@ -454,14 +484,17 @@ const ALL_OPS: [Op; OP_COUNT] = [
 const OP_COUNT: usize = 31;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
-const CONV: Conv1d = Conv1d {
+const CONV: Conv = Conv {
     part: ConvPart::Forward,
-    k: 3,
-    pad: 1,
-    stride: 1,
-    dil: 1,
-    n_in: 5,
-    n_out: 5,
+    c_in: 1,
+    c_out: 1,
+    k: [3, 1],
+    pad: [1, 0],
+    stride: [1, 1],
+    dil: [1, 1],
+    n_in: [5, 1],
+    n_out: [5, 1],
+    chan_rows: false,
 };
 
 /// The position of an op's variant in [`ALL_OPS`]. Exhaustive: a new variant gets the next
@@ -495,7 +528,7 @@ fn op_index(op: &Op) -> usize {
         Op::PlaceExampleCol { .. } => 24,
         Op::SumExamples => 25,
         Op::TileExamples => 26,
-        Op::Conv1d(_) => 27,
+        Op::Conv(_) => 27,
         Op::ConcatRows => 28,
         Op::SliceRows { .. } => 29,
         Op::Identity => 30,
@@ -674,7 +707,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         | Op::SumExamples
         | Op::TileExamples
         | Op::ExampleTranspose => per_example_cases(op, rng),
-        Op::Conv1d(_) => conv_cases(rng),
+        Op::Conv(_) => conv_cases(rng),
         Op::Transpose => vec![
             case("transpose 3×2", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

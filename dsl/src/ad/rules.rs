@@ -87,7 +87,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             vec![Some(b.op(Op::PlaceRow { k, rows }, &[g])?)]
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
-        Op::Conv1d(c) => conv1d(b, c, x, g)?,
+        Op::Conv(c) => conv(b, c, x, g)?,
         Op::ConcatRows | Op::SliceRows { .. } => rows(b, y, g)?,
         Op::ExampleMatMul { .. }
         | Op::ExampleTranspose
@@ -114,9 +114,9 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
 /// The three bilinear parts of a convolution (`ir::conv`), each differentiated into the
 /// other two: `y = ω ⋆ x`: `∂ω = Kernel(x, ḡ)`, `∂x = Input(ω, ḡ)`; `z = Input(ω, g)`:
 /// `∂ω = Kernel(z̄, g)`, `∂g = ω ⋆ z̄`; `w = Kernel(x, g)`: `∂x = Input(w̄, g)`, `∂g = w̄ ⋆ x`.
-fn conv1d(
+fn conv(
     b: &mut Builder<'_>,
-    c: crate::ir::conv::Conv1d,
+    c: crate::ir::conv::Conv,
     x: &[NodeId],
     g: NodeId,
 ) -> Result<Contribs, ShapeError> {

@@ -51,6 +51,25 @@ pub(crate) struct Entrywise<'a> {
     pub input: ast::Name,
     /// `E`.
     pub index: &'a Expr,
+    /// The second axis of an image (eq. 10.6), if any.
+    pub second: Option<Second<'a>>,
+}
+
+/// The second axis of an image defined entry by entry (eq. 10.6): `j ∈ {1 … W}`, the inner
+/// sum `∑_{n=1}^{3}`, and the second subscript of `x_{i+m-2, j+n-2}`.
+pub(crate) struct Second<'a> {
+    /// The clause's `j ∈ {1 … W}`.
+    pub family: &'a ast::Family,
+    /// `j` as written.
+    pub i: String,
+    /// `n` as written.
+    pub j: String,
+    /// The inner sum's lower limit.
+    pub j_lo: &'a Expr,
+    /// The inner sum's upper limit.
+    pub j_hi: &'a Expr,
+    /// The second subscript of `x`.
+    pub index: &'a Expr,
 }
 
 /// The geometry of the convolution a statement of the entrywise form computes (0-based:
@@ -81,19 +100,17 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     else {
         return None;
     };
-    if lhs.args.is_some() || lhs.squared || lhs.name.sub.len() != 1 {
+    if lhs.args.is_some() || lhs.squared {
         return None;
     }
     let i = crate::names::literal(&family.var);
-    if !is_var(&lhs.name.sub[0], &i) {
+    if let Some(second) = &family.second {
+        return image(lhs, rhs, family, second, i);
+    }
+    if lhs.name.sub.len() != 1 || !is_var(&lhs.name.sub[0], &i) {
         return None;
     }
-    let mut sums = Vec::new();
-    crate::syntax::walk(rhs, &mut |e| {
-        if matches!(e.kind, ExprKind::Big { op: BigOp::Sum, .. }) {
-            sums.push(e);
-        }
-    });
+    let sums = sums_in(rhs);
     if sums.is_empty() {
         return written_out(lhs, rhs, family, i);
     }
@@ -148,7 +165,113 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
         kernel: strip(kernel),
         input: strip(input),
         index,
+        second: None,
     })
+}
+
+/// The form of eq. 10.6, `h_{ij} = … ∑_{m=lo}^{hi} ∑_{n=lo}^{hi} ω_{mn} x_{E_1, E_2} …   for
+/// i ∈ {…}, j ∈ {…}` (or `h_{i,j}`, `ω_{m,n}`), `E_1` reading `i` and `E_2` reading `j`.
+fn image<'a>(
+    lhs: &'a ast::Lhs,
+    rhs: &'a Expr,
+    family: &'a ast::Family,
+    second: &'a ast::Family,
+    i: String,
+) -> Option<Entrywise<'a>> {
+    let i2 = crate::names::literal(&second.var);
+    if !pair(&lhs.name.sub, &i, &i2) {
+        return None;
+    }
+    let sums = sums_in(rhs);
+    let [outer, inner] = sums[..] else {
+        return None;
+    };
+    let limits = |e: &'a Expr| match &e.kind {
+        ExprKind::Big {
+            binder: Some(binder),
+            upper: Some(hi),
+            body,
+            ..
+        } => Some((
+            crate::names::literal(&binder.var),
+            binder.lo.as_deref()?,
+            &**hi,
+            &**body,
+        )),
+        _ => None,
+    };
+    let (j, j_lo, j_hi, body) = limits(outer)?;
+    if !std::ptr::eq(unparen(body), inner) {
+        return None;
+    }
+    let (j2, j2_lo, j2_hi, body) = limits(inner)?;
+    let ExprKind::Binary {
+        op: BinOp::Juxt | BinOp::Scale,
+        lhs: a,
+        rhs: b,
+    } = &body.kind
+    else {
+        return None;
+    };
+    let (ExprKind::Name(a), ExprKind::Name(b)) = (&a.kind, &b.kind) else {
+        return None;
+    };
+    // `ω_{mn} x_{E_1, E_2}` or `x_{E_1, E_2} ω_{mn}`.
+    let (kernel, input) = if pair(&a.sub, &j, &j2) {
+        (a, b)
+    } else if pair(&b.sub, &j, &j2) {
+        (b, a)
+    } else {
+        return None;
+    };
+    let [e1, e2] = &input.sub[..] else {
+        return None;
+    };
+    if !mentions(e1, &i) || !mentions(e2, &i2) {
+        return None;
+    }
+    Some(Entrywise {
+        lhs,
+        rhs,
+        family,
+        sum: outer,
+        j_lo: Some(j_lo),
+        j_hi: Some(j_hi),
+        terms: Vec::new(),
+        rest: None,
+        j,
+        i,
+        kernel: strip(kernel),
+        input: strip(input),
+        index: e1,
+        second: Some(Second {
+            family: second,
+            i: i2,
+            j: j2,
+            j_lo: j2_lo,
+            j_hi: j2_hi,
+            index: e2,
+        }),
+    })
+}
+
+/// Whether a subscript names the two indices `a`, `b`: `_{a,b}`, or `_{ab}` as the book
+/// prints it (one word made of the two).
+fn pair(sub: &[Expr], a: &str, b: &str) -> bool {
+    match sub {
+        [x, y] => is_var(x, a) && is_var(y, b),
+        [x] => matches!(&x.kind, ExprKind::Name(n)
+            if n.sub.is_empty() && n.primes == 0 && crate::names::literal(n) == format!("{a}{b}")),
+        _ => false,
+    }
+}
+
+/// `e` without enclosing parentheses.
+fn unparen(mut e: &Expr) -> &Expr {
+    while let ExprKind::Paren(a) = &e.kind {
+        e = a;
+    }
+    e
 }
 
 /// The form of eq. 10.3, `… + ω_1 x_{i-1} + ω_2 x_i + ω_3 x_{i+1}`: at least two terms
@@ -207,6 +330,7 @@ fn written_out<'a>(
             kernel: strip(w),
             input: strip(x),
             index: terms[0].2,
+            second: None,
         })
     })
 }
@@ -243,6 +367,17 @@ fn strip(n: &ast::Name) -> ast::Name {
     }
 }
 
+/// The sums in `e`, outermost first.
+fn sums_in(e: &Expr) -> Vec<&Expr> {
+    let mut sums = Vec::new();
+    crate::syntax::walk(e, &mut |x| {
+        if matches!(x.kind, ExprKind::Big { op: BigOp::Sum, .. }) {
+            sums.push(x);
+        }
+    });
+    sums
+}
+
 /// Whether `e` is the bare index `var`.
 fn is_var(e: &Expr, var: &str) -> bool {
     matches!(&e.kind, ExprKind::Name(n) if n.sub.is_empty() && crate::names::literal(n) == var)
@@ -258,28 +393,90 @@ fn mentions(e: &Expr, var: &str) -> bool {
 /// Whether the family starts at 1 (the entrywise reading); `None` when it has no value.
 pub(crate) fn starts_at_one(m: &Entrywise<'_>, lookup: &dyn Fn(&ast::Name) -> Lookup) -> bool {
     crate::eval::integer(&m.family.lo, lookup) == Some(1)
+        && m.second
+            .as_ref()
+            .is_none_or(|s| crate::eval::integer(&s.family.lo, lookup) == Some(1))
 }
 
-/// The convolution's geometry, or why the statement cannot be one: the subscript must be
-/// `s·i + d·j + c` with integers `s, d ≥ 1`, the sum must run from 1, and the first entry
-/// must not read past the padding's start (`pad ≥ 0`).
+/// One axis of the form, as [`axis_geometry`] reads it.
+struct AxisRef<'a> {
+    /// The family's last value (the output's size on this axis).
+    hi: &'a Expr,
+    /// The entry index (`i`).
+    i: &'a str,
+    /// The kernel index (`j`).
+    j: &'a str,
+    /// The sum's limits (none for the terms written out).
+    j_lo: Option<&'a Expr>,
+    j_hi: Option<&'a Expr>,
+    /// The subscript of `x` on this axis.
+    index: &'a Expr,
+    /// The terms written out (eq. 10.3), if so.
+    terms: &'a [&'a Expr],
+}
+
+/// The convolution's geometry, or why the statement cannot be one: per axis (rows, then
+/// columns; a signal's second axis is one entry wide with a kernel of one), the subscript
+/// must be `s·i + d·j + c` with integers `s, d ≥ 1`, the sum must run from 1, and the first
+/// entry must not read past the padding's start (`pad ≥ 0`).
 pub(crate) fn geometry(
     m: &Entrywise<'_>,
+    lookup: &dyn Fn(&ast::Name) -> Lookup,
+) -> Result<[Geometry; 2], Box<Diagnostic>> {
+    let first = AxisRef {
+        hi: &m.family.hi,
+        i: &m.i,
+        j: &m.j,
+        j_lo: m.j_lo,
+        j_hi: m.j_hi,
+        index: m.index,
+        terms: &m.terms,
+    };
+    let g1 = axis_geometry(m, &first, lookup)?;
+    let Some(s) = &m.second else {
+        let one = Geometry {
+            n_out: 1,
+            k: 1,
+            pad: 0,
+            stride: 1,
+            dil: 1,
+        };
+        return Ok([g1, one]);
+    };
+    let second = AxisRef {
+        hi: &s.family.hi,
+        i: &s.i,
+        j: &s.j,
+        j_lo: Some(s.j_lo),
+        j_hi: Some(s.j_hi),
+        index: s.index,
+        terms: &[],
+    };
+    Ok([g1, axis_geometry(m, &second, lookup)?])
+}
+
+fn axis_geometry(
+    m: &Entrywise<'_>,
+    ax: &AxisRef<'_>,
     lookup: &dyn Fn(&ast::Name) -> Lookup,
 ) -> Result<Geometry, Box<Diagnostic>> {
     let refuse = |span: Span, msg: String, label: &str| {
         Box::new(
             Diagnostic::new(Code::E0403, span, msg)
                 .label(label)
-                .help("a convolution is written `h_i = a[β + ∑_{j=1}^{K} ω_j x_{i+j-c}] for i ∈ {1 … D}`, stride and dilation as `x_{s·i+d·j-c}` (§10.2)"),
+                .help(if m.second.is_some() {
+                    "an image is convolved as `h_{ij} = a[β + ∑_{m=1}^{K} ∑_{n=1}^{L} ω_{mn} x_{i+m-c, j+n-c'}] for i ∈ {1 … H}, j ∈ {1 … W}` (eq. 10.6), stride and dilation per axis as `x_{s·i+d·m-c, …}` (§10.2)"
+                } else {
+                    "a convolution is written `h_i = a[β + ∑_{j=1}^{K} ω_j x_{i+j-c}] for i ∈ {1 … D}`, stride and dilation as `x_{s·i+d·j-c}` (§10.2)"
+                }),
         )
     };
     let int = |e: Option<&Expr>| e.and_then(|e| crate::eval::integer(e, lookup));
-    let k_terms = Some(m.terms.len() as i64).filter(|&k| k > 0);
+    let k_terms = Some(ax.terms.len() as i64).filter(|&k| k > 0);
     let (Some(n_out), Some(j_lo), Some(j_hi)) = (
-        int(Some(&m.family.hi)),
-        k_terms.map_or_else(|| int(m.j_lo), |_| Some(1)),
-        k_terms.or_else(|| int(m.j_hi)),
+        int(Some(ax.hi)),
+        k_terms.map_or_else(|| int(ax.j_lo), |_| Some(1)),
+        k_terms.or_else(|| int(ax.j_hi)),
     ) else {
         return Err(refuse(
             m.sum.span,
@@ -289,25 +486,25 @@ pub(crate) fn geometry(
     };
     if j_lo != 1 || j_hi < 1 {
         return Err(refuse(
-            m.j_lo.map_or(m.sum.span, |e| e.span),
+            ax.j_lo.map_or(m.sum.span, |e| e.span),
             format!(
                 "a convolution's sum runs over the whole kernel, from `{} = 1`",
-                m.j
+                ax.j
             ),
             "must start at 1",
         ));
     }
     let at = |i: i64, j: i64| {
-        let index = if m.terms.is_empty() {
-            m.index
+        let index = if ax.terms.is_empty() {
+            ax.index
         } else {
-            m.terms.get(usize::try_from(j - 1).ok()?)?
+            ax.terms.get(usize::try_from(j - 1).ok()?)?
         };
         crate::eval::integer(index, &|n: &ast::Name| {
             let lit = crate::names::literal(n);
-            if n.sub.is_empty() && lit == m.i {
+            if n.sub.is_empty() && lit == ax.i {
                 Lookup::Value(i as f64)
-            } else if n.sub.is_empty() && lit == m.j {
+            } else if n.sub.is_empty() && lit == ax.j {
                 Lookup::Value(j as f64)
             } else {
                 lookup(n)
@@ -319,7 +516,7 @@ pub(crate) fn geometry(
         let s = at(1, 1)? - c1;
         let d = if j_hi >= 2 { at(0, 2)? - c1 } else { 1 };
         let c = c1 - d;
-        let js: Vec<i64> = if m.terms.is_empty() {
+        let js: Vec<i64> = if ax.terms.is_empty() {
             vec![1, 2, 3, 7]
         } else {
             (1..=j_hi).collect()
@@ -331,17 +528,17 @@ pub(crate) fn geometry(
     })();
     let Some((c, s, d)) = coeffs else {
         return Err(refuse(
-            m.index.span,
-            format!("the subscript is not `s·{} + d·{} + c`", m.i, m.j),
+            ax.index.span,
+            format!("the subscript is not `s·{} + d·{} + c`", ax.i, ax.j),
             "not an offset of the indices",
         ));
     };
     if s < 1 || d < 1 || s > i64::from(u32::MAX) || d > i64::from(u32::MAX) {
         return Err(refuse(
-            m.index.span,
+            ax.index.span,
             format!(
                 "a convolution's subscript needs positive multiples of `{}` and `{}`",
-                m.i, m.j
+                ax.i, ax.j
             ),
             "stride and dilation must be at least 1",
         ));
@@ -350,7 +547,7 @@ pub(crate) fn geometry(
     let pad = 1 - c - s - d;
     let Ok(pad) = u32::try_from(pad) else {
         return Err(refuse(
-            m.index.span,
+            ax.index.span,
             format!(
                 "the first entry reads `{}` from entry {} on: a convolution that skips the start of its input is not supported yet",
                 crate::names::literal(&m.input),
@@ -407,17 +604,20 @@ pub(crate) fn rewritten(m: &Entrywise<'_>) -> Result<(ast::Lhs, Expr), Box<Diagn
     };
     replace(&mut rhs, m.sum.span, &new);
     let mut stray = None;
+    let second = m.second.as_ref().map(|s| s.i.as_str());
     crate::syntax::walk(&rhs, &mut |x| {
         if stray.is_none() && is_var(x, &m.i) {
-            stray = Some(x.span);
+            stray = Some((x.span, m.i.as_str()));
+        } else if let Some(j) = second.filter(|j| stray.is_none() && is_var(x, j)) {
+            stray = Some((x.span, j));
         }
     });
-    if let Some(span) = stray {
+    if let Some((span, i)) = stray {
         return Err(Box::new(
             Diagnostic::new(
                 Code::E0403,
                 span,
-                format!("`{}` outside the convolution's sum", m.i),
+                format!("`{i}` outside the convolution's sum"),
             )
             .label("an entry index here")
             .help("only the sum may depend on the entry; a bias per entry is a vector `β`, added as `β + …` without a subscript"),
@@ -475,35 +675,55 @@ impl super::ModelCx<'_, '_> {
         if !starts_at_one(&m, &lookup) {
             return false;
         }
-        // `x` must be a vector per example, and `ω` a vector the same for every example.
-        let vector = |cx: &Self, n: &ast::Name| match cx.scope.get(&cx.canonical_plain(n)) {
+        // `x` must be a vector (an image) per example, and `ω` a vector (a matrix) the same
+        // for every example.
+        let dims = |cx: &Self, n: &ast::Name| match cx.scope.get(&cx.canonical_plain(n)) {
             Some(Entry {
                 sym: Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v),
                 ..
             }) => match &v.shape {
-                Shape::Col(d) => Some((d.value, v.per_example)),
+                Shape::Col(d) => Some((vec![d.value], v.per_example)),
+                Shape::Mat(r, c) => Some((vec![r.value, c.value], v.per_example)),
                 _ => None,
             },
             _ => None,
         };
-        let Some((_, true)) = vector(self, &m.input) else {
-            return false;
-        };
+        let rank = if m.second.is_some() { 2 } else { 1 };
+        match dims(self, &m.input) {
+            Some((d, true)) if d.len() == rank => {}
+            _ => return false,
+        }
         let geometry = geometry(&m, &lookup).and_then(|g| {
-            match vector(self, &m.kernel) {
-                Some((Some(k), false)) if k == g.k => Ok(g),
+            let want: Vec<Option<i64>> = g[..rank].iter().map(|g| Some(g.k)).collect();
+            match dims(self, &m.kernel) {
+                Some((k, false)) if k == want => Ok(g),
                 _ => Err(Box::new(
                     Diagnostic::new(
                         Code::E0403,
                         m.j_hi.map_or(m.sum.span, |e| e.span),
-                        format!(
-                            "the kernel `{}` must be a vector of the sum's {} terms, the same for every example",
-                            crate::names::literal(&m.kernel),
-                            g.k
-                        ),
+                        if rank == 1 {
+                            format!(
+                                "the kernel `{}` must be a vector of the sum's {} terms, the same for every example",
+                                crate::names::literal(&m.kernel),
+                                g[0].k
+                            )
+                        } else {
+                            format!(
+                                "the sums run over a {}×{} kernel: `{}` must be a {}×{} matrix, the same for every example",
+                                g[0].k,
+                                g[1].k,
+                                crate::names::literal(&m.kernel),
+                                g[0].k,
+                                g[1].k
+                            )
+                        },
                     )
                     .label("the kernel's size")
-                    .help("declare it `param ω : ℝ^{K}` with the sum running `∑_{j=1}^{K}`"),
+                    .help(if rank == 1 {
+                        "declare it `param ω : ℝ^{K}` with the sum running `∑_{j=1}^{K}`"
+                    } else {
+                        "declare it `param ω : ℝ^{K×L}` with the sums running `∑_{m=1}^{K} ∑_{n=1}^{L}`"
+                    }),
                 )),
             }
         });
@@ -526,10 +746,20 @@ impl super::ModelCx<'_, '_> {
             poison(self);
             return true;
         };
-        debug_assert_eq!(out.value, Some(g.n_out));
+        debug_assert_eq!(out.value, Some(g[0].n_out));
+        let shape = match &m.second {
+            None => Shape::Col(out),
+            Some(s) => {
+                let Some(out2) = self.dim(&s.family.hi) else {
+                    poison(self);
+                    return true;
+                };
+                Shape::Mat(out, out2)
+            }
+        };
         let holder = crate::names::literal(&placeholder(&m));
         let conv = Val {
-            shape: Shape::Col(out),
+            shape,
             per_example: true,
             labels: None,
         };

@@ -56,6 +56,19 @@ impl ModelCx<'_, '_> {
         if self.entrywise(group) {
             return;
         }
+        if let Some(second) = &f.second {
+            self.poison_family(group);
+            self.error(
+                Diagnostic::new(
+                    Code::E0403,
+                    second.span,
+                    "a family over two indices is an image defined through a convolution",
+                )
+                .label("a second index")
+                .help("eq. 10.6: `h_{ij} = a[β + ∑_{m=1}^{3} ∑_{n=1}^{3} ω_{mn} x_{i+m-2, j+n-2}]   for i ∈ {1 … H}, j ∈ {1 … W}`; otherwise one index per family"),
+            );
+            return;
+        }
         let var = self.canonical_plain(&f.var);
         let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
         let (Some(lo), Some(hi)) = (lo, hi) else {
@@ -228,7 +241,9 @@ pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
 fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
     match (&a.family, &b.family) {
         (Some(x), Some(y)) => {
-            dump::name(&x.var) == dump::name(&y.var)
+            x.second.is_none()
+                && y.second.is_none()
+                && dump::name(&x.var) == dump::name(&y.var)
                 && dump::expr(&x.lo) == dump::expr(&y.lo)
                 && dump::expr(&x.hi) == dump::expr(&y.hi)
         }

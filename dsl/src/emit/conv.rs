@@ -1,23 +1,32 @@
 //! The statement of a convolution op (`ir::conv`): a call of the runtime's kernel of its part
 //! on the owned matrices, with the geometry as a literal (no allocation).
 
-use crate::ir::conv::{Conv1d, ConvPart};
+use crate::ir::conv::{Conv, ConvPart};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// `rt::conv::conv1d(dst, a, b, Geom { … });` (or `conv1d_input`, `conv1d_kernel`).
+/// `rt::conv::conv(dst, a, b, Geom { … });` (or `conv_input`, `conv_kernel`).
 pub(super) fn stmt(
     rt: &TokenStream,
     dst: TokenStream,
     a: TokenStream,
     b: TokenStream,
-    c: Conv1d,
+    c: Conv,
 ) -> TokenStream {
     let f = match c.part {
-        ConvPart::Forward => quote!(conv1d),
-        ConvPart::Input => quote!(conv1d_input),
-        ConvPart::Kernel => quote!(conv1d_kernel),
+        ConvPart::Forward => quote!(conv),
+        ConvPart::Input => quote!(conv_input),
+        ConvPart::Kernel => quote!(conv_kernel),
     };
-    let (pad, stride, dil) = (c.pad as usize, c.stride as usize, c.dil as usize);
-    quote!(#rt::conv::#f(#dst, #a, #b, #rt::conv::Geom { pad: #pad, stride: #stride, dil: #dil });)
+    let (c_in, c_out) = (c.c_in as usize, c.c_out as usize);
+    let pair = |v: [u32; 2]| {
+        let (a, b) = (v[0] as usize, v[1] as usize);
+        quote!([#a, #b])
+    };
+    let (k, pad, stride, dil) = (pair(c.k), pair(c.pad), pair(c.stride), pair(c.dil));
+    let (n_in, n_out, chan_rows) = (pair(c.n_in), pair(c.n_out), c.chan_rows);
+    quote!(#rt::conv::#f(#dst, #a, #b, #rt::conv::Geom {
+        c_in: #c_in, c_out: #c_out, k: #k, pad: #pad, stride: #stride, dil: #dil,
+        n_in: #n_in, n_out: #n_out, chan_rows: #chan_rows,
+    });)
 }

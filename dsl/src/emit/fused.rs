@@ -231,7 +231,7 @@ impl Cx<'_> {
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
-            | Op::Conv1d(_)
+            | Op::Conv(_)
             | Op::ConcatRows
             | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }

@@ -104,7 +104,7 @@ impl Cx<'_> {
                 let (k, per) = (k as usize, per as usize);
                 self.kernel(id, quote!(layout::place_example_col), quote!(, #k, #per))
             }
-            Op::Conv1d(c) => {
+            Op::Conv(c) => {
                 let n = self.g.node(id);
                 let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
                 super::conv::stmt(&self.rt, dst, a, b, c)

@@ -1,93 +1,157 @@
-//! Convolutions (chapter 10): the geometry of a 1-D convolution of each example's vector,
-//! its shape rule, and the three ops it takes with its gradients.
+//! Convolutions (chapter 10): the one geometry of a convolution of each example's signal or
+//! image, its shape rule, and the three ops it takes with its gradients.
 //!
-//! `y_o = ∑_{j=0}^{K-1} ω_j x_{o·s + j·d - p}` (0-based; an index outside `0 … D-1` reads
-//! the zero padding), eq. 10.3–10.6. It is bilinear in `(ω, x)`, and so are the two ops of its
-//! gradient, whose own gradients are again these three ops:
+//! Two spatial axes `(i, j)` always; a 1-D convolution (eq. 10.3–10.5) is the case of width
+//! one with a kernel of width one. 0-based, output `(o_1, o_2)` of channel `c` reads input
+//! `(o_a·s_a + m_a·d_a - p_a)` on each axis `a` of every input channel `c'` through weight
+//! `Ω_{c,c',m_1,m_2}`; an index outside the input reads the zero padding (§10.2):
 //!
-//! - [`ConvPart::Forward`] `(ω, x) → y`;
-//! - [`ConvPart::Input`] `(ω, g) → ∂x`, the transposed convolution:
-//!   `∂x_q = ∑_o ∑_j ω_j g_o [q = o·s + j·d - p]`;
-//! - [`ConvPart::Kernel`] `(x, g) → ∂ω`, the sum over examples and positions of products:
-//!   `∂ω_j = ∑_b ∑_o g_{o,b} x_{o·s + j·d - p, b}`.
+//! `y_{c,o} = ∑_{c'} ∑_{m} Ω_{c,c',m} x_{c', o·s + m·d - p}`  (eq. 10.6 with channels, §10.2.7).
+//!
+//! It is bilinear in `(Ω, x)`, and so are the two ops of its gradient, whose own gradients are
+//! again these three ops:
+//!
+//! - [`ConvPart::Forward`] `(Ω, x) → y`;
+//! - [`ConvPart::Input`] `(Ω, g) → ∂x`, the transposed convolution:
+//!   `∂x_{c',q} = ∑_c ∑_o ∑_m Ω_{c,c',m} g_{c,o} [q = o·s + m·d - p]`;
+//! - [`ConvPart::Kernel`] `(x, g) → ∂Ω`, the sum over examples and positions of products:
+//!   `∂Ω_{c,c',m} = ∑_b ∑_o g_{c,o,b} x_{c', o·s + m·d - p, b}`.
+//!
+//! Layout (each example's block column-major, the first index fastest, as every per-example
+//! value): with [`Conv::chan_rows`], an image `C × H × W` per example is `C × (H·W·B)` and
+//! the kernel `C_o × C_i × K_1 × K_2` is `C_o × (C_i·K_1·K_2)`; without (one channel in and
+//! out), an image `H × W` is the matrix per example `H × (W·B)` and the kernel `K_1 × K_2`
+//! (a vector `D × B` and a kernel `K × 1` in 1-D). With one channel both are the same numbers
+//! in the same order.
 
-use super::{Op, Shape, ShapeError};
+use super::{Cols, Op, Shape, ShapeError};
 
 /// Which of the three bilinear maps of a convolution an op computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConvPart {
-    /// `(ω, x) → y`.
+    /// `(Ω, x) → y`.
     Forward,
-    /// `(ω, g) → ∂x` (transposed convolution).
+    /// `(Ω, g) → ∂x` (transposed convolution).
     Input,
-    /// `(x, g) → ∂ω` (summed over the batch).
+    /// `(x, g) → ∂Ω` (summed over the batch).
     Kernel,
 }
 
-/// A 1-D convolution of each example's vector by a kernel of `k` weights.
+/// A convolution of each example's signal or image (see the module's documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Conv1d {
+pub struct Conv {
     /// What the op computes.
     pub part: ConvPart,
-    /// Kernel size `K`.
-    pub k: u32,
-    /// Zero padding before the first entry `p`: the entry read is `o·s + j·d - p`.
-    pub pad: u32,
-    /// Stride `s`.
-    pub stride: u32,
-    /// Dilation `d`.
-    pub dil: u32,
-    /// Entries of the input `D`.
-    pub n_in: u32,
-    /// Entries of the output.
-    pub n_out: u32,
+    /// Input channels `C_i`.
+    pub c_in: u32,
+    /// Output channels `C_o`.
+    pub c_out: u32,
+    /// Kernel size per axis `K_a` (`K_2 = 1` in 1-D).
+    pub k: [u32; 2],
+    /// Zero padding before the first entry per axis `p_a`.
+    pub pad: [u32; 2],
+    /// Stride per axis `s_a`.
+    pub stride: [u32; 2],
+    /// Dilation per axis `d_a`.
+    pub dil: [u32; 2],
+    /// Input size per axis (`H, W`; `D, 1` in 1-D).
+    pub n_in: [u32; 2],
+    /// Output size per axis.
+    pub n_out: [u32; 2],
+    /// Channels in rows (`C × (H·W·B)`); otherwise one channel, the first axis in rows.
+    pub chan_rows: bool,
 }
 
-impl Conv1d {
-    /// The input index read by output `o` through weight `j`, if inside the input.
-    pub fn source(&self, o: usize, j: usize) -> Option<usize> {
-        let q = (o * self.stride as usize + j * self.dil as usize) as i64 - i64::from(self.pad);
-        (0..i64::from(self.n_in)).contains(&q).then_some(q as usize)
-    }
-
+impl Conv {
     /// The same geometry computing another part.
     pub fn part(self, part: ConvPart) -> Op {
-        Op::Conv1d(Conv1d { part, ..self })
+        Op::Conv(Conv { part, ..self })
     }
 
-    /// The shape rule: `Forward` `K × 1, D × B → D' × B`; `Input` `K × 1, D' × B → D × B`;
-    /// `Kernel` `D × B, D' × B → K × 1`.
+    /// Whether the convolution is of a signal (width one, kernel width one, no channels).
+    pub fn is_1d(&self) -> bool {
+        !self.chan_rows && self.n_in[1] == 1 && self.n_out[1] == 1 && self.k[1] == 1
+    }
+
+    /// The shape of an image `channels × n` per example in this layout.
+    fn image(&self, channels: u32, n: [u32; 2]) -> Shape {
+        if self.chan_rows {
+            Shape::batch_matrix(channels as usize, n[0] as usize * n[1] as usize)
+        } else {
+            Shape::batch_matrix(n[0] as usize, n[1] as usize)
+        }
+    }
+
+    /// The kernel's shape: `C_o × (C_i·K_1·K_2)`, or `K_1 × K_2`.
+    fn kernel(&self) -> Shape {
+        let (k1, k2) = (self.k[0] as usize, self.k[1] as usize);
+        if self.chan_rows {
+            Shape::fixed(self.c_out as usize, self.c_in as usize * k1 * k2)
+        } else {
+            Shape::fixed(k1, k2)
+        }
+    }
+
+    /// The shape rule: `Forward` `Ω, x → y`; `Input` `Ω, y → x`; `Kernel` `x, y → Ω`, with
+    /// the shapes of [`Conv::kernel`] and [`Conv::image`].
     pub fn infer(&self, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
-        let (k, n_in, n_out) = (self.k as usize, self.n_in as usize, self.n_out as usize);
-        let kernel = Shape::fixed(k, 1);
+        let kernel = self.kernel();
+        let x = self.image(self.c_in, self.n_in);
+        let y = self.image(self.c_out, self.n_out);
         let ok = match self.part {
-            ConvPart::Forward => a == kernel && b == Shape::batch(n_in),
-            ConvPart::Input => a == kernel && b == Shape::batch(n_out),
-            ConvPart::Kernel => a == Shape::batch(n_in) && b == Shape::batch(n_out),
+            ConvPart::Forward => a == kernel && b == x,
+            ConvPart::Input => a == kernel && b == y,
+            ConvPart::Kernel => a == x && b == y,
         };
-        if !ok || k == 0 || self.stride == 0 || self.dil == 0 {
+        let positive = [self.k, self.stride, self.dil, self.n_in, self.n_out]
+            .iter()
+            .all(|v| v[0] > 0 && v[1] > 0)
+            && self.c_in > 0
+            && self.c_out > 0;
+        let one_channel = self.chan_rows || (self.c_in == 1 && self.c_out == 1);
+        if !ok || !positive || !one_channel || matches!(x.cols, Cols::Fixed(_)) {
             return Err(ShapeError::Operands {
-                op: Op::Conv1d(*self),
+                op: Op::Conv(*self),
                 args: vec![a, b],
             });
         }
         Ok(match self.part {
-            ConvPart::Forward => Shape::batch(n_out),
-            ConvPart::Input => Shape::batch(n_in),
+            ConvPart::Forward => y,
+            ConvPart::Input => x,
             ConvPart::Kernel => kernel,
         })
     }
 
-    /// The text form: `conv1d[k=3, pad=1, stride=1, dil=1, 6→6]`, `conv1d_input[…]`.
+    /// The text form: `conv1d[k=3, pad=1, stride=1, dil=1, 6→6]` for a signal,
+    /// `conv2d[k=3×3, pad=1×1, stride=1×1, dil=1×1, 8×8→8×8]` for an image of one channel
+    /// (`conv2d[channels 1→16, k=…]` with channels in rows), with
+    /// `_input` or `_kernel` after the name for the gradient parts.
     pub fn name(&self) -> String {
         let part = match self.part {
-            ConvPart::Forward => "conv1d",
-            ConvPart::Input => "conv1d_input",
-            ConvPart::Kernel => "conv1d_kernel",
+            ConvPart::Forward => "",
+            ConvPart::Input => "_input",
+            ConvPart::Kernel => "_kernel",
+        };
+        if self.is_1d() {
+            return format!(
+                "conv1d{part}[k={}, pad={}, stride={}, dil={}, {}→{}]",
+                self.k[0], self.pad[0], self.stride[0], self.dil[0], self.n_in[0], self.n_out[0]
+            );
+        }
+        let x = |v: [u32; 2]| format!("{}×{}", v[0], v[1]);
+        let channels = if self.chan_rows {
+            format!("channels {}→{}, ", self.c_in, self.c_out)
+        } else {
+            String::new()
         };
         format!(
-            "{part}[k={}, pad={}, stride={}, dil={}, {}→{}]",
-            self.k, self.pad, self.stride, self.dil, self.n_in, self.n_out
+            "conv2d{part}[{channels}k={}, pad={}, stride={}, dil={}, {}→{}]",
+            x(self.k),
+            x(self.pad),
+            x(self.stride),
+            x(self.dil),
+            x(self.n_in),
+            x(self.n_out)
         )
     }
 }

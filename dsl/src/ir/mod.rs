@@ -238,9 +238,10 @@ pub enum Op {
         /// Columns per example of the result.
         n: u32,
     },
-    /// A 1-D convolution of each example's vector (eq. 10.3–10.6), or one of the two parts
-    /// of its gradient (`conv::ConvPart`): the geometry and the formulas are `conv::Conv1d`'s.
-    Conv1d(conv::Conv1d),
+    /// A convolution of each example's signal or image (eq. 10.3–10.6), or one of the two
+    /// parts of its gradient (`conv::ConvPart`): the geometry, the layout and the formulas
+    /// are `conv::Conv`'s.
+    Conv(conv::Conv),
     /// `[A; B; …]`: the arguments' rows one above the other, `r_1 × c, r_2 × c, … →
     /// (r_1 + r_2 + …) × c` (one or more arguments of one column count; per example, each
     /// example's blocks stacked, eq. 12.12's `[Sa_1ᵀ, …, Sa_Hᵀ]ᵀ`).
@@ -637,7 +638,7 @@ impl Op {
                 self.arity(args, 1)?;
                 example_transpose_shape(args[0])
             }
-            Op::Conv1d(c) => {
+            Op::Conv(c) => {
                 self.arity(args, 2)?;
                 c.infer(args[0], args[1])
             }
@@ -830,7 +831,7 @@ impl Op {
             | Op::PickLabel { .. }
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
-            | Op::Conv1d(_)
+            | Op::Conv(_)
             | Op::ConcatRows
             | Op::SliceRows { .. } => false,
         }

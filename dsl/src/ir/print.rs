@@ -29,7 +29,7 @@ impl fmt::Display for Op {
             Op::PlaceRow { k, rows } => write!(f, "place_row[{k}, {rows}]"),
             Op::ExampleCol(k) => write!(f, "example_col[{k}]"),
             Op::PlaceExampleCol { k, n } => write!(f, "place_example_col[{k}, {n}]"),
-            Op::Conv1d(c) => f.write_str(&c.name()),
+            Op::Conv(c) => f.write_str(&c.name()),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             other => f.write_str(&to_snake(&format!("{other:?}"))),
         }

@@ -400,6 +400,7 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::equation | Rule::lhs => "an equation",
         Rule::noise_decl => "`~`",
         Rule::family | Rule::kw_for => "`for`",
+        Rule::family_var => "a range `i ∈ {1 … D}`",
         Rule::type_expr | Rule::real_type | Rule::label_type => {
             "a type such as `ℝ^{D}` or `{0 … K-1}`"
         }

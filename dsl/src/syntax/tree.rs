@@ -292,6 +292,18 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
 
 fn build_family(p: Pair<'_, Rule>) -> ast::Family {
     let span = span_of(&p);
+    let mut vars = p
+        .into_inner()
+        .filter(|c| c.as_rule() == Rule::family_var)
+        .map(|c| family_var(c, span));
+    let mut first = vars.next().unwrap_or_else(|| family_var_empty(span));
+    first.span = span;
+    first.second = vars.next().map(Box::new);
+    first
+}
+
+fn family_var(p: Pair<'_, Rule>, clause: Span) -> ast::Family {
+    let span = span_of(&p);
     let mut var = None;
     let mut bounds = Vec::new();
     for c in p.into_inner() {
@@ -301,17 +313,31 @@ fn build_family(p: Pair<'_, Rule>) -> ast::Family {
             _ => {}
         }
     }
+    let mut f = family_var_empty(clause);
+    f.span = span;
+    if let Some(hi) = bounds.pop() {
+        f.hi = hi;
+    }
+    if let Some(lo) = bounds.pop() {
+        f.lo = lo;
+    }
+    if let Some(var) = var {
+        f.var = var;
+    }
+    f
+}
+
+fn family_var_empty(span: Span) -> ast::Family {
     let zero = Expr {
         kind: ExprKind::Number(0.0),
         span,
     };
-    let hi = bounds.pop().unwrap_or_else(|| zero.clone());
-    let lo = bounds.pop().unwrap_or(zero);
     ast::Family {
-        var: var.unwrap_or_else(|| empty_name(span)),
-        lo,
-        hi,
+        var: empty_name(span),
+        lo: zero.clone(),
+        hi: zero,
         span,
+        second: None,
     }
 }
 

@@ -1,11 +1,11 @@
 //! Lowering a vector defined entry by entry through a convolution (`check::entrywise`):
-//! one [`Op::Conv1d`] node for the sum, bound to the placeholder name while the rest of the
+//! one [`Op::Conv`] node for the sum, bound to the placeholder name while the rest of the
 //! right side is lowered as the equation for the whole vector.
 
 use super::{Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number};
 use crate::ast;
 use crate::check::entrywise::{geometry, matches, placeholder, rewritten, starts_at_one};
-use crate::ir::conv::{Conv1d, ConvPart};
+use crate::ir::conv::{Conv, ConvPart};
 use crate::ir::{Cols, Op};
 
 impl Cx<'_, '_> {
@@ -18,8 +18,13 @@ impl Cx<'_, '_> {
         if !starts_at_one(&m, &|n| lookup_number(n, scope)) {
             return false;
         }
+        let cols = if m.second.is_some() {
+            |c: Cols| matches!(c, Cols::Batch(_))
+        } else {
+            |c: Cols| c == Cols::EXAMPLE
+        };
         let x = match scope.names.get(&canonical(&m.input, scope)) {
-            Some(Val::Node(x)) if self.graph.shape(x.id).cols == Cols::EXAMPLE => *x,
+            Some(Val::Node(x)) if cols(self.graph.shape(x.id).cols) => *x,
             _ => return false,
         };
         let result = self.entrywise_conv(&m, x, scope);
@@ -39,16 +44,24 @@ impl Cx<'_, '_> {
             Some(Val::Node(w)) => *w,
             _ => return Err(Fail::Quiet),
         };
-        let conv = Conv1d {
-            part: ConvPart::Forward,
-            k: g.k as u32,
-            pad: g.pad,
-            stride: g.stride,
-            dil: g.dil,
-            n_in: self.graph.shape(x.id).rows as u32,
-            n_out: g.n_out as u32,
+        let shape = self.graph.shape(x.id);
+        let width = match shape.cols {
+            Cols::Batch(n) => n as u32,
+            Cols::Fixed(_) => return Err(Fail::Quiet),
         };
-        let id = self.op(Op::Conv1d(conv), &[w.id, x.id], m.sum.span)?;
+        let conv = Conv {
+            part: ConvPart::Forward,
+            c_in: 1,
+            c_out: 1,
+            k: g.map(|g| g.k as u32),
+            pad: g.map(|g| g.pad),
+            stride: g.map(|g| g.stride),
+            dil: g.map(|g| g.dil),
+            n_in: [shape.rows as u32, width],
+            n_out: g.map(|g| g.n_out as u32),
+            chan_rows: false,
+        };
+        let id = self.op(Op::Conv(conv), &[w.id, x.id], m.sum.span)?;
         let holder = crate::names::literal(&placeholder(m));
         scope.names.insert(holder.clone(), Val::Node(Lv::of(id)));
         let out = self.equation(&lhs, &rhs, false, scope);
