@@ -126,17 +126,7 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     };
     let j_lo = binder.lo.as_deref()?;
     let j = crate::names::literal(&binder.var);
-    let ExprKind::Binary {
-        op: BinOp::Juxt | BinOp::Scale,
-        lhs: a,
-        rhs: b,
-    } = &body.kind
-    else {
-        return None;
-    };
-    let (ExprKind::Name(a), ExprKind::Name(b)) = (&a.kind, &b.kind) else {
-        return None;
-    };
+    let (a, b) = names_product(body)?;
     let ([sa], [sb]) = (&a.sub[..], &b.sub[..]) else {
         return None;
     };
@@ -205,17 +195,7 @@ fn image<'a>(
         return None;
     }
     let (j2, j2_lo, j2_hi, body) = limits(inner)?;
-    let ExprKind::Binary {
-        op: BinOp::Juxt | BinOp::Scale,
-        lhs: a,
-        rhs: b,
-    } = &body.kind
-    else {
-        return None;
-    };
-    let (ExprKind::Name(a), ExprKind::Name(b)) = (&a.kind, &b.kind) else {
-        return None;
-    };
+    let (a, b) = names_product(body)?;
     // `ω_{mn} x_{E_1, E_2}` or `x_{E_1, E_2} ω_{mn}`.
     let (kernel, input) = if pair(&a.sub, &j, &j2) {
         (a, b)
@@ -364,6 +344,22 @@ fn strip(n: &ast::Name) -> ast::Name {
     ast::Name {
         sub: Vec::new(),
         ..n.clone()
+    }
+}
+
+/// The two names of a product `a b` (or `a · b`), such as `ω_j x_{i+j-2}`.
+fn names_product(e: &Expr) -> Option<(&ast::Name, &ast::Name)> {
+    let ExprKind::Binary {
+        op: BinOp::Juxt | BinOp::Scale,
+        lhs: a,
+        rhs: b,
+    } = &e.kind
+    else {
+        return None;
+    };
+    match (&a.kind, &b.kind) {
+        (ExprKind::Name(a), ExprKind::Name(b)) => Some((a, b)),
+        _ => None,
     }
 }
 
