@@ -1031,17 +1031,14 @@ impl Cx<'_, '_> {
             return Ok(Val::Node(Lv::of(self.constant(v, Shape::SCALAR, span)?)));
         }
         let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
-        let texts: Vec<String> = items.iter().map(Item::text).collect();
+        let texts: Vec<Option<String>> = items.iter().map(Item::text).collect();
         let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
         match resolved {
             Some(v) => Ok(v),
             None if self.failed => Err(Fail::Quiet),
             None => Err(unsupported(
                 span,
-                format!(
-                    "the name `{}`",
-                    names::build(&n.word, n.primes, n.frozen, &texts)
-                ),
+                format!("the name `{}`", names::literal(n)),
             )),
         }
     }
@@ -1051,17 +1048,24 @@ impl Cx<'_, '_> {
         &mut self,
         n: &ast::Name,
         items: &[Item],
-        texts: &[String],
+        texts: &[Option<String>],
         len: usize,
         scope: &mut Scope,
         span: Span,
     ) -> R<Option<Val>> {
-        let full = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
-        if let Some(v) = scope.names.get(&full).cloned() {
+        // A subscript that is the example index or a group has no spelling of its own: only a
+        // shorter prefix can name something, the item then applied to it.
+        let written: Option<Vec<String>> = texts[..len].iter().cloned().collect();
+        let full = written
+            .as_deref()
+            .map(|t| names::build(&n.word, n.primes, n.frozen, t));
+        if let Some(v) = full.as_ref().and_then(|f| scope.names.get(f)).cloned() {
             return Ok(Some(v));
         }
-        if n.frozen {
-            let thawed = names::build(&n.word, n.primes, false, &texts[..len]);
+        if n.frozen
+            && let Some(t) = written.as_deref()
+        {
+            let thawed = names::build(&n.word, n.primes, false, t);
             if let Some(Val::Node(v)) = scope.names.get(&thawed).cloned() {
                 let id = self.op(Op::StopGradient, &[v.id], span)?;
                 return Ok(Some(Val::Node(Lv { id, row: v.row })));
@@ -1071,6 +1075,7 @@ impl Cx<'_, '_> {
             }
         }
         if len == 0 {
+            let full = names::build(&n.word, n.primes, n.frozen, &[]);
             if let Some(v) = scope.hypers.get(&full).copied() {
                 return Ok(Some(Val::Node(Lv::of(self.constant(
                     v,
@@ -1145,11 +1150,11 @@ impl Cx<'_, '_> {
 
     fn function(&self, n: &ast::Name, scope: &Scope) -> Option<Func> {
         let full = {
-            let items: Vec<String> = n.sub.iter().map(|s| item(s, scope).text()).collect();
-            names::build(&n.word, n.primes, false, &items)
+            let items: Option<Vec<String>> = n.sub.iter().map(|s| item(s, scope).text()).collect();
+            items.map(|t| names::build(&n.word, n.primes, false, &t))
         };
         let base = names::build(&n.word, n.primes, false, &[]);
-        for key in [&full, &base] {
+        for key in full.iter().chain([&base]) {
             if let Some(Val::Func(f)) = scope.names.get(key) {
                 return Some(f.clone());
             }
@@ -1179,10 +1184,14 @@ impl Cx<'_, '_> {
             ));
         };
         let full = {
-            let items: Vec<String> = fname.sub.iter().map(|s| item(s, scope).text()).collect();
-            names::build(&fname.word, fname.primes, false, &items)
+            let items: Option<Vec<String>> =
+                fname.sub.iter().map(|s| item(s, scope).text()).collect();
+            items.map(|t| names::build(&fname.word, fname.primes, false, &t))
         };
-        let own_name = matches!(scope.names.get(&full), Some(Val::Func(_)));
+        let own_name = matches!(
+            full.as_ref().and_then(|f| scope.names.get(f)),
+            Some(Val::Func(_))
+        );
         let component = if own_name { None } else { fname.sub.last() };
         let result = match f {
             Func::Builtin(b, bound_sub) => {
@@ -1238,9 +1247,9 @@ impl Cx<'_, '_> {
                         _ => false,
                     });
                 let base = names::build(&fname.word, fname.primes, false, &[]);
-                let forward = scope
-                    .forward
-                    .get(&full)
+                let forward = full
+                    .as_ref()
+                    .and_then(|f| scope.forward.get(f))
                     .or_else(|| scope.forward.get(&base));
                 match forward.copied() {
                     Some(v) if same => v,
@@ -1620,12 +1629,13 @@ enum Item {
 }
 
 impl Item {
-    fn text(&self) -> String {
+    /// The item as it is spelt in a canonical name; `None` for the example index and a
+    /// group, which no declared name contains.
+    fn text(&self) -> Option<String> {
         match self {
-            Item::Int(v) => v.to_string(),
-            Item::Label(s) | Item::Text(s) => s.clone(),
-            Item::Batch => "#batch".to_string(),
-            Item::Group(_) => "#group".to_string(),
+            Item::Int(v) => Some(v.to_string()),
+            Item::Label(s) | Item::Text(s) => Some(s.clone()),
+            Item::Batch | Item::Group(_) => None,
         }
     }
 }
