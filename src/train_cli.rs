@@ -387,7 +387,9 @@ fn training_data(
         value_labels: model.target_labels(),
         class_names: None,
     };
-    let (ds, source) = data::<f64>(io, &args.data, args.seed, false, expect).map_err(fail)?;
+    // A model with no target reads every column of a data file as a feature.
+    let no_target = io.target == TargetKind::Values { count: 0 };
+    let (ds, source) = data::<f64>(io, &args.data, args.seed, no_target, expect).map_err(fail)?;
     if ds.len() < 3 {
         return Err(fail(format!(
             "{source}: {} examples; training needs at least 3 (training, validation, test)",
@@ -690,17 +692,7 @@ fn checkpoint_target(
         }
         (m, saved) => m.clone().or_else(|| saved.cloned()),
     };
-    let mut saved: Vec<(String, f64)> = Vec::new();
-    for item in meta.get("overrides").map_or("", String::as_str).split(',') {
-        if item.is_empty() {
-            continue;
-        }
-        let (k, v) = item
-            .split_once('=')
-            .and_then(|(k, v)| Some((k.to_string(), v.parse::<f64>().ok()?)))
-            .ok_or_else(|| format!("checkpoint metadata `overrides` has `{item}`"))?;
-        saved.push((k, v));
-    }
+    let saved = super::cli::saved_overrides(meta)?;
     if !given.overrides.is_empty() && given.overrides != saved {
         let show = |o: &[(String, f64)]| {
             o.iter()

@@ -75,8 +75,8 @@ pub fn prepare<T: Scalar>(
     })
 }
 
-/// The built-in data set for a model: digits for 64 inputs and 10 classes, iris for 4 inputs
-/// and 3 classes, otherwise a synthetic set of the model's shape (Gaussian clusters for
+/// The built-in data set for a model: digits for 64 inputs and 10 classes, or 64 inputs and
+/// no target (an autoencoder's data are its input), iris for 4 inputs and 3 classes, otherwise a synthetic set of the model's shape (Gaussian clusters for
 /// class labels, a smooth function of the inputs with values in `[0, 1]` for real targets).
 /// Returns the data and a one-line description.
 pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
@@ -111,6 +111,14 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
                     io.features(),
                     200 * classes
                 ),
+            )
+        }
+        TargetKind::Values { count: 0 } if io.features() == 64 => {
+            let mut ds = digits();
+            ds.y = Targets::Values(Mat::zeros(0, ds.len()));
+            (
+                ds,
+                "digits (built in): 1797 8×8 images, no targets (the data are the input)".into(),
             )
         }
         TargetKind::Values { count } => (
@@ -350,9 +358,10 @@ struct Compiled {
     /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
     grad_outputs: Vec<Option<ir::NodeId>>,
     io: Io,
-    /// Input slots: the data input and the target (any other is noise, drawn each step).
+    /// Input slots: the data input and the target, if any (any other is noise, drawn each
+    /// step).
     x: usize,
-    y: usize,
+    y: Option<usize>,
     source: String,
     file: String,
 }
@@ -378,7 +387,9 @@ impl<T: Scalar> InterpModel<T> {
     /// For a vector of labels as target (`target y : {0, 1}^{D}`): the set of each entry, as
     /// its first label and count (the data must hold labels of it, not any numbers).
     pub fn target_labels(&self) -> Option<(i32, usize)> {
-        self.compiled.train.inputs[self.compiled.y].entry_labels
+        self.compiled
+            .y
+            .and_then(|y| self.compiled.train.inputs[y].entry_labels)
     }
 
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
@@ -405,11 +416,17 @@ impl<T: Scalar> InterpModel<T> {
                 xs.len()
             ));
         };
-        let [y] = ys[..] else {
-            return Err(format!(
-                "`{name}` has {} targets; `nnspec train` trains models with one `target`",
-                ys.len()
-            ));
+        // No target: the data are the input (an autoencoder, a VAE).
+        let y = match ys[..] {
+            [] => None,
+            [y] => Some(y),
+            _ => {
+                return Err(format!(
+                    "`{name}` has {} targets; `nnspec train` trains models with one `target` \
+                     or none",
+                    ys.len()
+                ));
+            }
         };
         let fwd = crate::dsl::opt::optimize(forward).map_err(|e| e.to_string())?;
         // The model function, when there is one `f[x, φ]` (not one per output component).
@@ -425,23 +442,9 @@ impl<T: Scalar> InterpModel<T> {
         let grad_outputs = (0..forward.params.len())
             .map(|k| train.param_grad(&loss.name, k))
             .collect();
-        let ys = &forward.inputs[y];
-        if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
-            return Err(format!(
-                "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
-                 reads a class label or a vector per example as the target",
-                ys.name, ys.shape.rows
-            ));
-        }
-        let target = match ys.labels {
-            Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
-                lo: lo as usize,
-                classes: Some(classes),
-            },
-            Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
-            None => TargetKind::Values {
-                count: ys.shape.rows,
-            },
+        let target = match y {
+            Some(y) => target_kind(forward, y)?,
+            None => TargetKind::Values { count: 0 },
         };
         let io = Io {
             model: name.clone(),
@@ -490,7 +493,7 @@ impl<T: Scalar> InterpModel<T> {
             let m = if k == c.x {
                 check_shape(&s.name, x, (r, cols))?;
                 x.to_owned()
-            } else if k == c.y {
+            } else if Some(k) == c.y {
                 match (y, s.labels) {
                     (TargetsRef::Labels(l), Some(_)) => {
                         if l.len() != batch {
@@ -548,6 +551,29 @@ impl<T: Scalar> InterpModel<T> {
         g.output(&self.compiled.io.loss)
             .map_or(T::ZERO, |id| v[id][(0, 0)])
     }
+}
+
+/// What the target slot `y` of `forward` holds, as the training loop reads it.
+fn target_kind(forward: &Graph, y: usize) -> Result<TargetKind, String> {
+    let name = &forward.name;
+    let ys = &forward.inputs[y];
+    if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
+        return Err(format!(
+            "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
+             reads a class label or a vector per example as the target",
+            ys.name, ys.shape.rows
+        ));
+    }
+    Ok(match ys.labels {
+        Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
+            lo: lo as usize,
+            classes: Some(classes),
+        },
+        Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
+        None => TargetKind::Values {
+            count: ys.shape.rows,
+        },
+    })
 }
 
 /// The input `name`'s batch `m` has the dimensions `want` (as [`StepError::Shape`] says it,
@@ -659,16 +685,19 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let g = &c.forward;
         // Targets are not read by the model function: give zeros of the right kind.
         let batch = x.ncols() / c.io.input_cols.max(1);
-        let y_slot = &g.inputs[c.y];
         let labels: Vec<usize>;
         let values: Mat<T>;
-        let y = match y_slot.labels {
-            Some((lo, _)) => {
+        let y = match c.y.map(|y| &g.inputs[y]).map(|s| (s.labels, s.shape.rows)) {
+            Some((Some((lo, _)), _)) => {
                 labels = vec![lo.max(0) as usize; batch];
                 TargetsRef::Labels(&labels)
             }
+            Some((None, rows)) => {
+                values = Mat::zeros(rows, batch);
+                TargetsRef::Values(values.as_ref())
+            }
             None => {
-                values = Mat::zeros(y_slot.shape.rows, batch);
+                values = Mat::zeros(0, batch);
                 TargetsRef::Values(values.as_ref())
             }
         };

@@ -44,7 +44,9 @@ pub struct Io {
     pub input_cols: usize,
     /// Rows of the model function's output `f[x, φ]`.
     pub outputs: usize,
-    /// What the target holds: class labels (with their first value and count) or values.
+    /// What the target holds: class labels (with their first value and count) or values;
+    /// values of no rows (`count: 0`) for a model with no target, whose data are its input
+    /// (an autoencoder, a VAE).
     pub target: TargetKind,
 }
 
