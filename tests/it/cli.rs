@@ -1097,3 +1097,18 @@ fn sample_draws_the_vae_decoder_on_normal_noise_as_a_png_grid() {
         text(&r.stderr)
     );
 }
+
+#[test]
+fn gradcheck_skips_a_sub_model_without_a_loss_beside_models_with_one() {
+    let r = nnspec(&["gradcheck", "specs/vae.nn"]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{err}{}", text(&r.stdout));
+    assert!(
+        err.contains("note: vae/Decoder has no loss of its own: skipped"),
+        "{err}"
+    );
+    assert!(text(&r.stdout).contains("all gradients agree"));
+    // Asked for by name, a model without a loss is still an error.
+    let r = nnspec(&["gradcheck", "specs/vae.nn", "--model", "Decoder"]);
+    assert_eq!(r.status.code(), Some(1));
+}
