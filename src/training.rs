@@ -11,7 +11,7 @@ use crate::dsl::ir::{self, Graph, Role};
 use crate::interp::{self, EvalError};
 use crate::runtime::data::{CsvOptions, Dataset, Standardizer, TargetKind, Targets, TargetsRef};
 use crate::runtime::init::Init;
-use crate::runtime::train::{History, Io, Supervised};
+use crate::runtime::train::{History, Io, Objective, Supervised};
 use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
 use faer::{Mat, MatRef};
 use std::path::{Path, PathBuf};
@@ -353,10 +353,8 @@ struct Compiled {
     forward: Graph,
     /// The model function's node in `forward`, if the spec defines one `f[x, φ]`.
     function: Option<ir::NodeId>,
-    /// Forward and backward: the losses and the gradient of the first loss.
-    train: Graph,
-    /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
-    grad_outputs: Vec<Option<ir::NodeId>>,
+    /// Each loss's forward and backward graph, in the spec's order.
+    losses: Vec<LossGraph>,
     io: Io,
     /// Input slots: the data input and the target, if any (any other is noise, drawn each
     /// step).
@@ -364,6 +362,19 @@ struct Compiled {
     y: Option<usize>,
     source: String,
     file: String,
+}
+
+/// One loss, differentiated with respect to the parameters it trains.
+#[derive(Debug)]
+struct LossGraph {
+    /// Its name in the spec.
+    name: String,
+    /// Forward and backward: the losses and this loss's gradients.
+    train: Graph,
+    /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
+    grad_outputs: Vec<Option<ir::NodeId>>,
+    /// For each parameter, whether this loss trains it.
+    trains: Vec<bool>,
 }
 
 /// A spec's model run by the IR interpreter, as a [`Supervised`] model: parameters are a
@@ -374,6 +385,9 @@ pub struct InterpModel<T> {
     compiled: Arc<Compiled>,
     /// The parameters, in the spec's declaration order.
     pub params: NamedParams<T>,
+    /// With several losses, the consecutive batches of the first per batch of each other
+    /// (`k` of eq. 15.5's discriminator steps per generator step); 1 by default.
+    pub steps: usize,
 }
 
 /// The interpreter's workspace: the last prediction, and the noise generator.
@@ -389,7 +403,7 @@ impl<T: Scalar> InterpModel<T> {
     pub fn target_labels(&self) -> Option<(i32, usize)> {
         self.compiled
             .y
-            .and_then(|y| self.compiled.train.inputs[y].entry_labels)
+            .and_then(|y| self.compiled.forward.inputs[y].entry_labels)
     }
 
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
@@ -435,13 +449,27 @@ impl<T: Scalar> InterpModel<T> {
             .iter()
             .find(|(n, _)| !fwd.losses.iter().any(|l| l.name == *n))
             .map(|(_, id)| *id);
-        let wrt: Vec<u32> = loss.wrt.clone();
-        let train = crate::dsl::ad::grad(&fwd, &loss.name, &wrt)
-            .and_then(|g| crate::dsl::opt::optimize(&g))
-            .map_err(|e| e.to_string())?;
-        let grad_outputs = (0..forward.params.len())
-            .map(|k| train.param_grad(&loss.name, k))
-            .collect();
+        let losses = forward
+            .losses
+            .iter()
+            .map(|l| {
+                let train = crate::dsl::ad::grad(&fwd, &l.name, &l.wrt)
+                    .and_then(|g| crate::dsl::opt::optimize(&g))
+                    .map_err(|e| e.to_string())?;
+                let grad_outputs = (0..forward.params.len())
+                    .map(|k| train.param_grad(&l.name, k))
+                    .collect();
+                let trains = (0..forward.params.len())
+                    .map(|k| l.wrt.contains(&(k as u32)))
+                    .collect();
+                Ok(LossGraph {
+                    name: l.name.clone(),
+                    train,
+                    grad_outputs,
+                    trains,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let target = match y {
             Some(y) => target_kind(forward, y)?,
             None => TargetKind::Values { count: 0 },
@@ -464,8 +492,7 @@ impl<T: Scalar> InterpModel<T> {
             compiled: Arc::new(Compiled {
                 forward: fwd,
                 function,
-                train,
-                grad_outputs,
+                losses,
                 io,
                 x,
                 y,
@@ -473,6 +500,7 @@ impl<T: Scalar> InterpModel<T> {
                 file: file.to_string(),
             }),
             params,
+            steps: 1,
         })
     }
 
@@ -642,6 +670,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         InterpModel {
             compiled: self.compiled.clone(),
             params: self.params.zeros_like(),
+            steps: self.steps,
         }
     }
 
@@ -664,16 +693,44 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         grads: &mut Self,
         ws: &mut InterpWorkspace<T>,
     ) -> Result<T, StepError> {
+        self.batch_loss_and_grad_of(0, x, y, grads, ws)
+    }
+
+    fn objectives(&self) -> Vec<Objective> {
+        let losses = &self.compiled.losses;
+        losses
+            .iter()
+            .enumerate()
+            .map(|(k, l)| Objective {
+                name: l.name.clone(),
+                trains: l.trains.clone(),
+                steps: if k == 0 && losses.len() > 1 {
+                    self.steps
+                } else {
+                    1
+                },
+            })
+            .collect()
+    }
+
+    fn batch_loss_and_grad_of(
+        &self,
+        which: usize,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        grads: &mut Self,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<T, StepError> {
         let inputs = self.inputs(x, y, &mut ws.rng)?;
-        let c = &self.compiled;
-        let v = self.run(&c.train, &inputs)?;
-        for (k, out) in c.grad_outputs.iter().enumerate() {
+        let l = &self.compiled.losses[which];
+        let v = self.run(&l.train, &inputs)?;
+        for (k, out) in l.grad_outputs.iter().enumerate() {
             match out {
                 Some(id) => grads.params.mats[k].copy_from(&v[*id]),
                 None => grads.params.mats[k].fill(T::ZERO),
             }
         }
-        Ok(self.loss_value(&c.train, &v))
+        Ok(v.scalar(&l.name).unwrap_or(T::ZERO))
     }
 
     fn predict<'w>(

@@ -143,3 +143,80 @@ fn the_vae_elbo_rises_past_a_stated_value() {
 /// about −(61 · 1/(2σ²) + 64 · ½ log(2πσ²)) ≈ −137 (61 of the 64 pixels vary, each of
 /// variance 1 after standardisation): −110 can only be passed by reconstructing digits.
 const ELBO_AFTER_20_EPOCHS: f64 = -110.0;
+
+#[test]
+fn losses_take_their_steps_in_turn() {
+    use nnspec::runtime::train::{Objective, which_loss};
+    let o = |steps| Objective {
+        name: String::new(),
+        trains: Vec::new(),
+        steps,
+    };
+    let order: Vec<usize> = (0..8).map(|k| which_loss(&[o(3), o(1)], k)).collect();
+    assert_eq!(order, [0, 0, 0, 1, 0, 0, 0, 1]);
+    let order: Vec<usize> = (0..4).map(|k| which_loss(&[o(1)], k)).collect();
+    assert_eq!(order, [0, 0, 0, 0]);
+}
+
+#[test]
+fn the_gan_losses_alternate_each_stepping_only_its_group() {
+    let path = format!(
+        "{}/dsl/tests/data/ok/gan_groups_noise.nn",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let src = std::fs::read_to_string(&path).unwrap();
+    let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
+    let graph = checked.graph(Some("GAN")).unwrap();
+    let fresh = || {
+        let mut m = InterpModel::<f64>::new(graph, &src, "gan.nn", &mut Rng::new(2)).unwrap();
+        m.steps = 2;
+        m
+    };
+    let model = fresh();
+    let objectives = model.objectives();
+    let names: Vec<&str> = objectives.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["L", "L'"]);
+    // The discriminator's loss L[φ] trains φ; the generator's L'[θ] trains θ (the instance
+    // of g) and β_g.
+    let mut params = Vec::new();
+    model.for_each_param(&mut |n, _| params.push(n.to_string()));
+    for (k, p) in params.iter().enumerate() {
+        let generator = p.starts_with("θ.") || p == "β_g";
+        assert_eq!(objectives[0].trains[k], !generator, "{p}");
+        assert_eq!(objectives[1].trains[k], generator, "{p}");
+    }
+    let (ds, _) = training::builtin::<f64>(&model.io(), 1);
+    assert_eq!(ds.len(), 512);
+    // Batches of 128: with k = 2 the first two train L, the third L', the fourth L.
+    let changed_after = |batches: usize| {
+        let mut m = fresh();
+        let before: Vec<Mat<f64>> = m.params.mats.clone();
+        let mut ds = ds.clone();
+        let keep: Vec<usize> = (0..batches * 128).collect();
+        ds.x = Mat::from_fn(ds.x.nrows(), keep.len(), |i, j| ds.x[(i, j)]);
+        ds.y = nnspec::runtime::data::Targets::Values(Mat::zeros(0, keep.len()));
+        let cfg = TrainConfig {
+            epochs: 1,
+            batch: 128,
+            seed: 1,
+            patience: None,
+            progress: false,
+        };
+        fit(&mut m, &mut adam(1e-2), &ds, None, &cfg).unwrap();
+        params
+            .iter()
+            .zip(before.iter().zip(&m.params.mats))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(p, _)| p.clone())
+            .collect::<Vec<_>>()
+    };
+    let two = changed_after(2);
+    assert!(
+        two.iter().all(|p| !p.starts_with("θ.") && p != "β_g"),
+        "{two:?}"
+    );
+    assert!(two.iter().any(|p| p == "Ω_d"), "{two:?}");
+    let three = changed_after(3);
+    assert!(three.iter().any(|p| p.starts_with("θ.")), "{three:?}");
+    assert!(three.iter().any(|p| p == "β_g"), "{three:?}");
+}
