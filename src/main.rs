@@ -80,6 +80,9 @@ enum Command {
     Train(Box<train_cli::TrainArgs>),
     /// Predict with a trained checkpoint: the model function on every example, as CSV.
     Predict(train_cli::PredictArgs),
+    /// Draw samples from a trained generative model (its generator on z ~ Norm[0, I]) as a
+    /// PNG grid of pictures.
+    Sample(cli::sample::SampleArgs),
     /// Check every gradient of every loss against central differences in f64.
     Gradcheck(GradcheckArgs),
     /// Print a model's IR: as lowered from the spec, or with its gradients.
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Gradcheck(args) => cli::gradcheck::gradcheck(&args),
         Command::Train(args) => train_cli::train(&args),
         Command::Predict(args) => train_cli::predict(&args),
+        Command::Sample(args) => cli::sample::sample(&args),
         Command::Emit {
             file,
             model,

@@ -93,6 +93,11 @@ pub struct TrainArgs {
     /// Where to write model.safetensors, history.csv and loss.svg (default: out/<model>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With several losses (a GAN, eq. 15.5): K consecutive batches of the first loss per
+    /// batch of each other, each loss with its own optimiser stepping only the parameters it
+    /// trains.
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = at_least_one)]
+    steps: usize,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -314,7 +319,14 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     let start = Instant::now();
     let (method, schedule) = check_options(args)?;
     let mut model = model::<f64>(&args.target, args.seed)?;
+    model.steps = args.steps;
     let io = model.io();
+    if args.resume.is_some() && model.objectives().len() > 1 {
+        return Err(usage(
+            "--resume: a run of several losses cannot be continued (the optimisers of the \
+             losses after the first are not saved)",
+        ));
+    }
     let (prepared, source, class_names) = training_data(args, &io, &model)?;
     let mut config = Config::new(method, args.lr);
     config.weight_decay = args.weight_decay;
@@ -387,7 +399,9 @@ fn training_data(
         value_labels: model.target_labels(),
         class_names: None,
     };
-    let (ds, source) = data::<f64>(io, &args.data, args.seed, false, expect).map_err(fail)?;
+    // A model with no target reads every column of a data file as a feature.
+    let no_target = io.target == TargetKind::Values { count: 0 };
+    let (ds, source) = data::<f64>(io, &args.data, args.seed, no_target, expect).map_err(fail)?;
     if ds.len() < 3 {
         return Err(fail(format!(
             "{source}: {} examples; training needs at least 3 (training, validation, test)",
@@ -599,6 +613,7 @@ impl RunInfo {
             ("--schedule", args.schedule.clone()),
             ("--clip", args.clip.map_or("none".into(), |c| c.to_string())),
             ("--batch", args.batch.to_string()),
+            ("--steps", args.steps.to_string()),
             ("the data", source.to_string()),
         ];
         options.extend(meta.iter().filter(|(k, _)| *k != "format").cloned());
@@ -690,17 +705,7 @@ fn checkpoint_target(
         }
         (m, saved) => m.clone().or_else(|| saved.cloned()),
     };
-    let mut saved: Vec<(String, f64)> = Vec::new();
-    for item in meta.get("overrides").map_or("", String::as_str).split(',') {
-        if item.is_empty() {
-            continue;
-        }
-        let (k, v) = item
-            .split_once('=')
-            .and_then(|(k, v)| Some((k.to_string(), v.parse::<f64>().ok()?)))
-            .ok_or_else(|| format!("checkpoint metadata `overrides` has `{item}`"))?;
-        saved.push((k, v));
-    }
+    let saved = super::cli::saved_overrides(meta)?;
     if !given.overrides.is_empty() && given.overrides != saved {
         let show = |o: &[(String, f64)]| {
             o.iter()

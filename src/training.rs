@@ -11,7 +11,7 @@ use crate::dsl::ir::{self, Graph, Role};
 use crate::interp::{self, EvalError};
 use crate::runtime::data::{CsvOptions, Dataset, Standardizer, TargetKind, Targets, TargetsRef};
 use crate::runtime::init::Init;
-use crate::runtime::train::{History, Io, Supervised};
+use crate::runtime::train::{History, Io, Objective, Supervised};
 use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
 use faer::{Mat, MatRef};
 use std::path::{Path, PathBuf};
@@ -75,8 +75,8 @@ pub fn prepare<T: Scalar>(
     })
 }
 
-/// The built-in data set for a model: digits for 64 inputs and 10 classes, iris for 4 inputs
-/// and 3 classes, otherwise a synthetic set of the model's shape (Gaussian clusters for
+/// The built-in data set for a model: digits for 64 inputs and 10 classes, or 64 inputs and
+/// no target (an autoencoder's data are its input), iris for 4 inputs and 3 classes, otherwise a synthetic set of the model's shape (Gaussian clusters for
 /// class labels, a smooth function of the inputs with values in `[0, 1]` for real targets).
 /// Returns the data and a one-line description.
 pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
@@ -111,6 +111,14 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
                     io.features(),
                     200 * classes
                 ),
+            )
+        }
+        TargetKind::Values { count: 0 } if io.features() == 64 => {
+            let mut ds = digits();
+            ds.y = Targets::Values(Mat::zeros(0, ds.len()));
+            (
+                ds,
+                "digits (built in): 1797 8×8 images, no targets (the data are the input)".into(),
             )
         }
         TargetKind::Values { count } => (
@@ -345,16 +353,28 @@ struct Compiled {
     forward: Graph,
     /// The model function's node in `forward`, if the spec defines one `f[x, φ]`.
     function: Option<ir::NodeId>,
-    /// Forward and backward: the losses and the gradient of the first loss.
+    /// Each loss's forward and backward graph, in the spec's order.
+    losses: Vec<LossGraph>,
+    io: Io,
+    /// Input slots: the data input and the target, if any (any other is noise, drawn each
+    /// step).
+    x: usize,
+    y: Option<usize>,
+    source: String,
+    file: String,
+}
+
+/// One loss, differentiated with respect to the parameters it trains.
+#[derive(Debug)]
+struct LossGraph {
+    /// Its name in the spec.
+    name: String,
+    /// Forward and backward: the losses and this loss's gradients.
     train: Graph,
     /// For each parameter, the output of `train` holding its gradient (if the loss uses it).
     grad_outputs: Vec<Option<ir::NodeId>>,
-    io: Io,
-    /// Input slots: the data input and the target (any other is noise, drawn each step).
-    x: usize,
-    y: usize,
-    source: String,
-    file: String,
+    /// For each parameter, whether this loss trains it.
+    trains: Vec<bool>,
 }
 
 /// A spec's model run by the IR interpreter, as a [`Supervised`] model: parameters are a
@@ -365,6 +385,9 @@ pub struct InterpModel<T> {
     compiled: Arc<Compiled>,
     /// The parameters, in the spec's declaration order.
     pub params: NamedParams<T>,
+    /// With several losses, the consecutive batches of the first per batch of each other
+    /// (`k` of eq. 15.5's discriminator steps per generator step); 1 by default.
+    pub steps: usize,
 }
 
 /// The interpreter's workspace: the last prediction, and the noise generator.
@@ -378,7 +401,9 @@ impl<T: Scalar> InterpModel<T> {
     /// For a vector of labels as target (`target y : {0, 1}^{D}`): the set of each entry, as
     /// its first label and count (the data must hold labels of it, not any numbers).
     pub fn target_labels(&self) -> Option<(i32, usize)> {
-        self.compiled.train.inputs[self.compiled.y].entry_labels
+        self.compiled
+            .y
+            .and_then(|y| self.compiled.forward.inputs[y].entry_labels)
     }
 
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
@@ -405,11 +430,17 @@ impl<T: Scalar> InterpModel<T> {
                 xs.len()
             ));
         };
-        let [y] = ys[..] else {
-            return Err(format!(
-                "`{name}` has {} targets; `nnspec train` trains models with one `target`",
-                ys.len()
-            ));
+        // No target: the data are the input (an autoencoder, a VAE).
+        let y = match ys[..] {
+            [] => None,
+            [y] => Some(y),
+            _ => {
+                return Err(format!(
+                    "`{name}` has {} targets; `nnspec train` trains models with one `target` \
+                     or none",
+                    ys.len()
+                ));
+            }
         };
         let fwd = crate::dsl::opt::optimize(forward).map_err(|e| e.to_string())?;
         // The model function, when there is one `f[x, φ]` (not one per output component).
@@ -418,30 +449,30 @@ impl<T: Scalar> InterpModel<T> {
             .iter()
             .find(|(n, _)| !fwd.losses.iter().any(|l| l.name == *n))
             .map(|(_, id)| *id);
-        let wrt: Vec<u32> = loss.wrt.clone();
-        let train = crate::dsl::ad::grad(&fwd, &loss.name, &wrt)
-            .and_then(|g| crate::dsl::opt::optimize(&g))
-            .map_err(|e| e.to_string())?;
-        let grad_outputs = (0..forward.params.len())
-            .map(|k| train.param_grad(&loss.name, k))
-            .collect();
-        let ys = &forward.inputs[y];
-        if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
-            return Err(format!(
-                "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
-                 reads a class label or a vector per example as the target",
-                ys.name, ys.shape.rows
-            ));
-        }
-        let target = match ys.labels {
-            Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
-                lo: lo as usize,
-                classes: Some(classes),
-            },
-            Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
-            None => TargetKind::Values {
-                count: ys.shape.rows,
-            },
+        let losses = forward
+            .losses
+            .iter()
+            .map(|l| {
+                let train = crate::dsl::ad::grad(&fwd, &l.name, &l.wrt)
+                    .and_then(|g| crate::dsl::opt::optimize(&g))
+                    .map_err(|e| e.to_string())?;
+                let grad_outputs = (0..forward.params.len())
+                    .map(|k| train.param_grad(&l.name, k))
+                    .collect();
+                let trains = (0..forward.params.len())
+                    .map(|k| l.wrt.contains(&(k as u32)))
+                    .collect();
+                Ok(LossGraph {
+                    name: l.name.clone(),
+                    train,
+                    grad_outputs,
+                    trains,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let target = match y {
+            Some(y) => target_kind(forward, y)?,
+            None => TargetKind::Values { count: 0 },
         };
         let io = Io {
             model: name.clone(),
@@ -461,8 +492,7 @@ impl<T: Scalar> InterpModel<T> {
             compiled: Arc::new(Compiled {
                 forward: fwd,
                 function,
-                train,
-                grad_outputs,
+                losses,
                 io,
                 x,
                 y,
@@ -470,6 +500,7 @@ impl<T: Scalar> InterpModel<T> {
                 file: file.to_string(),
             }),
             params,
+            steps: 1,
         })
     }
 
@@ -490,7 +521,7 @@ impl<T: Scalar> InterpModel<T> {
             let m = if k == c.x {
                 check_shape(&s.name, x, (r, cols))?;
                 x.to_owned()
-            } else if k == c.y {
+            } else if Some(k) == c.y {
                 match (y, s.labels) {
                     (TargetsRef::Labels(l), Some(_)) => {
                         if l.len() != batch {
@@ -548,6 +579,29 @@ impl<T: Scalar> InterpModel<T> {
         g.output(&self.compiled.io.loss)
             .map_or(T::ZERO, |id| v[id][(0, 0)])
     }
+}
+
+/// What the target slot `y` of `forward` holds, as the training loop reads it.
+fn target_kind(forward: &Graph, y: usize) -> Result<TargetKind, String> {
+    let name = &forward.name;
+    let ys = &forward.inputs[y];
+    if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
+        return Err(format!(
+            "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
+             reads a class label or a vector per example as the target",
+            ys.name, ys.shape.rows
+        ));
+    }
+    Ok(match ys.labels {
+        Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
+            lo: lo as usize,
+            classes: Some(classes),
+        },
+        Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
+        None => TargetKind::Values {
+            count: ys.shape.rows,
+        },
+    })
 }
 
 /// The input `name`'s batch `m` has the dimensions `want` (as [`StepError::Shape`] says it,
@@ -616,6 +670,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         InterpModel {
             compiled: self.compiled.clone(),
             params: self.params.zeros_like(),
+            steps: self.steps,
         }
     }
 
@@ -638,16 +693,44 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         grads: &mut Self,
         ws: &mut InterpWorkspace<T>,
     ) -> Result<T, StepError> {
+        self.batch_loss_and_grad_of(0, x, y, grads, ws)
+    }
+
+    fn objectives(&self) -> Vec<Objective> {
+        let losses = &self.compiled.losses;
+        losses
+            .iter()
+            .enumerate()
+            .map(|(k, l)| Objective {
+                name: l.name.clone(),
+                trains: l.trains.clone(),
+                steps: if k == 0 && losses.len() > 1 {
+                    self.steps
+                } else {
+                    1
+                },
+            })
+            .collect()
+    }
+
+    fn batch_loss_and_grad_of(
+        &self,
+        which: usize,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        grads: &mut Self,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<T, StepError> {
         let inputs = self.inputs(x, y, &mut ws.rng)?;
-        let c = &self.compiled;
-        let v = self.run(&c.train, &inputs)?;
-        for (k, out) in c.grad_outputs.iter().enumerate() {
+        let l = &self.compiled.losses[which];
+        let v = self.run(&l.train, &inputs)?;
+        for (k, out) in l.grad_outputs.iter().enumerate() {
             match out {
                 Some(id) => grads.params.mats[k].copy_from(&v[*id]),
                 None => grads.params.mats[k].fill(T::ZERO),
             }
         }
-        Ok(self.loss_value(&c.train, &v))
+        Ok(v.scalar(&l.name).unwrap_or(T::ZERO))
     }
 
     fn predict<'w>(
@@ -659,16 +742,19 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let g = &c.forward;
         // Targets are not read by the model function: give zeros of the right kind.
         let batch = x.ncols() / c.io.input_cols.max(1);
-        let y_slot = &g.inputs[c.y];
         let labels: Vec<usize>;
         let values: Mat<T>;
-        let y = match y_slot.labels {
-            Some((lo, _)) => {
+        let y = match c.y.map(|y| &g.inputs[y]).map(|s| (s.labels, s.shape.rows)) {
+            Some((Some((lo, _)), _)) => {
                 labels = vec![lo.max(0) as usize; batch];
                 TargetsRef::Labels(&labels)
             }
+            Some((None, rows)) => {
+                values = Mat::zeros(rows, batch);
+                TargetsRef::Values(values.as_ref())
+            }
             None => {
-                values = Mat::zeros(y_slot.shape.rows, batch);
+                values = Mat::zeros(0, batch);
                 TargetsRef::Values(values.as_ref())
             }
         };

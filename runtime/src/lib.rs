@@ -30,6 +30,7 @@
 //! - [`train`] — the training loop over any [`train::Supervised`] model, resumable.
 //! - [`resume`] — a run saved so that it continues bit for bit: parameters, optimiser, epoch.
 //! - [`report`] — the progress bar, the history CSV and the loss plot.
+//! - `image` (feature `plot`) — generated images (one per column) as a PNG grid.
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
@@ -39,6 +40,8 @@ pub mod data;
 pub mod elementwise;
 pub mod files;
 pub mod gemm;
+#[cfg(feature = "plot")]
+pub mod image;
 pub mod init;
 pub mod interrupt;
 pub mod labels;

@@ -403,6 +403,23 @@ impl<T: Scalar> Optimizer<T> {
     /// If `grads` does not have the structure of `params`, or `params` that of the parameters
     /// at the first step (the number of matrices or a shape differs): a bug in the caller.
     pub fn step<P: Params<T> + ?Sized>(&mut self, params: &mut P, grads: &P) -> StepInfo {
+        self.step_group(params, grads, None)
+    }
+
+    /// [`step`](Self::step) of the parameters a loss trains only: those whose visit position
+    /// `trains` marks (`None`: every one). The others, their state and the gradient norm
+    /// that clipping measures, leave them out. One optimiser per parameter group, each
+    /// stepping its own group, is how losses over different groups (eq. 15.5) train.
+    ///
+    /// # Panics
+    ///
+    /// As [`step`](Self::step); also if `trains` does not have one entry per parameter.
+    pub fn step_group<P: Params<T> + ?Sized>(
+        &mut self,
+        params: &mut P,
+        grads: &P,
+        trains: Option<&[bool]>,
+    ) -> StepInfo {
         let slots = self.config.method.slots();
         let shapes = self.shapes.get_or_insert_with(|| {
             let mut shapes = Vec::new();
@@ -414,9 +431,16 @@ impl<T: Scalar> Optimizer<T> {
         });
 
         // 1–2: the global norm of the raw gradients, and the clipping factor.
+        if let Some(t) = trains {
+            assert_eq!(t.len(), shapes.len(), "optimiser: a mark per parameter");
+        }
+        let trained = |k: usize| trains.is_none_or(|t| t[k]);
         let (mut sum, mut count) = (0.0f64, 0);
         grads.for_each_param(&mut |_, g| {
             count += 1;
+            if !trained(count - 1) {
+                return;
+            }
             for j in 0..g.ncols() {
                 for i in 0..g.nrows() {
                     let x = g[(i, j)].to_f64();
@@ -447,7 +471,9 @@ impl<T: Scalar> Optimizer<T> {
                 (g.nrows(), g.ncols()),
                 shapes.get(k),
             );
-            rule.apply(p, g, &mut state[k * slots..(k + 1) * slots]);
+            if trained(k) {
+                rule.apply(p, g, &mut state[k * slots..(k + 1) * slots]);
+            }
             k += 1;
         });
         assert_eq!(

@@ -44,7 +44,9 @@ pub struct Io {
     pub input_cols: usize,
     /// Rows of the model function's output `f[x, φ]`.
     pub outputs: usize,
-    /// What the target holds: class labels (with their first value and count) or values.
+    /// What the target holds: class labels (with their first value and count) or values;
+    /// values of no rows (`count: 0`) for a model with no target, whose data are its input
+    /// (an autoencoder, a VAE).
     pub target: TargetKind,
 }
 
@@ -54,6 +56,19 @@ impl Io {
     pub fn features(&self) -> usize {
         self.inputs * self.input_cols.max(1)
     }
+}
+
+/// One loss of a model, the parameters it trains, and how many consecutive batches it takes
+/// in each round when a model has several (eq. 15.5: `k` steps of the discriminator's loss
+/// `L[φ]` per step of the generator's `L[θ]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Objective {
+    /// The loss's name in the spec (`L`, `L'`).
+    pub name: String,
+    /// For each parameter in visiting order, whether this loss trains it.
+    pub trains: Vec<bool>,
+    /// Consecutive batches of this loss per round (at least 1).
+    pub steps: usize,
 }
 
 /// A model trained on pairs `(x, y)`: one data input, one target and a loss.
@@ -91,6 +106,33 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         grads: &mut Self,
         ws: &mut Self::Workspace,
     ) -> Result<T, StepError>;
+
+    /// The losses training alternates between, in order. By default the one loss of
+    /// [`batch_loss_and_grad`](Self::batch_loss_and_grad), training every parameter.
+    fn objectives(&self) -> Vec<Objective> {
+        let mut n = 0;
+        self.for_each_param(&mut |_, _| n += 1);
+        vec![Objective {
+            name: self.io().loss,
+            trains: vec![true; n],
+            steps: 1,
+        }]
+    }
+
+    /// Loss `k` of [`objectives`](Self::objectives) over a batch, with its gradient with
+    /// respect to the parameters it trains written into `grads` (the others' entries are
+    /// left as they are, and not read). By default the one loss.
+    fn batch_loss_and_grad_of(
+        &self,
+        k: usize,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        grads: &mut Self,
+        ws: &mut Self::Workspace,
+    ) -> Result<T, StepError> {
+        debug_assert_eq!(k, 0, "a model of one loss");
+        self.batch_loss_and_grad(x, y, grads, ws)
+    }
 
     /// The model function `f[x, φ]` on a batch: a view into the workspace.
     fn predict<'w>(
@@ -562,7 +604,13 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
         backup: Vec::new(),
         io,
         eval_batch: batch.max(256),
+        objectives: model.objectives(),
+        others: Vec::new(),
     };
+    // One optimiser per loss: the first is the caller's, the others start from its settings.
+    run.others = (1..run.objectives.len())
+        .map(|_| Optimizer::new(opt.config().clone()))
+        .collect();
     model.for_each_param(&mut |_, m| run.backup.push(m.to_owned()));
     // The batch orders of the epochs already run: shuffling is all the generator does.
     for _ in 0..state.epochs_done {
@@ -610,6 +658,10 @@ struct Loop<T: Scalar, M: Supervised<T>> {
     backup: Vec<Mat<T>>,
     io: Io,
     eval_batch: usize,
+    /// The losses, alternated batch by batch (one of them for most models).
+    objectives: Vec<Objective>,
+    /// The optimisers of the losses after the first.
+    others: Vec<Optimizer<T>>,
 }
 
 impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
@@ -630,8 +682,9 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         for (k, indices) in self.order.iter().enumerate().skip(skip) {
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
+            let which = which_loss(&self.objectives, k);
             let loss = model
-                .batch_loss_and_grad(x, y, &mut self.grads, &mut self.ws)
+                .batch_loss_and_grad_of(which, x, y, &mut self.grads, &mut self.ws)
                 .map_err(|error| {
                     let batch = k + 1;
                     at(TrainErrorKind::Step {
@@ -645,7 +698,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             } else {
                 self.grads
                     .first_non_finite()
-                    .map(|p| format!("`∂{}/∂{p}`, the gradient", self.io.loss))
+                    .map(|p| format!("`∂{}/∂{p}`, the gradient", self.objectives[which].name))
             };
             let non_finite = |quantity, updates| {
                 self.progress.finish();
@@ -665,7 +718,18 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 state.first_loss = Some(per_example);
                 state.lowest_loss = Some(per_example);
             }
-            opt.step(model, &self.grads);
+            match which {
+                0 if self.objectives.len() == 1 => {
+                    opt.step(model, &self.grads);
+                }
+                0 => {
+                    opt.step_group(model, &self.grads, Some(&self.objectives[0].trains));
+                }
+                w => {
+                    let trains = Some(&self.objectives[w].trains[..]);
+                    self.others[w - 1].step_group(model, &self.grads, trains);
+                }
+            }
             if let Some(p) = model.first_non_finite() {
                 restore_params(model, &self.backup);
                 return Err(non_finite(
@@ -778,6 +842,20 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         }
         Ok(false)
     }
+}
+
+/// The loss batch `k` of an epoch trains: the losses take their `steps` consecutive
+/// batches in turn, round after round.
+pub fn which_loss(objectives: &[Objective], k: usize) -> usize {
+    let round: usize = objectives.iter().map(|o| o.steps.max(1)).sum();
+    let mut at = k % round.max(1);
+    for (i, o) in objectives.iter().enumerate() {
+        if at < o.steps.max(1) {
+            return i;
+        }
+        at -= o.steps.max(1);
+    }
+    0
 }
 
 /// Copies every parameter into `to` (one matrix per parameter, in visiting order).

@@ -53,8 +53,18 @@ pub(crate) fn gradcheck(check: &GradcheckArgs) -> ExitCode {
         let stem = file
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        // In a file whose other models have losses, a model without one (the VAE's decoder,
+        // called as a sub-model) is skipped, saying so; asked for alone, it is an error.
+        let others_have_losses =
+            check.model.is_none() && graphs.iter().any(|g| !g.losses.is_empty());
         for forward in graphs {
             let model = format!("{stem}/{}", forward.name);
+            if forward.losses.is_empty() && others_have_losses {
+                eprintln!(
+                    "note: {model} has no loss of its own: skipped (its gradients are checked through the models that call it)"
+                );
+                continue;
+            }
             if forward.losses.is_empty() {
                 eprintln!("error: {model} has no loss: there is no gradient to check");
                 tally.failed = true;

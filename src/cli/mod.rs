@@ -8,6 +8,7 @@ pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod gradcheck;
 pub(crate) mod ir;
+pub(crate) mod sample;
 
 use nnspec::dsl;
 use std::io::IsTerminal;
@@ -114,4 +115,22 @@ pub(crate) fn load_all(
 
 pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The `--set` values a checkpoint was trained with (its metadata `overrides`).
+pub(crate) fn saved_overrides(
+    meta: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(String, f64)>, String> {
+    let mut saved: Vec<(String, f64)> = Vec::new();
+    for item in meta.get("overrides").map_or("", String::as_str).split(',') {
+        if item.is_empty() {
+            continue;
+        }
+        let (k, v) = item
+            .split_once('=')
+            .and_then(|(k, v)| Some((k.to_string(), v.parse::<f64>().ok()?)))
+            .ok_or_else(|| format!("checkpoint metadata `overrides` has `{item}`"))?;
+        saved.push((k, v));
+    }
+    Ok(saved)
 }

@@ -861,6 +861,33 @@ def kl_divergence():
     return {"x": x}, p, {"D_KL": kl, "L": np.sum(kl)}
 
 
+@spec("17.25_reparameterisation")
+def reparameterisation():
+    g = rng(39)
+    b, dx, dz, d, var = 3, 3, 2, 3, 0.8**2
+    x, eps = draw(g, dx, b, scale=2.0), draw(g, dz, b, scale=1.5)
+    p = {
+        "β_0": draw(g, d), "Ω_0": draw(g, d, dx), "β_μ": draw(g, dz), "Ω_μ": draw(g, dz, d),
+        "β_s": draw(g, dz), "Ω_s": draw(g, dz, d),
+        "φ.β_1": draw(g, d), "φ.Ω_1": draw(g, d, dz), "φ.β_2": draw(g, dx), "φ.Ω_2": draw(g, dx, d),
+    }
+    h = relu(p["β_0"][:, None] + p["Ω_0"] @ x)
+    mu = p["β_μ"][:, None] + p["Ω_μ"] @ h
+    s = p["β_s"][:, None] + p["Ω_s"] @ h
+    z = np.zeros((dz, b))
+    kl, loglik = np.zeros(b), np.zeros(b)
+    for i in range(b):
+        cov = np.diag(np.exp(s[:, i]))
+        # Σ^{1/2}: the symmetric square root, from the eigendecomposition (17.25).
+        w, v = np.linalg.eigh(cov)
+        z[:, i] = mu[:, i] + v @ np.diag(np.sqrt(w)) @ v.T @ eps[:, i]
+        kl[i] = 0.5 * (np.trace(cov) + mu[:, i] @ mu[:, i] - dz - np.log(np.linalg.det(cov)))
+        f = p["φ.β_2"] + p["φ.Ω_2"] @ relu(p["φ.β_1"] + p["φ.Ω_1"] @ z[:, i])
+        # log Norm_x[f, σ²I] (17.26), the multivariate density with covariance σ²I.
+        loglik[i] = -0.5 * dx * np.log(2 * np.pi * var) - np.sum((x[:, i] - f) ** 2) / (2 * var)
+    return {"x": x, "ε": eps}, p, {"z": z, "D_KL": kl, "L": -np.sum(loglik - kl)}
+
+
 # ---------------------------------------------------------------- course notes
 
 

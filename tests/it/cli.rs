@@ -1056,3 +1056,59 @@ fn a_bernoulli_needs_one_probability() {
         }
     }
 }
+
+#[test]
+fn sample_draws_the_vae_decoder_on_normal_noise_as_a_png_grid() {
+    let (dir, _) = train_into("vae_sample", &["specs/vae.nn"], "2");
+    let ckpt = dir.join("model.safetensors");
+    let png = dir.join("samples.png");
+    let (c, p) = (ckpt.to_str().unwrap(), png.to_str().unwrap());
+    let args = ["sample", "specs/vae.nn", "--checkpoint", c, "-o", p];
+    let r = nnspec(&[&args[..], &["--count", "6", "--scale", "2"]].concat());
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stdout).starts_with(
+            "6 samples of `VAE` (the generator `Decoder`, instance `φ`) from z ~ Norm[0, I], \
+             8×8 pixels each"
+        ),
+        "{}",
+        text(&r.stdout)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // Three pictures per row (⌈√6⌉), two rows, each 8·2 pixels and a one-pixel gap.
+    let be = |k: usize| u32::from_be_bytes(bytes[k..k + 4].try_into().unwrap());
+    assert_eq!((be(16), be(20)), (3 * 17 + 1, 2 * 17 + 1));
+    // An autoencoder calls no generator: refused, naming why.
+    let (ae, _) = train_into("ae_sample", &["specs/autoencoder.nn"], "1");
+    let ckpt = ae.join("model.safetensors");
+    let r = nnspec(&[
+        "sample",
+        "specs/autoencoder.nn",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "-o",
+        ae.join("none.png").to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        text(&r.stderr).contains("`Autoencoder` calls no sub-model to sample from"),
+        "{}",
+        text(&r.stderr)
+    );
+}
+
+#[test]
+fn gradcheck_skips_a_sub_model_without_a_loss_beside_models_with_one() {
+    let r = nnspec(&["gradcheck", "specs/vae.nn"]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{err}{}", text(&r.stdout));
+    assert!(
+        err.contains("note: vae/Decoder has no loss of its own: skipped"),
+        "{err}"
+    );
+    assert!(text(&r.stdout).contains("all gradients agree"));
+    // Asked for by name, a model without a loss is still an error.
+    let r = nnspec(&["gradcheck", "specs/vae.nn", "--model", "Decoder"]);
+    assert_eq!(r.status.code(), Some(1));
+}

@@ -13,6 +13,9 @@ use std::path::Path;
 mod ascii {
     nnspec::model!("../../specs/ascii.nn");
 }
+mod autoencoder {
+    nnspec::model!("../../specs/autoencoder.nn");
+}
 mod backprop {
     nnspec::model!("../../specs/backprop.nn");
 }
@@ -81,6 +84,9 @@ mod sequences {
 }
 mod transformer {
     nnspec::model!("../../specs/transformer.nn");
+}
+mod vae {
+    nnspec::model!("../../specs/vae.nn");
 }
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
@@ -352,6 +358,9 @@ differential_test!(
     "dsl/tests/data/ok/products_per_example.nn",
     [m 0, m 1]
 );
+differential_test!(autoencoder, autoencoder::Autoencoder, "specs/autoencoder.nn", [m 0]);
+// The noise ε is an argument of the generated step: both evaluators get the same draw.
+differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

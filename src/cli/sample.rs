@@ -1,0 +1,230 @@
+//! `nnspec sample FILE --checkpoint … -o samples.png`: pictures a trained generative model
+//! makes. The generator is the sub-model instance of the trained model (the VAE's decoder
+//! `f[z, φ]`, eq. 17.25–17.26; the GAN's generator `g[z, θ]`, eq. 15.5), run by the
+//! interpreter on `z ~ Norm[0, I]` with the instance's parameters from the checkpoint; its
+//! outputs, set back to the data's scale with the checkpoint's standardisation, are drawn
+//! as a PNG grid of grey-scale pictures.
+
+use faer::Mat;
+use nnspec::dsl::ir::{Graph, Role};
+use nnspec::runtime::image::{Grid, grid_png};
+use nnspec::runtime::init::Init;
+use nnspec::runtime::{NamedParams, Rng, checkpoint};
+use nnspec::{interp, training};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `nnspec sample`'s options.
+#[derive(clap::Args)]
+pub(crate) struct SampleArgs {
+    /// The spec file (the model and `--set` values are the checkpoint's).
+    file: PathBuf,
+    /// The checkpoint written by `nnspec train`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The PNG file to write.
+    #[arg(long, short, default_value = "samples.png")]
+    out: PathBuf,
+    /// The generator: the name of a sub-model instance of the trained model (`φ`, `θ`).
+    /// Default: its only one.
+    #[arg(long)]
+    instance: Option<String>,
+    /// How many pictures.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    count: u16,
+    /// The seed of `z`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Screen pixels per picture pixel.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
+    scale: u8,
+}
+
+/// `nnspec sample`.
+pub(crate) fn sample(args: &SampleArgs) -> ExitCode {
+    let meta = match checkpoint::read_metadata(&args.checkpoint) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let overrides = match super::saved_overrides(&meta) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    // The spec's diagnostics, if any, are printed by `load_all`.
+    let Some(graphs) = super::load_all(&args.file, None, &overrides) else {
+        return ExitCode::FAILURE;
+    };
+    match draw(args, &meta, &graphs) {
+        Ok(line) => {
+            outln!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(m) => fail(m),
+    }
+}
+
+fn fail(m: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {m}");
+    ExitCode::FAILURE
+}
+
+/// The generator of `trained`: the instance named, or its only one, and the model of the
+/// file whose parameters it instantiates.
+fn generator<'g>(
+    trained: &Graph,
+    graphs: &'g [Graph],
+    instance: Option<&str>,
+) -> Result<(String, &'g Graph), String> {
+    let mut instances: Vec<&str> = trained
+        .params
+        .iter()
+        .filter_map(|p| p.name.split_once('.').map(|(i, _)| i))
+        .collect();
+    instances.dedup();
+    let inst = match (instance, instances.as_slice()) {
+        (Some(i), _) if instances.contains(&i) => i,
+        (None, [only]) => only,
+        (Some(i), _) => {
+            return Err(format!(
+                "`{}` has no sub-model instance `{i}` (its instances: {})",
+                trained.name,
+                instances.join(", ")
+            ));
+        }
+        (None, []) => {
+            return Err(format!(
+                "`{}` calls no sub-model to sample from (a generator such as the decoder \
+                 f[z, φ] of eq. 17.25 is a model of its own, called with its instance's name)",
+                trained.name
+            ));
+        }
+        (None, _) => {
+            return Err(format!(
+                "`{}` has several sub-model instances ({}): name the generator with --instance",
+                trained.name,
+                instances.join(", ")
+            ));
+        }
+    };
+    let mine: Vec<&str> = trained
+        .params
+        .iter()
+        .filter_map(|p| p.name.strip_prefix(inst)?.strip_prefix('.'))
+        .collect();
+    let g = graphs
+        .iter()
+        .filter(|g| g.name != trained.name)
+        .find(|g| {
+            g.params
+                .iter()
+                .map(|p| p.name.as_str())
+                .eq(mine.iter().copied())
+        })
+        .ok_or_else(|| format!("no model of the file has the parameters of `{inst}`"))?;
+    Ok((inst.to_string(), g))
+}
+
+/// Samples of the checkpoint's model of `graphs` (the file's models), written as a PNG;
+/// the line that says what was written.
+fn draw(
+    args: &SampleArgs,
+    meta: &std::collections::BTreeMap<String, String>,
+    graphs: &[Graph],
+) -> Result<String, String> {
+    let name = meta
+        .get("model")
+        .ok_or("the checkpoint does not name its model")?;
+    let trained = graphs
+        .iter()
+        .find(|g| g.name == *name)
+        .ok_or_else(|| format!("{} has no model `{name}`", args.file.display()))?;
+    let (inst, generator_graph) = generator(trained, graphs, args.instance.as_deref())?;
+    // The trained model's parameters, checked against the checkpoint, then the instance's.
+    let mut all = NamedParams::new(trained.params.iter().map(|p| {
+        let (r, c) = interp::dims(p.shape, 1);
+        (p.name.clone(), Mat::<f64>::zeros(r, c))
+    }));
+    checkpoint::load(&args.checkpoint, &mut all).map_err(|e| e.to_string())?;
+    let params: Vec<Mat<f64>> = generator_graph
+        .params
+        .iter()
+        .map(|p| {
+            let k = all
+                .names
+                .iter()
+                .position(|n| *n == format!("{inst}.{}", p.name));
+            k.map(|k| all.mats[k].clone())
+        })
+        .collect::<Option<_>>()
+        .ok_or("the checkpoint lacks a parameter of the generator")?;
+    let [z] = generator_graph.inputs.as_slice() else {
+        return Err(format!(
+            "the generator `{}` must read one input z",
+            generator_graph.name
+        ));
+    };
+    if z.role != Role::Input {
+        return Err(format!(
+            "the generator `{}`'s `{}` is not an input",
+            generator_graph.name, z.name
+        ));
+    }
+    let count = usize::from(args.count);
+    let (r, c) = interp::dims(z.shape, count);
+    let normal = Init::Normal {
+        mean: 0.0,
+        variance: 1.0,
+    };
+    let zs = normal.sample::<f64>(r, c, &mut Rng::new(args.seed));
+    let fwd = nnspec::dsl::opt::optimize(generator_graph).map_err(|e| e.to_string())?;
+    let f = fwd
+        .outputs
+        .first()
+        .map(|(_, id)| *id)
+        .ok_or("the generator has no output")?;
+    let values = interp::run(&fwd, &[zs], &params).map_err(|e| e.to_string())?;
+    let mut x = values[f].clone();
+    if let Some(s) = training::standardizer_from_metadata(meta)?
+        && s.mean.len() == x.nrows()
+    {
+        for j in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                x[(i, j)] = x[(i, j)] * s.std[i] + s.mean[i];
+            }
+        }
+    }
+    let side = (x.nrows() as f64).sqrt().round() as usize;
+    if side * side != x.nrows() {
+        return Err(format!(
+            "the generator makes {} numbers per sample, not a square picture",
+            x.nrows()
+        ));
+    }
+    // The grey scale spans the samples' 1st to 99th percentile, so that a few extreme
+    // numbers do not wash the pictures out.
+    let mut sorted: Vec<f64> = (0..x.ncols())
+        .flat_map(|j| (0..x.nrows()).map(move |i| (i, j)))
+        .map(|(i, j)| x[(i, j)])
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    let (lo, hi) = (at(0.01), at(0.99));
+    let grid = Grid {
+        height: side,
+        width: side,
+        per_row: (count as f64).sqrt().ceil() as usize,
+        scale: usize::from(args.scale),
+        lo,
+        hi: if hi > lo { hi } else { lo + 1.0 },
+    };
+    let png = grid_png(x.as_ref(), &grid)?;
+    nnspec::runtime::files::write_atomic(&args.out, &png)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    Ok(format!(
+        "{count} samples of `{}` (the generator `{}`, instance `{inst}`) from z ~ Norm[0, I], \
+         {side}×{side} pixels each, grey from {lo:.3} to {hi:.3}; wrote {}",
+        trained.name,
+        generator_graph.name,
+        args.out.display()
+    ))
+}
