@@ -93,7 +93,7 @@ impl Conv {
     }
 
     /// The shape rule: `Forward` `Ω, x → y`; `Input` `Ω, y → x`; `Kernel` `x, y → Ω`, with
-    /// the shapes of [`Conv::kernel`] and [`Conv::image`].
+    /// the shapes of `Conv::kernel` and `Conv::image`.
     pub fn infer(&self, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
         let kernel = self.kernel();
         let x = self.image(self.c_in, self.n_in);
