@@ -39,7 +39,9 @@
 
 use crate::dsl::ir::{self, Cols, Graph, NodeId, Op, Shape};
 use faer::{Mat, MatMut, MatRef};
-use nnspec_runtime::{BinaryFn, LabelError, Scalar, elementwise, gemm, labels, layout, reduce};
+use nnspec_runtime::{
+    BinaryFn, LabelError, Scalar, elementwise, gemm, labels, layout, pool, reduce,
+};
 use std::fmt;
 
 /// Why a graph could not be evaluated.
@@ -505,6 +507,9 @@ fn eval_node<'v, T: Scalar>(
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
         Op::Conv(c) => conv(dst, arg(0), arg(1), c),
+        Op::MaxPool(ir::pool::PoolPart::Pick) => pool::max_pool_pick(dst, arg(0), arg(1)),
+        Op::MaxPool(ir::pool::PoolPart::Place) => pool::max_pool_place(dst, arg(0), arg(1)),
+        Op::Reshape { .. } => layout::reshape(dst, arg(0)),
         Op::ConcatRows => {
             let mut start = 0;
             for k in 0..node.args.len() {

@@ -158,10 +158,48 @@ pub fn put_rows<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, start: us
     dst.as_mut().subrows_mut(start, src.nrows()).copy_from(src);
 }
 
+/// `dst` = `src`'s numbers in the same column-major order (each example's block of a
+/// matrix per example is contiguous, so a whole batch reshapes at once): `vec[P]` of a
+/// matrix per example `r × (n·B)` is `rn × B`, column by column.
+///
+/// # Panics
+/// If the two hold different numbers of entries.
+pub fn reshape<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let (r, c, sr) = (dst.nrows(), dst.ncols(), src.nrows());
+    assert!(
+        r * c == sr * src.ncols() && sr > 0,
+        "reshape: {sr}×{} to {r}×{c}",
+        src.ncols()
+    );
+    for j in 0..c {
+        for i in 0..r {
+            let k = j * r + i;
+            dst[(i, j)] = src[(k % sr, k / sr)];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use faer::Mat;
+
+    /// Two 2×3 matrices per example to two columns of 6, column by column, and back.
+    #[test]
+    fn reshape_column_by_column() {
+        let x = Mat::from_fn(2, 6, |i, j| (10 * i + j) as f64);
+        let mut v = Mat::<f64>::zeros(6, 2);
+        reshape(v.as_mut(), x.as_ref());
+        let want = [0.0, 10.0, 1.0, 11.0, 2.0, 12.0];
+        for b in 0..2 {
+            for k in 0..6 {
+                assert_eq!(v[(k, b)], want[k] + 3.0 * b as f64);
+            }
+        }
+        let mut back = Mat::<f64>::zeros(2, 6);
+        reshape(back.as_mut(), v.as_ref());
+        assert_eq!(back, x);
+    }
 
     #[test]
     fn puts_blocks_of_rows_and_slices_them_back() {

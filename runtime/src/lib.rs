@@ -49,6 +49,7 @@ pub mod layout;
 pub mod npy;
 pub mod optim;
 pub mod params;
+pub mod pool;
 pub mod reduce;
 pub mod report;
 pub mod resume;

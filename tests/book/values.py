@@ -1128,6 +1128,31 @@ def conv2d_dilated():
     return conv2d_case(108, (5, 4), (5, 4), (3, 2), (1, 1), (2, 1), (-4, -1))
 
 
+def max_pool_2x2(h):
+    """§10.4: the maximum of each 2×2 region of one image (sizes even)."""
+    r, c = h.shape
+    return h.reshape(r // 2, 2, c // 2, 2).max(axis=(1, 3))
+
+
+@spec("10.4_max_pool_flatten")
+def max_pool_flatten():
+    g = rng(1041)
+    xs = [draw(g, 4, 6, scale=2.0) for _ in range(3)]
+    ys = [draw(g, 3) for _ in range(3)]
+    p = {"ω": draw(g, 3, 3), "β": float(draw(g)), "Ω": draw(g, 3, 6), "β_1": draw(g, 3)}
+    hs = [conv2d_book(x, p["ω"], p["β"], (1, 1), (1, 1), (-2, -2), (4, 6)) for x in xs]
+    ps = [max_pool_2x2(h) for h in hs]
+    for h, q in zip(hs, ps):  # the regions written out, as a second check
+        for i in range(2):
+            for j in range(3):
+                assert q[i, j] == max(h[2 * i, 2 * j], h[2 * i, 2 * j + 1], h[2 * i + 1, 2 * j], h[2 * i + 1, 2 * j + 1])
+    # vec[p]: the columns one under the other (Fortran order).
+    fs = [p["β_1"] + p["Ω"] @ q.flatten(order="F") for q in ps]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": side(xs), "y": col(ys)}, p, {"h": side(hs), "p": side(ps), "f": col(fs), "L": loss}
+
 
 @spec("10.4_conv_terms_activation")
 def conv_terms_activation():

@@ -18,6 +18,7 @@
 use faer::Mat;
 use nnspec::dsl::Span;
 use nnspec::dsl::ir::conv::{Conv, ConvPart};
+use nnspec::dsl::ir::pool::PoolPart;
 use nnspec::dsl::ir::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use nnspec::interp::{self, EvalError, GradCheck, SlotKind};
 
@@ -331,6 +332,28 @@ fn per_example_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
 /// Each part of a convolution at three 1-D geometries (padded, strided, dilated) and three
 /// 2-D ones (eq. 10.6 padded; strided and dilated with a 3×2 kernel; channels in rows), every
 /// operand depending on a parameter.
+/// 2×2 max pooling: `MaxPool[h] = pick(h, h)`, `pick` with another value picked, and the
+/// placing part, on 4×4 images per example (products of random values: no ties).
+fn pool_cases(rng: &mut Rng) -> Vec<Case> {
+    let op = Op::MaxPool;
+    vec![
+        case("maxpool2x2: pick(h, h), 4×4 per example", rng, |b| {
+            let h = w_blocks(b, "H", 4, 4);
+            b.op(op(PoolPart::Pick), &[h, h])
+        }),
+        case("maxpool2x2: pick(x, h)", rng, |b| {
+            let x = w_blocks(b, "X", 4, 2);
+            let h = w_blocks(b, "H", 4, 2);
+            b.op(op(PoolPart::Pick), &[x, h])
+        }),
+        case("maxpool2x2_place: place(x, g)", rng, |b| {
+            let x = w_blocks(b, "X", 4, 4);
+            let g = w_blocks(b, "G", 2, 2);
+            b.op(op(PoolPart::Place), &[x, g])
+        }),
+    ]
+}
+
 fn conv_cases(rng: &mut Rng) -> Vec<Case> {
     let signal = |k, pad, stride, dil, n_in, n_out| Conv {
         k: [k, 1],
@@ -478,10 +501,12 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::ConcatRows,
     Op::SliceRows { start: 1, rows: 2 },
     Op::Identity,
+    Op::MaxPool(PoolPart::Pick),
+    Op::Reshape { rows: 6, cols: 1 },
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 31;
+const OP_COUNT: usize = 33;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv = Conv {
@@ -532,6 +557,8 @@ fn op_index(op: &Op) -> usize {
         Op::ConcatRows => 28,
         Op::SliceRows { .. } => 29,
         Op::Identity => 30,
+        Op::MaxPool(_) => 31,
+        Op::Reshape { .. } => 32,
     }
 }
 
@@ -708,6 +735,25 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         | Op::TileExamples
         | Op::ExampleTranspose => per_example_cases(op, rng),
         Op::Conv(_) => conv_cases(rng),
+        Op::MaxPool(_) => pool_cases(rng),
+        Op::Reshape { .. } => vec![
+            case(
+                "reshape[6×1]: vec of a 3×2 matrix per example",
+                rng,
+                |b| {
+                    let x = w_blocks(b, "X", 3, 2);
+                    b.op(Op::Reshape { rows: 6, cols: 1 }, &[x])
+                },
+            ),
+            case(
+                "reshape[2×3]: a batched 6×B to 2×3 per example",
+                rng,
+                |b| {
+                    let x = wx(b, 6);
+                    b.op(Op::Reshape { rows: 2, cols: 3 }, &[x])
+                },
+            ),
+        ],
         Op::Transpose => vec![
             case("transpose 3×2", rng, |b| {
                 let p = b.param("p", 3, 2, Dom::Any);

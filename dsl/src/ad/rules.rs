@@ -88,6 +88,30 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         }
         Op::PlaceRow { k, .. } => vec![Some(b.op(Op::Row(k), &[g])?)],
         Op::Conv(c) => conv(b, c, x, g)?,
+        // Each part is constant in x (the maximisers) and linear in its second argument,
+        // its gradient the other part: ∂Pick(x, h)/∂h = Place(x, ḡ), ∂Place(x, g)/∂g =
+        // Pick(x, ḡ); nothing flows to x (MaxPool[h] = Pick(h, h) gets Place(h, ḡ) this way).
+        Op::MaxPool(part) => vec![None, Some(b.op(Op::MaxPool(part.other()), &[x[0], g])?)],
+        // The same numbers in the same order: the cotangent reshaped back.
+        Op::Reshape { .. } => {
+            let s = b.graph.shape(x[0]);
+            let cols = match s.cols {
+                Cols::Batch(n) => n as u32,
+                Cols::Fixed(_) => {
+                    return Err(ShapeError::Operands {
+                        op: y.op,
+                        args: vec![s],
+                    });
+                }
+            };
+            vec![Some(b.op(
+                Op::Reshape {
+                    rows: s.rows as u32,
+                    cols,
+                },
+                &[g],
+            )?)]
+        }
         Op::ConcatRows | Op::SliceRows { .. } => rows(b, y, g)?,
         Op::ExampleMatMul { .. }
         | Op::ExampleTranspose

@@ -44,6 +44,11 @@ pub enum Builtin {
     BatchNorm,
     /// `Norm_y[μ, σ²]`, the normal density of `y` (eq. 5.7).
     NormPdf,
+    /// `MaxPool[H]`: the maximum of each 2×2 region of an image (§10.4), `ℝ^{H×W} →
+    /// ℝ^{H/2×W/2}`, `H` and `W` even.
+    MaxPool,
+    /// `vec[P]`: a matrix `ℝ^{H×W}` as the vector `ℝ^{HW}` of its columns one under the other.
+    Vec,
 }
 
 /// How a built-in maps argument shapes to a result shape.
@@ -59,6 +64,8 @@ pub enum Kind {
     Columns,
     /// `Norm_y[μ, σ²]`: the subscript is the point, the result has its shape.
     Density,
+    /// One matrix in (an image per example): `MaxPool`, `vec`.
+    Image,
 }
 
 const TABLE: &[(&str, Builtin, Kind)] = &[
@@ -83,6 +90,8 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("LayerNorm", Builtin::LayerNorm, Kind::Columns),
     ("BatchNorm", Builtin::BatchNorm, Kind::VectorToVector),
     ("Norm", Builtin::NormPdf, Kind::Density),
+    ("MaxPool", Builtin::MaxPool, Kind::Image),
+    ("vec", Builtin::Vec, Kind::Image),
 ];
 
 /// The `ε` of `LayerNorm[z] = (z − mean(z)) / √(var(z) + ε)`, as in eq. 11.10's `√(f_4 + ε)`.
@@ -96,7 +105,7 @@ pub const BATCH_NORM_EPSILON: f64 = 1e-5;
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "max",
-        "`max` (max pooling, or `max_a` over an index as in eq. 19.16)",
+        "`max` (`max_a` over an index as in eq. 19.16; 2×2 max pooling is `MaxPool[H]`)",
     ),
     ("min", "`min`"),
     ("argmax", "`argmax`"),

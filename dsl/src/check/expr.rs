@@ -1454,8 +1454,11 @@ impl ModelCx<'_, '_> {
             return None;
         }
         let v = self.expr(&args[0])?;
+        if kind == Kind::Image {
+            return self.image_builtin(b, &args[0], v);
+        }
         let bad = |s: &Shape| match kind {
-            Kind::Elementwise | Kind::Density => false,
+            Kind::Elementwise | Kind::Density | Kind::Image => false,
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
         };
@@ -1498,6 +1501,57 @@ impl ModelCx<'_, '_> {
         let shape = match kind {
             Kind::VectorToScalar => Shape::Scalar,
             _ => v.shape.clone(),
+        };
+        Some(Val {
+            shape,
+            per_example: v.per_example,
+            labels: None,
+        })
+    }
+
+    /// `MaxPool[H]` (2×2 regions, §10.4) and `vec[P]` of a matrix `ℝ^{H×W}`: `ℝ^{H/2×W/2}`
+    /// with `H` and `W` even and known, and `ℝ^{HW}`.
+    fn image_builtin(&mut self, b: Builtin, arg: &Expr, v: Val) -> Option<Val> {
+        let Shape::Mat(h, w) = &v.shape else {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    arg.span,
+                    format!(
+                        "`{}` takes a matrix, but {} is {}",
+                        b.name(),
+                        self.snippet(arg.span),
+                        v.shape.describe()
+                    ),
+                )
+                .label(v.shape.numeric()),
+            );
+            return None;
+        };
+        let shape = if b == Builtin::MaxPool {
+            let (hv, wv) = (h.value.unwrap_or(1), w.value.unwrap_or(1));
+            if hv % 2 != 0 || wv % 2 != 0 || hv <= 0 || wv <= 0 || h.wild || w.wild {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0304,
+                        arg.span,
+                        format!(
+                            "`MaxPool` takes the maximum of each 2×2 region, but {} is {} (its sizes must be even numbers)",
+                            self.snippet(arg.span),
+                            v.shape.describe()
+                        ),
+                    )
+                    .label(v.shape.numeric()),
+                );
+                return None;
+            }
+            Shape::Mat(Dim::constant(hv / 2), Dim::constant(wv / 2))
+        } else {
+            Shape::Col(Dim {
+                sym: h.sym.mul(&w.sym),
+                value: h.value.zip(w.value).map(|(a, b)| a * b),
+                wild: h.wild || w.wild,
+            })
         };
         Some(Val {
             shape,

@@ -232,6 +232,8 @@ impl Cx<'_> {
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
             | Op::Conv(_)
+            | Op::MaxPool(_)
+            | Op::Reshape { .. }
             | Op::ConcatRows
             | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }

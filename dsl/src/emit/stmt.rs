@@ -109,6 +109,20 @@ impl Cx<'_> {
                 let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
                 super::conv::stmt(&self.rt, dst, a, b, c)
             }
+            Op::MaxPool(part) => {
+                let n = self.g.node(id);
+                let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
+                let rt = &self.rt;
+                match part {
+                    crate::ir::pool::PoolPart::Pick => {
+                        quote!(#rt::pool::max_pool_pick(#dst, #a, #b);)
+                    }
+                    crate::ir::pool::PoolPart::Place => {
+                        quote!(#rt::pool::max_pool_place(#dst, #a, #b);)
+                    }
+                }
+            }
+            Op::Reshape { .. } => self.kernel(id, quote!(layout::reshape), quote!()),
             Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.
             Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),

@@ -1293,6 +1293,19 @@ impl Cx<'_, '_> {
             Builtin::LogSumExp => self.op(Op::LogSumExp, &[x.id], span)?,
             Builtin::LayerNorm => self.layer_norm(x.id, span)?,
             Builtin::BatchNorm => self.batch_norm(x.id, span)?,
+            Builtin::MaxPool => {
+                let part = crate::ir::pool::PoolPart::Pick;
+                self.op(Op::MaxPool(part), &[x.id, x.id], span)?
+            }
+            Builtin::Vec => {
+                let s = self.graph.shape(x.id);
+                let n = match s.cols {
+                    Cols::Batch(n) | Cols::Fixed(n) => n,
+                };
+                let rows = u32::try_from(s.rows * n)
+                    .map_err(|_| unsupported(span, "`vec` of this size"))?;
+                self.op(Op::Reshape { rows, cols: 1 }, &[x.id], span)?
+            }
             b => match unary_of(b) {
                 Some(u) => self.unary(u, x.id, span)?,
                 None => return Err(unsupported(span, format!("`{b:?}` here"))),
@@ -1614,6 +1627,8 @@ fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::LogSumExp
         | Builtin::LayerNorm
         | Builtin::BatchNorm
+        | Builtin::MaxPool
+        | Builtin::Vec
         | Builtin::NormPdf => return None,
     })
 }

@@ -13,6 +13,7 @@
 mod concat;
 pub mod conv;
 pub mod lower;
+pub mod pool;
 mod print;
 pub mod size;
 pub mod trained;
@@ -242,6 +243,19 @@ pub enum Op {
     /// parts of its gradient (`conv::ConvPart`): the geometry, the layout and the formulas
     /// are `conv::Conv`'s.
     Conv(conv::Conv),
+    /// 2×2 max pooling of each example's image (§10.4), or the part of its gradient that
+    /// places the cotangent at the maximisers (`pool::PoolPart`; the windows, the ties and
+    /// the layout are `pool`'s).
+    MaxPool(pool::PoolPart),
+    /// Each example's numbers in the same order, as a `rows × cols` matrix: `r × nB →
+    /// rows × (cols·B)` with `r·n = rows·cols` (`vec[P]`, a matrix per example column by
+    /// column, is `Reshape { rows: r·n, cols: 1 }`; its transpose is the reshape back).
+    Reshape {
+        /// Rows of the result.
+        rows: u32,
+        /// Columns per example of the result.
+        cols: u32,
+    },
     /// `[A; B; …]`: the arguments' rows one above the other, `r_1 × c, r_2 × c, … →
     /// (r_1 + r_2 + …) × c` (one or more arguments of one column count; per example, each
     /// example's blocks stacked, eq. 12.12's `[Sa_1ᵀ, …, Sa_Hᵀ]ᵀ`).
@@ -642,6 +656,14 @@ impl Op {
                 self.arity(args, 2)?;
                 c.infer(args[0], args[1])
             }
+            Op::MaxPool(part) => {
+                self.arity(args, 2)?;
+                pool::infer(part, args[0], args[1])
+            }
+            Op::Reshape { rows, cols } => {
+                self.arity(args, 1)?;
+                pool::reshape_shape(rows, cols, args[0])
+            }
             Op::ConcatRows => concat::concat_rows_shape(self, args),
             Op::SliceRows { start, rows } => {
                 self.arity(args, 1)?;
@@ -832,6 +854,8 @@ impl Op {
             | Op::OneHot { .. }
             | Op::PlaceRow { .. }
             | Op::Conv(_)
+            | Op::MaxPool(_)
+            | Op::Reshape { .. }
             | Op::ConcatRows
             | Op::SliceRows { .. } => false,
         }

@@ -1,7 +1,7 @@
 //! The IR's text form, like a jaxpr: one line per node, `%id = op args : shape  # name`.
 //! Stable: every IR snapshot uses it.
 
-use super::{Cols, Graph, Op, Shape};
+use super::{Cols, Graph, Op, Shape, pool};
 use std::fmt;
 
 impl fmt::Display for Shape {
@@ -30,6 +30,9 @@ impl fmt::Display for Op {
             Op::ExampleCol(k) => write!(f, "example_col[{k}]"),
             Op::PlaceExampleCol { k, n } => write!(f, "place_example_col[{k}, {n}]"),
             Op::Conv(c) => f.write_str(&c.name()),
+            Op::MaxPool(pool::PoolPart::Pick) => f.write_str("maxpool2x2"),
+            Op::MaxPool(pool::PoolPart::Place) => f.write_str("maxpool2x2_place"),
+            Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             other => f.write_str(&to_snake(&format!("{other:?}"))),
         }
