@@ -317,17 +317,7 @@ fn written_out<'a>(
 
 /// A term `ω_n x_E` (or `x_E ω_n`) with `E` reading `i`: `(ω, x, E, n)`.
 fn term<'a>(e: &'a Expr, i: &str) -> Option<(&'a ast::Name, &'a ast::Name, &'a Expr, f64)> {
-    let ExprKind::Binary {
-        op: BinOp::Juxt | BinOp::Scale,
-        lhs: a,
-        rhs: b,
-    } = &e.kind
-    else {
-        return None;
-    };
-    let (ExprKind::Name(a), ExprKind::Name(b)) = (&a.kind, &b.kind) else {
-        return None;
-    };
+    let (a, b) = names_product(e)?;
     let ([sa], [sb]) = (&a.sub[..], &b.sub[..]) else {
         return None;
     };
