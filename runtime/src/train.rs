@@ -92,7 +92,15 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         ws: &mut Self::Workspace,
     ) -> Result<T, StepError>;
 
-    /// The model function `f[x, φ]` on a batch: a view into the workspace.
+    /// After a training step: folds the batch statistics that
+    /// [`Supervised::batch_loss_and_grad`] left in `batch` (the gradient set) into the running
+    /// statistics, `r ← 0.9 r + 0.1 m`. Nothing for a model without running statistics.
+    fn update_running(&mut self, batch: &Self) {
+        let _ = batch;
+    }
+
+    /// The model function `f[x, φ]` on a batch in evaluation mode (running statistics, not
+    /// the batch's): a view into the workspace.
     fn predict<'w>(
         &self,
         x: MatRef<'_, T>,
@@ -563,7 +571,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
         io,
         eval_batch: batch.max(256),
     };
-    model.for_each_param(&mut |_, m| run.backup.push(m.to_owned()));
+    model.for_each_saved(&mut |_, m| run.backup.push(m.to_owned()));
     // The batch orders of the epochs already run: shuffling is all the generator does.
     for _ in 0..state.epochs_done {
         run.order.shuffle(&mut run.rng);
@@ -666,6 +674,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 state.lowest_loss = Some(per_example);
             }
             opt.step(model, &self.grads);
+            model.update_running(&self.grads);
             if let Some(p) = model.first_non_finite() {
                 restore_params(model, &self.backup);
                 return Err(non_finite(
@@ -780,10 +789,11 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
     }
 }
 
-/// Copies every parameter into `to` (one matrix per parameter, in visiting order).
+/// Copies every parameter and running statistic into `to` (one matrix each, in the order
+/// of [`Params::for_each_saved`]).
 fn copy_params<T: Scalar, P: Params<T>>(from: &P, to: &mut [Mat<T>]) {
     let mut k = 0;
-    from.for_each_param(&mut |_, m| {
+    from.for_each_saved(&mut |_, m| {
         to[k].copy_from(m);
         k += 1;
     });
@@ -792,7 +802,7 @@ fn copy_params<T: Scalar, P: Params<T>>(from: &P, to: &mut [Mat<T>]) {
 /// Sets every parameter back from `from` (as filled by [`copy_params`]).
 fn restore_params<T: Scalar, P: Params<T>>(to: &mut P, from: &[Mat<T>]) {
     let mut k = 0;
-    to.for_each_param_mut(&mut |_, mut m| {
+    to.for_each_saved_mut(&mut |_, mut m| {
         m.copy_from(&from[k]);
         k += 1;
     });

@@ -7,6 +7,7 @@ mod book;
 mod cli;
 mod data;
 mod generated;
+mod modes;
 #[path = "../../dsl/tests/it/mutants.rs"]
 mod mutants;
 mod npy;

@@ -447,10 +447,11 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::Conv1d(CONV),
     Op::ConcatRows,
     Op::SliceRows { start: 1, rows: 2 },
+    Op::BatchStat { slot: 0 },
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 30;
+const OP_COUNT: usize = 31;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv1d = Conv1d {
@@ -497,6 +498,7 @@ fn op_index(op: &Op) -> usize {
         Op::Conv1d(_) => 27,
         Op::ConcatRows => 28,
         Op::SliceRows { .. } => 29,
+        Op::BatchStat { .. } => 30,
     }
 }
 
@@ -785,6 +787,24 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
                 },
             ),
         ],
+        // Training mode: the statistic of the batch, its gradient passed through.
+        Op::BatchStat { .. } => vec![case(
+            "batch_stat: stat(∑_cols X ⊙ bcast(p)) ⊙ q",
+            rng,
+            |b| {
+                let x = scaled(b, "p", 3);
+                let m = b.op(Op::SumCols, &[x]);
+                let shape = b.g.shape(m);
+                b.g.stats.push(nnspec::dsl::ir::Stat {
+                    name: "m_1".into(),
+                    shape,
+                    init: 0.0,
+                });
+                let s = b.op(Op::BatchStat { slot: 0 }, &[m]);
+                let q = b.param("q", 3, 1, Dom::Any);
+                b.op(Op::Mul, &[s, q])
+            },
+        )],
     }
 }
 

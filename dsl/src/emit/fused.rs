@@ -232,7 +232,8 @@ impl Cx<'_> {
             | Op::PlaceRow { .. }
             | Op::Conv1d(_)
             | Op::ConcatRows
-            | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::SliceRows { .. }
+            | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }
