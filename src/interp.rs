@@ -384,8 +384,106 @@ pub fn run<T: Scalar>(
     inputs: &[Mat<T>],
     params: &[Mat<T>],
 ) -> Result<Values<T>, EvalError> {
+    run_in(g, inputs, params, Mode::Training)
+}
+
+/// Which value a statistic over the batch ([`Op::BatchStat`]) takes: the one switch between
+/// a training step and an evaluation (prediction, validation). Dropout is to read it too.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode<'a, T> {
+    /// The statistics of the batch at hand (what [`run`], `eval` and `gradcheck` use); the
+    /// caller folds them into the running values with [`update_running`].
+    Training,
+    /// The running values, `running[k]` for [`Graph::stats`]`[k]`: each example's result
+    /// depends on that example alone.
+    Eval(&'a [Mat<T>]),
+}
+
+/// [`run`] in the given mode.
+pub fn run_in<T: Scalar>(
+    g: &Graph,
+    inputs: &[Mat<T>],
+    params: &[Mat<T>],
+    mode: Mode<'_, T>,
+) -> Result<Values<T>, EvalError> {
     ir::verify(g).map_err(|e| EvalError::InvalidGraph(e.to_string()))?;
-    run_verified(g, inputs, params)
+    if let Mode::Eval(running) = mode {
+        check_running(g, running)?;
+    }
+    run_verified(g, inputs, params, mode)
+}
+
+/// The running statistics of a graph before any training step: each [`ir::Stat`]'s `init`.
+pub fn initial_running<T: Scalar>(g: &Graph) -> Vec<Mat<T>> {
+    g.stats
+        .iter()
+        .map(|s| {
+            let (r, c) = dims(s.shape, 1);
+            Mat::from_fn(r, c, |_, _| T::from_f64(s.init))
+        })
+        .collect()
+}
+
+/// The batch statistics of a training-mode run of `g` (the graph `values` came from): the
+/// value of every [`Op::BatchStat`] node, written into `out[slot]` (shaped as
+/// [`initial_running`]).
+pub fn batch_stats<T: Scalar>(
+    g: &Graph,
+    values: &Values<T>,
+    out: &mut [Mat<T>],
+) -> Result<(), EvalError> {
+    check_running(g, out)?;
+    for (i, n) in g.nodes.iter().enumerate() {
+        if let (Op::BatchStat { slot }, Some(m)) = (n.op, values.values.get(i)) {
+            let dst = &mut out[slot as usize];
+            if (m.nrows(), m.ncols()) != (dst.nrows(), dst.ncols()) {
+                return Err(EvalError::InvalidGraph(format!(
+                    "%{i}: the statistic is not of its running value's shape"
+                )));
+            }
+            dst.copy_from(m);
+        }
+    }
+    Ok(())
+}
+
+/// A training step's update of the running statistics: `r ← ρ r + (1 − ρ) m` for each
+/// running value `r` and the batch's statistic `m` (as [`batch_stats`] gives them), with
+/// `ρ = ir::RUNNING_MOMENTUM` (0.9).
+pub fn fold_running<T: Scalar>(running: &mut [Mat<T>], batch: &[Mat<T>]) {
+    let rho = T::from_f64(ir::RUNNING_MOMENTUM);
+    let one_minus = T::from_f64(1.0 - ir::RUNNING_MOMENTUM);
+    for (r, m) in running.iter_mut().zip(batch) {
+        let rows = r.nrows().min(m.nrows());
+        for j in 0..r.ncols().min(m.ncols()) {
+            for k in 0..rows {
+                r[(k, j)] = rho * r[(k, j)] + one_minus * m[(k, j)];
+            }
+        }
+    }
+}
+
+/// Every running statistic present with its slot's shape.
+fn check_running<T>(g: &Graph, running: &[Mat<T>]) -> Result<(), EvalError> {
+    if running.len() != g.stats.len() {
+        return Err(EvalError::InvalidGraph(format!(
+            "{} running statistics given, the model has {}",
+            running.len(),
+            g.stats.len()
+        )));
+    }
+    for (s, m) in g.stats.iter().zip(running) {
+        let (r, c) = dims(s.shape, 1);
+        if (m.nrows(), m.ncols()) != (r, c) {
+            return Err(EvalError::InvalidGraph(format!(
+                "running statistic {} is {}×{}, not {r}×{c}",
+                s.name,
+                m.nrows(),
+                m.ncols()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// [`run`] on a graph already verified (`ir::verify`): what repeated evaluations of one graph
@@ -394,6 +492,7 @@ fn run_verified<T: Scalar>(
     g: &Graph,
     inputs: &[Mat<T>],
     params: &[Mat<T>],
+    mode: Mode<'_, T>,
 ) -> Result<Values<T>, EvalError> {
     let batch = check_slots(g, inputs, params)?;
     let mut values: Vec<Mat<T>> = Vec::with_capacity(g.nodes.len());
@@ -401,7 +500,7 @@ fn run_verified<T: Scalar>(
         let (r, c) = dims(node.shape, batch);
         let mut out = Mat::<T>::zeros(r, c);
         let arg = |k: usize| values[node.args[k].index()].as_ref();
-        eval_node(g, i, arg, out.as_mut(), inputs, params)?;
+        eval_node(g, i, arg, out.as_mut(), inputs, params, mode)?;
         values.push(out);
     }
     Ok(Values {
@@ -421,6 +520,7 @@ fn eval_node<'v, T: Scalar>(
     mut dst: MatMut<'_, T>,
     inputs: &[Mat<T>],
     params: &[Mat<T>],
+    mode: Mode<'_, T>,
 ) -> Result<(), EvalError> {
     let node = &g.nodes[i];
     let (r, c) = (dst.nrows(), dst.ncols());
@@ -497,6 +597,17 @@ fn eval_node<'v, T: Scalar>(
         Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
         Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
         Op::StopGradient => dst.copy_from(arg(0)),
+        Op::BatchStat { slot } => match mode {
+            Mode::Training => dst.copy_from(arg(0)),
+            Mode::Eval(running) => match running.get(slot as usize) {
+                Some(m) if (m.nrows(), m.ncols()) == (r, c) => dst.copy_from(m),
+                _ => {
+                    return Err(EvalError::InvalidGraph(format!(
+                        "%{i}: no running statistic {slot} of {r}×{c}"
+                    )));
+                }
+            },
+        },
         Op::SumExamples => reduce::sum_examples(dst, arg(0)),
         Op::TileExamples => layout::tile_examples(dst, arg(0)),
         Op::ExampleCol(k) => {
@@ -565,7 +676,7 @@ struct Perturbed<'g, T> {
 impl<'g, T: Scalar> Perturbed<'g, T> {
     /// Runs `g` (already verified) once at `params`.
     fn new(g: &'g Graph, inputs: &'g [Mat<T>], params: &[Mat<T>]) -> Result<Self, EvalError> {
-        let base = run_verified(g, inputs, params)?;
+        let base = run_verified(g, inputs, params, Mode::Training)?;
         let n = g.nodes.len();
         Ok(Perturbed {
             g,
@@ -623,6 +734,7 @@ impl<'g, T: Scalar> Perturbed<'g, T> {
                 m.as_mut(),
                 self.inputs,
                 params,
+                Mode::Training,
             );
             self.scratch[i] = Some(m);
             result?;

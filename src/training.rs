@@ -388,6 +388,10 @@ pub struct InterpModel<T> {
     /// With several losses, the consecutive batches of the first per batch of each other
     /// (`k` of eq. 15.5's discriminator steps per generator step); 1 by default.
     pub steps: usize,
+    /// The running statistics (`Graph::stats`, `m_1`, `s_1`, …): what evaluation mode
+    /// (prediction, validation) normalises with. In a gradient set, the statistics of the
+    /// last step's batch.
+    pub running: NamedParams<T>,
 }
 
 /// The interpreter's workspace: the last prediction, and the noise generator.
@@ -488,7 +492,15 @@ impl<T: Scalar> InterpModel<T> {
             let init = init_of(forward.inits.get(k).copied().unwrap_or(ir::Init::Default));
             (p.name.clone(), init.sample(r, c, rng))
         }));
+        let running = NamedParams::new(
+            forward
+                .stats
+                .iter()
+                .map(|s| s.name.clone())
+                .zip(interp::initial_running(forward)),
+        );
         Ok(InterpModel {
+            running,
             compiled: Arc::new(Compiled {
                 forward: fwd,
                 function,
@@ -563,8 +575,20 @@ impl<T: Scalar> InterpModel<T> {
         Ok(inputs)
     }
 
-    fn run(&self, g: &Graph, inputs: &[Mat<T>]) -> Result<interp::Values<T>, StepError> {
-        interp::run(g, inputs, &self.params.mats).map_err(|e| match e {
+    /// Runs `g` in training mode (batch statistics) or, with `eval`, in evaluation mode
+    /// (the running statistics).
+    fn run(
+        &self,
+        g: &Graph,
+        inputs: &[Mat<T>],
+        eval: bool,
+    ) -> Result<interp::Values<T>, StepError> {
+        let mode = if eval {
+            interp::Mode::Eval(&self.running.mats)
+        } else {
+            interp::Mode::Training
+        };
+        interp::run_in(g, inputs, &self.params.mats, mode).map_err(|e| match e {
             EvalError::Label { error, .. } => StepError::Label {
                 column: error.column,
                 value: error.value as usize,
@@ -650,6 +674,14 @@ impl<T: Scalar> Params<T> for InterpModel<T> {
     ) {
         self.params.for_each_param_with_grad(&grads.params, f);
     }
+
+    fn for_each_state(&self, f: &mut dyn FnMut(&str, MatRef<'_, T>)) {
+        self.running.for_each_param(f);
+    }
+
+    fn for_each_state_mut(&mut self, f: &mut dyn FnMut(&str, faer::MatMut<'_, T>)) {
+        self.running.for_each_param_mut(f);
+    }
 }
 
 impl<T: Scalar> Supervised<T> for InterpModel<T> {
@@ -671,6 +703,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
             compiled: self.compiled.clone(),
             params: self.params.zeros_like(),
             steps: self.steps,
+            running: self.running.clone(),
         }
     }
 
@@ -682,7 +715,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
     ) -> Result<T, StepError> {
         let inputs = self.inputs(x, y, &mut ws.rng)?;
         let g = &self.compiled.forward;
-        let v = self.run(g, &inputs)?;
+        let v = self.run(g, &inputs, true)?;
         Ok(self.loss_value(g, &v))
     }
 
@@ -723,14 +756,20 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
     ) -> Result<T, StepError> {
         let inputs = self.inputs(x, y, &mut ws.rng)?;
         let l = &self.compiled.losses[which];
-        let v = self.run(&l.train, &inputs)?;
+        let v = self.run(&l.train, &inputs, false)?;
         for (k, out) in l.grad_outputs.iter().enumerate() {
             match out {
                 Some(id) => grads.params.mats[k].copy_from(&v[*id]),
                 None => grads.params.mats[k].fill(T::ZERO),
             }
         }
+        interp::batch_stats(&l.train, &v, &mut grads.running.mats)
+            .map_err(|e| StepError::Eval(e.to_string()))?;
         Ok(v.scalar(&l.name).unwrap_or(T::ZERO))
+    }
+
+    fn update_running(&mut self, batch: &Self) {
+        interp::fold_running(&mut self.running.mats, &batch.running.mats);
     }
 
     fn predict<'w>(
@@ -759,7 +798,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
             }
         };
         let inputs = self.inputs(x, y, &mut ws.rng)?;
-        let v = self.run(g, &inputs)?;
+        let v = self.run(g, &inputs, true)?;
         let f = c.function.ok_or_else(|| {
             StepError::Eval(format!(
                 "`{}` has no single model function f[x, φ] to predict with",
@@ -779,7 +818,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let inputs = self.inputs(x, y, &mut ws.rng)?;
         let c = &self.compiled;
         let g = &c.forward;
-        let v = self.run(g, &inputs)?;
+        let v = self.run(g, &inputs, false)?;
         Ok(first_non_finite(g, &v, &c.source, &c.file))
     }
 }

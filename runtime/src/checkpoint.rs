@@ -94,6 +94,12 @@ impl fmt::Display for CheckpointError {
                 "checkpoint {}: not a valid safetensors file: {message}",
                 path.display()
             ),
+            CheckpointError::Missing { path, name } if name.starts_with("running.") => write!(
+                f,
+                "checkpoint {}: the model's running statistic `{name}` is not in the file \
+                 (a checkpoint saved before running statistics were kept; train the model again)",
+                path.display()
+            ),
             CheckpointError::Missing { path, name } => write!(
                 f,
                 "checkpoint {}: the model's parameter `{name}` is not in the file",
@@ -264,10 +270,10 @@ pub fn from_bytes<T: Scalar, P: Params<T> + ?Sized>(
     let values = decode::<T, P>(&header, data, name, params)?;
 
     let mut values = values.into_iter();
-    params.for_each_param_mut(&mut |_, mut m| {
+    params.for_each_saved_mut(&mut |_, mut m| {
         let v = values
             .next()
-            .expect("for_each_param_mut visits the parameters for_each_param does");
+            .expect("for_each_saved_mut visits the tensors for_each_saved does");
         let cols = m.ncols();
         for i in 0..m.nrows() {
             for j in 0..cols {
@@ -289,7 +295,7 @@ fn encode<T: Scalar, P: Params<T> + ?Sized>(
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, String> {
     let mut tensors: Vec<(String, [usize; 2], Vec<u8>)> = Vec::new();
-    params.for_each_param(&mut |name, m| {
+    params.for_each_saved(&mut |name, m| {
         let mut bytes = Vec::with_capacity(m.nrows() * m.ncols() * size_of::<T>());
         for i in 0..m.nrows() {
             for j in 0..m.ncols() {
@@ -391,7 +397,7 @@ fn decode<T: Scalar, P: Params<T> + ?Sized>(
     let mut names = BTreeSet::new();
     let mut values = Vec::new();
     let mut error = None;
-    params.for_each_param(&mut |name, m| {
+    params.for_each_saved(&mut |name, m| {
         if error.is_some() {
             return;
         }

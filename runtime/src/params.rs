@@ -24,6 +24,31 @@ pub trait Params<T: Scalar> {
     /// (`grads`, as filled by a generated `loss_and_grad`), in the same order.
     fn for_each_param_with_grad(&mut self, grads: &Self, f: &mut GradVisitor<'_, T>);
 
+    /// Visits every running statistic by name (`m_1`): state beside the parameters that
+    /// training steps update and evaluation mode reads (the running means and standard
+    /// deviations of batch normalisation), never trained by an optimiser. None by default.
+    fn for_each_state(&self, f: &mut dyn FnMut(&str, MatRef<'_, T>)) {
+        let _ = f;
+    }
+
+    /// Visits every running statistic mutably, in the same order.
+    fn for_each_state_mut(&mut self, f: &mut dyn FnMut(&str, MatMut<'_, T>)) {
+        let _ = f;
+    }
+
+    /// Visits what a checkpoint holds: every parameter, then every running statistic as
+    /// `running.<name>` (`running.m_1`).
+    fn for_each_saved(&self, f: &mut dyn FnMut(&str, MatRef<'_, T>)) {
+        self.for_each_param(f);
+        self.for_each_state(&mut |n, m| f(&format!("running.{n}"), m));
+    }
+
+    /// Visits what a checkpoint holds mutably, in the order of [`Params::for_each_saved`].
+    fn for_each_saved_mut(&mut self, f: &mut dyn FnMut(&str, MatMut<'_, T>)) {
+        self.for_each_param_mut(f);
+        self.for_each_state_mut(&mut |n, m| f(&format!("running.{n}"), m));
+    }
+
     /// The number of parameter matrices.
     fn param_count(&self) -> usize {
         let mut n = 0;

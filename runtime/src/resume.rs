@@ -30,7 +30,7 @@ pub fn save<T: Scalar, P: Params<T>>(
 ) -> Result<(), CheckpointError> {
     let mut names = Vec::new();
     let mut mats = Vec::new();
-    model.for_each_param(&mut |n, m| {
+    model.for_each_saved(&mut |n, m| {
         names.push(format!("param.{n}"));
         mats.push(m.to_owned());
     });
@@ -101,18 +101,21 @@ pub fn load<T: Scalar, P: Params<T>>(
     };
     let mut shapes = Vec::new();
     let mut param_names = Vec::new();
-    model.for_each_param(&mut |n, m| {
+    model.for_each_saved(&mut |n, m| {
         param_names.push(n.to_string());
         shapes.push((m.nrows(), m.ncols()));
     });
+    // The optimiser keeps state for the trained parameters only.
+    let mut opt_shapes = Vec::new();
+    model.for_each_param(&mut |_, m| opt_shapes.push((m.nrows(), m.ncols())));
     let best_epoch = num("best_epoch")?;
     let opt_count = count("optimizer_matrices")?;
-    let slots = if shapes.is_empty() {
+    let slots = if opt_shapes.is_empty() {
         0
     } else {
-        opt_count / shapes.len()
+        opt_count / opt_shapes.len()
     };
-    if slots * shapes.len() != opt_count {
+    if slots * opt_shapes.len() != opt_count {
         return Err(bad("optimizer_matrices"));
     }
     let mut names = Vec::new();
@@ -128,7 +131,7 @@ pub fn load<T: Scalar, P: Params<T>>(
         }
     }
     for k in 0..opt_count {
-        let (r, c) = shapes[k / slots.max(1)];
+        let (r, c) = opt_shapes[k / slots.max(1)];
         names.push(format!("opt.{k}"));
         mats.push(Mat::<T>::zeros(r, c));
     }
@@ -162,7 +165,7 @@ pub fn load<T: Scalar, P: Params<T>>(
     opt.set_state(model, count("optimizer_steps")?, mats.collect())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut last = last.into_iter();
-    model.for_each_param_mut(&mut |_, mut m| {
+    model.for_each_saved_mut(&mut |_, mut m| {
         if let Some(v) = last.next() {
             m.copy_from(&v);
         }

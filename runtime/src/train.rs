@@ -134,7 +134,15 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         self.batch_loss_and_grad(x, y, grads, ws)
     }
 
-    /// The model function `f[x, φ]` on a batch: a view into the workspace.
+    /// After a training step: folds the batch statistics that
+    /// [`Supervised::batch_loss_and_grad`] left in `batch` (the gradient set) into the running
+    /// statistics, `r ← 0.9 r + 0.1 m`. Nothing for a model without running statistics.
+    fn update_running(&mut self, batch: &Self) {
+        let _ = batch;
+    }
+
+    /// The model function `f[x, φ]` on a batch in evaluation mode (running statistics, not
+    /// the batch's): a view into the workspace.
     fn predict<'w>(
         &self,
         x: MatRef<'_, T>,
@@ -611,7 +619,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     run.others = (1..run.objectives.len())
         .map(|_| Optimizer::new(opt.config().clone()))
         .collect();
-    model.for_each_param(&mut |_, m| run.backup.push(m.to_owned()));
+    model.for_each_saved(&mut |_, m| run.backup.push(m.to_owned()));
     // The batch orders of the epochs already run: shuffling is all the generator does.
     for _ in 0..state.epochs_done {
         run.order.shuffle(&mut run.rng);
@@ -730,6 +738,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                     self.others[w - 1].step_group(model, &self.grads, trains);
                 }
             }
+            model.update_running(&self.grads);
             if let Some(p) = model.first_non_finite() {
                 restore_params(model, &self.backup);
                 return Err(non_finite(
@@ -858,10 +867,11 @@ pub fn which_loss(objectives: &[Objective], k: usize) -> usize {
     0
 }
 
-/// Copies every parameter into `to` (one matrix per parameter, in visiting order).
+/// Copies every parameter and running statistic into `to` (one matrix each, in the order
+/// of [`Params::for_each_saved`]).
 fn copy_params<T: Scalar, P: Params<T>>(from: &P, to: &mut [Mat<T>]) {
     let mut k = 0;
-    from.for_each_param(&mut |_, m| {
+    from.for_each_saved(&mut |_, m| {
         to[k].copy_from(m);
         k += 1;
     });
@@ -870,7 +880,7 @@ fn copy_params<T: Scalar, P: Params<T>>(from: &P, to: &mut [Mat<T>]) {
 /// Sets every parameter back from `from` (as filled by [`copy_params`]).
 fn restore_params<T: Scalar, P: Params<T>>(to: &mut P, from: &[Mat<T>]) {
     let mut k = 0;
-    to.for_each_param_mut(&mut |_, mut m| {
+    to.for_each_saved_mut(&mut |_, mut m| {
         m.copy_from(&from[k]);
         k += 1;
     });

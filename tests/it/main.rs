@@ -8,6 +8,7 @@ mod cli;
 mod data;
 mod generated;
 mod generative;
+mod modes;
 #[path = "../../dsl/tests/it/mutants.rs"]
 mod mutants;
 mod npy;

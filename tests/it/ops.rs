@@ -503,10 +503,11 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::Identity,
     Op::MaxPool(PoolPart::Pick),
     Op::Reshape { rows: 6, cols: 1 },
+    Op::BatchStat { slot: 0 },
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 33;
+const OP_COUNT: usize = 34;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv = Conv {
@@ -559,6 +560,7 @@ fn op_index(op: &Op) -> usize {
         Op::Identity => 30,
         Op::MaxPool(_) => 31,
         Op::Reshape { .. } => 32,
+        Op::BatchStat { .. } => 33,
     }
 }
 
@@ -872,6 +874,24 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
                 },
             ),
         ],
+        // Training mode: the statistic of the batch, its gradient passed through.
+        Op::BatchStat { .. } => vec![case(
+            "batch_stat: stat(∑_cols X ⊙ bcast(p)) ⊙ q",
+            rng,
+            |b| {
+                let x = scaled(b, "p", 3);
+                let m = b.op(Op::SumCols, &[x]);
+                let shape = b.g.shape(m);
+                b.g.stats.push(nnspec::dsl::ir::Stat {
+                    name: "m_1".into(),
+                    shape,
+                    init: 0.0,
+                });
+                let s = b.op(Op::BatchStat { slot: 0 }, &[m]);
+                let q = b.param("q", 3, 1, Dom::Any);
+                b.op(Op::Mul, &[s, q])
+            },
+        )],
     }
 }
 

@@ -14,6 +14,9 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // Leaves and non-differentiable ops.
         Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity => Vec::new(),
         Op::OneHot { .. } | Op::StopGradient => vec![None],
+        // Training mode: the batch's statistic itself, ∂ = ḡ (evaluation mode is not
+        // differentiated).
+        Op::BatchStat { .. } => vec![Some(g)],
         // ∂(a + b) = ḡ, ḡ;  ∂(a - b) = ḡ, -ḡ.
         Op::Add => vec![Some(g), Some(g)],
         Op::Sub => vec![Some(g), Some(b.op(Op::Unary(Unary::Neg), &[g])?)],

@@ -235,7 +235,8 @@ impl Cx<'_> {
             | Op::MaxPool(_)
             | Op::Reshape { .. }
             | Op::ConcatRows
-            | Op::SliceRows { .. } => quote!(compile_error!("internal: not an element-wise root")),
+            | Op::SliceRows { .. }
+            | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }
 }

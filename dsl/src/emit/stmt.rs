@@ -140,6 +140,11 @@ impl Cx<'_> {
             Op::ConcatRows => self.concat_rows(id),
             Op::SliceRows { start, rows } => self.slice_rows(id, start, rows),
             Op::Row(k) => self.row_stmt(id, k as usize),
+            // Generated steps run in training mode: a batch statistic is the batch's own.
+            Op::BatchStat { .. } => {
+                let a = self.read(n.args[0]);
+                quote!(#dst.copy_from(#a);)
+            }
             Op::Transpose => self.transpose_stmt(id),
             Op::PickLabel { lo } => self.pick_label_stmt(id, lo as usize),
             Op::OneHot { rows, lo } => self.one_hot_stmt(id, rows as usize, lo as usize),

@@ -11,7 +11,7 @@
 //! function are inlined at each call; a sub-model call instantiates the callee's parameters
 //! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
 
-use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Unary};
+use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
 use crate::check::builtins::{self, Builtin, Distribution};
@@ -1359,17 +1359,29 @@ impl Cx<'_, '_> {
             let n = cx.broadcast(size, global, span)?;
             cx.op(Op::Div, &[sum, n], span)
         };
+        let k = self.graph.stats.len() / 2 + 1;
         let m = mean_of(self, h)?;
+        let m = self.batch_stat(m, format!("m_{k}"), 0.0, span)?;
         let m = self.broadcast(m, shape, span)?;
         let centred = self.op(Op::Sub, &[h, m], span)?;
         let squares = self.op(Op::Mul, &[centred, centred], span)?;
         let var = mean_of(self, squares)?;
         let s = self.unary(Unary::Sqrt, var, span)?;
+        let s = self.batch_stat(s, format!("s_{k}"), 1.0, span)?;
         let eps = self.constant(builtins::BATCH_NORM_EPSILON, Shape::SCALAR, span)?;
         let eps = self.broadcast(eps, global, span)?;
         let s = self.op(Op::Add, &[s, eps], span)?;
         let s = self.broadcast(s, shape, span)?;
         self.op(Op::Div, &[centred, s], span)
+    }
+
+    /// A statistic over the batch with a running value ([`Op::BatchStat`]): a new state slot
+    /// `name`, starting at `init`.
+    fn batch_stat(&mut self, v: NodeId, name: String, init: f64, span: Span) -> R<NodeId> {
+        let slot = self.graph.stats.len() as u32;
+        let shape = self.graph.shape(v);
+        self.graph.stats.push(Stat { name, shape, init });
+        self.op(Op::BatchStat { slot }, &[v], span)
     }
 
     /// `Norm_y[μ, σ²] = exp[-(y - μ)²/(2σ²)] / √(2πσ²)`, element-wise.

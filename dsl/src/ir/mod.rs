@@ -223,6 +223,15 @@ pub enum Op {
     },
     /// The value, with no gradient flowing back (frozen copies `φ⁻`).
     StopGradient,
+    /// A statistic over the batch with a running value, [`Graph::stats`]`[slot]` (the mean
+    /// `m_h` and the standard deviation `s_h` of batch normalisation, eq. 11.7): in training
+    /// mode its argument, the statistic of the batch at hand (its VJP the identity), which
+    /// the training step also folds into the running value; in evaluation mode the running
+    /// value, whatever the batch (no gradient). The same shape as its argument, fixed.
+    BatchStat {
+        /// The index into [`Graph::stats`].
+        slot: u32,
+    },
     /// The sum of the examples' blocks: `r × nB → r × n` (`∑_i X_i` of a matrix per example).
     SumExamples,
     /// The same fixed `r × n` matrix as every example's block: `r × n → r × nB` (the
@@ -349,7 +358,27 @@ pub struct Graph {
     /// The initialiser of each parameter, by index into [`Graph::params`] (missing entries
     /// take the default: He for matrices, zero for vectors and scalars).
     pub inits: Vec<Init>,
+    /// The statistics over the batch that have a running value ([`Op::BatchStat`]): state
+    /// beside the parameters, updated by training steps, read in evaluation mode, never
+    /// trained by an optimiser.
+    pub stats: Vec<Stat>,
 }
+
+/// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stat {
+    /// Its name: `m_k` or `s_k` for the mean and standard deviation of the k-th `BatchNorm`
+    /// in lowering order (checkpoints hold it as `running.m_k`).
+    pub name: String,
+    /// Its shape (fixed: one value per hidden unit, `D × 1`).
+    pub shape: Shape,
+    /// Its value before any training step (0 for a mean, 1 for a standard deviation).
+    pub init: f64,
+}
+
+/// The momentum of a running statistic: each training step sets `r ← ρ r + (1 − ρ) m` with
+/// `ρ = 0.9`, `m` the statistic of the step's batch.
+pub const RUNNING_MOMENTUM: f64 = 0.9;
 
 /// A gradient output: `∂loss/∂wrt`, computed at `node`.
 #[derive(Clone, Debug, PartialEq)]
@@ -588,6 +617,16 @@ impl Op {
             Op::Unary(_) | Op::Softmax | Op::StopGradient => {
                 self.arity(args, 1)?;
                 Ok(args[0])
+            }
+            Op::BatchStat { .. } => {
+                self.arity(args, 1)?;
+                match args[0].cols {
+                    Cols::Fixed(_) => Ok(args[0]),
+                    Cols::Batch(_) => Err(ShapeError::Operands {
+                        op: *self,
+                        args: args.to_vec(),
+                    }),
+                }
             }
             Op::Broadcast => {
                 self.arity(args, 1)?;
@@ -834,6 +873,7 @@ impl Op {
             | Op::Const(_)
             | Op::StopGradient => true,
             Op::Input(_)
+            | Op::BatchStat { .. }
             | Op::Param(_)
             | Op::Identity
             | Op::SumRows

@@ -73,6 +73,11 @@ impl fmt::Display for Graph {
                     "param {}",
                     self.params.get(k as usize).map_or("?", |s| &s.name)
                 ),
+                Op::BatchStat { slot } => format!(
+                    "batch_stat[{}] {}",
+                    self.stats.get(slot as usize).map_or("?", |s| &s.name),
+                    args.join(", ")
+                ),
                 op if args.is_empty() => op.to_string(),
                 op => format!("{op} {}", args.join(", ")),
             };

@@ -46,6 +46,15 @@ pub fn verify(g: &Graph) -> Result<(), ShapeError> {
                     "%{i}: param {k} is not bound to it"
                 )));
             }
+            Op::BatchStat { slot }
+                if g.stats
+                    .get(slot as usize)
+                    .is_none_or(|s| s.shape != n.shape) =>
+            {
+                return Err(ShapeError::Malformed(format!(
+                    "%{i}: running statistic {slot} is not of its shape"
+                )));
+            }
             _ => {}
         }
     }

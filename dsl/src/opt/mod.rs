@@ -92,6 +92,7 @@ impl<'g> Rewriter<'g> {
             grads: Vec::new(),
             losses: old.losses.clone(),
             inits: old.inits.clone(),
+            stats: old.stats.clone(),
         };
         Rewriter {
             old,
