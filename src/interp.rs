@@ -449,17 +449,10 @@ pub fn batch_stats<T: Scalar>(
 
 /// A training step's update of the running statistics: `r ← ρ r + (1 − ρ) m` for each
 /// running value `r` and the batch's statistic `m` (as [`batch_stats`] gives them), with
-/// `ρ = ir::RUNNING_MOMENTUM` (0.9).
+/// `ρ = runtime::params::RUNNING_MOMENTUM` (0.9).
 pub fn fold_running<T: Scalar>(running: &mut [Mat<T>], batch: &[Mat<T>]) {
-    let rho = T::from_f64(ir::RUNNING_MOMENTUM);
-    let one_minus = T::from_f64(1.0 - ir::RUNNING_MOMENTUM);
     for (r, m) in running.iter_mut().zip(batch) {
-        let rows = r.nrows().min(m.nrows());
-        for j in 0..r.ncols().min(m.ncols()) {
-            for k in 0..rows {
-                r[(k, j)] = rho * r[(k, j)] + one_minus * m[(k, j)];
-            }
-        }
+        nnspec_runtime::params::fold_running(r.as_mut(), m.as_ref());
     }
 }
 

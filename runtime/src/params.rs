@@ -9,6 +9,23 @@
 use crate::Scalar;
 use faer::{Mat, MatMut, MatRef};
 
+/// The momentum of a running statistic: each training step sets `r ← ρ r + (1 − ρ) m` with
+/// `ρ = 0.9`, `m` the statistic of the step's batch (the running mean and standard deviation
+/// of batch normalisation, eq. 11.7).
+pub const RUNNING_MOMENTUM: f64 = 0.9;
+
+/// Folds a batch's statistic `m` into its running value `r`: `r ← ρ r + (1 − ρ) m`,
+/// [`RUNNING_MOMENTUM`] `= ρ`. The one definition, for generated code and the interpreter.
+pub fn fold_running<T: Scalar>(mut r: MatMut<'_, T>, m: MatRef<'_, T>) {
+    let rho = T::from_f64(RUNNING_MOMENTUM);
+    let one_minus = T::from_f64(1.0 - RUNNING_MOMENTUM);
+    for j in 0..r.ncols().min(m.ncols()) {
+        for k in 0..r.nrows().min(m.nrows()) {
+            r[(k, j)] = rho * r[(k, j)] + one_minus * m[(k, j)];
+        }
+    }
+}
+
 /// A visitor of parameters with their gradients: name, parameter, gradient.
 pub type GradVisitor<'f, T> = dyn FnMut(&str, MatMut<'_, T>, MatRef<'_, T>) + 'f;
 

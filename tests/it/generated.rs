@@ -285,6 +285,16 @@ macro_rules! differential_test {
                 let mut grads = net.zeros_like();
                 let mut ws = $module::$model::<f64>::workspace(5);
                 let loss = step!(net, $(input!($kind, x, y, $k),)* &mut grads, &mut ws);
+                // `loss` is evaluation mode: it reads the running statistics (batch
+                // normalisation's), which the step left as the batch's own in `grads`. With
+                // those in their place, it is the training loss.
+                let mut stats = Vec::new();
+                nnspec::runtime::Params::for_each_state(&grads, &mut |_, m| stats.push(m.to_owned()));
+                let mut k = 0;
+                nnspec::runtime::Params::for_each_state_mut(&mut net, &mut |_, mut m| {
+                    m.copy_from(&stats[k]);
+                    k += 1;
+                });
                 // `loss` alone gives the same value, also without allocating.
                 let before = allocations();
                 let alone = net.loss($(input!($kind, x, y, $k),)* &mut ws).expect("loss");

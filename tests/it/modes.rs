@@ -13,13 +13,12 @@ use nnspec::runtime::train::Supervised;
 use nnspec::runtime::{NamedParams, Rng};
 use nnspec::training::InterpModel;
 
-const SPEC: &str = "model BN {
-    input  x : ℝ^2
-    target y : ℝ^2
-    param  γ : ℝ^2 = 1
-    f[x, φ] = γ ⊙ BatchNorm[x]
-    loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖^2
-}";
+const SPEC: &str = include_str!("modes_bn.nn");
+
+// The same spec through `model!`: generated code has both modes too.
+mod generated {
+    nnspec::model!("modes_bn.nn");
+}
 
 /// The two batches of the update test (one example per column).
 fn batches() -> [Mat<f64>; 2] {
@@ -143,4 +142,33 @@ fn checkpoints_keep_the_running_statistics() {
     let text = err.to_string();
     assert!(text.contains("running statistic `running.m_1`"), "{text}");
     let _: &NamedParams<f64> = &back.running;
+}
+
+/// Generated code: `loss_and_grad` is training mode and leaves the batch's statistics in the
+/// gradient set, `update_running` folds them in (numpy's values after each batch), and
+/// `forward` is evaluation mode, reading the running values (numpy's normalised example).
+#[test]
+fn generated_code_keeps_running_statistics_and_predicts_in_evaluation_mode() {
+    use nnspec::runtime::Params;
+    let mut net = generated::BN::<f64>::init(&mut Rng::new(1));
+    let mut grads = net.zeros_like();
+    let mut ws = generated::BN::<f64>::workspace(4);
+    for (x, (m, s)) in batches().iter().zip(AFTER) {
+        let y = Mat::<f64>::zeros(2, x.ncols());
+        net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws)
+            .unwrap();
+        net.update_running(&grads);
+        for k in 0..2 {
+            close(net.running_m_1[(k, 0)], m[k]);
+            close(net.running_s_1[(k, 0)], s[k]);
+        }
+    }
+    let mut names = Vec::new();
+    net.for_each_saved(&mut |n, _| names.push(n.to_string()));
+    assert_eq!(names, ["γ", "running.m_1", "running.s_1"]);
+    // numpy: (z − r_m) / (r_s + 1e-5) for z = (2, −1), γ = 1.
+    let z = Mat::from_fn(2, 1, |i, _| [2.0, -1.0][i]);
+    let f = net.forward(z.as_ref(), &mut ws).unwrap();
+    close(f[(0, 0)], 1.5552382022179847);
+    close(f[(1, 0)], -1.0546194686633088);
 }

@@ -10,6 +10,19 @@ use crate::opt::plan::{self, Plan};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
+/// Which statistics a step's [`Op::BatchStat`] nodes read, and whether the step records the
+/// batch's: the mode of the statements being emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Training mode: a statistic is the batch's own (`locate_non_finite`).
+    Training,
+    /// Training mode, and each statistic is also written into the gradient set's running
+    /// value, for `update_running` to fold in (`loss_and_grad` and the per-loss steps).
+    Recording,
+    /// Evaluation mode: a statistic is the model's running value (`forward`, `loss`).
+    Eval,
+}
+
 /// How generated code reads a node's value.
 pub(super) struct Cx<'g> {
     pub(super) g: &'g Graph,
@@ -29,6 +42,10 @@ pub(super) struct Cx<'g> {
     pub(super) in_place: std::cell::Cell<Option<usize>>,
     /// The column count of the element-wise loop being emitted (its `j` runs over it).
     pub(super) loop_cols: std::cell::Cell<Cols>,
+    /// The mode of the statements being emitted (see [`Mode`]); set by each step.
+    pub(super) mode: std::cell::Cell<Mode>,
+    /// The fields of the running statistics (`Graph::stats`): `running_m_1`, …
+    pub(super) stats: Vec<Ident>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
     pub(super) params: Vec<Ident>,
@@ -232,6 +249,21 @@ impl<'g> Cx<'g> {
         };
         let params = idents(names::fields(g.params.iter().map(|p| p.name.as_str())));
         let inputs = idents(names::fields(g.inputs.iter().map(|p| p.name.as_str())));
+        // Named beside the parameters, so a parameter called `running_m_1` cannot clash.
+        let running: Vec<String> = g
+            .stats
+            .iter()
+            .map(|s| format!("running {}", s.name))
+            .collect();
+        let stats = idents(
+            names::fields(
+                g.params
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .chain(running.iter().map(String::as_str)),
+            )
+            .split_off(g.params.len()),
+        );
         let raw: Vec<String> = g
             .nodes
             .iter()
@@ -267,8 +299,18 @@ impl<'g> Cx<'g> {
             rt: quote!(#krate::__private::runtime),
             params,
             inputs,
+            stats,
+            mode: std::cell::Cell::new(Mode::Training),
             prefix: prefix.to_string(),
         }
+    }
+
+    /// `f()` with the statements emitted in `mode`; the mode before is restored after.
+    pub(super) fn in_mode<R>(&self, mode: Mode, f: impl FnOnce() -> R) -> R {
+        let before = self.mode.replace(mode);
+        let r = f();
+        self.mode.set(before);
+        r
     }
 
     /// The buffer fields of this graph's workspace, with their initial `Mat::zeros`.

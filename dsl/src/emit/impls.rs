@@ -13,6 +13,19 @@ pub(super) fn params_impl(cx: &Cx<'_>, name: &Ident) -> TokenStream {
     let names = cx.g.params.iter().map(|p| p.name.as_str());
     let (a, b, c) = (names.clone(), names.clone(), names);
     let f = &cx.params;
+    let stat_names = cx.g.stats.iter().map(|s| s.name.as_str());
+    let (sa, sb) = (stat_names.clone(), stat_names);
+    let s = &cx.stats;
+    let state = (!s.is_empty()).then(|| {
+        quote! {
+            fn for_each_state(&self, f: &mut dyn FnMut(&str, #faer::MatRef<'_, T>)) {
+                #(f(#sa, self.#s.as_ref());)*
+            }
+            fn for_each_state_mut(&mut self, f: &mut dyn FnMut(&str, #faer::MatMut<'_, T>)) {
+                #(f(#sb, self.#s.as_mut());)*
+            }
+        }
+    });
     quote! {
         #[allow(unused_variables)]
         impl<T: #rt::Scalar> #rt::Params<T> for #name<T> {
@@ -25,6 +38,7 @@ pub(super) fn params_impl(cx: &Cx<'_>, name: &Ident) -> TokenStream {
             fn for_each_param_with_grad(&mut self, grads: &Self, f: &mut #rt::params::GradVisitor<'_, T>) {
                 #(f(#c, self.#f.as_mut(), grads.#f.as_ref());)*
             }
+            #state
         }
     }
 }
@@ -78,6 +92,13 @@ pub(super) fn supervised_impl(
     let (model, loss_name, yname) = (&g.name, &loss.name, &y.name);
     let (inputs, outputs) = (g.inputs[xi].shape.rows, g.shape(*fid).rows);
     let (input, input_cols) = (&g.inputs[xi].name, g.inputs[xi].shape.cols_for(1));
+    let update_running = (!g.stats.is_empty()).then(|| {
+        quote! {
+            fn update_running(&mut self, batch: &Self) {
+                #name::update_running(self, batch)
+            }
+        }
+    });
     let wrong = quote! {
         Err(#rt::StepError::Targets { name: #yname, expected: #y_name })
     };
@@ -124,6 +145,7 @@ pub(super) fn supervised_impl(
                     _ => #wrong,
                 }
             }
+            #update_running
             fn predict<'w>(
                 &self,
                 x: #faer::MatRef<'_, T>,

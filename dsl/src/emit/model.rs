@@ -2,7 +2,7 @@
 //! and visitors, the steps (`loss_and_grad` and one per loss, `loss`, `locate_non_finite`),
 //! `forward` and the noise samplers, put together with the trait impls of `impls.rs`.
 
-use super::cx::{Cx, cols_tokens};
+use super::cx::{Cx, Mode, cols_tokens};
 use super::docs::{self, Docs};
 use super::impls::{params_impl, supervised_impl};
 use super::names;
@@ -166,12 +166,20 @@ impl<'a, 'g> Items<'a, 'g> {
             );
             quote!(#[doc = #doc] pub #f: #faer::Mat<T>,)
         });
+        let running = cx.stats.iter().zip(&g.stats).map(|(f, s)| {
+            let doc = format!(
+                "The running value of `{}`, {} (read in evaluation mode; in a gradient buffer: the last training step's batch statistic).",
+                s.name, s.shape
+            );
+            quote!(#[doc = #doc] pub #f: #faer::Mat<T>,)
+        });
         let (doc, ws_doc) = (&docs.model, &docs.workspace_type);
         quote! {
             #[doc = #doc]
             #[derive(Clone, Debug)]
             pub struct #name<T: #rt::Scalar> {
                 #(#fields)*
+                #(#running)*
             }
 
             #[doc = #ws_doc]
@@ -224,6 +232,31 @@ impl<'a, 'g> Items<'a, 'g> {
                 let how = init_tokens(rt, g.inits.get(k).copied().unwrap_or(Init::Default));
                 quote!(#f: #how.sample(#r, #c, rng),)
             });
+        // Running statistics start at their initial values (0 for a mean, 1 for a
+        // standard deviation) in every constructor: they are state, not parameters.
+        let running: Vec<TokenStream> = cx
+            .stats
+            .iter()
+            .zip(&g.stats)
+            .map(|(f, s)| {
+                let (r, c) = dims(s.shape, 1);
+                let v = s.init;
+                quote!(#f: #faer::Mat::from_fn(#r, #c, |_, _| T::from_f64(#v)),)
+            })
+            .collect();
+        let folds = cx
+            .stats
+            .iter()
+            .map(|f| quote!(#rt::params::fold_running(self.#f.as_mut(), batch.#f.as_ref());));
+        let update_running = (!g.stats.is_empty()).then(|| {
+            quote! {
+                /// After a training step: folds the batch statistics that the step left in
+                /// `batch` (its gradient set) into the running statistics, `r ← 0.9 r + 0.1 m`.
+                pub fn update_running(&mut self, batch: &Self) {
+                    #(#folds)*
+                }
+            }
+        });
         let visit = cx.params.iter().zip(&g.params).map(|(f, p)| {
             let n = &p.name;
             quote!(v(#n, &mut self.#f);)
@@ -236,7 +269,7 @@ impl<'a, 'g> Items<'a, 'g> {
         quote! {
             /// Every parameter zero.
             pub fn zeros() -> Self {
-                Self { #(#zeros)* }
+                Self { #(#zeros)* #(#running)* }
             }
 
             /// Zeros of the same shapes (a gradient buffer).
@@ -248,8 +281,10 @@ impl<'a, 'g> Items<'a, 'g> {
             /// undeclared: He for matrices, zero for bias vectors, N(0, 1) for scalars.
             pub fn init(rng: &mut #rt::Rng) -> Self {
                 let _ = &rng;
-                Self { #(#init)* }
+                Self { #(#init)* #(#running)* }
             }
+
+            #update_running
 
             #[doc = #ws_fn_doc]
             pub fn workspace(max_batch: usize) -> #ws_name<T> {
@@ -330,9 +365,12 @@ impl Items<'_, '_> {
         match g.losses.first().and_then(|l| g.output(&l.name)) {
             Some(lid) => {
                 let needed = g.ancestors([lid]);
-                let stmts = (0..g.nodes.len())
-                    .filter(|&i| needed[i])
-                    .map(|i| cx.stmt(NodeId(i as u32)));
+                let stmts: Vec<TokenStream> = cx.in_mode(Mode::Eval, || {
+                    (0..g.nodes.len())
+                        .filter(|&i| needed[i])
+                        .map(|i| cx.stmt(NodeId(i as u32)))
+                        .collect()
+                });
                 quote! {
                     #[doc = #doc]
                     #[allow(unused_variables, clippy::too_many_arguments)]
@@ -403,9 +441,12 @@ impl Items<'_, '_> {
                 let used_inputs = inputs_read(g, *fid);
                 let fargs = used_inputs.iter().map(|&k| &args[k]);
                 let fchecks = used_inputs.iter().map(|&k| &batch_checks[k]);
-                let stmts = (0..g.nodes.len())
-                    .filter(|&i| needed[i])
-                    .map(|i| cx.stmt(NodeId(i as u32)));
+                let stmts: Vec<TokenStream> = cx.in_mode(Mode::Eval, || {
+                    (0..g.nodes.len())
+                        .filter(|&i| needed[i])
+                        .map(|i| cx.stmt(NodeId(i as u32)))
+                        .collect()
+                });
                 let fbatch =
                     batch_from(used_inputs.first().map(|&k| (&cx.inputs[k], &g.inputs[k])));
                 let out = cx.read(*fid);

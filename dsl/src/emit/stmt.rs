@@ -3,7 +3,7 @@
 //! an element-wise loop — and a whole step, every statement then the gradients copied into
 //! `grads`.
 
-use super::cx::Cx;
+use super::cx::{Cx, Mode};
 use crate::ir::{Cols, NodeId, Op};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -140,11 +140,7 @@ impl Cx<'_> {
             Op::ConcatRows => self.concat_rows(id),
             Op::SliceRows { start, rows } => self.slice_rows(id, start, rows),
             Op::Row(k) => self.row_stmt(id, k as usize),
-            // Generated steps run in training mode: a batch statistic is the batch's own.
-            Op::BatchStat { .. } => {
-                let a = self.read(n.args[0]);
-                quote!(#dst.copy_from(#a);)
-            }
+            Op::BatchStat { slot } => self.batch_stat_stmt(id, slot as usize),
             Op::Transpose => self.transpose_stmt(id),
             Op::PickLabel { lo } => self.pick_label_stmt(id, lo as usize),
             Op::OneHot { rows, lo } => self.one_hot_stmt(id, rows as usize, lo as usize),
@@ -196,6 +192,10 @@ impl Cx<'_> {
     /// Every statement of the graph, then the gradients copied into `grads`; and the
     /// expression of the loss `loss`.
     pub(super) fn step(&self, loss: &str) -> (TokenStream, TokenStream) {
+        self.in_mode(Mode::Recording, || self.step_in_mode(loss))
+    }
+
+    fn step_in_mode(&self, loss: &str) -> (TokenStream, TokenStream) {
         let g = self.g;
         let all = (0..g.nodes.len()).map(|i| self.stmt(NodeId(i as u32)));
         let copies = g.grads.iter().filter_map(|gr| {
@@ -270,6 +270,23 @@ impl Cx<'_> {
 
 impl Cx<'_> {
     /// `Row(k)`: row `k` of the argument.
+    /// A statistic over the batch with a running value (`m_h`, `s_h` of eq. 11.7): in
+    /// training mode the batch's (recorded into `grads`' running value when the step keeps
+    /// it), in evaluation mode the model's running value.
+    fn batch_stat_stmt(&self, id: NodeId, slot: usize) -> TokenStream {
+        let dst = self.write(id);
+        let field = &self.stats[slot];
+        let a = self.read(self.g.node(id).args[0]);
+        match self.mode.get() {
+            Mode::Eval => quote!(#dst.copy_from(&self.#field);),
+            Mode::Training => quote!(#dst.copy_from(#a);),
+            Mode::Recording => quote! {
+                #dst.copy_from(#a);
+                grads.#field.copy_from(#a);
+            },
+        }
+    }
+
     fn row_stmt(&self, id: NodeId, k: usize) -> TokenStream {
         let (dst, a) = (self.write(id), self.read(self.g.node(id).args[0]));
         quote! {

@@ -376,10 +376,6 @@ pub struct Stat {
     pub init: f64,
 }
 
-/// The momentum of a running statistic: each training step sets `r ← ρ r + (1 − ρ) m` with
-/// `ρ = 0.9`, `m` the statistic of the step's batch.
-pub const RUNNING_MOMENTUM: f64 = 0.9;
-
 /// A gradient output: `∂loss/∂wrt`, computed at `node`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grad {
