@@ -43,10 +43,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BASELINES = os.path.normpath(os.path.join(REPO, "..", "shared", "bench", "baselines.py"))
 PIP = 'pip install "jax[cpu]" torch numpy'
 
-ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6"]
+ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6", "W8", "W9"]
 # Our divan bench per workload.
 BENCH = {"W1": "w1_toy", "W2": "w2_mlp_small", "W3": "w3_mnist", "W3i": "w3i_mnist_infer",
-         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow"}
+         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow",
+         "W8": "w8_transformer", "W9": "w9_lstm"}
 PEAK_BENCHES = {"gemm_peak_512": 512, "gemm_peak_1024": 1024}
 
 # The workloads as baselines.py defines them (used when it cannot be imported); the FLOP
@@ -59,10 +60,33 @@ FALLBACK_WORKLOADS = {
     "W4": dict(name="mlp-wide", kind="mlp", sizes=[1024, 1024, 1024, 1024], batch=256),
     "W5": dict(name="attention", kind="attn", N=128, D=64),
     "W6": dict(name="deep-narrow", kind="mlp", sizes=[32] * 21, batch=16),
+    "W8": dict(name="transformer", kind="transformer", N=128, D=256, heads=4, hidden=1024, batch=8),
+    "W9": dict(name="lstm", kind="lstm", I=128, H=128, T=32, classes=10, batch=32),
 }
 
 
+def products(w):
+    """The GEMMs of one forward pass of a workload given as a list of products, each as
+    (2mnk, passes): 3 passes (forward and both gradients), 2 when the third would be the
+    gradient with respect to the data, which no system computes."""
+    b = w["batch"]
+    if w["kind"] == "transformer":
+        m, n, d, f = b * w["N"], w["N"], w["D"], w["hidden"]
+        projections = [(2 * m * d * d, 2)] * 3                  # Q, K, V from the data
+        attention = [(2 * b * n * n * d, 3)] * 2                # scores and values, all heads
+        rest = [(2 * m * d * d, 3), (2 * m * d * f, 3), (2 * m * f * d, 3)]  # Ω_c and the MLP
+        return projections + attention + rest
+    if w["kind"] == "lstm":
+        t, i, h = w["T"], w["I"], w["H"]
+        return [(2 * t * b * i * 4 * h, 2),                     # input projections, every step
+                (t * 2 * b * h * 4 * h, 3),                     # recurrent products (h_0 too)
+                (2 * b * h * w["classes"], 3)]                  # the read-out
+    return None
+
+
 def gemm_flops_fwd(w) -> float:
+    if products(w) is not None:
+        return float(sum(f for f, _ in products(w)))
     if w["kind"] == "mlp":
         b = w["batch"]
         return float(sum(2 * b * i * o for i, o in zip(w["sizes"][:-1], w["sizes"][1:])))
@@ -78,6 +102,8 @@ def nominal_flops(w) -> float:
 def required_flops(w) -> float:
     if w.get("infer"):
         return nominal_flops(w)
+    if products(w) is not None:
+        return float(sum(f * passes for f, passes in products(w)))
     if w["kind"] == "mlp":
         b, s = w["batch"], w["sizes"]
         return float(sum(2 * b * i * o * (2 if l == 0 else 3) for l, (i, o) in enumerate(zip(s[:-1], s[1:]))))
@@ -95,6 +121,8 @@ TARGETS = {
     "W4": ({"best": 1.0}, 90.0),
     "W5": ({"jax": 1.5}, None),
     "W6": ({"jax": 3.0, "torch": 20.0}, None),
+    "W8": ({"best": 1.0}, None),
+    "W9": ({"best": 1.0}, None),
 }
 PEER_NAME = {"jax": "JAX", "torch": "PyTorch", "torch_compile": "torch.compile", "best": "best peer"}
 
