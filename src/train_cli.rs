@@ -125,6 +125,21 @@ pub struct PredictArgs {
     /// sigmoid of a single output) instead of the raw outputs.
     #[arg(long)]
     probs: bool,
+    /// Instead of predicting, draw these spec quantities as heat maps into one PNG (--out):
+    /// parameters (`ω`, `Omega_1`) as they are, values the model computes (`A`, `Sa_1`) on
+    /// one example (--example). White is 0, red positive, blue negative, each map to its
+    /// own largest |value|.
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    show: Vec<String>,
+    /// With --show: which example of the data (0-based) the values are computed on.
+    #[arg(long, default_value_t = 0, requires = "show")]
+    example: usize,
+    /// With --show: the PNG file to write.
+    #[arg(long, short, default_value = "show.png", requires = "show")]
+    out: PathBuf,
+    /// With --show: screen pixels per entry.
+    #[arg(long, default_value_t = 12, requires = "show", value_parser = clap::value_parser!(u8).range(1..=64))]
+    scale: u8,
 }
 
 /// A number for an option, or why it is not one (clap names the option and exits with 2).
@@ -818,6 +833,9 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
         s.apply_checked(ds.x.as_mut(), &ds.feature_names)
             .map_err(|e| exit(format!("{source}: {e}")))?;
     }
+    if !args.show.is_empty() {
+        return show(args, &model, &ds, &source).map_err(exit);
+    }
     let labels = match io.target {
         TargetKind::Labels { lo, .. } => Some(lo),
         TargetKind::Values { .. } => None,
@@ -852,6 +870,62 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             m.loss
         ),
     }
+    Ok(())
+}
+
+/// `predict --show`: the named parameters and values (on example `--example`) as heat maps
+/// side by side in one PNG, and a line per map naming its shape and range.
+fn show<T: Scalar>(
+    args: &PredictArgs,
+    model: &InterpModel<T>,
+    ds: &Dataset<T>,
+    source: &str,
+) -> Result<(), String> {
+    if args.example >= ds.len() {
+        return Err(format!(
+            "--example {}: {source} has {} examples",
+            args.example,
+            ds.len()
+        ));
+    }
+    let io = model.io();
+    // Example `--example` laid out as the model reads it (`D × N` for `X ∈ ℝ^{D×N}`).
+    let mut buf = faer::Mat::zeros(io.inputs, io.input_cols.max(1));
+    let x = ds.gather_inputs(&[args.example], &mut buf);
+    let mut ws = model.new_workspace(1);
+    let mut maps = Vec::with_capacity(args.show.len());
+    let mut lines = Vec::with_capacity(args.show.len());
+    for text in &args.show {
+        let name = nnspec::dsl::names::canonical(text);
+        let m = model
+            .value_of(&name, x, &mut ws)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "`{}` has no parameter or named value `{name}` (a value is named by its equation: `A = …`)",
+                    io.model
+                )
+            })?;
+        let range = nnspec::runtime::image::heat_range(m.as_ref());
+        lines.push(format!(
+            "{name}: {}×{}, |value| ≤ {range:.4}",
+            m.nrows(),
+            m.ncols()
+        ));
+        maps.push(m);
+    }
+    let refs: Vec<_> = maps.iter().map(|m| m.as_ref()).collect();
+    let bytes = nnspec::runtime::image::heat_png(&refs, args.scale.into())?;
+    std::fs::write(&args.out, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    for l in lines {
+        outln!("{l}");
+    }
+    eprintln!(
+        "wrote {} (example {} of {source}; white 0, red positive, blue negative)",
+        args.out.display(),
+        args.example
+    );
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! from `model!` is the fast one, and both train through the same loop
 //! ([`runtime::train::fit`](crate::runtime::train::fit)).
 
-use crate::dsl::ir::{self, Graph, Role};
+use crate::dsl::ir::{self, Graph, NodeId, Role};
 use crate::interp::{self, EvalError};
 use crate::runtime::data::{CsvOptions, Dataset, Standardizer, TargetKind, Targets, TargetsRef};
 use crate::runtime::init::Init;
@@ -599,6 +599,64 @@ impl<T: Scalar> InterpModel<T> {
         })
     }
 
+    /// The model's graph run on the examples of `x` in evaluation mode (the running
+    /// statistics), targets zero: they are not read by the model function.
+    fn evaluation_run(
+        &self,
+        x: MatRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<interp::Values<T>, StepError> {
+        let c = &self.compiled;
+        let g = &c.forward;
+        let batch = x.ncols() / c.io.input_cols.max(1);
+        let labels: Vec<usize>;
+        let values: Mat<T>;
+        let y = match c.y.map(|y| &g.inputs[y]).map(|s| (s.labels, s.shape.rows)) {
+            Some((Some((lo, _)), _)) => {
+                labels = vec![lo.max(0) as usize; batch];
+                TargetsRef::Labels(&labels)
+            }
+            Some((None, rows)) => {
+                values = Mat::zeros(rows, batch);
+                TargetsRef::Values(values.as_ref())
+            }
+            None => {
+                values = Mat::zeros(0, batch);
+                TargetsRef::Values(values.as_ref())
+            }
+        };
+        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        self.run(g, &inputs, true)
+    }
+
+    /// The value of the spec quantity `name` on the examples of `x`, in evaluation mode: a
+    /// parameter (`ω`, `Ω_1`) as it is, or a value the model computes (`A`, `Sa_1`, `h_2`)
+    /// with one block of columns per example. `None` when the model has no such name.
+    ///
+    /// # Errors
+    /// As [`Supervised::predict`].
+    pub fn value_of(
+        &self,
+        name: &str,
+        x: MatRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<Option<Mat<T>>, StepError> {
+        if let Some(k) = self.params.names.iter().position(|n| n == name) {
+            return Ok(Some(self.params.mats[k].clone()));
+        }
+        let g = &self.compiled.forward;
+        let Some(id) = g.output(name).or_else(|| {
+            g.nodes
+                .iter()
+                .rposition(|n| n.name.as_deref() == Some(name))
+                .map(|i| NodeId(i as u32))
+        }) else {
+            return Ok(None);
+        };
+        let v = self.evaluation_run(x, ws)?;
+        Ok(Some(v[id].clone()))
+    }
+
     fn loss_value(&self, g: &Graph, v: &interp::Values<T>) -> T {
         g.output(&self.compiled.io.loss)
             .map_or(T::ZERO, |id| v[id][(0, 0)])
@@ -778,27 +836,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         ws: &'w mut InterpWorkspace<T>,
     ) -> Result<MatRef<'w, T>, StepError> {
         let c = &self.compiled;
-        let g = &c.forward;
-        // Targets are not read by the model function: give zeros of the right kind.
-        let batch = x.ncols() / c.io.input_cols.max(1);
-        let labels: Vec<usize>;
-        let values: Mat<T>;
-        let y = match c.y.map(|y| &g.inputs[y]).map(|s| (s.labels, s.shape.rows)) {
-            Some((Some((lo, _)), _)) => {
-                labels = vec![lo.max(0) as usize; batch];
-                TargetsRef::Labels(&labels)
-            }
-            Some((None, rows)) => {
-                values = Mat::zeros(rows, batch);
-                TargetsRef::Values(values.as_ref())
-            }
-            None => {
-                values = Mat::zeros(0, batch);
-                TargetsRef::Values(values.as_ref())
-            }
-        };
-        let inputs = self.inputs(x, y, &mut ws.rng)?;
-        let v = self.run(g, &inputs, true)?;
+        let v = self.evaluation_run(x, ws)?;
         let f = c.function.ok_or_else(|| {
             StepError::Eval(format!(
                 "`{}` has no single model function f[x, φ] to predict with",

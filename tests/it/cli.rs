@@ -1112,3 +1112,91 @@ fn gradcheck_skips_a_sub_model_without_a_loss_beside_models_with_one() {
     let r = nnspec(&["gradcheck", "specs/vae.nn", "--model", "Decoder"]);
     assert_eq!(r.status.code(), Some(1));
 }
+
+/// `predict --show`: a parameter drawn as a heat map is its values (white 0, full red its
+/// largest |value| if positive, full blue if negative), a value the model computes is drawn
+/// for one example, and a name the model lacks is an error naming it.
+#[test]
+fn predict_shows_parameters_and_values_as_heat_maps() {
+    let (out, _) = train_into("iris_show", &IRIS_LIKE, "1");
+    // Ω_0 (16×4) set by hand: row 0 is (−2, 0, 1, 2), every other entry 0.
+    let path = out.join("shown.safetensors");
+    {
+        use nnspec::runtime::{Params, checkpoint};
+        let src = std::fs::read_to_string("specs/losses.nn").unwrap();
+        let mut opts = nnspec::dsl::check::Options::default();
+        opts.overrides.push((None, "D_i".into(), 4.0));
+        let checked = nnspec::dsl::check_source(&src, &opts).unwrap();
+        let graph = checked.graphs.iter().flatten();
+        let graph = graph.clone().find(|g| g.name == "MulticlassClassification");
+        let mut model = nnspec::training::InterpModel::<f64>::new(
+            graph.unwrap(),
+            &src,
+            "l",
+            &mut nnspec::runtime::Rng::new(1),
+        )
+        .unwrap();
+        let meta = checkpoint::load(&out.join("model.safetensors"), &mut model).unwrap();
+        model.for_each_param_mut(&mut |name, mut m| {
+            if name == "Ω_0" {
+                m.fill(0.0);
+                for (j, v) in [-2.0, 0.0, 1.0, 2.0].into_iter().enumerate() {
+                    m[(0, j)] = v;
+                }
+            }
+        });
+        let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        checkpoint::save(&path, &model, &meta).unwrap();
+    }
+    let png = out.join("shown.png");
+    let (ckpt, png_s) = (path.to_string_lossy(), png.to_string_lossy());
+    let r = nnspec(&[
+        "predict",
+        "specs/losses.nn",
+        "--checkpoint",
+        &ckpt,
+        "--show",
+        "Omega_0",
+        "h",
+        "--example",
+        "2",
+        "--scale",
+        "1",
+        "--out",
+        &png_s,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let lines: Vec<String> = text(&r.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines[0], "Ω_0: 16×4, |value| ≤ 2.0000");
+    assert!(lines[1].starts_with("h: 16×1, |value| ≤ "), "{}", lines[1]);
+    let bytes = std::fs::read(&png).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    // Two maps of 4 and 1 columns, 16 rows, two-pixel gaps: 2 + 4 + 2 + 1 + 2 wide.
+    assert_eq!((info.width, info.height), (11, 20));
+    let at = |x: usize, y: usize| {
+        let k = (y * 11 + x) * 3;
+        [buf[k], buf[k + 1], buf[k + 2]]
+    };
+    let row0 = [at(2, 2), at(3, 2), at(4, 2), at(5, 2)];
+    assert_eq!(row0, [[0, 0, 255], [255; 3], [255, 128, 128], [255, 0, 0]]);
+    assert_eq!(at(3, 5), [255; 3]);
+    let r = nnspec(&[
+        "predict",
+        "specs/losses.nn",
+        "--checkpoint",
+        &ckpt,
+        "--show",
+        "Q",
+        "--out",
+        &png_s,
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        text(&r.stderr).contains("`MulticlassClassification` has no parameter or named value `Q`"),
+        "{}",
+        text(&r.stderr)
+    );
+}
