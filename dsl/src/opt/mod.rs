@@ -9,6 +9,7 @@
 //! | `fold` | `fold.rs` | constant folding |
 //! | `cse` | `cse.rs` | common-subexpression elimination |
 //! | `dce` | `dce.rs` | dead-code elimination |
+//! | `stack` | `stack.rs` | products sharing their right operand as one product of the stacked left operands |
 //!
 //! Every pass preserves values: the test suite runs the interpreter on every spec before and
 //! after each pass and compares to 1e-12.
@@ -19,6 +20,7 @@ mod fold;
 pub mod plan;
 mod simplify;
 mod stable;
+mod stack;
 
 use crate::diag::Span;
 use crate::ir::{F64, Graph, Node, NodeId, Op, Shape, ShapeError, Slot};
@@ -35,6 +37,8 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("fold", fold::run),
     ("cse", cse::run),
     ("dce", dce::run),
+    // After dead code is gone: a product only a dead value read is not stacked.
+    ("stack", stack::run),
 ];
 
 /// Runs every pass until none changes the graph (at most 10 rounds), verifying after each.

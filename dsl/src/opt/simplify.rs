@@ -55,6 +55,12 @@ pub const RULES: &[Rule] = &[
         }
         _ => None,
     }),
+    // [a_1; a_2; …] + [b_1; b_2; …] = [a_1 + b_1; …] block by block, a block of zeros split
+    // where the other side's blocks end (the gradient of products stacked by `stack`).
+    ("add-concat", |rw, op, a| {
+        (op == Op::Add).then_some(())?;
+        add_concat(rw, a[0], a[1])
+    }),
     ("transpose-transpose", |rw, op, a| {
         match (op, rw.node(a.first().copied()?).op) {
             (Op::Transpose, Op::Transpose) => Some(rw.node(a[0]).args[0]),
@@ -171,4 +177,51 @@ pub fn run(g: &Graph) -> Option<Graph> {
         }
         rw.copy(id)
     })
+}
+
+/// `[a_1; …] + [b_1; …]` as one concatenation of block sums, when every block boundary of
+/// either side falls on a boundary of the other or inside a constant block (which splits).
+fn add_concat(rw: &mut Rewriter<'_>, x: NodeId, y: NodeId) -> Option<NodeId> {
+    if rw.node(x).op != Op::ConcatRows || rw.node(y).op != Op::ConcatRows {
+        return None;
+    }
+    let blocks = |rw: &Rewriter<'_>, n: NodeId| -> Vec<(NodeId, usize, usize)> {
+        let mut start = 0;
+        rw.node(n)
+            .args
+            .iter()
+            .map(|b| {
+                let rows = rw.new.shape(*b).rows;
+                start += rows;
+                (*b, start - rows, start)
+            })
+            .collect()
+    };
+    let (bx, by) = (blocks(rw, x), blocks(rw, y));
+    let mut ends: Vec<usize> = bx.iter().chain(&by).map(|b| b.2).collect();
+    ends.sort_unstable();
+    ends.dedup();
+    let cols = rw.new.shape(x).cols;
+    let mut parts = Vec::with_capacity(ends.len());
+    let mut start = 0;
+    for end in ends {
+        let mut piece = |side: &[(NodeId, usize, usize)]| -> Option<NodeId> {
+            let &(b, s, e) = side.iter().find(|(_, s, e)| *s <= start && end <= *e)?;
+            if (s, e) == (start, end) {
+                return Some(b);
+            }
+            let v = rw.const_of(b)?;
+            Some(rw.constant(
+                v,
+                crate::ir::Shape {
+                    rows: end - start,
+                    cols,
+                },
+            ))
+        };
+        let (p, q) = (piece(&bx)?, piece(&by)?);
+        parts.push(rw.op(Op::Add, &[p, q]));
+        start = end;
+    }
+    Some(rw.op(Op::ConcatRows, &parts))
 }

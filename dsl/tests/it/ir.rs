@@ -238,3 +238,39 @@ fn a_bar_inside_a_call_opens_a_norm_except_between_a_divergences_arguments() {
     assert_eq!(juxtaposed, explicit);
     assert!(juxtaposed.contains("exp"), "{juxtaposed}");
 }
+
+#[test]
+fn pass_stack_makes_products_with_one_right_operand_one_product() {
+    // Two gates reading the same h: one product of [U_f; U_i], then its two row blocks.
+    pass_snapshot(
+        "stack",
+        "model M[D = 3] { input h : ℝ^D; param U_f : ℝ^{D×D}, U_i : ℝ^{D×D}, U_o : ℝ^{2×D}
+         f = sig[U_f h]
+         i = sig[U_i h]
+         o = U_o h
+         loss L[φ] = ∑_i 𝟏ᵀ(f_i ⊙ i_i) + ∑_i 𝟏ᵀ o_i }",
+        false,
+    );
+}
+
+#[test]
+fn an_lstm_takes_two_products_a_step() {
+    // specs/sequences.nn's LSTM over T = 8 steps: per step one product of the four input
+    // weights [W_f; W_i; W_o; W_c] with X_t and one of the four recurrent weights with
+    // h_{t-1} (none at t = 1, where h_0 = 0), and the read-out: 2T products, not 8T - 3.
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/sequences.nn"),
+    )
+    .unwrap();
+    let g = graphs(&src)
+        .into_iter()
+        .find(|g| g.name == "LSTMDigits")
+        .unwrap();
+    let forward = opt::optimize(&g).unwrap();
+    let products = forward
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, ir::Op::MatMul { .. }))
+        .count();
+    assert_eq!(products, 16);
+}
