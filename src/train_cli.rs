@@ -898,7 +898,8 @@ fn predictions<T: Scalar>(
     let mut right = 0;
     let batch = 256;
     // A batch as the model reads it (`D × (N·B)` for a matrix `X ∈ ℝ^{D×N}` per example).
-    let mut xb = faer::Mat::zeros(io.inputs, batch * io.input_cols.max(1));
+    let (rows, cols) = io.batch_shape(batch);
+    let mut xb = faer::Mat::zeros(rows, cols);
     let mut indices = Vec::with_capacity(batch);
     for start in (0..ds.len()).step_by(batch) {
         let end = (start + batch).min(ds.len());

@@ -180,6 +180,7 @@ impl<T: Scalar> Dataset<T> {
             y,
             feature_names: columns.iter().map(|c| format!("x{}", c + 1)).collect(),
             class_names: Vec::new(),
+            inputs: Vec::new(),
         })
     }
 }
