@@ -4,7 +4,7 @@
 //! inputs ([`Dataset::inputs`]), so they are used as given, not standardised: an adjacency
 //! matrix and one-hot tokens keep their meaning.
 
-use crate::runtime::data::{Dataset, InputShape, Targets};
+use crate::runtime::data::{Dataset, InputShape, Targets, input_feature_names};
 use crate::runtime::{Rng, Scalar};
 use faer::Mat;
 
@@ -80,7 +80,7 @@ pub fn graphs<T: Scalar>(
         },
     ];
     Dataset {
-        feature_names: feature_names(&inputs),
+        feature_names: input_feature_names(&inputs),
         x,
         y: Targets::Labels {
             values: labels,
@@ -118,24 +118,12 @@ pub fn reversal<T: Scalar>(
         cols: len,
     }];
     Dataset {
-        feature_names: feature_names(&inputs),
+        feature_names: input_feature_names(&inputs),
         x,
         y: Targets::Values(y),
         class_names: Vec::new(),
         inputs,
     }
-}
-
-/// `X[1,1]`, `X[2,1]`, …: each input's entries, column by column.
-fn feature_names(inputs: &[InputShape]) -> Vec<String> {
-    inputs
-        .iter()
-        .flat_map(|s| {
-            (0..s.cols).flat_map(move |c| {
-                (0..s.rows).map(move |r| format!("{}[{},{}]", s.name, r + 1, c + 1))
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

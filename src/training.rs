@@ -465,6 +465,12 @@ impl<T: Scalar> InterpModel<T> {
             .and_then(|y| self.compiled.forward.inputs[y].entry_labels)
     }
 
+    /// The target's name in the spec (`y`, `Y`), if the model has one.
+    pub fn target_name(&self) -> Option<&str> {
+        let c = &self.compiled;
+        c.y.map(|y| c.forward.inputs[y].name.as_str())
+    }
+
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
     /// from the spec's initialisers. `source` and `file` are the spec, for messages.
     ///

@@ -132,6 +132,19 @@ pub struct Dataset<T> {
     pub inputs: Vec<InputShape>,
 }
 
+/// The feature names of inputs held one after the other: `X[1,1]`, `X[2,1]`, …, each
+/// input's entries column by column.
+pub fn input_feature_names(inputs: &[InputShape]) -> Vec<String> {
+    inputs
+        .iter()
+        .flat_map(|s| {
+            (0..s.cols).flat_map(move |c| {
+                (0..s.rows).map(move |r| format!("{}[{},{}]", s.name, r + 1, c + 1))
+            })
+        })
+        .collect()
+}
+
 /// One input of a model as a data set holds it per example: its name in the spec and its
 /// shape, `rows × cols` (`cols` is 1 for a vector).
 #[derive(Clone, Debug, PartialEq, Eq)]
