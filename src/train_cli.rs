@@ -895,6 +895,13 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             100.0 * right as f64 / ds.len().max(1) as f64,
             m.loss
         ),
+        // A label per token: the accuracy over every example's tokens.
+        None if io.token_labels => eprintln!(
+            "{} examples ({source}): token accuracy {:.1}%, loss {:.4} per example",
+            ds.len(),
+            100.0 * m.accuracy.unwrap_or(0.0),
+            m.loss
+        ),
         None => eprintln!(
             "{} examples ({source}): loss {:.4} per example",
             ds.len(),

@@ -931,6 +931,11 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             TargetKind::Labels { .. } => evaluate(model, train, self.eval_batch, &mut self.ws)
                 .ok()
                 .and_then(|m| m.accuracy),
+            TargetKind::Values { .. } if self.io.token_labels => {
+                evaluate(model, train, self.eval_batch, &mut self.ws)
+                    .ok()
+                    .and_then(|m| m.accuracy)
+            }
             TargetKind::Values { .. } => None,
         };
         let val_metrics = match val {

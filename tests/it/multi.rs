@@ -112,6 +112,8 @@ fn data_of_named_inputs_must_match_the_model_by_name_and_shape() {
     );
 }
 
+/// Trains on the built-in data set; returns the test accuracy (per token for a label per
+/// token), after checking that the history has a training accuracy for every epoch.
 fn train(model: &mut InterpModel<f64>, epochs: usize, lr: f64) -> f64 {
     let (ds, _) = training::builtin::<f64>(&model.io(), 1);
     let data = training::prepare(&ds, 0.1, 0.2, 1).unwrap();
@@ -123,7 +125,8 @@ fn train(model: &mut InterpModel<f64>, epochs: usize, lr: f64) -> f64 {
         progress: false,
     };
     let mut opt = Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), lr));
-    fit(model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
+    let history = fit(model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
+    assert!(history.epochs.iter().all(|e| e.train_accuracy.is_some()));
     let mut ws = model.new_workspace(256);
     evaluate(model, &data.test, 256, &mut ws)
         .unwrap()
