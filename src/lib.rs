@@ -175,6 +175,8 @@ pub mod json;
 #[cfg(feature = "interp")]
 pub mod sample;
 #[cfg(feature = "cli")]
+pub mod tasks;
+#[cfg(feature = "cli")]
 pub mod training;
 
 pub use faer;

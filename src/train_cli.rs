@@ -19,8 +19,10 @@ use std::time::Instant;
 #[derive(clap::Args, Clone, Debug)]
 pub struct DataArgs {
     /// A CSV file (`.csv` or `.csv.gz`), one example per row, or a NumPy `.npy` file of the
-    /// features, `(N, D)`, with the targets in --targets. Default: a built-in data set that
-    /// suits the model (digits, iris, or a synthetic set of its shape).
+    /// features, `(N, D)`, with the targets in --targets, or a folder of `.npy` files, one per
+    /// input named after it (`X.npy`, `A.npy`, each row a matrix column by column) and the
+    /// targets named after the target (`y.npy`). Default: a built-in data set that suits the
+    /// model (digits, iris, generated graphs or sequences, or a synthetic set of its shape).
     #[arg(long)]
     data: Option<PathBuf>,
     /// With a `.npy` --data: the targets, a `.npy` file with one row per example (labels
@@ -220,6 +222,8 @@ fn model<T: Scalar>(target: &super::Target, seed: u64) -> Result<InterpModel<T>,
 struct Expect<'a> {
     value_labels: Option<(i32, usize)>,
     class_names: Option<&'a [String]>,
+    /// The target's name in the spec: a folder of `.npy` files holds it as `<name>.npy`.
+    target: Option<&'a str>,
 }
 
 /// The data for a model: the CSV file given, or the built-in set that suits it.
@@ -236,6 +240,9 @@ fn data<T: Scalar>(
             None => training::builtin(io, seed),
         });
     };
+    if path.is_dir() {
+        return npy_folder(io, args, path, no_target, expect);
+    }
     if is_npy(path) {
         return npy_data(io, args, path, no_target, expect);
     }
@@ -314,6 +321,46 @@ fn npy_data<T: Scalar>(
         None => shown.to_string(),
     };
     Ok((ds, source))
+}
+
+/// The data of a folder of `.npy` files, one per input named after it (`X.npy`, `A.npy`), and
+/// the targets: `--targets`, or the folder's file named after the target (`y.npy`).
+fn npy_folder<T: Scalar>(
+    io: &Io,
+    args: &DataArgs,
+    dir: &std::path::Path,
+    no_target: bool,
+    expect: Expect<'_>,
+) -> Result<(Dataset<T>, String), String> {
+    let shown = dir.display();
+    if args.label_column.is_some() || args.features.is_some() {
+        return Err(format!(
+            "{shown}: a folder holds one .npy file per input; --label-column and --features \
+             are for CSV files"
+        ));
+    }
+    let targets = match (&args.targets, expect.target) {
+        _ if no_target => None,
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(name)) => Some(dir.join(format!("{name}.npy"))),
+        (None, None) => None,
+    };
+    if let Some(t) = targets.as_ref().filter(|t| !t.is_file()) {
+        return Err(format!(
+            "{shown}: no targets file {} (the target `{}` of `{}`; or give --targets)",
+            t.display(),
+            expect.target.unwrap_or("y"),
+            io.model
+        ));
+    }
+    let opts = NpyOptions {
+        kind: io.target.clone(),
+        features: None,
+        value_labels: expect.value_labels,
+    };
+    let ds = Dataset::from_npy_dir(dir, &io.input_shapes(), targets.as_deref(), &opts)
+        .map_err(|e| e.to_string())?;
+    Ok((ds, shown.to_string()))
 }
 
 /// `nnspec train`.
@@ -413,6 +460,7 @@ fn training_data(
     let expect = Expect {
         value_labels: model.target_labels(),
         class_names: None,
+        target: model.target_name(),
     };
     // A model with no target reads every column of a data file as a feature.
     let no_target = io.target == TargetKind::Values { count: 0 };
@@ -812,6 +860,7 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     let expect = Expect {
         value_labels: model.target_labels(),
         class_names: class_names.as_deref(),
+        target: model.target_name(),
     };
     let (mut ds, source) = predict_data::<T>(args, &io, &meta, expect).map_err(exit)?;
     if args.no_target {
@@ -864,6 +913,13 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
             100.0 * right as f64 / ds.len().max(1) as f64,
             m.loss
         ),
+        // A label per token: the accuracy over every example's tokens.
+        None if io.token_labels => eprintln!(
+            "{} examples ({source}): token accuracy {:.1}%, loss {:.4} per example",
+            ds.len(),
+            100.0 * m.accuracy.unwrap_or(0.0),
+            m.loss
+        ),
         None => eprintln!(
             "{} examples ({source}): loss {:.4} per example",
             ds.len(),
@@ -890,7 +946,8 @@ fn show<T: Scalar>(
     }
     let io = model.io();
     // Example `--example` laid out as the model reads it (`D × N` for `X ∈ ℝ^{D×N}`).
-    let mut buf = faer::Mat::zeros(io.inputs, io.input_cols.max(1));
+    let (rows, cols) = io.batch_shape(1);
+    let mut buf = faer::Mat::zeros(rows, cols);
     let x = ds.gather_inputs(&[args.example], &mut buf);
     let mut ws = model.new_workspace(1);
     let mut maps = Vec::with_capacity(args.show.len());
@@ -972,7 +1029,8 @@ fn predictions<T: Scalar>(
     let mut right = 0;
     let batch = 256;
     // A batch as the model reads it (`D × (N·B)` for a matrix `X ∈ ℝ^{D×N}` per example).
-    let mut xb = faer::Mat::zeros(io.inputs, batch * io.input_cols.max(1));
+    let (rows, cols) = io.batch_shape(batch);
+    let mut xb = faer::Mat::zeros(rows, cols);
     let mut indices = Vec::with_capacity(batch);
     for start in (0..ds.len()).step_by(batch) {
         let end = (start + batch).min(ds.len());

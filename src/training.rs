@@ -9,7 +9,9 @@
 
 use crate::dsl::ir::{self, Graph, NodeId, Role};
 use crate::interp::{self, EvalError};
-use crate::runtime::data::{CsvOptions, Dataset, Standardizer, TargetKind, Targets, TargetsRef};
+use crate::runtime::data::{
+    CsvOptions, Dataset, InputShape, Standardizer, TargetKind, Targets, TargetsRef,
+};
 use crate::runtime::init::Init;
 use crate::runtime::train::{History, Io, Objective, Supervised};
 use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
@@ -46,7 +48,8 @@ pub struct Prepared<T> {
 }
 
 /// Splits `ds` (fractions `val` and `test`, shuffled with `seed`) and standardises every
-/// split with the training split's mean and standard deviation.
+/// split with the training split's mean and standard deviation (data of named inputs,
+/// [`Dataset::inputs`], are used as given).
 ///
 /// # Errors
 /// When a value does not standardise to a finite number, naming its feature and example.
@@ -57,7 +60,15 @@ pub fn prepare<T: Scalar>(
     seed: u64,
 ) -> Result<Prepared<T>, String> {
     let (mut train, mut v, mut t) = ds.split(val, test, &mut Rng::new(seed));
-    let standardizer = Standardizer::fit(train.x.as_ref());
+    // Named inputs are used as given (`Dataset::inputs`): the identity standardisation.
+    let standardizer = if ds.inputs.is_empty() {
+        Standardizer::fit(train.x.as_ref())
+    } else {
+        Standardizer {
+            mean: vec![0.0; ds.features()],
+            std: vec![1.0; ds.features()],
+        }
+    };
     for (d, split) in [
         (&mut train, "training"),
         (&mut v, "validation"),
@@ -80,6 +91,9 @@ pub fn prepare<T: Scalar>(
 /// class labels, a smooth function of the inputs with values in `[0, 1]` for real targets).
 /// Returns the data and a one-line description.
 pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
+    if let Some(found) = structured(io, seed) {
+        return found;
+    }
     let shift = |mut ds: Dataset<T>, lo: usize| {
         if let Targets::Labels { values, lo: l, .. } = &mut ds.y {
             values.iter_mut().for_each(|v| *v += lo);
@@ -131,6 +145,42 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
     }
 }
 
+/// The generated sets of [`crate::tasks`] for the models that read them: graphs for a model of
+/// two inputs `X ∈ ℝ^{D×N}`, `A ∈ ℝ^{N×N}` and two classes; sequences to reverse for one
+/// input `X ∈ ℝ^{S×N}` and a label per token, `Y ∈ {0, 1}^{S×N}`.
+fn structured<T: Scalar>(io: &Io, seed: u64) -> Option<(Dataset<T>, String)> {
+    let nodes = io.input_cols;
+    match (&io.more_inputs[..], &io.target) {
+        (
+            [a],
+            TargetKind::Labels {
+                lo: 0,
+                classes: Some(2),
+            },
+        ) if nodes > 1 && (a.rows, a.cols) == (nodes, nodes) => {
+            let count = 1000;
+            Some((
+                crate::tasks::graphs((&io.input, io.inputs), &a.name, nodes, count, seed),
+                format!(
+                    "graphs (built in): {count} graphs of {nodes} nodes, a cycle through every \
+                     node (class 1) or a tree (class 0)"
+                ),
+            ))
+        }
+        ([], TargetKind::Values { count }) if io.token_labels && *count == io.features() => {
+            let (symbols, len, n) = (io.inputs, nodes, 2000);
+            Some((
+                crate::tasks::reversal(&io.input, symbols, len, n, seed),
+                format!(
+                    "reversal (built in): {n} sequences of {len} tokens over {symbols} \
+                     symbols, one-hot, the target the sequence reversed"
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// [`builtin`], for a model whose target is a vector of labels of `{lo … lo+count−1}` (the
 /// set of [`InterpModel::target_labels`]): the synthetic values, in `[0, 1]`, rounded to the
 /// nearest label of the set.
@@ -139,6 +189,9 @@ pub fn builtin_labels<T: Scalar>(
     (lo, count): (i32, usize),
     seed: u64,
 ) -> (Dataset<T>, String) {
+    if let Some(found) = structured(io, seed) {
+        return found;
+    }
     let (mut ds, what) = builtin::<T>(io, seed);
     if let Targets::Values(y) = &mut ds.y {
         let top = count.saturating_sub(1) as f64;
@@ -183,6 +236,7 @@ fn clusters<T: Scalar>(
         },
         feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
         class_names: Vec::new(),
+        inputs: Vec::new(),
     }
 }
 
@@ -210,6 +264,7 @@ fn smooth<T: Scalar>(dims: usize, count: usize, n: usize, seed: u64) -> Dataset<
         y: Targets::Values(y),
         feature_names: (1..=dims).map(|i| format!("x{i}")).collect(),
         class_names: Vec::new(),
+        inputs: Vec::new(),
     }
 }
 
@@ -356,9 +411,9 @@ struct Compiled {
     /// Each loss's forward and backward graph, in the spec's order.
     losses: Vec<LossGraph>,
     io: Io,
-    /// Input slots: the data input and the target, if any (any other is noise, drawn each
-    /// step).
-    x: usize,
+    /// Input slots: the data inputs in the spec's order and the target, if any (any other is
+    /// noise, drawn each step).
+    xs: Vec<usize>,
     y: Option<usize>,
     source: String,
     file: String,
@@ -410,6 +465,12 @@ impl<T: Scalar> InterpModel<T> {
             .and_then(|y| self.compiled.forward.inputs[y].entry_labels)
     }
 
+    /// The target's name in the spec (`y`, `Y`), if the model has one.
+    pub fn target_name(&self) -> Option<&str> {
+        let c = &self.compiled;
+        c.y.map(|y| c.forward.inputs[y].name.as_str())
+    }
+
     /// Prepares `forward` (one model of a checked spec) for training, with parameters drawn
     /// from the spec's initialisers. `source` and `file` are the spec, for messages.
     ///
@@ -428,12 +489,11 @@ impl<T: Scalar> InterpModel<T> {
                 .collect()
         };
         let (xs, ys) = (role(Role::Input), role(Role::Target));
-        let [x] = xs[..] else {
+        if xs.is_empty() {
             return Err(format!(
-                "`{name}` has {} inputs; `nnspec train` trains models with one `input` (and one `target`)",
-                xs.len()
+                "`{name}` has no `input`; `nnspec train` trains models that read data"
             ));
-        };
+        }
         // No target: the data are the input (an autoencoder, a VAE).
         let y = match ys[..] {
             [] => None,
@@ -481,11 +541,26 @@ impl<T: Scalar> InterpModel<T> {
         let io = Io {
             model: name.clone(),
             loss: loss.name.clone(),
-            input: forward.inputs[x].name.clone(),
-            inputs: forward.inputs[x].shape.rows,
-            input_cols: forward.inputs[x].shape.cols_for(1),
+            input: forward.inputs[xs[0]].name.clone(),
+            inputs: forward.inputs[xs[0]].shape.rows,
+            input_cols: forward.inputs[xs[0]].shape.cols_for(1),
             outputs: function.map_or(0, |f| fwd.shape(f).rows),
+            token_labels: y.is_some_and(|y| {
+                let s = &forward.inputs[y];
+                s.entry_labels.is_some() && s.shape.cols_for(1) > 1
+            }),
             target,
+            more_inputs: xs[1..]
+                .iter()
+                .map(|&k| {
+                    let s = &forward.inputs[k];
+                    InputShape {
+                        name: s.name.clone(),
+                        rows: s.shape.rows,
+                        cols: s.shape.cols_for(1),
+                    }
+                })
+                .collect(),
         };
         let params = NamedParams::new(forward.params.iter().enumerate().map(|(k, p)| {
             let (r, c) = interp::dims(p.shape, 1);
@@ -506,7 +581,7 @@ impl<T: Scalar> InterpModel<T> {
                 function,
                 losses,
                 io,
-                x,
+                xs,
                 y,
                 source: source.to_string(),
                 file: file.to_string(),
@@ -516,7 +591,8 @@ impl<T: Scalar> InterpModel<T> {
         })
     }
 
-    /// The graph inputs for a batch: `x` (`D × B`, or `D × (N·B)` for `X ∈ ℝ^{D×N}`), the
+    /// The graph inputs for a batch: `x` (`D × B`, or `D × (N·B)` for `X ∈ ℝ^{D×N}`; for
+    /// several inputs the examples' columns `F × B`, split here, [`Io::batch_shape`]), the
     /// targets as numbers, and fresh noise.
     fn inputs(
         &self,
@@ -526,11 +602,21 @@ impl<T: Scalar> InterpModel<T> {
     ) -> Result<Vec<Mat<T>>, StepError> {
         let c = &self.compiled;
         let g = &c.forward;
-        let batch = x.ncols() / c.io.input_cols.max(1);
+        let batch = c.io.examples_in(x.ncols());
+        let several = c.xs.len() > 1;
+        if several {
+            let names: Vec<String> = c.io.input_shapes().into_iter().map(|s| s.name).collect();
+            check_shape(&names.join("`, `"), x, c.io.batch_shape(batch))?;
+        }
+        let mut offset = 0;
         let mut inputs = Vec::with_capacity(g.inputs.len());
         for (k, s) in g.inputs.iter().enumerate() {
             let (r, cols) = interp::dims(s.shape, batch);
-            let m = if k == c.x {
+            let m = if c.xs.contains(&k) && several {
+                let m = unpack(x, offset, r, cols / batch.max(1));
+                offset += r * (cols / batch.max(1));
+                m
+            } else if c.xs.contains(&k) {
                 check_shape(&s.name, x, (r, cols))?;
                 x.to_owned()
             } else if Some(k) == c.y {
@@ -546,8 +632,10 @@ impl<T: Scalar> InterpModel<T> {
                         Mat::from_fn(1, batch, |_, j| T::from_f64(l[j] as f64))
                     }
                     (TargetsRef::Values(v), None) => {
-                        check_shape("y", v, (r, cols))?;
-                        v.to_owned()
+                        // A matrix per example comes as its columns one after the other.
+                        let n = cols / batch.max(1);
+                        check_shape(&s.name, v, (r * n, batch))?;
+                        unpack(v, 0, r, n)
                     }
                     (_, Some(_)) => {
                         return Err(StepError::Targets {
@@ -608,7 +696,7 @@ impl<T: Scalar> InterpModel<T> {
     ) -> Result<interp::Values<T>, StepError> {
         let c = &self.compiled;
         let g = &c.forward;
-        let batch = x.ncols() / c.io.input_cols.max(1);
+        let batch = c.io.examples_in(x.ncols());
         let labels: Vec<usize>;
         let values: Mat<T>;
         let y = match c.y.map(|y| &g.inputs[y]).map(|s| (s.labels, s.shape.rows)) {
@@ -616,7 +704,11 @@ impl<T: Scalar> InterpModel<T> {
                 labels = vec![lo.max(0) as usize; batch];
                 TargetsRef::Labels(&labels)
             }
-            Some((None, rows)) => {
+            Some((None, _)) => {
+                let rows = match c.io.target {
+                    TargetKind::Values { count } => count,
+                    TargetKind::Labels { .. } => 1,
+                };
                 values = Mat::zeros(rows, batch);
                 TargetsRef::Values(values.as_ref())
             }
@@ -630,8 +722,8 @@ impl<T: Scalar> InterpModel<T> {
     }
 
     /// The value of the spec quantity `name` on the examples of `x`, in evaluation mode: a
-    /// parameter (`ω`, `Ω_1`) as it is, or a value the model computes (`A`, `Sa_1`, `h_2`)
-    /// with one block of columns per example. `None` when the model has no such name.
+    /// parameter (`ω`, `Ω_1`) as it is, or an input or a value the model computes (`X`, `A`,
+    /// `Sa_1`, `h_2`) with one block of columns per example. `None` when the model has no such name.
     ///
     /// # Errors
     /// As [`Supervised::predict`].
@@ -645,7 +737,8 @@ impl<T: Scalar> InterpModel<T> {
             return Ok(Some(self.params.mats[k].clone()));
         }
         let g = &self.compiled.forward;
-        let Some(id) = g.output(name).or_else(|| {
+        let input = g.inputs.iter().find(|s| s.name == name).map(|s| s.node);
+        let Some(id) = input.or_else(|| g.output(name)).or_else(|| {
             g.nodes
                 .iter()
                 .rposition(|n| n.name.as_deref() == Some(name))
@@ -663,26 +756,30 @@ impl<T: Scalar> InterpModel<T> {
     }
 }
 
-/// What the target slot `y` of `forward` holds, as the training loop reads it.
+/// What the target slot `y` of `forward` holds, as the training loop reads it: a class
+/// label, or values (a vector, or a matrix per example column by column).
 fn target_kind(forward: &Graph, y: usize) -> Result<TargetKind, String> {
     let name = &forward.name;
     let ys = &forward.inputs[y];
-    if let ir::Cols::Batch(n @ 2..) = ys.shape.cols {
-        return Err(format!(
-            "`{name}`'s target `{}` is a matrix per example (ℝ^{{{}×{n}}}); `nnspec train` \
-             reads a class label or a vector per example as the target",
-            ys.name, ys.shape.rows
-        ));
-    }
     Ok(match ys.labels {
         Some((lo, classes)) if lo >= 0 => TargetKind::Labels {
             lo: lo as usize,
             classes: Some(classes),
         },
         Some(_) => return Err(format!("`{name}`: negative class labels cannot be trained")),
+        // A matrix per example `Y ∈ ℝ^{K×N}`: its K·N numbers, column by column.
         None => TargetKind::Values {
-            count: ys.shape.rows,
+            count: ys.shape.rows * ys.shape.cols_for(1),
         },
+    })
+}
+
+/// One input of several from a batch of the examples' columns `x` (`F × B`): rows
+/// `offset …` of each column, `r · n` numbers column by column, as `r × (n·B)`.
+fn unpack<T: Scalar>(x: MatRef<'_, T>, offset: usize, r: usize, n: usize) -> Mat<T> {
+    let n = n.max(1);
+    Mat::from_fn(r, n * x.ncols(), |i, j| {
+        x[(offset + (j % n) * r + i, j / n)]
     })
 }
 

@@ -123,6 +123,59 @@ pub struct Dataset<T> {
     /// The class names when the labels were names: `class_names[k]` is class `lo + k`
     /// (empty for numeric labels and for values).
     pub class_names: Vec<String>,
+    /// The named inputs each example's column holds, one after the other (each matrix
+    /// column by column), as a model with several inputs reads them (`X ∈ ℝ^{D×N}` then
+    /// `A ∈ ℝ^{N×N}`): checked against the model's inputs by name and shape. Empty when the
+    /// column is the features of one unnamed input (a CSV file's row). Data with named
+    /// inputs are used as given, never standardised: an adjacency matrix or one-hot tokens
+    /// keep their meaning.
+    pub inputs: Vec<InputShape>,
+}
+
+/// The feature names of inputs held one after the other: `X[1,1]`, `X[2,1]`, …, each
+/// input's entries column by column.
+pub fn input_feature_names(inputs: &[InputShape]) -> Vec<String> {
+    inputs
+        .iter()
+        .flat_map(|s| {
+            (0..s.cols).flat_map(move |c| {
+                (0..s.rows).map(move |r| format!("{}[{},{}]", s.name, r + 1, c + 1))
+            })
+        })
+        .collect()
+}
+
+/// One input of a model as a data set holds it per example: its name in the spec and its
+/// shape, `rows × cols` (`cols` is 1 for a vector).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    /// The input's name in the spec (`X`, `A`).
+    pub name: String,
+    /// Its rows.
+    pub rows: usize,
+    /// Its columns per example.
+    pub cols: usize,
+}
+
+impl InputShape {
+    /// The numbers of one example's value: `rows · cols`.
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Whether it holds no numbers.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its type as the spec writes it: `ℝ^{3}`, `ℝ^{3×8}`.
+    pub fn book(&self) -> String {
+        if self.cols <= 1 {
+            format!("ℝ^{{{}}}", self.rows)
+        } else {
+            format!("ℝ^{{{}×{}}}", self.rows, self.cols)
+        }
+    }
 }
 
 /// The targets of a data set.
@@ -434,6 +487,7 @@ impl<T: Scalar> Dataset<T> {
             y,
             feature_names,
             class_names: Vec::new(),
+            inputs: Vec::new(),
         })
     }
 
@@ -526,6 +580,7 @@ impl<T: Scalar> Dataset<T> {
             y,
             feature_names,
             class_names,
+            inputs: Vec::new(),
         })
     }
 
@@ -584,6 +639,7 @@ impl<T: Scalar> Dataset<T> {
             y,
             feature_names: self.feature_names.clone(),
             class_names: self.class_names.clone(),
+            inputs: self.inputs.clone(),
         }
     }
 

@@ -19,7 +19,7 @@
 //! differ are errors naming the file and the element as NumPy indexes it (`[3, 1]`).
 
 use crate::Scalar;
-use crate::data::{DataError, Dataset, TargetKind, Targets, in_set, set};
+use crate::data::{DataError, Dataset, InputShape, TargetKind, Targets, in_set, set};
 use faer::Mat;
 use std::path::Path;
 
@@ -180,6 +180,93 @@ impl<T: Scalar> Dataset<T> {
             y,
             feature_names: columns.iter().map(|c| format!("x{}", c + 1)).collect(),
             class_names: Vec::new(),
+            inputs: Vec::new(),
+        })
+    }
+
+    /// A data set of several named inputs from a folder: `<name>.npy` for each input in
+    /// `inputs`, of shape `(N, r·c)` — each row an example's `r × c` matrix column by column
+    /// (NumPy: `X.transpose(0, 2, 1).reshape(len(X), -1)` for `X` of shape `(N, r, c)`) — and,
+    /// unless `targets` is `None`, the targets file. The inputs are named
+    /// ([`Dataset::inputs`]), so they are used as given.
+    ///
+    /// # Errors
+    /// A missing file names its input; a file of another width names the input and its shape;
+    /// files of different lengths name both; and every error of [`Dataset::from_npy`].
+    pub fn from_npy_dir(
+        dir: &Path,
+        inputs: &[InputShape],
+        targets: Option<&Path>,
+        opts: &NpyOptions,
+    ) -> Result<Dataset<T>, DataError> {
+        let shown = dir.display().to_string();
+        let plain = NpyOptions {
+            features: None,
+            ..opts.clone()
+        };
+        let mut parts: Vec<(Dataset<T>, String)> = Vec::with_capacity(inputs.len());
+        for (k, s) in inputs.iter().enumerate() {
+            let path = dir.join(format!("{}.npy", s.name));
+            if !path.is_file() {
+                let m = format!(
+                    "no file {}.npy for the input `{}` ∈ {} (a folder holds one `.npy` file per input, named after it)",
+                    s.name,
+                    s.name,
+                    s.book()
+                );
+                return Err(DataError::at(&shown, m));
+            }
+            let name = path.display().to_string();
+            let x = read_path(&path)?;
+            if x.cols() != s.len() {
+                let m = format!(
+                    "shape {}: {} numbers per example, but the input `{}` ∈ {} has {} (its columns one after the other)",
+                    x.shape_text(),
+                    x.cols(),
+                    s.name,
+                    s.book(),
+                    s.len()
+                );
+                return Err(DataError::at(&name, m));
+            }
+            if let Some((first, first_name)) = parts.first()
+                && first.len() != x.rows()
+            {
+                let m = format!(
+                    "{} examples, but {first_name} has {}",
+                    x.rows(),
+                    first.len()
+                );
+                return Err(DataError::at(&name, m));
+            }
+            // The targets are read once, with the first input.
+            let y = match targets {
+                Some(t) if k == 0 => Some((read_path(t)?, t.display().to_string())),
+                _ => None,
+            };
+            let y = y.as_ref().map(|(a, n)| (a, n.as_str()));
+            parts.push((Self::from_npy(&x, &name, y, &plain)?, name));
+        }
+        let Some((first, _)) = parts.first() else {
+            return Err(DataError::at(&shown, "the model reads no input"));
+        };
+        let n = first.len();
+        let rows: usize = inputs.iter().map(InputShape::len).sum();
+        let mut x = Mat::<T>::zeros(rows, n);
+        let mut offset = 0;
+        for (part, _) in &parts {
+            x.as_mut()
+                .subrows_mut(offset, part.features())
+                .copy_from(part.x.as_ref());
+            offset += part.features();
+        }
+        let y = parts.swap_remove(0).0.y;
+        Ok(Dataset {
+            feature_names: crate::data::input_feature_names(inputs),
+            x,
+            y,
+            class_names: Vec::new(),
+            inputs: inputs.to_vec(),
         })
     }
 }

@@ -18,7 +18,7 @@
 //! the counter reset, otherwise the counter grows, and at `patience` training stops and the
 //! model is set back to `θ*`.
 
-use crate::data::{BatchTargets, Batches, Dataset, TargetKind, Targets, TargetsRef};
+use crate::data::{BatchTargets, Batches, Dataset, InputShape, TargetKind, Targets, TargetsRef};
 use crate::optim::Optimizer;
 use crate::params::{Params, all_finite};
 use crate::{Rng, Scalar, StepError};
@@ -48,13 +48,56 @@ pub struct Io {
     /// values of no rows (`count: 0`) for a model with no target, whose data are its input
     /// (an autoencoder, a VAE).
     pub target: TargetKind,
+    /// The inputs after the first, in the spec's order (`A ∈ ℝ^{N×N}` after `X`): empty for
+    /// a model of one input. A data set holds each example's inputs one after the other in
+    /// its column ([`Dataset::inputs`]); a model of several inputs takes a batch as those
+    /// columns, `F × B` ([`Io::batch_shape`]), and splits it into its inputs.
+    pub more_inputs: Vec<InputShape>,
+    /// Whether the target is a label per token: a one-hot matrix `Y ∈ {0, 1}^{K×N}` per
+    /// example (`Values { count: K·N }`, column by column), read against the model
+    /// function's `K × N` output, whose largest entry in each column is the predicted label.
+    /// The accuracy is then per token.
+    pub token_labels: bool,
 }
 
 impl Io {
-    /// The numbers of one example's input in a data set: `D` for `x ∈ ℝ^D`, `D·N` for
-    /// `X ∈ ℝ^{D×N}`.
+    /// The numbers of one example's inputs in a data set: `D` for `x ∈ ℝ^D`, `D·N` for
+    /// `X ∈ ℝ^{D×N}`, the sum over the inputs for several.
     pub fn features(&self) -> usize {
-        self.inputs * self.input_cols.max(1)
+        self.input_shapes().iter().map(InputShape::len).sum()
+    }
+
+    /// Every input the model reads, the first (`input`) and then `more_inputs`.
+    pub fn input_shapes(&self) -> Vec<InputShape> {
+        let first = InputShape {
+            name: self.input.clone(),
+            rows: self.inputs,
+            cols: self.input_cols.max(1),
+        };
+        std::iter::once(first)
+            .chain(self.more_inputs.iter().cloned())
+            .collect()
+    }
+
+    /// The shape of a batch of `batch` examples as the model's methods take it: `D × B` for
+    /// a vector input, `D × (N·B)` for `X ∈ ℝ^{D×N}` (example `b`'s `N` columns side by
+    /// side), and the examples' columns of all inputs, `F × B`, for a model of several
+    /// inputs.
+    pub fn batch_shape(&self, batch: usize) -> (usize, usize) {
+        if self.more_inputs.is_empty() {
+            (self.inputs, batch * self.input_cols.max(1))
+        } else {
+            (self.features(), batch)
+        }
+    }
+
+    /// The number of examples in a batch of `cols` columns as [`Io::batch_shape`] lays it out.
+    pub fn examples_in(&self, cols: usize) -> usize {
+        if self.more_inputs.is_empty() {
+            cols / self.input_cols.max(1)
+        } else {
+            cols
+        }
     }
 }
 
@@ -345,6 +388,7 @@ impl std::error::Error for TrainError {}
 
 /// Checks that a data set fits a model: its feature count and its kind of targets.
 pub fn check_data<T: Scalar>(io: &Io, ds: &Dataset<T>, what: &str) -> Result<(), String> {
+    check_inputs(io, ds, what)?;
     if ds.x.nrows() != io.features() {
         return Err(feature_count(io, ds.x.nrows(), &format!("the {what} data")));
     }
@@ -390,10 +434,77 @@ pub fn check_data<T: Scalar>(io: &Io, ds: &Dataset<T>, what: &str) -> Result<(),
     }
 }
 
+/// The named inputs of a data set against the model's: the same names, in the same order,
+/// of the same shapes.
+fn check_inputs<T: Scalar>(io: &Io, ds: &Dataset<T>, what: &str) -> Result<(), String> {
+    if ds.inputs.is_empty() {
+        return Ok(());
+    }
+    let want = io.input_shapes();
+    let model = &io.model;
+    let names = |v: &[InputShape]| {
+        v.iter()
+            .map(|s| format!("`{}`", s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for s in &want {
+        let Some(d) = ds.inputs.iter().find(|d| d.name == s.name) else {
+            return Err(format!(
+                "the {what} data have no input `{}` (they hold {}), but `{model}` reads {}",
+                s.name,
+                names(&ds.inputs),
+                names(&want)
+            ));
+        };
+        if (d.rows, d.cols) != (s.rows, s.cols) {
+            return Err(format!(
+                "the {what} data's input `{}` is {} per example, but `{model}` reads {} ∈ {}",
+                s.name,
+                d.book(),
+                s.name,
+                s.book()
+            ));
+        }
+    }
+    if let Some(d) = ds
+        .inputs
+        .iter()
+        .find(|d| !want.iter().any(|s| s.name == d.name))
+    {
+        return Err(format!(
+            "the {what} data have an input `{}` that `{model}` does not read (it reads {})",
+            d.name,
+            names(&want)
+        ));
+    }
+    if ds.inputs != want {
+        return Err(format!(
+            "the {what} data hold the inputs in the order {}, but `{model}` reads {}",
+            names(&ds.inputs),
+            names(&want)
+        ));
+    }
+    Ok(())
+}
+
 /// The message for data of `got` numbers per example where `io` reads another count: `x`'s
 /// rows, or `X`'s `D·N` numbers (column by column).
 pub fn feature_count(io: &Io, got: usize, data: &str) -> String {
     let (model, x, d, n) = (&io.model, &io.input, io.inputs, io.input_cols);
+    if !io.more_inputs.is_empty() {
+        let parts: Vec<String> = io
+            .input_shapes()
+            .iter()
+            .map(|s| format!("{} ∈ {}", s.name, s.book()))
+            .collect();
+        return format!(
+            "{data} have {got} numbers per example, but `{model}` reads {}: {} in all (each \
+             input column by column, one after the other)",
+            parts.join(", "),
+            io.features()
+        );
+    }
     if n <= 1 {
         format!("{data} have {got} features, but `{model}` reads {x} with {d} rows")
     } else {
@@ -421,7 +532,32 @@ pub fn correct<T: Scalar>(f: MatRef<'_, T>, labels: &[usize], lo: usize) -> usiz
         .count()
 }
 
-/// The loss per example and the accuracy of `model` on `ds`, in batches of `batch`.
+/// How many tokens the predictions `f` (`K × (N·B)`, example `b`'s tokens side by side) label
+/// as the one-hot targets `y` (`K·N × B`, each example's `N` columns one after the other) do —
+/// the largest entry of each column against the row of its 1 —, and the number of tokens.
+pub fn correct_tokens<T: Scalar>(f: MatRef<'_, T>, y: MatRef<'_, T>) -> (usize, usize) {
+    let k = f.nrows();
+    if k == 0 || y.ncols() == 0 || f.ncols() % y.ncols() != 0 {
+        return (0, 0);
+    }
+    let n = f.ncols() / y.ncols();
+    let argmax =
+        |get: &dyn Fn(usize) -> T| (1..k).fold(0, |b, r| if get(r) > get(b) { r } else { b });
+    let mut right = 0;
+    for j in 0..f.ncols() {
+        let (b, t) = (j / n, j % n);
+        if t * k + k > y.nrows() {
+            return (0, 0);
+        }
+        if argmax(&|r| f[(r, j)]) == argmax(&|r| y[(t * k + r, b)]) {
+            right += 1;
+        }
+    }
+    (right, f.ncols())
+}
+
+/// The loss per example and the accuracy of `model` on `ds`, in batches of `batch` (per
+/// token for a label per token, [`Io::token_labels`]).
 pub fn evaluate<T: Scalar, M: Supervised<T>>(
     model: &M,
     ds: &Dataset<T>,
@@ -430,31 +566,43 @@ pub fn evaluate<T: Scalar, M: Supervised<T>>(
 ) -> Result<Metrics, StepError> {
     let batch = batch.max(1);
     let io = model.io();
-    let mut x = Mat::zeros(io.inputs, batch * io.input_cols.max(1));
+    let (rows, cols) = io.batch_shape(batch);
+    let mut x = Mat::zeros(rows, cols);
     if ds.features() != io.features() {
         // Data the model does not read: its own check says so on the first batch.
         x = Mat::zeros(ds.features(), batch);
     }
     let mut y = BatchTargets::for_dataset(ds, batch);
     let mut indices: Vec<usize> = Vec::with_capacity(batch);
-    let (mut loss, mut right) = (0.0, 0usize);
+    let mut loss = 0.0;
     let labels = match io.target {
         TargetKind::Labels { lo, .. } => Some(lo),
         TargetKind::Values { .. } => None,
     };
+    let (mut right, mut tokens) = (0usize, 0usize);
     for start in (0..ds.len()).step_by(batch) {
         indices.clear();
         indices.extend(start..(start + batch).min(ds.len()));
         let (xb, yb) = ds.gather(&indices, &mut x, &mut y);
         loss += model.batch_loss(xb, yb, ws)?.to_f64();
-        if let (Some(lo), TargetsRef::Labels(l)) = (labels, yb) {
-            right += correct(model.predict(xb, ws)?, l, lo);
+        match (labels, yb) {
+            (Some(lo), TargetsRef::Labels(l)) => right += correct(model.predict(xb, ws)?, l, lo),
+            (None, TargetsRef::Values(v)) if io.token_labels => {
+                let (r, t) = correct_tokens(model.predict(xb, ws)?, v);
+                (right, tokens) = (right + r, tokens + t);
+            }
+            _ => {}
         }
     }
     let n = ds.len().max(1) as f64;
+    let accuracy = if io.token_labels {
+        Some(right as f64 / tokens.max(1) as f64)
+    } else {
+        labels.map(|_| right as f64 / n)
+    };
     Ok(Metrics {
         loss: loss / n,
-        accuracy: labels.map(|_| right as f64 / n),
+        accuracy,
     })
 }
 
@@ -598,7 +746,10 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     let mut run = Loop {
         ws: model.new_workspace(batch.max(256)),
         grads: model.new_grads(),
-        xb: Mat::zeros(io.inputs, batch * io.input_cols.max(1)),
+        xb: {
+            let (rows, cols) = io.batch_shape(batch);
+            Mat::zeros(rows, cols)
+        },
         yb: BatchTargets::for_dataset(train, batch),
         order: Batches::new(train.len(), batch),
         rng: Rng::new(cfg.seed),
@@ -686,7 +837,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         let skip = std::mem::take(&mut state.batches_done);
         let mut total = std::mem::take(&mut state.partial_loss);
         let batches = self.order.len();
-        let batch = self.xb.ncols() / self.io.input_cols.max(1);
+        let batch = self.io.examples_in(self.xb.ncols());
         for (k, indices) in self.order.iter().enumerate().skip(skip) {
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
@@ -780,6 +931,11 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             TargetKind::Labels { .. } => evaluate(model, train, self.eval_batch, &mut self.ws)
                 .ok()
                 .and_then(|m| m.accuracy),
+            TargetKind::Values { .. } if self.io.token_labels => {
+                evaluate(model, train, self.eval_batch, &mut self.ws)
+                    .ok()
+                    .and_then(|m| m.accuracy)
+            }
             TargetKind::Values { .. } => None,
         };
         let val_metrics = match val {

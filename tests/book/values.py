@@ -697,6 +697,23 @@ def positional_encoding():
     }
 
 
+@spec("5.24_token_cross_entropy")
+def token_cross_entropy():
+    g = rng(53)
+    b, n, d, k = 2, 3, 2, 4
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    labels = [g.integers(0, k, size=n) for _ in range(b)]  # a class per token
+    ys = [np.eye(k)[:, lab] for lab in labels]  # one-hot, column n the label of token n
+    p = {"β": draw(g, k), "Ω": draw(g, k, d)}
+    fs = [np.outer(p["β"], np.ones(n)) + p["Ω"] @ x for x in xs]
+    # eq. 5.24 for each token: -log of the softmax of its column at its label
+    loss = -sum(
+        math.log(softmax(f[:, t])[lab[t]]) for f, lab in zip(fs, labels) for t in range(n)
+    )
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"f": side(fs), "L": loss}
+
+
 def adjacency(g, n):
     """A random undirected graph on n nodes without self-loops: a symmetric 0/1 matrix."""
     upper = np.triu((g.uniform(size=(n, n)) < 0.5).astype(float), 1)

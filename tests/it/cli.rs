@@ -532,40 +532,11 @@ fn train_into(name: &str, spec_and_args: &[&str], epochs: &str) -> (PathBuf, Str
     (out, text(&r.stdout))
 }
 
-/// Whether the last model of a spec has a matrix per example as its target (`target Y :
-/// ℝ^{D×N}`): the data sets and files `nnspec train` reads hold a label or a vector per
-/// example as the target, so such a model is trained through its generated steps
-/// (`generated.rs`) and refused here, naming the target.
-fn has_a_matrix_target(spec: &str) -> bool {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(spec);
-    let src = std::fs::read_to_string(path).expect("spec");
-    let checked = nnspec::dsl::check_source(&src, &Default::default()).expect("checks");
-    let last = checked.graphs.last().and_then(|g| g.as_ref());
-    last.is_some_and(|g| {
-        g.inputs.iter().any(|s| {
-            s.role == nnspec::dsl::ir::Role::Target
-                && matches!(s.shape.cols, nnspec::dsl::ir::Cols::Batch(n) if n > 1)
-        })
-    })
-}
-
 /// Every spec trains out of the box (its last model, on its built-in data) and leaves a
 /// checkpoint, a history and a plot; the checkpoint predicts.
 #[test]
 fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
     for spec in specs() {
-        if has_a_matrix_target(&spec) {
-            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/matrix");
-            let dir = dir.to_string_lossy();
-            let out = nnspec(&["train", &spec, "--epochs", "1", "--quiet", "--out", &dir]);
-            assert_eq!(out.status.code(), Some(1), "{spec}");
-            assert!(
-                text(&out.stderr).contains("is a matrix per example (ℝ^{"),
-                "{spec}: {}",
-                text(&out.stderr)
-            );
-            continue;
-        }
         let name = Path::new(&spec)
             .file_stem()
             .unwrap()

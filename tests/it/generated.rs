@@ -49,6 +49,15 @@ mod batch_norm_graph {
 mod gcn {
     nnspec::model!("../../tests/book/13.11_gcn_graph_classification.nn");
 }
+mod gcn_spec {
+    nnspec::model!("../../specs/gcn.nn");
+}
+mod sequence {
+    nnspec::model!("../../specs/sequence.nn");
+}
+mod token_cross_entropy {
+    nnspec::model!("../../tests/book/5.24_token_cross_entropy.nn");
+}
 mod gin {
     nnspec::model!("../../tests/book/13.14_gin_self_weight.nn");
 }
@@ -325,6 +334,9 @@ differential_test!(batchnormwrittenout, batch_norm_written_out::BatchNormWritten
 differential_test!(batchnormbuiltin, batch_norm_builtin::BatchNormBuiltin, "tests/book/11.9_batch_norm_builtin.nn", [m 0, m 1]);
 differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book/11.10_batch_norm_graph.nn", [m 0, m 1]);
 differential_test!(gcn, gcn::GraphClassifier, "tests/book/13.11_gcn_graph_classification.nn", [m 0, m 1, l 2]);
+differential_test!(gcn_spec, gcn_spec::GCN, "specs/gcn.nn", [m 0, m 1, l 2]);
+differential_test!(sequence, sequence::Sequence, "specs/sequence.nn", [m 0, m 1]);
+differential_test!(token_cross_entropy, token_cross_entropy::TokenCrossEntropy, "tests/book/5.24_token_cross_entropy.nn", [m 0, m 1]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
 differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);

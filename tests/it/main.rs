@@ -9,6 +9,7 @@ mod data;
 mod generated;
 mod generative;
 mod modes;
+mod multi;
 #[path = "../../dsl/tests/it/mutants.rs"]
 mod mutants;
 mod npy;

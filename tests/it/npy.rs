@@ -336,3 +336,88 @@ fn npy_errors_name_the_file_and_what_is_wrong() {
         &format!("error: --targets {Y} goes with a .npy --data; a CSV file holds its targets\n"),
     );
 }
+
+/// A graph network of two inputs, `X ∈ ℝ^{1×4}` and `A ∈ ℝ^{4×4}`, labels {0, 1}.
+const GRAPHS: [&str; 5] = ["specs/gcn.nn", "--set", "N=4", "--set", "D=1"];
+
+/// A folder holds one `.npy` file per input, named after it, and the targets named after the
+/// target; train and predict read it, and the checkpoint predicts on its held-out split.
+#[test]
+fn a_folder_of_npy_files_gives_each_input_by_name() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npy/graphs-run");
+    let o = path(&out);
+    let r = run(
+        "train",
+        &GRAPHS,
+        &[
+            "--data",
+            "tests/data/npy/graphs",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--out",
+            o,
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let ckpt = out.join("model.safetensors");
+    let r = run("predict", &GRAPHS, &["--checkpoint", path(&ckpt)]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("tests/data/npy/graphs): accuracy"),
+        "{}",
+        text(&r.stderr)
+    );
+    // Each example's column: X's numbers, then A's, as the files hold them.
+    let shapes =
+        [("X", 1, 4), ("A", 4, 4)].map(|(name, rows, cols)| nnspec::runtime::data::InputShape {
+            name: name.into(),
+            rows,
+            cols,
+        });
+    let dir = Path::new("tests/data/npy/graphs");
+    let y = dir.join("y.npy");
+    let ds = Dataset::<f64>::from_npy_dir(dir, &shapes, Some(&y), &NpyOptions::default()).unwrap();
+    let (x, a) = (
+        nnspec::runtime::npy::read_path(&dir.join("X.npy")).unwrap(),
+        nnspec::runtime::npy::read_path(&dir.join("A.npy")).unwrap(),
+    );
+    assert_eq!((ds.len(), ds.features(), ds.inputs.len()), (12, 20, 2));
+    for j in 0..12 {
+        for k in 0..4 {
+            assert_eq!(ds.x[(k, j)], x.get(j, k));
+        }
+        for k in 0..16 {
+            assert_eq!(ds.x[(4 + k, j)], a.get(j, k));
+        }
+    }
+}
+
+#[test]
+fn a_folder_that_does_not_fit_the_inputs_names_the_input() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npy/graphs-without-a");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["X.npy", "y.npy"] {
+        std::fs::copy(Path::new("tests/data/npy/graphs").join(f), dir.join(f)).unwrap();
+    }
+    let d = path(&dir);
+    let r = run("train", &GRAPHS, &["--data", d, "--epochs", "1", "--quiet"]);
+    fails_with(
+        &r,
+        &format!(
+            "error: {d}: no file A.npy for the input `A` ∈ ℝ^{{4×4}} (a folder holds one `.npy` \
+             file per input, named after it)\n"
+        ),
+    );
+    let wide = ["specs/gcn.nn", "--set", "N=5", "--set", "D=1"];
+    let r = run(
+        "train",
+        &wide,
+        &["--data", "tests/data/npy/graphs", "--epochs", "1"],
+    );
+    fails_with(
+        &r,
+        "error: tests/data/npy/graphs/X.npy: shape (12, 4): 4 numbers per example, but the \
+         input `X` ∈ ℝ^{1×5} has 5 (its columns one after the other)\n",
+    );
+}

@@ -114,6 +114,8 @@ pub(super) fn supervised_impl(
                     input_cols: #input_cols,
                     outputs: #outputs,
                     target: #target,
+                    more_inputs: Vec::new(),
+                    token_labels: false,
                 }
             }
             fn new_workspace(&self, max_batch: usize) -> #ws_name<T> {

@@ -546,7 +546,16 @@ impl Cx<'_, '_> {
                         Shape::batch(dim(&d.expr, scope, t.span)?),
                         Some((lo, count as usize)),
                     )),
-                    _ => Err(unsupported(t.span, "a matrix of labels")),
+                    // A matrix of labels per example (a one-hot label per token, `{0, 1}^{K×N}`):
+                    // numbers to the model, each one in the set.
+                    [r, c] => Ok((
+                        Shape::batch_matrix(
+                            dim(&r.expr, scope, t.span)?,
+                            dim(&c.expr, scope, t.span)?,
+                        ),
+                        Some((lo, count as usize)),
+                    )),
+                    _ => Err(unsupported(t.span, "a tensor of labels")),
                 }
             }
         }

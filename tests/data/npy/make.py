@@ -35,3 +35,26 @@ np.save(here / "tags_y.npy", tags.astype(bool))
 bad = tags.astype(np.int8)
 bad[4, 1] = 7
 np.save(here / "tags_y_bad.npy", bad)
+
+# A folder of graphs, one file per input of a graph network (`specs/gcn.nn` with N = 4,
+# D = 1): node embeddings X (12, 1·4) all ones, adjacency A (12, 4·4), each row a matrix
+# column by column (A is symmetric, so its rows read alike), and labels y: 1 for a cycle
+# through the four nodes, 0 for a path.
+graphs = here / "graphs"
+graphs.mkdir(exist_ok=True)
+rng = np.random.default_rng(5)
+xs, adj, labels = [], [], []
+for k in range(12):
+    order = rng.permutation(4)
+    a = np.zeros((4, 4))
+    edges = 4 if k % 2 else 3
+    for i in range(edges):
+        u, v = order[i], order[(i + 1) % 4]
+        a[u, v] = a[v, u] = 1.0
+    xs.append(np.ones((1, 4)))
+    adj.append(a)
+    labels.append(k % 2)
+flat = lambda ms: np.stack([m.T.reshape(-1) for m in ms])  # each matrix column by column
+np.save(graphs / "X.npy", flat(xs))
+np.save(graphs / "A.npy", flat(adj).astype(np.float32))
+np.save(graphs / "y.npy", np.array(labels, dtype=np.int64))
