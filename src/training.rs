@@ -923,6 +923,10 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         Ok(v.scalar(&l.name).unwrap_or(T::ZERO))
     }
 
+    fn seed_noise(&self, ws: &mut InterpWorkspace<T>, seed: u64) {
+        ws.rng = Rng::new(seed);
+    }
+
     fn update_running(&mut self, batch: &Self) {
         interp::fold_running(&mut self.running.mats, &batch.running.mats);
     }

@@ -177,6 +177,14 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         self.batch_loss_and_grad(x, y, grads, ws)
     }
 
+    /// Seeds the generator the noise of the next steps is drawn from (`ε ~ Norm[0, I]`):
+    /// `fit` seeds it before every training batch and every evaluation pass from the run's
+    /// seed and the position in the run, so a resumed run draws the same noise as one that
+    /// never stopped. Nothing for a model without noise.
+    fn seed_noise(&self, ws: &mut Self::Workspace, seed: u64) {
+        let _ = (ws, seed);
+    }
+
     /// After a training step: folds the batch statistics that
     /// [`Supervised::batch_loss_and_grad`] left in `batch` (the gradient set) into the running
     /// statistics, `r ← 0.9 r + 0.1 m`. Nothing for a model without running statistics.
@@ -753,6 +761,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
         yb: BatchTargets::for_dataset(train, batch),
         order: Batches::new(train.len(), batch),
         rng: Rng::new(cfg.seed),
+        seed: cfg.seed,
         progress: crate::report::Progress::new(
             cfg.progress,
             cfg.epochs,
@@ -813,6 +822,8 @@ struct Loop<T: Scalar, M: Supervised<T>> {
     yb: BatchTargets<T>,
     order: Batches,
     rng: Rng,
+    /// The run's seed, from which the noise of every batch is seeded.
+    seed: u64,
     progress: crate::report::Progress,
     backup: Vec<Mat<T>>,
     io: Io,
@@ -839,6 +850,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         let batches = self.order.len();
         let batch = self.io.examples_in(self.xb.ncols());
         for (k, indices) in self.order.iter().enumerate().skip(skip) {
+            model.seed_noise(&mut self.ws, noise_seed(self.seed, epoch, k));
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
             let which = which_loss(&self.objectives, k);
@@ -927,6 +939,8 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         cfg: &TrainConfig,
         state: &mut RunState<T>,
     ) -> Result<bool, TrainError> {
+        // Evaluation draws its own noise, the same however the run got here.
+        model.seed_noise(&mut self.ws, noise_seed(self.seed, epoch, usize::MAX));
         let train_accuracy = match self.io.target {
             TargetKind::Labels { .. } => evaluate(model, train, self.eval_batch, &mut self.ws)
                 .ok()
@@ -1007,6 +1021,18 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         }
         Ok(false)
     }
+}
+
+/// The seed of the noise of batch `k` of `epoch` (`usize::MAX`: its evaluation) in a run
+/// of seed `seed`: a function of the three alone.
+fn noise_seed(seed: u64, epoch: usize, k: usize) -> u64 {
+    let z = seed
+        ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (k as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    // splitmix64's finaliser: nearby positions give unrelated generators.
+    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The loss batch `k` of an epoch trains: the losses take their `steps` consecutive

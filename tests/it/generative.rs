@@ -220,3 +220,67 @@ fn the_gan_losses_alternate_each_stepping_only_its_group() {
     assert!(three.iter().any(|p| p.starts_with("θ.")), "{three:?}");
     assert!(three.iter().any(|p| p == "β_g"), "{three:?}");
 }
+
+/// A model that draws noise (the VAE) trained 2 epochs, saved, loaded into a fresh model and
+/// optimiser and continued for 1 more, against 3 epochs in one go: the same parameters and
+/// losses, bit for bit — each batch's noise is seeded from the run's seed and its position.
+#[test]
+fn a_noisy_run_resumed_draws_the_same_noise() {
+    use nnspec::runtime::train::{RunState, fit_with};
+    let model0 = spec_model("vae.nn", "VAE", 5);
+    let mut data = digits_for(&model0);
+    // A small slice of the digits keeps this quick.
+    data.train = data.train.subset(&(0..96).collect::<Vec<_>>());
+    data.val = data.val.subset(&(0..32).collect::<Vec<_>>());
+    let cfg = |epochs| TrainConfig {
+        epochs,
+        batch: 32,
+        seed: 9,
+        patience: None,
+        progress: false,
+    };
+    let mut whole = model0.clone();
+    let (mut opt, mut state) = (adam(1e-3), RunState::default());
+    fit_with(
+        &mut whole,
+        &mut opt,
+        &data.train,
+        Some(&data.val),
+        &cfg(3),
+        &mut state,
+    )
+    .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("nnspec-noisy-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.safetensors");
+    let mut first = model0.clone();
+    let (mut opt1, mut s1) = (adam(1e-3), RunState::default());
+    fit_with(
+        &mut first,
+        &mut opt1,
+        &data.train,
+        Some(&data.val),
+        &cfg(2),
+        &mut s1,
+    )
+    .unwrap();
+    nnspec::runtime::resume::save(&path, &first, &opt1, &s1, &[]).unwrap();
+    let mut second = spec_model("vae.nn", "VAE", 77);
+    let mut opt2 = adam(1e-3);
+    let (mut s2, _) = nnspec::runtime::resume::load(&path, &mut second, &mut opt2).unwrap();
+    let h = fit_with(
+        &mut second,
+        &mut opt2,
+        &data.train,
+        Some(&data.val),
+        &cfg(3),
+        &mut s2,
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(second.params, whole.params, "last parameters differ");
+    for (a, b) in h.epochs.iter().zip(&state.history.epochs) {
+        assert_eq!((a.train_loss, a.val_loss), (b.train_loss, b.val_loss));
+    }
+}
