@@ -752,6 +752,68 @@ def gin_self_weight():
     return {"H_0": side(hs), "A": side(adj), "Y": side(ys)}, p, {"H_1": side(h1), "L": loss}
 
 
+# Two small fixed graphs on four nodes, every node with a neighbour: edges 1–2, 1–3, 2–3,
+# 3–4 (degrees 2, 2, 3, 1) and the path 1–2–3–4 (degrees 1, 2, 2, 1).
+FIXED_GRAPHS = [
+    np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float),
+    np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=float),
+]
+
+
+def degree_layer(seed, aggregate, layers=1):
+    """GCN layers H_{k+1} = ReLU[β_k 𝟏ᵀ + Ω_k H_k M(A)] on the fixed graphs, from the book's
+    degree matrix: `aggregate(a, degrees)` gives M(A) from the adjacency and the degrees."""
+    g = rng(seed)
+    n, dx, dh = 4, 3, 5
+    adj = FIXED_GRAPHS
+    xs = [draw(g, dx, n) for _ in adj]
+    ys = [draw(g, dh, n) for _ in adj]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, dx)}
+    if layers == 2:
+        p.update({"β_1": draw(g, dh), "Ω_1": draw(g, dh, dh)})
+    hs = {k: [] for k in range(1, layers + 1)}
+    for x, a in zip(xs, adj):
+        m = aggregate(a, a.sum(axis=1))  # the n-th degree |ne[n]|: a row sum of A
+        h = x
+        for k in range(layers):
+            h = relu(np.outer(p[f"β_{k}"], np.ones(n)) + p[f"Ω_{k}"] @ h @ m)
+            hs[k + 1].append(h)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs[layers], ys))
+    expected = {f"H_{k}": side(v) for k, v in hs.items()}
+    expected["L"] = loss
+    return {"X": side(xs), "A": side(adj), "Y": side(ys)}, p, expected
+
+
+@spec("13.18_mean_aggregation")
+def mean_aggregation():
+    # A D^{-1} + I: column n of A divided by node n's degree, i.e. the neighbours' mean (13.17).
+    return degree_layer(60, lambda a, deg: a @ np.linalg.inv(np.diag(deg)) + np.eye(len(deg)))
+
+
+@spec("13.20_symmetric_normalisation")
+def symmetric_normalisation():
+    def kipf(a, deg):
+        d = np.diag(deg)
+        root = np.linalg.inv(np.diag(np.sqrt(deg)))  # D^{-1/2}: (D^{1/2})^{-1}
+        assert np.allclose(root @ root @ d, np.eye(len(deg)))
+        return root @ a @ root + np.eye(len(deg))  # (13.20)
+
+    return degree_layer(61, kipf)
+
+
+@spec("13.20_kipf_welling")
+def kipf_welling():
+    def renormalised(a, _deg):
+        at = a + np.eye(len(a))  # Ã = A + I
+        dt = np.diag(at.sum(axis=1))  # D̃ = diag[Ã 𝟏]
+        w, v = np.linalg.eigh(dt)
+        root = v @ np.diag(w ** -0.5) @ v.T  # D̃^{-1/2} as a matrix function
+        return root @ at @ root
+
+    return degree_layer(62, renormalised, layers=2)
+
+
 def head_params(g, h_count, d, dq, dv):
     """Per-head parameters of eq. 12.10, by the spec's names."""
     p = {}
