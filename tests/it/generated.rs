@@ -61,6 +61,21 @@ mod symmetric_normalisation {
 mod kipf_welling {
     nnspec::model!("../../tests/book/13.20_kipf_welling.nn");
 }
+mod graph_attention {
+    nnspec::model!("../../tests/book/13.24_graph_attention.nn");
+}
+mod causal_attention {
+    nnspec::model!("../../tests/book/12.15_causal_attention.nn");
+}
+mod sinusoidal_encoding {
+    nnspec::model!("../../tests/book/12.17_sinusoidal_encoding.nn");
+}
+mod graph_attention_spec {
+    nnspec::model!("../../specs/graph_attention.nn");
+}
+mod causal_transformer {
+    nnspec::model!("../../specs/causal_transformer.nn");
+}
 mod resnet {
     nnspec::model!("../../specs/resnet.nn");
 }
@@ -343,6 +358,11 @@ differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn"
 differential_test!(meanaggregation, mean_aggregation::MeanAggregation, "tests/book/13.18_mean_aggregation.nn", [m 0, m 1, m 2]);
 differential_test!(symmetricnormalisation, symmetric_normalisation::SymmetricNormalisation, "tests/book/13.20_symmetric_normalisation.nn", [m 0, m 1, m 2]);
 differential_test!(kipfwelling, kipf_welling::KipfWelling, "tests/book/13.20_kipf_welling.nn", [m 0, m 1, m 2]);
+differential_test!(graphattention, graph_attention::GraphAttention, "tests/book/13.24_graph_attention.nn", [m 0, m 1, m 2]);
+differential_test!(causalattention, causal_attention::CausalAttention, "tests/book/12.15_causal_attention.nn", [m 0, m 1]);
+differential_test!(sinusoidalencoding, sinusoidal_encoding::SinusoidalEncoding, "tests/book/12.17_sinusoidal_encoding.nn", [m 0, m 1]);
+differential_test!(graphattentionspec, graph_attention_spec::GraphAttention, "specs/graph_attention.nn", [m 0, m 1, m 2]);
+differential_test!(causaltransformer, causal_transformer::CausalTransformer, "specs/causal_transformer.nn", [m 0, m 1]);
 differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);
 differential_test!(conv2ddilated, conv2d_dilated::Conv2dDilated, "tests/book/10.6_conv2d_dilated.nn", [m 0, m 1]);

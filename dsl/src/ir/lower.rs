@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 mod concat;
 mod conv;
+mod entries;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
@@ -331,6 +332,8 @@ impl Cx<'_, '_> {
                 }
                 // `h_i = … ∑_j ω_j x_{i+j-2} … for i ∈ {1 … D}`: the vector `h`.
                 Some(_) if self.entrywise(run, scope) => {}
+                // `PE_{(pos,2i)} = … for pos ∈ {…}, i ∈ {…}`: the matrix `PE`.
+                Some(f) if f.second.is_some() && self.entries(run, scope) => {}
                 Some(f) => {
                     let var = canonical(&f.var, scope);
                     let lo = int(&f.lo, scope)
@@ -1663,7 +1666,7 @@ impl Cx<'_, '_> {
 }
 
 /// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
-fn unary_of(b: Builtin) -> Option<Unary> {
+pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
     Some(match b {
         Builtin::Relu => Unary::Relu,
         Builtin::Sig => Unary::Sig,
