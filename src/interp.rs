@@ -625,6 +625,23 @@ fn eval_node<'v, T: Scalar>(
         Op::SliceRows { start, rows } => {
             dst.copy_from(arg(0).subrows(start as usize, rows as usize));
         }
+        Op::Diag => layout::diag(dst, arg(0)),
+        Op::DiagPart => layout::diag_part(dst, arg(0)),
+        Op::Softmask => reduce::softmask_cols(dst, arg(0), arg(1)),
+        Op::Table(k) => match g.tables.get(k as usize) {
+            Some(t) if t.len() == r * c => {
+                for j in 0..c {
+                    for i in 0..r {
+                        dst[(i, j)] = T::from_f64(t[j * r + i]);
+                    }
+                }
+            }
+            _ => {
+                return Err(EvalError::InvalidGraph(format!(
+                    "%{i}: table {k} does not hold {r}×{c} numbers"
+                )));
+            }
+        },
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The one evaluator of numeric expressions: hyper-parameter defaults, dimensions, family
-//! bounds, sum limits, subscripts, exponents and constants.
+//! bounds, sum limits, subscripts, exponents and constants, and ([`formula`]) the entries of
+//! a constant matrix, which may call the element-wise built-ins (`sin`, `cos`, `exp`, …).
 //!
 //! Checking and lowering both evaluate with [`number`]; they differ only in how a name is
 //! looked up (their scopes), which they pass as a closure. Checking turns a failure into a
@@ -36,6 +37,22 @@ pub enum Fail<'e> {
 
 /// The value of `e`, with names looked up by `lookup` (`π` is known to all).
 pub fn number<'e>(e: &'e Expr, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Result<f64, Fail<'e>> {
+    value(e, lookup, false)
+}
+
+/// The value of `e` where it may also call the element-wise built-ins (`sin[…]`, `exp[…]`):
+/// an entry of a constant matrix defined entry by entry (`check::entries`). Elsewhere
+/// (dimensions, defaults, bounds, exponents) a call is not evaluated.
+pub fn formula<'e>(e: &'e Expr, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Result<f64, Fail<'e>> {
+    value(e, lookup, true)
+}
+
+fn value<'e>(
+    e: &'e Expr,
+    lookup: &dyn Fn(&ast::Name) -> Lookup,
+    calls: bool,
+) -> Result<f64, Fail<'e>> {
+    let number = |x: &'e Expr, lookup: &dyn Fn(&ast::Name) -> Lookup| value(x, lookup, calls);
     match &e.kind {
         ExprKind::Number(v) if v.is_finite() => Ok(*v),
         ExprKind::Number(_) => Err(Fail::NotFinite(e)),
@@ -65,7 +82,25 @@ pub fn number<'e>(e: &'e Expr, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Result<
                 BinOp::Scale | BinOp::Hadamard | BinOp::Juxt => a * b,
             })
         }
+        ExprKind::Call { func, args } if calls => match (call_of(func, lookup), args.as_slice()) {
+            (Some(u), [x]) => number(x, lookup).map(|v| u.apply(v)),
+            _ => Err(Fail::NotArithmetic(e)),
+        },
         _ => Err(Fail::NotArithmetic(e)),
+    }
+}
+
+/// The element-wise built-in a call names (`sin[…]`, `cos[…]`, `exp[…]`: a constant's
+/// formula, such as a positional encoding's), unless the scope binds the name to something
+/// else; its value is the one formula the runtime computes.
+fn call_of(func: &ast::Name, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Option<crate::ir::Unary> {
+    use crate::check::builtins::{self, Builtin, Kind};
+    if !func.sub.is_empty() || func.primes > 0 || !matches!(lookup(func), Lookup::Unknown) {
+        return None;
+    }
+    match builtins::lookup(&func.word)? {
+        (b, Kind::Elementwise) if b != Builtin::LRelu => crate::ir::lower::unary_of(b),
+        _ => None,
     }
 }
 

@@ -179,6 +179,52 @@ pub fn reshape<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     }
 }
 
+/// Each column of `src` (`n × B`) as the diagonal of a matrix: `dst` is `n × (n·B)`, example
+/// `b`'s block `diag[src[:, b]]`, zero off the diagonal (`diag[A 𝟏]`, the degree matrix of
+/// eq. 13.18; a fixed `n × 1` gives one `n × n` matrix).
+///
+/// # Panics
+/// If `dst` is not `n × (n·B)`.
+pub fn diag<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let n = src.nrows();
+    assert!(
+        dst.nrows() == n && dst.ncols() == n * src.ncols(),
+        "diag: {}×{} into {}×{}",
+        n,
+        src.ncols(),
+        dst.nrows(),
+        dst.ncols()
+    );
+    dst.fill(T::ZERO);
+    for b in 0..src.ncols() {
+        for i in 0..n {
+            dst[(i, b * n + i)] = src[(i, b)];
+        }
+    }
+}
+
+/// The diagonal of each example's square block: `src` is `n × (n·B)`, `dst` is `n × B`,
+/// `dst[i, b] = src[i, b·n + i]` (the transpose of [`diag`]).
+///
+/// # Panics
+/// If `src` is not `n × (n·B)` for `dst` `n × B`.
+pub fn diag_part<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let n = dst.nrows();
+    assert!(
+        src.nrows() == n && src.ncols() == n * dst.ncols(),
+        "diag_part: {}×{} into {}×{}",
+        src.nrows(),
+        src.ncols(),
+        n,
+        dst.ncols()
+    );
+    for b in 0..dst.ncols() {
+        for i in 0..n {
+            dst[(i, b)] = src[(i, b * n + i)];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +321,22 @@ mod tests {
         let mut s = Mat::full(2, 3, f64::NAN);
         crate::reduce::sum_examples(s.as_mut(), t.as_ref());
         assert!((0..3).all(|j| (0..2).all(|i| s[(i, j)] == 2.0 * m[(i, j)])));
+    }
+
+    #[test]
+    fn makes_and_reads_a_diagonal_per_example() {
+        let v = Mat::from_fn(3, 2, |i, b| (10 * b + i + 1) as f64);
+        let mut d = Mat::full(3, 6, f64::NAN);
+        diag(d.as_mut(), v.as_ref());
+        for j in 0..6 {
+            for i in 0..3 {
+                let want = if j % 3 == i { v[(i, j / 3)] } else { 0.0 };
+                assert_eq!(d[(i, j)], want);
+            }
+        }
+        let mut back = Mat::full(3, 2, f64::NAN);
+        diag_part(back.as_mut(), d.as_ref());
+        assert_eq!(back, v);
     }
 
     #[test]

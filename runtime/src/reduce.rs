@@ -267,6 +267,62 @@ pub fn softmax_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     }
 }
 
+/// Column-wise softmax restricted to the entries where `mask` is not zero (`Softmask[S, M]`,
+/// eq. 13.24): `dst[i, j] = exp(src[i, j] - m) / ∑_{i': mask ≠ 0} exp(src[i', j] - m)` where
+/// `mask[i, j] ≠ 0`, with `m` the maximum over those entries, and exactly `0` elsewhere,
+/// whatever `src` holds there. A column with no entry allowed is all zeros. `mask` is
+/// `src`'s shape, or one example's block `r × n` of a `src` of `r × (n·B)` (column `j` of
+/// `src` reads column `j mod n` of `mask`: a causal mask shared by every example).
+///
+/// # Panics
+/// If `dst` and `src` differ in shape, or `mask`'s rows or columns do not fit.
+pub fn softmask_cols<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, mask: MatRef<'_, T>) {
+    let (r, c) = (src.nrows(), src.ncols());
+    assert!(
+        dst.nrows() == r
+            && dst.ncols() == c
+            && mask.nrows() == r
+            && mask.ncols() > 0
+            && c.is_multiple_of(mask.ncols()),
+        "softmask_cols: dst {}×{} for src {r}×{c} and mask {}×{}",
+        dst.nrows(),
+        dst.ncols(),
+        mask.nrows(),
+        mask.ncols()
+    );
+    let n = mask.ncols();
+    for j in 0..c {
+        let allowed = |i: usize| mask[(i, j % n)] != T::ZERO;
+        let mut m = T::NEG_INFINITY;
+        for i in (0..r).filter(|&i| allowed(i)) {
+            let x = src[(i, j)];
+            if x > m || x.is_nan() {
+                m = x;
+                if x.is_nan() {
+                    break;
+                }
+            }
+        }
+        let mut s = T::ZERO;
+        for i in 0..r {
+            let e = if allowed(i) {
+                (src[(i, j)] - m).exp()
+            } else {
+                T::ZERO
+            };
+            dst[(i, j)] = e;
+            s += e;
+        }
+        if s == T::ZERO {
+            continue;
+        }
+        let inv = T::ONE / s;
+        for i in 0..r {
+            dst[(i, j)] *= inv;
+        }
+    }
+}
+
 /// Column-wise log-sum-exp: `dst[0, j] = m + log ∑ᵢ exp(src[i, j] - m)` with `m` the column's
 /// maximum, `r × c → 1 × c`. A column whose maximum is `±∞` gives `±∞` (an empty column
 /// `-∞`, the log of an empty sum); NaN gives NaN.
@@ -319,6 +375,41 @@ mod tests {
         let mut c = Mat::full(2, 1, f64::NAN);
         sum_cols(c.as_mut(), x.as_ref());
         assert_eq!([c[(0, 0)], c[(1, 0)]], [3.0, 12.0]);
+    }
+
+    #[test]
+    fn softmask_is_a_softmax_over_the_allowed_entries() {
+        // Two examples of 3×3 scores, one causal mask: entry (i, j) allowed for i ≤ j.
+        let s = Mat::from_fn(3, 6, |i, j| {
+            (i as f64) - 0.5 * j as f64 + 1e3 * f64::from(u8::from(i == 2))
+        });
+        let mask = Mat::from_fn(3, 3, |i, j| f64::from(u8::from(i <= j)));
+        let mut p = Mat::full(3, 6, f64::NAN);
+        softmask_cols(p.as_mut(), s.as_ref(), mask.as_ref());
+        for j in 0..6 {
+            let k = j % 3;
+            let z: f64 = (0..=k).map(|i| s[(i, j)].exp()).sum();
+            for i in 0..3 {
+                let want = if i <= k { (s[(i, j)]).exp() / z } else { 0.0 };
+                if i <= k && k < 2 {
+                    assert!((p[(i, j)] - want).abs() < 1e-15, "{i} {j}");
+                }
+                if i > k {
+                    assert_eq!(p[(i, j)], 0.0);
+                }
+            }
+            let total: f64 = (0..3).map(|i| p[(i, j)]).sum();
+            assert!((total - 1.0).abs() < 1e-15);
+        }
+        // A column with nothing allowed is zero; a NaN where masked is ignored.
+        let s = Mat::from_fn(2, 2, |i, _| if i == 1 { f64::NAN } else { 0.3 });
+        let mask = Mat::from_fn(2, 2, |i, j| f64::from(u8::from(i == 0 && j == 0)));
+        let mut p = Mat::full(2, 2, f64::NAN);
+        softmask_cols(p.as_mut(), s.as_ref(), mask.as_ref());
+        assert_eq!(
+            [p[(0, 0)], p[(1, 0)], p[(0, 1)], p[(1, 1)]],
+            [1.0, 0.0, 0.0, 0.0]
+        );
     }
 
     #[test]

@@ -714,6 +714,78 @@ def token_cross_entropy():
     return {"X": side(xs), "Y": side(ys)}, p, {"f": side(fs), "L": loss}
 
 
+@spec("12.17_sinusoidal_encoding")
+def sinusoidal_encoding():
+    g = rng(63)
+    b, n, d, dq = 2, 4, 6, 2
+    # The notes' table, position by position and dimension by dimension, from 0.
+    pe = np.zeros((n, d))
+    for pos in range(n):
+        for k in range(d):
+            angle = pos / 10000 ** ((k - k % 2) / d)
+            pe[pos, k] = math.sin(angle) if k % 2 == 0 else math.cos(angle)
+    xs = [draw(g, d, n) for _ in range(b)]
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = {
+        "β_v": draw(g, d), "Ω_v": draw(g, d, d),
+        "β_q": draw(g, dq), "Ω_q": draw(g, dq, d),
+        "β_k": draw(g, dq), "Ω_k": draw(g, dq, d),
+    }
+    ones = np.ones(n)
+    vs = [np.outer(p["β_v"], ones) + p["Ω_v"] @ x for x in xs]
+    qs = [np.outer(p["β_q"], ones) + p["Ω_q"] @ (x + pe.T) for x in xs]  # (12.17), Π = PEᵀ
+    ks = [np.outer(p["β_k"], ones) + p["Ω_k"] @ (x + pe.T) for x in xs]
+    sas = [v @ softmax(k.T @ q / math.sqrt(dq)) for v, q, k in zip(vs, qs, ks)]  # (12.16)
+    loss = sum(np.sum((sa - y) ** 2) for sa, y in zip(sas, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "PE": pe, "Π": pe.T, "Q": side(qs), "K": side(ks), "Sa": side(sas), "L": loss,
+    }
+
+
+def masked_softmax(s, mask):
+    """Each column's softmax over the entries where the mask is not zero; zero elsewhere."""
+    out = np.zeros_like(s)
+    for j in range(s.shape[1]):
+        keep = mask[:, j] != 0
+        e = np.exp(s[keep, j] - s[keep, j].max())
+        out[keep, j] = e / e.sum()
+    return out
+
+
+@spec("12.15_causal_attention")
+def causal_attention():
+    g = rng(64)
+    b, n, d, dq = 2, 4, 3, 2
+    mask = np.array([[1.0 if m <= k else 0.0 for k in range(n)] for m in range(n)])  # key m ≤ query n
+    xs = [draw(g, d, n) for _ in range(b)]
+    ys = [draw(g, d, n) for _ in range(b)]
+    p = {
+        "β_v": draw(g, d), "Ω_v": draw(g, d, d),
+        "β_q": draw(g, dq), "Ω_q": draw(g, dq, d),
+        "β_k": draw(g, dq), "Ω_k": draw(g, dq, d),
+    }
+    ones = np.ones(n)
+    ps, sas = [], []
+    for x in xs:
+        v = np.outer(p["β_v"], ones) + p["Ω_v"] @ x
+        q = np.outer(p["β_q"], ones) + p["Ω_q"] @ x
+        k = np.outer(p["β_k"], ones) + p["Ω_k"] @ x
+        # The notes' form: scores with −∞ above the diagonal (rows queries), then softmax.
+        scores = (q.T @ k) / math.sqrt(dq)
+        scores[np.triu(np.ones((n, n)), 1) == 1] = -np.inf
+        att = np.exp(scores - scores.max(axis=1, keepdims=True))
+        att = att / att.sum(axis=1, keepdims=True)  # row n: query n's weights over keys
+        assert np.allclose(att.T, masked_softmax(k.T @ q / math.sqrt(dq), mask))
+        ps.append(att.T)
+        sas.append(v @ att.T)
+    loss = sum(np.sum((sa - y) ** 2) for sa, y in zip(sas, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {
+        "M": mask, "P": side(ps), "Sa": side(sas), "L": loss,
+    }
+
+
 def adjacency(g, n):
     """A random undirected graph on n nodes without self-loops: a symmetric 0/1 matrix."""
     upper = np.triu((g.uniform(size=(n, n)) < 0.5).astype(float), 1)
@@ -767,6 +839,93 @@ def gin_self_weight():
     side = lambda ms: np.concatenate(ms, axis=1)
     p["ε_0"] = [float(p["ε_0"][0])]
     return {"H_0": side(hs), "A": side(adj), "Y": side(ys)}, p, {"H_1": side(h1), "L": loss}
+
+
+# Two small fixed graphs on four nodes, every node with a neighbour: edges 1–2, 1–3, 2–3,
+# 3–4 (degrees 2, 2, 3, 1) and the path 1–2–3–4 (degrees 1, 2, 2, 1).
+FIXED_GRAPHS = [
+    np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float),
+    np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=float),
+]
+
+
+def degree_layer(seed, aggregate, layers=1):
+    """GCN layers H_{k+1} = ReLU[β_k 𝟏ᵀ + Ω_k H_k M(A)] on the fixed graphs, from the book's
+    degree matrix: `aggregate(a, degrees)` gives M(A) from the adjacency and the degrees."""
+    g = rng(seed)
+    n, dx, dh = 4, 3, 5
+    adj = FIXED_GRAPHS
+    xs = [draw(g, dx, n) for _ in adj]
+    ys = [draw(g, dh, n) for _ in adj]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, dx)}
+    if layers == 2:
+        p.update({"β_1": draw(g, dh), "Ω_1": draw(g, dh, dh)})
+    hs = {k: [] for k in range(1, layers + 1)}
+    for x, a in zip(xs, adj):
+        m = aggregate(a, a.sum(axis=1))  # the n-th degree |ne[n]|: a row sum of A
+        h = x
+        for k in range(layers):
+            h = relu(np.outer(p[f"β_{k}"], np.ones(n)) + p[f"Ω_{k}"] @ h @ m)
+            hs[k + 1].append(h)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs[layers], ys))
+    expected = {f"H_{k}": side(v) for k, v in hs.items()}
+    expected["L"] = loss
+    return {"X": side(xs), "A": side(adj), "Y": side(ys)}, p, expected
+
+
+@spec("13.18_mean_aggregation")
+def mean_aggregation():
+    # A D^{-1} + I: column n of A divided by node n's degree, i.e. the neighbours' mean (13.17).
+    return degree_layer(60, lambda a, deg: a @ np.linalg.inv(np.diag(deg)) + np.eye(len(deg)))
+
+
+@spec("13.20_symmetric_normalisation")
+def symmetric_normalisation():
+    def kipf(a, deg):
+        d = np.diag(deg)
+        root = np.linalg.inv(np.diag(np.sqrt(deg)))  # D^{-1/2}: (D^{1/2})^{-1}
+        assert np.allclose(root @ root @ d, np.eye(len(deg)))
+        return root @ a @ root + np.eye(len(deg))  # (13.20)
+
+    return degree_layer(61, kipf)
+
+
+@spec("13.20_kipf_welling")
+def kipf_welling():
+    def renormalised(a, _deg):
+        at = a + np.eye(len(a))  # Ã = A + I
+        dt = np.diag(at.sum(axis=1))  # D̃ = diag[Ã 𝟏]
+        w, v = np.linalg.eigh(dt)
+        root = v @ np.diag(w ** -0.5) @ v.T  # D̃^{-1/2} as a matrix function
+        return root @ at @ root
+
+    return degree_layer(62, renormalised, layers=2)
+
+
+@spec("13.24_graph_attention")
+def graph_attention():
+    g = rng(65)
+    n, dx, dh = 4, 3, 2
+    adj = FIXED_GRAPHS
+    hs = [draw(g, dx, n) for _ in adj]
+    ys = [draw(g, dh, n) for _ in adj]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, dx), "φ_0": draw(g, 2 * dh)}
+    lrelu = lambda z: np.where(z >= 0, z, 0.2 * z)
+    ss, pss, h1s = [], [], []
+    for h, a in zip(hs, adj):
+        hp = np.outer(p["β_0"], np.ones(n)) + p["Ω_0"] @ h  # (13.22)
+        s = np.array([[lrelu(p["φ_0"] @ np.concatenate([hp[:, m], hp[:, k]]))
+                       for k in range(n)] for m in range(n)])  # (13.23)
+        att = masked_softmax(s, a + np.eye(n))
+        ss.append(s)
+        pss.append(att)
+        h1s.append(lrelu(hp @ att))  # (13.24)
+    loss = sum(np.sum((h1 - y) ** 2) for h1, y in zip(h1s, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"H_0": side(hs), "A": side(adj), "Y": side(ys)}, p, {
+        "S": side(ss), "P": side(pss), "H_1": side(h1s), "L": loss,
+    }
 
 
 def head_params(g, h_count, d, dq, dv):

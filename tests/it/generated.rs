@@ -61,6 +61,30 @@ mod token_cross_entropy {
 mod gin {
     nnspec::model!("../../tests/book/13.14_gin_self_weight.nn");
 }
+mod mean_aggregation {
+    nnspec::model!("../../tests/book/13.18_mean_aggregation.nn");
+}
+mod symmetric_normalisation {
+    nnspec::model!("../../tests/book/13.20_symmetric_normalisation.nn");
+}
+mod kipf_welling {
+    nnspec::model!("../../tests/book/13.20_kipf_welling.nn");
+}
+mod graph_attention {
+    nnspec::model!("../../tests/book/13.24_graph_attention.nn");
+}
+mod causal_attention {
+    nnspec::model!("../../tests/book/12.15_causal_attention.nn");
+}
+mod sinusoidal_encoding {
+    nnspec::model!("../../tests/book/12.17_sinusoidal_encoding.nn");
+}
+mod graph_attention_spec {
+    nnspec::model!("../../specs/graph_attention.nn");
+}
+mod causal_transformer {
+    nnspec::model!("../../specs/causal_transformer.nn");
+}
 mod resnet {
     nnspec::model!("../../specs/resnet.nn");
 }
@@ -166,6 +190,21 @@ fn close(a: f64, b: f64, scale: f64) -> bool {
     (a - b).abs() <= 1e-12 * scale.max(1.0)
 }
 
+/// The inputs of a book-form spec's data file (`tests/book/NAME.json`), where the spec reads
+/// a graph: an adjacency matrix of random numbers has no degree matrix `D^{-1/2}` (its row
+/// sums may be negative), the book's graphs do.
+fn book_inputs(file: &str, g: &Graph) -> Option<Vec<Mat<f64>>> {
+    let stem = file.strip_prefix("tests/book/")?.strip_suffix(".nn")?;
+    if !stem.starts_with("13.") {
+        return None;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/book/{stem}.json"));
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let inputs = data.get("inputs")?;
+    Some(nnspec::json::read_slots(&g.inputs, inputs, "inputs").expect("the book's inputs"))
+}
+
 /// Runs `step` (the generated code: parameters in, loss and named gradients out) against the
 /// interpreter on the same random parameters and inputs.
 fn differential(
@@ -176,7 +215,7 @@ fn differential(
     let g = graph(file, model);
     let mut rng = Rng::new(42);
     let params = sample::params(&g, &mut rng);
-    let inputs = sample::inputs(&g, 5, &mut rng);
+    let inputs = book_inputs(file, &g).unwrap_or_else(|| sample::inputs(&g, 5, &mut rng));
     let want = interp::run(&g, &inputs, &params).expect("interpreter");
     let loss_name = &g.losses[0].name;
     let (loss, grads) = step(&params, &inputs);
@@ -338,6 +377,14 @@ differential_test!(gcn_spec, gcn_spec::GCN, "specs/gcn.nn", [m 0, m 1, l 2]);
 differential_test!(sequence, sequence::Sequence, "specs/sequence.nn", [m 0, m 1]);
 differential_test!(token_cross_entropy, token_cross_entropy::TokenCrossEntropy, "tests/book/5.24_token_cross_entropy.nn", [m 0, m 1]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
+differential_test!(meanaggregation, mean_aggregation::MeanAggregation, "tests/book/13.18_mean_aggregation.nn", [m 0, m 1, m 2]);
+differential_test!(symmetricnormalisation, symmetric_normalisation::SymmetricNormalisation, "tests/book/13.20_symmetric_normalisation.nn", [m 0, m 1, m 2]);
+differential_test!(kipfwelling, kipf_welling::KipfWelling, "tests/book/13.20_kipf_welling.nn", [m 0, m 1, m 2]);
+differential_test!(graphattention, graph_attention::GraphAttention, "tests/book/13.24_graph_attention.nn", [m 0, m 1, m 2]);
+differential_test!(causalattention, causal_attention::CausalAttention, "tests/book/12.15_causal_attention.nn", [m 0, m 1]);
+differential_test!(sinusoidalencoding, sinusoidal_encoding::SinusoidalEncoding, "tests/book/12.17_sinusoidal_encoding.nn", [m 0, m 1]);
+differential_test!(graphattentionspec, graph_attention_spec::GraphAttention, "specs/graph_attention.nn", [m 0, m 1, m 2]);
+differential_test!(causaltransformer, causal_transformer::CausalTransformer, "specs/causal_transformer.nn", [m 0, m 1]);
 differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);
 differential_test!(conv2ddilated, conv2d_dilated::Conv2dDilated, "tests/book/10.6_conv2d_dilated.nn", [m 0, m 1]);

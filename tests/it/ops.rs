@@ -329,6 +329,52 @@ fn per_example_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
     }
 }
 
+/// Diagonal matrices (`diag[v]` and its diagonal read back), the masked softmax with a mask
+/// per example and one shared by every example, and a constant table.
+fn graph_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
+    // A 0/1 mask with a few zeros and a non-zero diagonal.
+    let mask = |i: usize, j: usize| f64::from(u8::from((i + 2 * j) % 3 != 1 || i == j % 3));
+    match op {
+        Op::Diag => vec![
+            case("diag: W X per example", rng, |b| {
+                let x = wx(b, 3);
+                b.op(Op::Diag, &[x])
+            }),
+            case("diag: a fixed p (3×1)", rng, |b| {
+                let p = b.param("p", 3, 1, Dom::Any);
+                b.op(Op::Diag, &[p])
+            }),
+        ],
+        Op::DiagPart => vec![case("diag_part: 3×3 per example", rng, |b| {
+            let x = w_blocks(b, "X", 3, 3);
+            b.op(Op::DiagPart, &[x])
+        })],
+        Op::Softmask => vec![
+            case("softmask: a mask per example", rng, |b| {
+                let s = w_blocks(b, "S", 3, 3);
+                let m = b.input(
+                    "M",
+                    Shape::batch_matrix(3, 3),
+                    Mat::from_fn(3, 3 * B, mask),
+                    None,
+                );
+                b.op(Op::Softmask, &[s, m])
+            }),
+            case("softmask: one mask for every example", rng, |b| {
+                let s = w_blocks(b, "S", 3, 3);
+                let m = b.input("M", Shape::fixed(3, 3), Mat::from_fn(3, 3, mask), None);
+                b.op(Op::Softmask, &[s, m])
+            }),
+        ],
+        _ => vec![case("table: p ⊙ a 3×2 table", rng, |b| {
+            b.g.tables.push(vec![0.5, -1.0, 2.0, 0.25, 3.0, -0.75]);
+            let t = b.push(Op::Table(0), &[], Shape::fixed(3, 2));
+            let p = b.param("p", 3, 2, Dom::Any);
+            b.op(Op::Mul, &[p, t])
+        })],
+    }
+}
+
 /// Each part of a convolution at three 1-D geometries (padded, strided, dilated) and three
 /// 2-D ones (eq. 10.6 padded; strided and dilated with a 3×2 kernel; channels in rows), every
 /// operand depending on a parameter.
@@ -504,10 +550,14 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::MaxPool(PoolPart::Pick),
     Op::Reshape { rows: 6, cols: 1 },
     Op::BatchStat { slot: 0 },
+    Op::Diag,
+    Op::DiagPart,
+    Op::Softmask,
+    Op::Table(0),
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 34;
+const OP_COUNT: usize = 38;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv = Conv {
@@ -561,6 +611,10 @@ fn op_index(op: &Op) -> usize {
         Op::MaxPool(_) => 31,
         Op::Reshape { .. } => 32,
         Op::BatchStat { .. } => 33,
+        Op::Diag => 34,
+        Op::DiagPart => 35,
+        Op::Softmask => 36,
+        Op::Table(_) => 37,
     }
 }
 
@@ -737,6 +791,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         | Op::TileExamples
         | Op::ExampleTranspose => per_example_cases(op, rng),
         Op::Conv(_) => conv_cases(rng),
+        Op::Diag | Op::DiagPart | Op::Softmask | Op::Table(_) => graph_cases(op, rng),
         Op::MaxPool(_) => pool_cases(rng),
         Op::Reshape { .. } => vec![
             case(

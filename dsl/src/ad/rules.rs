@@ -12,7 +12,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
     let x = &y.args;
     Ok(match y.op {
         // Leaves and non-differentiable ops.
-        Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity => Vec::new(),
+        Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity | Op::Table(_) => Vec::new(),
         Op::OneHot { .. } | Op::StopGradient => vec![None],
         // Training mode: the batch's statistic itself, ∂ = ḡ (evaluation mode is not
         // differentiated).
@@ -78,6 +78,19 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             let diff = b.op(Op::Sub, &[g, s])?;
             vec![Some(b.mul(yid, diff)?)]
         }
+        // y = Softmask[s, m]: the softmax's rule with y zero where m is (so is ∂s there); the
+        // mask only selects entries and gets nothing.
+        Op::Softmask => {
+            let gy = b.mul(g, yid)?;
+            let s = b.op(Op::SumRows, &[gy])?;
+            let s = b.broadcast(s, y.shape)?;
+            let diff = b.op(Op::Sub, &[g, s])?;
+            vec![Some(b.mul(yid, diff)?), None]
+        }
+        // y = diag[v] per example:  ∂v = the diagonal of ḡ;  y = the diagonal of x:  ∂x =
+        // diag[ḡ] (each the other's transpose).
+        Op::Diag => vec![Some(b.op(Op::DiagPart, &[g])?)],
+        Op::DiagPart => vec![Some(b.op(Op::Diag, &[g])?)],
         // y = log ∑ exp x:  ∂x = softmax(x) ḡ.
         Op::LogSumExp => {
             let p = b.op(Op::Softmax, &[x[0]])?;

@@ -49,6 +49,12 @@ pub enum Builtin {
     MaxPool,
     /// `vec[P]`: a matrix `ℝ^{H×W}` as the vector `ℝ^{HW}` of its columns one under the other.
     Vec,
+    /// `diag[v]`: the square matrix with `v` on its diagonal, zero elsewhere (the degree
+    /// matrix `D = diag[A 𝟏]` of eq. 13.18–13.20).
+    Diag,
+    /// `Softmask[S, M]`: column by column, a softmax over the entries of `S` where the mask
+    /// `M` is not zero, zero elsewhere (eq. 13.24; a causal mask).
+    Softmask,
 }
 
 /// How a built-in maps argument shapes to a result shape.
@@ -66,6 +72,10 @@ pub enum Kind {
     Density,
     /// One matrix in (an image per example): `MaxPool`, `vec`.
     Image,
+    /// One column vector in, the square diagonal matrix out: `diag`.
+    Diagonal,
+    /// Two matrices of one shape in (scores and a mask), the first's shape out: `Softmask`.
+    Mask,
 }
 
 const TABLE: &[(&str, Builtin, Kind)] = &[
@@ -92,6 +102,8 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("Norm", Builtin::NormPdf, Kind::Density),
     ("MaxPool", Builtin::MaxPool, Kind::Image),
     ("vec", Builtin::Vec, Kind::Image),
+    ("diag", Builtin::Diag, Kind::Diagonal),
+    ("Softmask", Builtin::Softmask, Kind::Mask),
 ];
 
 /// The `ε` of `LayerNorm[z] = (z − mean(z)) / √(var(z) + ε)`, as in eq. 11.10's `√(f_4 + ε)`.

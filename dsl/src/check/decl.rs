@@ -61,6 +61,7 @@ impl ModelCx<'_, '_> {
                     shape,
                     per_example: false,
                     labels: Some(labels),
+                    diagonal: false,
                 })
             }
         }

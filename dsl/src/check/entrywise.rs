@@ -748,6 +748,7 @@ impl super::ModelCx<'_, '_> {
             shape,
             per_example: true,
             labels: None,
+            diagonal: false,
         };
         self.scope.insert(
             holder.clone(),

@@ -78,7 +78,10 @@ impl ModelCx<'_, '_> {
             }
             ExprKind::Name(n) => self.name_value(n, e.span),
             ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
-            ExprKind::Identity => Some(Val::global(Shape::Mat(Dim::wild(), Dim::wild()))),
+            ExprKind::Identity => Some(Val {
+                diagonal: true,
+                ..Val::global(Shape::Mat(Dim::wild(), Dim::wild()))
+            }),
             ExprKind::BatchSize => Some(Val::scalar()),
             ExprKind::Paren(x) => self.expr(x),
             ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
@@ -86,11 +89,13 @@ impl ModelCx<'_, '_> {
                 shape: v.shape.transpose(),
                 per_example: v.per_example,
                 labels: None,
+                diagonal: v.diagonal,
             }),
             ExprKind::Norm(x) => self.expr(x).map(|v| Val {
                 shape: Shape::Scalar,
                 per_example: v.per_example,
                 labels: None,
+                diagonal: false,
             }),
             ExprKind::Power(b, p) => {
                 let (bv, pv) = (self.expr(b), self.expr(p));
@@ -110,15 +115,24 @@ impl ModelCx<'_, '_> {
                     );
                     return None;
                 }
-                if let Shape::Mat(..) = bv.shape {
+                if let Shape::Mat(..) = bv.shape
+                    && !bv.diagonal
+                {
                     self.matrix_power(b, p, &bv.shape, e.span);
                     return None;
                 }
-                Some(Val::with_shape(bv.shape.clone(), &bv, &pv))
+                // A power of a diagonal matrix (`D^{-1/2}`, eq. 13.20) is the power of each
+                // diagonal entry: diagonal again.
+                Some(Val {
+                    diagonal: bv.diagonal,
+                    ..Val::with_shape(bv.shape.clone(), &bv, &pv)
+                })
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.expr(lhs), self.expr(rhs));
-                let v = self.binary(*op, &a?, &b?, lhs, rhs)?;
+                let (a, b) = (a?, b?);
+                let mut v = self.binary(*op, &a, &b, lhs, rhs)?;
+                v.diagonal = diagonal_result(*op, &a, &b);
                 self.square_beside_identity(*op, lhs, rhs, &v.shape, e.span)
                     .then_some(v)
             }
@@ -171,18 +185,28 @@ impl ModelCx<'_, '_> {
         }
     }
 
-    /// `Ω^{-1}`, `Ω²`: in the book a power of a matrix is the matrix power (the inverse for
-    /// `-1`), not a power of each entry; neither is compiled yet.
+    /// `Ω^{-1}`, `Ω²`, `A^{-1/2}`: in the book a power of a matrix is the matrix power (the
+    /// inverse for `-1`), not a power of each entry; only a diagonal matrix's is compiled.
     fn matrix_power(&mut self, b: &Expr, p: &Expr, shape: &Shape, span: Span) {
         let base = self.code(b).unwrap_or_else(|| "Ω".to_string());
-        let inverse = self.eval_quiet(p) == Some(-1.0);
-        let (msg, help) = if inverse {
+        let exponent = self.eval_quiet(p);
+        let inverse = exponent == Some(-1.0);
+        let diagonal_help = "only a diagonal matrix has a power here (of each diagonal entry): the degree matrix of eq. 13.18–13.20 is `D = diag[A 𝟏]`, then `D^{-1}`, `D^{-1/2}`";
+        let (msg, help) = if exponent.is_some_and(|e| e.fract() != 0.0) {
+            (
+                format!(
+                    "`{base}` : {} is not a diagonal matrix, and a fractional power of any other matrix is not supported",
+                    shape.describe()
+                ),
+                diagonal_help.to_string(),
+            )
+        } else if inverse {
             (
                 format!(
                     "`{base}^{{-1}}` is the inverse of the matrix {}, which is not supported yet",
                     shape.describe()
                 ),
-                format!("for the reciprocal of each entry write `1 / {base}`"),
+                format!("for the reciprocal of each entry write `1 / {base}`; {diagonal_help}"),
             )
         } else {
             (
@@ -745,6 +769,7 @@ impl ModelCx<'_, '_> {
             shape: Shape::Scalar,
             per_example: base.per_example,
             labels: None,
+            diagonal: false,
         };
         match (&items[k], &base.shape) {
             (Ix::Batch(_), _) if base.per_example => Some(base),
@@ -907,6 +932,7 @@ impl ModelCx<'_, '_> {
                     shape: Shape::Scalar,
                     per_example,
                     labels: None,
+                    diagonal: false,
                 })
             }
             Ix::Label(l, text) => {
@@ -935,6 +961,7 @@ impl ModelCx<'_, '_> {
                     shape: Shape::Scalar,
                     per_example: true,
                     labels: None,
+                    diagonal: false,
                 })
             }
             Ix::Batch(var) | Ix::ParamIndex(var) => {
@@ -1008,6 +1035,7 @@ impl ModelCx<'_, '_> {
             shape: Shape::Col(rows.clone()),
             per_example: true,
             labels: None,
+            diagonal: false,
         })
     }
 
@@ -1184,6 +1212,7 @@ impl ModelCx<'_, '_> {
                     shape: out.shape.clone(),
                     per_example: true,
                     labels: None,
+                    diagonal: false,
                 }
             }
             Func::Sub(i) => self.call_sub_model(i, fname, &full, args, span)?,
@@ -1281,6 +1310,7 @@ impl ModelCx<'_, '_> {
             shape: out.shape,
             per_example: true,
             labels: None,
+            diagonal: false,
         })
     }
 
@@ -1450,6 +1480,9 @@ impl ModelCx<'_, '_> {
                 }
             }
         }
+        if kind == Kind::Mask {
+            return self.softmask(args, span);
+        }
         if !self.arity(b.name(), 1, args, span) {
             return None;
         }
@@ -1458,7 +1491,8 @@ impl ModelCx<'_, '_> {
             return self.image_builtin(b, &args[0], v);
         }
         let bad = |s: &Shape| match kind {
-            Kind::Elementwise | Kind::Density | Kind::Image => false,
+            Kind::Elementwise | Kind::Density | Kind::Image | Kind::Mask => false,
+            Kind::Diagonal => !matches!(s, Shape::Col(_)),
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
         };
@@ -1498,14 +1532,64 @@ impl ModelCx<'_, '_> {
             );
             return None;
         }
-        let shape = match kind {
-            Kind::VectorToScalar => Shape::Scalar,
+        let shape = match (kind, &v.shape) {
+            (Kind::VectorToScalar, _) => Shape::Scalar,
+            (Kind::Diagonal, Shape::Col(n)) => Shape::Mat(n.clone(), n.clone()),
             _ => v.shape.clone(),
         };
         Some(Val {
             shape,
             per_example: v.per_example,
             labels: None,
+            diagonal: kind == Kind::Diagonal,
+        })
+    }
+
+    /// `Softmask[S, M]` (eq. 13.24): scores `S` and a mask `M` of one shape, a matrix (per
+    /// example, or the same for every example); a mask per example needs scores per example.
+    fn softmask(&mut self, args: &[Expr], span: Span) -> Option<Val> {
+        if !self.arity("Softmask", 2, args, span) {
+            return None;
+        }
+        let (s, m) = (self.expr(&args[0]), self.expr(&args[1]));
+        let (s, m) = (s?, m?);
+        if !matches!(s.shape, Shape::Mat(..)) || !s.shape.same(&m.shape) {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span.to(args[1].span),
+                    format!(
+                        "`Softmask` takes scores and a mask that are matrices of one shape, but {} is {} and {} is {}",
+                        self.snippet(args[0].span),
+                        s.shape.describe(),
+                        self.snippet(args[1].span),
+                        m.shape.describe()
+                    ),
+                )
+                .label(format!("{} and {}", s.shape.numeric(), m.shape.numeric()))
+                .help("the mask says which entries of each column take part in its softmax (eq. 13.24: `Softmask[S, A + I]`, S ∈ ℝ^{N×N})"),
+            );
+            return None;
+        }
+        if m.per_example && !s.per_example {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span,
+                    format!(
+                        "the mask of `Softmask` varies from example to example, but the scores {} are one matrix for the whole batch",
+                        self.snippet(args[0].span)
+                    ),
+                )
+                .label("not per example"),
+            );
+            return None;
+        }
+        Some(Val {
+            shape: s.shape.unify(&m.shape),
+            per_example: s.per_example,
+            labels: None,
+            diagonal: false,
         })
     }
 
@@ -1557,6 +1641,7 @@ impl ModelCx<'_, '_> {
             shape,
             per_example: v.per_example,
             labels: None,
+            diagonal: false,
         })
     }
 
@@ -1616,6 +1701,7 @@ impl ModelCx<'_, '_> {
             shape: y.shape,
             per_example,
             labels: None,
+            diagonal: false,
         })
     }
 
@@ -1755,10 +1841,12 @@ impl ModelCx<'_, '_> {
                     shape: a.shape.unify(&v.shape),
                     per_example: a.per_example || v.per_example,
                     labels: None,
+                    diagonal: false,
                 },
                 Some(a) if a.shape.is_scalar() => Val {
                     per_example: a.per_example || v.per_example,
                     labels: None,
+                    diagonal: false,
                     ..v
                 },
                 Some(a) => {
@@ -1819,5 +1907,18 @@ fn is_identity_term(e: &Expr) -> bool {
             ..
         } => is_identity_term(rhs),
         _ => false,
+    }
+}
+
+/// Whether `a op b` is a diagonal matrix when the operands are as they are: sums of diagonal
+/// matrices (`D + I`), their products, and a diagonal matrix scaled, multiplied entry by
+/// entry, or divided by a scalar.
+fn diagonal_result(op: BinOp, a: &Val, b: &Val) -> bool {
+    let scaled = |d: &Val, s: &Val| d.diagonal && s.shape.is_scalar() && !s.diagonal;
+    match op {
+        BinOp::Add | BinOp::Sub => a.diagonal && b.diagonal,
+        BinOp::Hadamard => a.diagonal || b.diagonal,
+        BinOp::Div => scaled(a, b),
+        BinOp::Scale | BinOp::Juxt => (a.diagonal && b.diagonal) || scaled(a, b) || scaled(b, a),
     }
 }

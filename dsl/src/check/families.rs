@@ -56,16 +56,20 @@ impl ModelCx<'_, '_> {
         if self.entrywise(group) {
             return;
         }
+        // `PE_{(pos,2i)} = sin[…] for pos ∈ {…}, i ∈ {…}`: a matrix entry by entry.
+        if f.second.is_some() && self.entries(group) {
+            return;
+        }
         if let Some(second) = &f.second {
             self.poison_family(group);
             self.error(
                 Diagnostic::new(
                     Code::E0403,
                     second.span,
-                    "a family over two indices is an image defined through a convolution",
+                    "a family over two indices defines an image through a convolution, or a matrix entry by entry",
                 )
                 .label("a second index")
-                .help("eq. 10.6: `h_{ij} = a[β + ∑_{m=1}^{3} ∑_{n=1}^{3} ω_{mn} x_{i+m-2, j+n-2}]   for i ∈ {1 … H}, j ∈ {1 … W}`; otherwise one index per family"),
+                .help("eq. 10.6: `h_{ij} = a[β + ∑_{m=1}^{3} ∑_{n=1}^{3} ω_{mn} x_{i+m-2, j+n-2}]   for i ∈ {1 … H}, j ∈ {1 … W}`; a matrix: `M_{mn} = … for m ∈ {1 … N}, n ∈ {1 … N}` (one statement reading values, from 1, or constants); otherwise one index per family"),
             );
             return;
         }
@@ -220,9 +224,11 @@ impl ModelCx<'_, '_> {
     }
 }
 
-/// Whether two statements carry the same `for` clause (same variable, same bounds as written).
-/// The statements split into runs that unroll together: consecutive statements with the same
-/// `for` clause form one run (member by member), every other statement a run of its own.
+/// Whether two statements carry the same `for` clause (same variable, same bounds as written),
+/// or define entries of one matrix (`check::entries`). The statements split into runs that
+/// unroll together: consecutive statements with the same `for` clause form one run (member by
+/// member), so do those defining one matrix entry by entry, every other statement a run of
+/// its own.
 /// Lowering walks the same runs.
 pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
     let mut runs = Vec::new();
@@ -240,6 +246,7 @@ pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
 
 fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
     match (&a.family, &b.family) {
+        (Some(_), Some(_)) if super::entries::same_matrix(a, b) => true,
         (Some(x), Some(y)) => {
             x.second.is_none()
                 && y.second.is_none()

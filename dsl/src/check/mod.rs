@@ -16,10 +16,12 @@
 //! `scope` (names and definitions), `hypers` (hyper-parameters and numeric expressions),
 //! `families` (unrolled `for` clauses and ranges), `stmt` (statements, the model function),
 //! `losses`, `decl` (types, dimensions, initialisers, distributions), `expr` (expressions),
-//! `lets` (`let` functions), `builtins` and `shape`.
+//! `lets` (`let` functions), `builtins`, `shape`, `entrywise` (convolutions written entry by
+//! entry) and `entries` (matrices defined entry by entry).
 
 pub(crate) mod builtins;
 mod decl;
+pub(crate) mod entries;
 pub(crate) mod entrywise;
 mod expr;
 mod families;

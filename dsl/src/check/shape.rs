@@ -268,6 +268,11 @@ pub struct Val {
     pub per_example: bool,
     /// Set for class labels, which can select a component (`softmax_{y_i}`).
     pub labels: Option<Labels>,
+    /// A square matrix known to be zero off its diagonal: `diag[v]` (the degree matrix `D`
+    /// of eq. 13.18), `I`, and what keeps them diagonal (sums, products, scaling, powers). A
+    /// power of a matrix is taken only of these (`D^{-1/2}`, the power of each diagonal
+    /// entry).
+    pub diagonal: bool,
 }
 
 impl Val {
@@ -277,6 +282,7 @@ impl Val {
             shape,
             per_example: false,
             labels: None,
+            diagonal: false,
         }
     }
 
@@ -291,6 +297,7 @@ impl Val {
             shape,
             per_example: a.per_example || b.per_example,
             labels: None,
+            diagonal: false,
         }
     }
 }

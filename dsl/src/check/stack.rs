@@ -72,6 +72,7 @@ impl ModelCx<'_, '_> {
             shape: shape_of(height, cols),
             per_example: per_example.first().is_some_and(|p| p.0),
             labels: None,
+            diagonal: false,
         })
     }
 

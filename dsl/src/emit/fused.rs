@@ -236,6 +236,10 @@ impl Cx<'_> {
             | Op::Reshape { .. }
             | Op::ConcatRows
             | Op::SliceRows { .. }
+            | Op::Diag
+            | Op::DiagPart
+            | Op::Softmask
+            | Op::Table(_)
             | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
     }

@@ -123,6 +123,13 @@ impl Cx<'_> {
                 }
             }
             Op::Reshape { .. } => self.kernel(id, quote!(layout::reshape), quote!()),
+            Op::Diag => self.kernel(id, quote!(layout::diag), quote!()),
+            Op::DiagPart => self.kernel(id, quote!(layout::diag_part), quote!()),
+            Op::Softmask => {
+                let m = self.read(n.args[1]);
+                self.kernel(id, quote!(reduce::softmask_cols), quote!(, #m))
+            }
+            Op::Table(k) => self.table_stmt(id, k as usize),
             Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.
             Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),
@@ -294,6 +301,23 @@ impl Cx<'_> {
             let mut dst = #dst;
             for j in 0..dst.ncols() {
                 dst[(0, j)] = src[(#k, j)];
+            }
+        }
+    }
+
+    /// `Table(k)`: the constant's numbers, column by column, written into its buffer.
+    fn table_stmt(&self, id: NodeId, k: usize) -> TokenStream {
+        let dst = self.write(id);
+        let numbers = self.g.tables.get(k).map_or(&[][..], Vec::as_slice);
+        let len = numbers.len();
+        quote! {
+            const TABLE: [f64; #len] = [#(#numbers),*];
+            let mut dst = #dst;
+            let rows = dst.nrows();
+            for j in 0..dst.ncols() {
+                for r in 0..rows {
+                    dst[(r, j)] = T::from_f64(TABLE[j * rows + r]);
+                }
             }
         }
     }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 mod concat;
 mod conv;
+mod entries;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
@@ -331,6 +332,8 @@ impl Cx<'_, '_> {
                 }
                 // `h_i = … ∑_j ω_j x_{i+j-2} … for i ∈ {1 … D}`: the vector `h`.
                 Some(_) if self.entrywise(run, scope) => {}
+                // `PE_{(pos,2i)} = … for pos ∈ {…}, i ∈ {…}`: the matrix `PE`.
+                Some(f) if f.second.is_some() && self.entries(run, scope) => {}
                 Some(f) => {
                     let var = canonical(&f.var, scope);
                     let lo = int(&f.lo, scope)
@@ -729,6 +732,14 @@ impl Cx<'_, '_> {
                 let v = self.value(b, scope)?;
                 let id = if pv == 1.0 {
                     v.id
+                } else if !v.row && self.is_diagonal(v.id, 0) {
+                    // A power of a diagonal matrix (the only matrix power the checker
+                    // allows): the power of each diagonal entry, the zeros off the diagonal
+                    // kept (`D^{-1/2}`). A square matrix read entry by entry (`∑_j φ_j²`) is
+                    // not diagonal and takes the power of each entry.
+                    let d = self.op(Op::DiagPart, &[v.id], span)?;
+                    let p = self.unary(Unary::Powf(F64(pv)), d, span)?;
+                    self.op(Op::Diag, &[p], span)?
                 } else {
                     self.unary(Unary::Powf(F64(pv)), v.id, span)?
                 };
@@ -746,6 +757,35 @@ impl Cx<'_, '_> {
             ExprKind::Prob { .. } | ExprKind::Deriv { .. } => {
                 Err(unsupported(span, "this construct"))
             }
+        }
+    }
+
+    /// Whether a node is a square matrix of more than one row that is diagonal by
+    /// construction, by the checker's rules (`Val::diagonal`) read on the graph: `diag[v]`,
+    /// `I` (broadcast to every example), sums of diagonal matrices, entry-wise products with
+    /// one (scaling too), quotients by a scalar, negation, square roots, powers, products
+    /// and transposes of diagonal matrices.
+    fn is_diagonal(&self, id: NodeId, depth: usize) -> bool {
+        let n = self.graph.node(id);
+        let cols = match n.shape.cols {
+            Cols::Fixed(c) | Cols::Batch(c) => c,
+        };
+        if depth > 64 || n.shape.rows < 2 || cols != n.shape.rows {
+            return false;
+        }
+        let diag = |k: usize| {
+            n.args
+                .get(k)
+                .is_some_and(|&a| self.is_diagonal(a, depth + 1))
+        };
+        match n.op {
+            Op::Diag | Op::Identity => true,
+            Op::Broadcast | Op::TileExamples | Op::Transpose | Op::ExampleTranspose => diag(0),
+            Op::Unary(Unary::Neg | Unary::Sqrt | Unary::Powf(_)) => diag(0),
+            Op::Add | Op::Sub | Op::MatMul { .. } | Op::ExampleMatMul { .. } => diag(0) && diag(1),
+            Op::Mul => diag(0) || diag(1),
+            Op::Div => diag(0),
+            _ => false,
         }
     }
 
@@ -1227,6 +1267,13 @@ impl Cx<'_, '_> {
                         }));
                     }
                     Builtin::NormPdf => return self.density(&sub, args, span, scope),
+                    Builtin::Softmask => {
+                        let [s, m] = args else {
+                            return Err(unsupported(span, "`Softmask` without two arguments"));
+                        };
+                        let (s, m) = (self.value(s, scope)?, self.value(m, scope)?);
+                        Lv::of(self.op(Op::Softmask, &[s.id, m.id], span)?)
+                    }
                     _ => {
                         let arg = args
                             .first()
@@ -1306,6 +1353,7 @@ impl Cx<'_, '_> {
                 let part = crate::ir::pool::PoolPart::Pick;
                 self.op(Op::MaxPool(part), &[x.id, x.id], span)?
             }
+            Builtin::Diag => return Ok(Lv::of(self.op(Op::Diag, &[x.id], span)?)),
             Builtin::Vec => {
                 let s = self.graph.shape(x.id);
                 let n = match s.cols {
@@ -1627,7 +1675,7 @@ impl Cx<'_, '_> {
 }
 
 /// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
-fn unary_of(b: Builtin) -> Option<Unary> {
+pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
     Some(match b {
         Builtin::Relu => Unary::Relu,
         Builtin::Sig => Unary::Sig,
@@ -1650,6 +1698,8 @@ fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::BatchNorm
         | Builtin::MaxPool
         | Builtin::Vec
+        | Builtin::Diag
+        | Builtin::Softmask
         | Builtin::NormPdf => return None,
     })
 }

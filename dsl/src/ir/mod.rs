@@ -12,6 +12,7 @@
 
 mod concat;
 pub mod conv;
+mod graph_ops;
 pub mod lower;
 pub mod pool;
 mod print;
@@ -277,6 +278,19 @@ pub enum Op {
         /// How many rows.
         rows: u32,
     },
+    /// Each example's vector as the diagonal of a square matrix, zero elsewhere: `n × B →
+    /// n × nB`, or `n × 1 → n × n` (`diag[A 𝟏]`, the degree matrix of eq. 13.18).
+    Diag,
+    /// The diagonal of each example's square block: `n × nB → n × B`, or `n × n → n × 1`
+    /// (the transpose of [`Op::Diag`]).
+    DiagPart,
+    /// `Softmask[S, M]` (eq. 13.24): column by column, a softmax over the entries of `S`
+    /// where the mask `M` is not zero, exactly zero elsewhere; `M` of `S`'s shape or one
+    /// fixed block shared by every example (`graph_ops`).
+    Softmask,
+    /// The constant matrix [`Graph::tables`]`[k]` (fixed shape, folded at compile time: a
+    /// matrix defined entry by entry, such as sinusoidal positional encodings).
+    Table(u32),
 }
 
 /// One node: an op, its arguments and its shape.
@@ -362,6 +376,8 @@ pub struct Graph {
     /// beside the parameters, updated by training steps, read in evaluation mode, never
     /// trained by an optimiser.
     pub stats: Vec<Stat>,
+    /// The numbers of each [`Op::Table`], column by column.
+    pub tables: Vec<Vec<f64>>,
 }
 
 /// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.
@@ -700,6 +716,22 @@ impl Op {
                 pool::reshape_shape(rows, cols, args[0])
             }
             Op::ConcatRows => concat::concat_rows_shape(self, args),
+            Op::Diag => {
+                self.arity(args, 1)?;
+                graph_ops::diag_shape(args[0])
+            }
+            Op::DiagPart => {
+                self.arity(args, 1)?;
+                graph_ops::diag_part_shape(args[0])
+            }
+            Op::Softmask => {
+                self.arity(args, 2)?;
+                graph_ops::softmask_shape(args[0], args[1])
+            }
+            Op::Table(_) => {
+                self.arity(args, 0)?;
+                graph_ops::table_shape(*self, declared)
+            }
             Op::SliceRows { start, rows } => {
                 self.arity(args, 1)?;
                 concat::slice_rows_shape(self, start, rows, args[0])
@@ -893,7 +925,11 @@ impl Op {
             | Op::MaxPool(_)
             | Op::Reshape { .. }
             | Op::ConcatRows
-            | Op::SliceRows { .. } => false,
+            | Op::SliceRows { .. }
+            | Op::Diag
+            | Op::DiagPart
+            | Op::Softmask
+            | Op::Table(_) => false,
         }
     }
 }

@@ -34,6 +34,7 @@ impl fmt::Display for Op {
             Op::MaxPool(pool::PoolPart::Place) => f.write_str("maxpool2x2_place"),
             Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
+            Op::Table(k) => write!(f, "table[{k}]"),
             other => f.write_str(&to_snake(&format!("{other:?}"))),
         }
     }

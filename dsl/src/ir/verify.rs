@@ -55,6 +55,16 @@ pub fn verify(g: &Graph) -> Result<(), ShapeError> {
                     "%{i}: running statistic {slot} is not of its shape"
                 )));
             }
+            Op::Table(k)
+                if g.tables
+                    .get(k as usize)
+                    .is_none_or(|t| t.len() != n.shape.len_per_example()) =>
+            {
+                return Err(ShapeError::Malformed(format!(
+                    "%{i}: table {k} does not hold its {} numbers",
+                    n.shape
+                )));
+            }
             _ => {}
         }
     }

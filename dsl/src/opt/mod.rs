@@ -97,6 +97,7 @@ impl<'g> Rewriter<'g> {
             losses: old.losses.clone(),
             inits: old.inits.clone(),
             stats: old.stats.clone(),
+            tables: old.tables.clone(),
         };
         Rewriter {
             old,
