@@ -43,10 +43,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BASELINES = os.path.normpath(os.path.join(REPO, "..", "shared", "bench", "baselines.py"))
 PIP = 'pip install "jax[cpu]" torch numpy'
 
-ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6"]
+ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6", "W7"]
 # Our divan bench per workload.
 BENCH = {"W1": "w1_toy", "W2": "w2_mlp_small", "W3": "w3_mnist", "W3i": "w3i_mnist_infer",
-         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow"}
+         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow", "W7": "w7_cnn"}
 PEAK_BENCHES = {"gemm_peak_512": 512, "gemm_peak_1024": 1024}
 
 # The workloads as baselines.py defines them (used when it cannot be imported); the FLOP
@@ -59,10 +59,24 @@ FALLBACK_WORKLOADS = {
     "W4": dict(name="mlp-wide", kind="mlp", sizes=[1024, 1024, 1024, 1024], batch=256),
     "W5": dict(name="attention", kind="attn", N=128, D=64),
     "W6": dict(name="deep-narrow", kind="mlp", sizes=[32] * 21, batch=16),
+    "W7": dict(name="cnn", kind="cnn", hw=28, channels=[1, 16, 32], ksize=3, classes=10, batch=64),
 }
 
 
+def cnn_gemms(w):
+    """W7's GEMMs as baselines.py's `_gemms` counts them: (2mnk, passes) per convolution (its
+    im2col GEMM; the first on the data without its input gradient) and the dense layer."""
+    out, hw, ks, ch, b = [], w["hw"], w["ksize"], w["channels"], w["batch"]
+    for l, (ci, co) in enumerate(zip(ch[:-1], ch[1:])):
+        out.append((2 * co * (ci * ks * ks) * (hw * hw) * b, 2 if l == 0 else 3))
+        hw //= 2
+    out.append((2 * b * (ch[-1] * hw * hw) * w["classes"], 3))
+    return out
+
+
 def gemm_flops_fwd(w) -> float:
+    if w["kind"] == "cnn":
+        return float(sum(f for f, _ in cnn_gemms(w)))
     if w["kind"] == "mlp":
         b = w["batch"]
         return float(sum(2 * b * i * o for i, o in zip(w["sizes"][:-1], w["sizes"][1:])))
@@ -78,6 +92,8 @@ def nominal_flops(w) -> float:
 def required_flops(w) -> float:
     if w.get("infer"):
         return nominal_flops(w)
+    if w["kind"] == "cnn":
+        return float(sum(f * passes for f, passes in cnn_gemms(w)))
     if w["kind"] == "mlp":
         b, s = w["batch"], w["sizes"]
         return float(sum(2 * b * i * o * (2 if l == 0 else 3) for l, (i, o) in enumerate(zip(s[:-1], s[1:]))))
@@ -95,6 +111,7 @@ TARGETS = {
     "W4": ({"best": 1.0}, 90.0),
     "W5": ({"jax": 1.5}, None),
     "W6": ({"jax": 3.0, "torch": 20.0}, None),
+    "W7": ({"best": 1.0}, None),
 }
 PEER_NAME = {"jax": "JAX", "torch": "PyTorch", "torch_compile": "torch.compile", "best": "best peer"}
 
