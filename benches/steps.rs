@@ -217,7 +217,7 @@ fn w3_mnist(bencher: Bencher, threads: usize) {
 fn w7_step() -> impl FnMut() -> f32 {
     const B: usize = 64;
     let mut rng = Rng::new(7);
-    let x = normal(28 * 28, B, 1.0, &mut rng);
+    let x = normal(1, 28 * 28 * B, 1.0, &mut rng); // 1 × (H·W·B), an image with channels
     let y = labels(B, 10, &mut rng);
     let mut net = w7::W7::<f32>::init(&mut rng);
     let mut grads = net.zeros_like();

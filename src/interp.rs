@@ -392,7 +392,7 @@ pub fn run<T: Scalar>(
 #[derive(Clone, Copy, Debug)]
 pub enum Mode<'a, T> {
     /// The statistics of the batch at hand (what [`run`], `eval` and `gradcheck` use); the
-    /// caller folds them into the running values with [`update_running`].
+    /// caller folds them into the running values with [`update_running`](nnspec_runtime::train::Supervised::update_running).
     Training,
     /// The running values, `running[k]` for [`Graph::stats`]`[k]`: each example's result
     /// depends on that example alone.
