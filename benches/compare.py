@@ -43,10 +43,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BASELINES = os.path.normpath(os.path.join(REPO, "..", "shared", "bench", "baselines.py"))
 PIP = 'pip install "jax[cpu]" torch numpy'
 
-ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6", "W8", "W9"]
+ORDER = ["W1", "W2", "W3", "W3i", "W4", "W5", "W6", "W7", "W8", "W9"]
 # Our divan bench per workload.
 BENCH = {"W1": "w1_toy", "W2": "w2_mlp_small", "W3": "w3_mnist", "W3i": "w3i_mnist_infer",
-         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow",
+         "W4": "w4_wide", "W5": "w5_attention", "W6": "w6_deep_narrow", "W7": "w7_cnn",
          "W8": "w8_transformer", "W9": "w9_lstm"}
 PEAK_BENCHES = {"gemm_peak_512": 512, "gemm_peak_1024": 1024}
 
@@ -60,6 +60,7 @@ FALLBACK_WORKLOADS = {
     "W4": dict(name="mlp-wide", kind="mlp", sizes=[1024, 1024, 1024, 1024], batch=256),
     "W5": dict(name="attention", kind="attn", N=128, D=64),
     "W6": dict(name="deep-narrow", kind="mlp", sizes=[32] * 21, batch=16),
+    "W7": dict(name="cnn", kind="cnn", hw=28, channels=[1, 16, 32], ksize=3, classes=10, batch=64),
     "W8": dict(name="transformer", kind="transformer", N=128, D=256, heads=4, hidden=1024, batch=8),
     "W9": dict(name="lstm", kind="lstm", I=128, H=128, T=32, classes=10, batch=32),
 }
@@ -70,6 +71,15 @@ def products(w):
     (2mnk, passes): 3 passes (forward and both gradients), 2 when the third would be the
     gradient with respect to the data, which no system computes."""
     b = w["batch"]
+    if w["kind"] == "cnn":
+        # Each convolution as its im2col GEMM (the first, on the data, without its input
+        # gradient), then the dense layer; pooling halves the image.
+        out, hw, ks, ch = [], w["hw"], w["ksize"], w["channels"]
+        for l, (ci, co) in enumerate(zip(ch[:-1], ch[1:])):
+            out.append((2 * co * (ci * ks * ks) * (hw * hw) * b, 2 if l == 0 else 3))
+            hw //= 2
+        out.append((2 * b * (ch[-1] * hw * hw) * w["classes"], 3))
+        return out
     if w["kind"] == "transformer":
         m, n, d, f = b * w["N"], w["N"], w["D"], w["hidden"]
         projections = [(2 * m * d * d, 2)] * 3                  # Q, K, V from the data
@@ -121,6 +131,7 @@ TARGETS = {
     "W4": ({"best": 1.0}, 90.0),
     "W5": ({"jax": 1.5}, None),
     "W6": ({"jax": 3.0, "torch": 20.0}, None),
+    "W7": ({"best": 1.0}, None),
     "W8": ({"best": 1.0}, None),
     "W9": ({"best": 1.0}, None),
 }

@@ -611,8 +611,19 @@ fn eval_node<'v, T: Scalar>(
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
         Op::Conv(c) => conv(dst, arg(0), arg(1), c),
-        Op::MaxPool(ir::pool::PoolPart::Pick) => pool::max_pool_pick(dst, arg(0), arg(1)),
-        Op::MaxPool(ir::pool::PoolPart::Place) => pool::max_pool_place(dst, arg(0), arg(1)),
+        Op::MaxPool(p) => {
+            let layout = match p.image {
+                None => pool::Layout::Image,
+                Some([h, w]) => pool::Layout::Channels {
+                    h: h as usize,
+                    w: w as usize,
+                },
+            };
+            match p.part {
+                ir::pool::PoolPart::Pick => pool::max_pool_pick(dst, arg(0), arg(1), layout),
+                ir::pool::PoolPart::Place => pool::max_pool_place(dst, arg(0), arg(1), layout),
+            }
+        }
         Op::Reshape { .. } => layout::reshape(dst, arg(0)),
         Op::ConcatRows => {
             let mut start = 0;
@@ -661,10 +672,18 @@ fn conv<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, c: ir
         n_out: u(c.n_out),
         chan_rows: c.chan_rows,
     };
+    // The patch matrix of im2col: its columns are the output's (`y` or `ḡ`).
+    let rows = geom.scratch().0;
+    let out_cols = match c.part {
+        ir::conv::ConvPart::Forward => dst.ncols(),
+        ir::conv::ConvPart::Input | ir::conv::ConvPart::Kernel => b.ncols(),
+    };
+    let mut scratch = faer::Mat::<T>::zeros(rows, if rows == 0 { 0 } else { out_cols });
+    let s = scratch.as_mut();
     match c.part {
-        ir::conv::ConvPart::Forward => conv::conv(dst, a, b, geom),
-        ir::conv::ConvPart::Input => conv::conv_input(dst, a, b, geom),
-        ir::conv::ConvPart::Kernel => conv::conv_kernel(dst, a, b, geom),
+        ir::conv::ConvPart::Forward => conv::conv(dst, a, b, s, geom),
+        ir::conv::ConvPart::Input => conv::conv_input(dst, a, b, s, geom),
+        ir::conv::ConvPart::Kernel => conv::conv_kernel(dst, a, b, s, geom),
     }
 }
 

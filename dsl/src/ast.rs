@@ -181,7 +181,8 @@ pub struct Family {
     /// The whole `for …` clause (of a second variable: its `j ∈ {…}`).
     pub span: Span,
     /// The second variable of `for i ∈ {1 … H}, j ∈ {1 … W}` (an image defined entry by
-    /// entry, eq. 10.6).
+    /// entry, eq. 10.6); its own `second` is the third of `for c ∈ {1 … C}, i ∈ {1 … H}, j ∈
+    /// {1 … W}` (an image with channels).
     pub second: Option<Box<Family>>,
 }
 

@@ -23,8 +23,10 @@ pub fn ast(file: &ast::File, src: &str) -> String {
             let fam = match &s.family {
                 Some(f) => {
                     let mut v = format!(" (for {} {} {}", name(&f.var), expr(&f.lo), expr(&f.hi));
-                    if let Some(g) = &f.second {
+                    let mut next = &f.second;
+                    while let Some(g) = next {
                         v += &format!(", {} {} {}", name(&g.var), expr(&g.lo), expr(&g.hi));
+                        next = &g.second;
                     }
                     v + ")"
                 }

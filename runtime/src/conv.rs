@@ -6,6 +6,14 @@
 //! is `C × (H·W·B)` and the kernel `C_o × (C_i·K_1·K_2)`, each block column-major (first
 //! index fastest); with one channel, `H × (W·B)` and `K_1 × K_2` (a vector `D × B` and a
 //! kernel `K × 1` in 1-D), the same numbers in the same order. No allocation.
+//!
+//! With channels in rows each part is a GEMM around one gather/scatter loop nest
+//! (`Geom::each_patch`): im2col gathers the patch matrix `P` (`C_i·K_1·K_2 × H_o·W_o·B`, rows
+//! in the kernel's column order, columns in the output's) into a scratch buffer the caller
+//! owns (the generated workspace sizes it by [`Geom::scratch`]); then `y = Ω P`, `∂Ω = ḡ Pᵀ`,
+//! and `∂x` is col2im of `Ωᵀ ḡ`. With one channel the patch matrix has one row per weight
+//! and the products would be matrix-vector products, so those run as direct loops
+//! (`conv_direct`, …), which are also the reference the GEMM path is tested against.
 
 use crate::Scalar;
 use faer::{MatMut, MatRef};
@@ -90,6 +98,93 @@ impl Geom {
         if self.chan_rows { n[0] * n[1] } else { n[1] }
     }
 
+    /// Whether this convolution runs as im2col and GEMM (channels in rows) rather than as
+    /// direct loops (one channel, where the patch matrix has a single row per weight and the
+    /// GEMM would be a matrix-vector product).
+    pub fn uses_gemm(&self) -> bool {
+        self.chan_rows
+    }
+
+    /// The patch matrix's rows and its columns per example, `(C_i·K_1·K_2, H_o·W_o)`: the
+    /// scratch a step needs, `rows × (cols·B)`; `(0, 0)` for direct loops.
+    pub fn scratch(&self) -> (usize, usize) {
+        if self.uses_gemm() {
+            (
+                self.c_in * self.k[0] * self.k[1],
+                self.n_out[0] * self.n_out[1],
+            )
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// Every entry `(r, k)` of the patch matrix of `batch` examples, `r = c' + C_i·(m_1 +
+    /// K_1·m_2)` (the kernel's column) and `k = o_1 + H_o·(o_2 + W_o·b)` (the output's
+    /// column), with the column of the input it reads in row `c'` (`None` in the zero
+    /// padding): the one loop nest of im2col (gather) and col2im (scatter). Column by column,
+    /// so each column of the patch matrix is visited in memory order.
+    #[inline]
+    fn each_patch(&self, batch: usize, mut f: impl FnMut(usize, usize, usize, Option<usize>)) {
+        let (h, w) = (self.n_in[0], self.n_in[1]);
+        let mut k = 0;
+        for b in 0..batch {
+            for o2 in 0..self.n_out[1] {
+                for o1 in 0..self.n_out[0] {
+                    let mut r = 0;
+                    for m2 in 0..self.k[1] {
+                        let q2 = self.source(1, o2, m2);
+                        for m1 in 0..self.k[0] {
+                            let q1 = self.source(0, o1, m1);
+                            let col = q1.zip(q2).map(|(q1, q2)| q1 + h * (q2 + w * b));
+                            for ci in 0..self.c_in {
+                                f(r, k, ci, col);
+                                r += 1;
+                            }
+                        }
+                    }
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    /// The patch matrix of `x` (im2col) in the top-left corner of `scratch`, which it returns.
+    fn gather<'s, T: Scalar>(
+        &self,
+        x: MatRef<'_, T>,
+        scratch: MatMut<'s, T>,
+        batch: usize,
+    ) -> MatMut<'s, T> {
+        let (rows, cols) = self.scratch();
+        let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
+        self.each_patch(batch, |r, k, ci, col| {
+            p[(r, k)] = col.map_or(T::ZERO, |q| x[(ci, q)]);
+        });
+        p
+    }
+
+    /// `dst += ` each entry of the patch matrix `p` at the input entry it reads (col2im): the
+    /// transpose of [`Geom::gather`].
+    fn scatter<T: Scalar>(&self, mut dst: MatMut<'_, T>, p: MatRef<'_, T>, batch: usize) {
+        self.each_patch(batch, |r, k, ci, col| {
+            if let Some(q) = col {
+                dst[(ci, q)] += p[(r, k)];
+            }
+        });
+    }
+
+    /// Checks `scratch` holds the patch matrix of `batch` examples.
+    fn check_scratch(&self, what: &str, scratch: (usize, usize), batch: usize) {
+        let (rows, cols) = self.scratch();
+        assert!(
+            scratch.0 >= rows && scratch.1 >= cols * batch,
+            "{what}: scratch {}×{} for a patch matrix {rows}×{} ({self:?})",
+            scratch.0,
+            scratch.1,
+            cols * batch
+        );
+    }
+
     /// Every `(c, c', o_1, o_2, m_1, m_2, q_1, q_2)` of example-independent positions with the
     /// source inside the input, in a fixed order: the one loop nest of all three parts.
     #[inline]
@@ -145,11 +240,48 @@ impl Geom {
     }
 }
 
-/// `dst[c, o, b] = ∑_{c', m} w[c, c', m] x[c', o·s + m·d - p, b]`.
+/// The scratch that serves every convolution of `geoms`: the largest patch matrix's rows and
+/// the largest columns per example (times the batch for the buffer's columns).
+pub fn scratch_for(geoms: &[Geom]) -> (usize, usize) {
+    geoms.iter().fold((0, 0), |(r, c), g| {
+        let (gr, gc) = g.scratch();
+        (r.max(gr), c.max(gc))
+    })
+}
+
+/// `dst[c, o, b] = ∑_{c', m} w[c, c', m] x[c', o·s + m·d - p, b]`. With channels in rows,
+/// im2col into `scratch` (at least [`Geom::scratch`] rows and its columns times the batch)
+/// and one GEMM `dst = w · P`; otherwise direct loops (`scratch` unused, may be empty).
 ///
 /// # Panics
 /// If the shapes are not the geometry's.
-pub fn conv<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T>, g: Geom) {
+pub fn conv<T: Scalar>(
+    dst: MatMut<'_, T>,
+    w: MatRef<'_, T>,
+    x: MatRef<'_, T>,
+    scratch: MatMut<'_, T>,
+    g: Geom,
+) {
+    let batch = g.check(
+        "conv",
+        (w.nrows(), w.ncols()),
+        (x.nrows(), x.ncols()),
+        (dst.nrows(), dst.ncols()),
+    );
+    if g.uses_gemm() {
+        g.check_scratch("conv", (scratch.nrows(), scratch.ncols()), batch);
+        let p = g.gather(x, scratch, batch);
+        crate::gemm::gemm(dst, w, p.as_ref(), false, false, false);
+    } else {
+        conv_direct(dst, w, x, g);
+    }
+}
+
+/// [`conv`] as direct loops over every weight and position, whatever the layout.
+///
+/// # Panics
+/// If the shapes are not the geometry's.
+pub fn conv_direct<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T>, g: Geom) {
     let batch = g.check(
         "conv",
         (w.nrows(), w.ncols()),
@@ -166,11 +298,41 @@ pub fn conv<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T
 }
 
 /// The transposed convolution, the gradient with respect to the input:
-/// `dst[c', q, b] = ∑_{c, o, m} w[c, c', m] grad[c, o, b] [q = o·s + m·d - p]`.
+/// `dst[c', q, b] = ∑_{c, o, m} w[c, c', m] grad[c, o, b] [q = o·s + m·d - p]`. With channels
+/// in rows, one GEMM `P = wᵀ · grad` into `scratch` and col2im of `P` into `dst`.
 ///
 /// # Panics
 /// If the shapes are not the geometry's.
 pub fn conv_input<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    w: MatRef<'_, T>,
+    grad: MatRef<'_, T>,
+    scratch: MatMut<'_, T>,
+    g: Geom,
+) {
+    let batch = g.check(
+        "conv_input",
+        (w.nrows(), w.ncols()),
+        (dst.nrows(), dst.ncols()),
+        (grad.nrows(), grad.ncols()),
+    );
+    if g.uses_gemm() {
+        g.check_scratch("conv_input", (scratch.nrows(), scratch.ncols()), batch);
+        let (rows, cols) = g.scratch();
+        let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
+        crate::gemm::gemm(p.as_mut(), w, grad, true, false, false);
+        dst.fill(T::ZERO);
+        g.scatter(dst, p.as_ref(), batch);
+    } else {
+        conv_input_direct(dst, w, grad, g);
+    }
+}
+
+/// [`conv_input`] as direct loops.
+///
+/// # Panics
+/// If the shapes are not the geometry's.
+pub fn conv_input_direct<T: Scalar>(
     mut dst: MatMut<'_, T>,
     w: MatRef<'_, T>,
     grad: MatRef<'_, T>,
@@ -192,11 +354,38 @@ pub fn conv_input<T: Scalar>(
 }
 
 /// The gradient with respect to the kernel, summed over the batch:
-/// `dst[c, c', m] = ∑_b ∑_o grad[c, o, b] x[c', o·s + m·d - p, b]`.
+/// `dst[c, c', m] = ∑_b ∑_o grad[c, o, b] x[c', o·s + m·d - p, b]`. With channels in rows,
+/// im2col of `x` into `scratch` and one GEMM `dst = grad · Pᵀ`.
 ///
 /// # Panics
 /// If the shapes are not the geometry's.
 pub fn conv_kernel<T: Scalar>(
+    dst: MatMut<'_, T>,
+    x: MatRef<'_, T>,
+    grad: MatRef<'_, T>,
+    scratch: MatMut<'_, T>,
+    g: Geom,
+) {
+    let batch = g.check(
+        "conv_kernel",
+        (dst.nrows(), dst.ncols()),
+        (x.nrows(), x.ncols()),
+        (grad.nrows(), grad.ncols()),
+    );
+    if g.uses_gemm() {
+        g.check_scratch("conv_kernel", (scratch.nrows(), scratch.ncols()), batch);
+        let p = g.gather(x, scratch, batch);
+        crate::gemm::gemm(dst, grad, p.as_ref(), false, true, false);
+    } else {
+        conv_kernel_direct(dst, x, grad, g);
+    }
+}
+
+/// [`conv_kernel`] as direct loops.
+///
+/// # Panics
+/// If the shapes are not the geometry's.
+pub fn conv_kernel_direct<T: Scalar>(
     mut dst: MatMut<'_, T>,
     x: MatRef<'_, T>,
     grad: MatRef<'_, T>,
@@ -232,7 +421,13 @@ mod tests {
         let w = Mat::from_fn(3, 1, |j, _| [0.5, -1.0, 2.0][j]);
         let g = Geom::signal(3, 1, 1, 1, 5, 5);
         let mut y = Mat::<f64>::zeros(5, 2);
-        conv(y.as_mut(), w.as_ref(), x.as_ref(), g);
+        conv(
+            y.as_mut(),
+            w.as_ref(),
+            x.as_ref(),
+            Mat::zeros(0, 0).as_mut(),
+            g,
+        );
         for b in 0..2 {
             let xp: Vec<f64> = std::iter::once(0.0)
                 .chain((0..5).map(|i| x[(i, b)]))
@@ -246,9 +441,21 @@ mod tests {
         // ⟨conv(w, x), r⟩ = ⟨x, input(w, r)⟩ = ⟨w, kernel(x, r)⟩.
         let r = Mat::from_fn(5, 2, |i, b| (i * 3 + b) as f64 * 0.25 - 1.0);
         let mut dx = Mat::<f64>::zeros(5, 2);
-        conv_input(dx.as_mut(), w.as_ref(), r.as_ref(), g);
+        conv_input(
+            dx.as_mut(),
+            w.as_ref(),
+            r.as_ref(),
+            Mat::zeros(0, 0).as_mut(),
+            g,
+        );
         let mut dw = Mat::<f64>::zeros(3, 1);
-        conv_kernel(dw.as_mut(), x.as_ref(), r.as_ref(), g);
+        conv_kernel(
+            dw.as_mut(),
+            x.as_ref(),
+            r.as_ref(),
+            Mat::zeros(0, 0).as_mut(),
+            g,
+        );
         let dot = |a: &Mat<f64>, b: &Mat<f64>| {
             (0..a.nrows())
                 .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))
@@ -267,7 +474,13 @@ mod tests {
         let w = Mat::from_fn(2, 1, |j, _| [1.0, 10.0][j]);
         let g = Geom::signal(2, 1, 2, 2, 7, 3);
         let mut y = Mat::<f64>::zeros(3, 1);
-        conv(y.as_mut(), w.as_ref(), x.as_ref(), g);
+        conv(
+            y.as_mut(),
+            w.as_ref(),
+            x.as_ref(),
+            Mat::zeros(0, 0).as_mut(),
+            g,
+        );
         // o = 0: x[-1] = 0, x[1] = 2; o = 1: x[1] = 2, x[3] = 4; o = 2: x[3] = 4, x[5] = 6.
         assert_eq!([y[(0, 0)], y[(1, 0)], y[(2, 0)]], [20.0, 42.0, 64.0]);
     }
@@ -296,7 +509,9 @@ mod tests {
             ((c * 5 + col * 2) % 7) as f64 * 0.5 - 1.5
         });
         let mut y = Mat::<f64>::zeros(3, h2 * w2 * batch);
-        conv(y.as_mut(), k.as_ref(), x.as_ref(), g);
+        let (sr, sc) = g.scratch();
+        let mut scratch = Mat::<f64>::zeros(sr, sc * batch);
+        conv(y.as_mut(), k.as_ref(), x.as_ref(), scratch.as_mut(), g);
         for b in 0..batch {
             // The padded image: (H + 2) × (W + 2) per channel, zero at the border.
             let xp = |c: usize, i: usize, j: usize| {
@@ -325,9 +540,19 @@ mod tests {
         }
         let r = Mat::from_fn(3, h2 * w2 * batch, |c, col| ((c + col) % 5) as f64 - 2.0);
         let mut dx = Mat::<f64>::zeros(2, h * w * batch);
-        conv_input(dx.as_mut(), k.as_ref(), r.as_ref(), g);
+        conv_input(dx.as_mut(), k.as_ref(), r.as_ref(), scratch.as_mut(), g);
         let mut dk = Mat::<f64>::zeros(3, 18);
-        conv_kernel(dk.as_mut(), x.as_ref(), r.as_ref(), g);
+        conv_kernel(dk.as_mut(), x.as_ref(), r.as_ref(), scratch.as_mut(), g);
+        // im2col and GEMM against the direct loops, part by part.
+        let mut want = Mat::<f64>::zeros(2, h * w * batch);
+        conv_input_direct(want.as_mut(), k.as_ref(), r.as_ref(), g);
+        assert!((&want - &dx).norm_max() < 1e-12);
+        let mut want = Mat::<f64>::zeros(3, 18);
+        conv_kernel_direct(want.as_mut(), x.as_ref(), r.as_ref(), g);
+        assert!((&want - &dk).norm_max() < 1e-12);
+        let mut want = Mat::<f64>::zeros(3, h2 * w2 * batch);
+        conv_direct(want.as_mut(), k.as_ref(), x.as_ref(), g);
+        assert!((&want - &y).norm_max() < 1e-12);
         let dot = |a: &Mat<f64>, b: &Mat<f64>| {
             (0..a.nrows())
                 .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))

@@ -3,38 +3,94 @@
 //! `H` and `W` even, so output column `c` reads input columns `2c, 2c+1` whatever the
 //! example. The maximiser of a window is the first of `(2i, 2j), (2i, 2j+1), (2i+1, 2j),
 //! (2i+1, 2j+1)` (row-major) strictly larger than every earlier one: a tie goes to the
-//! first. No allocation.
+//! first. With channels in rows ([`Layout::Channels`], `C × (H·W·B)`), each channel's image
+//! is pooled alone, the same windows in the same order. No allocation.
 
 use crate::Scalar;
 use faer::{MatMut, MatRef};
 
-/// The position in `x` of the maximiser of window `(i, c)` of the output.
-fn argmax<T: Scalar>(x: MatRef<'_, T>, i: usize, c: usize) -> (usize, usize) {
-    let mut best = (2 * i, 2 * c);
-    for (r, k) in [
-        (2 * i, 2 * c + 1),
-        (2 * i + 1, 2 * c),
-        (2 * i + 1, 2 * c + 1),
-    ] {
-        if x[(r, k)] > x[best] {
-            best = (r, k);
+/// Where an example's image lies in the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One channel: the image `H × W` is the matrix per example `H × (W·B)`.
+    Image,
+    /// Channels in rows: the image `C × H × W` is `C × (H·W·B)`, each channel's `H × W`
+    /// column-major (`i + H·(j + W·b)`); each channel is pooled alone.
+    Channels {
+        /// `H`.
+        h: usize,
+        /// `W`.
+        w: usize,
+    },
+}
+
+impl Layout {
+    /// The four positions of window `(r, c)` of the output (row `r`, column `c`), in the
+    /// window's row-major order.
+    #[inline]
+    fn window(self, r: usize, c: usize) -> [(usize, usize); 4] {
+        match self {
+            Layout::Image => [
+                (2 * r, 2 * c),
+                (2 * r, 2 * c + 1),
+                (2 * r + 1, 2 * c),
+                (2 * r + 1, 2 * c + 1),
+            ],
+            Layout::Channels { h, w } => {
+                let (h2, w2) = (h / 2, w / 2);
+                let (i, rest) = (c % h2, c / h2);
+                let (j, b) = (rest % w2, rest / w2);
+                let at = |di: usize, dj: usize| (r, 2 * i + di + h * (2 * j + dj + w * b));
+                [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]
+            }
+        }
+    }
+
+    /// Whether `x` (`xr × xc`) pools to `pr × pc`.
+    fn fits(self, (xr, xc): (usize, usize), (pr, pc): (usize, usize)) -> bool {
+        match self {
+            Layout::Image => xr == 2 * pr && xc == 2 * pc,
+            Layout::Channels { h, w } => {
+                h % 2 == 0
+                    && w % 2 == 0
+                    && h * w > 0
+                    && xr == pr
+                    && xc % (h * w) == 0
+                    && pc * 4 == xc
+            }
+        }
+    }
+}
+
+/// The position in `x` of the maximiser of window `(r, c)` of the output.
+#[inline]
+fn argmax<T: Scalar>(x: MatRef<'_, T>, layout: Layout, r: usize, c: usize) -> (usize, usize) {
+    let w = layout.window(r, c);
+    let mut best = w[0];
+    for p in &w[1..] {
+        if x[*p] > x[best] {
+            best = *p;
         }
     }
     best
 }
 
-/// `dst[i, c] = h[argmax of x's window (i, c)]`: `MaxPool[x]` when `h` is `x`.
+/// `dst[r, c] = h[argmax of x's window (r, c)]`: `MaxPool[x]` when `h` is `x`.
 ///
 /// # Panics
-/// If `x` and `h` are not `2·dst.nrows() × 2·dst.ncols()`.
-pub fn max_pool_pick<T: Scalar>(mut dst: MatMut<'_, T>, x: MatRef<'_, T>, h: MatRef<'_, T>) {
+/// If `x` and `h` do not pool to `dst`'s shape in this layout.
+pub fn max_pool_pick<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    x: MatRef<'_, T>,
+    h: MatRef<'_, T>,
+    layout: Layout,
+) {
     let (r, c) = (dst.nrows(), dst.ncols());
     assert!(
-        x.nrows() == 2 * r
-            && x.ncols() == 2 * c
+        layout.fits((x.nrows(), x.ncols()), (r, c))
             && h.nrows() == x.nrows()
             && h.ncols() == x.ncols(),
-        "max_pool_pick: {}×{} and {}×{} to {r}×{c}",
+        "max_pool_pick: {}×{} and {}×{} to {r}×{c} ({layout:?})",
         x.nrows(),
         x.ncols(),
         h.nrows(),
@@ -42,7 +98,7 @@ pub fn max_pool_pick<T: Scalar>(mut dst: MatMut<'_, T>, x: MatRef<'_, T>, h: Mat
     );
     for j in 0..c {
         for i in 0..r {
-            dst[(i, j)] = h[argmax(x, i, j)];
+            dst[(i, j)] = h[argmax(x, layout, i, j)];
         }
     }
 }
@@ -51,15 +107,19 @@ pub fn max_pool_pick<T: Scalar>(mut dst: MatMut<'_, T>, x: MatRef<'_, T>, h: Mat
 /// window: the transpose of [`max_pool_pick`] with the same `x`.
 ///
 /// # Panics
-/// If `x` is not `dst`'s shape or `g` not half of it in each dimension.
-pub fn max_pool_place<T: Scalar>(mut dst: MatMut<'_, T>, x: MatRef<'_, T>, g: MatRef<'_, T>) {
+/// If `x` is not `dst`'s shape or does not pool to `g`'s in this layout.
+pub fn max_pool_place<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    x: MatRef<'_, T>,
+    g: MatRef<'_, T>,
+    layout: Layout,
+) {
     let (r, c) = (g.nrows(), g.ncols());
     assert!(
-        x.nrows() == 2 * r
-            && x.ncols() == 2 * c
+        layout.fits((x.nrows(), x.ncols()), (r, c))
             && dst.nrows() == x.nrows()
             && dst.ncols() == x.ncols(),
-        "max_pool_place: {}×{} and {r}×{c} to {}×{}",
+        "max_pool_place: {}×{} and {r}×{c} to {}×{} ({layout:?})",
         x.nrows(),
         x.ncols(),
         dst.nrows(),
@@ -68,7 +128,7 @@ pub fn max_pool_place<T: Scalar>(mut dst: MatMut<'_, T>, x: MatRef<'_, T>, g: Ma
     dst.fill(T::ZERO);
     for j in 0..c {
         for i in 0..r {
-            dst[argmax(x, i, j)] = g[(i, j)];
+            dst[argmax(x, layout, i, j)] = g[(i, j)];
         }
     }
 }
@@ -84,7 +144,7 @@ mod tests {
     fn pick_and_place_against_naive_loops() {
         let x = Mat::from_fn(4, 8, |i, j| ((7 * i + 3 * j) % 11) as f64 - 5.0);
         let mut p = Mat::<f64>::zeros(2, 4);
-        max_pool_pick(p.as_mut(), x.as_ref(), x.as_ref());
+        max_pool_pick(p.as_mut(), x.as_ref(), x.as_ref(), Layout::Image);
         for b in 0..2 {
             for i in 0..2 {
                 for j in 0..2 {
@@ -102,7 +162,7 @@ mod tests {
         let t = Mat::from_fn(2, 2, |_, _| 1.0);
         let g = Mat::from_fn(1, 1, |_, _| 3.0);
         let mut d = Mat::<f64>::zeros(2, 2);
-        max_pool_place(d.as_mut(), t.as_ref(), g.as_ref());
+        max_pool_place(d.as_mut(), t.as_ref(), g.as_ref(), Layout::Image);
         assert_eq!(
             (d[(0, 0)], d[(0, 1)], d[(1, 0)], d[(1, 1)]),
             (3.0, 0.0, 0.0, 0.0)
@@ -111,9 +171,9 @@ mod tests {
         let h = Mat::from_fn(4, 8, |i, j| (i * 8 + j) as f64 * 0.25);
         let g = Mat::from_fn(2, 4, |i, j| 1.0 + (i + 2 * j) as f64);
         let mut ph = Mat::<f64>::zeros(2, 4);
-        max_pool_pick(ph.as_mut(), x.as_ref(), h.as_ref());
+        max_pool_pick(ph.as_mut(), x.as_ref(), h.as_ref(), Layout::Image);
         let mut dg = Mat::<f64>::zeros(4, 8);
-        max_pool_place(dg.as_mut(), x.as_ref(), g.as_ref());
+        max_pool_place(dg.as_mut(), x.as_ref(), g.as_ref(), Layout::Image);
         let lhs: f64 = (0..2)
             .flat_map(|i| (0..4).map(move |j| (i, j)))
             .map(|(i, j)| ph[(i, j)] * g[(i, j)])
@@ -123,5 +183,43 @@ mod tests {
             .map(|(i, j)| h[(i, j)] * dg[(i, j)])
             .sum();
         assert!((lhs - rhs).abs() < 1e-12);
+    }
+
+    /// Channels in rows: each channel of a batch of two 2×4×6 images pooled alone, against
+    /// naive loops over the images.
+    #[test]
+    fn channels_against_naive_loops() {
+        let (c, h, w, batch) = (2, 4, 6, 2);
+        let x = Mat::from_fn(c, h * w * batch, |r, k| ((5 * r + 7 * k) % 13) as f64 - 6.0);
+        let mut p = Mat::<f64>::zeros(c, h * w * batch / 4);
+        let layout = Layout::Channels { h, w };
+        max_pool_pick(p.as_mut(), x.as_ref(), x.as_ref(), layout);
+        for b in 0..batch {
+            for ch in 0..c {
+                for i in 0..h / 2 {
+                    for j in 0..w / 2 {
+                        let mut m = f64::NEG_INFINITY;
+                        for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            m = m.max(x[(ch, 2 * i + di + h * (2 * j + dj + w * b))]);
+                        }
+                        assert_eq!(p[(ch, i + h / 2 * (j + w / 2 * b))], m);
+                    }
+                }
+            }
+        }
+        let g = Mat::from_fn(c, h * w * batch / 4, |r, k| (r + 2 * k) as f64);
+        let mut d = Mat::<f64>::zeros(c, h * w * batch);
+        max_pool_place(d.as_mut(), x.as_ref(), g.as_ref(), layout);
+        let (a, b): (f64, f64) = (
+            (0..c)
+                .flat_map(|r| (0..g.ncols()).map(move |k| (r, k)))
+                .map(|i| p[i] * g[i])
+                .sum(),
+            (0..c)
+                .flat_map(|r| (0..x.ncols()).map(move |k| (r, k)))
+                .map(|i| x[i] * d[i])
+                .sum(),
+        );
+        assert!((a - b).abs() < 1e-12);
     }
 }

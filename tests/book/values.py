@@ -1347,6 +1347,88 @@ def conv_dilated():
     return conv_case(102, 6, 6, 1, 2, -4)
 
 
+# ---------------------------------------------------------------- channels (§10.2.7)
+
+
+def conv2d_channels_book(x, w, beta, stride, n_out):
+    """Eq. 10.6 with channels, 1-based as printed: h_{c,i,j} = tanh[β_c + ∑_{c'} ∑_{m=1}^{3}
+    ∑_{n=1}^{3} ω_{c,c',m,n} x_{c', s·i+m-2, s·j+n-2}], an entry outside the image zero."""
+    c_out, c_in, k1, k2 = w.shape
+    _, h, wd = x.shape
+    out = np.zeros((c_out,) + n_out)
+    for c in range(1, c_out + 1):
+        for i in range(1, n_out[0] + 1):
+            for j in range(1, n_out[1] + 1):
+                z = beta[c - 1]
+                for cp in range(1, c_in + 1):
+                    for m in range(1, k1 + 1):
+                        for n in range(1, k2 + 1):
+                            r, q = stride * i + m - 2, stride * j + n - 2
+                            if 1 <= r <= h and 1 <= q <= wd:
+                                z += w[c - 1, cp - 1, m - 1, n - 1] * x[cp - 1, r - 1, q - 1]
+                out[c - 1, i - 1, j - 1] = np.tanh(z)
+    return out
+
+
+def chan_layout(ts):
+    """Images C×H×W per example in the layout of docs/EVAL.md: C × (H·W·B), each example's
+    block column-major (the row index fastest)."""
+    return np.concatenate([t.reshape(t.shape[0], -1, order="F") for t in ts], axis=1)
+
+
+def kernel_layout(w):
+    """A kernel C_o×C_i×K×L as the matrix C_o × (C_i·K·L), column-major."""
+    return w.reshape(w.shape[0], -1, order="F")
+
+
+def conv2d_channels_case(seed, c_in, c_out, size, n_out, stride, batch=3):
+    g = rng(seed)
+    xs = [draw(g, c_in, *size, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, c_out, *n_out) for _ in range(batch)]
+    w, beta = draw(g, c_out, c_in, 3, 3), draw(g, c_out)
+    hs = [conv2d_channels_book(x, w, beta, stride, n_out) for x in xs]
+    # Each output channel with one input channel is eq. 10.6 as printed: the sum over c'
+    # of the one-channel convolutions, as a second check.
+    for x, h in zip(xs, hs):
+        for c in range(c_out):
+            z = beta[c] + sum(
+                np.arctanh(conv2d_channels_book(x[cp : cp + 1], w[c : c + 1, cp : cp + 1], [0.0], stride, n_out))[0]
+                for cp in range(c_in)
+            )
+            assert np.allclose(np.tanh(z), h[c], rtol=0, atol=1e-9)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    p = {"ω": kernel_layout(w), "β": beta}
+    return {"x": chan_layout(xs), "y": chan_layout(ys)}, p, {"h": chan_layout(hs), "L": loss}
+
+
+@spec("10.6_conv2d_channels")
+def conv2d_channels():
+    return conv2d_channels_case(110, 2, 3, (4, 5), (4, 5), 1)
+
+
+@spec("10.6_conv2d_channels_stride_two")
+def conv2d_channels_stride_two():
+    return conv2d_channels_case(111, 2, 3, (5, 6), (3, 3), 2)
+
+
+@spec("10.4_max_pool_channels")
+def max_pool_channels():
+    g = rng(112)
+    batch, (h, wd), d_o = 3, (4, 6), 2
+    xs = [draw(g, 1, h, wd, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_o) for _ in range(batch)]
+    w, beta = draw(g, 2, 1, 3, 3), draw(g, 2)
+    p = {"ω": kernel_layout(w), "β": beta, "Ω": draw(g, d_o, 12), "β_1": draw(g, d_o)}
+    hs = [conv2d_channels_book(x, w, beta, 1, (h, wd)) for x in xs]
+    # Each channel pooled alone: the maximum of each 2×2 region (§10.4).
+    ps = [np.stack([max_pool_2x2(hc) for hc in hh]) for hh in hs]
+    # vec[p] column-major, the channel fastest.
+    fs = [p["β_1"] + p["Ω"] @ q.flatten(order="F") for q in ps]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "p": chan_layout(ps), "f": col(fs), "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 

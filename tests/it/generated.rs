@@ -34,6 +34,12 @@ mod conv2d_dilated {
 mod max_pool_flatten {
     nnspec::model!("../../tests/book/10.4_max_pool_flatten.nn");
 }
+mod max_pool_channels {
+    nnspec::model!("../../tests/book/10.4_max_pool_channels.nn");
+}
+mod conv2d_channels_stride {
+    nnspec::model!("../../tests/book/10.6_conv2d_channels_stride_two.nn");
+}
 mod deep {
     nnspec::model!("../../specs/deep.nn");
 }
@@ -389,6 +395,8 @@ differential_test!(resnet, resnet::ResNet, "specs/resnet.nn", [m 0, l 1]);
 differential_test!(conv2dstride, conv2d_stride::Conv2dStride, "tests/book/10.6_conv2d_stride_two.nn", [m 0, m 1]);
 differential_test!(conv2ddilated, conv2d_dilated::Conv2dDilated, "tests/book/10.6_conv2d_dilated.nn", [m 0, m 1]);
 differential_test!(maxpoolflatten, max_pool_flatten::MaxPoolFlatten, "tests/book/10.4_max_pool_flatten.nn", [m 0, m 1]);
+differential_test!(maxpoolchannels, max_pool_channels::MaxPoolChannels, "tests/book/10.4_max_pool_channels.nn", [m 0, m 1]);
+differential_test!(conv2dchannelsstride, conv2d_channels_stride::Conv2dChannelsStride, "tests/book/10.6_conv2d_channels_stride_two.nn", [m 0, m 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

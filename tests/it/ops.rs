@@ -18,7 +18,7 @@
 use faer::Mat;
 use nnspec::dsl::Span;
 use nnspec::dsl::ir::conv::{Conv, ConvPart};
-use nnspec::dsl::ir::pool::PoolPart;
+use nnspec::dsl::ir::pool::{Pool, PoolPart};
 use nnspec::dsl::ir::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use nnspec::interp::{self, EvalError, GradCheck, SlotKind};
 
@@ -379,10 +379,30 @@ fn graph_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
 /// 2-D ones (eq. 10.6 padded; strided and dilated with a 3×2 kernel; channels in rows), every
 /// operand depending on a parameter.
 /// 2×2 max pooling: `MaxPool[h] = pick(h, h)`, `pick` with another value picked, and the
-/// placing part, on 4×4 images per example (products of random values: no ties).
+/// placing part, on 4×4 images per example (products of random values: no ties), and with
+/// channels in rows, three channels of 2×4 images.
 fn pool_cases(rng: &mut Rng) -> Vec<Case> {
-    let op = Op::MaxPool;
+    let op = |part| Op::MaxPool(Pool { part, image: None });
+    let chan = |part| {
+        Op::MaxPool(Pool {
+            part,
+            image: Some([2, 4]),
+        })
+    };
     vec![
+        case(
+            "maxpool2x2 with channels: pick(h, h), 3×2×4 per example",
+            rng,
+            |b| {
+                let h = w_blocks(b, "H", 3, 8);
+                b.op(chan(PoolPart::Pick), &[h, h])
+            },
+        ),
+        case("maxpool2x2_place with channels: place(x, g)", rng, |b| {
+            let x = w_blocks(b, "X", 3, 8);
+            let g = w_blocks(b, "G", 3, 2);
+            b.op(chan(PoolPart::Place), &[x, g])
+        }),
         case("maxpool2x2: pick(h, h), 4×4 per example", rng, |b| {
             let h = w_blocks(b, "H", 4, 4);
             b.op(op(PoolPart::Pick), &[h, h])
@@ -547,7 +567,10 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::ConcatRows,
     Op::SliceRows { start: 1, rows: 2 },
     Op::Identity,
-    Op::MaxPool(PoolPart::Pick),
+    Op::MaxPool(Pool {
+        part: PoolPart::Pick,
+        image: None,
+    }),
     Op::Reshape { rows: 6, cols: 1 },
     Op::BatchStat { slot: 0 },
     Op::Diag,

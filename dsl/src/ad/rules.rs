@@ -107,7 +107,7 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // Each part is constant in x (the maximisers) and linear in its second argument,
         // its gradient the other part: ∂Pick(x, h)/∂h = Place(x, ḡ), ∂Place(x, g)/∂g =
         // Pick(x, ḡ); nothing flows to x (MaxPool[h] = Pick(h, h) gets Place(h, ḡ) this way).
-        Op::MaxPool(part) => vec![None, Some(b.op(Op::MaxPool(part.other()), &[x[0], g])?)],
+        Op::MaxPool(p) => vec![None, Some(b.op(p.part(p.part.other()), &[x[0], g])?)],
         // The same numbers in the same order: the cotangent reshaped back.
         Op::Reshape { .. } => {
             let s = b.graph.shape(x[0]);

@@ -1,4 +1,4 @@
-//! Declared types: `ℝ^{D×E}` and label sets with their dimensions (symbolic polynomials over
+//! Declared types: `ℝ^{D×E}`, tensors `ℝ^{C×H×W}` and `ℝ^{C_o×C_i×K×L}`, and label sets with their dimensions (symbolic polynomials over
 //! hyper-parameters, with a value when they have one), initialisers and noise distributions.
 
 use super::builtins;
@@ -81,17 +81,15 @@ impl ModelCx<'_, '_> {
                 let a = ds.pop()?;
                 Some(Shape::Mat(a, b))
             }
+            3 | 4 => Some(Shape::Tensor(ds)),
             n => {
                 self.error(
                     Diagnostic::new(
                         Code::E0312,
                         span,
-                        format!("{n} dimensions: only scalars, vectors and matrices"),
+                        format!("{n} dimensions: at most four (an image with channels `ℝ^{{C×H×W}}`, a kernel `ℝ^{{C_o×C_i×K×L}}`)"),
                     )
-                    .label("too many dimensions")
-                    .help(
-                        "tensors beyond matrices are not supported yet; use a family of matrices",
-                    ),
+                    .label("too many dimensions"),
                 );
                 None
             }

@@ -53,6 +53,24 @@ pub(crate) struct Entrywise<'a> {
     pub index: &'a Expr,
     /// The second axis of an image (eq. 10.6), if any.
     pub second: Option<Second<'a>>,
+    /// The channels of an image with channels (eq. 10.6 with channels, §10.2.7), if any.
+    pub channels: Option<Channels<'a>>,
+}
+
+/// The channels of an image defined entry by entry with channels: `c ∈ {1 … C_o}` the output
+/// channel, the outermost sum `∑_{c'=1}^{C_i}` over the input channels, the kernel
+/// `ω_{c,c',m,n}` and the input `x_{c',…,…}`.
+pub(crate) struct Channels<'a> {
+    /// The clause's `c ∈ {1 … C_o}`.
+    pub family: &'a ast::Family,
+    /// `c` as written.
+    pub c: String,
+    /// `c'` as written.
+    pub c_in: String,
+    /// The channel sum's lower limit.
+    pub lo: &'a Expr,
+    /// The channel sum's upper limit.
+    pub hi: &'a Expr,
 }
 
 /// The second axis of an image defined entry by entry (eq. 10.6): `j ∈ {1 … W}`, the inner
@@ -105,6 +123,9 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     }
     let i = crate::names::literal(&family.var);
     if let Some(second) = &family.second {
+        if let Some(third) = &second.second {
+            return channels(lhs, rhs, [family, second, third]);
+        }
         return image(lhs, rhs, family, second, i);
     }
     if lhs.name.sub.len() != 1 || !is_var(&lhs.name.sub[0], &i) {
@@ -156,6 +177,7 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
         input: strip(input),
         index,
         second: None,
+        channels: None,
     })
 }
 
@@ -175,20 +197,6 @@ fn image<'a>(
     let sums = sums_in(rhs);
     let [outer, inner] = sums[..] else {
         return None;
-    };
-    let limits = |e: &'a Expr| match &e.kind {
-        ExprKind::Big {
-            binder: Some(binder),
-            upper: Some(hi),
-            body,
-            ..
-        } => Some((
-            crate::names::literal(&binder.var),
-            binder.lo.as_deref()?,
-            &**hi,
-            &**body,
-        )),
-        _ => None,
     };
     let (j, j_lo, j_hi, body) = limits(outer)?;
     if !std::ptr::eq(unparen(body), inner) {
@@ -232,18 +240,116 @@ fn image<'a>(
             j_hi: j2_hi,
             index: e2,
         }),
+        channels: None,
     })
+}
+
+/// A sum's index, limits and body: `∑_{j=lo}^{hi} body`.
+fn limits(e: &Expr) -> Option<(String, &Expr, &Expr, &Expr)> {
+    match &e.kind {
+        ExprKind::Big {
+            op: BigOp::Sum,
+            binder: Some(binder),
+            upper: Some(hi),
+            body,
+        } => Some((
+            crate::names::literal(&binder.var),
+            binder.lo.as_deref()?,
+            &**hi,
+            &**body,
+        )),
+        _ => None,
+    }
+}
+
+/// The form of eq. 10.6 with channels (§10.2.7), `h_{c,i,j} = … ∑_{c'=1}^{C_i} ∑_{m=1}^{K}
+/// ∑_{n=1}^{L} ω_{c,c',m,n} x_{c',E_1,E_2} …   for c ∈ {…}, i ∈ {…}, j ∈ {…}`: the output
+/// channel `c` first, the sum over the input channels `c'` outermost, the kernel's
+/// subscript `c, c', m, n` in this order, the input's first subscript `c'` itself, `E_1`
+/// reading `i` and `E_2` reading `j`.
+fn channels<'a>(
+    lhs: &'a ast::Lhs,
+    rhs: &'a Expr,
+    [family, second, third]: [&'a ast::Family; 3],
+) -> Option<Entrywise<'a>> {
+    let [c, i, i2] = [family, second, third].map(|f| crate::names::literal(&f.var));
+    if !indices(&lhs.name.sub, &[&c, &i, &i2]) {
+        return None;
+    }
+    let sums = sums_in(rhs);
+    let [outer, middle, inner] = sums[..] else {
+        return None;
+    };
+    let (ci, ci_lo, ci_hi, body) = limits(outer)?;
+    if !std::ptr::eq(unparen(body), middle) {
+        return None;
+    }
+    let (j, j_lo, j_hi, body) = limits(middle)?;
+    if !std::ptr::eq(unparen(body), inner) {
+        return None;
+    }
+    let (j2, j2_lo, j2_hi, body) = limits(inner)?;
+    let (a, b) = names_product(body)?;
+    let want = [c.as_str(), &ci, &j, &j2];
+    let (kernel, input) = if indices(&a.sub, &want) {
+        (a, b)
+    } else if indices(&b.sub, &want) {
+        (b, a)
+    } else {
+        return None;
+    };
+    let [e0, e1, e2] = &input.sub[..] else {
+        return None;
+    };
+    if !is_var(e0, &ci) || !mentions(e1, &i) || !mentions(e2, &i2) {
+        return None;
+    }
+    Some(Entrywise {
+        lhs,
+        rhs,
+        family: second,
+        sum: outer,
+        j_lo: Some(j_lo),
+        j_hi: Some(j_hi),
+        terms: Vec::new(),
+        rest: None,
+        j,
+        i,
+        kernel: strip(kernel),
+        input: strip(input),
+        index: e1,
+        second: Some(Second {
+            family: third,
+            i: i2,
+            j: j2,
+            j_lo: j2_lo,
+            j_hi: j2_hi,
+            index: e2,
+        }),
+        channels: Some(Channels {
+            family,
+            c,
+            c_in: ci,
+            lo: ci_lo,
+            hi: ci_hi,
+        }),
+    })
+}
+
+/// Whether a subscript names the indices `vars` in order: `_{c,i,j}`, or `_{cij}` as the
+/// book prints it (one word made of them).
+fn indices(sub: &[Expr], vars: &[&str]) -> bool {
+    match sub {
+        [x] if vars.len() > 1 => matches!(&x.kind, ExprKind::Name(n)
+            if n.sub.is_empty() && n.primes == 0 && crate::names::literal(n) == vars.concat()),
+        _ => sub.len() == vars.len() && sub.iter().zip(vars).all(|(e, v)| is_var(e, v)),
+    }
 }
 
 /// Whether a subscript names the two indices `a`, `b`: `_{a,b}`, or `_{ab}` as the book
 /// prints it (one word made of the two).
 fn pair(sub: &[Expr], a: &str, b: &str) -> bool {
-    match sub {
-        [x, y] => is_var(x, a) && is_var(y, b),
-        [x] => matches!(&x.kind, ExprKind::Name(n)
-            if n.sub.is_empty() && n.primes == 0 && crate::names::literal(n) == format!("{a}{b}")),
-        _ => false,
-    }
+    indices(sub, &[a, b])
 }
 
 /// `e` without enclosing parentheses.
@@ -311,6 +417,7 @@ fn written_out<'a>(
             input: strip(x),
             index: terms[0].2,
             second: None,
+            channels: None,
         })
     })
 }
@@ -382,6 +489,9 @@ pub(crate) fn starts_at_one(m: &Entrywise<'_>, lookup: &dyn Fn(&ast::Name) -> Lo
         && m.second
             .as_ref()
             .is_none_or(|s| crate::eval::integer(&s.family.lo, lookup) == Some(1))
+        && m.channels
+            .as_ref()
+            .is_none_or(|c| crate::eval::integer(&c.family.lo, lookup) == Some(1))
 }
 
 /// One axis of the form, as [`axis_geometry`] reads it.
@@ -567,8 +677,77 @@ pub(crate) fn placeholder(m: &Entrywise<'_>) -> ast::Name {
     }
 }
 
-/// `h = R'`, the right side with the sum replaced by [`placeholder`]; an error if `i` is read
-/// outside the sum (an entry-dependent term the convolution does not compute).
+/// The names read per output channel, `β_c` (a bias per channel, §10.2.7), each without its
+/// subscript, in order of appearance and each once; empty without channels.
+pub(crate) fn channel_biases(m: &Entrywise<'_>) -> Vec<ast::Name> {
+    let Some(ch) = &m.channels else {
+        return Vec::new();
+    };
+    let mut out: Vec<ast::Name> = Vec::new();
+    crate::syntax::walk(m.rhs, &mut |x| {
+        if let ExprKind::Name(n) = &x.kind
+            && let [s] = &n.sub[..]
+            && is_var(s, &ch.c)
+            && !out
+                .iter()
+                .any(|o| crate::names::literal(o) == crate::names::literal(&strip(n)))
+        {
+            out.push(strip(n));
+        }
+    });
+    out
+}
+
+/// The placeholder bound to a bias per channel `β_c` broadcast over the positions: `β⋆c`,
+/// which no spec can write.
+pub(crate) fn bias_placeholder(m: &Entrywise<'_>, bias: &ast::Name) -> ast::Name {
+    let c = m.channels.as_ref().map_or("c", |c| c.c.as_str());
+    ast::Name {
+        word: format!("{}⋆{c}", crate::names::literal(bias)),
+        primes: 0,
+        frozen: false,
+        sub: Vec::new(),
+        span: bias.span,
+    }
+}
+
+/// `(C_o, C_i)` of a convolution with channels (`None` without): the family `c ∈ {1 …
+/// C_o}` and the sum `∑_{c'=1}^{C_i}`, which must run from 1 and have values.
+pub(crate) fn channel_sizes(
+    m: &Entrywise<'_>,
+    lookup: &dyn Fn(&ast::Name) -> Lookup,
+) -> Result<Option<[i64; 2]>, Box<Diagnostic>> {
+    let Some(ch) = &m.channels else {
+        return Ok(None);
+    };
+    let int = |e: &Expr| crate::eval::integer(e, lookup);
+    let refuse = |span: Span, msg: String| {
+        Box::new(
+            Diagnostic::new(Code::E0403, span, msg)
+                .label("the input channels")
+                .help("an image with channels is convolved as `h_{c,i,j} = a[β_c + ∑_{c'=1}^{C_i} ∑_{m=1}^{K} ∑_{n=1}^{L} ω_{c,c',m,n} x_{c',i+m-2,j+n-2}] for c ∈ {1 … C_o}, i ∈ {1 … H}, j ∈ {1 … W}`"),
+        )
+    };
+    match (int(&ch.family.hi), int(ch.lo), int(ch.hi)) {
+        (Some(c_out), Some(1), Some(c_in)) if c_out >= 1 && c_in >= 1 => Ok(Some([c_out, c_in])),
+        (_, Some(lo), _) if lo != 1 => Err(refuse(
+            ch.lo.span,
+            format!(
+                "the sum over the input channels runs over all of them, from `{} = 1`",
+                ch.c_in
+            ),
+        )),
+        _ => Err(refuse(
+            m.sum.span,
+            "the numbers of channels have no value".into(),
+        )),
+    }
+}
+
+/// `h = R'`, the right side with the sum replaced by [`placeholder`] (and each bias per
+/// channel `β_c` by [`bias_placeholder`]); an error if an entry index is read outside the
+/// sum (an entry-dependent term the convolution does not compute), or the channel index
+/// other than as the subscript of a bias.
 pub(crate) fn rewritten(m: &Entrywise<'_>) -> Result<(ast::Lhs, Expr), Box<Diagnostic>> {
     let mut lhs = m.lhs.clone();
     lhs.name.sub.clear();
@@ -588,34 +767,57 @@ pub(crate) fn rewritten(m: &Entrywise<'_>) -> Result<(ast::Lhs, Expr), Box<Diagn
             span: m.sum.span,
         },
     };
-    replace(&mut rhs, m.sum.span, &new);
+    let span = m.sum.span;
+    replace(&mut rhs, &|e| {
+        (e.span == span && matches!(e.kind, ExprKind::Big { .. } | ExprKind::Binary { .. }))
+            .then(|| new.clone())
+    });
+    if let Some(ch) = &m.channels {
+        replace(&mut rhs, &|e| match &e.kind {
+            ExprKind::Name(n) if matches!(&n.sub[..], [s] if is_var(s, &ch.c)) => Some(Expr {
+                kind: ExprKind::Name(bias_placeholder(m, &strip(n))),
+                span: e.span,
+            }),
+            _ => None,
+        });
+    }
     let mut stray = None;
-    let second = m.second.as_ref().map(|s| s.i.as_str());
+    let vars: Vec<&str> = [Some(m.i.as_str())]
+        .into_iter()
+        .chain([m.second.as_ref().map(|s| s.i.as_str())])
+        .chain([m.channels.as_ref().map(|c| c.c.as_str())])
+        .flatten()
+        .collect();
     crate::syntax::walk(&rhs, &mut |x| {
-        if stray.is_none() && is_var(x, &m.i) {
-            stray = Some((x.span, m.i.as_str()));
-        } else if let Some(j) = second.filter(|j| stray.is_none() && is_var(x, j)) {
-            stray = Some((x.span, j));
+        if stray.is_none()
+            && let Some(v) = vars.iter().find(|v| is_var(x, v))
+        {
+            stray = Some((x.span, *v));
         }
     });
     if let Some((span, i)) = stray {
+        let channel = m.channels.as_ref().is_some_and(|c| c.c == i);
         return Err(Box::new(
             Diagnostic::new(
                 Code::E0403,
                 span,
                 format!("`{i}` outside the convolution's sum"),
             )
-            .label("an entry index here")
-            .help("only the sum may depend on the entry; a bias per entry is a vector `β`, added as `β + …` without a subscript"),
+            .label(if channel { "the channel index here" } else { "an entry index here" })
+            .help(if channel {
+                "the channel index may only pick a bias per channel, `β_c + …`"
+            } else {
+                "only the sum may depend on the entry; a bias per entry is a vector `β`, added as `β + …` without a subscript"
+            }),
         ));
     }
     Ok((lhs, rhs))
 }
 
-/// Replaces the outermost sub-expression at `span` (a sum or a chain of terms) by `n`.
-fn replace(e: &mut Expr, span: Span, n: &Expr) {
-    if e.span == span && matches!(e.kind, ExprKind::Big { .. } | ExprKind::Binary { .. }) {
-        *e = n.clone();
+/// Replaces each outermost sub-expression `f` gives a replacement for.
+fn replace(e: &mut Expr, f: &dyn Fn(&Expr) -> Option<Expr>) {
+    if let Some(n) = f(e) {
+        *e = n;
         return;
     }
     match &mut e.kind {
@@ -624,31 +826,49 @@ fn replace(e: &mut Expr, span: Span, n: &Expr) {
         | ExprKind::Ones
         | ExprKind::Identity
         | ExprKind::BatchSize => {}
-        ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| replace(a, span, n)),
+        ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| replace(a, f)),
         ExprKind::Neg(a)
         | ExprKind::Paren(a)
         | ExprKind::Transpose(a)
         | ExprKind::Norm(a)
-        | ExprKind::Sqrt(a) => replace(a, span, n),
+        | ExprKind::Sqrt(a) => replace(a, f),
         ExprKind::Binary { lhs, rhs, .. } | ExprKind::Power(lhs, rhs) => {
-            replace(lhs, span, n);
-            replace(rhs, span, n);
+            replace(lhs, f);
+            replace(rhs, f);
         }
-        ExprKind::Big { body, .. } => replace(body, span, n),
+        ExprKind::Big { body, .. } => replace(body, f),
         ExprKind::Prob { event, given } => {
-            replace(event, span, n);
-            given.iter_mut().for_each(|a| replace(a, span, n));
+            replace(event, f);
+            given.iter_mut().for_each(|a| replace(a, f));
         }
-        ExprKind::Deriv { of, .. } => replace(of, span, n),
+        ExprKind::Deriv { of, .. } => replace(of, f),
         ExprKind::Stack(rows) => rows.iter_mut().flatten().for_each(|e| {
             if let ast::Entry::Item(x) = e {
-                replace(x, span, n);
+                replace(x, f);
             }
         }),
     }
 }
 
 impl super::ModelCx<'_, '_> {
+    /// The dimensions' values of a name's shape and whether it is per example.
+    fn entry_dims(&self, n: &ast::Name) -> Option<(Vec<Option<i64>>, bool)> {
+        use super::scope::{Entry, Sym};
+        use super::shape::Shape;
+        match self.scope.get(&self.canonical_plain(n)) {
+            Some(Entry {
+                sym: Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v),
+                ..
+            }) => match &v.shape {
+                Shape::Col(d) => Some((vec![d.value], v.per_example)),
+                Shape::Mat(r, c) => Some((vec![r.value, c.value], v.per_example)),
+                Shape::Tensor(ds) => Some((ds.iter().map(|d| d.value).collect(), v.per_example)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Checks a statement of the entrywise form as the definition of the whole vector `h`;
     /// false when it is not one (then it is a family, member by member).
     pub(super) fn entrywise(&mut self, group: &[ast::Stmt]) -> bool {
@@ -661,58 +881,22 @@ impl super::ModelCx<'_, '_> {
         if !starts_at_one(&m, &lookup) {
             return false;
         }
-        // `x` must be a vector (an image) per example, and `ω` a vector (a matrix) the same
-        // for every example.
-        let dims = |cx: &Self, n: &ast::Name| match cx.scope.get(&cx.canonical_plain(n)) {
-            Some(Entry {
-                sym: Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v),
-                ..
-            }) => match &v.shape {
-                Shape::Col(d) => Some((vec![d.value], v.per_example)),
-                Shape::Mat(r, c) => Some((vec![r.value, c.value], v.per_example)),
-                _ => None,
-            },
-            _ => None,
+        // `x` must be a vector (an image, an image with channels) per example, and `ω` a
+        // vector (a matrix, a tensor of rank 4) the same for every example.
+        let rank = if m.channels.is_some() {
+            3
+        } else if m.second.is_some() {
+            2
+        } else {
+            1
         };
-        let rank = if m.second.is_some() { 2 } else { 1 };
-        match dims(self, &m.input) {
-            Some((d, true)) if d.len() == rank => {}
+        let x_dims = match self.entry_dims(&m.input) {
+            Some((d, true)) if d.len() == rank => d,
             _ => return false,
-        }
-        let geometry = geometry(&m, &lookup).and_then(|g| {
-            let want: Vec<Option<i64>> = g[..rank].iter().map(|g| Some(g.k)).collect();
-            match dims(self, &m.kernel) {
-                Some((k, false)) if k == want => Ok(g),
-                _ => Err(Box::new(
-                    Diagnostic::new(
-                        Code::E0403,
-                        m.j_hi.map_or(m.sum.span, |e| e.span),
-                        if rank == 1 {
-                            format!(
-                                "the kernel `{}` must be a vector of the sum's {} terms, the same for every example",
-                                crate::names::literal(&m.kernel),
-                                g[0].k
-                            )
-                        } else {
-                            format!(
-                                "the sums run over a {}×{} kernel: `{}` must be a {}×{} matrix, the same for every example",
-                                g[0].k,
-                                g[1].k,
-                                crate::names::literal(&m.kernel),
-                                g[0].k,
-                                g[1].k
-                            )
-                        },
-                    )
-                    .label("the kernel's size")
-                    .help(if rank == 1 {
-                        "declare it `param ω : ℝ^{K}` with the sum running `∑_{j=1}^{K}`"
-                    } else {
-                        "declare it `param ω : ℝ^{K×L}` with the sums running `∑_{m=1}^{K} ∑_{n=1}^{L}`"
-                    }),
-                )),
-            }
-        });
+        };
+        let geometry = channel_sizes(&m, &lookup)
+            .and_then(|c| geometry(&m, &lookup).map(|g| (g, c)))
+            .and_then(|(g, c)| self.kernel_fits(&m, &g, c, &x_dims).map(|()| g));
         let rewritten = geometry.and_then(|g| rewritten(&m).map(|r| (g, r)));
         let poison = |cx: &mut Self| {
             let mut name = m.lhs.name.clone();
@@ -733,15 +917,26 @@ impl super::ModelCx<'_, '_> {
             return true;
         };
         debug_assert_eq!(out.value, Some(g[0].n_out));
-        let shape = match &m.second {
-            None => Shape::Col(out),
-            Some(s) => {
+        let shape = match (&m.second, &m.channels) {
+            (None, _) => Shape::Col(out),
+            (Some(s), ch) => {
                 let Some(out2) = self.dim(&s.family.hi) else {
                     poison(self);
                     return true;
                 };
-                Shape::Mat(out, out2)
+                match ch.as_ref().map(|c| self.dim(&c.family.hi)) {
+                    None => Shape::Mat(out, out2),
+                    Some(Some(c)) => Shape::Tensor(vec![c, out, out2]),
+                    Some(None) => {
+                        poison(self);
+                        return true;
+                    }
+                }
             }
+        };
+        let Some(mut holders) = self.bind_biases(&m, &shape) else {
+            poison(self);
+            return true;
         };
         let holder = crate::names::literal(&placeholder(&m));
         let conv = Val {
@@ -757,9 +952,131 @@ impl super::ModelCx<'_, '_> {
                 span: m.sum.span,
             },
         );
+        holders.push(holder);
         self.equation(&lhs, &rhs, false);
-        self.scope.remove(&holder);
+        for h in holders {
+            self.scope.remove(&h);
+        }
         true
+    }
+
+    /// Whether the kernel has the sums' sizes (and with channels, the input the sum's
+    /// channels): `ℝ^{K}`, `ℝ^{K×L}`, or `ℝ^{C_o×C_i×K×L}`, the same for every example.
+    fn kernel_fits(
+        &self,
+        m: &Entrywise<'_>,
+        g: &[Geometry; 2],
+        channels: Option<[i64; 2]>,
+        x_dims: &[Option<i64>],
+    ) -> Result<(), Box<Diagnostic>> {
+        let w = crate::names::literal(&m.kernel);
+        let (want, msg, help) = match channels {
+            None if m.second.is_none() => (
+                vec![Some(g[0].k)],
+                format!(
+                    "the kernel `{w}` must be a vector of the sum's {} terms, the same for every example",
+                    g[0].k
+                ),
+                "declare it `param ω : ℝ^{K}` with the sum running `∑_{j=1}^{K}`",
+            ),
+            None => (
+                vec![Some(g[0].k), Some(g[1].k)],
+                format!(
+                    "the sums run over a {}×{} kernel: `{w}` must be a {}×{} matrix, the same for every example",
+                    g[0].k, g[1].k, g[0].k, g[1].k
+                ),
+                "declare it `param ω : ℝ^{K×L}` with the sums running `∑_{m=1}^{K} ∑_{n=1}^{L}`",
+            ),
+            Some([c_out, c_in]) => {
+                if x_dims.first() != Some(&Some(c_in)) {
+                    let x = crate::names::literal(&m.input);
+                    let have = x_dims.first().copied().flatten().unwrap_or(0);
+                    return Err(Box::new(
+                        Diagnostic::new(
+                            Code::E0403,
+                            m.channels.as_ref().map_or(m.sum.span, |c| c.hi.span),
+                            format!("the sum runs over {c_in} input channels, but `{x}` has {have}"),
+                        )
+                        .label("the input channels")
+                        .help("the sum over the input channels runs over all of them: `∑_{c'=1}^{C_i}` with `x : ℝ^{C_i×H×W}`"),
+                    ));
+                }
+                (
+                    vec![Some(c_out), Some(c_in), Some(g[0].k), Some(g[1].k)],
+                    format!(
+                        "the sums run over {c_out} output and {c_in} input channels and a {}×{} kernel: `{w}` must be a tensor {c_out}×{c_in}×{}×{}, the same for every example",
+                        g[0].k, g[1].k, g[0].k, g[1].k
+                    ),
+                    "declare it `param Ω : ℝ^{C_o×C_i×K×L}` with `c ∈ {1 … C_o}` and the sums running `∑_{c'=1}^{C_i} ∑_{m=1}^{K} ∑_{n=1}^{L}`",
+                )
+            }
+        };
+        match self.entry_dims(&m.kernel) {
+            Some((k, false)) if k == want => Ok(()),
+            _ => Err(Box::new(
+                Diagnostic::new(Code::E0403, m.j_hi.map_or(m.sum.span, |e| e.span), msg)
+                    .label("the kernel's size")
+                    .help(help),
+            )),
+        }
+    }
+
+    /// Binds each bias per channel `β_c` (a vector `ℝ^{C_o}`) to its placeholder, the value
+    /// broadcast over the output's positions; the names bound, or `None` after an error.
+    fn bind_biases(&mut self, m: &Entrywise<'_>, out: &super::shape::Shape) -> Option<Vec<String>> {
+        use super::scope::{Entry, Sym};
+        use super::shape::{Shape, Val};
+        let Shape::Tensor(ds) = out else {
+            return Some(Vec::new());
+        };
+        let mut bound = Vec::new();
+        for b in channel_biases(m) {
+            let ok = match self.scope.get(&self.canonical_plain(&b)) {
+                Some(Entry {
+                    sym: Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v),
+                    ..
+                }) => match &v.shape {
+                    Shape::Col(d) if d.same(&ds[0]) => Some(v.per_example),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(per_example) = ok else {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0403,
+                        b.span,
+                        format!(
+                            "`{}` with the channel index is a bias per channel: it must be a vector of the {} output channels",
+                            crate::names::literal(&b),
+                            ds[0].value.unwrap_or(0)
+                        ),
+                    )
+                    .label("a bias per channel")
+                    .help("declare it `param β : ℝ^{C_o}`"),
+                );
+                for h in bound {
+                    self.scope.remove(&h);
+                }
+                return None;
+            };
+            let holder = crate::names::literal(&bias_placeholder(m, &b));
+            let v = Val {
+                shape: out.clone(),
+                per_example,
+                labels: None,
+                diagonal: false,
+            };
+            self.scope.insert(
+                holder.clone(),
+                Entry {
+                    sym: Sym::Value(v),
+                    span: b.span,
+                },
+            );
+            bound.push(holder);
+        }
+        Some(bound)
     }
 }
 

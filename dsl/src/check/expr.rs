@@ -85,12 +85,30 @@ impl ModelCx<'_, '_> {
             ExprKind::BatchSize => Some(Val::scalar()),
             ExprKind::Paren(x) => self.expr(x),
             ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
-            ExprKind::Transpose(x) => self.expr(x).map(|v| Val {
-                shape: v.shape.transpose(),
-                per_example: v.per_example,
-                labels: None,
-                diagonal: v.diagonal,
-            }),
+            ExprKind::Transpose(x) => {
+                let v = self.expr(x)?;
+                if let Shape::Tensor(_) = v.shape {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0304,
+                            x.span,
+                            format!(
+                                "`ᵀ` transposes a vector or a matrix, but {} is {}",
+                                self.snippet(x.span),
+                                v.shape.describe()
+                            ),
+                        )
+                        .label(v.shape.numeric()),
+                    );
+                    return None;
+                }
+                Some(Val {
+                    shape: v.shape.transpose(),
+                    per_example: v.per_example,
+                    labels: None,
+                    diagonal: v.diagonal,
+                })
+            }
             ExprKind::Norm(x) => self.expr(x).map(|v| Val {
                 shape: Shape::Scalar,
                 per_example: v.per_example,
@@ -1594,23 +1612,29 @@ impl ModelCx<'_, '_> {
     }
 
     /// `MaxPool[H]` (2×2 regions, §10.4) and `vec[P]` of a matrix `ℝ^{H×W}`: `ℝ^{H/2×W/2}`
-    /// with `H` and `W` even and known, and `ℝ^{HW}`.
+    /// with `H` and `W` even and known, and `ℝ^{HW}`; of an image with channels
+    /// `ℝ^{C×H×W}`, each channel pooled alone, `ℝ^{C×H/2×W/2}`, and `ℝ^{CHW}` (column-major,
+    /// the channel fastest).
     fn image_builtin(&mut self, b: Builtin, arg: &Expr, v: Val) -> Option<Val> {
-        let Shape::Mat(h, w) = &v.shape else {
-            self.error(
-                Diagnostic::new(
-                    Code::E0304,
-                    arg.span,
-                    format!(
-                        "`{}` takes a matrix, but {} is {}",
-                        b.name(),
-                        self.snippet(arg.span),
-                        v.shape.describe()
-                    ),
-                )
-                .label(v.shape.numeric()),
-            );
-            return None;
+        let (channels, h, w) = match &v.shape {
+            Shape::Mat(h, w) => (None, h, w),
+            Shape::Tensor(ds) if ds.len() == 3 => (Some(&ds[0]), &ds[1], &ds[2]),
+            _ => {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0304,
+                        arg.span,
+                        format!(
+                            "`{}` takes a matrix or an image with channels `ℝ^{{C×H×W}}`, but {} is {}",
+                            b.name(),
+                            self.snippet(arg.span),
+                            v.shape.describe()
+                        ),
+                    )
+                    .label(v.shape.numeric()),
+                );
+                return None;
+            }
         };
         let shape = if b == Builtin::MaxPool {
             let (hv, wv) = (h.value.unwrap_or(1), w.value.unwrap_or(1));
@@ -1629,12 +1653,22 @@ impl ModelCx<'_, '_> {
                 );
                 return None;
             }
-            Shape::Mat(Dim::constant(hv / 2), Dim::constant(wv / 2))
+            let (h2, w2) = (Dim::constant(hv / 2), Dim::constant(wv / 2));
+            match channels {
+                None => Shape::Mat(h2, w2),
+                Some(c) => Shape::Tensor(vec![c.clone(), h2, w2]),
+            }
         } else {
+            let one = Dim::constant(1);
+            let c = channels.unwrap_or(&one);
             Shape::Col(Dim {
-                sym: h.sym.mul(&w.sym),
-                value: h.value.zip(w.value).map(|(a, b)| a * b),
-                wild: h.wild || w.wild,
+                sym: c.sym.mul(&h.sym).mul(&w.sym),
+                value: c
+                    .value
+                    .zip(h.value)
+                    .zip(w.value)
+                    .map(|((c, a), b)| c * a * b),
+                wild: c.wild || h.wild || w.wild,
             })
         };
         Some(Val {
@@ -1883,7 +1917,7 @@ impl Shape {
         match self {
             Shape::Mat(_, b) => b.clone(),
             Shape::Col(d) | Shape::Row(d) => d.clone(),
-            Shape::Scalar => Dim::constant(1),
+            Shape::Scalar | Shape::Tensor(_) => Dim::constant(1),
         }
     }
 }

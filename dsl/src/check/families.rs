@@ -62,15 +62,23 @@ impl ModelCx<'_, '_> {
         }
         if let Some(second) = &f.second {
             self.poison_family(group);
-            self.error(
-                Diagnostic::new(
+            let d = match &second.second {
+                None => Diagnostic::new(
                     Code::E0403,
                     second.span,
                     "a family over two indices defines an image through a convolution, or a matrix entry by entry",
                 )
                 .label("a second index")
                 .help("eq. 10.6: `h_{ij} = a[β + ∑_{m=1}^{3} ∑_{n=1}^{3} ω_{mn} x_{i+m-2, j+n-2}]   for i ∈ {1 … H}, j ∈ {1 … W}`; a matrix: `M_{mn} = … for m ∈ {1 … N}, n ∈ {1 … N}` (one statement reading values, from 1, or constants); otherwise one index per family"),
-            );
+                Some(third) => Diagnostic::new(
+                    Code::E0403,
+                    second.span.to(third.span),
+                    "a family over three indices is an image with channels defined through a convolution",
+                )
+                .label("a second and a third index")
+                .help("eq. 10.6 with channels: `h_{c,i,j} = a[β_c + ∑_{c'=1}^{C_i} ∑_{m=1}^{3} ∑_{n=1}^{3} ω_{c,c',m,n} x_{c',i+m-2,j+n-2}]   for c ∈ {1 … C_o}, i ∈ {1 … H}, j ∈ {1 … W}`, the input read at `c'`, the kernel's indices in this order"),
+            };
+            self.error(d);
             return;
         }
         let var = self.canonical_plain(&f.var);

@@ -178,6 +178,10 @@ pub enum Shape {
     Row(Dim),
     /// `ℝ^{D×E}`.
     Mat(Dim, Dim),
+    /// A tensor of rank 3 or 4: an image with channels `ℝ^{C×H×W}` per example, a kernel
+    /// `ℝ^{C_o×C_i×K×L}`. Held column-major, the first index fastest, as the IR's
+    /// `C × (H·W·B)` and `C_o × (C_i·K·L)` (`ir::conv`).
+    Tensor(Vec<Dim>),
 }
 
 impl Shape {
@@ -187,6 +191,9 @@ impl Shape {
             (Shape::Scalar, Shape::Scalar) => true,
             (Shape::Col(a), Shape::Col(b)) | (Shape::Row(a), Shape::Row(b)) => a.same(b),
             (Shape::Mat(a, b), Shape::Mat(c, d)) => a.same(c) && b.same(d),
+            (Shape::Tensor(a), Shape::Tensor(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+            }
             _ => false,
         }
     }
@@ -198,6 +205,9 @@ impl Shape {
             (Shape::Row(a), Shape::Row(b)) => Shape::Row(a.pick(b).clone()),
             (Shape::Mat(a, b), Shape::Mat(c, d)) => {
                 Shape::Mat(a.pick(c).clone(), b.pick(d).clone())
+            }
+            (Shape::Tensor(a), Shape::Tensor(b)) if a.len() == b.len() => {
+                Shape::Tensor(a.iter().zip(b).map(|(x, y)| x.pick(y).clone()).collect())
             }
             _ => self.clone(),
         }
@@ -211,12 +221,15 @@ impl Shape {
             Shape::Scalar => true,
             Shape::Col(d) | Shape::Row(d) => one(d),
             Shape::Mat(a, b) => one(a) && one(b),
+            Shape::Tensor(ds) => ds.iter().all(one),
         }
     }
 
-    /// The transpose.
+    /// The transpose (a tensor of rank 3 or 4 has none; it stays as it is, and the checker
+    /// refuses `ᵀ` of one).
     pub fn transpose(&self) -> Shape {
         match self {
+            Shape::Tensor(_) => self.clone(),
             Shape::Scalar => Shape::Scalar,
             Shape::Col(d) => Shape::Row(d.clone()),
             Shape::Row(d) => Shape::Col(d.clone()),
@@ -246,6 +259,10 @@ impl Shape {
             Shape::Col(d) => format!("ℝ^{{{}}}", dim(d)),
             Shape::Row(d) => format!("ℝ^{{1×{}}}", dim(d)),
             Shape::Mat(a, b) => format!("ℝ^{{{}×{}}}", dim(a), dim(b)),
+            Shape::Tensor(ds) => {
+                let ds: Vec<String> = ds.iter().map(dim).collect();
+                format!("ℝ^{{{}}}", ds.join("×"))
+            }
         }
     }
 }

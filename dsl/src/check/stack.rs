@@ -83,6 +83,21 @@ impl ModelCx<'_, '_> {
         let mut pe = Vec::new();
         for (v, e) in vals.into_iter().zip(items) {
             let v = v?;
+            if let Shape::Tensor(_) = v.shape {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0304,
+                        e.span,
+                        format!(
+                            "a block of `[…]` is a vector or a matrix, but this is {}",
+                            v.shape.describe()
+                        ),
+                    )
+                    .label("a tensor")
+                    .help("flatten it first: `vec[h]`"),
+                );
+                return None;
+            }
             let Some(size) = size_of(&v.shape) else {
                 self.error(
                     Diagnostic::new(Code::E0304, e.span, "`𝟏` cannot be a block of `[…]`")
@@ -125,6 +140,7 @@ fn size_of(s: &Shape) -> Option<Size> {
         Shape::Col(d) => (d.clone(), Dim::constant(1)),
         Shape::Row(d) => (Dim::constant(1), d.clone()),
         Shape::Mat(r, c) => (r.clone(), c.clone()),
+        Shape::Tensor(_) => return None,
     };
     (!size.0.wild && !size.1.wild).then_some(size)
 }

@@ -341,7 +341,24 @@ impl<'g> Cx<'g> {
                 Cols::Fixed(c) => quote!(#name: #faer::Mat::zeros(#rows, #c),),
             });
         }
+        let convs: Vec<crate::ir::conv::Conv> = (self.g.nodes.iter())
+            .filter_map(|n| match n.op {
+                crate::ir::Op::Conv(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if let Some(value) = super::conv::scratch_init(&self.rt, faer, &convs) {
+            let name = self.conv_scratch();
+            fields.push(quote!(#name: #faer::Mat<T>,));
+            init.push(quote!(#name: #value,));
+        }
         (fields, init)
+    }
+
+    /// The workspace field of this graph's patch matrix, the scratch of its convolutions
+    /// (`b_conv`, `l1_b_conv`).
+    pub(super) fn conv_scratch(&self) -> proc_macro2::Ident {
+        format_ident!("{}_conv", self.prefix)
     }
 }
 

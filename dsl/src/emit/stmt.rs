@@ -107,20 +107,25 @@ impl Cx<'_> {
             Op::Conv(c) => {
                 let n = self.g.node(id);
                 let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
-                super::conv::stmt(&self.rt, dst, a, b, c)
+                let s = self.conv_scratch();
+                super::conv::stmt(&self.rt, dst, (a, b), quote!(ws.#s.as_mut()), c)
             }
-            Op::MaxPool(part) => {
+            Op::MaxPool(p) => {
                 let n = self.g.node(id);
                 let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
                 let rt = &self.rt;
-                match part {
-                    crate::ir::pool::PoolPart::Pick => {
-                        quote!(#rt::pool::max_pool_pick(#dst, #a, #b);)
+                let f = match p.part {
+                    crate::ir::pool::PoolPart::Pick => quote!(max_pool_pick),
+                    crate::ir::pool::PoolPart::Place => quote!(max_pool_place),
+                };
+                let layout = match p.image {
+                    None => quote!(#rt::pool::Layout::Image),
+                    Some([h, w]) => {
+                        let (h, w) = (h as usize, w as usize);
+                        quote!(#rt::pool::Layout::Channels { h: #h, w: #w })
                     }
-                    crate::ir::pool::PoolPart::Place => {
-                        quote!(#rt::pool::max_pool_place(#dst, #a, #b);)
-                    }
-                }
+                };
+                quote!(#rt::pool::#f(#dst, #a, #b, #layout);)
             }
             Op::Reshape { .. } => self.kernel(id, quote!(layout::reshape), quote!()),
             Op::Diag => self.kernel(id, quote!(layout::diag), quote!()),

@@ -51,6 +51,7 @@ pub fn lower(
         losses: Vec::new(),
         errors: Vec::new(),
         failed: false,
+        spatial: BTreeMap::new(),
     };
     let mut scope = Scope::new(
         infos
@@ -218,6 +219,11 @@ struct Cx<'a, 'g> {
     /// Whether a statement failed: a name the checker knows but lowering does not is then
     /// one that statement would have defined.
     failed: bool,
+    /// The spatial sizes `(H, W)` of the values that are images with channels, `C × (H·W·B)`
+    /// (`ℝ^{C×H×W}` per example): the IR's shape keeps only `C` and `H·W`, and the ops that
+    /// need the two sizes (convolution, max pooling) read them here. An element-wise op
+    /// whose result has the shape of an argument that is such an image inherits its sizes.
+    spatial: BTreeMap<NodeId, [u32; 2]>,
 }
 
 /// Why lowering an expression or a statement stopped.
@@ -251,9 +257,21 @@ impl Cx<'_, '_> {
         if self.graph.nodes.len() >= MAX_NODES {
             return Err(self.too_large(span));
         }
-        self.graph
-            .push(op, args, declared, span)
-            .map_err(|e| unsupported(span, format!("this expression ({e})")))
+        let id = self
+            .graph
+            .push(op, args.clone(), declared, span)
+            .map_err(|e| unsupported(span, format!("this expression ({e})")))?;
+        if op.is_elementwise() || matches!(op, Op::Broadcast) {
+            let shape = self.graph.shape(id);
+            let image = args
+                .iter()
+                .filter(|a| self.graph.shape(**a) == shape)
+                .find_map(|a| self.spatial.get(a).copied());
+            if let Some(hw) = image {
+                self.spatial.insert(id, hw);
+            }
+        }
+        Ok(id)
     }
 
     /// The failure of a graph that reached [`MAX_NODES`]: reported once, at the outermost
@@ -392,6 +410,11 @@ impl Cx<'_, '_> {
                         matches!(&t.ty.kind, ast::TypeKind::Label { dims, .. } if dims.is_empty());
                     let labels = if single { (set, None) } else { (None, set) };
                     self.input(&name, shape, labels, role, t.name.span, scope)?;
+                    if let Some(hw) = image_sizes(&t.ty, scope)
+                        && let Some(Val::Node(x)) = scope.names.get(&name)
+                    {
+                        self.spatial.insert(x.id, hw);
+                    }
                 }
             }
             ast::StmtKind::Noise { name, ty, dist } => {
@@ -521,10 +544,16 @@ impl Cx<'_, '_> {
                     Shape::batch_matrix(dim(&r.expr, scope, t.span)?, dim(&c.expr, scope, t.span)?),
                     None,
                 )),
-                _ => Err(unsupported(
-                    t.span,
-                    "a tensor of three or more dimensions per example",
-                )),
+                [first, rest @ ..] => {
+                    let mut n = 1usize;
+                    for d in rest {
+                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
+                    }
+                    Ok((
+                        Shape::batch_matrix(dim(&first.expr, scope, t.span)?, n),
+                        None,
+                    ))
+                }
             },
             ast::TypeKind::Label { set, dims } => {
                 let (lo, count) = match set {
@@ -573,7 +602,14 @@ impl Cx<'_, '_> {
                     dim(&a.expr, scope, t.span)?,
                     dim(&b.expr, scope, t.span)?,
                 )),
-                _ => Err(unsupported(t.span, "a tensor parameter")),
+                // `C_o × C_i × K × L` is `C_o × (C_i·K·L)`, column-major (`ir::conv`).
+                [first, rest @ ..] => {
+                    let mut n = 1usize;
+                    for d in rest {
+                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
+                    }
+                    Ok(Shape::fixed(dim(&first.expr, scope, t.span)?, n))
+                }
             },
             ast::TypeKind::Label { .. } => Err(unsupported(t.span, "a label parameter")),
         }
@@ -1350,8 +1386,16 @@ impl Cx<'_, '_> {
             Builtin::LayerNorm => self.layer_norm(x.id, span)?,
             Builtin::BatchNorm => self.batch_norm(x.id, span)?,
             Builtin::MaxPool => {
-                let part = crate::ir::pool::PoolPart::Pick;
-                self.op(Op::MaxPool(part), &[x.id, x.id], span)?
+                let image = self.spatial.get(&x.id).copied();
+                let pool = crate::ir::pool::Pool {
+                    part: crate::ir::pool::PoolPart::Pick,
+                    image,
+                };
+                let id = self.op(Op::MaxPool(pool), &[x.id, x.id], span)?;
+                if let Some([h, w]) = image {
+                    self.spatial.insert(id, [h / 2, w / 2]);
+                }
+                id
             }
             Builtin::Diag => return Ok(Lv::of(self.op(Op::Diag, &[x.id], span)?)),
             Builtin::Vec => {
@@ -1776,7 +1820,7 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
 
 /// Whether a declared type is a matrix (`ℝ^{D×E}`), whatever its dimensions' values.
 fn is_matrix(t: &ast::Type) -> bool {
-    matches!(&t.kind, ast::TypeKind::Real(dims) if dims.len() == 2)
+    matches!(&t.kind, ast::TypeKind::Real(dims) if dims.len() >= 2)
 }
 
 /// The initialiser a `param` declares (`~ He`, `~ Norm[0, 0.01]`, `= 0`).
@@ -1883,6 +1927,18 @@ fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
             None => Lookup::Unknown,
         },
     }
+}
+
+/// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
+fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
+    let ast::TypeKind::Real(dims) = &t.kind else {
+        return None;
+    };
+    let [_, h, w] = dims.as_slice() else {
+        return None;
+    };
+    let size = |d: &ast::Dim| dim(&d.expr, scope, t.span).ok()?.try_into().ok();
+    Some([size(h)?, size(w)?])
 }
 
 fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {

@@ -253,10 +253,10 @@ pub enum Op {
     /// parts of its gradient (`conv::ConvPart`): the geometry, the layout and the formulas
     /// are `conv::Conv`'s.
     Conv(conv::Conv),
-    /// 2×2 max pooling of each example's image (§10.4), or the part of its gradient that
-    /// places the cotangent at the maximisers (`pool::PoolPart`; the windows, the ties and
-    /// the layout are `pool`'s).
-    MaxPool(pool::PoolPart),
+    /// 2×2 max pooling of each example's image (§10.4), each channel alone, or the part of
+    /// its gradient that places the cotangent at the maximisers (`pool::Pool`; the windows,
+    /// the ties and the layouts are `pool`'s).
+    MaxPool(pool::Pool),
     /// Each example's numbers in the same order, as a `rows × cols` matrix: `r × nB →
     /// rows × (cols·B)` with `r·n = rows·cols` (`vec[P]`, a matrix per example column by
     /// column, is `Reshape { rows: r·n, cols: 1 }`; its transpose is the reshape back).
@@ -707,9 +707,9 @@ impl Op {
                 self.arity(args, 2)?;
                 c.infer(args[0], args[1])
             }
-            Op::MaxPool(part) => {
+            Op::MaxPool(p) => {
                 self.arity(args, 2)?;
-                pool::infer(part, args[0], args[1])
+                p.infer(args[0], args[1])
             }
             Op::Reshape { rows, cols } => {
                 self.arity(args, 1)?;

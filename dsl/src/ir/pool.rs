@@ -14,6 +14,10 @@
 //! each other ([`PoolPart`]): `MaxPool[h]` is `Pick(h, h)`, its gradient `Place(h, ḡ)`, and
 //! `Place`'s gradient with respect to `ḡ` is `Pick` again, so gradients of gradients stay in
 //! the one op. At a tie the subgradient goes to the first maximiser.
+//!
+//! With channels ([`Pool::image`]), an image `C × H × W` per example is `C × (H·W·B)` as the
+//! convolution holds it (`conv::Conv::chan_rows`), and each channel is pooled alone: output
+//! `(c, i, j)` is the maximum of the same four entries of channel `c`.
 
 use super::{Cols, Op, Shape, ShapeError};
 
@@ -38,28 +42,57 @@ impl PoolPart {
     }
 }
 
-/// The pooled shape of `r × (n·B)`: `r/2 × (n/2·B)`, if `r` and `n` are even.
-fn pooled(x: Shape) -> Option<Shape> {
-    match x.cols {
-        Cols::Batch(n) if x.rows.is_multiple_of(2) && n.is_multiple_of(2) && x.rows > 0 => {
-            Some(Shape::batch_matrix(x.rows / 2, n / 2))
-        }
-        _ => None,
-    }
+/// A max pooling op: its part and where each example's image lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool {
+    /// What the op computes.
+    pub part: PoolPart,
+    /// With channels in rows (`C × (H·W·B)`, an image `ℝ^{C×H×W}` per example), the sizes
+    /// `H, W` of the input, each channel pooled alone; `None` for one channel, the matrix
+    /// per example `H × (W·B)`.
+    pub image: Option<[u32; 2]>,
 }
 
-/// The shape rule of both parts: `Pick` `x, h → p` with `h` of `x`'s shape; `Place`
-/// `x, g → ∂h` with `g` of the pooled shape; `x` a matrix per example of even size.
-pub fn infer(part: PoolPart, x: Shape, b: Shape) -> Result<Shape, ShapeError> {
-    let out = pooled(x).and_then(|p| match part {
-        PoolPart::Pick if b == x => Some(p),
-        PoolPart::Place if b == p => Some(x),
-        _ => None,
-    });
-    out.ok_or(ShapeError::Operands {
-        op: Op::MaxPool(part),
-        args: vec![x, b],
-    })
+impl Pool {
+    /// The same windows computing another part.
+    pub fn part(self, part: PoolPart) -> Op {
+        Op::MaxPool(Pool { part, ..self })
+    }
+
+    /// The pooled shape of `x`: `r/2 × (n/2·B)` of `r × (n·B)` with `r` and `n` even, or with
+    /// channels `C × (H/2·W/2·B)` of `C × (H·W·B)` with `H` and `W` even.
+    fn pooled(self, x: Shape) -> Option<Shape> {
+        let Cols::Batch(n) = x.cols else { return None };
+        match self.image {
+            None if x.rows.is_multiple_of(2) && n.is_multiple_of(2) && x.rows > 0 => {
+                Some(Shape::batch_matrix(x.rows / 2, n / 2))
+            }
+            Some([h, w])
+                if h.is_multiple_of(2)
+                    && w.is_multiple_of(2)
+                    && h > 0
+                    && w > 0
+                    && n == h as usize * w as usize =>
+            {
+                Some(Shape::batch_matrix(x.rows, n / 4))
+            }
+            _ => None,
+        }
+    }
+
+    /// The shape rule of both parts: `Pick` `x, h → p` with `h` of `x`'s shape; `Place`
+    /// `x, g → ∂h` with `g` of the pooled shape; `x` an image per example of even sizes.
+    pub fn infer(self, x: Shape, b: Shape) -> Result<Shape, ShapeError> {
+        let out = self.pooled(x).and_then(|p| match self.part {
+            PoolPart::Pick if b == x => Some(p),
+            PoolPart::Place if b == p => Some(x),
+            _ => None,
+        });
+        out.ok_or(ShapeError::Operands {
+            op: Op::MaxPool(self),
+            args: vec![x, b],
+        })
+    }
 }
 
 /// The shape rule of `Reshape { rows, cols }`: `r × (n·B) → rows × (cols·B)` when

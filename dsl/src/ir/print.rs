@@ -30,8 +30,16 @@ impl fmt::Display for Op {
             Op::ExampleCol(k) => write!(f, "example_col[{k}]"),
             Op::PlaceExampleCol { k, n } => write!(f, "place_example_col[{k}, {n}]"),
             Op::Conv(c) => f.write_str(&c.name()),
-            Op::MaxPool(pool::PoolPart::Pick) => f.write_str("maxpool2x2"),
-            Op::MaxPool(pool::PoolPart::Place) => f.write_str("maxpool2x2_place"),
+            Op::MaxPool(p) => {
+                f.write_str(match p.part {
+                    pool::PoolPart::Pick => "maxpool2x2",
+                    pool::PoolPart::Place => "maxpool2x2_place",
+                })?;
+                match p.image {
+                    Some([h, w]) => write!(f, "[channels, {h}×{w}]"),
+                    None => Ok(()),
+                }
+            }
             Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             Op::Table(k) => write!(f, "table[{k}]"),

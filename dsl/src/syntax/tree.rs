@@ -298,7 +298,11 @@ fn build_family(p: Pair<'_, Rule>) -> ast::Family {
         .map(|c| family_var(c, span));
     let mut first = vars.next().unwrap_or_else(|| family_var_empty(span));
     first.span = span;
-    first.second = vars.next().map(Box::new);
+    let mut second = vars.next();
+    if let Some(s) = &mut second {
+        s.second = vars.next().map(Box::new);
+    }
+    first.second = second.map(Box::new);
     first
 }
 

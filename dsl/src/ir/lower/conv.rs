@@ -1,10 +1,15 @@
 //! Lowering a vector defined entry by entry through a convolution (`check::entrywise`):
 //! one [`Op::Conv`] node for the sum, bound to the placeholder name while the rest of the
-//! right side is lowered as the equation for the whole vector.
+//! right side is lowered as the equation for the whole vector. With channels the image is
+//! `C × (H·W·B)` (`chan_rows`), its sizes `H, W` read from `Cx::spatial`, and each bias per
+//! channel `β_c` is `β` broadcast over the positions.
 
 use super::{Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number};
 use crate::ast;
-use crate::check::entrywise::{geometry, matches, placeholder, rewritten, starts_at_one};
+use crate::check::entrywise::{
+    bias_placeholder, channel_biases, channel_sizes, geometry, matches, placeholder, rewritten,
+    starts_at_one,
+};
 use crate::ir::conv::{Conv, ConvPart};
 use crate::ir::{Cols, Op};
 
@@ -27,7 +32,15 @@ impl Cx<'_, '_> {
             Some(Val::Node(x)) if cols(self.graph.shape(x.id).cols) => *x,
             _ => return false,
         };
-        let result = self.entrywise_conv(&m, x, scope);
+        let result = if m.channels.is_some() && !self.spatial.contains_key(&x.id) {
+            // An image with channels made by an op that does not carry its sizes.
+            Err(super::unsupported(
+                m.sum.span,
+                "a convolution of an image whose height and width are not known here",
+            ))
+        } else {
+            self.entrywise_conv(&m, x, scope)
+        };
         self.record(result);
         true
     }
@@ -49,23 +62,49 @@ impl Cx<'_, '_> {
             Cols::Batch(n) => n as u32,
             Cols::Fixed(_) => return Err(Fail::Quiet),
         };
+        let channels = channel_sizes(m, &|n| lookup_number(n, scope)).map_err(Fail::Report)?;
+        let (c_in, c_out, n_in, chan_rows) = match channels {
+            None => (1, 1, [shape.rows as u32, width], false),
+            Some([c_out, _]) => {
+                let hw = self.spatial.get(&x.id).copied().ok_or(Fail::Quiet)?;
+                let c_out = u32::try_from(c_out).map_err(|_| Fail::Quiet)?;
+                (shape.rows as u32, c_out, hw, true)
+            }
+        };
         let conv = Conv {
             part: ConvPart::Forward,
-            c_in: 1,
-            c_out: 1,
+            c_in,
+            c_out,
             k: g.map(|g| g.k as u32),
             pad: g.map(|g| g.pad),
             stride: g.map(|g| g.stride),
             dil: g.map(|g| g.dil),
-            n_in: [shape.rows as u32, width],
+            n_in,
             n_out: g.map(|g| g.n_out as u32),
-            chan_rows: false,
+            chan_rows,
         };
         let id = self.op(Op::Conv(conv), &[w.id, x.id], m.sum.span)?;
+        let mut holders = Vec::new();
+        if chan_rows {
+            self.spatial.insert(id, conv.n_out);
+            let out = self.graph.shape(id);
+            for b in channel_biases(m) {
+                let Some(Val::Node(v)) = scope.names.get(&canonical(&b, scope)).cloned() else {
+                    return Err(Fail::Quiet);
+                };
+                let bias = self.broadcast(v.id, out, b.span)?;
+                let holder = crate::names::literal(&bias_placeholder(m, &b));
+                scope.names.insert(holder.clone(), Val::Node(Lv::of(bias)));
+                holders.push(holder);
+            }
+        }
         let holder = crate::names::literal(&placeholder(m));
         scope.names.insert(holder.clone(), Val::Node(Lv::of(id)));
+        holders.push(holder);
         let out = self.equation(&lhs, &rhs, false, scope);
-        scope.names.remove(&holder);
+        for h in holders {
+            scope.names.remove(&h);
+        }
         out
     }
 }
