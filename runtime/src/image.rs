@@ -79,16 +79,7 @@ pub fn grid_png<T: Scalar>(images: MatRef<'_, T>, grid: &Grid) -> Result<Vec<u8>
             }
         }
     }
-    let mut bytes = Vec::new();
-    let mut enc = png::Encoder::new(&mut bytes, w as u32, h as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
-    Ok(bytes)
+    encode(&pixels, (w, h), png::ColorType::Grayscale)
 }
 
 /// The colour of `v` on a diverging scale symmetric about 0: `-m` blue, 0 white, `m` red
@@ -143,14 +134,17 @@ pub fn heat_png<T: Scalar>(maps: &[MatRef<'_, T>], scale: usize) -> Result<Vec<u
         }
         x0 += m.ncols() * scale + GAP;
     }
+    encode(&pixels, (w, h), png::ColorType::Rgb)
+}
+
+/// PNG bytes of 8-bit `pixels`, `w × h` of `color`, row by row.
+fn encode(pixels: &[u8], (w, h): (usize, usize), color: png::ColorType) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     let mut enc = png::Encoder::new(&mut bytes, w as u32, h as u32);
-    enc.set_color(png::ColorType::Rgb);
+    enc.set_color(color);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| e.to_string())?;
+    writer.write_image_data(pixels).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     Ok(bytes)
 }
