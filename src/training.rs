@@ -599,6 +599,7 @@ impl<T: Scalar> InterpModel<T> {
         x: MatRef<'_, T>,
         y: TargetsRef<'_, T>,
         rng: &mut Rng,
+        eval: bool,
     ) -> Result<Vec<Mat<T>>, StepError> {
         let c = &self.compiled;
         let g = &c.forward;
@@ -651,12 +652,18 @@ impl<T: Scalar> InterpModel<T> {
                     }
                 }
             } else {
-                // Noise, drawn as the spec declares it (`~ Norm[0, I]` when it says nothing).
+                // Noise, drawn as the spec declares it (`~ Norm[0, I]` when it says nothing);
+                // in evaluation mode a dropout mask (`~ Bernoulli[p]`) is its mean, p.
                 let dist = s.dist.unwrap_or(ir::Init::Normal {
                     mean: 0.0,
                     variance: 1.0,
                 });
-                init_of(dist).sample(r, cols, rng)
+                match dist {
+                    ir::Init::Bernoulli { p } if eval => {
+                        Mat::from_fn(r, cols, |_, _| T::from_f64(p))
+                    }
+                    _ => init_of(dist).sample(r, cols, rng),
+                }
             };
             inputs.push(m);
         }
@@ -717,7 +724,7 @@ impl<T: Scalar> InterpModel<T> {
                 TargetsRef::Values(values.as_ref())
             }
         };
-        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let inputs = self.inputs(x, y, &mut ws.rng, true)?;
         self.run(g, &inputs, true)
     }
 
@@ -868,7 +875,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         y: TargetsRef<'_, T>,
         ws: &mut InterpWorkspace<T>,
     ) -> Result<T, StepError> {
-        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let inputs = self.inputs(x, y, &mut ws.rng, true)?;
         let g = &self.compiled.forward;
         let v = self.run(g, &inputs, true)?;
         Ok(self.loss_value(g, &v))
@@ -909,7 +916,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         grads: &mut Self,
         ws: &mut InterpWorkspace<T>,
     ) -> Result<T, StepError> {
-        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let inputs = self.inputs(x, y, &mut ws.rng, false)?;
         let l = &self.compiled.losses[which];
         let v = self.run(&l.train, &inputs, false)?;
         for (k, out) in l.grad_outputs.iter().enumerate() {
@@ -954,7 +961,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         y: TargetsRef<'_, T>,
         ws: &mut InterpWorkspace<T>,
     ) -> Result<Option<String>, StepError> {
-        let inputs = self.inputs(x, y, &mut ws.rng)?;
+        let inputs = self.inputs(x, y, &mut ws.rng, false)?;
         let c = &self.compiled;
         let g = &c.forward;
         let v = self.run(g, &inputs, false)?;

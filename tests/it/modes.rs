@@ -172,3 +172,50 @@ fn generated_code_keeps_running_statistics_and_predicts_in_evaluation_mode() {
     close(f[(0, 0)], 1.5552382022179847);
     close(f[(1, 0)], -1.0546194686633088);
 }
+
+/// Dropout (`r ~ Bernoulli[p]`, `h = ReLU[β_0 + Ω_0 x] ⊙ r / p`): in evaluation mode the mask
+/// is its mean p, so a prediction is the network without dropout, computed here by hand from
+/// the parameters; training steps draw a new mask each time.
+#[test]
+fn a_dropout_mask_is_its_mean_in_evaluation_mode() {
+    let src = std::fs::read_to_string(format!("{}/specs/dropout.nn", env!("CARGO_MANIFEST_DIR")))
+        .unwrap();
+    let mut opts = dsl::check::Options::default();
+    for (k, v) in [("D_i", 3.0), ("D", 5.0), ("D_o", 2.0)] {
+        opts.overrides.push((None, k.into(), v));
+    }
+    let checked = dsl::check_source(&src, &opts).unwrap();
+    let g = checked.graphs.last().unwrap().clone().unwrap();
+    let model = InterpModel::<f64>::new(&g, &src, "dropout.nn", &mut Rng::new(4)).unwrap();
+    let x = Mat::from_fn(3, 4, |i, j| (i as f64 - 1.0) * 0.7 + j as f64 * 0.3);
+    let mut ws = model.new_workspace(4);
+    let f = model.predict(x.as_ref(), &mut ws).unwrap().to_owned();
+    let p = |name: &str| {
+        let k = model.params.names.iter().position(|n| n == name).unwrap();
+        model.params.mats[k].clone()
+    };
+    let (b0, w0, b1, w1) = (p("β_0"), p("Ω_0"), p("β_1"), p("Ω_1"));
+    for j in 0..4 {
+        for o in 0..2 {
+            let mut want = b1[(o, 0)];
+            for u in 0..5 {
+                let mut z = b0[(u, 0)];
+                for i in 0..3 {
+                    z += w0[(u, i)] * x[(i, j)];
+                }
+                want += w1[(o, u)] * z.max(0.0);
+            }
+            close(f[(o, j)], want);
+        }
+    }
+    // Training mode draws the mask: two steps on the same batch differ.
+    let labels = [0usize, 1, 1, 0];
+    let mut grads = model.new_grads();
+    let mut loss = || {
+        model
+            .batch_loss_and_grad(x.as_ref(), TargetsRef::Labels(&labels), &mut grads, &mut ws)
+            .unwrap()
+    };
+    let (a, b) = (loss(), loss());
+    assert_ne!(a, b, "two training steps drew the same mask");
+}
