@@ -98,17 +98,23 @@ fn two_models_with_one_name_are_refused_by_every_command() {
     }
 }
 
-/// What `check` accepts, the interpreter runs: a mutant that checks clean is differentiated
-/// and its training graph evaluated at sampled parameters and inputs, with no panic and no
-/// error. Returns whether it checked clean.
+/// What `check` accepts, the whole pipeline compiles and the interpreter runs: a mutant that
+/// checks clean is differentiated, optimised, planned and emitted, and its training graph
+/// evaluated at sampled parameters and inputs, with no panic and no error. Returns whether it
+/// checked clean.
 fn interpreter_runs_what_checks(src: &str, rng: &mut nnspec::sample::Rng) -> bool {
     use nnspec::dsl::{self, check::Options};
     let Ok(checked) = dsl::check_source(src, &Options::default()) else {
         return false;
     };
+    if let Err(e) = dsl::emit::expand(src, "m.nn", &dsl::emit::Options::default()) {
+        panic!("emission failed after a clean check: {e}\n{src}");
+    }
     for g in checked.graphs.iter().flatten() {
         let train = dsl::training_graph(g)
             .unwrap_or_else(|e| panic!("internal error after a clean check: {e}\n{src}"));
+        let plan = dsl::opt::plan::plan(&train);
+        assert_eq!(plan.buffer.len(), train.nodes.len(), "{src}");
         let params = nnspec::sample::params(&train, rng);
         let inputs = nnspec::sample::inputs(&train, 3, rng);
         if let Err(e) = nnspec::interp::run(&train, &inputs, &params) {
