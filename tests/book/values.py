@@ -650,6 +650,20 @@ def values_per_example():
     return {"X": side(xs), "Y": side(ys)}, p, {"V": side(vs), "L": loss}
 
 
+@spec("10.6_matrix_entries")
+def matrix_entries():
+    g = rng(90)
+    b, h, w = 3, 3, 4
+    xs = [draw(g, h, w) for _ in range(b)]  # one H×W matrix per example
+    y = draw(g, b)
+    p = {"ω_1": float(draw(g)), "ω_2": float(draw(g)), "β": float(draw(g))}
+    # x_{rc} is row r, column c, both counted from 1 as in the book.
+    f = np.array([p["β"] + p["ω_1"] * x[0, 1] + p["ω_2"] * x[2, 3] * x[1, 0] for x in xs])
+    loss = np.sum((f - y) ** 2) + sum(x[1, 2] for x in xs)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "y": y}, p, {"f": f, "L": loss}
+
+
 @spec("12.9_self_attention_per_example")
 def self_attention_per_example():
     g = rng(41)

@@ -670,6 +670,9 @@ impl ModelCx<'_, '_> {
                 _ => {}
             }
         }
+        if let Some(v) = self.matrix_entry(n, &items, &texts, span) {
+            return v;
+        }
         if let Some((last, rest)) = items.split_last() {
             let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
             let base_entry = self.scope.get(&base).cloned();
@@ -763,6 +766,54 @@ impl ModelCx<'_, '_> {
         }
         self.unknown_name(&full, span, n);
         None
+    }
+
+    /// `X_{r,c}`: the entry in row `r` and column `c` of a matrix per example (`X ∈ ℝ^{D×N}`),
+    /// a scalar per example, as the book writes a matrix's entries (`x_{ij}`, eq. 10.6). Its
+    /// last two subscript items are numbers, the name before them (`X`, `X_i`) such a matrix.
+    /// `None` when the name is not of that form; `Some(None)` when it is, with an entry out of
+    /// range (reported).
+    fn matrix_entry(
+        &mut self,
+        n: &ast::Name,
+        items: &[Ix],
+        texts: &[String],
+        span: Span,
+    ) -> Option<Option<Val>> {
+        let [.., Ix::Int(r), Ix::Int(c)] = items else {
+            return None;
+        };
+        let base = self.prefix_value(n, items, texts, items.len() - 2)?;
+        let Shape::Mat(rows, cols) = &base.shape else {
+            return None;
+        };
+        if !base.per_example || cols.value == Some(1) {
+            return None;
+        }
+        let ix_span = n.sub.last().map_or(span, |s| s.span);
+        let name = names::build(&n.word, n.primes, n.frozen, &texts[..items.len() - 2]);
+        for (k, d, what) in [(*r, rows, "row"), (*c, cols, "column")] {
+            if let Some(len) = d.value
+                && (k < 1 || k > len)
+            {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0307,
+                        ix_span,
+                        format!("{what} {k} of `{name}`, a matrix of {len} {what}s"),
+                    )
+                    .label(format!("must be between 1 and {len}"))
+                    .help("`X_{r,c}` is the entry in row r and column c, counted from 1"),
+                );
+                return Some(None);
+            }
+        }
+        Some(Some(Val {
+            shape: Shape::Scalar,
+            per_example: true,
+            labels: None,
+            diagonal: false,
+        }))
     }
 
     /// The value of a name with only its first `len` subscript items, quietly: `y_{i,1}`

@@ -126,19 +126,37 @@ proptest! {
     }
 }
 
-/// The long campaign: `NNSPEC_FUZZ_CASES=200000 cargo test -p nnspec-dsl --test it
-/// fuzz_campaign -- --ignored --nocapture` (counts recorded in `docs/ROBUSTNESS.md`).
+/// The long campaign: `NNSPEC_FUZZ_CASES=200000 NNSPEC_FUZZ_SEED=1 cargo test -p nnspec-dsl
+/// --test it fuzz_campaign -- --ignored --nocapture` (counts recorded in `docs/ROBUSTNESS.md`).
 #[test]
 #[ignore = "a long campaign, run by hand"]
 fn fuzz_campaign() {
-    use proptest::test_runner::{Config, TestRunner};
-    let cases: u32 = std::env::var("NNSPEC_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    campaign("fuzz campaign", "checked clean and compiled", pipeline_never_fails);
+}
+
+/// The check-only campaign, many times faster: `check_source` (parse, check, lower) on each
+/// mutant, which must answer with a graph or diagnostics, never a panic.
+/// `NNSPEC_FUZZ_CASES=1000000 NNSPEC_FUZZ_SEED=1 cargo test --release -p nnspec-dsl --test it
+/// check_campaign -- --ignored --nocapture`.
+#[test]
+#[ignore = "a long campaign, run by hand"]
+fn check_campaign() {
+    campaign("check campaign", "checked clean", |src| {
+        check_source(src, &Options::default()).is_ok()
+    });
+}
+
+/// Runs `run` on `NNSPEC_FUZZ_CASES` mutants (10 000 by default) drawn from
+/// `NNSPEC_FUZZ_SEED` (random if unset), counting those it calls clean.
+fn campaign(what: &str, clean_means: &str, run: impl Fn(&str) -> bool) {
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let cases = env("NNSPEC_FUZZ_CASES").unwrap_or(10_000) as u32;
+    let rng_seed = env("NNSPEC_FUZZ_SEED").map_or(RngSeed::Random, RngSeed::Fixed);
     let clean = std::sync::atomic::AtomicUsize::new(0);
     let mut runner = TestRunner::new(Config {
         cases,
+        rng_seed,
         failure_persistence: None,
         ..Config::default()
     });
@@ -147,15 +165,17 @@ fn fuzz_campaign() {
         prop::collection::vec(mutation(), 0..2),
         prop::collection::vec(token_mutation(), 1..3),
     );
+    let started = std::time::Instant::now();
     let result = runner.run(&strategy, |(which, chars, toks)| {
-        if pipeline_never_fails(&mutant(which, &chars, &toks)) {
+        if run(&mutant(which, &chars, &toks)) {
             clean.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     });
     println!(
-        "fuzz campaign: {cases} mutants, {} checked clean and compiled",
-        clean.into_inner()
+        "{what}: {cases} mutants, {} {clean_means}, {:.0} s",
+        clean.into_inner(),
+        started.elapsed().as_secs_f64()
     );
     result.unwrap();
 }
