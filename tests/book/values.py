@@ -664,6 +664,31 @@ def matrix_entries():
     return {"X": side(xs), "y": y}, p, {"f": f, "L": loss}
 
 
+@spec("18.40_diffusion_loss")
+def diffusion_loss():
+    g = rng(91)
+    b, d, t_steps, dh = 3, 3, 3, 4
+    x = draw(g, d, b)
+    eps = {t: draw(g, d, b) for t in range(1, t_steps + 1)}
+    p = {}
+    for t in range(1, t_steps + 1):
+        p[f"β_{{0,{t}}}"] = draw(g, dh)
+        p[f"Ω_{{0,{t}}}"] = draw(g, dh, d)
+        p[f"β_{{1,{t}}}"] = draw(g, d)
+        p[f"Ω_{{1,{t}}}"] = draw(g, d, dh)
+    beta = {t: 0.05 + (t - 1) * (0.4 - 0.05) / (t_steps - 1) for t in range(1, t_steps + 1)}
+    alpha = {t: np.prod([1 - beta[s] for s in range(1, t + 1)]) for t in beta}
+    out, loss = {}, 0.0
+    for t in beta:
+        z = math.sqrt(alpha[t]) * x + math.sqrt(1 - alpha[t]) * eps[t]  # (18.30)
+        h = relu(p[f"β_{{0,{t}}}"][:, None] + p[f"Ω_{{0,{t}}}"] @ z)
+        gt = p[f"β_{{1,{t}}}"][:, None] + p[f"Ω_{{1,{t}}}"] @ h
+        loss += np.sum((gt - eps[t]) ** 2)  # (18.40)
+        out[f"z_{t}"], out[f"α_{t}"] = z, alpha[t]
+    inputs = {"x": x, **{f"ε_{t}": eps[t] for t in eps}}
+    return inputs, p, {**out, "L": loss}
+
+
 @spec("12.9_self_attention_per_example")
 def self_attention_per_example():
     g = rng(41)

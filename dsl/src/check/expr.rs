@@ -664,6 +664,11 @@ impl ModelCx<'_, '_> {
             }
         }
         if items.is_empty() {
+            // A family variable or an unrolled sum's index as a number (`β_t = 0.1 t for t ∈
+            // {1 … T}`, a schedule), as it already is in a subscript.
+            if let Some(Bound::Int(_)) = self.bound(&full) {
+                return Some(Val::scalar());
+            }
             match full.as_str() {
                 "π" => return Some(Val::scalar()),
                 "ones" => return Some(Val::global(Shape::Col(Dim::wild()))),
@@ -1911,7 +1916,7 @@ impl ModelCx<'_, '_> {
             return None;
         }
         let count = usize::try_from(hi - lo + 1).unwrap_or(usize::MAX);
-        if !self.reserve(count, span) {
+        if !self.reserve(count, span) || self.index_shadows(var, span) {
             return None;
         }
         let mut acc: Option<Val> = None;

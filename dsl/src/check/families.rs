@@ -113,11 +113,38 @@ impl ModelCx<'_, '_> {
             self.poison_family(group);
             return;
         }
+        if self.index_shadows(&var, f.var.span) {
+            self.poison_family(group);
+            return;
+        }
         for k in lo..=hi {
             self.binds.push((var.clone(), Bound::Int(k)));
             group.iter().for_each(|s| self.stmt(s));
             self.binds.pop();
         }
+    }
+
+    /// An index named like a value in scope (`param t : ℝ` and `h_t = t x for t ∈ {1 … T}`):
+    /// inside the family or sum `t` would be both, so it is refused (`E0221`). True when
+    /// reported.
+    pub(super) fn index_shadows(&mut self, var: &str, span: Span) -> bool {
+        let Some(entry) = self.scope.get(var) else {
+            return false;
+        };
+        let defined = entry.span;
+        self.error(
+            Diagnostic::new(
+                Code::E0221,
+                span,
+                format!("the index `{var}` has the name of a value in scope"),
+            )
+            .label("runs over a range here")
+            .with(defined, format!("`{var}` is defined here"))
+            .help(format!(
+                "inside, `{var}` would name both the number and the value: rename the index"
+            )),
+        );
+        true
     }
 
     /// A range bound with no value because of a hyper-parameter without one (reported once

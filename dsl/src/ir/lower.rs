@@ -1115,6 +1115,14 @@ impl Cx<'_, '_> {
         if let Some(v) = scope.hypers.get(&whole).copied() {
             return Ok(Val::Node(Lv::of(self.constant(v, Shape::SCALAR, span)?)));
         }
+        // A family variable or an unrolled sum's index as a number (as checked).
+        if n.sub.is_empty()
+            && !scope.names.contains_key(&whole)
+            && let Some(Bind::Int(v)) = scope.bound(&whole)
+        {
+            let v = *v as f64;
+            return Ok(Val::Node(Lv::of(self.constant(v, Shape::SCALAR, span)?)));
+        }
         let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
         let texts: Vec<Option<String>> = items.iter().map(Item::text).collect();
         let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
@@ -1193,7 +1201,10 @@ impl Cx<'_, '_> {
             let shape = self.graph.shape(v.id);
             let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
             if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
-                return Err(unsupported(span, format!("entry ({r}, {c}) of a {rows}×{cols} matrix")));
+                return Err(unsupported(
+                    span,
+                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
+                ));
             }
             let col = self.op(Op::ExampleCol((*c - 1) as u32), &[v.id], span)?;
             let id = self.op(Op::Row((*r - 1) as u32), &[col], span)?;

@@ -131,7 +131,11 @@ proptest! {
 #[test]
 #[ignore = "a long campaign, run by hand"]
 fn fuzz_campaign() {
-    campaign("fuzz campaign", "checked clean and compiled", pipeline_never_fails);
+    campaign(
+        "fuzz campaign",
+        "checked clean and compiled",
+        pipeline_never_fails,
+    );
 }
 
 /// The check-only campaign, many times faster: `check_source` (parse, check, lower) on each
