@@ -51,6 +51,27 @@ enum HeaderArg {
     No,
 }
 
+/// `--standardize`: the command line's names of [`training::Scaling`].
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Standardize {
+    /// Each feature by its own mean and standard deviation.
+    Features,
+    /// All features by one mean and standard deviation (pictures).
+    Global,
+    /// As given.
+    None,
+}
+
+impl From<Standardize> for training::Scaling {
+    fn from(s: Standardize) -> Self {
+        match s {
+            Standardize::Features => training::Scaling::Features,
+            Standardize::Global => training::Scaling::Global,
+            Standardize::None => training::Scaling::None,
+        }
+    }
+}
+
 /// `nnspec train`'s options.
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -86,6 +107,10 @@ pub struct TrainArgs {
     /// Stop after this many epochs without a better validation loss (and keep the best).
     #[arg(long)]
     patience: Option<usize>,
+    /// How the inputs are standardised with the training split's statistics: each feature
+    /// by its own mean and standard deviation, all features by one (pictures), or not.
+    #[arg(long, value_enum, default_value_t = Standardize::Features)]
+    standardize: Standardize,
     /// Fraction of the data held out for validation.
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = fraction)]
     val: f64,
@@ -472,8 +497,9 @@ fn training_data(
         )));
     }
     nnspec::runtime::train::check_data(io, &ds, "input").map_err(fail)?;
-    let prepared = training::prepare(&ds, args.val, args.test, args.seed)
-        .map_err(|e| fail(format!("{source}: {e}")))?;
+    let prepared =
+        training::prepare_scaled(&ds, args.val, args.test, args.seed, args.standardize.into())
+            .map_err(|e| fail(format!("{source}: {e}")))?;
     Ok((prepared, source, ds.class_names))
 }
 

@@ -47,9 +47,21 @@ pub struct Prepared<T> {
     pub standardizer: Standardizer,
 }
 
+/// How the data are standardised with the training split's statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scaling {
+    /// Each feature by its own mean and standard deviation.
+    #[default]
+    Features,
+    /// All features by one mean and standard deviation (pictures: a pixel is a pixel).
+    Global,
+    /// As given.
+    None,
+}
+
 /// Splits `ds` (fractions `val` and `test`, shuffled with `seed`) and standardises every
-/// split with the training split's mean and standard deviation (data of named inputs,
-/// [`Dataset::inputs`], are used as given).
+/// split with the training split's mean and standard deviation of each feature (data of
+/// named inputs, [`Dataset::inputs`], are used as given).
 ///
 /// # Errors
 /// When a value does not standardise to a finite number, naming its feature and example.
@@ -59,15 +71,27 @@ pub fn prepare<T: Scalar>(
     test: f64,
     seed: u64,
 ) -> Result<Prepared<T>, String> {
+    prepare_scaled(ds, val, test, seed, Scaling::Features)
+}
+
+/// [`prepare`] with the standardisation chosen by `scaling`.
+///
+/// # Errors
+/// When a value does not standardise to a finite number, naming its feature and example.
+pub fn prepare_scaled<T: Scalar>(
+    ds: &Dataset<T>,
+    val: f64,
+    test: f64,
+    seed: u64,
+    scaling: Scaling,
+) -> Result<Prepared<T>, String> {
     let (mut train, mut v, mut t) = ds.split(val, test, &mut Rng::new(seed));
     // Named inputs are used as given (`Dataset::inputs`): the identity standardisation.
-    let standardizer = if ds.inputs.is_empty() {
-        Standardizer::fit(train.x.as_ref())
-    } else {
-        Standardizer {
-            mean: vec![0.0; ds.features()],
-            std: vec![1.0; ds.features()],
-        }
+    let standardizer = match scaling {
+        _ if !ds.inputs.is_empty() => Standardizer::identity(ds.features()),
+        Scaling::Features => Standardizer::fit(train.x.as_ref()),
+        Scaling::Global => Standardizer::fit_global(train.x.as_ref()),
+        Scaling::None => Standardizer::identity(ds.features()),
     };
     for (d, split) in [
         (&mut train, "training"),

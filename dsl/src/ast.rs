@@ -178,6 +178,9 @@ pub struct Family {
     pub lo: Expr,
     /// The last value (inclusive).
     pub hi: Expr,
+    /// The second value of `{T, T-1, …, 1}`, whose difference from the first is the step
+    /// (`None`: the step is 1).
+    pub next: Option<Expr>,
     /// The whole `for …` clause (of a second variable: its `j ∈ {…}`).
     pub span: Span,
     /// The second variable of `for i ∈ {1 … H}, j ∈ {1 … W}` (an image defined entry by

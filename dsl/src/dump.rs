@@ -22,7 +22,14 @@ pub fn ast(file: &ast::File, src: &str) -> String {
             let (l, c) = line_col(src, s.span.start as usize);
             let fam = match &s.family {
                 Some(f) => {
-                    let mut v = format!(" (for {} {} {}", name(&f.var), expr(&f.lo), expr(&f.hi));
+                    let step = f.next.as_ref().map(|n| format!(" {}", expr(n)));
+                    let mut v = format!(
+                        " (for {} {}{} {}",
+                        name(&f.var),
+                        expr(&f.lo),
+                        step.unwrap_or_default(),
+                        expr(&f.hi)
+                    );
                     let mut next = &f.second;
                     while let Some(g) = next {
                         v += &format!(", {} {} {}", name(&g.var), expr(&g.lo), expr(&g.hi));

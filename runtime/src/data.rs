@@ -982,6 +982,28 @@ impl Standardizer {
         Standardizer { mean, std }
     }
 
+    /// One mean and one standard deviation for every number of `x` together (each feature
+    /// gets the same two): the scaling for pictures, whose pixels are one quantity, where a
+    /// border pixel that is almost always 0 would otherwise be scaled by its own tiny spread.
+    pub fn fit_global<T: Scalar>(x: MatRef<'_, T>) -> Standardizer {
+        let all = faer::Mat::<T>::from_fn(1, x.nrows() * x.ncols(), |_, k| {
+            x[(k % x.nrows(), k / x.nrows())]
+        });
+        let one = Standardizer::fit(all.as_ref());
+        Standardizer {
+            mean: vec![one.mean[0]; x.nrows()],
+            std: vec![one.std[0]; x.nrows()],
+        }
+    }
+
+    /// The identity for `d` features (mean 0, standard deviation 1).
+    pub fn identity(d: usize) -> Standardizer {
+        Standardizer {
+            mean: vec![0.0; d],
+            std: vec![1.0; d],
+        }
+    }
+
     /// Checks that the statistics can standardise: every mean finite, every standard
     /// deviation finite and positive (as read back from a checkpoint's metadata, say).
     pub fn validate(&self) -> Result<(), String> {
@@ -1644,6 +1666,24 @@ mod tests {
         }
         let c = Standardizer::fit(Mat::<f32>::from_fn(1, 3, |_, _| 0.1).as_ref());
         assert_eq!(c.std, [1.0]);
+    }
+
+    /// One mean and standard deviation for all numbers: those of the six numbers below, by
+    /// hand (mean 2, variance (1 + 1 + 1 + 1 + 0 + 0) / 6 = 2/3), the same for both rows.
+    #[test]
+    fn the_global_standardizer_scales_all_features_alike() {
+        let x = Mat::from_fn(2, 3, |i, j| [[1.0, 3.0, 2.0], [3.0, 1.0, 2.0]][i][j]);
+        let s = Standardizer::fit_global(x.as_ref());
+        assert_eq!(s.mean, [2.0, 2.0]);
+        let sd = (2.0f64 / 3.0).sqrt();
+        assert!(s.std.iter().all(|v| (v - sd).abs() < 1e-15), "{:?}", s.std);
+        assert_eq!(
+            Standardizer::identity(2),
+            Standardizer {
+                mean: vec![0.0; 2],
+                std: vec![1.0; 2]
+            }
+        );
     }
 
     /// A row of `D·T` numbers is `X ∈ ℝ^{D×T}` column by column; a batch for a model reading

@@ -3,7 +3,10 @@
 //! `f[z, φ]`, eq. 17.25–17.26; the GAN's generator `g[z, θ]`, eq. 15.5), run by the
 //! interpreter on `z ~ Norm[0, I]` with the instance's parameters from the checkpoint; its
 //! outputs, set back to the data's scale with the checkpoint's standardisation, are drawn
-//! as a PNG grid of grey-scale pictures.
+//! as a PNG grid of grey-scale pictures. With `--model`, another model of the file is run
+//! instead: one that reads only noise and the trained model's parameters by their names (a
+//! diffusion model's sampling chain, Algorithm 18.2, from `z_T ~ Norm[0, I]` down to `x`),
+//! and its last value (or `--value`) is drawn.
 
 use faer::Mat;
 use nnspec::dsl::ir::{Graph, Role};
@@ -29,6 +32,13 @@ pub(crate) struct SampleArgs {
     /// Default: its only one.
     #[arg(long)]
     instance: Option<String>,
+    /// A model of the file to run instead of a generator instance: it reads only noise, and
+    /// parameters the checkpoint holds under the same names (`φ_t.β_0`).
+    #[arg(long, conflicts_with = "instance")]
+    model: Option<String>,
+    /// With `--model`: the value to draw (default: the model's last equation's).
+    #[arg(long, requires = "model")]
+    value: Option<String>,
     /// How many pictures.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
     count: u16,
@@ -138,52 +148,18 @@ fn draw(
         .iter()
         .find(|g| g.name == *name)
         .ok_or_else(|| format!("{} has no model `{name}`", args.file.display()))?;
-    let (inst, generator_graph) = generator(trained, graphs, args.instance.as_deref())?;
-    // The trained model's parameters, checked against the checkpoint, then the instance's.
+    // The trained model's parameters, checked against the checkpoint.
     let mut all = NamedParams::new(trained.params.iter().map(|p| {
         let (r, c) = interp::dims(p.shape, 1);
         (p.name.clone(), Mat::<f64>::zeros(r, c))
     }));
     checkpoint::load(&args.checkpoint, &mut all).map_err(|e| e.to_string())?;
-    let params: Vec<Mat<f64>> = generator_graph
-        .params
-        .iter()
-        .map(|p| {
-            let k = all
-                .names
-                .iter()
-                .position(|n| *n == format!("{inst}.{}", p.name));
-            k.map(|k| all.mats[k].clone())
-        })
-        .collect::<Option<_>>()
-        .ok_or("the checkpoint lacks a parameter of the generator")?;
-    let [z] = generator_graph.inputs.as_slice() else {
-        return Err(format!(
-            "the generator `{}` must read one input z",
-            generator_graph.name
-        ));
-    };
-    if z.role != Role::Input {
-        return Err(format!(
-            "the generator `{}`'s `{}` is not an input",
-            generator_graph.name, z.name
-        ));
-    }
     let count = usize::from(args.count);
-    let (r, c) = interp::dims(z.shape, count);
-    let normal = Init::Normal {
-        mean: 0.0,
-        variance: 1.0,
+    let mut rng = Rng::new(args.seed);
+    let (mut x, what) = match &args.model {
+        Some(m) => chain(args, trained, graphs, m, &all, count, &mut rng)?,
+        None => instance(args, trained, graphs, &all, count, &mut rng)?,
     };
-    let zs = normal.sample::<f64>(r, c, &mut Rng::new(args.seed));
-    let fwd = nnspec::dsl::opt::optimize(generator_graph).map_err(|e| e.to_string())?;
-    let f = fwd
-        .outputs
-        .first()
-        .map(|(_, id)| *id)
-        .ok_or("the generator has no output")?;
-    let values = interp::run(&fwd, &[zs], &params).map_err(|e| e.to_string())?;
-    let mut x = values[f].clone();
     if let Some(s) = training::standardizer_from_metadata(meta)?
         && s.mean.len() == x.nrows()
     {
@@ -221,10 +197,139 @@ fn draw(
     nnspec::runtime::files::write_atomic(&args.out, &png)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     Ok(format!(
-        "{count} samples of `{}` (the generator `{}`, instance `{inst}`) from z ~ Norm[0, I], \
-         {side}×{side} pixels each, grey from {lo:.3} to {hi:.3}; wrote {}",
+        "{count} samples of `{}` {what}, {side}×{side} pixels each, grey from {lo:.3} to \
+         {hi:.3}; wrote {}",
         trained.name,
-        generator_graph.name,
         args.out.display()
     ))
+}
+
+/// Samples from the generator instance of `trained` (named, or its only one), run on
+/// `z ~ Norm[0, I]`: its outputs and a description.
+fn instance(
+    args: &SampleArgs,
+    trained: &Graph,
+    graphs: &[Graph],
+    all: &NamedParams<f64>,
+    count: usize,
+    rng: &mut Rng,
+) -> Result<(Mat<f64>, String), String> {
+    let (inst, generator_graph) = generator(trained, graphs, args.instance.as_deref())?;
+    let params: Vec<Mat<f64>> = generator_graph
+        .params
+        .iter()
+        .map(|p| {
+            let k = all
+                .names
+                .iter()
+                .position(|n| *n == format!("{inst}.{}", p.name));
+            k.map(|k| all.mats[k].clone())
+        })
+        .collect::<Option<_>>()
+        .ok_or("the checkpoint lacks a parameter of the generator")?;
+    let [z] = generator_graph.inputs.as_slice() else {
+        return Err(format!(
+            "the generator `{}` must read one input z",
+            generator_graph.name
+        ));
+    };
+    if z.role != Role::Input {
+        return Err(format!(
+            "the generator `{}`'s `{}` is not an input",
+            generator_graph.name, z.name
+        ));
+    }
+    let (r, c) = interp::dims(z.shape, count);
+    let normal = Init::Normal {
+        mean: 0.0,
+        variance: 1.0,
+    };
+    let zs = normal.sample::<f64>(r, c, rng);
+    let fwd = nnspec::dsl::opt::optimize(generator_graph).map_err(|e| e.to_string())?;
+    let f = fwd
+        .outputs
+        .first()
+        .map(|(_, id)| *id)
+        .ok_or("the generator has no output")?;
+    let values = interp::run(&fwd, &[zs], &params).map_err(|e| e.to_string())?;
+    let what = format!(
+        "(the generator `{}`, instance `{inst}`) from z ~ Norm[0, I]",
+        generator_graph.name
+    );
+    Ok((values[f].clone(), what))
+}
+
+/// Samples from the model `name` of the file, which reads only noise (drawn here from its
+/// declared distributions) and parameters that `all` holds under the same names: the value
+/// `--value` (default: its last equation's) and a description.
+fn chain(
+    args: &SampleArgs,
+    trained: &Graph,
+    graphs: &[Graph],
+    name: &str,
+    all: &NamedParams<f64>,
+    count: usize,
+    rng: &mut Rng,
+) -> Result<(Mat<f64>, String), String> {
+    let g = graphs
+        .iter()
+        .find(|g| g.name == name)
+        .ok_or_else(|| format!("{} has no model `{name}`", args.file.display()))?;
+    let params: Vec<Mat<f64>> = g
+        .params
+        .iter()
+        .map(|p| {
+            let k = all.names.iter().position(|n| *n == p.name).ok_or_else(|| {
+                format!(
+                    "`{name}` reads the parameter `{}`, which the checkpoint of `{}` does not hold",
+                    p.name, trained.name
+                )
+            })?;
+            let m = &all.mats[k];
+            let want = interp::dims(p.shape, 1);
+            if (m.nrows(), m.ncols()) != want {
+                return Err(format!(
+                    "`{}` is {}×{} in the checkpoint, {}×{} in `{name}`",
+                    p.name,
+                    m.nrows(),
+                    m.ncols(),
+                    want.0,
+                    want.1
+                ));
+            }
+            Ok(m.clone())
+        })
+        .collect::<Result<_, String>>()?;
+    let inputs: Vec<Mat<f64>> = g
+        .inputs
+        .iter()
+        .map(|s| match (s.role, s.dist) {
+            (Role::Noise, Some(d)) => {
+                let (r, c) = interp::dims(s.shape, count);
+                Ok(training::init_of(d).sample::<f64>(r, c, rng))
+            }
+            _ => Err(format!(
+                "`{name}` reads `{}`, which is not noise: a model to sample from reads only \
+                 noise (`z_T : ℝ^{{D}} ~ Norm[0, I]`) and parameters",
+                s.name
+            )),
+        })
+        .collect::<Result<_, String>>()?;
+    let id = match &args.value {
+        Some(v) => g
+            .nodes
+            .iter()
+            .rposition(|n| n.name.as_deref() == Some(v.as_str()))
+            .ok_or_else(|| format!("`{name}` has no value `{v}`"))?,
+        None => g
+            .nodes
+            .iter()
+            .rposition(|n| n.name.is_some())
+            .ok_or_else(|| format!("`{name}` defines no value to draw"))?,
+    };
+    let shown = g.nodes[id].name.clone().unwrap_or_default();
+    // Unoptimised: the model has no loss or function whose output would keep its values.
+    let values = interp::run(g, &inputs, &params).map_err(|e| e.to_string())?;
+    let what = format!("(the value `{shown}` of `{name}`, from its noise)");
+    Ok((values[nnspec::dsl::ir::NodeId(id as u32)].clone(), what))
 }

@@ -689,6 +689,28 @@ def diffusion_loss():
     return inputs, p, {**out, "L": loss}
 
 
+@spec("18.31_sampling_chain")
+def sampling_chain():
+    g = rng(92)
+    b, d, dh, t_steps = 3, 2, 3, 3
+    p = {}
+    for t in range(1, t_steps + 1):
+        p[f"φ_{t}.β_0"], p[f"φ_{t}.Ω_0"] = draw(g, dh), draw(g, dh, d)
+        p[f"φ_{t}.β_1"], p[f"φ_{t}.Ω_1"] = draw(g, d), draw(g, d, dh)
+    net = lambda t, z: p[f"φ_{t}.β_1"][:, None] + p[f"φ_{t}.Ω_1"] @ relu(
+        p[f"φ_{t}.β_0"][:, None] + p[f"φ_{t}.Ω_0"] @ z)
+    beta = {t: 0.1 * t for t in range(1, t_steps + 1)}
+    alpha = {t: np.prod([1 - beta[s] for s in range(1, t + 1)]) for t in beta}
+    z = {t_steps: draw(g, d, b)}
+    xi = {t: draw(g, d, b) for t in range(2, t_steps + 1)}
+    for t in range(t_steps, 1, -1):  # Algorithm 18.2, t = T … 2
+        mean = (z[t] - beta[t] / math.sqrt(1 - alpha[t]) * net(t, z[t])) / math.sqrt(1 - beta[t])
+        z[t - 1] = mean + math.sqrt(beta[t]) * xi[t]
+    x = (z[1] - beta[1] / math.sqrt(1 - alpha[1]) * net(1, z[1])) / math.sqrt(1 - beta[1])
+    inputs = {f"z_{t_steps}": z[t_steps], **{f"ξ_{t}": xi[t] for t in xi}}
+    return inputs, p, {"z_2": z[2], "z_1": z[1], "x": x}
+
+
 @spec("12.9_self_attention_per_example")
 def self_attention_per_example():
     g = rng(41)

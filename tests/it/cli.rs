@@ -1069,6 +1069,66 @@ fn sample_draws_the_vae_decoder_on_normal_noise_as_a_png_grid() {
     );
 }
 
+/// `sample --model`: a model of the file that reads only noise and the trained parameters by
+/// name (the diffusion model's sampling chain, Algorithm 18.2) is run from its noise.
+#[test]
+fn sample_runs_a_diffusion_models_chain_from_its_noise() {
+    let spec = "specs/diffusion.nn";
+    let args = [spec, "--set", "T=3", "--standardize", "global"];
+    let (dir, _) = train_into("diffusion_sample", &args, "1");
+    let ckpt = dir.join("model.safetensors");
+    // One mean and one standard deviation for every pixel.
+    let meta = nnspec::runtime::checkpoint::read_metadata(&ckpt).unwrap();
+    for key in ["standardize_mean", "standardize_std"] {
+        let values: Vec<&str> = meta[key].split(',').map(str::trim).collect();
+        assert_eq!(values.len(), 64, "{key}");
+        assert!(values.iter().all(|v| *v == values[0]), "{key}: {values:?}");
+    }
+    let png = dir.join("chain.png");
+    let (c, p) = (ckpt.to_str().unwrap(), png.to_str().unwrap());
+    let run = |more: &[&str]| {
+        let args = ["sample", spec, "--checkpoint", c, "-o", p, "--count", "4"];
+        nnspec(&[&args[..], more].concat())
+    };
+    let r = run(&["--model", "Sample"]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stdout).starts_with(
+            "4 samples of `Diffusion` (the value `x` of `Sample`, from its noise), 8×8 pixels each"
+        ),
+        "{}",
+        text(&r.stdout)
+    );
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    // Another value of the chain, by name.
+    let r = run(&["--model", "Sample", "--value", "z_2"]);
+    assert!(
+        text(&r.stdout).contains("the value `z_2` of `Sample`"),
+        "{}",
+        text(&r.stderr)
+    );
+    // A model that reads data, or a value the model lacks: refused, naming why.
+    for (more, says) in [
+        (
+            &["--model", "Diffusion"][..],
+            "`Diffusion` reads `x`, which is not noise",
+        ),
+        (
+            &["--model", "Sample", "--value", "y"][..],
+            "`Sample` has no value `y`",
+        ),
+        (&["--model", "Nowhere"][..], "has no model `Nowhere`"),
+    ] {
+        let r = run(more);
+        assert_eq!(r.status.code(), Some(1), "{more:?}");
+        assert!(
+            text(&r.stderr).contains(says),
+            "{more:?}: {}",
+            text(&r.stderr)
+        );
+    }
+}
+
 #[test]
 fn gradcheck_skips_a_sub_model_without_a_loss_beside_models_with_one() {
     let r = nnspec(&["gradcheck", "specs/vae.nn"]);

@@ -130,6 +130,9 @@ mod transformer {
 mod vae {
     nnspec::model!("../../specs/vae.nn");
 }
+mod diffusion_loss {
+    nnspec::model!("../../tests/book/18.40_diffusion_loss.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -442,6 +445,8 @@ differential_test!(
 differential_test!(autoencoder, autoencoder::Autoencoder, "specs/autoencoder.nn", [m 0]);
 // The noise ε is an argument of the generated step: both evaluators get the same draw.
 differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
+// A network per step (sub-model instances φ_t), a schedule folded to constants.
+differential_test!(diffusion, diffusion_loss::Diffusion, "tests/book/18.40_diffusion_loss.nn", [m 0, m 1, m 2, m 3]);
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

@@ -94,7 +94,8 @@ fn cell(s: &ast::Stmt) -> Option<Cell<'_>> {
     };
     let f = s.family.as_ref()?;
     let second = f.second.as_ref()?;
-    if lhs.args.is_some() || lhs.squared {
+    // Entries are placed by their subscripts over ranges counted by one.
+    if lhs.args.is_some() || lhs.squared || f.next.is_some() || second.next.is_some() {
         return None;
     }
     let vars = [

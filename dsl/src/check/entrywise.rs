@@ -110,6 +110,14 @@ pub(crate) struct Geometry {
 pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     let [stmt] = group else { return None };
     let family = stmt.family.as_ref()?;
+    // A convolution's positions are counted by one; stride is in the input's subscript.
+    let mut clause = Some(family);
+    while let Some(f) = clause {
+        if f.next.is_some() {
+            return None;
+        }
+        clause = f.second.as_deref();
+    }
     let ast::StmtKind::Equation {
         lhs,
         rhs,

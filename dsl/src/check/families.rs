@@ -83,8 +83,13 @@ impl ModelCx<'_, '_> {
         }
         let var = self.canonical_plain(&f.var);
         let (lo, hi) = (self.eval_int_quiet(&f.lo), self.eval_int_quiet(&f.hi));
-        let (Some(lo), Some(hi)) = (lo, hi) else {
-            let bad = if lo.is_none() { &f.lo } else { &f.hi };
+        let next = f.next.as_ref().map(|n| (n, self.eval_int_quiet(n)));
+        let (Some(lo), Some(hi), None | Some((_, Some(_)))) = (lo, hi, next) else {
+            let bad = match (lo, hi, next) {
+                (None, _, _) => &f.lo,
+                (_, None, _) => &f.hi,
+                (_, _, next) => next.map_or(&f.hi, |(n, _)| n),
+            };
             self.poison_family(group);
             if !self.range_without_value(bad, "the family's range") {
                 self.error(
@@ -95,20 +100,15 @@ impl ModelCx<'_, '_> {
             }
             return;
         };
-        if lo > hi.saturating_add(1) {
-            self.poison_family(group);
-            self.error(
-                Diagnostic::new(
-                    Code::E0313,
-                    f.span,
-                    format!("the range {{{lo} … {hi}}} runs backwards"),
-                )
-                .label("first value is past the last")
-                .help("a range `{a … b}` needs a ≤ b (or b = a-1 for no members)"),
-            );
-            return;
-        }
-        let count = usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(usize::MAX);
+        let range = match Range::new(lo, next.and_then(|(_, v)| v), hi) {
+            Ok(r) => r,
+            Err(why) => {
+                self.poison_family(group);
+                self.error(why.diagnostic(f.span));
+                return;
+            }
+        };
+        let count = usize::try_from(range.count).unwrap_or(usize::MAX);
         if !self.reserve(count, f.span) {
             self.poison_family(group);
             return;
@@ -117,7 +117,7 @@ impl ModelCx<'_, '_> {
             self.poison_family(group);
             return;
         }
-        for k in lo..=hi {
+        for k in range.members() {
             self.binds.push((var.clone(), Bound::Int(k)));
             group.iter().for_each(|s| self.stmt(s));
             self.binds.pop();
@@ -265,6 +265,96 @@ impl ModelCx<'_, '_> {
 /// member), so do those defining one matrix entry by entry, every other statement a run of
 /// its own.
 /// Lowering walks the same runs.
+/// The members of a family's range: `{lo … hi}` counts up by one, `{lo, next, …, hi}` by
+/// `next − lo` (`{T, T-1, …, 1}` counts down). Checking and lowering unroll families with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Range {
+    /// The first member.
+    pub first: i64,
+    /// The difference of consecutive members.
+    pub step: i64,
+    /// How many members.
+    pub count: u64,
+}
+
+/// Why a range has no members list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RangeError {
+    /// `{5 … 1}`: counting up from past the end (`{a … a-1}` is the empty range).
+    Backwards { lo: i64, hi: i64 },
+    /// `{1, 1, …, 4}`: the first two values are equal.
+    NoStep { lo: i64 },
+    /// `{1, 3, …, 8}` or `{1, 0, …, 4}`: counting by the step never reaches the last value.
+    Misses { lo: i64, next: i64, hi: i64 },
+}
+
+impl Range {
+    /// The range `{lo … hi}` (`next: None`) or `{lo, next, …, hi}`.
+    pub(crate) fn new(lo: i64, next: Option<i64>, hi: i64) -> Result<Range, RangeError> {
+        let Some(next) = next else {
+            if lo > hi.saturating_add(1) {
+                return Err(RangeError::Backwards { lo, hi });
+            }
+            let count = (i128::from(hi) - i128::from(lo) + 1) as u64;
+            return Ok(Range {
+                first: lo,
+                step: 1,
+                count,
+            });
+        };
+        let step = i128::from(next) - i128::from(lo);
+        let span = i128::from(hi) - i128::from(lo);
+        if step == 0 {
+            return Err(RangeError::NoStep { lo });
+        }
+        if span % step != 0 || span / step < 0 || i64::try_from(step).is_err() {
+            return Err(RangeError::Misses { lo, next, hi });
+        }
+        Ok(Range {
+            first: lo,
+            step: step as i64,
+            count: (span / step + 1) as u64,
+        })
+    }
+
+    /// The members in order.
+    pub(crate) fn members(self) -> impl Iterator<Item = i64> {
+        (0..self.count).map(move |k| self.first + self.step * k as i64)
+    }
+}
+
+impl RangeError {
+    /// `E0313` at the range.
+    pub(crate) fn diagnostic(self, span: Span) -> Diagnostic {
+        match self {
+            RangeError::Backwards { lo, hi } => Diagnostic::new(
+                Code::E0313,
+                span,
+                format!("the range {{{lo} … {hi}}} runs backwards"),
+            )
+            .label("first value is past the last")
+            .help(format!(
+                "a range `{{a … b}}` needs a ≤ b (or b = a-1 for no members); to count down, give the second value: `{{{lo}, {}, …, {hi}}}`",
+                lo - 1
+            )),
+            RangeError::NoStep { lo } => Diagnostic::new(
+                Code::E0313,
+                span,
+                format!("the range's first two values are both {lo}"),
+            )
+            .label("no step between them")
+            .help("`{a, b, …, c}` counts from a by b − a: write `{a … c}` to count by one"),
+            RangeError::Misses { lo, next, hi } => Diagnostic::new(
+                Code::E0313,
+                span,
+                format!("counting {lo}, {next}, … never reaches {hi}"),
+            )
+            .label(format!("steps of {} from {lo}", i128::from(next) - i128::from(lo)))
+            .help("the last value must be the first plus a whole number of steps"),
+        }
+    }
+}
+
 pub(crate) fn family_runs(stmts: &[ast::Stmt]) -> Vec<&[ast::Stmt]> {
     let mut runs = Vec::new();
     let mut i = 0;
@@ -288,6 +378,7 @@ fn same_family(a: &ast::Stmt, b: &ast::Stmt) -> bool {
                 && dump::name(&x.var) == dump::name(&y.var)
                 && dump::expr(&x.lo) == dump::expr(&y.lo)
                 && dump::expr(&x.hi) == dump::expr(&y.hi)
+                && x.next.as_ref().map(dump::expr) == y.next.as_ref().map(dump::expr)
         }
         _ => false,
     }

@@ -35,7 +35,7 @@ mod stack;
 mod stmt;
 pub use lets::MAX_INLINED;
 
-pub(crate) use families::family_runs;
+pub(crate) use families::{Range, family_runs};
 use scope::{Bound, Entry, Func, Sym};
 pub(crate) use stmt::example_index;
 

@@ -358,7 +358,16 @@ impl Cx<'_, '_> {
                         .ok_or_else(|| unsupported(f.span, "a family without values"))?;
                     let hi = int(&f.hi, scope)
                         .ok_or_else(|| unsupported(f.span, "a family without values"))?;
-                    for k in lo..=hi {
+                    let next = match &f.next {
+                        None => None,
+                        Some(n) => Some(
+                            int(n, scope)
+                                .ok_or_else(|| unsupported(f.span, "a family without values"))?,
+                        ),
+                    };
+                    let range = crate::check::Range::new(lo, next, hi)
+                        .map_err(|e| Fail::Report(Box::new(e.diagnostic(f.span))))?;
+                    for k in range.members() {
                         scope.binds.push((var.clone(), Bind::Int(k)));
                         for s in run {
                             self.stmt_or_record(s, scope, prefix);

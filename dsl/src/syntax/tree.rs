@@ -309,15 +309,18 @@ fn build_family(p: Pair<'_, Rule>) -> ast::Family {
 fn family_var(p: Pair<'_, Rule>, clause: Span) -> ast::Family {
     let span = span_of(&p);
     let mut var = None;
+    let mut next = None;
     let mut bounds = Vec::new();
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::name => var = Some(build_name(c)),
             Rule::expr => bounds.push(build_expr(c)),
+            Rule::family_next => next = c.into_inner().next().map(build_expr),
             _ => {}
         }
     }
     let mut f = family_var_empty(clause);
+    f.next = next;
     f.span = span;
     if let Some(hi) = bounds.pop() {
         f.hi = hi;
@@ -340,6 +343,7 @@ fn family_var_empty(span: Span) -> ast::Family {
         var: empty_name(span),
         lo: zero.clone(),
         hi: zero,
+        next: None,
         span,
         second: None,
     }
