@@ -556,6 +556,64 @@ mod tests {
         assert!((lhs - dot(&k, &dk)).abs() < 1e-9);
     }
 
+    /// Mean pooling and up-sampling as the compiler lowers them (a 2×2 kernel of stride 2,
+    /// `¼ δ_{cc'}` forward, ones transposed) against the naive loops: the mean of each 2×2
+    /// region of each channel, and each entry copied into its 2×2 block.
+    #[test]
+    fn mean_pooling_and_up_sampling_against_naive_loops() {
+        let (c, h, w, batch) = (3, 4, 6, 2);
+        let g = Geom {
+            c_in: c,
+            c_out: c,
+            k: [2, 2],
+            pad: [0, 0],
+            stride: [2, 2],
+            dil: [1, 1],
+            n_in: [h, w],
+            n_out: [h / 2, w / 2],
+            chan_rows: true,
+        };
+        let delta = |v: f64| Mat::from_fn(c, 4 * c, move |r, k| if k % c == r { v } else { 0.0 });
+        let x = Mat::from_fn(c, h * w * batch, |r, k| ((r * 5 + k * 7) % 11) as f64 - 4.5);
+        let (sr, sc) = g.scratch();
+        let mut scratch = Mat::<f64>::zeros(sr, sc * batch);
+        let mut p = Mat::<f64>::zeros(c, h * w * batch / 4);
+        conv(
+            Part::Forward,
+            p.as_mut(),
+            delta(0.25).as_ref(),
+            x.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
+        let mut u = Mat::<f64>::zeros(c, h * w * batch);
+        conv(
+            Part::Input,
+            u.as_mut(),
+            delta(1.0).as_ref(),
+            p.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
+        // The column of entry (i, j) of example b of an image of size n.
+        let at = |n: (usize, usize), i: usize, j: usize, b: usize| i + n.0 * (j + n.1 * b);
+        for b in 0..batch {
+            for r in 0..c {
+                for i in 0..h / 2 {
+                    for j in 0..w / 2 {
+                        let px = |a: usize, e: usize| x[(r, at((h, w), 2 * i + a, 2 * j + e, b))];
+                        let mean = (px(0, 0) + px(0, 1) + px(1, 0) + px(1, 1)) / 4.0;
+                        let got = p[(r, at((h / 2, w / 2), i, j, b))];
+                        assert!((got - mean).abs() < 1e-12, "mean {r} {i} {j} {b}");
+                        for (a, e) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            assert_eq!(u[(r, at((h, w), 2 * i + a, 2 * j + e, b))], got);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A measurement, not a test of speed: one channel at W7's first layer's size (28×28,
     /// 3×3, zero padding one, batch 64) as the direct loops and as im2col and GEMM (the same
     /// numbers held as one channel in rows), each part timed over a few runs, and the two
