@@ -294,13 +294,15 @@ fn w7_conv_part(bencher: Bencher, layer: usize, part: &str, gemm: bool) {
     let part = part.to_string();
     let mut step = move || {
         let s = scratch.as_mut();
-        match (part.as_str(), gemm) {
-            ("forward", true) => conv::conv(dy.as_mut(), w.as_ref(), x.as_ref(), s, g),
-            ("forward", false) => conv::conv_direct(dy.as_mut(), w.as_ref(), x.as_ref(), g),
-            ("input", true) => conv::conv_input(dx.as_mut(), w.as_ref(), y.as_ref(), s, g),
-            ("input", false) => conv::conv_input_direct(dx.as_mut(), w.as_ref(), y.as_ref(), g),
-            (_, true) => conv::conv_kernel(dw.as_mut(), x.as_ref(), y.as_ref(), s, g),
-            (_, false) => conv::conv_kernel_direct(dw.as_mut(), x.as_ref(), y.as_ref(), g),
+        let (part, dst, a, b) = match part.as_str() {
+            "forward" => (conv::Part::Forward, dy.as_mut(), w.as_ref(), x.as_ref()),
+            "input" => (conv::Part::Input, dx.as_mut(), w.as_ref(), y.as_ref()),
+            _ => (conv::Part::Kernel, dw.as_mut(), x.as_ref(), y.as_ref()),
+        };
+        if gemm {
+            conv::conv(part, dst, a, b, s, g);
+        } else {
+            conv::conv_direct(part, dst, a, b, g);
         }
     };
     step();

@@ -680,11 +680,12 @@ fn conv<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, c: ir
     };
     let mut scratch = faer::Mat::<T>::zeros(rows, if rows == 0 { 0 } else { out_cols });
     let s = scratch.as_mut();
-    match c.part {
-        ir::conv::ConvPart::Forward => conv::conv(dst, a, b, s, geom),
-        ir::conv::ConvPart::Input => conv::conv_input(dst, a, b, s, geom),
-        ir::conv::ConvPart::Kernel => conv::conv_kernel(dst, a, b, s, geom),
-    }
+    let part = match c.part {
+        ir::conv::ConvPart::Forward => conv::Part::Forward,
+        ir::conv::ConvPart::Input => conv::Part::Input,
+        ir::conv::ConvPart::Kernel => conv::Part::Kernel,
+    };
+    conv::conv(part, dst, a, b, s, geom);
 }
 
 /// One run of a graph kept as the base of many runs that each change one parameter entry:

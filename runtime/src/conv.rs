@@ -13,7 +13,8 @@
 //! owns (the generated workspace sizes it by [`Geom::scratch`]); then `y = Ω P`, `∂Ω = ḡ Pᵀ`,
 //! and `∂x` is col2im of `Ωᵀ ḡ`. With one channel the patch matrix has one row per weight
 //! and the products would be matrix-vector products, so those run as direct loops
-//! (`conv_direct`, …), which are also the reference the GEMM path is tested against.
+//! ([`conv_direct`]), which are also the reference the GEMM path is tested against. One entry
+//! point, [`conv`], computes any of the three parts ([`Part`]).
 
 use crate::Scalar;
 use faer::{MatMut, MatRef};
@@ -249,160 +250,126 @@ pub fn scratch_for(geoms: &[Geom]) -> (usize, usize) {
     })
 }
 
-/// `dst[c, o, b] = ∑_{c', m} w[c, c', m] x[c', o·s + m·d - p, b]`. With channels in rows,
-/// im2col into `scratch` (at least [`Geom::scratch`] rows and its columns times the batch)
-/// and one GEMM `dst = w · P`; otherwise direct loops (`scratch` unused, may be empty).
+/// Which of the three bilinear maps of a convolution a call computes, and so what its
+/// operands `(a, b)` and its destination are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `(w, x) → y`: `y[c, o, b] = ∑_{c', m} w[c, c', m] x[c', o·s + m·d - p, b]`.
+    Forward,
+    /// `(w, ḡ) → ∂x`, the transposed convolution:
+    /// `∂x[c', q, b] = ∑_{c, o, m} w[c, c', m] ḡ[c, o, b] [q = o·s + m·d - p]`.
+    Input,
+    /// `(x, ḡ) → ∂w`, summed over the batch: `∂w[c, c', m] = ∑_b ∑_o ḡ[c, o, b] x[c', o·s +
+    /// m·d - p, b]`.
+    Kernel,
+}
+
+impl Part {
+    /// The name in panic messages.
+    fn name(self) -> &'static str {
+        match self {
+            Part::Forward => "conv",
+            Part::Input => "conv_input",
+            Part::Kernel => "conv_kernel",
+        }
+    }
+}
+
+/// Checks the shapes of a call of `part` and returns the batch.
+fn check_part<T: Scalar>(
+    g: &Geom,
+    part: Part,
+    dst: &MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+) -> usize {
+    let (d, a, b) = (
+        (dst.nrows(), dst.ncols()),
+        (a.nrows(), a.ncols()),
+        (b.nrows(), b.ncols()),
+    );
+    let (kernel, x, y) = match part {
+        Part::Forward => (a, b, d),
+        Part::Input => (a, d, b),
+        Part::Kernel => (d, a, b),
+    };
+    g.check(part.name(), kernel, x, y)
+}
+
+/// One part of the convolution ([`Part`]: `dst = part(a, b)`). With channels in rows
+/// ([`Geom::uses_gemm`]) im2col and one GEMM: `y = w · P` with `P` the patch matrix of `x` in
+/// `scratch` (at least [`Geom::scratch`] rows and its columns times the batch), `∂w = ḡ ·
+/// Pᵀ`, and `∂x` col2im of `wᵀ · ḡ` computed into `scratch`; otherwise the direct loops of
+/// [`conv_direct`] (`scratch` unused, may be empty).
 ///
 /// # Panics
-/// If the shapes are not the geometry's.
+/// If the shapes are not the geometry's, or the scratch is too small.
 pub fn conv<T: Scalar>(
-    dst: MatMut<'_, T>,
-    w: MatRef<'_, T>,
-    x: MatRef<'_, T>,
+    part: Part,
+    mut dst: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
     scratch: MatMut<'_, T>,
     g: Geom,
 ) {
-    let batch = g.check(
-        "conv",
-        (w.nrows(), w.ncols()),
-        (x.nrows(), x.ncols()),
-        (dst.nrows(), dst.ncols()),
-    );
-    if g.uses_gemm() {
-        g.check_scratch("conv", (scratch.nrows(), scratch.ncols()), batch);
-        let p = g.gather(x, scratch, batch);
-        crate::gemm::gemm(dst, w, p.as_ref(), false, false, false);
-    } else {
-        conv_direct(dst, w, x, g);
+    if !g.uses_gemm() {
+        return conv_direct(part, dst, a, b, g);
+    }
+    let batch = check_part(&g, part, &dst, a, b);
+    g.check_scratch(part.name(), (scratch.nrows(), scratch.ncols()), batch);
+    match part {
+        Part::Forward => {
+            let p = g.gather(b, scratch, batch);
+            crate::gemm::gemm(dst, a, p.as_ref(), false, false, false);
+        }
+        Part::Input => {
+            let (rows, cols) = g.scratch();
+            let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
+            crate::gemm::gemm(p.as_mut(), a, b, true, false, false);
+            dst.fill(T::ZERO);
+            g.scatter(dst, p.as_ref(), batch);
+        }
+        Part::Kernel => {
+            let p = g.gather(a, scratch, batch);
+            crate::gemm::gemm(dst, b, p.as_ref(), false, true, false);
+        }
     }
 }
 
-/// [`conv`] as direct loops over every weight and position, whatever the layout.
+/// [`conv`] as direct loops over every weight and position, whatever the layout: the kernel
+/// of a convolution of one channel, and the reference im2col and GEMM are tested against.
 ///
 /// # Panics
 /// If the shapes are not the geometry's.
-pub fn conv_direct<T: Scalar>(mut dst: MatMut<'_, T>, w: MatRef<'_, T>, x: MatRef<'_, T>, g: Geom) {
-    let batch = g.check(
-        "conv",
-        (w.nrows(), w.ncols()),
-        (x.nrows(), x.ncols()),
-        (dst.nrows(), dst.ncols()),
-    );
-    dst.fill(T::ZERO);
-    for b in 0..batch {
-        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
-            let v = w[g.w(c, ci, m1, m2)] * x[g.at(g.n_in, ci, q1, q2, b)];
-            dst[g.at(g.n_out, c, o1, o2, b)] += v;
-        });
-    }
-}
-
-/// The transposed convolution, the gradient with respect to the input:
-/// `dst[c', q, b] = ∑_{c, o, m} w[c, c', m] grad[c, o, b] [q = o·s + m·d - p]`. With channels
-/// in rows, one GEMM `P = wᵀ · grad` into `scratch` and col2im of `P` into `dst`.
-///
-/// # Panics
-/// If the shapes are not the geometry's.
-pub fn conv_input<T: Scalar>(
+pub fn conv_direct<T: Scalar>(
+    part: Part,
     mut dst: MatMut<'_, T>,
-    w: MatRef<'_, T>,
-    grad: MatRef<'_, T>,
-    scratch: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
     g: Geom,
 ) {
-    let batch = g.check(
-        "conv_input",
-        (w.nrows(), w.ncols()),
-        (dst.nrows(), dst.ncols()),
-        (grad.nrows(), grad.ncols()),
-    );
-    if g.uses_gemm() {
-        g.check_scratch("conv_input", (scratch.nrows(), scratch.ncols()), batch);
-        let (rows, cols) = g.scratch();
-        let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
-        crate::gemm::gemm(p.as_mut(), w, grad, true, false, false);
-        dst.fill(T::ZERO);
-        g.scatter(dst, p.as_ref(), batch);
-    } else {
-        conv_input_direct(dst, w, grad, g);
-    }
-}
-
-/// [`conv_input`] as direct loops.
-///
-/// # Panics
-/// If the shapes are not the geometry's.
-pub fn conv_input_direct<T: Scalar>(
-    mut dst: MatMut<'_, T>,
-    w: MatRef<'_, T>,
-    grad: MatRef<'_, T>,
-    g: Geom,
-) {
-    let batch = g.check(
-        "conv_input",
-        (w.nrows(), w.ncols()),
-        (dst.nrows(), dst.ncols()),
-        (grad.nrows(), grad.ncols()),
-    );
+    let batch = check_part(&g, part, &dst, a, b);
     dst.fill(T::ZERO);
-    for b in 0..batch {
-        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
-            let v = w[g.w(c, ci, m1, m2)] * grad[g.at(g.n_out, c, o1, o2, b)];
-            dst[g.at(g.n_in, ci, q1, q2, b)] += v;
-        });
-    }
-}
-
-/// The gradient with respect to the kernel, summed over the batch:
-/// `dst[c, c', m] = ∑_b ∑_o grad[c, o, b] x[c', o·s + m·d - p, b]`. With channels in rows,
-/// im2col of `x` into `scratch` and one GEMM `dst = grad · Pᵀ`.
-///
-/// # Panics
-/// If the shapes are not the geometry's.
-pub fn conv_kernel<T: Scalar>(
-    dst: MatMut<'_, T>,
-    x: MatRef<'_, T>,
-    grad: MatRef<'_, T>,
-    scratch: MatMut<'_, T>,
-    g: Geom,
-) {
-    let batch = g.check(
-        "conv_kernel",
-        (dst.nrows(), dst.ncols()),
-        (x.nrows(), x.ncols()),
-        (grad.nrows(), grad.ncols()),
-    );
-    if g.uses_gemm() {
-        g.check_scratch("conv_kernel", (scratch.nrows(), scratch.ncols()), batch);
-        let p = g.gather(x, scratch, batch);
-        crate::gemm::gemm(dst, grad, p.as_ref(), false, true, false);
-    } else {
-        conv_kernel_direct(dst, x, grad, g);
-    }
-}
-
-/// [`conv_kernel`] as direct loops.
-///
-/// # Panics
-/// If the shapes are not the geometry's.
-pub fn conv_kernel_direct<T: Scalar>(
-    mut dst: MatMut<'_, T>,
-    x: MatRef<'_, T>,
-    grad: MatRef<'_, T>,
-    g: Geom,
-) {
-    let batch = g.check(
-        "conv_kernel",
-        (dst.nrows(), dst.ncols()),
-        (x.nrows(), x.ncols()),
-        (grad.nrows(), grad.ncols()),
-    );
-    dst.fill(T::ZERO);
-    for b in 0..batch {
-        g.each(|[c, ci, o1, o2, m1, m2, q1, q2]| {
-            let v = grad[g.at(g.n_out, c, o1, o2, b)] * x[g.at(g.n_in, ci, q1, q2, b)];
-            dst[g.w(c, ci, m1, m2)] += v;
-        });
+    for e in 0..batch {
+        // The kernel's, the input's and the output's entry of each term.
+        let at = |[c, ci, o1, o2, m1, m2, q1, q2]: [usize; 8]| {
+            let x = g.at(g.n_in, ci, q1, q2, e);
+            (g.w(c, ci, m1, m2), x, g.at(g.n_out, c, o1, o2, e))
+        };
+        match part {
+            Part::Forward => g.each(|i| {
+                let (w, x, y) = at(i);
+                dst[y] += a[w] * b[x];
+            }),
+            Part::Input => g.each(|i| {
+                let (w, x, y) = at(i);
+                dst[x] += a[w] * b[y];
+            }),
+            Part::Kernel => g.each(|i| {
+                let (w, x, y) = at(i);
+                dst[w] += b[y] * a[x];
+            }),
+        }
     }
 }
 
@@ -422,6 +389,7 @@ mod tests {
         let g = Geom::signal(3, 1, 1, 1, 5, 5);
         let mut y = Mat::<f64>::zeros(5, 2);
         conv(
+            Part::Forward,
             y.as_mut(),
             w.as_ref(),
             x.as_ref(),
@@ -441,7 +409,8 @@ mod tests {
         // ⟨conv(w, x), r⟩ = ⟨x, input(w, r)⟩ = ⟨w, kernel(x, r)⟩.
         let r = Mat::from_fn(5, 2, |i, b| (i * 3 + b) as f64 * 0.25 - 1.0);
         let mut dx = Mat::<f64>::zeros(5, 2);
-        conv_input(
+        conv(
+            Part::Input,
             dx.as_mut(),
             w.as_ref(),
             r.as_ref(),
@@ -449,7 +418,8 @@ mod tests {
             g,
         );
         let mut dw = Mat::<f64>::zeros(3, 1);
-        conv_kernel(
+        conv(
+            Part::Kernel,
             dw.as_mut(),
             x.as_ref(),
             r.as_ref(),
@@ -475,6 +445,7 @@ mod tests {
         let g = Geom::signal(2, 1, 2, 2, 7, 3);
         let mut y = Mat::<f64>::zeros(3, 1);
         conv(
+            Part::Forward,
             y.as_mut(),
             w.as_ref(),
             x.as_ref(),
@@ -511,7 +482,14 @@ mod tests {
         let mut y = Mat::<f64>::zeros(3, h2 * w2 * batch);
         let (sr, sc) = g.scratch();
         let mut scratch = Mat::<f64>::zeros(sr, sc * batch);
-        conv(y.as_mut(), k.as_ref(), x.as_ref(), scratch.as_mut(), g);
+        conv(
+            Part::Forward,
+            y.as_mut(),
+            k.as_ref(),
+            x.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
         for b in 0..batch {
             // The padded image: (H + 2) × (W + 2) per channel, zero at the border.
             let xp = |c: usize, i: usize, j: usize| {
@@ -540,18 +518,32 @@ mod tests {
         }
         let r = Mat::from_fn(3, h2 * w2 * batch, |c, col| ((c + col) % 5) as f64 - 2.0);
         let mut dx = Mat::<f64>::zeros(2, h * w * batch);
-        conv_input(dx.as_mut(), k.as_ref(), r.as_ref(), scratch.as_mut(), g);
+        conv(
+            Part::Input,
+            dx.as_mut(),
+            k.as_ref(),
+            r.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
         let mut dk = Mat::<f64>::zeros(3, 18);
-        conv_kernel(dk.as_mut(), x.as_ref(), r.as_ref(), scratch.as_mut(), g);
+        conv(
+            Part::Kernel,
+            dk.as_mut(),
+            x.as_ref(),
+            r.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
         // im2col and GEMM against the direct loops, part by part.
         let mut want = Mat::<f64>::zeros(2, h * w * batch);
-        conv_input_direct(want.as_mut(), k.as_ref(), r.as_ref(), g);
+        conv_direct(Part::Input, want.as_mut(), k.as_ref(), r.as_ref(), g);
         assert!((&want - &dx).norm_max() < 1e-12);
         let mut want = Mat::<f64>::zeros(3, 18);
-        conv_kernel_direct(want.as_mut(), x.as_ref(), r.as_ref(), g);
+        conv_direct(Part::Kernel, want.as_mut(), x.as_ref(), r.as_ref(), g);
         assert!((&want - &dk).norm_max() < 1e-12);
         let mut want = Mat::<f64>::zeros(3, h2 * w2 * batch);
-        conv_direct(want.as_mut(), k.as_ref(), x.as_ref(), g);
+        conv_direct(Part::Forward, want.as_mut(), k.as_ref(), x.as_ref(), g);
         assert!((&want - &y).norm_max() < 1e-12);
         let dot = |a: &Mat<f64>, b: &Mat<f64>| {
             (0..a.nrows())
@@ -562,5 +554,120 @@ mod tests {
         let lhs = dot(&y, &r);
         assert!((lhs - dot(&x, &dx)).abs() < 1e-9);
         assert!((lhs - dot(&k, &dk)).abs() < 1e-9);
+    }
+
+    /// Mean pooling and up-sampling as the compiler lowers them (a 2×2 kernel of stride 2,
+    /// `¼ δ_{cc'}` forward, ones transposed) against the naive loops: the mean of each 2×2
+    /// region of each channel, and each entry copied into its 2×2 block.
+    #[test]
+    fn mean_pooling_and_up_sampling_against_naive_loops() {
+        let (c, h, w, batch) = (3, 4, 6, 2);
+        let g = Geom {
+            c_in: c,
+            c_out: c,
+            k: [2, 2],
+            pad: [0, 0],
+            stride: [2, 2],
+            dil: [1, 1],
+            n_in: [h, w],
+            n_out: [h / 2, w / 2],
+            chan_rows: true,
+        };
+        let delta = |v: f64| Mat::from_fn(c, 4 * c, move |r, k| if k % c == r { v } else { 0.0 });
+        let x = Mat::from_fn(c, h * w * batch, |r, k| ((r * 5 + k * 7) % 11) as f64 - 4.5);
+        let (sr, sc) = g.scratch();
+        let mut scratch = Mat::<f64>::zeros(sr, sc * batch);
+        let mut p = Mat::<f64>::zeros(c, h * w * batch / 4);
+        conv(
+            Part::Forward,
+            p.as_mut(),
+            delta(0.25).as_ref(),
+            x.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
+        let mut u = Mat::<f64>::zeros(c, h * w * batch);
+        conv(
+            Part::Input,
+            u.as_mut(),
+            delta(1.0).as_ref(),
+            p.as_ref(),
+            scratch.as_mut(),
+            g,
+        );
+        // The column of entry (i, j) of example b of an image of size n.
+        let at = |n: (usize, usize), i: usize, j: usize, b: usize| i + n.0 * (j + n.1 * b);
+        for b in 0..batch {
+            for r in 0..c {
+                for i in 0..h / 2 {
+                    for j in 0..w / 2 {
+                        let px = |a: usize, e: usize| x[(r, at((h, w), 2 * i + a, 2 * j + e, b))];
+                        let mean = (px(0, 0) + px(0, 1) + px(1, 0) + px(1, 1)) / 4.0;
+                        let got = p[(r, at((h / 2, w / 2), i, j, b))];
+                        assert!((got - mean).abs() < 1e-12, "mean {r} {i} {j} {b}");
+                        for (a, e) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            assert_eq!(u[(r, at((h, w), 2 * i + a, 2 * j + e, b))], got);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A measurement, not a test of speed: one channel at W7's first layer's size (28×28,
+    /// 3×3, zero padding one, batch 64) as the direct loops and as im2col and GEMM (the same
+    /// numbers held as one channel in rows), each part timed over a few runs, and the two
+    /// equal. `cargo test --release -p nnspec-runtime --lib -- --ignored --nocapture one_channel`.
+    #[test]
+    #[ignore]
+    fn one_channel_direct_against_im2col() {
+        let (n, batch, reps) = (28, 64, 20);
+        let direct = Geom {
+            c_in: 1,
+            c_out: 1,
+            k: [3, 3],
+            pad: [1, 1],
+            stride: [1, 1],
+            dil: [1, 1],
+            n_in: [n, n],
+            n_out: [n, n],
+            chan_rows: false,
+        };
+        let gemm = Geom {
+            chan_rows: true,
+            ..direct
+        };
+        let x = Mat::from_fn(n, n * batch, |i, j| ((i * 7 + j * 3) % 13) as f32 - 6.0);
+        let w = Mat::from_fn(3, 3, |i, j| (i + 2 * j) as f32 * 0.1 - 0.4);
+        let xr = Mat::from_fn(1, n * n * batch, |_, k| x[(k % n, k / n)]);
+        let wr = Mat::from_fn(1, 9, |_, k| w[(k % 3, k / 3)]);
+        let (sr, sc) = gemm.scratch();
+        let mut scratch = Mat::<f32>::zeros(sr, sc * batch);
+        for part in [Part::Forward, Part::Input, Part::Kernel] {
+            let (mut d1, mut d2) = match part {
+                Part::Kernel => (Mat::zeros(3, 3), Mat::zeros(1, 9)),
+                _ => (Mat::zeros(n, n * batch), Mat::zeros(1, n * n * batch)),
+            };
+            let (a1, b1, a2, b2) = match part {
+                Part::Kernel => (x.as_ref(), x.as_ref(), xr.as_ref(), xr.as_ref()),
+                _ => (w.as_ref(), x.as_ref(), wr.as_ref(), xr.as_ref()),
+            };
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                conv_direct(part, d1.as_mut(), a1, b1, direct);
+            }
+            let t1 = t.elapsed() / reps;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                conv(part, d2.as_mut(), a2, b2, scratch.as_mut(), gemm);
+            }
+            let t2 = t.elapsed() / reps;
+            let same = (0..d2.ncols()).all(|k| {
+                let (r, c) = (k % d1.nrows(), k / d1.nrows());
+                (d1[(r, c)] - d2[(0, k)]).abs() <= 1e-3 * (1.0 + d1[(r, c)].abs())
+            });
+            assert!(same, "{part:?}: the two ways differ");
+            println!("one channel {part:?}: direct {t1:?}, im2col + GEMM {t2:?}");
+        }
     }
 }

@@ -1490,6 +1490,79 @@ def max_pool_channels():
     return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "p": chan_layout(ps), "f": col(fs), "L": loss}
 
 
+def mean_pool_2x2(h):
+    """§10.4.1: the mean of each 2×2 region of one image (sizes even)."""
+    r, c = h.shape
+    return h.reshape(r // 2, 2, c // 2, 2).mean(axis=(1, 3))
+
+
+def upsample_2x2(h):
+    """§10.4.2: each position duplicated into a 2×2 block (np.kron with a block of ones)."""
+    return np.kron(h, np.ones((2, 2)))
+
+
+@spec("10.4_mean_pool")
+def mean_pool_channels():
+    g = rng(1043)
+    batch, (h, wd), d_o = 3, (4, 6), 2
+    xs = [draw(g, 1, h, wd, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_o) for _ in range(batch)]
+    w, beta = draw(g, 2, 1, 3, 3), draw(g, 2)
+    p = {"ω": kernel_layout(w), "β": beta, "Ω": draw(g, d_o, 12), "β_1": draw(g, d_o)}
+    hs = [conv2d_channels_book(x, w, beta, 1, (h, wd)) for x in xs]
+    ps = [np.stack([mean_pool_2x2(hc) for hc in hh]) for hh in hs]
+    for hh, q in zip(hs, ps):  # the regions written out, as a second check
+        for c in range(2):
+            for i in range(2):
+                for j in range(3):
+                    region = hh[c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                    assert abs(q[c, i, j] - region.sum() / 4) < 1e-15
+    fs = [p["β_1"] + p["Ω"] @ q.flatten(order="F") for q in ps]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "p": chan_layout(ps), "f": col(fs), "L": loss}
+
+
+@spec("10.4_upsample")
+def upsample_channels():
+    g = rng(1044)
+    batch, (h, wd), d_o = 3, (2, 3), 2
+    xs = [draw(g, 2, h, wd, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_o) for _ in range(batch)]
+    w, beta = draw(g, 2, 2, 3, 3), draw(g, 2)
+    w2, beta2 = draw(g, 1, 2, 3, 3), draw(g, 1)
+    p = {"ω": kernel_layout(w), "β": beta, "ω'": kernel_layout(w2), "β'": beta2,
+         "Ω": draw(g, d_o, 6), "β_1": draw(g, d_o)}
+    hs = [conv2d_channels_book(x, w, beta, 1, (h, wd)) for x in xs]
+    us = [np.stack([upsample_2x2(hc) for hc in hh]) for hh in hs]
+    for hh, u in zip(hs, us):  # every position four times, as a second check
+        for c in range(2):
+            for i in range(4):
+                for j in range(6):
+                    assert u[c, i, j] == hh[c, i // 2, j // 2]
+    h2s = [conv2d_channels_book(u, w2, beta2, 2, (h, wd)) for u in us]
+    fs = [p["β_1"] + p["Ω"] @ q.flatten(order="F") for q in h2s]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "u": chan_layout(us), "h'": chan_layout(h2s), "f": col(fs), "L": loss}
+
+
+@spec("10.4_mean_pool_upsample")
+def mean_pool_upsample():
+    g = rng(1045)
+    xs = [draw(g, 4, 6, scale=2.0) for _ in range(3)]
+    ys = [draw(g, 3) for _ in range(3)]
+    p = {"ω": draw(g, 3, 3), "β": float(draw(g)), "Ω": draw(g, 3, 24), "β_1": draw(g, 3)}
+    hs = [conv2d_book(x, p["ω"], p["β"], (1, 1), (1, 1), (-2, -2), (4, 6)) for x in xs]
+    ps = [mean_pool_2x2(h) for h in hs]
+    us = [upsample_2x2(q) for q in ps]
+    fs = [p["β_1"] + p["Ω"] @ u.flatten(order="F") for u in us]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": side(xs), "y": col(ys)}, p, {"h": side(hs), "p": side(ps), "u": side(us), "f": col(fs), "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 

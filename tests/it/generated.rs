@@ -19,6 +19,18 @@ mod autoencoder {
 mod backprop {
     nnspec::model!("../../specs/backprop.nn");
 }
+mod conv_autoencoder {
+    nnspec::model!("../../specs/conv_autoencoder.nn");
+}
+mod mean_pool {
+    nnspec::model!("../../tests/book/10.4_mean_pool.nn");
+}
+mod upsample {
+    nnspec::model!("../../tests/book/10.4_upsample.nn");
+}
+mod mean_pool_upsample {
+    nnspec::model!("../../tests/book/10.4_mean_pool_upsample.nn");
+}
 mod conv {
     nnspec::model!("../../specs/conv.nn");
 }
@@ -443,6 +455,10 @@ differential_test!(
     [m 0, m 1]
 );
 differential_test!(autoencoder, autoencoder::Autoencoder, "specs/autoencoder.nn", [m 0]);
+differential_test!(convautoencoder, conv_autoencoder::ConvAutoencoder, "specs/conv_autoencoder.nn", [m 0]);
+differential_test!(meanpool, mean_pool::MeanPoolChannels, "tests/book/10.4_mean_pool.nn", [m 0, m 1]);
+differential_test!(upsamplechannels, upsample::UpsampleChannels, "tests/book/10.4_upsample.nn", [m 0, m 1]);
+differential_test!(meanpoolupsample, mean_pool_upsample::MeanPoolUpsample, "tests/book/10.4_mean_pool_upsample.nn", [m 0, m 1]);
 // The noise ε is an argument of the generated step: both evaluators get the same draw.
 differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
 // A network per step (sub-model instances φ_t), a schedule folded to constants.

@@ -47,6 +47,12 @@ pub enum Builtin {
     /// `MaxPool[H]`: the maximum of each 2×2 region of an image (§10.4), `ℝ^{H×W} →
     /// ℝ^{H/2×W/2}`, `H` and `W` even.
     MaxPool,
+    /// `MeanPool[H]`: the mean of each 2×2 region of an image (§10.4.1, "mean pooling"),
+    /// `ℝ^{H×W} → ℝ^{H/2×W/2}`, `H` and `W` even.
+    MeanPool,
+    /// `Upsample[H]`: each position duplicated into a 2×2 block (§10.4.2, up-sampling),
+    /// `ℝ^{H×W} → ℝ^{2H×2W}`.
+    Upsample,
     /// `vec[P]`: a matrix `ℝ^{H×W}` as the vector `ℝ^{HW}` of its columns one under the other.
     Vec,
     /// `diag[v]`: the square matrix with `v` on its diagonal, zero elsewhere (the degree
@@ -70,7 +76,7 @@ pub enum Kind {
     Columns,
     /// `Norm_y[μ, σ²]`: the subscript is the point, the result has its shape.
     Density,
-    /// One matrix in (an image per example): `MaxPool`, `vec`.
+    /// One matrix in (an image per example): `MaxPool`, `MeanPool`, `Upsample`, `vec`.
     Image,
     /// One column vector in, the square diagonal matrix out: `diag`.
     Diagonal,
@@ -101,6 +107,8 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("BatchNorm", Builtin::BatchNorm, Kind::VectorToVector),
     ("Norm", Builtin::NormPdf, Kind::Density),
     ("MaxPool", Builtin::MaxPool, Kind::Image),
+    ("MeanPool", Builtin::MeanPool, Kind::Image),
+    ("Upsample", Builtin::Upsample, Kind::Image),
     ("vec", Builtin::Vec, Kind::Image),
     ("diag", Builtin::Diag, Kind::Diagonal),
     ("Softmask", Builtin::Softmask, Kind::Mask),

@@ -1667,8 +1667,9 @@ impl ModelCx<'_, '_> {
         })
     }
 
-    /// `MaxPool[H]` (2×2 regions, §10.4) and `vec[P]` of a matrix `ℝ^{H×W}`: `ℝ^{H/2×W/2}`
-    /// with `H` and `W` even and known, and `ℝ^{HW}`; of an image with channels
+    /// `MaxPool[H]`, `MeanPool[H]` (2×2 regions, §10.4), `Upsample[H]` (§10.4.2) and `vec[P]`
+    /// of a matrix `ℝ^{H×W}`: `ℝ^{H/2×W/2}` with `H` and `W` even and known, `ℝ^{2H×2W}`,
+    /// and `ℝ^{HW}`; of an image with channels
     /// `ℝ^{C×H×W}`, each channel pooled alone, `ℝ^{C×H/2×W/2}`, and `ℝ^{CHW}` (column-major,
     /// the channel fastest).
     fn image_builtin(&mut self, b: Builtin, arg: &Expr, v: Val) -> Option<Val> {
@@ -1692,15 +1693,21 @@ impl ModelCx<'_, '_> {
                 return None;
             }
         };
-        let shape = if b == Builtin::MaxPool {
+        let shape = if matches!(b, Builtin::MaxPool | Builtin::MeanPool) {
             let (hv, wv) = (h.value.unwrap_or(1), w.value.unwrap_or(1));
             if hv % 2 != 0 || wv % 2 != 0 || hv <= 0 || wv <= 0 || h.wild || w.wild {
+                let what = if b == Builtin::MaxPool {
+                    "maximum"
+                } else {
+                    "mean"
+                };
                 self.error(
                     Diagnostic::new(
                         Code::E0304,
                         arg.span,
                         format!(
-                            "`MaxPool` takes the maximum of each 2×2 region, but {} is {} (its sizes must be even numbers)",
+                            "`{}` takes the {what} of each 2×2 region, but {} is {} (its sizes must be even numbers)",
+                            b.name(),
                             self.snippet(arg.span),
                             v.shape.describe()
                         ),
@@ -1710,6 +1717,17 @@ impl ModelCx<'_, '_> {
                 return None;
             }
             let (h2, w2) = (Dim::constant(hv / 2), Dim::constant(wv / 2));
+            match channels {
+                None => Shape::Mat(h2, w2),
+                Some(c) => Shape::Tensor(vec![c.clone(), h2, w2]),
+            }
+        } else if b == Builtin::Upsample {
+            let double = |d: &Dim| Dim {
+                sym: d.sym.mul(&super::shape::Poly::constant(2)),
+                value: d.value.and_then(|v| v.checked_mul(2)),
+                wild: d.wild,
+            };
+            let (h2, w2) = (double(h), double(w));
             match channels {
                 None => Shape::Mat(h2, w2),
                 Some(c) => Shape::Tensor(vec![c.clone(), h2, w2]),

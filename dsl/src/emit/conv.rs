@@ -5,8 +5,10 @@ use crate::ir::conv::{Conv, ConvPart};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// `rt::conv::conv(dst, a, b, scratch, Geom { … });` (or `conv_input`, `conv_kernel`), the
-/// scratch the workspace's patch matrix ([`scratch_init`]).
+/// `rt::conv::conv(Part::…, dst, a, b, scratch, Geom { … });` with channels in rows, the
+/// scratch the workspace's patch matrix ([`scratch_init`]); with one channel, whose kernel
+/// is the runtime's direct loops (`Geom::uses_gemm` is `chan_rows`), `conv_direct` and no
+/// scratch.
 pub(super) fn stmt(
     rt: &TokenStream,
     dst: TokenStream,
@@ -14,22 +16,28 @@ pub(super) fn stmt(
     scratch: TokenStream,
     c: Conv,
 ) -> TokenStream {
-    let f = match c.part {
-        ConvPart::Forward => quote!(conv),
-        ConvPart::Input => quote!(conv_input),
-        ConvPart::Kernel => quote!(conv_kernel),
+    let part = match c.part {
+        ConvPart::Forward => quote!(#rt::conv::Part::Forward),
+        ConvPart::Input => quote!(#rt::conv::Part::Input),
+        ConvPart::Kernel => quote!(#rt::conv::Part::Kernel),
     };
     let geom = geom(rt, c);
-    quote!(#rt::conv::#f(#dst, #a, #b, #scratch, #geom);)
+    if c.chan_rows {
+        quote!(#rt::conv::conv(#part, #dst, #a, #b, #scratch, #geom);)
+    } else {
+        quote!(#rt::conv::conv_direct(#part, #dst, #a, #b, #geom);)
+    }
 }
 
 /// The workspace's patch matrix for the convolutions of a graph, sized by the runtime
-/// (`conv::scratch_for`) from their geometries: `None` without a convolution.
+/// (`conv::scratch_for`) from their geometries: `None` without a convolution with channels
+/// in rows (the only ones with a patch matrix).
 pub(super) fn scratch_init(
     rt: &TokenStream,
     faer: &TokenStream,
     convs: &[Conv],
 ) -> Option<TokenStream> {
+    let convs: Vec<Conv> = convs.iter().copied().filter(|c| c.chan_rows).collect();
     if convs.is_empty() {
         return None;
     }

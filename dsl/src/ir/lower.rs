@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 mod concat;
 mod conv;
 mod entries;
+mod resample;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
@@ -1432,6 +1433,8 @@ impl Cx<'_, '_> {
                 }
                 id
             }
+            Builtin::MeanPool => self.resample(resample::Resample::MeanPool, x, span)?,
+            Builtin::Upsample => self.resample(resample::Resample::Upsample, x, span)?,
             Builtin::Diag => return Ok(Lv::of(self.op(Op::Diag, &[x.id], span)?)),
             Builtin::Vec => {
                 let s = self.graph.shape(x.id);
@@ -1776,6 +1779,8 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::LayerNorm
         | Builtin::BatchNorm
         | Builtin::MaxPool
+        | Builtin::MeanPool
+        | Builtin::Upsample
         | Builtin::Vec
         | Builtin::Diag
         | Builtin::Softmask
