@@ -125,7 +125,7 @@ impl Geom {
     /// padding): the one loop nest of im2col (gather) and col2im (scatter). Column by column,
     /// so each column of the patch matrix is visited in memory order.
     #[inline]
-    fn each_patch(&self, batch: usize, mut f: impl FnMut(usize, usize, usize, Option<usize>)) {
+    fn each_patch(&self, batch: usize, mut f: impl FnMut(usize, usize, Option<usize>)) {
         let (h, w) = (self.n_in[0], self.n_in[1]);
         let mut k = 0;
         for b in 0..batch {
@@ -136,11 +136,8 @@ impl Geom {
                         let q2 = self.source(1, o2, m2);
                         for m1 in 0..self.k[0] {
                             let q1 = self.source(0, o1, m1);
-                            let col = q1.zip(q2).map(|(q1, q2)| q1 + h * (q2 + w * b));
-                            for ci in 0..self.c_in {
-                                f(r, k, ci, col);
-                                r += 1;
-                            }
+                            f(r, k, q1.zip(q2).map(|(q1, q2)| q1 + h * (q2 + w * b)));
+                            r += self.c_in;
                         }
                     }
                     k += 1;
@@ -150,6 +147,8 @@ impl Geom {
     }
 
     /// The patch matrix of `x` (im2col) in the top-left corner of `scratch`, which it returns.
+    /// Each patch position's `c_in` channels are one column of `x` and `c_in` consecutive
+    /// rows of the patch matrix: copied as slices when both are contiguous.
     fn gather<'s, T: Scalar>(
         &self,
         x: MatRef<'_, T>,
@@ -157,19 +156,56 @@ impl Geom {
         batch: usize,
     ) -> MatMut<'s, T> {
         let (rows, cols) = self.scratch();
+        let ci = self.c_in;
         let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
-        self.each_patch(batch, |r, k, ci, col| {
-            p[(r, k)] = col.map_or(T::ZERO, |q| x[(ci, q)]);
+        if let Some(xc) = x.try_as_col_major().filter(|x| x.nrows() == ci)
+            && let Some(mut pc) = p.as_mut().try_as_col_major_mut()
+        {
+            self.each_patch(batch, |r, k, col| {
+                let dst = &mut pc.as_mut().col_mut(k).as_slice_mut()[r..r + ci];
+                // One channel (a first layer) is one number: no call to `memcpy` for it.
+                match (col, ci) {
+                    (Some(q), 1) => dst[0] = xc[(0, q)],
+                    (Some(q), _) => dst.copy_from_slice(xc.col(q).as_slice()),
+                    (None, _) => dst.fill(T::ZERO),
+                }
+            });
+            return p;
+        }
+        self.each_patch(batch, |r, k, col| {
+            for c in 0..ci {
+                p[(r + c, k)] = col.map_or(T::ZERO, |q| x[(c, q)]);
+            }
         });
         p
     }
 
     /// `dst += ` each entry of the patch matrix `p` at the input entry it reads (col2im): the
-    /// transpose of [`Geom::gather`].
+    /// transpose of [`Geom::gather`], with slices where both are contiguous.
     fn scatter<T: Scalar>(&self, mut dst: MatMut<'_, T>, p: MatRef<'_, T>, batch: usize) {
-        self.each_patch(batch, |r, k, ci, col| {
+        let ci = self.c_in;
+        if let Some(pc) = p.try_as_col_major()
+            && let Some(mut dc) = dst
+                .as_mut()
+                .try_as_col_major_mut()
+                .filter(|d| d.nrows() == ci)
+        {
+            self.each_patch(batch, |r, k, col| {
+                if let Some(q) = col {
+                    let src = &pc.col(k).as_slice()[r..r + ci];
+                    let out = dc.as_mut().col_mut(q).as_slice_mut();
+                    for (o, v) in out.iter_mut().zip(src) {
+                        *o += *v;
+                    }
+                }
+            });
+            return;
+        }
+        self.each_patch(batch, |r, k, col| {
             if let Some(q) = col {
-                dst[(ci, q)] += p[(r, k)];
+                for c in 0..ci {
+                    dst[(c, q)] += p[(r + c, k)];
+                }
             }
         });
     }
