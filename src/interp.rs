@@ -624,6 +624,15 @@ fn eval_node<'v, T: Scalar>(
                 ir::pool::PoolPart::Place => pool::max_pool_place(dst, arg(0), arg(1), layout),
             }
         }
+        Op::Extreme(e) => {
+            use nnspec_runtime::extreme;
+            let x = [arg(0), arg(1)];
+            match e.part {
+                ir::extreme::ExtPart::Pick => extreme::pick(dst, x, [arg(2), arg(3)], e.which),
+                ir::extreme::ExtPart::First => extreme::place(dst, x, arg(2), e.which, false),
+                ir::extreme::ExtPart::Second => extreme::place(dst, x, arg(2), e.which, true),
+            }
+        }
         Op::Reshape { .. } => layout::reshape(dst, arg(0)),
         Op::ConcatRows => {
             let mut start = 0;

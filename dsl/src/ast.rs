@@ -290,6 +290,53 @@ pub enum BigOp {
     Sum,
     /// `∏` / `prod`.
     Prod,
+    /// `max_k`: the largest of the terms, entry by entry.
+    Max,
+    /// `min_k`: the smallest of the terms, entry by entry.
+    Min,
+    /// `argmax_k`: the index of the largest term (the first on a tie), entry by entry.
+    ArgMax,
+    /// `argmin_k`: the index of the smallest term (the first on a tie), entry by entry.
+    ArgMin,
+}
+
+impl BigOp {
+    /// The operator as the language spells it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BigOp::Sum => "∑",
+            BigOp::Prod => "∏",
+            BigOp::Max => "max",
+            BigOp::Min => "min",
+            BigOp::ArgMax => "argmax",
+            BigOp::ArgMin => "argmin",
+        }
+    }
+
+    /// What it computes, in words: "sum", "product", "maximum", …
+    pub fn word(self) -> &'static str {
+        match self {
+            BigOp::Sum => "sum",
+            BigOp::Prod => "product",
+            BigOp::Max => "maximum",
+            BigOp::Min => "minimum",
+            BigOp::ArgMax => "argmax",
+            BigOp::ArgMin => "argmin",
+        }
+    }
+
+    /// For `max`, `min`, `argmax`, `argmin`: the extreme it selects, and whether the result is
+    /// the index rather than the value.
+    pub fn extreme(self) -> Option<(nnspec_ops::Extreme, bool)> {
+        use nnspec_ops::Extreme;
+        match self {
+            BigOp::Sum | BigOp::Prod => None,
+            BigOp::Max => Some((Extreme::Max, false)),
+            BigOp::Min => Some((Extreme::Min, false)),
+            BigOp::ArgMax => Some((Extreme::Max, true)),
+            BigOp::ArgMin => Some((Extreme::Min, true)),
+        }
+    }
 }
 
 /// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`.

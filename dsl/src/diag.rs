@@ -102,7 +102,8 @@ codes! {
     E0218 = "E0218", "a `let` function that calls itself, directly or through others";
     E0219 = "E0219", "two models of one file with the same name";
     E0220 = "E0220", "a parameter that no loss trains";
-    E0221 = "E0221", "an index (a family's or a sum's) with the name of a value in scope";
+    E0221 = "E0221", "an index of `max`, `min`, `argmax` or `argmin` whose range cannot be told";
+    E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";

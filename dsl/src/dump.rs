@@ -1,7 +1,7 @@
 //! Text dumps of the AST (`nnspec check --dump ast`): one line per statement, expressions as
 //! S-expressions with names in the spelling the user wrote. Stable: snapshots depend on it.
 
-use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
+use crate::ast::{self, BinOp, Expr, ExprKind};
 use crate::diag::line_col;
 use std::fmt::Write;
 
@@ -185,10 +185,7 @@ pub fn expr(e: &Expr) -> String {
             upper,
             body,
         } => {
-            let sym = match op {
-                BigOp::Sum => "∑",
-                BigOp::Prod => "∏",
-            };
+            let sym = op.symbol();
             let mut head = sym.to_string();
             if let Some(b) = binder {
                 let _ = write!(head, "_{}", name(&b.var));

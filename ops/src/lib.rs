@@ -338,6 +338,48 @@ fn sign<T: Real>(x: T) -> T {
     }
 }
 
+/// Which of two values a selection keeps: the larger (`max[a, b]`, `max_k z_k`) or the
+/// smaller (`min`).
+///
+/// The one comparison every `max`/`min` of nnspec makes (the interpreter's kernel, generated
+/// code and constant folding alike): [`Extreme::first`] keeps the first value on a tie, so the
+/// subgradient at a tie goes to the first argument, and a maximum over many values, folded
+/// from the left, keeps the first maximiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extreme {
+    /// The larger value.
+    Max,
+    /// The smaller value.
+    Min,
+}
+
+impl Extreme {
+    /// Whether `a` is kept rather than `b`: `a ≥ b` for the maximum, `a ≤ b` for the
+    /// minimum (a tie keeps `a`; with a NaN, `b` is kept).
+    #[inline]
+    pub fn first<T: Real>(self, a: T, b: T) -> bool {
+        match self {
+            Extreme::Max => a >= b,
+            Extreme::Min => a <= b,
+        }
+    }
+
+    /// `ha` where `xa` is kept against `xb`, `hb` elsewhere: `max[a, b]` is
+    /// `pick(a, b, a, b)`.
+    #[inline]
+    pub fn pick<T: Real>(self, xa: T, xb: T, ha: T, hb: T) -> T {
+        if self.first(xa, xb) { ha } else { hb }
+    }
+
+    /// The word the language spells it with.
+    pub fn word(self) -> &'static str {
+        match self {
+            Extreme::Max => "max",
+            Extreme::Min => "min",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{F64, Unary, sig, softplus};

@@ -38,6 +38,7 @@ pub mod checkpoint;
 pub mod conv;
 pub mod data;
 pub mod elementwise;
+pub mod extreme;
 pub mod files;
 pub mod gemm;
 #[cfg(feature = "plot")]

@@ -1563,6 +1563,66 @@ def mean_pool_upsample():
     return {"x": side(xs), "y": col(ys)}, p, {"h": side(hs), "p": side(ps), "u": side(us), "f": col(fs), "L": loss}
 
 
+# ---------------------------------------------------------------- max, min, argmax
+
+
+def no_ties(z, axis=0):
+    """The two largest and the two smallest entries along `axis` differ: no subgradient at the
+    test point."""
+    srt = np.sort(z, axis=axis)
+    assert np.all(np.diff(srt, axis=axis)[0] > 1e-3) and np.all(np.diff(srt, axis=axis)[-1] > 1e-3)
+
+
+@spec("svm_multiclass_hinge")
+def svm_multiclass_hinge():
+    g, x, p, s = linear_classifier(70, 3)
+    y = np.array([1, 0, 2, 2])  # labels in {0 … K-1}
+    b = np.arange(4)
+    loss_i = np.zeros(4)
+    for i in range(4):  # L_i = ∑_{j ≠ y_i} max(0, S_j − S_{y_i} + 1)
+        for j in range(3):
+            if j != y[i]:
+                margin = s[j, i] - s[y[i], i] + 1
+                assert abs(margin) > 1e-3
+                loss_i[i] += max(0.0, margin)
+    assert np.allclose(loss_i, np.maximum(0, s - s[y, b] + 1).sum(axis=0) - 1)
+    return {"x": x, "y": y}, p, {"S": s, "ℓ": loss_i, "h": loss_i, "L": loss_i.sum()}
+
+
+@spec("maxout")
+def maxout():
+    g = rng(71)
+    d_i, d, k = 3, 4, 3
+    x, y = draw(g, d_i, 4, scale=2.0), draw(g, d, 4)
+    p = {}
+    for j in range(1, k + 1):
+        p[f"W_{j}"] = draw(g, d_i, d)
+        p[f"b_{j}"] = draw(g, d)
+    z = np.stack([p[f"W_{j}"].T @ x + bias(p[f"b_{j}"]) for j in range(1, k + 1)])
+    no_ties(z)
+    h = z.max(axis=0)  # Maxout(x) = max_k z_k
+    m = z.min(axis=0)
+    out = {f"z_{j}": z[j - 1] for j in range(1, k + 1)}
+    out.update({"h": h, "h'": h, "h''": h, "m": m, "L": np.sum((h + m - y) ** 2)})
+    return {"x": x, "y": y}, p, out
+
+
+@spec("19.16_deep_q_loss")
+def deep_q_loss():
+    g = rng(72)
+    d_s, a, gamma = 3, 4, 0.9
+    s, s1, r = draw(g, d_s, 4, scale=2.0), draw(g, d_s, 4, scale=2.0), draw(g, 4)
+    y = np.array([2, 4, 1, 3])  # the actions taken, in {1 … A}
+    p = {"β": draw(g, a), "Ω": draw(g, a, d_s)}
+    q = bias(p["β"]) + p["Ω"] @ s
+    q1 = bias(p["β"]) + p["Ω"] @ s1
+    no_ties(q1)
+    v = q1.max(axis=0)  # max_a q[s_{t+1}, a, φ]
+    best = q1.argmax(axis=0) + 1  # counted from 1, as a runs over {1 … A}
+    loss_i = (r + gamma * v - q[y - 1, np.arange(4)]) ** 2  # (19.16)
+    out = {"q'": q1, "v": v, "g": best, "w": q1.min(axis=0), "ℓ": loss_i, "L": loss_i.sum()}
+    return {"s": s, "s'": s1, "r": r, "y": y}, p, out
+
 # ---------------------------------------------------------------- output
 
 

@@ -145,6 +145,15 @@ mod vae {
 mod diffusion_loss {
     nnspec::model!("../../tests/book/18.40_diffusion_loss.nn");
 }
+mod maxout {
+    nnspec::model!("../../specs/maxout.nn");
+}
+mod svm_hinge {
+    nnspec::model!("../../tests/book/svm_multiclass_hinge.nn");
+}
+mod deep_q {
+    nnspec::model!("../../tests/book/19.16_deep_q_loss.nn");
+}
 mod toy_chain {
     nnspec::model!("../../specs/toy_chain.nn");
 }
@@ -414,6 +423,9 @@ differential_test!(maxpoolchannels, max_pool_channels::MaxPoolChannels, "tests/b
 differential_test!(conv2dchannelsstride, conv2d_channels_stride::Conv2dChannelsStride, "tests/book/10.6_conv2d_channels_stride_two.nn", [m 0, m 1]);
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
+differential_test!(maxoutnet, maxout::MaxoutNet, "specs/maxout.nn", [m 0, l 1]);
+differential_test!(multiclasshinge, svm_hinge::MulticlassHinge, "tests/book/svm_multiclass_hinge.nn", [m 0, l 1]);
+differential_test!(deepqloss, deep_q::DeepQLoss, "tests/book/19.16_deep_q_loss.nn", [m 0, m 1, m 2, l 3]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);
 differential_test!(hardswishbyhand, hardswish::HardSwishByHand, "specs/hardswish.nn", [m 0, m 1]);
 differential_test!(l2regularized, l2::L2Regularized, "specs/l2.nn", [m 0, m 1]);

@@ -18,6 +18,7 @@
 use faer::Mat;
 use nnspec::dsl::Span;
 use nnspec::dsl::ir::conv::{Conv, ConvPart};
+use nnspec::dsl::ir::extreme::{Ext, ExtPart, Extreme};
 use nnspec::dsl::ir::pool::{Pool, PoolPart};
 use nnspec::dsl::ir::{Cols, F64, Graph, NodeId, Op, Shape, Slot, Unary};
 use nnspec::interp::{self, EvalError, GradCheck, SlotKind};
@@ -420,6 +421,39 @@ fn pool_cases(rng: &mut Rng) -> Vec<Case> {
     ]
 }
 
+/// `max`/`min` of two values and the parts of their gradient: `max[a, b] = pick(a, b, a, b)`,
+/// `pick` with other values picked, and the two placing parts, for the maximum and the
+/// minimum (random values: no ties).
+fn extreme_cases(rng: &mut Rng) -> Vec<Case> {
+    let mut v = Vec::new();
+    for which in [Extreme::Max, Extreme::Min] {
+        let op = |part| Op::Extreme(Ext { which, part });
+        let w = which.word();
+        v.push(case(&format!("{w}_pick: {w}[a, b]"), rng, |b| {
+            let a = scaled(b, "p", 3);
+            let c = scaled(b, "q", 3);
+            b.op(op(ExtPart::Pick), &[a, c, a, c])
+        }));
+        v.push(case(&format!("{w}_pick: pick(x, y, h, k)"), rng, |b| {
+            let (x, y) = (scaled(b, "p", 3), scaled(b, "q", 3));
+            let (h, k) = (scaled(b, "r", 3), scaled(b, "s", 3));
+            b.op(op(ExtPart::Pick), &[x, y, h, k])
+        }));
+        for (part, name) in [(ExtPart::First, "first"), (ExtPart::Second, "second")] {
+            v.push(case(
+                &format!("{w}_place_{name}: place(x, y, g)"),
+                rng,
+                |b| {
+                    let (x, y) = (scaled(b, "p", 3), scaled(b, "q", 3));
+                    let g = scaled(b, "r", 3);
+                    b.op(op(part), &[x, y, g])
+                },
+            ));
+        }
+    }
+    v
+}
+
 fn conv_cases(rng: &mut Rng) -> Vec<Case> {
     let signal = |k, pad, stride, dil, n_in, n_out| Conv {
         k: [k, 1],
@@ -577,10 +611,14 @@ const ALL_OPS: [Op; OP_COUNT] = [
     Op::DiagPart,
     Op::Softmask,
     Op::Table(0),
+    Op::Extreme(Ext {
+        which: Extreme::Max,
+        part: ExtPart::Pick,
+    }),
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 38;
+const OP_COUNT: usize = 39;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv = Conv {
@@ -638,6 +676,7 @@ fn op_index(op: &Op) -> usize {
         Op::DiagPart => 35,
         Op::Softmask => 36,
         Op::Table(_) => 37,
+        Op::Extreme(_) => 38,
     }
 }
 
@@ -816,6 +855,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         Op::Conv(_) => conv_cases(rng),
         Op::Diag | Op::DiagPart | Op::Softmask | Op::Table(_) => graph_cases(op, rng),
         Op::MaxPool(_) => pool_cases(rng),
+        Op::Extreme(_) => extreme_cases(rng),
         Op::Reshape { .. } => vec![
             case(
                 "reshape[6×1]: vec of a 3×2 matrix per example",

@@ -3,6 +3,7 @@
 //! exhaustive on purpose: a new op does not compile until it has a rule here.
 
 use super::Builder;
+use crate::ir::extreme::ExtPart;
 use crate::ir::{Cols, F64, Node, NodeId, Op, Shape, ShapeError, Unary};
 
 type Contribs = Vec<Option<NodeId>>;
@@ -108,6 +109,23 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // its gradient the other part: ∂Pick(x, h)/∂h = Place(x, ḡ), ∂Place(x, g)/∂g =
         // Pick(x, ḡ); nothing flows to x (MaxPool[h] = Pick(h, h) gets Place(h, ḡ) this way).
         Op::MaxPool(p) => vec![None, Some(b.op(p.part(p.part.other()), &[x[0], g])?)],
+        // Each part is constant in the selecting xa, xb and linear in the rest:
+        // ∂Pick(xa, xb, ha, hb)/∂ha = First(xa, xb, ḡ), ∂/∂hb = Second(xa, xb, ḡ); First and
+        // Second are masks, each its own transpose: ∂First(xa, xb, g)/∂g = First(xa, xb, ḡ).
+        Op::Extreme(e) => {
+            let place = |b: &mut Builder<'_>, part| b.op(e.part(part), &[x[0], x[1], g]);
+            match e.part {
+                ExtPart::Pick => vec![
+                    None,
+                    None,
+                    Some(place(b, ExtPart::First)?),
+                    Some(place(b, ExtPart::Second)?),
+                ],
+                part @ (ExtPart::First | ExtPart::Second) => {
+                    vec![None, None, Some(place(b, part)?)]
+                }
+            }
+        }
         // The same numbers in the same order: the cotangent reshaped back.
         Op::Reshape { .. } => {
             let s = b.graph.shape(x[0]);

@@ -61,6 +61,10 @@ pub enum Builtin {
     /// `Softmask[S, M]`: column by column, a softmax over the entries of `S` where the mask
     /// `M` is not zero, zero elsewhere (eq. 13.24; a causal mask).
     Softmask,
+    /// `max[a, b]`: the larger of two values, entry by entry (a scalar broadcast).
+    Max,
+    /// `min[a, b]`: the smaller of two values, entry by entry.
+    Min,
 }
 
 /// How a built-in maps argument shapes to a result shape.
@@ -82,6 +86,8 @@ pub enum Kind {
     Diagonal,
     /// Two matrices of one shape in (scores and a mask), the first's shape out: `Softmask`.
     Mask,
+    /// Two values of one shape (or a scalar and a value) in, that shape out: `max`, `min`.
+    Pair,
 }
 
 const TABLE: &[(&str, Builtin, Kind)] = &[
@@ -112,6 +118,8 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("vec", Builtin::Vec, Kind::Image),
     ("diag", Builtin::Diag, Kind::Diagonal),
     ("Softmask", Builtin::Softmask, Kind::Mask),
+    ("max", Builtin::Max, Kind::Pair),
+    ("min", Builtin::Min, Kind::Pair),
 ];
 
 /// The `ε` of `LayerNorm[z] = (z − mean(z)) / √(var(z) + ε)`, as in eq. 11.10's `√(f_4 + ε)`.
@@ -123,13 +131,6 @@ pub const BATCH_NORM_EPSILON: f64 = 1e-5;
 
 /// Functions the book uses that the language parses but does not support yet.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "max",
-        "`max` (`max_a` over an index as in eq. 19.16; 2×2 max pooling is `MaxPool[H]`)",
-    ),
-    ("min", "`min`"),
-    ("argmax", "`argmax`"),
-    ("argmin", "`argmin`"),
     ("D_{KL}", "the KL divergence `D_KL[q ‖ p]` (eq. 17.21)"),
     ("E", "expectations `E[…]`"),
 ];

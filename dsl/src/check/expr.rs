@@ -37,7 +37,7 @@ impl Ix {
 
 impl ModelCx<'_, '_> {
     /// The source text of a span, or "this" when it is long.
-    fn snippet(&self, span: Span) -> String {
+    pub(super) fn snippet(&self, span: Span) -> String {
         let text = self.src().get(span.range()).unwrap_or("").trim();
         if text.is_empty() || text.chars().count() > 40 || text.contains('\n') {
             "this".to_string()
@@ -47,7 +47,7 @@ impl ModelCx<'_, '_> {
     }
 
     /// The source text of an expression when it is short enough to quote in a help line.
-    fn code(&self, e: &Expr) -> Option<String> {
+    pub(super) fn code(&self, e: &Expr) -> Option<String> {
         let text = self.src().get(e.span.range()).unwrap_or("").trim();
         (!text.is_empty() && text.chars().count() <= 40 && !text.contains('\n'))
             .then(|| text.to_string())
@@ -1199,6 +1199,17 @@ impl ModelCx<'_, '_> {
         {
             return Some(Func::Sub(i));
         }
+        if (n.word == "argmax" || n.word == "argmin") && n.sub.is_empty() {
+            let w = &n.word;
+            self.error(
+                Diagnostic::new(Code::E0209, span, format!("`{w}` needs an index"))
+                    .label("no index")
+                    .help(format!(
+                        "the index of the largest component of a vector is `{w}_j h_j` (counted from 1), of the largest member of a family `{w}_k z_k`"
+                    )),
+            );
+            return None;
+        }
         if let Some((_, what)) = builtins::UNSUPPORTED
             .iter()
             .find(|(w, _)| *w == n.word || *w == full)
@@ -1439,7 +1450,7 @@ impl ModelCx<'_, '_> {
         );
     }
 
-    fn arity(&mut self, name: &str, want: usize, args: &[Expr], span: Span) -> bool {
+    pub(super) fn arity(&mut self, name: &str, want: usize, args: &[Expr], span: Span) -> bool {
         if args.len() == want {
             return true;
         }
@@ -1557,6 +1568,9 @@ impl ModelCx<'_, '_> {
         if kind == Kind::Mask {
             return self.softmask(args, span);
         }
+        if kind == Kind::Pair {
+            return self.extreme_pair(b, args, span);
+        }
         if !self.arity(b.name(), 1, args, span) {
             return None;
         }
@@ -1565,7 +1579,7 @@ impl ModelCx<'_, '_> {
             return self.image_builtin(b, &args[0], v);
         }
         let bad = |s: &Shape| match kind {
-            Kind::Elementwise | Kind::Density | Kind::Image | Kind::Mask => false,
+            Kind::Elementwise | Kind::Density | Kind::Image | Kind::Mask | Kind::Pair => false,
             Kind::Diagonal => !matches!(s, Shape::Col(_)),
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
@@ -1823,7 +1837,10 @@ impl ModelCx<'_, '_> {
         body: &Expr,
         span: Span,
     ) -> Option<Val> {
-        let sym = if op == BigOp::Sum { "∑" } else { "∏" };
+        if op.extreme().is_some() {
+            return self.extreme_big(op, binder, upper, body, span);
+        }
+        let sym = op.symbol();
         let Some(b) = binder else {
             self.error(
                 Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
@@ -1885,7 +1902,7 @@ impl ModelCx<'_, '_> {
     }
 
     /// `∑_{k=1}^{K} body`: the body once per value of `k`.
-    fn unrolled(
+    pub(super) fn unrolled(
         &mut self,
         op: BigOp,
         var: &str,
@@ -1910,23 +1927,37 @@ impl ModelCx<'_, '_> {
                     (_, Some(e)) if e.span == s => Some(e),
                     _ => None,
                 };
-                if bad.is_some_and(|e| self.range_without_value(e, "the limits of this sum")) {
+                let what = format!("the limits of this {}", op.word());
+                if bad.is_some_and(|e| self.range_without_value(e, &what)) {
                     return None;
                 }
                 self.error(
-                    Diagnostic::new(Code::E0208, s, "the limits of this sum have no value")
+                    Diagnostic::new(Code::E0208, s, format!("{what} have no value"))
                         .label("must evaluate to an integer")
                         .help("a sum over the batch is written `∑_i` or `∑_{i=1}^{I}`; other limits must be numbers or hyper-parameters with values"),
                 );
                 return None;
             }
         };
+        self.unrolled_terms(op, var, (lo, hi), body, span)
+    }
+
+    /// The body once per value of `var` from `lo` to `hi`, the terms of one shape (or
+    /// scalars): the shape of their sum, product or maximum.
+    pub(super) fn unrolled_terms(
+        &mut self,
+        op: BigOp,
+        var: &str,
+        (lo, hi): (i64, i64),
+        body: &Expr,
+        span: Span,
+    ) -> Option<Val> {
         if hi < lo {
             self.error(
                 Diagnostic::new(
                     Code::E0313,
                     span,
-                    format!("the sum runs over an empty range {{{lo} … {hi}}}"),
+                    format!("the {} runs over an empty range {{{lo} … {hi}}}", op.word()),
                 )
                 .label("no terms")
                 .help("the lower limit must not exceed the upper one: swap them to count the same terms"),
@@ -1958,7 +1989,7 @@ impl ModelCx<'_, '_> {
                     ..v
                 },
                 Some(a) => {
-                    let word = if op == BigOp::Sum { "sum" } else { "product" };
+                    let word = op.word();
                     self.error(
                         Diagnostic::new(
                             Code::E0302,

@@ -125,7 +125,7 @@ impl ModelCx<'_, '_> {
     }
 
     /// An index named like a value in scope (`param t : ℝ` and `h_t = t x for t ∈ {1 … T}`):
-    /// inside the family or sum `t` would be both, so it is refused (`E0221`). True when
+    /// inside the family or sum `t` would be both, so it is refused (`E0222`). True when
     /// reported.
     pub(super) fn index_shadows(&mut self, var: &str, span: Span) -> bool {
         let Some(entry) = self.scope.get(var) else {
@@ -134,7 +134,7 @@ impl ModelCx<'_, '_> {
         let defined = entry.span;
         self.error(
             Diagnostic::new(
-                Code::E0221,
+                Code::E0222,
                 span,
                 format!("the index `{var}` has the name of a value in scope"),
             )

@@ -24,6 +24,7 @@ mod decl;
 pub(crate) mod entries;
 pub(crate) mod entrywise;
 mod expr;
+pub(crate) mod extreme;
 mod families;
 mod hypers;
 mod lets;

@@ -3,6 +3,7 @@
 //! broadcasting by shape (and may write the buffer of a leaf it reads for the last time).
 
 use super::cx::{Cx, cols_tokens};
+use crate::ir::extreme::{ExtPart, Extreme};
 use crate::ir::{NodeId, Op, Unary};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -209,6 +210,30 @@ impl Cx<'_> {
             Op::Unary(u) => {
                 let a = sub(0, leaves);
                 self.unary(u, a)
+            }
+            // `nnspec_ops::Extreme::first`, the one comparison: a tie keeps the first value.
+            Op::Extreme(e) => {
+                let (xa, xb) = (sub(0, leaves), sub(1, leaves));
+                let which = match e.which {
+                    Extreme::Max => quote!(Max),
+                    Extreme::Min => quote!(Min),
+                };
+                let rt = &self.rt;
+                let kept = quote!(#rt::ops::Extreme::#which.first(#xa, #xb));
+                match e.part {
+                    ExtPart::Pick => {
+                        let (ha, hb) = (sub(2, leaves), sub(3, leaves));
+                        quote!((if #kept { #ha } else { #hb }))
+                    }
+                    ExtPart::First => {
+                        let g = sub(2, leaves);
+                        quote!((if #kept { #g } else { T::ZERO }))
+                    }
+                    ExtPart::Second => {
+                        let g = sub(2, leaves);
+                        quote!((if #kept { T::ZERO } else { #g }))
+                    }
+                }
             }
             Op::Input(_)
             | Op::Param(_)

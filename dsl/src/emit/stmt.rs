@@ -177,6 +177,7 @@ impl Cx<'_> {
             | Op::Div
             | Op::Unary(_)
             | Op::Broadcast
+            | Op::Extreme(_)
             | Op::StopGradient => self.element_loop(id),
         };
         let comment = self.comment(id);

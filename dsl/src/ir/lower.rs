@@ -11,6 +11,7 @@
 //! function are inlined at each call; a sub-model call instantiates the callee's parameters
 //! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
 
+use super::extreme::Extreme;
 use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 mod concat;
 mod conv;
 mod entries;
+mod extreme;
 mod resample;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
@@ -1339,6 +1341,8 @@ impl Cx<'_, '_> {
                         }));
                     }
                     Builtin::NormPdf => return self.density(&sub, args, span, scope),
+                    Builtin::Max => return self.extreme_pair(Extreme::Max, args, span, scope),
+                    Builtin::Min => return self.extreme_pair(Extreme::Min, args, span, scope),
                     Builtin::Softmask => {
                         let [s, m] = args else {
                             return Err(unsupported(span, "`Softmask` without two arguments"));
@@ -1674,6 +1678,9 @@ impl Cx<'_, '_> {
         let Some(b) = binder else {
             return Err(unsupported(span, "a sum without an index"));
         };
+        if op.extreme().is_some() {
+            return self.extreme_big(op, b, upper, body, span, scope);
+        }
         let var = canonical(&b.var, scope);
         let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
@@ -1784,6 +1791,8 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::Vec
         | Builtin::Diag
         | Builtin::Softmask
+        | Builtin::Max
+        | Builtin::Min
         | Builtin::NormPdf => return None,
     })
 }

@@ -12,6 +12,7 @@
 
 mod concat;
 pub mod conv;
+pub mod extreme;
 mod graph_ops;
 pub mod lower;
 pub mod pool;
@@ -257,6 +258,11 @@ pub enum Op {
     /// its gradient that places the cotangent at the maximisers (`pool::Pool`; the windows,
     /// the ties and the layouts are `pool`'s).
     MaxPool(pool::Pool),
+    /// The element-wise maximum or minimum of two values of one shape, or a part of its
+    /// gradient (`extreme::Ext`: `Pick (xa, xb, ha, hb)`, `ha` where `xa` is kept against
+    /// `xb`, `hb` elsewhere, so `max[a, b]` is `Pick(a, b, a, b)`; `First`/`Second (xa, xb,
+    /// g)`, `g` where that side is kept). A tie keeps the first value.
+    Extreme(extreme::Ext),
     /// Each example's numbers in the same order, as a `rows × cols` matrix: `r × nB →
     /// rows × (cols·B)` with `r·n = rows·cols` (`vec[P]`, a matrix per example column by
     /// column, is `Reshape { rows: r·n, cols: 1 }`; its transpose is the reshape back).
@@ -711,6 +717,7 @@ impl Op {
                 self.arity(args, 2)?;
                 p.infer(args[0], args[1])
             }
+            Op::Extreme(e) => e.infer(args),
             Op::Reshape { rows, cols } => {
                 self.arity(args, 1)?;
                 pool::reshape_shape(rows, cols, args[0])
@@ -899,6 +906,7 @@ impl Op {
             | Op::Unary(_)
             | Op::Broadcast
             | Op::Const(_)
+            | Op::Extreme(_)
             | Op::StopGradient => true,
             Op::Input(_)
             | Op::BatchStat { .. }

@@ -40,6 +40,14 @@ impl fmt::Display for Op {
                     None => Ok(()),
                 }
             }
+            Op::Extreme(e) => {
+                let w = e.which.word();
+                match e.part {
+                    super::extreme::ExtPart::Pick => write!(f, "{w}_pick"),
+                    super::extreme::ExtPart::First => write!(f, "{w}_place_first"),
+                    super::extreme::ExtPart::Second => write!(f, "{w}_place_second"),
+                }
+            }
             Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             Op::Table(k) => write!(f, "table[{k}]"),

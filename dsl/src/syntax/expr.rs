@@ -311,15 +311,18 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
     let mut op = BigOp::Sum;
     let mut binder = None;
     let mut upper = None;
+    let mut upper_of_range = None;
     let mut body = None;
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::bigop_sym => {
-                let s = c.as_str();
-                op = if s == "∏" || s == "prod" {
-                    BigOp::Prod
-                } else {
-                    BigOp::Sum
+                op = match c.as_str() {
+                    "∏" | "prod" => BigOp::Prod,
+                    "max" => BigOp::Max,
+                    "min" => BigOp::Min,
+                    "argmax" => BigOp::ArgMax,
+                    "argmin" => BigOp::ArgMin,
+                    _ => BigOp::Sum,
                 };
             }
             Rule::binder => {
@@ -327,14 +330,27 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                 let is_set = c.as_str().contains('∈') || c.as_str().contains(" in ");
                 let mut var = None;
                 let mut bound = None;
+                let mut range = None;
                 for b in c.into_inner() {
                     match b.as_rule() {
                         Rule::name | Rule::name_plain => var = Some(build_name(b)),
                         Rule::expr => bound = Some(Box::new(build_expr(b))),
+                        Rule::binder_range => {
+                            let mut ends = b.into_inner().map(|e| Box::new(build_expr(e)));
+                            range = ends.next().zip(ends.next());
+                        }
                         _ => {}
                     }
                 }
-                let (lo, set) = if is_set { (None, bound) } else { (bound, None) };
+                // `_{k ∈ {lo … hi}}` is `_{k=lo}^{hi}`.
+                let (lo, set) = match range {
+                    Some((lo, hi)) => {
+                        upper_of_range = Some(hi);
+                        (Some(lo), None)
+                    }
+                    None if is_set => (None, bound),
+                    None => (bound, None),
+                };
                 let var = var.unwrap_or_else(|| empty_name(bspan));
                 binder = Some(ast::Binder {
                     var,
@@ -364,6 +380,7 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
         kind: ExprKind::Number(0.0),
         span,
     }));
+    let upper = upper.or(upper_of_range);
     Expr {
         kind: ExprKind::Big {
             op,
