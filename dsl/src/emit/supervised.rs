@@ -535,18 +535,32 @@ fn io_value(it: &Impl<'_, '_>, function: Option<&(String, NodeId)>, loss: &str) 
     }
 }
 
-/// With several losses: `objectives` (each loss, the parameters it trains, one batch per
-/// round) and `batch_loss_and_grad_of`, loss `k`'s own step (`loss_and_grad_l`, …).
+/// `objectives` (each loss, the parameters it trains, one batch per round; for one loss
+/// only when it does not train every parameter) and, with several losses,
+/// `batch_loss_and_grad_of`, loss `k`'s own step (`loss_and_grad_l`, …).
 fn per_loss(it: &Impl<'_, '_>) -> (TokenStream, TokenStream) {
     let (g, rt) = (it.cx.g, &it.rt);
-    if g.losses.len() < 2 {
-        return (TokenStream::new(), TokenStream::new());
-    }
     let objectives = g.losses.iter().map(|l| {
         let name = &l.name;
         let trains = (0..g.params.len()).map(|k| l.wrt.contains(&(k as u32)));
         quote!(#rt::train::Objective { name: #name.to_string(), trains: vec![#(#trains),*], steps: 1 })
     });
+    let objectives = quote! {
+        fn objectives(&self) -> Vec<#rt::train::Objective> {
+            vec![#(#objectives),*]
+        }
+    };
+    if g.losses.len() < 2 {
+        // One loss: the trait's default (every parameter trained) unless it leaves some out.
+        let all = g
+            .losses
+            .first()
+            .is_none_or(|l| l.wrt.len() == g.params.len());
+        return (
+            if all { TokenStream::new() } else { objectives },
+            TokenStream::new(),
+        );
+    }
     let args = it.args();
     let fns = names::fields(g.losses.iter().map(|l| l.name.as_str()));
     let arms = fns.iter().enumerate().map(|(k, f)| {
@@ -565,11 +579,7 @@ fn per_loss(it: &Impl<'_, '_>) -> (TokenStream, TokenStream) {
     let faer = quote!(#rt::faer);
     let ws_name = format_ident!("{}Workspace", g.name);
     (
-        quote! {
-            fn objectives(&self) -> Vec<#rt::train::Objective> {
-                vec![#(#objectives),*]
-            }
-        },
+        objectives,
         quote! {
             fn batch_loss_and_grad_of(
                 &self,
