@@ -390,41 +390,7 @@ pub(super) fn supervised_impl(
             true,
         )
     };
-    let predict = match forward_inputs {
-        Some(used) if it.roles.needs_io() => {
-            // The prediction is copied into the inputs struct, which goes back into the
-            // workspace before a view of it is returned.
-            let fargs = used.iter().map(|&k| it.arg(k));
-            let body = it.body(
-                quote! {
-                    self.forward(#(#fargs,)* ws).map(|f| {
-                        io.out.as_mut().subcols_mut(0, f.ncols()).copy_from(f);
-                        f.ncols()
-                    })
-                },
-                true,
-                false,
-            );
-            let rt = &it.rt;
-            quote! {
-                let cols: Result<usize, #rt::StepError> = { #body };
-                let cols = cols?;
-                Ok(ws.io.out.as_ref().subcols(0, cols))
-            }
-        }
-        Some(used) => {
-            let fargs = used.iter().map(|&k| it.arg(k));
-            it.body(quote!(self.forward(#(#fargs,)* ws)), true, false)
-        }
-        None => {
-            let msg = format!(
-                "`{}` has no single model function f[x, φ] to predict with",
-                g.name
-            );
-            let rt = &it.rt;
-            quote!({ let _ = (x, ws); Err(#rt::StepError::Eval(#msg.to_string())) })
-        }
-    };
+    let predict = predict_body(&it, forward_inputs);
     let rt = &it.rt;
     let update_running = (!g.stats.is_empty()).then(|| {
         quote! {
@@ -488,6 +454,47 @@ pub(super) fn supervised_impl(
             ) -> Result<Option<String>, #rt::StepError> {
                 #locate
             }
+        }
+    }
+}
+
+/// `predict`'s body: the generated `forward` on the inputs it reads (copied into the inputs
+/// struct when the model has one), or an error for a model with no model function.
+fn predict_body(it: &Impl<'_, '_>, forward_inputs: Option<&[usize]>) -> TokenStream {
+    let g = it.cx.g;
+    match forward_inputs {
+        Some(used) if it.roles.needs_io() => {
+            // The prediction is copied into the inputs struct, which goes back into the
+            // workspace before a view of it is returned.
+            let fargs = used.iter().map(|&k| it.arg(k));
+            let body = it.body(
+                quote! {
+                    self.forward(#(#fargs,)* ws).map(|f| {
+                        io.out.as_mut().subcols_mut(0, f.ncols()).copy_from(f);
+                        f.ncols()
+                    })
+                },
+                true,
+                false,
+            );
+            let rt = &it.rt;
+            quote! {
+                let cols: Result<usize, #rt::StepError> = { #body };
+                let cols = cols?;
+                Ok(ws.io.out.as_ref().subcols(0, cols))
+            }
+        }
+        Some(used) => {
+            let fargs = used.iter().map(|&k| it.arg(k));
+            it.body(quote!(self.forward(#(#fargs,)* ws)), true, false)
+        }
+        None => {
+            let msg = format!(
+                "`{}` has no single model function f[x, φ] to predict with",
+                g.name
+            );
+            let rt = &it.rt;
+            quote!({ let _ = (x, ws); Err(#rt::StepError::Eval(#msg.to_string())) })
         }
     }
 }
