@@ -78,8 +78,12 @@
 //!   the loss alone; `m.forward(x, &mut ws)`: the model function `f[x, φ]`, a view into the
 //!   workspace. Inputs are `D × B` matrices (one column per example), class labels one index
 //!   per example. None of them allocates.
-//! - [`Params`](runtime::Params) (and, for a model of one `input` and one `target`,
-//!   [`Supervised`](runtime::train::Supervised), so [`fit`](runtime::train::fit) trains it).
+//! - [`Params`](runtime::Params) (and, for every model the interpreter trains — one input
+//!   or several, a target of labels, values or a label per token or none, noise, several
+//!   losses — [`Supervised`](runtime::train::Supervised), so [`fit`](runtime::train::fit)
+//!   trains it; a batch of several inputs is the examples' columns, split as
+//!   [`runtime::batch::split`] says, and noise is drawn into the workspace as the
+//!   interpreter draws it).
 //!
 //! `nnspec emit FILE` prints the generated code with these documentation comments.
 //!

@@ -9,6 +9,7 @@
 
 use crate::dsl::ir::{self, Graph, NodeId, Role};
 use crate::interp::{self, EvalError};
+use crate::runtime::batch;
 use crate::runtime::data::{
     CsvOptions, Dataset, InputShape, Standardizer, TargetKind, Targets, TargetsRef,
 };
@@ -628,19 +629,28 @@ impl<T: Scalar> InterpModel<T> {
         let c = &self.compiled;
         let g = &c.forward;
         let batch = c.io.examples_in(x.ncols());
-        let several = c.xs.len() > 1;
-        if several {
+        // Several inputs come as the examples' columns, split as generated code splits them.
+        let mut split: Vec<Mat<T>> = Vec::new();
+        if c.xs.len() > 1 {
             let names: Vec<String> = c.io.input_shapes().into_iter().map(|s| s.name).collect();
-            check_shape(&names.join("`, `"), x, c.io.batch_shape(batch))?;
+            split =
+                c.io.input_shapes()
+                    .iter()
+                    .map(|s| Mat::zeros(s.rows, s.cols * batch))
+                    .collect();
+            let mut parts: Vec<_> = split
+                .iter_mut()
+                .zip(c.io.input_shapes())
+                .map(|(m, s)| (m.as_mut(), s.cols))
+                .collect();
+            batch::split(&names.join("`, `"), x, batch, &mut parts)?;
         }
-        let mut offset = 0;
+        let mut split = split.into_iter();
         let mut inputs = Vec::with_capacity(g.inputs.len());
         for (k, s) in g.inputs.iter().enumerate() {
             let (r, cols) = interp::dims(s.shape, batch);
-            let m = if c.xs.contains(&k) && several {
-                let m = unpack(x, offset, r, cols / batch.max(1));
-                offset += r * (cols / batch.max(1));
-                m
+            let m = if c.xs.contains(&k) && c.xs.len() > 1 {
+                split.next().expect("one split matrix per input")
             } else if c.xs.contains(&k) {
                 check_shape(&s.name, x, (r, cols))?;
                 x.to_owned()
@@ -659,8 +669,9 @@ impl<T: Scalar> InterpModel<T> {
                     (TargetsRef::Values(v), None) => {
                         // A matrix per example comes as its columns one after the other.
                         let n = cols / batch.max(1);
-                        check_shape(&s.name, v, (r * n, batch))?;
-                        unpack(v, 0, r, n)
+                        let mut m = Mat::zeros(r, cols);
+                        batch::split(&s.name, v, batch, &mut [(m.as_mut(), n)])?;
+                        m
                     }
                     (_, Some(_)) => {
                         return Err(StepError::Targets {
@@ -682,12 +693,9 @@ impl<T: Scalar> InterpModel<T> {
                     mean: 0.0,
                     variance: 1.0,
                 });
-                match dist {
-                    ir::Init::Bernoulli { p } if eval => {
-                        Mat::from_fn(r, cols, |_, _| T::from_f64(p))
-                    }
-                    _ => init_of(dist).sample(r, cols, rng),
-                }
+                let mut m = Mat::zeros(r, cols);
+                batch::noise(init_of(dist), m.as_mut(), rng, eval);
+                m
             };
             inputs.push(m);
         }
@@ -805,15 +813,6 @@ fn target_kind(forward: &Graph, y: usize) -> Result<TargetKind, String> {
     })
 }
 
-/// One input of several from a batch of the examples' columns `x` (`F × B`): rows
-/// `offset …` of each column, `r · n` numbers column by column, as `r × (n·B)`.
-fn unpack<T: Scalar>(x: MatRef<'_, T>, offset: usize, r: usize, n: usize) -> Mat<T> {
-    let n = n.max(1);
-    Mat::from_fn(r, n * x.ncols(), |i, j| {
-        x[(offset + (j % n) * r + i, j / n)]
-    })
-}
-
 /// The input `name`'s batch `m` has the dimensions `want` (as [`StepError::Shape`] says it,
 /// with the spec's name of the input).
 fn check_shape<T>(name: &str, m: MatRef<'_, T>, want: (usize, usize)) -> Result<(), StepError> {
@@ -880,7 +879,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
     fn new_workspace(&self, _max_batch: usize) -> InterpWorkspace<T> {
         InterpWorkspace {
             out: Mat::zeros(0, 0),
-            rng: Rng::new(0x0015E),
+            rng: Rng::new(batch::NOISE_SEED),
         }
     }
 

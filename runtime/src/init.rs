@@ -7,7 +7,7 @@
 //! inputs of the layer, since `h = Ω x` with `Ω : ℝ^{D_out × D_in}`), fan-out its rows.
 
 use crate::{Rng, Scalar};
-use faer::Mat;
+use faer::{Mat, MatMut};
 
 /// How a parameter starts, or what noise is drawn from, as a spec writes it after `~` or `=`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,27 +71,37 @@ impl Init {
         }
     }
 
-    /// A `rows × cols` matrix drawn from this initialiser, entries in column-major order.
+    /// A `rows × cols` matrix drawn from this initialiser, entries in column-major order
+    /// ([`Init::sample_into`] on a new matrix).
     pub fn sample<T: Scalar>(self, rows: usize, cols: usize, rng: &mut Rng) -> Mat<T> {
-        if let Some((mean, std)) = self.normal_params(rows, cols) {
-            let (mean, std) = (T::from_f64(mean), T::from_f64(std));
-            return Mat::from_fn(rows, cols, |_, _| mean + rng.normal(std));
-        }
-        match self.resolve(rows, cols) {
-            Init::Uniform { lo, hi } => Mat::from_fn(rows, cols, |_, _| {
-                T::from_f64(lo + (hi - lo) * rng.uniform())
-            }),
-            Init::Bernoulli { p } => {
-                Mat::from_fn(
-                    rows,
-                    cols,
-                    |_, _| {
-                        if rng.uniform() < p { T::ONE } else { T::ZERO }
-                    },
-                )
+        let mut m = Mat::zeros(rows, cols);
+        self.sample_into(m.as_mut(), rng);
+        m
+    }
+
+    /// Fills `out` with numbers drawn from this initialiser for a matrix of `out`'s shape,
+    /// column by column (the order of [`Init::sample`], so the same generator state gives
+    /// the same numbers); no allocation.
+    pub fn sample_into<T: Scalar>(self, mut out: MatMut<'_, T>, rng: &mut Rng) {
+        let (rows, cols) = (out.nrows(), out.ncols());
+        let normal = self.normal_params(rows, cols);
+        let resolved = self.resolve(rows, cols);
+        for j in 0..cols {
+            for i in 0..rows {
+                out[(i, j)] = match (normal, resolved) {
+                    (Some((mean, std)), _) => T::from_f64(mean) + rng.normal(T::from_f64(std)),
+                    (None, Init::Uniform { lo, hi }) => T::from_f64(lo + (hi - lo) * rng.uniform()),
+                    (None, Init::Bernoulli { p }) => {
+                        if rng.uniform() < p {
+                            T::ONE
+                        } else {
+                            T::ZERO
+                        }
+                    }
+                    (None, Init::Const(c)) => T::from_f64(c),
+                    (None, _) => unreachable!("every other initialiser is normal"),
+                };
             }
-            Init::Const(c) => Mat::from_fn(rows, cols, |_, _| T::from_f64(c)),
-            _ => unreachable!("normal initialisers are handled above"),
         }
     }
 }

@@ -23,6 +23,8 @@
 //! - [`init`] — initialisers (He, Glorot, LeCun, normal, uniform, constants).
 //! - [`optim`] — optimisers, learning-rate schedules, weight decay and gradient clipping.
 //! - [`npy`] — NumPy `.npy` arrays read as data sets (no dependency).
+//! - [`batch`] — a batch cut into a model's inputs, and the noise of a step, shared by the
+//!   interpreter and generated code.
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
 //! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.
@@ -34,6 +36,7 @@
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod conv;
 pub mod data;

@@ -1,9 +1,9 @@
 //! The training loop: epochs of shuffled mini-batches, validation, early stopping, and a stop
 //! with a name when a NaN or infinity appears.
 //!
-//! It works on anything that implements [`Supervised`]: every model `model!` generates whose
-//! loss compares one `input` with one `target`, and the interpreter's models in the facade
-//! crate. One step is the model's `loss_and_grad` on a batch followed by
+//! It works on anything that implements [`Supervised`]: every model `model!` generates with
+//! a data `input` and a loss (several inputs, a target of labels, values or a label per
+//! token, or none; noise; several losses), and the interpreter's models in the facade crate. One step is the model's `loss_and_grad` on a batch followed by
 //! [`Optimizer::step`]; after the workspace and the optimiser state exist, a step does not
 //! touch the heap.
 //!
@@ -114,10 +114,22 @@ pub struct Objective {
     pub steps: usize,
 }
 
-/// A model trained on pairs `(x, y)`: one data input, one target and a loss.
+/// A model trained on batches of examples: its data inputs, a target (or none) and its losses.
 ///
-/// Generated models implement it when their spec has exactly one `input`, one `target`, no
-/// noise, a loss and a model function; the interpreter's models implement it in the facade.
+/// Generated models implement it when their spec has a loss, at least one `input`, at most
+/// one `target` (class labels from a non-negative first value, values, a vector or a matrix
+/// of labels per example, or none: the data are the input), and a model function, if any,
+/// that does not read the target — the same models the interpreter's `InterpModel` trains.
+/// Both read a batch the same way, through [`crate::batch`]: several inputs come as the
+/// examples' columns `F × B` and are split ([`batch::split`](crate::batch::split)), a target
+/// matrix per example as its numbers per column; each noise input is drawn per call in the
+/// spec's order of the inputs ([`batch::noise`](crate::batch::noise); in evaluation mode,
+/// `batch_loss` and `predict`, a dropout mask is its mean `p`) from a generator that starts
+/// at [`batch::NOISE_SEED`](crate::batch::NOISE_SEED) and that `seed_noise` seeds, so one
+/// seed gives both the same noise. A generated model of several losses steps each with its
+/// own `loss_and_grad_…`, one batch per round (`steps: 1`; the interpreter's `steps` sets
+/// more for the first). The split inputs and the noise live in the workspace, so a step
+/// still does not allocate.
 pub trait Supervised<T: Scalar>: Params<T> + Clone {
     /// The buffers of a step, allocated once.
     type Workspace;

@@ -67,10 +67,10 @@ mod batch_norm_graph {
 mod gcn {
     nnspec::model!("../../tests/book/13.11_gcn_graph_classification.nn");
 }
-mod gcn_spec {
+pub(crate) mod gcn_spec {
     nnspec::model!("../../specs/gcn.nn");
 }
-mod sequence {
+pub(crate) mod sequence {
     nnspec::model!("../../specs/sequence.nn");
 }
 mod token_cross_entropy {
@@ -139,7 +139,7 @@ mod sequences {
 mod transformer {
     nnspec::model!("../../specs/transformer.nn");
 }
-mod vae {
+pub(crate) mod vae {
     nnspec::model!("../../specs/vae.nn");
 }
 mod diffusion_loss {
@@ -169,7 +169,7 @@ mod tokens {
 mod products_per_example {
     nnspec::model!("../../dsl/tests/data/ok/products_per_example.nn");
 }
-mod gan_groups_noise {
+pub(crate) mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
 

@@ -16,5 +16,6 @@ mod npy;
 mod ops;
 mod robust;
 mod specs;
+mod supervised;
 mod train;
 mod ui;

@@ -16,6 +16,7 @@ mod model;
 mod names;
 mod source;
 mod stmt;
+mod supervised;
 
 pub use source::comments_from_markers;
 

@@ -4,9 +4,10 @@
 
 use super::cx::{Cx, Mode, cols_tokens};
 use super::docs::{self, Docs};
-use super::impls::{params_impl, supervised_impl};
+use super::impls::params_impl;
 use super::names;
 use super::source::Source;
+use super::supervised::{inputs_struct, supervised_impl, training_doc};
 use crate::ir::{Cols, Graph, Init, NodeId, Shape};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -32,16 +33,22 @@ pub(super) fn model(
         .outputs
         .iter()
         .find(|(n, _)| !g.is_grad(n) && !g.losses.iter().any(|l| l.name == *n));
-    let docs = docs::docs(
+    let mut docs = docs::docs(
         g,
         &cx.inputs.iter().map(Ident::to_string).collect::<Vec<_>>(),
         function.map(|(n, _)| n.as_str()),
         &function.map_or_else(Vec::new, |(_, fid)| inputs_read(g, *fid)),
     );
 
-    let (buffer_fields, buffer_init) = items.buffers(&variants);
-    let types = items.types(&buffer_fields, &docs);
     let (forward, forward_inputs) = items.forward(function, &docs.forward);
+    if let Some(training) = training_doc(&cx, forward_inputs.as_deref()) {
+        docs.model.push_str(&training);
+    }
+    let (mut buffer_fields, mut buffer_init) = items.buffers(&variants);
+    let (inputs_item, io_field, io_init) = inputs_struct(&cx, function, forward_inputs.as_deref());
+    buffer_fields.push(io_field);
+    buffer_init.push(io_init);
+    let types = items.types(&buffer_fields, &docs);
     let steps = [
         forward,
         items.loss_only(&docs.loss),
@@ -51,10 +58,16 @@ pub(super) fn model(
     let per_loss_fns = items.per_loss_steps(&variants, per_loss);
     let inherent = items.inherent_impl(&docs, &buffer_init, &steps, &per_loss_fns);
     let params_impl = params_impl(&cx, &items.name);
-    let supervised_impl =
-        supervised_impl(&cx, &items.name, &items.ws_name, function, forward_inputs);
+    let supervised_impl = supervised_impl(
+        &cx,
+        &items.name,
+        &items.ws_name,
+        function,
+        forward_inputs.as_deref(),
+    );
     quote! {
         #types
+        #inputs_item
         #inherent
         #params_impl
         #supervised_impl
@@ -552,7 +565,7 @@ fn noise_samplers(cx: &Cx<'_>) -> Vec<TokenStream> {
 
 /// The runtime's `init::Init` value for the IR's (a parameter's initialiser or a noise
 /// input's distribution).
-fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
+pub(super) fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
     let i = quote!(#rt::init::Init);
     match init {
         Init::Default => quote!(#i::Default),

@@ -1,0 +1,315 @@
+//! Generated models behind `Supervised` against the interpreter's `InterpModel`, on the
+//! models `InterpModel` trains beyond one input and one target: two inputs per example (the
+//! GCN's `X` and `A`), a label per token (`Y`), noise with no target (the VAE), a dropout
+//! mask (evaluation mode reads its mean `p`), and two losses stepped in turn (the GAN). With
+//! the same parameters, the same batch and the same noise seed, each loss, gradient and
+//! prediction agrees to 1e-12 (f64); a step does not allocate; and `fit` trains the
+//! generated GCN on the built-in graphs.
+
+use crate::generated::{allocations, gan_groups_noise, gcn_spec, sequence, vae};
+use faer::{Mat, MatRef};
+use nnspec::dsl;
+use nnspec::runtime::data::{BatchTargets, Dataset, Targets, TargetsRef};
+use nnspec::runtime::optim::{Config, Method, Optimizer};
+use nnspec::runtime::train::{Supervised, TrainConfig, evaluate, fit};
+use nnspec::runtime::{Params, Rng};
+use nnspec::training::{self, InterpModel};
+
+mod dropout {
+    nnspec::model!("../../specs/dropout.nn");
+}
+
+/// The model `name` of `file` behind the interpreter, parameters drawn with `seed`.
+fn interp(file: &str, name: &str, seed: u64) -> InterpModel<f64> {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(&path).unwrap();
+    let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
+    let graph = checked.graph(Some(name)).unwrap();
+    InterpModel::new(graph, &src, file, &mut Rng::new(seed)).unwrap()
+}
+
+/// `m` with the interpreter's parameters, checked to be the same names in the same order.
+fn loaded<M: Params<f64>>(mut m: M, from: &InterpModel<f64>) -> M {
+    let mut k = 0;
+    m.for_each_param_mut(&mut |name, mut p| {
+        assert_eq!(name, from.params.names[k]);
+        p.copy_from(&from.params.mats[k]);
+        k += 1;
+    });
+    assert_eq!(k, from.params.mats.len());
+    m
+}
+
+fn close(what: &str, got: f64, want: f64, scale: f64) {
+    assert!(
+        (got - want).abs() <= 1e-12 * scale.max(1.0),
+        "{what}: generated {got} vs interpreter {want}"
+    );
+}
+
+fn largest(m: MatRef<'_, f64>) -> f64 {
+    (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)].abs()))
+        .fold(0.0, f64::max)
+}
+
+fn same_matrix(what: &str, got: MatRef<'_, f64>, want: MatRef<'_, f64>) {
+    assert_eq!(got.shape(), want.shape(), "{what}");
+    let scale = largest(want);
+    for j in 0..want.ncols() {
+        for i in 0..want.nrows() {
+            close(
+                &format!("{what}[{i},{j}]"),
+                got[(i, j)],
+                want[(i, j)],
+                scale,
+            );
+        }
+    }
+}
+
+fn params_of<M: Params<f64>>(m: &M) -> Vec<(String, Mat<f64>)> {
+    let mut out = Vec::new();
+    m.for_each_param(&mut |n, p| out.push((n.to_string(), p.to_owned())));
+    out
+}
+
+/// The first `b` examples of `ds` as a batch the models take (`Io::batch_shape`).
+struct Batch {
+    x: Mat<f64>,
+    y: BatchTargets<f64>,
+    b: usize,
+}
+
+impl Batch {
+    fn new<M: Supervised<f64>>(model: &M, ds: &Dataset<f64>, b: usize) -> Batch {
+        let (rows, cols) = model.io().batch_shape(b);
+        let mut batch = Batch {
+            x: Mat::zeros(rows, cols),
+            y: BatchTargets::for_dataset(ds, b),
+            b,
+        };
+        let idx: Vec<usize> = (0..b).collect();
+        ds.gather(&idx, &mut batch.x, &mut batch.y);
+        batch
+    }
+
+    fn x(&self) -> MatRef<'_, f64> {
+        self.x.as_ref()
+    }
+
+    fn y(&self) -> TargetsRef<'_, f64> {
+        match &self.y {
+            BatchTargets::Labels(l) => TargetsRef::Labels(&l[..self.b]),
+            BatchTargets::Values(v) => TargetsRef::Values(v.as_ref().subcols(0, self.b)),
+        }
+    }
+}
+
+/// Every `Supervised` method of `generated` against `reference` on `batch`, with the noise
+/// seeded `seed` in both: `io`, `objectives`, each loss with the gradients of the parameters
+/// it trains, the evaluation-mode loss and the prediction; a second step does not allocate.
+/// Returns the first loss.
+fn agree<M: Supervised<f64>>(
+    generated: &M,
+    reference: &InterpModel<f64>,
+    batch: &Batch,
+    seed: u64,
+) -> f64 {
+    let (x, y) = (batch.x(), batch.y());
+    assert_eq!(generated.io(), reference.io());
+    let objectives = reference.objectives();
+    assert_eq!(generated.objectives(), objectives);
+    let mut gws = generated.new_workspace(batch.b);
+    let mut iws = reference.new_workspace(batch.b);
+    let mut first = None;
+    for (k, objective) in objectives.iter().enumerate() {
+        let (mut gg, mut ig) = (generated.new_grads(), reference.new_grads());
+        generated.seed_noise(&mut gws, seed);
+        reference.seed_noise(&mut iws, seed);
+        let got = generated
+            .batch_loss_and_grad_of(k, x, y, &mut gg, &mut gws)
+            .unwrap();
+        let want = reference
+            .batch_loss_and_grad_of(k, x, y, &mut ig, &mut iws)
+            .unwrap();
+        close(&objective.name, got, want, want.abs());
+        first.get_or_insert(got);
+        let (gp, ip) = (params_of(&gg), params_of(&ig));
+        for (i, ((name, g), (_, w))) in gp.iter().zip(&ip).enumerate() {
+            if objective.trains[i] {
+                same_matrix(
+                    &format!("∂{}/∂{name}", objective.name),
+                    g.as_ref(),
+                    w.as_ref(),
+                );
+            }
+        }
+        // The same step again, with the same noise: no allocation, the same loss.
+        generated.seed_noise(&mut gws, seed);
+        let before = allocations();
+        let again = generated
+            .batch_loss_and_grad_of(k, x, y, &mut gg, &mut gws)
+            .unwrap();
+        assert_eq!(allocations(), before, "a generated step allocated");
+        assert_eq!(again.to_bits(), got.to_bits());
+    }
+    let (mut gg, mut ig) = (generated.new_grads(), reference.new_grads());
+    generated.seed_noise(&mut gws, seed);
+    reference.seed_noise(&mut iws, seed);
+    let got = generated
+        .batch_loss_and_grad(x, y, &mut gg, &mut gws)
+        .unwrap();
+    let want = reference
+        .batch_loss_and_grad(x, y, &mut ig, &mut iws)
+        .unwrap();
+    close("batch_loss_and_grad", got, want, want.abs());
+    // Evaluation mode: the loss and the prediction.
+    generated.seed_noise(&mut gws, seed + 1);
+    reference.seed_noise(&mut iws, seed + 1);
+    let before = allocations();
+    let got = generated.batch_loss(x, y, &mut gws).unwrap();
+    assert_eq!(allocations(), before, "batch_loss allocated");
+    let want = reference.batch_loss(x, y, &mut iws).unwrap();
+    close("batch_loss", got, want, want.abs());
+    if generated.io().outputs > 0 {
+        generated.seed_noise(&mut gws, seed + 2);
+        reference.seed_noise(&mut iws, seed + 2);
+        let before = allocations();
+        let f = generated.predict(x, &mut gws).unwrap();
+        let after = allocations();
+        let got = f.to_owned();
+        assert_eq!(after, before, "predict allocated");
+        let want = reference.predict(x, &mut iws).unwrap().to_owned();
+        same_matrix("f", got.as_ref(), want.as_ref());
+    }
+    first.unwrap()
+}
+
+/// The GCN reads two inputs per example, `X ∈ ℝ^{8×8}` and `A ∈ ℝ^{8×8}`, split from the
+/// examples' columns (128 numbers each).
+#[test]
+fn a_generated_model_of_two_inputs_matches_the_interpreter() {
+    let reference = interp("specs/gcn.nn", "GCN", 3);
+    let generated = loaded(gcn_spec::GCN::<f64>::zeros(), &reference);
+    let io = generated.io();
+    assert_eq!(io.more_inputs.len(), 1);
+    assert_eq!(io.batch_shape(5), (128, 5));
+    let (ds, _) = training::builtin::<f64>(&io, 1);
+    agree(&generated, &reference, &Batch::new(&generated, &ds, 5), 7);
+}
+
+/// A label per token: the target `Y ∈ {0, 1}^{8×8}` comes as its 64 numbers per example.
+#[test]
+fn a_generated_model_with_a_label_per_token_matches_the_interpreter() {
+    let reference = interp("specs/sequence.nn", "Sequence", 3);
+    let generated = loaded(sequence::Sequence::<f64>::zeros(), &reference);
+    assert!(generated.io().token_labels);
+    let (ds, _) = training::builtin::<f64>(&generated.io(), 1);
+    agree(&generated, &reference, &Batch::new(&generated, &ds, 4), 7);
+    // Token accuracy through the generated prediction, as `evaluate` computes it.
+    let mut ws = generated.new_workspace(8);
+    let m = evaluate(&generated, &ds.subset(&[0, 1, 2]), 8, &mut ws).unwrap();
+    let mut iws = reference.new_workspace(8);
+    let r = evaluate(&reference, &ds.subset(&[0, 1, 2]), 8, &mut iws).unwrap();
+    assert_eq!(m.accuracy, r.accuracy);
+}
+
+/// The VAE draws `ε ~ Norm[0, I]` and has no target: with one seed both draw the same
+/// noise; with another the loss differs (the noise is drawn, not fixed).
+#[test]
+fn a_generated_model_with_noise_and_no_target_matches_the_interpreter() {
+    let reference = interp("specs/vae.nn", "VAE", 3);
+    let generated = loaded(vae::VAE::<f64>::zeros(), &reference);
+    assert_eq!(generated.io().target, reference.io().target);
+    let (ds, _) = training::builtin::<f64>(&generated.io(), 1);
+    assert!(matches!(&ds.y, Targets::Values(v) if v.nrows() == 0));
+    let batch = Batch::new(&generated, &ds, 6);
+    let l7 = agree(&generated, &reference, &batch, 7);
+    let l8 = agree(&generated, &reference, &batch, 8);
+    assert_ne!(l7, l8, "the noise of seeds 7 and 8 is the same");
+}
+
+/// Dropout: training draws the mask `r ~ Bernoulli[p]`, evaluation mode reads its mean p,
+/// so the prediction is the network without dropout, `β_1 + Ω_1 ReLU[β_0 + Ω_0 x]`.
+#[test]
+fn generated_dropout_matches_the_interpreter_and_evaluates_with_the_mean_mask() {
+    let reference = interp("specs/dropout.nn", "DropoutNet", 3);
+    let generated = loaded(dropout::DropoutNet::<f64>::zeros(), &reference);
+    let (ds, _) = training::builtin::<f64>(&generated.io(), 1);
+    let batch = Batch::new(&generated, &ds, 5);
+    let l7 = agree(&generated, &reference, &batch, 7);
+    let l8 = agree(&generated, &reference, &batch, 8);
+    assert_ne!(l7, l8, "the masks of seeds 7 and 8 are the same");
+    let p = params_of(&generated);
+    let get = |n: &str| &p.iter().find(|(k, _)| k == n).unwrap().1;
+    let h = get("Ω_0") * batch.x();
+    let h = Mat::from_fn(h.nrows(), h.ncols(), |i, j| {
+        (h[(i, j)] + get("β_0")[(i, 0)]).max(0.0)
+    });
+    let f = get("Ω_1") * &h;
+    let want = Mat::from_fn(f.nrows(), f.ncols(), |i, j| f[(i, j)] + get("β_1")[(i, 0)]);
+    let mut ws = generated.new_workspace(5);
+    let got = generated.predict(batch.x(), &mut ws).unwrap();
+    same_matrix("f without dropout", got, want.as_ref());
+}
+
+/// Two losses (eq. 15.5): each is its own step, training its own group, in turn.
+#[test]
+fn a_generated_model_of_two_losses_matches_the_interpreter() {
+    let reference = interp("dsl/tests/data/ok/gan_groups_noise.nn", "GAN", 3);
+    let generated = loaded(gan_groups_noise::GAN::<f64>::zeros(), &reference);
+    let names: Vec<String> = generated.objectives().into_iter().map(|o| o.name).collect();
+    assert_eq!(names, ["L", "L'"]);
+    let (ds, _) = training::builtin::<f64>(&generated.io(), 1);
+    agree(&generated, &reference, &Batch::new(&generated, &ds, 6), 7);
+}
+
+/// A batch of the wrong shape is an error naming the inputs, never a panic.
+#[test]
+fn a_generated_model_refuses_a_batch_of_the_wrong_shape() {
+    let generated = gcn_spec::GCN::<f64>::zeros();
+    let mut ws = generated.new_workspace(4);
+    let mut grads = generated.new_grads();
+    let x = Mat::<f64>::zeros(100, 3);
+    let e = generated
+        .batch_loss_and_grad(
+            x.as_ref(),
+            TargetsRef::Labels(&[0, 1, 0]),
+            &mut grads,
+            &mut ws,
+        )
+        .unwrap_err();
+    assert_eq!(e.to_string(), "`X`, `A` should be 128×3, but it is 100×3");
+    let x = Mat::<f64>::zeros(128, 5);
+    let e = generated.predict(x.as_ref(), &mut ws).unwrap_err();
+    assert!(e.to_string().contains('5'), "{e}");
+}
+
+/// `fit` trains the generated GCN on the built-in graphs (cycles against trees).
+#[test]
+fn fit_trains_the_generated_gcn_on_the_built_in_graphs() {
+    let mut model = gcn_spec::GCN::<f64>::init(&mut Rng::new(1));
+    let (ds, what) = training::builtin::<f64>(&model.io(), 1);
+    assert!(what.starts_with("graphs (built in)"), "{what}");
+    let data = training::prepare(&ds, 0.1, 0.2, 1).unwrap();
+    let cfg = TrainConfig {
+        epochs: 8,
+        batch: 32,
+        seed: 1,
+        patience: None,
+        progress: false,
+    };
+    let mut opt = Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), 3e-3));
+    fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
+    let mut ws = model.new_workspace(256);
+    let acc = evaluate(&model, &data.test, 256, &mut ws)
+        .unwrap()
+        .accuracy
+        .unwrap();
+    eprintln!(
+        "generated GCN: test accuracy {:.1}% after 8 epochs",
+        100.0 * acc
+    );
+    assert!(acc >= 0.95, "test accuracy {acc} (chance 0.5)");
+}
