@@ -935,6 +935,74 @@ def degree_layer(seed, aggregate, layers=1):
     return {"X": side(xs), "A": side(adj), "Y": side(ys)}, p, expected
 
 
+def graph_case(seed, dh, dy=None):
+    """Inputs on the fixed graphs: node embeddings X (3×4), the adjacency, a target of dy rows."""
+    g = rng(seed)
+    n, dx = 4, 3
+    xs = [draw(g, dx, n) for _ in FIXED_GRAPHS]
+    ys = [draw(g, dy or dh, n) for _ in FIXED_GRAPHS]
+    return g, xs, ys
+
+
+def side(ms):
+    return np.concatenate(ms, axis=1)
+
+
+@spec("13.10_gcn_layer_two_forms")
+def gcn_layer_two_forms():
+    g, xs, ys = graph_case(63, 2)
+    p = {"β_0": draw(g, 2), "Ω_0": draw(g, 2, 3)}
+    ones = np.ones(4)
+    h1 = [relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x + p["Ω_0"] @ x @ a) for x, a in zip(xs, FIXED_GRAPHS)]
+    h2 = [relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x @ (a + np.eye(4))) for x, a in zip(xs, FIXED_GRAPHS)]
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(h1 + h2, ys + ys))
+    return {"X": side(xs), "A": side(FIXED_GRAPHS), "Y": side(ys)}, p, {"H": side(h1), "H'": side(h2), "L": loss}
+
+
+@spec("13.12_node_regression")
+def node_regression():
+    g, xs, ys = graph_case(64, 5, dy=1)
+    p = {"β_0": draw(g, 5), "Ω_0": draw(g, 5, 3), "β_1": float(draw(g)), "ω_1": draw(g, 1, 5)}
+    ones = np.ones(4)
+    hs = [relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x @ (a + np.eye(4))) for x, a in zip(xs, FIXED_GRAPHS)]
+    fs = [sig(p["β_1"] * ones[None, :] + p["ω_1"] @ h) for h in hs]  # (13.12)
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    return {"X": side(xs), "A": side(FIXED_GRAPHS), "Y": side(ys)}, p, {"H_1": side(hs), "f": side(fs), "L": loss}
+
+
+@spec("13.15_self_and_neighbours")
+def self_and_neighbours():
+    g, xs, ys = graph_case(65, 2)
+    p = {"β_0": draw(g, 2), "Ω_0": draw(g, 2, 3), "Ψ_0": draw(g, 2, 3)}
+    ones = np.ones(4)
+    h1 = [relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x @ a + p["Ψ_0"] @ x) for x, a in zip(xs, FIXED_GRAPHS)]
+    block = np.concatenate([p["Ω_0"], p["Ψ_0"]], axis=1)
+    h2 = [relu(np.outer(p["β_0"], ones) + block @ np.concatenate([x @ a, x], axis=0)) for x, a in zip(xs, FIXED_GRAPHS)]
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(h1 + h2, ys + ys))
+    return {"X": side(xs), "A": side(FIXED_GRAPHS), "Y": side(ys)}, p, {"H": side(h1), "H'": side(h2), "L": loss}
+
+
+@spec("13.16_residual_concat")
+def residual_concat():
+    g, xs, ys = graph_case(66, 2, dy=5)
+    p = {"β_0": draw(g, 2), "Ω_0": draw(g, 2, 3)}
+    ones = np.ones(4)
+    hs = [np.concatenate([relu(np.outer(p["β_0"], ones) + p["Ω_0"] @ x @ a), x], axis=0) for x, a in zip(xs, FIXED_GRAPHS)]
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    return {"X": side(xs), "A": side(FIXED_GRAPHS), "Y": side(ys)}, p, {"H_1": side(hs), "L": loss}
+
+
+@spec("11.4_residual")
+def residual():
+    g = rng(67)
+    b, d = 3, 3
+    x, y = draw(g, d, b), draw(g, d, b)
+    p = {"β_1": draw(g, d), "Ω_1": draw(g, d, d), "β_2": draw(g, d), "Ω_2": draw(g, d, d)}
+    h1 = x + relu(p["β_1"][:, None] + p["Ω_1"] @ x)  # (11.4)
+    h2 = h1 + relu(p["β_2"][:, None] + p["Ω_2"] @ h1)
+    return {"x": x, "y": y}, p, {"h_1": h1, "h_2": h2, "L": np.sum((h2 - y) ** 2)}
+
+
 @spec("13.18_mean_aggregation")
 def mean_aggregation():
     # A D^{-1} + I: column n of A divided by node n's degree, i.e. the neighbours' mean (13.17).

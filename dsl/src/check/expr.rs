@@ -254,6 +254,12 @@ impl ModelCx<'_, '_> {
                 if sa.same(sb) {
                     return Some(Val::with_shape(sa.unify(sb), a, b));
                 }
+                // `ℝ^{1×N}` is the row vector `ℝ^{N}ᵀ` (`β_K 𝟏ᵀ + ω_K H_K`, eq. 13.12): the
+                // matrix's shape, whose dimensions are the ones written.
+                if sa.as_vector().same(&sb.as_vector()) && !sa.is_scalar() {
+                    let shape = if matches!(sa, Shape::Mat(..)) { sa } else { sb };
+                    return Some(Val::with_shape(shape.clone(), a, b));
+                }
                 if sb.is_scalar() {
                     return Some(Val::with_shape(sa.clone(), a, b));
                 }

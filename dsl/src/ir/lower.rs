@@ -944,8 +944,11 @@ impl Cx<'_, '_> {
                 let sum = self.op(op, &[m.id], span)?;
                 return Ok(Val::Node(Lv::of(self.scaled(sum, scale, span)?)));
             }
-            // `𝟏 - y`: ones of the other operand's shape.
-            (Val::Ones { row: false, scale }, Val::Node(b)) if !juxt => {
+            // `𝟏 - y`: ones of the other operand's shape; `c 𝟏ᵀ + r` with a row `r` per
+            // example (`β_K 𝟏ᵀ + ω_K H_K`, eq. 13.12): ones of the row's shape.
+            (Val::Ones { row, scale }, Val::Node(b))
+                if !juxt && (!row || b.row || self.graph.shape(b.id).rows == 1) =>
+            {
                 let one = self.constant(1.0, self.graph.shape(b.id), span)?;
                 let one = self.scaled(one, scale, span)?;
                 (
@@ -956,7 +959,9 @@ impl Cx<'_, '_> {
                     b,
                 )
             }
-            (Val::Node(a), Val::Ones { row: false, scale }) if !juxt => {
+            (Val::Node(a), Val::Ones { row, scale })
+                if !juxt && (!row || a.row || self.graph.shape(a.id).rows == 1) =>
+            {
                 let one = self.constant(1.0, self.graph.shape(a.id), span)?;
                 let one = self.scaled(one, scale, span)?;
                 (
