@@ -237,12 +237,10 @@ mod tests {
         let edges = [[(0, 1), (1, 2)], [(0, 2), (2, 0)]];
         let per = Mat::from_fn(n, n * b, |m, j| {
             let (e, k) = (j / n, j % n);
-            let on = edges[e].iter().any(|&(p, q)| (p, q) == (m, k) || (q, p) == (m, k));
-            if on {
-                1.0
-            } else {
-                0.0
-            }
+            let on = edges[e]
+                .iter()
+                .any(|&(p, q)| (p, q) == (m, k) || (q, p) == (m, k));
+            if on { 1.0 } else { 0.0 }
         });
         let shared = Mat::from_fn(n, n, |m, k| if m != k { 1.0 } else { 0.0 });
         for a in [per.as_ref(), shared.as_ref()] {
@@ -256,12 +254,13 @@ mod tests {
                     for i in 0..d {
                         let col = if a.ncols() == n { k } else { e * n + k };
                         let ne: Vec<usize> = (0..n).filter(|&m| a[(m, col)] != 0.0).collect();
-                        let best = ne.iter().copied().fold(None, |acc: Option<usize>, m| {
-                            match acc {
-                                Some(q) if h[(i, e * n + q)] >= h[(i, e * n + m)] => Some(q),
-                                _ => Some(m),
-                            }
-                        });
+                        let best =
+                            ne.iter()
+                                .copied()
+                                .fold(None, |acc: Option<usize>, m| match acc {
+                                    Some(q) if h[(i, e * n + q)] >= h[(i, e * n + m)] => Some(q),
+                                    _ => Some(m),
+                                });
                         let want = best.map_or(0.0, |m| x[(i, e * n + m)]);
                         assert_eq!(p[(i, e * n + k)], want, "{i}, {e}, {k}");
                         if let Some(m) = best {
