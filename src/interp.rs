@@ -648,6 +648,14 @@ fn eval_node<'v, T: Scalar>(
         Op::Diag => layout::diag(dst, arg(0)),
         Op::DiagPart => layout::diag_part(dst, arg(0)),
         Op::Softmask => reduce::softmask_cols(dst, arg(0), arg(1)),
+        Op::MaxNe(p) => {
+            use nnspec_runtime::extreme;
+            let (h, a, x) = (arg(0), arg(1), arg(2));
+            match p {
+                ir::pool::PoolPart::Pick => extreme::max_ne_pick(dst, h, a, x),
+                ir::pool::PoolPart::Place => extreme::max_ne_place(dst, h, a, x),
+            }
+        }
         Op::Table(k) => match g.tables.get(k as usize) {
             Some(t) if t.len() == r * c => {
                 for j in 0..c {

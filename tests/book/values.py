@@ -1009,6 +1009,35 @@ def mean_aggregation():
     return degree_layer(60, lambda a, deg: a @ np.linalg.inv(np.diag(deg)) + np.eye(len(deg)))
 
 
+@spec("13.21_max_aggregation")
+def max_aggregation():
+    g = rng(63)
+    n, dx, dh = 4, 3, 5
+    # The first fixed graph, and a triangle with node 4 alone (it aggregates to 0).
+    alone = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], dtype=float)
+    adj = [FIXED_GRAPHS[0], alone]
+    xs = [draw(g, dx, n) for _ in adj]
+    ys = [draw(g, dh, n) for _ in adj]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, dx)}
+    aggs, hs = [], []
+    for x, a in zip(xs, adj):
+        agg = np.zeros((dx, n))
+        for k in range(n):
+            ne = [m for m in range(n) if a[m, k] != 0]  # ne[k]: column k of A
+            for d in range(dx):
+                vals = sorted(x[d, m] for m in ne)
+                # No ties (nor near ties) at the test point: the maximiser is unique.
+                assert len(vals) < 2 or vals[-1] - vals[-2] > 1e-3
+                agg[d, k] = max(vals) if ne else 0.0  # (13.21); nothing to take: 0
+        aggs.append(agg)
+        hs.append(relu(np.outer(p["β_0"], np.ones(n)) + p["Ω_0"] @ (agg + x)))
+    side = lambda ms: np.concatenate(ms, axis=1)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    return {"X": side(xs), "A": side(adj), "Y": side(ys)}, p, {
+        "G": side(aggs), "H_1": side(hs), "L": loss,
+    }
+
+
 @spec("13.20_symmetric_normalisation")
 def symmetric_normalisation():
     def kipf(a, deg):

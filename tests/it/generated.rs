@@ -82,6 +82,9 @@ mod gin {
 mod mean_aggregation {
     nnspec::model!("../../tests/book/13.18_mean_aggregation.nn");
 }
+mod max_aggregation {
+    nnspec::model!("../../tests/book/13.21_max_aggregation.nn");
+}
 mod symmetric_normalisation {
     nnspec::model!("../../tests/book/13.20_symmetric_normalisation.nn");
 }
@@ -408,6 +411,7 @@ differential_test!(sequence, sequence::Sequence, "specs/sequence.nn", [m 0, m 1]
 differential_test!(token_cross_entropy, token_cross_entropy::TokenCrossEntropy, "tests/book/5.24_token_cross_entropy.nn", [m 0, m 1]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
 differential_test!(meanaggregation, mean_aggregation::MeanAggregation, "tests/book/13.18_mean_aggregation.nn", [m 0, m 1, m 2]);
+differential_test!(maxaggregation, max_aggregation::MaxAggregation, "tests/book/13.21_max_aggregation.nn", [m 0, m 1, m 2]);
 differential_test!(symmetricnormalisation, symmetric_normalisation::SymmetricNormalisation, "tests/book/13.20_symmetric_normalisation.nn", [m 0, m 1, m 2]);
 differential_test!(kipfwelling, kipf_welling::KipfWelling, "tests/book/13.20_kipf_welling.nn", [m 0, m 1, m 2]);
 differential_test!(graphattention, graph_attention::GraphAttention, "tests/book/13.24_graph_attention.nn", [m 0, m 1, m 2]);

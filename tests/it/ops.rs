@@ -421,6 +421,51 @@ fn pool_cases(rng: &mut Rng) -> Vec<Case> {
     ]
 }
 
+/// The maximum over each node's neighbours (eq. 13.21) and its parts: `MaxNe[H, A] =
+/// pick(H, A, H)`, `pick` with another value picked, and the placing part, with an
+/// adjacency per example (node 4 of the first example has no neighbour, node 1 of the second
+/// is its own) and one shared by every example (random values: no ties).
+fn max_ne_cases(rng: &mut Rng) -> Vec<Case> {
+    let op = Op::MaxNe;
+    let edge = |m: usize, j: usize| {
+        let (e, n) = (j / 4, j % 4);
+        let on = match e % 2 {
+            0 => m != n && m < 3 && n < 3,
+            _ => (m + n) % 2 == 1 || m + n == 0,
+        };
+        f64::from(u8::from(on))
+    };
+    let per = |b: &mut Build<'_>| {
+        b.input(
+            "A",
+            Shape::batch_matrix(4, 4),
+            Mat::from_fn(4, 4 * B, edge),
+            None,
+        )
+    };
+    vec![
+        case("max_ne: MaxNe[H, A], an adjacency per example", rng, |b| {
+            let h = w_blocks(b, "H", 3, 4);
+            let a = per(b);
+            b.op(op(PoolPart::Pick), &[h, a, h])
+        }),
+        case(
+            "max_ne: pick(H, A, X), one adjacency for every example",
+            rng,
+            |b| {
+                let (h, x) = (w_blocks(b, "H", 3, 4), w_blocks(b, "X", 3, 4));
+                let a = b.input("A", Shape::fixed(4, 4), Mat::from_fn(4, 4, edge), None);
+                b.op(op(PoolPart::Pick), &[h, a, x])
+            },
+        ),
+        case("max_ne_place: place(H, A, G)", rng, |b| {
+            let (h, g) = (w_blocks(b, "H", 3, 4), w_blocks(b, "G", 3, 4));
+            let a = per(b);
+            b.op(op(PoolPart::Place), &[h, a, g])
+        }),
+    ]
+}
+
 /// `max`/`min` of two values and the parts of their gradient: `max[a, b] = pick(a, b, a, b)`,
 /// `pick` with other values picked, and the two placing parts, for the maximum and the
 /// minimum (random values: no ties).
@@ -615,10 +660,11 @@ const ALL_OPS: [Op; OP_COUNT] = [
         which: Extreme::Max,
         part: ExtPart::Pick,
     }),
+    Op::MaxNe(PoolPart::Pick),
 ];
 
 /// The number of [`Op`] variants.
-const OP_COUNT: usize = 39;
+const OP_COUNT: usize = 40;
 
 /// The book's kernel of three with zero padding over 5 entries (eq. 10.4).
 const CONV: Conv = Conv {
@@ -677,6 +723,7 @@ fn op_index(op: &Op) -> usize {
         Op::Softmask => 36,
         Op::Table(_) => 37,
         Op::Extreme(_) => 38,
+        Op::MaxNe(_) => 39,
     }
 }
 
@@ -856,6 +903,7 @@ fn op_cases(op: Op, rng: &mut Rng) -> Vec<Case> {
         Op::Diag | Op::DiagPart | Op::Softmask | Op::Table(_) => graph_cases(op, rng),
         Op::MaxPool(_) => pool_cases(rng),
         Op::Extreme(_) => extreme_cases(rng),
+        Op::MaxNe(_) => max_ne_cases(rng),
         Op::Reshape { .. } => vec![
             case(
                 "reshape[6×1]: vec of a 3×2 matrix per example",

@@ -109,6 +109,13 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // its gradient the other part: ∂Pick(x, h)/∂h = Place(x, ḡ), ∂Place(x, g)/∂g =
         // Pick(x, ḡ); nothing flows to x (MaxPool[h] = Pick(h, h) gets Place(h, ḡ) this way).
         Op::MaxPool(p) => vec![None, Some(b.op(p.part(p.part.other()), &[x[0], g])?)],
+        // The same for the maximum over neighbours: constant in (h, a), linear in the last
+        // argument, ∂Pick(h, a, x)/∂x = Place(h, a, ḡ) and ∂Place(h, a, g)/∂g = Pick(h, a, ḡ).
+        Op::MaxNe(p) => vec![
+            None,
+            None,
+            Some(b.op(Op::MaxNe(p.other()), &[x[0], x[1], g])?),
+        ],
         // Each part is constant in the selecting xa, xb and linear in the rest:
         // ∂Pick(xa, xb, ha, hb)/∂ha = First(xa, xb, ḡ), ∂/∂hb = Second(xa, xb, ḡ); First and
         // Second are masks, each its own transpose: ∂First(xa, xb, g)/∂g = First(xa, xb, ḡ).

@@ -61,6 +61,10 @@ pub enum Builtin {
     /// `Softmask[S, M]`: column by column, a softmax over the entries of `S` where the mask
     /// `M` is not zero, zero elsewhere (eq. 13.24; a causal mask).
     Softmask,
+    /// `MaxNe[H, A]`: eq. 13.21's `max_{m ∈ ne[n]} [h_m]` for every node at once, row by
+    /// row: of the columns of `H ∈ ℝ^{D×N}` at node `n`'s neighbours (`A[m, n] ≠ 0`), the
+    /// largest entry; 0 for a node with no neighbour.
+    MaxNe,
     /// `max[a, b]`: the larger of two values, entry by entry (a scalar broadcast).
     Max,
     /// `min[a, b]`: the smaller of two values, entry by entry.
@@ -86,6 +90,9 @@ pub enum Kind {
     Diagonal,
     /// Two matrices of one shape in (scores and a mask), the first's shape out: `Softmask`.
     Mask,
+    /// Node features `ℝ^{D×N}` and an adjacency `ℝ^{N×N}` in, the features' shape out:
+    /// `MaxNe`.
+    Neighbours,
     /// Two values of one shape (or a scalar and a value) in, that shape out: `max`, `min`.
     Pair,
 }
@@ -118,6 +125,7 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("vec", Builtin::Vec, Kind::Image),
     ("diag", Builtin::Diag, Kind::Diagonal),
     ("Softmask", Builtin::Softmask, Kind::Mask),
+    ("MaxNe", Builtin::MaxNe, Kind::Neighbours),
     ("max", Builtin::Max, Kind::Pair),
     ("min", Builtin::Min, Kind::Pair),
 ];

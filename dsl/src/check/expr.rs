@@ -1574,6 +1574,9 @@ impl ModelCx<'_, '_> {
         if kind == Kind::Mask {
             return self.softmask(args, span);
         }
+        if kind == Kind::Neighbours {
+            return self.max_ne(args, span);
+        }
         if kind == Kind::Pair {
             return self.extreme_pair(b, args, span);
         }
@@ -1585,7 +1588,12 @@ impl ModelCx<'_, '_> {
             return self.image_builtin(b, &args[0], v);
         }
         let bad = |s: &Shape| match kind {
-            Kind::Elementwise | Kind::Density | Kind::Image | Kind::Mask | Kind::Pair => false,
+            Kind::Elementwise
+            | Kind::Density
+            | Kind::Image
+            | Kind::Mask
+            | Kind::Neighbours
+            | Kind::Pair => false,
             Kind::Diagonal => !matches!(s, Shape::Col(_)),
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
@@ -1682,6 +1690,59 @@ impl ModelCx<'_, '_> {
         Some(Val {
             shape: s.shape.unify(&m.shape),
             per_example: s.per_example,
+            labels: None,
+            diagonal: false,
+        })
+    }
+
+    /// `MaxNe[H, A]` (eq. 13.21 for every node): node features `H ∈ ℝ^{D×N}`, a node per
+    /// column, and the adjacency `A ∈ ℝ^{N×N}` (per example, or the same for every example;
+    /// an adjacency per example needs features per example); the result is `H`'s shape.
+    fn max_ne(&mut self, args: &[Expr], span: Span) -> Option<Val> {
+        if !self.arity("MaxNe", 2, args, span) {
+            return None;
+        }
+        let (h, a) = (self.expr(&args[0]), self.expr(&args[1]));
+        let (h, a) = (h?, a?);
+        let fits = match (&h.shape, &a.shape) {
+            (Shape::Mat(_, n), Shape::Mat(r, c)) => n.same(r) && n.same(c),
+            _ => false,
+        };
+        if !fits {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span.to(args[1].span),
+                    format!(
+                        "`MaxNe` takes node features `H ∈ ℝ^{{D×N}}` and the adjacency `A ∈ ℝ^{{N×N}}`, but {} is {} and {} is {}",
+                        self.snippet(args[0].span),
+                        h.shape.describe(),
+                        self.snippet(args[1].span),
+                        a.shape.describe()
+                    ),
+                )
+                .label(format!("{} and {}", h.shape.numeric(), a.shape.numeric()))
+                .help("`MaxNe[H, A]` is eq. 13.21's `max_{m ∈ ne[n]} [h_m]` for every node n: the features first (a node per column), the adjacency second (`A[m, n] ≠ 0` when m is a neighbour of n)"),
+            );
+            return None;
+        }
+        if a.per_example && !h.per_example {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span,
+                    format!(
+                        "the adjacency of `MaxNe` varies from example to example, but the features {} are one matrix for the whole batch",
+                        self.snippet(args[0].span)
+                    ),
+                )
+                .label("not per example"),
+            );
+            return None;
+        }
+        Some(Val {
+            shape: h.shape,
+            per_example: h.per_example,
             labels: None,
             diagonal: false,
         })

@@ -264,6 +264,7 @@ impl Cx<'_> {
             | Op::Diag
             | Op::DiagPart
             | Op::Softmask
+            | Op::MaxNe(_)
             | Op::Table(_)
             | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }

@@ -134,6 +134,15 @@ impl Cx<'_> {
                 let m = self.read(n.args[1]);
                 self.kernel(id, quote!(reduce::softmask_cols), quote!(, #m))
             }
+            Op::MaxNe(p) => {
+                let rt = &self.rt;
+                let [h, a, x] = [0, 1, 2].map(|k| self.read(n.args[k]));
+                let f = match p {
+                    crate::ir::pool::PoolPart::Pick => quote!(max_ne_pick),
+                    crate::ir::pool::PoolPart::Place => quote!(max_ne_place),
+                };
+                quote!(#rt::extreme::#f(#dst, #h, #a, #x);)
+            }
             Op::Table(k) => self.table_stmt(id, k as usize),
             Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.

@@ -18,6 +18,17 @@
 //! VJP for `S` is the softmax's, `P ⊙ (ḡ − 𝟏 (Pᵀ ḡ))` column by column, which is zero where
 //! `P` is.
 //!
+//! **Maximum over neighbours.** `MaxNe(part) (H, A, X)` is eq. 13.21's `max_{m ∈ ne[n]}
+//! [h_m]` for every node at once, row by row (`runtime::extreme::max_ne_pick`): `H` and `X`
+//! are `D × N` per example (a node per column), `A` the `N × N` adjacency per example (or
+//! one fixed for every example), and node `m` is a neighbour of node `n` when `A[m, n] ≠ 0`
+//! (column `n` lists `n`'s neighbours, as in eq. 13.18's `H A`). `Pick` gives `X[d, m]` at
+//! the neighbour where `H[d, m]` is largest (the first in index order on a tie; a node with
+//! no neighbour gets 0), so `MaxNe[H, A]` is `Pick(H, A, H)`; `Place (H, A, G)` puts `G`
+//! back at those neighbours, its transpose. As max pooling's parts, each is constant in
+//! `H, A` (the selection) and linear in its last argument, its VJP the other part, so
+//! gradients of gradients stay in the one op.
+//!
 //! **Tables.** `Table(k)` is the `rows × cols` matrix `Graph::tables[k]` (column-major
 //! numbers), fixed: a constant, with no gradient.
 
@@ -59,6 +70,29 @@ pub(super) fn softmask_shape(s: Shape, m: Shape) -> Result<Shape, ShapeError> {
         Err(ShapeError::Operands {
             op: Op::Softmask,
             args: vec![s, m],
+        })
+    }
+}
+
+/// `MaxNe`: `H`, `X` and the result `D × N` per example (or fixed `D × N`), `A` `N × N`
+/// per example or fixed (fixed `H` needs a fixed `A`).
+pub(super) fn max_ne_shape(op: Op, args: &[Shape]) -> Result<Shape, ShapeError> {
+    let (h, a, x) = (args[0], args[1], args[2]);
+    let n = match h.cols {
+        Cols::Batch(n) | Cols::Fixed(n) => n,
+    };
+    let a_fits = a.rows == n
+        && match (h.cols, a.cols) {
+            (Cols::Batch(_), Cols::Batch(k) | Cols::Fixed(k)) => k == n,
+            (Cols::Fixed(_), Cols::Fixed(k)) => k == n,
+            (Cols::Fixed(_), Cols::Batch(_)) => false,
+        };
+    if x == h && n > 0 && a_fits {
+        Ok(h)
+    } else {
+        Err(ShapeError::Operands {
+            op,
+            args: args.to_vec(),
         })
     }
 }

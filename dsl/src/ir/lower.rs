@@ -1355,6 +1355,15 @@ impl Cx<'_, '_> {
                         let (s, m) = (self.value(s, scope)?, self.value(m, scope)?);
                         Lv::of(self.op(Op::Softmask, &[s.id, m.id], span)?)
                     }
+                    // MaxNe[H, A] = Pick(H, A, H): H's entries at the maximisers.
+                    Builtin::MaxNe => {
+                        let [h, a] = args else {
+                            return Err(unsupported(span, "`MaxNe` without two arguments"));
+                        };
+                        let (h, a) = (self.value(h, scope)?, self.value(a, scope)?);
+                        let pick = Op::MaxNe(super::pool::PoolPart::Pick);
+                        Lv::of(self.op(pick, &[h.id, a.id, h.id], span)?)
+                    }
                     _ => {
                         let arg = args
                             .first()
@@ -1796,6 +1805,7 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::Vec
         | Builtin::Diag
         | Builtin::Softmask
+        | Builtin::MaxNe
         | Builtin::Max
         | Builtin::Min
         | Builtin::NormPdf => return None,

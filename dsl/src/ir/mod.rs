@@ -294,6 +294,12 @@ pub enum Op {
     /// where the mask `M` is not zero, exactly zero elsewhere; `M` of `S`'s shape or one
     /// fixed block shared by every example (`graph_ops`).
     Softmask,
+    /// `MaxNe[H, A]` (eq. 13.21) for every node at once, or the part of its gradient that
+    /// puts the cotangent back at the maximisers (`graph_ops`; the parts are max pooling's,
+    /// `pool::PoolPart`): `Pick (H, A, X)`, for node `n` and row `d`, `X[d, m]` at the
+    /// neighbour `m` (`A[m, n] ≠ 0`) where `H[d, m]` is largest, 0 for a node with no
+    /// neighbour; `Place (H, A, G)`, `G` put back at those neighbours.
+    MaxNe(pool::PoolPart),
     /// The constant matrix [`Graph::tables`]`[k]` (fixed shape, folded at compile time: a
     /// matrix defined entry by entry, such as sinusoidal positional encodings).
     Table(u32),
@@ -735,6 +741,10 @@ impl Op {
                 self.arity(args, 2)?;
                 graph_ops::softmask_shape(args[0], args[1])
             }
+            Op::MaxNe(_) => {
+                self.arity(args, 3)?;
+                graph_ops::max_ne_shape(*self, args)
+            }
             Op::Table(_) => {
                 self.arity(args, 0)?;
                 graph_ops::table_shape(*self, declared)
@@ -937,6 +947,7 @@ impl Op {
             | Op::Diag
             | Op::DiagPart
             | Op::Softmask
+            | Op::MaxNe(_)
             | Op::Table(_) => false,
         }
     }

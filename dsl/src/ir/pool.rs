@@ -21,7 +21,8 @@
 
 use super::{Cols, Op, Shape, ShapeError};
 
-/// Which of the two parts of 2×2 max pooling an op computes.
+/// Which of the two parts of 2×2 max pooling (`Op::MaxPool`) or of the maximum over each
+/// node's neighbours (`Op::MaxNe`, whose selecting arguments are `(H, A)`) an op computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PoolPart {
     /// `(x, h) → p`: of each 2×2 window, the entry of `h` where `x` is largest

@@ -48,6 +48,10 @@ impl fmt::Display for Op {
                     super::extreme::ExtPart::Second => write!(f, "{w}_place_second"),
                 }
             }
+            Op::MaxNe(p) => f.write_str(match p {
+                pool::PoolPart::Pick => "max_ne",
+                pool::PoolPart::Place => "max_ne_place",
+            }),
             Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             Op::Table(k) => write!(f, "table[{k}]"),
