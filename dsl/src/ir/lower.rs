@@ -53,6 +53,7 @@ pub fn lower(
         errors: Vec::new(),
         failed: false,
         spatial: BTreeMap::new(),
+        kernels: BTreeMap::new(),
     };
     let mut scope = Scope::new(
         infos
@@ -225,6 +226,9 @@ struct Cx<'a, 'g> {
     /// need the two sizes (convolution, max pooling) read them here. An element-wise op
     /// whose result has the shape of an argument that is such an image inherits its sizes.
     spatial: BTreeMap<NodeId, [u32; 2]>,
+    /// The kernel sizes `(K, L)` of the parameters declared `ℝ^{C×C'×K×L}`, held as
+    /// `C × (C'·K·L)`: a transposed convolution's sums do not give them.
+    kernels: BTreeMap<NodeId, [u32; 2]>,
 }
 
 /// Why lowering an expression or a statement stopped.
@@ -458,6 +462,9 @@ impl Cx<'_, '_> {
                         None => {
                             let index = self.graph.params.len() as u32;
                             let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
+                            if let Some(kl) = kernel_sizes(&p.ty, scope) {
+                                self.kernels.insert(id, kl);
+                            }
                             let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
                             let init = match init_of(p.init.as_ref(), scope) {
                                 // A declared matrix is a weight matrix even when it has one
@@ -1971,12 +1978,25 @@ fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
 
 /// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
 fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
+    last_two(t, 3, scope)
+}
+
+/// `K, L` of a kernel declared `ℝ^{C×C'×K×L}`.
+fn kernel_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
+    last_two(t, 4, scope)
+}
+
+/// The last two sizes of a type `ℝ^{…}` of `rank` dimensions.
+fn last_two(t: &ast::Type, rank: usize, scope: &Scope) -> Option<[u32; 2]> {
     let ast::TypeKind::Real(dims) = &t.kind else {
         return None;
     };
-    let [_, h, w] = dims.as_slice() else {
+    let [.., h, w] = dims.as_slice() else {
         return None;
     };
+    if dims.len() != rank {
+        return None;
+    }
     let size = |d: &ast::Dim| dim(&d.expr, scope, t.span).ok()?.try_into().ok();
     Some([size(h)?, size(w)?])
 }
