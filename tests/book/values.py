@@ -1563,6 +1563,37 @@ def mean_pool_upsample():
     return {"x": side(xs), "y": col(ys)}, p, {"h": side(hs), "p": side(ps), "u": side(us), "f": col(fs), "L": loss}
 
 
+@spec("10.4_max_unpool")
+def max_unpool_channels():
+    g = rng(1046)
+    batch, (h, wd), d_o = 3, (4, 6), 2
+    xs = [draw(g, 1, h, wd, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_o) for _ in range(batch)]
+    w, beta = draw(g, 2, 1, 3, 3), draw(g, 2)
+    p = {"ω": kernel_layout(w), "β": beta, "Ω": draw(g, d_o, 48), "β_1": draw(g, d_o)}
+    hs = [conv2d_channels_book(x, w, beta, 1, (h, wd)) for x in xs]
+    ps = [np.stack([max_pool_2x2(hc) for hc in hh]) for hh in hs]
+
+    def unpool(q, hh):
+        """Each value of q put at the position of its region's maximum in hh (the first in
+        row-major order at a tie; the test has none), zeros elsewhere."""
+        u = np.zeros_like(hh)
+        for c in range(hh.shape[0]):
+            for i in range(hh.shape[1] // 2):
+                for j in range(hh.shape[2] // 2):
+                    region = hh[c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                    assert len(set(region.flatten())) == 4  # no tie
+                    k = int(np.argmax(region.flatten()))
+                    u[c, 2 * i + k // 2, 2 * j + k % 2] = q[c, i, j]
+        return u
+
+    us = [unpool(np.tanh(q), hh) for q, hh in zip(ps, hs)]
+    fs = [p["β_1"] + p["Ω"] @ u.flatten(order="F") for u in us]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "p": chan_layout(ps), "u": chan_layout(us), "f": col(fs), "L": loss}
+
+
 # ---------------------------------------------------------------- transposed convolution (§10.4.2)
 
 

@@ -37,6 +37,9 @@ mod conv {
 mod conv_dilated {
     nnspec::model!("../../tests/book/10.4_conv_dilated.nn");
 }
+mod max_unpool {
+    nnspec::model!("../../tests/book/10.4_max_unpool.nn");
+}
 mod transposed_conv {
     nnspec::model!("../../tests/book/10.5_transposed_conv.nn");
 }
@@ -465,6 +468,7 @@ differential_test!(convautoencoder, conv_autoencoder::ConvAutoencoder, "specs/co
 differential_test!(meanpool, mean_pool::MeanPoolChannels, "tests/book/10.4_mean_pool.nn", [m 0, m 1]);
 differential_test!(upsamplechannels, upsample::UpsampleChannels, "tests/book/10.4_upsample.nn", [m 0, m 1]);
 differential_test!(meanpoolupsample, mean_pool_upsample::MeanPoolUpsample, "tests/book/10.4_mean_pool_upsample.nn", [m 0, m 1]);
+differential_test!(maxunpoolchannels, max_unpool::MaxUnpoolChannels, "tests/book/10.4_max_unpool.nn", [m 0, m 1]);
 differential_test!(transposedconv, transposed_conv::TransposedConv, "tests/book/10.5_transposed_conv.nn", [m 0, m 1]);
 differential_test!(transposedconv2dchannels, transposed_conv2d_channels::TransposedConv2dChannels, "tests/book/10.5_transposed_conv2d_channels.nn", [m 0, m 1]);
 // The noise ε is an argument of the generated step: both evaluators get the same draw.

@@ -1346,6 +1346,13 @@ impl Cx<'_, '_> {
                         }));
                     }
                     Builtin::NormPdf => return self.density(&sub, args, span, scope),
+                    Builtin::MaxUnpool => {
+                        let [p, h] = args else {
+                            return Err(unsupported(span, "`MaxUnpool` without two arguments"));
+                        };
+                        let (p, h) = (self.value(p, scope)?, self.value(h, scope)?);
+                        Lv::of(self.max_unpool(p.id, h.id, span)?)
+                    }
                     Builtin::Softmask => {
                         let [s, m] = args else {
                             return Err(unsupported(span, "`Softmask` without two arguments"));
@@ -1419,6 +1426,21 @@ impl Cx<'_, '_> {
                 _ => Err(unsupported(c.span, "this component index")),
             },
         }
+    }
+
+    /// `MaxUnpool[p, h]` (§10.4.2): the max-pooling op's `Place` part, `p` put at the
+    /// maximisers of `h`'s 2×2 regions (the gradient of `MaxPool[h]` with `p` as `∂L/∂p`).
+    fn max_unpool(&mut self, p: NodeId, h: NodeId, span: Span) -> R<NodeId> {
+        let image = self.spatial.get(&h).copied();
+        let pool = crate::ir::pool::Pool {
+            part: crate::ir::pool::PoolPart::Place,
+            image,
+        };
+        let id = self.op(Op::MaxPool(pool), &[h, p], span)?;
+        if let Some(hw) = image {
+            self.spatial.insert(id, hw);
+        }
+        Ok(id)
     }
 
     fn builtin(&mut self, b: Builtin, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
@@ -1788,6 +1810,7 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::MaxPool
         | Builtin::MeanPool
         | Builtin::Upsample
+        | Builtin::MaxUnpool
         | Builtin::Vec
         | Builtin::Diag
         | Builtin::Softmask
