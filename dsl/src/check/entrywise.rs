@@ -14,6 +14,10 @@
 //! range, so the reading changes no value the family reading computes; it also defines `h`,
 //! and pads where the family reading would be out of range.
 //!
+//! With the arithmetic on the kernel's subscript instead (`h_i = a[β + ∑_{j=1}^{D} ω_{i-2j+2}
+//! x_j]`, §10.4.2) the statement is the transposed convolution, a kernel index outside the
+//! kernel contributing zero ([`Reading`], [`oriented`]).
+//!
 //! Checking and lowering both ask [`matches`] and [`geometry`], with their own name lookups,
 //! so they decide alike; the sum is replaced by a placeholder name bound to the convolution
 //! ([`rewritten`]), and the rest of the right side is an ordinary equation for `h`.
@@ -49,7 +53,7 @@ pub(crate) struct Entrywise<'a> {
     pub kernel: ast::Name,
     /// `x` (without its subscript).
     pub input: ast::Name,
-    /// `E`.
+    /// `E`, the subscript with the arithmetic: the input's, or transposed the kernel's.
     pub index: &'a Expr,
     /// The second axis of an image (eq. 10.6), if any.
     pub second: Option<Second<'a>>,
@@ -105,7 +109,7 @@ pub(crate) struct Second<'a> {
     pub j_lo: &'a Expr,
     /// The inner sum's upper limit.
     pub j_hi: &'a Expr,
-    /// The second subscript of `x`.
+    /// The second subscript of `x` (transposed, the kernel's last).
     pub index: &'a Expr,
 }
 
