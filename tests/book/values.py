@@ -1720,6 +1720,109 @@ def deep_q_loss():
     out = {"q'": q1, "v": v, "g": best, "w": q1.min(axis=0), "ℓ": loss_i, "L": loss_i.sum()}
     return {"s": s, "s'": s1, "r": r, "y": y}, p, out
 
+@spec("10.4_max_unpool")
+def max_unpool_channels():
+    g = rng(1046)
+    batch, (h, wd), d_o = 3, (4, 6), 2
+    xs = [draw(g, 1, h, wd, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_o) for _ in range(batch)]
+    w, beta = draw(g, 2, 1, 3, 3), draw(g, 2)
+    p = {"ω": kernel_layout(w), "β": beta, "Ω": draw(g, d_o, 48), "β_1": draw(g, d_o)}
+    hs = [conv2d_channels_book(x, w, beta, 1, (h, wd)) for x in xs]
+    ps = [np.stack([max_pool_2x2(hc) for hc in hh]) for hh in hs]
+
+    def unpool(q, hh):
+        """Each value of q put at the position of its region's maximum in hh (the first in
+        row-major order at a tie; the test has none), zeros elsewhere."""
+        u = np.zeros_like(hh)
+        for c in range(hh.shape[0]):
+            for i in range(hh.shape[1] // 2):
+                for j in range(hh.shape[2] // 2):
+                    region = hh[c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                    assert len(set(region.flatten())) == 4  # no tie
+                    k = int(np.argmax(region.flatten()))
+                    u[c, 2 * i + k // 2, 2 * j + k % 2] = q[c, i, j]
+        return u
+
+    us = [unpool(np.tanh(q), hh) for q, hh in zip(ps, hs)]
+    fs = [p["β_1"] + p["Ω"] @ u.flatten(order="F") for u in us]
+    loss = sum(np.sum((f - y) ** 2) for f, y in zip(fs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": chan_layout(xs), "y": col(ys)}, p, {"h": chan_layout(hs), "p": chan_layout(ps), "u": chan_layout(us), "f": col(fs), "L": loss}
+
+
+# ---------------------------------------------------------------- transposed convolution (§10.4.2)
+
+
+@spec("10.5_transposed_conv")
+def transposed_conv():
+    g = rng(1051)
+    batch, d, d_h = 4, 4, 8
+    xs = [draw(g, d, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, d_h) for _ in range(batch)]
+    w, beta = draw(g, 3), float(draw(g))
+    # The matrix C of the convolution with stride two from ℝ^8 to ℝ^4 (eq. 10.4 with x_{2i+j-2},
+    # 1-based, entries outside 1 … 8 zero padding), built row by row; the transposed
+    # convolution is Cᵀ.
+    c = np.zeros((d, d_h))
+    for i in range(1, d + 1):
+        for j in range(1, 4):
+            col = 2 * i + j - 2
+            if 1 <= col <= d_h:
+                c[i - 1, col - 1] = w[j - 1]
+    hs = [np.tanh(beta + c.T @ x) for x in xs]
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    col = lambda vs: np.stack(vs, axis=1)
+    return {"x": col(xs), "y": col(ys)}, {"ω": w, "β": beta}, {"h": col(hs), "L": loss}
+
+
+@spec("10.5_transposed_conv2d_channels")
+def transposed_conv2d_channels():
+    g = rng(1052)
+    batch, c_in, c_out, (hh, ww), (ho, wo) = 3, 2, 3, (3, 3), (6, 6)
+    xs = [draw(g, c_in, hh, ww, scale=2.0) for _ in range(batch)]
+    ys = [draw(g, c_out, ho, wo) for _ in range(batch)]
+    w, beta = draw(g, c_in, c_out, 3, 3), draw(g, c_out)
+
+    def book(x):
+        """The definition looped, 1-based: h_{cij} = tanh[β_c + ∑_{c'} ∑_m ∑_n
+        ω_{c',c,i-2m+3,j-2n+3} x_{c',m,n}], a kernel index outside 1 … 3 contributing zero."""
+        h = np.zeros((c_out, ho, wo))
+        for c in range(1, c_out + 1):
+            for i in range(1, ho + 1):
+                for j in range(1, wo + 1):
+                    z = beta[c - 1]
+                    for cp in range(1, c_in + 1):
+                        for m in range(1, hh + 1):
+                            for n in range(1, ww + 1):
+                                k, l = i - 2 * m + 3, j - 2 * n + 3
+                                if 1 <= k <= 3 and 1 <= l <= 3:
+                                    z += w[cp - 1, c - 1, k - 1, l - 1] * x[cp - 1, m - 1, n - 1]
+                    h[c - 1, i - 1, j - 1] = np.tanh(z)
+        return h
+
+    hs = [book(x) for x in xs]
+    # As a second check: the transpose of the matrix of the convolution with stride two and
+    # padding one from three channels of 6×6 to two of 3×3 (kernel ω), applied to vec[x].
+    big = np.zeros((c_in * hh * ww, c_out * ho * wo))
+    idx_x = lambda c, i, j: (c * hh + i) * ww + j
+    idx_h = lambda c, i, j: (c * ho + i) * wo + j
+    for cp in range(c_in):
+        for o1 in range(hh):
+            for o2 in range(ww):
+                for c in range(c_out):
+                    for m in range(3):
+                        for n in range(3):
+                            q1, q2 = 2 * o1 + m - 1, 2 * o2 + n - 1
+                            if 0 <= q1 < ho and 0 <= q2 < wo:
+                                big[idx_x(cp, o1, o2), idx_h(c, q1, q2)] += w[cp, c, m, n]
+    for x, h in zip(xs, hs):
+        z = (big.T @ x.reshape(-1)).reshape(c_out, ho, wo) + beta[:, None, None]
+        assert np.allclose(np.tanh(z), h, rtol=0, atol=1e-14)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    return {"x": chan_layout(xs), "y": chan_layout(ys)}, {"ω": kernel_layout(w), "β": beta}, {"h": chan_layout(hs), "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 

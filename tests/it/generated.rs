@@ -37,6 +37,15 @@ mod conv {
 mod conv_dilated {
     nnspec::model!("../../tests/book/10.4_conv_dilated.nn");
 }
+mod max_unpool {
+    nnspec::model!("../../tests/book/10.4_max_unpool.nn");
+}
+mod transposed_conv {
+    nnspec::model!("../../tests/book/10.5_transposed_conv.nn");
+}
+mod transposed_conv2d_channels {
+    nnspec::model!("../../tests/book/10.5_transposed_conv2d_channels.nn");
+}
 mod conv2d_stride {
     nnspec::model!("../../tests/book/10.6_conv2d_stride_two.nn");
 }
@@ -475,6 +484,9 @@ differential_test!(convautoencoder, conv_autoencoder::ConvAutoencoder, "specs/co
 differential_test!(meanpool, mean_pool::MeanPoolChannels, "tests/book/10.4_mean_pool.nn", [m 0, m 1]);
 differential_test!(upsamplechannels, upsample::UpsampleChannels, "tests/book/10.4_upsample.nn", [m 0, m 1]);
 differential_test!(meanpoolupsample, mean_pool_upsample::MeanPoolUpsample, "tests/book/10.4_mean_pool_upsample.nn", [m 0, m 1]);
+differential_test!(maxunpoolchannels, max_unpool::MaxUnpoolChannels, "tests/book/10.4_max_unpool.nn", [m 0, m 1]);
+differential_test!(transposedconv, transposed_conv::TransposedConv, "tests/book/10.5_transposed_conv.nn", [m 0, m 1]);
+differential_test!(transposedconv2dchannels, transposed_conv2d_channels::TransposedConv2dChannels, "tests/book/10.5_transposed_conv2d_channels.nn", [m 0, m 1]);
 // The noise ε is an argument of the generated step: both evaluators get the same draw.
 differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
 // A network per step (sub-model instances φ_t), a schedule folded to constants.

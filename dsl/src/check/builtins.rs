@@ -53,6 +53,9 @@ pub enum Builtin {
     /// `Upsample[H]`: each position duplicated into a 2×2 block (§10.4.2, up-sampling),
     /// `ℝ^{H×W} → ℝ^{2H×2W}`.
     Upsample,
+    /// `MaxUnpool[P, H]`: max unpooling (§10.4.2), the entries of `P ∈ ℝ^{H/2×W/2}` put back
+    /// where the maxima of the 2×2 regions of `H ∈ ℝ^{H×W}` are, zeros elsewhere.
+    MaxUnpool,
     /// `vec[P]`: a matrix `ℝ^{H×W}` as the vector `ℝ^{HW}` of its columns one under the other.
     Vec,
     /// `diag[v]`: the square matrix with `v` on its diagonal, zero elsewhere (the degree
@@ -95,6 +98,8 @@ pub enum Kind {
     Neighbours,
     /// Two values of one shape (or a scalar and a value) in, that shape out: `max`, `min`.
     Pair,
+    /// Pooled values and the image they were pooled from, the image's shape out: `MaxUnpool`.
+    Unpool,
 }
 
 const TABLE: &[(&str, Builtin, Kind)] = &[
@@ -122,6 +127,7 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("MaxPool", Builtin::MaxPool, Kind::Image),
     ("MeanPool", Builtin::MeanPool, Kind::Image),
     ("Upsample", Builtin::Upsample, Kind::Image),
+    ("MaxUnpool", Builtin::MaxUnpool, Kind::Unpool),
     ("vec", Builtin::Vec, Kind::Image),
     ("diag", Builtin::Diag, Kind::Diagonal),
     ("Softmask", Builtin::Softmask, Kind::Mask),

@@ -14,6 +14,10 @@
 //! range, so the reading changes no value the family reading computes; it also defines `h`,
 //! and pads where the family reading would be out of range.
 //!
+//! With the arithmetic on the kernel's subscript instead (`h_i = a[β + ∑_{j=1}^{D} ω_{i-2j+2}
+//! x_j]`, §10.4.2) the statement is the transposed convolution, a kernel index outside the
+//! kernel contributing zero ([`Reading`], [`oriented`]).
+//!
 //! Checking and lowering both ask [`matches`] and [`geometry`], with their own name lookups,
 //! so they decide alike; the sum is replaced by a placeholder name bound to the convolution
 //! ([`rewritten`]), and the rest of the right side is an ordinary equation for `h`.
@@ -49,12 +53,31 @@ pub(crate) struct Entrywise<'a> {
     pub kernel: ast::Name,
     /// `x` (without its subscript).
     pub input: ast::Name,
-    /// `E`.
+    /// `E`, the subscript with the arithmetic: the input's, or transposed the kernel's.
     pub index: &'a Expr,
     /// The second axis of an image (eq. 10.6), if any.
     pub second: Option<Second<'a>>,
     /// The channels of an image with channels (eq. 10.6 with channels, §10.2.7), if any.
     pub channels: Option<Channels<'a>>,
+    /// Which factor carries the arithmetic (see [`Reading`]).
+    pub reading: Reading,
+}
+
+/// Which subscript of the sum's product carries the entry index: the input's (a convolution,
+/// `ω_j x_{i+j-2}`), the kernel's (a transposed convolution, `ω_{i-2j+2} x_j`), or both
+/// (`ω_{i-j} x_{2j}`, neither: refused by [`geometry`]). Syntax alone tells the first two
+/// apart only with channels (the kernel has four subscripts); otherwise [`oriented`] decides
+/// by which of the two names is per example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Arithmetic on the input's subscript (eq. 10.3–10.6).
+    Forward,
+    /// Arithmetic on the kernel's subscript: the transposed convolution (§10.4.2).
+    Transposed,
+    /// Arithmetic on both subscripts: whether the input's and the kernel's subscripts read an
+    /// entry index (a kernel whose subscript reads none is an offset kernel of a convolution,
+    /// read member by member).
+    Mixed([bool; 2]),
 }
 
 /// The channels of an image defined entry by entry with channels: `c ∈ {1 … C_o}` the output
@@ -86,7 +109,7 @@ pub(crate) struct Second<'a> {
     pub j_lo: &'a Expr,
     /// The inner sum's upper limit.
     pub j_hi: &'a Expr,
-    /// The second subscript of `x`.
+    /// The second subscript of `x` (transposed, the kernel's last).
     pub index: &'a Expr,
 }
 
@@ -104,6 +127,9 @@ pub(crate) struct Geometry {
     pub stride: u32,
     /// Dilation (the coefficient of `j`).
     pub dil: u32,
+    /// Terms of the sum: the kernel's size `k` for a convolution, the input's entries for a
+    /// transposed convolution.
+    pub terms: i64,
 }
 
 /// The statement's pieces if it has the entrywise form (see the module's documentation).
@@ -159,11 +185,15 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     let ([sa], [sb]) = (&a.sub[..], &b.sub[..]) else {
         return None;
     };
-    // `ω_j x_E` or `x_E ω_j`.
-    let (kernel, input, index) = if is_var(sa, &j) {
-        (a, b, sb)
+    // `ω_j x_E` or `x_E ω_j`; both subscripts reading `j` and one `i` is the mixed form.
+    let (kernel, input, index, reading) = if is_var(sa, &j) {
+        (a, b, sb, Reading::Forward)
     } else if is_var(sb, &j) {
-        (b, a, sa)
+        (b, a, sa, Reading::Forward)
+    } else if mentions(sa, &j) && mentions(sb, &j) && mentions(sa, &i) {
+        (b, a, sa, Reading::Mixed([true, mentions(sb, &i)]))
+    } else if mentions(sa, &j) && mentions(sb, &j) && mentions(sb, &i) {
+        (a, b, sb, Reading::Mixed([true, false]))
     } else {
         return None;
     };
@@ -186,7 +216,35 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
         index,
         second: None,
         channels: None,
+        reading,
     })
+}
+
+/// The statement read as its names' values tell: the form as [`matches`] found it, or, when
+/// the factor with the bare sum index (`x_j`) is per example and the other (`ω_{i-2j+2}`) is
+/// not, the transposed convolution with the two names' roles exchanged (of the mixed form,
+/// the per-example name is the input as well, so that [`geometry`] refuses it).
+pub(crate) fn oriented<'a>(
+    mut m: Entrywise<'a>,
+    per_example: &dyn Fn(&ast::Name) -> bool,
+) -> Option<Entrywise<'a>> {
+    if m.reading != Reading::Transposed
+        && m.terms.is_empty()
+        && m.channels.is_none()
+        && !per_example(&m.input)
+        && per_example(&m.kernel)
+    {
+        std::mem::swap(&mut m.kernel, &mut m.input);
+        m.reading = match m.reading {
+            Reading::Mixed([x, w]) => Reading::Mixed([w, x]),
+            _ => Reading::Transposed,
+        };
+    }
+    match m.reading {
+        // A kernel subscript that reads no entry index: a family, member by member.
+        Reading::Mixed([_, false]) => None,
+        _ => Some(m),
+    }
 }
 
 /// The form of eq. 10.6, `h_{ij} = … ∑_{m=lo}^{hi} ∑_{n=lo}^{hi} ω_{mn} x_{E_1, E_2} …   for
@@ -212,11 +270,23 @@ fn image<'a>(
     }
     let (j2, j2_lo, j2_hi, body) = limits(inner)?;
     let (a, b) = names_product(body)?;
-    // `ω_{mn} x_{E_1, E_2}` or `x_{E_1, E_2} ω_{mn}`.
-    let (kernel, input) = if pair(&a.sub, &j, &j2) {
-        (a, b)
+    // `ω_{mn} x_{E_1, E_2}` or `x_{E_1, E_2} ω_{mn}`; neither bare, the mixed form.
+    let (kernel, input, reading) = if pair(&a.sub, &j, &j2) {
+        (a, b, Reading::Forward)
     } else if pair(&b.sub, &j, &j2) {
-        (b, a)
+        (b, a, Reading::Forward)
+    } else if a.sub.len() == 2
+        && b.sub.len() == 2
+        && [a, b]
+            .iter()
+            .all(|x| x.sub.iter().any(|e| mentions(e, &j) || mentions(e, &j2)))
+    {
+        let reads = |x: &ast::Name| x.sub.iter().any(|e| mentions(e, &i) || mentions(e, &i2));
+        if mentions(&a.sub[0], &i) && mentions(&a.sub[1], &i2) {
+            (b, a, Reading::Mixed([true, reads(b)]))
+        } else {
+            (a, b, Reading::Mixed([reads(b), reads(a)]))
+        }
     } else {
         return None;
     };
@@ -249,6 +319,7 @@ fn image<'a>(
             index: e2,
         }),
         channels: None,
+        reading,
     })
 }
 
@@ -299,17 +370,33 @@ fn channels<'a>(
     let (j2, j2_lo, j2_hi, body) = limits(inner)?;
     let (a, b) = names_product(body)?;
     let want = [c.as_str(), &ci, &j, &j2];
-    let (kernel, input) = if indices(&a.sub, &want) {
-        (a, b)
-    } else if indices(&b.sub, &want) {
-        (b, a)
+    let bare = [ci.as_str(), &j, &j2];
+    // `ω_{c,c',m,n} x_{c',E_1,E_2}`, or transposed `ω_{c',c,E_1,E_2} x_{c',m,n}`: the
+    // kernel's first index the input's channel, as for the convolution from `h` to `x`.
+    let (kernel, input, e1, e2, reading) = if let Some((kernel, input)) = [(a, b), (b, a)]
+        .into_iter()
+        .find(|(k, _)| indices(&k.sub, &want))
+    {
+        let [e0, e1, e2] = &input.sub[..] else {
+            return None;
+        };
+        if !is_var(e0, &ci) {
+            return None;
+        }
+        (kernel, input, e1, e2, Reading::Forward)
     } else {
-        return None;
+        let (kernel, input) = [(a, b), (b, a)]
+            .into_iter()
+            .find(|(_, x)| indices(&x.sub, &bare))?;
+        let [k0, k1, e1, e2] = &kernel.sub[..] else {
+            return None;
+        };
+        if !is_var(k0, &ci) || !is_var(k1, &c) {
+            return None;
+        }
+        (kernel, input, e1, e2, Reading::Transposed)
     };
-    let [e0, e1, e2] = &input.sub[..] else {
-        return None;
-    };
-    if !is_var(e0, &ci) || !mentions(e1, &i) || !mentions(e2, &i2) {
+    if !mentions(e1, &i) || !mentions(e2, &i2) {
         return None;
     }
     Some(Entrywise {
@@ -341,6 +428,7 @@ fn channels<'a>(
             lo: ci_lo,
             hi: ci_hi,
         }),
+        reading,
     })
 }
 
@@ -426,6 +514,7 @@ fn written_out<'a>(
             index: terms[0].2,
             second: None,
             channels: None,
+            reading: Reading::Forward,
         })
     })
 }
@@ -523,10 +612,28 @@ struct AxisRef<'a> {
 /// columns; a signal's second axis is one entry wide with a kernel of one), the subscript
 /// must be `s·i + d·j + c` with integers `s, d ≥ 1`, the sum must run from 1, and the first
 /// entry must not read past the padding's start (`pad ≥ 0`).
+///
+/// Transposed ([`Reading::Transposed`]), the kernel's subscript must be `i − s·j + c`, the
+/// kernel of size `kernel` (its declared sizes per axis), and the geometry is that of the
+/// convolution from `h` to `x` whose transpose the statement computes: `h`'s entry `i`
+/// receives `x_j` through kernel entry `i − s·j + c` when that is in `1 … K`, so entry
+/// `o` (0-based) of `x` reads entry `o·s + m − pad` of `h` with `pad = c − s`.
 pub(crate) fn geometry(
     m: &Entrywise<'_>,
     lookup: &dyn Fn(&ast::Name) -> Lookup,
+    kernel: Option<[i64; 2]>,
 ) -> Result<[Geometry; 2], Box<Diagnostic>> {
+    if matches!(m.reading, Reading::Mixed(_)) {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::E0403,
+                m.index.span,
+                "index arithmetic on both the kernel's and the input's subscripts is neither a convolution nor a transposed convolution",
+            )
+            .label("arithmetic here and in the other subscript")
+            .help(both_readings(m)),
+        ));
+    }
     let first = AxisRef {
         hi: &m.family.hi,
         i: &m.i,
@@ -536,7 +643,8 @@ pub(crate) fn geometry(
         index: m.index,
         terms: &m.terms,
     };
-    let g1 = axis_geometry(m, &first, lookup)?;
+    let k = kernel.unwrap_or([1, 1]);
+    let g1 = axis_geometry(m, &first, k[0], lookup)?;
     let Some(s) = &m.second else {
         let one = Geometry {
             n_out: 1,
@@ -544,6 +652,7 @@ pub(crate) fn geometry(
             pad: 0,
             stride: 1,
             dil: 1,
+            terms: 1,
         };
         return Ok([g1, one]);
     };
@@ -556,24 +665,40 @@ pub(crate) fn geometry(
         index: s.index,
         terms: &[],
     };
-    Ok([g1, axis_geometry(m, &second, lookup)?])
+    Ok([g1, axis_geometry(m, &second, k[1], lookup)?])
+}
+
+/// The help of a refusal of the form: both readings, the convolution (arithmetic on the
+/// input's subscript) and the transposed convolution (on the kernel's).
+fn both_readings(m: &Entrywise<'_>) -> &'static str {
+    if m.channels.is_some() {
+        "a convolution puts the arithmetic on the input's subscript, `h_{c,i,j} = a[β_c + ∑_{c'=1}^{C_i} ∑_{m=1}^{K} ∑_{n=1}^{L} ω_{c,c',m,n} x_{c',s·i+d·m-c,s·j+d·n-c}]` (eq. 10.6, §10.2); a transposed convolution on the kernel's, `h_{c,i,j} = a[β_c + ∑_{c'=1}^{C_i} ∑_{m=1}^{H'} ∑_{n=1}^{W'} ω_{c',c,i-s·m+c,j-s·n+c} x_{c',m,n}]` (§10.4.2)"
+    } else if m.second.is_some() {
+        "a convolution puts the arithmetic on the input's subscript, `h_{ij} = a[β + ∑_{m=1}^{K} ∑_{n=1}^{L} ω_{mn} x_{s·i+d·m-c, s·j+d·n-c}]` (eq. 10.6, §10.2); a transposed convolution on the kernel's, `h_{ij} = a[β + ∑_{m=1}^{H'} ∑_{n=1}^{W'} ω_{i-s·m+c, j-s·n+c} x_{mn}]` (§10.4.2)"
+    } else {
+        "a convolution puts the arithmetic on the input's subscript, `h_i = a[β + ∑_{j=1}^{K} ω_j x_{s·i+d·j-c}]` (eq. 10.4, §10.2); a transposed convolution on the kernel's, `h_i = a[β + ∑_{j=1}^{D'} ω_{i-s·j+c} x_j]` (§10.4.2)"
+    }
 }
 
 fn axis_geometry(
     m: &Entrywise<'_>,
     ax: &AxisRef<'_>,
+    kernel: i64,
     lookup: &dyn Fn(&ast::Name) -> Lookup,
 ) -> Result<Geometry, Box<Diagnostic>> {
+    let transposed = m.reading == Reading::Transposed;
     let refuse = |span: Span, msg: String, label: &str| {
-        Box::new(
-            Diagnostic::new(Code::E0403, span, msg)
-                .label(label)
-                .help(if m.second.is_some() {
+        Box::new(Diagnostic::new(Code::E0403, span, msg).label(label).help(
+            match (transposed, m.second.is_some()) {
+                (true, _) => both_readings(m),
+                (false, true) => {
                     "an image is convolved as `h_{ij} = a[β + ∑_{m=1}^{K} ∑_{n=1}^{L} ω_{mn} x_{i+m-c, j+n-c'}] for i ∈ {1 … H}, j ∈ {1 … W}` (eq. 10.6), stride and dilation per axis as `x_{s·i+d·m-c, …}` (§10.2)"
-                } else {
+                }
+                (false, false) => {
                     "a convolution is written `h_i = a[β + ∑_{j=1}^{K} ω_j x_{i+j-c}] for i ∈ {1 … D}`, stride and dilation as `x_{s·i+d·j-c}` (§10.2)"
-                }),
-        )
+                }
+            },
+        ))
     };
     let int = |e: Option<&Expr>| e.and_then(|e| crate::eval::integer(e, lookup));
     let k_terms = Some(ax.terms.len() as i64).filter(|&k| k > 0);
@@ -618,7 +743,11 @@ fn axis_geometry(
     let coeffs = (|| {
         let c1 = at(0, 1)?;
         let s = at(1, 1)? - c1;
-        let d = if j_hi >= 2 { at(0, 2)? - c1 } else { 1 };
+        let d = match (j_hi >= 2, transposed) {
+            (true, _) => at(0, 2)? - c1,
+            (false, true) => -1,
+            (false, false) => 1,
+        };
         let c = c1 - d;
         let js: Vec<i64> = if ax.terms.is_empty() {
             vec![1, 2, 3, 7]
@@ -637,6 +766,9 @@ fn axis_geometry(
             "not an offset of the indices",
         ));
     };
+    if transposed {
+        return transposed_axis(ax, (c, s, d), [n_out, j_hi, kernel], &refuse);
+    }
     if s < 1 || d < 1 || s > i64::from(u32::MAX) || d > i64::from(u32::MAX) {
         return Err(refuse(
             ax.index.span,
@@ -666,6 +798,48 @@ fn axis_geometry(
         pad,
         stride: s as u32,
         dil: d as u32,
+        terms: j_hi,
+    })
+}
+
+/// One axis of the transposed form: the kernel's subscript `c + s·i + d·j` must be
+/// `i − stride·j + c` (the entry index once: a multiple of it would skip kernel entries,
+/// a stride that does not divide), its first entry within the padding (`pad = c − stride ≥ 0`).
+fn transposed_axis(
+    ax: &AxisRef<'_>,
+    (c, s, d): (i64, i64, i64),
+    [n_out, terms, k]: [i64; 3],
+    refuse: &dyn Fn(Span, String, &str) -> Box<Diagnostic>,
+) -> Result<Geometry, Box<Diagnostic>> {
+    let stride = -d;
+    if s != 1 || stride < 1 || stride > i64::from(u32::MAX) {
+        return Err(refuse(
+            ax.index.span,
+            format!(
+                "a transposed convolution's kernel subscript is `{i} − s·{j} + c`, once `{i}` and a positive stride `s` times `{j}`",
+                i = ax.i,
+                j = ax.j
+            ),
+            "the kernel's subscript",
+        ));
+    }
+    let Ok(pad) = u32::try_from(c - stride) else {
+        return Err(refuse(
+            ax.index.span,
+            format!(
+                "the first entry receives the input from kernel entry {} on: a transposed convolution that skips the start of its output is not supported yet",
+                c + 1 - stride
+            ),
+            "a negative padding",
+        ));
+    };
+    Ok(Geometry {
+        n_out,
+        k,
+        pad,
+        stride: stride as u32,
+        dil: 1,
+        terms,
     })
 }
 
@@ -889,6 +1063,9 @@ impl super::ModelCx<'_, '_> {
         if !starts_at_one(&m, &lookup) {
             return false;
         }
+        let Some(m) = oriented(m, &|n| self.entry_dims(n).is_some_and(|(_, e)| e)) else {
+            return false;
+        };
         // `x` must be a vector (an image, an image with channels) per example, and `ω` a
         // vector (a matrix, a tensor of rank 4) the same for every example.
         let rank = if m.channels.is_some() {
@@ -902,8 +1079,9 @@ impl super::ModelCx<'_, '_> {
             Some((d, true)) if d.len() == rank => d,
             _ => return false,
         };
+        let kernel = self.kernel_sizes(&m);
         let geometry = channel_sizes(&m, &lookup)
-            .and_then(|c| geometry(&m, &lookup).map(|g| (g, c)))
+            .and_then(|c| geometry(&m, &lookup, kernel).map(|g| (g, c)))
             .and_then(|(g, c)| self.kernel_fits(&m, &g, c, &x_dims).map(|()| g));
         let rewritten = geometry.and_then(|g| rewritten(&m).map(|r| (g, r)));
         let poison = |cx: &mut Self| {
@@ -968,8 +1146,23 @@ impl super::ModelCx<'_, '_> {
         true
     }
 
+    /// The kernel's declared sizes per axis (`K`, `K×L`, or the last two of `C×C'×K×L`), the
+    /// sizes of a transposed convolution's kernel, which its sums do not give.
+    fn kernel_sizes(&self, m: &Entrywise<'_>) -> Option<[i64; 2]> {
+        if m.reading != Reading::Transposed {
+            return None;
+        }
+        match self.entry_dims(&m.kernel)?.0[..] {
+            [Some(k)] => Some([k, 1]),
+            [Some(k), Some(l)] | [_, _, Some(k), Some(l)] => Some([k, l]),
+            _ => None,
+        }
+    }
+
     /// Whether the kernel has the sums' sizes (and with channels, the input the sum's
     /// channels): `ℝ^{K}`, `ℝ^{K×L}`, or `ℝ^{C_o×C_i×K×L}`, the same for every example.
+    /// Transposed, the sums run over the input's entries and the kernel is `ℝ^{C_i×C_o×K×L}`
+    /// ([`Self::transposed_fits`]).
     fn kernel_fits(
         &self,
         m: &Entrywise<'_>,
@@ -977,6 +1170,9 @@ impl super::ModelCx<'_, '_> {
         channels: Option<[i64; 2]>,
         x_dims: &[Option<i64>],
     ) -> Result<(), Box<Diagnostic>> {
+        if m.reading == Reading::Transposed {
+            return self.transposed_fits(m, g, channels, x_dims);
+        }
         let w = crate::names::literal(&m.kernel);
         let (want, msg, help) = match channels {
             None if m.second.is_none() => (
@@ -1027,6 +1223,65 @@ impl super::ModelCx<'_, '_> {
                     .help(help),
             )),
         }
+    }
+
+    /// The transposed form's sizes: the sums run over all of the input's entries (and
+    /// channels), and the kernel is a vector, a matrix, or `ℝ^{C_i×C_o×K×L}` (the input's
+    /// channels first, the kernel of the convolution from `h` to `x`), not per example.
+    fn transposed_fits(
+        &self,
+        m: &Entrywise<'_>,
+        g: &[Geometry; 2],
+        channels: Option<[i64; 2]>,
+        x_dims: &[Option<i64>],
+    ) -> Result<(), Box<Diagnostic>> {
+        let x = crate::names::literal(&m.input);
+        let mut sums: Vec<Option<i64>> = vec![Some(g[0].terms)];
+        if m.second.is_some() {
+            sums.push(Some(g[1].terms));
+        }
+        if let Some([_, c_in]) = channels {
+            sums.insert(0, Some(c_in));
+        }
+        if x_dims != sums.as_slice() {
+            return Err(Box::new(
+                Diagnostic::new(
+                    Code::E0403,
+                    m.j_hi.map_or(m.sum.span, |e| e.span),
+                    format!("a transposed convolution's sums run over all of `{x}`'s entries"),
+                )
+                .label("the sum's limit")
+                .help(both_readings(m)),
+            ));
+        }
+        let kernel_ok = match (self.entry_dims(&m.kernel), channels) {
+            (Some((k, false)), None) => k.len() == sums.len() && k.iter().all(Option::is_some),
+            (Some((k, false)), Some([c_out, c_in])) => {
+                k.len() == 4 && k[0] == Some(c_in) && k[1] == Some(c_out)
+            }
+            _ => false,
+        };
+        if kernel_ok {
+            return Ok(());
+        }
+        let w = crate::names::literal(&m.kernel);
+        Err(Box::new(
+            Diagnostic::new(
+                Code::E0403,
+                m.index.span,
+                format!(
+                    "the kernel `{w}` of a transposed convolution must be {}, the same for every example",
+                    match channels {
+                        None if m.second.is_none() => "a vector".to_string(),
+                        None => "a matrix".to_string(),
+                        Some([c_out, c_in]) =>
+                            format!("a tensor {c_in}×{c_out}×K×L (the input's channels first)"),
+                    }
+                ),
+            )
+            .label("the kernel")
+            .help(both_readings(m)),
+        ))
     }
 
     /// Binds each bias per channel `β_c` (a vector `ℝ^{C_o}`) to its placeholder, the value

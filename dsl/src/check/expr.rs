@@ -1580,6 +1580,9 @@ impl ModelCx<'_, '_> {
         if kind == Kind::Pair {
             return self.extreme_pair(b, args, span);
         }
+        if kind == Kind::Unpool {
+            return self.max_unpool(args, span);
+        }
         if !self.arity(b.name(), 1, args, span) {
             return None;
         }
@@ -1593,7 +1596,8 @@ impl ModelCx<'_, '_> {
             | Kind::Image
             | Kind::Mask
             | Kind::Neighbours
-            | Kind::Pair => false,
+            | Kind::Pair
+            | Kind::Unpool => false,
             Kind::Diagonal => !matches!(s, Shape::Col(_)),
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
@@ -1645,6 +1649,38 @@ impl ModelCx<'_, '_> {
             labels: None,
             diagonal: kind == Kind::Diagonal,
         })
+    }
+
+    /// `MaxUnpool[P, H]` (§10.4.2): `P` of the shape `MaxPool[H]` has (the one rule,
+    /// `image_builtin`, which also refuses odd sizes), both per example; the result has `H`'s
+    /// shape.
+    fn max_unpool(&mut self, args: &[Expr], span: Span) -> Option<Val> {
+        if !self.arity("MaxUnpool", 2, args, span) {
+            return None;
+        }
+        let (p, h) = (self.expr(&args[0]), self.expr(&args[1]));
+        let (p, h) = (p?, h?);
+        let pooled = self.image_builtin(Builtin::MaxUnpool, &args[1], h.clone())?;
+        if !p.shape.same(&pooled.shape) || !p.per_example || !h.per_example {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    args[0].span,
+                    format!(
+                        "`MaxUnpool` puts back values of the shape max pooling gives {}, {} per example, but {} is {}{}",
+                        self.snippet(args[1].span),
+                        pooled.shape.describe(),
+                        self.snippet(args[0].span),
+                        p.shape.describe(),
+                        if p.per_example && h.per_example { "" } else { ", not both per example" }
+                    ),
+                )
+                .label(p.shape.numeric())
+                .help("max unpooling (§10.4.2) takes the pooled values and the image they were pooled from: `MaxUnpool[p, h]` with `p = MaxPool[h]` or of its shape"),
+            );
+            return None;
+        }
+        Some(h)
     }
 
     /// `Softmask[S, M]` (eq. 13.24): scores `S` and a mask `M` of one shape, a matrix (per
@@ -1752,7 +1788,8 @@ impl ModelCx<'_, '_> {
     /// of a matrix `ℝ^{H×W}`: `ℝ^{H/2×W/2}` with `H` and `W` even and known, `ℝ^{2H×2W}`,
     /// and `ℝ^{HW}`; of an image with channels
     /// `ℝ^{C×H×W}`, each channel pooled alone, `ℝ^{C×H/2×W/2}`, and `ℝ^{CHW}` (column-major,
-    /// the channel fastest).
+    /// the channel fastest). For `MaxUnpool`, the pooled shape of the image its values go
+    /// back into.
     fn image_builtin(&mut self, b: Builtin, arg: &Expr, v: Val) -> Option<Val> {
         let (channels, h, w) = match &v.shape {
             Shape::Mat(h, w) => (None, h, w),
@@ -1774,13 +1811,13 @@ impl ModelCx<'_, '_> {
                 return None;
             }
         };
-        let shape = if matches!(b, Builtin::MaxPool | Builtin::MeanPool) {
+        let shape = if matches!(b, Builtin::MaxPool | Builtin::MeanPool | Builtin::MaxUnpool) {
             let (hv, wv) = (h.value.unwrap_or(1), w.value.unwrap_or(1));
             if hv % 2 != 0 || wv % 2 != 0 || hv <= 0 || wv <= 0 || h.wild || w.wild {
-                let what = if b == Builtin::MaxPool {
-                    "maximum"
-                } else {
+                let what = if b == Builtin::MeanPool {
                     "mean"
+                } else {
+                    "maximum"
                 };
                 self.error(
                     Diagnostic::new(

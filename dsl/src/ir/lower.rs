@@ -55,6 +55,7 @@ pub fn lower(
         errors: Vec::new(),
         failed: false,
         spatial: BTreeMap::new(),
+        kernels: BTreeMap::new(),
     };
     let mut scope = Scope::new(
         infos
@@ -227,6 +228,9 @@ struct Cx<'a, 'g> {
     /// need the two sizes (convolution, max pooling) read them here. An element-wise op
     /// whose result has the shape of an argument that is such an image inherits its sizes.
     spatial: BTreeMap<NodeId, [u32; 2]>,
+    /// The kernel sizes `(K, L)` of the parameters declared `ℝ^{C×C'×K×L}`, held as
+    /// `C × (C'·K·L)`: a transposed convolution's sums do not give them.
+    kernels: BTreeMap<NodeId, [u32; 2]>,
 }
 
 /// Why lowering an expression or a statement stopped.
@@ -460,6 +464,9 @@ impl Cx<'_, '_> {
                         None => {
                             let index = self.graph.params.len() as u32;
                             let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
+                            if let Some(kl) = kernel_sizes(&p.ty, scope) {
+                                self.kernels.insert(id, kl);
+                            }
                             let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
                             let init = match init_of(p.init.as_ref(), scope) {
                                 // A declared matrix is a weight matrix even when it has one
@@ -1348,6 +1355,13 @@ impl Cx<'_, '_> {
                     Builtin::NormPdf => return self.density(&sub, args, span, scope),
                     Builtin::Max => return self.extreme_pair(Extreme::Max, args, span, scope),
                     Builtin::Min => return self.extreme_pair(Extreme::Min, args, span, scope),
+                    Builtin::MaxUnpool => {
+                        let [p, h] = args else {
+                            return Err(unsupported(span, "`MaxUnpool` without two arguments"));
+                        };
+                        let (p, h) = (self.value(p, scope)?, self.value(h, scope)?);
+                        Lv::of(self.max_unpool(p.id, h.id, span)?)
+                    }
                     Builtin::Softmask => {
                         let [s, m] = args else {
                             return Err(unsupported(span, "`Softmask` without two arguments"));
@@ -1430,6 +1444,21 @@ impl Cx<'_, '_> {
                 _ => Err(unsupported(c.span, "this component index")),
             },
         }
+    }
+
+    /// `MaxUnpool[p, h]` (§10.4.2): the max-pooling op's `Place` part, `p` put at the
+    /// maximisers of `h`'s 2×2 regions (the gradient of `MaxPool[h]` with `p` as `∂L/∂p`).
+    fn max_unpool(&mut self, p: NodeId, h: NodeId, span: Span) -> R<NodeId> {
+        let image = self.spatial.get(&h).copied();
+        let pool = crate::ir::pool::Pool {
+            part: crate::ir::pool::PoolPart::Place,
+            image,
+        };
+        let id = self.op(Op::MaxPool(pool), &[h, p], span)?;
+        if let Some(hw) = image {
+            self.spatial.insert(id, hw);
+        }
+        Ok(id)
     }
 
     fn builtin(&mut self, b: Builtin, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
@@ -1802,6 +1831,7 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::MaxPool
         | Builtin::MeanPool
         | Builtin::Upsample
+        | Builtin::MaxUnpool
         | Builtin::Vec
         | Builtin::Diag
         | Builtin::Softmask
@@ -1995,12 +2025,25 @@ fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
 
 /// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
 fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
+    last_two(t, 3, scope)
+}
+
+/// `K, L` of a kernel declared `ℝ^{C×C'×K×L}`.
+fn kernel_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
+    last_two(t, 4, scope)
+}
+
+/// The last two sizes of a type `ℝ^{…}` of `rank` dimensions.
+fn last_two(t: &ast::Type, rank: usize, scope: &Scope) -> Option<[u32; 2]> {
     let ast::TypeKind::Real(dims) = &t.kind else {
         return None;
     };
-    let [_, h, w] = dims.as_slice() else {
+    let [.., h, w] = dims.as_slice() else {
         return None;
     };
+    if dims.len() != rank {
+        return None;
+    }
     let size = |d: &ast::Dim| dim(&d.expr, scope, t.span).ok()?.try_into().ok();
     Some([size(h)?, size(w)?])
 }

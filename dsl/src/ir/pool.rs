@@ -15,6 +15,9 @@
 //! `Place`'s gradient with respect to `ḡ` is `Pick` again, so gradients of gradients stay in
 //! the one op. At a tie the subgradient goes to the first maximiser.
 //!
+//! `Place` is also max unpooling (§10.4.2), `MaxUnpool[p, h]` = `Place(h, p)`: the pooled
+//! values put back where the maxima of `h` were, zeros elsewhere.
+//!
 //! With channels ([`Pool::image`]), an image `C × H × W` per example is `C × (H·W·B)` as the
 //! convolution holds it (`conv::Conv::chan_rows`), and each channel is pooled alone: output
 //! `(c, i, j)` is the maximum of the same four entries of channel `c`.

@@ -7,8 +7,8 @@
 use super::{Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number};
 use crate::ast;
 use crate::check::entrywise::{
-    bias_placeholder, channel_biases, channel_sizes, geometry, matches, placeholder, rewritten,
-    starts_at_one,
+    Reading, bias_placeholder, channel_biases, channel_sizes, geometry, matches, oriented,
+    placeholder, rewritten, starts_at_one,
 };
 use crate::ir::conv::{Conv, ConvPart};
 use crate::ir::{Cols, Op};
@@ -23,6 +23,13 @@ impl Cx<'_, '_> {
         if !starts_at_one(&m, &|n| lookup_number(n, scope)) {
             return false;
         }
+        let per_example = |n: &ast::Name| {
+            matches!(scope.names.get(&canonical(n, scope)),
+                Some(Val::Node(v)) if matches!(self.graph.shape(v.id).cols, Cols::Batch(_)))
+        };
+        let Some(m) = oriented(m, &per_example) else {
+            return false;
+        };
         let cols = if m.second.is_some() {
             |c: Cols| matches!(c, Cols::Batch(_))
         } else {
@@ -51,28 +58,55 @@ impl Cx<'_, '_> {
         x: Lv,
         scope: &mut Scope,
     ) -> R<()> {
-        let g = geometry(m, &|n| lookup_number(n, scope)).map_err(Fail::Report)?;
-        let (lhs, rhs) = rewritten(m).map_err(Fail::Report)?;
         let w = match scope.names.get(&canonical(&m.kernel, scope)) {
             Some(Val::Node(w)) => *w,
             _ => return Err(Fail::Quiet),
         };
+        let transposed = m.reading == Reading::Transposed;
+        let kernel = if transposed {
+            let ws = self.graph.shape(w.id);
+            let (k, l) = match ws.cols {
+                Cols::Fixed(l) if m.channels.is_none() => (ws.rows as i64, l as i64),
+                _ => self
+                    .kernels
+                    .get(&w.id)
+                    .map(|k| k.map(i64::from))
+                    .map(|[k, l]| (k, l))
+                    .ok_or(Fail::Quiet)?,
+            };
+            Some([k, l])
+        } else {
+            None
+        };
+        let g = geometry(m, &|n| lookup_number(n, scope), kernel).map_err(Fail::Report)?;
+        let (lhs, rhs) = rewritten(m).map_err(Fail::Report)?;
         let shape = self.graph.shape(x.id);
         let width = match shape.cols {
             Cols::Batch(n) => n as u32,
             Cols::Fixed(_) => return Err(Fail::Quiet),
         };
         let channels = channel_sizes(m, &|n| lookup_number(n, scope)).map_err(Fail::Report)?;
-        let (c_in, c_out, n_in, chan_rows) = match channels {
+        let (c_x, c_h, n_x, chan_rows) = match channels {
             None => (1, 1, [shape.rows as u32, width], false),
-            Some([c_out, _]) => {
+            Some([c_h, _]) => {
                 let hw = self.spatial.get(&x.id).copied().ok_or(Fail::Quiet)?;
-                let c_out = u32::try_from(c_out).map_err(|_| Fail::Quiet)?;
-                (shape.rows as u32, c_out, hw, true)
+                let c_h = u32::try_from(c_h).map_err(|_| Fail::Quiet)?;
+                (shape.rows as u32, c_h, hw, true)
             }
         };
+        let n_h = g.map(|g| g.n_out as u32);
+        // Transposed, the op is the `Input` part of the convolution from `h` to `x`.
+        let ((c_in, n_in), (c_out, n_out)) = if transposed {
+            ((c_h, n_h), (c_x, n_x))
+        } else {
+            ((c_x, n_x), (c_h, n_h))
+        };
         let conv = Conv {
-            part: ConvPart::Forward,
+            part: if transposed {
+                ConvPart::Input
+            } else {
+                ConvPart::Forward
+            },
             c_in,
             c_out,
             k: g.map(|g| g.k as u32),
@@ -80,13 +114,13 @@ impl Cx<'_, '_> {
             stride: g.map(|g| g.stride),
             dil: g.map(|g| g.dil),
             n_in,
-            n_out: g.map(|g| g.n_out as u32),
+            n_out,
             chan_rows,
         };
         let id = self.op(Op::Conv(conv), &[w.id, x.id], m.sum.span)?;
         let mut holders = Vec::new();
         if chan_rows {
-            self.spatial.insert(id, conv.n_out);
+            self.spatial.insert(id, n_h);
             let out = self.graph.shape(id);
             for b in channel_biases(m) {
                 let Some(Val::Node(v)) = scope.names.get(&canonical(&b, scope)).cloned() else {
