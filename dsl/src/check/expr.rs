@@ -1933,6 +1933,15 @@ impl ModelCx<'_, '_> {
 
     // ------------------------------------------------------------------ big operators
 
+    /// `E0209`: a big operator (`∑`, `max`, …) written without its index.
+    pub(super) fn needs_index(&mut self, sym: &str, span: Span, help: String) {
+        self.error(
+            Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
+                .label("no index")
+                .help(help),
+        );
+    }
+
     fn big(
         &mut self,
         op: BigOp,
@@ -1946,12 +1955,12 @@ impl ModelCx<'_, '_> {
         }
         let sym = op.symbol();
         let Some(b) = binder else {
-            self.error(
-                Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
-                    .label("no index")
-                    .help(format!(
-                        "write `{sym}_i …` over the batch, or `{sym}_{{k=1}}^{{K}} …` over a range"
-                    )),
+            self.needs_index(
+                sym,
+                span,
+                format!(
+                    "write `{sym}_i …` over the batch, or `{sym}_{{k=1}}^{{K}} …` over a range"
+                ),
             );
             return None;
         };

@@ -124,13 +124,9 @@ impl ModelCx<'_, '_> {
     ) -> Option<Val> {
         let sym = op.symbol();
         let Some(b) = binder else {
-            self.error(
-                Diagnostic::new(Code::E0209, span, format!("`{sym}` needs an index"))
-                    .label("no index")
-                    .help(format!(
-                        "write `{sym}_k z_k` over a family's members or a vector's components, or `{sym}[a, b]` of two values"
-                    )),
-            );
+            self.needs_index(sym, span, format!(
+                "write `{sym}_k z_k` over a family's members or a vector's components, or `{sym}[a, b]` of two values"
+            ));
             return None;
         };
         let var = self.canonical_plain(&b.var);
