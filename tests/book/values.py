@@ -775,6 +775,24 @@ def token_cross_entropy():
     return {"X": side(xs), "Y": side(ys)}, p, {"f": side(fs), "L": loss}
 
 
+@spec("5.24_token_labels")
+def token_labels():
+    g = rng(53)
+    b, n, d, k = 2, 3, 2, 4
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    labels = [g.integers(0, k, size=n) for _ in range(b)]  # a class per token, from 0
+    p = {"β": draw(g, k), "Ω": draw(g, k, d)}
+    fs = [np.outer(p["β"], np.ones(n)) + p["Ω"] @ x for x in xs]
+    # eq. 5.24 for each token: -log of the softmax of its column at its label
+    loss = -sum(
+        math.log(softmax(f[:, t])[lab[t]]) for f, lab in zip(fs, labels) for t in range(n)
+    )
+    # the labels as the spec numbers them, from 1: N rows, one column per example
+    y = np.stack([lab + 1 for lab in labels], axis=1).astype(float)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "y": y}, p, {"f": side(fs), "L": loss}
+
+
 @spec("12.17_sinusoidal_encoding")
 def sinusoidal_encoding():
     g = rng(63)

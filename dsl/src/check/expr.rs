@@ -567,7 +567,24 @@ impl ModelCx<'_, '_> {
                     }) = self.scope.get(&base_name)
                     && let Some(l) = &v.labels
                 {
+                    if let Shape::Col(len) = &v.shape {
+                        self.error(
+                            Diagnostic::new(
+                                Code::E0315,
+                                n.span,
+                                format!("`{text}` is a vector of {} labels, not one class label", dim_text(len)),
+                            )
+                            .label("one label per entry (a label per token)")
+                            .help(format!("select the label of one entry, `{base_name}_{{i,n}}`, e.g. `∑_{{n=1}}^{{{}}} log[softmax_{{{base_name}_{{i,n}}}}[f_n[X_i, φ]]]` for a label per token", dim_text(len))),
+                        );
+                        return None;
+                    }
                     return Some(Ix::Label(l.clone(), text));
+                }
+                match self.label_entry(n) {
+                    Some(Some(l)) => return Some(Ix::Label(l, text)),
+                    Some(None) => return None,
+                    None => {}
                 }
                 Some(Ix::Text(text))
             }
@@ -602,6 +619,49 @@ impl ModelCx<'_, '_> {
                 Some(Ix::Text(crate::dump::expr(e)))
             }
         }
+    }
+
+    /// `y_{i,n}`: entry `n` (1-based) of example `i`'s vector of class labels (a label per
+    /// token, `target y : {1 … K}^{N}`), which selects the component of its class. `None`
+    /// when the name is not such an entry; `Some(None)` for an entry outside the vector,
+    /// reported here.
+    fn label_entry(&mut self, n: &ast::Name) -> Option<Option<Labels>> {
+        let [batch, entry] = n.sub.as_slice() else {
+            return None;
+        };
+        let ExprKind::Name(b) = &batch.kind else {
+            return None;
+        };
+        if !b.sub.is_empty() || self.bound(&self.canonical_plain(b)) != Some(Bound::Batch) {
+            return None;
+        }
+        let base = names::build(&n.word, n.primes, n.frozen, &[]);
+        let Some(Entry {
+            sym: Sym::Data(_, v),
+            ..
+        }) = self.scope.get(&base)
+        else {
+            return None;
+        };
+        let (Some(l), Shape::Col(len)) = (v.labels.clone(), v.shape.clone()) else {
+            return None;
+        };
+        let k = self.eval_int_quiet(entry)?;
+        if let Some(len) = len.value
+            && (k < 1 || k > len)
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::E0307,
+                    entry.span,
+                    format!("entry {k} of `{base}`, a vector of {len} labels"),
+                )
+                .label(format!("must be between 1 and {len}"))
+                .help("entries are counted from 1, as in the book"),
+            );
+            return Some(None);
+        }
+        Some(Some(l))
     }
 
     fn lookup_value(&mut self, name: &str, span: Span) -> Option<Option<Val>> {

@@ -156,6 +156,9 @@ struct Scope {
     binds: Vec<(String, Bind)>,
     /// Class-label inputs: canonical name → (first label, classes).
     labels: BTreeMap<String, (i32, usize)>,
+    /// Inputs holding a vector of labels per example (`target y : {1 … K}^{N}`): canonical
+    /// name → (first label, classes); `y_{i,n}` is one of its entries.
+    entry_labels: BTreeMap<String, (i32, usize)>,
     /// Parameter groups: group → members, in declaration order.
     groups: BTreeMap<String, Vec<String>>,
     /// Parameters with no declared group, which belong to whatever group the loss names.
@@ -176,6 +179,7 @@ impl Scope {
             names: BTreeMap::new(),
             binds: Vec::new(),
             labels: BTreeMap::new(),
+            entry_labels: BTreeMap::new(),
             groups: BTreeMap::new(),
             ungrouped: Vec::new(),
             outputs: Vec::new(),
@@ -549,6 +553,11 @@ impl Cx<'_, '_> {
         });
         if let Some(l) = labels {
             scope.labels.insert(name.to_string(), l);
+        }
+        if let Some(l) = entry_labels
+            && shape.cols == Cols::EXAMPLE
+        {
+            scope.entry_labels.insert(name.to_string(), l);
         }
         scope.names.insert(name.to_string(), Val::Node(Lv::of(id)));
         Ok(())
@@ -1238,34 +1247,15 @@ impl Cx<'_, '_> {
         let base = self.resolve(n, items, texts, k, scope, span)?;
         Ok(match (&items[k], base) {
             (Item::Batch, Some(v)) => Some(v),
-            (Item::Int(i), Some(Val::Node(v))) if matches!(self.graph.shape(v.id).cols, Cols::Batch(n) if n > 1) =>
-            {
-                // `X_t`: column t of a matrix per example.
-                let shape = self.graph.shape(v.id);
-                let n = shape.cols_for(1) as i64;
-                if *i < 1 || *i > n {
-                    return Err(unsupported(span, format!("column {i} of {n}")));
-                }
-                let id = self.op(Op::ExampleCol((*i - 1) as u32), &[v.id], span)?;
-                Some(Val::Node(Lv::of(id)))
-            }
             (Item::Int(i), Some(Val::Node(v))) => {
-                let rows = self.graph.shape(v.id).rows as i64;
-                if *i < 1 || *i > rows {
-                    return Err(unsupported(
-                        span,
-                        format!("component {i} of a vector of {rows}"),
-                    ));
-                }
-                Some(Val::Node(Lv::of(self.op(
-                    Op::Row((*i - 1) as u32),
-                    &[v.id],
-                    span,
-                )?)))
+                Some(Val::Node(Lv::of(self.numbered_component(v.id, *i, span)?)))
             }
             (Item::Label(name), Some(Val::Node(v))) => {
                 Some(Val::Node(Lv::of(self.pick(v.id, name, scope, span)?)))
             }
+            (Item::LabelEntry(name, k), Some(Val::Node(v))) => Some(Val::Node(Lv::of(
+                self.pick_entry(v.id, name, *k, scope, span)?,
+            ))),
             // `φ_j` inside `∑_j`: bound to one parameter at a time by `big`.
             (Item::Group(members), Some(Val::Group)) => {
                 members.first().and_then(|m| scope.names.get(m).cloned())
@@ -1281,6 +1271,49 @@ impl Cx<'_, '_> {
             return Err(unsupported(span, format!("the class label `{label}`")));
         };
         self.op(Op::PickLabel { lo }, &[x, y.id], span)
+    }
+
+    /// Component `k` (1-based) of a value: row `k` of a vector, column `k` of a matrix per
+    /// example (`X_t`, the t-th token; `f_n[X_i, φ]`, the model's output for token n), as
+    /// check reads the subscript.
+    fn numbered_component(&mut self, v: NodeId, k: i64, span: Span) -> R<NodeId> {
+        let shape = self.graph.shape(v);
+        let column = matches!(shape.cols, Cols::Batch(n) if n > 1);
+        let (len, what) = match shape.cols {
+            Cols::Batch(n) if column => (n as i64, "column"),
+            _ => (shape.rows as i64, "component"),
+        };
+        if k < 1 || k > len {
+            return Err(unsupported(span, format!("{what} {k} of {len}")));
+        }
+        let op = if column {
+            Op::ExampleCol((k - 1) as u32)
+        } else {
+            Op::Row((k - 1) as u32)
+        };
+        self.op(op, &[v], span)
+    }
+
+    /// `x[y_{j,k}, j]`: the component of `x` chosen by entry `k` (1-based) of the labels
+    /// of input `label`, a vector of labels per example.
+    fn pick_entry(
+        &mut self,
+        x: NodeId,
+        label: &str,
+        k: i64,
+        scope: &Scope,
+        span: Span,
+    ) -> R<NodeId> {
+        let (lo, _) = scope.entry_labels.get(label).copied().unwrap_or((0, 0));
+        let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
+            return Err(unsupported(span, format!("the labels `{label}`")));
+        };
+        let len = self.graph.shape(y.id).rows as i64;
+        if k < 1 || k > len {
+            return Err(unsupported(span, format!("entry {k} of {len} labels")));
+        }
+        let entry = self.op(Op::Row((k - 1) as u32), &[y.id], span)?;
+        self.op(Op::PickLabel { lo }, &[x, entry], span)
     }
 
     fn function(&self, n: &ast::Name, scope: &Scope) -> Option<Func> {
@@ -1424,23 +1457,15 @@ impl Cx<'_, '_> {
         match component {
             None => Ok(Val::Node(result)),
             Some(c) => match item(c, scope) {
-                Item::Int(k) => {
-                    let rows = self.graph.shape(result.id).rows as i64;
-                    if k < 1 || k > rows {
-                        return Err(unsupported(
-                            c.span,
-                            format!("component {k} of a vector of {rows}"),
-                        ));
-                    }
-                    Ok(Val::Node(Lv::of(self.op(
-                        Op::Row((k - 1) as u32),
-                        &[result.id],
-                        span,
-                    )?)))
-                }
+                Item::Int(k) => Ok(Val::Node(Lv::of(
+                    self.numbered_component(result.id, k, span)?,
+                ))),
                 Item::Label(name) => {
                     Ok(Val::Node(Lv::of(self.pick(result.id, &name, scope, span)?)))
                 }
+                Item::LabelEntry(name, k) => Ok(Val::Node(Lv::of(
+                    self.pick_entry(result.id, &name, k, scope, span)?,
+                ))),
                 _ => Err(unsupported(c.span, "this component index")),
             },
         }
@@ -1848,6 +1873,8 @@ enum Item {
     Int(i64),
     Batch,
     Label(String),
+    /// `y_{i,n}`: entry `n` of the vector of labels `y` of the current example.
+    LabelEntry(String, i64),
     Group(Vec<String>),
     Text(String),
 }
@@ -1859,7 +1886,7 @@ impl Item {
         match self {
             Item::Int(v) => Some(v.to_string()),
             Item::Label(s) | Item::Text(s) => Some(s.clone()),
-            Item::Batch | Item::Group(_) => None,
+            Item::Batch | Item::Group(_) | Item::LabelEntry(..) => None,
         }
     }
 }
@@ -1878,6 +1905,10 @@ fn item(e: &Expr, scope: &Scope) -> Item {
                 _ => Item::Text(name),
             }
         }
+        ExprKind::Name(n) if label_entry(n, scope).is_some() => {
+            let (name, k) = label_entry(n, scope).unwrap_or_default();
+            Item::LabelEntry(name, k)
+        }
         ExprKind::Name(n) => {
             // `y_i`: the label of the current example.
             let mut base = n.clone();
@@ -1891,6 +1922,24 @@ fn item(e: &Expr, scope: &Scope) -> Item {
         }
         _ => Item::Text(crate::dump::expr(e)),
     }
+}
+
+/// `y_{i,n}` with `y` a vector of labels per example and `i` the example index: `y` and `n`.
+fn label_entry(n: &ast::Name, scope: &Scope) -> Option<(String, i64)> {
+    let [batch, entry] = n.sub.as_slice() else {
+        return None;
+    };
+    let ExprKind::Name(b) = &batch.kind else {
+        return None;
+    };
+    if !b.sub.is_empty() || !matches!(scope.bound(&canonical(b, scope)), Some(Bind::Batch)) {
+        return None;
+    }
+    let base = names::build(&n.word, n.primes, n.frozen, &[]);
+    if !scope.entry_labels.contains_key(&base) {
+        return None;
+    }
+    Some((base, int(entry, scope)?))
 }
 
 /// The parameter names of the group that `body` subscripts with `var` (`φ_j`), if any.
