@@ -523,24 +523,8 @@ fn eval_node<'v, T: Scalar>(
         error,
     };
     match node.op {
-        Op::Input(k) => {
-            let m = &inputs[k as usize];
-            if (m.nrows(), m.ncols()) != (r, c) {
-                return Err(EvalError::InvalidGraph(format!(
-                    "%{i}: input {k} is not {r}×{c}"
-                )));
-            }
-            dst.copy_from(m);
-        }
-        Op::Param(k) => {
-            let m = &params[k as usize];
-            if (m.nrows(), m.ncols()) != (r, c) {
-                return Err(EvalError::InvalidGraph(format!(
-                    "%{i}: parameter {k} is not {r}×{c}"
-                )));
-            }
-            dst.copy_from(m);
-        }
+        Op::Input(k) => copy_slot(dst, &inputs[k as usize], i, "input", k)?,
+        Op::Param(k) => copy_slot(dst, &params[k as usize], i, "parameter", k)?,
         Op::Const(v) => dst.fill(T::from_f64(v.0)),
         Op::Identity => {
             dst.fill(T::ZERO);
@@ -567,16 +551,8 @@ fn eval_node<'v, T: Scalar>(
                 Cols::Batch(n) => n,
                 Cols::Fixed(_) => 0,
             };
-            nnspec_runtime::gemm::gemm_per_example(
-                dst,
-                arg(0),
-                per(0),
-                arg(1),
-                per(1),
-                ta,
-                tb,
-                T::ONE,
-            );
+            let (a, b) = ((arg(0), per(0)), (arg(1), per(1)));
+            nnspec_runtime::gemm::gemm_per_example(dst, a.0, a.1, b.0, b.1, ta, tb, T::ONE);
         }
         Op::Transpose => dst.copy_from(arg(0).transpose()),
         Op::ExampleTranspose => {
@@ -593,10 +569,10 @@ fn eval_node<'v, T: Scalar>(
         Op::BatchStat { slot } => match mode {
             Mode::Training => dst.copy_from(arg(0)),
             Mode::Eval(running) => match running.get(slot as usize) {
-                Some(m) if (m.nrows(), m.ncols()) == (r, c) => dst.copy_from(m),
-                _ => {
+                Some(m) => copy_slot(dst, m, i, "running statistic", slot)?,
+                None => {
                     return Err(EvalError::InvalidGraph(format!(
-                        "%{i}: no running statistic {slot} of {r}×{c}"
+                        "%{i}: no running statistic {slot}"
                     )));
                 }
             },
@@ -611,36 +587,14 @@ fn eval_node<'v, T: Scalar>(
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
         Op::Conv(c) => conv(dst, arg(0), arg(1), c),
-        Op::MaxPool(p) => {
-            let layout = match p.image {
-                None => pool::Layout::Image,
-                Some([h, w]) => pool::Layout::Channels {
-                    h: h as usize,
-                    w: w as usize,
-                },
-            };
-            match p.part {
-                ir::pool::PoolPart::Pick => pool::max_pool_pick(dst, arg(0), arg(1), layout),
-                ir::pool::PoolPart::Place => pool::max_pool_place(dst, arg(0), arg(1), layout),
-            }
-        }
-        Op::Extreme(e) => {
-            use nnspec_runtime::extreme;
-            let x = [arg(0), arg(1)];
-            match e.part {
-                ir::extreme::ExtPart::Pick => extreme::pick(dst, x, [arg(2), arg(3)], e.which),
-                ir::extreme::ExtPart::First => extreme::place(dst, x, arg(2), e.which, false),
-                ir::extreme::ExtPart::Second => extreme::place(dst, x, arg(2), e.which, true),
-            }
-        }
+        Op::MaxPool(p) => max_pool(dst, arg(0), arg(1), p),
+        Op::Extreme(e) => extreme(dst, e, &arg),
         Op::Reshape { .. } => layout::reshape(dst, arg(0)),
         Op::ConcatRows => {
-            let mut start = 0;
-            for k in 0..node.args.len() {
-                let a = arg(k);
-                layout::put_rows(dst.as_mut(), a, start);
-                start += a.nrows();
-            }
+            (0..node.args.len()).fold(0, |start, k| {
+                layout::put_rows(dst.as_mut(), arg(k), start);
+                start + arg(k).nrows()
+            });
         }
         Op::SliceRows { start, rows } => {
             dst.copy_from(arg(0).subrows(start as usize, rows as usize));
@@ -649,18 +603,18 @@ fn eval_node<'v, T: Scalar>(
         Op::DiagPart => layout::diag_part(dst, arg(0)),
         Op::Softmask => reduce::softmask_cols(dst, arg(0), arg(1)),
         Op::MaxNe(p) => {
-            use nnspec_runtime::extreme;
-            let (h, a, x) = (arg(0), arg(1), arg(2));
-            match p {
-                ir::pool::PoolPart::Pick => extreme::max_ne_pick(dst, h, a, x),
-                ir::pool::PoolPart::Place => extreme::max_ne_place(dst, h, a, x),
-            }
+            use nnspec_runtime::extreme::{max_ne_pick, max_ne_place};
+            let kernel = match p {
+                ir::pool::PoolPart::Pick => max_ne_pick,
+                ir::pool::PoolPart::Place => max_ne_place,
+            };
+            kernel(dst, arg(0), arg(1), arg(2));
         }
         Op::Table(k) => match g.tables.get(k as usize) {
             Some(t) if t.len() == r * c => {
-                for j in 0..c {
-                    for i in 0..r {
-                        dst[(i, j)] = T::from_f64(t[j * r + i]);
+                for (j, col) in t.chunks(r.max(1)).enumerate().take(c) {
+                    for (i, v) in col.iter().enumerate() {
+                        dst[(i, j)] = T::from_f64(*v);
                     }
                 }
             }
@@ -672,6 +626,55 @@ fn eval_node<'v, T: Scalar>(
         },
     }
     Ok(())
+}
+
+/// An input, a parameter or a running statistic copied into its node, which must have its
+/// shape (a caller's matrix of another shape is an invalid graph, not a panic).
+fn copy_slot<T: Scalar>(
+    mut dst: MatMut<'_, T>,
+    m: &Mat<T>,
+    node: usize,
+    what: &str,
+    k: u32,
+) -> Result<(), EvalError> {
+    let (r, c) = (dst.nrows(), dst.ncols());
+    if (m.nrows(), m.ncols()) != (r, c) {
+        return Err(EvalError::InvalidGraph(format!(
+            "%{node}: {what} {k} is not {r}×{c}"
+        )));
+    }
+    dst.copy_from(m);
+    Ok(())
+}
+
+/// A part of an element-wise maximum or minimum (`ir::extreme`) by the runtime's kernel.
+fn extreme<'v, T: Scalar>(
+    dst: MatMut<'_, T>,
+    e: ir::extreme::Ext,
+    arg: &impl Fn(usize) -> MatRef<'v, T>,
+) {
+    use nnspec_runtime::extreme::{pick, place};
+    let x = [arg(0), arg(1)];
+    match e.part {
+        ir::extreme::ExtPart::Pick => pick(dst, x, [arg(2), arg(3)], e.which),
+        ir::extreme::ExtPart::First => place(dst, x, arg(2), e.which, false),
+        ir::extreme::ExtPart::Second => place(dst, x, arg(2), e.which, true),
+    }
+}
+
+/// A max-pooling op (`ir::pool`) by the runtime's kernel of its part and layout.
+fn max_pool<T: Scalar>(dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, p: ir::pool::Pool) {
+    let layout = match p.image {
+        None => pool::Layout::Image,
+        Some([h, w]) => pool::Layout::Channels {
+            h: h as usize,
+            w: w as usize,
+        },
+    };
+    match p.part {
+        ir::pool::PoolPart::Pick => pool::max_pool_pick(dst, a, b, layout),
+        ir::pool::PoolPart::Place => pool::max_pool_place(dst, a, b, layout),
+    }
 }
 
 /// A convolution op (`ir::conv`) by the runtime's kernel of its part.

@@ -24,70 +24,25 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         // ∂(a ⊙ b) = ḡ ⊙ b, ḡ ⊙ a.
         Op::Mul => vec![Some(b.mul(g, x[1])?), Some(b.mul(g, x[0])?)],
         // ∂(a / b) = ḡ / b, -ḡ ⊙ y / b.
-        Op::Div => {
-            let da = b.op(Op::Div, &[g, x[1]])?;
-            let gy = b.mul(g, yid)?;
-            let q = b.op(Op::Div, &[gy, x[1]])?;
-            vec![Some(da), Some(b.op(Op::Unary(Unary::Neg), &[q])?)]
-        }
+        Op::Div => div(b, x, yid, g)?,
         Op::Unary(u) => vec![unary(b, u, x[0], yid, g)?],
         // Un-broadcasting: sum the cotangent over the dimensions the broadcast repeated.
-        Op::Broadcast => {
-            let (from, to) = (b.graph.shape(x[0]), y.shape);
-            let mut d = g;
-            if from.rows == 1 && to.rows != 1 {
-                d = b.op(Op::SumRows, &[d])?;
-            }
-            if from.cols != to.cols {
-                // One column per example repeated over its columns: sum each example's.
-                let op = if from.cols == Cols::EXAMPLE {
-                    Op::SumExampleCols
-                } else {
-                    Op::SumCols
-                };
-                d = b.op(op, &[d])?;
-            }
-            vec![Some(d)]
-        }
+        Op::Broadcast => vec![Some(unbroadcast(b, b.graph.shape(x[0]), y.shape, g)?)],
         // ∂(𝟏ᵀx) = 𝟏 ḡ: repeat the row;  ∂(∑ over columns) = ḡ 𝟏ᵀ: repeat the column.
         // ∂(X 𝟏 per example) = ḡ 𝟏ᵀ: repeat each example's column over its columns.
         Op::SumRows | Op::SumCols | Op::SumExampleCols => {
             vec![Some(b.broadcast(g, b.graph.shape(x[0]))?)]
         }
         // C = op(A) op(B):  ∂A = ḡ op(B)ᵀ (or its transpose),  ∂B = op(A)ᵀ ḡ (or its transpose).
-        Op::MatMul { ta, tb } => {
-            let da = if ta {
-                b.op(Op::MatMul { ta: tb, tb: true }, &[x[1], g])?
-            } else {
-                b.op(Op::MatMul { ta: false, tb: !tb }, &[g, x[1]])?
-            };
-            let db = if tb {
-                b.op(Op::MatMul { ta: true, tb: ta }, &[g, x[0]])?
-            } else {
-                b.op(Op::MatMul { ta: !ta, tb: false }, &[x[0], g])?
-            };
-            vec![Some(da), Some(db)]
-        }
+        Op::MatMul { ta, tb } => matmul(b, x, ta, tb, g)?,
         // ∂(aᵀ) = ḡᵀ, as a whole or example by example.
         Op::Transpose => vec![Some(b.op(Op::Transpose, &[g])?)],
 
         // y = softmax(x):  ∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ)), column by column.
-        Op::Softmax => {
-            let gy = b.mul(g, yid)?;
-            let s = b.op(Op::SumRows, &[gy])?;
-            let s = b.broadcast(s, y.shape)?;
-            let diff = b.op(Op::Sub, &[g, s])?;
-            vec![Some(b.mul(yid, diff)?)]
-        }
+        Op::Softmax => vec![Some(softmax(b, y.shape, yid, g)?)],
         // y = Softmask[s, m]: the softmax's rule with y zero where m is (so is ∂s there); the
         // mask only selects entries and gets nothing.
-        Op::Softmask => {
-            let gy = b.mul(g, yid)?;
-            let s = b.op(Op::SumRows, &[gy])?;
-            let s = b.broadcast(s, y.shape)?;
-            let diff = b.op(Op::Sub, &[g, s])?;
-            vec![Some(b.mul(yid, diff)?), None]
-        }
+        Op::Softmask => vec![Some(softmax(b, y.shape, yid, g)?), None],
         // y = diag[v] per example:  ∂v = the diagonal of ḡ;  y = the diagonal of x:  ∂x =
         // diag[ḡ] (each the other's transpose).
         Op::Diag => vec![Some(b.op(Op::DiagPart, &[g])?)],
@@ -116,43 +71,9 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
             None,
             Some(b.op(Op::MaxNe(p.other()), &[x[0], x[1], g])?),
         ],
-        // Each part is constant in the selecting xa, xb and linear in the rest:
-        // ∂Pick(xa, xb, ha, hb)/∂ha = First(xa, xb, ḡ), ∂/∂hb = Second(xa, xb, ḡ); First and
-        // Second are masks, each its own transpose: ∂First(xa, xb, g)/∂g = First(xa, xb, ḡ).
-        Op::Extreme(e) => {
-            let place = |b: &mut Builder<'_>, part| b.op(e.part(part), &[x[0], x[1], g]);
-            match e.part {
-                ExtPart::Pick => vec![
-                    None,
-                    None,
-                    Some(place(b, ExtPart::First)?),
-                    Some(place(b, ExtPart::Second)?),
-                ],
-                part @ (ExtPart::First | ExtPart::Second) => {
-                    vec![None, None, Some(place(b, part)?)]
-                }
-            }
-        }
+        Op::Extreme(e) => extreme(b, e, x, g)?,
         // The same numbers in the same order: the cotangent reshaped back.
-        Op::Reshape { .. } => {
-            let s = b.graph.shape(x[0]);
-            let cols = match s.cols {
-                Cols::Batch(n) => n as u32,
-                Cols::Fixed(_) => {
-                    return Err(ShapeError::Operands {
-                        op: y.op,
-                        args: vec![s],
-                    });
-                }
-            };
-            vec![Some(b.op(
-                Op::Reshape {
-                    rows: s.rows as u32,
-                    cols,
-                },
-                &[g],
-            )?)]
-        }
+        Op::Reshape { .. } => vec![Some(reshape_back(b, y.op, b.graph.shape(x[0]), g)?)],
         Op::ConcatRows | Op::SliceRows { .. } => rows(b, y, g)?,
         Op::ExampleMatMul { .. }
         | Op::ExampleTranspose
@@ -161,19 +82,128 @@ pub fn vjp(b: &mut Builder<'_>, y: &Node, yid: NodeId, g: NodeId) -> Result<Cont
         | Op::ExampleCol(_)
         | Op::PlaceExampleCol { .. } => per_example(b, y, g)?,
         // y_j = x[label_j, j]:  ∂x = onehot(labels) ⊙ ḡ; labels get nothing.
-        Op::PickLabel { lo } => {
-            let shape = b.graph.shape(x[0]);
-            let onehot = b.op(
-                Op::OneHot {
-                    rows: shape.rows as u32,
-                    lo,
-                },
-                &[x[1]],
-            )?;
-            let gb = b.broadcast(g, shape)?;
-            vec![Some(b.mul(onehot, gb)?), None]
-        }
+        Op::PickLabel { lo } => vec![Some(pick_label(b, x, lo, g)?), None],
     })
+}
+
+/// `y = a / b`: `∂a = ḡ / b`, `∂b = -ḡ ⊙ y / b`.
+fn div(b: &mut Builder<'_>, x: &[NodeId], yid: NodeId, g: NodeId) -> Result<Contribs, ShapeError> {
+    let da = b.op(Op::Div, &[g, x[1]])?;
+    let gy = b.mul(g, yid)?;
+    let q = b.op(Op::Div, &[gy, x[1]])?;
+    Ok(vec![Some(da), Some(b.op(Op::Unary(Unary::Neg), &[q])?)])
+}
+
+/// Un-broadcasting from `to` back to `from`: the cotangent summed over the dimensions the
+/// broadcast repeated.
+fn unbroadcast(
+    b: &mut Builder<'_>,
+    from: Shape,
+    to: Shape,
+    g: NodeId,
+) -> Result<NodeId, ShapeError> {
+    let mut d = g;
+    if from.rows == 1 && to.rows != 1 {
+        d = b.op(Op::SumRows, &[d])?;
+    }
+    if from.cols != to.cols {
+        // One column per example repeated over its columns: sum each example's.
+        let op = if from.cols == Cols::EXAMPLE {
+            Op::SumExampleCols
+        } else {
+            Op::SumCols
+        };
+        d = b.op(op, &[d])?;
+    }
+    Ok(d)
+}
+
+/// `C = op(A) op(B)`: `∂A = ḡ op(B)ᵀ` (or its transpose), `∂B = op(A)ᵀ ḡ` (or its transpose).
+fn matmul(
+    b: &mut Builder<'_>,
+    x: &[NodeId],
+    ta: bool,
+    tb: bool,
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    let da = if ta {
+        b.op(Op::MatMul { ta: tb, tb: true }, &[x[1], g])?
+    } else {
+        b.op(Op::MatMul { ta: false, tb: !tb }, &[g, x[1]])?
+    };
+    let db = if tb {
+        b.op(Op::MatMul { ta: true, tb: ta }, &[g, x[0]])?
+    } else {
+        b.op(Op::MatMul { ta: !ta, tb: false }, &[x[0], g])?
+    };
+    Ok(vec![Some(da), Some(db)])
+}
+
+/// `y = softmax(x)` (or a masked softmax, zero where masked, so `y` already is):
+/// `∂x = y ⊙ (ḡ - 𝟏 (yᵀ ḡ))`, column by column.
+fn softmax(
+    b: &mut Builder<'_>,
+    shape: Shape,
+    yid: NodeId,
+    g: NodeId,
+) -> Result<NodeId, ShapeError> {
+    let gy = b.mul(g, yid)?;
+    let s = b.op(Op::SumRows, &[gy])?;
+    let s = b.broadcast(s, shape)?;
+    let diff = b.op(Op::Sub, &[g, s])?;
+    b.mul(yid, diff)
+}
+
+/// Each part of a maximum is constant in the selecting `xa`, `xb` and linear in the rest:
+/// `∂Pick(xa, xb, ha, hb)/∂ha = First(xa, xb, ḡ)`, `∂/∂hb = Second(xa, xb, ḡ)`; `First`
+/// and `Second` are masks, each its own transpose: `∂First(xa, xb, g)/∂g = First(xa, xb, ḡ)`.
+fn extreme(
+    b: &mut Builder<'_>,
+    e: crate::ir::extreme::Ext,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    let place = |b: &mut Builder<'_>, part| b.op(e.part(part), &[x[0], x[1], g]);
+    Ok(match e.part {
+        ExtPart::Pick => vec![
+            None,
+            None,
+            Some(place(b, ExtPart::First)?),
+            Some(place(b, ExtPart::Second)?),
+        ],
+        part @ (ExtPart::First | ExtPart::Second) => vec![None, None, Some(place(b, part)?)],
+    })
+}
+
+/// A reshape keeps the numbers in their order: the cotangent reshaped back to `s`.
+fn reshape_back(b: &mut Builder<'_>, op: Op, s: Shape, g: NodeId) -> Result<NodeId, ShapeError> {
+    let cols = match s.cols {
+        Cols::Batch(n) => n as u32,
+        Cols::Fixed(_) => {
+            return Err(ShapeError::Operands { op, args: vec![s] });
+        }
+    };
+    b.op(
+        Op::Reshape {
+            rows: s.rows as u32,
+            cols,
+        },
+        &[g],
+    )
+}
+
+/// `y_j = x[label_j, j]`: `∂x = onehot(labels) ⊙ ḡ`; the labels get nothing.
+fn pick_label(b: &mut Builder<'_>, x: &[NodeId], lo: i32, g: NodeId) -> Result<NodeId, ShapeError> {
+    let shape = b.graph.shape(x[0]);
+    let onehot = b.op(
+        Op::OneHot {
+            rows: shape.rows as u32,
+            lo,
+        },
+        &[x[1]],
+    )?;
+    let gb = b.broadcast(g, shape)?;
+    b.mul(onehot, gb)
 }
 
 /// The three bilinear parts of a convolution (`ir::conv`), each differentiated into the
