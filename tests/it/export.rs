@@ -163,3 +163,52 @@ fn the_exported_deep_net_is_stable_and_names_its_spec_lines() {
     );
     assert!(code.contains("\"Ω_0\": (64, 64),"), "{code}");
 }
+
+#[test]
+fn checkpoints_go_both_ways_between_nnspec_and_jax() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-ckpt-{}", std::process::id()));
+    let nnspec = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .args(args)
+            .output()
+            .expect("runs nnspec");
+        assert!(
+            out.status.success(),
+            "nnspec {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let spec = root().join("specs/deep.nn").display().to_string();
+    let out = dir.join("train").display().to_string();
+    // Raw features, so that the exported `apply` and `predict` read the same numbers.
+    let args = ["--epochs", "1", "--standardize", "none", "--out", &out];
+    nnspec(&[&["train", spec.as_str()][..], &args].concat());
+    let module = nnspec(&[
+        "export",
+        &spec,
+        "--to",
+        "jax",
+        "-o",
+        &dir.display().to_string(),
+    ]);
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/checkpoint_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .arg(&spec)
+        .arg(&module)
+        .arg(dir.join("train/model.safetensors"))
+        .arg(root().join("data/digits.csv.gz"))
+        .arg(&dir)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success() && report.contains("round trip ok"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

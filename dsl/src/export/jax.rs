@@ -640,10 +640,11 @@ def metadata(path):
         return dict(f.metadata() or {})
 
 
-def save(params, path, metadata=None, dtype=np.float32):
+def save(params, path, metadata=None, dtype=np.float64):
     \"\"\"Writes `params` as a safetensors checkpoint that `nnspec predict` reads: every parameter
-    a `rows × cols` tensor under its spec name, with `metadata` (for instance that of the
-    checkpoint the parameters were loaded from) and the model's name.\"\"\"
+    a `rows × cols` tensor under its spec name (float64, as `nnspec train` writes them), with
+    `metadata` (for instance that of the checkpoint the parameters were loaded from: the
+    hyper-parameters and the data's scale) and the model's name.\"\"\"
     from safetensors.numpy import save_file
 
     tensors = {}
