@@ -3,8 +3,8 @@
 //! One walk over the forward graph is shared by every target: [`prepare`] applies the
 //! value-preserving passes that make the graph readable and stable (`opt`'s `stable`,
 //! `simplify`, `fold`, `cse`, `dce` — the stable forms of `log∘softmax`, `log∘sig`, … are the
-//! ones the Rust code computes), then the walk (`Walk::function`) turns each exported function (the model
-//! function, each loss) into statements: the nodes its output needs, in graph order, a node
+//! ones the Rust code computes), then the walk (`Walk::function`) turns each exported function
+//! (the model function, each loss) into statements: the nodes its output needs, in graph order, a node
 //! read once and unnamed inlined into its reader, every other node a variable named after
 //! the spec (`h_1`, `beta_0`, through `emit`'s naming), each statement preceded by the spec
 //! line it implements. What a node *is* in a target's language is that target's op table
