@@ -1,4 +1,4 @@
-//! `nnspec export FILE --to jax [-o DIR]`: a model as a module for another engine, with the
+//! `nnspec export FILE --to jax|pytorch [-o DIR]`: a model as a module for another engine, with the
 //! spec's parameter names (the exporter is `dsl::export`).
 
 use super::{Target, options, read_spec};
@@ -11,6 +11,8 @@ use std::process::ExitCode;
 pub(crate) enum To {
     /// A Python module of pure `jax.numpy` functions.
     Jax,
+    /// A Python module with a PyTorch `nn.Module`.
+    Pytorch,
 }
 
 /// `nnspec export`'s arguments.
@@ -37,6 +39,7 @@ pub(crate) fn export(args: &Args) -> ExitCode {
     };
     let target = match args.to {
         To::Jax => dsl::export::Target::Jax,
+        To::Pytorch => dsl::export::Target::PyTorch,
     };
     let exported = match dsl::export::export(&src, &file.display().to_string(), target, &opts) {
         Ok(e) => e,

@@ -3,30 +3,15 @@
 //! inputs, `init(key)` with the spec's initialisers, `apply`, one function per loss,
 //! `LOSSES`, and `load`/`save` of safetensors checkpoints by name.
 
+use super::python::{self, float, quoted};
 use super::{Expr, Function, Lang, Line, Module, cols};
 use crate::ir::extreme::ExtPart;
-use crate::ir::{Cols, Graph, Init, NodeId, Op, Role, Slot, Unary};
+use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// The JAX op table.
 pub(super) struct Jax;
-
-/// A Python string literal (the names are Unicode; quotes and backslashes escaped).
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// A float literal Python reads back to the same `f64`.
-fn float(x: f64) -> String {
-    if x.is_nan() {
-        "jnp.nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "jnp.inf" } else { "-jnp.inf" }.into()
-    } else {
-        format!("{x:?}")
-    }
-}
 
 impl Lang for Jax {
     fn reserved(&self) -> &'static [&'static str] {
@@ -378,18 +363,8 @@ pub(super) fn render(m: &Module<'_>) -> String {
     out.push_str("import jax\nimport jax.numpy as jnp\nimport numpy as np\n\n");
     let _ = writeln!(out, "MODEL = {}", quoted(&g.name));
     out.push_str("# The float type: float64 when `jax_enable_x64` is on, else float32.\n_FLOAT = jnp.result_type(float)\n");
-    shapes(&mut out, g);
-    for (k, t) in g.tables.iter().enumerate() {
-        let shape = table_shape(g, k as u32);
-        let nums: Vec<String> = t.iter().map(|v| float(*v).replace("jnp.", "np.")).collect();
-        let _ = writeln!(
-            out,
-            "# A constant matrix of the spec, folded by the compiler (column by column).\n_TABLE_{k} = np.array([{}]).reshape({}, {}).T",
-            nums.join(", "),
-            shape.1,
-            shape.0
-        );
-    }
+    python::shapes(&mut out, g);
+    python::tables(&mut out, g);
     out.push('\n');
     let mut used: BTreeSet<&str> = m.helpers.iter().copied().collect();
     for (name, deps, _) in HELPERS {
@@ -417,34 +392,14 @@ pub(super) fn render(m: &Module<'_>) -> String {
         function(&mut out, &fname, &doc, f, true);
         table.push(format!("{}: {fname}", quoted(name)));
     }
-    let trains: Vec<String> = g
-        .losses
-        .iter()
-        .map(|l| {
-            let names: Vec<String> = l
-                .wrt
-                .iter()
-                .map(|&k| quoted(&g.params[k as usize].name))
-                .collect();
-            format!("{}: [{}]", quoted(&l.name), names.join(", "))
-        })
-        .collect();
     let _ = writeln!(
         out,
-        "\n# Each loss of the spec by name, and the parameters it trains.\nLOSSES = {{{}}}\nTRAINS = {{{}}}\n",
+        "\n# Each loss of the spec by name, and the parameters it trains.\nLOSSES = {{{}}}\nTRAINS = {}\n",
         table.join(", "),
-        trains.join(", ")
+        python::trains(g)
     );
     out.push_str(CHECKPOINTS);
     out
-}
-
-/// The shape of table `k`, from the node that reads it.
-fn table_shape(g: &Graph, k: u32) -> (usize, usize) {
-    g.nodes
-        .iter()
-        .find(|n| n.op == Op::Table(k))
-        .map_or((0, 0), |n| (n.shape.rows, n.shape.cols_for(1)))
 }
 
 fn docstring(out: &mut String, m: &Module<'_>) {
@@ -474,59 +429,6 @@ an image `ℝ^{{C×H×W}}` is `C × (H·W)` per example, column by column. Class
 ",
         name = g.name,
         file = m.file
-    );
-}
-
-fn shapes(out: &mut String, g: &Graph) {
-    let params: Vec<String> = g
-        .params
-        .iter()
-        .map(|p| {
-            format!(
-                "    {}: ({}, {}),",
-                quoted(&p.name),
-                p.shape.rows,
-                p.shape.cols_for(1)
-            )
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "# Each parameter's shape (rows, columns).\nPARAMS = {{\n{}\n}}",
-        params.join("\n")
-    );
-    let inputs: Vec<String> = g
-        .inputs
-        .iter()
-        .map(|s| {
-            let role = match s.role {
-                Role::Input => "input",
-                Role::Target => "target",
-                Role::Noise => "noise",
-                Role::Param => "param",
-            };
-            format!(
-                "    {}: ({}, {}),  # {role}",
-                quoted(&s.name),
-                s.shape.rows,
-                s.shape.cols_for(1)
-            )
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "# Each input's rows and columns per example.\nINPUTS = {{\n{}\n}}",
-        inputs.join("\n")
-    );
-    let labels: Vec<String> = g
-        .inputs
-        .iter()
-        .filter_map(|s| Some(format!("{}: {:?}", quoted(&s.name), s.label_set()?)))
-        .collect();
-    let _ = writeln!(
-        out,
-        "# The label sets (first label, count) of class labels and vectors of labels.\nLABELS = {{{}}}",
-        labels.join(", ")
     );
 }
 

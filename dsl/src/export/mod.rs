@@ -8,12 +8,14 @@
 //! read once and unnamed inlined into its reader, every other node a variable named after
 //! the spec (`h_1`, `beta_0`, through `emit`'s naming), each statement preceded by the spec
 //! line it implements. What a node *is* in a target's language is that target's op table
-//! (`Lang::op`): `jax.rs` today. Gradients are not exported: the target differentiates.
+//! (`Lang::op`): `jax.rs` and `torch.rs`, which share `python.rs`. Gradients are not exported: the target differentiates.
 //!
 //! An op a target cannot express is an [`Unsupported`] error naming the construct and its
 //! spec line; the exporter never writes code that computes something else.
 
 mod jax;
+mod python;
+mod torch;
 
 use crate::emit::names;
 use crate::emit::source::Source;
@@ -24,6 +26,8 @@ use crate::ir::{Cols, Graph, NodeId, Op, Role, Slot};
 pub enum Target {
     /// A Python module of pure `jax.numpy` functions.
     Jax,
+    /// A Python module with a PyTorch `nn.Module`.
+    PyTorch,
 }
 
 impl Target {
@@ -31,6 +35,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Jax => "jax",
+            Target::PyTorch => "pytorch",
         }
     }
 }
@@ -84,7 +89,11 @@ pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<E
     let file = path.rsplit('/').next().unwrap_or(path);
     let source = Source::new(src, file);
     let g = prepare(graph).map_err(|e| format!("error: internal compiler error: {e}"))?;
-    let module = Module::new(&g, &source, file, &jax::Jax).map_err(|u| {
+    let lang: &dyn Lang = match target {
+        Target::Jax => &jax::Jax,
+        Target::PyTorch => &torch::Torch,
+    };
+    let module = Module::new(&g, &source, file, lang).map_err(|u| {
         let at = u.line.map_or_else(String::new, |l| format!(" at {l}"));
         format!(
             "error: cannot export `{}` to {}: {}{at} is not supported by the exporter yet",
@@ -96,7 +105,10 @@ pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<E
     Ok(Exported {
         model: g.name.clone(),
         file_name: format!("{}.py", snake(&g.name)),
-        code: jax::render(&module),
+        code: match target {
+            Target::Jax => jax::render(&module),
+            Target::PyTorch => torch::render(&module),
+        },
     })
 }
 
