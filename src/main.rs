@@ -55,6 +55,9 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+    /// Export a model to another engine (JAX): the same functions, parameter names and
+    /// checkpoints.
+    Export(cli::export::Args),
     /// Evaluate a model at given parameters and inputs: outputs, losses and gradients.
     Eval {
         #[command(flatten)]
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> ExitCode {
             input_grads,
             json,
         } => cli::eval::eval(&target, &params, &inputs, (grad, input_grads), json),
+        Command::Export(args) => cli::export::export(&args),
         Command::Gradcheck(args) => cli::gradcheck::gradcheck(&args),
         Command::Train(args) => train_cli::train(&args),
         Command::Predict(args) => train_cli::predict(&args),

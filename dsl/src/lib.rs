@@ -21,6 +21,7 @@ pub mod dump;
 pub(crate) mod ellipsis;
 pub mod emit;
 pub mod eval;
+pub mod export;
 pub mod ir;
 pub mod names;
 pub mod opt;

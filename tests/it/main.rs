@@ -6,6 +6,7 @@
 mod book;
 mod cli;
 mod data;
+mod export;
 mod generated;
 mod generative;
 mod modes;

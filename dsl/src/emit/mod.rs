@@ -13,8 +13,8 @@ mod docs;
 mod fused;
 mod impls;
 mod model;
-mod names;
-mod source;
+pub(crate) mod names;
+pub(crate) mod source;
 mod stmt;
 mod supervised;
 

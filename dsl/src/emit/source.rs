@@ -6,7 +6,7 @@
 const MAX_COMMENT: usize = 160;
 
 /// The spec a graph came from, for the comments that tie statements to its lines.
-pub(super) struct Source<'s> {
+pub(crate) struct Source<'s> {
     text: &'s str,
     file: &'s str,
     /// The byte offset of every line's start, so that a span's line is a binary search.
@@ -14,7 +14,7 @@ pub(super) struct Source<'s> {
 }
 
 impl<'s> Source<'s> {
-    pub(super) fn new(text: &'s str, file: &'s str) -> Source<'s> {
+    pub(crate) fn new(text: &'s str, file: &'s str) -> Source<'s> {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -26,7 +26,7 @@ impl<'s> Source<'s> {
     }
 
     /// `h_1 = a[β_0 + Ω_0 x] (deep.nn:10)`: the source line of a span, trimmed.
-    pub(super) fn line(&self, span: crate::diag::Span) -> Option<String> {
+    pub(crate) fn line(&self, span: crate::diag::Span) -> Option<String> {
         if span.end == 0 {
             return None;
         }

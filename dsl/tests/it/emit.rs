@@ -105,3 +105,19 @@ fn spec_errors_come_back_rendered() {
             .contains("no model `Nope`")
     );
 }
+
+#[test]
+fn the_jax_module_of_deep_net_matches_its_snapshot() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/deep.nn");
+    let src = std::fs::read_to_string(&root).expect("specs/deep.nn");
+    let opts = nnspec_dsl::export::Options::default();
+    let module = nnspec_dsl::export::export(
+        &src,
+        "specs/deep.nn",
+        nnspec_dsl::export::Target::Jax,
+        &opts,
+    )
+    .expect("deep.nn exports");
+    assert_eq!(module.file_name, "deep_net.py");
+    insta::assert_snapshot!("export_jax__deep", module.code);
+}

@@ -1,0 +1,116 @@
+//! What the Python targets share: literals (names as strings, floats that read back to the
+//! same `f64`), the tables of parameter and input shapes, the constant matrices, and which
+//! parameters each loss trains.
+
+use crate::ir::{Graph, Op, Role};
+use std::fmt::Write;
+
+/// A Python string literal (the names are Unicode; quotes and backslashes escaped).
+pub(super) fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A float literal Python reads back to the same `f64`.
+pub(super) fn float(x: f64) -> String {
+    if x.is_nan() {
+        "float(\"nan\")".into()
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            "float(\"inf\")"
+        } else {
+            "-float(\"inf\")"
+        }
+        .into()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// `PARAMS`, `INPUTS` and `LABELS`: each parameter's shape, each input's rows and columns per
+/// example, the label sets.
+pub(super) fn shapes(out: &mut String, g: &Graph) {
+    let params: Vec<String> = g
+        .params
+        .iter()
+        .map(|p| {
+            format!(
+                "    {}: ({}, {}),",
+                quoted(&p.name),
+                p.shape.rows,
+                p.shape.cols_for(1)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "# Each parameter's shape (rows, columns).\nPARAMS = {{\n{}\n}}",
+        params.join("\n")
+    );
+    let inputs: Vec<String> = g
+        .inputs
+        .iter()
+        .map(|s| {
+            let role = match s.role {
+                Role::Input => "input",
+                Role::Target => "target",
+                Role::Noise => "noise",
+                Role::Param => "param",
+            };
+            format!(
+                "    {}: ({}, {}),  # {role}",
+                quoted(&s.name),
+                s.shape.rows,
+                s.shape.cols_for(1)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "# Each input's rows and columns per example.\nINPUTS = {{\n{}\n}}",
+        inputs.join("\n")
+    );
+    let labels: Vec<String> = g
+        .inputs
+        .iter()
+        .filter_map(|s| Some(format!("{}: {:?}", quoted(&s.name), s.label_set()?)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# The label sets (first label, count) of class labels and vectors of labels.\nLABELS = {{{}}}",
+        labels.join(", ")
+    );
+}
+
+/// Each constant matrix of the graph (`Op::Table`) as a NumPy array `_TABLE_k`.
+pub(super) fn tables(out: &mut String, g: &Graph) {
+    for (k, t) in g.tables.iter().enumerate() {
+        let (rows, cols) = g
+            .nodes
+            .iter()
+            .find(|n| n.op == Op::Table(k as u32))
+            .map_or((0, 0), |n| (n.shape.rows, n.shape.cols_for(1)));
+        let nums: Vec<String> = t.iter().map(|v| float(*v)).collect();
+        let _ = writeln!(
+            out,
+            "# A constant matrix of the spec, folded by the compiler (column by column).\n_TABLE_{k} = np.array([{}]).reshape({cols}, {rows}).T",
+            nums.join(", ")
+        );
+    }
+}
+
+/// `{"L": ["β_0", …]}`: the parameters each loss trains.
+pub(super) fn trains(g: &Graph) -> String {
+    let trains: Vec<String> = g
+        .losses
+        .iter()
+        .map(|l| {
+            let names: Vec<String> = l
+                .wrt
+                .iter()
+                .map(|&k| quoted(&g.params[k as usize].name))
+                .collect();
+            format!("{}: [{}]", quoted(&l.name), names.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", trains.join(", "))
+}

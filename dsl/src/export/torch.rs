@@ -1,0 +1,543 @@
+//! The PyTorch target: the op table ([`Torch`]'s `Lang::op`) and the module around the
+//! exported functions ([`render`]): an `nn.Module` whose parameters are a `ParameterDict`
+//! keyed by identifiers (`beta_0`; spec names such as `β_0` or `φ_1.β` are not valid keys),
+//! `NAMES` mapping each spec name to its key, `forward` (the model function), one method per
+//! loss, and the same `PARAMS`/`INPUTS`/`LABELS`/`LOSSES`/`TRAINS` tables as the JAX module.
+
+use super::python::{self, float, quoted};
+use super::{Expr, Function, Lang, Line, Module, cols};
+use crate::ir::extreme::ExtPart;
+use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The PyTorch op table.
+pub(super) struct Torch;
+
+impl Lang for Torch {
+    fn reserved(&self) -> &'static [&'static str] {
+        &[
+            "torch", "nn", "F", "np", "self", "params", "inputs", "and", "as", "assert", "async",
+            "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+            "finally", "for", "from", "global", "if", "import", "is", "lambda", "nonlocal", "not",
+            "or", "pass", "raise", "return", "try", "while", "with", "yield",
+        ]
+    }
+
+    fn param(&self, slot: &Slot) -> String {
+        format!("params[{}]", quoted(&slot.name))
+    }
+
+    fn input(&self, slot: &Slot) -> String {
+        if slot.labels.is_some() {
+            format!(
+                "torch.as_tensor(inputs[{}]).reshape(1, -1)",
+                quoted(&slot.name)
+            )
+        } else {
+            format!(
+                "torch.as_tensor(inputs[{}], dtype=_DTYPE)",
+                quoted(&slot.name)
+            )
+        }
+    }
+
+    fn call_model(&self) -> String {
+        "self.forward(inputs)".into()
+    }
+
+    fn batch(&self, var: &str, n: usize) -> String {
+        match n {
+            1 => format!("{var}.shape[1]"),
+            n => format!("{var}.shape[1] // {n}"),
+        }
+    }
+
+    fn op(
+        &self,
+        g: &Graph,
+        id: NodeId,
+        args: &[Expr],
+        helpers: &mut BTreeSet<&'static str>,
+    ) -> Result<Expr, String> {
+        let node = g.node(id);
+        let shape = node.shape;
+        let (rows, c) = (shape.rows, cols(shape.cols));
+        let a: Vec<String> = args.iter().map(Expr::operand).collect();
+        let x = |k: usize| args[k].text.as_str();
+        let arg = |k: usize| g.node(node.args[k]).shape;
+        let per = |k: usize| match arg(k).cols {
+            Cols::Batch(n) => n.to_string(),
+            Cols::Fixed(_) => "None".to_string(),
+        };
+        let mut help = |h: &'static str| {
+            helpers.insert(h);
+        };
+        let atom = Expr::atom;
+        Ok(match node.op {
+            Op::Input(_) | Op::Param(_) => return Err("a slot read as an op".into()),
+            Op::Const(v) => atom(format!(
+                "torch.full(({rows}, {c}), {}, dtype=_DTYPE)",
+                float(v.0)
+            )),
+            Op::Identity => atom(format!("torch.eye({rows}, dtype=_DTYPE)")),
+            Op::Add => Expr::compound(format!("{} + {}", a[0], a[1])),
+            Op::Sub => Expr::compound(format!("{} - {}", a[0], a[1])),
+            Op::Mul => Expr::compound(format!("{} * {}", a[0], a[1])),
+            Op::Div => Expr::compound(format!("{} / {}", a[0], a[1])),
+            Op::Unary(u) => unary(u, x(0), &a[0], &mut help)?,
+            Op::Broadcast => {
+                let (from, to) = (arg(0), shape);
+                match (from.cols, to.cols) {
+                    (Cols::Batch(1), Cols::Batch(n)) if n > 1 => atom(format!(
+                        "torch.repeat_interleave({}, {n}, dim=1).expand({rows}, {c})",
+                        x(0)
+                    )),
+                    _ => atom(format!("{}.expand({rows}, {c})", a[0])),
+                }
+            }
+            Op::SumRows => atom(format!("torch.sum({}, dim=0, keepdim=True)", x(0))),
+            Op::SumCols => atom(format!("torch.sum({}, dim=1, keepdim=True)", x(0))),
+            Op::SumExampleCols => {
+                help("_columns");
+                atom(format!("torch.sum(_columns({}, {}), dim=2)", x(0), per(0)))
+            }
+            Op::MatMul { ta, tb } => Expr::compound(format!(
+                "{}{} @ {}{}",
+                a[0],
+                if ta { ".T" } else { "" },
+                a[1],
+                if tb { ".T" } else { "" }
+            )),
+            Op::Transpose => atom(format!("{}.T", a[0])),
+            Op::ExampleMatMul { ta, tb } => {
+                help("_example_matmul");
+                atom(format!(
+                    "_example_matmul({}, {}, {}, {}, {}, {})",
+                    x(0),
+                    per(0),
+                    if ta { "True" } else { "False" },
+                    x(1),
+                    per(1),
+                    if tb { "True" } else { "False" }
+                ))
+            }
+            Op::ExampleTranspose => {
+                help("_example_transpose");
+                atom(format!("_example_transpose({}, {})", x(0), per(0)))
+            }
+            Op::Softmax => atom(format!("torch.softmax({}, dim=0)", x(0))),
+            Op::LogSumExp => atom(format!("torch.logsumexp({}, dim=0, keepdim=True)", x(0))),
+            Op::Row(k) => atom(format!("{}[{k}:{}]", a[0], k + 1)),
+            Op::PickLabel { lo } => {
+                atom(format!("torch.gather({}, 0, {})", x(0), labels(&a[1], lo)))
+            }
+            Op::OneHot { rows, lo } => atom(format!(
+                "F.one_hot({}[0], {rows}).T.to(_DTYPE)",
+                labels(&a[0], lo)
+            )),
+            Op::PlaceRow { k, rows } => {
+                atom(format!("F.pad({}, (0, 0, {k}, {}))", x(0), rows - k - 1))
+            }
+            Op::StopGradient => atom(format!("{}.detach()", a[0])),
+            Op::BatchStat { .. } => {
+                return Err(
+                    "batch normalisation (a statistic over the batch with a running value)".into(),
+                );
+            }
+            Op::SumExamples => {
+                help("_blocks");
+                atom(format!("torch.sum(_blocks({}, {}), dim=0)", x(0), per(0)))
+            }
+            Op::TileExamples => atom(format!("{}.repeat(1, B)", a[0])),
+            Op::ExampleCol(k) => {
+                help("_columns");
+                atom(format!("_columns({}, {})[:, :, {k}]", x(0), per(0)))
+            }
+            Op::PlaceExampleCol { k, n } => {
+                help("_place_column");
+                atom(format!("_place_column({}, {k}, {n})", x(0)))
+            }
+            Op::Conv(_) => return Err("a convolution".into()),
+            Op::MaxPool(_) => return Err("max pooling".into()),
+            Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
+            Op::Extreme(e) => match e.part {
+                ExtPart::Pick => atom(format!(
+                    "torch.where({} {} {}, {}, {})",
+                    a[0],
+                    match e.which {
+                        nnspec_ops::Extreme::Max => ">=",
+                        nnspec_ops::Extreme::Min => "<=",
+                    },
+                    a[1],
+                    x(2),
+                    x(3)
+                )),
+                ExtPart::First | ExtPart::Second => {
+                    return Err("the gradient of `max`/`min`".into());
+                }
+            },
+            Op::Reshape { rows, cols } => {
+                help("_reshape");
+                atom(format!("_reshape({}, {}, {rows}, {cols})", x(0), per(0)))
+            }
+            Op::ConcatRows => {
+                let parts: Vec<&str> = args.iter().map(|e| e.text.as_str()).collect();
+                atom(format!("torch.cat([{}], dim=0)", parts.join(", ")))
+            }
+            Op::SliceRows { start, rows } => atom(format!("{}[{start}:{}]", a[0], start + rows)),
+            Op::Diag => match arg(0).cols {
+                Cols::Fixed(_) => atom(format!("torch.diag({}[:, 0])", a[0])),
+                Cols::Batch(_) => {
+                    help("_join");
+                    atom(format!("_join(torch.diag_embed({}.T))", a[0]))
+                }
+            },
+            Op::DiagPart => match arg(0).cols {
+                Cols::Fixed(_) => atom(format!("torch.diagonal({})[:, None]", x(0))),
+                Cols::Batch(n) => {
+                    help("_blocks");
+                    atom(format!(
+                        "torch.diagonal(_blocks({}, {n}), dim1=1, dim2=2).T",
+                        x(0)
+                    ))
+                }
+            },
+            Op::Softmask => {
+                help("_softmask");
+                atom(format!("_softmask({}, {})", x(0), x(1)))
+            }
+            Op::Table(k) => atom(format!("torch.as_tensor(_TABLE_{k}, dtype=_DTYPE)")),
+        })
+    }
+}
+
+/// Class labels as 0-based `int64` indices.
+fn labels(y: &str, lo: i32) -> String {
+    match lo {
+        0 => format!("{y}.long()"),
+        lo => format!("({y} - {lo}).long()"),
+    }
+}
+
+/// An element-wise function of `x` (`o`: `x` as an operand).
+fn unary(u: Unary, x: &str, o: &str, help: &mut dyn FnMut(&'static str)) -> Result<Expr, String> {
+    let call = |f: &str| Expr::atom(format!("{f}({x})"));
+    Ok(match u {
+        Unary::Neg => Expr::compound(format!("-{o}")),
+        Unary::Exp => call("torch.exp"),
+        Unary::Log => call("torch.log"),
+        Unary::Sin => call("torch.sin"),
+        Unary::Cos => call("torch.cos"),
+        Unary::Tanh => call("torch.tanh"),
+        Unary::Sig => call("torch.sigmoid"),
+        Unary::Relu => call("torch.relu"),
+        Unary::LRelu(a) => Expr::atom(format!("F.leaky_relu({x}, {})", float(a.0))),
+        Unary::Softplus => {
+            help("_softplus");
+            call("_softplus")
+        }
+        Unary::HardSwish => call("F.hardswish"),
+        Unary::Heaviside => Expr::atom(format!("torch.where({o} >= 0, 1.0, 0.0).to(_DTYPE)")),
+        Unary::Rect => {
+            help("_rect");
+            call("_rect")
+        }
+        Unary::Sqrt => call("torch.sqrt"),
+        Unary::Abs => call("torch.abs"),
+        Unary::Sign => call("torch.sign"),
+        Unary::Powf(p) if p.0.fract() == 0.0 && p.0.abs() < 1e6 => {
+            Expr::compound(format!("{o} ** {}", p.0 as i64))
+        }
+        Unary::Powf(p) => Expr::compound(format!("{o} ** {}", float(p.0))),
+        Unary::Recip => Expr::compound(format!("1.0 / {o}")),
+        Unary::HardSwishGrad => return Err("the derivative of `HardSwish`".into()),
+    })
+}
+
+/// The helpers generated code may call (name, helpers it calls, text).
+const HELPERS: &[(&str, &[&str], &str)] = &[
+    (
+        "_blocks",
+        &[],
+        "def _blocks(x, n):
+    \"\"\"Each example's `r × n` block of a batch `r × nB`, as a `B × r × n` tensor.\"\"\"
+    return x.reshape(x.shape[0], -1, n).movedim(1, 0)
+",
+    ),
+    (
+        "_columns",
+        &[],
+        "def _columns(x, n):
+    \"\"\"A batch `r × nB` as `r × B × n`: entry `[:, b, k]` is column k of example b.\"\"\"
+    return x.reshape(x.shape[0], -1, n)
+",
+    ),
+    (
+        "_join",
+        &[],
+        "def _join(blocks):
+    \"\"\"`B × r × n` blocks side by side, the batch outermost: `r × nB`.\"\"\"
+    return blocks.movedim(0, 1).reshape(blocks.shape[1], -1)
+",
+    ),
+    (
+        "_example_matmul",
+        &["_blocks", "_join"],
+        "def _example_matmul(a, na, ta, b, nb, tb):
+    \"\"\"Per example, `op(a_b) op(b_b)`: `n` columns per example, or `None` for a matrix shared
+    by every example; `op` transposes each block when its flag is set.\"\"\"
+    a = a if na is None else _blocks(a, na)
+    b = b if nb is None else _blocks(b, nb)
+    a = a.transpose(-1, -2) if ta else a
+    b = b.transpose(-1, -2) if tb else b
+    return _join(torch.matmul(a, b))
+",
+    ),
+    (
+        "_example_transpose",
+        &["_blocks", "_join"],
+        "def _example_transpose(x, n):
+    \"\"\"Per example, the transpose of its block: `r × nB → n × rB`.\"\"\"
+    return _join(_blocks(x, n).transpose(1, 2))
+",
+    ),
+    (
+        "_place_column",
+        &[],
+        "def _place_column(x, k, n):
+    \"\"\"`r × B` placed as column k of each example's `r × n` block, zero elsewhere.\"\"\"
+    return F.pad(x[:, :, None], (k, n - k - 1)).reshape(x.shape[0], -1)
+",
+    ),
+    (
+        "_reshape",
+        &["_blocks", "_join"],
+        "def _reshape(x, n, rows, cols):
+    \"\"\"Each example's numbers, column by column, as a `rows × cols` block (`vec[X]`).\"\"\"
+    blocks = _blocks(x, n).transpose(1, 2).reshape(-1, cols, rows)
+    return _join(blocks.transpose(1, 2))
+",
+    ),
+    (
+        "_rect",
+        &[],
+        "def _rect(x):
+    \"\"\"`rect[x]`: 1 on [0, 1], else 0.\"\"\"
+    return torch.where((x >= 0) & (x <= 1), 1.0, 0.0).to(x.dtype)
+",
+    ),
+    (
+        "_softplus",
+        &[],
+        "def _softplus(x):
+    \"\"\"`softplus[x] = log[1 + exp[x]]`, as `max(x, 0) + log1p(exp(-|x|))` (PyTorch's own
+    returns `x` above a threshold, which is not the same number).\"\"\"
+    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+",
+    ),
+    (
+        "_softmask",
+        &[],
+        "def _softmask(s, m):
+    \"\"\"`Softmask[S, M]` (eq. 13.24): column by column, a softmax over the entries where M is
+    not zero, exactly zero elsewhere (M of S's shape, or one block shared by every example).\"\"\"
+    keep = m.repeat(1, s.shape[1] // m.shape[1]) != 0
+    top = torch.amax(torch.where(keep, s, -torch.inf), dim=0, keepdim=True).detach()
+    top = torch.where(torch.isfinite(top), top, 0.0)
+    e = torch.where(keep, torch.exp(torch.where(keep, s, top) - top), 0.0)
+    total = torch.sum(e, dim=0, keepdim=True)
+    return e / torch.where(total == 0, 1.0, total)
+",
+    ),
+];
+
+/// The module's text.
+pub(super) fn render(m: &Module<'_>) -> String {
+    let g = m.g;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "\"\"\"The model `{name}` of `{file}`, exported by `nnspec export --to pytorch`.
+
+`Model()` is an `nn.Module` whose parameters, drawn from the spec's initialisers, are the
+`ParameterDict` `params` keyed by identifiers (`NAMES` maps each spec name, `\"β_0\"`, to its
+key, `\"beta_0\"`); `spec_params()` gives them by spec name and `load_spec_params(d)` sets
+them from a dict keyed by spec name (`load(path)` reads a safetensors checkpoint of
+`nnspec train` into one). `forward(inputs)` is the model function and `loss_<name>(inputs)`
+each loss (`LOSSES` maps the spec's loss names to the methods, `TRAINS` to the parameters each
+trains). Each statement is preceded by the spec line it implements.
+
+Layout (nnspec's): every value is a matrix, one column per example; the shapes are those of
+the JAX export (`PARAMS`: a vector `ℝ^D` is `D × 1`; `INPUTS`: rows and columns per example,
+a batch of B examples `rows × (n·B)`; class labels integers `1 × B`). The dtype is
+`torch.get_default_dtype()` when the module is imported.
+\"\"\"
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MODEL = {model}
+# The float type of parameters and constants.
+_DTYPE = torch.get_default_dtype()
+",
+        name = g.name,
+        file = m.file,
+        model = quoted(&g.name)
+    );
+    python::shapes(&mut out, g);
+    python::tables(&mut out, g);
+    let mut used: BTreeSet<&str> = m.helpers.iter().copied().collect();
+    for (name, deps, _) in HELPERS {
+        if used.contains(name) {
+            used.extend(deps.iter().copied());
+        }
+    }
+    for (name, _, text) in HELPERS {
+        if used.contains(name) {
+            let _ = writeln!(out, "\n{text}");
+        }
+    }
+    let keys = super::names::fields(g.params.iter().map(|p| p.name.as_str()));
+    let names: Vec<String> = g
+        .params
+        .iter()
+        .zip(&keys)
+        .map(|(p, k)| format!("    {}: {},", quoted(&p.name), quoted(k)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n# Each parameter's spec name and its key in `Model.params`.\nNAMES = {{\n{}\n}}\n",
+        names.join("\n")
+    );
+    class(&mut out, m, &keys);
+    out
+}
+
+/// `class Model(nn.Module)`: the parameters, `forward`, a method per loss.
+fn class(out: &mut String, m: &Module<'_>, keys: &[String]) {
+    let g = m.g;
+    out.push_str(
+        "\nclass Model(nn.Module):
+    \"\"\"The spec's model: parameters under the spec's names, `forward`, one method per loss.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.params = nn.ParameterDict({\n",
+    );
+    for (k, p) in g.params.iter().enumerate() {
+        let init = g.inits.get(k).copied().unwrap_or(Init::Default);
+        let _ = writeln!(
+            out,
+            "            {}: nn.Parameter({}),",
+            quoted(&keys[k]),
+            draw(init, p.shape.rows, p.shape.cols_for(1))
+        );
+    }
+    out.push_str(
+        "        })
+
+    def spec_params(self):
+        \"\"\"The parameters by spec name.\"\"\"
+        return {name: self.params[key] for name, key in NAMES.items()}
+
+    @torch.no_grad()
+    def load_spec_params(self, values):
+        \"\"\"Sets every parameter from `values`, a dict keyed by spec name.\"\"\"
+        for name, key in NAMES.items():
+            value = torch.as_tensor(values[name], dtype=self.params[key].dtype)
+            if tuple(value.shape) != PARAMS[name]:
+                raise ValueError(f\"`{name}` has shape {tuple(value.shape)}, the model expects {PARAMS[name]}\")
+            self.params[key].copy_(value)
+",
+    );
+    if let Some((name, f)) = &m.model {
+        let doc = format!("The model function `{name}`: its value for a batch of inputs.");
+        method(out, "forward", &doc, f, false);
+    }
+    let mut table = Vec::new();
+    for (name, f) in &m.losses {
+        let fname = format!(
+            "loss_{}",
+            super::names::fields(std::iter::once(name.as_str()))[0]
+        );
+        method(
+            out,
+            &fname,
+            &format!("The loss `{name}`, a number."),
+            f,
+            true,
+        );
+        table.push(format!("{}: {}", quoted(name), quoted(&fname)));
+    }
+    let _ = writeln!(
+        out,
+        "\n# Each loss of the spec by name: the method computing it.\nLOSSES = {{{}}}\nTRAINS = {}\n",
+        table.join(", "),
+        python::trains(g)
+    );
+    out.push_str(
+        "
+def load(path):
+    \"\"\"The parameters of a safetensors checkpoint (`nnspec train`'s), by spec name.\"\"\"
+    from safetensors.numpy import load_file
+
+    tensors = load_file(path)
+    return {name: torch.as_tensor(tensors[name]) for name in PARAMS}
+",
+    );
+}
+
+/// A `rows × cols` draw from `init` (`Default` resolved as the runtime does).
+fn draw(init: Init, rows: usize, cols: usize) -> String {
+    let (fan_in, fan_out) = (cols.max(1) as f64, rows.max(1) as f64);
+    let normal = |mean: f64, sd: f64| {
+        format!(
+            "torch.normal({}, {}, ({rows}, {cols}), dtype=_DTYPE)",
+            float(mean),
+            float(sd)
+        )
+    };
+    match init {
+        Init::Default if cols > 1 => draw(Init::He, rows, cols),
+        Init::Default if rows > 1 => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
+        Init::Default => normal(0.0, 1.0),
+        Init::He => normal(0.0, (2.0 / fan_in).sqrt()),
+        Init::Glorot => normal(0.0, (4.0 / (fan_in + fan_out)).sqrt()),
+        Init::LeCun => normal(0.0, (1.0 / fan_in).sqrt()),
+        Init::Normal { mean, variance } => normal(mean, variance.max(0.0).sqrt()),
+        Init::Uniform { lo, hi } => format!(
+            "{} + ({} - {}) * torch.rand(({rows}, {cols}), dtype=_DTYPE)",
+            float(lo),
+            float(hi),
+            float(lo)
+        ),
+        Init::Bernoulli { p } => format!(
+            "torch.bernoulli(torch.full(({rows}, {cols}), {}, dtype=_DTYPE))",
+            float(p)
+        ),
+        Init::Const(v) => format!("torch.full(({rows}, {cols}), {}, dtype=_DTYPE)", float(v)),
+    }
+}
+
+/// A method of `Model`: the function's statements, reading the parameters by spec name.
+fn method(out: &mut String, name: &str, doc: &str, f: &Function, scalar: bool) {
+    let _ = write!(
+        out,
+        "\n    def {name}(self, inputs):\n        \"\"\"{doc}\"\"\"\n        params = self.spec_params()\n"
+    );
+    for line in &f.lines {
+        match line {
+            Line::Comment(c) => {
+                let _ = writeln!(out, "        # {c}");
+            }
+            Line::Assign(v, e) => {
+                let _ = writeln!(out, "        {v} = {e}");
+            }
+        }
+    }
+    let index = if scalar { "[0, 0]" } else { "" };
+    let _ = writeln!(out, "        return {}{index}", f.result);
+}

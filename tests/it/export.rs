@@ -1,0 +1,214 @@
+//! `nnspec export --to jax` end to end: every model of every spec in `specs/` is exported (or
+//! refused with the construct named, exactly the models of [`UNSUPPORTED`]), and one Python
+//! process (`tests/export/jax_check.py`, in the test venv `target/venv`) checks each exported
+//! model function, loss and `jax.grad` against `nnspec eval --grad` in float64, to 1e-9.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The models the JAX exporter refuses, with the construct its error names.
+const UNSUPPORTED: &[(&str, &str, &str)] = &[
+    ("cnn", "DigitsCnn", "a convolution"),
+    ("conv", "Conv1dNet", "a convolution"),
+    ("conv_autoencoder", "ConvAutoencoder", "a convolution"),
+    ("resnet", "ResBlock", "batch normalisation"),
+    ("resnet", "ResNet", "batch normalisation"),
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The test venv's Python, with the packages the export tests import; a clear failure
+/// saying how to make it when it is missing (never a skipped test).
+pub(crate) fn venv_python() -> PathBuf {
+    let python = root().join("target/venv/bin/python");
+    let help = "create it with `.ci/run`, or: python3 -m venv target/venv && \
+                target/venv/bin/python -m pip install \"jax[cpu]\" safetensors numpy";
+    assert!(
+        python.exists(),
+        "the export tests need the Python venv {}: {help}",
+        python.display()
+    );
+    let probe = Command::new(&python)
+        .args(["-c", "import jax, safetensors, numpy"])
+        .output()
+        .expect("runs the venv's python");
+    assert!(
+        probe.status.success(),
+        "the venv {} lacks a package the export tests need ({}): {help}",
+        python.display(),
+        String::from_utf8_lossy(&probe.stderr).trim()
+    );
+    python
+}
+
+/// Every model of every spec in `specs/`, as (file, stem, model).
+fn models() -> Vec<(PathBuf, String, String)> {
+    let mut out = Vec::new();
+    for path in super::specs::spec_files() {
+        if !path.starts_with(root().join("specs")) {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let checked = nnspec::dsl::check_source(&src, &Default::default()).expect("checks");
+        for g in checked.graphs.into_iter().flatten() {
+            out.push((path.clone(), stem.clone(), g.name));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exportable_spec_matches_eval_in_float64() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-jax-{}", std::process::id()));
+    let mut manifest = Vec::new();
+    let mut refused = Vec::new();
+    for (path, stem, model) in models() {
+        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .arg("export")
+            .arg(&path)
+            .args(["--model", &model, "--to", "jax", "-o"])
+            .arg(dir.join(&stem))
+            .output()
+            .expect("runs nnspec");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            let module = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            manifest.push(serde_json::json!({
+                "spec": path.display().to_string(), "model": model, "module": module,
+            }));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(1), "{stem} {model}: {stderr}");
+        assert!(
+            stderr.contains("is not supported by the exporter yet"),
+            "{stem} {model}: {stderr}"
+        );
+        let construct = UNSUPPORTED
+            .iter()
+            .find(|(s, m, _)| *s == stem && *m == model)
+            .map(|(_, _, c)| *c)
+            .unwrap_or_else(|| panic!("{stem} {model} is refused but not listed: {stderr}"));
+        assert!(stderr.contains(construct), "{stem} {model}: {stderr}");
+        refused.push((stem, model));
+    }
+    assert_eq!(
+        refused.len(),
+        UNSUPPORTED.len(),
+        "models listed as unsupported now export: {refused:?}"
+    );
+    let manifest_path = dir.join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string(&manifest).expect("json"),
+    )
+    .expect("writes the manifest");
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/jax_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .arg(&manifest_path)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success(),
+        "exported JAX differs from nnspec eval:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        report.contains(&format!("{0} of {0} models match", manifest.len())),
+        "{report}"
+    );
+}
+
+#[test]
+fn export_refuses_an_unsupported_construct_by_name() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .arg("export")
+        .arg(root().join("specs/cnn.nn"))
+        .args(["--to", "jax"])
+        .output()
+        .expect("runs nnspec");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no code is printed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot export `DigitsCnn` to jax: a convolution at h_{c,i,j}")
+            && stderr.contains("(cnn.nn:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_exported_deep_net_is_stable_and_names_its_spec_lines() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .arg("export")
+        .arg(root().join("specs/deep.nn"))
+        .args(["--to", "jax"])
+        .output()
+        .expect("runs nnspec");
+    assert!(out.status.success());
+    let code = String::from_utf8_lossy(&out.stdout);
+    // log∘softmax is exported as its stable form, never as `log(softmax(…))`.
+    assert!(code.contains("jax.nn.logsumexp("), "{code}");
+    assert!(!code.contains("jnp.log(jax.nn.softmax"), "{code}");
+    assert!(
+        code.contains("    # h_1 = a[β_0 + Ω_0 x] (deep.nn:10)\n    h_1 = "),
+        "{code}"
+    );
+    assert!(code.contains("\"Ω_0\": (64, 64),"), "{code}");
+}
+
+#[test]
+fn checkpoints_go_both_ways_between_nnspec_and_jax() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-ckpt-{}", std::process::id()));
+    let nnspec = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .args(args)
+            .output()
+            .expect("runs nnspec");
+        assert!(
+            out.status.success(),
+            "nnspec {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let spec = root().join("specs/deep.nn").display().to_string();
+    let out = dir.join("train").display().to_string();
+    // Raw features, so that the exported `apply` and `predict` read the same numbers.
+    let args = ["--epochs", "1", "--standardize", "none", "--out", &out];
+    nnspec(&[&["train", spec.as_str()][..], &args].concat());
+    let module = nnspec(&[
+        "export",
+        &spec,
+        "--to",
+        "jax",
+        "-o",
+        &dir.display().to_string(),
+    ]);
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/checkpoint_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .arg(&spec)
+        .arg(&module)
+        .arg(dir.join("train/model.safetensors"))
+        .arg(root().join("data/digits.csv.gz"))
+        .arg(&dir)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success() && report.contains("round trip ok"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
