@@ -392,7 +392,7 @@ fn rule_words(r: Rule) -> Option<&'static str> {
             "an expression"
         }
         Rule::stack_dots => "`…`",
-        Rule::structure => "`lower triangular`, `upper triangular` or `diagonal`",
+        Rule::structure => "a structure such as `lower triangular`",
         Rule::name | Rule::name_atom | Rule::name_plain | Rule::word => "a name",
         Rule::number | Rule::dim_leaf | Rule::dim_expr | Rule::dim_term => "a number or a name",
         Rule::model | Rule::kw_model => "`model`",
