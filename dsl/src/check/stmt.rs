@@ -44,11 +44,11 @@ impl ModelCx<'_, '_> {
                         self.define(&name, Sym::Poisoned, p.name.span, None);
                         continue;
                     };
-                    if let Some(st) = &p.structure {
-                        if !self.structure(&mut v, st, p) {
-                            self.define(&name, Sym::Poisoned, p.name.span, None);
-                            continue;
-                        }
+                    if let Some(st) = &p.structure
+                        && !self.structure(&mut v, st, p)
+                    {
+                        self.define(&name, Sym::Poisoned, p.name.span, None);
+                        continue;
                     }
                     {
                         if v.labels.is_some() {
