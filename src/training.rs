@@ -840,6 +840,17 @@ pub fn init_of(i: ir::Init) -> Init {
         ir::Init::Uniform { lo, hi } => Init::Uniform { lo, hi },
         ir::Init::Bernoulli { p } => Init::Bernoulli { p },
         ir::Init::Const(c) => Init::Const(c),
+        ir::Init::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        } => Init::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        },
     }
 }
 

@@ -141,8 +141,51 @@ pub struct ParamItem {
     pub name: Name,
     /// Its type.
     pub ty: Type,
+    /// `lower triangular`, `unit lower triangular`, `strictly upper triangular`, `diagonal`:
+    /// the entries the parameter may have (eq. 16.9), if declared.
+    pub structure: Option<Structure>,
     /// The initialiser, if given.
     pub init: Option<Init>,
+}
+
+/// A square parameter's declared structure (eq. 16.9's `L`, `U`, `D`): which entries may be
+/// non-zero, and what its diagonal is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Structure {
+    /// Entries below the diagonal may be non-zero.
+    pub below: bool,
+    /// Entries above the diagonal may be non-zero.
+    pub above: bool,
+    /// The diagonal.
+    pub diagonal: OnDiagonal,
+    /// The words as written.
+    pub span: Span,
+}
+
+/// The diagonal of a structured parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnDiagonal {
+    /// Trained (`lower triangular`, `diagonal`).
+    Free,
+    /// Fixed at one (`unit lower triangular`, eq. 16.9's `L`).
+    One,
+    /// Fixed at zero (`strictly upper triangular`, eq. 16.9's `U`).
+    Zero,
+}
+
+impl Structure {
+    /// The words of the declaration, as the language spells them.
+    pub fn words(&self) -> &'static str {
+        match (self.below, self.above, self.diagonal) {
+            (true, false, OnDiagonal::Free) => "lower triangular",
+            (true, false, OnDiagonal::One) => "unit lower triangular",
+            (true, false, OnDiagonal::Zero) => "strictly lower triangular",
+            (false, true, OnDiagonal::Free) => "upper triangular",
+            (false, true, OnDiagonal::One) => "unit upper triangular",
+            (false, true, OnDiagonal::Zero) => "strictly upper triangular",
+            _ => "diagonal",
+        }
+    }
 }
 
 /// A parameter initialiser: `~ He`, `~ Norm[0, 0.01]` (random) or `= 0` (constant).

@@ -123,6 +123,9 @@ codes! {
     E0317 = "E0317", "a size too large to allocate, or beyond the compiler's 32-bit dimensions";
     E0318 = "E0318", "batch normalisation of a value that is not per example (there is no batch to take statistics over)";
     E0319 = "E0319", "a matrix defined entry by entry whose entries do not fill it once (an entry twice or missing, indices from neither 0 nor 1)";
+    E0320 = "E0320", "a determinant of a matrix the compiler does not know to be triangular or diagonal";
+    E0321 = "E0321", "a triangular or diagonal declaration of a value that is not a square matrix, or with an initialiser";
+    E0322 = "E0322", "a determinant or trace of a value that is not a square matrix";
     E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";

@@ -66,7 +66,11 @@ fn stmt(k: &ast::StmtKind) -> String {
                         }
                         None => String::new(),
                     };
-                    format!("{} {}{init}", name(&p.name), ty(&p.ty))
+                    let structure = p
+                        .structure
+                        .map(|st| format!(" ({})", st.words()))
+                        .unwrap_or_default();
+                    format!("{} {}{structure}{init}", name(&p.name), ty(&p.ty))
                 })
                 .collect();
             let group = group

@@ -42,6 +42,21 @@ pub enum Init {
     },
     /// `= c`: every entry `c` (`= 0` for zeros).
     Const(f64),
+    /// A square parameter declared triangular or diagonal (eq. 16.9): entries inside its
+    /// structure off the diagonal `N(0, std²)`, the diagonal `1 + N(0, std²)` when it is
+    /// trained (the identity plus noise: a flow layer starts invertible and near the
+    /// identity) or exactly 0 when it is fixed (`unit`, `strictly`: masked), and every entry
+    /// outside the structure exactly 0.
+    Structured {
+        /// Entries below the diagonal are drawn.
+        below: bool,
+        /// Entries above the diagonal are drawn.
+        above: bool,
+        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
+        diagonal: bool,
+        /// The noise's standard deviation.
+        std: f64,
+    },
 }
 
 impl Init {
@@ -67,7 +82,11 @@ impl Init {
             Init::Glorot => Some((0.0, (4.0 / (fan_in + fan_out)).sqrt())),
             Init::LeCun => Some((0.0, (1.0 / fan_in).sqrt())),
             Init::Normal { mean, variance } => Some((mean, variance.max(0.0).sqrt())),
-            Init::Default | Init::Uniform { .. } | Init::Bernoulli { .. } | Init::Const(_) => None,
+            Init::Default
+            | Init::Uniform { .. }
+            | Init::Bernoulli { .. }
+            | Init::Const(_)
+            | Init::Structured { .. } => None,
         }
     }
 
@@ -99,6 +118,24 @@ impl Init {
                         }
                     }
                     (None, Init::Const(c)) => T::from_f64(c),
+                    (
+                        None,
+                        Init::Structured {
+                            below,
+                            above,
+                            diagonal,
+                            std,
+                        },
+                    ) => {
+                        let drawn = (i > j && below) || (i < j && above) || (i == j && diagonal);
+                        if !drawn {
+                            T::ZERO
+                        } else if i == j {
+                            T::ONE + rng.normal(T::from_f64(std))
+                        } else {
+                            rng.normal(T::from_f64(std))
+                        }
+                    }
                     (None, _) => unreachable!("every other initialiser is normal"),
                 };
             }
@@ -119,6 +156,32 @@ mod tests {
         let mean = vals.iter().sum::<f64>() / n;
         let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
         (mean, var)
+    }
+
+    #[test]
+    fn a_structured_parameter_starts_near_the_identity_with_zeros_outside() {
+        let init = Init::Structured {
+            below: true,
+            above: false,
+            diagonal: true,
+            std: 0.01,
+        };
+        let m: Mat<f64> = init.sample(5, 5, &mut Rng::new(3));
+        for i in 0..5 {
+            assert!((m[(i, i)] - 1.0).abs() < 0.1);
+            for j in i + 1..5 {
+                assert_eq!(m[(i, j)], 0.0, "above the diagonal");
+            }
+        }
+        assert!(m[(3, 1)] != 0.0 && m[(3, 1)].abs() < 0.1);
+        let strict: Mat<f64> = Init::Structured {
+            below: false,
+            above: true,
+            diagonal: false,
+            std: 0.01,
+        }
+        .sample(3, 3, &mut Rng::new(3));
+        assert_eq!((strict[(1, 1)], strict[(2, 0)]), (0.0, 0.0));
     }
 
     #[test]

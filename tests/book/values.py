@@ -1240,6 +1240,96 @@ def reparameterisation():
     return {"x": x, "ε": eps}, p, {"z": z, "D_KL": kl, "L": -np.sum(loglik - kl)}
 
 
+# ---------------------------------------------------------------- chapter 16
+
+
+@spec("16.31_lrelu_flow")
+def lrelu_flow():
+    g = rng(160)
+    z, beta = draw(g, 4, 3, scale=2.0), draw(g, 4)
+    h = z + beta[:, None]
+    x = np.where(h < 0, 0.1 * h, h)  # (16.31–16.32)
+    dets = np.array(
+        [np.linalg.det(np.diag(np.where(h[:, i] < 0, 0.1, 1.0))) for i in range(3)]
+    )  # |∂f/∂h| of the diagonal Jacobian (16.11)
+    ell = np.log(np.abs(dets))
+    loss = np.sum(0.5 * np.sum(x**2, axis=0) - ell)
+    return {"z": z}, {"β": beta}, {"x": x, "δ": np.abs(dets), "ℓ": ell, "L": loss}
+
+
+@spec("16.29_linear_flow")
+def linear_flow():
+    g = rng(161)
+    z, beta = draw(g, 4, 3, scale=2.0), draw(g, 4)
+    om1 = np.diag([2.0, -5.0, 1.0, 2.0])  # (16.29)
+    om2 = np.array([[1.0, 0, 0, 0], [2, 4, 0, 0], [1, -1, 2, 0], [4, -2, -2, 1]])
+    om = om2 @ om1
+    x = beta[:, None] + om @ z
+    ell = np.log(abs(np.linalg.det(om)))
+    d1, tau = np.linalg.det(om1), np.trace(om2)
+    loss = np.sum(0.5 * np.sum(x**2, axis=0)) - 3 * ell + 0.01 * d1 + tau
+    expected = {
+        "x": x, "d_1": d1, "d_2": np.linalg.det(om2), "d": np.linalg.det(om), "ℓ": ell,
+        "τ": tau, "τ'": np.trace(om1.T), "L": loss,
+    }
+    return {"z": z}, {"β": beta, "Ω_1": om1, "Ω_2": om2}, expected
+
+
+@spec("16.13_affine_coupling")
+def affine_coupling():
+    g = rng(162)
+    b, d = 3, 2
+    h1, h2 = draw(g, d, b, scale=1.5), draw(g, d, b, scale=1.5)
+    p = {"β_s": draw(g, d), "Ω_s": draw(g, d, d), "β_t": draw(g, d), "Ω_t": draw(g, d, d)}
+    s = p["β_s"][:, None] + p["Ω_s"] @ h1
+    t = p["β_t"][:, None] + p["Ω_t"] @ h1
+    h2p = h2 * np.exp(s) + t  # (16.13)
+    ell = np.zeros(b)
+    for i in range(b):
+        # The whole Jacobian of (h_1, h_2) ↦ (h'_1, h'_2), and its log |det| by slogdet.
+        jac = np.zeros((2 * d, 2 * d))
+        jac[:d, :d] = np.eye(d)
+        jac[d:, :d] = np.diag(h2[:, i] * np.exp(s[:, i])) @ p["Ω_s"] + p["Ω_t"]
+        jac[d:, d:] = np.diag(np.exp(s[:, i]))
+        ell[i] = np.linalg.slogdet(jac)[1]
+    g2 = (h2p - t) * np.exp(-s)  # (16.14)
+    loss = np.sum(0.5 * np.sum(h1**2, axis=0) + 0.5 * np.sum(h2p**2, axis=0) - ell)
+    return {"h_1": h1, "h_2": h2}, p, {"h'_2": h2p, "ℓ": ell, "g_2": g2, "L": loss}
+
+
+@spec("16.18_additive_coupling")
+def additive_coupling():
+    g = rng(163)
+    b, d = 3, 2
+    h1, h2 = draw(g, d, b, scale=1.5), draw(g, d, b, scale=1.5)
+    p = {
+        "φ_1.β": draw(g, d), "φ_1.Ω": draw(g, d, d),
+        "φ_2.β": draw(g, d), "φ_2.Ω": draw(g, d, d),
+    }
+
+    def f(k, h):
+        return np.tanh(p[f"φ_{k}.β"][:, None] + p[f"φ_{k}.Ω"] @ h)
+
+    h1p = h1 + f(1, h2)  # (16.18)
+    h2p = h2 + f(2, h1p)
+    g2 = h2p - f(2, h1p)  # (16.19)
+    g1 = h1p - f(1, g2)
+
+    def forward(v):
+        a = v[:d, None] + f(1, v[d:, None])
+        return np.concatenate([a, v[d:, None] + f(2, a)])[:, 0]
+
+    for i in range(b):
+        # The determinant of the Jacobian is 1 (central differences).
+        v, eps = np.concatenate([h1[:, i], h2[:, i]]), 1e-6
+        jac = np.stack(
+            [(forward(v + eps * e) - forward(v - eps * e)) / (2 * eps) for e in np.eye(2 * d)], axis=1
+        )
+        assert abs(np.linalg.det(jac) - 1.0) < 1e-6
+    loss = np.sum(0.5 * np.sum(h1p**2, axis=0) + 0.5 * np.sum(h2p**2, axis=0))
+    return {"h_1": h1, "h_2": h2}, p, {"h'_1": h1p, "h'_2": h2p, "g_1": g1, "g_2": g2, "L": loss}
+
+
 # ---------------------------------------------------------------- course notes
 
 

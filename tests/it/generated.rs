@@ -160,6 +160,12 @@ mod diffusion_loss {
 mod maxout {
     nnspec::model!("../../specs/maxout.nn");
 }
+mod flow {
+    nnspec::model!("../../specs/flow.nn");
+}
+mod linear_flow {
+    nnspec::model!("../../tests/book/16.29_linear_flow.nn");
+}
 mod svm_hinge {
     nnspec::model!("../../tests/book/svm_multiclass_hinge.nn");
 }
@@ -491,6 +497,39 @@ differential_test!(transposedconv2dchannels, transposed_conv2d_channels::Transpo
 differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
 // A network per step (sub-model instances φ_t), a schedule folded to constants.
 differential_test!(diffusion, diffusion_loss::Diffusion, "tests/book/18.40_diffusion_loss.nn", [m 0, m 1, m 2, m 3]);
+// A RealNVP (chapter 16): the inverse direction through sub-model instances, log-determinants
+// of diagonal Jacobians, the dequantisation noise an argument of the step.
+differential_test!(flow, flow::Flow, "specs/flow.nn", [m 0, m 1]);
+// Triangular parameters (masked), `det`, `Tr` and `log[|det[·]|]` of a product (eq. 16.29).
+differential_test!(linearflow, linear_flow::LinearFlow, "tests/book/16.29_linear_flow.nn", [m 0]);
+
+/// A parameter declared triangular starts at the identity plus noise inside its structure and
+/// at zero outside it, in generated code as in the interpreter.
+#[test]
+fn generated_triangular_parameters_start_near_the_identity_with_zeros_outside() {
+    let net = linear_flow::LinearFlow::<f64>::init(&mut nnspec::__private::runtime::Rng::new(1));
+    let mut seen = 0;
+    nnspec::runtime::Params::for_each_param(&net, &mut |name, m| {
+        if name == "Ω_2" {
+            seen += 1;
+            for i in 0..4 {
+                assert!(
+                    (m[(i, i)] - 1.0).abs() < 0.1,
+                    "{name}[{i},{i}] = {}",
+                    m[(i, i)]
+                );
+                for j in i + 1..4 {
+                    assert_eq!(m[(i, j)], 0.0, "{name}[{i},{j}]");
+                }
+            }
+        }
+        if name == "Ω_1" {
+            seen += 1;
+            assert_eq!((m[(1, 0)], m[(0, 1)]), (0.0, 0.0), "{name} is diagonal");
+        }
+    });
+    assert_eq!(seen, 2);
+}
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
 
 #[test]

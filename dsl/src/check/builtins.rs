@@ -68,6 +68,11 @@ pub enum Builtin {
     /// row: of the columns of `H ∈ ℝ^{D×N}` at node `n`'s neighbours (`A[m, n] ≠ 0`), the
     /// largest entry; 0 for a node with no neighbour.
     MaxNe,
+    /// `det[A]`: the determinant of a square matrix known to be triangular or diagonal, or a
+    /// product of such (eq. 16.9): the product of the diagonals.
+    Det,
+    /// `Tr[A]`, `trace[A]`: the sum of a square matrix's diagonal.
+    Trace,
     /// `max[a, b]`: the larger of two values, entry by entry (a scalar broadcast).
     Max,
     /// `min[a, b]`: the smaller of two values, entry by entry.
@@ -100,6 +105,8 @@ pub enum Kind {
     Pair,
     /// Pooled values and the image they were pooled from, the image's shape out: `MaxUnpool`.
     Unpool,
+    /// One square matrix in, a scalar out: `det`, `Tr`.
+    Square,
 }
 
 const TABLE: &[(&str, Builtin, Kind)] = &[
@@ -132,6 +139,9 @@ const TABLE: &[(&str, Builtin, Kind)] = &[
     ("diag", Builtin::Diag, Kind::Diagonal),
     ("Softmask", Builtin::Softmask, Kind::Mask),
     ("MaxNe", Builtin::MaxNe, Kind::Neighbours),
+    ("det", Builtin::Det, Kind::Square),
+    ("Tr", Builtin::Trace, Kind::Square),
+    ("trace", Builtin::Trace, Kind::Square),
     ("max", Builtin::Max, Kind::Pair),
     ("min", Builtin::Min, Kind::Pair),
 ];

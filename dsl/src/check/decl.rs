@@ -8,6 +8,58 @@ use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 
 impl ModelCx<'_, '_> {
+    /// A parameter declared `lower triangular`, `unit lower triangular`, `strictly upper
+    /// triangular` or `diagonal` (eq. 16.9): a square matrix, started by the compiler (the
+    /// identity plus small noise inside its structure, zero outside), so no initialiser.
+    pub(super) fn structure(
+        &mut self,
+        v: &mut Val,
+        st: &ast::Structure,
+        p: &ast::ParamItem,
+    ) -> bool {
+        let words = st.words();
+        let square = match &v.shape {
+            Shape::Mat(a, b) => a.sym == b.sym || (a.value.is_some() && a.value == b.value),
+            _ => false,
+        };
+        if !square {
+            self.error(
+                Diagnostic::new(
+                    Code::E0321,
+                    st.span,
+                    format!(
+                        "only a square matrix is {words}, but {} is {}",
+                        self.snippet(p.name.span),
+                        v.shape.describe()
+                    ),
+                )
+                .label(format!("`{words}` needs ℝ^{{D×D}}"))
+                .help(format!(
+                    "declare a square matrix, e.g. `param L : ℝ^{{D×D}} {words}`"
+                )),
+            );
+            return false;
+        }
+        if let Some(init) = &p.init {
+            self.error(
+                Diagnostic::new(
+                    Code::E0321,
+                    init.span,
+                    format!("a parameter declared {words} starts at the identity plus small noise inside its structure, not at an initialiser"),
+                )
+                .label("an initialiser")
+                .help(format!("remove the initialiser: the entries outside the structure start at zero and stay zero, so {} is {words} throughout training", self.snippet(p.name.span))),
+            );
+            return false;
+        }
+        match (st.below, st.above) {
+            (true, false) => v.structure = super::shape::Structure::Lower,
+            (false, true) => v.structure = super::shape::Structure::Upper,
+            _ => v.diagonal = true,
+        }
+        true
+    }
+
     pub(super) fn ty(&mut self, t: &ast::Type) -> Option<Val> {
         match &t.kind {
             ast::TypeKind::Real(dims) => {
@@ -62,6 +114,7 @@ impl ModelCx<'_, '_> {
                     per_example: false,
                     labels: Some(labels),
                     diagonal: false,
+                    structure: Default::default(),
                 })
             }
         }

@@ -1130,6 +1130,7 @@ impl super::ModelCx<'_, '_> {
             per_example: true,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         };
         self.scope.insert(
             holder.clone(),
@@ -1329,6 +1330,7 @@ impl super::ModelCx<'_, '_> {
                 per_example,
                 labels: None,
                 diagonal: false,
+                structure: Default::default(),
             };
             self.scope.insert(
                 holder.clone(),

@@ -4,7 +4,7 @@
 //! when an operand already failed, so that one mistake is reported once).
 
 use super::builtins::{self, Builtin, Kind};
-use super::shape::{Dim, Labels, Shape, Val};
+use super::shape::{Dim, Labels, Shape, Structure, Val};
 use super::{Bound, Entry, Func, ModelCx, Sym};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
@@ -80,11 +80,20 @@ impl ModelCx<'_, '_> {
             ExprKind::Ones => Some(Val::global(Shape::Col(Dim::wild()))),
             ExprKind::Identity => Some(Val {
                 diagonal: true,
+                structure: Default::default(),
                 ..Val::global(Shape::Mat(Dim::wild(), Dim::wild()))
             }),
             ExprKind::BatchSize => Some(Val::scalar()),
             ExprKind::Paren(x) => self.expr(x),
-            ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val { labels: None, ..v }),
+            ExprKind::Neg(x) | ExprKind::Sqrt(x) => self.expr(x).map(|v| Val {
+                labels: None,
+                // `-(A B)` is no product of triangles any more (its determinant has a sign).
+                structure: match v.structure {
+                    Structure::Factored => Structure::General,
+                    other => other,
+                },
+                ..v
+            }),
             ExprKind::Transpose(x) => {
                 let v = self.expr(x)?;
                 if let Shape::Tensor(_) = v.shape {
@@ -107,6 +116,11 @@ impl ModelCx<'_, '_> {
                     per_example: v.per_example,
                     labels: None,
                     diagonal: v.diagonal,
+                    structure: match v.structure {
+                        Structure::Lower => Structure::Upper,
+                        Structure::Upper => Structure::Lower,
+                        other => other,
+                    },
                 })
             }
             ExprKind::Norm(x) => self.expr(x).map(|v| Val {
@@ -114,6 +128,7 @@ impl ModelCx<'_, '_> {
                 per_example: v.per_example,
                 labels: None,
                 diagonal: false,
+                structure: Default::default(),
             }),
             ExprKind::Power(b, p) => {
                 let (bv, pv) = (self.expr(b), self.expr(p));
@@ -143,6 +158,7 @@ impl ModelCx<'_, '_> {
                 // diagonal entry: diagonal again.
                 Some(Val {
                     diagonal: bv.diagonal,
+                    structure: Default::default(),
                     ..Val::with_shape(bv.shape.clone(), &bv, &pv)
                 })
             }
@@ -151,6 +167,7 @@ impl ModelCx<'_, '_> {
                 let (a, b) = (a?, b?);
                 let mut v = self.binary(*op, &a, &b, lhs, rhs)?;
                 v.diagonal = diagonal_result(*op, &a, &b);
+                v.structure = structure_result(*op, &a, &b);
                 self.square_beside_identity(*op, lhs, rhs, &v.shape, e.span)
                     .then_some(v)
             }
@@ -884,6 +901,7 @@ impl ModelCx<'_, '_> {
             per_example: true,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         }))
     }
 
@@ -910,6 +928,7 @@ impl ModelCx<'_, '_> {
             per_example: base.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         };
         match (&items[k], &base.shape) {
             (Ix::Batch(_), _) if base.per_example => Some(base),
@@ -1073,6 +1092,7 @@ impl ModelCx<'_, '_> {
                     per_example,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                 })
             }
             Ix::Label(l, text) => {
@@ -1102,6 +1122,7 @@ impl ModelCx<'_, '_> {
                     per_example: true,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                 })
             }
             Ix::Batch(var) | Ix::ParamIndex(var) => {
@@ -1176,6 +1197,7 @@ impl ModelCx<'_, '_> {
             per_example: true,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -1364,6 +1386,7 @@ impl ModelCx<'_, '_> {
                     per_example: true,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                 }
             }
             Func::Sub(i) => self.call_sub_model(i, fname, &full, args, span)?,
@@ -1462,6 +1485,7 @@ impl ModelCx<'_, '_> {
             per_example: true,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -1650,6 +1674,9 @@ impl ModelCx<'_, '_> {
         if kind == Kind::Image {
             return self.image_builtin(b, &args[0], v);
         }
+        if kind == Kind::Square {
+            return self.det_or_trace(b, &args[0], v);
+        }
         let bad = |s: &Shape| match kind {
             Kind::Elementwise
             | Kind::Density
@@ -1657,7 +1684,8 @@ impl ModelCx<'_, '_> {
             | Kind::Mask
             | Kind::Neighbours
             | Kind::Pair
-            | Kind::Unpool => false,
+            | Kind::Unpool
+            | Kind::Square => false,
             Kind::Diagonal => !matches!(s, Shape::Col(_)),
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
@@ -1708,6 +1736,51 @@ impl ModelCx<'_, '_> {
             per_example: v.per_example,
             labels: None,
             diagonal: kind == Kind::Diagonal,
+            structure: Default::default(),
+        })
+    }
+
+    /// `det[A]` and `Tr[A]` (`trace[A]`) of a square matrix, a scalar (per example when `A`
+    /// is). A determinant is compiled as the product of the diagonal, which is the
+    /// determinant only of a triangular or diagonal matrix, or of a product of such (eq.
+    /// 16.9, `Ω = L (U + D)`): of any other matrix it is refused, never computed wrong.
+    fn det_or_trace(&mut self, b: Builtin, arg: &Expr, v: Val) -> Option<Val> {
+        let text = self.snippet(arg.span);
+        let raw = self.code(arg).unwrap_or_else(|| "Ω".to_string());
+        let square = matches!(&v.shape, Shape::Mat(r, c) if r.sym == c.sym || (r.value.is_some() && r.value == c.value));
+        if !square {
+            self.error(
+                Diagnostic::new(
+                    Code::E0322,
+                    arg.span,
+                    format!(
+                        "`{}` takes a square matrix, but {text} is {}",
+                        b.name(),
+                        v.shape.describe()
+                    ),
+                )
+                .label(v.shape.numeric())
+                .help("a determinant or a trace is of a square matrix `ℝ^{D×D}`; of a diagonal matrix written by its diagonal `d`, `det[diag[d]]` is the product of `d`'s entries and `Tr[diag[d]]` is `𝟏ᵀ d`"),
+            );
+            return None;
+        }
+        if b == Builtin::Det && !v.has_determinant() {
+            self.error(
+                Diagnostic::new(
+                    Code::E0320,
+                    arg.span,
+                    format!("the compiler does not know {text} to be triangular or diagonal, so its determinant is not the product of its diagonal"),
+                )
+                .label("a general square matrix")
+                .help(format!(
+                    "a determinant is compiled for a matrix known to be triangular: declare it so, `param {raw} : ℝ^{{D×D}} lower triangular` (or `upper triangular`, `unit lower triangular`, `strictly upper triangular`, `diagonal`); a diagonal matrix `diag[d]`; or a product of such, as eq. 16.9's `Ω = L (U + D)` with `det[Ω] = det[L] det[U + D]`. A general matrix's determinant (an LU factorisation) is not supported"
+                )),
+            );
+            return None;
+        }
+        Some(Val {
+            per_example: v.per_example,
+            ..Val::scalar()
         })
     }
 
@@ -1788,6 +1861,7 @@ impl ModelCx<'_, '_> {
             per_example: s.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -1841,6 +1915,7 @@ impl ModelCx<'_, '_> {
             per_example: h.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -1928,6 +2003,7 @@ impl ModelCx<'_, '_> {
             per_example: v.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -1988,6 +2064,7 @@ impl ModelCx<'_, '_> {
             per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -2154,11 +2231,13 @@ impl ModelCx<'_, '_> {
                     per_example: a.per_example || v.per_example,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                 },
                 Some(a) if a.shape.is_scalar() => Val {
                     per_example: a.per_example || v.per_example,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                     ..v
                 },
                 Some(a) => {
@@ -2232,5 +2311,46 @@ fn diagonal_result(op: BinOp, a: &Val, b: &Val) -> bool {
         BinOp::Hadamard => a.diagonal || b.diagonal,
         BinOp::Div => scaled(a, b),
         BinOp::Scale | BinOp::Juxt => (a.diagonal && b.diagonal) || scaled(a, b) || scaled(b, a),
+    }
+}
+
+/// What `a op b` is known to be of the triangles (eq. 16.9): sums and entry-wise products
+/// keep a triangle both sides share (an entry-wise product one either side has), scaling by
+/// a scalar keeps it, a product of two lower (upper) triangular matrices is lower (upper)
+/// triangular, and any other product of square matrices whose determinants are known is
+/// `Factored`: `det[A B] = det[A] det[B]`.
+fn structure_result(op: BinOp, a: &Val, b: &Val) -> Structure {
+    let tri = |lower: bool, upper: bool| match (lower, upper) {
+        (true, _) => Structure::Lower,
+        (false, true) => Structure::Upper,
+        _ => Structure::General,
+    };
+    let scalar = |v: &Val| v.shape.is_scalar() && !v.diagonal;
+    // A triangle scaled is a triangle; a scaled product is no product of triangles.
+    let scaled = |v: &Val| match v.structure {
+        Structure::Factored => Structure::General,
+        other => other,
+    };
+    let square = |v: &Val| matches!(&v.shape, Shape::Mat(r, c) if r.sym == c.sym);
+    match op {
+        BinOp::Add | BinOp::Sub => tri(a.is_lower() && b.is_lower(), a.is_upper() && b.is_upper()),
+        BinOp::Hadamard => tri(a.is_lower() || b.is_lower(), a.is_upper() || b.is_upper()),
+        BinOp::Div if scalar(b) => scaled(a),
+        BinOp::Div => Structure::General,
+        BinOp::Scale | BinOp::Juxt => {
+            if scalar(a) {
+                scaled(b)
+            } else if scalar(b) {
+                scaled(a)
+            } else if a.is_lower() && b.is_lower() {
+                Structure::Lower
+            } else if a.is_upper() && b.is_upper() {
+                Structure::Upper
+            } else if a.has_determinant() && b.has_determinant() && square(a) && square(b) {
+                Structure::Factored
+            } else {
+                Structure::General
+            }
+        }
     }
 }

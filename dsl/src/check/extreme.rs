@@ -110,6 +110,7 @@ impl ModelCx<'_, '_> {
             per_example: a.per_example || c.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 
@@ -173,6 +174,7 @@ impl ModelCx<'_, '_> {
         Some(Val {
             labels: None,
             diagonal: false,
+            structure: Default::default(),
             ..v
         })
     }

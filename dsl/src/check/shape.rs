@@ -290,6 +290,43 @@ pub struct Val {
     /// power of a matrix is taken only of these (`D^{-1/2}`, the power of each diagonal
     /// entry).
     pub diagonal: bool,
+    /// A square matrix known to be triangular, or a product of such matrices, whose
+    /// determinant is the product of diagonals (eq. 16.9): a parameter declared `lower
+    /// triangular`, and what keeps it so. A diagonal matrix is both kinds of triangle.
+    pub structure: Structure,
+}
+
+/// What the compiler knows of a square matrix's zeros, beyond [`Val::diagonal`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Structure {
+    /// Nothing known.
+    #[default]
+    General,
+    /// Zero above the diagonal.
+    Lower,
+    /// Zero below the diagonal.
+    Upper,
+    /// A product of square triangular (or diagonal) matrices, such as `L (U + D)`: not
+    /// triangular, but its determinant is the product of theirs.
+    Factored,
+}
+
+impl Val {
+    /// Zero above the diagonal (diagonal matrices included).
+    pub fn is_lower(&self) -> bool {
+        self.diagonal || self.structure == Structure::Lower
+    }
+
+    /// Zero below the diagonal (diagonal matrices included).
+    pub fn is_upper(&self) -> bool {
+        self.diagonal || self.structure == Structure::Upper
+    }
+
+    /// Its determinant is known to be the product of diagonals: diagonal, triangular, or a
+    /// product of such.
+    pub fn has_determinant(&self) -> bool {
+        self.diagonal || self.structure != Structure::General
+    }
 }
 
 impl Val {
@@ -300,6 +337,7 @@ impl Val {
             per_example: false,
             labels: None,
             diagonal: false,
+            structure: Structure::General,
         }
     }
 
@@ -315,6 +353,7 @@ impl Val {
             per_example: a.per_example || b.per_example,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         }
     }
 }

@@ -73,6 +73,7 @@ impl ModelCx<'_, '_> {
             per_example: per_example.first().is_some_and(|p| p.0),
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         })
     }
 

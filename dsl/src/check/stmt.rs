@@ -40,10 +40,16 @@ impl ModelCx<'_, '_> {
                     if let Some(init) = &p.init {
                         self.init(init);
                     }
-                    let Some(v) = ty else {
+                    let Some(mut v) = ty else {
                         self.define(&name, Sym::Poisoned, p.name.span, None);
                         continue;
                     };
+                    if let Some(st) = &p.structure
+                        && !self.structure(&mut v, st, p)
+                    {
+                        self.define(&name, Sym::Poisoned, p.name.span, None);
+                        continue;
+                    }
                     {
                         if v.labels.is_some() {
                             self.error(

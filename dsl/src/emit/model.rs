@@ -165,6 +165,12 @@ impl<'a, 'g> Items<'a, 'g> {
             buffer_fields.extend(f);
             buffer_init.extend(i);
         }
+        // A model with no step (a sampling chain, `specs/flow.nn`'s `Sample`) has no buffer:
+        // the scalar type is then marked, so the workspace type still uses `T`.
+        if buffer_fields.is_empty() {
+            buffer_fields.push(quote!(_scalar: ::core::marker::PhantomData<T>,));
+            buffer_init.push(quote!(_scalar: ::core::marker::PhantomData,));
+        }
         (buffer_fields, buffer_init)
     }
 
@@ -576,5 +582,13 @@ pub(super) fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
         Init::Uniform { lo, hi } => quote!(#i::Uniform { lo: #lo, hi: #hi }),
         Init::Bernoulli { p } => quote!(#i::Bernoulli { p: #p }),
         Init::Const(v) => quote!(#i::Const(#v)),
+        Init::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        } => {
+            quote!(#i::Structured { below: #below, above: #above, diagonal: #diagonal, std: #std })
+        }
     }
 }

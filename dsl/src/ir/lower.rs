@@ -473,6 +473,24 @@ impl Cx<'_, '_> {
                             }
                             let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
                             let init = match init_of(p.init.as_ref(), scope) {
+                                // Triangular or diagonal (eq. 16.9): the identity plus noise
+                                // inside the structure, zero outside.
+                                super::Init::Default if p.structure.is_some() => {
+                                    let st =
+                                        p.structure.as_ref().map_or((false, false, true), |st| {
+                                            (
+                                                st.below,
+                                                st.above,
+                                                st.diagonal == ast::OnDiagonal::Free,
+                                            )
+                                        });
+                                    super::Init::Structured {
+                                        below: st.0,
+                                        above: st.1,
+                                        diagonal: st.2,
+                                        std: STRUCTURED_INIT_STD,
+                                    }
+                                }
                                 // A declared matrix is a weight matrix even when it has one
                                 // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
                                 // shape alone would read it as a bias and start it at zero.
@@ -497,6 +515,10 @@ impl Cx<'_, '_> {
                             self.instances.insert(full.clone(), id);
                             id
                         }
+                    };
+                    let id = match &p.structure {
+                        Some(st) => self.structured(id, st, p.name.span)?,
+                        None => id,
                     };
                     scope.names.insert(name.clone(), Val::Node(Lv::of(id)));
                     match &group {
@@ -1487,6 +1509,14 @@ impl Cx<'_, '_> {
     }
 
     fn builtin(&mut self, b: Builtin, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
+        // `log[|det[A]|]` (eq. 16.2 of a linear flow): the sum of logs, not the log of the
+        // product.
+        if b == Builtin::Log
+            && let Some(inner) = abs_det_argument(arg)
+        {
+            let a = self.value(inner, scope)?;
+            return Ok(Lv::of(self.log_abs_det(a.id, span)?));
+        }
         let x = self.value(arg, scope)?;
         let id = match b {
             Builtin::Softmax | Builtin::SoftmaxCols => self.op(Op::Softmax, &[x.id], span)?,
@@ -1508,6 +1538,11 @@ impl Cx<'_, '_> {
             Builtin::MeanPool => self.resample(resample::Resample::MeanPool, x, span)?,
             Builtin::Upsample => self.resample(resample::Resample::Upsample, x, span)?,
             Builtin::Diag => return Ok(Lv::of(self.op(Op::Diag, &[x.id], span)?)),
+            Builtin::Det => return Ok(Lv::of(self.det(x.id, span)?)),
+            Builtin::Trace => {
+                let d = self.op(Op::DiagPart, &[x.id], span)?;
+                return Ok(Lv::of(self.op(Op::SumRows, &[d], span)?));
+            }
             Builtin::Vec => {
                 let s = self.graph.shape(x.id);
                 let n = match s.cols {
@@ -1523,6 +1558,94 @@ impl Cx<'_, '_> {
             },
         };
         Ok(Lv { id, row: x.row })
+    }
+
+    /// A parameter declared triangular or diagonal (eq. 16.9) as the model reads it: the
+    /// stored matrix times a constant mask of its structure (so the gradient of every entry
+    /// outside it is zero, and an entry that starts at zero stays there), plus the identity
+    /// when its diagonal is fixed at one (`unit lower triangular`).
+    fn structured(&mut self, raw: NodeId, st: &ast::Structure, span: Span) -> R<NodeId> {
+        let n = self.graph.shape(raw).rows;
+        let data = (0..n * n)
+            .map(|k| {
+                let (r, c) = (k % n, k / n);
+                let kept = (r > c && st.below)
+                    || (r < c && st.above)
+                    || (r == c && st.diagonal == ast::OnDiagonal::Free);
+                if kept { 1.0 } else { 0.0 }
+            })
+            .collect();
+        let k = self.graph.tables.len() as u32;
+        self.graph.tables.push(data);
+        let mask = self.push(Op::Table(k), Vec::new(), Shape::fixed(n, n), span)?;
+        let masked = self.op(Op::Mul, &[raw, mask], span)?;
+        if st.diagonal != ast::OnDiagonal::One {
+            return Ok(masked);
+        }
+        let eye = self.push(Op::Identity, Vec::new(), Shape::fixed(n, n), span)?;
+        self.op(Op::Add, &[masked, eye], span)
+    }
+
+    /// The factors whose diagonals give `det[a]`: a product of square matrices splits
+    /// (`det[A B] = det[A] det[B]`), a transpose is its argument; the checker has made sure
+    /// (`Val::has_determinant`) that every factor left is triangular or diagonal.
+    fn det_factors(&self, a: NodeId, out: &mut Vec<NodeId>) {
+        let n = self.graph.node(a);
+        let square = |id: NodeId| {
+            let s = self.graph.shape(id);
+            s.cols_for(1) == s.rows
+        };
+        match n.op {
+            Op::MatMul { .. } | Op::ExampleMatMul { .. }
+                if n.args.len() == 2 && square(n.args[0]) && square(n.args[1]) =>
+            {
+                let (x, y) = (n.args[0], n.args[1]);
+                self.det_factors(x, out);
+                self.det_factors(y, out);
+            }
+            Op::Transpose | Op::ExampleTranspose if square(n.args[0]) => {
+                self.det_factors(n.args[0], out)
+            }
+            _ => out.push(a),
+        }
+    }
+
+    /// `det[A]`: the product of the diagonals of `A`'s triangular factors, entry by entry.
+    fn det(&mut self, a: NodeId, span: Span) -> R<NodeId> {
+        let mut factors = Vec::new();
+        self.det_factors(a, &mut factors);
+        let mut acc: Option<NodeId> = None;
+        for f in factors {
+            let d = self.op(Op::DiagPart, &[f], span)?;
+            for r in 0..self.graph.shape(d).rows {
+                let e = self.op(Op::Row(r as u32), &[d], span)?;
+                acc = Some(match acc {
+                    None => e,
+                    Some(p) => self.op(Op::Mul, &[p, e], span)?,
+                });
+            }
+        }
+        acc.ok_or_else(|| unsupported(span, "a determinant of an empty matrix"))
+    }
+
+    /// `log[|det[A]|]`: the sum of the logs of the absolute values of the diagonals of `A`'s
+    /// triangular factors, never the product itself (which overflows or underflows for
+    /// large matrices).
+    fn log_abs_det(&mut self, a: NodeId, span: Span) -> R<NodeId> {
+        let mut factors = Vec::new();
+        self.det_factors(a, &mut factors);
+        let mut acc: Option<NodeId> = None;
+        for f in factors {
+            let d = self.op(Op::DiagPart, &[f], span)?;
+            let d = self.unary(Unary::Abs, d, span)?;
+            let d = self.unary(Unary::Log, d, span)?;
+            let s = self.op(Op::SumRows, &[d], span)?;
+            acc = Some(match acc {
+                None => s,
+                Some(p) => self.op(Op::Add, &[p, s], span)?,
+            });
+        }
+        acc.ok_or_else(|| unsupported(span, "a determinant of an empty matrix"))
     }
 
     /// `LayerNorm[z] = (z − m) / √(v + ε)` for each example's vector z ∈ ℝ^D, with m its
@@ -1831,6 +1954,30 @@ impl Cx<'_, '_> {
     }
 }
 
+/// The standard deviation of the noise a triangular or diagonal parameter starts with
+/// around the identity ([`super::Init::Structured`]).
+pub const STRUCTURED_INIT_STD: f64 = 0.01;
+
+/// `A` in `|det[A]|` (`log[|det[A]|]`, eq. 16.2 of a linear flow), brackets around either
+/// call ignored.
+fn abs_det_argument(e: &Expr) -> Option<&Expr> {
+    fn unparen(mut e: &Expr) -> &Expr {
+        while let ExprKind::Paren(x) = &e.kind {
+            e = x;
+        }
+        e
+    }
+    fn call<'e>(e: &'e Expr, word: &str) -> Option<&'e Expr> {
+        match &unparen(e).kind {
+            ExprKind::Call { func, args } if func.is_bare(word) && args.len() == 1 => {
+                Some(&args[0])
+            }
+            _ => None,
+        }
+    }
+    call(call(e, "abs")?, "det")
+}
+
 /// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
 pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
     Some(match b {
@@ -1859,6 +2006,8 @@ pub(crate) fn unary_of(b: Builtin) -> Option<Unary> {
         | Builtin::MaxUnpool
         | Builtin::Vec
         | Builtin::Diag
+        | Builtin::Det
+        | Builtin::Trace
         | Builtin::Softmask
         | Builtin::MaxNe
         | Builtin::Max

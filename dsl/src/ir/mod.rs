@@ -460,6 +460,21 @@ pub enum Init {
     },
     /// `= c`.
     Const(f64),
+    /// A square parameter declared triangular or diagonal (eq. 16.9): entries inside its
+    /// structure off the diagonal `N(0, std²)`, the diagonal `1 + N(0, std²)` when it is
+    /// trained (the identity plus noise: a flow layer starts invertible and near the
+    /// identity) or exactly 0 when it is fixed (`unit`, `strictly`: masked), and every entry
+    /// outside the structure exactly 0.
+    Structured {
+        /// Entries below the diagonal are drawn.
+        below: bool,
+        /// Entries above the diagonal are drawn.
+        above: bool,
+        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
+        diagonal: bool,
+        /// The noise's standard deviation.
+        std: f64,
+    },
 }
 
 /// A loss of the model and the parameter group it differentiates.

@@ -381,13 +381,18 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::expr | Rule::term | Rule::unary | Rule::juxt | Rule::factor | Rule::atom => {
             "an expression"
         }
-        Rule::postfix | Rule::paren | Rule::call | Rule::norm | Rule::sqrt | Rule::bigop => {
-            "an expression"
-        }
+        Rule::postfix
+        | Rule::paren
+        | Rule::call
+        | Rule::norm
+        | Rule::abs
+        | Rule::sqrt
+        | Rule::bigop => "an expression",
         Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item | Rule::call_head => {
             "an expression"
         }
         Rule::stack_dots => "`…`",
+        Rule::structure => "a structure such as `lower triangular`",
         Rule::name | Rule::name_atom | Rule::name_plain | Rule::word => "a name",
         Rule::number | Rule::dim_leaf | Rule::dim_expr | Rule::dim_term => "a number or a name",
         Rule::model | Rule::kw_model => "`model`",

@@ -107,6 +107,29 @@ pub(super) fn build_expr(p: Pair<'_, Rule>) -> Expr {
         },
         Rule::paren => build_wrapped(p, span, ExprKind::Paren),
         Rule::norm => build_wrapped(p, span, ExprKind::Norm),
+        // `|x|` is `abs[x]`: one reading for checking, lowering and the printers.
+        Rule::abs => {
+            let inner = p.into_inner().next().map(build_expr).unwrap_or(Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            });
+            Expr {
+                kind: ExprKind::Call {
+                    func: ast::Name {
+                        word: "abs".to_string(),
+                        primes: 0,
+                        frozen: false,
+                        sub: Vec::new(),
+                        span: Span {
+                            start: span.start,
+                            end: span.start + 1,
+                        },
+                    },
+                    args: vec![inner],
+                },
+                span,
+            }
+        }
         Rule::sqrt => build_wrapped(p, span, ExprKind::Sqrt),
         Rule::ones => Expr {
             kind: ExprKind::Ones,

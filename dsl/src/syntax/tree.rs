@@ -163,12 +163,38 @@ fn build_stmts(p: Pair<'_, Rule>) -> Vec<ast::Stmt> {
 fn build_param_item(c: Pair<'_, Rule>) -> Option<ast::ParamItem> {
     let mut it = c.into_inner();
     let (n, t) = (it.next()?, it.next()?);
-    let init = it.next().map(build_init);
+    let mut structure = None;
+    let mut init = None;
+    for c in it {
+        if c.as_rule() == Rule::structure {
+            structure = Some(build_structure(&c));
+        } else {
+            init = Some(build_init(c));
+        }
+    }
     Some(ast::ParamItem {
         name: build_name(n),
         ty: build_type(t),
+        structure,
         init,
     })
+}
+
+/// `lower triangular`, `unit lower triangular`, `strictly upper triangular`, `diagonal`.
+fn build_structure(c: &Pair<'_, Rule>) -> ast::Structure {
+    let text = c.as_str();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let diagonal = match words.first() {
+        Some(&"unit") => ast::OnDiagonal::One,
+        Some(&"strictly") => ast::OnDiagonal::Zero,
+        _ => ast::OnDiagonal::Free,
+    };
+    ast::Structure {
+        below: words.contains(&"lower"),
+        above: words.contains(&"upper"),
+        diagonal,
+        span: span_of(c),
+    }
 }
 
 fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
