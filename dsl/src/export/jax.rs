@@ -490,6 +490,47 @@ fn draw(init: Init, rows: usize, cols: usize, key: &str) -> String {
             float(p)
         ),
         Init::Const(v) => format!("jnp.full(({rows}, {cols}), {}, dtype=_FLOAT)", float(v)),
+        Init::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        } => {
+            // The identity on a trained diagonal plus N(0, std²) inside the structure, 0 outside.
+            let mut mask = Vec::new();
+            if below {
+                mask.push(format!(
+                    "jnp.tril(jnp.ones(({rows}, {cols}), dtype=_FLOAT), -1)"
+                ));
+            }
+            if above {
+                mask.push(format!(
+                    "jnp.triu(jnp.ones(({rows}, {cols}), dtype=_FLOAT), 1)"
+                ));
+            }
+            let eye = format!("jnp.eye({rows}, {cols}, dtype=_FLOAT)");
+            if diagonal {
+                mask.push(eye.clone());
+            }
+            let noise = format!(
+                "{} * {}",
+                float(std),
+                draw(
+                    Init::Normal {
+                        mean: 0.0,
+                        variance: 1.0
+                    },
+                    rows,
+                    cols,
+                    key
+                )
+            );
+            match (mask.is_empty(), diagonal) {
+                (true, _) => format!("jnp.zeros(({rows}, {cols}), dtype=_FLOAT)"),
+                (false, true) => format!("{eye} + ({}) * {noise}", mask.join(" + ")),
+                (false, false) => format!("({}) * {noise}", mask.join(" + ")),
+            }
+        }
     }
 }
 

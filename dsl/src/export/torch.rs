@@ -519,6 +519,46 @@ fn draw(init: Init, rows: usize, cols: usize) -> String {
             float(p)
         ),
         Init::Const(v) => format!("torch.full(({rows}, {cols}), {}, dtype=_DTYPE)", float(v)),
+        Init::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        } => {
+            // The identity on a trained diagonal plus N(0, std²) inside the structure, 0 outside.
+            let mut mask = Vec::new();
+            if below {
+                mask.push(format!(
+                    "torch.tril(torch.ones(({rows}, {cols}), dtype=_DTYPE), -1)"
+                ));
+            }
+            if above {
+                mask.push(format!(
+                    "torch.triu(torch.ones(({rows}, {cols}), dtype=_DTYPE), 1)"
+                ));
+            }
+            let eye = format!("torch.eye({rows}, {cols}, dtype=_DTYPE)");
+            if diagonal {
+                mask.push(eye.clone());
+            }
+            let noise = format!(
+                "{} * {}",
+                float(std),
+                draw(
+                    Init::Normal {
+                        mean: 0.0,
+                        variance: 1.0
+                    },
+                    rows,
+                    cols
+                )
+            );
+            match (mask.is_empty(), diagonal) {
+                (true, _) => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
+                (false, true) => format!("{eye} + ({}) * {noise}", mask.join(" + ")),
+                (false, false) => format!("({}) * {noise}", mask.join(" + ")),
+            }
+        }
     }
 }
 
