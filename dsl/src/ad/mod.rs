@@ -150,6 +150,11 @@ pub fn backward(
     for i in (0..n).rev() {
         let Some(gi) = ct[i] else { continue };
         let node = g.nodes[i].clone();
+        // Held fixed below: nothing flows on (the value a partial derivative is taken with
+        // respect to, or a node all of whose arguments are held fixed).
+        if relevant.is_some_and(|r| node.args.iter().all(|a| !r[a.index()])) {
+            continue;
+        }
         // The cotangent of a named value is named after it: `d_h_1` is ∂L/∂h_1.
         if name
             && let Some(node_name) = &node.name

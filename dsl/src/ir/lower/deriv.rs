@@ -91,7 +91,7 @@ impl Cx<'_, '_> {
             *r &= *u;
         }
         if !targets.iter().any(|t| relevant[t.id.index()]) {
-            return Err(self.no_dependence(of, wrt, span));
+            return Err(self.no_dependence(wrt, span));
         }
         if per_example
             && let Some(i) = (0..relevant.len())
@@ -138,7 +138,7 @@ impl Cx<'_, '_> {
             .collect()
     }
 
-    fn no_dependence(&self, of: &Expr, wrt: &ast::Name, span: Span) -> Fail {
+    fn no_dependence(&self, wrt: &ast::Name, span: Span) -> Fail {
         let by = names::literal(wrt);
         Fail::Report(Box::new(
             Diagnostic::new(
@@ -146,8 +146,7 @@ impl Cx<'_, '_> {
                 span,
                 format!("the value differentiated here does not depend on `{by}`, so this derivative is zero"),
             )
-            .label(format!("`{by}` does not reach this"))
-            .with(of.span, "differentiated")
+            .label(format!("`{by}` does not reach the value differentiated"))
             .help(format!(
                 "differentiate the value that reads `{by}`: the model function at it, `∂f[{by}, φ]/∂{by}` (eq. 15.17); a derivative that is zero is refused rather than computed"
             )),
