@@ -211,7 +211,8 @@ enum Scale {
 }
 
 #[cfg(feature = "plot")]
-/// One panel of the plot: a training and (if any) a validation curve over the epochs.
+/// One panel of the plot: its curves over the epochs (training, one per loss of a model of
+/// several, and validation).
 struct Panel<'a> {
     caption: String,
     y_desc: &'a str,
@@ -219,8 +220,12 @@ struct Panel<'a> {
     y_range: std::ops::Range<f64>,
     scale: Scale,
     /// The curves: points, legend and colour.
-    curves: Vec<(Vec<(i32, f64)>, String, plotters::style::RGBColor)>,
+    curves: Vec<Curve>,
 }
+
+/// A curve of a panel: its points, its legend and its colour.
+#[cfg(feature = "plot")]
+type Curve = (Vec<(i32, f64)>, String, plotters::style::RGBColor);
 
 #[cfg(feature = "plot")]
 type Area<'a> =
