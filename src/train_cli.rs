@@ -625,6 +625,10 @@ fn report_test(
     }
     let kept = match history.best_epoch {
         Some(e) => format!(" (kept the parameters of epoch {e}, the best by validation loss)"),
+        // A game of several losses keeps its last parameters (`runtime::train`).
+        None if !history.per_loss.is_empty() => {
+            " (kept the last parameters: a model of several losses has no best epoch)".into()
+        }
         None => String::new(),
     };
     outln!(

@@ -126,7 +126,11 @@ codes! {
     E0320 = "E0320", "a determinant of a matrix the compiler does not know to be triangular or diagonal";
     E0321 = "E0321", "a triangular or diagonal declaration of a value that is not a square matrix, or with an initialiser";
     E0322 = "E0322", "a determinant or trace of a value that is not a square matrix";
-    E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
+    E0325 = "E0325", "a derivative with respect to something that is not a value (a number, a function, class labels)";
+    E0326 = "E0326", "a derivative of a value per example with respect to a global one, or the reverse";
+    E0327 = "E0327", "a derivative of a value with respect to something it does not depend on";
+    E0328 = "E0328", "a derivative per example through a value that mixes the examples of the batch";
+    E0401 = "E0401", "a derivative inside a spec that is not supported yet (a Jacobian, `∂L/∂φ` outside a norm)";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";
     E0404 = "E0404", "this built-in function is not supported yet";

@@ -157,11 +157,17 @@ fn number(v: f64) -> String {
 
 /// The history as CSV: `epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds`,
 /// empty cells where a value does not apply.
+/// A model of several losses adds a column per loss, `train_loss_<name>`: its mean per example
+/// over the batches it trained.
 pub fn history_csv(h: &History) -> String {
-    let mut s = String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n");
+    let mut s = String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds");
+    for l in &h.per_loss {
+        let _ = write!(s, ",train_loss_{}", l.name);
+    }
+    s.push('\n');
     let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
-    for e in &h.epochs {
-        let _ = writeln!(
+    for (k, e) in h.epochs.iter().enumerate() {
+        let _ = write!(
             s,
             "{},{},{},{},{},{},{}",
             e.epoch,
@@ -172,6 +178,10 @@ pub fn history_csv(h: &History) -> String {
             e.lr,
             e.seconds
         );
+        for l in &h.per_loss {
+            let _ = write!(s, ",{}", opt(l.means.get(k).copied()));
+        }
+        s.push('\n');
     }
     s
 }
@@ -201,16 +211,21 @@ enum Scale {
 }
 
 #[cfg(feature = "plot")]
-/// One panel of the plot: a training and (if any) a validation curve over the epochs.
+/// One panel of the plot: its curves over the epochs (training, one per loss of a model of
+/// several, and validation).
 struct Panel<'a> {
     caption: String,
     y_desc: &'a str,
     /// The range on the axis (for [`Scale::Log`], of `log10` of the values).
     y_range: std::ops::Range<f64>,
     scale: Scale,
-    train: Vec<(i32, f64)>,
-    val: Vec<(i32, f64)>,
+    /// The curves: points, legend and colour.
+    curves: Vec<Curve>,
 }
+
+/// A curve of a panel: its points, its legend and its colour.
+#[cfg(feature = "plot")]
+type Curve = (Vec<(i32, f64)>, String, plotters::style::RGBColor);
 
 #[cfg(feature = "plot")]
 type Area<'a> =
@@ -301,7 +316,7 @@ fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: usize) -> Result<(), String
         .draw()
         .map_err(|x| e(&x))?;
     let mut row = 60;
-    for (points, label, colour) in [(p.train, "training", BLUE), (p.val, "validation", RED)] {
+    for (points, label, colour) in p.curves {
         if points.is_empty() {
             continue;
         }
@@ -317,7 +332,7 @@ fn draw_panel(area: &Area<'_>, p: Panel<'_>, epochs: usize) -> Result<(), String
             .map_err(|x| e(&x))?;
         legend_area
             .draw(&Text::new(
-                label,
+                label.as_str(),
                 (34, row - 7),
                 ("sans-serif", 14).into_font(),
             ))
@@ -381,13 +396,52 @@ pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
             .filter(|(_, v)| v.is_finite())
             .collect()
     };
-    let (train, val) = (series(&|e| Some(e.train_loss)), series(&|e| e.val_loss));
-    let values: Vec<f64> = train.iter().chain(&val).map(|p| p.1).collect();
+    // A model of several losses: one training curve per loss (the epoch's mixed loss means
+    // nothing), and the validation of the first.
+    let mut curves: Vec<(Vec<(i32, f64)>, String)> = if h.per_loss.is_empty() {
+        vec![(series(&|e| Some(e.train_loss)), "training".into())]
+    } else {
+        h.per_loss
+            .iter()
+            .map(|l| {
+                let points = h
+                    .epochs
+                    .iter()
+                    .zip(&l.means)
+                    .map(|(e, v)| (e.epoch as i32, *v))
+                    .filter(|(_, v)| v.is_finite())
+                    .collect();
+                (points, format!("training {}", l.name))
+            })
+            .collect()
+    };
+    let val_label = match h.per_loss.first() {
+        Some(l) => format!("validation {}", l.name),
+        None => "validation".into(),
+    };
+    curves.push((series(&|e| e.val_loss), val_label));
+    let values: Vec<f64> = curves
+        .iter()
+        .flat_map(|c| c.0.iter().map(|p| p.1))
+        .collect();
     let (scale, y_range) = loss_axis(&values);
     let on_axis = |v: Vec<(i32, f64)>| match scale {
         Scale::Log => v.into_iter().map(|(e, l)| (e, l.log10())).collect(),
         Scale::Linear => v,
     };
+    let n = curves.len();
+    let colours = |k: usize| match k {
+        _ if k + 1 == n => RED,
+        0 => BLUE,
+        1 => GREEN,
+        2 => MAGENTA,
+        _ => BLACK,
+    };
+    let curves = curves
+        .into_iter()
+        .enumerate()
+        .map(|(k, (v, label))| (on_axis(v), label, colours(k)))
+        .collect();
     let loss = Panel {
         caption: format!("{title}: loss per example"),
         y_desc: if scale == Scale::Log {
@@ -397,8 +451,7 @@ pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
         },
         y_range,
         scale,
-        train: on_axis(train),
-        val: on_axis(val),
+        curves,
     };
     let pct = |f: &dyn Fn(&Epoch) -> Option<f64>| series(&|e| f(e).map(|a| 100.0 * a));
     let (acc_train, acc_val) = (pct(&|e| e.train_accuracy), pct(&|e| e.val_accuracy));
@@ -408,10 +461,12 @@ pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
         y_desc: "accuracy (%)",
         y_range: accuracy_axis(&acc_values),
         scale: Scale::Linear,
-        train: acc_train,
-        val: acc_val,
+        curves: vec![
+            (acc_train, "training".into(), BLUE),
+            (acc_val, "validation".into(), RED),
+        ],
     };
-    let has_acc = !accuracy.train.is_empty();
+    let has_acc = !accuracy.curves[0].0.is_empty();
     let epochs = h.epochs.last().map_or(1, |e| e.epoch);
     let mut svg = String::new();
     {
@@ -450,6 +505,7 @@ mod tests {
                 .collect(),
             best_epoch: Some(3),
             stop: Stop::Completed,
+            per_loss: Vec::new(),
         }
     }
 
@@ -498,6 +554,7 @@ mod tests {
                 .collect(),
             best_epoch: Some(1),
             stop: Stop::Completed,
+            per_loss: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@
 use crate::checkpoint::{self, CheckpointError};
 use crate::optim::Optimizer;
 use crate::params::NamedParams;
-use crate::train::{Best, Epoch, History, RunState, Stop};
+use crate::train::{Best, Epoch, History, LossHistory, RunState, Stop};
 use crate::{Params, Scalar};
 use faer::Mat;
 use std::collections::BTreeMap;
@@ -66,6 +66,16 @@ pub fn save<T: Scalar, P: Params<T>>(
         ("optimizer_steps", steps.to_string()),
         ("optimizer_matrices", opt_state.len().to_string()),
         ("history", history_text(&state.history)),
+        ("per_loss", per_loss_text(&state.history)),
+        (
+            "partial_per_loss",
+            state
+                .partial_per_loss
+                .iter()
+                .map(|(sum, n)| format!("{sum} {n}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
     ];
     let mut meta: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
     meta.extend(
@@ -148,12 +158,27 @@ pub fn load<T: Scalar, P: Params<T>>(
         (None, None) => None,
         _ => return Err(bad("best_val_loss")),
     };
+    let mut history = parse_history(get("history")?, best.as_ref().map(|b| b.epoch))
+        .ok_or_else(|| bad("history"))?;
+    // A run of one loss, or saved before losses were recorded apart, has none.
+    let per_loss_meta = meta.get("per_loss").map_or("", String::as_str);
+    history.per_loss = parse_per_loss(per_loss_meta).ok_or_else(|| bad("per_loss"))?;
+    let partial_meta = meta.get("partial_per_loss").map_or("", String::as_str);
+    let partial_per_loss = partial_meta
+        .split(';')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (sum, n) = l.split_once(' ')?;
+            Some((sum.parse().ok()?, n.parse().ok()?))
+        })
+        .collect::<Option<Vec<(f64, usize)>>>()
+        .ok_or_else(|| bad("partial_per_loss"))?;
     let state = RunState {
         epochs_done: count("epochs_done")?,
         batches_done: count("batches_done")?,
         partial_loss: num("partial_loss")?.ok_or_else(|| bad("partial_loss"))?,
-        history: parse_history(get("history")?, best.as_ref().map(|b| b.epoch))
-            .ok_or_else(|| bad("history"))?,
+        partial_per_loss,
+        history,
         best,
         since_best: count("since_best")?,
         first_loss: num("first_loss")?,
@@ -194,6 +219,36 @@ fn history_text(h: &History) -> String {
         .join(";")
 }
 
+/// Each loss of a model of several as `name=m_1 m_2 …`, joined by `;`.
+fn per_loss_text(h: &History) -> String {
+    h.per_loss
+        .iter()
+        .map(|l| {
+            let means: Vec<String> = l.means.iter().map(f64::to_string).collect();
+            format!("{}={}", l.name, means.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn parse_per_loss(text: &str) -> Option<Vec<LossHistory>> {
+    text.split(';')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, means) = l.split_once('=')?;
+            let means = means
+                .split(' ')
+                .filter(|m| !m.is_empty())
+                .map(|m| m.parse().ok())
+                .collect::<Option<Vec<f64>>>()?;
+            Some(LossHistory {
+                name: name.to_string(),
+                means,
+            })
+        })
+        .collect()
+}
+
 fn parse_history(text: &str, best_epoch: Option<usize>) -> Option<History> {
     let o = |s: &str| -> Option<Option<f64>> {
         if s == "-" {
@@ -222,5 +277,6 @@ fn parse_history(text: &str, best_epoch: Option<usize>) -> Option<History> {
         epochs,
         best_epoch,
         stop: Stop::Completed,
+        per_loss: Vec::new(),
     })
 }

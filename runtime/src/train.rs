@@ -17,6 +17,13 @@
 //! is compared with the best `V` so far; on improvement the parameters are kept as `θ*` and
 //! the counter reset, otherwise the counter grows, and at `patience` training stops and the
 //! model is set back to `θ*`.
+//!
+//! A model of several losses over different groups (a GAN, eq. 15.5; a WGAN critic and its
+//! generator, eq. 15.16) is a game, not a minimisation: its first loss falls as the other
+//! player gets worse, so the lowest validation value of the first loss picks the epoch
+//! where the generator was weakest, and the epoch's mixed training loss neither falls nor
+//! diverges in the usual sense. Such a model keeps its last parameters (no best epoch, no
+//! early stopping), and only a NaN or an infinity stops it.
 
 use crate::data::{BatchTargets, Batches, Dataset, InputShape, TargetKind, Targets, TargetsRef};
 use crate::optim::Optimizer;
@@ -307,6 +314,19 @@ pub struct History {
     pub best_epoch: Option<usize>,
     /// Why it stopped.
     pub stop: Stop,
+    /// For a model of several losses, each loss's mean per example over the batches it
+    /// trained, epoch by epoch (the epoch's `train_loss` mixes them); empty for one loss.
+    pub per_loss: Vec<LossHistory>,
+}
+
+/// One loss of a model of several, epoch by epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossHistory {
+    /// The loss's name in the spec (`L`, `L'`).
+    pub name: String,
+    /// Its mean per example in each epoch of [`History::epochs`] (NaN in an epoch where it
+    /// trained no batch).
+    pub means: Vec<f64>,
 }
 
 /// Why training failed. The history up to the failure is kept, and the model holds the last
@@ -652,6 +672,8 @@ pub struct RunState<T> {
     pub batches_done: usize,
     /// The sum of those batches' losses.
     pub partial_loss: f64,
+    /// With several losses, per loss: the sum of those batches' losses and their examples.
+    pub partial_per_loss: Vec<(f64, usize)>,
     /// The completed epochs.
     pub history: History,
     /// The lowest validation loss so far, with its parameters.
@@ -670,10 +692,12 @@ impl<T: Scalar> Default for RunState<T> {
             epochs_done: 0,
             batches_done: 0,
             partial_loss: 0.0,
+            partial_per_loss: Vec::new(),
             history: History {
                 epochs: Vec::new(),
                 best_epoch: None,
                 stop: Stop::Completed,
+                per_loss: Vec::new(),
             },
             best: None,
             since_best: 0,
@@ -859,6 +883,8 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
     ) -> Result<Option<f64>, TrainError> {
         let skip = std::mem::take(&mut state.batches_done);
         let mut total = std::mem::take(&mut state.partial_loss);
+        let mut per_loss = std::mem::take(&mut state.partial_per_loss);
+        per_loss.resize(self.objectives.len(), (0.0, 0));
         let batches = self.order.len();
         let batch = self.io.examples_in(self.xb.ncols());
         for (k, indices) in self.order.iter().enumerate().skip(skip) {
@@ -925,11 +951,14 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 ));
             }
             total += loss.to_f64();
+            per_loss[which].0 += loss.to_f64();
+            per_loss[which].1 += indices.len();
             self.progress
                 .step(epoch, total / ((k + 1) * batch).min(train.len()) as f64);
             if k + 1 < batches && crate::interrupt::requested() {
                 state.batches_done = k + 1;
                 state.partial_loss = total;
+                state.partial_per_loss = per_loss;
                 state.history.stop = Stop::Interrupted {
                     epoch,
                     batch: k + 1,
@@ -937,7 +966,31 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 return Ok(None);
             }
         }
+        self.record_per_loss(&per_loss, &mut state.history);
         Ok(Some(total))
+    }
+
+    /// A model of several losses: each loss's mean per example this epoch, in the history.
+    fn record_per_loss(&self, per_loss: &[(f64, usize)], history: &mut History) {
+        if self.objectives.len() < 2 {
+            return;
+        }
+        if history.per_loss.len() != self.objectives.len() {
+            history.per_loss = self
+                .objectives
+                .iter()
+                .map(|o| LossHistory {
+                    name: o.name.clone(),
+                    means: Vec::new(),
+                })
+                .collect();
+        }
+        let epochs = history.epochs.len();
+        for (l, &(sum, n)) in history.per_loss.iter_mut().zip(per_loss) {
+            l.means.truncate(epochs);
+            l.means.resize(epochs, f64::NAN);
+            l.means.push(if n > 0 { sum / n as f64 } else { f64::NAN });
+        }
     }
 
     /// After an epoch's steps: its record, the validation, the best parameters, divergence
@@ -991,7 +1044,10 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         self.progress.epoch(&record, cfg.epochs);
         state.history.epochs.push(record);
         state.epochs_done = epoch;
-        if let Some(lowest) = state.diverged(record.train_loss) {
+        // A game of several losses has no best epoch and no divergence by the loss's size
+        // (module docs): it keeps its last parameters.
+        let game = self.objectives.len() > 1;
+        if let Some(lowest) = state.diverged(record.train_loss).filter(|_| !game) {
             self.progress.finish();
             restore_params(model, &self.backup);
             let loss = record.train_loss;
@@ -1007,7 +1063,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
         if state.lowest_loss.is_none_or(|l| record.train_loss < l) {
             state.lowest_loss = Some(record.train_loss);
         }
-        let Some(m) = val_metrics else {
+        let Some(m) = val_metrics.filter(|_| !game) else {
             return Ok(false);
         };
         if state.best.as_ref().is_none_or(|b| m.loss < b.val_loss) {

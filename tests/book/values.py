@@ -1330,6 +1330,59 @@ def additive_coupling():
     return {"h_1": h1, "h_2": h2}, p, {"h'_1": h1p, "h'_2": h2p, "g_1": g1, "g_2": g2, "L": loss}
 
 
+@spec("9.8_gradient_norm")
+def gradient_norm():
+    g = rng(81)
+    b, d, alpha = 4, 3, 0.1
+    x, y = draw(g, b, scale=2.0), draw(g, b, scale=2.0)
+    p = {"β_0": draw(g, d), "Ω_0": draw(g, d, 1), "β_1": draw(g), "Ω_1": draw(g, 1, d)}
+    a = p["β_0"][:, None] + p["Ω_0"] @ x[None, :]
+    h = np.tanh(a)
+    f = p["β_1"] + (p["Ω_1"] @ h)[0]
+    loss = np.sum((f - y) ** 2)
+    # ∂L/∂φ by hand (backpropagation, eqs. 7.17–7.26): the residual 2 (f_i - y_i) back
+    # through the output layer and tanh' = 1 - tanh².
+    r = 2 * (f - y)
+    d_beta_1 = np.sum(r)
+    d_omega_1 = (h @ r)[None, :]
+    d_a = p["Ω_1"].T * r[None, :] * (1 - h**2)
+    d_beta_0 = d_a.sum(axis=1)
+    d_omega_0 = d_a @ x[:, None]
+    norm2 = sum(np.sum(v**2) for v in (d_beta_0, d_omega_0, d_beta_1, d_omega_1))
+    return {"x": x, "y": y}, p, {"L": loss, "L̃": loss + alpha / 4 * norm2}  # (9.8)
+
+
+@spec("15.17_gradient_penalty")
+def gradient_penalty():
+    g = rng(1517)
+    b, dz, dx, d, lam = 4, 2, 3, 4, 10.0
+    x, z = draw(g, dx, b, scale=1.5), draw(g, dz, b, scale=1.5)
+    t = np.round(g.uniform(0.0, 1.0, size=b), 2)
+    p = {
+        "β": draw(g, d), "Ω": draw(g, d, dx), "ω": draw(g, d), "b": draw(g),
+        "θ.β_0": draw(g, d), "θ.Ω_0": draw(g, d, dz), "θ.β_1": draw(g, dx), "θ.Ω_1": draw(g, dx, d),
+    }
+
+    def critic(v):
+        return p["ω"] @ np.tanh(p["β"][:, None] + p["Ω"] @ v) + p["b"]
+
+    # The critic's gradient with respect to its input, by hand: ∂f/∂x = Ωᵀ (ω ⊙ (1 - tanh²)).
+    def critic_grad(v):
+        h = np.tanh(p["β"][:, None] + p["Ω"] @ v)
+        return p["Ω"].T @ (p["ω"][:, None] * (1 - h**2))
+
+    fake = p["θ.β_1"][:, None] + p["θ.Ω_1"] @ np.tanh(p["θ.β_0"][:, None] + p["θ.Ω_0"] @ z)
+    x_hat = t[None, :] * x + (1 - t[None, :]) * fake
+    grad = critic_grad(x_hat)
+    penalty = lam * np.sum((np.linalg.norm(grad, axis=0) - 1) ** 2)
+    loss = np.sum(critic(fake)) - np.sum(critic(x)) + penalty  # (15.16) + the penalty
+    return (
+        {"x": x, "z": z, "t": t},
+        p,
+        {"x̂": x_hat, "d": grad, "L": loss, "L'": -np.sum(critic(fake))},
+    )
+
+
 # ---------------------------------------------------------------- course notes
 
 

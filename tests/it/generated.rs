@@ -187,6 +187,18 @@ mod tokens {
 mod products_per_example {
     nnspec::model!("../../dsl/tests/data/ok/products_per_example.nn");
 }
+pub(crate) mod gradient_penalty {
+    nnspec::model!("../../tests/book/15.17_gradient_penalty.nn");
+}
+pub(crate) mod gradient_norm {
+    nnspec::model!("../../tests/book/9.8_gradient_norm.nn");
+}
+pub(crate) mod gan_spec {
+    nnspec::model!("../../specs/gan.nn");
+}
+pub(crate) mod wgan_gp {
+    nnspec::model!("../../specs/wgan_gp.nn");
+}
 pub(crate) mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
@@ -531,6 +543,11 @@ fn generated_triangular_parameters_start_near_the_identity_with_zeros_outside() 
     assert_eq!(seen, 2);
 }
 differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noise.nn", [m 0, m 1]);
+// Derivatives inside a spec: the critic's input gradient in the forward graph, and the
+// gradient of a gradient in the backward (eqs. 15.16–15.17 with the gradient penalty; 9.8).
+differential_test!(gradientpenalty, gradient_penalty::GradientPenalty, "tests/book/15.17_gradient_penalty.nn", [m 0, m 1, m 2]);
+differential_test!(gradientnorm, gradient_norm::GradientNorm, "tests/book/9.8_gradient_norm.nn", [m 0, m 1]);
+differential_test!(wgangp, wgan_gp::WGANGP, "specs/wgan_gp.nn", [m 0, m 1, m 2]);
 
 #[test]
 fn generated_code_rejects_bad_arguments_without_panicking() {

@@ -272,6 +272,60 @@ fn the_gan_losses_alternate_each_stepping_only_its_group() {
     assert!(three.iter().any(|p| p == "β_g"), "{three:?}");
 }
 
+/// `specs/wgan_gp.nn`, whose critic loss reads the critic's gradient with respect to its input
+/// (eqs. 15.16–15.17 with the gradient penalty; its gradient of a gradient is checked against
+/// central differences on the small `tests/book/15.17_gradient_penalty.nn`): three batches with
+/// `--steps 2` (two of the critic's loss, one of the generator's) stay finite, change both
+/// groups, keep the last parameters and record each loss's mean apart.
+#[test]
+fn the_wgan_gp_trains_both_players_without_nan() {
+    let mut model = spec_model("wgan_gp.nn", "WGANGP", 3);
+    model.steps = 2;
+    let mut data = digits_for(&model);
+    data.train = data.train.subset(&(0..96).collect::<Vec<_>>());
+    data.val = data.val.subset(&(0..32).collect::<Vec<_>>());
+    let mut names = Vec::new();
+    model.for_each_param(&mut |n, _| names.push(n.to_string()));
+    let before: Vec<Mat<f64>> = model.params.mats.clone();
+    let cfg = TrainConfig {
+        epochs: 2,
+        batch: 32,
+        seed: 4,
+        patience: None,
+        progress: false,
+    };
+    let history = fit(
+        &mut model,
+        &mut adam(1e-3),
+        &data.train,
+        Some(&data.val),
+        &cfg,
+    )
+    .unwrap();
+    let changed: Vec<&String> = names
+        .iter()
+        .zip(before.iter().zip(&model.params.mats))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(n, _)| n)
+        .collect();
+    assert!(changed.iter().any(|n| n.starts_with("θ.")), "{changed:?}");
+    assert!(changed.iter().any(|n| n.as_str() == "Ω_0"), "{changed:?}");
+    assert!(
+        model
+            .params
+            .mats
+            .iter()
+            .all(|m| m.col_iter().all(|c| c.iter().all(|v| v.is_finite())))
+    );
+    assert_eq!(history.best_epoch, None, "a game keeps its last parameters");
+    let losses: Vec<&str> = history.per_loss.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(losses, ["L", "L'"]);
+    for l in &history.per_loss {
+        assert_eq!(l.means.len(), 2);
+        assert!(l.means.iter().all(|v| v.is_finite()), "{l:?}");
+    }
+}
+
 /// A model that draws noise (the VAE) trained 2 epochs, saved, loaded into a fresh model and
 /// optimiser and continued for 1 more, against 3 epochs in one go: the same parameters and
 /// losses, bit for bit — each batch's noise is seeded from the run's seed and its position.

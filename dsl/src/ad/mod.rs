@@ -84,41 +84,13 @@ pub fn grad_with_inputs(
             g.shape(loss_id)
         )));
     }
-    let n = g.nodes.len();
-    let mut ct: Vec<Option<NodeId>> = vec![None; n];
     let seed_span = g.spans[loss_id.index()];
-    ct[loss_id.index()] = Some(
-        Builder {
-            graph: &mut g,
-            span: seed_span,
-        }
-        .constant(1.0, Shape::SCALAR)?,
-    );
-    for i in (0..n).rev() {
-        let Some(gi) = ct[i] else { continue };
-        let node = g.nodes[i].clone();
-        // The cotangent of a named value is named after it: `d_h_1` is ∂L/∂h_1.
-        if let Some(name) = &node.name
-            && g.nodes[gi.index()].name.is_none()
-            && gi.index() >= n
-        {
-            g.nodes[gi.index()].name = Some(format!("d_{name}"));
-        }
-        let span = g.spans[i];
-        let mut b = Builder {
-            graph: &mut g,
-            span,
-        };
-        let contributions = rules::vjp(&mut b, &node, NodeId(i as u32), gi)?;
-        for (arg, c) in node.args.iter().zip(contributions) {
-            let Some(c) = c else { continue };
-            let slot = &mut ct[arg.index()];
-            *slot = Some(match *slot {
-                None => c,
-                Some(prev) => b.add(prev, c)?,
-            });
-        }
+    let seed = Builder {
+        graph: &mut g,
+        span: seed_span,
     }
+    .constant(1.0, Shape::SCALAR)?;
+    let ct = backward(&mut g, loss_id, seed, None, true)?;
     let params = wrt.iter().map(|&p| {
         g.params
             .get(p as usize)
@@ -154,6 +126,59 @@ pub fn grad_with_inputs(
     }
     crate::ir::verify(&g)?;
     Ok(g)
+}
+
+/// The reverse sweep: appends to `g` the VJP nodes that carry the cotangent `seed` of `root`
+/// back to every node it depends on, and returns each node's cotangent (by index, every node
+/// that existed before the sweep; `None` is a symbolic zero). With `relevant`, cotangents flow only into the nodes it
+/// marks (the others are held fixed: a partial derivative); with `name`, a cotangent of a named
+/// value is named after it (`d_h_1`). The VJP rules are IR ops, so the nodes appended here can
+/// be swept again: a derivative inside a spec (`∂f[x̂, φ]/∂x̂`) is built by this function
+/// during lowering, and the loss that reads it is differentiated by it once more.
+pub fn backward(
+    g: &mut Graph,
+    root: NodeId,
+    seed: NodeId,
+    relevant: Option<&[bool]>,
+    name: bool,
+) -> Result<Vec<Option<NodeId>>, ShapeError> {
+    let n = root.index() + 1;
+    let mut ct: Vec<Option<NodeId>> = vec![None; g.nodes.len()];
+    ct[root.index()] = Some(seed);
+    // Nodes from the seed on are this sweep's own.
+    let first_new = seed.index().max(n);
+    for i in (0..n).rev() {
+        let Some(gi) = ct[i] else { continue };
+        let node = g.nodes[i].clone();
+        // Held fixed below: nothing flows on (the value a partial derivative is taken with
+        // respect to, or a node all of whose arguments are held fixed).
+        if relevant.is_some_and(|r| node.args.iter().all(|a| !r[a.index()])) {
+            continue;
+        }
+        // The cotangent of a named value is named after it: `d_h_1` is ∂L/∂h_1.
+        if name
+            && let Some(node_name) = &node.name
+            && g.nodes[gi.index()].name.is_none()
+            && gi.index() >= first_new
+        {
+            g.nodes[gi.index()].name = Some(format!("d_{node_name}"));
+        }
+        let span = g.spans[i];
+        let mut b = Builder { graph: g, span };
+        let contributions = rules::vjp(&mut b, &node, NodeId(i as u32), gi)?;
+        for (arg, c) in node.args.iter().zip(contributions) {
+            let Some(c) = c else { continue };
+            if relevant.is_some_and(|r| !r[arg.index()]) {
+                continue;
+            }
+            let slot = &mut ct[arg.index()];
+            *slot = Some(match *slot {
+                None => c,
+                Some(prev) => b.add(prev, c)?,
+            });
+        }
+    }
+    Ok(ct)
 }
 
 /// Differentiates every loss of the graph with respect to the parameters it trains

@@ -123,7 +123,12 @@ impl ModelCx<'_, '_> {
                     },
                 })
             }
-            ExprKind::Norm(x) => self.expr(x).map(|v| Val {
+            ExprKind::Norm(x) => match &x.kind {
+                // `‖∂L/∂φ‖`: a gradient with respect to parameters is read through its norm.
+                ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, x.span, true),
+                _ => self.expr(x),
+            }
+            .map(|v| Val {
                 shape: Shape::Scalar,
                 per_example: v.per_example,
                 labels: None,
@@ -187,36 +192,7 @@ impl ModelCx<'_, '_> {
                 );
                 None
             }
-            ExprKind::Deriv { wrt, .. } => {
-                // With respect to a parameter: a training step, which is the optimiser's job.
-                let wrt_name = self.canonical_plain(wrt);
-                let base = names::build(&wrt.word, wrt.primes, false, &[]);
-                let of_params = [&wrt_name, &base].iter().any(|k| {
-                    matches!(
-                        self.scope.get(k.as_str()),
-                        Some(Entry {
-                            sym: Sym::Param(..) | Sym::Group,
-                            ..
-                        })
-                    )
-                }) || self.groups.contains(&base)
-                    || (self.groups.is_empty() && base == "φ");
-                let help = if of_params {
-                    "the compiler derives ∂L/∂φ of every `loss` for the optimiser; an update such as `φ ← φ - α ∂L/∂φ` is not part of a spec"
-                } else {
-                    "the compiler derives ∂L/∂φ of every `loss`; derivatives with respect to inputs (gradient penalties, eq. 9.8) come later"
-                };
-                self.error(
-                    Diagnostic::new(
-                        Code::E0401,
-                        e.span,
-                        "derivatives inside a spec are not supported yet",
-                    )
-                    .label("not supported yet")
-                    .help(help),
-                );
-                None
-            }
+            ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, e.span, false),
         }
     }
 
@@ -729,7 +705,7 @@ impl ModelCx<'_, '_> {
         })
     }
 
-    fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
+    pub(super) fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
         let mut items = Vec::with_capacity(n.sub.len());
         for s in &n.sub {
             items.push(self.ix(s)?);

@@ -21,6 +21,7 @@
 
 pub(crate) mod builtins;
 mod decl;
+mod deriv;
 pub(crate) mod entries;
 pub(crate) mod entrywise;
 mod expr;

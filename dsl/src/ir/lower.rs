@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 mod concat;
 mod conv;
+mod deriv;
 mod entries;
 mod extreme;
 mod resample;
@@ -840,9 +841,8 @@ impl Cx<'_, '_> {
                 body,
             } => self.big(*op, binder.as_ref(), upper.as_deref(), body, span, scope),
             ExprKind::Stack(rows) => self.stack(rows, false, span, scope),
-            ExprKind::Prob { .. } | ExprKind::Deriv { .. } => {
-                Err(unsupported(span, "this construct"))
-            }
+            ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, span, scope),
+            ExprKind::Prob { .. } => Err(unsupported(span, "this construct")),
         }
     }
 
@@ -877,12 +877,21 @@ impl Cx<'_, '_> {
 
     /// `‖x‖²`: the sum of squared entries (per example for a batch).
     fn squared_norm(&mut self, x: &Expr, scope: &mut Scope) -> R<NodeId> {
+        // `‖∂L/∂φ‖²`: over every parameter of the group (eq. 9.8).
+        if let ExprKind::Deriv { of, wrt } = &x.kind {
+            return self.deriv_squared_norm(of, wrt, x.span, scope);
+        }
         let v = self.value(x, scope)?;
-        let sq = self.op(Op::Mul, &[v.id, v.id], x.span)?;
-        let mut s = self.op(Op::SumRows, &[sq], x.span)?;
+        self.sum_squares(v.id, x.span)
+    }
+
+    /// The sum of a value's squared entries (per example for a batch).
+    fn sum_squares(&mut self, v: NodeId, span: Span) -> R<NodeId> {
+        let sq = self.op(Op::Mul, &[v, v], span)?;
+        let mut s = self.op(Op::SumRows, &[sq], span)?;
         match self.graph.shape(s).cols {
-            Cols::Fixed(c) if c > 1 => s = self.op(Op::SumCols, &[s], x.span)?,
-            Cols::Batch(n) if n > 1 => s = self.op(Op::SumExampleCols, &[s], x.span)?,
+            Cols::Fixed(c) if c > 1 => s = self.op(Op::SumCols, &[s], span)?,
+            Cols::Batch(n) if n > 1 => s = self.op(Op::SumExampleCols, &[s], span)?,
             _ => {}
         }
         Ok(s)
