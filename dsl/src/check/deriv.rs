@@ -119,6 +119,7 @@ impl ModelCx<'_, '_> {
                     per_example: w.per_example,
                     labels: None,
                     diagonal: false,
+                    structure: Default::default(),
                 })
             }
         }
