@@ -104,6 +104,8 @@ codes! {
     E0220 = "E0220", "a parameter that no loss trains";
     E0221 = "E0221", "an index of `max`, `min`, `argmax` or `argmin` whose range cannot be told";
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
+    E0240 = "E0240", "an unknown environment (`env CartPole`)";
+    E0241 = "E0241", "a model with two environments";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";
@@ -123,6 +125,7 @@ codes! {
     E0317 = "E0317", "a size too large to allocate, or beyond the compiler's 32-bit dimensions";
     E0318 = "E0318", "batch normalisation of a value that is not per example (there is no batch to take statistics over)";
     E0319 = "E0319", "a matrix defined entry by entry whose entries do not fill it once (an entry twice or missing, indices from neither 0 nor 1)";
+    E0330 = "E0330", "a table looked up with indices that do not fit it (`q[s, a]`: a label or number per axis, each within its axis)";
     E0401 = "E0401", "derivatives inside a spec (`∂L/∂φ`) are not supported yet";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";

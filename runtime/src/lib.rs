@@ -31,6 +31,7 @@
 //! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.
 //! - [`interrupt`] — a clean stop of training on request (Ctrl-C with the `signals` feature).
 //! - [`train`] — the training loop over any [`train::Supervised`] model, resumable.
+//! - [`rl`] — deep Q-learning: ε-greedy acting, a replay buffer, frozen copies refreshed.
 //! - [`resume`] — a run saved so that it continues bit for bit: parameters, optimiser, epoch.
 //! - [`report`] — the progress bar, the history CSV and the loss plot.
 //! - `image` (feature `plot`) — generated images (one per column) as a PNG grid.
@@ -59,6 +60,7 @@ pub mod pool;
 pub mod reduce;
 pub mod report;
 pub mod resume;
+pub mod rl;
 pub mod scalar;
 pub mod step;
 pub mod train;
