@@ -25,7 +25,7 @@
 //! - [`npy`] — NumPy `.npy` arrays read as data sets (no dependency).
 //! - [`batch`] — a batch cut into a model's inputs, and the noise of a step, shared by the
 //!   interpreter and generated code.
-//! - [`env`] — environments for reinforcement learning: the frozen lake, a bandit, CartPole.
+//! - [`env`](mod@env) — environments for reinforcement learning: the frozen lake, a bandit, CartPole.
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
 //! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.

@@ -304,7 +304,7 @@ pub fn dqn<T: Scalar, M: Supervised<T>>(
                 loss_sum += l / config.batch as f64;
                 loss_n += 1;
             }
-            if config.refresh > 0 && run.steps % config.refresh == 0 {
+            if config.refresh > 0 && run.steps.is_multiple_of(config.refresh) {
                 refresh_frozen(model);
             }
             if crate::interrupt::requested() {

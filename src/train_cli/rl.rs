@@ -71,7 +71,7 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     let quiet = args.quiet;
     let mut report = |run: &DqnRun, eps: f64| {
         let k = run.returns.len();
-        if !quiet && (k % 10 == 0 || run.solved_at.is_some() || run.interrupted) {
+        if !quiet && (k.is_multiple_of(10) || run.solved_at.is_some() || run.interrupted) {
             println!(
                 "episode {k:>5}  return {:>7.1}  mean(100) {:>7.1}  loss {:>9.4}  ε {eps:.3}  steps {}",
                 run.returns[k - 1],
