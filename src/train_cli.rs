@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod rl;
+
 /// Where the data come from and how to read them.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DataArgs {
@@ -128,6 +130,17 @@ pub struct TrainArgs {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
+    /// A model in an environment (`env CartPole`): the most episodes to run.
+    #[arg(long, default_value_t = 600, value_parser = at_least_one)]
+    episodes: usize,
+    /// A model in an environment: the steps between refreshes of the frozen copies,
+    /// `φ⁻ ← φ` (eq. 19.18).
+    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
+    refresh: usize,
+    /// A model in an environment: stop once the mean return of the last 100 episodes
+    /// reaches this (default: 195 for CartPole).
+    #[arg(long, allow_negative_numbers = true, value_parser = number)]
+    solved: Option<f64>,
     /// Continue the run saved in this folder (its `run.safetensors`), up to --epochs in all;
     /// the other options must be those the run started with.
     #[arg(long, value_name = "DIR")]
@@ -390,6 +403,12 @@ fn npy_folder<T: Scalar>(
 
 /// `nnspec train`.
 pub fn train(args: &TrainArgs) -> ExitCode {
+    // A model in an environment (`env CartPole`) learns from acting in it, not from data.
+    if let Some(graph) = super::load(&args.target)
+        && graph.env.is_some()
+    {
+        return rl::train(args, &graph);
+    }
     match train_inner(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,

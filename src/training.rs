@@ -599,7 +599,7 @@ impl<T: Scalar> InterpModel<T> {
                 .map(|s| s.name.clone())
                 .zip(interp::initial_running(forward)),
         );
-        Ok(InterpModel {
+        let mut model = InterpModel {
             running,
             compiled: Arc::new(Compiled {
                 forward: fwd,
@@ -613,7 +613,10 @@ impl<T: Scalar> InterpModel<T> {
             }),
             params,
             steps: 1,
-        })
+        };
+        // A frozen copy (`φ⁻`, eq. 19.18) starts as the parameters it copies.
+        crate::runtime::rl::refresh_frozen(&mut model);
+        Ok(model)
     }
 
     /// The graph inputs for a batch: `x` (`D × B`, or `D × (N·B)` for `X ∈ ℝ^{D×N}`; for

@@ -25,6 +25,8 @@ pub struct Model {
     pub hypers: Vec<Hyper>,
     /// The statements of the body, in source order.
     pub stmts: Vec<Stmt>,
+    /// `env CartPole`: the environment it acts in (chapter 19), each such line in order.
+    pub env: Vec<Word>,
     /// The whole model, keyword to closing brace.
     pub span: Span,
 }

@@ -104,6 +104,8 @@ codes! {
     E0220 = "E0220", "a parameter that no loss trains";
     E0221 = "E0221", "an index of `max`, `min`, `argmax` or `argmin` whose range cannot be told";
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
+    E0240 = "E0240", "an unknown environment (`env CartPole`)";
+    E0241 = "E0241", "a model with two environments";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";
@@ -130,6 +132,7 @@ codes! {
     E0326 = "E0326", "a derivative of a value per example with respect to a global one, or the reverse";
     E0327 = "E0327", "a derivative of a value with respect to something it does not depend on";
     E0328 = "E0328", "a derivative per example through a value that mixes the examples of the batch";
+    E0330 = "E0330", "a table looked up with indices that do not fit it (`q[s, a]`: a label or number per axis, each within its axis)";
     E0401 = "E0401", "a derivative inside a spec that is not supported yet (a Jacobian, `∂L/∂φ` outside a norm)";
     E0402 = "E0402", "probabilities `Pr(·|·)` are not supported yet; write the density";
     E0403 = "E0403", "index arithmetic over components (convolutions, eq. 10.4) is not supported yet";

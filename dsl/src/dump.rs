@@ -18,6 +18,10 @@ pub fn ast(file: &ast::File, src: &str) -> String {
             })
             .collect();
         let _ = writeln!(out, "(model {} [{}]", m.name.text, hypers.join(", "));
+        for w in &m.env {
+            let (l, c) = line_col(src, w.span.start as usize);
+            let _ = writeln!(out, "  {l}:{c} (env {})", w.text);
+        }
         for s in &m.stmts {
             let (l, c) = line_col(src, s.span.start as usize);
             let fam = match &s.family {

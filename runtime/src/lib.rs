@@ -25,11 +25,13 @@
 //! - [`npy`] — NumPy `.npy` arrays read as data sets (no dependency).
 //! - [`batch`] — a batch cut into a model's inputs, and the noise of a step, shared by the
 //!   interpreter and generated code.
+//! - [`env`](mod@env) — environments for reinforcement learning: the frozen lake, a bandit, CartPole.
 //! - [`data`] — CSV data sets, splits, standardisation and `D × B` mini-batches.
 //! - [`checkpoint`] — parameters saved as safetensors, atomically, and loaded with checks.
 //! - [`files`] — atomic writes, and the removal of temporaries left by killed processes.
 //! - [`interrupt`] — a clean stop of training on request (Ctrl-C with the `signals` feature).
 //! - [`train`] — the training loop over any [`train::Supervised`] model, resumable.
+//! - [`rl`] — deep Q-learning: ε-greedy acting, a replay buffer, frozen copies refreshed.
 //! - [`resume`] — a run saved so that it continues bit for bit: parameters, optimiser, epoch.
 //! - [`report`] — the progress bar, the history CSV and the loss plot.
 //! - `image` (feature `plot`) — generated images (one per column) as a PNG grid.
@@ -41,6 +43,7 @@ pub mod checkpoint;
 pub mod conv;
 pub mod data;
 pub mod elementwise;
+pub mod env;
 pub mod extreme;
 pub mod files;
 pub mod gemm;
@@ -57,6 +60,7 @@ pub mod pool;
 pub mod reduce;
 pub mod report;
 pub mod resume;
+pub mod rl;
 pub mod scalar;
 pub mod step;
 pub mod train;

@@ -485,6 +485,76 @@ pub fn loss_plot_svg(h: &History, title: &str) -> Result<String, String> {
     Ok(svg)
 }
 
+#[cfg(feature = "plot")]
+/// The return curve of reinforcement learning: each episode's return and the mean of the last
+/// 100, by episode, as an SVG document (a dashed line marks `solved`, if given).
+pub fn return_plot_svg(
+    returns: &[f64],
+    solved: Option<f64>,
+    title: &str,
+) -> Result<String, String> {
+    use plotters::prelude::*;
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw the return plot: {e}");
+    let n = returns.len().max(1);
+    let mean: Vec<(i32, f64)> = (0..returns.len())
+        .map(|k| (k as i32 + 1, crate::rl::recent_mean(&returns[..=k])))
+        .collect();
+    let finite = returns.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(0.0f64, f64::min);
+    let hi = finite.fold(solved.unwrap_or(1.0), f64::max);
+    let pad = (hi - lo).max(1.0) * 0.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{title}: return per episode"), ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(1..(n as i32 + 1), (lo - pad)..(hi + pad))
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("episode")
+            .y_desc("return")
+            .draw()
+            .map_err(|e| err(&e))?;
+        let points = returns.iter().enumerate().map(|(k, &r)| (k as i32 + 1, r));
+        chart
+            .draw_series(LineSeries::new(points, BLUE.mix(0.35)))
+            .map_err(|e| err(&e))?
+            .label("return")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE.mix(0.35)));
+        chart
+            .draw_series(LineSeries::new(mean, RED.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label("mean of the last 100")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
+        if let Some(s) = solved {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(1, s), (n as i32 + 1, s)],
+                    6,
+                    4,
+                    BLACK.into(),
+                ))
+                .map_err(|e| err(&e))?
+                .label("solved")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

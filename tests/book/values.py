@@ -1881,6 +1881,43 @@ def deep_q_loss():
     out = {"q'": q1, "v": v, "g": best, "w": q1.min(axis=0), "ℓ": loss_i, "L": loss_i.sum()}
     return {"s": s, "s'": s1, "r": r, "y": y}, p, out
 
+@spec("19.15_tabular_td_loss")
+def tabular_td_loss():
+    g = rng(1915)
+    n_s, n_a, gamma, b = 5, 3, 0.9, 6
+    s = np.array([1, 3, 5, 2, 3, 4])  # states in {1 … S}
+    a = np.array([2, 1, 3, 3, 2, 1])  # actions taken in {1 … A}
+    s1 = np.array([3, 5, 1, 4, 2, 2])  # next states
+    r = draw(g, b)
+    p = {"q": draw(g, n_s, n_a, scale=2.0), "v": draw(g, n_s, scale=2.0)}
+    q_next = p["q"][s1 - 1, :]  # each example's row q[s', ·]
+    no_ties(q_next.T)
+    m = q_next.max(axis=1)  # max_a q[s', a]
+    best = q_next.argmax(axis=1) + 1
+    delta = r + gamma * m - p["q"][s - 1, a - 1]  # (19.15)
+    u = r + gamma * p["v"][s1 - 1] - p["v"][s - 1]
+    loss = np.sum(delta**2 + u**2)
+    out = {"m": m, "g": best, "δ": delta, "u": u, "L": loss}
+    return {"s": s, "a": a, "r": r, "s'": s1}, p, out
+
+
+@spec("19.18_deep_q_frozen_target")
+def deep_q_frozen_target():
+    g = rng(1918)
+    d_s, a, gamma = 3, 4, 0.9
+    s, s1, r = draw(g, d_s, 4, scale=2.0), draw(g, d_s, 4, scale=2.0), draw(g, 4)
+    y = np.array([3, 1, 4, 2])  # the actions taken, in {1 … A}
+    p = {"β": draw(g, a), "Ω": draw(g, a, d_s)}
+    # The frozen copy φ⁻: its own values (an older φ), unlike φ's.
+    p["β⁻"], p["Ω⁻"] = draw(g, a), draw(g, a, d_s)
+    q = bias(p["β"]) + p["Ω"] @ s
+    q_frozen = bias(p["β⁻"]) + p["Ω⁻"] @ s1  # q[s_{t+1}, ·, φ⁻]
+    no_ties(q_frozen)
+    v = q_frozen.max(axis=0)
+    loss_i = (r + gamma * v - q[y - 1, np.arange(4)]) ** 2  # (19.18)
+    return {"s": s, "s'": s1, "r": r, "y": y}, p, {"v": v, "ℓ": loss_i, "L": loss_i.sum()}
+
+
 @spec("10.4_max_unpool")
 def max_unpool_channels():
     g = rng(1046)

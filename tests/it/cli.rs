@@ -532,6 +532,27 @@ fn train_into(name: &str, spec_and_args: &[&str], epochs: &str) -> (PathBuf, Str
     (out, text(&r.stdout))
 }
 
+/// A spec in an environment (`env CartPole`) trains a few episodes with no data, writing its
+/// checkpoint (the parameters and their frozen copies), the returns and the return curve.
+fn trains_in_its_environment(spec: &str, name: &str) {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("train")
+        .join(name);
+    let o = out.to_string_lossy().to_string();
+    let r = nnspec(&["train", spec, "--episodes", "3", "--quiet", "--out", &o]);
+    assert!(r.status.success(), "{spec}: {}", text(&r.stderr));
+    let returns = std::fs::read_to_string(out.join("returns.csv")).unwrap();
+    assert_eq!(returns.lines().count(), 4, "{spec}: {returns}");
+    let svg = std::fs::read_to_string(out.join("returns.svg")).unwrap();
+    assert!(svg.starts_with("<svg"));
+    let ckpt = std::fs::read(out.join("model.safetensors")).unwrap();
+    let has = |n: &str| ckpt.windows(n.len()).any(|w| w == n.as_bytes());
+    assert!(
+        has("\"Ω_0\"") && has("\"Ω⁻_0\""),
+        "{spec}: φ and φ⁻ in the checkpoint"
+    );
+}
+
 /// Every spec trains out of the box (its last model, on its built-in data) and leaves a
 /// checkpoint, a history and a plot; the checkpoint predicts.
 #[test]
@@ -542,6 +563,13 @@ fn every_spec_trains_without_data_and_predicts_from_its_checkpoint() {
             .unwrap()
             .to_string_lossy()
             .to_string();
+        if std::fs::read_to_string(&spec)
+            .unwrap()
+            .contains("\n    env ")
+        {
+            trains_in_its_environment(&spec, &name);
+            continue;
+        }
         let (out, said) = train_into(&name, &[&spec], "2");
         assert!(said.contains("2 epochs"), "{spec}: {said}");
         for f in ["model.safetensors", "history.csv", "loss.svg"] {

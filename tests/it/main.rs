@@ -15,6 +15,7 @@ mod multi;
 mod mutants;
 mod npy;
 mod ops;
+mod rl;
 mod robust;
 mod specs;
 mod supervised;

@@ -13,7 +13,7 @@ use crate::syntax::walk;
 
 /// A subscript item, evaluated.
 #[derive(Clone, Debug)]
-enum Ix {
+pub(super) enum Ix {
     /// A number, or a family variable or hyper-parameter with a value.
     Int(i64),
     /// The example index of an enclosing `∑_i`.
@@ -505,7 +505,7 @@ impl ModelCx<'_, '_> {
     // ------------------------------------------------------------------ names
 
     /// Evaluates one subscript item.
-    fn ix(&mut self, e: &Expr) -> Option<Ix> {
+    pub(super) fn ix(&mut self, e: &Expr) -> Option<Ix> {
         if let Some(v) = self.eval_int_quiet(e) {
             return Some(Ix::Int(v));
         }
@@ -1315,6 +1315,9 @@ impl ModelCx<'_, '_> {
     }
 
     fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span) -> Option<Val> {
+        if let Some(v) = self.table(fname, args, span) {
+            return v;
+        }
         let f = self.function_named(fname, fname.span, false, args)?;
         let full = self.canonical_plain(fname);
         // A subscript on a function selects a component of the result (`softmax_k`, `f_1`),

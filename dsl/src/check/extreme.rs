@@ -29,13 +29,15 @@ pub(crate) enum Reading {
     Members(String, i64, i64),
     /// The components `h_1 … h_D` of a vector.
     Components(String, i64),
+    /// The entries along the last axis of a table read by a label, `q[s, 1] … q[s, A]`.
+    Entries(String, i64),
 }
 
 impl Reading {
     fn range(&self) -> (i64, i64) {
         match self {
             Reading::Members(_, lo, hi) => (*lo, *hi),
-            Reading::Components(_, d) => (1, *d),
+            Reading::Components(_, d) | Reading::Entries(_, d) => (1, *d),
         }
     }
 
@@ -48,6 +50,9 @@ impl Reading {
             ),
             Reading::Components(h, _) => format!(
                 "over the components {h}_1 … {h}_{hi} of the vector {h}: `{sym}_{{{var}=1}}^{{{hi}}} …`"
+            ),
+            Reading::Entries(q, _) => format!(
+                "over the entries {q}[…, 1] … {q}[…, {hi}] of the table {q}: `{sym}_{{{var}=1}}^{{{hi}}} …`"
             ),
         }
     }
@@ -193,7 +198,17 @@ impl ModelCx<'_, '_> {
             },
             _ => None,
         };
-        let readings = readings(body, var, &defined, &vector_len);
+        let table_len = |name: &str, axes: usize| match self.scope.get(name) {
+            Some(Entry {
+                sym: Sym::Value(v) | Sym::Param(v, _),
+                ..
+            }) if !v.per_example => match (&v.shape, axes) {
+                (Shape::Col(d), 1) | (Shape::Mat(_, d), 2) => d.value,
+                _ => None,
+            },
+            _ => None,
+        };
+        let readings = readings(body, var, &defined, &vector_len, &table_len);
         if let Some(r) = implied_range(&readings) {
             return Some(r);
         }
@@ -224,7 +239,7 @@ impl ModelCx<'_, '_> {
                 .iter()
                 .any(|m| matches!(m, Reading::Members(b, ..) if b == z))
                 .then_some(z),
-            Reading::Members(..) => None,
+            Reading::Members(..) | Reading::Entries(..) => None,
         }) {
             d = d.help(format!(
                 "`{z}_1` reads the family's member where both exist: rename the vector or the family"
@@ -237,16 +252,35 @@ impl ModelCx<'_, '_> {
 
 /// How the index `var` of a `max_k body` without limits can be read, from the names of the
 /// body it subscripts alone (`z_k`, `h_j`): for each, the members of a family (`z_1 …`, or
-/// `z_0 …`, defined: both are two readings) and the components of a vector `h`. Checking and
-/// lowering ask this with their own scopes.
+/// `z_0 …`, defined: both are two readings) and the components of a vector `h`; and from the
+/// tables it is the last index of (`q[s'_i, a]`, `table_len` giving the last axis' length of
+/// a table looked up with that many indices). Checking and lowering ask this with their own
+/// scopes.
 pub(crate) fn readings(
     body: &Expr,
     var: &str,
     defined: &dyn Fn(&str) -> bool,
     vector_len: &dyn Fn(&str) -> Option<i64>,
+    table_len: &dyn Fn(&str, usize) -> Option<i64>,
 ) -> Vec<Reading> {
     let mut bases = Vec::new();
+    let mut tables = Vec::new();
     walk(body, &mut |x| {
+        if let ExprKind::Call { func, args } = &x.kind
+            && func.sub.is_empty()
+            && let Some(ExprKind::Name(i)) = args.last().map(|a| &a.kind)
+            && i.sub.is_empty()
+            && names::build(&i.word, i.primes, false, &[]) == var
+        {
+            let table = names::build(&func.word, func.primes, false, &[]);
+            if let Some(d) = table_len(&table, args.len())
+                && !tables
+                    .iter()
+                    .any(|r| matches!(r, Reading::Entries(t, _) if *t == table))
+            {
+                tables.push(Reading::Entries(table, d));
+            }
+        }
         if let ExprKind::Name(n) = &x.kind
             && let [ix] = &n.sub[..]
             && let ExprKind::Name(i) = &ix.kind
@@ -275,6 +309,7 @@ pub(crate) fn readings(
             out.push(Reading::Components(base, d));
         }
     }
+    out.extend(tables);
     out
 }
 
@@ -283,7 +318,7 @@ pub(crate) fn readings(
 pub(crate) fn implied_range(readings: &[Reading]) -> Option<(i64, i64)> {
     let first = readings.first()?.range();
     let base = |r: &Reading| match r {
-        Reading::Members(b, ..) | Reading::Components(b, _) => b.clone(),
+        Reading::Members(b, ..) | Reading::Components(b, _) | Reading::Entries(b, _) => b.clone(),
     };
     let one_each = (readings.iter().enumerate())
         .all(|(k, r)| readings[..k].iter().all(|s| base(s) != base(r)));

@@ -31,10 +31,12 @@ mod hypers;
 mod lets;
 mod losses;
 mod model;
+pub use model::ENVIRONMENTS;
 mod scope;
 pub mod shape;
 mod stack;
 mod stmt;
+mod table;
 pub use lets::MAX_INLINED;
 
 pub(crate) use families::{Range, family_runs};

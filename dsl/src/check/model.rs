@@ -8,10 +8,45 @@ use super::{Interface, ModelInfo, SymbolInfo};
 use crate::ast::{self};
 use crate::diag::{Code, Diagnostic};
 use crate::dump;
+use crate::names;
+
+/// The environments `env NAME` may name (`runtime::env::NAMES`, which a test keeps equal).
+pub const ENVIRONMENTS: &[&str] = &["Bandit", "CartPole", "FrozenLake", "FrozenLakeSlippery"];
 
 impl ModelCx<'_, '_> {
+    /// `env CartPole`: a built-in environment (`E0240`), at most one (`E0241`).
+    fn env(&mut self, model: &ast::Model) {
+        for (k, w) in model.env.iter().enumerate() {
+            if k > 0 {
+                self.error(
+                    Diagnostic::new(
+                        Code::E0241,
+                        w.span,
+                        format!("`{}` has a second environment", model.name.text),
+                    )
+                    .label("a second `env` line")
+                    .with(model.env[0].span, "the first")
+                    .help("a model acts in one environment: keep one `env` line"),
+                );
+            } else if !ENVIRONMENTS.contains(&w.text.as_str()) {
+                let mut d = Diagnostic::new(
+                    Code::E0240,
+                    w.span,
+                    format!("unknown environment `{}`", w.text),
+                )
+                .label("not a built-in environment")
+                .help(format!("the environments are {}", ENVIRONMENTS.join(", ")));
+                if let Some(c) = names::closest(&w.text, ENVIRONMENTS.iter().copied()) {
+                    d = d.help(format!("did you mean `{c}`?"));
+                }
+                self.error(d);
+            }
+        }
+    }
+
     pub(super) fn run(&mut self, model: &ast::Model) {
         self.model_name = model.name.text.clone();
+        self.env(model);
         self.hypers(model);
         self.let_cycles(model);
         // Parameter groups are declared anywhere in the model; collect them first.

@@ -26,6 +26,7 @@ mod deriv;
 mod entries;
 mod extreme;
 mod resample;
+mod rl;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
@@ -41,6 +42,7 @@ pub fn lower(
     let model = &file.models[index];
     let mut graph = Graph {
         name: model.name.text.clone(),
+        env: model.env.first().map(|w| w.text.clone()),
         ..Graph::default()
     };
     let mut cx = Cx {
@@ -86,6 +88,8 @@ pub fn lower(
             .enumerate()
             .filter(|(_, p)| !grouped || p.group.as_ref().is_some_and(|g| groups.contains(g)))
             .map(|(i, _)| i as u32)
+            // A frozen copy (`φ⁻`) is refreshed, never trained.
+            .filter(|i| !graph.frozen.iter().any(|(copy, _)| copy == i))
             .collect();
         graph.losses.push(super::Loss {
             name,
@@ -1224,7 +1228,7 @@ impl Cx<'_, '_> {
         {
             let thawed = names::build(&n.word, n.primes, false, t);
             if let Some(Val::Node(v)) = scope.names.get(&thawed).cloned() {
-                let id = self.op(Op::StopGradient, &[v.id], span)?;
+                let id = self.frozen_of(v.id, span)?;
                 return Ok(Some(Val::Node(Lv { id, row: v.row })));
             }
             if scope.group(&thawed).is_some() {
@@ -1297,6 +1301,10 @@ impl Cx<'_, '_> {
 
     /// `x[y_j, j]` for the labels of input `label`.
     fn pick(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
+        if self.graph.shape(x).cols == Cols::Fixed(1) {
+            // A vector the same for every example read by a label: a table (`v[s_i]`).
+            return self.table_entry(x, label, scope, span);
+        }
         let (lo, _) = scope.labels.get(label).copied().unwrap_or((0, 0));
         let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
             return Err(unsupported(span, format!("the class label `{label}`")));
@@ -1373,6 +1381,9 @@ impl Cx<'_, '_> {
     }
 
     fn call(&mut self, fname: &ast::Name, args: &[Expr], span: Span, scope: &mut Scope) -> R<Val> {
+        if let Some(v) = self.table(fname, args, span, scope)? {
+            return Ok(v);
+        }
         let Some(f) = self.function(fname, scope) else {
             if self.failed {
                 return Err(Fail::Quiet);
@@ -1462,25 +1473,42 @@ impl Cx<'_, '_> {
                     .get(..formals.len())
                     .ok_or_else(|| unsupported(span, "a call with too few arguments"))?;
                 let vals: Vec<Val> = data.iter().map(|a| self.expr(a, scope)).collect::<R<_>>()?;
-                // On the model's own inputs, reuse the forward pass.
-                let same = formals
-                    .iter()
-                    .zip(&vals)
-                    .all(|(f, v)| match (scope.names.get(f), v) {
-                        (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
-                        _ => false,
-                    });
-                let base = names::build(&fname.word, fname.primes, false, &[]);
-                let forward = full
-                    .as_ref()
-                    .and_then(|f| scope.forward.get(f))
-                    .or_else(|| scope.forward.get(&base));
-                match forward.copied() {
-                    Some(v) if same => v,
-                    _ => match self.inline(&formals, vals, &body, scope)? {
+                // `q[s'_i, φ⁻]`: the model with its parameters' frozen copies.
+                if let Some(ExprKind::Name(g)) = args.get(formals.len()).map(|a| &a.kind)
+                    && g.frozen
+                {
+                    let mut thawed = g.clone();
+                    thawed.frozen = false;
+                    let members = scope.group(&canonical(&thawed, scope)).unwrap_or_default();
+                    let saved = self.freeze_group(&members, scope, span)?;
+                    let out = self.inline(&formals, vals, &body, scope);
+                    rl::unfreeze(saved, scope);
+                    match out? {
                         Val::Node(v) => v,
                         _ => return Err(unsupported(span, "this call")),
-                    },
+                    }
+                } else {
+                    // On the model's own inputs, reuse the forward pass.
+                    let same =
+                        formals
+                            .iter()
+                            .zip(&vals)
+                            .all(|(f, v)| match (scope.names.get(f), v) {
+                                (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
+                                _ => false,
+                            });
+                    let base = names::build(&fname.word, fname.primes, false, &[]);
+                    let forward = full
+                        .as_ref()
+                        .and_then(|f| scope.forward.get(f))
+                        .or_else(|| scope.forward.get(&base));
+                    match forward.copied() {
+                        Some(v) if same => v,
+                        _ => match self.inline(&formals, vals, &body, scope)? {
+                            Val::Node(v) => v,
+                            _ => return Err(unsupported(span, "this call")),
+                        },
+                    }
                 }
             }
             Func::Sub(i) => self.sub_model(i, args, span, scope)?,
@@ -1787,6 +1815,11 @@ impl Cx<'_, '_> {
     /// argument (`φ_1`).
     fn sub_model(&mut self, i: usize, args: &[Expr], span: Span, scope: &mut Scope) -> R<Lv> {
         let (inputs, group) = args.split_at(args.len().saturating_sub(1));
+        if let Some(ExprKind::Name(g)) = group.first().map(|g| &g.kind)
+            && g.frozen
+        {
+            return Err(unsupported(span, "a sub-model with frozen parameters"));
+        }
         let group = match group.first().map(|g| &g.kind) {
             Some(ExprKind::Name(n)) => canonical(n, scope),
             _ => return Err(unsupported(span, "a sub-model call without a group")),
@@ -1830,6 +1863,7 @@ impl Cx<'_, '_> {
             name: model.name.clone(),
             hypers: model.hypers.clone(),
             stmts: body,
+            env: Vec::new(),
             span: model.span,
         };
         // A model's earlier instance tells how much this one adds: refuse before copying.

@@ -390,6 +390,14 @@ pub struct Graph {
     pub stats: Vec<Stat>,
     /// The numbers of each [`Op::Table`], column by column.
     pub tables: Vec<Vec<f64>>,
+    /// The frozen copies (eq. 19.18's `φ⁻`): `(copy, of)`, indices into [`Graph::params`].
+    /// A copy is a parameter of its own (`β⁻` beside `β`, in the group `φ⁻`), which no loss
+    /// trains, so no gradient reaches `β` through it; training copies `of` into `copy` at the
+    /// start and then every `refresh` steps.
+    pub frozen: Vec<(u32, u32)>,
+    /// `env CartPole`: the environment the model acts in (chapter 19), which makes
+    /// `nnspec train` run reinforcement learning instead of reading data.
+    pub env: Option<String>,
 }
 
 /// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.

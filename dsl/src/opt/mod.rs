@@ -98,6 +98,8 @@ impl<'g> Rewriter<'g> {
             inits: old.inits.clone(),
             stats: old.stats.clone(),
             tables: old.tables.clone(),
+            frozen: old.frozen.clone(),
+            env: old.env.clone(),
         };
         Rewriter {
             old,

@@ -41,6 +41,7 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
     let mut name = None;
     let mut hypers = Vec::new();
     let mut stmts = Vec::new();
+    let mut env = Vec::new();
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::word => {
@@ -65,7 +66,17 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
                     });
                 }
             }
-            Rule::stmt => stmts.extend(build_stmts(c)),
+            Rule::stmt => match c.clone().into_inner().next() {
+                Some(e) if e.as_rule() == Rule::env_decl => {
+                    if let Some(w) = e.into_inner().find(|w| w.as_rule() == Rule::word) {
+                        env.push(ast::Word {
+                            text: w.as_str().to_string(),
+                            span: span_of(&w),
+                        });
+                    }
+                }
+                _ => stmts.extend(build_stmts(c)),
+            },
             _ => {}
         }
     }
@@ -77,6 +88,7 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
         name,
         hypers,
         stmts,
+        env,
         span,
     }
 }

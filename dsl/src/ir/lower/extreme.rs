@@ -67,7 +67,18 @@ impl Cx<'_, '_> {
                 }
                 _ => None,
             };
-            implied_range(&readings(body, &var, &defined, &vector_len))
+            let table_len = |n: &str, axes: usize| match scope.names.get(n) {
+                Some(Val::Node(v)) => {
+                    let s = self.graph.shape(v.id);
+                    match (s.cols, axes) {
+                        (Cols::Fixed(1), 1) => Some(s.rows as i64),
+                        (Cols::Fixed(c), 2) if c > 1 => Some(c as i64),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            implied_range(&readings(body, &var, &defined, &vector_len, &table_len))
         }
         .filter(|(lo, hi)| lo <= hi)
         .ok_or_else(|| unsupported(span, "this range"))?;

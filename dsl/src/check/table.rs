@@ -1,0 +1,123 @@
+//! Tables indexed by labels (chapter 19): `q[s_i, a_i]` is the entry of a fixed matrix
+//! `q ∈ ℝ^{S×A}` in the row of the state `s ∈ {1 … S}` and the column of the action
+//! `a ∈ {1 … A}`, `v[s_i]` the entry of a vector `v ∈ ℝ^{S}` — the book's tabular action
+//! values `q[s_t, a_t]` (eq. 19.15) and state values `v[s_t]`, written as printed. An index is
+//! a label (data declared with a label set, one per example) or a number (`q[s'_i, a]` inside
+//! `max_a`, which runs over the table's columns); at least one is a label, else the brackets
+//! are a call and a value that is no function is `E0205`. The labels' count must be the
+//! axis' length and a number within it (`E0330`). A frozen mark, `q⁻[s'_i, a]`, reads the
+//! table's frozen copy (`ir::lower::rl`).
+
+use super::expr::Ix;
+use super::shape::{Shape, Val};
+use super::{Entry, ModelCx, Sym};
+use crate::ast::{self, Expr};
+use crate::diag::{Code, Diagnostic, Span};
+
+impl ModelCx<'_, '_> {
+    /// The value of a table lookup: `None` when `fname[args]` is not one (a function call),
+    /// `Some(None)` when it is and was reported.
+    pub(super) fn table(
+        &mut self,
+        fname: &ast::Name,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Option<Val>> {
+        if !fname.sub.is_empty() {
+            return None;
+        }
+        let mut thawed = fname.clone();
+        thawed.frozen = false;
+        let name = self.canonical_plain(&thawed);
+        let v = match self.scope.get(&name) {
+            Some(Entry {
+                sym: Sym::Param(v, _) | Sym::Value(v),
+                ..
+            }) if !v.per_example => v.clone(),
+            _ => return None,
+        };
+        let dims = match &v.shape {
+            Shape::Col(d) => vec![d.clone()],
+            Shape::Mat(r, c) => vec![r.clone(), c.clone()],
+            _ => return None,
+        };
+        let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.ix(a)).collect();
+        if !ixs.iter().any(|i| matches!(i, Some(Ix::Label(..)))) {
+            return None;
+        }
+        let written = self
+            .src()
+            .get(fname.span.range())
+            .unwrap_or(name.as_str())
+            .to_string();
+        let form = if dims.len() == 1 {
+            format!("`{written}[s]`")
+        } else {
+            format!("`{written}[s, a]`")
+        };
+        if dims.len() != args.len() {
+            self.error(
+                Diagnostic::new(
+                    Code::E0330,
+                    span,
+                    format!(
+                        "`{written}` is a table {}, looked up with {} {}",
+                        v.shape.describe(),
+                        args.len(),
+                        if args.len() == 1 { "index" } else { "indices" }
+                    ),
+                )
+                .label(format!("{} expected", dims.len()))
+                .help(format!(
+                    "a table takes one label or number per axis: {form}, each counted from the first label"
+                )),
+            );
+            return Some(None);
+        }
+        let mut ok = true;
+        for ((ix, d), arg) in ixs.iter().zip(&dims).zip(args) {
+            let problem = match ix {
+                Some(Ix::Int(k)) => d
+                    .value
+                    .filter(|&n| *k < 1 || *k > n)
+                    .map(|n| format!("entry {k} of an axis of {n}")),
+                Some(Ix::Label(l, text)) if !l.count.same(d) => {
+                    let n = |d: &super::shape::Dim| {
+                        d.value.map_or(d.sym.to_string(), |n| n.to_string())
+                    };
+                    Some(format!(
+                        "`{text}` has {} labels for an axis of {}",
+                        n(&l.count),
+                        n(d)
+                    ))
+                }
+                Some(Ix::Label(..)) => None,
+                None => {
+                    ok = false;
+                    continue;
+                }
+                Some(_) => Some("not a label or a number".to_string()),
+            };
+            if let Some(p) = problem {
+                ok = false;
+                self.error(
+                    Diagnostic::new(
+                        Code::E0330,
+                        arg.span,
+                        format!("this index does not fit the table `{written}` ({p})"),
+                    )
+                    .label(p)
+                    .help(format!(
+                        "{form} reads the entry in the row of the label `s` and the column of `a`: declare each as data with a label set of its axis' size (`input s : {{1 … S}}`), or give a number within the axis"
+                    )),
+                );
+            }
+        }
+        Some(ok.then_some(Val {
+            shape: Shape::Scalar,
+            per_example: true,
+            labels: None,
+            diagonal: false,
+        }))
+    }
+}

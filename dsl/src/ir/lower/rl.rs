@@ -1,0 +1,205 @@
+//! Lowering of chapter 19's constructs (`check::table`): tables indexed by labels and frozen
+//! copies.
+//!
+//! - A table lookup `q[s_i, a_i]` (a fixed `Q ∈ ℝ^{S×A}`, labels `s ∈ {1 … S}`, `a ∈ {1 … A}`)
+//!   is `e_sᵀ Q e_a` in existing ops: the rows picked by a product with the one-hot matrix of
+//!   the first label, `Qᵀ OneHot(s)` (`A × B`, each example's row of `Q` as its column), then
+//!   the entry picked by the second label, `PickLabel`; a number instead of a label is a row
+//!   (`Row`). `v[s_i]` of a vector is `vᵀ OneHot(s)`. The gradient with respect to `Q` is the
+//!   product's, `OneHot(s) ḡᵀ`: each example's `ḡ` lands in the entry it read.
+//! - A frozen copy `β⁻` of a parameter `β` (eq. 19.18's `φ⁻`) is a parameter of its own, made
+//!   once per graph (`Cx::frozen_copy`), in the group `φ⁻` that no loss names, and recorded in
+//!   `Graph::frozen`: no gradient flows from it to `β`, and training refreshes it from `β`. A
+//!   model function called with a frozen group, `q[s'_i, φ⁻]`, is inlined with every
+//!   parameter of the group read as its copy.
+
+use super::{Cx, Item, Lv, R, Scope, Val, canonical, item, unsupported};
+use crate::ast::{self, Expr};
+use crate::diag::Span;
+use crate::ir::{Cols, Init, NodeId, Op, Role, Slot};
+
+impl Cx<'_, '_> {
+    /// `q[s_i, a_i]`, `v[s_i]`, `q⁻[s'_i, a]`: `None` when `fname` is not a table (a fixed
+    /// vector or matrix in scope, called with as many indices as it has axes).
+    pub(super) fn table(
+        &mut self,
+        fname: &ast::Name,
+        args: &[Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<Option<Val>> {
+        if !fname.sub.is_empty() || !(1..=2).contains(&args.len()) {
+            return Ok(None);
+        }
+        let mut thawed = fname.clone();
+        thawed.frozen = false;
+        let Some(Val::Node(t)) = scope.names.get(&canonical(&thawed, scope)).cloned() else {
+            return Ok(None);
+        };
+        let shape = self.graph.shape(t.id);
+        let axes = if shape.cols == Cols::Fixed(1) { 1 } else { 2 };
+        if !matches!(shape.cols, Cols::Fixed(_)) || axes != args.len() {
+            return Ok(None);
+        }
+        let mut x = t.id;
+        if fname.frozen {
+            x = self.frozen_of(x, span)?;
+        }
+        if axes == 2 {
+            // The rows: each example's row of the table as its column (`Qᵀ OneHot(s)`), or
+            // one row as a column.
+            x = match item(&args[0], scope) {
+                Item::Int(k) => {
+                    let row = self.row_of(x, k, span)?;
+                    self.op(Op::Transpose, &[row], span)?
+                }
+                Item::Label(name) => {
+                    let hot = self.one_hot(x, &name, scope, span)?;
+                    self.push(
+                        Op::MatMul {
+                            ta: true,
+                            tb: false,
+                        },
+                        vec![x, hot],
+                        self.graph.shape(hot),
+                        span,
+                    )?
+                }
+                _ => return Err(unsupported(args[0].span, "this index of a table")),
+            };
+        }
+        let last = &args[axes - 1];
+        let id = match item(last, scope) {
+            Item::Int(k) => self.row_of(x, k, span)?,
+            Item::Label(name) => self.pick(x, &name, scope, span)?,
+            _ => return Err(unsupported(last.span, "this index of a table")),
+        };
+        Ok(Some(Val::Node(Lv::of(id))))
+    }
+
+    /// `vᵀ OneHot(s)`: the entry of the fixed vector `x` at each example's label (what
+    /// `Cx::pick` does for a vector the same for every example).
+    pub(super) fn table_entry(
+        &mut self,
+        x: NodeId,
+        label: &str,
+        scope: &Scope,
+        span: Span,
+    ) -> R<NodeId> {
+        let hot = self.one_hot(x, label, scope, span)?;
+        let mut s = self.graph.shape(hot);
+        s.rows = 1;
+        self.push(
+            Op::MatMul {
+                ta: true,
+                tb: false,
+            },
+            vec![x, hot],
+            s,
+            span,
+        )
+    }
+
+    /// Row `k` (counted from 1) of `x`.
+    fn row_of(&mut self, x: NodeId, k: i64, span: Span) -> R<NodeId> {
+        let rows = self.graph.shape(x).rows as i64;
+        if k < 1 || k > rows {
+            return Err(unsupported(span, format!("entry {k} of {rows}")));
+        }
+        self.op(Op::Row((k - 1) as u32), &[x], span)
+    }
+
+    /// The one-hot matrix of the labels `label` over the rows of `x`.
+    fn one_hot(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
+        let (lo, _) = scope.labels.get(label).copied().unwrap_or((0, 0));
+        let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
+            return Err(unsupported(span, format!("the label `{label}`")));
+        };
+        let rows = self.graph.shape(x).rows as u32;
+        self.op(Op::OneHot { rows, lo }, &[y.id], span)
+    }
+
+    /// The frozen copy of what `x` reads: the copy's node for a parameter; any other value
+    /// is held as it is, with no gradient flowing back (`Op::StopGradient`).
+    pub(super) fn frozen_of(&mut self, x: NodeId, span: Span) -> R<NodeId> {
+        match self.graph.node(x).op {
+            Op::Param(k) => self.frozen_copy(k, span),
+            _ => self.op(Op::StopGradient, &[x], span),
+        }
+    }
+
+    /// The node of parameter `k`'s frozen copy, made on first use: `β⁻` beside `β`, `Ω⁻_1`
+    /// beside `Ω_1`, in the group of `β` with the frozen mark (`φ⁻` when it has none).
+    fn frozen_copy(&mut self, k: u32, span: Span) -> R<NodeId> {
+        let src = self.graph.params[k as usize].clone();
+        if src.name.contains('.') {
+            return Err(unsupported(
+                span,
+                "a frozen copy of a sub-model's parameters",
+            ));
+        }
+        let name = match src.name.split_once('_') {
+            Some((head, sub)) => format!("{head}⁻_{sub}"),
+            None => format!("{}⁻", src.name),
+        };
+        if let Some(&id) = self.instances.get(&name) {
+            return Ok(id);
+        }
+        let index = self.graph.params.len() as u32;
+        let id = self.push(Op::Param(index), Vec::new(), src.shape, span)?;
+        let init = self
+            .graph
+            .inits
+            .get(k as usize)
+            .cloned()
+            .unwrap_or(Init::Default);
+        self.graph.inits.resize(index as usize, Init::Default);
+        self.graph.inits.push(init);
+        let group = format!("{}⁻", src.group.as_deref().unwrap_or("φ"));
+        self.graph.params.push(Slot {
+            name: name.clone(),
+            shape: src.shape,
+            labels: None,
+            entry_labels: None,
+            group: Some(group),
+            node: id,
+            dist: None,
+            role: Role::Param,
+        });
+        self.graph.frozen.push((index, k));
+        self.instances.insert(name, id);
+        Ok(id)
+    }
+
+    /// Rebinds every parameter of `group` in `scope` to its frozen copy, returning what to
+    /// put back (`unfreeze`).
+    pub(super) fn freeze_group(
+        &mut self,
+        group: &[String],
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Vec<(String, Val)>> {
+        let mut saved = Vec::new();
+        for name in group {
+            if let Some(Val::Node(v)) = scope.names.get(name).cloned() {
+                let copy = self.frozen_of(v.id, span)?;
+                saved.push((name.clone(), Val::Node(v)));
+                scope.names.insert(
+                    name.clone(),
+                    Val::Node(Lv {
+                        id: copy,
+                        row: v.row,
+                    }),
+                );
+            }
+        }
+        Ok(saved)
+    }
+}
+
+/// Puts back what [`Cx::freeze_group`] rebound.
+pub(super) fn unfreeze(saved: Vec<(String, Val)>, scope: &mut Scope) {
+    for (name, v) in saved {
+        scope.names.insert(name, v);
+    }
+}
