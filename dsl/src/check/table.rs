@@ -118,6 +118,7 @@ impl ModelCx<'_, '_> {
             per_example: true,
             labels: None,
             diagonal: false,
+            structure: Default::default(),
         }))
     }
 }
