@@ -1352,6 +1352,24 @@ def gradient_norm():
     return {"x": x, "y": y}, p, {"L": loss, "L̃": loss + alpha / 4 * norm2}  # (9.8)
 
 
+@spec("15.5_gan_losses")
+def gan_losses():
+    g = rng(155)
+    b, dz, dx, d = 4, 2, 3, 4
+    x, z = draw(g, dx, b, scale=1.5), draw(g, dz, b, scale=1.5)
+    p = {
+        "β": draw(g, d), "Ω": draw(g, d, dx), "ω": draw(g, d), "b": draw(g),
+        "θ.β_0": draw(g, d), "θ.Ω_0": draw(g, d, dz), "θ.β_1": draw(g, dx), "θ.Ω_1": draw(g, dx, d),
+    }
+    sig = lambda a: 1 / (1 + np.exp(-a))
+    critic = lambda v: p["ω"] @ np.tanh(p["β"][:, None] + p["Ω"] @ v) + p["b"]
+    fake = p["θ.β_1"][:, None] + p["θ.Ω_1"] @ np.tanh(p["θ.β_0"][:, None] + p["θ.Ω_0"] @ z)
+    # (15.5): the generated pictures' term and the real ones', each a sum over its batch
+    gen = np.log(1 - sig(critic(fake)))
+    loss_d = -np.sum(gen) - np.sum(np.log(sig(critic(x))))
+    return {"x": x, "z": z}, p, {"L": loss_d, "L'": np.sum(gen)}
+
+
 @spec("15.17_gradient_penalty")
 def gradient_penalty():
     g = rng(1517)
