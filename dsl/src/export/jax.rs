@@ -3,7 +3,7 @@
 //! inputs, `init(key)` with the spec's initialisers, `apply`, one function per loss,
 //! `LOSSES`, and `load`/`save` of safetensors checkpoints by name.
 
-use super::python::{self, float, quoted};
+use super::python::{self, float, quoted, structured};
 use super::{Expr, Function, Lang, Line, Module, cols};
 use crate::ir::extreme::ExtPart;
 use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
@@ -496,40 +496,17 @@ fn draw(init: Init, rows: usize, cols: usize, key: &str) -> String {
             diagonal,
             std,
         } => {
-            // The identity on a trained diagonal plus N(0, std²) inside the structure, 0 outside.
-            let mut mask = Vec::new();
-            if below {
-                mask.push(format!(
-                    "jnp.tril(jnp.ones(({rows}, {cols}), dtype=_FLOAT), -1)"
-                ));
-            }
-            if above {
-                mask.push(format!(
-                    "jnp.triu(jnp.ones(({rows}, {cols}), dtype=_FLOAT), 1)"
-                ));
-            }
-            let eye = format!("jnp.eye({rows}, {cols}, dtype=_FLOAT)");
-            if diagonal {
-                mask.push(eye.clone());
-            }
-            let noise = format!(
-                "{} * {}",
-                float(std),
-                draw(
-                    Init::Normal {
-                        mean: 0.0,
-                        variance: 1.0
-                    },
-                    rows,
-                    cols,
-                    key
-                )
-            );
-            match (mask.is_empty(), diagonal) {
-                (true, _) => format!("jnp.zeros(({rows}, {cols}), dtype=_FLOAT)"),
-                (false, true) => format!("{eye} + ({}) * {noise}", mask.join(" + ")),
-                (false, false) => format!("({}) * {noise}", mask.join(" + ")),
-            }
+            let normal = Init::Normal {
+                mean: 0.0,
+                variance: 1.0,
+            };
+            structured(
+                ("jnp", "dtype=_FLOAT"),
+                (rows, cols),
+                (below, above, diagonal),
+                std,
+                &draw(normal, rows, cols, key),
+            )
         }
     }
 }

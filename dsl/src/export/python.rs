@@ -26,6 +26,34 @@ pub(super) fn float(x: f64) -> String {
     }
 }
 
+/// A structured parameter's initial value (`ir::Init::Structured`) in the array module `m`
+/// (`jnp`, `torch`) with the dtype argument `dtype`: the identity on a trained diagonal plus
+/// `std ·` the standard normal draw `normal` inside the structure, 0 outside.
+pub(super) fn structured(
+    (m, dtype): (&str, &str),
+    (rows, cols): (usize, usize),
+    (below, above, diagonal): (bool, bool, bool),
+    std: f64,
+    normal: &str,
+) -> String {
+    let ones = format!("{m}.ones(({rows}, {cols}), {dtype})");
+    let eye = format!("{m}.eye({rows}, {cols}, {dtype})");
+    let mask: Vec<String> = [
+        below.then(|| format!("{m}.tril({ones}, -1)")),
+        above.then(|| format!("{m}.triu({ones}, 1)")),
+        diagonal.then(|| eye.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let noise = format!("({}) * {} * {normal}", mask.join(" + "), float(std));
+    match (mask.is_empty(), diagonal) {
+        (true, _) => format!("{m}.zeros(({rows}, {cols}), {dtype})"),
+        (false, true) => format!("{eye} + {noise}"),
+        (false, false) => noise,
+    }
+}
+
 /// `PARAMS`, `INPUTS` and `LABELS`: each parameter's shape, each input's rows and columns per
 /// example, the label sets.
 pub(super) fn shapes(out: &mut String, g: &Graph) {

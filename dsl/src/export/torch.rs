@@ -4,7 +4,7 @@
 //! `NAMES` mapping each spec name to its key, `forward` (the model function), one method per
 //! loss, and the same `PARAMS`/`INPUTS`/`LABELS`/`LOSSES`/`TRAINS` tables as the JAX module.
 
-use super::python::{self, float, quoted};
+use super::python::{self, float, quoted, structured};
 use super::{Expr, Function, Lang, Line, Module, cols};
 use crate::ir::extreme::ExtPart;
 use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
@@ -525,39 +525,17 @@ fn draw(init: Init, rows: usize, cols: usize) -> String {
             diagonal,
             std,
         } => {
-            // The identity on a trained diagonal plus N(0, std²) inside the structure, 0 outside.
-            let mut mask = Vec::new();
-            if below {
-                mask.push(format!(
-                    "torch.tril(torch.ones(({rows}, {cols}), dtype=_DTYPE), -1)"
-                ));
-            }
-            if above {
-                mask.push(format!(
-                    "torch.triu(torch.ones(({rows}, {cols}), dtype=_DTYPE), 1)"
-                ));
-            }
-            let eye = format!("torch.eye({rows}, {cols}, dtype=_DTYPE)");
-            if diagonal {
-                mask.push(eye.clone());
-            }
-            let noise = format!(
-                "{} * {}",
-                float(std),
-                draw(
-                    Init::Normal {
-                        mean: 0.0,
-                        variance: 1.0
-                    },
-                    rows,
-                    cols
-                )
-            );
-            match (mask.is_empty(), diagonal) {
-                (true, _) => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
-                (false, true) => format!("{eye} + ({}) * {noise}", mask.join(" + ")),
-                (false, false) => format!("({}) * {noise}", mask.join(" + ")),
-            }
+            let normal = Init::Normal {
+                mean: 0.0,
+                variance: 1.0,
+            };
+            structured(
+                ("torch", "dtype=_DTYPE"),
+                (rows, cols),
+                (below, above, diagonal),
+                std,
+                &draw(normal, rows, cols),
+            )
         }
     }
 }
