@@ -14,7 +14,7 @@
 
 use nnspec::faer::Mat;
 use nnspec::runtime::image::{Grid, grid_png};
-use nnspec::runtime::init::Init;
+use nnspec::runtime::init::{Init, Sample};
 use nnspec::runtime::optim::{Config, Method, Optimizer};
 use nnspec::runtime::train::{Supervised, TrainConfig, evaluate, fit};
 use nnspec::runtime::{Params, Rng};

@@ -13,7 +13,7 @@ use crate::runtime::batch;
 use crate::runtime::data::{
     CsvOptions, Dataset, InputShape, Standardizer, TargetKind, Targets, TargetsRef,
 };
-use crate::runtime::init::Init;
+use crate::runtime::init::Sample;
 use crate::runtime::train::{History, Io, Objective, Supervised};
 use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
 use faer::{Mat, MatRef};
@@ -589,7 +589,7 @@ impl<T: Scalar> InterpModel<T> {
         };
         let params = NamedParams::new(forward.params.iter().enumerate().map(|(k, p)| {
             let (r, c) = interp::dims(p.shape, 1);
-            let init = init_of(forward.inits.get(k).copied().unwrap_or(ir::Init::Default));
+            let init = forward.inits.get(k).copied().unwrap_or(ir::Init::Default);
             (p.name.clone(), init.sample(r, c, rng))
         }));
         let running = NamedParams::new(
@@ -697,7 +697,7 @@ impl<T: Scalar> InterpModel<T> {
                     variance: 1.0,
                 });
                 let mut m = Mat::zeros(r, cols);
-                batch::noise(init_of(dist), m.as_mut(), rng, eval);
+                batch::noise(dist, m.as_mut(), rng, eval);
                 m
             };
             inputs.push(m);
@@ -829,32 +829,6 @@ fn check_shape<T>(name: &str, m: MatRef<'_, T>, want: (usize, usize)) -> Result<
         )));
     }
     Ok(())
-}
-
-/// The runtime's initialiser or distribution for the IR's (the runtime does not depend on the
-/// compiler).
-pub fn init_of(i: ir::Init) -> Init {
-    match i {
-        ir::Init::Default => Init::Default,
-        ir::Init::He => Init::He,
-        ir::Init::Glorot => Init::Glorot,
-        ir::Init::LeCun => Init::LeCun,
-        ir::Init::Normal { mean, variance } => Init::Normal { mean, variance },
-        ir::Init::Uniform { lo, hi } => Init::Uniform { lo, hi },
-        ir::Init::Bernoulli { p } => Init::Bernoulli { p },
-        ir::Init::Const(c) => Init::Const(c),
-        ir::Init::Structured {
-            below,
-            above,
-            diagonal,
-            std,
-        } => Init::Structured {
-            below,
-            above,
-            diagonal,
-            std,
-        },
-    }
 }
 
 impl<T: Scalar> Params<T> for InterpModel<T> {

@@ -13,10 +13,16 @@
 //! else an element-wise function needs lives in the compiler: its name in the language
 //! (`check::builtins`) and its derivative (`ad::rules`).
 //!
+//! [`init`] holds the other definition both sides need: the initialisers and distributions
+//! ([`Init`]) and the law each gives a shape.
+//!
 //! Formulas are computed stably where the textbook's is not: `sig[x] = 1/(1 + e⁻ˣ)` evaluates
 //! `e^(-|x|)` only, so it never overflows, and `softplus[x] = max(x, 0) + log[1 + e^(-|x|)]`.
 
 pub mod fastmath;
+pub mod init;
+
+pub use init::{Init, Law};
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 

@@ -12,7 +12,7 @@
 //!
 //! Both write into matrices the caller owns and never allocate (an error message aside).
 
-use crate::init::Init;
+use crate::init::{Init, Sample};
 use crate::{Rng, Scalar, StepError};
 use faer::{MatMut, MatRef};
 
@@ -62,7 +62,7 @@ pub fn split<T: Scalar>(
 }
 
 /// Fills `out` with one step's draw of a noise input of distribution `dist` from `rng`
-/// ([`Init::sample_into`]); with `eval` (evaluation mode: validation, prediction) a dropout
+/// ([`Sample::sample_into`]); with `eval` (evaluation mode: validation, prediction) a dropout
 /// mask `~ Bernoulli[p]` is its mean, every entry `p`, and draws nothing. Other noise is
 /// drawn in either mode (a VAE's `ε` keeps its meaning: the loss is an estimate).
 pub fn noise<T: Scalar>(dist: Init, mut out: MatMut<'_, T>, rng: &mut Rng, eval: bool) {

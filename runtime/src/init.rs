@@ -1,143 +1,74 @@
 //! Initialisers and distributions: how a parameter matrix starts, and what a noise input
 //! (`ε ~ Norm[0, I]`, `u ~ Uniform[0, 1]`, `m ~ Bernoulli[p]`) is drawn from.
 //!
-//! Generated `init` methods and the interpreter both call [`Init::sample`], so a spec's
+//! Generated `init` methods and the interpreter both call [`Sample::sample`], so a spec's
 //! parameters start from the same numbers whichever way it is run, and the same seed gives
-//! bit-identical training runs; the interpreter draws noise with it too. Fan-in is the number of columns of a weight matrix (the
-//! inputs of the layer, since `h = Ω x` with `Ω : ℝ^{D_out × D_in}`), fan-out its rows.
+//! bit-identical training runs; the interpreter draws noise with it too. [`Init`] itself, and
+//! the law it gives a shape ([`Init::law`]: fan-in, fan-out, the default), live in
+//! `nnspec_ops::init`, shared with the compiler and the exporters.
 
 use crate::{Rng, Scalar};
 use faer::{Mat, MatMut};
 
-/// How a parameter starts, or what noise is drawn from, as a spec writes it after `~` or `=`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    /// No initialiser written: He for a matrix, zero for a bias vector, `N(0, 1)` for a scalar.
-    Default,
-    /// `~ He`: normal, mean 0, variance `2 / fan-in` (eq. 7.32), for ReLU networks.
-    He,
-    /// `~ Glorot`: normal, mean 0, variance `4 / (fan-in + fan-out)` (eq. 7.34: the average of
-    /// the forward and backward conditions `2 / fan-in` and `2 / fan-out`).
-    Glorot,
-    /// `~ LeCun`: normal, mean 0, variance `1 / fan-in`.
-    LeCun,
-    /// `~ Norm[μ, σ²]`.
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Variance.
-        variance: f64,
-    },
-    /// `~ Uniform[a, b]`.
-    Uniform {
-        /// Lower end.
-        lo: f64,
-        /// Upper end.
-        hi: f64,
-    },
-    /// `~ Bernoulli[p]`: 1 with probability `p`, else 0 (a dropout mask).
-    Bernoulli {
-        /// The probability of a 1.
-        p: f64,
-    },
-    /// `= c`: every entry `c` (`= 0` for zeros).
-    Const(f64),
-    /// A square parameter declared triangular or diagonal (eq. 16.9): entries inside its
-    /// structure off the diagonal `N(0, std²)`, the diagonal `1 + N(0, std²)` when it is
-    /// trained (the identity plus noise: a flow layer starts invertible and near the
-    /// identity) or exactly 0 when it is fixed (`unit`, `strictly`: masked), and every entry
-    /// outside the structure exactly 0.
-    Structured {
-        /// Entries below the diagonal are drawn.
-        below: bool,
-        /// Entries above the diagonal are drawn.
-        above: bool,
-        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
-        diagonal: bool,
-        /// The noise's standard deviation.
-        std: f64,
-    },
+pub use nnspec_ops::init::{Init, Law};
+
+/// Drawing a matrix from an [`Init`] (defined, with what its default means for a shape, in
+/// `nnspec_ops::init`, which the compiler shares).
+pub trait Sample {
+    /// A `rows × cols` matrix drawn from this initialiser, entries in column-major order
+    /// ([`Sample::sample_into`] on a new matrix).
+    fn sample<T: Scalar>(self, rows: usize, cols: usize, rng: &mut Rng) -> Mat<T>;
+
+    /// Fills `out` with numbers drawn from this initialiser for a matrix of `out`'s shape,
+    /// column by column (the order of [`Sample::sample`], so the same generator state gives
+    /// the same numbers); no allocation.
+    fn sample_into<T: Scalar>(self, out: MatMut<'_, T>, rng: &mut Rng);
 }
 
-impl Init {
-    /// What [`Init::Default`] means for a `rows × cols` parameter.
-    pub fn resolve(self, rows: usize, cols: usize) -> Init {
-        match self {
-            Init::Default if cols > 1 => Init::He,
-            Init::Default if rows > 1 => Init::Const(0.0),
-            Init::Default => Init::Normal {
-                mean: 0.0,
-                variance: 1.0,
-            },
-            other => other,
-        }
-    }
-
-    /// The mean and standard deviation of a normal initialiser for `rows × cols`, or `None`
-    /// for the uniform and constant ones.
-    pub fn normal_params(self, rows: usize, cols: usize) -> Option<(f64, f64)> {
-        let (fan_in, fan_out) = (cols.max(1) as f64, rows.max(1) as f64);
-        match self.resolve(rows, cols) {
-            Init::He => Some((0.0, (2.0 / fan_in).sqrt())),
-            Init::Glorot => Some((0.0, (4.0 / (fan_in + fan_out)).sqrt())),
-            Init::LeCun => Some((0.0, (1.0 / fan_in).sqrt())),
-            Init::Normal { mean, variance } => Some((mean, variance.max(0.0).sqrt())),
-            Init::Default
-            | Init::Uniform { .. }
-            | Init::Bernoulli { .. }
-            | Init::Const(_)
-            | Init::Structured { .. } => None,
-        }
-    }
-
-    /// A `rows × cols` matrix drawn from this initialiser, entries in column-major order
-    /// ([`Init::sample_into`] on a new matrix).
-    pub fn sample<T: Scalar>(self, rows: usize, cols: usize, rng: &mut Rng) -> Mat<T> {
+impl Sample for Init {
+    fn sample<T: Scalar>(self, rows: usize, cols: usize, rng: &mut Rng) -> Mat<T> {
         let mut m = Mat::zeros(rows, cols);
         self.sample_into(m.as_mut(), rng);
         m
     }
 
-    /// Fills `out` with numbers drawn from this initialiser for a matrix of `out`'s shape,
-    /// column by column (the order of [`Init::sample`], so the same generator state gives
-    /// the same numbers); no allocation.
-    pub fn sample_into<T: Scalar>(self, mut out: MatMut<'_, T>, rng: &mut Rng) {
+    fn sample_into<T: Scalar>(self, mut out: MatMut<'_, T>, rng: &mut Rng) {
         let (rows, cols) = (out.nrows(), out.ncols());
-        let normal = self.normal_params(rows, cols);
-        let resolved = self.resolve(rows, cols);
+        let law = self.law(rows, cols);
         for j in 0..cols {
             for i in 0..rows {
-                out[(i, j)] = match (normal, resolved) {
-                    (Some((mean, std)), _) => T::from_f64(mean) + rng.normal(T::from_f64(std)),
-                    (None, Init::Uniform { lo, hi }) => T::from_f64(lo + (hi - lo) * rng.uniform()),
-                    (None, Init::Bernoulli { p }) => {
-                        if rng.uniform() < p {
-                            T::ONE
-                        } else {
-                            T::ZERO
-                        }
-                    }
-                    (None, Init::Const(c)) => T::from_f64(c),
-                    (
-                        None,
-                        Init::Structured {
-                            below,
-                            above,
-                            diagonal,
-                            std,
-                        },
-                    ) => {
-                        let drawn = (i > j && below) || (i < j && above) || (i == j && diagonal);
-                        if !drawn {
-                            T::ZERO
-                        } else if i == j {
-                            T::ONE + rng.normal(T::from_f64(std))
-                        } else {
-                            rng.normal(T::from_f64(std))
-                        }
-                    }
-                    (None, _) => unreachable!("every other initialiser is normal"),
-                };
+                out[(i, j)] = entry(law, i, j, rng);
+            }
+        }
+    }
+}
+
+/// Entry `(i, j)` drawn from `law`: one draw of the generator at most.
+fn entry<T: Scalar>(law: Law, i: usize, j: usize, rng: &mut Rng) -> T {
+    match law {
+        Law::Normal { mean, std } => T::from_f64(mean) + rng.normal(T::from_f64(std)),
+        Law::Uniform { lo, hi } => T::from_f64(lo + (hi - lo) * rng.uniform()),
+        Law::Bernoulli { p } => {
+            if rng.uniform() < p {
+                T::ONE
+            } else {
+                T::ZERO
+            }
+        }
+        Law::Const(c) => T::from_f64(c),
+        Law::Structured {
+            below,
+            above,
+            diagonal,
+            std,
+        } => {
+            let drawn = (i > j && below) || (i < j && above) || (i == j && diagonal);
+            if !drawn {
+                T::ZERO
+            } else if i == j {
+                T::ONE + rng.normal(T::from_f64(std))
+            } else {
+                rng.normal(T::from_f64(std))
             }
         }
     }

@@ -11,7 +11,7 @@
 use faer::Mat;
 use nnspec::dsl::ir::{Graph, Role};
 use nnspec::runtime::image::{Grid, grid_png};
-use nnspec::runtime::init::Init;
+use nnspec::runtime::init::{Init, Sample};
 use nnspec::runtime::{NamedParams, Rng, checkpoint};
 use nnspec::{interp, training};
 use std::path::PathBuf;
@@ -306,7 +306,7 @@ fn chain(
         .map(|s| match (s.role, s.dist) {
             (Role::Noise, Some(d)) => {
                 let (r, c) = interp::dims(s.shape, count);
-                Ok(training::init_of(d).sample::<f64>(r, c, rng))
+                Ok(d.sample::<f64>(r, c, rng))
             }
             _ => Err(format!(
                 "`{name}` reads `{}`, which is not noise: a model to sample from reads only \

@@ -299,6 +299,7 @@ impl<'a, 'g> Items<'a, 'g> {
             /// Initial parameters as the spec declares them (`~ He`, `~ Norm[0, σ²]`, `= 0`);
             /// undeclared: He for matrices, zero for bias vectors, N(0, 1) for scalars.
             pub fn init(rng: &mut #rt::Rng) -> Self {
+                use #rt::init::Sample as _;
                 let _ = &rng;
                 Self { #(#init)* #(#running)* }
             }
@@ -562,6 +563,7 @@ fn noise_samplers(cx: &Cx<'_>) -> Vec<TokenStream> {
             quote! {
                 #[doc = #doc]
                 pub fn #f(batch: usize, rng: &mut #rt::Rng) -> #rt::faer::Mat<T> {
+                    use #rt::init::Sample as _;
                     #how.sample(#rows, batch, rng)
                 }
             }

@@ -4,14 +4,33 @@
 //! `LOSSES`, and `load`/`save` of safetensors checkpoints by name.
 
 use super::python::{self, float, quoted, structured};
-use super::{Expr, Function, Lang, Line, Module, cols};
-use crate::ir::extreme::ExtPart;
-use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
+use super::table::{self, Dialect};
+use super::{Expr, Function, Lang, Line, Module};
+use crate::ir::{Graph, Init, NodeId, Slot, Unary};
+use nnspec_ops::init::Law;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// The JAX op table.
+/// The JAX target.
 pub(super) struct Jax;
+
+/// JAX's spellings of the shared op table.
+const DIALECT: Dialect = Dialect {
+    np: "jnp",
+    nn: "jax.nn",
+    axis: "axis",
+    keep: "keepdims",
+    dtype: "dtype=_FLOAT",
+    concat: "jnp.concatenate",
+    repeat: "jnp.repeat",
+    take: "jnp.take_along_axis",
+    stop: "jax.lax.stop_gradient",
+    diag_embed: "jax.vmap(jnp.diag)",
+    int: ".astype(jnp.int32)",
+    unary,
+    one_hot: |y, rows| format!("jax.nn.one_hot({y}[0], {rows}, axis=0, dtype=_FLOAT)"),
+    pad_rows: |x, before, after| format!("jnp.pad({x}, (({before}, {after}), (0, 0)))"),
+};
 
 impl Lang for Jax {
     fn reserved(&self) -> &'static [&'static str] {
@@ -54,163 +73,7 @@ impl Lang for Jax {
         args: &[Expr],
         helpers: &mut BTreeSet<&'static str>,
     ) -> Result<Expr, String> {
-        let node = g.node(id);
-        // `a[k]` as an operand (parenthesised if need be), `x(k)` as a call's argument.
-        let a: Vec<String> = args.iter().map(Expr::operand).collect();
-        let x = |k: usize| args[k].text.as_str();
-        let shape = node.shape;
-        let (rows, c) = (shape.rows, cols(shape.cols));
-        let arg = |k: usize| g.node(node.args[k]).shape;
-        let per = |k: usize| match arg(k).cols {
-            Cols::Batch(n) => n.to_string(),
-            Cols::Fixed(_) => "None".to_string(),
-        };
-        let mut help = |h: &'static str| {
-            helpers.insert(h);
-        };
-        let atom = Expr::atom;
-        Ok(match node.op {
-            Op::Input(_) | Op::Param(_) => unreachable!("slots are read by the walk"),
-            Op::Const(v) => atom(format!("jnp.full(({rows}, {c}), {})", float(v.0))),
-            Op::Identity => atom(format!("jnp.eye({rows})")),
-            Op::Add => Expr::compound(format!("{} + {}", a[0], a[1])),
-            Op::Sub => Expr::compound(format!("{} - {}", a[0], a[1])),
-            Op::Mul => Expr::compound(format!("{} * {}", a[0], a[1])),
-            Op::Div => Expr::compound(format!("{} / {}", a[0], a[1])),
-            Op::Unary(u) => unary(u, x(0), &a[0], &mut help)?,
-            Op::Broadcast => broadcast(arg(0), shape, x(0)),
-            Op::SumRows => atom(format!("jnp.sum({}, axis=0, keepdims=True)", x(0))),
-            Op::SumCols => atom(format!("jnp.sum({}, axis=1, keepdims=True)", x(0))),
-            Op::SumExampleCols => atom(format!("jnp.sum(_columns({}, {}), axis=2)", x(0), per(0)))
-                .also(|| help("_columns")),
-            Op::MatMul { ta, tb } => Expr::compound(format!(
-                "{}{} @ {}{}",
-                a[0],
-                if ta { ".T" } else { "" },
-                a[1],
-                if tb { ".T" } else { "" }
-            )),
-            Op::Transpose => atom(format!("{}.T", a[0])),
-            Op::ExampleMatMul { ta, tb } => {
-                help("_example_matmul");
-                atom(format!(
-                    "_example_matmul({}, {}, {}, {}, {}, {})",
-                    a[0],
-                    per(0),
-                    py_bool(ta),
-                    a[1],
-                    per(1),
-                    py_bool(tb)
-                ))
-            }
-            Op::ExampleTranspose => {
-                help("_example_transpose");
-                atom(format!("_example_transpose({}, {})", x(0), per(0)))
-            }
-            Op::Softmax => atom(format!("jax.nn.softmax({}, axis=0)", x(0))),
-            Op::LogSumExp => atom(format!("jax.nn.logsumexp({}, axis=0, keepdims=True)", x(0))),
-            Op::Row(k) => atom(format!("{}[{k}:{}]", a[0], k + 1)),
-            Op::PickLabel { lo } => atom(format!(
-                "jnp.take_along_axis({}, {}, axis=0)",
-                x(0),
-                labels(&a[1], lo)
-            )),
-            Op::OneHot { rows, lo } => atom(format!(
-                "jax.nn.one_hot({}[0], {rows}, axis=0, dtype=_FLOAT)",
-                labels(&a[0], lo)
-            )),
-            Op::PlaceRow { k, rows } => atom(format!(
-                "jnp.pad({}, (({k}, {}), (0, 0)))",
-                x(0),
-                rows - k - 1
-            )),
-            Op::StopGradient => atom(format!("jax.lax.stop_gradient({})", x(0))),
-            Op::BatchStat { .. } => {
-                return Err(
-                    "batch normalisation (a statistic over the batch with a running value)".into(),
-                );
-            }
-            Op::SumExamples => atom(format!("jnp.sum(_blocks({}, {}), axis=0)", x(0), per(0)))
-                .also(|| help("_blocks")),
-            Op::TileExamples => atom(format!("jnp.tile({}, (1, B))", x(0))),
-            Op::ExampleCol(k) => {
-                atom(format!("_columns({}, {})[:, :, {k}]", x(0), per(0))).also(|| help("_columns"))
-            }
-            Op::PlaceExampleCol { k, n } => {
-                help("_place_column");
-                atom(format!("_place_column({}, {k}, {n})", x(0)))
-            }
-            Op::Conv(_) => return Err("a convolution".into()),
-            Op::MaxPool(_) => return Err("max pooling".into()),
-            Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
-            Op::Extreme(e) => match e.part {
-                ExtPart::Pick => Expr::atom(format!(
-                    "jnp.where({} {} {}, {}, {})",
-                    a[0],
-                    match e.which {
-                        nnspec_ops::Extreme::Max => ">=",
-                        nnspec_ops::Extreme::Min => "<=",
-                    },
-                    a[1],
-                    x(2),
-                    x(3)
-                )),
-                ExtPart::First | ExtPart::Second => {
-                    return Err("the gradient of `max`/`min`".into());
-                }
-            },
-            Op::Reshape { rows, cols } => {
-                help("_reshape");
-                atom(format!("_reshape({}, {}, {rows}, {cols})", x(0), per(0)))
-            }
-            Op::ConcatRows => {
-                let parts: Vec<&str> = args.iter().map(|e| e.text.as_str()).collect();
-                atom(format!("jnp.concatenate([{}], axis=0)", parts.join(", ")))
-            }
-            Op::SliceRows { start, rows } => atom(format!("{}[{start}:{}]", a[0], start + rows)),
-            Op::Diag => match arg(0).cols {
-                Cols::Fixed(_) => atom(format!("jnp.diag({}[:, 0])", a[0])),
-                Cols::Batch(_) => {
-                    help("_join");
-                    atom(format!("_join(jax.vmap(jnp.diag)({}.T))", a[0]))
-                }
-            },
-            Op::DiagPart => match arg(0).cols {
-                Cols::Fixed(_) => atom(format!("jnp.diag({})[:, None]", a[0])),
-                Cols::Batch(n) => {
-                    help("_blocks");
-                    atom(format!(
-                        "jnp.diagonal(_blocks({}, {n}), axis1=1, axis2=2).T",
-                        x(0)
-                    ))
-                }
-            },
-            Op::Softmask => {
-                help("_softmask");
-                atom(format!("_softmask({}, {})", x(0), x(1)))
-            }
-            Op::Table(k) => atom(format!("jnp.asarray(_TABLE_{k})")),
-        })
-    }
-}
-
-impl Expr {
-    /// The expression, after running `f` (to record a helper it calls).
-    fn also(self, f: impl FnOnce()) -> Expr {
-        f();
-        self
-    }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
-/// Class labels as 0-based integer indices.
-fn labels(y: &str, lo: i32) -> String {
-    match lo {
-        0 => format!("{y}.astype(jnp.int32)"),
-        lo => format!("({y} - {lo}).astype(jnp.int32)"),
+        table::op(&DIALECT, g, id, args, helpers)
     }
 }
 
@@ -247,23 +110,6 @@ fn unary(u: Unary, x: &str, o: &str, help: &mut dyn FnMut(&'static str)) -> Resu
         Unary::Recip => Expr::compound(format!("1.0 / {o}")),
         Unary::HardSwishGrad => return Err("the derivative of `HardSwish`".into()),
     })
-}
-
-/// `Broadcast` from `from` to `to`: a bias over the columns, a scalar to anything, or one
-/// column per example repeated over each example's columns.
-fn broadcast(from: crate::ir::Shape, to: crate::ir::Shape, x: &str) -> Expr {
-    let target = format!("({}, {})", to.rows, cols(to.cols));
-    match (from.cols, to.cols) {
-        (Cols::Batch(1), Cols::Batch(n)) if n > 1 => {
-            let rep = format!("jnp.repeat({x}, {n}, axis=1)");
-            if from.rows == to.rows {
-                Expr::atom(rep)
-            } else {
-                Expr::atom(format!("jnp.broadcast_to({rep}, {target})"))
-            }
-        }
-        _ => Expr::atom(format!("jnp.broadcast_to({x}, {target})")),
-    }
 }
 
 /// The helpers generated code may call, each defined once in the module (in this order,
@@ -457,10 +303,9 @@ fn init(out: &mut String, g: &Graph) {
     out.push_str("    }\n\n");
 }
 
-/// A `rows × cols` draw from `init` with `key`; `Default` resolved as the runtime does (He for
-/// a matrix, zero for a vector, a standard normal for a scalar).
+/// A `rows × cols` draw from `init` with `key`, by the law `Init::law` gives that shape (the
+/// runtime samples the same law).
 fn draw(init: Init, rows: usize, cols: usize, key: &str) -> String {
-    let (fan_in, fan_out) = (cols.max(1) as f64, rows.max(1) as f64);
     let normal = |mean: f64, sd: f64| {
         let z = format!("jax.random.normal({key}, ({rows}, {cols}), dtype=_FLOAT)");
         match (mean, sd) {
@@ -469,45 +314,31 @@ fn draw(init: Init, rows: usize, cols: usize, key: &str) -> String {
             (m, s) => format!("{} + {} * {z}", float(m), float(s)),
         }
     };
-    match init {
-        Init::Default if cols > 1 => draw(Init::He, rows, cols, key),
-        Init::Default if rows > 1 => format!("jnp.zeros(({rows}, {cols}), dtype=_FLOAT)"),
-        Init::Default => normal(0.0, 1.0),
-        Init::He => format!("jnp.sqrt(2.0 / {fan_in:?}) * {}", normal(0.0, 1.0)),
-        Init::Glorot => format!(
-            "jnp.sqrt(4.0 / ({fan_in:?} + {fan_out:?})) * {}",
-            normal(0.0, 1.0)
-        ),
-        Init::LeCun => format!("jnp.sqrt(1.0 / {fan_in:?}) * {}", normal(0.0, 1.0)),
-        Init::Normal { mean, variance } => normal(mean, variance.max(0.0).sqrt()),
-        Init::Uniform { lo, hi } => format!(
+    match init.law(rows, cols) {
+        Law::Normal { mean, std } => normal(mean, std),
+        Law::Uniform { lo, hi } => format!(
             "jax.random.uniform({key}, ({rows}, {cols}), dtype=_FLOAT, minval={}, maxval={})",
             float(lo),
             float(hi)
         ),
-        Init::Bernoulli { p } => format!(
+        Law::Bernoulli { p } => format!(
             "jax.random.bernoulli({key}, {}, ({rows}, {cols})).astype(_FLOAT)",
             float(p)
         ),
-        Init::Const(v) => format!("jnp.full(({rows}, {cols}), {}, dtype=_FLOAT)", float(v)),
-        Init::Structured {
+        Law::Const(0.0) => format!("jnp.zeros(({rows}, {cols}), dtype=_FLOAT)"),
+        Law::Const(v) => format!("jnp.full(({rows}, {cols}), {}, dtype=_FLOAT)", float(v)),
+        Law::Structured {
             below,
             above,
             diagonal,
             std,
-        } => {
-            let normal = Init::Normal {
-                mean: 0.0,
-                variance: 1.0,
-            };
-            structured(
-                ("jnp", "dtype=_FLOAT"),
-                (rows, cols),
-                (below, above, diagonal),
-                std,
-                &draw(normal, rows, cols, key),
-            )
-        }
+        } => structured(
+            ("jnp", "dtype=_FLOAT"),
+            (rows, cols),
+            (below, above, diagonal),
+            std,
+            &normal(0.0, 1.0),
+        ),
     }
 }
 

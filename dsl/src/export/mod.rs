@@ -15,6 +15,7 @@
 
 mod jax;
 mod python;
+mod table;
 mod torch;
 
 use crate::emit::names;

@@ -5,14 +5,33 @@
 //! loss, and the same `PARAMS`/`INPUTS`/`LABELS`/`LOSSES`/`TRAINS` tables as the JAX module.
 
 use super::python::{self, float, quoted, structured};
-use super::{Expr, Function, Lang, Line, Module, cols};
-use crate::ir::extreme::ExtPart;
-use crate::ir::{Cols, Graph, Init, NodeId, Op, Slot, Unary};
+use super::table::{self, Dialect};
+use super::{Expr, Function, Lang, Line, Module};
+use crate::ir::{Graph, Init, NodeId, Slot, Unary};
+use nnspec_ops::init::Law;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// The PyTorch op table.
+/// The PyTorch target.
 pub(super) struct Torch;
+
+/// PyTorch's spellings of the shared op table.
+const DIALECT: Dialect = Dialect {
+    np: "torch",
+    nn: "torch",
+    axis: "dim",
+    keep: "keepdim",
+    dtype: "dtype=_DTYPE",
+    concat: "torch.cat",
+    repeat: "torch.repeat_interleave",
+    take: "torch.take_along_dim",
+    stop: "torch.detach",
+    diag_embed: "torch.diag_embed",
+    int: ".long()",
+    unary,
+    one_hot: |y, rows| format!("F.one_hot({y}[0], {rows}).T.to(_DTYPE)"),
+    pad_rows: |x, before, after| format!("F.pad({x}, (0, 0, {before}, {after}))"),
+};
 
 impl Lang for Torch {
     fn reserved(&self) -> &'static [&'static str] {
@@ -60,163 +79,7 @@ impl Lang for Torch {
         args: &[Expr],
         helpers: &mut BTreeSet<&'static str>,
     ) -> Result<Expr, String> {
-        let node = g.node(id);
-        let shape = node.shape;
-        let (rows, c) = (shape.rows, cols(shape.cols));
-        let a: Vec<String> = args.iter().map(Expr::operand).collect();
-        let x = |k: usize| args[k].text.as_str();
-        let arg = |k: usize| g.node(node.args[k]).shape;
-        let per = |k: usize| match arg(k).cols {
-            Cols::Batch(n) => n.to_string(),
-            Cols::Fixed(_) => "None".to_string(),
-        };
-        let mut help = |h: &'static str| {
-            helpers.insert(h);
-        };
-        let atom = Expr::atom;
-        Ok(match node.op {
-            Op::Input(_) | Op::Param(_) => return Err("a slot read as an op".into()),
-            Op::Const(v) => atom(format!(
-                "torch.full(({rows}, {c}), {}, dtype=_DTYPE)",
-                float(v.0)
-            )),
-            Op::Identity => atom(format!("torch.eye({rows}, dtype=_DTYPE)")),
-            Op::Add => Expr::compound(format!("{} + {}", a[0], a[1])),
-            Op::Sub => Expr::compound(format!("{} - {}", a[0], a[1])),
-            Op::Mul => Expr::compound(format!("{} * {}", a[0], a[1])),
-            Op::Div => Expr::compound(format!("{} / {}", a[0], a[1])),
-            Op::Unary(u) => unary(u, x(0), &a[0], &mut help)?,
-            Op::Broadcast => {
-                let (from, to) = (arg(0), shape);
-                match (from.cols, to.cols) {
-                    (Cols::Batch(1), Cols::Batch(n)) if n > 1 => atom(format!(
-                        "torch.repeat_interleave({}, {n}, dim=1).expand({rows}, {c})",
-                        x(0)
-                    )),
-                    _ => atom(format!("{}.expand({rows}, {c})", a[0])),
-                }
-            }
-            Op::SumRows => atom(format!("torch.sum({}, dim=0, keepdim=True)", x(0))),
-            Op::SumCols => atom(format!("torch.sum({}, dim=1, keepdim=True)", x(0))),
-            Op::SumExampleCols => {
-                help("_columns");
-                atom(format!("torch.sum(_columns({}, {}), dim=2)", x(0), per(0)))
-            }
-            Op::MatMul { ta, tb } => Expr::compound(format!(
-                "{}{} @ {}{}",
-                a[0],
-                if ta { ".T" } else { "" },
-                a[1],
-                if tb { ".T" } else { "" }
-            )),
-            Op::Transpose => atom(format!("{}.T", a[0])),
-            Op::ExampleMatMul { ta, tb } => {
-                help("_example_matmul");
-                atom(format!(
-                    "_example_matmul({}, {}, {}, {}, {}, {})",
-                    x(0),
-                    per(0),
-                    if ta { "True" } else { "False" },
-                    x(1),
-                    per(1),
-                    if tb { "True" } else { "False" }
-                ))
-            }
-            Op::ExampleTranspose => {
-                help("_example_transpose");
-                atom(format!("_example_transpose({}, {})", x(0), per(0)))
-            }
-            Op::Softmax => atom(format!("torch.softmax({}, dim=0)", x(0))),
-            Op::LogSumExp => atom(format!("torch.logsumexp({}, dim=0, keepdim=True)", x(0))),
-            Op::Row(k) => atom(format!("{}[{k}:{}]", a[0], k + 1)),
-            Op::PickLabel { lo } => {
-                atom(format!("torch.gather({}, 0, {})", x(0), labels(&a[1], lo)))
-            }
-            Op::OneHot { rows, lo } => atom(format!(
-                "F.one_hot({}[0], {rows}).T.to(_DTYPE)",
-                labels(&a[0], lo)
-            )),
-            Op::PlaceRow { k, rows } => {
-                atom(format!("F.pad({}, (0, 0, {k}, {}))", x(0), rows - k - 1))
-            }
-            Op::StopGradient => atom(format!("{}.detach()", a[0])),
-            Op::BatchStat { .. } => {
-                return Err(
-                    "batch normalisation (a statistic over the batch with a running value)".into(),
-                );
-            }
-            Op::SumExamples => {
-                help("_blocks");
-                atom(format!("torch.sum(_blocks({}, {}), dim=0)", x(0), per(0)))
-            }
-            Op::TileExamples => atom(format!("{}.repeat(1, B)", a[0])),
-            Op::ExampleCol(k) => {
-                help("_columns");
-                atom(format!("_columns({}, {})[:, :, {k}]", x(0), per(0)))
-            }
-            Op::PlaceExampleCol { k, n } => {
-                help("_place_column");
-                atom(format!("_place_column({}, {k}, {n})", x(0)))
-            }
-            Op::Conv(_) => return Err("a convolution".into()),
-            Op::MaxPool(_) => return Err("max pooling".into()),
-            Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
-            Op::Extreme(e) => match e.part {
-                ExtPart::Pick => atom(format!(
-                    "torch.where({} {} {}, {}, {})",
-                    a[0],
-                    match e.which {
-                        nnspec_ops::Extreme::Max => ">=",
-                        nnspec_ops::Extreme::Min => "<=",
-                    },
-                    a[1],
-                    x(2),
-                    x(3)
-                )),
-                ExtPart::First | ExtPart::Second => {
-                    return Err("the gradient of `max`/`min`".into());
-                }
-            },
-            Op::Reshape { rows, cols } => {
-                help("_reshape");
-                atom(format!("_reshape({}, {}, {rows}, {cols})", x(0), per(0)))
-            }
-            Op::ConcatRows => {
-                let parts: Vec<&str> = args.iter().map(|e| e.text.as_str()).collect();
-                atom(format!("torch.cat([{}], dim=0)", parts.join(", ")))
-            }
-            Op::SliceRows { start, rows } => atom(format!("{}[{start}:{}]", a[0], start + rows)),
-            Op::Diag => match arg(0).cols {
-                Cols::Fixed(_) => atom(format!("torch.diag({}[:, 0])", a[0])),
-                Cols::Batch(_) => {
-                    help("_join");
-                    atom(format!("_join(torch.diag_embed({}.T))", a[0]))
-                }
-            },
-            Op::DiagPart => match arg(0).cols {
-                Cols::Fixed(_) => atom(format!("torch.diagonal({})[:, None]", x(0))),
-                Cols::Batch(n) => {
-                    help("_blocks");
-                    atom(format!(
-                        "torch.diagonal(_blocks({}, {n}), dim1=1, dim2=2).T",
-                        x(0)
-                    ))
-                }
-            },
-            Op::Softmask => {
-                help("_softmask");
-                atom(format!("_softmask({}, {})", x(0), x(1)))
-            }
-            Op::Table(k) => atom(format!("torch.as_tensor(_TABLE_{k}, dtype=_DTYPE)")),
-        })
-    }
-}
-
-/// Class labels as 0-based `int64` indices.
-fn labels(y: &str, lo: i32) -> String {
-    match lo {
-        0 => format!("{y}.long()"),
-        lo => format!("({y} - {lo}).long()"),
+        table::op(&DIALECT, g, id, args, helpers)
     }
 }
 
@@ -490,9 +353,9 @@ def load(path):
     );
 }
 
-/// A `rows × cols` draw from `init` (`Default` resolved as the runtime does).
+/// A `rows × cols` draw from `init`, by the law `Init::law` gives that shape (the runtime
+/// samples the same law).
 fn draw(init: Init, rows: usize, cols: usize) -> String {
-    let (fan_in, fan_out) = (cols.max(1) as f64, rows.max(1) as f64);
     let normal = |mean: f64, sd: f64| {
         format!(
             "torch.normal({}, {}, ({rows}, {cols}), dtype=_DTYPE)",
@@ -500,43 +363,32 @@ fn draw(init: Init, rows: usize, cols: usize) -> String {
             float(sd)
         )
     };
-    match init {
-        Init::Default if cols > 1 => draw(Init::He, rows, cols),
-        Init::Default if rows > 1 => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
-        Init::Default => normal(0.0, 1.0),
-        Init::He => normal(0.0, (2.0 / fan_in).sqrt()),
-        Init::Glorot => normal(0.0, (4.0 / (fan_in + fan_out)).sqrt()),
-        Init::LeCun => normal(0.0, (1.0 / fan_in).sqrt()),
-        Init::Normal { mean, variance } => normal(mean, variance.max(0.0).sqrt()),
-        Init::Uniform { lo, hi } => format!(
+    match init.law(rows, cols) {
+        Law::Normal { mean, std } => normal(mean, std),
+        Law::Uniform { lo, hi } => format!(
             "{} + ({} - {}) * torch.rand(({rows}, {cols}), dtype=_DTYPE)",
             float(lo),
             float(hi),
             float(lo)
         ),
-        Init::Bernoulli { p } => format!(
+        Law::Bernoulli { p } => format!(
             "torch.bernoulli(torch.full(({rows}, {cols}), {}, dtype=_DTYPE))",
             float(p)
         ),
-        Init::Const(v) => format!("torch.full(({rows}, {cols}), {}, dtype=_DTYPE)", float(v)),
-        Init::Structured {
+        Law::Const(0.0) => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
+        Law::Const(v) => format!("torch.full(({rows}, {cols}), {}, dtype=_DTYPE)", float(v)),
+        Law::Structured {
             below,
             above,
             diagonal,
             std,
-        } => {
-            let normal = Init::Normal {
-                mean: 0.0,
-                variance: 1.0,
-            };
-            structured(
-                ("torch", "dtype=_DTYPE"),
-                (rows, cols),
-                (below, above, diagonal),
-                std,
-                &draw(normal, rows, cols),
-            )
-        }
+        } => structured(
+            ("torch", "dtype=_DTYPE"),
+            (rows, cols),
+            (below, above, diagonal),
+            std,
+            &normal(0.0, 1.0),
+        ),
     }
 }
 

@@ -433,57 +433,8 @@ pub enum Wrt {
 }
 
 /// How a parameter starts, or what noise is drawn from, as the spec writes it after `~` or
-/// `=`. The runtime's `init::Init` is the same list, and samples it (the compiler does not
-/// depend on the runtime).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    /// The default: He (eq. 7.32) for a matrix, zero for a vector or a scalar. Lowering
-    /// writes `He` for a declared matrix of one column (`ℝ^{D×D_i}` with `D_i = 1`), which
-    /// the runtime, seeing only its shape, would take for a bias.
-    Default,
-    /// `~ He`: normal with variance `2 / fan-in` (eq. 7.32).
-    He,
-    /// `~ Glorot`: normal with variance `4 / (fan-in + fan-out)` (eq. 7.34).
-    Glorot,
-    /// `~ LeCun`: normal with variance `1 / fan-in`.
-    LeCun,
-    /// `~ Norm[μ, σ²]`.
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Variance.
-        variance: f64,
-    },
-    /// `~ Uniform[a, b]`.
-    Uniform {
-        /// Lower end.
-        lo: f64,
-        /// Upper end.
-        hi: f64,
-    },
-    /// `~ Bernoulli[p]`: 1 with probability `p`, else 0.
-    Bernoulli {
-        /// The probability of a 1.
-        p: f64,
-    },
-    /// `= c`.
-    Const(f64),
-    /// A square parameter declared triangular or diagonal (eq. 16.9): entries inside its
-    /// structure off the diagonal `N(0, std²)`, the diagonal `1 + N(0, std²)` when it is
-    /// trained (the identity plus noise: a flow layer starts invertible and near the
-    /// identity) or exactly 0 when it is fixed (`unit`, `strictly`: masked), and every entry
-    /// outside the structure exactly 0.
-    Structured {
-        /// Entries below the diagonal are drawn.
-        below: bool,
-        /// Entries above the diagonal are drawn.
-        above: bool,
-        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
-        diagonal: bool,
-        /// The noise's standard deviation.
-        std: f64,
-    },
-}
+/// `=`: one definition, shared with the runtime (which samples it) and the exporters.
+pub use nnspec_ops::init::Init;
 
 /// A loss of the model and the parameter group it differentiates.
 #[derive(Clone, Debug, PartialEq)]
