@@ -723,42 +723,7 @@ fn axis_geometry(
             "must start at 1",
         ));
     }
-    let at = |i: i64, j: i64| {
-        let index = if ax.terms.is_empty() {
-            ax.index
-        } else {
-            ax.terms.get(usize::try_from(j - 1).ok()?)?
-        };
-        crate::eval::integer(index, &|n: &ast::Name| {
-            let lit = crate::names::literal(n);
-            if n.sub.is_empty() && lit == ax.i {
-                Lookup::Value(i as f64)
-            } else if n.sub.is_empty() && lit == ax.j {
-                Lookup::Value(j as f64)
-            } else {
-                lookup(n)
-            }
-        })
-    };
-    let coeffs = (|| {
-        let c1 = at(0, 1)?;
-        let s = at(1, 1)? - c1;
-        let d = match (j_hi >= 2, transposed) {
-            (true, _) => at(0, 2)? - c1,
-            (false, true) => -1,
-            (false, false) => 1,
-        };
-        let c = c1 - d;
-        let js: Vec<i64> = if ax.terms.is_empty() {
-            vec![1, 2, 3, 7]
-        } else {
-            (1..=j_hi).collect()
-        };
-        let affine = [0, 1, 2, 5]
-            .iter()
-            .all(|&i| js.iter().all(|&j| at(i, j) == Some(c + s * i + d * j)));
-        affine.then_some((c, s, d))
-    })();
+    let coeffs = affine(ax, j_hi, transposed, lookup);
     let Some((c, s, d)) = coeffs else {
         return Err(refuse(
             ax.index.span,
@@ -800,6 +765,51 @@ fn axis_geometry(
         dil: d as u32,
         terms: j_hi,
     })
+}
+
+/// The subscript of one axis, `c + s·i + d·j` in the output index `i` and the kernel index
+/// `j`, as `(c, s, d)`: read off at a few points and confirmed at others; `None` if it is not
+/// of that form. With one kernel entry (`j_hi = 1`) the dilation is 1 (−1 transposed).
+fn affine(
+    ax: &AxisRef<'_>,
+    j_hi: i64,
+    transposed: bool,
+    lookup: &dyn Fn(&ast::Name) -> Lookup,
+) -> Option<(i64, i64, i64)> {
+    let at = |i: i64, j: i64| {
+        let index = if ax.terms.is_empty() {
+            ax.index
+        } else {
+            ax.terms.get(usize::try_from(j - 1).ok()?)?
+        };
+        crate::eval::integer(index, &|n: &ast::Name| {
+            let lit = crate::names::literal(n);
+            if n.sub.is_empty() && lit == ax.i {
+                Lookup::Value(i as f64)
+            } else if n.sub.is_empty() && lit == ax.j {
+                Lookup::Value(j as f64)
+            } else {
+                lookup(n)
+            }
+        })
+    };
+    let c1 = at(0, 1)?;
+    let s = at(1, 1)? - c1;
+    let d = match (j_hi >= 2, transposed) {
+        (true, _) => at(0, 2)? - c1,
+        (false, true) => -1,
+        (false, false) => 1,
+    };
+    let c = c1 - d;
+    let js: Vec<i64> = if ax.terms.is_empty() {
+        vec![1, 2, 3, 7]
+    } else {
+        (1..=j_hi).collect()
+    };
+    let affine = [0, 1, 2, 5]
+        .iter()
+        .all(|&i| js.iter().all(|&j| at(i, j) == Some(c + s * i + d * j)));
+    affine.then_some((c, s, d))
 }
 
 /// One axis of the transposed form: the kernel's subscript `c + s·i + d·j` must be

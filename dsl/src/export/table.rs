@@ -67,9 +67,6 @@ pub(super) fn op(
         Cols::Batch(n) => n.to_string(),
         Cols::Fixed(_) => "None".to_string(),
     };
-    let mut help = |h: &'static str| {
-        helpers.insert(h);
-    };
     let atom = Expr::atom;
     let Dialect {
         np, nn, axis, keep, ..
@@ -86,18 +83,17 @@ pub(super) fn op(
         Op::Sub => Expr::compound(format!("{} - {}", a[0], a[1])),
         Op::Mul => Expr::compound(format!("{} * {}", a[0], a[1])),
         Op::Div => Expr::compound(format!("{} / {}", a[0], a[1])),
-        Op::Unary(u) => (d.unary)(u, x(0), &a[0], &mut help)?,
+        Op::Unary(u) => (d.unary)(u, x(0), &a[0], &mut |h| {
+            helpers.insert(h);
+        })?,
         Op::Broadcast => broadcast(d, arg(0), shape, x(0)),
         Op::SumRows => atom(format!("{np}.sum({}, {axis}=0, {keep}=True)", x(0))),
         Op::SumCols => atom(format!("{np}.sum({}, {axis}=1, {keep}=True)", x(0))),
-        Op::SumExampleCols => {
-            help("_columns");
-            atom(format!(
-                "{np}.sum(_columns({}, {}), {axis}=2)",
-                x(0),
-                per(0)
-            ))
-        }
+        Op::SumExampleCols => helped(
+            helpers,
+            "_columns",
+            format!("{np}.sum(_columns({}, {}), {axis}=2)", x(0), per(0)),
+        ),
         Op::MatMul { ta, tb } => Expr::compound(format!(
             "{}{} @ {}{}",
             a[0],
@@ -107,22 +103,22 @@ pub(super) fn op(
         )),
         Op::Transpose => atom(format!("{}.T", a[0])),
         Op::ExampleMatMul { ta, tb } => {
-            help("_example_matmul");
             let flag = |b: bool| if b { "True" } else { "False" };
-            atom(format!(
-                "_example_matmul({}, {}, {}, {}, {}, {})",
+            let (p, q) = (per(0), per(1));
+            let call = format!(
+                "_example_matmul({}, {p}, {}, {}, {q}, {})",
                 x(0),
-                per(0),
                 flag(ta),
                 x(1),
-                per(1),
                 flag(tb)
-            ))
+            );
+            helped(helpers, "_example_matmul", call)
         }
-        Op::ExampleTranspose => {
-            help("_example_transpose");
-            atom(format!("_example_transpose({}, {})", x(0), per(0)))
-        }
+        Op::ExampleTranspose => helped(
+            helpers,
+            "_example_transpose",
+            format!("_example_transpose({}, {})", x(0), per(0)),
+        ),
         Op::Softmax => atom(format!("{nn}.softmax({}, {axis}=0)", x(0))),
         Op::LogSumExp => atom(format!("{nn}.logsumexp({}, {axis}=0, {keep}=True)", x(0))),
         Op::Row(k) => atom(format!("{}[{k}:{}]", a[0], k + 1)),
@@ -140,70 +136,89 @@ pub(super) fn op(
                 "batch normalisation (a statistic over the batch with a running value)".into(),
             );
         }
-        Op::SumExamples => {
-            help("_blocks");
-            atom(format!("{np}.sum(_blocks({}, {}), {axis}=0)", x(0), per(0)))
-        }
+        Op::SumExamples => helped(
+            helpers,
+            "_blocks",
+            format!("{np}.sum(_blocks({}, {}), {axis}=0)", x(0), per(0)),
+        ),
         Op::TileExamples => atom(format!("{np}.tile({}, (1, B))", x(0))),
-        Op::ExampleCol(k) => {
-            help("_columns");
-            atom(format!("_columns({}, {})[:, :, {k}]", x(0), per(0)))
-        }
-        Op::PlaceExampleCol { k, n } => {
-            help("_place_column");
-            atom(format!("_place_column({}, {k}, {n})", x(0)))
-        }
+        Op::ExampleCol(k) => helped(
+            helpers,
+            "_columns",
+            format!("_columns({}, {})[:, :, {k}]", x(0), per(0)),
+        ),
+        Op::PlaceExampleCol { k, n } => helped(
+            helpers,
+            "_place_column",
+            format!("_place_column({}, {k}, {n})", x(0)),
+        ),
         Op::Conv(_) => return Err("a convolution".into()),
         Op::MaxPool(_) => return Err("max pooling".into()),
         Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
-        Op::Extreme(e) => match e.part {
-            ExtPart::Pick => atom(format!(
-                "{np}.where({} {} {}, {}, {})",
-                a[0],
-                match e.which {
-                    nnspec_ops::Extreme::Max => ">=",
-                    nnspec_ops::Extreme::Min => "<=",
-                },
-                a[1],
-                x(2),
-                x(3)
-            )),
-            ExtPart::First | ExtPart::Second => {
-                return Err("the gradient of `max`/`min`".into());
-            }
-        },
-        Op::Reshape { rows, cols } => {
-            help("_reshape");
-            atom(format!("_reshape({}, {}, {rows}, {cols})", x(0), per(0)))
-        }
+        Op::Extreme(e) => extreme(d, e, &a, args)?,
+        Op::Reshape { rows, cols } => helped(
+            helpers,
+            "_reshape",
+            format!("_reshape({}, {}, {rows}, {cols})", x(0), per(0)),
+        ),
         Op::ConcatRows => {
             let parts: Vec<&str> = args.iter().map(|e| e.text.as_str()).collect();
             atom(format!("{}([{}], {axis}=0)", d.concat, parts.join(", ")))
         }
         Op::SliceRows { start, rows } => atom(format!("{}[{start}:{}]", a[0], start + rows)),
-        Op::Diag => match arg(0).cols {
-            Cols::Fixed(_) => atom(format!("{np}.diag({}[:, 0])", a[0])),
-            Cols::Batch(_) => {
-                help("_join");
-                atom(format!("_join({}({}.T))", d.diag_embed, a[0]))
-            }
-        },
-        Op::DiagPart => match arg(0).cols {
-            Cols::Fixed(_) => atom(format!("{np}.diagonal({})[:, None]", x(0))),
-            Cols::Batch(n) => {
-                help("_blocks");
-                atom(format!(
-                    "{np}.diagonal(_blocks({}, {n}), {axis}1=1, {axis}2=2).T",
-                    x(0)
-                ))
-            }
-        },
-        Op::Softmask => {
-            help("_softmask");
-            atom(format!("_softmask({}, {})", x(0), x(1)))
-        }
+        Op::Diag | Op::DiagPart => diag(d, node.op, arg(0).cols, &a[0], helpers),
+        Op::Softmask => helped(
+            helpers,
+            "_softmask",
+            format!("_softmask({}, {})", x(0), x(1)),
+        ),
         Op::Table(k) => atom(format!("{np}.asarray(_TABLE_{k}, {})", d.dtype)),
     })
+}
+
+/// `Extreme`'s pick: `where(a ≥ b, x, y)` (`≤` for `min`); its gradient parts are not
+/// exported (the target differentiates).
+fn extreme(
+    d: &Dialect,
+    e: crate::ir::extreme::Ext,
+    a: &[String],
+    args: &[Expr],
+) -> Result<Expr, String> {
+    let cmp = match e.which {
+        nnspec_ops::Extreme::Max => ">=",
+        nnspec_ops::Extreme::Min => "<=",
+    };
+    match e.part {
+        ExtPart::Pick => Ok(Expr::atom(format!(
+            "{}.where({} {cmp} {}, {}, {})",
+            d.np, a[0], a[1], args[2].text, args[3].text
+        ))),
+        ExtPart::First | ExtPart::Second => Err("the gradient of `max`/`min`".into()),
+    }
+}
+
+/// `Diag` (a vector's diagonal matrix) or `DiagPart` (a matrix's diagonal as a vector) of
+/// `o` (an operand), per example when its columns are per example.
+fn diag(d: &Dialect, op: Op, cols: Cols, o: &str, helpers: &mut BTreeSet<&'static str>) -> Expr {
+    let (np, axis) = (d.np, d.axis);
+    match (op, cols) {
+        (Op::Diag, Cols::Fixed(_)) => Expr::atom(format!("{np}.diag({o}[:, 0])")),
+        (Op::Diag, Cols::Batch(_)) => {
+            helped(helpers, "_join", format!("_join({}({o}.T))", d.diag_embed))
+        }
+        (_, Cols::Fixed(_)) => Expr::atom(format!("{np}.diagonal({o})[:, None]")),
+        (_, Cols::Batch(n)) => helped(
+            helpers,
+            "_blocks",
+            format!("{np}.diagonal(_blocks({o}, {n}), {axis}1=1, {axis}2=2).T"),
+        ),
+    }
+}
+
+/// A call of the helper `h` (recorded in `helpers`, so the module defines it).
+fn helped(helpers: &mut BTreeSet<&'static str>, h: &'static str, text: String) -> Expr {
+    helpers.insert(h);
+    Expr::atom(text)
 }
 
 /// Class labels `y` (numbered from `lo`) as 0-based integer indices.

@@ -593,141 +593,101 @@ impl Op {
     /// `Const`, `Input`, `Param` and `Broadcast` take their shape from the node itself, passed
     /// as `declared`.
     pub fn infer(&self, args: &[Shape], declared: Shape) -> Result<Shape, ShapeError> {
+        if let Some(n) = self.arity_of() {
+            self.arity(args, n)?;
+        }
         match *self {
-            Op::Input(_) | Op::Param(_) | Op::Const(_) => {
-                self.arity(args, 0)?;
-                Ok(declared)
-            }
-            Op::Identity => {
-                self.arity(args, 0)?;
-                match declared.cols {
-                    Cols::Fixed(c) if c == declared.rows => Ok(declared),
-                    _ => Err(ShapeError::Operands {
-                        op: *self,
-                        args: vec![declared],
-                    }),
-                }
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                self.arity(args, 2)?;
-                self.same(args[0], args[1])
-            }
-            Op::Unary(_) | Op::Softmax | Op::StopGradient => {
-                self.arity(args, 1)?;
-                Ok(args[0])
-            }
-            Op::BatchStat { .. } => {
-                self.arity(args, 1)?;
-                match args[0].cols {
-                    Cols::Fixed(_) => Ok(args[0]),
-                    Cols::Batch(_) => Err(ShapeError::Operands {
-                        op: *self,
-                        args: args.to_vec(),
-                    }),
-                }
-            }
-            Op::Broadcast => {
-                self.arity(args, 1)?;
-                broadcast_shape(args[0], declared)
-            }
-            Op::SumRows | Op::LogSumExp => {
-                self.arity(args, 1)?;
-                Ok(Shape {
-                    rows: 1,
-                    cols: args[0].cols,
-                })
-            }
-            Op::SumCols => {
-                self.arity(args, 1)?;
-                Ok(Shape::fixed(args[0].rows, 1))
-            }
-            Op::SumExampleCols => {
-                self.arity(args, 1)?;
-                sum_example_cols_shape(args[0])
-            }
-            Op::Row(k) => {
-                self.arity(args, 1)?;
-                row_shape(k, args[0])
-            }
-            Op::PickLabel { .. } => {
-                self.arity(args, 2)?;
-                pick_label_shape(args[0], args[1])
-            }
+            Op::Input(_) | Op::Param(_) | Op::Const(_) => Ok(declared),
+            Op::Identity => match declared.cols {
+                Cols::Fixed(c) if c == declared.rows => Ok(declared),
+                _ => Err(ShapeError::Operands {
+                    op: *self,
+                    args: vec![declared],
+                }),
+            },
+            Op::Add | Op::Sub | Op::Mul | Op::Div => self.same(args[0], args[1]),
+            Op::Unary(_) | Op::Softmax | Op::StopGradient => Ok(args[0]),
+            Op::BatchStat { .. } => match args[0].cols {
+                Cols::Fixed(_) => Ok(args[0]),
+                Cols::Batch(_) => Err(ShapeError::Operands {
+                    op: *self,
+                    args: args.to_vec(),
+                }),
+            },
+            Op::Broadcast => broadcast_shape(args[0], declared),
+            Op::SumRows | Op::LogSumExp => Ok(Shape {
+                rows: 1,
+                cols: args[0].cols,
+            }),
+            Op::SumCols => Ok(Shape::fixed(args[0].rows, 1)),
+            Op::SumExampleCols => sum_example_cols_shape(args[0]),
+            Op::Row(k) => row_shape(k, args[0]),
+            Op::PickLabel { .. } => pick_label_shape(args[0], args[1]),
             Op::OneHot { rows, .. } | Op::PlaceRow { rows, .. } => {
-                self.arity(args, 1)?;
                 self.place_row_shape(rows, args[0])
             }
-            Op::Transpose => {
-                self.arity(args, 1)?;
-                transpose_shape(args[0])
-            }
-            Op::MatMul { ta, tb } => {
-                self.arity(args, 2)?;
-                matmul_shape(ta, tb, args[0], args[1])
-            }
-            Op::ExampleMatMul { ta, tb } => {
-                self.arity(args, 2)?;
-                example_matmul_shape(ta, tb, args[0], args[1])
-            }
-            Op::SumExamples => {
-                self.arity(args, 1)?;
-                sum_examples_shape(args[0])
-            }
-            Op::TileExamples => {
-                self.arity(args, 1)?;
-                tile_examples_shape(args[0], declared)
-            }
-            Op::ExampleCol(k) => {
-                self.arity(args, 1)?;
-                example_col_shape(k, args[0])
-            }
-            Op::PlaceExampleCol { k, n } => {
-                self.arity(args, 1)?;
-                self.place_example_col_shape(k, n, args[0])
-            }
-            Op::ExampleTranspose => {
-                self.arity(args, 1)?;
-                example_transpose_shape(args[0])
-            }
-            Op::Conv(c) => {
-                self.arity(args, 2)?;
-                c.infer(args[0], args[1])
-            }
-            Op::MaxPool(p) => {
-                self.arity(args, 2)?;
-                p.infer(args[0], args[1])
-            }
+            Op::Transpose => transpose_shape(args[0]),
+            Op::MatMul { ta, tb } => matmul_shape(ta, tb, args[0], args[1]),
+            Op::ExampleMatMul { ta, tb } => example_matmul_shape(ta, tb, args[0], args[1]),
+            Op::SumExamples => sum_examples_shape(args[0]),
+            Op::TileExamples => tile_examples_shape(args[0], declared),
+            Op::ExampleCol(k) => example_col_shape(k, args[0]),
+            Op::PlaceExampleCol { k, n } => self.place_example_col_shape(k, n, args[0]),
+            Op::ExampleTranspose => example_transpose_shape(args[0]),
+            Op::Conv(c) => c.infer(args[0], args[1]),
+            Op::MaxPool(p) => p.infer(args[0], args[1]),
             Op::Extreme(e) => e.infer(args),
-            Op::Reshape { rows, cols } => {
-                self.arity(args, 1)?;
-                pool::reshape_shape(rows, cols, args[0])
-            }
+            Op::Reshape { rows, cols } => pool::reshape_shape(rows, cols, args[0]),
             Op::ConcatRows => concat::concat_rows_shape(self, args),
-            Op::Diag => {
-                self.arity(args, 1)?;
-                graph_ops::diag_shape(args[0])
-            }
-            Op::DiagPart => {
-                self.arity(args, 1)?;
-                graph_ops::diag_part_shape(args[0])
-            }
-            Op::Softmask => {
-                self.arity(args, 2)?;
-                graph_ops::softmask_shape(args[0], args[1])
-            }
-            Op::MaxNe(_) => {
-                self.arity(args, 3)?;
-                graph_ops::max_ne_shape(*self, args)
-            }
-            Op::Table(_) => {
-                self.arity(args, 0)?;
-                graph_ops::table_shape(*self, declared)
-            }
-            Op::SliceRows { start, rows } => {
-                self.arity(args, 1)?;
-                concat::slice_rows_shape(self, start, rows, args[0])
-            }
+            Op::Diag => graph_ops::diag_shape(args[0]),
+            Op::DiagPart => graph_ops::diag_part_shape(args[0]),
+            Op::Softmask => graph_ops::softmask_shape(args[0], args[1]),
+            Op::MaxNe(_) => graph_ops::max_ne_shape(*self, args),
+            Op::Table(_) => graph_ops::table_shape(*self, declared),
+            Op::SliceRows { start, rows } => concat::slice_rows_shape(self, start, rows, args[0]),
         }
+    }
+
+    /// How many arguments the op takes; `None` for the ops of any number (`ConcatRows`) or of
+    /// several forms (`Extreme`), which check their arguments in their own rule.
+    pub fn arity_of(&self) -> Option<usize> {
+        Some(match *self {
+            Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity | Op::Table(_) => 0,
+            Op::Unary(_)
+            | Op::Softmax
+            | Op::StopGradient
+            | Op::BatchStat { .. }
+            | Op::Broadcast
+            | Op::SumRows
+            | Op::LogSumExp
+            | Op::SumCols
+            | Op::SumExampleCols
+            | Op::Row(_)
+            | Op::OneHot { .. }
+            | Op::PlaceRow { .. }
+            | Op::Transpose
+            | Op::SumExamples
+            | Op::TileExamples
+            | Op::ExampleCol(_)
+            | Op::PlaceExampleCol { .. }
+            | Op::ExampleTranspose
+            | Op::Reshape { .. }
+            | Op::Diag
+            | Op::DiagPart
+            | Op::SliceRows { .. } => 1,
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::PickLabel { .. }
+            | Op::MatMul { .. }
+            | Op::ExampleMatMul { .. }
+            | Op::Conv(_)
+            | Op::MaxPool(_)
+            | Op::Softmask => 2,
+            Op::MaxNe(_) => 3,
+            Op::Extreme(_) | Op::ConcatRows => return None,
+        })
     }
 
     /// `n` arguments, or why not.
