@@ -2,6 +2,9 @@
 //! refused with the construct named, exactly the models of [`UNSUPPORTED`]), and one Python
 //! process (`tests/export/jax_check.py`, in the test venv `target/venv`) checks each exported
 //! model function, loss and `jax.grad` against `nnspec eval --grad` in float64, to 1e-9.
+//! `--to onnx` likewise: every model function the ONNX exporter takes passes the `onnx`
+//! checker and runs in onnxruntime with `nnspec eval`'s values (`tests/export/onnx_check.py`),
+//! and the trained digits network, standardisation included, predicts as `nnspec predict`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,14 +27,14 @@ fn root() -> &'static Path {
 pub(crate) fn venv_python() -> PathBuf {
     let python = root().join("target/venv/bin/python");
     let help = "create it with `.ci/run`, or: python3 -m venv target/venv && \
-                target/venv/bin/python -m pip install \"jax[cpu]\" safetensors numpy";
+                target/venv/bin/python -m pip install \"jax[cpu]\" safetensors numpy onnx onnxruntime";
     assert!(
         python.exists(),
         "the export tests need the Python venv {}: {help}",
         python.display()
     );
     let probe = Command::new(&python)
-        .args(["-c", "import jax, safetensors, numpy"])
+        .args(["-c", "import jax, safetensors, numpy, onnx, onnxruntime"])
         .output()
         .expect("runs the venv's python");
     assert!(
@@ -208,6 +211,163 @@ fn checkpoints_go_both_ways_between_nnspec_and_jax() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         run.status.success() && report.contains("round trip ok"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// `nnspec` with `args`, which must succeed: its standard output, trimmed.
+fn nnspec_ok(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .args(args)
+        .output()
+        .expect("runs nnspec");
+    assert!(
+        out.status.success(),
+        "nnspec {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn every_onnx_export_matches_eval_in_float64() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-onnx-{}", std::process::id()));
+    let (mut manifest, mut refused) = (Vec::new(), Vec::new());
+    for (path, stem, model) in models() {
+        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+            .arg("export")
+            .arg(&path)
+            .args([
+                "--model",
+                &model,
+                "--to",
+                "onnx",
+                "--precision",
+                "f64",
+                "-o",
+            ])
+            .arg(dir.join(&stem))
+            .output()
+            .expect("runs nnspec");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(1), "{stem} {model}: {stderr}");
+            assert!(
+                stderr.contains("is not supported by the ONNX exporter yet"),
+                "{stem} {model}: {stderr}"
+            );
+            refused.push(format!("{stem} {model}"));
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let checked = nnspec::dsl::check_source(&src, &Default::default()).expect("checks");
+        let g = checked.graph(Some(&model)).expect("the model");
+        let inputs: Vec<_> = g
+            .inputs
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "rows": s.shape.rows, "per": s.shape.cols_for(1),
+                    "labels": s.label_set().map(|(lo, n)| vec![lo as i64, n as i64]),
+                })
+            })
+            .collect();
+        let params: Vec<&str> = g.params.iter().map(|p| p.name.as_str()).collect();
+        manifest.push(serde_json::json!({
+            "spec": path.display().to_string(), "model": model,
+            "onnx": String::from_utf8_lossy(&out.stdout).trim(),
+            "params": params, "inputs": inputs,
+        }));
+    }
+    println!("refused: {refused:?}");
+    // The dense networks of chapters 3–9 at least: shallow, deep, backprop, the losses, …
+    assert!(manifest.len() >= 20, "only {} exported", manifest.len());
+    let manifest_path = dir.join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string(&manifest).expect("json"),
+    )
+    .expect("writes");
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/onnx_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .arg(&manifest_path)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success() && report.contains(&format!("{0} of {0} ONNX models", manifest.len())),
+        "ONNX differs from nnspec eval:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn the_onnx_digits_network_predicts_as_nnspec_predict() {
+    let python = venv_python();
+    let dir =
+        std::env::temp_dir().join(format!("nnspec-export-onnx-digits-{}", std::process::id()));
+    let spec = root().join("specs/deep.nn").display().to_string();
+    let train = dir.join("train").display().to_string();
+    // Standardised inputs (the default): the ONNX file applies the checkpoint's statistics.
+    nnspec_ok(&["train", &spec, "--epochs", "2", "--out", &train]);
+    let checkpoint = dir.join("train/model.safetensors").display().to_string();
+    let onnx = nnspec_ok(&[
+        "export",
+        &spec,
+        "--to",
+        "onnx",
+        "--checkpoint",
+        &checkpoint,
+        "-o",
+        &dir.display().to_string(),
+    ]);
+    // 200 raw rows of the digits, without their labels.
+    let rows = dir.join("rows.csv");
+    let script = "import gzip, sys\nlines = gzip.open(sys.argv[1], 'rt').read().splitlines()[:200]\n\
+                  open(sys.argv[2], 'w').write(''.join(','.join(l.split(',')[:64]) + '\\n' for l in lines))";
+    let made = Command::new(&python)
+        .args(["-c", script])
+        .arg(root().join("data/digits.csv.gz"))
+        .arg(&rows)
+        .status()
+        .expect("runs python");
+    assert!(made.success());
+    let rows = rows.display().to_string();
+    let predicted = nnspec_ok(&[
+        "predict",
+        &spec,
+        "--checkpoint",
+        &checkpoint,
+        "--data",
+        &rows,
+        "--no-target",
+    ]);
+    let want = dir.join("predicted.csv");
+    std::fs::write(&want, predicted).expect("writes");
+    let check = "import sys, numpy as np, onnx, onnxruntime as ort\n\
+                 m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)\n\
+                 x = np.loadtxt(sys.argv[2], delimiter=',', dtype=np.float32, ndmin=2)\n\
+                 got = ort.InferenceSession(sys.argv[1]).run(None, {'x': x})[0]\n\
+                 want = np.loadtxt(sys.argv[3], delimiter=',', skiprows=1, ndmin=2)\n\
+                 err = np.abs(got - want[:, 1:]).max() / np.abs(want[:, 1:]).max()\n\
+                 same = int((got.argmax(1) == want[:, 0]).sum())\n\
+                 print(f'{same} of {len(x)} predictions equal, outputs within {err:.2e}')\n\
+                 sys.exit(0 if same == len(x) and err < 1e-5 else 1)";
+    let run = Command::new(&python)
+        .args(["-c", check, &onnx, &rows])
+        .arg(&want)
+        .output()
+        .expect("runs python");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success(),
         "{report}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );

@@ -14,6 +14,8 @@
 //! spec line; the exporter never writes code that computes something else.
 
 mod jax;
+pub mod onnx;
+mod proto;
 mod python;
 mod table;
 mod torch;
@@ -59,15 +61,15 @@ pub struct Unsupported {
     pub line: Option<String>,
 }
 
-/// A module exported from a spec: its file name and text.
+/// A module exported from a spec: its file name and text (or, for ONNX, bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exported {
+pub struct Exported<Code = String> {
     /// The model's name.
     pub model: String,
     /// The module's file name: the model's name in snake case (`deep_net.py`).
     pub file_name: String,
-    /// The module's source code.
-    pub code: String,
+    /// The module's source code (the file's bytes for ONNX).
+    pub code: Code,
 }
 
 /// Checks and lowers `src` (read from `path`) and exports the chosen model to `target`. On
@@ -76,17 +78,7 @@ pub struct Exported {
 pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<Exported, String> {
     let checked =
         crate::check_source(src, &opts.check).map_err(|d| crate::diag::render(&d, path, src))?;
-    let graph = checked
-        .graphs
-        .iter()
-        .flatten()
-        .rfind(|g| opts.model.as_ref().is_none_or(|m| *m == g.name))
-        .ok_or_else(|| match &opts.model {
-            Some(m) => format!("error: no compilable model `{m}` in {path}"),
-            None => format!(
-                "error: no model in {path} can be compiled (every hyper-parameter needs a value)"
-            ),
-        })?;
+    let graph = choose(&checked.graphs, path, opts)?;
     let file = path.rsplit('/').next().unwrap_or(path);
     let source = Source::new(src, file);
     let g = prepare(graph).map_err(|e| format!("error: internal compiler error: {e}"))?;
@@ -110,6 +102,53 @@ pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<E
             Target::Jax => jax::render(&module),
             Target::PyTorch => torch::render(&module),
         },
+    })
+}
+
+/// The model `opts` names, or the last one that can be compiled.
+fn choose<'a>(
+    graphs: &'a [Option<Graph>],
+    path: &str,
+    opts: &Options,
+) -> Result<&'a Graph, String> {
+    graphs
+        .iter()
+        .flatten()
+        .rfind(|g| opts.model.as_ref().is_none_or(|m| *m == g.name))
+        .ok_or_else(|| match &opts.model {
+            Some(m) => format!("error: no compilable model `{m}` in {path}"),
+            None => format!(
+                "error: no model in {path} can be compiled (every hyper-parameter needs a value)"
+            ),
+        })
+}
+
+/// Checks and lowers `src` (read from `path`) and exports the chosen model's function to an
+/// ONNX file: its bytes and file name (`<model>.onnx`). `values` gives the parameters' values
+/// and the file's precision for the prepared graph (by its parameter names and shapes). On
+/// failure, the message to print.
+pub fn export_onnx(
+    src: &str,
+    path: &str,
+    opts: &Options,
+    values: impl FnOnce(&Graph) -> Result<onnx::Values, String>,
+) -> Result<Exported<Vec<u8>>, String> {
+    let checked =
+        crate::check_source(src, &opts.check).map_err(|d| crate::diag::render(&d, path, src))?;
+    let graph = choose(&checked.graphs, path, opts)?;
+    let g = prepare(graph).map_err(|e| format!("error: internal compiler error: {e}"))?;
+    let values = values(&g)?;
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let bytes = onnx::model(&g, file, &values).map_err(|construct| {
+        format!(
+            "error: cannot export `{}` to ONNX: {construct} is not supported by the ONNX exporter yet",
+            g.name
+        )
+    })?;
+    Ok(Exported {
+        model: g.name.clone(),
+        file_name: format!("{}.onnx", snake(&g.name)),
+        code: bytes,
     })
 }
 
