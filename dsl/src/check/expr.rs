@@ -706,6 +706,23 @@ impl ModelCx<'_, '_> {
     }
 
     pub(super) fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
+        if let Some(node) = &n.node {
+            let index = self.canonical_plain(node);
+            self.error(
+                Diagnostic::new(
+                    Code::E0261,
+                    span,
+                    format!("the node `{index}` is not bound here"),
+                )
+                .label("a node's value outside a node-wise equation")
+                .help(format!(
+                    "`{}` is the column {index} of a matrix, read in an equation for every node (`h_{{k+1}}^{{({index})}} = a[β_k + Ω_k h_k^{{({index})}}]`) or a sum `∑_{{{index} ∈ ne[n]}}`",
+                    crate::dump::name(n)
+                ))
+                .help("for a power, write `x^{K}` without the parentheses"),
+            );
+            return None;
+        }
         let mut items = Vec::with_capacity(n.sub.len());
         for s in &n.sub {
             items.push(self.ix(s)?);
