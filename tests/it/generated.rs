@@ -100,6 +100,12 @@ mod symmetric_normalisation {
 mod kipf_welling {
     nnspec::model!("../../tests/book/13.20_kipf_welling.nn");
 }
+mod nodewise_kipf {
+    nnspec::model!("../../tests/book/13.19_nodewise_kipf.nn");
+}
+mod nodewise_max {
+    nnspec::model!("../../tests/book/13.21_nodewise_max.nn");
+}
 mod graph_attention {
     nnspec::model!("../../tests/book/13.24_graph_attention.nn");
 }
@@ -441,6 +447,8 @@ differential_test!(meanaggregation, mean_aggregation::MeanAggregation, "tests/bo
 differential_test!(maxaggregation, max_aggregation::MaxAggregation, "tests/book/13.21_max_aggregation.nn", [m 0, m 1, m 2]);
 differential_test!(symmetricnormalisation, symmetric_normalisation::SymmetricNormalisation, "tests/book/13.20_symmetric_normalisation.nn", [m 0, m 1, m 2]);
 differential_test!(kipfwelling, kipf_welling::KipfWelling, "tests/book/13.20_kipf_welling.nn", [m 0, m 1, m 2]);
+differential_test!(nodewisekipf, nodewise_kipf::NodewiseKipf, "tests/book/13.19_nodewise_kipf.nn", [m 0, m 1, m 2]);
+differential_test!(nodewisemax, nodewise_max::NodewiseMax, "tests/book/13.21_nodewise_max.nn", [m 0, m 1, m 2]);
 differential_test!(graphattention, graph_attention::GraphAttention, "tests/book/13.24_graph_attention.nn", [m 0, m 1, m 2]);
 differential_test!(causalattention, causal_attention::CausalAttention, "tests/book/12.15_causal_attention.nn", [m 0, m 1]);
 differential_test!(sinusoidalencoding, sinusoidal_encoding::SinusoidalEncoding, "tests/book/12.17_sinusoidal_encoding.nn", [m 0, m 1]);

@@ -300,10 +300,8 @@ impl ModelCx<'_, '_> {
             if idx != var {
                 return Err(unbound(span, &idx));
             }
-            let mut m = func.clone();
-            m.sub.clear();
             return Ok(Nw::Cols(Expr {
-                kind: ExprKind::Name(m),
+                kind: ExprKind::Name(func.clone()),
                 span,
             }));
         }
