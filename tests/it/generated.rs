@@ -79,6 +79,9 @@ mod gcn {
 pub(crate) mod gcn_spec {
     nnspec::model!("../../specs/gcn.nn");
 }
+mod gcn_nodewise {
+    nnspec::model!("../../specs/gcn_nodewise.nn");
+}
 pub(crate) mod sequence {
     nnspec::model!("../../specs/sequence.nn");
 }
@@ -440,6 +443,7 @@ differential_test!(batchnormbuiltin, batch_norm_builtin::BatchNormBuiltin, "test
 differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book/11.10_batch_norm_graph.nn", [m 0, m 1]);
 differential_test!(gcn, gcn::GraphClassifier, "tests/book/13.11_gcn_graph_classification.nn", [m 0, m 1, l 2]);
 differential_test!(gcn_spec, gcn_spec::GCN, "specs/gcn.nn", [m 0, m 1, l 2]);
+differential_test!(gcn_nodewise, gcn_nodewise::GCNNodewise, "specs/gcn_nodewise.nn", [m 0, m 1, l 2]);
 differential_test!(sequence, sequence::Sequence, "specs/sequence.nn", [m 0, m 1]);
 differential_test!(token_cross_entropy, token_cross_entropy::TokenCrossEntropy, "tests/book/5.24_token_cross_entropy.nn", [m 0, m 1]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);

@@ -2098,6 +2098,18 @@ impl ModelCx<'_, '_> {
             return None;
         };
         let var = self.canonical_plain(&b.var);
+        if let Some(set) = b.set.as_deref()
+            && let ExprKind::Call { func, .. } = &set.kind
+            && func.is_bare("ne")
+        {
+            // `∑_{m ∈ ne[n]}` outside a node-wise equation: no node n to sum for.
+            self.error(
+                Diagnostic::new(Code::E0261, set.span, "a sum over a node's neighbours outside a node-wise equation")
+                    .label("no node `n` is bound here")
+                    .help("sum over the neighbours in an equation for every node, `agg[n] = ∑_{m ∈ ne[n]} h_m` (the matrix `agg`), or write the matrix form `H A`"),
+            );
+            return None;
+        }
         let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
             return self.unrolled(op, &var, b, upper, body, span);

@@ -55,7 +55,7 @@ impl ModelCx<'_, '_> {
         let StmtKind::Equation { lhs, rhs, loss } = &s.kind else {
             return None;
         };
-        let (var, target) = self.nodewise_form(lhs, rhs)?;
+        let (var, target) = self.nodewise_form(lhs, rhs, *loss)?;
         let defined = self.canonical_plain(&target);
         let rewritten = if *loss {
             Err(Box::new(
@@ -105,13 +105,17 @@ impl ModelCx<'_, '_> {
 
     /// The node index and the defined matrix of a node-wise equation: `h_{k+1}^{(n)} = …`
     /// defines `H_{k+1}`; `agg[n] = …` over the neighbours (its argument no input) `agg`.
-    fn nodewise_form(&self, lhs: &ast::Lhs, rhs: &Expr) -> Option<(String, Name)> {
+    fn nodewise_form(&self, lhs: &ast::Lhs, rhs: &Expr, loss: bool) -> Option<(String, Name)> {
         if let Some(node) = &lhs.name.node {
             let var = self.canonical_plain(node);
             let mut target = lhs.name.clone();
             target.node = None;
             target.word = upper(&target.word);
             return Some((var, target));
+        }
+        // A loss's `L[φ]` names a parameter group, not a node.
+        if loss {
+            return None;
         }
         let [arg] = lhs.args.as_deref()? else {
             return None;
@@ -292,7 +296,15 @@ impl ModelCx<'_, '_> {
                     .help(READINGS),
             ));
         }
-        if self.node_defs.contains(&word)
+        // A node-wise `agg` (or one whose definition failed, already reported).
+        let failed = matches!(
+            self.scope.get(&word),
+            Some(Entry {
+                sym: Sym::Poisoned,
+                ..
+            })
+        );
+        if (self.node_defs.contains(&word) || failed)
             && let [a] = args
             && let ExprKind::Name(i) = &a.kind
         {
@@ -497,6 +509,12 @@ impl ModelCx<'_, '_> {
         let sizes_only = |x: &Expr| self.sizes_only(x);
         match &e.kind {
             ExprKind::Paren(x) => self.split(x, m, n, pow, outer),
+            ExprKind::Stack(rows) if matches!(rows.as_slice(), [r] if r.len() == 1) => {
+                match &rows[0][0] {
+                    ast::Entry::Item(x) => self.split(x, m, n, pow, outer),
+                    ast::Entry::Ellipsis(_) => Err(mixed(e.span, m, n)),
+                }
+            }
             ExprKind::Binary {
                 op: op @ (BinOp::Juxt | BinOp::Scale),
                 lhs,
@@ -586,16 +604,25 @@ impl ModelCx<'_, '_> {
         found
     }
 
-    /// The model's adjacency: its one input `ℝ^{N×N}` (`E0260` without one or with two).
+    /// The model's adjacency: its one input `ℝ^{N×N}`, square as written (`ℝ^{N×N}`, not
+    /// `ℝ^{D×N}` with `D = N`) or else by value (`E0260` without one or with two).
     fn adjacency(&self, at: Span) -> R<Expr> {
-        let square: Vec<&String> = self
-            .inputs
-            .iter()
-            .filter(|i| {
-                matches!(self.scope.get(*i), Some(Entry { sym: Sym::Data(_, v), .. })
-                    if matches!(&v.shape, Shape::Mat(r, c) if r.same(c)))
-            })
-            .collect();
+        let square_when = |written: bool| -> Vec<&String> {
+            self.inputs
+                .iter()
+                .filter(|i| {
+                    matches!(self.scope.get(*i), Some(Entry { sym: Sym::Data(_, v), .. })
+                        if matches!(&v.shape, Shape::Mat(r, c)
+                            if r.same(c) && (!written || r.sym == c.sym)))
+                })
+                .collect()
+        };
+        let written = square_when(true);
+        let square = if written.len() == 1 {
+            written
+        } else {
+            square_when(false)
+        };
         let [a] = square.as_slice() else {
             let found = if square.is_empty() {
                 "no input is a square matrix `ℝ^{N×N}`".to_string()
