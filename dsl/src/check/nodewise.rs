@@ -134,7 +134,7 @@ impl ModelCx<'_, '_> {
 
     /// `e` for every node `var` at once.
     fn node_expr(&self, e: &Expr, var: &str) -> R<Nw> {
-        if !self.mentions(e, var) && !mentions_any_node(e) {
+        if !self.mentions(e, var) && !nodewise_body(e) {
             return Ok(Nw::Free(e.clone()));
         }
         let span = e.span;
@@ -677,8 +677,9 @@ impl ModelCx<'_, '_> {
     }
 }
 
-/// Whether a right side reads a neighbourhood or a node's value by superscript: what makes
-/// `agg[n] = …` node-wise rather than a function of inputs.
+/// Whether an expression reads a neighbourhood or a node's value by superscript: what makes
+/// `agg[n] = …` node-wise rather than a function of inputs, and a sub-expression not the same
+/// for every node.
 fn nodewise_body(e: &Expr) -> bool {
     let mut found = false;
     crate::syntax::walk(e, &mut |x| match &x.kind {
@@ -687,11 +688,6 @@ fn nodewise_body(e: &Expr) -> bool {
         _ => {}
     });
     found
-}
-
-/// Whether `e` holds a node superscript or a neighbourhood at all.
-fn mentions_any_node(e: &Expr) -> bool {
-    nodewise_body(e)
 }
 
 fn upper(word: &str) -> String {
