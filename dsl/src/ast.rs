@@ -62,6 +62,8 @@ pub struct Name {
     pub frozen: bool,
     /// The subscript's index expressions: `h_{k+1}` has one, `x_{i,j}` two, `h` none.
     pub sub: Vec<Expr>,
+    /// The node superscript of `h_k^{(n)}` (eq. 13.9): the node index it names.
+    pub node: Option<Box<Name>>,
     /// The whole name.
     pub span: Span,
 }
@@ -69,7 +71,11 @@ pub struct Name {
 impl Name {
     /// Whether this is `word` alone: no subscript, prime or frozen mark (`I`, not `I_1` or `I'`).
     pub fn is_bare(&self, word: &str) -> bool {
-        self.word == word && self.sub.is_empty() && self.primes == 0 && !self.frozen
+        self.word == word
+            && self.sub.is_empty()
+            && self.primes == 0
+            && !self.frozen
+            && self.node.is_none()
     }
 }
 

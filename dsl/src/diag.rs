@@ -106,6 +106,11 @@ codes! {
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
+    E0260 = "E0260", "a neighbourhood `ne[n]` in a model without one adjacency input `ℝ^{N×N}`";
+    E0261 = "E0261", "a node's value (`h^{(m)}`, `ne[m]`) outside the sum or node-wise equation that binds its node";
+    E0262 = "E0262", "a node's value `h_k^{(n)}` whose matrix `H_k` is not defined";
+    E0263 = "E0263", "a node-wise expression with no matrix reading (two nodes' values multiplied, a term mixing m and n)";
+    E0264 = "E0264", "a neighbourhood `ne[n]` or a node index used as a value";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";

@@ -159,6 +159,9 @@ pub fn name(n: &ast::Name) -> String {
         let items: Vec<String> = n.sub.iter().map(expr).collect();
         let _ = write!(s, "_{{{}}}", items.join(","));
     }
+    if let Some(node) = &n.node {
+        let _ = write!(s, "^{{({})}}", name(node));
+    }
     s
 }
 

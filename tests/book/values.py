@@ -1079,6 +1079,77 @@ def kipf_welling():
     return degree_layer(62, renormalised, layers=2)
 
 
+def nodewise_layer(seed, aggregate, graphs, names=("agg",)):
+    """The node update of eq. 13.9, h_1^{(n)} = ReLU[β_0 + Ω_0 h_n + Ω_0 agg[n]], node by node
+    with loops: `aggregate(x, ne, n, degree)` gives agg[n] from the embeddings, the neighbours
+    ne[n] = {m : A[m, n] ≠ 0} and their sizes |ne[·]|. The matrix form must equal it: H'_1."""
+    g = rng(seed)
+    n_nodes, dx, dh = 4, 3, 5
+    xs = [draw(g, dx, n_nodes) for _ in graphs]
+    ys = [draw(g, dh, n_nodes) for _ in graphs]
+    p = {"β_0": draw(g, dh), "Ω_0": draw(g, dh, dx)}
+    aggs, hs = [], []
+    for x, a in zip(xs, graphs):
+        ne = [[m for m in range(n_nodes) if a[m, k] != 0] for k in range(n_nodes)]
+        size = [len(s) for s in ne]
+        agg = np.zeros((dx, n_nodes))
+        h = np.zeros((dh, n_nodes))
+        for k in range(n_nodes):
+            agg[:, k] = aggregate(x, ne[k], k, size)
+            h[:, k] = relu(p["β_0"] + p["Ω_0"] @ x[:, k] + p["Ω_0"] @ agg[:, k])  # (13.9)
+        aggs.append(agg)
+        hs.append(h)
+    loss = sum(np.sum((h - y) ** 2) for h, y in zip(hs, ys))
+    expected = {name: side(aggs) for name in names}
+    expected.update({"H_1": side(hs), "H'_1": side(hs), "L": loss})
+    return {"X": side(xs), "A": side(graphs), "Y": side(ys)}, p, expected
+
+
+# The first fixed graph, and a triangle with node 4 alone (no neighbours).
+LONE_NODE_GRAPHS = [
+    FIXED_GRAPHS[0],
+    np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], dtype=float),
+]
+
+
+@spec("13.8_nodewise_sum")
+def nodewise_sum():
+    def total(x, ne, _n, _size):
+        return sum((x[:, m] for m in ne), np.zeros(x.shape[0]))  # (13.8); no neighbour: 0
+
+    return nodewise_layer(70, total, LONE_NODE_GRAPHS)
+
+
+@spec("13.17_nodewise_mean")
+def nodewise_mean():
+    def mean(x, ne, n, size):
+        return sum(x[:, m] for m in ne) / size[n]  # (13.17)
+
+    return nodewise_layer(71, mean, FIXED_GRAPHS)
+
+
+@spec("13.19_nodewise_kipf")
+def nodewise_kipf():
+    def kipf(x, ne, n, size):
+        return sum(x[:, m] / math.sqrt(size[n] * size[m]) for m in ne)  # (13.19)
+
+    return nodewise_layer(72, kipf, FIXED_GRAPHS, names=("agg", "agg'"))
+
+
+@spec("13.21_nodewise_max")
+def nodewise_max():
+    def largest(x, ne, _n, _size):
+        if not ne:
+            return np.zeros(x.shape[0])  # nothing to take the maximum of: 0
+        vals = np.array([x[:, m] for m in ne])
+        top = np.sort(vals, axis=0)
+        # No ties (nor near ties) at the test point: the maximiser is unique.
+        assert len(ne) < 2 or np.all(top[-1] - top[-2] > 1e-3)
+        return vals.max(axis=0)  # (13.21)
+
+    return nodewise_layer(73, largest, LONE_NODE_GRAPHS)
+
+
 @spec("13.24_graph_attention")
 def graph_attention():
     g = rng(65)

@@ -79,6 +79,9 @@ mod gcn {
 pub(crate) mod gcn_spec {
     nnspec::model!("../../specs/gcn.nn");
 }
+mod gcn_nodewise {
+    nnspec::model!("../../specs/gcn_nodewise.nn");
+}
 pub(crate) mod sequence {
     nnspec::model!("../../specs/sequence.nn");
 }
@@ -99,6 +102,12 @@ mod symmetric_normalisation {
 }
 mod kipf_welling {
     nnspec::model!("../../tests/book/13.20_kipf_welling.nn");
+}
+mod nodewise_kipf {
+    nnspec::model!("../../tests/book/13.19_nodewise_kipf.nn");
+}
+mod nodewise_max {
+    nnspec::model!("../../tests/book/13.21_nodewise_max.nn");
 }
 mod graph_attention {
     nnspec::model!("../../tests/book/13.24_graph_attention.nn");
@@ -434,6 +443,7 @@ differential_test!(batchnormbuiltin, batch_norm_builtin::BatchNormBuiltin, "test
 differential_test!(batchnormgraph, batch_norm_graph::BatchNormGraph, "tests/book/11.10_batch_norm_graph.nn", [m 0, m 1]);
 differential_test!(gcn, gcn::GraphClassifier, "tests/book/13.11_gcn_graph_classification.nn", [m 0, m 1, l 2]);
 differential_test!(gcn_spec, gcn_spec::GCN, "specs/gcn.nn", [m 0, m 1, l 2]);
+differential_test!(gcn_nodewise, gcn_nodewise::GCNNodewise, "specs/gcn_nodewise.nn", [m 0, m 1, l 2]);
 differential_test!(sequence, sequence::Sequence, "specs/sequence.nn", [m 0, m 1]);
 differential_test!(token_cross_entropy, token_cross_entropy::TokenCrossEntropy, "tests/book/5.24_token_cross_entropy.nn", [m 0, m 1]);
 differential_test!(gin, gin::SelfWeighted, "tests/book/13.14_gin_self_weight.nn", [m 0, m 1, m 2]);
@@ -441,6 +451,8 @@ differential_test!(meanaggregation, mean_aggregation::MeanAggregation, "tests/bo
 differential_test!(maxaggregation, max_aggregation::MaxAggregation, "tests/book/13.21_max_aggregation.nn", [m 0, m 1, m 2]);
 differential_test!(symmetricnormalisation, symmetric_normalisation::SymmetricNormalisation, "tests/book/13.20_symmetric_normalisation.nn", [m 0, m 1, m 2]);
 differential_test!(kipfwelling, kipf_welling::KipfWelling, "tests/book/13.20_kipf_welling.nn", [m 0, m 1, m 2]);
+differential_test!(nodewisekipf, nodewise_kipf::NodewiseKipf, "tests/book/13.19_nodewise_kipf.nn", [m 0, m 1, m 2]);
+differential_test!(nodewisemax, nodewise_max::NodewiseMax, "tests/book/13.21_nodewise_max.nn", [m 0, m 1, m 2]);
 differential_test!(graphattention, graph_attention::GraphAttention, "tests/book/13.24_graph_attention.nn", [m 0, m 1, m 2]);
 differential_test!(causalattention, causal_attention::CausalAttention, "tests/book/12.15_causal_attention.nn", [m 0, m 1]);
 differential_test!(sinusoidalencoding, sinusoidal_encoding::SinusoidalEncoding, "tests/book/12.17_sinusoidal_encoding.nn", [m 0, m 1]);

@@ -537,6 +537,7 @@ fn term<'a>(e: &'a Expr, i: &str) -> Option<(&'a ast::Name, &'a ast::Name, &'a E
 fn strip(n: &ast::Name) -> ast::Name {
     ast::Name {
         sub: Vec::new(),
+        node: None,
         ..n.clone()
     }
 }
@@ -865,6 +866,7 @@ pub(crate) fn placeholder(m: &Entrywise<'_>) -> ast::Name {
         primes: 0,
         frozen: false,
         sub: Vec::new(),
+        node: None,
         span: m.sum.span,
     }
 }
@@ -899,6 +901,7 @@ pub(crate) fn bias_placeholder(m: &Entrywise<'_>, bias: &ast::Name) -> ast::Name
         primes: 0,
         frozen: false,
         sub: Vec::new(),
+        node: None,
         span: bias.span,
     }
 }

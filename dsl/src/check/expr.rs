@@ -706,6 +706,23 @@ impl ModelCx<'_, '_> {
     }
 
     pub(super) fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
+        if let Some(node) = &n.node {
+            let index = self.canonical_plain(node);
+            self.error(
+                Diagnostic::new(
+                    Code::E0261,
+                    span,
+                    format!("the node `{index}` is not bound here"),
+                )
+                .label("a node's value outside a node-wise equation")
+                .help(format!(
+                    "`{}` is the column {index} of a matrix, read in an equation for every node (`h_{{k+1}}^{{({index})}} = a[β_k + Ω_k h_k^{{({index})}}]`) or a sum `∑_{{{index} ∈ ne[n]}}`",
+                    crate::dump::name(n)
+                ))
+                .help("for a power, write `x^{K}` without the parentheses"),
+            );
+            return None;
+        }
         let mut items = Vec::with_capacity(n.sub.len());
         for s in &n.sub {
             items.push(self.ix(s)?);
@@ -2081,6 +2098,18 @@ impl ModelCx<'_, '_> {
             return None;
         };
         let var = self.canonical_plain(&b.var);
+        if let Some(set) = b.set.as_deref()
+            && let ExprKind::Call { func, .. } = &set.kind
+            && func.is_bare("ne")
+        {
+            // `∑_{m ∈ ne[n]}` outside a node-wise equation: no node n to sum for.
+            self.error(
+                Diagnostic::new(Code::E0261, set.span, "a sum over a node's neighbours outside a node-wise equation")
+                    .label("no node `n` is bound here")
+                    .help("sum over the neighbours in an equation for every node, `agg[n] = ∑_{m ∈ ne[n]} h_m` (the matrix `agg`), or write the matrix form `H A`"),
+            );
+            return None;
+        }
         let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
             return self.unrolled(op, &var, b, upper, body, span);

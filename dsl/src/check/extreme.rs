@@ -141,7 +141,7 @@ impl ModelCx<'_, '_> {
             // index of it the neighbour, the set does not say; `MaxNe[H, A]` does.
             let neighbours = self.snippet(set.span).starts_with("`ne[");
             let help = if neighbours && op == BigOp::Max {
-                "the maximum over each node's neighbours (eq. 13.21) for every node at once is `MaxNe[H, A]`: the node features `H ∈ ℝ^{D×N}` (node m the column `H_m`) and the adjacency `A ∈ ℝ^{N×N}`, m a neighbour of n when `A[m, n] ≠ 0`; read as `max_{m ∈ ne[n]} [H_m]` for each row of `H`, 0 for a node with no neighbour".to_string()
+                "the maximum over each node's neighbours (eq. 13.21) for every node at once is `MaxNe[H, A]`: the node features `H ∈ ℝ^{D×N}` (node m the column `H_m`) and the adjacency `A ∈ ℝ^{N×N}`, m a neighbour of n when `A[m, n] ≠ 0`; read as `max_{m ∈ ne[n]} [H_m]` for each row of `H`, 0 for a node with no neighbour; node by node, an equation `agg[n] = max_{m ∈ ne[n]} [h_m]` defines that matrix `agg`".to_string()
             } else {
                 format!(
                     "a {} over a range is `{sym}_{{{var}=1}}^{{K}} …` or `{sym}_{{{var} ∈ {{1 … K}}}} …`",

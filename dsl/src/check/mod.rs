@@ -31,6 +31,7 @@ mod hypers;
 mod lets;
 mod losses;
 mod model;
+mod nodewise;
 pub use model::ENVIRONMENTS;
 mod scope;
 pub mod shape;
@@ -77,6 +78,10 @@ pub struct ModelInfo {
     pub hypers: Vec<(String, Option<f64>)>,
     /// Every named quantity, in definition order (families expanded).
     pub symbols: Vec<SymbolInfo>,
+    /// The node-wise equations of graph networks (`agg[n] = ∑_{m ∈ ne[n]} h_m`), each by its
+    /// statement's span, as the matrix equation checking read it as (`check/nodewise.rs`):
+    /// what lowering lowers in its place.
+    pub nodewise: Vec<(Span, ast::Stmt)>,
 }
 
 /// What kind of quantity a name is.
@@ -330,6 +335,10 @@ struct ModelCx<'c, 'a> {
     inlined: usize,
     /// The `let` functions being inlined, outermost first, with their call's span.
     expanding: Vec<(String, Span)>,
+    /// Node-wise equations read as matrix equations, by statement span (`nodewise`).
+    nodewise: Vec<(Span, ast::Stmt)>,
+    /// Names a node-wise equation `agg[n] = …` defines: `agg[m]` is a column of `agg`.
+    node_defs: BTreeSet<String>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -358,6 +367,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             recursive: BTreeSet::new(),
             inlined: 0,
             expanding: Vec::new(),
+            nodewise: Vec::new(),
+            node_defs: BTreeSet::new(),
         }
     }
 

@@ -214,6 +214,7 @@ impl ModelCx<'_, '_> {
                 name: model.name.text.clone(),
                 hypers,
                 symbols,
+                nodewise: self.nodewise,
             },
             Interface {
                 inputs,

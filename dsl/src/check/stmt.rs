@@ -12,6 +12,12 @@ use std::collections::BTreeSet;
 impl ModelCx<'_, '_> {
     pub(super) fn stmt(&mut self, s: &ast::Stmt) {
         self.batch_sums.clear();
+        // `agg[n] = ∑_{m ∈ ne[n]} h_m`, `h_{k+1}^{(n)} = …`: the matrix equation it reads as.
+        match self.nodewise(s) {
+            Some(Some(rewritten)) => return self.stmt(&rewritten),
+            Some(None) => return,
+            None => {}
+        }
         match &s.kind {
             ast::StmtKind::Input(items) | ast::StmtKind::Target(items) => {
                 let kind = if matches!(s.kind, ast::StmtKind::Input(_)) {

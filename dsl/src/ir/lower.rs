@@ -398,6 +398,14 @@ impl Cx<'_, '_> {
 
     /// Lowers a statement; a failure is recorded (once per place) and lowering goes on.
     fn stmt_or_record(&mut self, s: &ast::Stmt, scope: &mut Scope, prefix: Option<&str>) {
+        // A node-wise equation (`agg[n] = ∑_{m ∈ ne[n]} h_m`) is lowered as the matrix
+        // equation checking read it as.
+        let infos = self.infos;
+        let s = infos
+            .iter()
+            .flat_map(|i| &i.nodewise)
+            .find(|(at, _)| *at == s.span)
+            .map_or(s, |(_, rewritten)| rewritten);
         let result = self.stmt(s, scope, prefix);
         self.record(result);
     }

@@ -120,6 +120,7 @@ pub(super) fn build_expr(p: Pair<'_, Rule>) -> Expr {
                         primes: 0,
                         frozen: false,
                         sub: Vec::new(),
+                        node: None,
                         span: Span {
                             start: span.start,
                             end: span.start + 1,
@@ -426,6 +427,9 @@ pub(super) fn build_name(p: Pair<'_, Rule>) -> ast::Name {
             }
             Rule::frozen => name.frozen = true,
             Rule::subscript => name.sub = build_subscript(c),
+            Rule::node_sup => {
+                name.node = c.into_inner().next().map(|n| Box::new(build_name(n)));
+            }
             _ => {}
         }
     }
@@ -460,6 +464,7 @@ fn build_subscript(p: Pair<'_, Rule>) -> Vec<Expr> {
                     primes,
                     frozen: false,
                     sub: Vec::new(),
+                    node: None,
                     span,
                 };
                 out.push(Expr {

@@ -99,6 +99,7 @@ pub(super) fn empty_name(span: Span) -> ast::Name {
         primes: 0,
         frozen: false,
         sub: Vec::new(),
+        node: None,
         span,
     }
 }

@@ -161,6 +161,30 @@ fn ascii_and_unicode_spellings_mean_the_same() {
 }
 
 #[test]
+fn node_wise_equations_mean_the_same_in_ascii_and_unicode() {
+    let uni = "model G[N = 4, D = 3] { input X : ℝ^{D×N}; input A : ℝ^{N×N}; \
+               param β : ℝ^D, Ω : ℝ^{D×D}; H = X; \
+               agg[n] = ∑_{m ∈ ne[n]} h_m / √(|ne[n]| |ne[m]|); \
+               h_1^{(n)} = ReLU[β + Ω h^{(n)} + Ω agg[n]] }";
+    let ascii = "model G[N = 4, D = 3] { input X : R^{D x N}; input A : R^{N x N}; \
+                 param beta : R^D, Omega : R^{D x D}; H = X; \
+                 agg[n] = sum_{m in ne[n]} h_m / sqrt[|ne[n]| |ne[m]|]; \
+                 h_1^{(n)} = ReLU[beta + Omega h^{(n)} + Omega agg[n]] }";
+    let a = check_source(uni, &Options::default()).expect("unicode spelling checks");
+    let b = check_source(ascii, &Options::default()).expect("ascii spelling checks");
+    assert_eq!(
+        nnspec_dsl::check::dump(&a.info),
+        nnspec_dsl::check::dump(&b.info)
+    );
+    let (ga, gb) = (
+        a.graph(None).expect("lowered"),
+        b.graph(None).expect("lowered"),
+    );
+    // `√x` and `sqrt[x]` are one root of the sizes: the same operations.
+    assert_eq!(ga.to_string(), gb.to_string());
+}
+
+#[test]
 fn every_construct_that_cannot_be_compiled_is_reported_at_its_place() {
     let src = std::fs::read_to_string(err_dir().join("E0406_every_construct_reported.nn"))
         .expect("readable");
