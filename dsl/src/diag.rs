@@ -106,6 +106,10 @@ codes! {
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
+    E0242 = "E0242", "the left side of an update `←` is not an entry of a parameter's table (`q[s_t, a_t]`, `v[s]`)";
+    E0243 = "E0243", "an update `←` whose right side is not one number";
+    E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
+    E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";

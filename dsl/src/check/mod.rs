@@ -37,6 +37,7 @@ pub mod shape;
 mod stack;
 mod stmt;
 mod table;
+mod update;
 pub use lets::MAX_INLINED;
 
 pub(crate) use families::{Range, family_runs};
@@ -330,6 +331,8 @@ struct ModelCx<'c, 'a> {
     inlined: usize,
     /// The `let` functions being inlined, outermost first, with their call's span.
     expanding: Vec<(String, Span)>,
+    /// The tables written by `←` statements so far (each at most once, `E0244`).
+    updated: BTreeSet<String>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -358,6 +361,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             recursive: BTreeSet::new(),
             inlined: 0,
             expanding: Vec::new(),
+            updated: BTreeSet::new(),
         }
     }
 

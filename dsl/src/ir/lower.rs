@@ -27,6 +27,7 @@ mod entries;
 mod extreme;
 mod resample;
 mod rl;
+mod update;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
@@ -553,6 +554,7 @@ impl Cx<'_, '_> {
                 scope.names.insert(canon, val);
             }
             ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss, scope)?,
+            ast::StmtKind::Update { lhs, rhs } => self.update(lhs, rhs, scope)?,
         }
         Ok(())
     }

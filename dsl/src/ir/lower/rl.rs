@@ -37,6 +37,15 @@ impl Cx<'_, '_> {
             return Ok(None);
         };
         let shape = self.graph.shape(t.id);
+        // `r[s_t, a_t]`: a number observed per example, looked up with its own labels.
+        if shape.rows == 1
+            && shape.cols == Cols::Batch(1)
+            && args
+                .iter()
+                .all(|a| matches!(item(a, scope), Item::Label(_)))
+        {
+            return Ok(Some(Val::Node(t)));
+        }
         let axes = if shape.cols == Cols::Fixed(1) { 1 } else { 2 };
         if !matches!(shape.cols, Cols::Fixed(_)) || axes != args.len() {
             return Ok(None);
