@@ -91,6 +91,8 @@ impl TabularModel {
             );
             (p.name.clone(), init.sample(r, c, rng))
         }));
+        let mut params = params;
+        dynamics(graph, &mut params)?;
         let acting = graph.params.iter().position(|p| p.name == "q");
         let graph = crate::dsl::opt::optimize(graph).map_err(|e| e.to_string())?;
         Ok(TabularModel {
@@ -173,6 +175,44 @@ impl TabularModel {
         }
         Ok(writes)
     }
+}
+
+/// Fills the environment's tables (`r[s, a]`, `Pr(s'|s, a)`: parameters of the group `env`)
+/// from its dynamics.
+fn dynamics(graph: &Graph, params: &mut NamedParams<f64>) -> Result<(), String> {
+    let env = graph.env.as_deref().unwrap_or_default();
+    let wanted = |name: &str| {
+        graph
+            .params
+            .iter()
+            .any(|p| p.name == name && p.group.as_deref() == Some("env"))
+    };
+    if !wanted("r") && !wanted("Pr") {
+        return Ok(());
+    }
+    let slippery = match env {
+        "FrozenLake" => false,
+        "FrozenLakeSlippery" => true,
+        _ => return Err(format!("`{env}` has no dynamics to read")),
+    };
+    let (p, r) = crate::runtime::tabular::frozen_lake_dynamics(slippery);
+    let (states, actions) = (16, 4);
+    params.for_each_param_mut(&mut |name, mut m| {
+        if name == "r" && wanted("r") {
+            for s in 0..states {
+                for a in 0..actions {
+                    m[(s, a)] = r[s * actions + a];
+                }
+            }
+        } else if name == "Pr" && wanted("Pr") {
+            for s in 0..states {
+                for col in 0..actions * states {
+                    m[(s, col)] = p[s * actions * states + col];
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 impl Rules for TabularModel {

@@ -135,3 +135,68 @@ fn sarsa_solves_the_deterministic_lake() {
     assert!(m.reads_next_action());
     solves_the_lake(&table(&m)).unwrap();
 }
+
+/// Value iteration by hand on the slippery lake (γ = 0.9): the moves from `FrozenLake::moved`,
+/// each of the intended direction and the two beside it with probability 1/3, reward 1 on
+/// reaching the goal, holes and goal absorbing with value 0.
+fn lake_values_by_hand() -> [f64; 16] {
+    let mut v = [0.0; 16];
+    loop {
+        let mut next = [0.0; 16];
+        for (s, n) in next.iter_mut().enumerate() {
+            if matches!(FrozenLake::tile(s), b'H' | b'G') {
+                continue;
+            }
+            *n = (0..4)
+                .map(|a: usize| {
+                    [(a + 3) % 4, a, (a + 1) % 4]
+                        .iter()
+                        .map(|&d| {
+                            let to = FrozenLake::moved(s, d);
+                            let r = if FrozenLake::tile(to) == b'G' {
+                                1.0
+                            } else {
+                                0.0
+                            };
+                            (r + 0.9 * v[to]) / 3.0
+                        })
+                        .sum::<f64>()
+                })
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
+        let change = (0..16).map(|s| (next[s] - v[s]).abs()).fold(0.0, f64::max);
+        v = next;
+        if change < 1e-14 {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn value_iteration_as_printed_converges_to_the_lakes_values() {
+    let mut m = spec("value_iteration.nn");
+    let (sweeps, change) = tabular::sweeps(&mut m, 16, 1e-12, 1000, &mut |_, _| {}).unwrap();
+    assert!(
+        change <= 1e-12 && sweeps < 1000,
+        "{sweeps} sweeps, change {change}"
+    );
+    let mut v = None;
+    m.params.for_each_param(&mut |n, p| {
+        if n == "v" {
+            v = Some(p.to_owned());
+        }
+    });
+    let v = v.unwrap();
+    let want = lake_values_by_hand();
+    for s in 0..16 {
+        assert!(
+            (v[(s, 0)] - want[s]).abs() < 1e-8,
+            "v[{}] = {} ≠ {}",
+            s + 1,
+            v[(s, 0)],
+            want[s]
+        );
+    }
+    // The start's value under the best policy (Gym's slippery lake at γ = 0.9).
+    assert!((want[0] - 0.0689).abs() < 1e-4, "{}", want[0]);
+}

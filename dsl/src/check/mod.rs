@@ -22,6 +22,7 @@
 pub(crate) mod builtins;
 mod decl;
 mod deriv;
+pub(crate) mod dynamics;
 pub(crate) mod entries;
 pub(crate) mod entrywise;
 mod expr;
@@ -333,6 +334,8 @@ struct ModelCx<'c, 'a> {
     expanding: Vec<(String, Span)>,
     /// The tables written by `←` statements so far (each at most once, `E0244`).
     updated: BTreeSet<String>,
+    /// The environment of the `env` line.
+    env: Option<String>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -362,6 +365,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             inlined: 0,
             expanding: Vec::new(),
             updated: BTreeSet::new(),
+            env: None,
         }
     }
 

@@ -49,6 +49,7 @@ impl ModelCx<'_, '_> {
                 sym: Sym::Param(v, _) | Sym::Value(v),
                 ..
             }) if !v.per_example => v.clone(),
+            None => self.env_table(&name)?,
             _ => return None,
         };
         let dims = match &v.shape {
@@ -57,7 +58,8 @@ impl ModelCx<'_, '_> {
             _ => return None,
         };
         let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.ix(a)).collect();
-        if !ixs.iter().any(|i| matches!(i, Some(Ix::Label(..)))) {
+        let labels = ixs.iter().any(|i| matches!(i, Some(Ix::Label(..))));
+        if !labels && !ixs.iter().all(|i| matches!(i, Some(Ix::Int(_)))) {
             return None;
         }
         let written = self
@@ -130,7 +132,7 @@ impl ModelCx<'_, '_> {
         }
         Some(ok.then_some(Val {
             shape: Shape::Scalar,
-            per_example: true,
+            per_example: labels,
             labels: None,
             diagonal: false,
             structure: Default::default(),

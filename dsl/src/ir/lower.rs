@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 mod concat;
 mod conv;
 mod deriv;
+mod dynamics;
 mod entries;
 mod extreme;
 mod resample;
@@ -848,7 +849,7 @@ impl Cx<'_, '_> {
             } => self.big(*op, binder.as_ref(), upper.as_deref(), body, span, scope),
             ExprKind::Stack(rows) => self.stack(rows, false, span, scope),
             ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, span, scope),
-            ExprKind::Prob { .. } => Err(unsupported(span, "this construct")),
+            ExprKind::Prob { event, given } => self.prob(event, given, span, scope),
         }
     }
 
