@@ -7,8 +7,10 @@
 //! one transition is one example. A step runs the graph once on a batch of transitions, then
 //! writes every update's values into its table's entries ([`dsl::ir::Update`]), so every right
 //! side reads the tables before the step. The agent acts on the table `q` (`q[s, ·]`, or the
-//! vector `q` itself in a bandit's one state).
+//! vector `q` itself in a bandit's one state), or takes the action `A_t` the model defines
+//! (`A_t = argmax_{a'=1}^{A} […]`, an upper confidence bound; [`ACTION`]).
 
+use crate::dsl::ir::lower::ACTION;
 use crate::dsl::ir::{Graph, Role, UpdateIndex};
 use crate::interp;
 use crate::runtime::tabular::{Rules, Transition};
@@ -134,13 +136,21 @@ impl TabularModel {
             .collect()
     }
 
-    /// One update step's writes: `(parameter, row, column, value)`, computed before any is made.
-    fn writes(&self, batch: &[Transition]) -> Result<Vec<(usize, usize, usize, f64)>, String> {
-        let inputs = self.inputs(batch);
+    /// One run of the graph on `inputs` at the current tables.
+    fn run(&self, inputs: &[Mat<f64>]) -> Result<interp::Values<f64>, String> {
         let mut params = Vec::new();
         self.params
             .for_each_param(&mut |_, m| params.push(m.to_owned()));
-        let values = interp::run(&self.graph, &inputs, &params).map_err(|e| e.to_string())?;
+        interp::run(&self.graph, inputs, &params).map_err(|e| e.to_string())
+    }
+
+    /// One update step's writes: `(parameter, row, column, value)`, computed before any is made.
+    fn writes(&self, batch: &[Transition]) -> Result<Vec<(usize, usize, usize, f64)>, String> {
+        let inputs = self.inputs(batch);
+        let values = self.run(&inputs)?;
+        let mut params = Vec::new();
+        self.params
+            .for_each_param(&mut |_, m| params.push(m.to_owned()));
         let mut writes = Vec::new();
         for u in &self.graph.updates {
             let out = values
@@ -216,6 +226,22 @@ fn dynamics(graph: &Graph, params: &mut NamedParams<f64>) -> Result<(), String> 
 }
 
 impl Rules for TabularModel {
+    fn action(&self, state: usize) -> Result<Option<usize>, String> {
+        let Some((name, _)) = self.graph.outputs.iter().find(|(n, _)| n == ACTION) else {
+            return Ok(None);
+        };
+        let probe = Transition {
+            s: state,
+            ..Transition::default()
+        };
+        let values = self.run(&self.inputs(&[probe]))?;
+        let a = values.output(name).map_or(f64::NAN, |m| m[(0, 0)]);
+        if a.is_nan() || a < 1.0 || a.fract() != 0.0 {
+            return Err(format!("`{ACTION}` is {a}, not an action counted from 1"));
+        }
+        Ok(Some(a as usize - 1))
+    }
+
     fn action_values(&self, state: usize, out: &mut [f64]) {
         let Some(q) = self.acting_table() else {
             out.fill(0.0);

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! episodes  (temporal-difference learning, eqs. 19.14–19.15; bandits)
-//!   act      a_t = argmax_a q[s_t, a], or a uniform action with probability ε
+//!   act      the model's own choice A_t (an upper confidence bound), or else
+//!            a_t = argmax_a q[s_t, a], or a uniform action with probability ε
 //!            (ε falling linearly over the episodes, from its start to 0)
 //!            (a tie drawn uniformly among the largest)
 //!   observe  r, s_{t+1} (and with SARSA a_{t+1}, chosen the same way in s_{t+1})
@@ -45,6 +46,15 @@ pub struct Transition {
 pub trait Rules {
     /// The action values the agent acts on in `state`, one per action, into `out`.
     fn action_values(&self, state: usize, out: &mut [f64]);
+    /// The action the model itself chooses in `state` (counted from 0), if it has a rule for
+    /// it (an upper confidence bound); `None`: act ε-greedily on [`Rules::action_values`].
+    ///
+    /// # Errors
+    /// When the rule cannot be computed or chooses no action.
+    fn action(&self, state: usize) -> Result<Option<usize>, String> {
+        let _ = state;
+        Ok(None)
+    }
     /// One update step on `batch`; returns the largest change of any entry it wrote.
     ///
     /// # Errors
@@ -89,23 +99,40 @@ pub fn greedy(values: &[f64]) -> usize {
     best
 }
 
-/// ε-greedy: a uniform action with probability ε, else a greedy one (a tie drawn uniformly
-/// among the largest values, so that untried actions of equal value are all explored).
-fn act(rules: &dyn Rules, s: usize, values: &mut [f64], eps: f64, rng: &mut Rng) -> usize {
+/// The model's own choice, or ε-greedy: a uniform action with probability ε, else a greedy
+/// one (a tie drawn uniformly among the largest values, so that untried actions of equal value
+/// are all explored).
+fn act(
+    rules: &dyn Rules,
+    s: usize,
+    values: &mut [f64],
+    eps: f64,
+    rng: &mut Rng,
+) -> Result<usize, String> {
+    if let Some(a) = rules.action(s)? {
+        if a >= values.len() {
+            return Err(format!(
+                "the model chose action {} of {}",
+                a + 1,
+                values.len()
+            ));
+        }
+        return Ok(a);
+    }
     let uniform = |rng: &mut Rng, n: usize| ((rng.uniform() * n as f64) as usize).min(n - 1);
     if rng.uniform() < eps {
-        return uniform(rng, values.len());
+        return Ok(uniform(rng, values.len()));
     }
     rules.action_values(s, values);
     let best = values[greedy(values)];
     let ties = values.iter().filter(|v| **v == best).count();
     let k = uniform(rng, ties);
-    values
+    Ok(values
         .iter()
         .enumerate()
         .filter(|(_, v)| **v == best)
         .nth(k)
-        .map_or(0, |(a, _)| a)
+        .map_or(0, |(a, _)| a))
 }
 
 /// Runs `config.episodes` episodes of `env`, one update step per environment step;
@@ -126,7 +153,7 @@ pub fn episodes(
     for episode in 0..config.episodes {
         let eps = config.epsilon * (1.0 - episode as f64 / config.episodes as f64);
         let mut s = state(&env.reset(config.seed.wrapping_mul(1_000_003) + episode as u64));
-        let mut a = act(rules, s, &mut values, eps, &mut rng);
+        let mut a = act(rules, s, &mut values, eps, &mut rng)?;
         let mut ret = 0.0;
         loop {
             let step = env.step(a);
@@ -134,7 +161,7 @@ pub fn episodes(
             ret += step.reward;
             let next = state(&step.observation);
             let next_action = if config.next_action {
-                act(rules, next, &mut values, eps, &mut rng)
+                act(rules, next, &mut values, eps, &mut rng)?
             } else {
                 0
             };
@@ -155,7 +182,7 @@ pub fn episodes(
             a = if config.next_action {
                 next_action
             } else {
-                act(rules, s, &mut values, eps, &mut rng)
+                act(rules, s, &mut values, eps, &mut rng)?
             };
         }
         run.returns.push(ret);

@@ -17,6 +17,9 @@ use std::process::ExitCode;
 
 /// The exploration rate of the first episode (falling linearly to 0 at the last).
 pub const EPSILON: f64 = 0.5;
+/// The exploration rate of a bandit, constant through its one game of pulls (ε-greedy with
+/// ε = 0.1, Sutton & Barto's testbed).
+pub const BANDIT_EPSILON: f64 = 0.1;
 /// Sweeps stop once no entry moves by more than this.
 pub const TOLERANCE: f64 = 1e-12;
 /// The most sweeps.
@@ -36,6 +39,7 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
             env::NAMES.join(", ")
         ))
     })?;
+    fits(graph, world.as_ref()).map_err(fail)?;
     let mut model = TabularModel::new(graph, &mut Rng::new(args.seed)).map_err(fail)?;
     let out = args
         .out
@@ -63,7 +67,11 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     } else {
         let config = EpisodeConfig {
             episodes: args.episodes,
-            epsilon: EPSILON,
+            epsilon: if name == "Bandit" {
+                BANDIT_EPSILON
+            } else {
+                EPSILON
+            },
             next_action: model.reads_next_action(),
             seed: args.seed,
         };
@@ -78,8 +86,12 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
                 );
             }
         };
-        let run = tabular::episodes(&mut model, world.as_mut(), &config, &mut report)
-            .map_err(|e| fail(format!("training stopped: {e}")))?;
+        let run = if name == "Bandit" {
+            games(graph, &mut model, world.as_mut(), &config, &mut report)?
+        } else {
+            tabular::episodes(&mut model, world.as_mut(), &config, &mut report)
+                .map_err(|e| fail(format!("training stopped: {e}")))?
+        };
         save(args, graph, &model, &out, &run.returns).map_err(fail)?;
         run.interrupted
     };
@@ -91,6 +103,57 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The label sets of the states and actions against the environment's.
+fn fits(graph: &Graph, world: &dyn env::Env) -> Result<(), String> {
+    for slot in &graph.inputs {
+        let (what, want) = match slot.name.as_str() {
+            "s" | "s'" => ("states", world.states().unwrap_or(0)),
+            "a" | "a'" => ("actions", world.actions()),
+            _ => continue,
+        };
+        let have = slot.labels.map(|(_, n)| n);
+        if have != Some(want) {
+            return Err(format!(
+                "`{}` must be a label of {want} values: {} has {want} {what}",
+                slot.name,
+                world.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A bandit's episodes are games: each draws new arms, so each starts from fresh tables (the
+/// spec's initial values) and keeps ε through its pulls; the model left is the last game's.
+fn games(
+    graph: &Graph,
+    model: &mut TabularModel,
+    world: &mut dyn env::Env,
+    config: &EpisodeConfig,
+    report: &mut dyn FnMut(&EpisodeRun),
+) -> Result<EpisodeRun, ExitCode> {
+    let mut run = EpisodeRun::default();
+    for game in 0..config.episodes {
+        let seed = config.seed.wrapping_add(game as u64);
+        *model = TabularModel::new(graph, &mut Rng::new(seed)).map_err(fail)?;
+        let one = EpisodeConfig {
+            episodes: 1,
+            seed,
+            ..config.clone()
+        };
+        let played = tabular::episodes(model, world, &one, &mut |_| {})
+            .map_err(|e| fail(format!("training stopped: {e}")))?;
+        run.returns.extend(played.returns);
+        run.steps += played.steps;
+        report(&run);
+        if played.interrupted {
+            run.interrupted = true;
+            break;
+        }
+    }
+    Ok(run)
 }
 
 /// The checkpoint (the tables) and, after episodes, the returns and their plot.

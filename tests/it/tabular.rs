@@ -200,3 +200,104 @@ fn value_iteration_as_printed_converges_to_the_lakes_values() {
     // The start's value under the best policy (Gym's slippery lake at γ = 0.9).
     assert!((want[0] - 0.0689).abs() < 1e-4, "{}", want[0]);
 }
+
+/// The bandit, recording the arms pulled.
+struct Recording {
+    bandit: env::Bandit,
+    pulls: Vec<usize>,
+}
+
+impl env::Env for Recording {
+    fn name(&self) -> &'static str {
+        self.bandit.name()
+    }
+    fn observation_size(&self) -> usize {
+        self.bandit.observation_size()
+    }
+    fn states(&self) -> Option<usize> {
+        self.bandit.states()
+    }
+    fn actions(&self) -> usize {
+        self.bandit.actions()
+    }
+    fn reset(&mut self, seed: u64) -> Vec<f64> {
+        self.bandit.reset(seed)
+    }
+    fn step(&mut self, action: usize) -> env::Step {
+        self.pulls.push(action);
+        self.bandit.step(action)
+    }
+}
+
+/// The regret of one game of 1000 pulls: the best arm's mean, less the pulled arm's, summed.
+fn regret(name: &str, seed: u64) -> f64 {
+    let mut m = spec(name);
+    let mut world = Recording {
+        bandit: env::Bandit::new(10),
+        pulls: Vec::new(),
+    };
+    let config = EpisodeConfig {
+        episodes: 1,
+        epsilon: 0.1,
+        next_action: false,
+        seed,
+    };
+    tabular::episodes(&mut m, &mut world, &config, &mut |_| {}).unwrap();
+    assert_eq!(world.pulls.len(), env::Bandit::PULLS);
+    let means = world.bandit.means();
+    let best = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    world.pulls.iter().map(|&a| best - means[a]).sum()
+}
+
+/// UCB (`specs/bandit_ucb.nn`, the spec choosing `A_t`) against ε-greedy with ε = 0.1
+/// (`specs/bandit_egreedy.nn`): the cumulative regret over 1000 pulls, averaged over eight
+/// games, is lower.
+#[test]
+fn ucb_regrets_less_than_epsilon_greedy() {
+    let mean = |name: &str| (1..=8).map(|seed| regret(name, seed)).sum::<f64>() / 8.0;
+    let (greedy, ucb) = (mean("bandit_egreedy.nn"), mean("bandit_ucb.nn"));
+    println!("mean regret over 1000 pulls: ε-greedy {greedy:.1}, UCB {ucb:.1}");
+    assert!(ucb < greedy, "UCB {ucb} against ε-greedy {greedy}");
+}
+
+/// `nnspec train` of update rules: episodes write the tables and the return curve; a spec
+/// whose state set is not the environment's is refused by name.
+#[test]
+fn train_writes_the_tables_and_the_returns() {
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tabular-train");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = crate::cli::nnspec(&[
+        "train",
+        "specs/q_learning.nn",
+        "--episodes",
+        "20",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("returns.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 21);
+    assert!(out.join("model.safetensors").exists() && out.join("returns.svg").exists());
+    let src = std::fs::read_to_string(format!(
+        "{}/specs/q_learning.nn",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("S = 16", "S = 8");
+    let bad = out.join("small.nn");
+    std::fs::write(&bad, src).unwrap();
+    let o = crate::cli::nnspec(&[
+        "train",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`s` must be a label of 16 values"));
+}

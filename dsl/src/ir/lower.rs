@@ -34,6 +34,11 @@ mod update;
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
 pub const MAX_NODES: usize = 100_000;
 
+/// The value a model with update rules may define as the action to take, `A_t = argmax_a […]`
+/// (the course notes' upper-confidence-bound rule): an output, which the runtime reads to act
+/// instead of acting ε-greedily on the table `q`.
+pub const ACTION: &str = "A_t";
+
 /// Lowers model `index` of a checked file. `infos` are the checker's results for every model
 /// (hyper-parameter values with overrides applied).
 pub fn lower(
@@ -725,7 +730,8 @@ impl Cx<'_, '_> {
         let v = v?;
         if let Val::Node(lv) = &v {
             self.name_node(lv.id, &canon);
-            if loss {
+            // `A_t = argmax_a […]`: the action an agent with update rules takes (`ACTION`).
+            if loss || canon == ACTION {
                 scope.outputs.push((canon.clone(), lv.id));
             }
         }
