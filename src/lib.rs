@@ -179,6 +179,8 @@ pub mod json;
 #[cfg(feature = "interp")]
 pub mod sample;
 #[cfg(feature = "cli")]
+pub mod tabular;
+#[cfg(feature = "cli")]
 pub mod tasks;
 #[cfg(feature = "cli")]
 pub mod training;

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod rl;
+mod tabular;
 
 /// Where the data come from and how to read them.
 #[derive(clap::Args, Clone, Debug)]
@@ -404,10 +405,13 @@ fn npy_folder<T: Scalar>(
 /// `nnspec train`.
 pub fn train(args: &TrainArgs) -> ExitCode {
     // A model in an environment (`env CartPole`) learns from acting in it, not from data.
-    if let Some(graph) = super::load(&args.target)
-        && graph.env.is_some()
-    {
-        return rl::train(args, &graph);
+    if let Some(graph) = super::load(&args.target) {
+        if !graph.updates.is_empty() {
+            return tabular::train(args, &graph);
+        }
+        if graph.env.is_some() {
+            return rl::train(args, &graph);
+        }
     }
     match train_inner(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -131,6 +131,14 @@ pub enum StmtKind {
         /// Whether the statement starts with `loss`.
         loss: bool,
     },
+    /// `q[s_t, a_t] ← q[s_t, a_t] + α (…)`: an update rule (eqs. 19.11–19.15); the model's
+    /// `←` statements together are one simultaneous update step.
+    Update {
+        /// The entry written: a table of a parameter indexed by labels or numbers.
+        lhs: Lhs,
+        /// Its new value, read before any entry is written.
+        rhs: Expr,
+    },
 }
 
 /// `x : ℝ^{D}` in an `input` or `target` declaration.

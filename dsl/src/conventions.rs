@@ -19,7 +19,13 @@
 //!   (`A + I`, eq. 13.10; `Norm[0, I]`). Because `I` has these meanings, a model may not declare
 //!   a quantity named `I` (`E0217`).
 //!
-//! The third convention, which subscript of a left side is the example index, needs the scope
+//! - **In an update rule, `x_{t+1}` is the next step's `x'`.** The book writes a transition
+//!   as `s_t, a_t → r, s_{t+1}, a_{t+1}` (eqs. 19.14–19.15). In a `←` statement whose left
+//!   side is indexed at a step `t` (`q[s_t, a_t] ← …`), a name subscripted `t+1` is the
+//!   primed name at `t`: `s_{t+1}` reads the input `s'` (the next state), `a_{t+1}` the input
+//!   `a'` (the next action), of the same transition ([`next_step`]).
+//!
+//! The fourth convention, which subscript of a left side is the example index, needs the scope
 //! and lives with the checker ([`crate::check::example_index`]); lowering asks it too.
 
 use crate::ast::{self, BinOp, Expr, ExprKind, StmtKind};
@@ -120,6 +126,10 @@ impl<'s, 'd> Model<'s, 'd> {
             StmtKind::Let { name, body, .. } => {
                 self.reserved(name);
                 self.expr(body, false);
+            }
+            StmtKind::Update { lhs, rhs } => {
+                self.expr(rhs, false);
+                next_step(lhs, rhs);
             }
             StmtKind::Equation { lhs, rhs, .. } => {
                 if lhs.name.sub.is_empty() {
@@ -406,6 +416,51 @@ fn placeholder() -> Expr {
 }
 
 /// Calls `f` on each direct sub-expression of `e`, mutably (subscripts included).
+/// The step index of an update's left side: the plain name subscripting its indices
+/// (`t` of `q[s_t, a_t]`), if they name one.
+pub(crate) fn step_index(lhs: &ast::Lhs) -> Option<String> {
+    lhs.args.iter().flatten().find_map(|a| match &a.kind {
+        ExprKind::Name(n) => match n.sub.as_slice() {
+            [
+                Expr {
+                    kind: ExprKind::Name(t),
+                    ..
+                },
+            ] if t.sub.is_empty() && t.primes == 0 && !t.frozen => Some(literal(t)),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// `x_{t+1}` → `x'_t` in an update whose left side is indexed at step `t`.
+fn next_step(lhs: &mut ast::Lhs, rhs: &mut Expr) {
+    let Some(t) = step_index(lhs) else { return };
+    fn visit(e: &mut Expr, t: &str) {
+        if let ExprKind::Name(n) | ExprKind::Call { func: n, .. } = &mut e.kind
+            && let [sub] = n.sub.as_slice()
+            && let ExprKind::Binary {
+                op: BinOp::Add,
+                lhs: l,
+                rhs: r,
+            } = &sub.kind
+            && let (ExprKind::Name(v), ExprKind::Number(1.0)) = (&l.kind, &r.kind)
+            && v.sub.is_empty()
+            && v.primes == 0
+            && literal(v) == t
+        {
+            let var = (**l).clone();
+            n.primes += 1;
+            n.sub = vec![var];
+        }
+        for_each_child(e, &mut |c| visit(c, t));
+    }
+    for a in lhs.args.iter_mut().flatten() {
+        visit(a, &t);
+    }
+    visit(rhs, &t);
+}
+
 fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
     match &mut e.kind {
         ExprKind::Number(_) | ExprKind::Ones | ExprKind::Identity | ExprKind::BatchSize => {}

@@ -106,6 +106,10 @@ codes! {
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
+    E0242 = "E0242", "the left side of an update `←` is not an entry of a parameter's table (`q[s_t, a_t]`, `v[s]`)";
+    E0243 = "E0243", "an update `←` whose right side is not one number";
+    E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
+    E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
     E0260 = "E0260", "a neighbourhood `ne[n]` in a model without one adjacency input `ℝ^{N×N}`";
     E0261 = "E0261", "a node's value (`h^{(m)}`, `ne[m]`) outside the sum or node-wise equation that binds its node";
     E0262 = "E0262", "a node's value `h_k^{(n)}` whose matrix `H_k` is not defined";

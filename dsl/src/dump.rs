@@ -117,6 +117,14 @@ fn stmt(k: &ast::StmtKind) -> String {
             }
             format!("({} {l} {})", if *loss { "loss" } else { "=" }, expr(rhs))
         }
+        ast::StmtKind::Update { lhs, rhs } => {
+            let mut l = name(&lhs.name);
+            if let Some(args) = &lhs.args {
+                let a: Vec<String> = args.iter().map(expr).collect();
+                let _ = write!(l, "[{}]", a.join(", "));
+            }
+            format!("(← {l} {})", expr(rhs))
+        }
     }
 }
 

@@ -63,6 +63,7 @@ pub mod resume;
 pub mod rl;
 pub mod scalar;
 pub mod step;
+pub mod tabular;
 pub mod train;
 
 pub use elementwise::BinaryFn;

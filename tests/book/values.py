@@ -1990,6 +1990,37 @@ def tabular_td_loss():
     return {"s": s, "a": a, "r": r, "s'": s1}, p, out
 
 
+@spec("19.15_q_learning_update")
+def q_learning_update():
+    g = rng(19151)
+    n_s, n_a, alpha, gamma = 5, 3, 0.3, 0.9
+    s = np.array([1, 3, 5, 2, 3])  # s_t in {1 … S}
+    a = np.array([2, 1, 3, 3, 2])  # a_t in {1 … A}
+    s1 = np.array([3, 5, 1, 4, 2])  # s_{t+1}
+    r = draw(g, 5)
+    q = draw(g, n_s, n_a, scale=2.0)
+    nxt = q[s1 - 1, :]
+    no_ties(nxt.T)
+    old = q[s - 1, a - 1]
+    new = old + alpha * (r + gamma * nxt.max(axis=1) - old)  # (19.15)
+    return {"s": s, "a": a, "r": r, "s'": s1}, {"q": q}, {"q ←": new}
+
+
+@spec("19.14_sarsa_update")
+def sarsa_update():
+    g = rng(19141)
+    n_s, n_a, alpha, gamma = 5, 3, 0.3, 0.9
+    s = np.array([1, 3, 5, 2, 3])
+    a = np.array([2, 1, 3, 3, 2])
+    s1 = np.array([3, 5, 1, 4, 2])
+    a1 = np.array([1, 3, 2, 2, 3])  # a_{t+1}, the action taken next
+    r = draw(g, 5)
+    q = draw(g, n_s, n_a, scale=2.0)
+    old = q[s - 1, a - 1]
+    new = old + alpha * (r + gamma * q[s1 - 1, a1 - 1] - old)  # (19.14)
+    return {"s": s, "a": a, "r": r, "s'": s1, "a'": a1}, {"q": q}, {"q ←": new}
+
+
 @spec("19.18_deep_q_frozen_target")
 def deep_q_frozen_target():
     g = rng(1918)

@@ -816,3 +816,38 @@ fn self_attention_trains_with_an_optimiser_on_generated_steps() {
         losses[29]
     );
 }
+
+mod q_learning {
+    nnspec::model!("../../specs/q_learning.nn");
+}
+
+/// An update rule's right side (`q[s_t, a_t] ← …`, eq. 19.15) in generated code: the model
+/// function is the output `q ←`, each transition's new entry, equal to the interpreter's.
+#[test]
+fn q_learning_update_matches_the_interpreter() {
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/q_learning.nn"))
+            .expect("spec");
+    let checked = dsl::check_source(&src, &Options::default()).expect("checks");
+    let g = checked.graph(Some("QLearning")).expect("model").clone();
+    let mut rng = Rng::new(42);
+    let params = sample::params(&g, &mut rng);
+    let inputs = sample::inputs(&g, 5, &mut rng);
+    let want = interp::run(&g, &inputs, &params).expect("interpreter");
+    let want = want.output("q ←").expect("q ←");
+    let net = load!(q_learning::QLearning::<f64>::zeros(), params);
+    let mut ws = q_learning::QLearning::<f64>::workspace(5);
+    // The labels s, a, s' as numbers, the reward as a row.
+    let (s, a, s1) = (labels(&inputs[0]), labels(&inputs[1]), labels(&inputs[3]));
+    let got = net
+        .forward(&s, &a, inputs[2].as_ref(), &s1, &mut ws)
+        .expect("forward");
+    for j in 0..5 {
+        assert!(
+            close(got[(0, j)], want[(0, j)], 1.0),
+            "q ←[{j}]: {} vs {}",
+            got[(0, j)],
+            want[(0, j)]
+        );
+    }
+}

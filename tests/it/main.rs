@@ -19,5 +19,6 @@ mod rl;
 mod robust;
 mod specs;
 mod supervised;
+mod tabular;
 mod train;
 mod ui;

@@ -184,14 +184,7 @@ impl ModelCx<'_, '_> {
                 upper,
                 body,
             } => self.big(*op, binder.as_ref(), upper.as_deref(), body, e.span),
-            ExprKind::Prob { .. } => {
-                self.error(
-                    Diagnostic::new(Code::E0402, e.span, "probabilities `Pr(·|·)` are not supported yet")
-                        .label("not supported yet")
-                        .help("write the log-likelihood out, e.g. `log[sig[f[x_i, φ]]]` or `log[Norm_{y_i}[μ, σ²]]`"),
-                );
-                None
-            }
+            ExprKind::Prob { event, given } => self.prob(event, given, e.span),
             ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, e.span, false),
         }
     }

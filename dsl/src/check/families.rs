@@ -23,6 +23,7 @@ impl ModelCx<'_, '_> {
                     words.push(name)
                 }
                 ast::StmtKind::Equation { lhs, .. } => words.push(&lhs.name),
+                ast::StmtKind::Update { .. } => {}
             }
         }
         for n in words {

@@ -22,6 +22,7 @@
 pub(crate) mod builtins;
 mod decl;
 mod deriv;
+pub(crate) mod dynamics;
 pub(crate) mod entries;
 pub(crate) mod entrywise;
 mod expr;
@@ -38,6 +39,7 @@ pub mod shape;
 mod stack;
 mod stmt;
 mod table;
+mod update;
 pub use lets::MAX_INLINED;
 
 pub(crate) use families::{Range, family_runs};
@@ -339,6 +341,10 @@ struct ModelCx<'c, 'a> {
     nodewise: Vec<(Span, ast::Stmt)>,
     /// Names a node-wise equation `agg[n] = …` defines: `agg[m]` is a column of `agg`.
     node_defs: BTreeSet<String>,
+    /// The tables written by `←` statements so far (each at most once, `E0244`).
+    updated: BTreeSet<String>,
+    /// The environment of the `env` line.
+    env: Option<String>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -369,6 +375,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             expanding: Vec::new(),
             nodewise: Vec::new(),
             node_defs: BTreeSet::new(),
+            updated: BTreeSet::new(),
+            env: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub const ENVIRONMENTS: &[&str] = &["Bandit", "CartPole", "FrozenLake", "FrozenL
 impl ModelCx<'_, '_> {
     /// `env CartPole`: a built-in environment (`E0240`), at most one (`E0241`).
     fn env(&mut self, model: &ast::Model) {
+        self.env = model.env.first().map(|w| w.text.clone());
         for (k, w) in model.env.iter().enumerate() {
             if k > 0 {
                 self.error(

@@ -112,6 +112,7 @@ impl ModelCx<'_, '_> {
                 body,
             } => self.let_decl(name, formals, body),
             ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss),
+            ast::StmtKind::Update { lhs, rhs } => self.update(lhs, rhs),
         }
     }
 

@@ -7,6 +7,11 @@
 //! are a call and a value that is no function is `E0205`. The labels' count must be the
 //! axis' length and a number within it (`E0330`). A frozen mark, `q⁻[s'_i, a]`, reads the
 //! table's frozen copy (`ir::lower::rl`).
+//!
+//! A number observed per example (an input `r : ℝ`) looked up with the example's own labels,
+//! `r[s_t, a_t]`, is that number: the reward received for taking `a_t` in `s_t` (eqs.
+//! 19.14–19.16 write the transition's reward so). Labels of another step (`r[s'_t, a_t]`)
+//! are `E0245`: the transition observed no reward there.
 
 use super::expr::Ix;
 use super::shape::{Shape, Val};
@@ -29,11 +34,22 @@ impl ModelCx<'_, '_> {
         let mut thawed = fname.clone();
         thawed.frozen = false;
         let name = self.canonical_plain(&thawed);
+        if let Some(Entry {
+            sym: Sym::Data(_, v),
+            ..
+        }) = self.scope.get(&name)
+            && v.per_example
+            && v.labels.is_none()
+            && matches!(v.shape, Shape::Scalar)
+        {
+            return self.observed(v.clone(), &name, args);
+        }
         let v = match self.scope.get(&name) {
             Some(Entry {
                 sym: Sym::Param(v, _) | Sym::Value(v),
                 ..
             }) if !v.per_example => v.clone(),
+            None => self.env_table(&name)?,
             _ => return None,
         };
         let dims = match &v.shape {
@@ -42,7 +58,8 @@ impl ModelCx<'_, '_> {
             _ => return None,
         };
         let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.ix(a)).collect();
-        if !ixs.iter().any(|i| matches!(i, Some(Ix::Label(..)))) {
+        let labels = ixs.iter().any(|i| matches!(i, Some(Ix::Label(..))));
+        if !labels && !ixs.iter().all(|i| matches!(i, Some(Ix::Int(_)))) {
             return None;
         }
         let written = self
@@ -115,10 +132,39 @@ impl ModelCx<'_, '_> {
         }
         Some(ok.then_some(Val {
             shape: Shape::Scalar,
-            per_example: true,
+            per_example: labels,
             labels: None,
             diagonal: false,
             structure: Default::default(),
         }))
+    }
+}
+
+impl ModelCx<'_, '_> {
+    /// `r[s_t, a_t]` of a number observed per example: the number, when every index is a
+    /// label of the step itself (unprimed); `None` when an index is no label (a call).
+    fn observed(&mut self, v: Val, name: &str, args: &[Expr]) -> Option<Option<Val>> {
+        let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.ix(a)).collect();
+        if !ixs.iter().all(|i| matches!(i, Some(Ix::Label(..)))) {
+            return None;
+        }
+        for (ix, arg) in ixs.iter().zip(args) {
+            if let Some(Ix::Label(_, text)) = ix
+                && text.contains('\'')
+            {
+                let written = self.src().get(arg.span.range()).unwrap_or(text.as_str());
+                self.error(
+                    Diagnostic::new(
+                        Code::E0245,
+                        arg.span,
+                        format!("`{name}` is observed for the step's own labels, not for `{written}`"),
+                    )
+                    .label("another step's label")
+                    .help(format!("`{name}[s_t, a_t]` is the number the transition observed after taking `a_t` in `s_t`; a table of expected values is a parameter or value `{name} : ℝ^{{S×A}}`")),
+                );
+                return Some(None);
+            }
+        }
+        Some(Some(v))
     }
 }

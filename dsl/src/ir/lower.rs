@@ -23,14 +23,21 @@ use std::collections::BTreeMap;
 mod concat;
 mod conv;
 mod deriv;
+mod dynamics;
 mod entries;
 mod extreme;
 mod resample;
 mod rl;
+mod update;
 
 /// The most operations a model's lowered graph may have (`E0407` beyond): the forward graph
 /// of a family as large as [`crate::check::MAX_UNROLL`] allows, one operation per member.
 pub const MAX_NODES: usize = 100_000;
+
+/// The value a model with update rules may define as the action to take, `A_t = argmax_a […]`
+/// (the course notes' upper-confidence-bound rule): an output, which the runtime reads to act
+/// instead of acting ε-greedily on the table `q`.
+pub const ACTION: &str = "A_t";
 
 /// Lowers model `index` of a checked file. `infos` are the checker's results for every model
 /// (hyper-parameter values with overrides applied).
@@ -561,6 +568,7 @@ impl Cx<'_, '_> {
                 scope.names.insert(canon, val);
             }
             ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss, scope)?,
+            ast::StmtKind::Update { lhs, rhs } => self.update(lhs, rhs, scope)?,
         }
         Ok(())
     }
@@ -730,7 +738,8 @@ impl Cx<'_, '_> {
         let v = v?;
         if let Val::Node(lv) = &v {
             self.name_node(lv.id, &canon);
-            if loss {
+            // `A_t = argmax_a […]`: the action an agent with update rules takes (`ACTION`).
+            if loss || canon == ACTION {
                 scope.outputs.push((canon.clone(), lv.id));
             }
         }
@@ -854,7 +863,7 @@ impl Cx<'_, '_> {
             } => self.big(*op, binder.as_ref(), upper.as_deref(), body, span, scope),
             ExprKind::Stack(rows) => self.stack(rows, false, span, scope),
             ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, span, scope),
-            ExprKind::Prob { .. } => Err(unsupported(span, "this construct")),
+            ExprKind::Prob { event, given } => self.prob(event, given, span, scope),
         }
     }
 

@@ -398,6 +398,30 @@ pub struct Graph {
     /// `env CartPole`: the environment the model acts in (chapter 19), which makes
     /// `nnspec train` run reinforcement learning instead of reading data.
     pub env: Option<String>,
+    /// The update rules `q[s_t, a_t] ← …` (eqs. 19.11–19.15), one update step together: each
+    /// new value is an output, computed from the parameters before the step.
+    pub updates: Vec<Update>,
+}
+
+/// One update rule: the entries of a parameter's table written with an output's values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    /// The parameter written, by index into [`Graph::params`].
+    pub param: u32,
+    /// Its row and (for a matrix) column, per example.
+    pub index: Vec<UpdateIndex>,
+    /// The output holding the new values (`1 × B`, one per example; or `1 × 1`, the same
+    /// for every example).
+    pub output: String,
+}
+
+/// Which entry an update writes along one axis of its table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UpdateIndex {
+    /// The label of a data slot (index into [`Graph::inputs`]): its first label is entry 0.
+    Label(u32),
+    /// A fixed entry, counted from 0.
+    Fixed(u32),
 }
 
 /// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.

@@ -100,6 +100,7 @@ impl<'g> Rewriter<'g> {
             tables: old.tables.clone(),
             frozen: old.frozen.clone(),
             env: old.env.clone(),
+            updates: old.updates.clone(),
         };
         Rewriter {
             old,

@@ -55,7 +55,9 @@ pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
         }
     };
     match &stmt.kind {
-        ast::StmtKind::Equation { rhs, .. } => walk(rhs, &mut visit),
+        ast::StmtKind::Equation { rhs, .. } | ast::StmtKind::Update { rhs, .. } => {
+            walk(rhs, &mut visit)
+        }
         ast::StmtKind::Let { body, .. } => walk(body, &mut visit),
         ast::StmtKind::Noise { dist, .. } => walk(dist, &mut visit),
         ast::StmtKind::Param { items, .. } => {

@@ -283,6 +283,15 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
             formals,
             body: first_expr(&mut exprs),
         },
+        Rule::update => ast::StmtKind::Update {
+            lhs: lhs.unwrap_or_else(|| ast::Lhs {
+                name: empty_name(span),
+                squared: false,
+                args: None,
+                span,
+            }),
+            rhs: first_expr(&mut exprs),
+        },
         _ => ast::StmtKind::Equation {
             lhs: lhs.unwrap_or_else(|| ast::Lhs {
                 name: empty_name(span),

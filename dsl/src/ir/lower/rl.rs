@@ -33,10 +33,25 @@ impl Cx<'_, '_> {
         }
         let mut thawed = fname.clone();
         thawed.frozen = false;
-        let Some(Val::Node(t)) = scope.names.get(&canonical(&thawed, scope)).cloned() else {
-            return Ok(None);
+        let name = canonical(&thawed, scope);
+        let t = match scope.names.get(&name).cloned() {
+            Some(Val::Node(t)) => t,
+            None => match self.env_table(&name, span, scope)? {
+                Some(t) => t,
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
         };
         let shape = self.graph.shape(t.id);
+        // `r[s_t, a_t]`: a number observed per example, looked up with its own labels.
+        if shape.rows == 1
+            && shape.cols == Cols::Batch(1)
+            && args
+                .iter()
+                .all(|a| matches!(item(a, scope), Item::Label(_)))
+        {
+            return Ok(Some(Val::Node(t)));
+        }
         let axes = if shape.cols == Cols::Fixed(1) { 1 } else { 2 };
         if !matches!(shape.cols, Cols::Fixed(_)) || axes != args.len() {
             return Ok(None);
@@ -110,7 +125,13 @@ impl Cx<'_, '_> {
     }
 
     /// The one-hot matrix of the labels `label` over the rows of `x`.
-    fn one_hot(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
+    pub(super) fn one_hot(
+        &mut self,
+        x: NodeId,
+        label: &str,
+        scope: &Scope,
+        span: Span,
+    ) -> R<NodeId> {
         let (lo, _) = scope.labels.get(label).copied().unwrap_or((0, 0));
         let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
             return Err(unsupported(span, format!("the label `{label}`")));

@@ -1,0 +1,90 @@
+//! Lowering of an environment's dynamics (`check::dynamics`): the expected reward `r` is a
+//! parameter `r ∈ ℝ^{S×A}` and the transitions a parameter `Pr ∈ ℝ^{S×(A·S)}` (row `s`,
+//! column `a·S + s'`, from 0), each made once, in the group `env` that no loss trains; the
+//! runtime fills both from the environment. `r[s, a]` is then an ordinary table lookup, and
+//! `Pr(s'|s, a)` the row of `s` (`Prᵀ OneHot(s)`, or a row of `Pr` for a number) and the
+//! entry of the column `a·S + s'`, which needs `a` and `s'` to be numbers (inside
+//! `max_{a=1}^{A}` and `∑_{s'=1}^{S}`).
+
+use super::{Cx, Item, Lv, R, Scope, Val, item, unsupported};
+use crate::ast::Expr;
+use crate::check::dynamics::{LAKE, REWARD, TRANSITIONS, known};
+use crate::diag::Span;
+use crate::ir::{Init, Op, Role, Shape, Slot};
+
+impl Cx<'_, '_> {
+    /// The parameter of the environment's table `name` (`r` or `Pr`), made on first use.
+    pub(super) fn env_table(&mut self, name: &str, span: Span, scope: &mut Scope) -> R<Option<Lv>> {
+        if !known(self.graph.env.as_deref()) || (name != REWARD && name != TRANSITIONS) {
+            return Ok(None);
+        }
+        if let Some(Val::Node(v)) = scope.names.get(name) {
+            return Ok(Some(*v));
+        }
+        let (s, a) = LAKE;
+        let cols = if name == REWARD { a } else { a * s };
+        let shape = Shape::fixed(s, cols);
+        let index = self.graph.params.len() as u32;
+        let id = self.push(Op::Param(index), Vec::new(), shape, span)?;
+        self.graph.inits.resize(index as usize, Init::Default);
+        self.graph.inits.push(Init::Const(0.0));
+        self.graph.params.push(Slot {
+            name: name.to_string(),
+            shape,
+            labels: None,
+            entry_labels: None,
+            group: Some("env".to_string()),
+            node: id,
+            dist: None,
+            role: Role::Param,
+        });
+        scope.names.insert(name.to_string(), Val::Node(Lv::of(id)));
+        Ok(Some(Lv::of(id)))
+    }
+
+    /// `Pr(s'|s, a)`.
+    pub(super) fn prob(
+        &mut self,
+        event: &Expr,
+        given: &[Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<Val> {
+        let [from, action] = given else {
+            return Err(unsupported(span, "this probability"));
+        };
+        let Some(p) = self.env_table(TRANSITIONS, span, scope)? else {
+            return Err(unsupported(span, "this probability"));
+        };
+        let (states, _) = LAKE;
+        let (Item::Int(to), Item::Int(a)) = (item(event, scope), item(action, scope)) else {
+            return Err(unsupported(
+                span,
+                "`Pr(s'|s, a)` with a label for `s'` or `a` (write them as indices of `∑_{s'=1}^{S}` and `max_{a=1}^{A}`)",
+            ));
+        };
+        let col = (a - 1) * states as i64 + (to - 1);
+        let row = match item(from, scope) {
+            Item::Label(name) => {
+                let hot = self.one_hot(p.id, &name, scope, span)?;
+                let (_, actions) = LAKE;
+                self.push(
+                    Op::MatMul {
+                        ta: true,
+                        tb: false,
+                    },
+                    vec![p.id, hot],
+                    Shape::batch(actions * states),
+                    span,
+                )?
+            }
+            Item::Int(k) if k >= 1 && k as usize <= states => {
+                let r = self.op(Op::Row((k - 1) as u32), &[p.id], span)?;
+                self.op(Op::Transpose, &[r], span)?
+            }
+            _ => return Err(unsupported(from.span, "this state of `Pr(s'|s, a)`")),
+        };
+        let id = self.op(Op::Row(col as u32), &[row], span)?;
+        Ok(Val::Node(Lv::of(id)))
+    }
+}

@@ -1,0 +1,282 @@
+//! Tabular reinforcement learning (§19.3–19.4) and bandits: the loops around a model's update
+//! rules (`q[s_t, a_t] ← …`), which the model applies itself through [`Rules::step`]: one
+//! simultaneous update step on a batch of transitions, every new entry computed from the
+//! tables before the step. The runtime decides which transitions, in two ways:
+//!
+//! ```text
+//! episodes  (temporal-difference learning, eqs. 19.14–19.15; bandits)
+//!   act      the model's own choice A_t (an upper confidence bound), or else
+//!            a_t = argmax_a q[s_t, a], or a uniform action with probability ε
+//!            (ε falling linearly over the episodes, from its start to 0)
+//!            (a tie drawn uniformly among the largest)
+//!   observe  r, s_{t+1} (and with SARSA a_{t+1}, chosen the same way in s_{t+1})
+//!   update   one step on the transition (s_t, a_t, r, s_{t+1}, a_{t+1})
+//! sweeps    (dynamic programming, eqs. 19.11–19.12)
+//!   update   one step on every state s ∈ {1 … S} at once, until no entry moves by more
+//!            than a tolerance
+//! ```
+//!
+//! States and actions are counted from 0 here, as [`Env`] counts them; the model adds its
+//! first label. [`frozen_lake_dynamics`] gives the lake's transition probabilities and expected
+//! rewards, the tables dynamic programming reads.
+
+use crate::Rng;
+use crate::env::{Env, FrozenLake};
+
+/// One transition, states and actions counted from 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Transition {
+    /// The state `s_t`.
+    pub s: usize,
+    /// The action `a_t`.
+    pub a: usize,
+    /// The reward observed.
+    pub r: f64,
+    /// The next state `s_{t+1}`.
+    pub next: usize,
+    /// The next action `a_{t+1}` (SARSA), chosen before the update.
+    pub next_action: usize,
+    /// Whether `s_{t+1}` is terminal.
+    pub terminal: bool,
+    /// The step, counted from 1 over the whole run.
+    pub t: usize,
+}
+
+/// A model whose update rules the loops apply.
+pub trait Rules {
+    /// The action values the agent acts on in `state`, one per action, into `out`.
+    fn action_values(&self, state: usize, out: &mut [f64]);
+    /// The action the model itself chooses in `state` (counted from 0), if it has a rule for
+    /// it (an upper confidence bound); `None`: act ε-greedily on [`Rules::action_values`].
+    ///
+    /// # Errors
+    /// When the rule cannot be computed or chooses no action.
+    fn action(&self, state: usize) -> Result<Option<usize>, String> {
+        let _ = state;
+        Ok(None)
+    }
+    /// One update step on `batch`; returns the largest change of any entry it wrote.
+    ///
+    /// # Errors
+    /// When the update cannot be computed (a non-finite value, named by the model).
+    fn step(&mut self, batch: &[Transition]) -> Result<f64, String>;
+}
+
+/// How to run episodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpisodeConfig {
+    /// Episodes to run.
+    pub episodes: usize,
+    /// The exploration rate ε of the first episode; it falls linearly to 0 at the last
+    /// (greedy in the limit, which SARSA needs to learn the best policy).
+    pub epsilon: f64,
+    /// Whether the update reads the next action (SARSA): it is chosen before the update and
+    /// then taken.
+    pub next_action: bool,
+    /// Seed of the episodes and the exploration.
+    pub seed: u64,
+}
+
+/// What a run of episodes did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpisodeRun {
+    /// Each episode's return (the sum of its rewards).
+    pub returns: Vec<f64>,
+    /// Environment steps taken.
+    pub steps: usize,
+    /// Whether it stopped on request.
+    pub interrupted: bool,
+}
+
+/// The greedy action (the first of the largest values).
+pub fn greedy(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (k, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// The model's own choice, or ε-greedy: a uniform action with probability ε, else a greedy
+/// one (a tie drawn uniformly among the largest values, so that untried actions of equal value
+/// are all explored).
+fn act(
+    rules: &dyn Rules,
+    s: usize,
+    values: &mut [f64],
+    eps: f64,
+    rng: &mut Rng,
+) -> Result<usize, String> {
+    if let Some(a) = rules.action(s)? {
+        if a >= values.len() {
+            return Err(format!(
+                "the model chose action {} of {}",
+                a + 1,
+                values.len()
+            ));
+        }
+        return Ok(a);
+    }
+    let uniform = |rng: &mut Rng, n: usize| ((rng.uniform() * n as f64) as usize).min(n - 1);
+    if rng.uniform() < eps {
+        return Ok(uniform(rng, values.len()));
+    }
+    rules.action_values(s, values);
+    let best = values[greedy(values)];
+    let ties = values.iter().filter(|v| **v == best).count();
+    let k = uniform(rng, ties);
+    Ok(values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v == best)
+        .nth(k)
+        .map_or(0, |(a, _)| a))
+}
+
+/// Runs `config.episodes` episodes of `env`, one update step per environment step;
+/// `report(run)` after each episode.
+///
+/// # Errors
+/// When an update step fails.
+pub fn episodes(
+    rules: &mut dyn Rules,
+    env: &mut dyn Env,
+    config: &EpisodeConfig,
+    report: &mut dyn FnMut(&EpisodeRun),
+) -> Result<EpisodeRun, String> {
+    let mut rng = Rng::new(config.seed);
+    let mut values = vec![0.0; env.actions()];
+    let mut run = EpisodeRun::default();
+    let state = |o: &[f64]| (o.first().copied().unwrap_or(1.0) as usize).saturating_sub(1);
+    for episode in 0..config.episodes {
+        let eps = config.epsilon * (1.0 - episode as f64 / config.episodes as f64);
+        let mut s = state(&env.reset(config.seed.wrapping_mul(1_000_003) + episode as u64));
+        let mut a = act(rules, s, &mut values, eps, &mut rng)?;
+        let mut ret = 0.0;
+        loop {
+            let step = env.step(a);
+            run.steps += 1;
+            ret += step.reward;
+            let next = state(&step.observation);
+            let next_action = if config.next_action {
+                act(rules, next, &mut values, eps, &mut rng)?
+            } else {
+                0
+            };
+            let tr = Transition {
+                s,
+                a,
+                r: step.reward,
+                next,
+                next_action,
+                terminal: step.terminal(),
+                t: run.steps,
+            };
+            rules.step(&[tr])?;
+            if step.done {
+                break;
+            }
+            s = next;
+            a = if config.next_action {
+                next_action
+            } else {
+                act(rules, s, &mut values, eps, &mut rng)?
+            };
+        }
+        run.returns.push(ret);
+        report(&run);
+        if crate::interrupt::requested() {
+            run.interrupted = true;
+            break;
+        }
+    }
+    Ok(run)
+}
+
+/// Sweeps: update steps on every state `0 … states-1` together until the largest change is at
+/// most `tolerance`, at most `max` sweeps; returns the sweeps made and the last change.
+///
+/// # Errors
+/// When an update step fails.
+pub fn sweeps(
+    rules: &mut dyn Rules,
+    states: usize,
+    tolerance: f64,
+    max: usize,
+    report: &mut dyn FnMut(usize, f64),
+) -> Result<(usize, f64), String> {
+    let batch: Vec<Transition> = (0..states)
+        .map(|s| Transition {
+            s,
+            ..Transition::default()
+        })
+        .collect();
+    let mut change = f64::INFINITY;
+    for k in 1..=max {
+        change = rules.step(&batch)?;
+        report(k, change);
+        if change <= tolerance || crate::interrupt::requested() {
+            return Ok((k, change));
+        }
+    }
+    Ok((max, change))
+}
+
+/// The frozen lake's dynamics: `Pr(s'|s, a)` as `p[(s·A + a)·S + s']` and the expected reward
+/// `r[s, a]` as `r[s·A + a]` (the probability of stepping onto the goal), states and actions
+/// counted from 0. A hole or the goal is absorbing with no reward: the episode has ended.
+pub fn frozen_lake_dynamics(slippery: bool) -> (Vec<f64>, Vec<f64>) {
+    const S: usize = 16;
+    const A: usize = 4;
+    let mut p = vec![0.0; S * A * S];
+    let mut r = vec![0.0; S * A];
+    for s in 0..S {
+        for a in 0..A {
+            let at = (s * A + a) * S;
+            if matches!(FrozenLake::tile(s), b'H' | b'G') {
+                p[at + s] = 1.0;
+                continue;
+            }
+            let moves: &[usize] = if slippery {
+                &[(a + 3) % 4, a, (a + 1) % 4]
+            } else {
+                &[a]
+            };
+            let w = 1.0 / moves.len() as f64;
+            for &m in moves {
+                let to = FrozenLake::moved(s, m);
+                p[at + to] += w;
+                if FrozenLake::tile(to) == b'G' {
+                    r[s * A + a] += w;
+                }
+            }
+        }
+    }
+    (p, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lake_dynamics_are_distributions_and_slip_sideways() {
+        let (p, r) = frozen_lake_dynamics(true);
+        for sa in 0..64 {
+            let total: f64 = p[sa * 16..(sa + 1) * 16].iter().sum();
+            assert!((total - 1.0).abs() < 1e-15);
+        }
+        // From state 14 (row 4, column 3) going right: right to G, down stays, up to 10.
+        let at = (14 * 4 + 2) * 16;
+        assert!((p[at + 15] - 1.0 / 3.0).abs() < 1e-15);
+        assert!((p[at + 14] - 1.0 / 3.0).abs() < 1e-15);
+        assert!((p[at + 10] - 1.0 / 3.0).abs() < 1e-15);
+        assert!((r[14 * 4 + 2] - 1.0 / 3.0).abs() < 1e-15);
+        let (p, r) = frozen_lake_dynamics(false);
+        assert_eq!(p[(14 * 4 + 2) * 16 + 15], 1.0);
+        assert_eq!(r[14 * 4 + 2], 1.0);
+        assert_eq!(p[(5 * 4 + 1) * 16 + 5], 1.0, "a hole is absorbing");
+    }
+}
