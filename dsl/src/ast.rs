@@ -384,7 +384,7 @@ impl BigOp {
     }
 }
 
-/// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`.
+/// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`, `_{j≠y_i}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Binder {
     /// The bound index.
@@ -393,6 +393,8 @@ pub struct Binder {
     pub lo: Option<Box<Expr>>,
     /// `∈ set`.
     pub set: Option<Box<Expr>>,
+    /// `≠ y_i`: every class but this label (`∑_{j≠y_i}`, `check::except`).
+    pub except: Option<Box<Expr>>,
     /// The whole binder.
     pub span: Span,
 }

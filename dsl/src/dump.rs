@@ -203,6 +203,9 @@ pub fn expr(e: &Expr) -> String {
                 if let Some(set) = &b.set {
                     let _ = write!(head, "∈{}", expr(set));
                 }
+                if let Some(except) = &b.except {
+                    let _ = write!(head, "≠{}", expr(except));
+                }
             }
             if let Some(u) = upper {
                 let _ = write!(head, "^{}", expr(u));

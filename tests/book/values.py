@@ -1862,7 +1862,8 @@ def svm_multiclass_hinge():
                 assert abs(margin) > 1e-3
                 loss_i[i] += max(0.0, margin)
     assert np.allclose(loss_i, np.maximum(0, s - s[y, b] + 1).sum(axis=0) - 1)
-    return {"x": x, "y": y}, p, {"S": s, "ℓ": loss_i, "h": loss_i, "L": loss_i.sum()}
+    out = {"S": s, "ℓ": loss_i, "a": loss_i, "m": loss_i, "h": loss_i, "L": loss_i.sum()}
+    return {"x": x, "y": y}, p, out
 
 
 @spec("maxout")

@@ -2066,6 +2066,11 @@ impl ModelCx<'_, '_> {
         body: &Expr,
         span: Span,
     ) -> Option<Val> {
+        if let Some(b) = binder
+            && b.except.is_some()
+        {
+            return self.except_sum(op, b, upper, body, span);
+        }
         if op.extreme().is_some() {
             return self.extreme_big(op, binder, upper, body, span);
         }

@@ -24,6 +24,7 @@ mod decl;
 mod deriv;
 pub(crate) mod entries;
 pub(crate) mod entrywise;
+mod except;
 mod expr;
 pub(crate) mod extreme;
 mod families;

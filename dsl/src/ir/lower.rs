@@ -24,6 +24,7 @@ mod concat;
 mod conv;
 mod deriv;
 mod entries;
+mod except;
 mod extreme;
 mod resample;
 mod rl;
@@ -1912,6 +1913,9 @@ impl Cx<'_, '_> {
         let Some(b) = binder else {
             return Err(unsupported(span, "a sum without an index"));
         };
+        if b.except.is_some() {
+            return self.except_sum(b, body, span, scope);
+        }
         if op.extreme().is_some() {
             return self.extreme_big(op, b, upper, body, span, scope);
         }

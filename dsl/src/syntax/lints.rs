@@ -108,7 +108,10 @@ pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             ..
         } => {
             if let Some(b) = binder {
-                b.lo.iter().chain(b.set.iter()).for_each(|x| walk(x, f));
+                b.lo.iter()
+                    .chain(b.set.iter())
+                    .chain(b.except.iter())
+                    .for_each(|x| walk(x, f));
             }
             upper.iter().for_each(|x| walk(x, f));
             walk(body, f);
