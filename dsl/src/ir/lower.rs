@@ -1279,6 +1279,25 @@ impl Cx<'_, '_> {
             let id = self.op(Op::Row((*r - 1) as u32), &[col], span)?;
             return Ok(Some(Val::Node(Lv::of(id))));
         }
+        // `w_{k,l}`: the entry in row k, column l of a fixed matrix (a parameter), row k
+        // transposed and its l-th entry.
+        if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
+            && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
+            && matches!(self.graph.shape(v.id).cols, Cols::Fixed(m) if m > 1)
+        {
+            let shape = self.graph.shape(v.id);
+            let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
+            if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
+                return Err(unsupported(
+                    span,
+                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
+                ));
+            }
+            let row = self.op(Op::Row((*r - 1) as u32), &[v.id], span)?;
+            let col = self.op(Op::Transpose, &[row], span)?;
+            let id = self.op(Op::Row((*c - 1) as u32), &[col], span)?;
+            return Ok(Some(Val::Node(Lv::of(id))));
+        }
         let k = len - 1;
         let base = self.resolve(n, items, texts, k, scope, span)?;
         Ok(match (&items[k], base) {
