@@ -108,6 +108,8 @@ codes! {
     E0241 = "E0241", "a model with two environments";
     E0255 = "E0255", "a sum that excludes something other than an example's class label (`∑_{j≠y_i}`)";
     E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";
+    E0257 = "E0257", "a max-norm constraint `‖w_j‖ ≤ c` on something other than a parameter or its columns";
+    E0258 = "E0258", "a max-norm radius that is not a positive number";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";

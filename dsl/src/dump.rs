@@ -22,6 +22,10 @@ pub fn ast(file: &ast::File, src: &str) -> String {
             let (l, c) = line_col(src, w.span.start as usize);
             let _ = writeln!(out, "  {l}:{c} (env {})", w.text);
         }
+        for n in &m.max_norms {
+            let (l, c) = line_col(src, n.span.start as usize);
+            let _ = writeln!(out, "  {l}:{c} (≤ ‖{}‖ {})", expr(&n.of), expr(&n.bound));
+        }
         for s in &m.stmts {
             let (l, c) = line_col(src, s.span.start as usize);
             let fam = match &s.family {

@@ -422,3 +422,61 @@ fn the_multiclass_svm_classifies_the_digits_as_well_as_softmax() {
     assert!(svm > 0.93 && softmax > 0.93, "SVM {svm}, softmax {softmax}");
     assert!((svm - softmax).abs() < 0.04, "SVM {svm}, softmax {softmax}");
 }
+
+/// Max-norm (`specs/max_norm.nn`, `‖W_j‖ ≤ c` with c = 1): the optimiser projects each column
+/// of `W` back into the ball after every step, so after 5 epochs of Adam on the digits every
+/// column's norm is at most c (to rounding); and the constraint was active — He
+/// initialisation gives the columns norms near √2, so columns sit on the sphere.
+#[test]
+fn max_norm_keeps_every_column_within_its_radius() {
+    let mut model = spec_model("max_norm.nn", "MaxNormNet", 1);
+    let constraints = model.max_norms();
+    assert_eq!(constraints.len(), 1, "{constraints:?}");
+    assert!(constraints[0].columns && constraints[0].param == "W");
+    let c = constraints[0].bound;
+    let (ds, _) = training::builtin::<f64>(&model.io(), 1);
+    let data = training::prepare(&ds, 0.1, 0.2, 1).unwrap();
+    let mut config = Config::new(
+        Method::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+        1e-3,
+    );
+    config.max_norms = constraints;
+    let cfg = TrainConfig {
+        epochs: 5,
+        batch: 32,
+        seed: 1,
+        patience: None,
+        progress: false,
+    };
+    fit(
+        &mut model,
+        &mut Optimizer::new(config),
+        &data.train,
+        None,
+        &cfg,
+    )
+    .unwrap();
+    let w = param(&model, "W");
+    let norms: Vec<f64> = (0..w.ncols())
+        .map(|j| {
+            (0..w.nrows())
+                .map(|i| w[(i, j)].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let largest = norms.iter().copied().fold(0.0, f64::max);
+    eprintln!("largest column norm of W after training: {largest} (c = {c})");
+    assert!(
+        largest <= c * (1.0 + 1e-12),
+        "a column of norm {largest} > {c}"
+    );
+    assert!(
+        largest > c * (1.0 - 1e-9),
+        "no column reached the sphere: {largest}"
+    );
+}

@@ -31,6 +31,7 @@ mod families;
 mod hypers;
 mod lets;
 mod losses;
+pub(crate) mod max_norm;
 mod model;
 pub use model::ENVIRONMENTS;
 mod scope;

@@ -98,6 +98,7 @@ pub fn lower(
             wrt,
         });
     }
+    graph.max_norms = max_norms(model, &graph, &scope);
     for (name, out) in scope.outputs {
         graph.outputs.push((name, out));
     }
@@ -109,6 +110,30 @@ pub fn lower(
         )]
     })?;
     Ok(graph)
+}
+
+/// The model's `‖w_j‖ ≤ c` lines (checked by `check::max_norm`) for training to apply.
+fn max_norms(model: &ast::Model, graph: &Graph, scope: &Scope) -> Vec<super::MaxNorm> {
+    let mut out = Vec::new();
+    for m in &model.max_norms {
+        let Some((n, index)) = crate::check::max_norm::target(&m.of) else {
+            continue;
+        };
+        let mut base = n.clone();
+        base.sub.clear();
+        let param = canonical(&base, scope);
+        if let (true, Some(bound)) = (
+            graph.params.iter().any(|p| p.name == param),
+            num(&m.bound, scope),
+        ) {
+            out.push(super::MaxNorm {
+                param,
+                columns: index.is_some(),
+                bound,
+            });
+        }
+    }
+    out
 }
 
 /// A lowered value: a node, and whether it stands for the transpose of a batch of column
@@ -1884,6 +1909,7 @@ impl Cx<'_, '_> {
             hypers: model.hypers.clone(),
             stmts: body,
             env: Vec::new(),
+            max_norms: Vec::new(),
             span: model.span,
         };
         // A model's earlier instance tells how much this one adds: refuse before copying.

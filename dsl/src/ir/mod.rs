@@ -398,6 +398,20 @@ pub struct Graph {
     /// `env CartPole`: the environment the model acts in (chapter 19), which makes
     /// `nnspec train` run reinforcement learning instead of reading data.
     pub env: Option<String>,
+    /// `‖w_j‖ ≤ c`: the max-norm constraints training applies after each step.
+    pub max_norms: Vec<MaxNorm>,
+}
+
+/// `‖w_j‖ ≤ c` (`check::max_norm`): after each optimiser step, the parameter `param` — each
+/// column if `columns`, else all of it — is scaled back to norm `bound` where it exceeds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxNorm {
+    /// The parameter's name, as [`Slot::name`].
+    pub param: String,
+    /// Each column separately (`‖w_j‖ ≤ c`), or the whole parameter (`‖w‖ ≤ c`).
+    pub columns: bool,
+    /// The radius `c`.
+    pub bound: f64,
 }
 
 /// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.

@@ -100,6 +100,7 @@ impl<'g> Rewriter<'g> {
             tables: old.tables.clone(),
             frozen: old.frozen.clone(),
             env: old.env.clone(),
+            max_norms: old.max_norms.clone(),
         };
         Rewriter {
             old,
