@@ -110,6 +110,7 @@ codes! {
     E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";
     E0257 = "E0257", "a max-norm constraint `‖w_j‖ ≤ c` on something other than a parameter or its columns";
     E0258 = "E0258", "a max-norm radius that is not a positive number";
+    E0259 = "E0259", "an example index written as a superscript, `y^{(i)}` (the book's subscript is `y_i`)";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";
