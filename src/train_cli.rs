@@ -442,6 +442,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     config.weight_decay = args.weight_decay;
     config.schedule = schedule;
     config.clip_norm = args.clip;
+    config.max_norms = model.max_norms();
     let mut opt = Optimizer::new(config);
     let run = RunInfo::new(args, &io, &source, &class_names)?;
     // Temporaries left in the output folder by a killed run.

@@ -27,7 +27,20 @@ pub struct Model {
     pub stmts: Vec<Stmt>,
     /// `env CartPole`: the environment it acts in (chapter 19), each such line in order.
     pub env: Vec<Word>,
+    /// `‖w_j‖ ≤ c`: max-norm constraints, in order (`check::max_norm`).
+    pub max_norms: Vec<MaxNorm>,
     /// The whole model, keyword to closing brace.
+    pub span: Span,
+}
+
+/// `‖w_j‖ ≤ c`, a max-norm constraint: what the norm bars hold and the bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxNorm {
+    /// Inside the bars: a parameter `w`, or `w_j`, its columns.
+    pub of: Expr,
+    /// The radius `c`.
+    pub bound: Expr,
+    /// The whole line.
     pub span: Span,
 }
 
@@ -398,7 +411,7 @@ impl BigOp {
     }
 }
 
-/// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`.
+/// The binder of a big operator: `_{i=1}`, `_{i ∈ B}`, `_i`, `_{j≠y_i}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Binder {
     /// The bound index.
@@ -407,6 +420,8 @@ pub struct Binder {
     pub lo: Option<Box<Expr>>,
     /// `∈ set`.
     pub set: Option<Box<Expr>>,
+    /// `≠ y_i`: every class but this label (`∑_{j≠y_i}`, `check::except`).
+    pub except: Option<Box<Expr>>,
     /// The whole binder.
     pub span: Span,
 }

@@ -485,7 +485,10 @@ fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             ..
         } => {
             if let Some(b) = binder {
-                b.lo.iter_mut().chain(b.set.iter_mut()).for_each(|x| f(x));
+                b.lo.iter_mut()
+                    .chain(b.set.iter_mut())
+                    .chain(b.except.iter_mut())
+                    .for_each(|x| f(x));
             }
             upper.iter_mut().for_each(|x| f(x));
             f(body);

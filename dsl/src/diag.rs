@@ -110,6 +110,11 @@ codes! {
     E0243 = "E0243", "an update `←` whose right side is not one number";
     E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
     E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
+    E0255 = "E0255", "a sum that excludes something other than an example's class label (`∑_{j≠y_i}`)";
+    E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";
+    E0257 = "E0257", "a max-norm constraint `‖w_j‖ ≤ c` on something other than a parameter or its columns";
+    E0258 = "E0258", "a max-norm radius that is not a positive number";
+    E0259 = "E0259", "an example index written as a superscript, `y^{(i)}` (the book's subscript is `y_i`)";
     E0260 = "E0260", "a neighbourhood `ne[n]` in a model without one adjacency input `ℝ^{N×N}`";
     E0261 = "E0261", "a node's value (`h^{(m)}`, `ne[m]`) outside the sum or node-wise equation that binds its node";
     E0262 = "E0262", "a node's value `h_k^{(n)}` whose matrix `H_k` is not defined";

@@ -22,6 +22,10 @@ pub fn ast(file: &ast::File, src: &str) -> String {
             let (l, c) = line_col(src, w.span.start as usize);
             let _ = writeln!(out, "  {l}:{c} (env {})", w.text);
         }
+        for n in &m.max_norms {
+            let (l, c) = line_col(src, n.span.start as usize);
+            let _ = writeln!(out, "  {l}:{c} (≤ ‖{}‖ {})", expr(&n.of), expr(&n.bound));
+        }
         for s in &m.stmts {
             let (l, c) = line_col(src, s.span.start as usize);
             let fam = match &s.family {
@@ -213,6 +217,9 @@ pub fn expr(e: &Expr) -> String {
                 }
                 if let Some(set) = &b.set {
                     let _ = write!(head, "∈{}", expr(set));
+                }
+                if let Some(except) = &b.except {
+                    let _ = write!(head, "≠{}", expr(except));
                 }
             }
             if let Some(u) = upper {

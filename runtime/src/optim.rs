@@ -277,6 +277,49 @@ pub struct Config {
     /// Clip the gradient to this global L2 norm (over all parameters together) before the
     /// update.
     pub clip_norm: Option<f64>,
+    /// Max-norm constraints (a spec's `‖w_j‖ ≤ c`), applied after every update.
+    pub max_norms: Vec<MaxNorm>,
+}
+
+/// A max-norm constraint (the course notes' "MaxNorm", a spec's `‖w_j‖ ≤ c`): after each
+/// update the parameter named `param` — each column if `columns`, else all its entries — is
+/// projected onto the ball of radius `bound`: scaled by `bound / ‖w_j‖` where its norm is
+/// larger, left alone otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxNorm {
+    /// The parameter's name (as the visitors of [`Params`] give it).
+    pub param: String,
+    /// Each column on its own (`‖w_j‖ ≤ c`), or the whole parameter (`‖w‖ ≤ c`).
+    pub columns: bool,
+    /// The radius `c`.
+    pub bound: f64,
+}
+
+impl MaxNorm {
+    /// Projects `w` onto the constraint's ball (each column, or all of `w`).
+    pub fn project<T: Scalar>(&self, mut w: MatMut<'_, T>) {
+        let norm = |w: &MatMut<'_, T>, j: usize| {
+            (0..w.nrows())
+                .map(|i| w[(i, j)].to_f64().powi(2))
+                .sum::<f64>()
+        };
+        let groups: Vec<Vec<usize>> = if self.columns {
+            (0..w.ncols()).map(|j| vec![j]).collect()
+        } else {
+            vec![(0..w.ncols()).collect()]
+        };
+        for cols in groups {
+            let n = cols.iter().map(|&j| norm(&w, j)).sum::<f64>().sqrt();
+            if n > self.bound {
+                let s = T::from_f64(self.bound / n);
+                for &j in &cols {
+                    for i in 0..w.nrows() {
+                        w[(i, j)] *= s;
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Config {
@@ -288,6 +331,7 @@ impl Config {
             weight_decay: 0.0,
             schedule: Schedule::Constant,
             clip_norm: None,
+            max_norms: Vec::new(),
         }
     }
 }
@@ -482,6 +526,14 @@ impl<T: Scalar> Optimizer<T> {
             "optimiser: visited {k} parameters, expected {}",
             shapes.len()
         );
+        if !self.config.max_norms.is_empty() {
+            let constraints = &self.config.max_norms;
+            params.for_each_param_mut(&mut |name, mut p| {
+                for c in constraints.iter().filter(|c| c.param == name) {
+                    c.project(p.as_mut());
+                }
+            });
+        }
         StepInfo {
             lr,
             grad_norm,
@@ -1055,6 +1107,34 @@ mod tests {
             };
             let (e64, e32) = (minimise::<f64>(config.clone()), minimise::<f32>(config));
             assert!(e64 < 1e-3 && e32 < 1e-3, "{name}: {e64} (f64), {e32} (f32)");
+        }
+    }
+
+    /// `‖w_j‖ ≤ c` scales each column longer than c onto the sphere and leaves the others;
+    /// `‖w‖ ≤ c` scales the whole matrix by one factor.
+    #[test]
+    fn max_norm_projects_columns_or_the_whole_parameter() {
+        let w: Mat<f64> = Mat::from_fn(2, 3, |i, j| [[3.0, 0.3, 0.0], [4.0, 0.4, 2.0]][i][j]);
+        let mut cols = w.clone();
+        let c = |columns| MaxNorm {
+            param: "w".into(),
+            columns,
+            bound: 1.0,
+        };
+        c(true).project(cols.as_mut());
+        let want = [[0.6, 0.3, 0.0], [0.8, 0.4, 1.0]];
+        for i in 0..2 {
+            for j in 0..3 {
+                assert!((cols[(i, j)] - want[i][j]).abs() < 1e-15, "{cols:?}");
+            }
+        }
+        let mut whole = w.clone();
+        c(false).project(whole.as_mut());
+        let norm = (9.0f64 + 16.0 + 0.09 + 0.16 + 4.0).sqrt();
+        for i in 0..2 {
+            for j in 0..3 {
+                assert!((whole[(i, j)] - w[(i, j)] / norm).abs() < 1e-15);
+            }
         }
     }
 }

@@ -1933,7 +1933,23 @@ def svm_multiclass_hinge():
                 assert abs(margin) > 1e-3
                 loss_i[i] += max(0.0, margin)
     assert np.allclose(loss_i, np.maximum(0, s - s[y, b] + 1).sum(axis=0) - 1)
-    return {"x": x, "y": y}, p, {"S": s, "ℓ": loss_i, "h": loss_i, "L": loss_i.sum()}
+    out = {"S": s, "ℓ": loss_i, "a": loss_i, "m": loss_i, "h": loss_i, "L": loss_i.sum()}
+    return {"x": x, "y": y}, p, out
+
+
+@spec("elastic_net")
+def elastic_net():
+    g = rng(72)
+    d_i, k = 3, 2
+    x, y = draw(g, d_i, 4, scale=2.0), draw(g, k, 4)
+    p = {"b": draw(g, k), "w": draw(g, k, d_i)}
+    p["w"][1, 2] = 0.0  # the subgradient of |·| at 0 is 0
+    beta, lam = 0.5, 0.25
+    f = bias(p["b"]) + p["w"] @ x
+    r1 = sum(abs(p["w"][a, c]) for a in range(k) for c in range(d_i))  # ∑_k ∑_l |w_{k,l}|
+    r = sum(beta * p["w"][a, c] ** 2 + lam * abs(p["w"][a, c]) for a in range(k) for c in range(d_i))
+    out = {"f": f, "R_1": r1, "R": r, "R'": r, "L": np.sum((y - f) ** 2) + r}
+    return {"x": x, "y": y}, p, out
 
 
 @spec("maxout")

@@ -175,6 +175,15 @@ mod flow {
 mod linear_flow {
     nnspec::model!("../../tests/book/16.29_linear_flow.nn");
 }
+mod svm {
+    nnspec::model!("../../specs/svm.nn");
+}
+mod elastic_net {
+    nnspec::model!("../../tests/book/elastic_net.nn");
+}
+mod max_norm {
+    nnspec::model!("../../specs/max_norm.nn");
+}
 mod svm_hinge {
     nnspec::model!("../../tests/book/svm_multiclass_hinge.nn");
 }
@@ -467,6 +476,9 @@ differential_test!(conv2dchannelsstride, conv2d_channels_stride::Conv2dChannelsS
 differential_test!(backpropnet, backprop::BackpropNet, "specs/backprop.nn", [m 0, m 1]);
 differential_test!(gabor, gabor::Gabor, "specs/gabor.nn", [m 0, m 1]);
 differential_test!(maxoutnet, maxout::MaxoutNet, "specs/maxout.nn", [m 0, l 1]);
+differential_test!(svmspec, svm::SVM, "specs/svm.nn", [m 0, l 1]);
+differential_test!(elasticnet, elastic_net::ElasticNet, "tests/book/elastic_net.nn", [m 0, m 1]);
+differential_test!(maxnormnet, max_norm::MaxNormNet, "specs/max_norm.nn", [m 0, l 1]);
 differential_test!(multiclasshinge, svm_hinge::MulticlassHinge, "tests/book/svm_multiclass_hinge.nn", [m 0, l 1]);
 differential_test!(deepqloss, deep_q::DeepQLoss, "tests/book/19.16_deep_q_loss.nn", [m 0, m 1, m 2, l 3]);
 differential_test!(hardswishnet, hardswish::HardSwishNet, "specs/hardswish.nn", [m 0, m 1]);

@@ -843,7 +843,8 @@ impl ModelCx<'_, '_> {
     }
 
     /// `X_{r,c}`: the entry in row `r` and column `c` of a matrix per example (`X ∈ ℝ^{D×N}`),
-    /// a scalar per example, as the book writes a matrix's entries (`x_{ij}`, eq. 10.6). Its
+    /// a scalar per example, as the book writes a matrix's entries (`x_{ij}`, eq. 10.6), or of
+    /// a fixed matrix, a parameter's `w_{k,l}` (the course notes' `∑_k ∑_l |w_{k,l}|`). Its
     /// last two subscript items are numbers, the name before them (`X`, `X_i`) such a matrix.
     /// `None` when the name is not of that form; `Some(None)` when it is, with an entry out of
     /// range (reported).
@@ -861,7 +862,7 @@ impl ModelCx<'_, '_> {
         let Shape::Mat(rows, cols) = &base.shape else {
             return None;
         };
-        if !base.per_example || cols.value == Some(1) {
+        if cols.value == Some(1) {
             return None;
         }
         let ix_span = n.sub.last().map_or(span, |s| s.span);
@@ -884,7 +885,7 @@ impl ModelCx<'_, '_> {
         }
         Some(Some(Val {
             shape: Shape::Scalar,
-            per_example: true,
+            per_example: base.per_example,
             labels: None,
             diagonal: false,
             structure: Default::default(),
@@ -2076,6 +2077,11 @@ impl ModelCx<'_, '_> {
         body: &Expr,
         span: Span,
     ) -> Option<Val> {
+        if let Some(b) = binder
+            && b.except.is_some()
+        {
+            return self.except_sum(op, b, upper, body, span);
+        }
         if op.extreme().is_some() {
             return self.extreme_big(op, binder, upper, body, span);
         }

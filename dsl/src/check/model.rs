@@ -68,6 +68,7 @@ impl ModelCx<'_, '_> {
         for run in super::entrywise::runs(&model.stmts) {
             self.family(run);
         }
+        self.max_norms(model);
         // Unknown names that a later equation defines were used too early.
         for (candidates, d) in std::mem::take(&mut self.unknown) {
             // Only a definition further down the file makes this a use before definition.

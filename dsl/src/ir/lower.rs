@@ -25,6 +25,7 @@ mod conv;
 mod deriv;
 mod dynamics;
 mod entries;
+mod except;
 mod extreme;
 mod resample;
 mod rl;
@@ -104,6 +105,7 @@ pub fn lower(
             wrt,
         });
     }
+    graph.max_norms = max_norms(model, &graph, &scope);
     for (name, out) in scope.outputs {
         graph.outputs.push((name, out));
     }
@@ -115,6 +117,30 @@ pub fn lower(
         )]
     })?;
     Ok(graph)
+}
+
+/// The model's `‖w_j‖ ≤ c` lines (checked by `check::max_norm`) for training to apply.
+fn max_norms(model: &ast::Model, graph: &Graph, scope: &Scope) -> Vec<super::MaxNorm> {
+    let mut out = Vec::new();
+    for m in &model.max_norms {
+        let Some((n, index)) = crate::check::max_norm::target(&m.of) else {
+            continue;
+        };
+        let mut base = n.clone();
+        base.sub.clear();
+        let param = canonical(&base, scope);
+        if let (true, Some(bound)) = (
+            graph.params.iter().any(|p| p.name == param),
+            num(&m.bound, scope),
+        ) {
+            out.push(super::MaxNorm {
+                param,
+                columns: index.is_some(),
+                bound,
+            });
+        }
+    }
+    out
 }
 
 /// A lowered value: a node, and whether it stands for the transpose of a batch of column
@@ -1295,6 +1321,25 @@ impl Cx<'_, '_> {
             let id = self.op(Op::Row((*r - 1) as u32), &[col], span)?;
             return Ok(Some(Val::Node(Lv::of(id))));
         }
+        // `w_{k,l}`: the entry in row k, column l of a fixed matrix (a parameter), row k
+        // transposed and its l-th entry.
+        if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
+            && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
+            && matches!(self.graph.shape(v.id).cols, Cols::Fixed(m) if m > 1)
+        {
+            let shape = self.graph.shape(v.id);
+            let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
+            if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
+                return Err(unsupported(
+                    span,
+                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
+                ));
+            }
+            let row = self.op(Op::Row((*r - 1) as u32), &[v.id], span)?;
+            let col = self.op(Op::Transpose, &[row], span)?;
+            let id = self.op(Op::Row((*c - 1) as u32), &[col], span)?;
+            return Ok(Some(Val::Node(Lv::of(id))));
+        }
         let k = len - 1;
         let base = self.resolve(n, items, texts, k, scope, span)?;
         Ok(match (&items[k], base) {
@@ -1881,6 +1926,7 @@ impl Cx<'_, '_> {
             hypers: model.hypers.clone(),
             stmts: body,
             env: Vec::new(),
+            max_norms: Vec::new(),
             span: model.span,
         };
         // A model's earlier instance tells how much this one adds: refuse before copying.
@@ -1929,6 +1975,9 @@ impl Cx<'_, '_> {
         let Some(b) = binder else {
             return Err(unsupported(span, "a sum without an index"));
         };
+        if b.except.is_some() {
+            return self.except_sum(b, body, span, scope);
+        }
         if op.extreme().is_some() {
             return self.extreme_big(op, b, upper, body, span, scope);
         }

@@ -401,6 +401,8 @@ pub struct Graph {
     /// The update rules `q[s_t, a_t] ← …` (eqs. 19.11–19.15), one update step together: each
     /// new value is an output, computed from the parameters before the step.
     pub updates: Vec<Update>,
+    /// `‖w_j‖ ≤ c`: the max-norm constraints training applies after each step.
+    pub max_norms: Vec<MaxNorm>,
 }
 
 /// One update rule: the entries of a parameter's table written with an output's values.
@@ -422,6 +424,18 @@ pub enum UpdateIndex {
     Label(u32),
     /// A fixed entry, counted from 0.
     Fixed(u32),
+}
+
+/// `‖w_j‖ ≤ c` (`check::max_norm`): after each optimiser step, the parameter `param` — each
+/// column if `columns`, else all of it — is scaled back to norm `bound` where it exceeds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaxNorm {
+    /// The parameter's name, as [`Slot::name`].
+    pub param: String,
+    /// Each column separately (`‖w_j‖ ≤ c`), or the whole parameter (`‖w‖ ≤ c`).
+    pub columns: bool,
+    /// The radius `c`.
+    pub bound: f64,
 }
 
 /// A running statistic: the state an [`Op::BatchStat`] reads in evaluation mode.

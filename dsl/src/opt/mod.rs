@@ -101,6 +101,7 @@ impl<'g> Rewriter<'g> {
             frozen: old.frozen.clone(),
             env: old.env.clone(),
             updates: old.updates.clone(),
+            max_norms: old.max_norms.clone(),
         };
         Rewriter {
             old,

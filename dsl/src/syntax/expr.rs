@@ -355,10 +355,14 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                 let mut var = None;
                 let mut bound = None;
                 let mut range = None;
+                let mut except = None;
                 for b in c.into_inner() {
                     match b.as_rule() {
                         Rule::name | Rule::name_plain => var = Some(build_name(b)),
                         Rule::expr => bound = Some(Box::new(build_expr(b))),
+                        Rule::binder_except => {
+                            except = b.into_inner().next().map(|e| Box::new(build_expr(e)));
+                        }
                         Rule::binder_range => {
                             let mut ends = b.into_inner().map(|e| Box::new(build_expr(e)));
                             range = ends.next().zip(ends.next());
@@ -380,6 +384,7 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                     var,
                     lo,
                     set,
+                    except,
                     span: bspan,
                 });
             }

@@ -27,8 +27,62 @@ const FUNCTION_WORDS: &[&str] = &[
     "abs",
 ];
 
-/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`.
+/// `y^{(i)}`: the course notes' example index as a superscript in parentheses, a name to the
+/// power of a bracketed single letter. Its base and index, else `None`.
+fn superscript_index(e: &Expr) -> Option<(String, String)> {
+    let ExprKind::Power(base, exp) = &e.kind else {
+        return None;
+    };
+    let (ExprKind::Name(_), ExprKind::Paren(inner)) = (&base.kind, &exp.kind) else {
+        return None;
+    };
+    match &inner.kind {
+        ExprKind::Name(i)
+            if i.sub.is_empty()
+                && i.primes == 0
+                && i.word.chars().count() == 1
+                && i.word.chars().all(char::is_lowercase) =>
+        {
+            Some((crate::dump::expr(base), i.word.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// `E0259` for every `y^{(i)}` in `e`, subscripts included (`S_{y^{(i)}}`).
+fn lint_superscripts(e: &Expr, diags: &mut Vec<Diagnostic>) {
+    let mut found = Vec::new();
+    walk(e, &mut |x: &Expr| {
+        found.push(x.clone());
+        if let ExprKind::Name(n) = &x.kind {
+            for s in &n.sub {
+                walk(s, &mut |y: &Expr| found.push(y.clone()));
+            }
+        }
+    });
+    for x in found {
+        if let Some((base, i)) = superscript_index(&x) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0259,
+                    x.span,
+                    format!("`{base}^{{({i})}}` writes the example index as a superscript"),
+                )
+                .label("read as a power here")
+                .help(format!(
+                    "the book indexes examples by a subscript: write `{base}_{i}`"
+                )),
+            );
+        }
+    }
+}
+
+/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`, and
+/// the superscript example index `y^{(i)}` (`E0259`).
 pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
+    if let ast::StmtKind::Equation { rhs, .. } = &stmt.kind {
+        lint_superscripts(rhs, diags);
+    }
     let mut visit = |e: &Expr| {
         if let ExprKind::Binary {
             op: BinOp::Juxt,
@@ -110,7 +164,10 @@ pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             ..
         } => {
             if let Some(b) = binder {
-                b.lo.iter().chain(b.set.iter()).for_each(|x| walk(x, f));
+                b.lo.iter()
+                    .chain(b.set.iter())
+                    .chain(b.except.iter())
+                    .for_each(|x| walk(x, f));
             }
             upper.iter().for_each(|x| walk(x, f));
             walk(body, f);

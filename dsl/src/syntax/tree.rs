@@ -42,6 +42,7 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
     let mut hypers = Vec::new();
     let mut stmts = Vec::new();
     let mut env = Vec::new();
+    let mut max_norms = Vec::new();
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::word => {
@@ -75,6 +76,22 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
                         });
                     }
                 }
+                Some(e) if e.as_rule() == Rule::max_norm => {
+                    let mspan = span_of(&e);
+                    let mut it = e.into_inner();
+                    let of = it
+                        .next()
+                        .and_then(|n| n.into_inner().next())
+                        .map(build_expr);
+                    let bound = it.next().map(build_expr);
+                    if let (Some(of), Some(bound)) = (of, bound) {
+                        max_norms.push(ast::MaxNorm {
+                            of,
+                            bound,
+                            span: mspan,
+                        });
+                    }
+                }
                 _ => stmts.extend(build_stmts(c)),
             },
             _ => {}
@@ -89,6 +106,7 @@ fn build_model(p: Pair<'_, Rule>) -> ast::Model {
         hypers,
         stmts,
         env,
+        max_norms,
         span,
     }
 }
