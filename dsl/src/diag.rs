@@ -106,6 +106,7 @@ codes! {
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
+    E0250 = "E0250", "a policy defined through one action's probability (`π[a|s, θ] = …`)";
     E0301 = "E0301", "matrix product of incompatible shapes";
     E0302 = "E0302", "element-wise operation on different shapes";
     E0303 = "E0303", "scaling `·` with no scalar operand";

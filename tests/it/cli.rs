@@ -547,9 +547,11 @@ fn trains_in_its_environment(spec: &str, name: &str) {
     assert!(svg.starts_with("<svg"));
     let ckpt = std::fs::read(out.join("model.safetensors")).unwrap();
     let has = |n: &str| ckpt.windows(n.len()).any(|w| w == n.as_bytes());
+    // The parameters, and the frozen copies of those a spec reads frozen (`φ⁻`, `ω⁻`).
+    let frozen = std::fs::read_to_string(spec).unwrap().contains('⁻');
     assert!(
-        has("\"Ω_0\"") && has("\"Ω⁻_0\""),
-        "{spec}: φ and φ⁻ in the checkpoint"
+        has("\"Ω_0\"") && has("⁻_0\"") == frozen,
+        "{spec}: the parameters and their frozen copies in the checkpoint"
     );
 }
 

@@ -384,13 +384,14 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::postfix
         | Rule::paren
         | Rule::call
+        | Rule::given_head
+        | Rule::sub_head
+        | Rule::given_bar
         | Rule::norm
         | Rule::abs
         | Rule::sqrt
         | Rule::bigop => "an expression",
-        Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item | Rule::call_head => {
-            "an expression"
-        }
+        Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item => "an expression",
         Rule::stack_dots => "`…`",
         Rule::structure => "a structure such as `lower triangular`",
         Rule::name | Rule::name_atom | Rule::name_plain | Rule::word => "a name",

@@ -27,8 +27,14 @@ const FUNCTION_WORDS: &[&str] = &[
     "abs",
 ];
 
-/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`.
+/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`, and a
+/// policy defined through one action's probability (`E0250`).
 pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
+    if let ast::StmtKind::Equation { lhs, .. } = &stmt.kind
+        && let Some(bar) = lhs.given
+    {
+        diags.push(given_definition(lhs, bar));
+    }
     let mut visit = |e: &Expr| {
         if let ExprKind::Binary {
             op: BinOp::Juxt,
@@ -67,6 +73,21 @@ pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
         }
         ast::StmtKind::Input(_) | ast::StmtKind::Target(_) => {}
     }
+}
+
+/// `E0250`: `π[a|s, θ] = …` defines a policy through the probability of one action; the
+/// function is the vector of all of them, which the bar then reads.
+fn given_definition(lhs: &ast::Lhs, bar: crate::diag::Span) -> Diagnostic {
+    let f = crate::names::literal(&lhs.name);
+    Diagnostic::new(
+        Code::E0250,
+        bar,
+        format!("`{f}[a|s, …]` defines one action's probability, not the policy"),
+    )
+    .label("a bar on the left side")
+    .help(format!(
+        "define the vector of action probabilities, `{f}[s, θ] = softmax[…]`; then `{f}[a_i|s_i, θ]` reads the probability of action a_i (its component a_i)"
+    ))
 }
 
 /// The last factor of a juxtaposition chain: `log` in `y_i log`.

@@ -287,6 +287,7 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
                 name: empty_name(span),
                 squared: false,
                 args: None,
+                given: None,
                 span,
             }),
             rhs: first_expr(&mut exprs),
@@ -311,12 +312,14 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
     let mut name = None;
     let mut squared = false;
     let mut args: Option<Vec<Expr>> = None;
+    let mut given = None;
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::name => name = Some(build_name(c)),
             Rule::square => squared = true,
             Rule::number => squared = c.as_str() == "2" || squared,
             Rule::expr => args.get_or_insert_with(Vec::new).push(build_expr(c)),
+            Rule::given_bar => given = Some(span_of(&c)),
             _ => {}
         }
     }
@@ -324,6 +327,7 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
         name: name.unwrap_or_else(|| empty_name(span)),
         squared,
         args,
+        given,
         span,
     }
 }
