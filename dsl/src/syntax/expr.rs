@@ -264,7 +264,7 @@ fn build_call(p: Pair<'_, Rule>, span: Span) -> Expr {
     for c in it {
         if c.as_rule() == Rule::given_bar {
             // `π[a|s, θ]`: the value before the bar picks the component, `π_a[s, θ]`.
-            func.sub.extend(args.drain(..));
+            func.sub.append(&mut args);
         } else {
             args.push(build_expr(c));
         }
