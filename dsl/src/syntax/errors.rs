@@ -226,6 +226,15 @@ fn line_help(
     {
         d = d.help("a distribution's parameters go in square brackets: `~ Norm[0, 0.01]`");
     }
+    // A bar inside an open call: the policy's given (`π[a|s, θ]`) or an absolute value.
+    let single_bar = line_before.replace("||", "").contains('|');
+    if single_bar && line_before.matches('[').count() > line_before.matches(']').count() {
+        d = d.help(
+            "in a call's first argument a bar after a value is the given of `π[a_i|s_i, θ]` \
+             (after a name without a subscript); write an absolute value there with a product, \
+             `a · |x|`",
+        );
+    }
     if src[line_start..pos.min(src.len())].contains("Σ_") {
         d = d.help("the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek capital sigma, a name");
     }

@@ -278,6 +278,11 @@ fn a_bar_in_a_calls_first_argument_is_the_policys_given() {
     ] {
         let got = check_source(&spec(loss), &Options::default()).unwrap_err();
         assert_eq!(got[0].code, code, "{loss}");
+        assert!(
+            got[0].help.iter().any(|h| h.contains("π[a_i|s_i, θ]")),
+            "{loss}: {:?}",
+            got[0].help
+        );
     }
     let defined = "model M[A = 2] { input s : ℝ^{4}; target a : {1 … A}; param Ω : ℝ^{A×4}; \
                    π[a|s, θ] = softmax_a[Ω s]; loss L[θ] = -∑_i log[π[a_i|s_i, θ]] }";
