@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod policy;
 mod rl;
 mod tabular;
 
@@ -131,9 +132,17 @@ pub struct TrainArgs {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
-    /// A model in an environment (`env CartPole`): the most episodes to run.
-    #[arg(long, default_value_t = 600, value_parser = at_least_one)]
-    episodes: usize,
+    /// A model in an environment (`env CartPole`): the most episodes to run (default: 600
+    /// for deep Q-learning, 3000 for a policy).
+    #[arg(long, value_parser = at_least_one)]
+    episodes: Option<usize>,
+    /// A policy in an environment (`π[s, θ]`): the episodes sampled per optimiser step.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
+    rollouts: usize,
+    /// A policy in an environment: optimiser steps per loss over each round's episodes
+    /// (PPO's epochs; the frozen copies stay the policy that played them).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    passes: usize,
     /// A model in an environment: the steps between refreshes of the frozen copies,
     /// `φ⁻ ← φ` (eq. 19.18).
     #[arg(long, default_value_t = 500, value_parser = at_least_one)]

@@ -237,6 +237,8 @@ pub struct Lhs {
     pub squared: bool,
     /// The bracketed arguments of a function definition, if any.
     pub args: Option<Vec<Expr>>,
+    /// `π[a|s, θ] = …`: the bar after the first argument, which defines nothing (E0250).
+    pub given: Option<Span>,
     /// The whole left-hand side.
     pub span: Span,
 }

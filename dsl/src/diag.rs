@@ -110,6 +110,7 @@ codes! {
     E0243 = "E0243", "an update `←` whose right side is not one number";
     E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
     E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
+    E0250 = "E0250", "a policy defined through one action's probability (`π[a|s, θ] = …`)";
     E0255 = "E0255", "a sum that excludes something other than an example's class label (`∑_{j≠y_i}`)";
     E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";
     E0257 = "E0257", "a max-norm constraint `‖w_j‖ ≤ c` on something other than a parameter or its columns";

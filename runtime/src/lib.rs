@@ -56,6 +56,7 @@ pub mod layout;
 pub mod npy;
 pub mod optim;
 pub mod params;
+pub mod policy;
 pub mod pool;
 pub mod reduce;
 pub mod report;

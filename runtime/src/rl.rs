@@ -92,6 +92,9 @@ pub enum Role {
     Reward,
     /// `d`: 1 if the next state is terminal.
     Done,
+    /// `G`: the discounted return from the state on, `∑_k γ^k r_{t+k+1}` (eq. 19.32), which
+    /// the policy-gradient loop computes at the end of an episode ([`crate::policy`]).
+    Return,
 }
 
 impl Role {
@@ -102,6 +105,7 @@ impl Role {
             "s'" => Role::Next,
             "r" => Role::Reward,
             "d" => Role::Done,
+            "G" => Role::Return,
             _ => return None,
         })
     }
@@ -113,8 +117,13 @@ impl Layout {
         self.inputs.iter().map(|(_, r)| r).sum()
     }
 
-    /// Writes a transition into column `j` of `x`.
+    /// Writes a transition into column `j` of `x` (a return `G` as 0: deep Q-learning has none).
     fn write<T: Scalar>(&self, x: &mut Mat<T>, j: usize, t: &Transition) {
+        self.write_with(x, j, t, 0.0);
+    }
+
+    /// Writes a transition and the return `g` from its state into column `j` of `x`.
+    pub fn write_with<T: Scalar>(&self, x: &mut Mat<T>, j: usize, t: &Transition, g: f64) {
         let mut row = 0;
         for &(role, rows) in &self.inputs {
             for k in 0..rows {
@@ -123,6 +132,7 @@ impl Layout {
                     Role::Next => t.next.get(k).copied().unwrap_or(0.0),
                     Role::Reward => t.r,
                     Role::Done => f64::from(u8::from(t.terminal)),
+                    Role::Return => g,
                 };
                 x[(row + k, j)] = T::from_f64(v);
             }

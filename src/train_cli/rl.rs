@@ -19,12 +19,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// The mean return of 100 episodes at which an environment counts as solved, by default.
-fn solved_by_default(name: &str) -> Option<f64> {
+pub(super) fn solved_by_default(name: &str) -> Option<f64> {
     (name == "CartPole").then_some(195.0)
 }
 
-/// Trains `graph`, whose `env` line names its environment.
+/// Trains `graph`, whose `env` line names its environment: by policy gradients when its
+/// model function is a policy `π[s, θ]`, else by deep Q-learning.
 pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
+    if super::policy::is_policy(graph) {
+        return super::policy::train(args, graph);
+    }
     train_inner(args, graph).unwrap_or_else(|code| code)
 }
 
@@ -38,13 +42,18 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     let mut model =
         InterpModel::<f64>::new(graph, &src, &file, &mut Rng::new(args.seed)).map_err(fail)?;
     let layout = layout(&model, world.as_ref()).map_err(fail)?;
+    if layout.inputs.iter().any(|(r, _)| *r == Role::Return) {
+        return Err(fail(
+            "`G`, the return, is an input of a policy `π[s, θ]`; deep Q-learning reads `r` and `s'`",
+        ));
+    }
     let mut config = Config::new(method, args.lr);
     config.weight_decay = args.weight_decay;
     config.schedule = schedule;
     config.clip_norm = args.clip;
     let mut opt = Optimizer::new(config);
     let dqn = DqnConfig {
-        episodes: args.episodes,
+        episodes: args.episodes.unwrap_or(600),
         batch: args.batch,
         refresh: args.refresh,
         solved: args.solved.or_else(|| solved_by_default(name)),
@@ -94,7 +103,12 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&graph.name));
-    save(args, graph, &model, &run, &out, name, dqn.solved).map_err(fail)?;
+    let curve = Curve {
+        returns: &run.returns,
+        losses: &run.losses,
+        steps: run.steps,
+    };
+    save(args, graph, &model, &curve, &out, name, dqn.solved).map_err(fail)?;
     let secs = start.elapsed().as_secs_f64();
     if !args.quiet {
         match run.solved_at {
@@ -120,21 +134,22 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
 }
 
 /// Where each transition's part goes among the model's inputs, checked against `world`.
-fn layout(model: &InterpModel<f64>, world: &dyn Env) -> Result<Layout, String> {
+pub(super) fn layout(model: &InterpModel<f64>, world: &dyn Env) -> Result<Layout, String> {
     let io = model.io();
     let mut inputs = Vec::new();
     for s in io.input_shapes() {
         let role = Role::of(&s.name).ok_or_else(|| {
             format!(
                 "`{}`: the inputs of a model in an environment are named by what they hold: \
-                 `s` the state, `s'` the next state, `r` the reward, `d` whether `s'` is terminal",
+                 `s` the state, `s'` the next state, `r` the reward, `d` whether `s'` is terminal, \
+                 `G` the return from `s` (a policy's)",
                 s.name
             )
         })?;
         let rows = s.rows * s.cols;
         let want = match role {
             Role::State | Role::Next => world.observation_size(),
-            Role::Reward | Role::Done => 1,
+            Role::Reward | Role::Done | Role::Return => 1,
         };
         if rows != want {
             return Err(format!(
@@ -172,12 +187,22 @@ fn layout(model: &InterpModel<f64>, world: &dyn Env) -> Result<Layout, String> {
     })
 }
 
+/// What a run in an environment did, episode by episode.
+pub(super) struct Curve<'a> {
+    /// Each episode's return.
+    pub returns: &'a [f64],
+    /// Each episode's loss.
+    pub losses: &'a [f64],
+    /// Environment steps taken.
+    pub steps: usize,
+}
+
 /// The checkpoint (parameters and frozen copies), the returns and their plot.
-fn save(
+pub(super) fn save(
     args: &TrainArgs,
     graph: &Graph,
     model: &InterpModel<f64>,
-    run: &DqnRun,
+    run: &Curve<'_>,
     out: &std::path::Path,
     env: &str,
     solved: Option<f64>,
@@ -197,7 +222,7 @@ fn save(
     let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
     checkpoint::save(&out.join("model.safetensors"), model, &meta).map_err(|e| e.to_string())?;
     let mut csv = String::from("episode,return,mean100,loss\n");
-    for (k, (r, l)) in run.returns.iter().zip(&run.losses).enumerate() {
+    for (k, (r, l)) in run.returns.iter().zip(run.losses).enumerate() {
         let mean = rl::recent_mean(&run.returns[..=k]);
         csv.push_str(&format!("{},{r},{mean},{l}\n", k + 1));
     }
@@ -206,6 +231,6 @@ fn save(
         report::write_atomic(&p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
     };
     write("returns.csv", csv.as_bytes())?;
-    let svg = report::return_plot_svg(&run.returns, solved, &graph.name)?;
+    let svg = report::return_plot_svg(run.returns, solved, &graph.name)?;
     write("returns.svg", svg.as_bytes())
 }

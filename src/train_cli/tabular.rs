@@ -66,7 +66,7 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
         false
     } else {
         let config = EpisodeConfig {
-            episodes: args.episodes,
+            episodes: args.episodes.unwrap_or(600),
             epsilon: if name == "Bandit" {
                 BANDIT_EPSILON
             } else {

@@ -2054,6 +2054,44 @@ def deep_q_frozen_target():
     return {"s": s, "s'": s1, "r": r, "y": y}, p, {"v": v, "ℓ": loss_i, "L": loss_i.sum()}
 
 
+@spec("19.38_reinforce_baseline")
+def reinforce_baseline():
+    g = rng(1938)
+    d_s, n_a, b = 3, 4, 5
+    s, ret = draw(g, d_s, b, scale=2.0), draw(g, b, scale=3.0)
+    a = np.array([2, 4, 1, 3, 2])  # the actions taken, in {1 … A}
+    p = {"β": draw(g, n_a), "Ω": draw(g, n_a, d_s), "ψ": draw(g, 1)[0], "Ψ": draw(g, 1, d_s)}
+    pi = softmax(bias(p["β"]) + p["Ω"] @ s)  # (19.45), one column per state
+    taken = pi[a - 1, np.arange(b)]  # π[a_i|s_i, θ]
+    v = p["ψ"] + (p["Ψ"] @ s)[0]  # the baseline b[s_i] = v[s_i, ω]
+    loss_i = -(ret - v) * np.log(taken)  # (19.38)
+    out = {"π": pi, "v": v, "p": taken, "ℓ": loss_i, "L": loss_i.sum(), "L'": np.sum((v - ret) ** 2)}
+    return {"s": s, "G": ret, "a": a}, p, out
+
+
+@spec("ppo_clipped_objective")
+def ppo_clipped_objective():
+    g = rng(2017)
+    d_s, n_a, b, eps = 3, 4, 6, 0.2
+    s, ret = draw(g, d_s, b, scale=2.0), draw(g, b, scale=3.0)
+    a = np.array([1, 3, 4, 2, 3, 1])  # the actions taken, in {1 … A}
+    p = {"β": draw(g, n_a), "Ω": draw(g, n_a, d_s), "ψ": draw(g, 1)[0], "Ψ": draw(g, 1, d_s)}
+    # The policy that played, θ⁻: its own values, unlike θ's.
+    p["β⁻"], p["Ω⁻"] = draw(g, n_a), draw(g, n_a, d_s)
+    cols = np.arange(b)
+    pi = softmax(bias(p["β"]) + p["Ω"] @ s)[a - 1, cols]
+    pi_old = softmax(bias(p["β⁻"]) + p["Ω⁻"] @ s)[a - 1, cols]
+    ratio = pi / pi_old
+    assert np.all(np.abs(ratio - (1 - eps)) > 1e-3) and np.all(np.abs(ratio - (1 + eps)) > 1e-3)
+    assert np.any(ratio < 1 - eps) and np.any(ratio > 1 + eps)
+    v = p["ψ"] + (p["Ψ"] @ s)[0]
+    adv = ret - v
+    clipped = np.clip(ratio, 1 - eps, 1 + eps)
+    loss_i = -np.minimum(ratio * adv, clipped * adv)
+    out = {"ρ": ratio, "Â": adv, "ℓ": loss_i, "L": loss_i.sum(), "L'": np.sum((v - ret) ** 2)}
+    return {"s": s, "G": ret, "a": a}, p, out
+
+
 @spec("10.4_max_unpool")
 def max_unpool_channels():
     g = rng(1046)

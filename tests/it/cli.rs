@@ -559,10 +559,42 @@ fn trains_in_its_environment(spec: &str, name: &str) {
     }
     let ckpt = std::fs::read(out.join("model.safetensors")).unwrap();
     let has = |n: &str| ckpt.windows(n.len()).any(|w| w == n.as_bytes());
+    // The parameters, and the frozen copies of those a spec reads frozen (`φ⁻`, `ω⁻`).
+    let frozen = std::fs::read_to_string(spec).unwrap().contains('⁻');
     assert!(
-        has("\"Ω_0\"") && has("\"Ω⁻_0\""),
-        "{spec}: φ and φ⁻ in the checkpoint"
+        has("\"Ω_0\"") && has("⁻_0\"") == frozen,
+        "{spec}: the parameters and their frozen copies in the checkpoint"
     );
+}
+
+/// A spec whose model function is the policy `π[s, θ]` trains by policy gradients: episodes
+/// drawn from π, one step per loss per round of `--rollouts` episodes, γ from the spec.
+#[test]
+fn a_policy_trains_by_policy_gradients() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/policy");
+    let o = out.to_string_lossy().to_string();
+    let r = nnspec(&[
+        "train",
+        "specs/reinforce.nn",
+        "--episodes",
+        "6",
+        "--rollouts",
+        "3",
+        "--out",
+        &o,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let said = text(&r.stdout);
+    assert!(
+        said.contains("policy gradients in CartPole")
+            && said.contains("3 per step of L and L'")
+            && said.contains("γ = 0.99")
+            && said.contains("6 episodes (")
+            && said.contains("2 updates"),
+        "{said}"
+    );
+    let returns = std::fs::read_to_string(out.join("returns.csv")).unwrap();
+    assert_eq!(returns.lines().count(), 7, "{returns}");
 }
 
 /// Every spec trains out of the box (its last model, on its built-in data) and leaves a

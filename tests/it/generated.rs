@@ -220,6 +220,12 @@ pub(crate) mod wgan_gp {
 pub(crate) mod gan_groups_noise {
     nnspec::model!("../../dsl/tests/data/ok/gan_groups_noise.nn");
 }
+mod reinforce {
+    nnspec::model!("../../specs/reinforce.nn");
+}
+mod ppo_clip {
+    nnspec::model!("../../tests/book/ppo_clipped_objective.nn");
+}
 
 // ------------------------------------------------------------------ allocation counting
 
@@ -572,6 +578,11 @@ differential_test!(gan, gan_groups_noise::GAN, "dsl/tests/data/ok/gan_groups_noi
 differential_test!(gradientpenalty, gradient_penalty::GradientPenalty, "tests/book/15.17_gradient_penalty.nn", [m 0, m 1, m 2]);
 differential_test!(gradientnorm, gradient_norm::GradientNorm, "tests/book/9.8_gradient_norm.nn", [m 0, m 1]);
 differential_test!(wgangp, wgan_gp::WGANGP, "specs/wgan_gp.nn", [m 0, m 1, m 2]);
+// Policies (§19.6): the probability of the action taken, `π[a_i|s_i, θ]`, and PPO's clipped
+// ratio against the frozen copy θ⁻ (at the book form's values, where ratios fall on both sides
+// of the clipping range).
+differential_test!(reinforce_policy, reinforce::Reinforce, "specs/reinforce.nn", [m 0, m 1, l 2]);
+differential_test!(ppo_clipped, ppo_clip::PPOClip, "tests/book/ppo_clipped_objective.nn", [m 0, m 1, l 2]);
 
 #[test]
 fn generated_code_rejects_bad_arguments_without_panicking() {

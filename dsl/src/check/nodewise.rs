@@ -82,6 +82,7 @@ impl ModelCx<'_, '_> {
                             name: target,
                             squared: false,
                             args: None,
+                            given: None,
                             span: lhs.span,
                         },
                         rhs,

@@ -226,6 +226,15 @@ fn line_help(
     {
         d = d.help("a distribution's parameters go in square brackets: `~ Norm[0, 0.01]`");
     }
+    // A bar inside an open call: the policy's given (`π[a|s, θ]`) or an absolute value.
+    let single_bar = line_before.replace("||", "").contains('|');
+    if single_bar && line_before.matches('[').count() > line_before.matches(']').count() {
+        d = d.help(
+            "in a call's first argument a bar after a value is the given of `π[a_i|s_i, θ]` \
+             (after `π` without a subscript); write an absolute value there with a product, \
+             `a · |x|`",
+        );
+    }
     if src[line_start..pos.min(src.len())].contains("Σ_") {
         d = d.help("the sum is `∑` (U+2211) or `sum`; `Σ` is the Greek capital sigma, a name");
     }
@@ -384,13 +393,14 @@ fn rule_words(r: Rule) -> Option<&'static str> {
         Rule::postfix
         | Rule::paren
         | Rule::call
+        | Rule::given_head
+        | Rule::sub_head
+        | Rule::given_bar
         | Rule::norm
         | Rule::abs
         | Rule::sqrt
         | Rule::bigop => "an expression",
-        Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item | Rule::call_head => {
-            "an expression"
-        }
+        Rule::stack | Rule::stack_open | Rule::stack_row | Rule::stack_item => "an expression",
         Rule::stack_dots => "`…`",
         Rule::structure => "a structure such as `lower triangular`",
         Rule::name | Rule::name_atom | Rule::name_plain | Rule::word => "a name",

@@ -257,11 +257,19 @@ fn build_wrapped(p: Pair<'_, Rule>, span: Span, kind: fn(Box<Expr>) -> ExprKind)
 /// A call `f[a, b]`.
 fn build_call(p: Pair<'_, Rule>, span: Span) -> Expr {
     let mut it = p.into_inner();
-    let func = it
+    let mut func = it
         .next()
         .map(build_name)
         .unwrap_or_else(|| empty_name(span));
-    let args = it.map(build_expr).collect();
+    let mut args: Vec<Expr> = Vec::new();
+    for c in it {
+        if c.as_rule() == Rule::given_bar {
+            // `π[a|s, θ]`: the value before the bar picks the component, `π_a[s, θ]`.
+            func.sub.append(&mut args);
+        } else {
+            args.push(build_expr(c));
+        }
+    }
     Expr {
         kind: ExprKind::Call { func, args },
         span,

@@ -49,39 +49,68 @@ fn superscript_index(e: &Expr) -> Option<(String, String)> {
     }
 }
 
-/// `E0259` for every `y^{(i)}` in `e`, subscripts included (`S_{y^{(i)}}`).
+/// `E0259` for every `y^{(i)}` in `e`, subscripts included (`S_{y^{(i)}}`): a power of a
+/// bracketed letter, or, inside a subscript, a name with a node superscript (which only a
+/// node-wise equation of a graph network gives a meaning, never a subscript's value).
 fn lint_superscripts(e: &Expr, diags: &mut Vec<Diagnostic>) {
     let mut found = Vec::new();
+    let mut subscripts = Vec::new();
     walk(e, &mut |x: &Expr| {
-        found.push(x.clone());
-        if let ExprKind::Name(n) = &x.kind {
-            for s in &n.sub {
-                walk(s, &mut |y: &Expr| found.push(y.clone()));
-            }
-        }
+        found.push(x);
+        let sub = match &x.kind {
+            ExprKind::Name(n) => &n.sub,
+            ExprKind::Call { func, .. } => &func.sub,
+            _ => return,
+        };
+        subscripts.extend(sub.iter().map(|s| s.span));
     });
     for x in found {
-        if let Some((base, i)) = superscript_index(&x) {
-            diags.push(
-                Diagnostic::new(
-                    Code::E0259,
-                    x.span,
-                    format!("`{base}^{{({i})}}` writes the example index as a superscript"),
+        let inside = |s: &crate::diag::Span| s.start <= x.span.start && x.span.end <= s.end;
+        let in_sub = subscripts.iter().any(inside);
+        let (base, i, label) = match (&x.kind, superscript_index(x)) {
+            (_, Some((base, i))) => (base, i, "read as a power here"),
+            (ExprKind::Name(n), None) if in_sub && n.node.is_some() => {
+                let mut plain = n.clone();
+                let node = plain
+                    .node
+                    .take()
+                    .map_or_else(String::new, |m| m.word.clone());
+                (
+                    crate::dump::expr(&Expr {
+                        kind: ExprKind::Name(plain),
+                        span: x.span,
+                    }),
+                    node,
+                    "read as a graph node's superscript here",
                 )
-                .label("read as a power here")
-                .help(format!(
-                    "the book indexes examples by a subscript: write `{base}_{i}`"
-                )),
-            );
-        }
+            }
+            _ => continue,
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::E0259,
+                x.span,
+                format!("`{base}^{{({i})}}` writes the example index as a superscript"),
+            )
+            .label(label)
+            .help(format!(
+                "the book indexes examples by a subscript: write `{base}_{i}`"
+            )),
+        );
     }
 }
 
-/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`, and
-/// the superscript example index `y^{(i)}` (`E0259`).
+/// Syntax-level lints that need the tree but no names: `exp(x)` instead of `exp[x]`, the
+/// superscript example index `y^{(i)}` (`E0259`), and a policy defined through one action's
+/// probability (`E0250`).
 pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
     if let ast::StmtKind::Equation { rhs, .. } = &stmt.kind {
         lint_superscripts(rhs, diags);
+    }
+    if let ast::StmtKind::Equation { lhs, .. } = &stmt.kind
+        && let Some(bar) = lhs.given
+    {
+        diags.push(given_definition(lhs, bar));
     }
     let mut visit = |e: &Expr| {
         if let ExprKind::Binary {
@@ -123,6 +152,21 @@ pub(super) fn lint_stmt(stmt: &ast::Stmt, diags: &mut Vec<Diagnostic>) {
         }
         ast::StmtKind::Input(_) | ast::StmtKind::Target(_) => {}
     }
+}
+
+/// `E0250`: `π[a|s, θ] = …` defines a policy through the probability of one action; the
+/// function is the vector of all of them, which the bar then reads.
+fn given_definition(lhs: &ast::Lhs, bar: crate::diag::Span) -> Diagnostic {
+    let f = crate::names::literal(&lhs.name);
+    Diagnostic::new(
+        Code::E0250,
+        bar,
+        format!("`{f}[a|s, …]` defines one action's probability, not the policy"),
+    )
+    .label("a bar on the left side")
+    .help(format!(
+        "define the vector of action probabilities, `{f}[s, θ] = softmax[…]`; then `{f}[a_i|s_i, θ]` reads the probability of action a_i (its component a_i)"
+    ))
 }
 
 /// The last factor of a juxtaposition chain: `log` in `y_i log`.

@@ -306,6 +306,7 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
                 name: empty_name(span),
                 squared: false,
                 args: None,
+                given: None,
                 span,
             }),
             rhs: first_expr(&mut exprs),
@@ -315,6 +316,7 @@ fn build_stmt(p: Pair<'_, Rule>) -> ast::Stmt {
                 name: empty_name(span),
                 squared: false,
                 args: None,
+                given: None,
                 span,
             }),
             rhs: first_expr(&mut exprs),
@@ -339,12 +341,14 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
     let mut name = None;
     let mut squared = false;
     let mut args: Option<Vec<Expr>> = None;
+    let mut given = None;
     for c in p.into_inner() {
         match c.as_rule() {
             Rule::name => name = Some(build_name(c)),
             Rule::square => squared = true,
             Rule::number => squared = c.as_str() == "2" || squared,
             Rule::expr => args.get_or_insert_with(Vec::new).push(build_expr(c)),
+            Rule::given_bar => given = Some(span_of(&c)),
             _ => {}
         }
     }
@@ -352,6 +356,7 @@ fn build_lhs(p: Pair<'_, Rule>) -> ast::Lhs {
         name: name.unwrap_or_else(|| empty_name(span)),
         squared,
         args,
+        given,
         span,
     }
 }

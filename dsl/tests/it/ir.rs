@@ -3,6 +3,7 @@
 //! snapshot on a spec chosen to exercise it.
 
 use crate::valid_specs;
+use nnspec_dsl::diag::Code;
 use nnspec_dsl::{check::Options, check_source, ir, opt};
 use std::fmt::Write;
 
@@ -237,6 +238,59 @@ fn a_bar_inside_a_call_opens_a_norm_except_between_a_divergences_arguments() {
     let explicit = text(&spec("exp[λ · ‖β‖²] + log[1 + λ · ‖β‖ · ‖β‖]"));
     assert_eq!(juxtaposed, explicit);
     assert!(juxtaposed.contains("exp"), "{juxtaposed}");
+}
+
+#[test]
+fn a_bar_in_a_calls_first_argument_is_the_policys_given() {
+    // `π[a_i|s_i, θ]` is `π_{a_i}[s_i, θ]`, component a_i of π[s_i, θ] (eqs. 19.29–19.45);
+    // an absolute value that starts an argument, one after a comma and an ASCII norm keep
+    // their readings.
+    let spec = |loss: &str| {
+        format!(
+            "model M[D = 2, A = 2] {{ input s : ℝ^D\n target a : {{1 … A}}\n \
+             param Ω : ℝ^{{A×D}}, w : ℝ^D\n π[s, θ] = softmax[Ω s]\n loss L[θ] = {loss}\n}}"
+        )
+    };
+    let text = |src: &str| {
+        graphs(src)
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<String>()
+    };
+    let given = text(&spec("-∑_i log[π[a_i|s_i, θ]]"));
+    let picked = text(&spec("-∑_i log[π_{a_i}[s_i, θ]]"));
+    assert_eq!(given, picked);
+    assert!(given.contains("pick_label"), "{given}");
+    let bars = text(&spec(
+        "∑_i 𝟏ᵀ |Ω s_i| + log[|w_1| + 1] + max[1, |w_2|] + exp[2 ||Ω||^2]",
+    ));
+    let words = text(&spec(
+        "∑_i 𝟏ᵀ abs[Ω s_i] + log[abs[w_1] + 1] + max[1, abs[w_2]] + exp[2 · ‖Ω‖²]",
+    ));
+    assert_eq!(bars, words);
+    // Only `π` has a given: in any other call a juxtaposed absolute value is a product (eq.
+    // 13.19's `√[|ne[n]| |ne[m]|]`).
+    let product = text(&spec("log[2 |w_1|] + log[|w_1| |w_2|]"));
+    let dotted = text(&spec("log[2 · |w_1|] + log[|w_1| · |w_2|]"));
+    assert_eq!(product, dotted);
+    // In `π`'s first argument a juxtaposed absolute value, and a bar after `π` with a
+    // subscript, are errors, never another reading; a bar on a left side is E0250.
+    for (loss, code) in [
+        ("-∑_i log[π[2 |a_i| |s_i, θ]]", Code::E0101),
+        ("-∑_i log[π_1[a_i|s_i, θ]]", Code::E0101),
+    ] {
+        let got = check_source(&spec(loss), &Options::default()).unwrap_err();
+        assert_eq!(got[0].code, code, "{loss}");
+        assert!(
+            got[0].help.iter().any(|h| h.contains("π[a_i|s_i, θ]")),
+            "{loss}: {:?}",
+            got[0].help
+        );
+    }
+    let defined = "model M[A = 2] { input s : ℝ^{4}; target a : {1 … A}; param Ω : ℝ^{A×4}; \
+                   π[a|s, θ] = softmax_a[Ω s]; loss L[θ] = -∑_i log[π[a_i|s_i, θ]] }";
+    let got = check_source(defined, &Options::default()).unwrap_err();
+    assert_eq!(got[0].code, Code::E0250);
 }
 
 #[test]

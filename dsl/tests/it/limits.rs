@@ -90,6 +90,8 @@ fn bars_are_read_once_so_many_norms_parse_in_linear_time() {
             format!("{}x{}", "exp[2 ‖x‖ ".repeat(n), "]".repeat(n)),
             true,
         ),
+        (format!("{}x{}", "a[x|".repeat(n), "]".repeat(n)), false),
+        (format!("{}x{}", "a[x |x| ".repeat(n), "]".repeat(n)), false),
     ] {
         let src = format!("model M {{ input x : ℝ^2\n let a[z] = z\n h = {body}\n}}");
         let got = codes(&src);
