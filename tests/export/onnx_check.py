@@ -64,7 +64,7 @@ def check(nnspec, entry, work, rng):
         capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"nnspec eval failed: {run.stderr}")
-    (_, want), = json.loads(run.stdout)["outputs"].items()
+    want = json.loads(run.stdout)["outputs"][model.graph.output[0].name]
     want = np.asarray(want, dtype=np.float64)
     session = ort.InferenceSession(model.SerializeToString())
     got = session.run(None, feeds)[0].T.reshape(want.shape)

@@ -208,6 +208,13 @@ pub(super) fn render(m: &Module<'_>) -> String {
     docstring(&mut out, m);
     out.push_str("import jax\nimport jax.numpy as jnp\nimport numpy as np\n\n");
     let _ = writeln!(out, "MODEL = {}", quoted(&g.name));
+    if let Some((name, _)) = &m.model {
+        let _ = writeln!(
+            out,
+            "# The output `apply` computes.\nOUTPUT = {}",
+            quoted(name)
+        );
+    }
     out.push_str("# The float type: float64 when `jax_enable_x64` is on, else float32.\n_FLOAT = jnp.result_type(float)\n");
     python::shapes(&mut out, g);
     python::tables(&mut out, g);

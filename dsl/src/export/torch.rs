@@ -250,6 +250,13 @@ _DTYPE = torch.get_default_dtype()
         file = m.file,
         model = quoted(&g.name)
     );
+    if let Some((name, _)) = &m.model {
+        let _ = writeln!(
+            out,
+            "# The output `forward` computes.\nOUTPUT = {}",
+            quoted(name)
+        );
+    }
     python::shapes(&mut out, g);
     python::tables(&mut out, g);
     let mut used: BTreeSet<&str> = m.helpers.iter().copied().collect();
