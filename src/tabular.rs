@@ -5,7 +5,7 @@
 //! The model's inputs are named by what they hold: `s` the state, `a` the action, `r` the
 //! reward, `s'` the next state, `a'` the next action (SARSA), `d` 1 when `s'` is terminal;
 //! one transition is one example. A step runs the graph once on a batch of transitions, then
-//! writes every update's values into its table's entries ([`dsl::ir::Update`]), so every right
+//! writes every update's values into its table's entries ([`crate::dsl::ir::Update`]), so every right
 //! side reads the tables before the step. The agent acts on the table `q` (`q[s, ·]`, or the
 //! vector `q` itself in a bandit's one state), or takes the action `A_t` the model defines
 //! (`A_t = argmax_{a'=1}^{A} […]`, an upper confidence bound; [`ACTION`]).

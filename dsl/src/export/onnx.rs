@@ -11,7 +11,7 @@
 //! What the graph can hold is the dense networks' ops (products, element-wise functions,
 //! broadcasts, sums over rows or columns, softmax, log-sum-exp, rows, slices,
 //! concatenation); any other op is refused by name, as the Python targets do, and nothing is
-//! written. The protobuf encoding is [`super::proto`].
+//! written. The protobuf encoding is `export/proto.rs`.
 
 use super::proto::Msg;
 use crate::ir::{Cols, Graph, NodeId, Op, Role, Unary};
