@@ -1304,10 +1304,11 @@ impl Cx<'_, '_> {
             });
         }
         // `X_{r,c}`: the entry in row r, column c of a matrix per example (as checked by
-        // `matrix_entry` in check/expr.rs), not column r's component c.
+        // `matrix_entry` in check/expr.rs), not column r's component c; `w_{k,l}` of a fixed
+        // matrix (a parameter): row k transposed and its l-th entry.
         if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
             && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
-            && matches!(self.graph.shape(v.id).cols, Cols::Batch(m) if m > 1)
+            && matches!(self.graph.shape(v.id).cols, Cols::Batch(m) | Cols::Fixed(m) if m > 1)
         {
             let shape = self.graph.shape(v.id);
             let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
@@ -1317,27 +1318,15 @@ impl Cx<'_, '_> {
                     format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
                 ));
             }
-            let col = self.op(Op::ExampleCol((*c - 1) as u32), &[v.id], span)?;
-            let id = self.op(Op::Row((*r - 1) as u32), &[col], span)?;
-            return Ok(Some(Val::Node(Lv::of(id))));
-        }
-        // `w_{k,l}`: the entry in row k, column l of a fixed matrix (a parameter), row k
-        // transposed and its l-th entry.
-        if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
-            && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
-            && matches!(self.graph.shape(v.id).cols, Cols::Fixed(m) if m > 1)
-        {
-            let shape = self.graph.shape(v.id);
-            let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
-            if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
-                return Err(unsupported(
-                    span,
-                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
-                ));
-            }
-            let row = self.op(Op::Row((*r - 1) as u32), &[v.id], span)?;
-            let col = self.op(Op::Transpose, &[row], span)?;
-            let id = self.op(Op::Row((*c - 1) as u32), &[col], span)?;
+            let (r, c) = ((*r - 1) as u32, (*c - 1) as u32);
+            let id = if let Cols::Batch(_) = shape.cols {
+                let col = self.op(Op::ExampleCol(c), &[v.id], span)?;
+                self.op(Op::Row(r), &[col], span)?
+            } else {
+                let row = self.op(Op::Row(r), &[v.id], span)?;
+                let col = self.op(Op::Transpose, &[row], span)?;
+                self.op(Op::Row(c), &[col], span)?
+            };
             return Ok(Some(Val::Node(Lv::of(id))));
         }
         let k = len - 1;
