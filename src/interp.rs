@@ -516,7 +516,6 @@ fn eval_node<'v, T: Scalar>(
     mode: Mode<'_, T>,
 ) -> Result<(), EvalError> {
     let node = &g.nodes[i];
-    let (r, c) = (dst.nrows(), dst.ncols());
     let label_error = |error: LabelError| EvalError::Label {
         node: NodeId(i as u32),
         name: node.name.clone(),
@@ -610,22 +609,27 @@ fn eval_node<'v, T: Scalar>(
             };
             kernel(dst, arg(0), arg(1), arg(2));
         }
-        Op::Table(k) => match g.tables.get(k as usize) {
-            Some(t) if t.len() == r * c => {
-                for (j, col) in t.chunks(r.max(1)).enumerate().take(c) {
-                    for (i, v) in col.iter().enumerate() {
-                        dst[(i, j)] = T::from_f64(*v);
-                    }
-                }
-            }
-            _ => {
-                return Err(EvalError::InvalidGraph(format!(
-                    "%{i}: table {k} does not hold {r}×{c} numbers"
-                )));
-            }
-        },
+        Op::Table(k) => table(dst, g, k, i)?,
     }
     Ok(())
+}
+
+/// `Table(k)`: the graph's constant table `k`, column-major, into its node.
+fn table<T: Scalar>(mut dst: MatMut<'_, T>, g: &Graph, k: u32, i: usize) -> Result<(), EvalError> {
+    let (r, c) = (dst.nrows(), dst.ncols());
+    match g.tables.get(k as usize) {
+        Some(t) if t.len() == r * c => {
+            for (j, col) in t.chunks(r.max(1)).enumerate().take(c) {
+                for (i, v) in col.iter().enumerate() {
+                    dst[(i, j)] = T::from_f64(*v);
+                }
+            }
+            Ok(())
+        }
+        _ => Err(EvalError::InvalidGraph(format!(
+            "%{i}: table {k} does not hold {r}×{c} numbers"
+        ))),
+    }
 }
 
 /// An input, a parameter or a running statistic copied into its node, which must have its

@@ -94,35 +94,7 @@ impl ModelCx<'_, '_> {
                 },
                 ..v
             }),
-            ExprKind::Transpose(x) => {
-                let v = self.expr(x)?;
-                if let Shape::Tensor(_) = v.shape {
-                    self.error(
-                        Diagnostic::new(
-                            Code::E0304,
-                            x.span,
-                            format!(
-                                "`ᵀ` transposes a vector or a matrix, but {} is {}",
-                                self.snippet(x.span),
-                                v.shape.describe()
-                            ),
-                        )
-                        .label(v.shape.numeric()),
-                    );
-                    return None;
-                }
-                Some(Val {
-                    shape: v.shape.transpose(),
-                    per_example: v.per_example,
-                    labels: None,
-                    diagonal: v.diagonal,
-                    structure: match v.structure {
-                        Structure::Lower => Structure::Upper,
-                        Structure::Upper => Structure::Lower,
-                        other => other,
-                    },
-                })
-            }
+            ExprKind::Transpose(x) => self.transpose(x),
             ExprKind::Norm(x) => match &x.kind {
                 // `‖∂L/∂φ‖`: a gradient with respect to parameters is read through its norm.
                 ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, x.span, true),
@@ -135,38 +107,7 @@ impl ModelCx<'_, '_> {
                 diagonal: false,
                 structure: Default::default(),
             }),
-            ExprKind::Power(b, p) => {
-                let (bv, pv) = (self.expr(b), self.expr(p));
-                let (bv, pv) = (bv?, pv?);
-                if !pv.shape.is_scalar() {
-                    self.error(
-                        Diagnostic::new(
-                            Code::E0310,
-                            p.span,
-                            format!(
-                                "an exponent must be a scalar, but this is {}",
-                                pv.shape.describe()
-                            ),
-                        )
-                        .label("not a scalar")
-                        .help("`a^b` raises every entry to one scalar power; for a power per entry write `exp[b ⊙ log[a]]`, and `log[a^b]` is `b ⊙ log[a]`"),
-                    );
-                    return None;
-                }
-                if let Shape::Mat(..) = bv.shape
-                    && !bv.diagonal
-                {
-                    self.matrix_power(b, p, &bv.shape, e.span);
-                    return None;
-                }
-                // A power of a diagonal matrix (`D^{-1/2}`, eq. 13.20) is the power of each
-                // diagonal entry: diagonal again.
-                Some(Val {
-                    diagonal: bv.diagonal,
-                    structure: Default::default(),
-                    ..Val::with_shape(bv.shape.clone(), &bv, &pv)
-                })
-            }
+            ExprKind::Power(b, p) => self.power(b, p, e.span),
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.expr(lhs), self.expr(rhs));
                 let (a, b) = (a?, b?);
@@ -187,6 +128,72 @@ impl ModelCx<'_, '_> {
             ExprKind::Prob { event, given } => self.prob(event, given, e.span),
             ExprKind::Deriv { of, wrt } => self.deriv(of, wrt, e.span, false),
         }
+    }
+
+    /// `xᵀ`: a vector or a matrix transposed (a tensor is E0304); a triangle changes side.
+    fn transpose(&mut self, x: &Expr) -> Option<Val> {
+        let v = self.expr(x)?;
+        if let Shape::Tensor(_) = v.shape {
+            self.error(
+                Diagnostic::new(
+                    Code::E0304,
+                    x.span,
+                    format!(
+                        "`ᵀ` transposes a vector or a matrix, but {} is {}",
+                        self.snippet(x.span),
+                        v.shape.describe()
+                    ),
+                )
+                .label(v.shape.numeric()),
+            );
+            return None;
+        }
+        Some(Val {
+            shape: v.shape.transpose(),
+            per_example: v.per_example,
+            labels: None,
+            diagonal: v.diagonal,
+            structure: match v.structure {
+                Structure::Lower => Structure::Upper,
+                Structure::Upper => Structure::Lower,
+                other => other,
+            },
+        })
+    }
+
+    /// `a^p`: a scalar exponent (E0310), entry-wise on vectors; a matrix's power is the
+    /// matrix power, compiled only for a diagonal matrix (`matrix_power` reports the rest).
+    fn power(&mut self, b: &Expr, p: &Expr, span: Span) -> Option<Val> {
+        let (bv, pv) = (self.expr(b), self.expr(p));
+        let (bv, pv) = (bv?, pv?);
+        if !pv.shape.is_scalar() {
+            self.error(
+                Diagnostic::new(
+                    Code::E0310,
+                    p.span,
+                    format!(
+                        "an exponent must be a scalar, but this is {}",
+                        pv.shape.describe()
+                    ),
+                )
+                .label("not a scalar")
+                .help("`a^b` raises every entry to one scalar power; for a power per entry write `exp[b ⊙ log[a]]`, and `log[a^b]` is `b ⊙ log[a]`"),
+            );
+            return None;
+        }
+        if let Shape::Mat(..) = bv.shape
+            && !bv.diagonal
+        {
+            self.matrix_power(b, p, &bv.shape, span);
+            return None;
+        }
+        // A power of a diagonal matrix (`D^{-1/2}`, eq. 13.20) is the power of each
+        // diagonal entry: diagonal again.
+        Some(Val {
+            diagonal: bv.diagonal,
+            structure: Default::default(),
+            ..Val::with_shape(bv.shape.clone(), &bv, &pv)
+        })
     }
 
     /// `Ω^{-1}`, `Ω²`, `A^{-1/2}`: in the book a power of a matrix is the matrix power (the
@@ -793,45 +800,7 @@ impl ModelCx<'_, '_> {
                 Ix::Text(var) if base_val.as_ref().is_some_and(|v| v.per_example) => {
                     let is_index = var.chars().count() == 1 && var.chars().all(char::is_lowercase);
                     if is_index {
-                        let mut d = Diagnostic::new(
-                            Code::E0209,
-                            span,
-                            format!("the example index `{var}` is not bound here"),
-                        )
-                        .label(format!("`{full}` is the {var}-th example of `{base}`"));
-                        d = match self.loss_index.clone() {
-                            // `loss L_i[φ] = …`: a subscript on the loss's name binds nothing.
-                            Some((lname, lspan)) if lname == *var => d
-                                .with(lspan, format!("a subscript on a loss's name does not make `{var}` run over the batch"))
-                                .help(format!("a loss is one number for the batch: `loss L[φ] = ∑_{var} …`, or define `ℓ_{var} = …` and write `loss L[φ] = ∑_{var} ℓ_{var}`")),
-                            _ => d.help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example")),
-                        };
-                        // Only after a sum to its left can the user have meant it to be inside.
-                        if let Some(sum) = self
-                            .batch_sums
-                            .iter()
-                            .rev()
-                            .find(|s| s.end <= span.start)
-                            .copied()
-                        {
-                            let between = self
-                                .src()
-                                .get(sum.end as usize..span.start as usize)
-                                .unwrap_or("");
-                            let op = between
-                                .trim_start()
-                                .chars()
-                                .next()
-                                .filter(|c| matches!(c, '+' | '-' | '−'));
-                            let label = match op {
-                                Some(c) => format!("this sum ends before the `{c}`"),
-                                None => "this sum ends here".to_string(),
-                            };
-                            d = d
-                                .with(sum, label)
-                                .help(format!("a `∑` body stops at `+` or `-`: bracket the summand, `∑_{var} (… - …)`"));
-                        }
-                        self.error(d);
+                        self.unbound_example_index(var, &full, &base, span);
                         return None;
                     }
                 }
@@ -840,6 +809,50 @@ impl ModelCx<'_, '_> {
         }
         self.unknown_name(&full, span, n);
         None
+    }
+
+    /// `x_i` with `i` not bound to the example index here (E0209): the help says how to sum
+    /// over the batch, and points at a sum that ends before the name when there is one.
+    fn unbound_example_index(&mut self, var: &str, full: &str, base: &str, span: Span) {
+        let mut d = Diagnostic::new(
+            Code::E0209,
+            span,
+            format!("the example index `{var}` is not bound here"),
+        )
+        .label(format!("`{full}` is the {var}-th example of `{base}`"));
+        d = match self.loss_index.clone() {
+            // `loss L_i[φ] = …`: a subscript on the loss's name binds nothing.
+            Some((lname, lspan)) if lname == *var => d
+                .with(lspan, format!("a subscript on a loss's name does not make `{var}` run over the batch"))
+                .help(format!("a loss is one number for the batch: `loss L[φ] = ∑_{var} …`, or define `ℓ_{var} = …` and write `loss L[φ] = ∑_{var} ℓ_{var}`")),
+            _ => d.help(format!("sum over the batch: `∑_{var} …`, or write `{base}` for the current example")),
+        };
+        // Only after a sum to its left can the user have meant it to be inside.
+        if let Some(sum) = self
+            .batch_sums
+            .iter()
+            .rev()
+            .find(|s| s.end <= span.start)
+            .copied()
+        {
+            let between = self
+                .src()
+                .get(sum.end as usize..span.start as usize)
+                .unwrap_or("");
+            let op = between
+                .trim_start()
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '+' | '-' | '−'));
+            let label = match op {
+                Some(c) => format!("this sum ends before the `{c}`"),
+                None => "this sum ends here".to_string(),
+            };
+            d = d.with(sum, label).help(format!(
+                "a `∑` body stops at `+` or `-`: bracket the summand, `∑_{var} (… - …)`"
+            ));
+        }
+        self.error(d);
     }
 
     /// `X_{r,c}`: the entry in row `r` and column `c` of a matrix per example (`X ∈ ℝ^{D×N}`),

@@ -94,22 +94,17 @@ pub(super) fn op(
             "_columns",
             format!("{np}.sum(_columns({}, {}), {axis}=2)", x(0), per(0)),
         ),
-        Op::MatMul { ta, tb } => Expr::compound(format!(
-            "{}{} @ {}{}",
-            a[0],
-            if ta { ".T" } else { "" },
-            a[1],
-            if tb { ".T" } else { "" }
-        )),
+        Op::MatMul { ta, tb } => {
+            let t = |b: bool| if b { ".T" } else { "" };
+            Expr::compound(format!("{}{} @ {}{}", a[0], t(ta), a[1], t(tb)))
+        }
         Op::Transpose => atom(format!("{}.T", a[0])),
         Op::ExampleMatMul { ta, tb } => {
             let flag = |b: bool| if b { "True" } else { "False" };
-            let (p, q) = (per(0), per(1));
+            let (p, q, x0, x1) = (per(0), per(1), x(0), x(1));
             let call = format!(
-                "_example_matmul({}, {p}, {}, {}, {q}, {})",
-                x(0),
+                "_example_matmul({x0}, {p}, {}, {x1}, {q}, {})",
                 flag(ta),
-                x(1),
                 flag(tb)
             );
             helped(helpers, "_example_matmul", call)
@@ -131,11 +126,6 @@ pub(super) fn op(
         Op::OneHot { rows, lo } => atom((d.one_hot)(&labels(d, &a[0], lo), rows as usize)),
         Op::PlaceRow { k, rows } => atom((d.pad_rows)(x(0), k as usize, (rows - k - 1) as usize)),
         Op::StopGradient => atom(format!("{}({})", d.stop, x(0))),
-        Op::BatchStat { .. } => {
-            return Err(
-                "batch normalisation (a statistic over the batch with a running value)".into(),
-            );
-        }
         Op::SumExamples => helped(
             helpers,
             "_blocks",
@@ -152,9 +142,9 @@ pub(super) fn op(
             "_place_column",
             format!("_place_column({}, {k}, {n})", x(0)),
         ),
-        Op::Conv(_) => return Err("a convolution".into()),
-        Op::MaxPool(_) => return Err("max pooling".into()),
-        Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
+        Op::Conv(_) | Op::MaxPool(_) | Op::MaxNe(_) | Op::BatchStat { .. } => {
+            return Err(unexported(node.op).into());
+        }
         Op::Extreme(e) => extreme(d, e, &a, args)?,
         Op::Reshape { rows, cols } => helped(
             helpers,
@@ -174,6 +164,16 @@ pub(super) fn op(
         ),
         Op::Table(k) => atom(format!("{np}.asarray(_TABLE_{k}, {})", d.dtype)),
     })
+}
+
+/// The ops no target expresses yet, named for the refusal.
+fn unexported(op: Op) -> &'static str {
+    match op {
+        Op::Conv(_) => "a convolution",
+        Op::MaxPool(_) => "max pooling",
+        Op::MaxNe(_) => "the maximum over neighbours `MaxNe`",
+        _ => "batch normalisation (a statistic over the batch with a running value)",
+    }
 }
 
 /// `Extreme`'s pick: `where(a ≥ b, x, y)` (`≤` for `min`); its gradient parts are not

@@ -501,77 +501,7 @@ impl Cx<'_, '_> {
                 }
             }
             ast::StmtKind::Param { items, group } => {
-                let group = group.as_ref().map(|g| canonical(g, scope));
-                for p in items {
-                    let name = canonical(&p.name, scope);
-                    let shape = self.param_shape(&p.ty, scope)?;
-                    let full = match prefix {
-                        Some(pre) => format!("{pre}.{name}"),
-                        None => name.clone(),
-                    };
-                    let id = match self.instances.get(&full) {
-                        Some(id) => *id,
-                        None => {
-                            let index = self.graph.params.len() as u32;
-                            let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
-                            if let Some(kl) = kernel_sizes(&p.ty, scope) {
-                                self.kernels.insert(id, kl);
-                            }
-                            let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
-                            let init = match init_of(p.init.as_ref(), scope) {
-                                // Triangular or diagonal (eq. 16.9): the identity plus noise
-                                // inside the structure, zero outside.
-                                super::Init::Default if p.structure.is_some() => {
-                                    let st =
-                                        p.structure.as_ref().map_or((false, false, true), |st| {
-                                            (
-                                                st.below,
-                                                st.above,
-                                                st.diagonal == ast::OnDiagonal::Free,
-                                            )
-                                        });
-                                    super::Init::Structured {
-                                        below: st.0,
-                                        above: st.1,
-                                        diagonal: st.2,
-                                        std: STRUCTURED_INIT_STD,
-                                    }
-                                }
-                                // A declared matrix is a weight matrix even when it has one
-                                // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
-                                // shape alone would read it as a bias and start it at zero.
-                                super::Init::Default
-                                    if is_matrix(&p.ty) && shape.cols == Cols::Fixed(1) =>
-                                {
-                                    super::Init::He
-                                }
-                                other => other,
-                            };
-                            self.graph.inits.push(init);
-                            self.graph.params.push(Slot {
-                                name: full.clone(),
-                                shape,
-                                labels: None,
-                                entry_labels: None,
-                                group: slot_group,
-                                node: id,
-                                dist: None,
-                                role: Role::Param,
-                            });
-                            self.instances.insert(full.clone(), id);
-                            id
-                        }
-                    };
-                    let id = match &p.structure {
-                        Some(st) => self.structured(id, st, p.name.span)?,
-                        None => id,
-                    };
-                    scope.names.insert(name.clone(), Val::Node(Lv::of(id)));
-                    match &group {
-                        Some(g) => scope.groups.entry(g.clone()).or_default().push(name),
-                        None => scope.ungrouped.push(name),
-                    }
-                }
+                self.params(items, group.as_ref(), scope, prefix)?
             }
             ast::StmtKind::Let {
                 name,
@@ -595,6 +525,61 @@ impl Cx<'_, '_> {
             }
             ast::StmtKind::Equation { lhs, rhs, loss } => self.equation(lhs, rhs, *loss, scope)?,
             ast::StmtKind::Update { lhs, rhs } => self.update(lhs, rhs, scope)?,
+        }
+        Ok(())
+    }
+
+    /// A `param` line: each parameter a slot of the graph (once per sub-model instance,
+    /// `φ_1.β`), read through its structure's mask, and a member of its group.
+    fn params(
+        &mut self,
+        items: &[ast::ParamItem],
+        group: Option<&ast::Name>,
+        scope: &mut Scope,
+        prefix: Option<&str>,
+    ) -> R<()> {
+        let group = group.map(|g| canonical(g, scope));
+        for p in items {
+            let name = canonical(&p.name, scope);
+            let shape = self.param_shape(&p.ty, scope)?;
+            let full = match prefix {
+                Some(pre) => format!("{pre}.{name}"),
+                None => name.clone(),
+            };
+            let id = match self.instances.get(&full) {
+                Some(id) => *id,
+                None => {
+                    let index = self.graph.params.len() as u32;
+                    let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
+                    if let Some(kl) = kernel_sizes(&p.ty, scope) {
+                        self.kernels.insert(id, kl);
+                    }
+                    let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
+                    let init = param_init(p, shape, scope);
+                    self.graph.inits.push(init);
+                    self.graph.params.push(Slot {
+                        name: full.clone(),
+                        shape,
+                        labels: None,
+                        entry_labels: None,
+                        group: slot_group,
+                        node: id,
+                        dist: None,
+                        role: Role::Param,
+                    });
+                    self.instances.insert(full.clone(), id);
+                    id
+                }
+            };
+            let id = match &p.structure {
+                Some(st) => self.structured(id, st, p.name.span)?,
+                None => id,
+            };
+            scope.names.insert(name.clone(), Val::Node(Lv::of(id)));
+            match &group {
+                Some(g) => scope.groups.entry(g.clone()).or_default().push(name),
+                None => scope.ungrouped.push(name),
+            }
         }
         Ok(())
     }
@@ -1456,60 +1441,11 @@ impl Cx<'_, '_> {
         let component = if own_name { None } else { fname.sub.last() };
         let result = match f {
             Func::Builtin(b, bound_sub) => {
-                let sub = if bound_sub.is_empty() {
-                    fname.sub.clone()
-                } else {
-                    bound_sub
-                };
-                match b {
-                    Builtin::LRelu => {
-                        let alpha = match sub.first() {
-                            Some(s) => num(s, scope).ok_or_else(|| {
-                                unsupported(s.span, "a slope that is not a constant")
-                            })?,
-                            None => 0.01,
-                        };
-                        let arg = args
-                            .first()
-                            .ok_or_else(|| unsupported(span, "`LReLU` without an argument"))?;
-                        let x = self.value(arg, scope)?;
-                        return Ok(Val::Node(Lv {
-                            id: self.unary(Unary::LRelu(F64(alpha)), x.id, span)?,
-                            row: x.row,
-                        }));
-                    }
-                    Builtin::NormPdf => return self.density(&sub, args, span, scope),
-                    Builtin::Max => return self.extreme_pair(Extreme::Max, args, span, scope),
-                    Builtin::Min => return self.extreme_pair(Extreme::Min, args, span, scope),
-                    Builtin::MaxUnpool => {
-                        let [p, h] = args else {
-                            return Err(unsupported(span, "`MaxUnpool` without two arguments"));
-                        };
-                        let (p, h) = (self.value(p, scope)?, self.value(h, scope)?);
-                        Lv::of(self.max_unpool(p.id, h.id, span)?)
-                    }
-                    Builtin::Softmask => {
-                        let [s, m] = args else {
-                            return Err(unsupported(span, "`Softmask` without two arguments"));
-                        };
-                        let (s, m) = (self.value(s, scope)?, self.value(m, scope)?);
-                        Lv::of(self.op(Op::Softmask, &[s.id, m.id], span)?)
-                    }
-                    // MaxNe[H, A] = Pick(H, A, H): H's entries at the maximisers.
-                    Builtin::MaxNe => {
-                        let [h, a] = args else {
-                            return Err(unsupported(span, "`MaxNe` without two arguments"));
-                        };
-                        let (h, a) = (self.value(h, scope)?, self.value(a, scope)?);
-                        let pick = Op::MaxNe(super::pool::PoolPart::Pick);
-                        Lv::of(self.op(pick, &[h.id, a.id, h.id], span)?)
-                    }
-                    _ => {
-                        let arg = args
-                            .first()
-                            .ok_or_else(|| unsupported(span, "a call without arguments"))?;
-                        self.builtin(b, arg, span, scope)?
-                    }
+                match self.builtin_call(b, bound_sub, fname, args, span, scope)? {
+                    // The subscript was the function's own (`LReLU_{0.1}`, `Norm_x`).
+                    (v, true) => return Ok(v),
+                    (Val::Node(v), false) => v,
+                    (other, false) => return Ok(other),
                 }
             }
             Func::User { formals, body } => {
@@ -1520,47 +1456,7 @@ impl Cx<'_, '_> {
                 }
             }
             Func::Model { formals, body, .. } => {
-                let data = args
-                    .get(..formals.len())
-                    .ok_or_else(|| unsupported(span, "a call with too few arguments"))?;
-                let vals: Vec<Val> = data.iter().map(|a| self.expr(a, scope)).collect::<R<_>>()?;
-                // `q[s'_i, φ⁻]`: the model with its parameters' frozen copies.
-                if let Some(ExprKind::Name(g)) = args.get(formals.len()).map(|a| &a.kind)
-                    && g.frozen
-                {
-                    let mut thawed = g.clone();
-                    thawed.frozen = false;
-                    let members = scope.group(&canonical(&thawed, scope)).unwrap_or_default();
-                    let saved = self.freeze_group(&members, scope, span)?;
-                    let out = self.inline(&formals, vals, &body, scope);
-                    rl::unfreeze(saved, scope);
-                    match out? {
-                        Val::Node(v) => v,
-                        _ => return Err(unsupported(span, "this call")),
-                    }
-                } else {
-                    // On the model's own inputs, reuse the forward pass.
-                    let same =
-                        formals
-                            .iter()
-                            .zip(&vals)
-                            .all(|(f, v)| match (scope.names.get(f), v) {
-                                (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
-                                _ => false,
-                            });
-                    let base = names::build(&fname.word, fname.primes, false, &[]);
-                    let forward = full
-                        .as_ref()
-                        .and_then(|f| scope.forward.get(f))
-                        .or_else(|| scope.forward.get(&base));
-                    match forward.copied() {
-                        Some(v) if same => v,
-                        _ => match self.inline(&formals, vals, &body, scope)? {
-                            Val::Node(v) => v,
-                            _ => return Err(unsupported(span, "this call")),
-                        },
-                    }
-                }
+                self.model_call(&formals, &body, fname, full.as_deref(), args, span, scope)?
             }
             Func::Sub(i) => self.sub_model(i, args, span, scope)?,
         };
@@ -1578,6 +1474,126 @@ impl Cx<'_, '_> {
                 ))),
                 _ => Err(unsupported(c.span, "this component index")),
             },
+        }
+    }
+
+    /// A call of a built-in function; `sub` the subscripts bound with it (a `let` alias of
+    /// `LReLU_{0.1}`), else the call's own.
+    fn builtin_call(
+        &mut self,
+        b: Builtin,
+        bound_sub: Vec<Expr>,
+        fname: &ast::Name,
+        args: &[Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<(Val, bool)> {
+        let sub = if bound_sub.is_empty() {
+            fname.sub.clone()
+        } else {
+            bound_sub
+        };
+        let lv = match b {
+            Builtin::LRelu => {
+                let alpha = match sub.first() {
+                    Some(s) => num(s, scope)
+                        .ok_or_else(|| unsupported(s.span, "a slope that is not a constant"))?,
+                    None => 0.01,
+                };
+                let arg = args
+                    .first()
+                    .ok_or_else(|| unsupported(span, "`LReLU` without an argument"))?;
+                let x = self.value(arg, scope)?;
+                let id = self.unary(Unary::LRelu(F64(alpha)), x.id, span)?;
+                return Ok((Val::Node(Lv { id, row: x.row }), true));
+            }
+            Builtin::NormPdf => return Ok((self.density(&sub, args, span, scope)?, true)),
+            Builtin::Max => return Ok((self.extreme_pair(Extreme::Max, args, span, scope)?, true)),
+            Builtin::Min => return Ok((self.extreme_pair(Extreme::Min, args, span, scope)?, true)),
+            Builtin::MaxUnpool => {
+                let [p, h] = args else {
+                    return Err(unsupported(span, "`MaxUnpool` without two arguments"));
+                };
+                let (p, h) = (self.value(p, scope)?, self.value(h, scope)?);
+                Lv::of(self.max_unpool(p.id, h.id, span)?)
+            }
+            Builtin::Softmask => {
+                let [s, m] = args else {
+                    return Err(unsupported(span, "`Softmask` without two arguments"));
+                };
+                let (s, m) = (self.value(s, scope)?, self.value(m, scope)?);
+                Lv::of(self.op(Op::Softmask, &[s.id, m.id], span)?)
+            }
+            // MaxNe[H, A] = Pick(H, A, H): H's entries at the maximisers.
+            Builtin::MaxNe => {
+                let [h, a] = args else {
+                    return Err(unsupported(span, "`MaxNe` without two arguments"));
+                };
+                let (h, a) = (self.value(h, scope)?, self.value(a, scope)?);
+                let pick = Op::MaxNe(super::pool::PoolPart::Pick);
+                Lv::of(self.op(pick, &[h.id, a.id, h.id], span)?)
+            }
+            _ => {
+                let arg = args
+                    .first()
+                    .ok_or_else(|| unsupported(span, "a call without arguments"))?;
+                self.builtin(b, arg, span, scope)?
+            }
+        };
+        Ok((Val::Node(lv), false))
+    }
+
+    /// A call of the model function: inlined on its arguments, with the parameters' frozen
+    /// copies for `f[x, φ⁻]`, or the forward pass reused on the model's own inputs.
+    #[allow(clippy::too_many_arguments)]
+    fn model_call(
+        &mut self,
+        formals: &[String],
+        body: &Expr,
+        fname: &ast::Name,
+        full: Option<&str>,
+        args: &[Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> R<Lv> {
+        let data = args
+            .get(..formals.len())
+            .ok_or_else(|| unsupported(span, "a call with too few arguments"))?;
+        let vals: Vec<Val> = data.iter().map(|a| self.expr(a, scope)).collect::<R<_>>()?;
+        // `q[s'_i, φ⁻]`: the model with its parameters' frozen copies.
+        if let Some(ExprKind::Name(g)) = args.get(formals.len()).map(|a| &a.kind)
+            && g.frozen
+        {
+            let mut thawed = g.clone();
+            thawed.frozen = false;
+            let members = scope.group(&canonical(&thawed, scope)).unwrap_or_default();
+            let saved = self.freeze_group(&members, scope, span)?;
+            let out = self.inline(formals, vals, body, scope);
+            rl::unfreeze(saved, scope);
+            match out? {
+                Val::Node(v) => Ok(v),
+                _ => Err(unsupported(span, "this call")),
+            }
+        } else {
+            // On the model's own inputs, reuse the forward pass.
+            let same = formals
+                .iter()
+                .zip(&vals)
+                .all(|(f, v)| match (scope.names.get(f), v) {
+                    (Some(Val::Node(a)), Val::Node(b)) => a.id == b.id,
+                    _ => false,
+                });
+            let base = names::build(&fname.word, fname.primes, false, &[]);
+            let forward = full
+                .and_then(|f| scope.forward.get(f))
+                .or_else(|| scope.forward.get(&base));
+            match forward.copied() {
+                Some(v) if same => Ok(v),
+                _ => match self.inline(formals, vals, body, scope)? {
+                    Val::Node(v) => Ok(v),
+                    _ => Err(unsupported(span, "this call")),
+                },
+            }
         }
     }
 
@@ -2206,6 +2222,31 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
         }
     });
     found
+}
+
+/// A parameter's initialiser: the declared one, else a structured matrix's (the identity plus
+/// noise inside the structure, eq. 16.9) or a declared matrix's `He`.
+fn param_init(p: &ast::ParamItem, shape: Shape, scope: &Scope) -> super::Init {
+    match init_of(p.init.as_ref(), scope) {
+        // Triangular or diagonal (eq. 16.9): the identity plus noise
+        // inside the structure, zero outside.
+        super::Init::Default if p.structure.is_some() => {
+            let st = p.structure.as_ref().map_or((false, false, true), |st| {
+                (st.below, st.above, st.diagonal == ast::OnDiagonal::Free)
+            });
+            super::Init::Structured {
+                below: st.0,
+                above: st.1,
+                diagonal: st.2,
+                std: STRUCTURED_INIT_STD,
+            }
+        }
+        // A declared matrix is a weight matrix even when it has one
+        // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
+        // shape alone would read it as a bias and start it at zero.
+        super::Init::Default if is_matrix(&p.ty) && shape.cols == Cols::Fixed(1) => super::Init::He,
+        other => other,
+    }
 }
 
 /// Whether a declared type is a matrix (`ℝ^{D×E}`), whatever its dimensions' values.
