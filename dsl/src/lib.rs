@@ -25,6 +25,7 @@ pub mod export;
 pub mod ir;
 pub mod names;
 pub mod opt;
+pub(crate) mod resolve;
 pub mod syntax;
 
 pub use diag::{Code, Diagnostic, Span};

@@ -9,6 +9,7 @@ use super::{Bound, Entry, Func, ModelCx, Sym};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
+use crate::resolve::Sub;
 use crate::syntax::walk;
 
 /// A subscript item, evaluated.
@@ -505,12 +506,13 @@ impl ModelCx<'_, '_> {
     // ------------------------------------------------------------------ names
 
     /// Evaluates one subscript item.
+    /// A subscript item read by the one reading ([`crate::resolve::sub`]), with what is
+    /// wrong in it reported: a vector of labels used as one label (E0315), an entry of it
+    /// out of range (E0307), arithmetic on the example index (E0403).
     pub(super) fn ix(&mut self, e: &Expr) -> Option<Ix> {
-        if let Some(v) = self.eval_int_quiet(e) {
-            return Some(Ix::Int(v));
-        }
         // An index whose own definition failed was reported there.
         if let ExprKind::Name(n) = &e.kind
+            && crate::resolve::integer(e, self).is_none()
             && matches!(
                 self.scope.get(&names::build(&n.word, n.primes, false, &[])),
                 Some(Entry {
@@ -521,140 +523,138 @@ impl ModelCx<'_, '_> {
         {
             return None;
         }
-        match &e.kind {
-            ExprKind::Name(n) if n.sub.is_empty() => {
-                let name = self.canonical_plain(n);
-                Some(match self.bound(&name) {
-                    Some(Bound::Batch) => Ix::Batch(name),
-                    Some(Bound::ParamIndex) => Ix::ParamIndex(name),
-                    // `softmax_y[…]` with `y` a class label of the current example.
-                    None if matches!(self.scope.get(&name), Some(Entry { sym: Sym::Data(_, v), .. }) if v.labels.is_some()) => {
-                        match self.scope.get(&name) {
-                            Some(Entry {
-                                sym: Sym::Data(_, v),
-                                ..
-                            }) => match &v.labels {
-                                Some(l) => Ix::Label(l.clone(), name),
-                                None => Ix::Text(name),
-                            },
-                            _ => Ix::Text(name),
-                        }
-                    }
-                    _ => Ix::Text(name),
-                })
-            }
-            ExprKind::Name(n) => {
-                let text = self.canonical_plain(n);
-                // `y_i` with `y` a class-label target: selects a component.
-                let mut base = n.clone();
-                let last = base.sub.pop();
-                let base_name = self.canonical_plain(&base);
-                let last_is_batch = matches!(
-                    last.as_ref().map(|l| &l.kind),
-                    Some(ExprKind::Name(l)) if l.sub.is_empty() && self.bound(&self.canonical_plain(l)) == Some(Bound::Batch)
-                );
-                if last_is_batch
-                    && let Some(Entry {
-                        sym: Sym::Data(_, v),
-                        ..
-                    }) = self.scope.get(&base_name)
-                    && let Some(l) = &v.labels
-                {
-                    if let Shape::Col(len) = &v.shape {
-                        self.error(
-                            Diagnostic::new(
-                                Code::E0315,
-                                n.span,
-                                format!("`{text}` is a vector of {} labels, not one class label", dim_text(len)),
-                            )
-                            .label("one label per entry (a label per token)")
-                            .help(format!("select the label of one entry, `{base_name}_{{i,n}}`, e.g. `∑_{{n=1}}^{{{}}} log[softmax_{{{base_name}_{{i,n}}}}[f_n[X_i, φ]]]` for a label per token", dim_text(len))),
-                        );
-                        return None;
-                    }
-                    return Some(Ix::Label(l.clone(), text));
-                }
-                match self.label_entry(n) {
-                    Some(Some(l)) => return Some(Ix::Label(l, text)),
-                    Some(None) => return None,
-                    None => {}
-                }
-                Some(Ix::Text(text))
-            }
-            _ => {
-                let mut uses_index = None;
-                walk(e, &mut |x| {
-                    if let ExprKind::Name(n) = &x.kind
-                        && n.sub.is_empty()
-                    {
-                        let name = names::build(&n.word, n.primes, false, &[]);
-                        match self.bound(&name) {
-                            Some(Bound::Batch) => uses_index = Some((name, "the example index")),
-                            Some(Bound::ParamIndex) => {
-                                uses_index = Some((name, "a parameter index"))
-                            }
-                            _ => {}
-                        }
-                    }
-                });
-                if let Some((var, role)) = uses_index {
-                    self.error(
-                        Diagnostic::new(
-                            Code::E0403,
-                            e.span,
-                            format!("index arithmetic on `{var}` is not supported yet"),
-                        )
-                        .label("an offset index, as in a convolution (eq. 10.4)")
-                        .help(format!("`{var}` is read as {role} here, which has no arithmetic; to define a vector entry by entry (a convolution with zero padding, §10.2), write `… for {var} ∈ {{1 … D}}`: the statement defines the whole vector; a family from another first index, such as `for {var} ∈ {{2 … D-1}}`, is read member by member and must keep every subscript within its vector")),
-                    );
+        Some(match crate::resolve::sub(e, self) {
+            Sub::Int(v) => Ix::Int(v),
+            Sub::Batch(var) => Ix::Batch(var),
+            Sub::Group(var) => Ix::ParamIndex(var),
+            Sub::Label {
+                input,
+                text,
+                vector,
+            } => {
+                let labels = self.labels_of(&input)?;
+                let ExprKind::Name(n) = &e.kind else {
+                    return None;
+                };
+                if vector && !n.sub.is_empty() {
+                    self.vector_of_labels(n, &text, &input, &labels);
                     return None;
                 }
-                Some(Ix::Text(crate::dump::expr(e)))
+                Ix::Label(labels, text)
             }
+            Sub::LabelEntry { input, entry, text } => {
+                let labels = self.labels_of(&input)?;
+                if !self.label_entry_in_range(&input, entry, e) {
+                    return None;
+                }
+                Ix::Label(labels, text)
+            }
+            Sub::Text(text) => {
+                if !matches!(e.kind, ExprKind::Name(_)) && !self.index_arithmetic(e) {
+                    return None;
+                }
+                Ix::Text(text)
+            }
+        })
+    }
+
+    /// The label set of the data `input`.
+    fn labels_of(&self, input: &str) -> Option<Labels> {
+        match self.scope.get(input) {
+            Some(Entry {
+                sym: Sym::Data(_, v),
+                ..
+            }) => v.labels.clone(),
+            _ => None,
         }
     }
 
-    /// `y_{i,n}`: entry `n` (1-based) of example `i`'s vector of class labels (a label per
-    /// token, `target y : {1 … K}^{N}`), which selects the component of its class. `None`
-    /// when the name is not such an entry; `Some(None)` for an entry outside the vector,
-    /// reported here.
-    fn label_entry(&mut self, n: &ast::Name) -> Option<Option<Labels>> {
-        let [batch, entry] = n.sub.as_slice() else {
-            return None;
+    /// `y_i` with `y` a vector of labels per example, where one class label is read (E0315).
+    fn vector_of_labels(&mut self, n: &ast::Name, text: &str, base: &str, labels: &Labels) {
+        let len = match self.scope.get(base) {
+            Some(Entry {
+                sym: Sym::Data(_, v),
+                ..
+            }) => match &v.shape {
+                Shape::Col(len) => dim_text(len),
+                _ => dim_text(&labels.count),
+            },
+            _ => dim_text(&labels.count),
         };
-        let ExprKind::Name(b) = &batch.kind else {
-            return None;
+        self.error(
+            Diagnostic::new(
+                Code::E0315,
+                n.span,
+                format!("`{text}` is a vector of {len} labels, not one class label"),
+            )
+            .label("one label per entry (a label per token)")
+            .help(format!("select the label of one entry, `{base}_{{i,n}}`, e.g. `∑_{{n=1}}^{{{len}}} log[softmax_{{{base}_{{i,n}}}}[f_n[X_i, φ]]]` for a label per token")),
+        );
+    }
+
+    /// `y_{i,n}`: whether entry `n` (1-based) lies within the vector of labels `input`
+    /// (E0307 otherwise).
+    fn label_entry_in_range(&mut self, input: &str, k: i64, e: &Expr) -> bool {
+        let len = match self.scope.get(input) {
+            Some(Entry {
+                sym: Sym::Data(_, v),
+                ..
+            }) => match &v.shape {
+                Shape::Col(len) => len.value,
+                _ => None,
+            },
+            _ => None,
         };
-        if !b.sub.is_empty() || self.bound(&self.canonical_plain(b)) != Some(Bound::Batch) {
-            return None;
-        }
-        let base = names::build(&n.word, n.primes, n.frozen, &[]);
-        let Some(Entry {
-            sym: Sym::Data(_, v),
-            ..
-        }) = self.scope.get(&base)
-        else {
-            return None;
+        let entry = match &e.kind {
+            ExprKind::Name(n) => n.sub.last().map_or(e.span, |s| s.span),
+            _ => e.span,
         };
-        let (Some(l), Shape::Col(len)) = (v.labels.clone(), v.shape.clone()) else {
-            return None;
-        };
-        let k = self.eval_int_quiet(entry)?;
-        if let Some(len) = len.value
+        if let Some(len) = len
             && (k < 1 || k > len)
         {
             self.error(
                 Diagnostic::new(
                     Code::E0307,
-                    entry.span,
-                    format!("entry {k} of `{base}`, a vector of {len} labels"),
+                    entry,
+                    format!("entry {k} of `{input}`, a vector of {len} labels"),
                 )
                 .label(format!("must be between 1 and {len}"))
                 .help("entries are counted from 1, as in the book"),
             );
-            return Some(None);
+            return false;
         }
-        Some(Some(l))
+        true
+    }
+
+    /// A subscript that is an expression: arithmetic on the example index or a parameter
+    /// index is E0403 (false); anything else is read as its text.
+    fn index_arithmetic(&mut self, e: &Expr) -> bool {
+        let mut uses_index = None;
+        walk(e, &mut |x| {
+            if let ExprKind::Name(n) = &x.kind
+                && n.sub.is_empty()
+            {
+                let name = names::build(&n.word, n.primes, false, &[]);
+                match self.bound(&name) {
+                    Some(Bound::Batch) => uses_index = Some((name, "the example index")),
+                    Some(Bound::Group) => uses_index = Some((name, "a parameter index")),
+                    _ => {}
+                }
+            }
+        });
+        let Some((var, role)) = uses_index else {
+            return true;
+        };
+        self.error(
+            Diagnostic::new(
+                Code::E0403,
+                e.span,
+                format!("index arithmetic on `{var}` is not supported yet"),
+            )
+            .label("an offset index, as in a convolution (eq. 10.4)")
+            .help(format!("`{var}` is read as {role} here, which has no arithmetic; to define a vector entry by entry (a convolution with zero padding, §10.2), write `… for {var} ∈ {{1 … D}}`: the statement defines the whole vector; a family from another first index, such as `for {var} ∈ {{2 … D-1}}`, is read member by member and must keep every subscript within its vector")),
+        );
+        false
     }
 
     fn lookup_value(&mut self, name: &str, span: Span) -> Option<Option<Val>> {
@@ -2127,7 +2127,7 @@ impl ModelCx<'_, '_> {
             return self.unrolled(op, &var, b, upper, body, span);
         }
         let kind = if b.set.is_none() && self.indexes_group(body, &var) {
-            Bound::ParamIndex
+            Bound::Group
         } else {
             Bound::Batch
         };
@@ -2138,7 +2138,7 @@ impl ModelCx<'_, '_> {
             self.batch_sums.push(span);
         }
         let v = v?;
-        if kind == Bound::ParamIndex && !v.shape.is_scalar() {
+        if kind == Bound::Group && !v.shape.is_scalar() {
             self.error(
                 Diagnostic::new(
                     Code::E0304,

@@ -1,7 +1,7 @@
 //! Hyper-parameters: their values (defaults, `--set` overrides), the evaluation of numeric
 //! expressions over them and over bound integers, and the header shown in help.
 
-use super::{Bound, Entry, ModelCx, Sym};
+use super::{ModelCx, Sym};
 use crate::ast::{self, Expr};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::eval::{Fail, Lookup};
@@ -80,24 +80,7 @@ impl ModelCx<'_, '_> {
 
     /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
     pub(super) fn lookup_number(&self, n: &ast::Name) -> Lookup {
-        let name = self.canonical_plain(n);
-        match self.bound(&name) {
-            Some(Bound::Int(v)) => return Lookup::Value(v as f64),
-            Some(_) => return Lookup::NoValue,
-            None => {}
-        }
-        match self.scope.get(&name) {
-            Some(Entry {
-                sym: Sym::Hyper(Some(v)),
-                ..
-            }) => Lookup::Value(*v),
-            Some(Entry {
-                sym: Sym::Hyper(None) | Sym::Poisoned,
-                ..
-            }) => Lookup::NoValue,
-            Some(_) => Lookup::NotANumber,
-            None => Lookup::Unknown,
-        }
+        crate::resolve::lookup(n, self)
     }
 
     /// Evaluates an integer (family bounds, sum limits, subscripts); `None` if symbolic.

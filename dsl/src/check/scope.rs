@@ -5,10 +5,8 @@
 use super::builtins::{self, Builtin};
 use super::shape::Val;
 use super::{ModelCx, SymbolKind};
-use crate::ast::{self, Expr, ExprKind};
+use crate::ast::{self, Expr};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::dump;
-use crate::names;
 
 /// A function a name can be bound to.
 #[derive(Clone, Debug)]
@@ -46,16 +44,9 @@ pub(super) struct Entry {
     pub(super) span: Span,
 }
 
-/// How an index variable is bound while checking an expression.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) enum Bound {
-    /// A family variable or an unrolled sum index, with its current value.
-    Int(i64),
-    /// The example index of a sum over the batch (or of `ℓ_i = …`).
-    Batch,
-    /// `∑_j φ_j²`: runs over every entry of the parameter group.
-    ParamIndex,
-}
+/// How an index variable is bound while checking an expression: the one reading's
+/// [`crate::resolve::Index`].
+pub(super) use crate::resolve::Index as Bound;
 
 impl ModelCx<'_, '_> {
     pub(super) fn bound(&self, name: &str) -> Option<Bound> {
@@ -63,36 +54,17 @@ impl ModelCx<'_, '_> {
             .iter()
             .rev()
             .find(|(n, _)| n == name)
-            .map(|(_, b)| b.clone())
+            .map(|(_, b)| *b)
     }
 
-    /// A name's canonical text with integer subscripts evaluated (`h_{k+1}` → `h_2`).
+    /// A name's canonical text with integer subscripts evaluated (`h_{k+1}` → `h_2`), by the
+    /// one reading ([`crate::resolve::canonical`]).
     pub(super) fn canonical_plain(&self, n: &ast::Name) -> String {
-        // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
-        if !n.sub.is_empty() {
-            let literal = crate::names::literal(n);
-            if matches!(
-                self.scope.get(&literal),
-                Some(Entry {
-                    sym: Sym::Hyper(_),
-                    ..
-                })
-            ) {
-                return literal;
-            }
-        }
-        let items: Vec<String> = n.sub.iter().map(|s| self.index_text(s)).collect();
-        names::build(&n.word, n.primes, n.frozen, &items)
+        crate::resolve::canonical(n, self)
     }
 
     pub(super) fn index_text(&self, e: &Expr) -> String {
-        if let Some(v) = self.eval_int_quiet(e) {
-            return v.to_string();
-        }
-        match &e.kind {
-            ExprKind::Name(n) => self.canonical_plain(n),
-            _ => dump::expr(e),
-        }
+        crate::resolve::index_text(e, self)
     }
 
     /// Adds a name to the scope; reports a second definition.
@@ -212,4 +184,24 @@ fn primed(name: &str) -> String {
         .find(|(_, c)| matches!(c, '_' | '⁻' | '²'))
         .map_or(name.len(), |(i, _)| i);
     format!("{}'{}", &name[..base_end], &name[base_end..])
+}
+
+impl crate::resolve::Names for ModelCx<'_, '_> {
+    fn index(&self, var: &str) -> Option<Bound> {
+        self.bound(var)
+    }
+
+    fn symbol(&self, name: &str) -> crate::resolve::Symbol {
+        use crate::resolve::Symbol;
+        match self.scope.get(name).map(|e| &e.sym) {
+            None => Symbol::Unknown,
+            Some(Sym::Hyper(v)) => Symbol::Hyper(*v),
+            Some(Sym::Poisoned) => Symbol::Poisoned,
+            Some(Sym::Data(_, v)) if v.labels.is_some() => match v.shape {
+                super::shape::Shape::Col(_) => Symbol::Labels,
+                _ => Symbol::Label,
+            },
+            Some(_) => Symbol::Other,
+        }
+    }
 }

@@ -18,6 +18,7 @@ use crate::check::ModelInfo;
 use crate::check::builtins::{self, Builtin, Distribution};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
+use crate::resolve::{Index, Sub, Symbol};
 use std::collections::BTreeMap;
 
 mod concat;
@@ -2154,55 +2155,23 @@ impl Item {
     }
 }
 
+/// A subscript item by the one reading ([`crate::resolve::sub`]), in lowering's terms.
 fn item(e: &Expr, scope: &Scope) -> Item {
-    if let Some(v) = int(e, scope) {
-        return Item::Int(v);
+    match crate::resolve::sub(e, scope) {
+        Sub::Int(v) => Item::Int(v),
+        Sub::Batch(_) => Item::Batch,
+        Sub::Group(var) => match scope.bound(&var) {
+            Some(Bind::Group(m)) => Item::Group(m.clone()),
+            _ => Item::Text(var),
+        },
+        Sub::Label {
+            input,
+            vector: false,
+            ..
+        } => Item::Label(input),
+        Sub::LabelEntry { input, entry, .. } => Item::LabelEntry(input, entry),
+        Sub::Label { text, .. } | Sub::Text(text) => Item::Text(text),
     }
-    match &e.kind {
-        ExprKind::Name(n) if n.sub.is_empty() => {
-            let name = canonical(n, scope);
-            match scope.bound(&name) {
-                Some(Bind::Batch) => Item::Batch,
-                Some(Bind::Group(m)) => Item::Group(m.clone()),
-                _ if scope.labels.contains_key(&name) => Item::Label(name),
-                _ => Item::Text(name),
-            }
-        }
-        ExprKind::Name(n) if label_entry(n, scope).is_some() => {
-            let (name, k) = label_entry(n, scope).unwrap_or_default();
-            Item::LabelEntry(name, k)
-        }
-        ExprKind::Name(n) => {
-            // `y_i`: the label of the current example.
-            let mut base = n.clone();
-            base.sub.pop();
-            let b = canonical(&base, scope);
-            if scope.labels.contains_key(&b) {
-                Item::Label(b)
-            } else {
-                Item::Text(canonical(n, scope))
-            }
-        }
-        _ => Item::Text(crate::dump::expr(e)),
-    }
-}
-
-/// `y_{i,n}` with `y` a vector of labels per example and `i` the example index: `y` and `n`.
-fn label_entry(n: &ast::Name, scope: &Scope) -> Option<(String, i64)> {
-    let [batch, entry] = n.sub.as_slice() else {
-        return None;
-    };
-    let ExprKind::Name(b) = &batch.kind else {
-        return None;
-    };
-    if !b.sub.is_empty() || !matches!(scope.bound(&canonical(b, scope)), Some(Bind::Batch)) {
-        return None;
-    }
-    let base = names::build(&n.word, n.primes, n.frozen, &[]);
-    if !scope.entry_labels.contains_key(&base) {
-        return None;
-    }
-    Some((base, int(entry, scope)?))
 }
 
 /// The parameter names of the group that `body` subscripts with `var` (`φ_j`), if any.
@@ -2317,46 +2286,43 @@ fn names_of(args: &[Expr], scope: &Scope) -> Vec<String> {
 }
 
 fn canonical(n: &ast::Name, scope: &Scope) -> String {
-    // A hyper-parameter is named as written: `D_h` stays `D_h` inside `for h ∈ …`.
-    if !n.sub.is_empty() {
-        let literal = crate::names::literal(n);
-        if scope.hypers.contains_key(&literal) {
-            return literal;
-        }
-    }
-    let items: Vec<String> = n
-        .sub
-        .iter()
-        .map(|s| match int(s, scope) {
-            Some(v) => v.to_string(),
-            None => match &s.kind {
-                ExprKind::Name(m) => canonical(m, scope),
-                _ => crate::dump::expr(s),
-            },
-        })
-        .collect();
-    names::build(&n.word, n.primes, n.frozen, &items)
+    crate::resolve::canonical(n, scope)
 }
 
 fn num(e: &Expr, scope: &Scope) -> Option<f64> {
-    crate::eval::number(e, &|n| lookup_number(n, scope)).ok()
+    crate::resolve::number(e, scope)
 }
 
 fn int(e: &Expr, scope: &Scope) -> Option<i64> {
-    crate::eval::integer(e, &|n| lookup_number(n, scope))
+    crate::resolve::integer(e, scope)
 }
 
 /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
 fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
-    use crate::eval::Lookup;
-    let name = canonical(n, scope);
-    match scope.bound(&name) {
-        Some(Bind::Int(v)) => Lookup::Value(*v as f64),
-        Some(_) => Lookup::NoValue,
-        None => match scope.hypers.get(&name) {
-            Some(v) => Lookup::Value(*v),
-            None => Lookup::Unknown,
-        },
+    crate::resolve::lookup(n, scope)
+}
+
+impl crate::resolve::Names for Scope {
+    fn index(&self, var: &str) -> Option<Index> {
+        self.bound(var).map(|b| match b {
+            Bind::Int(v) => Index::Int(*v),
+            Bind::Batch => Index::Batch,
+            Bind::Group(_) => Index::Group,
+        })
+    }
+
+    fn symbol(&self, name: &str) -> Symbol {
+        if let Some(v) = self.hypers.get(name) {
+            Symbol::Hyper(Some(*v))
+        } else if self.labels.contains_key(name) {
+            Symbol::Label
+        } else if self.entry_labels.contains_key(name) {
+            Symbol::Labels
+        } else if self.names.contains_key(name) || self.groups.contains_key(name) {
+            Symbol::Other
+        } else {
+            Symbol::Unknown
+        }
     }
 }
 
