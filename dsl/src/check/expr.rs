@@ -2131,7 +2131,7 @@ impl ModelCx<'_, '_> {
         } else {
             Bound::Batch
         };
-        self.binds.push((var, kind.clone()));
+        self.binds.push((var, kind));
         let v = self.expr(body);
         self.binds.pop();
         if kind == Bound::Batch {
