@@ -49,16 +49,28 @@ pub enum Init {
     /// trained (the identity plus noise: a flow layer starts invertible and near the
     /// identity) or exactly 0 when it is fixed (`unit`, `strictly`: masked), and every entry
     /// outside the structure exactly 0.
-    Structured {
-        /// Entries below the diagonal are drawn.
-        below: bool,
-        /// Entries above the diagonal are drawn.
-        above: bool,
-        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
-        diagonal: bool,
-        /// The noise's standard deviation.
-        std: f64,
-    },
+    Structured(Band),
+}
+
+/// Where a structured square parameter (eq. 16.9) has free entries, and the noise it starts
+/// with: [`Init::Structured`] and [`Law::Structured`] hold the same one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Band {
+    /// Entries below the diagonal are drawn.
+    pub below: bool,
+    /// Entries above the diagonal are drawn.
+    pub above: bool,
+    /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
+    pub diagonal: bool,
+    /// The noise's standard deviation.
+    pub std: f64,
+}
+
+impl Band {
+    /// Whether entry `(i, j)` is inside the structure (drawn), else exactly 0.
+    pub fn drawn(&self, i: usize, j: usize) -> bool {
+        (i > j && self.below) || (i < j && self.above) || (i == j && self.diagonal)
+    }
 }
 
 /// The law an [`Init`] draws a `rows × cols` matrix's entries from, with [`Init::Default`] and
@@ -87,16 +99,7 @@ pub enum Law {
     /// Each entry `c`.
     Const(f64),
     /// [`Init::Structured`], unchanged.
-    Structured {
-        /// Entries below the diagonal are drawn.
-        below: bool,
-        /// Entries above the diagonal are drawn.
-        above: bool,
-        /// The diagonal is trained (starts at `1 + N(0, std²)`), or fixed (starts at 0).
-        diagonal: bool,
-        /// The noise's standard deviation.
-        std: f64,
-    },
+    Structured(Band),
 }
 
 impl Init {
@@ -131,17 +134,7 @@ impl Init {
             Init::Uniform { lo, hi } => Law::Uniform { lo, hi },
             Init::Bernoulli { p } => Law::Bernoulli { p },
             Init::Const(c) => Law::Const(c),
-            Init::Structured {
-                below,
-                above,
-                diagonal,
-                std,
-            } => Law::Structured {
-                below,
-                above,
-                diagonal,
-                std,
-            },
+            Init::Structured(band) => Law::Structured(band),
         }
     }
 

@@ -10,7 +10,7 @@
 use crate::{Rng, Scalar};
 use faer::{Mat, MatMut};
 
-pub use nnspec_ops::init::{Init, Law};
+pub use nnspec_ops::init::{Band, Init, Law};
 
 /// Drawing a matrix from an [`Init`] (defined, with what its default means for a shape, in
 /// `nnspec_ops::init`, which the compiler shares).
@@ -56,19 +56,13 @@ fn entry<T: Scalar>(law: Law, i: usize, j: usize, rng: &mut Rng) -> T {
             }
         }
         Law::Const(c) => T::from_f64(c),
-        Law::Structured {
-            below,
-            above,
-            diagonal,
-            std,
-        } => {
-            let drawn = (i > j && below) || (i < j && above) || (i == j && diagonal);
-            if !drawn {
+        Law::Structured(band) => {
+            if !band.drawn(i, j) {
                 T::ZERO
             } else if i == j {
-                T::ONE + rng.normal(T::from_f64(std))
+                T::ONE + rng.normal(T::from_f64(band.std))
             } else {
-                rng.normal(T::from_f64(std))
+                rng.normal(T::from_f64(band.std))
             }
         }
     }
@@ -91,12 +85,12 @@ mod tests {
 
     #[test]
     fn a_structured_parameter_starts_near_the_identity_with_zeros_outside() {
-        let init = Init::Structured {
+        let init = Init::Structured(Band {
             below: true,
             above: false,
             diagonal: true,
             std: 0.01,
-        };
+        });
         let m: Mat<f64> = init.sample(5, 5, &mut Rng::new(3));
         for i in 0..5 {
             assert!((m[(i, i)] - 1.0).abs() < 0.1);
@@ -105,12 +99,12 @@ mod tests {
             }
         }
         assert!(m[(3, 1)] != 0.0 && m[(3, 1)].abs() < 0.1);
-        let strict: Mat<f64> = Init::Structured {
+        let strict: Mat<f64> = Init::Structured(Band {
             below: false,
             above: true,
             diagonal: false,
             std: 0.01,
-        }
+        })
         .sample(3, 3, &mut Rng::new(3));
         assert_eq!((strict[(1, 1)], strict[(2, 0)]), (0.0, 0.0));
     }

@@ -584,13 +584,14 @@ pub(super) fn init_tokens(rt: &TokenStream, init: Init) -> TokenStream {
         Init::Uniform { lo, hi } => quote!(#i::Uniform { lo: #lo, hi: #hi }),
         Init::Bernoulli { p } => quote!(#i::Bernoulli { p: #p }),
         Init::Const(v) => quote!(#i::Const(#v)),
-        Init::Structured {
+        Init::Structured(crate::ir::Band {
             below,
             above,
             diagonal,
             std,
-        } => {
-            quote!(#i::Structured { below: #below, above: #above, diagonal: #diagonal, std: #std })
+        }) => {
+            let band = quote!(#rt::init::Band);
+            quote!(#i::Structured(#band { below: #below, above: #above, diagonal: #diagonal, std: #std }))
         }
     }
 }

@@ -334,16 +334,10 @@ fn draw(init: Init, rows: usize, cols: usize, key: &str) -> String {
         ),
         Law::Const(0.0) => format!("jnp.zeros(({rows}, {cols}), dtype=_FLOAT)"),
         Law::Const(v) => format!("jnp.full(({rows}, {cols}), {}, dtype=_FLOAT)", float(v)),
-        Law::Structured {
-            below,
-            above,
-            diagonal,
-            std,
-        } => structured(
+        Law::Structured(band) => structured(
             ("jnp", "dtype=_FLOAT"),
             (rows, cols),
-            (below, above, diagonal),
-            std,
+            band,
             &normal(0.0, 1.0),
         ),
     }

@@ -32,10 +32,15 @@ pub(super) fn float(x: f64) -> String {
 pub(super) fn structured(
     (m, dtype): (&str, &str),
     (rows, cols): (usize, usize),
-    (below, above, diagonal): (bool, bool, bool),
-    std: f64,
+    band: crate::ir::Band,
     normal: &str,
 ) -> String {
+    let crate::ir::Band {
+        below,
+        above,
+        diagonal,
+        std,
+    } = band;
     let ones = format!("{m}.ones(({rows}, {cols}), {dtype})");
     let eye = format!("{m}.eye({rows}, {cols}, {dtype})");
     let mask: Vec<String> = [

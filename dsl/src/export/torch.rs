@@ -384,16 +384,10 @@ fn draw(init: Init, rows: usize, cols: usize) -> String {
         ),
         Law::Const(0.0) => format!("torch.zeros(({rows}, {cols}), dtype=_DTYPE)"),
         Law::Const(v) => format!("torch.full(({rows}, {cols}), {}, dtype=_DTYPE)", float(v)),
-        Law::Structured {
-            below,
-            above,
-            diagonal,
-            std,
-        } => structured(
+        Law::Structured(band) => structured(
             ("torch", "dtype=_DTYPE"),
             (rows, cols),
-            (below, above, diagonal),
-            std,
+            band,
             &normal(0.0, 1.0),
         ),
     }

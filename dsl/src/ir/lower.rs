@@ -2203,12 +2203,12 @@ fn param_init(p: &ast::ParamItem, shape: Shape, scope: &Scope) -> super::Init {
             let st = p.structure.as_ref().map_or((false, false, true), |st| {
                 (st.below, st.above, st.diagonal == ast::OnDiagonal::Free)
             });
-            super::Init::Structured {
+            super::Init::Structured(super::Band {
                 below: st.0,
                 above: st.1,
                 diagonal: st.2,
                 std: STRUCTURED_INIT_STD,
-            }
+            })
         }
         // A declared matrix is a weight matrix even when it has one
         // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by

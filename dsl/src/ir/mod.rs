@@ -472,7 +472,7 @@ pub enum Wrt {
 
 /// How a parameter starts, or what noise is drawn from, as the spec writes it after `~` or
 /// `=`: one definition, shared with the runtime (which samples it) and the exporters.
-pub use nnspec_ops::init::Init;
+pub use nnspec_ops::init::{Band, Init};
 
 /// A loss of the model and the parameter group it differentiates.
 #[derive(Clone, Debug, PartialEq)]
