@@ -5,7 +5,10 @@
 //! `--to onnx` likewise: every model function the ONNX exporter takes passes the `onnx`
 //! checker and runs in onnxruntime with `nnspec eval`'s values (`tests/export/onnx_check.py`),
 //! and the trained digits network, standardisation included, predicts as `nnspec predict`.
-//! The Python checks share `tests/export/common.py`.
+//! Data-parallel training with `examples/distributed/train.py`: two JAX processes (a
+//! coordinator on localhost) reach the parameters of one process to 1e-12, and `nnspec
+//! predict` with their checkpoint gives the exported `apply`'s outputs
+//! (`tests/export/distributed_check.py`). The Python checks share `tests/export/common.py`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -260,6 +263,111 @@ fn checkpoints_go_both_ways_between_nnspec_and_jax() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         run.status.success() && report.contains("round trip ok"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// Runs `examples/distributed/train.py` as `processes` processes of one job (a coordinator on
+/// a free localhost port when there are several), 20 SGD steps of a global batch of 64 from
+/// seed 7 in float64, writing `out`. Each process's output goes to `out.<rank>.log`; a process
+/// that fails, or a job still running after two minutes (killed then), fails the test with
+/// the logs.
+fn train_data_parallel(python: &Path, module: &str, processes: usize, out: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let n = processes.to_string();
+    let logs: Vec<PathBuf> = (0..processes)
+        .map(|rank| out.with_extension(format!("{rank}.log")))
+        .collect();
+    let mut children: Vec<_> = (0..processes)
+        .map(|rank| {
+            let log = std::fs::File::create(&logs[rank]).expect("creates the log");
+            let mut cmd = Command::new(python);
+            cmd.arg(root().join("examples/distributed/train.py"))
+                .args(["--module", module, "--out"])
+                .arg(out)
+                .args([
+                    "--steps", "20", "--batch", "64", "--lr", "0.1", "--seed", "7",
+                ])
+                .args(["--precision", "f64", "--timeout", "60"]);
+            if processes > 1 {
+                cmd.args(["--num-processes", &n, "--process-id", &rank.to_string()])
+                    .arg("--coordinator")
+                    .arg(format!("127.0.0.1:{port}"));
+            }
+            cmd.stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("runs python")
+        })
+        .collect();
+    let read_logs = || {
+        logs.iter()
+            .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut done = vec![None; processes];
+    while done.iter().any(Option::is_none) {
+        for (child, status) in children.iter_mut().zip(done.iter_mut()) {
+            if status.is_none() {
+                *status = child.try_wait().expect("waits");
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            for child in &mut children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!(
+                "{processes} process(es) still running after 120 s:\n{}",
+                read_logs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        done.iter().all(|s| s.is_some_and(|s| s.success())),
+        "{processes} process(es): {done:?}\n{}",
+        read_logs()
+    );
+    println!("{}", read_logs());
+}
+
+#[test]
+fn two_jax_processes_train_as_one_and_nnspec_predicts_with_the_result() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-dp-{}", std::process::id()));
+    let spec = root().join("specs/deep.nn").display().to_string();
+    let module = nnspec_ok(&[
+        "export",
+        &spec,
+        "--to",
+        "jax",
+        "-o",
+        &dir.display().to_string(),
+    ]);
+    let (one, two) = (dir.join("one.safetensors"), dir.join("two.safetensors"));
+    train_data_parallel(&python, &module, 1, &one);
+    train_data_parallel(&python, &module, 2, &two);
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/distributed_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .args([&spec, &module, "7"])
+        .args([&one, &two])
+        .arg(root().join("data/digits.csv.gz"))
+        .arg(&dir)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success() && report.contains("data-parallel ok"),
         "{report}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
