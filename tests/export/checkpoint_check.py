@@ -12,40 +12,22 @@ the label), of which the first 20 are written to WORK/few.csv for both sides to 
 Both to 1e-9 relative (the largest difference over the largest output). Exits 1 on failure.
 """
 
-import csv
 import gzip
-import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from common import error, load_module, predict
+
 jax.config.update("jax_enable_x64", True)
 TOLERANCE = 1e-9
 
 
-def predict(nnspec, spec, checkpoint, data):
-    run = subprocess.run([nnspec, "predict", spec, "--checkpoint", checkpoint, "--data", data],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"nnspec predict failed: {run.stderr}")
-    rows = list(csv.reader(run.stdout.splitlines()))
-    head = rows[0]
-    cols = [i for i, h in enumerate(head) if h.startswith("f")]
-    return np.array([[float(r[i]) for i in cols] for r in rows[1:]]).T
-
-
-def error(got, want):
-    return float(np.max(np.abs(np.asarray(got) - want)) / np.max(np.abs(want)))
-
-
 def main():
     nnspec, spec, module_path, checkpoint, data, work = sys.argv[1:7]
-    loader = importlib.util.spec_from_file_location("exported", module_path)
-    m = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(m)
+    m = load_module(module_path)
     with gzip.open(data, "rt") as f:
         few = [next(f) for _ in range(20)]
     data = str(Path(work) / "few.csv")

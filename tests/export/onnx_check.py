@@ -13,7 +13,6 @@ entry. Prints one line per model and exits 1 if any comparison fails.
 """
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,18 +22,9 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
+from common import draw_input, error, eval_json, run_eval
+
 TOLERANCE = 1e-9
-BATCH = 3
-
-
-def eval_json(value):
-    """A parameter in eval's JSON shape: a scalar a number, a vector a flat list."""
-    rows, cols = value.shape
-    if (rows, cols) == (1, 1):
-        return float(value[0, 0])
-    if cols == 1:
-        return value[:, 0].tolist()
-    return value.tolist()
 
 
 def check(nnspec, entry, work, rng):
@@ -45,31 +35,14 @@ def check(nnspec, entry, work, rng):
     feeds, inputs = {}, {}
     graph_inputs = {i.name for i in model.graph.input}
     for slot in entry["inputs"]:
-        rows, per = slot["rows"], slot["per"]
-        shape = (rows, per * BATCH)
-        if slot["labels"]:
-            lo, count = slot["labels"]
-            value = rng.integers(lo, lo + count, shape)
-            inputs[slot["name"]] = value[0].tolist() if rows == 1 and per == 1 else value.tolist()
-        else:
-            value = rng.normal(0.0, 1.0, shape)
-            inputs[slot["name"]] = value.tolist()
+        value, inputs[slot["name"]] = draw_input(rng, slot["rows"], slot["per"], slot["labels"])
         if slot["name"] in graph_inputs:
             feeds[slot["name"]] = np.ascontiguousarray(value.T)
-    (work / "params.json").write_text(json.dumps(params))
-    (work / "inputs.json").write_text(json.dumps(inputs))
-    run = subprocess.run(
-        [nnspec, "eval", entry["spec"], "--model", entry["model"], "--params",
-         str(work / "params.json"), "--inputs", str(work / "inputs.json"), "--json"],
-        capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"nnspec eval failed: {run.stderr}")
-    want = json.loads(run.stdout)["outputs"][model.graph.output[0].name]
-    want = np.asarray(want, dtype=np.float64)
+    want = run_eval(nnspec, entry["spec"], entry["model"], params, inputs, work, False)
+    want = np.asarray(want["outputs"][model.graph.output[0].name], dtype=np.float64)
     session = ort.InferenceSession(model.SerializeToString())
-    got = session.run(None, feeds)[0].T.reshape(want.shape)
-    scale = max(float(np.max(np.abs(want))), 1e-300)
-    return float(np.max(np.abs(got - want))) / scale
+    got = session.run(None, feeds)[0].T
+    return error(got, want)
 
 
 def main():

@@ -10,8 +10,6 @@ every loss and its gradient (`backward`, with respect to the parameters the loss
 one vector) in float64: the largest difference over the largest entry must be below 1e-9.
 """
 
-import importlib.util
-import json
 import subprocess
 import sys
 import tempfile
@@ -20,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import draw, error, eval_losses, load_module, run_eval, trained_by
+
 torch.set_default_dtype(torch.float64)
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-9
-BATCH = 3
 
 
 def models():
@@ -34,53 +33,19 @@ def models():
                 yield spec, words[1].split("[")[0].split("{")[0]
 
 
-def error(got, want):
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    return float(np.max(np.abs(got.reshape(want.shape) - want))) / max(float(np.max(np.abs(want))), 1e-300)
-
-
-def book(value):
-    rows, cols = value.shape
-    if (rows, cols) == (1, 1):
-        return float(value[0, 0])
-    return value[:, 0].tolist() if cols == 1 else value.tolist()
-
-
 def check(nnspec, spec, model, module_path, work, rng):
-    loader = importlib.util.spec_from_file_location(module_path.stem, module_path)
-    m = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(m)
+    m = load_module(module_path)
     net = m.Model()
-    params = {n: rng.normal(0.0, 0.5, shape) for n, shape in m.PARAMS.items()}
+    params, inputs, params_json, inputs_json = draw(m, rng)
     net.load_spec_params({n: torch.tensor(v) for n, v in params.items()})
-    inputs, inputs_json = {}, {}
-    for name, (rows, per) in m.INPUTS.items():
-        shape = (rows, per * BATCH)
-        if name in m.LABELS:
-            lo, count = m.LABELS[name]
-            v = rng.integers(lo, lo + count, shape)
-            inputs_json[name] = v[0].tolist() if (rows, per) == (1, 1) else v.tolist()
-        else:
-            v = rng.normal(0.0, 1.0, shape)
-            inputs_json[name] = v.tolist()
-        inputs[name] = torch.tensor(v)
-    (work / "p.json").write_text(json.dumps({n: book(v) for n, v in params.items()}))
-    (work / "i.json").write_text(json.dumps(inputs_json))
-    run = subprocess.run([nnspec, "eval", str(spec), "--model", model, "--params", str(work / "p.json"),
-                          "--inputs", str(work / "i.json"), "--grad", "--json"], capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(run.stderr)
-    want = json.loads(run.stdout)
+    inputs = {n: torch.tensor(v) for n, v in inputs.items()}
+    want = run_eval(nnspec, spec, model, params_json, inputs_json, work, True)
     worst = 0.0
     if hasattr(m, "OUTPUT"):
         value = want["outputs"][m.OUTPUT]
         worst = max(worst, error(net(inputs).detach(), value))
-    losses = want.get("losses") or ({next(iter(m.LOSSES)): want["loss"]} if m.LOSSES else {})
-    trained = {}
-    for name, names in m.TRAINS.items():
-        for p in names:
-            trained.setdefault(p, []).append(name)
+    losses = eval_losses(m, want)
+    trained = trained_by(m)
     for name, method in m.LOSSES.items():
         net.zero_grad()
         value = getattr(net, method)(inputs)

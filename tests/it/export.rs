@@ -5,6 +5,10 @@
 //! `--to onnx` likewise: every model function the ONNX exporter takes passes the `onnx`
 //! checker and runs in onnxruntime with `nnspec eval`'s values (`tests/export/onnx_check.py`),
 //! and the trained digits network, standardisation included, predicts as `nnspec predict`.
+//! Data-parallel training with `examples/distributed/train.py`: two JAX processes (a
+//! coordinator on localhost) reach the parameters of one process to 1e-12, and `nnspec
+//! predict` with their checkpoint gives the exported `apply`'s outputs
+//! (`tests/export/distributed_check.py`). The Python checks share `tests/export/common.py`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,66 +67,114 @@ fn models() -> Vec<(PathBuf, String, String)> {
     out
 }
 
-#[test]
-fn every_exportable_spec_matches_eval_in_float64() {
-    let python = venv_python();
-    let dir = std::env::temp_dir().join(format!("nnspec-export-jax-{}", std::process::id()));
-    let mut manifest = Vec::new();
-    let mut refused = Vec::new();
+/// One model of `specs/` given to `nnspec export`: the path it printed, or its error.
+struct Exported {
+    path: PathBuf,
+    stem: String,
+    model: String,
+    result: Result<String, String>,
+}
+
+/// Every model of every spec in `specs/` exported with `--to to` (and `--precision` when
+/// given) into `dir/<stem>`. A refusal must be an error (exit 1) saying the exporter does not
+/// support a construct yet.
+fn export_all(to: &str, precision: Option<&str>, dir: &Path) -> Vec<Exported> {
+    let mut out = Vec::new();
     for (path, stem, model) in models() {
-        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
-            .arg("export")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nnspec"));
+        cmd.arg("export")
             .arg(&path)
-            .args(["--model", &model, "--to", "jax", "-o"])
+            .args(["--model", &model, "--to", to]);
+        if let Some(p) = precision {
+            cmd.args(["--precision", p]);
+        }
+        let run = cmd
+            .arg("-o")
             .arg(dir.join(&stem))
             .output()
             .expect("runs nnspec");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
-            let module = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            manifest.push(serde_json::json!({
-                "spec": path.display().to_string(), "model": model, "module": module,
-            }));
-            continue;
-        }
-        assert_eq!(out.status.code(), Some(1), "{stem} {model}: {stderr}");
-        assert!(
-            stderr.contains("is not supported by the exporter yet"),
-            "{stem} {model}: {stderr}"
-        );
-        let construct = UNSUPPORTED
-            .iter()
-            .find(|(s, m, _)| *s == stem && *m == model)
-            .map(|(_, _, c)| *c)
-            .unwrap_or_else(|| panic!("{stem} {model} is refused but not listed: {stderr}"));
-        assert!(stderr.contains(construct), "{stem} {model}: {stderr}");
-        refused.push((stem, model));
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let result = if run.status.success() {
+            Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
+        } else {
+            assert_eq!(run.status.code(), Some(1), "{stem} {model}: {stderr}");
+            // The JAX and PyTorch exporters' words, and the ONNX exporter's.
+            let refusal = match to {
+                "onnx" => "is not supported by the ONNX exporter yet",
+                _ => "is not supported by the exporter yet",
+            };
+            assert!(stderr.contains(refusal), "{stem} {model}: {stderr}");
+            Err(stderr)
+        };
+        out.push(Exported {
+            path,
+            stem,
+            model,
+            result,
+        });
     }
-    assert_eq!(
-        refused.len(),
-        UNSUPPORTED.len(),
-        "models listed as unsupported now export: {refused:?}"
-    );
+    out
+}
+
+/// Writes `manifest` as `dir/manifest.json` and runs the check `script` of `tests/export/` on
+/// it (`python script NNSPEC MANIFEST`), then removes `dir`: whether it passed, and its report.
+fn run_check(
+    python: &Path,
+    script: &str,
+    manifest: &[serde_json::Value],
+    dir: &Path,
+) -> (bool, String) {
     let manifest_path = dir.join("manifest.json");
     std::fs::write(
         &manifest_path,
-        serde_json::to_string(&manifest).expect("json"),
+        serde_json::to_string(manifest).expect("json"),
     )
     .expect("writes the manifest");
-    let run = Command::new(&python)
-        .arg(root().join("tests/export/jax_check.py"))
+    let run = Command::new(python)
+        .arg(root().join("tests/export").join(script))
         .arg(env!("CARGO_BIN_EXE_nnspec"))
         .arg(&manifest_path)
         .output()
         .expect("runs the check");
     let report = String::from_utf8_lossy(&run.stdout);
     println!("{report}");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        run.status.success(),
-        "exported JAX differs from nnspec eval:\n{report}\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    let _ = std::fs::remove_dir_all(dir);
+    let report = format!("{report}\n{}", String::from_utf8_lossy(&run.stderr));
+    (run.status.success(), report)
+}
+
+#[test]
+fn every_exportable_spec_matches_eval_in_float64() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-jax-{}", std::process::id()));
+    let mut manifest = Vec::new();
+    let mut refused = Vec::new();
+    for e in export_all("jax", None, &dir) {
+        let (stem, model) = (e.stem, e.model);
+        match e.result {
+            Ok(module) => manifest.push(serde_json::json!({
+                "spec": e.path.display().to_string(), "model": model, "module": module,
+            })),
+            Err(stderr) => {
+                let construct = UNSUPPORTED
+                    .iter()
+                    .find(|(s, m, _)| *s == stem && *m == model)
+                    .map(|(_, _, c)| *c)
+                    .unwrap_or_else(|| {
+                        panic!("{stem} {model} is refused but not listed: {stderr}")
+                    });
+                assert!(stderr.contains(construct), "{stem} {model}: {stderr}");
+                refused.push((stem, model));
+            }
+        }
+    }
+    assert_eq!(
+        refused.len(),
+        UNSUPPORTED.len(),
+        "models listed as unsupported now export: {refused:?}"
     );
+    let (ok, report) = run_check(&python, "jax_check.py", &manifest, &dir);
+    assert!(ok, "exported JAX differs from nnspec eval:\n{report}");
     assert!(
         report.contains(&format!("{0} of {0} models match", manifest.len())),
         "{report}"
@@ -216,6 +268,111 @@ fn checkpoints_go_both_ways_between_nnspec_and_jax() {
     );
 }
 
+/// Runs `examples/distributed/train.py` as `processes` processes of one job (a coordinator on
+/// a free localhost port when there are several), 20 SGD steps of a global batch of 64 from
+/// seed 7 in float64, writing `out`. Each process's output goes to `out.<rank>.log`; a process
+/// that fails, or a job still running after two minutes (killed then), fails the test with
+/// the logs.
+fn train_data_parallel(python: &Path, module: &str, processes: usize, out: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let n = processes.to_string();
+    let logs: Vec<PathBuf> = (0..processes)
+        .map(|rank| out.with_extension(format!("{rank}.log")))
+        .collect();
+    let mut children: Vec<_> = (0..processes)
+        .map(|rank| {
+            let log = std::fs::File::create(&logs[rank]).expect("creates the log");
+            let mut cmd = Command::new(python);
+            cmd.arg(root().join("examples/distributed/train.py"))
+                .args(["--module", module, "--out"])
+                .arg(out)
+                .args([
+                    "--steps", "20", "--batch", "64", "--lr", "0.1", "--seed", "7",
+                ])
+                .args(["--precision", "f64", "--timeout", "60"]);
+            if processes > 1 {
+                cmd.args(["--num-processes", &n, "--process-id", &rank.to_string()])
+                    .arg("--coordinator")
+                    .arg(format!("127.0.0.1:{port}"));
+            }
+            cmd.stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("runs python")
+        })
+        .collect();
+    let read_logs = || {
+        logs.iter()
+            .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut done = vec![None; processes];
+    while done.iter().any(Option::is_none) {
+        for (child, status) in children.iter_mut().zip(done.iter_mut()) {
+            if status.is_none() {
+                *status = child.try_wait().expect("waits");
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            for child in &mut children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!(
+                "{processes} process(es) still running after 120 s:\n{}",
+                read_logs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        done.iter().all(|s| s.is_some_and(|s| s.success())),
+        "{processes} process(es): {done:?}\n{}",
+        read_logs()
+    );
+    println!("{}", read_logs());
+}
+
+#[test]
+fn two_jax_processes_train_as_one_and_nnspec_predicts_with_the_result() {
+    let python = venv_python();
+    let dir = std::env::temp_dir().join(format!("nnspec-export-dp-{}", std::process::id()));
+    let spec = root().join("specs/deep.nn").display().to_string();
+    let module = nnspec_ok(&[
+        "export",
+        &spec,
+        "--to",
+        "jax",
+        "-o",
+        &dir.display().to_string(),
+    ]);
+    let (one, two) = (dir.join("one.safetensors"), dir.join("two.safetensors"));
+    train_data_parallel(&python, &module, 1, &one);
+    train_data_parallel(&python, &module, 2, &two);
+    let run = Command::new(&python)
+        .arg(root().join("tests/export/distributed_check.py"))
+        .arg(env!("CARGO_BIN_EXE_nnspec"))
+        .args([&spec, &module, "7"])
+        .args([&one, &two])
+        .arg(root().join("data/digits.csv.gz"))
+        .arg(&dir)
+        .output()
+        .expect("runs the check");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success() && report.contains("data-parallel ok"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// `nnspec` with `args`, which must succeed: its standard output, trimmed.
 fn nnspec_ok(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
@@ -235,35 +392,14 @@ fn every_onnx_export_matches_eval_in_float64() {
     let python = venv_python();
     let dir = std::env::temp_dir().join(format!("nnspec-export-onnx-{}", std::process::id()));
     let (mut manifest, mut refused) = (Vec::new(), Vec::new());
-    for (path, stem, model) in models() {
-        let out = Command::new(env!("CARGO_BIN_EXE_nnspec"))
-            .arg("export")
-            .arg(&path)
-            .args([
-                "--model",
-                &model,
-                "--to",
-                "onnx",
-                "--precision",
-                "f64",
-                "-o",
-            ])
-            .arg(dir.join(&stem))
-            .output()
-            .expect("runs nnspec");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            assert_eq!(out.status.code(), Some(1), "{stem} {model}: {stderr}");
-            assert!(
-                stderr.contains("is not supported by the ONNX exporter yet"),
-                "{stem} {model}: {stderr}"
-            );
-            refused.push(format!("{stem} {model}"));
+    for e in export_all("onnx", Some("f64"), &dir) {
+        let Ok(onnx) = e.result else {
+            refused.push(format!("{} {}", e.stem, e.model));
             continue;
-        }
-        let src = std::fs::read_to_string(&path).expect("readable");
+        };
+        let src = std::fs::read_to_string(&e.path).expect("readable");
         let checked = nnspec::dsl::check_source(&src, &Default::default()).expect("checks");
-        let g = checked.graph(Some(&model)).expect("the model");
+        let g = checked.graph(Some(&e.model)).expect("the model");
         let inputs: Vec<_> = g
             .inputs
             .iter()
@@ -276,33 +412,17 @@ fn every_onnx_export_matches_eval_in_float64() {
             .collect();
         let params: Vec<&str> = g.params.iter().map(|p| p.name.as_str()).collect();
         manifest.push(serde_json::json!({
-            "spec": path.display().to_string(), "model": model,
-            "onnx": String::from_utf8_lossy(&out.stdout).trim(),
-            "params": params, "inputs": inputs,
+            "spec": e.path.display().to_string(), "model": e.model,
+            "onnx": onnx, "params": params, "inputs": inputs,
         }));
     }
     println!("refused: {refused:?}");
     // The dense networks of chapters 3–9 at least: shallow, deep, backprop, the losses, …
     assert!(manifest.len() >= 20, "only {} exported", manifest.len());
-    let manifest_path = dir.join("manifest.json");
-    std::fs::write(
-        &manifest_path,
-        serde_json::to_string(&manifest).expect("json"),
-    )
-    .expect("writes");
-    let run = Command::new(&python)
-        .arg(root().join("tests/export/onnx_check.py"))
-        .arg(env!("CARGO_BIN_EXE_nnspec"))
-        .arg(&manifest_path)
-        .output()
-        .expect("runs the check");
-    let report = String::from_utf8_lossy(&run.stdout);
-    println!("{report}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, report) = run_check(&python, "onnx_check.py", &manifest, &dir);
     assert!(
-        run.status.success() && report.contains(&format!("{0} of {0} ONNX models", manifest.len())),
-        "ONNX differs from nnspec eval:\n{report}\n{}",
-        String::from_utf8_lossy(&run.stderr)
+        ok && report.contains(&format!("{0} of {0} ONNX models", manifest.len())),
+        "ONNX differs from nnspec eval:\n{report}"
     );
 }
 
