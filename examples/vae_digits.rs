@@ -76,6 +76,7 @@ fn run() -> Result<(), String> {
         seed,
         patience: None,
         progress: true,
+        steps: None,
     };
     let history =
         fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).map_err(|e| e.to_string())?;

@@ -438,7 +438,6 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     let start = Instant::now();
     let (method, schedule) = check_options(args)?;
     let mut model = model::<f64>(&args.target, args.seed)?;
-    model.steps = args.steps;
     let io = model.io();
     if args.resume.is_some() && model.objectives().len() > 1 {
         return Err(usage(
@@ -474,6 +473,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         seed: args.seed,
         patience: args.patience,
         progress: !args.quiet,
+        steps: Some(args.steps),
     };
     let Prepared {
         train,

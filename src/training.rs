@@ -465,9 +465,6 @@ pub struct InterpModel<T> {
     compiled: Arc<Compiled>,
     /// The parameters, in the spec's declaration order.
     pub params: NamedParams<T>,
-    /// With several losses, the consecutive batches of the first per batch of each other
-    /// (`k` of eq. 15.5's discriminator steps per generator step); 1 by default.
-    pub steps: usize,
     /// The running statistics (`Graph::stats`, `m_1`, `s_1`, …): what evaluation mode
     /// (prediction, validation) normalises with. In a gradient set, the statistics of the
     /// last step's batch.
@@ -627,7 +624,6 @@ impl<T: Scalar> InterpModel<T> {
                 file: file.to_string(),
             }),
             params,
-            steps: 1,
         };
         // A frozen copy (`φ⁻`, eq. 19.18) starts as the parameters it copies.
         crate::runtime::rl::refresh_frozen(&mut model);
@@ -890,7 +886,6 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         InterpModel {
             compiled: self.compiled.clone(),
             params: self.params.zeros_like(),
-            steps: self.steps,
             running: self.running.clone(),
         }
     }
@@ -921,15 +916,10 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         let losses = &self.compiled.losses;
         losses
             .iter()
-            .enumerate()
-            .map(|(k, l)| Objective {
+            .map(|l| Objective {
                 name: l.name.clone(),
                 trains: l.trains.clone(),
-                steps: if k == 0 && losses.len() > 1 {
-                    self.steps
-                } else {
-                    1
-                },
+                steps: 1,
             })
             .collect()
     }

@@ -73,6 +73,7 @@ pub fn train<M: Supervised<f32>>(
         seed,
         patience: Some(ex.patience),
         progress: true,
+        steps: None,
     };
     let history =
         fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).map_err(|e| e.to_string())?;

@@ -134,7 +134,7 @@ pub struct Objective {
 /// `batch_loss` and `predict`, a dropout mask is its mean `p`) from a generator that starts
 /// at [`batch::NOISE_SEED`](crate::batch::NOISE_SEED) and that `seed_noise` seeds, so one
 /// seed gives both the same noise. A generated model of several losses steps each with its
-/// own `loss_and_grad_…`, one batch per round (`steps: 1`; the interpreter's `steps` sets
+/// own `loss_and_grad_…`, one batch per round (`steps: 1`; [`TrainConfig::steps`] sets
 /// more for the first). The split inputs and the noise live in the workspace, so a step
 /// still does not allocate.
 pub trait Supervised<T: Scalar>: Params<T> + Clone {
@@ -243,6 +243,11 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Show a progress bar (on a terminal) or one line per epoch (otherwise).
     pub progress: bool,
+    /// With several losses, the consecutive batches of the first in each round (`k` steps
+    /// of the discriminator's `L[φ]` per step of the generator's `L[θ]`, eq. 15.5), for
+    /// generated and interpreted models alike (`nnspec train --steps K`); `None`: the
+    /// model's own [`Objective::steps`]. A model of one loss ignores it.
+    pub steps: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -253,6 +258,7 @@ impl Default for TrainConfig {
             seed: 0,
             patience: None,
             progress: false,
+            steps: None,
         }
     }
 }
@@ -808,7 +814,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
         backup: Vec::new(),
         io,
         eval_batch: batch.max(256),
-        objectives: model.objectives(),
+        objectives: with_steps(model.objectives(), cfg.steps),
         others: Vec::new(),
     };
     // One optimiser per loss: the first is the caller's, the others start from its settings.
@@ -1101,6 +1107,15 @@ fn noise_seed(seed: u64, epoch: usize, k: usize) -> u64 {
     let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The model's objectives with the first taking `steps` consecutive batches per round when
+/// there are several ([`TrainConfig::steps`]).
+fn with_steps(mut objectives: Vec<Objective>, steps: Option<usize>) -> Vec<Objective> {
+    if let (Some(k), [first, _, ..]) = (steps, objectives.as_mut_slice()) {
+        first.steps = k.max(1);
+    }
+    objectives
 }
 
 /// The loss batch `k` of an epoch trains: the losses take their `steps` consecutive

@@ -770,6 +770,54 @@ fn each_loss_of_a_gan_has_its_own_step() {
     }
 }
 
+/// `TrainConfig::steps` drives a generated model of several losses as it drives the
+/// interpreter's (eq. 15.5's `k` steps of `L[φ]` per step of `L'[θ]`): batches of 128 with
+/// `k = 2`, so two batches train only the discriminator's group `φ`, the third the generator's.
+#[test]
+fn a_generated_gan_takes_k_discriminator_steps_per_generator_step() {
+    use nnspec::runtime::data::Targets;
+    use nnspec::runtime::optim::{Config, Method, Optimizer};
+    use nnspec::runtime::train::{Supervised, TrainConfig, fit};
+    let g = graph("dsl/tests/data/ok/gan_groups_noise.nn", "GAN");
+    let params = sample::params(&g, &mut Rng::new(2));
+    let net = load!(gan_groups_noise::GAN::<f64>::zeros(), params);
+    let (ds, _) = nnspec::training::builtin::<f64>(&net.io(), 1);
+    let changed_after = |batches: usize| {
+        let (mut m, mut ds) = (net.clone(), ds.clone());
+        let keep = batches * 128;
+        ds.x = Mat::from_fn(ds.x.nrows(), keep, |i, j| ds.x[(i, j)]);
+        ds.y = Targets::Values(Mat::zeros(0, keep));
+        let cfg = TrainConfig {
+            epochs: 1,
+            batch: 128,
+            steps: Some(2),
+            ..TrainConfig::default()
+        };
+        let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
+        fit(&mut m, &mut opt, &ds, None, &cfg).unwrap();
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        net.clone()
+            .visit(|n, p| before.push((n.to_string(), p.clone())));
+        m.visit(|_, p| after.push(p.clone()));
+        let changed: Vec<String> = before
+            .into_iter()
+            .zip(after)
+            .filter(|((_, a), b)| a != b)
+            .map(|((n, _), _)| n)
+            .collect();
+        changed
+    };
+    let generator = |n: &String| {
+        g.params
+            .iter()
+            .any(|s| &s.name == n && s.group.as_deref() == Some("θ"))
+    };
+    let two = changed_after(2);
+    assert!(!two.is_empty() && !two.iter().any(generator), "{two:?}");
+    let three = changed_after(3);
+    assert!(three.iter().any(generator), "{three:?}");
+}
+
 #[test]
 fn gradients_of_generated_code_agree_with_central_differences() {
     // Central differences on the generated `loss` itself, against its `loss_and_grad`.

@@ -74,6 +74,7 @@ fn the_linear_autoencoder_learns_the_principal_subspace() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     fit(&mut model, &mut adam(1e-3), &data.train, None, &cfg).unwrap();
     // The top D_z left singular vectors of the centred training data (standardisation with
@@ -130,6 +131,7 @@ fn the_vae_elbo_rises_past_a_stated_value() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     fit(&mut model, &mut adam(1e-3), &data.train, None, &cfg).unwrap();
     let after = elbo(&model);
@@ -179,6 +181,7 @@ fn the_diffusion_loss_falls_below_a_stated_value() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     fit(&mut model, &mut adam(2e-3), &data.train, None, &cfg).unwrap();
     let after = loss(&model);
@@ -219,11 +222,7 @@ fn the_gan_losses_alternate_each_stepping_only_its_group() {
     let src = std::fs::read_to_string(&path).unwrap();
     let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
     let graph = checked.graph(Some("GAN")).unwrap();
-    let fresh = || {
-        let mut m = InterpModel::<f64>::new(graph, &src, "gan.nn", &mut Rng::new(2)).unwrap();
-        m.steps = 2;
-        m
-    };
+    let fresh = || InterpModel::<f64>::new(graph, &src, "gan.nn", &mut Rng::new(2)).unwrap();
     let model = fresh();
     let objectives = model.objectives();
     let names: Vec<&str> = objectives.iter().map(|o| o.name.as_str()).collect();
@@ -253,6 +252,7 @@ fn the_gan_losses_alternate_each_stepping_only_its_group() {
             seed: 1,
             patience: None,
             progress: false,
+            steps: Some(2),
         };
         fit(&mut m, &mut adam(1e-2), &ds, None, &cfg).unwrap();
         params
@@ -281,7 +281,6 @@ fn the_gan_losses_alternate_each_stepping_only_its_group() {
 #[test]
 fn the_wgan_gp_trains_both_players_without_nan() {
     let mut model = spec_model("wgan_gp.nn", "WGANGP", 3);
-    model.steps = 2;
     let mut data = digits_for(&model);
     data.train = data.train.subset(&(0..96).collect::<Vec<_>>());
     data.val = data.val.subset(&(0..32).collect::<Vec<_>>());
@@ -294,6 +293,7 @@ fn the_wgan_gp_trains_both_players_without_nan() {
         seed: 4,
         patience: None,
         progress: false,
+        steps: Some(2),
     };
     let history = fit(
         &mut model,
@@ -344,6 +344,7 @@ fn a_noisy_run_resumed_draws_the_same_noise() {
         seed: 9,
         patience: None,
         progress: false,
+        steps: None,
     };
     let mut whole = model0.clone();
     let (mut opt, mut state) = (adam(1e-3), RunState::default());
@@ -409,6 +410,7 @@ fn the_multiclass_svm_classifies_the_digits_as_well_as_softmax() {
             seed: 1,
             patience: None,
             progress: false,
+            steps: None,
         };
         fit(&mut model, &mut adam(1e-3), &data.train, None, &cfg).unwrap();
         let mut ws = model.new_workspace(256);
@@ -451,6 +453,7 @@ fn max_norm_keeps_every_column_within_its_radius() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     fit(
         &mut model,

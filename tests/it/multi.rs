@@ -123,6 +123,7 @@ fn train(model: &mut InterpModel<f64>, epochs: usize, lr: f64) -> f64 {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     let mut opt = Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), lr));
     let history = fit(model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();

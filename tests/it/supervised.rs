@@ -299,6 +299,7 @@ fn fit_trains_the_generated_gcn_on_the_built_in_graphs() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     let mut opt = Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), 3e-3));
     fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();

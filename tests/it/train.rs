@@ -53,6 +53,7 @@ fn digits_trains_to_96_percent_and_is_deterministic() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     let run = || {
         let mut model = net::DeepNet::<f32>::init(&mut Rng::new(1));
@@ -107,6 +108,7 @@ fn iris_trains_to_95_percent() {
         seed: 3,
         patience: None,
         progress: false,
+        steps: None,
     };
     let mut opt = Optimizer::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
     fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
@@ -135,6 +137,7 @@ fn a_residual_network_with_batch_normalisation_learns_the_digits() {
         seed: 1,
         patience: None,
         progress: false,
+        steps: None,
     };
     let mut opt = Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
     let history = fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
@@ -180,6 +183,7 @@ fn interpreter_and_generated_code_train_alike() {
         seed: 2,
         patience: None,
         progress: false,
+        steps: None,
     };
     let opt = || Optimizer::<f64>::new(Config::new(Method::parse("momentum").unwrap(), 1e-3));
     let h1 = fit(&mut interp, &mut opt(), &data.train, None, &cfg).unwrap();
@@ -344,6 +348,7 @@ fn early_stopping_restores_the_best_epoch() {
         seed: 1,
         patience: Some(2),
         progress: false,
+        steps: None,
     };
     let h = fit(&mut model, &mut opt, &data.train, Some(&data.val), &cfg).unwrap();
     assert_eq!(
@@ -472,6 +477,7 @@ fn iris_cfg(epochs: usize) -> TrainConfig {
         seed: 3,
         patience: None,
         progress: false,
+        steps: None,
     }
 }
 
@@ -674,6 +680,7 @@ fn a_sequence_model_trains_on_rows_of_d_times_t_numbers_in_both_evaluators() {
         seed: 3,
         patience: None,
         progress: false,
+        steps: None,
     };
     let opt = || Optimizer::<f64>::new(Config::new(Method::parse("adam").unwrap(), 1e-2));
     let h1 = fit(&mut interp, &mut opt(), &data.train, None, &cfg).unwrap();
