@@ -248,21 +248,32 @@ fn checkpoints_go_both_ways_between_nnspec_and_jax() {
         "-o",
         &dir.display().to_string(),
     ]);
-    let run = Command::new(&python)
-        .arg(root().join("tests/export/checkpoint_check.py"))
+    let checkpoint = dir.join("train/model.safetensors");
+    python_check(
+        &python,
+        "checkpoint_check.py",
+        &[spec.as_ref(), module.as_ref(), checkpoint.as_os_str()],
+        &dir,
+        "round trip ok",
+    );
+}
+
+/// Runs `tests/export/SCRIPT NNSPEC ARGS… DIGITS DIR` with `python`, prints its report,
+/// removes `dir` and asserts that it succeeded with `ok` in its report.
+fn python_check(python: &Path, script: &str, args: &[&std::ffi::OsStr], dir: &Path, ok: &str) {
+    let run = Command::new(python)
+        .arg(root().join("tests/export").join(script))
         .arg(env!("CARGO_BIN_EXE_nnspec"))
-        .arg(&spec)
-        .arg(&module)
-        .arg(dir.join("train/model.safetensors"))
+        .args(args)
         .arg(root().join("data/digits.csv.gz"))
-        .arg(&dir)
+        .arg(dir)
         .output()
         .expect("runs the check");
     let report = String::from_utf8_lossy(&run.stdout);
     println!("{report}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     assert!(
-        run.status.success() && report.contains("round trip ok"),
+        run.status.success() && report.contains(ok),
         "{report}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
@@ -354,22 +365,18 @@ fn two_jax_processes_train_as_one_and_nnspec_predicts_with_the_result() {
     let (one, two) = (dir.join("one.safetensors"), dir.join("two.safetensors"));
     train_data_parallel(&python, &module, 1, &one);
     train_data_parallel(&python, &module, 2, &two);
-    let run = Command::new(&python)
-        .arg(root().join("tests/export/distributed_check.py"))
-        .arg(env!("CARGO_BIN_EXE_nnspec"))
-        .args([&spec, &module, "7"])
-        .args([&one, &two])
-        .arg(root().join("data/digits.csv.gz"))
-        .arg(&dir)
-        .output()
-        .expect("runs the check");
-    let report = String::from_utf8_lossy(&run.stdout);
-    println!("{report}");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        run.status.success() && report.contains("data-parallel ok"),
-        "{report}\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    python_check(
+        &python,
+        "distributed_check.py",
+        &[
+            spec.as_ref(),
+            module.as_ref(),
+            "7".as_ref(),
+            one.as_os_str(),
+            two.as_os_str(),
+        ],
+        &dir,
+        "data-parallel ok",
     );
 }
 
