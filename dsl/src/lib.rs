@@ -22,8 +22,10 @@ pub(crate) mod ellipsis;
 pub mod emit;
 pub mod eval;
 pub mod export;
+pub mod graph_svg;
 pub mod ir;
 pub mod names;
+pub mod notation;
 pub mod opt;
 pub mod syntax;
 
