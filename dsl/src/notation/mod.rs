@@ -374,7 +374,13 @@ fn families(
         if done[i] {
             continue;
         }
-        let group = key_of(key).and_then(|(form, _)| members.get(&form).filter(|m| m.len() > 1));
+        // A family is a run of consecutive indices (`θ_{31}`, `θ_{21}` are two subscripts).
+        let run = |m: &&Vec<(usize, i64)>| {
+            m.len() > 1
+                && (m.windows(2).all(|w| w[1].1 - w[0].1 == 1)
+                    || m.windows(2).all(|w| w[0].1 - w[1].1 == 1))
+        };
+        let group = key_of(key).and_then(|(form, _)| members.get(&form).filter(run));
         match group {
             Some(group) => {
                 let ks: Vec<i64> = group.iter().map(|(_, m)| *m).collect();

@@ -186,6 +186,10 @@ fn latex_escape(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            ' ' => out.push_str("\\ "),
+            '×' => out.push_str("{\\times}"),
+            '→' => out.push_str("{\\to}"),
+            c if !c.is_ascii() => out.push_str(&latex_symbols(&c.to_string())),
             _ => out.push(c),
         }
     }
