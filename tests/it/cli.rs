@@ -1408,7 +1408,7 @@ fn xml_elements(doc: &str) -> Result<Vec<(String, String)>, String> {
             .next()
             .ok_or("empty tag")?
             .to_string();
-        if body.matches('"').count() % 2 != 0 {
+        if !body.matches('"').count().is_multiple_of(2) {
             return Err(format!("unbalanced quotes in `<{tag}>`"));
         }
         out.push((name.clone(), body.to_string()));

@@ -255,7 +255,7 @@ impl Cx<'_> {
         let label = self.render(y, false).0;
         let n = self.g.node(x);
         let (name, arg) = match n.op {
-            Op::Softmax if self.labels.get(&x).is_none() && x.index() < self.fwd_len => {
+            Op::Softmax if !self.labels.contains_key(&x) && x.index() < self.fwd_len => {
                 ("softmax".to_string(), self.render(n.args[0], false).0)
             }
             _ => {
@@ -300,8 +300,8 @@ impl Cx<'_> {
 
     fn add(&self, a: NodeId, b: NodeId) -> (String, Prec) {
         match (self.constant(a), self.constant(b)) {
-            (Some(z), _) if z == 0.0 => return self.render(b, false),
-            (_, Some(z)) if z == 0.0 => return self.render(a, false),
+            (Some(0.0), _) => return self.render(b, false),
+            (_, Some(0.0)) => return self.render(a, false),
             _ => {}
         }
         let left = self.operand(a, Prec::Sum);
@@ -334,20 +334,7 @@ impl Cx<'_> {
 
     fn mul(&self, a: NodeId, b: NodeId) -> (String, Prec) {
         let st = self.style;
-        for (c, x) in [(a, b), (b, a)] {
-            match self.constant(c) {
-                Some(k) if k == 1.0 => return self.render(x, false),
-                Some(k) if k == -1.0 => {
-                    return (format!("-{}", self.operand(x, Prec::Product)), Prec::Sum);
-                }
-                Some(k) => {
-                    let s = format!("{} {}", number(k), self.operand(x, Prec::Product));
-                    let p = if k < 0.0 { Prec::Sum } else { Prec::Product };
-                    return (s, p);
-                }
-                None => {}
-            }
-        }
+        // A constant factor is `coefficient`'s (see `op`).
         for (m, x) in [(a, b), (b, a)] {
             if let Some(f) = self.relu_step(m) {
                 let ind = st.indicator(&self.render(f, false).0);
