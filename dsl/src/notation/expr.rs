@@ -51,7 +51,14 @@ pub struct Cx<'g> {
     pub at: Option<i64>,
     /// Numbers seen in subscripts while printing.
     pub seen: RefCell<Vec<i64>>,
+    /// Formulas already written, by node, `top` and family index: a value read many times
+    /// is written once (bounded time on any graph).
+    pub memo: RefCell<HashMap<(NodeId, bool, Option<i64>), (String, Prec, Vec<i64>)>>,
 }
+
+/// The longest formula written inline; a longer one is referred to by its IR node, which
+/// `nnspec ir --stage grad` shows.
+pub const MAX_FORMULA: usize = 2000;
 
 impl Cx<'_> {
     /// A spec name in this style.
@@ -150,7 +157,26 @@ impl Cx<'_> {
         } else if !top && let Some(label) = self.labels.get(&id) {
             return (self.label_text(label), Prec::Atom);
         }
-        self.op(id)
+        let key = (id, top, self.at);
+        if let Some((s, p, seen)) = self.memo.borrow().get(&key) {
+            self.seen.borrow_mut().extend(seen);
+            return (s.clone(), *p);
+        }
+        let before = self.seen.borrow().len();
+        let (mut s, mut p) = self.op(id);
+        if s.chars().count() > MAX_FORMULA {
+            s = match self.style {
+                Style::Text => format!("⟨%{} of nnspec ir --stage grad⟩", id.0),
+                Style::Latex => format!(
+                    "\\langle\\text{{\\%{} of nnspec ir --stage grad}}\\rangle",
+                    id.0
+                ),
+            };
+            p = Prec::Atom;
+        }
+        let seen = self.seen.borrow()[before..].to_vec();
+        self.memo.borrow_mut().insert(key, (s.clone(), p, seen));
+        (s, p)
     }
 
     /// `id` as an operand that must bind at least as tightly as `min`.

@@ -50,7 +50,12 @@ pub struct Section {
 }
 
 /// The backward pass of every loss of a model, in `style`, with spec lines taken from `src`.
+/// Runs on a large stack (`with_big_stack`): formulas are written recursively.
 pub fn sections(forward: &Graph, src: &str, style: Style) -> Result<Vec<Section>, ShapeError> {
+    crate::with_big_stack(|| sections_here(forward, src, style))
+}
+
+fn sections_here(forward: &Graph, src: &str, style: Style) -> Result<Vec<Section>, ShapeError> {
     forward
         .losses
         .iter()
@@ -239,8 +244,10 @@ fn section(
         occurrence: occurrences(forward),
         at: None,
         seen: RefCell::new(Vec::new()),
+        memo: RefCell::new(HashMap::new()),
     };
     cx.labels = labels(&cx, &ct, &grads);
+    cx.memo.borrow_mut().clear();
     let mut order: Vec<(usize, usize, Line)> = cx
         .labels
         .keys()

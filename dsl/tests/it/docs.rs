@@ -92,14 +92,20 @@ fn every_page_of_the_site_exists_and_every_spec_it_shows_is_in_specs() {
         .skip(1)
         .filter_map(|s| s.split(')').next())
         .collect();
-    assert!(pages.contains(&"TOUR.md") && pages.contains(&"GRAD.md"), "{pages:?}");
+    assert!(
+        pages.contains(&"TOUR.md") && pages.contains(&"GRAD.md"),
+        "{pages:?}"
+    );
     let mut shown = 0;
     for page in pages {
         let text = std::fs::read_to_string(docs.join(page))
             .unwrap_or_else(|e| panic!("SUMMARY.md lists {page}: {e}"));
         for spec in specs_named(&text) {
             let path = repo_root().join("specs").join(&spec);
-            assert!(path.is_file(), "{page} shows specs/{spec}, which is not in specs/");
+            assert!(
+                path.is_file(),
+                "{page} shows specs/{spec}, which is not in specs/"
+            );
             shown += 1;
         }
     }

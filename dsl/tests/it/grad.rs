@@ -155,3 +155,21 @@ fn which(tool: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(tool))
         .find(|p| p.is_file())
 }
+
+#[test]
+fn a_long_formula_is_referred_to_by_its_node_and_never_overflows() {
+    // 3000 terms: the recursion runs on the large stack, a formula longer than
+    // MAX_FORMULA characters becomes a reference to its IR node.
+    let terms = vec!["ω x"; 3000].join(" + ");
+    let src = format!(
+        "model Long {{\n  input x : ℝ\n  target y : ℝ\n  param ω : ℝ\n  f[x, φ] = {terms}\n  \
+         loss L[φ] = ∑_i (y_i - f[x_i, φ])^2\n}}\n"
+    );
+    let text = notation::text(&graphs(&src).pop().expect("a model"), &src).expect("printed");
+    let grad = text
+        .lines()
+        .find(|l| l.contains("∂ℓ_i/∂ω = "))
+        .expect("∂ℓ_i/∂ω");
+    assert!(grad.contains("of nnspec ir --stage grad⟩"), "{grad}");
+    assert!(text.chars().count() < 4 * 2000, "{}", text.len());
+}
