@@ -53,8 +53,14 @@ pub struct Cx<'g> {
     pub seen: RefCell<Vec<i64>>,
     /// Formulas already written, by node, `top` and family index: a value read many times
     /// is written once (bounded time on any graph).
-    pub memo: RefCell<HashMap<(NodeId, bool, Option<i64>), (String, Prec, Vec<i64>)>>,
+    pub memo: RefCell<HashMap<MemoKey, Written>>,
 }
+
+/// A formula's memo key: the node, whether it is printed at the top, the family index.
+pub type MemoKey = (NodeId, bool, Option<i64>);
+
+/// A written formula: its text, precedence, and the subscript numbers it holds.
+pub type Written = (String, Prec, Vec<i64>);
 
 /// The longest formula written inline; a longer one is referred to by its IR node, which
 /// `nnspec ir --stage grad` shows.
