@@ -95,11 +95,6 @@ impl Style {
         }
     }
 
-    /// The letter a family's index is written as.
-    pub fn index(self) -> &'static str {
-        "k"
-    }
-
     /// `k ∈ {3, 2, 1}` for the members of a family.
     pub fn family(self, members: &[i64]) -> String {
         let list: Vec<String> = if members.len() > 4 {
