@@ -6,7 +6,7 @@
 //! sweeps, which keep crossings down). A node is a box labelled with its spec name (or its
 //! op) and shape in the book's notation (`h_1 : ℝ^{64×B}`), its op and buffer below; a fusion
 //! group of the plan is a shaded rounded rectangle around its members. Constants are left
-//! out. Without `grad`, only the forward pass is drawn.
+//! out; an edge that skips layers is dashed. Without `grad`, only the forward pass is drawn.
 
 use crate::ir::{Cols, Graph, NodeId, Op, ShapeError};
 use crate::opt::plan::{Plan, plan};
@@ -243,9 +243,16 @@ fn draw(g: &Graph, p: &Plan, items: &[Item]) -> String {
             let (x1, y1) = (from.x + from.w / 2.0, y(from) + BOX_H);
             let (x2, y2) = (it.x + it.w / 2.0, y(it));
             let mid = (y1 + y2) / 2.0;
+            // An edge that skips layers passes behind boxes: dashed and lighter, so it does not
+            // read as entering them.
+            let style = if it.layer > from.layer + 1 {
+                r##"stroke="#8ab" stroke-dasharray="6 3""##
+            } else {
+                r##"stroke="#777""##
+            };
             let _ = writeln!(
                 s,
-                r##"<path d="M{x1:.1},{y1:.1} C{x1:.1},{mid:.1} {x2:.1},{mid:.1} {x2:.1},{y2:.1}" fill="none" stroke="#777" stroke-width="1.1" marker-end="url(#arrow)"/>"##
+                r##"<path d="M{x1:.1},{y1:.1} C{x1:.1},{mid:.1} {x2:.1},{mid:.1} {x2:.1},{y2:.1}" fill="none" {style} stroke-width="1.1" marker-end="url(#arrow)"/>"##
             );
         }
     }
