@@ -55,6 +55,18 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_override)]
         overrides: Vec<(String, f64)>,
     },
+    /// Print the backward pass of every loss in the book's notation, one equation per line
+    /// with the spec line it comes from (eqs. 7.18–7.26 for a deep network).
+    Grad {
+        #[command(flatten)]
+        target: Target,
+        /// Print a LaTeX document instead of text.
+        #[arg(long)]
+        latex: bool,
+    },
+    /// Draw a model's computation graph as SVG: nodes with spec names and shapes, the plan's
+    /// fusion groups and buffers.
+    Graph(cli::graph::Args),
     /// Export a model to another engine (JAX): the same functions, parameter names and
     /// checkpoints.
     Export(cli::export::Args),
@@ -133,6 +145,8 @@ fn run(cli: Cli) -> ExitCode {
             input_grads,
             json,
         } => cli::eval::eval(&target, &params, &inputs, (grad, input_grads), json),
+        Command::Grad { target, latex } => cli::grad::grad(&target, latex),
+        Command::Graph(args) => cli::graph::graph(&args),
         Command::Export(args) => cli::export::export(&args),
         Command::Gradcheck(args) => cli::gradcheck::gradcheck(&args),
         Command::Train(args) => train_cli::train(&args),

@@ -7,7 +7,9 @@ pub(crate) mod check;
 pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod export;
+pub(crate) mod grad;
 pub(crate) mod gradcheck;
+pub(crate) mod graph;
 pub(crate) mod ir;
 pub(crate) mod sample;
 

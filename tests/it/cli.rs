@@ -1351,3 +1351,105 @@ fn predict_shows_parameters_and_values_as_heat_maps() {
         text(&r.stderr)
     );
 }
+
+#[test]
+fn grad_prints_the_backward_pass_with_spec_lines() {
+    let out = nnspec(&["grad", "specs/backprop.nn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("∂ℓ_i/∂Ω_k = ∂ℓ_i/∂f_k h_kᵀ"), "{s}");
+    assert!(s.contains("for k ∈ {3, 2, 1}"), "{s}");
+    assert!(s.contains("# line 16"), "{s}");
+    let tex = nnspec(&["grad", "--latex", "specs/backprop.nn"]);
+    assert!(tex.status.success(), "{}", text(&tex.stderr));
+    assert!(text(&tex.stdout).starts_with("\\documentclass{article}"));
+    // A file with no loss is an error that says so, not a panic.
+    let none = nnspec(&["grad", "specs/q_learning.nn"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        text(&none.stderr).contains("no model has a loss"),
+        "{}",
+        text(&none.stderr)
+    );
+}
+
+/// The elements of an XML document, checked for well-formedness on the way: every tag closed
+/// in order, attributes quoted, no stray `<` or `&` in text.
+fn xml_elements(doc: &str) -> Result<Vec<(String, String)>, String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while let Some(open) = rest.find('<') {
+        let text = &rest[..open];
+        if text.contains('>')
+            || text
+                .replace("&amp;", "")
+                .replace("&lt;", "")
+                .replace("&gt;", "")
+                .replace("&quot;", "")
+                .contains('&')
+        {
+            return Err(format!("stray character in text `{text}`"));
+        }
+        let close = rest[open..].find('>').ok_or("unclosed tag")? + open;
+        let tag = &rest[open + 1..close];
+        rest = &rest[close + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            match stack.pop() {
+                Some(top) if top == name.trim() => {}
+                other => return Err(format!("`</{name}>` closes {other:?}")),
+            }
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let body = tag.trim_end_matches('/');
+        let name = body
+            .split_whitespace()
+            .next()
+            .ok_or("empty tag")?
+            .to_string();
+        if !body.matches('"').count().is_multiple_of(2) {
+            return Err(format!("unbalanced quotes in `<{tag}>`"));
+        }
+        out.push((name.clone(), body.to_string()));
+        if !self_closing {
+            stack.push(name);
+        }
+    }
+    if stack.is_empty() && rest.trim().is_empty() {
+        Ok(out)
+    } else {
+        Err(format!("unclosed elements {stack:?}"))
+    }
+}
+
+#[test]
+fn graph_writes_an_svg_with_a_node_per_named_value() {
+    for (spec, names) in [
+        ("specs/deep.nn", &["h_1", "h_2", "h_3", "f", "L"][..]),
+        (
+            "specs/transformer.nn",
+            &["V_1", "Q_2", "Sa_1", "MhSa", "X'", "X''''"][..],
+        ),
+    ] {
+        let svg = scratch("graph.svg", b"");
+        let out = nnspec(&["graph", spec, "-o", svg.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doc = std::fs::read_to_string(&svg).expect("svg written");
+        let elements = xml_elements(&doc).unwrap_or_else(|e| panic!("{spec}: not XML: {e}"));
+        assert_eq!(elements[0].0, "svg");
+        for name in names {
+            let attr = format!("data-name=\"{name}\"");
+            let n = elements.iter().filter(|(_, b)| b.contains(&attr)).count();
+            assert_eq!(n, 1, "{spec}: {n} nodes named {name}");
+        }
+        let with_grad = nnspec(&["graph", spec, "--grad", "-o", svg.to_str().unwrap()]);
+        assert!(with_grad.status.success(), "{}", text(&with_grad.stderr));
+        let doc = std::fs::read_to_string(&svg).expect("svg written");
+        xml_elements(&doc).unwrap_or_else(|e| panic!("{spec} --grad: not XML: {e}"));
+        assert!(
+            doc.contains("class=\"node backward\""),
+            "{spec}: no backward node"
+        );
+    }
+}

@@ -74,6 +74,17 @@ pub fn grad_with_inputs(
     wrt: &[u32],
     inputs: &[u32],
 ) -> Result<Graph, ShapeError> {
+    grad_cotangents(forward, loss, wrt, inputs).map(|(g, _)| g)
+}
+
+/// [`grad_with_inputs`], also returning every forward node's cotangent (by index; `None` is
+/// a symbolic zero): which backward node is `∂loss/∂` which forward value, for the printers.
+pub fn grad_cotangents(
+    forward: &Graph,
+    loss: &str,
+    wrt: &[u32],
+    inputs: &[u32],
+) -> Result<(Graph, Vec<Option<NodeId>>), ShapeError> {
     let mut g = forward.clone();
     let loss_id = g
         .output(loss)
@@ -125,7 +136,7 @@ pub fn grad_with_inputs(
         g.grads.push(grad);
     }
     crate::ir::verify(&g)?;
-    Ok(g)
+    Ok((g, ct))
 }
 
 /// The reverse sweep: appends to `g` the VJP nodes that carry the cotangent `seed` of `root`

@@ -4,6 +4,7 @@
 mod corpus;
 mod docs;
 mod emit;
+mod grad;
 mod ir;
 mod limits;
 mod mutants;
