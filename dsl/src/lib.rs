@@ -22,9 +22,11 @@ pub(crate) mod ellipsis;
 pub mod emit;
 pub mod eval;
 pub mod export;
+pub mod fmt;
 pub mod ir;
 pub mod names;
 pub mod opt;
+pub mod spelling;
 pub mod syntax;
 
 pub use diag::{Code, Diagnostic, Span};

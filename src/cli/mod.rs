@@ -7,6 +7,7 @@ pub(crate) mod check;
 pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod export;
+pub(crate) mod fmt;
 pub(crate) mod gradcheck;
 pub(crate) mod ir;
 pub(crate) mod sample;

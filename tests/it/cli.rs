@@ -1351,3 +1351,34 @@ fn predict_shows_parameters_and_values_as_heat_maps() {
         text(&r.stderr)
     );
 }
+
+#[test]
+fn fmt_prints_writes_and_checks() {
+    let messy = "model M[D = 2] { input x : R^D; param beta : R^D\n  loss L = sum_i ||beta - x_i||^2   # least squares\n}\n";
+    let p = scratch("fmt_messy.nn", messy.as_bytes());
+    let path = p.to_str().unwrap();
+    let out = nnspec(&["fmt", "--check", path]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).is_empty());
+    let out = nnspec(&["fmt", "--unicode", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let want = "model M[D = 2] {\n    input  x : ℝ^D\n    param  β : ℝ^D\n    loss L = ∑_i ‖β - x_i‖²   # least squares\n}\n";
+    assert_eq!(text(&out.stdout), want);
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        messy,
+        "printing leaves the file"
+    );
+    let out = nnspec(&["fmt", "-w", "--unicode", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), want);
+    assert_eq!(nnspec(&["fmt", "--check", path]).status.code(), Some(0));
+    let bad = scratch("fmt_bad.nn", "model M { input x : }\n".as_bytes());
+    let out = nnspec(&["fmt", "-w", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[E0101]"),
+        "{}",
+        text(&out.stderr)
+    );
+}

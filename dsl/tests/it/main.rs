@@ -4,6 +4,7 @@
 mod corpus;
 mod docs;
 mod emit;
+mod fmt;
 mod ir;
 mod limits;
 mod mutants;
