@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod fmt;
 pub(crate) mod gradcheck;
 pub(crate) mod ir;
+pub(crate) mod lsp;
 pub(crate) mod sample;
 
 use nnspec::dsl;
