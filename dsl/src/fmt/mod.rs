@@ -7,7 +7,8 @@
 //! leaves (`syntax::leaves`): what each word and symbol is, so that `x` between dimensions
 //! becomes `×` while the input `x` stays. Symbols matched inside silent grammar rules (`∈`,
 //! `…`, `‖`, `←`, `≤`, `≠`, `∂`) are found between the leaves, outside comments. Every
-//! spelling comes from the one table [`crate::spelling`]. Then [`layout`] lays the lines out.
+//! spelling comes from the one table [`crate::spelling`]; a comment aligned after code keeps
+//! its column. Then [`layout`] lays the lines out.
 //! The result is parsed again: were it not to parse, the file is refused (`E0339`) rather
 //! than rewritten.
 

@@ -279,5 +279,30 @@ pub(super) fn apply(src: &str, edits: Vec<Edit>) -> String {
         at = e.end;
     }
     out.push_str(&src[at..]);
-    out
+    keep_comment_columns(src, &out)
+}
+
+/// The respelt text with each comment that was aligned after code (two or more spaces before
+/// its `#`) moved back to its column where the code's width changed (`∑` → `sum`). The edits
+/// never add or remove a line, so the lines of `src` and `out` correspond.
+fn keep_comment_columns(src: &str, out: &str) -> String {
+    let column = |line: &str| -> Option<(usize, usize)> {
+        let hash = line.find('#')?;
+        let code = line[..hash].trim_end_matches(' ');
+        let spaces = hash - code.len();
+        (spaces >= 2 && !code.trim().is_empty()).then(|| (code.chars().count(), spaces))
+    };
+    let mut lines = Vec::new();
+    for (old, new) in src.split('\n').zip(out.split('\n')) {
+        match (column(old), column(new)) {
+            (Some((code, spaces)), Some((new_code, _))) => {
+                let want = (code + spaces).saturating_sub(new_code).max(2);
+                let hash = new.find('#').unwrap_or(new.len());
+                let text = new[..hash].trim_end_matches(' ');
+                lines.push(format!("{text}{}{}", " ".repeat(want), &new[hash..]));
+            }
+            _ => lines.push(new.to_string()),
+        }
+    }
+    lines.join("\n")
 }

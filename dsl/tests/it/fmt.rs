@@ -144,7 +144,9 @@ fn conversion_spells_each_symbol_as_the_table_says() {
     assert_eq!(format(uni, Spelling::Ascii).expect("formats"), ascii);
     let back = "model M[D = 3, α = 0.5] {\n    input  x : ℝ^D\n    target y : ℝ^D\n    \
                 param  β_0 : ℝ^D, Ω : ℝ^{D×D}\n    h = sqrt[(Ω x)] ⊙ 𝟏\n    \
-                f[x, φ] = β_0 + α·Ωᵀ h - x\n    loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖²  # ∑ stays\n}\n";
+                f[x, φ] = β_0 + α·Ωᵀ h - x\n    loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖²           # ∑ stays\n}\n";
+    // The comment keeps its column, 49 (47 characters of ASCII code and 2 spaces): 38
+    // characters of Unicode code and 11 spaces.
     assert_eq!(format(ascii, Spelling::Unicode).expect("formats"), back);
 }
 
