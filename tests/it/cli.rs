@@ -1362,7 +1362,9 @@ fn fmt_prints_writes_and_checks() {
     assert!(text(&out.stdout).is_empty());
     let out = nnspec(&["fmt", "--unicode", path]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let want = "model M[D = 2] {\n    input  x : ℝ^D\n    param  β : ℝ^D\n    loss L = ∑_i ‖β - x_i‖²   # least squares\n}\n";
+    // The comment keeps its column: 33 characters of ASCII code and 3 spaces, then 25 of
+    // Unicode code and 11 spaces (the whole line then indented by 2 more).
+    let want = "model M[D = 2] {\n    input  x : ℝ^D\n    param  β : ℝ^D\n    loss L = ∑_i ‖β - x_i‖²           # least squares\n}\n";
     assert_eq!(text(&out.stdout), want);
     assert_eq!(
         std::fs::read_to_string(&p).unwrap(),
