@@ -1052,8 +1052,9 @@ fn predict_reads_data_without_a_target_column() {
 /// normal end (status 0, nothing on stderr), not an internal error.
 #[test]
 fn a_closed_stdout_is_a_normal_exit() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &["ir", "specs/deep.nn", "--stage", "opt", "--plan"],
+        &["fmt", "--ascii", "specs/deep.nn"],
         &["emit", "specs/deep.nn"],
         &["check", "specs/deep.nn", "--dump", "ast"],
         &["gradcheck", "specs/deep.nn"],
