@@ -100,6 +100,11 @@ enum Command {
     Sample(cli::sample::SampleArgs),
     /// Check every gradient of every loss against central differences in f64.
     Gradcheck(GradcheckArgs),
+    /// Lay specs out canonically, and convert them between the Unicode and ASCII spellings.
+    Fmt(cli::fmt::FmtArgs),
+    /// A language server over standard input and output: diagnostics, hover with shapes,
+    /// go to definition, completion of symbols from their ASCII or LaTeX names.
+    Lsp,
     /// Print a model's IR: as lowered from the spec, or with its gradients.
     Ir {
         #[command(flatten)]
@@ -152,6 +157,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Train(args) => train_cli::train(&args),
         Command::Predict(args) => train_cli::predict(&args),
         Command::Sample(args) => cli::sample::sample(&args),
+        Command::Fmt(args) => cli::fmt::fmt(&args),
+        Command::Lsp => cli::lsp::lsp(),
         Command::Emit {
             file,
             model,

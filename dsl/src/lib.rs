@@ -23,11 +23,13 @@ pub mod emit;
 pub mod eval;
 pub mod export;
 pub mod graph_svg;
+pub mod fmt;
 pub mod ir;
 pub mod names;
 pub mod notation;
 pub mod opt;
 pub(crate) mod resolve;
+pub mod spelling;
 pub mod syntax;
 
 pub use diag::{Code, Diagnostic, Span};

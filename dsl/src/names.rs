@@ -46,6 +46,12 @@ const GREEK: &[(&str, &str)] = &[
     ("ϑ", "θ"),
 ];
 
+/// The Greek letters with their ASCII spellings (`("beta", "β")`), for tools that convert or
+/// complete spellings (`crate::spelling`).
+pub fn greek_letters() -> impl Iterator<Item = (&'static str, &'static str)> {
+    GREEK.iter().copied().filter(|(a, _)| a.is_ascii())
+}
+
 /// The canonical form of a word: the Greek letter for its ASCII spelling, else the word.
 pub fn word(w: &str) -> &str {
     GREEK

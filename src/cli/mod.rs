@@ -8,9 +8,11 @@ pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod export;
 pub(crate) mod grad;
+pub(crate) mod fmt;
 pub(crate) mod gradcheck;
 pub(crate) mod graph;
 pub(crate) mod ir;
+pub(crate) mod lsp;
 pub(crate) mod sample;
 
 use nnspec::dsl;

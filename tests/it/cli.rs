@@ -1052,8 +1052,9 @@ fn predict_reads_data_without_a_target_column() {
 /// normal end (status 0, nothing on stderr), not an internal error.
 #[test]
 fn a_closed_stdout_is_a_normal_exit() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &["ir", "specs/deep.nn", "--stage", "opt", "--plan"],
+        &["fmt", "--ascii", "specs/deep.nn"],
         &["emit", "specs/deep.nn"],
         &["check", "specs/deep.nn", "--dump", "ast"],
         &["gradcheck", "specs/deep.nn"],
@@ -1452,4 +1453,37 @@ fn graph_writes_an_svg_with_a_node_per_named_value() {
             "{spec}: no backward node"
         );
     }
+}
+
+#[test]
+fn fmt_prints_writes_and_checks() {
+    let messy = "model M[D = 2] { input x : R^D; param beta : R^D\n  loss L = sum_i ||beta - x_i||^2   # least squares\n}\n";
+    let p = scratch("fmt_messy.nn", messy.as_bytes());
+    let path = p.to_str().unwrap();
+    let out = nnspec(&["fmt", "--check", path]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).is_empty());
+    let out = nnspec(&["fmt", "--unicode", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The comment keeps its column: 33 characters of ASCII code and 3 spaces, then 25 of
+    // Unicode code and 11 spaces (the whole line then indented by 2 more).
+    let want = "model M[D = 2] {\n    input  x : ℝ^D\n    param  β : ℝ^D\n    loss L = ∑_i ‖β - x_i‖²           # least squares\n}\n";
+    assert_eq!(text(&out.stdout), want);
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        messy,
+        "printing leaves the file"
+    );
+    let out = nnspec(&["fmt", "-w", "--unicode", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), want);
+    assert_eq!(nnspec(&["fmt", "--check", path]).status.code(), Some(0));
+    let bad = scratch("fmt_bad.nn", "model M { input x : }\n".as_bytes());
+    let out = nnspec(&["fmt", "-w", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[E0101]"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -9,6 +9,7 @@ mod data;
 mod export;
 mod generated;
 mod generative;
+mod lsp;
 mod modes;
 mod multi;
 #[path = "../../dsl/tests/it/mutants.rs"]

@@ -11,11 +11,13 @@
 
 mod errors;
 mod expr;
+mod leaves;
 mod lints;
 mod prescan;
 mod tree;
 
 pub use expr::VULGAR_FRACTIONS;
+pub use leaves::{Leaf, leaves};
 pub use lints::walk;
 
 use crate::ast;

@@ -5,6 +5,7 @@ mod corpus;
 mod docs;
 mod emit;
 mod grad;
+mod fmt;
 mod ir;
 mod limits;
 mod mutants;

@@ -183,3 +183,27 @@ fn campaign(what: &str, clean_means: &str, run: impl Fn(&str) -> bool) {
     );
     result.unwrap();
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `fmt` on mutated specs: never a panic; in every spelling either a diagnostic or a file
+    /// that formats to itself again.
+    #[test]
+    fn formatting_mutated_specs_never_panics_and_is_idempotent(
+        which in any::<usize>(),
+        muts in prop::collection::vec(mutation(), 1..3),
+    ) {
+        use nnspec_dsl::fmt::{Spelling, format};
+        let specs = &*SPECS;
+        let mut src = specs[which % specs.len()].clone();
+        for m in &muts {
+            src = apply(&src, m);
+        }
+        for spelling in [Spelling::Keep, Spelling::Ascii, Spelling::Unicode] {
+            if let Ok(out) = format(&src, spelling) {
+                prop_assert_eq!(format(&out, spelling).ok(), Some(out));
+            }
+        }
+    }
+}
