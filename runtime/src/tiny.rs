@@ -111,28 +111,50 @@ mod tests {
 
     /// `op(a)·op(b)` by the definition, in f64.
     fn reference(a: &Mat<f64>, b: &Mat<f64>, ta: bool, tb: bool) -> Mat<f64> {
-        let a = if ta { a.transpose().to_owned() } else { a.clone() };
-        let b = if tb { b.transpose().to_owned() } else { b.clone() };
+        let a = if ta {
+            a.transpose().to_owned()
+        } else {
+            a.clone()
+        };
+        let b = if tb {
+            b.transpose().to_owned()
+        } else {
+            b.clone()
+        };
         Mat::from_fn(a.nrows(), b.ncols(), |i, j| {
             (0..a.ncols()).map(|k| a[(i, k)] * b[(k, j)]).sum()
         })
     }
 
     fn filled(r: usize, c: usize, seed: f64) -> Mat<f64> {
-        Mat::from_fn(r, c, |i, j| seed + (i * 7 + j * 3) as f64 * 0.25 - (j % 2) as f64)
+        Mat::from_fn(r, c, |i, j| {
+            seed + (i * 7 + j * 3) as f64 * 0.25 - (j % 2) as f64
+        })
     }
 
     #[test]
     fn cols_matches_the_definition_for_every_transpose() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let a = if ta { filled(2, 3, 0.5) } else { filled(3, 2, 0.5) };
-            let b = if tb { filled(5, 2, -1.0) } else { filled(2, 5, -1.0) };
+            let a = if ta {
+                filled(2, 3, 0.5)
+            } else {
+                filled(3, 2, 0.5)
+            };
+            let b = if tb {
+                filled(5, 2, -1.0)
+            } else {
+                filled(2, 5, -1.0)
+            };
             let mut dst = Mat::<f64>::zeros(3, 5);
             cols::<f64, 3, 2>(dst.as_mut(), a.as_ref(), b.as_ref(), ta, tb, 2.0);
             let want = reference(&a, &b, ta, tb);
             for j in 0..5 {
                 for i in 0..3 {
-                    assert_eq!(dst[(i, j)], 2.0 * want[(i, j)], "({i}, {j}) ta={ta} tb={tb}");
+                    assert_eq!(
+                        dst[(i, j)],
+                        2.0 * want[(i, j)],
+                        "({i}, {j}) ta={ta} tb={tb}"
+                    );
                 }
             }
         }
@@ -141,8 +163,16 @@ mod tests {
     #[test]
     fn inner_matches_the_definition_for_every_transpose() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let a = if ta { filled(7, 2, 0.5) } else { filled(2, 7, 0.5) };
-            let b = if tb { filled(3, 7, -1.0) } else { filled(7, 3, -1.0) };
+            let a = if ta {
+                filled(7, 2, 0.5)
+            } else {
+                filled(2, 7, 0.5)
+            };
+            let b = if tb {
+                filled(3, 7, -1.0)
+            } else {
+                filled(7, 3, -1.0)
+            };
             let mut dst = Mat::<f64>::zeros(2, 3);
             inner::<f64, 2, 3>(dst.as_mut(), a.as_ref(), b.as_ref(), ta, tb, 1.0);
             let want = reference(&a, &b, ta, tb);
