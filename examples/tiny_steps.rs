@@ -34,7 +34,7 @@ fn run<T: Scalar>(steps: usize) -> T {
         net.visit_with_grads(&grads, |_, p, g| {
             for j in 0..p.ncols() {
                 for i in 0..p.nrows() {
-                    p[(i, j)] = p[(i, j)] - lr * g[(i, j)];
+                    p[(i, j)] -= lr * g[(i, j)];
                 }
             }
         });

@@ -51,7 +51,7 @@ pub fn cols<T: Scalar, const M: usize, const K: usize>(
         for i in 0..M {
             let mut s = T::ZERO;
             for k in 0..K {
-                s = s + w[i][k] * x[k];
+                s += w[i][k] * x[k];
             }
             dst[(i, j)] = s;
         }
@@ -93,7 +93,7 @@ pub fn inner<T: Scalar, const M: usize, const N: usize>(
         let y: [T; N] = std::array::from_fn(|l| b[(l, c)]);
         for i in 0..M {
             for l in 0..N {
-                acc[i][l] = acc[i][l] + x[i] * y[l];
+                acc[i][l] += x[i] * y[l];
             }
         }
     }
