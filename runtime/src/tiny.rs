@@ -1,5 +1,5 @@
 //! Products whose fixed dimensions are tiny, as straight-line code: `dst = α·op(a)·op(b)`
-//! where every dimension but one is a constant of at most [`MAX`].
+//! where every dimension but one is a small constant (the compiler plans those of at most 8).
 //!
 //! The constant dimensions are const generics, so each instance is compiled with every loop
 //! over them unrolled and the tiny operand (or the accumulators) held in registers; only the
