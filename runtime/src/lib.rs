@@ -17,6 +17,7 @@
 //! - [`gemm`](mod@gemm) — matrix products with transposes as views and the threading policy.
 //! - [`elementwise`] — kernels mapping the element-wise functions and binary operations over
 //!   matrices.
+//! - [`tiny`] — products whose constant dimensions are tiny, unrolled at compile time.
 //! - [`reduce`] — row and column sums, column-wise softmax and log-sum-exp.
 //! - [`layout`] — broadcasting and placing a row.
 //! - [`labels`] — class labels stored as numbers: picking `x[y]` and one-hot matrices.
@@ -65,6 +66,7 @@ pub mod rl;
 pub mod scalar;
 pub mod step;
 pub mod tabular;
+pub mod tiny;
 pub mod train;
 
 pub use elementwise::BinaryFn;

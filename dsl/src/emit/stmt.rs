@@ -1,11 +1,13 @@
 //! Statements: the code of each node that owns a buffer — a runtime kernel call (GEMM with
-//! transposes as flags and a constant scale as its α, reductions, softmax, label picking) or
+//! transposes as flags and a constant scale as its α, or the straight-line product the plan
+//! chose for a tiny one; reductions, softmax, label picking) or
 //! an element-wise loop — and a whole step, every statement then the gradients copied into
 //! `grads`.
 
 use super::cx::{Cx, Mode};
 use crate::ir::{Cols, NodeId, Op};
-use proc_macro2::TokenStream;
+use crate::opt::plan::Tiny;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 impl Cx<'_> {
@@ -193,21 +195,34 @@ impl Cx<'_> {
         quote!({ #comment #body })
     }
 
-    /// `op(a) op(b)` into its buffer, one GEMM. When the product's only reader scales it by a
-    /// constant, the scale is the GEMM's α, written straight into the reader's buffer.
+    /// `op(a) op(b)` into its buffer: one GEMM, or the straight-line form the plan chose for
+    /// a tiny product (`runtime::tiny`). When the product's only reader scales it by a
+    /// constant, the scale is the product's α, written straight into the reader's buffer.
     fn product(&self, id: NodeId, ta: bool, tb: bool) -> TokenStream {
         let rt = &self.rt;
         let n = self.g.node(id);
         let (a, b) = (self.read(n.args[0]), self.read(n.args[1]));
-        match self.scaled_product(id) {
-            Some((u, alpha)) => {
-                let dst = self.write(u);
-                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, T::from_f64(#alpha));)
+        let (dst, alpha) = match self.scaled_product(id) {
+            Some((u, alpha)) => (self.write(u), Some(alpha)),
+            None => (self.write(id), None),
+        };
+        let alpha_t = match alpha {
+            Some(alpha) => quote!(T::from_f64(#alpha)),
+            None => quote!(T::ONE),
+        };
+        match (self.plan.tiny[id.index()], alpha) {
+            (Some(Tiny::Cols { m, k }), _) => {
+                let (m, k) = (Literal::usize_unsuffixed(m), Literal::usize_unsuffixed(k));
+                quote!(#rt::tiny::cols::<T, #m, #k>(#dst, #a, #b, #ta, #tb, #alpha_t);)
             }
-            None => {
-                let dst = self.write(id);
-                quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);)
+            (Some(Tiny::Inner { m, n }), _) => {
+                let (m, n) = (Literal::usize_unsuffixed(m), Literal::usize_unsuffixed(n));
+                quote!(#rt::tiny::inner::<T, #m, #n>(#dst, #a, #b, #ta, #tb, #alpha_t);)
             }
+            (None, Some(_)) => {
+                quote!(#rt::gemm::gemm_scaled(#dst, #a, #b, #ta, #tb, false, #alpha_t);)
+            }
+            (None, None) => quote!(#rt::gemm(#dst, #a, #b, #ta, #tb, false);),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Fusion groups, liveness and the buffer plan: which element-wise nodes run in one loop,
-//! which forward values the backward pass keeps, and which buffers can share memory.
+//! which forward values the backward pass keeps, which buffers can share memory, and which
+//! products are tiny enough to run as straight-line code instead of a GEMM call.
 //! `nnspec ir --plan` prints it.
 
 use crate::ir::{Cols, Graph, NodeId, Op};
@@ -23,6 +24,34 @@ pub struct Plan {
     pub external: Vec<bool>,
     /// Forward values (before `forward_len`) that a backward node uses.
     pub kept: Vec<NodeId>,
+    /// For every node: the straight-line form of a product whose constant dimensions are at
+    /// most [`TINY_MAX`] (`runtime::tiny`), if it is one; other products are GEMM calls.
+    pub tiny: Vec<Option<Tiny>>,
+}
+
+/// The largest constant dimension of a product run as straight-line code ([`Tiny`]): at
+/// this size faer's dispatch costs more than the product's arithmetic.
+pub const TINY_MAX: usize = 8;
+
+/// A product `op(a)·op(b)` run as straight-line code, with its constant dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tiny {
+    /// `op(a)` is a constant `m × k` matrix: column by column of `op(b)`, any number of them
+    /// (`runtime::tiny::cols`).
+    Cols {
+        /// Rows of `op(a)` and of the result.
+        m: usize,
+        /// Columns of `op(a)`, rows of `op(b)`.
+        k: usize,
+    },
+    /// The result is a constant `m × n` matrix: one pass over any inner dimension
+    /// (`runtime::tiny::inner`), as in a weight's gradient summed over the batch.
+    Inner {
+        /// Rows of the result.
+        m: usize,
+        /// Columns of the result.
+        n: usize,
+    },
 }
 
 impl Plan {
@@ -80,12 +109,42 @@ pub fn plan(g: &Graph) -> Plan {
         .filter(|&i| !matches!(g.nodes[i].op, Op::Input(_) | Op::Param(_) | Op::Const(_)))
         .map(|i| NodeId(i as u32))
         .collect();
+    let tiny = (0..n).map(|i| tiny_product(g, NodeId(i as u32))).collect();
     Plan {
         fused_into,
         buffer,
         buffers,
         external,
         kept,
+        tiny,
+    }
+}
+
+/// The straight-line form of a product, if its constant dimensions are at most
+/// [`TINY_MAX`]: `op(a)` constant ([`Tiny::Cols`]), else the result constant
+/// ([`Tiny::Inner`]). The batch is at most one of the columns of the result and the inner
+/// dimension, and that one stays a loop.
+fn tiny_product(g: &Graph, id: NodeId) -> Option<Tiny> {
+    let node = g.node(id);
+    let Op::MatMul { ta, tb } = node.op else {
+        return None;
+    };
+    let (a, b) = (g.node(node.args[0]).shape, g.node(node.args[1]).shape);
+    let fixed = |c: Cols| match c {
+        Cols::Fixed(n) => Some(n),
+        Cols::Batch(_) => None,
+    };
+    let (m, k) = if ta {
+        (fixed(a.cols), Some(a.rows))
+    } else {
+        (Some(a.rows), fixed(a.cols))
+    };
+    let n = if tb { Some(b.rows) } else { fixed(b.cols) };
+    let small = |d: Option<usize>| d.filter(|d| (1..=TINY_MAX).contains(d));
+    match (small(m), small(k), small(n)) {
+        (Some(m), Some(k), _) => Some(Tiny::Cols { m, k }),
+        (Some(m), None, Some(n)) => Some(Tiny::Inner { m, n }),
+        _ => None,
     }
 }
 
@@ -263,6 +322,18 @@ pub fn render(g: &Graph, p: &Plan) -> String {
             "  {:<24} → buffer {b} ({}){fused}",
             name(NodeId(i as u32)),
             g.nodes[i].shape
+        );
+    }
+    for (i, t) in p.tiny.iter().enumerate() {
+        let form = match t {
+            Some(Tiny::Cols { m, k }) => format!("{m}×{k} by columns"),
+            Some(Tiny::Inner { m, n }) => format!("{m}×{n} over the inner dimension"),
+            None => continue,
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} → straight-line product, {form}",
+            name(NodeId(i as u32))
         );
     }
     for (i, _) in p.external.iter().enumerate().filter(|(_, e)| **e) {

@@ -328,3 +328,42 @@ fn an_lstm_takes_two_products_a_step() {
         .count();
     assert_eq!(products, 16);
 }
+
+#[test]
+fn products_with_constant_sides_of_at_most_8_are_planned_as_straight_line_code() {
+    use opt::plan::Tiny;
+    // The shallow network 2 → D → 1. Its five products (by hand): Ω_0 x (D×2 by 2×B),
+    // Ω_1 h (1×D by D×B), the input gradient Ω_1ᵀ ∂f (D×1 by 1×B), and the weight gradients
+    // ∂f hᵀ (1×D, summed over B) and ∂h' xᵀ (D×2, summed over B).
+    let tiny = |d: usize| {
+        let src = format!(
+            "model M[D = {d}, D_i = 2] {{\n input x : ℝ^{{D_i}}\n target y : ℝ\n \
+             param β_0 : ℝ^D, Ω_0 : ℝ^{{D×D_i}}\n param β_1 : ℝ, Ω_1 : ℝ^{{1×D}}\n \
+             h = ReLU[β_0 + Ω_0 x]\n f[x, φ] = β_1 + Ω_1 h\n \
+             loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2\n}}"
+        );
+        let g = graphs(&src).pop().expect("M");
+        let train = nnspec_dsl::training_graph(&g).expect("optimises");
+        let plan = opt::plan::plan(&train);
+        let mut forms: Vec<String> = plan
+            .tiny
+            .iter()
+            .flatten()
+            .map(|t| format!("{t:?}"))
+            .collect();
+        forms.sort();
+        forms
+    };
+    let mut want = [
+        Tiny::Cols { m: 8, k: 2 },
+        Tiny::Cols { m: 1, k: 8 },
+        Tiny::Cols { m: 8, k: 1 },
+        Tiny::Inner { m: 1, n: 8 },
+        Tiny::Inner { m: 8, n: 2 },
+    ]
+    .map(|t| format!("{t:?}"));
+    want.sort();
+    assert_eq!(tiny(8), want);
+    // One side of 9: every product is a GEMM.
+    assert_eq!(tiny(9), Vec::<String>::new());
+}
