@@ -221,10 +221,9 @@ impl Cx<'_> {
             }
             Op::Unary(u) => self.unary(u, a(0)),
             Op::MatMul { ta, tb } | Op::ExampleMatMul { ta, tb } => self.matmul(id, ta, tb),
-            Op::Transpose | Op::ExampleTranspose => (
-                format!("{}{}", self.operand(a(0), Prec::Atom), st.transpose()),
-                Prec::Atom,
-            ),
+            Op::Transpose | Op::ExampleTranspose => {
+                (st.transposed(&self.operand(a(0), Prec::Atom)), Prec::Atom)
+            }
             Op::SumCols => self.sum_cols(a(0)),
             Op::SumRows => (
                 format!(
@@ -426,7 +425,7 @@ impl Cx<'_> {
             if t && transposed {
                 self.operand(inner.args[0], Prec::Product)
             } else if t {
-                format!("{}{}", self.operand(arg, Prec::Atom), st.transpose())
+                st.transposed(&self.operand(arg, Prec::Atom))
             } else {
                 self.operand(arg, Prec::Product)
             }

@@ -36,6 +36,15 @@ impl Style {
         }
     }
 
+    /// `x` transposed: in LaTeX the atom is braced, so that a name with a superscript of its
+    /// own (`H'_1`, `f^{(2)}`) takes the transpose as a second one.
+    pub fn transposed(self, x: &str) -> String {
+        match self {
+            Style::Text => format!("{x}ᵀ"),
+            Style::Latex => format!("{{{x}}}^{{T}}"),
+        }
+    }
+
     /// The vector of ones.
     pub fn ones(self) -> &'static str {
         match self {
@@ -122,6 +131,11 @@ impl Style {
     /// subscript written relative to `k = at` when `at` is given, and every number of a
     /// subscript recorded in `seen`.
     pub fn name(self, raw: &str, at: Option<i64>, seen: &mut Vec<i64>) -> String {
+        // A sub-model instance's parameter (`ψ'_4.Ω_2`): the instance, a dot, the name.
+        if let (Style::Latex, Some((instance, inner))) = (self, raw.split_once('.')) {
+            let instance = self.name(instance, None, &mut Vec::new());
+            return format!("{{{instance}}}.{{{}}}", self.name(inner, at, seen));
+        }
         let (base, sub) = match raw.split_once('_') {
             Some((b, s)) => (b, Some(s)),
             None => (raw, None),

@@ -115,6 +115,7 @@ fn latex_is_ascii_balanced_and_compiles_where_pdflatex_exists() {
     assert!(tex.starts_with("\\documentclass{article}"));
     assert!(tex.trim_end().ends_with("\\end{document}"));
     assert!(tex.contains("\\frac{\\partial \\ell_{i}}{\\partial \\Omega_{k}}"));
+    let mut documents = vec![("backprop".to_string(), tex)];
     for path in crate::nn_files(&repo_root().join("specs")) {
         let src = std::fs::read_to_string(&path).expect("readable");
         let gs: Vec<_> = graphs(&src)
@@ -131,22 +132,38 @@ fn latex_is_ascii_balanced_and_compiles_where_pdflatex_exists() {
         });
         // Escaped braces (`\{`) come in pairs too, so the count balances either way.
         assert_eq!(depth, Some(0), "{}: unbalanced braces", path.display());
+        // A spec of update rules only has no loss to differentiate (`nnspec grad` refuses it):
+        // an empty document, which pdflatex makes no PDF of.
+        if tex.contains("\\section*") {
+            let stem = path.file_stem().expect("a file");
+            documents.push((stem.to_string_lossy().into_owned(), tex));
+        }
     }
     let Some(pdflatex) = which("pdflatex") else {
         eprintln!("skipped: no pdflatex on PATH, the LaTeX output was not compiled");
         return;
     };
+    // Every spec's document compiles (a sub-model instance's parameter `ψ'_4.Ω_2`, a
+    // transposed primed name `H'_1ᵀ` once broke it).
     let dir = std::env::temp_dir().join(format!("nnspec-grad-tex-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(dir.join("grad.tex"), tex).expect("write");
-    let status = std::process::Command::new(pdflatex)
-        .args(["-interaction=nonstopmode", "-halt-on-error", "grad.tex"])
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("pdflatex runs");
-    assert!(status.success(), "pdflatex failed; see {}", dir.display());
-    assert!(dir.join("grad.pdf").exists());
+    for (stem, tex) in documents {
+        let file = format!("{stem}.tex");
+        std::fs::write(dir.join(&file), tex).expect("write");
+        let status = std::process::Command::new(&pdflatex)
+            .args(["-interaction=nonstopmode", "-halt-on-error", &file])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pdflatex runs");
+        assert!(
+            status.success(),
+            "pdflatex failed on {stem}; see {}",
+            dir.display()
+        );
+        assert!(dir.join(format!("{stem}.pdf")).exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn which(tool: &str) -> Option<std::path::PathBuf> {

@@ -4,8 +4,8 @@
 mod corpus;
 mod docs;
 mod emit;
-mod grad;
 mod fmt;
+mod grad;
 mod ir;
 mod limits;
 mod mutants;
