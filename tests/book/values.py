@@ -2276,6 +2276,21 @@ def attention_batched_rows():
     return {"X": side(xs), "Y": side(ys)}, p, {"Sa": side(sas), "L": loss}
 
 
+@spec("mf_objective")
+def mf_objective():
+    # Course notes (004): J(U, V) = ½ ∑_{(i,j)∈Ω} (r_ij − u_iᵀ v_j)² + λ(‖U‖_F² + ‖V‖_F²),
+    # u_i the row i of U; Ω the observed pairs, one example each (1-based labels).
+    g = rng(79)
+    m, n, k, lam = 4, 3, 2, 0.3
+    omega = [(1, 1), (1, 3), (2, 2), (3, 1), (4, 3), (4, 2), (2, 3)]
+    U, V = draw(g, m, k), draw(g, n, k)
+    r = draw(g, len(omega), scale=2.0)
+    pred = np.array([U[i - 1] @ V[j - 1] for i, j in omega])
+    J = 0.5 * np.sum((r - pred) ** 2) + lam * (np.sum(U ** 2) + np.sum(V ** 2))
+    inputs = {"i": [i for i, _ in omega], "j": [j for _, j in omega], "r": r}
+    return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
+
+
 # ---------------------------------------------------------------- output
 
 
