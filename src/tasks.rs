@@ -1,6 +1,7 @@
 //! Generated data sets with structure, built in for the models that read it: small graphs to
 //! classify (a graph network, `specs/gcn.nn`) and sequences to reverse (a transformer,
-//! `specs/sequence.nn`). Both are deterministic functions of the seed, and both name their
+//! `specs/sequence.nn`), and ratings of users for items (matrix factorisation,
+//! `specs/matrix_factorisation.nn`). All are deterministic functions of the seed, and all name their
 //! inputs ([`Dataset::inputs`]), so they are used as given, not standardised: an adjacency
 //! matrix and one-hot tokens keep their meaning.
 
@@ -117,6 +118,59 @@ pub fn reversal<T: Scalar>(
         rows: symbols,
         cols: len,
     }];
+    Dataset {
+        feature_names: input_feature_names(&inputs),
+        x,
+        y: Targets::Values(y),
+        class_names: Vec::new(),
+        inputs,
+    }
+}
+
+/// The rule of [`ratings`]: the rank of the true factors and the noise's standard deviation.
+pub const RATINGS_RANK: usize = 3;
+/// The standard deviation σ of the ratings' Gaussian noise: the RMSE a perfect model of the
+/// low-rank part still makes on held-out ratings.
+pub const RATINGS_NOISE: f64 = 0.1;
+
+/// Synthetic ratings for matrix factorisation (course notes 004): true factors
+/// `u*_i, v*_j ∈ ℝ^{3}` with entries `N(0, 1)`, each of the `users × items` pairs observed
+/// with probability ½ (the set Ω), its rating `r_{ij} = u*_iᵀ v*_j / √3 + ε`, `ε ~ N(0, 0.1²)`;
+/// one example per observed pair, the user label `i ∈ {lo_u …}` (`name_u`) and the item label
+/// `j` (`name_v`) as the inputs, the rating as the target. The noise is the floor of the
+/// held-out RMSE.
+pub fn ratings<T: Scalar>(
+    (name_u, users, lo_u): (&str, usize, i32),
+    (name_v, items, lo_v): (&str, usize, i32),
+    seed: u64,
+) -> Dataset<T> {
+    let mut rng = Rng::new(seed ^ 0x4A7E);
+    let k = RATINGS_RANK;
+    let u: Vec<f64> = (0..users * k).map(|_| rng.normal(1.0)).collect();
+    let v: Vec<f64> = (0..items * k).map(|_| rng.normal(1.0)).collect();
+    let mut pairs = Vec::new();
+    for i in 0..users {
+        for j in 0..items {
+            if rng.uniform() < 0.5 {
+                pairs.push((i, j));
+            }
+        }
+    }
+    let mut x = Mat::<T>::zeros(2, pairs.len());
+    let mut y = Mat::<T>::zeros(1, pairs.len());
+    let scale = (k as f64).sqrt();
+    for (c, &(i, j)) in pairs.iter().enumerate() {
+        let dot: f64 = (0..k).map(|l| u[i * k + l] * v[j * k + l]).sum();
+        x[(0, c)] = T::from_f64((i as f64) + f64::from(lo_u));
+        x[(1, c)] = T::from_f64((j as f64) + f64::from(lo_v));
+        y[(0, c)] = T::from_f64(dot / scale + rng.normal(RATINGS_NOISE));
+    }
+    let one = |name: &str| InputShape {
+        name: name.to_string(),
+        rows: 1,
+        cols: 1,
+    };
+    let inputs = vec![one(name_u), one(name_v)];
     Dataset {
         feature_names: input_feature_names(&inputs),
         x,

@@ -272,6 +272,8 @@ struct Expect<'a> {
     class_names: Option<&'a [String]>,
     /// The target's name in the spec: a folder of `.npy` files holds it as `<name>.npy`.
     target: Option<&'a str>,
+    /// The inputs with their label sets, for the built-in ratings.
+    inputs: &'a [(&'a str, Option<(i32, usize)>)],
 }
 
 /// The data for a model: the CSV file given, or the built-in set that suits it.
@@ -283,6 +285,9 @@ fn data<T: Scalar>(
     expect: Expect<'_>,
 ) -> Result<(Dataset<T>, String), String> {
     let Some(path) = &args.data else {
+        if let Some(found) = training::ratings(io, expect.inputs, seed) {
+            return Ok(found);
+        }
         return Ok(match expect.value_labels {
             Some(set) => training::builtin_labels(io, set, seed),
             None => training::builtin(io, seed),
@@ -515,10 +520,12 @@ fn training_data(
     io: &Io,
     model: &InterpModel<f64>,
 ) -> Result<(Prepared<f64>, String, Vec<String>), ExitCode> {
+    let inputs = model.input_labels();
     let expect = Expect {
         value_labels: model.target_labels(),
         class_names: None,
         target: model.target_name(),
+        inputs: &inputs,
     };
     // A model with no target reads every column of a data file as a feature.
     let no_target = io.target == TargetKind::Values { count: 0 };
@@ -920,10 +927,12 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     }
     let io = model.io();
     let class_names = class_names(&meta).map_err(exit)?;
+    let inputs = model.input_labels();
     let expect = Expect {
         value_labels: model.target_labels(),
         class_names: class_names.as_deref(),
         target: model.target_name(),
+        inputs: &inputs,
     };
     let (mut ds, source) = predict_data::<T>(args, &io, &meta, expect).map_err(exit)?;
     if args.no_target {

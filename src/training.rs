@@ -170,6 +170,31 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
     }
 }
 
+/// Synthetic ratings ([`crate::tasks::ratings`]) for a model of two label inputs, a user
+/// `i ∈ {1 … M}` and an item `j ∈ {1 … N}`, and a rating as its one real target (matrix
+/// factorisation, course notes 004).
+pub fn ratings<T: Scalar>(
+    io: &Io,
+    inputs: &[(&str, Option<(i32, usize)>)],
+    seed: u64,
+) -> Option<(Dataset<T>, String)> {
+    let [(u, Some((lo_u, users))), (v, Some((lo_v, items)))] = inputs else {
+        return None;
+    };
+    if io.target != (TargetKind::Values { count: 1 }) {
+        return None;
+    }
+    let ds = crate::tasks::ratings((u, *users, *lo_u), (v, *items, *lo_v), seed);
+    let what = format!(
+        "ratings (built in): {} ratings of {users} users for {items} items, rank {} plus noise σ = {} \
+         (the held-out RMSE's floor)",
+        ds.len(),
+        crate::tasks::RATINGS_RANK,
+        crate::tasks::RATINGS_NOISE
+    );
+    Some((ds, what))
+}
+
 /// The generated sets of [`crate::tasks`] for the models that read them: graphs for a model of
 /// two inputs `X ∈ ℝ^{D×N}`, `A ∈ ℝ^{N×N}` and two classes; sequences to reverse for one
 /// input `X ∈ ℝ^{S×N}` and a label per token, `Y ∈ {0, 1}^{S×N}`.
@@ -500,6 +525,17 @@ impl<T: Scalar> InterpModel<T> {
         self.compiled
             .y
             .and_then(|y| self.compiled.forward.inputs[y].entry_labels)
+    }
+
+    /// The model's inputs in the spec's order, each with its label set when it holds labels
+    /// (`input i : {1 … M}`: first label and count).
+    pub fn input_labels(&self) -> Vec<(&str, Option<(i32, usize)>)> {
+        let g = &self.compiled.forward;
+        g.inputs
+            .iter()
+            .filter(|s| s.role == Role::Input)
+            .map(|s| (s.name.as_str(), s.label_set()))
+            .collect()
     }
 
     /// The target's name in the spec (`y`, `Y`), if the model has one.

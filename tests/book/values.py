@@ -2195,6 +2195,102 @@ def transposed_conv2d_channels():
     return {"x": chan_layout(xs), "y": chan_layout(ys)}, {"ω": kernel_layout(w), "β": beta}, {"h": chan_layout(hs), "L": loss}
 
 
+def attention_data(seed, b, n, d):
+    g = rng(seed)
+    xs = [draw(g, d, n) for _ in range(b)]  # one D×N matrix of tokens per example
+    ys = [draw(g, d, n) for _ in range(b)]
+    return g, xs, ys
+
+
+@spec("attention_additive")
+def attention_additive():
+    # Course notes (003): score(q, k) = W_qᵀ tanh(W_k q + W_k k), a softmax over the keys m
+    # for each query n, output column n = ∑_m v_m a_{mn}.
+    g, xs, ys = attention_data(61, 2, 3, 4)
+    dq, dh = 2, 3
+    p = {"Ω_v": draw(g, 4, 4), "Ω_q": draw(g, dq, 4), "Ω_k": draw(g, dq, 4),
+         "W_q": draw(g, dh), "W_k": draw(g, dh, dq)}
+    sas, loss = [], 0.0
+    for x, y in zip(xs, ys):
+        v, q, k = p["Ω_v"] @ x, p["Ω_q"] @ x, p["Ω_k"] @ x
+        sa = np.zeros_like(v)
+        for col in range(x.shape[1]):
+            scores = np.array([p["W_q"] @ np.tanh(p["W_k"] @ q[:, col] + p["W_k"] @ k[:, m])
+                               for m in range(x.shape[1])])
+            w = np.exp(scores - scores.max())
+            sa[:, col] = v @ (w / w.sum())
+        sas.append(sa)
+        loss += np.sum((sa - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"Sa": side(sas), "L": loss}
+
+
+def nadaraya_watson(p, xs, ys, norm):
+    """Output column n = ∑_m v_m K(q_n − k_m) / ∑_l K(q_n − k_l), K the Gaussian kernel."""
+    kern = lambda u: np.exp(-norm(u) ** 2 / 2) / math.sqrt(2 * math.pi)
+    sas, loss = [], 0.0
+    for x, y in zip(xs, ys):
+        v, q, k = p["Ω_v"] @ x, p["Ω_q"] @ x, p["Ω_k"] @ x
+        n = x.shape[1]
+        sa = np.zeros_like(v)
+        for col in range(n):
+            w = np.array([kern(q[:, col] - k[:, m]) for m in range(n)])
+            sa[:, col] = v @ (w / w.sum())
+        sas.append(sa)
+        loss += np.sum((sa - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"Sa": side(sas), "L": loss}
+
+
+@spec("attention_gaussian_kernel")
+def attention_gaussian_kernel():
+    g, xs, ys = attention_data(67, 2, 3, 4)
+    p = {"Ω_v": draw(g, 4, 4), "Ω_q": draw(g, 2, 4), "Ω_k": draw(g, 2, 4)}
+    return nadaraya_watson(p, xs, ys, np.linalg.norm)
+
+
+@spec("attention_gaussian_kernel_scalar")
+def attention_gaussian_kernel_scalar():
+    g, xs, ys = attention_data(71, 2, 4, 3)
+    p = {"Ω_v": draw(g, 3, 3), "Ω_q": draw(g, 1, 3), "Ω_k": draw(g, 1, 3)}
+    return nadaraya_watson(p, xs, ys, lambda u: abs(u[0]))
+
+
+@spec("attention_batched_rows")
+def attention_batched_rows():
+    # Course notes (003): softmax(Q Kᵀ/√d) V with the tokens as rows, the softmax of each row.
+    g = rng(73)
+    b, n, d_model, d = 2, 3, 4, 2
+    xs = [draw(g, n, d_model) for _ in range(b)]  # one N×D matrix per example, tokens as rows
+    ys = [draw(g, n, d_model) for _ in range(b)]
+    p = {"W_q": draw(g, d_model, d), "W_k": draw(g, d_model, d), "W_v": draw(g, d_model, d_model)}
+    sas, loss = [], 0.0
+    for x, y in zip(xs, ys):
+        q, k, v = x @ p["W_q"], x @ p["W_k"], x @ p["W_v"]
+        s = q @ k.T / math.sqrt(d)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        sa = (e / e.sum(axis=1, keepdims=True)) @ v
+        sas.append(sa)
+        loss += np.sum((sa - y) ** 2)
+    side = lambda ms: np.concatenate(ms, axis=1)
+    return {"X": side(xs), "Y": side(ys)}, p, {"Sa": side(sas), "L": loss}
+
+
+@spec("mf_objective")
+def mf_objective():
+    # Course notes (004): J(U, V) = ½ ∑_{(i,j)∈Ω} (r_ij − u_iᵀ v_j)² + λ(‖U‖_F² + ‖V‖_F²),
+    # u_i the row i of U; Ω the observed pairs, one example each (1-based labels).
+    g = rng(79)
+    m, n, k, lam = 4, 3, 2, 0.3
+    omega = [(1, 1), (1, 3), (2, 2), (3, 1), (4, 3), (4, 2), (2, 3)]
+    U, V = draw(g, m, k), draw(g, n, k)
+    r = draw(g, len(omega), scale=2.0)
+    pred = np.array([U[i - 1] @ V[j - 1] for i, j in omega])
+    J = 0.5 * np.sum((r - pred) ** 2) + lam * (np.sum(U ** 2) + np.sum(V ** 2))
+    inputs = {"i": [i for i, _ in omega], "j": [j for _, j in omega], "r": r}
+    return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
+
+
 # ---------------------------------------------------------------- output
 
 

@@ -1487,3 +1487,66 @@ fn fmt_prints_writes_and_checks() {
         text(&out.stderr)
     );
 }
+
+/// `nnspec train specs/matrix_factorisation.nn` with no data argument: the built-in ratings
+/// (rank 3 plus noise σ = 0.1), trained by SGD as the notes describe. The test loss is the
+/// mean of ½ (r − u_iᵀ v_j)² (plus the penalty's share), so √(2 · loss) bounds the held-out
+/// RMSE: within 30% of the noise level, from about 0.6 (the ratings' own spread, 1) at the
+/// start.
+#[test]
+fn matrix_factorisation_trains_on_the_builtin_ratings_to_near_the_noise() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/mf");
+    let args = [
+        "train",
+        "specs/matrix_factorisation.nn",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "150",
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    let out = nnspec(&args);
+    let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("ratings (built in)"), "{all}");
+    let loss: f64 = all
+        .split("test loss ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no test loss in {all}"));
+    let rmse = (2.0 * loss).sqrt();
+    assert!(
+        rmse < 1.3 * nnspec::tasks::RATINGS_NOISE,
+        "held-out RMSE ≤ {rmse}"
+    );
+}
+
+/// The built-in ratings' rule: about half of the pairs observed, each once, labels in their
+/// sets, ratings of variance 1 + σ² (a rank-3 inner product scaled by 1/√3 plus the noise),
+/// the same set for the same seed.
+#[test]
+fn builtin_ratings_follow_their_rule() {
+    let ds = nnspec::tasks::ratings::<f64>(("i", 100, 1), ("j", 80, 1), 7);
+    let n = ds.len();
+    assert!((3600..=4400).contains(&n), "{n} of 8000 pairs observed");
+    let mut seen = std::collections::HashSet::new();
+    for c in 0..n {
+        let (i, j) = (ds.x[(0, c)], ds.x[(1, c)]);
+        assert!((1.0..=100.0).contains(&i) && (1.0..=80.0).contains(&j) && i.fract() == 0.0);
+        assert!(seen.insert((i as u32, j as u32)), "pair ({i}, {j}) twice");
+    }
+    let nnspec::runtime::data::Targets::Values(y) = &ds.y else {
+        panic!("values")
+    };
+    let mean = (0..n).map(|c| y[(0, c)]).sum::<f64>() / n as f64;
+    let var = (0..n).map(|c| (y[(0, c)] - mean).powi(2)).sum::<f64>() / n as f64;
+    assert!((0.7..1.3).contains(&var), "variance {var}");
+    let again = nnspec::tasks::ratings::<f64>(("i", 100, 1), ("j", 80, 1), 7);
+    assert_eq!(again.x, ds.x);
+}

@@ -154,6 +154,12 @@ mod rnn {
 mod self_attention {
     nnspec::model!("../../specs/self_attention.nn");
 }
+mod attention_variants {
+    nnspec::model!("../../specs/attention_variants.nn");
+}
+mod matrix_factorisation {
+    nnspec::model!("../../specs/matrix_factorisation.nn");
+}
 mod sequences {
     nnspec::model!("../../specs/sequences.nn");
 }
@@ -510,6 +516,10 @@ differential_test!(elmandigits, sequences::ElmanDigits, "specs/sequences.nn", [m
 differential_test!(grudigits, sequences::GRUDigits, "specs/sequences.nn", [m 0, l 1]);
 differential_test!(lstmdigits, sequences::LSTMDigits, "specs/sequences.nn", [m 0, l 1]);
 differential_test!(selfattention, self_attention::SelfAttention, "specs/self_attention.nn", [m 0, m 1]);
+differential_test!(additiveattention, attention_variants::AdditiveAttention, "specs/attention_variants.nn", [m 0, m 1]);
+differential_test!(kernelattention, attention_variants::KernelAttention, "specs/attention_variants.nn", [m 0, m 1]);
+differential_test!(batchedattention, attention_variants::BatchedAttention, "specs/attention_variants.nn", [m 0, m 1]);
+differential_test!(matrixfactorisation, matrix_factorisation::MatrixFactorisation, "specs/matrix_factorisation.nn", [l 0, l 1, m 2]);
 differential_test!(transformer_layer, transformer::Transformer, "specs/transformer.nn", [m 0, m 1]);
 differential_test!(toychain, toy_chain::ToyChain, "specs/toy_chain.nn", [m 0, m 1]);
 differential_test!(spellings, functions_and_spellings::Spellings, "dsl/tests/data/ok/functions_and_spellings.nn", [m 0, m 1]);

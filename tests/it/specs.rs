@@ -551,3 +551,63 @@ fn perturbed_runs_equal_whole_runs_bit_for_bit() {
     }
     assert!(compared > 100, "only {compared} entries compared");
 }
+
+#[test]
+fn the_notes_row_major_attention_is_the_books_column_form_transposed() {
+    // The notes' softmax(Q Kᵀ/√d) V with the tokens as rows (X_r = Xᵀ, W = Ωᵀ) and the book's
+    // V Softmax[Kᵀ Q / √D_q] (12.9, biases 0) on the same numbers: each example's output the
+    // other's transposed, the same loss, to 1e-12.
+    let (n, d, dq, b) = (4, 6, 3, 2);
+    let rows = model("specs/attention_variants.nn", "BatchedAttention");
+    let cols = model("specs/self_attention.nn", "SelfAttention");
+    let entry = |k: usize, r: usize, c: usize| ((k * 97 + r * 13 + c * 7) as f64 * 0.61).sin();
+    let x = faer::Mat::from_fn(d, n * b, |r, c| entry(1, r, c));
+    let y = faer::Mat::from_fn(d, n * b, |r, c| entry(2, r, c));
+    let omega_v = faer::Mat::from_fn(d, d, |r, c| entry(3, r, c));
+    let omega_q = faer::Mat::from_fn(dq, d, |r, c| entry(4, r, c));
+    let omega_k = faer::Mat::from_fn(dq, d, |r, c| entry(5, r, c));
+    // Example e's block transposed: N rows, its D columns after the earlier examples'.
+    let by_rows =
+        |m: &faer::Mat<f64>| faer::Mat::from_fn(n, d * b, |r, c| m[(c % d, (c / d) * n + r)]);
+    let zero = |k: usize| faer::Mat::<f64>::zeros(k, 1);
+    let book = interp::run(
+        &cols,
+        &[x.clone(), y.clone()],
+        &[
+            zero(d),
+            omega_v.clone(),
+            zero(dq),
+            omega_q.clone(),
+            zero(dq),
+            omega_k.clone(),
+        ],
+    )
+    .expect("runs");
+    let notes = interp::run(
+        &rows,
+        &[by_rows(&x), by_rows(&y)],
+        &[
+            omega_q.transpose().to_owned(),
+            omega_k.transpose().to_owned(),
+            omega_v.transpose().to_owned(),
+        ],
+    )
+    .expect("runs");
+    let (lb, ln) = (book.scalar("L").expect("L"), notes.scalar("L").expect("L"));
+    assert!(
+        (lb - ln).abs() <= 1e-12 * lb.abs().max(1.0),
+        "loss {ln} vs the book's {lb}"
+    );
+    let (fb, fn_) = (book.output("f").expect("f"), notes.output("f").expect("f"));
+    let want = by_rows(fb);
+    for r in 0..n {
+        for c in 0..d * b {
+            assert!(
+                (fn_[(r, c)] - want[(r, c)]).abs() <= 1e-12,
+                "f[{r}, {c}]: {} vs {}",
+                fn_[(r, c)],
+                want[(r, c)]
+            );
+        }
+    }
+}

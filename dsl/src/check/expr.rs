@@ -1371,6 +1371,23 @@ impl ModelCx<'_, '_> {
                 if takes_param {
                     return Some(v);
                 }
+                if b == Builtin::Softmax && component.is_some() && matches!(v.shape, Shape::Mat(..))
+                {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E0304,
+                            args[0].span,
+                            format!(
+                                "a subscript on `softmax` selects a component of a vector, but {} is {}",
+                                self.snippet(args[0].span),
+                                v.shape.describe()
+                            ),
+                        )
+                        .label(v.shape.numeric())
+                        .help("`softmax[Z]` of a matrix is taken row by row (the notes' tokens as rows), `Softmax[Z]` column by column (eq. 12.7); select an entry of the result by name, or take the softmax of one column, `softmax_k[Z_n]`"),
+                    );
+                    return None;
+                }
                 v
             }
             Func::User { formals, body } => self.call_user(&full, &formals, &body, args, span)?,
@@ -1690,6 +1707,11 @@ impl ModelCx<'_, '_> {
             | Kind::Unpool
             | Kind::Square => false,
             Kind::Diagonal => !matches!(s, Shape::Col(_)),
+            // `softmax` of a matrix of several columns: row by row (the notes' row-major
+            // attention, tokens as rows).
+            Kind::VectorToVector if b == Builtin::Softmax => {
+                !matches!(s, Shape::Col(_)) && !softmax_of_rows(s)
+            }
             Kind::VectorToVector | Kind::VectorToScalar => !matches!(s, Shape::Col(_)),
             Kind::Columns => !matches!(s, Shape::Col(_) | Shape::Mat(..)),
         };
@@ -1699,19 +1721,21 @@ impl ModelCx<'_, '_> {
             } else {
                 "a column vector"
             };
-            self.error(
-                Diagnostic::new(
-                    Code::E0304,
-                    args[0].span,
-                    format!(
-                        "`{}` takes {want}, but {} is {}",
-                        b.name(),
-                        self.snippet(args[0].span),
-                        v.shape.describe()
-                    ),
-                )
-                .label(v.shape.numeric()),
-            );
+            let mut d = Diagnostic::new(
+                Code::E0304,
+                args[0].span,
+                format!(
+                    "`{}` takes {want}, but {} is {}",
+                    b.name(),
+                    self.snippet(args[0].span),
+                    v.shape.describe()
+                ),
+            )
+            .label(v.shape.numeric());
+            if b == Builtin::Softmax && !matches!(v.shape, Shape::Scalar) {
+                d = d.help("`softmax[z]` of a column vector; `softmax[Z]` of a matrix of several columns is taken row by row (each row a token, the notes' `softmax(Q Kᵀ/√d) V`); `Softmax[Z]` is taken column by column (eq. 12.7)");
+            }
+            self.error(d);
             return None;
         }
         if b == Builtin::BatchNorm && !v.per_example {
@@ -2373,4 +2397,10 @@ fn structure_result(op: BinOp, a: &Val, b: &Val) -> Structure {
             }
         }
     }
+}
+
+/// Whether `softmax` reads `s` row by row: a matrix of more than one column (one column would
+/// be a vector's layout, whose softmax is the column's).
+fn softmax_of_rows(s: &Shape) -> bool {
+    matches!(s, Shape::Mat(_, c) if c.value.is_some_and(|n| n > 1))
 }

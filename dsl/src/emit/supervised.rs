@@ -42,7 +42,8 @@ struct Roles {
 impl Roles {
     /// The roles of `cx`'s slots, or `None` for a model `Supervised` does not describe (no
     /// input, several targets, negative class labels, a model function that reads the
-    /// target).
+    /// target, several inputs of which one holds labels: a batch's columns are split into
+    /// matrices, and a label input is stepped as indices).
     fn of(cx: &Cx<'_>, forward_inputs: Option<&[usize]>) -> Option<Roles> {
         let g = cx.g;
         let with = |r: Role| -> Vec<usize> {
@@ -57,6 +58,7 @@ impl Roles {
             _ => return None,
         };
         if xs.is_empty()
+            || (xs.len() > 1 && xs.iter().any(|&k| g.inputs[k].labels.is_some()))
             || y.is_some_and(|y| g.inputs[y].labels.is_some_and(|(lo, _)| lo < 0))
             || forward_inputs.is_some_and(|f| y.is_some_and(|y| f.contains(&y)))
         {

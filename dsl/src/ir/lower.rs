@@ -812,24 +812,7 @@ impl Cx<'_, '_> {
             ExprKind::Transpose(x) => match self.expr(x, scope)? {
                 Val::Ones { row, scale } => Ok(Val::Ones { row: !row, scale }),
                 Val::Identity { scale } => Ok(Val::Identity { scale }),
-                Val::Node(v) => {
-                    let s = self.graph.shape(v.id);
-                    if let Cols::Batch(n) = s.cols
-                        && n > 1
-                    {
-                        // Each example's block transposed; a product reads it as its flag.
-                        node(Lv::of(self.op(Op::ExampleTranspose, &[v.id], span)?))
-                    } else if s.cols == Cols::EXAMPLE {
-                        node(Lv {
-                            id: v.id,
-                            row: !v.row,
-                        })
-                    } else if s == Shape::SCALAR {
-                        node(v)
-                    } else {
-                        node(Lv::of(self.op(Op::Transpose, &[v.id], span)?))
-                    }
-                }
+                Val::Node(v) => node(self.transpose(v, span)?),
                 _ => Err(unsupported(span, "transposing a function")),
             },
             ExprKind::Norm(x) => {
@@ -1613,6 +1596,37 @@ impl Cx<'_, '_> {
         Ok(id)
     }
 
+    /// `vᵀ`: each example's block transposed (a product reads it as its flag), a vector per
+    /// example flagged as a row, a constant matrix transposed.
+    fn transpose(&mut self, v: Lv, span: Span) -> R<Lv> {
+        let s = self.graph.shape(v.id);
+        Ok(
+            if let Cols::Batch(n) = s.cols
+                && n > 1
+            {
+                Lv::of(self.op(Op::ExampleTranspose, &[v.id], span)?)
+            } else if s.cols == Cols::EXAMPLE {
+                Lv {
+                    id: v.id,
+                    row: !v.row,
+                }
+            } else if s == Shape::SCALAR {
+                v
+            } else {
+                Lv::of(self.op(Op::Transpose, &[v.id], span)?)
+            },
+        )
+    }
+
+    /// `softmax[Z]` of a matrix (the checker admits only matrices of several columns): row by
+    /// row, each row a token's scores in the notes' row-major `softmax(Q Kᵀ/√d) V`, computed
+    /// as `(Softmax[Zᵀ])ᵀ` with the column-wise op.
+    fn softmax_rows(&mut self, z: Lv, span: Span) -> R<Lv> {
+        let t = self.transpose(z, span)?;
+        let s = self.op(Op::Softmax, &[t.id], span)?;
+        self.transpose(Lv::of(s), span)
+    }
+
     fn builtin(&mut self, b: Builtin, arg: &Expr, span: Span, scope: &mut Scope) -> R<Lv> {
         // `log[|det[A]|]` (eq. 16.2 of a linear flow): the sum of logs, not the log of the
         // product.
@@ -1623,7 +1637,10 @@ impl Cx<'_, '_> {
             return Ok(Lv::of(self.log_abs_det(a.id, span)?));
         }
         let x = self.value(arg, scope)?;
+        let matrix =
+            matches!(self.graph.shape(x.id).cols, Cols::Batch(n) | Cols::Fixed(n) if n > 1);
         let id = match b {
+            Builtin::Softmax if matrix => return self.softmax_rows(x, span),
             Builtin::Softmax | Builtin::SoftmaxCols => self.op(Op::Softmax, &[x.id], span)?,
             Builtin::LogSumExp => self.op(Op::LogSumExp, &[x.id], span)?,
             Builtin::LayerNorm => self.layer_norm(x.id, span)?,
