@@ -70,6 +70,8 @@ def products(w):
     """The GEMMs of one forward pass of a workload given as a list of products, each as
     (2mnk, passes): 3 passes (forward and both gradients), 2 when the third would be the
     gradient with respect to the data, which no system computes."""
+    if w["kind"] not in ("cnn", "transformer", "lstm"):
+        return None
     b = w["batch"]
     if w["kind"] == "cnn":
         # Each convolution as its im2col GEMM (the first, on the data, without its input
