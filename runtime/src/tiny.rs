@@ -132,55 +132,52 @@ mod tests {
         })
     }
 
+    /// `op(a)` (`m × k`) and `op(b)` (`k × n`) stored as `ta`, `tb` say, filled with distinct
+    /// values.
+    fn operands(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> (Mat<f64>, Mat<f64>) {
+        let a = if ta {
+            filled(k, m, 0.5)
+        } else {
+            filled(m, k, 0.5)
+        };
+        let b = if tb {
+            filled(n, k, -1.0)
+        } else {
+            filled(k, n, -1.0)
+        };
+        (a, b)
+    }
+
+    /// `dst` is `alpha` times the product by the definition, entry by entry.
+    fn assert_scaled(dst: &Mat<f64>, want: &Mat<f64>, alpha: f64, ta: bool, tb: bool) {
+        for j in 0..want.ncols() {
+            for i in 0..want.nrows() {
+                assert_eq!(
+                    dst[(i, j)],
+                    alpha * want[(i, j)],
+                    "({i}, {j}) ta={ta} tb={tb}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn cols_matches_the_definition_for_every_transpose() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let a = if ta {
-                filled(2, 3, 0.5)
-            } else {
-                filled(3, 2, 0.5)
-            };
-            let b = if tb {
-                filled(5, 2, -1.0)
-            } else {
-                filled(2, 5, -1.0)
-            };
+            let (a, b) = operands(3, 2, 5, ta, tb);
             let mut dst = Mat::<f64>::zeros(3, 5);
             cols::<f64, 3, 2>(dst.as_mut(), a.as_ref(), b.as_ref(), ta, tb, 2.0);
-            let want = reference(&a, &b, ta, tb);
-            for j in 0..5 {
-                for i in 0..3 {
-                    assert_eq!(
-                        dst[(i, j)],
-                        2.0 * want[(i, j)],
-                        "({i}, {j}) ta={ta} tb={tb}"
-                    );
-                }
-            }
+            assert_scaled(&dst, &reference(&a, &b, ta, tb), 2.0, ta, tb);
         }
     }
 
     #[test]
     fn inner_matches_the_definition_for_every_transpose() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let a = if ta {
-                filled(7, 2, 0.5)
-            } else {
-                filled(2, 7, 0.5)
-            };
-            let b = if tb {
-                filled(3, 7, -1.0)
-            } else {
-                filled(7, 3, -1.0)
-            };
+            let (a, b) = operands(2, 7, 3, ta, tb);
             let mut dst = Mat::<f64>::zeros(2, 3);
             inner::<f64, 2, 3>(dst.as_mut(), a.as_ref(), b.as_ref(), ta, tb, 1.0);
-            let want = reference(&a, &b, ta, tb);
-            for l in 0..3 {
-                for i in 0..2 {
-                    assert_eq!(dst[(i, l)], want[(i, l)], "({i}, {l}) ta={ta} tb={tb}");
-                }
-            }
+            assert_scaled(&dst, &reference(&a, &b, ta, tb), 1.0, ta, tb);
         }
     }
 
