@@ -74,6 +74,7 @@ impl Cx<'_> {
             _ => match self.plan.buffer[id.index()] {
                 Some(b) => {
                     let whole = self.plan.buffers[b].0 == n.shape.rows;
+                    let all_cols = self.plan.buffers[b].1 == n.shape.cols;
                     let b = format_ident!("{}{b}", self.prefix);
                     let rows = n.shape.rows;
                     let cols = cols_tokens(n.shape.cols);
@@ -85,8 +86,11 @@ impl Cx<'_> {
                         Cols::Batch(_) => {
                             quote!(ws.#b.as_ref().subrows(0, #rows).subcols(0, #cols))
                         }
-                        Cols::Fixed(_) if whole => quote!(ws.#b.as_ref()),
-                        Cols::Fixed(_) => quote!(ws.#b.as_ref().subrows(0, #rows)),
+                        Cols::Fixed(_) if whole && all_cols => quote!(ws.#b.as_ref()),
+                        Cols::Fixed(_) if all_cols => quote!(ws.#b.as_ref().subrows(0, #rows)),
+                        Cols::Fixed(_) => {
+                            quote!(ws.#b.as_ref().subrows(0, #rows).subcols(0, #cols))
+                        }
                     }
                 }
                 None => quote!(compile_error!("internal: a value with no buffer")),
@@ -104,6 +108,11 @@ impl Cx<'_> {
         let rows = self.g.node(id).shape.rows;
         let whole = self.plan.buffers.get(index).is_some_and(|b| b.0 == rows);
         let shape_cols = self.g.node(id).shape.cols;
+        let all_cols = self
+            .plan
+            .buffers
+            .get(index)
+            .is_some_and(|b| b.1 == shape_cols);
         let cols = cols_tokens(shape_cols);
         match shape_cols {
             Cols::EXAMPLE if rows == 1 => {
@@ -113,8 +122,9 @@ impl Cx<'_> {
             Cols::Batch(_) => {
                 quote!(ws.#b.as_mut().subrows_mut(0, #rows).subcols_mut(0, #cols))
             }
-            Cols::Fixed(_) if whole => quote!(ws.#b.as_mut()),
-            Cols::Fixed(_) => quote!(ws.#b.as_mut().subrows_mut(0, #rows)),
+            Cols::Fixed(_) if whole && all_cols => quote!(ws.#b.as_mut()),
+            Cols::Fixed(_) if all_cols => quote!(ws.#b.as_mut().subrows_mut(0, #rows)),
+            Cols::Fixed(_) => quote!(ws.#b.as_mut().subrows_mut(0, #rows).subcols_mut(0, #cols)),
         }
     }
 

@@ -14,9 +14,10 @@ pub struct Plan {
     pub fused_into: Vec<Option<NodeId>>,
     /// For every node: its buffer, if it needs one (inputs and parameters live outside).
     pub buffer: Vec<Option<usize>>,
-    /// The buffers: rows and columns of each. A buffer holds values with its column count
-    /// and at most its rows (a value uses its first rows); values of one number per example
-    /// (`1 × B`) only share among themselves.
+    /// The buffers: rows and columns of each. A batched value uses the first rows of a
+    /// buffer with its columns per example (values of one number per example, `1 × B`, only
+    /// share among themselves); a fixed-size value uses the first rows and columns of a
+    /// fixed-size buffer.
     pub buffers: Vec<(usize, Cols)>,
     /// For every node: whether it is a parameter's gradient computed by a statement of its
     /// own and named by one output only, which generated code writes straight into the
@@ -225,6 +226,15 @@ fn external_gradients(g: &Graph, fused_into: &[Option<NodeId>]) -> Vec<bool> {
 }
 
 /// The buffer of every node that needs one, and the buffers (rows and columns).
+///
+/// Every value lives from its node to its last use ([`last_uses`]). Two values may share a
+/// buffer when their lives do not overlap, or when they touch at an element-wise loop that
+/// overwrites the value it reads for the last time (every such value of the buffer has the
+/// loop's own shape: the loop reads each element just before writing it). Values are placed
+/// largest first, each into the smallest buffer of its column count that it fits in time,
+/// else a new one, so a small value never opens a buffer that a large one must later grow.
+/// A value uses its buffer's first rows (and, for fixed sizes, first columns). Buffers are
+/// numbered by their first use.
 fn assign_buffers(
     g: &Graph,
     users: &[Vec<usize>],
@@ -242,58 +252,89 @@ fn assign_buffers(
         Op::Const(_) => read_by_kernel(i),
         _ => fused_into[i].is_none(),
     };
-    // Greedy linear scan: reuse the free buffer of the same column count that needs to grow
-    // the least (the smallest that is large enough), else open a new one.
-    let mut buffer: Vec<Option<usize>> = vec![None; n];
-    let mut buffers: Vec<(usize, Cols)> = Vec::new();
-    let mut free_at: Vec<usize> = Vec::new();
-    for i in 0..n {
-        if !needs_buffer(i) {
-            continue;
+    let loop_root = |i: usize| elementwise(g.nodes[i].op) && !matches!(g.nodes[i].op, Op::Const(_));
+    // Whether value `early` (defined first) and value `late` may share a buffer.
+    let compatible = |early: usize, late: usize| {
+        last_use[early] < late
+            || last_use[early] == late
+                && loop_root(late)
+                && g.nodes[early].shape == g.nodes[late].shape
+    };
+    // Batched values share with values of their column count per example, and values of one
+    // number per example (`1 × B`) only among themselves; fixed-size values share with any
+    // fixed-size value, a buffer being as large as its largest rows and columns.
+    let class = |i: usize| {
+        let s = g.nodes[i].shape;
+        match s.cols {
+            Cols::Fixed(_) => None,
+            Cols::Batch(n) => Some((n, s.rows == 1 && n == 1)),
         }
+    };
+    let size = |(rows, cols): (usize, Cols)| match cols {
+        Cols::Fixed(c) | Cols::Batch(c) => rows * c,
+    };
+    let grown = |(rows, cols): (usize, Cols), s: crate::ir::Shape| match (cols, s.cols) {
+        (Cols::Fixed(c), Cols::Fixed(d)) => (rows.max(s.rows), Cols::Fixed(c.max(d))),
+        _ => (rows.max(s.rows), cols),
+    };
+    let mut order: Vec<usize> = (0..n).filter(|&i| needs_buffer(i)).collect();
+    order.sort_by_key(|&i| {
+        let s = g.nodes[i].shape;
+        (std::cmp::Reverse(size((s.rows, s.cols))), i)
+    });
+    let mut buffer: Vec<Option<usize>> = vec![None; n];
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut buffers: Vec<(usize, Cols)> = Vec::new();
+    for &i in &order {
         let shape = g.nodes[i].shape;
-        let want = (shape.rows, shape.cols);
-        // Never the buffer of a value this node (or a node fused into it) reads.
-        let reads: Vec<usize> = (0..i)
-            .filter(|&j| fused_into[j] == Some(NodeId(i as u32)))
-            .flat_map(|j| g.nodes[j].args.iter().map(|a| a.index()))
-            .chain(g.nodes[i].args.iter().map(|a| a.index()))
-            .collect();
-        let per_example = |(rows, cols): (usize, Cols)| rows == 1 && cols == Cols::EXAMPLE;
-        // An element-wise loop may also overwrite the buffer of a value it reads for the
-        // last time, if every value it reads from there has its own shape (the loop reads
-        // each element just before writing it).
-        let loop_root = elementwise(g.nodes[i].op) && !matches!(g.nodes[i].op, Op::Const(_));
-        let in_place = |b: usize| {
-            loop_root
-                && free_at[b] == i
-                && reads
-                    .iter()
-                    .filter(|&&a| buffer[a] == Some(b))
-                    .all(|&a| g.nodes[a].shape == shape && last_use[a] == i)
-        };
-        let reuse = (0..buffers.len())
-            .filter(|&b| {
-                buffers[b].1 == want.1
-                    && per_example(buffers[b]) == per_example(want)
-                    && (free_at[b] < i && !reads.iter().any(|&a| buffer[a] == Some(b))
-                        || in_place(b))
+        let fits = |b: usize| {
+            members[b].iter().all(|&j| {
+                if j < i {
+                    compatible(j, i)
+                } else {
+                    compatible(i, j)
+                }
             })
-            .min_by_key(|&b| (want.0.saturating_sub(buffers[b].0), buffers[b].0));
-        let b = match reuse {
-            Some(b) => {
-                buffers[b].0 = buffers[b].0.max(want.0);
+        };
+        // Whether the buffer holds a value this node reads for the last time (an element-wise
+        // loop then overwrites it in place, touching one buffer instead of two).
+        let in_place = |b: usize| members[b].iter().any(|&j| j < i && last_use[j] == i);
+        // The buffer that grows the least, and only if that costs less than a new one.
+        let best = (0..buffers.len())
+            .filter(|&b| class(members[b][0]) == class(i) && fits(b))
+            .map(|b| {
+                let growth = size(grown(buffers[b], shape)) - size(buffers[b]);
+                (growth, !in_place(b), size(buffers[b]), b)
+            })
+            .min()
+            .filter(|&(growth, ..)| growth < size((shape.rows, shape.cols)));
+        let b = match best {
+            Some((.., b)) => {
+                buffers[b] = grown(buffers[b], shape);
                 b
             }
             None => {
-                buffers.push(want);
-                free_at.push(0);
+                buffers.push((shape.rows, shape.cols));
+                members.push(Vec::new());
                 buffers.len() - 1
             }
         };
-        free_at[b] = last_use[i];
+        members[b].push(i);
         buffer[i] = Some(b);
     }
+    // Number the buffers by their first value.
+    let mut first: Vec<(usize, usize)> = members
+        .iter()
+        .enumerate()
+        .map(|(b, m)| (m.iter().copied().min().unwrap_or(n), b))
+        .collect();
+    first.sort_unstable();
+    let mut renumber = vec![0; buffers.len()];
+    for (new, &(_, old)) in first.iter().enumerate() {
+        renumber[old] = new;
+    }
+    let buffers = first.iter().map(|&(_, old)| buffers[old]).collect();
+    let buffer = buffer.into_iter().map(|b| b.map(|b| renumber[b])).collect();
     (buffer, buffers)
 }
 
