@@ -83,7 +83,9 @@ pub struct TrainArgs {
     target: super::Target,
     #[command(flatten)]
     data: DataArgs,
-    /// The optimiser: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.
+    /// The optimiser: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, or als
+    /// (alternating least squares: each parameter solved for in turn over the whole training
+    /// set, for a loss quadratic in each; no learning rate).
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// The learning rate (applied to the spec's loss, a sum over the batch).

@@ -39,6 +39,7 @@
 //! - [`params`] — the parameter-visiting trait optimisers, checkpoints and training use.
 //! - [`step`] — the error a generated step returns, and the seeded generator of initialisers.
 
+pub mod als;
 pub mod batch;
 pub mod checkpoint;
 pub mod conv;

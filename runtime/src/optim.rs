@@ -101,12 +101,18 @@ pub enum Method {
         /// `ε`, added to `√v` (default 1e-10).
         eps: f64,
     },
+    /// Alternating least squares: each parameter in turn set to the minimiser of the loss
+    /// over the whole training set with the others fixed ([`crate::als`]). Not a gradient
+    /// step: [`crate::train::fit`] solves for the parameters itself, with the whole training
+    /// set as one batch, and uses no learning rate; [`Optimizer::step`] leaves the
+    /// parameters as they are.
+    Als,
 }
 
 impl Method {
     /// The names [`Method::parse`] accepts, in the order of the variants.
     pub const NAMES: &[&str] = &[
-        "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad",
+        "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "als",
     ];
 
     /// Parses a CLI name (case-insensitive) into the method with its default
@@ -132,6 +138,7 @@ impl Method {
                 eps: 1e-8,
             },
             "adagrad" => Method::AdaGrad { eps: 1e-10 },
+            "als" => Method::Als,
             _ => {
                 return Err(format!(
                     "unknown optimiser `{name}`; expected one of: {}",
@@ -151,13 +158,14 @@ impl Method {
             Method::AdamW { .. } => "adamw",
             Method::RmsProp { .. } => "rmsprop",
             Method::AdaGrad { .. } => "adagrad",
+            Method::Als => "als",
         }
     }
 
     /// The number of state matrices kept per parameter (`m`, `v`, or both).
     fn slots(&self) -> usize {
         match self {
-            Method::Sgd => 0,
+            Method::Sgd | Method::Als => 0,
             Method::Adam { .. } | Method::AdamW { .. } => 2,
             _ => 1,
         }
@@ -567,7 +575,7 @@ impl<T: Scalar> Rule<T> {
         let c = T::from_f64;
         let wd = config.weight_decay;
         let (b1, b2, eps) = match config.method {
-            Method::Sgd => (0.0, 0.0, 0.0),
+            Method::Sgd | Method::Als => (0.0, 0.0, 0.0),
             Method::Momentum { beta } | Method::Nesterov { beta } => (beta, 0.0, 0.0),
             Method::Adam { beta1, beta2, eps } | Method::AdamW { beta1, beta2, eps } => {
                 (beta1, beta2, eps)
@@ -600,6 +608,8 @@ impl<T: Scalar> Rule<T> {
                 let g = g[(i, j)] * self.scale + self.decay * x;
                 let step = match self.method {
                     Method::Sgd => g,
+                    // `fit` solves for the parameters itself (`crate::als`).
+                    Method::Als => T::ZERO,
                     Method::Momentum { .. } => {
                         let m = &mut state[0][(i, j)];
                         *m = b1 * *m + (one - b1) * g;
@@ -1090,7 +1100,8 @@ mod tests {
 
     #[test]
     fn every_method_converges_on_a_quadratic() {
-        for &name in Method::NAMES {
+        // Every gradient step; alternating least squares is run by `fit` (`als.rs`).
+        for &name in Method::NAMES.iter().filter(|&&n| n != "als") {
             let method = Method::parse(name).unwrap();
             let lr = match method {
                 Method::Sgd | Method::Momentum { .. } | Method::Nesterov { .. } => 0.1,

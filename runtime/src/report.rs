@@ -138,7 +138,11 @@ pub fn epoch_line(e: &Epoch, epochs: usize) -> String {
     } else {
         format!("{:.1}s", e.seconds)
     };
-    let _ = write!(s, " lr {:.1e} {secs:>6}", e.lr);
+    if e.lr.is_nan() {
+        let _ = write!(s, " {secs:>6}");
+    } else {
+        let _ = write!(s, " lr {:.1e} {secs:>6}", e.lr);
+    }
     s
 }
 

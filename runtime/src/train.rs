@@ -285,7 +285,7 @@ pub struct Epoch {
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch.
     pub val_accuracy: Option<f64>,
-    /// The learning rate used.
+    /// The learning rate used (NaN for alternating least squares, which has none).
     pub lr: f64,
     /// Wall time of the epoch, seconds.
     pub seconds: f64,
@@ -792,7 +792,19 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     if train.is_empty() {
         return Err(data_error(state, "the training set is empty".into()));
     }
-    let batch = cfg.batch.clamp(1, train.len());
+    // Alternating least squares solves over the whole training set (`crate::als`).
+    let als = opt.config().method == crate::optim::Method::Als;
+    if als && model.objectives().len() > 1 {
+        return Err(data_error(
+            state,
+            "alternating least squares trains a model of one loss".into(),
+        ));
+    }
+    let batch = if als {
+        train.len()
+    } else {
+        cfg.batch.clamp(1, train.len())
+    };
     let mut run = Loop {
         ws: model.new_workspace(batch.max(256)),
         grads: model.new_grads(),
@@ -816,6 +828,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
         eval_batch: batch.max(256),
         objectives: with_steps(model.objectives(), cfg.steps),
         others: Vec::new(),
+        als,
     };
     // One optimiser per loss: the first is the caller's, the others start from its settings.
     run.others = (1..run.objectives.len())
@@ -829,7 +842,7 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     for epoch in state.epochs_done + 1..=cfg.epochs {
         let start = Instant::now();
         opt.set_epoch(epoch - 1);
-        let lr = opt.lr();
+        let lr = if run.als { f64::NAN } else { opt.lr() };
         run.order.shuffle(&mut run.rng);
         copy_params(model, &mut run.backup);
         let Some(total) = run.epoch(model, opt, train, epoch, state)? else {
@@ -874,6 +887,9 @@ struct Loop<T: Scalar, M: Supervised<T>> {
     objectives: Vec<Objective>,
     /// The optimisers of the losses after the first.
     others: Vec<Optimizer<T>>,
+    /// Whether a step is a sweep of alternating least squares (`crate::als`) instead of the
+    /// optimiser's update.
+    als: bool,
 }
 
 impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
@@ -897,6 +913,27 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             model.seed_noise(&mut self.ws, noise_seed(self.seed, epoch, k));
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
+            if self.als {
+                let mut batch = crate::als::Batch {
+                    x,
+                    y,
+                    grads: &mut self.grads,
+                    ws: &mut self.ws,
+                };
+                let trains = &self.objectives[0].trains;
+                let swept = crate::als::sweep(model, &mut batch, trains);
+                let loss = swept.map_err(|e| match e {
+                    crate::als::AlsError::Step(error) => at(TrainErrorKind::Step {
+                        epoch,
+                        batch: k + 1,
+                        error,
+                    }),
+                    other => at(TrainErrorKind::Data(other.to_string())),
+                })?;
+                total += loss;
+                self.progress.step(epoch, total / train.len() as f64);
+                continue;
+            }
             let which = which_loss(&self.objectives, k);
             let loss = model
                 .batch_loss_and_grad_of(which, x, y, &mut self.grads, &mut self.ws)

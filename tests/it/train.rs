@@ -714,3 +714,118 @@ fn data_that_do_not_fill_a_sequence_name_it_and_its_count() {
          8·8 = 64 per example (the columns X_1 … X_8 in turn)"
     );
 }
+
+/// Alternating least squares (course notes 004) on `specs/matrix_factorisation.nn`: solving
+/// for `U` with `V` fixed gives, row by row, the ridge regression the notes derive,
+/// `u_i = (∑_{j∈Ω_i} v_j v_jᵀ + 2λ I)⁻¹ ∑_{j∈Ω_i} r_{ij} v_j` (the gradient of
+/// `½ ∑ (r − u_iᵀ v_j)² + λ ‖U‖_F²`), computed here by Gaussian elimination on each 3 × 3
+/// system; and a few sweeps reach the held-out RMSE of the noise.
+#[test]
+fn alternating_least_squares_solves_each_factor_in_closed_form() {
+    use nnspec::runtime::als;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/matrix_factorisation.nn");
+    let src = std::fs::read_to_string(path).unwrap();
+    let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
+    let graph = checked.graphs[0].as_ref().unwrap();
+    let mut model = InterpModel::<f64>::new(graph, &src, "mf", &mut Rng::new(3)).unwrap();
+    let ds = nnspec::tasks::ratings::<f64>(("i", 100, 1), ("j", 80, 1), 7);
+    let n = ds.len();
+    let (mut xb, mut yb) = (Mat::zeros(2, n), BatchTargets::for_dataset(&ds, n));
+    let all: Vec<usize> = (0..n).collect();
+    let (x, y) = ds.gather(&all, &mut xb, &mut yb);
+    let mut grads = model.new_grads();
+    let mut ws = model.new_workspace(n);
+    let names: Vec<String> = named(&model).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["U", "V"]);
+    let v = named(&model)[1].1.clone();
+    let mut batch = als::Batch {
+        x,
+        y,
+        grads: &mut grads,
+        ws: &mut ws,
+    };
+    als::solve(&mut model, 0, &mut batch).unwrap();
+    let u = named(&model)[0].1.clone();
+    let nnspec::runtime::data::Targets::Values(r) = &ds.y else {
+        panic!("values")
+    };
+    let lambda = 1e-4;
+    let mut worst: f64 = 0.0;
+    for i in 0..100 {
+        let mut a = [[0.0f64; 4]; 3];
+        for (row, a_row) in a.iter_mut().enumerate() {
+            a_row[row] = 2.0 * lambda;
+        }
+        for c in (0..n).filter(|&c| ds.x[(0, c)] as usize == i + 1) {
+            let j = ds.x[(1, c)] as usize - 1;
+            for p in 0..3 {
+                for q in 0..3 {
+                    a[p][q] += v[(j, p)] * v[(j, q)];
+                }
+                a[p][3] += r[(0, c)] * v[(j, p)];
+            }
+        }
+        // Gaussian elimination with partial pivoting on [A | b].
+        for col in 0..3 {
+            let pivot = (col..3)
+                .max_by(|&s, &t| a[s][col].abs().total_cmp(&a[t][col].abs()))
+                .unwrap();
+            a.swap(col, pivot);
+            for row in col + 1..3 {
+                let f = a[row][col] / a[col][col];
+                let pivot_row = a[col];
+                for (x, p) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                    *x -= f * p;
+                }
+            }
+        }
+        let mut want = [0.0; 3];
+        for row in (0..3).rev() {
+            let s: f64 = (row + 1..3).map(|k| a[row][k] * want[k]).sum();
+            want[row] = (a[row][3] - s) / a[row][row];
+        }
+        for (k, w) in want.iter().enumerate() {
+            worst = worst.max((u[(i, k)] - w).abs() / w.abs().max(1e-3));
+        }
+    }
+    assert!(worst < 1e-7, "U differs from the closed form by {worst:e}");
+    // Sweeps over both factors: the training loss falls to the noise's share, ½ σ² per pair.
+    let mut losses = Vec::new();
+    for _ in 0..6 {
+        losses.push(als::sweep(&mut model, &mut batch, &[true, true]).unwrap() / n as f64);
+    }
+    let floor = 0.5 * nnspec::tasks::RATINGS_NOISE.powi(2);
+    assert!(
+        losses.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-9)),
+        "{losses:?}"
+    );
+    assert!(losses[5] < 1.2 * floor, "{losses:?} against ½σ² = {floor}");
+}
+
+/// Alternating least squares refuses a loss that is not a convex quadratic in a parameter
+/// (a classifier's cross-entropy), naming the parameter, and leaves it as it was.
+#[test]
+fn alternating_least_squares_refuses_a_loss_that_is_not_quadratic() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/als_refused");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "train",
+            "specs/deep.nn",
+            "--optimizer",
+            "als",
+            "--epochs",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("needs a loss that is a convex quadratic in each parameter")
+            && stderr.contains("is not one in `"),
+        "{stderr}"
+    );
+}
