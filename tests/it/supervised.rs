@@ -385,3 +385,20 @@ fn generated_matrix_factorisation_with_two_label_inputs_matches_the_interpreter(
     let (ds, _) = training::ratings::<f64>(&generated.io(), &labels, 1).unwrap();
     agree(&generated, &reference, &Batch::new(&generated, &ds, 8), 7);
 }
+
+/// A checkpoint of a model of several groups and frozen copies (actor-critic: `θ`, `ω`,
+/// `ω⁻`) round-trips: every parameter back under its name, bit for bit.
+#[test]
+fn a_checkpoint_of_a_model_of_several_groups_round_trips() {
+    use nnspec::runtime::checkpoint;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervised-groups");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ac.safetensors");
+    let model = actor_critic::ActorCritic::<f64>::init(&mut Rng::new(4));
+    checkpoint::save(&path, &model, &[("model", "ActorCritic")]).unwrap();
+    let mut back = actor_critic::ActorCritic::<f64>::zeros();
+    checkpoint::load(&path, &mut back).unwrap();
+    let (want, got) = (params_of(&model), params_of(&back));
+    assert!(want.iter().any(|(n, _)| n.contains('⁻')), "{want:?}");
+    assert_eq!(got, want);
+}
