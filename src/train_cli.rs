@@ -62,6 +62,9 @@ pub enum Standardize {
     Features,
     /// All features by one mean and standard deviation (pictures).
     Global,
+    /// All features together onto [−1, 1] by their smallest and largest value (pictures for a
+    /// generator whose output is `tanh`).
+    Range,
     /// As given.
     None,
 }
@@ -71,6 +74,7 @@ impl From<Standardize> for training::Scaling {
         match s {
             Standardize::Features => training::Scaling::Features,
             Standardize::Global => training::Scaling::Global,
+            Standardize::Range => training::Scaling::Range,
             Standardize::None => training::Scaling::None,
         }
     }
@@ -88,6 +92,10 @@ pub struct TrainArgs {
     /// set, for a loss quadratic in each; no learning rate).
     #[arg(long, default_value = "adam")]
     optimizer: String,
+    /// Adam's (and AdamW's) decay of the first moment, β₁ (default 0.9; 0.5 is the usual
+    /// choice for a GAN).
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = fraction)]
+    beta1: Option<f64>,
     /// The learning rate (applied to the spec's loss, a sum over the batch).
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true, value_parser = positive)]
     lr: f64,
@@ -505,7 +513,18 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
 
 /// The options clap cannot check alone: the optimiser, the schedule, and the split.
 fn check_options(args: &TrainArgs) -> Result<(Method, Schedule), ExitCode> {
-    let method = Method::parse(&args.optimizer).map_err(usage)?;
+    let mut method = Method::parse(&args.optimizer).map_err(usage)?;
+    if let Some(b) = args.beta1 {
+        match &mut method {
+            Method::Adam { beta1, .. } | Method::AdamW { beta1, .. } => *beta1 = b,
+            _ => {
+                return Err(usage(format!(
+                    "--beta1 is Adam's: `--optimizer {}` has no β₁",
+                    args.optimizer
+                )));
+            }
+        }
+    }
     let schedule = Schedule::parse(&args.schedule).map_err(usage)?;
     if args.val + args.test >= 1.0 {
         return Err(usage(
@@ -743,6 +762,10 @@ impl RunInfo {
         }
         let mut options: Vec<(&'static str, String)> = vec![
             ("--optimizer", args.optimizer.clone()),
+            (
+                "--beta1",
+                args.beta1.map_or("default".into(), |b| b.to_string()),
+            ),
             ("--lr", args.lr.to_string()),
             ("--weight-decay", args.weight_decay.to_string()),
             ("--schedule", args.schedule.clone()),
@@ -912,7 +935,14 @@ fn predict_as<T: Scalar>(args: &PredictArgs) -> Result<(), Failure> {
     let exit = |m: String| Failure::Exit(fail(m));
     let meta = checkpoint::read_metadata(&args.checkpoint).map_err(|e| exit(e.to_string()))?;
     let target = checkpoint_target(args, &meta).map_err(exit)?;
-    if let (Some(spec), Some(saved)) = (super::read_spec(&target.file), meta.get("spec_hash"))
+    let trained_on = meta.get("spec").map_or("?", String::as_str);
+    if trained_on != "?" && trained_on != training::spec_path(&target.file) {
+        eprintln!(
+            "warning: the checkpoint was trained on {trained_on}, not {}",
+            target.file.display()
+        );
+    } else if let (Some(spec), Some(saved)) =
+        (super::read_spec(&target.file), meta.get("spec_hash"))
         && training::spec_hash(&spec) != *saved
     {
         eprintln!(

@@ -56,6 +56,9 @@ pub enum Scaling {
     Features,
     /// All features by one mean and standard deviation (pictures: a pixel is a pixel).
     Global,
+    /// All features together onto [−1, 1], by the training split's smallest and largest
+    /// number (pictures for a generator with a `tanh` output, §15.2's usual recipe).
+    Range,
     /// As given.
     None,
 }
@@ -92,6 +95,7 @@ pub fn prepare_scaled<T: Scalar>(
         _ if !ds.inputs.is_empty() => Standardizer::identity(ds.features()),
         Scaling::Features => Standardizer::fit(train.x.as_ref()),
         Scaling::Global => Standardizer::fit_global(train.x.as_ref()),
+        Scaling::Range => Standardizer::fit_range(train.x.as_ref()),
         Scaling::None => Standardizer::identity(ds.features()),
     };
     for (d, split) in [

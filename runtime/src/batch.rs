@@ -5,6 +5,9 @@
 //!   other, each column by column, as [`Dataset::inputs`](crate::data::Dataset::inputs)
 //!   holds them) cut into the inputs, `X` as `D × (N·B)`, `A` as `N × (N·B)`; also a target
 //!   `Y ∈ ℝ^{K×N}` per example, given as its `K·N` numbers per column;
+//! - [`labels`]: a label input's row of that split (or the batch itself, for a model whose
+//!   one input is labels) read as the label values the generated steps take, `&[usize]`,
+//!   each checked to be one of its labels as the interpreter checks it;
 //! - [`noise`]: a noise input drawn for one step from its distribution (`ε ~ Norm[0, I]`),
 //!   or, in evaluation mode, a dropout mask `~ Bernoulli[p]` as its mean `p`;
 //! - [`NOISE_SEED`]: the seed of the noise generator of a new workspace, until
@@ -13,6 +16,7 @@
 //! Both write into matrices the caller owns and never allocate (an error message aside).
 
 use crate::init::{Init, Sample};
+use crate::labels::{LabelError, label_index};
 use crate::{Rng, Scalar, StepError};
 use faer::{MatMut, MatRef};
 
@@ -57,6 +61,45 @@ pub fn split<T: Scalar>(
             }
         }
         offset += r * n;
+    }
+    Ok(())
+}
+
+/// Reads `row`, a `1 × B` matrix of class labels of the input `what` (each one of `lo, …,
+/// lo + classes − 1`), into `out` (`B` long) as the label values a generated step takes.
+///
+/// # Errors
+/// When `row` is not `1 × out.len()`, or an entry is not one of the labels (the message
+/// names the input, the example and the value, as the interpreter's).
+pub fn labels<T: Scalar>(
+    what: &'static str,
+    row: MatRef<'_, T>,
+    lo: usize,
+    classes: usize,
+    out: &mut [usize],
+) -> Result<(), StepError> {
+    if (row.nrows(), row.ncols()) != (1, out.len()) {
+        return Err(StepError::Shape {
+            name: what,
+            expected: (1, out.len()),
+            got: (row.nrows(), row.ncols()),
+        });
+    }
+    let first = i32::try_from(lo).unwrap_or(i32::MAX);
+    for (j, o) in out.iter_mut().enumerate() {
+        let y = row[(0, j)];
+        match label_index(y, first, classes) {
+            Some(k) => *o = k + lo,
+            None => {
+                let error = LabelError {
+                    column: j,
+                    value: y.to_f64(),
+                    lo: first,
+                    classes,
+                };
+                return Err(StepError::Eval(format!("input `{what}`: {error}")));
+            }
+        }
     }
     Ok(())
 }
@@ -108,6 +151,22 @@ mod tests {
             e.unwrap_err().to_string(),
             StepError::Eval("`X`, `a` should be 5×3, but it is 5×2".into()).to_string()
         );
+    }
+
+    #[test]
+    fn labels_are_read_as_their_values_and_a_bad_one_is_named() {
+        let row = Mat::from_fn(1, 3, |_, j| [2.0, 1.0, 3.0][j]);
+        let mut out = [0; 3];
+        labels("a", row.as_ref(), 1, 3, &mut out).unwrap();
+        assert_eq!(out, [2, 1, 3]);
+        let bad = Mat::from_fn(1, 3, |_, j| [2.0, 1.5, 4.0][j]);
+        let e = labels("a", bad.as_ref(), 1, 3, &mut out).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `a`: label 1.5 in column 1 is not an integer label 1..=3"
+        );
+        let e = labels("a", row.as_ref(), 1, 3, &mut out[..2]).unwrap_err();
+        assert!(matches!(e, StepError::Shape { name: "a", .. }));
     }
 
     #[test]

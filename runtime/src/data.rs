@@ -996,6 +996,34 @@ impl Standardizer {
         }
     }
 
+    /// Every number of `x` together onto [−1, 1]: each feature's "mean" the midpoint of the
+    /// smallest and largest number, its "standard deviation" half their distance (1 when
+    /// all are equal), so `(x − mean) / std` keeps the standardisation's form and a
+    /// checkpoint's statistics undo it.
+    pub fn fit_range<T: Scalar>(x: MatRef<'_, T>) -> Standardizer {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for j in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                let v = x[(i, j)].to_f64();
+                if v.is_finite() {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+        let (mid, half) = if lo < hi {
+            (lo / 2.0 + hi / 2.0, hi / 2.0 - lo / 2.0)
+        } else if lo.is_finite() {
+            (lo, 1.0)
+        } else {
+            (0.0, 1.0)
+        };
+        Standardizer {
+            mean: vec![mid; x.nrows()],
+            std: vec![half; x.nrows()],
+        }
+    }
+
     /// The identity for `d` features (mean 0, standard deviation 1).
     pub fn identity(d: usize) -> Standardizer {
         Standardizer {
@@ -1133,6 +1161,23 @@ mod tests {
 
     fn parse(text: &str, opts: &CsvOptions) -> Result<Dataset<f64>, DataError> {
         Dataset::from_csv_str(text, "bad.csv", opts)
+    }
+
+    /// Pixels 0 … 16 (the digits) go onto [−1, 1]: midpoint 8, half-range 8; a constant
+    /// matrix keeps its value as the midpoint and a scale of 1.
+    #[test]
+    fn a_range_standardizer_maps_the_smallest_and_largest_number_to_minus_one_and_one() {
+        let x = faer::Mat::from_fn(2, 3, |i, j| [[0.0, 4.0, 16.0], [8.0, 12.0, 2.0]][i][j]);
+        let s = Standardizer::fit_range(x.as_ref());
+        assert_eq!(
+            (s.mean.clone(), s.std.clone()),
+            (vec![8.0; 2], vec![8.0; 2])
+        );
+        let mut y = x.clone();
+        s.apply_checked(y.as_mut(), &[]).unwrap();
+        assert_eq!((y[(0, 0)], y[(0, 2)], y[(1, 1)]), (-1.0, 1.0, 0.5));
+        let c = Standardizer::fit_range(faer::Mat::<f64>::from_fn(1, 2, |_, _| 3.0).as_ref());
+        assert_eq!((c.mean, c.std), (vec![3.0], vec![1.0]));
     }
 
     /// Options changed from the default by `f`.

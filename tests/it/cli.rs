@@ -806,6 +806,7 @@ fn out_of_range_options_are_usage_errors() {
         ("--lr", "inf", "> 0"),
         ("--val", "1.5", "[0, 1)"),
         ("--epochs", "0", "≥ 1"),
+        ("--beta1", "1", "[0, 1)"),
     ] {
         let mut args = vec!["train"];
         args.extend(IRIS_LIKE);
@@ -816,6 +817,21 @@ fn out_of_range_options_are_usage_errors() {
         let err = text(&r.stderr);
         assert!(err.contains(opt) && err.contains(range), "{joined}: {err}");
     }
+}
+
+/// `--beta1` is Adam's first-moment decay: another optimiser has none.
+#[test]
+fn beta1_needs_an_adam_optimiser() {
+    let mut args = vec!["train"];
+    args.extend(IRIS_LIKE);
+    args.extend(["--optimizer", "sgd", "--beta1", "0.5"]);
+    let r = nnspec(&args);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("--beta1 is Adam's: `--optimizer sgd` has no β₁"),
+        "{}",
+        text(&r.stderr)
+    );
 }
 
 #[test]
@@ -907,6 +923,51 @@ fn the_spec_is_recorded_canonically_and_checked_by_predict() {
         "{}",
         text(&p.stderr)
     );
+}
+
+/// A checkpoint of one spec given with another: `predict` and `sample` fail (status 1),
+/// naming the spec it was trained on and the model the other file lacks.
+#[test]
+fn predict_and_sample_refuse_a_checkpoint_of_another_spec() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-another-spec");
+    let out = dir.join("shallow");
+    let r = nnspec(&[
+        "train",
+        "specs/shallow.nn",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let ckpt = out.join("model.safetensors");
+    let ckpt = ckpt.to_str().unwrap();
+    let p = nnspec(&["predict", "specs/deep.nn", "--checkpoint", ckpt]);
+    assert_eq!(p.status.code(), Some(1), "{}", text(&p.stderr));
+    let err = text(&p.stderr);
+    assert!(
+        err.contains("the checkpoint was trained on")
+            && err.contains("shallow.nn, not specs/deep.nn"),
+        "{err}"
+    );
+    assert!(err.contains("no compilable model `ShallowNet"), "{err}");
+    let png = dir.join("s.png");
+    let s = nnspec(&[
+        "sample",
+        "specs/vae.nn",
+        "--checkpoint",
+        ckpt,
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(s.status.code(), Some(1), "{}", text(&s.stderr));
+    assert!(
+        text(&s.stderr).contains("specs/vae.nn has no model `ShallowNet"),
+        "{}",
+        text(&s.stderr)
+    );
+    assert!(!png.exists());
 }
 
 /// Extreme but finite feature values standardise to finite numbers and train.

@@ -157,7 +157,7 @@ mod self_attention {
 mod attention_variants {
     nnspec::model!("../../specs/attention_variants.nn");
 }
-mod matrix_factorisation {
+pub(crate) mod matrix_factorisation {
     nnspec::model!("../../specs/matrix_factorisation.nn");
 }
 mod sequences {

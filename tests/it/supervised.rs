@@ -4,9 +4,13 @@
 //! mask (evaluation mode reads its mean `p`), and two losses stepped in turn (the GAN). With
 //! the same parameters, the same batch and the same noise seed, each loss, gradient and
 //! prediction agrees to 1e-12 (f64); a step does not allocate; and `fit` trains the
-//! generated GCN on the built-in graphs.
+//! generated GCN on the built-in graphs. Inputs that are class labels beside others (a DQN's
+//! terminal flag `d`, an actor-critic's, matrix factorisation's user and item) come as label
+//! values in the batch's rows and reach the generated steps as indices.
 
-use crate::generated::{allocations, gan_groups_noise, gcn_spec, sequence, vae};
+use crate::generated::{
+    allocations, gan_groups_noise, gcn_spec, matrix_factorisation, sequence, vae,
+};
 use faer::{Mat, MatRef};
 use nnspec::dsl;
 use nnspec::runtime::data::{BatchTargets, Dataset, Targets, TargetsRef};
@@ -17,6 +21,12 @@ use nnspec::training::{self, InterpModel};
 
 mod dropout {
     nnspec::model!("../../specs/dropout.nn");
+}
+mod dqn {
+    nnspec::model!("../../specs/dqn.nn");
+}
+mod actor_critic {
+    nnspec::model!("../../specs/actor_critic.nn");
 }
 
 /// The model `name` of `file` behind the interpreter, parameters drawn with `seed`.
@@ -313,4 +323,82 @@ fn fit_trains_the_generated_gcn_on_the_built_in_graphs() {
         100.0 * acc
     );
     assert!(acc >= 0.95, "test accuracy {acc} (chance 0.5)");
+}
+
+/// A batch of `b` transitions `(s, r, s', d)` of CartPole's shape as the examples' columns
+/// (10 numbers each: `s` 4, `r`, `s'` 4, the terminal flag `d ∈ {0, 1}`), with the actions
+/// `a ∈ {1, 2}` as labels; every third transition terminal.
+fn transitions(b: usize) -> Batch {
+    let mut rng = Rng::new(5);
+    let mut x = Mat::from_fn(10, b, |_, _| rng.normal(1.0));
+    for j in 0..b {
+        x[(9, j)] = f64::from(u8::from(j % 3 == 2));
+    }
+    let a = (0..b).map(|j| 1 + (j * 7 + 1) % 2).collect();
+    Batch {
+        x,
+        y: BatchTargets::Labels(a),
+        b,
+    }
+}
+
+/// A DQN (eq. 19.18) reads `s`, `r`, `s'` and the label input `d`: one generated step matches
+/// the interpreter's, `d` read as its label values; a `d` outside `{0, 1}` is named.
+#[test]
+fn a_generated_dqn_with_a_label_input_matches_the_interpreter() {
+    let reference = interp("specs/dqn.nn", "DQN", 3);
+    let generated = loaded(dqn::DQN::<f64>::zeros(), &reference);
+    assert_eq!(generated.io().batch_shape(6), (10, 6));
+    let mut batch = transitions(6);
+    agree(&generated, &reference, &batch, 7);
+    batch.x[(9, 4)] = 2.0;
+    let mut ws = generated.new_workspace(6);
+    let mut grads = generated.new_grads();
+    let e = generated
+        .batch_loss_and_grad(batch.x(), batch.y(), &mut grads, &mut ws)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "input `d`: label 2 in column 4 is not one of the labels 0..=1"
+    );
+}
+
+/// Actor-critic (eqs. 19.40–19.42): two losses, each its own step, with the label input `d`.
+#[test]
+fn a_generated_actor_critic_with_a_label_input_matches_the_interpreter() {
+    let reference = interp("specs/actor_critic.nn", "ActorCritic", 3);
+    let generated = loaded(actor_critic::ActorCritic::<f64>::zeros(), &reference);
+    assert_eq!(generated.objectives().len(), 2);
+    agree(&generated, &reference, &transitions(5), 7);
+}
+
+/// Matrix factorisation's two label inputs (user, item) and a real target, on the built-in
+/// ratings.
+#[test]
+fn generated_matrix_factorisation_with_two_label_inputs_matches_the_interpreter() {
+    let reference = interp("specs/matrix_factorisation.nn", "MatrixFactorisation", 3);
+    let generated = loaded(
+        matrix_factorisation::MatrixFactorisation::<f64>::zeros(),
+        &reference,
+    );
+    let labels = [("i", Some((1, 100))), ("j", Some((1, 80)))];
+    let (ds, _) = training::ratings::<f64>(&generated.io(), &labels, 1).unwrap();
+    agree(&generated, &reference, &Batch::new(&generated, &ds, 8), 7);
+}
+
+/// A checkpoint of a model of several groups and frozen copies (actor-critic: `θ`, `ω`,
+/// `ω⁻`) round-trips: every parameter back under its name, bit for bit.
+#[test]
+fn a_checkpoint_of_a_model_of_several_groups_round_trips() {
+    use nnspec::runtime::checkpoint;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervised-groups");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ac.safetensors");
+    let model = actor_critic::ActorCritic::<f64>::init(&mut Rng::new(4));
+    checkpoint::save(&path, &model, &[("model", "ActorCritic")]).unwrap();
+    let mut back = actor_critic::ActorCritic::<f64>::zeros();
+    checkpoint::load(&path, &mut back).unwrap();
+    let (want, got) = (params_of(&model), params_of(&back));
+    assert!(want.iter().any(|(n, _)| n.contains('⁻')), "{want:?}");
+    assert_eq!(got, want);
 }

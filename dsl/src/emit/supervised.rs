@@ -11,8 +11,14 @@
 //! the same functions in the same order (inputs in slot order, noise drawn for every noise
 //! slot of each call), so a given seed gives the same noise to both.
 //!
-//! The split inputs, the target's columns and the noise live in buffers of their own, a
-//! struct `MInputs<T>` in the workspace's field `io` (only for models that need one); a step
+//! A label input (`input s : {1 … S}`) is one row of the batch (of its split, with several
+//! inputs), numbers to the batch and label values to the generated steps, which take
+//! `&[usize]` as they take a target of class labels: `batch::labels` reads the row into a
+//! buffer of indices of its own, checking each label as the interpreter does.
+//!
+//! The split inputs, the label inputs' indices, the target's columns and the noise live in
+//! buffers of their own, a struct `MInputs<T>` in the workspace's field `io` (only for models
+//! that need one); a step
 //! takes it out of the workspace (`mem::take`, which does not allocate), fills it, runs the
 //! generated step on views of it, and puts it back.
 
@@ -35,15 +41,16 @@ struct Roles {
     y_split: bool,
     /// Slots with a buffer in the inputs struct: split inputs, a split target, noise.
     buffered: Vec<usize>,
+    /// The data inputs that are class labels, each with a buffer of label values too.
+    labels: Vec<usize>,
     /// Whether any slot is noise (the inputs struct then holds the generator).
     noise: bool,
 }
 
 impl Roles {
     /// The roles of `cx`'s slots, or `None` for a model `Supervised` does not describe (no
-    /// input, several targets, negative class labels, a model function that reads the
-    /// target, several inputs of which one holds labels: a batch's columns are split into
-    /// matrices, and a label input is stepped as indices).
+    /// input, several targets, negative class labels, a label input of more than one label
+    /// per example, a model function that reads the target).
     fn of(cx: &Cx<'_>, forward_inputs: Option<&[usize]>) -> Option<Roles> {
         let g = cx.g;
         let with = |r: Role| -> Vec<usize> {
@@ -57,8 +64,17 @@ impl Roles {
             [y] => Some(y),
             _ => return None,
         };
+        let labels: Vec<usize> = xs
+            .iter()
+            .copied()
+            .filter(|&k| g.inputs[k].labels.is_some())
+            .collect();
+        let one_label = |k: usize| {
+            let s = &g.inputs[k];
+            s.labels.is_some_and(|(lo, _)| lo >= 0) && s.shape.rows == 1 && s.shape.cols_for(1) == 1
+        };
         if xs.is_empty()
-            || (xs.len() > 1 && xs.iter().any(|&k| g.inputs[k].labels.is_some()))
+            || !labels.iter().all(|&k| one_label(k))
             || y.is_some_and(|y| g.inputs[y].labels.is_some_and(|(lo, _)| lo < 0))
             || forward_inputs.is_some_and(|f| y.is_some_and(|y| f.contains(&y)))
         {
@@ -80,13 +96,14 @@ impl Roles {
             several,
             y_split,
             buffered,
+            labels,
             noise: !noise.is_empty(),
         })
     }
 
     /// Whether the model needs the inputs struct at all.
     fn needs_io(&self) -> bool {
-        !self.buffered.is_empty()
+        !self.buffered.is_empty() || !self.labels.is_empty()
     }
 }
 
@@ -95,7 +112,7 @@ fn io_name(g: &crate::ir::Graph) -> Ident {
     format_ident!("{}Inputs", g.name)
 }
 
-/// For a model that needs buffers of its inputs: the struct holding them (with `Default`,
+/// For a model with a loss that needs buffers of its inputs: the struct holding them (with `Default`,
 /// the empty value a step leaves in the workspace while it runs, and `fill`), the
 /// workspace's field and its initial value. Nothing otherwise.
 pub(super) fn inputs_struct(
@@ -107,13 +124,14 @@ pub(super) fn inputs_struct(
     let Some(roles) = Roles::of(cx, forward_inputs) else {
         return none();
     };
-    if !roles.needs_io() {
+    if !roles.needs_io() || cx.g.losses.is_empty() {
         return none();
     }
     let (g, rt) = (cx.g, &cx.rt);
     let faer = quote!(#rt::faer);
     let name = io_name(g);
     let mut fields: Vec<Ident> = roles.buffered.iter().map(|&k| field(cx, k)).collect();
+    let label_fields: Vec<Ident> = roles.labels.iter().map(|&k| label_field(cx, k)).collect();
     let mut init: Vec<TokenStream> = roles
         .buffered
         .iter()
@@ -150,19 +168,24 @@ pub(super) fn inputs_struct(
         #[derive(Clone, Debug)]
         pub struct #name<T: #rt::Scalar> {
             #(#fields: #faer::Mat<T>,)*
+            #(#label_fields: ::std::vec::Vec<usize>,)*
             rng: #rt::Rng,
         }
 
         impl<T: #rt::Scalar> Default for #name<T> {
             fn default() -> Self {
-                Self { #(#fields: #faer::Mat::new(),)* rng: #rt::Rng::new(#rt::batch::NOISE_SEED) }
+                Self {
+                    #(#fields: #faer::Mat::new(),)*
+                    #(#label_fields: ::std::vec::Vec::new(),)*
+                    rng: #rt::Rng::new(#rt::batch::NOISE_SEED),
+                }
             }
         }
 
         #fill
     };
     let field = quote!(io: #name<T>,);
-    let value = quote!(io: #name { #(#init)* rng: #rt::Rng::new(#rt::batch::NOISE_SEED) },);
+    let value = quote!(io: #name { #(#init)* #(#label_fields: ::std::vec![0; max_batch],)* rng: #rt::Rng::new(#rt::batch::NOISE_SEED) },);
     (item, field, value)
 }
 
@@ -171,8 +194,17 @@ fn field(cx: &Cx<'_>, k: usize) -> Ident {
     format_ident!("in_{}", cx.inputs[k])
 }
 
+/// The field of label input `k`'s label values in the inputs struct: `labels_s`.
+fn label_field(cx: &Cx<'_>, k: usize) -> Ident {
+    format_ident!("labels_{}", cx.inputs[k])
+}
+
 /// The buffers in words, for the struct's rustdoc.
 fn describe(g: &crate::ir::Graph, roles: &Roles) -> String {
+    let labels = roles
+        .labels
+        .iter()
+        .map(|&k| format!("the label input `{}` as label values", g.inputs[k].name));
     let what: Vec<String> = roles
         .buffered
         .iter()
@@ -184,6 +216,7 @@ fn describe(g: &crate::ir::Graph, roles: &Roles) -> String {
                 _ => format!("the input `{}` split from the examples' columns", s.name),
             }
         })
+        .chain(labels)
         .collect();
     what.join(", ")
 }
@@ -219,6 +252,18 @@ fn fill_fn(cx: &Cx<'_>, roles: &Roles) -> TokenStream {
             }
         }
     });
+    let labels = roles.labels.iter().map(|&k| {
+        let (s, l) = (&g.inputs[k], label_field(cx, k));
+        let (lo, classes) = s.labels.map_or((0, 0), |(lo, c)| (lo.max(0) as usize, c));
+        let row = if roles.several {
+            let f = field(cx, k);
+            quote!(self.#f.as_ref().subcols(0, batch))
+        } else {
+            quote!(x)
+        };
+        let what = &s.name;
+        quote!(#rt::batch::labels(#what, #row, #lo, #classes, &mut self.#l[..batch])?;)
+    });
     let noise = roles
         .buffered
         .iter()
@@ -239,6 +284,7 @@ fn fill_fn(cx: &Cx<'_>, roles: &Roles) -> TokenStream {
             #[allow(unused_variables)]
             fn fill(&mut self, x: #faer::MatRef<'_, T>, y: Option<#faer::MatRef<'_, T>>, batch: usize, eval: bool) -> Result<(), #rt::StepError> {
                 #split_x
+                #(#labels)*
                 #split_y
                 #(#noise)*
                 Ok(())
@@ -274,7 +320,10 @@ impl Impl<'_, '_> {
     fn arg(&self, k: usize) -> TokenStream {
         let (g, r) = (self.cx.g, &self.roles);
         let s = &g.inputs[k];
-        if r.buffered.contains(&k) {
+        if r.labels.contains(&k) {
+            let f = label_field(self.cx, k);
+            quote!(&io.#f[..batch])
+        } else if r.buffered.contains(&k) {
             let f = field(self.cx, k);
             let cols = cols_tokens(s.shape.cols);
             quote!(io.#f.as_ref().subcols(0, #cols))
@@ -638,6 +687,12 @@ pub(super) fn training_doc(cx: &Cx<'_>, forward_inputs: Option<&[usize]>) -> Opt
         s.push_str(&format!(
             "a batch is the input `{}` as the steps take it",
             x.name
+        ));
+    }
+    if !roles.labels.is_empty() {
+        s.push_str(&format!(
+            "; each label input ({}) is its label values in the batch, read into indices for the steps",
+            quoted(&roles.labels)
         ));
     }
     match roles.y.map(|k| &g.inputs[k]) {
