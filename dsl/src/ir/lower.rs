@@ -16,9 +16,11 @@ use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
 use crate::check::builtins::{self, Builtin, Distribution};
+use crate::check::shape::Val as CheckedVal;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
 use crate::resolve::{Index, Sub, Symbol};
+use crate::shape::layout::{LabelSet, Layout};
 use std::collections::BTreeMap;
 
 mod concat;
@@ -70,6 +72,7 @@ pub fn lower(
         kernels: BTreeMap::new(),
     };
     let mut scope = Scope::new(
+        index,
         infos
             .get(index)
             .map(|i| i.hypers.clone())
@@ -190,6 +193,9 @@ enum Bind {
 }
 
 struct Scope {
+    /// The model whose statements are lowered here (an index of the file's models and of
+    /// `Cx::infos`), whose declarations checking recorded.
+    model: usize,
     hypers: BTreeMap<String, f64>,
     names: BTreeMap<String, Val>,
     binds: Vec<(String, Bind)>,
@@ -209,8 +215,9 @@ struct Scope {
 }
 
 impl Scope {
-    fn new(hypers: Vec<(String, Option<f64>)>) -> Scope {
+    fn new(model: usize, hypers: Vec<(String, Option<f64>)>) -> Scope {
         Scope {
+            model,
             hypers: hypers
                 .into_iter()
                 .filter_map(|(n, v)| v.map(|v| (n, v)))
@@ -298,9 +305,6 @@ fn unsupported(span: Span, what: impl Into<String>) -> Fail {
 }
 
 type R<T> = Result<T, Fail>;
-
-/// A label set: its first label and count (`{0, 1}` is `(0, 2)`).
-type LabelSet = (i32, usize);
 
 impl Cx<'_, '_> {
     fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
@@ -471,13 +475,15 @@ impl Cx<'_, '_> {
                 };
                 for t in items {
                     let name = canonical(&t.name, scope);
-                    let (shape, set) = self.data_shape(&t.ty, scope)?;
+                    let (layout, ty) = self.declared(&name, scope, t.ty.span)?;
                     // One label is a class label; a vector's entries are numbers in the set.
                     let single =
                         matches!(&t.ty.kind, ast::TypeKind::Label { dims, .. } if dims.is_empty());
+                    let set = layout.labels;
                     let labels = if single { (set, None) } else { (None, set) };
-                    self.input(&name, shape, labels, role, t.name.span, scope)?;
-                    if let Some(hw) = image_sizes(&t.ty, scope)
+                    let hw = ty.shape.last_two(3);
+                    self.input(&name, layout.shape, labels, role, t.name.span, scope)?;
+                    if let Some(hw) = hw
                         && let Some(Val::Node(x)) = scope.names.get(&name)
                     {
                         self.spatial.insert(x.id, hw);
@@ -486,10 +492,8 @@ impl Cx<'_, '_> {
             }
             ast::StmtKind::Noise { name, ty, dist } => {
                 let canon = canonical(name, scope);
-                let shape = match ty {
-                    Some(t) => self.data_shape(t, scope)?.0,
-                    None => Shape::batch(1),
-                };
+                let span = ty.as_ref().map_or(name.span, |t| t.span);
+                let shape = self.declared(&canon, scope, span)?.0.shape;
                 self.input(&canon, shape, (None, None), Role::Noise, name.span, scope)?;
                 if let Some(slot) = self.graph.inputs.last_mut() {
                     slot.dist = Some(match dist_of(dist, scope) {
@@ -542,7 +546,8 @@ impl Cx<'_, '_> {
         let group = group.map(|g| canonical(g, scope));
         for p in items {
             let name = canonical(&p.name, scope);
-            let shape = self.param_shape(&p.ty, scope)?;
+            let (layout, ty) = self.declared(&name, scope, p.ty.span)?;
+            let (shape, kl) = (layout.shape, ty.shape.last_two(4));
             let full = match prefix {
                 Some(pre) => format!("{pre}.{name}"),
                 None => name.clone(),
@@ -552,7 +557,7 @@ impl Cx<'_, '_> {
                 None => {
                     let index = self.graph.params.len() as u32;
                     let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
-                    if let Some(kl) = kernel_sizes(&p.ty, scope) {
+                    if let Some(kl) = kl {
                         self.kernels.insert(id, kl);
                     }
                     let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
@@ -618,84 +623,17 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    fn data_shape(&self, t: &ast::Type, scope: &Scope) -> R<(Shape, Option<LabelSet>)> {
-        match &t.kind {
-            ast::TypeKind::Real(dims) => match dims.as_slice() {
-                [] => Ok((Shape::batch(1), None)),
-                [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
-                [r, c] => Ok((
-                    Shape::batch_matrix(dim(&r.expr, scope, t.span)?, dim(&c.expr, scope, t.span)?),
-                    None,
-                )),
-                [first, rest @ ..] => {
-                    let mut n = 1usize;
-                    for d in rest {
-                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
-                    }
-                    Ok((
-                        Shape::batch_matrix(dim(&first.expr, scope, t.span)?, n),
-                        None,
-                    ))
-                }
-            },
-            ast::TypeKind::Label { set, dims } => {
-                let (lo, count) = match set {
-                    ast::LabelSet::Range(lo, hi) => {
-                        let lo = int(lo, scope).unwrap_or(0);
-                        let hi = int(hi, scope).unwrap_or(lo);
-                        (lo, hi - lo + 1)
-                    }
-                    ast::LabelSet::Set(v) => {
-                        let vals: Vec<i64> = v.iter().filter_map(|e| int(e, scope)).collect();
-                        let lo = vals.iter().copied().min().unwrap_or(0);
-                        (lo, vals.len() as i64)
-                    }
-                };
-                let lo = i32::try_from(lo)
-                    .map_err(|_| unsupported(t.span, "a class label beyond ±2³¹"))?;
-                match dims.as_slice() {
-                    // A single label: 1 × B, usable as a class index or as a number.
-                    [] => Ok((Shape::batch(1), Some((lo, count as usize)))),
-                    // A vector of binary labels: used as numbers, each one in the set.
-                    [d] => Ok((
-                        Shape::batch(dim(&d.expr, scope, t.span)?),
-                        Some((lo, count as usize)),
-                    )),
-                    // A matrix of labels per example (a one-hot label per token, `{0, 1}^{K×N}`):
-                    // numbers to the model, each one in the set.
-                    [r, c] => Ok((
-                        Shape::batch_matrix(
-                            dim(&r.expr, scope, t.span)?,
-                            dim(&c.expr, scope, t.span)?,
-                        ),
-                        Some((lo, count as usize)),
-                    )),
-                    _ => Err(unsupported(t.span, "a tensor of labels")),
-                }
-            }
-        }
-    }
-
-    fn param_shape(&self, t: &ast::Type, scope: &Scope) -> R<Shape> {
-        match &t.kind {
-            ast::TypeKind::Real(dims) => match dims.as_slice() {
-                [] => Ok(Shape::SCALAR),
-                [d] => Ok(Shape::fixed(dim(&d.expr, scope, t.span)?, 1)),
-                [a, b] => Ok(Shape::fixed(
-                    dim(&a.expr, scope, t.span)?,
-                    dim(&b.expr, scope, t.span)?,
-                )),
-                // `C_o × C_i × K × L` is `C_o × (C_i·K·L)`, column-major (`ir::conv`).
-                [first, rest @ ..] => {
-                    let mut n = 1usize;
-                    for d in rest {
-                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
-                    }
-                    Ok(Shape::fixed(dim(&first.expr, scope, t.span)?, n))
-                }
-            },
-            ast::TypeKind::Label { .. } => Err(unsupported(t.span, "a label parameter")),
-        }
+    /// The layout of a declaration, from the type checking recorded for it (the one map
+    /// `shape::layout::of`), and that type. `span` is the declared type's, where a type the
+    /// IR cannot hold yet is reported.
+    fn declared(&self, name: &str, scope: &Scope, span: Span) -> R<(Layout, &CheckedVal)> {
+        let ty = self
+            .infos
+            .get(scope.model)
+            .and_then(|i| i.declared(name))
+            .ok_or_else(|| unsupported(span, format!("`{name}`, a declaration not checked")))?;
+        let layout = crate::shape::layout::of(ty).map_err(|e| unsupported(span, e.to_string()))?;
+        Ok((layout, ty))
     }
 
     fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool, scope: &mut Scope) -> R<()> {
@@ -1919,7 +1857,7 @@ impl Cx<'_, '_> {
             .get(i)
             .map(|m| m.hypers.clone())
             .unwrap_or_default();
-        let mut inner = Scope::new(hypers);
+        let mut inner = Scope::new(i, hypers);
         // Bind the callee's inputs to the arguments instead of creating graph inputs.
         let mut k = 0;
         let mut body = Vec::new();
@@ -2341,41 +2279,4 @@ impl crate::resolve::Names for Scope {
             Symbol::Unknown
         }
     }
-}
-
-/// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
-fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
-    last_two(t, 3, scope)
-}
-
-/// `K, L` of a kernel declared `ℝ^{C×C'×K×L}`.
-fn kernel_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
-    last_two(t, 4, scope)
-}
-
-/// The last two sizes of a type `ℝ^{…}` of `rank` dimensions.
-fn last_two(t: &ast::Type, rank: usize, scope: &Scope) -> Option<[u32; 2]> {
-    let ast::TypeKind::Real(dims) = &t.kind else {
-        return None;
-    };
-    let [.., h, w] = dims.as_slice() else {
-        return None;
-    };
-    if dims.len() != rank {
-        return None;
-    }
-    let size = |d: &ast::Dim| dim(&d.expr, scope, t.span).ok()?.try_into().ok();
-    Some([size(h)?, size(w)?])
-}
-
-fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {
-    int(e, scope)
-        .filter(|v| *v >= 1)
-        .map(|v| v as usize)
-        .ok_or_else(|| {
-            unsupported(
-                span,
-                "a dimension without a value (give its hyper-parameter a default)",
-            )
-        })
 }

@@ -1,9 +1,13 @@
-//! Symbolic dimensions, shapes and the types of values, printed in the book's notation.
+//! Shapes, one module for checking and the IR: the symbolic dimensions, shapes and types of
+//! values that checking infers, printed in the book's notation, and ([`layout`]) the IR's
+//! concrete `rows × cols` layout with the one map from the first to the second.
 //!
 //! A [`Dim`] is a polynomial over hyper-parameter names (`D`, `D_o-1`, `2·D`) together with its
 //! value when the hyper-parameters have one. Two dimensions are equal when both values are
 //! known and equal, or else when the polynomials are equal. Shapes are per example: a scalar,
 //! a column vector `ℝ^{D}`, a row vector (a transposed column) or a matrix `ℝ^{D×E}`.
+
+pub mod layout;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -105,7 +109,7 @@ impl fmt::Display for Poly {
 }
 
 /// One dimension: symbolic form and, where the hyper-parameters have values, its value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Dim {
     /// The symbolic form, as written in the spec.
     pub sym: Poly,
@@ -168,7 +172,7 @@ impl Dim {
 }
 
 /// The shape of one example's value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Shape {
     /// `ℝ`.
     Scalar,
@@ -237,6 +241,23 @@ impl Shape {
         }
     }
 
+    /// The values of the last two dimensions of a tensor of `rank` dimensions (`H, W` of an
+    /// image `ℝ^{C×H×W}`, `K, L` of a kernel `ℝ^{C_o×C_i×K×L}`), which the IR's layout folds
+    /// into its columns and the ops that need them carry.
+    pub fn last_two(&self, rank: usize) -> Option<[u32; 2]> {
+        let Shape::Tensor(ds) = self else {
+            return None;
+        };
+        let [.., h, w] = ds.as_slice() else {
+            return None;
+        };
+        if ds.len() != rank {
+            return None;
+        }
+        let size = |d: &Dim| u32::try_from(d.value.filter(|v| *v >= 1)?).ok();
+        Some([size(h)?, size(w)?])
+    }
+
     /// The book's notation with symbolic dimensions: `ℝ^{D×D_i}`.
     pub fn symbolic(&self) -> String {
         self.render(Dim::symbolic)
@@ -268,7 +289,7 @@ impl Shape {
 }
 
 /// The value set of a class label: `{lo … lo+count-1}`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Labels {
     /// The first label value.
     pub lo: i64,
@@ -277,7 +298,7 @@ pub struct Labels {
 }
 
 /// The type of a value in an equation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Val {
     /// Its shape for one example.
     pub shape: Shape,
@@ -354,6 +375,26 @@ impl Val {
             labels: None,
             diagonal: false,
             structure: Default::default(),
+        }
+    }
+}
+
+/// The type as checking shows it (dumps, hover, messages): `ℝ^{D} (= ℝ^{64})`, a label set
+/// `{0 … K-1}`, labels per entry `{0 … 1}^{D}`.
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.labels {
+            Some(l) => {
+                let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
+                let set = format!("{{{lo} … {sym}}}");
+                if self.shape.is_scalar() {
+                    f.write_str(&set)
+                } else {
+                    let shape = self.shape.symbolic();
+                    write!(f, "{set}^{}", shape.trim_start_matches("ℝ^"))
+                }
+            }
+            None => f.write_str(&self.shape.describe()),
         }
     }
 }
