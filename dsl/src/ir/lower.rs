@@ -19,7 +19,7 @@ use crate::check::builtins::{self, Builtin, Distribution};
 use crate::check::shape::Val as CheckedVal;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
-use crate::resolve::{Index, Sub, Symbol};
+use crate::resolve::{Index, ItemKind, Step, Sub, Symbol};
 use crate::shape::layout::{LabelSet, Layout};
 use std::collections::BTreeMap;
 
@@ -1143,7 +1143,7 @@ impl Cx<'_, '_> {
         }
         let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
         let texts: Vec<Option<String>> = items.iter().map(Item::text).collect();
-        let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
+        let resolved = self.resolve(n, &items, &texts, scope, span)?;
         match resolved {
             Some(v) => Ok(v),
             None if self.failed => Err(Fail::Quiet),
@@ -1154,103 +1154,138 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// The value of a name with its first `len` subscript items; `None` if it has none.
+    /// The value of a name by the one walk of its prefix ([`crate::resolve::path`]): the
+    /// root's value, then each step applied as a node; `None` if it has none.
     fn resolve(
         &mut self,
         n: &ast::Name,
         items: &[Item],
         texts: &[Option<String>],
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        let kinds: Vec<ItemKind> = items.iter().map(Item::kind).collect();
+        let path = {
+            let scope = &*scope;
+            let graph = &*self.graph;
+            crate::resolve::path(
+                &kinds,
+                |len| !matches!(root_known(n, texts, len, scope), Root::Unknown),
+                |len, _| match root_known(n, texts, len, scope) {
+                    Root::Named(Val::Node(v)) | Root::Frozen(Val::Node(v)) => matches!(
+                        graph.shape(v.id).cols,
+                        Cols::Batch(m) | Cols::Fixed(m) if m > 1
+                    ),
+                    _ => false,
+                },
+            )
+        };
+        let mut value = self.root(n, texts, path.root, scope, span)?;
+        for step in path.steps {
+            let Some(base) = value else {
+                return Ok(None);
+            };
+            value = self.step(base, step, items, scope, span)?;
+        }
+        Ok(value)
+    }
+
+    /// The value of the name with its first `len` subscript items, the root of its path.
+    fn root(
+        &mut self,
+        n: &ast::Name,
+        texts: &[Option<String>],
         len: usize,
         scope: &mut Scope,
         span: Span,
     ) -> R<Option<Val>> {
-        // A subscript that is the example index or a group has no spelling of its own: only a
-        // shorter prefix can name something, the item then applied to it.
-        let written: Option<Vec<String>> = texts[..len].iter().cloned().collect();
-        let full = written
-            .as_deref()
-            .map(|t| names::build(&n.word, n.primes, n.frozen, t));
-        if let Some(v) = full.as_ref().and_then(|f| scope.names.get(f)).cloned() {
-            return Ok(Some(v));
-        }
-        if n.frozen
-            && let Some(t) = written.as_deref()
-        {
-            let thawed = names::build(&n.word, n.primes, false, t);
-            if let Some(Val::Node(v)) = scope.names.get(&thawed).cloned() {
+        match root_known(n, texts, len, scope) {
+            Root::Named(v) => return Ok(Some(v.clone())),
+            Root::Frozen(Val::Node(v)) => {
+                let v = *v;
                 let id = self.frozen_of(v.id, span)?;
                 return Ok(Some(Val::Node(Lv { id, row: v.row })));
             }
-            if scope.group(&thawed).is_some() {
-                return Ok(Some(Val::Group));
-            }
+            Root::Frozen(_) => return Ok(Some(Val::Group)),
+            Root::Unknown if len > 0 => return Ok(None),
+            Root::Unknown => {}
         }
-        if len == 0 {
-            let full = names::build(&n.word, n.primes, n.frozen, &[]);
-            if let Some(v) = scope.hypers.get(&full).copied() {
-                return Ok(Some(Val::Node(Lv::of(self.constant(
-                    v,
-                    Shape::SCALAR,
-                    span,
-                )?))));
-            }
-            return Ok(match full.as_str() {
-                "π" => Some(Val::Node(Lv::of(self.constant(
-                    std::f64::consts::PI,
-                    Shape::SCALAR,
-                    span,
-                )?))),
-                "ones" => Some(Val::Ones {
-                    row: false,
-                    scale: None,
-                }),
-                _ => scope
-                    .group(&full)
-                    .filter(|_| scope.groups.contains_key(&full) || full == "φ")
-                    .map(|_| Val::Group),
-            });
+        let full = names::build(&n.word, n.primes, n.frozen, &[]);
+        if let Some(v) = scope.hypers.get(&full).copied() {
+            return Ok(Some(Val::Node(Lv::of(self.constant(
+                v,
+                Shape::SCALAR,
+                span,
+            )?))));
         }
-        // `X_{r,c}`: the entry in row r, column c of a matrix per example (as checked by
-        // `matrix_entry` in check/expr.rs), not column r's component c; `w_{k,l}` of a fixed
-        // matrix (a parameter): row k transposed and its l-th entry.
-        if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
-            && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
-            && matches!(self.graph.shape(v.id).cols, Cols::Batch(m) | Cols::Fixed(m) if m > 1)
-        {
-            let shape = self.graph.shape(v.id);
-            let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
-            if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
-                return Err(unsupported(
-                    span,
-                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
-                ));
+        Ok(match full.as_str() {
+            "π" => Some(Val::Node(Lv::of(self.constant(
+                std::f64::consts::PI,
+                Shape::SCALAR,
+                span,
+            )?))),
+            "ones" => Some(Val::Ones {
+                row: false,
+                scale: None,
+            }),
+            _ => scope
+                .group(&full)
+                .filter(|_| scope.groups.contains_key(&full) || full == "φ")
+                .map(|_| Val::Group),
+        })
+    }
+
+    /// One step of a name's path applied to the value before it.
+    fn step(
+        &mut self,
+        base: Val,
+        step: Step,
+        items: &[Item],
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        let k = match step {
+            Step::Item(k) => k,
+            // `X_{r,c}`: the entry in row r, column c of a matrix per example (as checked by
+            // `matrix_entry` in check/expr.rs), not column r's component c; `w_{k,l}` of a
+            // fixed matrix (a parameter): row k transposed and its l-th entry.
+            Step::Entry(_, r, c) => {
+                let Val::Node(v) = base else {
+                    return Ok(None);
+                };
+                let shape = self.graph.shape(v.id);
+                let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
+                if !(1..=rows).contains(&r) || !(1..=cols).contains(&c) {
+                    return Err(unsupported(
+                        span,
+                        format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
+                    ));
+                }
+                let (r, c) = ((r - 1) as u32, (c - 1) as u32);
+                let id = if let Cols::Batch(_) = shape.cols {
+                    let col = self.op(Op::ExampleCol(c), &[v.id], span)?;
+                    self.op(Op::Row(r), &[col], span)?
+                } else {
+                    let row = self.op(Op::Row(r), &[v.id], span)?;
+                    let col = self.op(Op::Transpose, &[row], span)?;
+                    self.op(Op::Row(c), &[col], span)?
+                };
+                return Ok(Some(Val::Node(Lv::of(id))));
             }
-            let (r, c) = ((*r - 1) as u32, (*c - 1) as u32);
-            let id = if let Cols::Batch(_) = shape.cols {
-                let col = self.op(Op::ExampleCol(c), &[v.id], span)?;
-                self.op(Op::Row(r), &[col], span)?
-            } else {
-                let row = self.op(Op::Row(r), &[v.id], span)?;
-                let col = self.op(Op::Transpose, &[row], span)?;
-                self.op(Op::Row(c), &[col], span)?
-            };
-            return Ok(Some(Val::Node(Lv::of(id))));
-        }
-        let k = len - 1;
-        let base = self.resolve(n, items, texts, k, scope, span)?;
+        };
         Ok(match (&items[k], base) {
-            (Item::Batch, Some(v)) => Some(v),
-            (Item::Int(i), Some(Val::Node(v))) => {
+            (Item::Batch, v) => Some(v),
+            (Item::Int(i), Val::Node(v)) => {
                 Some(Val::Node(Lv::of(self.numbered_component(v.id, *i, span)?)))
             }
-            (Item::Label(name), Some(Val::Node(v))) => {
+            (Item::Label(name), Val::Node(v)) => {
                 Some(Val::Node(Lv::of(self.pick(v.id, name, scope, span)?)))
             }
-            (Item::LabelEntry(name, k), Some(Val::Node(v))) => Some(Val::Node(Lv::of(
+            (Item::LabelEntry(name, k), Val::Node(v)) => Some(Val::Node(Lv::of(
                 self.pick_entry(v.id, name, *k, scope, span)?,
             ))),
             // `φ_j` inside `∑_j`: bound to one parameter at a time by `big`.
-            (Item::Group(members), Some(Val::Group)) => {
+            (Item::Group(members), Val::Group) => {
                 members.first().and_then(|m| scope.names.get(m).cloned())
             }
             _ => None,
@@ -2099,6 +2134,15 @@ enum Item {
 }
 
 impl Item {
+    /// What the walk of a name's prefix needs of the item.
+    fn kind(&self) -> ItemKind {
+        match self {
+            Item::Int(v) => ItemKind::Int(*v),
+            Item::Batch => ItemKind::Batch,
+            _ => ItemKind::Other,
+        }
+    }
+
     /// The item as it is spelt in a canonical name; `None` for the example index and a
     /// group, which no declared name contains.
     fn text(&self) -> Option<String> {
@@ -2108,6 +2152,47 @@ impl Item {
             Item::Batch | Item::Group(_) | Item::LabelEntry(..) => None,
         }
     }
+}
+
+/// What the name with its first `len` subscript items is bound to in lowering's scope.
+enum Root<'s> {
+    /// The name itself.
+    Named(&'s Val),
+    /// `φ⁻`, `β⁻`: the original of a frozen copy, a value or a group.
+    Frozen(&'s Val),
+    /// Nothing: a shorter prefix, or at none the word alone (a hyper-parameter, `π`, `ones`,
+    /// a group).
+    Unknown,
+}
+
+/// The root a prefix of `len` items names, if any. A subscript that is the example index or a
+/// group has no spelling of its own: only a shorter prefix can name something.
+fn root_known<'s>(
+    n: &ast::Name,
+    texts: &[Option<String>],
+    len: usize,
+    scope: &'s Scope,
+) -> Root<'s> {
+    let Some(written) = texts[..len]
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Root::Unknown;
+    };
+    let full = names::build(&n.word, n.primes, n.frozen, &written);
+    if let Some(v) = scope.names.get(&full) {
+        return Root::Named(v);
+    }
+    if n.frozen {
+        let thawed = names::build(&n.word, n.primes, false, &written);
+        match scope.names.get(&thawed) {
+            Some(v @ Val::Node(_)) => return Root::Frozen(v),
+            _ if scope.group(&thawed).is_some() => return Root::Frozen(&Val::Group),
+            _ => {}
+        }
+    }
+    Root::Unknown
 }
 
 /// A subscript item by the one reading ([`crate::resolve::sub`]), in lowering's terms.
