@@ -90,6 +90,10 @@ pub struct ModelInfo {
     /// canonical name: the index of each one's entry in `symbols`, whose type lowering lays
     /// out (`shape::layout::of`) instead of reading the declaration again.
     pub declared: BTreeMap<String, usize>,
+    /// The range of each family checking unrolled member by member, by its `for` clause's
+    /// span: what lowering unrolls (a family read as a whole vector or matrix, `entrywise`
+    /// and `entries`, has none).
+    pub(crate) families: BTreeMap<Span, Range>,
 }
 
 impl ModelInfo {
@@ -402,6 +406,8 @@ struct ModelCx<'c, 'a> {
     updated: BTreeSet<String>,
     /// The environment of the `env` line.
     env: Option<String>,
+    /// The families unrolled member by member, by `for` clause (`ModelInfo::families`).
+    families: BTreeMap<Span, Range>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -434,6 +440,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             node_defs: BTreeSet::new(),
             updated: BTreeSet::new(),
             env: None,
+            families: BTreeMap::new(),
         }
     }
 

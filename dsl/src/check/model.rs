@@ -212,6 +212,7 @@ impl ModelCx<'_, '_> {
                 symbols,
                 nodewise: self.nodewise,
                 declared,
+                families: self.families,
             },
             Interface {
                 inputs,

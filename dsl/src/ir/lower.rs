@@ -408,19 +408,13 @@ impl Cx<'_, '_> {
                 Some(f) if f.second.is_some() && self.entries(run, scope) => {}
                 Some(f) => {
                     let var = canonical(&f.var, scope);
-                    let lo = int(&f.lo, scope)
+                    // The members checking unrolled (`ModelInfo::families`).
+                    let range = self
+                        .infos
+                        .get(scope.model)
+                        .and_then(|i| i.families.get(&f.span))
+                        .copied()
                         .ok_or_else(|| unsupported(f.span, "a family without values"))?;
-                    let hi = int(&f.hi, scope)
-                        .ok_or_else(|| unsupported(f.span, "a family without values"))?;
-                    let next = match &f.next {
-                        None => None,
-                        Some(n) => Some(
-                            int(n, scope)
-                                .ok_or_else(|| unsupported(f.span, "a family without values"))?,
-                        ),
-                    };
-                    let range = crate::check::Range::new(lo, next, hi)
-                        .map_err(|e| Fail::Report(Box::new(e.diagnostic(f.span))))?;
                     for k in range.members() {
                         scope.binds.push((var.clone(), Bind::Int(k)));
                         for s in run {
