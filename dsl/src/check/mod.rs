@@ -94,6 +94,9 @@ pub struct ModelInfo {
     /// span: what lowering unrolls (a family read as a whole vector or matrix, `entrywise`
     /// and `entries`, has none).
     pub(crate) families: BTreeMap<Span, Range>,
+    /// The `‖w_j‖ ≤ c` lines with their radii evaluated (`check/max_norm.rs`), for lowering
+    /// to record in the graph.
+    pub max_norms: Vec<crate::ir::MaxNorm>,
 }
 
 impl ModelInfo {
@@ -408,6 +411,8 @@ struct ModelCx<'c, 'a> {
     env: Option<String>,
     /// The families unrolled member by member, by `for` clause (`ModelInfo::families`).
     families: BTreeMap<Span, Range>,
+    /// The max-norm constraints checked so far (`ModelInfo::max_norms`).
+    bounds: Vec<crate::ir::MaxNorm>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -441,6 +446,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             updated: BTreeSet::new(),
             env: None,
             families: BTreeMap::new(),
+            bounds: Vec::new(),
         }
     }
 

@@ -213,6 +213,7 @@ impl ModelCx<'_, '_> {
                 nodewise: self.nodewise,
                 declared,
                 families: self.families,
+                max_norms: self.bounds,
             },
             Interface {
                 inputs,

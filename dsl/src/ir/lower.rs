@@ -109,7 +109,7 @@ pub fn lower(
             wrt,
         });
     }
-    graph.max_norms = max_norms(model, &graph, &scope);
+    graph.max_norms = max_norms(infos.get(index), &graph);
     for (name, out) in scope.outputs {
         graph.outputs.push((name, out));
     }
@@ -123,28 +123,14 @@ pub fn lower(
     Ok(graph)
 }
 
-/// The model's `‖w_j‖ ≤ c` lines (checked by `check::max_norm`) for training to apply.
-fn max_norms(model: &ast::Model, graph: &Graph, scope: &Scope) -> Vec<super::MaxNorm> {
-    let mut out = Vec::new();
-    for m in &model.max_norms {
-        let Some((n, index)) = crate::check::max_norm::target(&m.of) else {
-            continue;
-        };
-        let mut base = n.clone();
-        base.sub.clear();
-        let param = canonical(&base, scope);
-        if let (true, Some(bound)) = (
-            graph.params.iter().any(|p| p.name == param),
-            num(&m.bound, scope),
-        ) {
-            out.push(super::MaxNorm {
-                param,
-                columns: index.is_some(),
-                bound,
-            });
-        }
-    }
-    out
+/// The model's `‖w_j‖ ≤ c` lines, as checking recorded them (`check::max_norm`), for
+/// training to apply to the graph's parameters.
+fn max_norms(info: Option<&ModelInfo>, graph: &Graph) -> Vec<super::MaxNorm> {
+    info.map_or(&[][..], |i| &i.max_norms)
+        .iter()
+        .filter(|m| graph.params.iter().any(|p| p.name == m.param))
+        .cloned()
+        .collect()
 }
 
 /// A lowered value: a node, and whether it stands for the transpose of a batch of column
