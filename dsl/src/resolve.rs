@@ -265,9 +265,16 @@ pub(crate) fn path(
         last: Option<(usize, Step)>,
         batch_only: bool,
     }
+    // The whole name bound: the root, with no walk (the common case).
+    if kinds.is_empty() || known(kinds.len()) {
+        return Path {
+            root: kinds.len(),
+            steps: Vec::new(),
+        };
+    }
     let mut prefixes: Vec<Prefix> = Vec::with_capacity(kinds.len() + 1);
     for len in 0..=kinds.len() {
-        if len == 0 || known(len) {
+        if len == 0 || (len < kinds.len() && known(len)) {
             prefixes.push(Prefix {
                 root: len,
                 last: None,

@@ -9,14 +9,15 @@
 
 pub mod layout;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A polynomial with integer coefficients over hyper-parameter names.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Poly {
-    /// Monomial (sorted factor names; empty for the constant) → coefficient; zeros removed.
-    terms: BTreeMap<Vec<String>, i64>,
+    /// (monomial, coefficient) sorted by monomial (sorted factor names; empty for the
+    /// constant, first), zeros removed: a vector rather than a map, since a dimension has a
+    /// term or two and is cloned with every type.
+    terms: Vec<(Vec<String>, i64)>,
 }
 
 impl Poly {
@@ -35,9 +36,17 @@ impl Poly {
     }
 
     fn add_term(&mut self, mono: Vec<String>, c: i64) {
-        let e = self.terms.entry(mono).or_insert(0);
-        *e = e.saturating_add(c);
-        self.terms.retain(|_, c| *c != 0);
+        match self.terms.binary_search_by(|(m, _)| m.cmp(&mono)) {
+            Ok(i) => {
+                let e = &mut self.terms[i].1;
+                *e = e.saturating_add(c);
+                if *e == 0 {
+                    self.terms.remove(i);
+                }
+            }
+            Err(i) if c != 0 => self.terms.insert(i, (mono, c)),
+            Err(_) => {}
+        }
     }
 
     /// `self + sign·other`.
@@ -62,11 +71,19 @@ impl Poly {
         p
     }
 
+    /// The coefficient of the constant monomial, if it has one.
+    fn constant_term(&self) -> Option<i64> {
+        self.terms
+            .first()
+            .filter(|(m, _)| m.is_empty())
+            .map(|(_, c)| *c)
+    }
+
     /// The constant value, if the polynomial has no variables.
     pub fn as_constant(&self) -> Option<i64> {
         match self.terms.len() {
             0 => Some(0),
-            1 => self.terms.get(&Vec::new()).copied(),
+            1 => self.constant_term(),
             _ => None,
         }
     }
@@ -79,7 +96,7 @@ impl fmt::Display for Poly {
         }
         // Variables first (in name order), the constant last: `D_o-1`, `2·D+1`.
         let mut first = true;
-        let constant = self.terms.get(&Vec::new()).copied();
+        let constant = self.constant_term();
         for (m, c) in self.terms.iter().filter(|(m, _)| !m.is_empty()) {
             let (sign, mag) = if *c < 0 {
                 ("-", c.unsigned_abs())

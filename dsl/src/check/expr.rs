@@ -744,10 +744,13 @@ impl ModelCx<'_, '_> {
         let path = crate::resolve::path(
             &kinds,
             |len| {
+                if len == items.len() {
+                    let thawed = || names::build(&n.word, n.primes, false, &texts);
+                    return self.scope.contains_key(&full)
+                        || (n.frozen && self.scope.contains_key(&thawed()));
+                }
                 let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
-                let thawed = || names::build(&n.word, n.primes, false, &texts[..len]);
                 self.scope.contains_key(&name)
-                    || (len == items.len() && n.frozen && self.scope.contains_key(&thawed()))
             },
             |root, through_batch| {
                 self.path_value(n, &items, &texts, root, &[])

@@ -1144,6 +1144,11 @@ impl Cx<'_, '_> {
         scope: &mut Scope,
         span: Span,
     ) -> R<Option<Val>> {
+        // The whole name bound is the root with no steps (`path`'s first rule), taken here
+        // without looking it up twice.
+        if let Root::Named(v) = root_known(n, texts, items.len(), scope) {
+            return Ok(Some(v.clone()));
+        }
         let kinds: Vec<ItemKind> = items.iter().map(Item::kind).collect();
         let path = {
             let scope = &*scope;
