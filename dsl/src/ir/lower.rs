@@ -10,6 +10,12 @@
 //! over columns. Families and sums over ranges are unrolled; `let` functions and the model
 //! function are inlined at each call; a sub-model call instantiates the callee's parameters
 //! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
+//!
+//! What checking decided is read, not derived again: each declaration's layout comes from
+//! the type checking recorded (`ModelInfo::declared`, through `shape::layout::of`), a family
+//! unrolls over the range it recorded (`ModelInfo::families`), max-norm radii are its
+//! `ModelInfo::max_norms`, and a name resolves by the one walk of its prefix
+//! (`resolve::path`).
 
 use super::extreme::Extreme;
 use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
