@@ -29,6 +29,7 @@ pub mod names;
 pub mod notation;
 pub mod opt;
 pub(crate) mod resolve;
+pub mod shape;
 pub mod spelling;
 pub mod syntax;
 

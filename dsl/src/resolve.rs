@@ -8,7 +8,9 @@
 //! diagnostics, lowering graph nodes), so each implements [`Names`], the few questions this
 //! reading asks, and both call [`sub`], [`canonical`] and [`number`]: the question "what does
 //! this subscript mean" has one answer. Each then acts on the [`Sub`] in its own terms
-//! (checking reports what is wrong, lowering builds nodes).
+//! (checking reports what is wrong, lowering builds nodes). What a whole name resolves to is
+//! one walk as well, [`path`]: the longest prefix bound in scope and the steps after it
+//! (the example, a component, a label's pick, an entry `X_{r,c}`), which each side applies.
 
 use crate::ast::{self, Expr, ExprKind};
 use crate::eval::Lookup;
@@ -206,4 +208,167 @@ fn label_entry(n: &ast::Name, names: &impl Names) -> Option<(String, i64)> {
         return None;
     }
     Some((base, integer(entry, names)?))
+}
+
+/// What the walk of a name's prefix needs to know of one subscript item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ItemKind {
+    /// A number: a component, or with the next number an entry `X_{r,c}`.
+    Int(i64),
+    /// The example index: keeps the value of a name per example.
+    Batch,
+    /// Anything else (a class label, a group's index, text).
+    Other,
+}
+
+/// What one subscript item after the root does to the value before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Item `k` (0-based) applied to the value: the example (`x_i`), a component (`f_1`,
+    /// `X_t` a column of a matrix per example), a label's pick (`softmax_{y_i}`), an entry
+    /// of a vector of labels, a group's member (`φ_j`).
+    Item(usize),
+    /// Items `k` and `k + 1`, both numbers: the entry `X_{r,c}` (1-based) of a matrix with
+    /// more than one column, per example (`X ∈ ℝ^{D×N}`) or fixed (`w_{k,l}`).
+    Entry(usize, i64, i64),
+}
+
+/// How a name with subscripts resolves: the name with its first `root` items names something
+/// (or `root` is 0: the word alone, a built-in constant or nothing), and each later item is a
+/// step from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Path {
+    /// How many subscript items the root's name has.
+    pub root: usize,
+    /// The steps after the root, in order.
+    pub steps: Vec<Step>,
+}
+
+/// The one walk of a name's prefix (`x_i` → `x`, then the example; `y_{i,1}` → `y`, the
+/// example, its first component; `X_{r,c}` an entry rather than column r's component c).
+/// `known(len)` says whether the name with its first `len` items is bound to something in the
+/// caller's scope; `matrix(root, through_batch)` whether the root's value is a matrix with
+/// more than one column (and, when the example index stands between it and the entry, one per
+/// example). The longest known prefix is the root, found from the whole name down; an entry
+/// is read where the two items before it lead to such a matrix. Checking and lowering apply
+/// the steps in their own terms (types and diagnostics, graph nodes).
+pub(crate) fn path(
+    kinds: &[ItemKind],
+    known: impl Fn(usize) -> bool,
+    matrix: impl Fn(usize, bool) -> bool,
+) -> Path {
+    // Bottom up: the path of every prefix from a shorter one, so the work is linear. Each
+    // prefix keeps its root, the prefix it extends with its last step, and whether its steps
+    // are all the example index.
+    struct Prefix {
+        root: usize,
+        last: Option<(usize, Step)>,
+        batch_only: bool,
+    }
+    // The whole name bound: the root, with no walk (the common case).
+    if kinds.is_empty() || known(kinds.len()) {
+        return Path {
+            root: kinds.len(),
+            steps: Vec::new(),
+        };
+    }
+    let mut prefixes: Vec<Prefix> = Vec::with_capacity(kinds.len() + 1);
+    for len in 0..=kinds.len() {
+        if len == 0 || (len < kinds.len() && known(len)) {
+            prefixes.push(Prefix {
+                root: len,
+                last: None,
+                batch_only: true,
+            });
+            continue;
+        }
+        let entry = match kinds[..len] {
+            [.., ItemKind::Int(r), ItemKind::Int(c)] => {
+                let base = &prefixes[len - 2];
+                let through_batch = base.last.is_some();
+                (base.batch_only && matrix(base.root, through_batch)).then_some((r, c))
+            }
+            _ => None,
+        };
+        let (from, step) = match entry {
+            Some((r, c)) => (len - 2, Step::Entry(len - 2, r, c)),
+            None => (len - 1, Step::Item(len - 1)),
+        };
+        let base = &prefixes[from];
+        prefixes.push(Prefix {
+            root: base.root,
+            last: Some((from, step)),
+            batch_only: base.batch_only
+                && step == Step::Item(len - 1)
+                && kinds[len - 1] == ItemKind::Batch,
+        });
+    }
+    let mut steps = Vec::new();
+    let mut at = kinds.len();
+    while let Some((from, step)) = prefixes.get(at).and_then(|p| p.last) {
+        steps.push(step);
+        at = from;
+    }
+    steps.reverse();
+    Path {
+        root: prefixes.get(kinds.len()).map_or(0, |p| p.root),
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ItemKind, Path, Step, path};
+    use ItemKind::{Batch, Int, Other};
+
+    #[test]
+    fn the_longest_known_prefix_is_the_root() {
+        // `h_2` in scope: the whole name.
+        let p = path(&[Int(2)], |len| len == 1, |_, _| false);
+        assert_eq!(
+            p,
+            Path {
+                root: 1,
+                steps: vec![]
+            }
+        );
+        // `y_{i,1}`: `y`, its example, the example's first component.
+        let p = path(&[Batch, Int(1)], |len| len == 0, |_, _| false);
+        assert_eq!(p.steps, vec![Step::Item(0), Step::Item(1)]);
+        // `softmax_{y_i}` style items after a known prefix `f_1`: `f_1`, then the pick.
+        let p = path(&[Int(1), Other], |len| len == 1, |_, _| false);
+        assert_eq!(
+            p,
+            Path {
+                root: 1,
+                steps: vec![Step::Item(1)]
+            }
+        );
+    }
+
+    #[test]
+    fn two_numbers_after_a_matrix_are_an_entry() {
+        // `X_{i,2,3}` with `X` a matrix per example: the example, then the entry (2, 3).
+        let p = path(
+            &[Batch, Int(2), Int(3)],
+            |len| len == 0,
+            |root, through| root == 0 && through,
+        );
+        assert_eq!(p.steps, vec![Step::Item(0), Step::Entry(1, 2, 3)]);
+        // The same subscripts after a vector: components, one after the other.
+        let p = path(&[Batch, Int(2), Int(3)], |len| len == 0, |_, _| false);
+        assert_eq!(p.steps, vec![Step::Item(0), Step::Item(1), Step::Item(2)]);
+        // `X_{1,2,3}` of a matrix: the entry (1, 2), then a component of that number (which
+        // checking refuses); an entry is read only right after the matrix or its example.
+        let p = path(&[Int(1), Int(2), Int(3)], |len| len == 0, |_, _| true);
+        assert_eq!(p.steps, vec![Step::Entry(0, 1, 2), Step::Item(2)]);
+    }
+
+    #[test]
+    fn a_long_subscript_is_walked_in_linear_time() {
+        let kinds = vec![Int(1); 20_000];
+        let p = path(&kinds, |len| len == 0, |_, _| true);
+        assert_eq!(p.root, 0);
+        assert_eq!(p.steps.len(), 19_999);
+    }
 }

@@ -9,7 +9,7 @@ use super::{Bound, Entry, Func, ModelCx, Sym};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
-use crate::resolve::Sub;
+use crate::resolve::{ItemKind, Step, Sub};
 use crate::syntax::walk;
 
 /// A subscript item, evaluated.
@@ -28,6 +28,15 @@ pub(super) enum Ix {
 }
 
 impl Ix {
+    /// What the walk of a name's prefix needs of the item.
+    fn kind(&self) -> ItemKind {
+        match self {
+            Ix::Int(v) => ItemKind::Int(*v),
+            Ix::Batch(_) => ItemKind::Batch,
+            _ => ItemKind::Other,
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Ix::Int(v) => v.to_string(),
@@ -729,35 +738,38 @@ impl ModelCx<'_, '_> {
         }
         let texts: Vec<String> = items.iter().map(Ix::text).collect();
         let full = names::build(&n.word, n.primes, n.frozen, &texts);
-        if let Some(v) = self.lookup_value(&full, span) {
-            return v;
-        }
-        if n.frozen {
-            // `φ⁻`: a frozen copy has the type of the original.
-            let thawed = names::build(&n.word, n.primes, false, &texts);
-            if let Some(v) = self.lookup_value(&thawed, span) {
-                return v;
-            }
-        }
-        if items.is_empty() {
-            // A family variable or an unrolled sum's index as a number (`β_t = 0.1 t for t ∈
-            // {1 … T}`, a schedule), as it already is in a subscript.
-            if let Some(Bound::Int(_)) = self.bound(&full) {
-                return Some(Val::scalar());
-            }
-            match full.as_str() {
-                "π" => return Some(Val::scalar()),
-                "ones" => return Some(Val::global(Shape::Col(Dim::wild()))),
-                _ => {}
-            }
-        }
-        if let Some(v) = self.matrix_entry(n, &items, &texts, span) {
-            return v;
+        // The one walk of the prefix: the whole name (or a frozen copy's original), else the
+        // longest prefix in scope and the steps after it.
+        let kinds: Vec<ItemKind> = items.iter().map(Ix::kind).collect();
+        let path = crate::resolve::path(
+            &kinds,
+            |len| {
+                if len == items.len() {
+                    let thawed = || names::build(&n.word, n.primes, false, &texts);
+                    return self.scope.contains_key(&full)
+                        || (n.frozen && self.scope.contains_key(&thawed()));
+                }
+                let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
+                self.scope.contains_key(&name)
+            },
+            |root, through_batch| {
+                self.path_value(n, &items, &texts, root, &[])
+                    .is_some_and(|v| {
+                        matches!(&v.shape, Shape::Mat(_, c) if c.value != Some(1))
+                            && (v.per_example || !through_batch)
+                    })
+            },
+        );
+        let Some((&last_step, rest)) = path.steps.split_last() else {
+            return self.whole_name(n, &full, &texts, span);
+        };
+        let base_val = self.path_value(n, &items, &texts, path.root, rest);
+        if let Step::Entry(_, r, c) = last_step {
+            return self.matrix_entry(n, base_val?, (r, c), &texts, span);
         }
         if let Some((last, rest)) = items.split_last() {
             let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
             let base_entry = self.scope.get(&base).cloned();
-            let base_val = self.prefix_value(n, &items, &texts, rest.len());
             if matches!(
                 base_entry,
                 Some(Entry {
@@ -811,6 +823,41 @@ impl ModelCx<'_, '_> {
         None
     }
 
+    /// A name whose whole spelling is its root: bound in scope, a frozen copy's original
+    /// (`φ⁻`), a family variable as a number, `π`, `ones`, or unknown.
+    fn whole_name(
+        &mut self,
+        n: &ast::Name,
+        full: &str,
+        texts: &[String],
+        span: Span,
+    ) -> Option<Val> {
+        if let Some(v) = self.lookup_value(full, span) {
+            return v;
+        }
+        if n.frozen {
+            // `φ⁻`: a frozen copy has the type of the original.
+            let thawed = names::build(&n.word, n.primes, false, texts);
+            if let Some(v) = self.lookup_value(&thawed, span) {
+                return v;
+            }
+        }
+        if texts.is_empty() {
+            // A family variable or an unrolled sum's index as a number (`β_t = 0.1 t for t ∈
+            // {1 … T}`, a schedule), as it already is in a subscript.
+            if let Some(Bound::Int(_)) = self.bound(full) {
+                return Some(Val::scalar());
+            }
+            match full {
+                "π" => return Some(Val::scalar()),
+                "ones" => return Some(Val::global(Shape::Col(Dim::wild()))),
+                _ => {}
+            }
+        }
+        self.unknown_name(full, span, n);
+        None
+    }
+
     /// `x_i` with `i` not bound to the example index here (E0209): the help says how to sum
     /// over the batch, and points at a sum that ends before the name when there is one.
     fn unbound_example_index(&mut self, var: &str, full: &str, base: &str, span: Span) {
@@ -857,30 +904,23 @@ impl ModelCx<'_, '_> {
 
     /// `X_{r,c}`: the entry in row `r` and column `c` of a matrix per example (`X ∈ ℝ^{D×N}`),
     /// a scalar per example, as the book writes a matrix's entries (`x_{ij}`, eq. 10.6), or of
-    /// a fixed matrix, a parameter's `w_{k,l}` (the course notes' `∑_k ∑_l |w_{k,l}|`). Its
-    /// last two subscript items are numbers, the name before them (`X`, `X_i`) such a matrix.
-    /// `None` when the name is not of that form; `Some(None)` when it is, with an entry out of
-    /// range (reported).
+    /// a fixed matrix, a parameter's `w_{k,l}` (the course notes' `∑_k ∑_l |w_{k,l}|`), where
+    /// the walk of the name's prefix read an entry (`resolve::path`): `base` is the matrix
+    /// (`X`, `X_i`). `None` when the entry is out of range (reported).
     fn matrix_entry(
         &mut self,
         n: &ast::Name,
-        items: &[Ix],
+        base: Val,
+        (r, c): (i64, i64),
         texts: &[String],
         span: Span,
-    ) -> Option<Option<Val>> {
-        let [.., Ix::Int(r), Ix::Int(c)] = items else {
-            return None;
-        };
-        let base = self.prefix_value(n, items, texts, items.len() - 2)?;
+    ) -> Option<Val> {
         let Shape::Mat(rows, cols) = &base.shape else {
             return None;
         };
-        if cols.value == Some(1) {
-            return None;
-        }
         let ix_span = n.sub.last().map_or(span, |s| s.span);
-        let name = names::build(&n.word, n.primes, n.frozen, &texts[..items.len() - 2]);
-        for (k, d, what) in [(*r, rows, "row"), (*c, cols, "column")] {
+        let name = names::build(&n.word, n.primes, n.frozen, &texts[..texts.len() - 2]);
+        for (k, d, what) in [(r, rows, "row"), (c, cols, "column")] {
             if let Some(len) = d.value
                 && (k < 1 || k > len)
             {
@@ -893,53 +933,65 @@ impl ModelCx<'_, '_> {
                     .label(format!("must be between 1 and {len}"))
                     .help("`X_{r,c}` is the entry in row r and column c, counted from 1"),
                 );
-                return Some(None);
+                return None;
             }
         }
-        Some(Some(Val {
+        Some(Val {
             shape: Shape::Scalar,
             per_example: base.per_example,
             labels: None,
             diagonal: false,
             structure: Default::default(),
-        }))
+        })
     }
 
-    /// The value of a name with only its first `len` subscript items, quietly: `y_{i,1}`
-    /// resolves `y_i` (the i-th example of `y`) before taking its first component.
-    fn prefix_value(
+    /// The value of a name's path quietly: the root (the name with its first `root` items) and
+    /// the given steps after it. `y_{i,1}` resolves `y_i` (the i-th example of `y`) before
+    /// taking its first component.
+    fn path_value(
         &self,
         n: &ast::Name,
         items: &[Ix],
         texts: &[String],
-        len: usize,
+        root: usize,
+        steps: &[Step],
     ) -> Option<Val> {
-        let name = names::build(&n.word, n.primes, n.frozen, &texts[..len]);
-        if let Some(e) = self.scope.get(&name) {
-            return match &e.sym {
-                Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v) => Some(v.clone()),
-                _ => None,
-            };
-        }
-        let k = len.checked_sub(1)?;
-        let base = self.prefix_value(n, items, texts, k)?;
-        let scalar = Val {
+        let name = names::build(&n.word, n.primes, n.frozen, &texts[..root]);
+        let mut v = match &self.scope.get(&name)?.sym {
+            Sym::Data(_, v) | Sym::Param(v, _) | Sym::Value(v) => v.clone(),
+            _ => return None,
+        };
+        let scalar = |per_example| Val {
             shape: Shape::Scalar,
-            per_example: base.per_example,
+            per_example,
             labels: None,
             diagonal: false,
             structure: Default::default(),
         };
-        match (&items[k], &base.shape) {
-            (Ix::Batch(_), _) if base.per_example => Some(base),
-            (Ix::Int(i), Shape::Col(d) | Shape::Row(d))
-                if *i >= 1 && d.value.is_none_or(|n| *i <= n) =>
-            {
-                Some(scalar)
-            }
-            (Ix::Label(l, _), Shape::Col(d)) if l.count.same(d) => Some(scalar),
-            _ => None,
+        for step in steps {
+            v = match (*step, &v.shape) {
+                (Step::Entry(_, r, c), Shape::Mat(rows, cols))
+                    if r >= 1
+                        && c >= 1
+                        && rows.value.is_none_or(|n| r <= n)
+                        && cols.value.is_none_or(|n| c <= n) =>
+                {
+                    scalar(v.per_example)
+                }
+                (Step::Entry(..), _) => return None,
+                (Step::Item(k), shape) => match (&items[k], shape) {
+                    (Ix::Batch(_), _) if v.per_example => v,
+                    (Ix::Int(i), Shape::Col(d) | Shape::Row(d))
+                        if *i >= 1 && d.value.is_none_or(|n| *i <= n) =>
+                    {
+                        scalar(v.per_example)
+                    }
+                    (Ix::Label(l, _), Shape::Col(d)) if l.count.same(d) => scalar(v.per_example),
+                    _ => return None,
+                },
+            };
         }
+        Some(v)
     }
 
     /// `A + I`, `A − I`, `A ⊙ I` (the identity possibly scaled, `(1 + ε) I`): the result

@@ -118,6 +118,7 @@ impl ModelCx<'_, '_> {
             self.poison_family(group);
             return;
         }
+        self.families.insert(f.span, range);
         for k in range.members() {
             self.binds.push((var.clone(), Bound::Int(k)));
             group.iter().for_each(|s| self.stmt(s));

@@ -5,7 +5,8 @@
 //! `X_t` is everywhere in the language, so with the notes' `wᵀ x` a column is one unit's
 //! incoming weights. `‖w‖ ≤ c` without a subscript bounds the whole parameter (all its
 //! entries). The bars must hold a parameter, or a parameter with one free index (`E0257`);
-//! `c` must be a positive number (`E0258`). Lowering records each constraint in
+//! `c` must be a positive number (`E0258`). Checking records each constraint
+//! (`ModelInfo::max_norms`) and lowering copies those of its parameters into
 //! `ir::Graph::max_norms`; the runtime's optimiser applies it (`runtime::optim::MaxNorm`).
 
 use super::ModelCx;
@@ -76,7 +77,11 @@ impl ModelCx<'_, '_> {
             }
         }
         match self.eval_quiet(&m.bound) {
-            Some(c) if c > 0.0 && c.is_finite() => {}
+            Some(c) if c > 0.0 && c.is_finite() => self.bounds.push(crate::ir::MaxNorm {
+                param: name,
+                columns: index.is_some(),
+                bound: c,
+            }),
             _ => self.error(
                 Diagnostic::new(
                     Code::E0258,

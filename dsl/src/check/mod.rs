@@ -37,7 +37,7 @@ mod model;
 mod nodewise;
 pub use model::ENVIRONMENTS;
 mod scope;
-pub mod shape;
+pub use crate::shape;
 mod stack;
 mod stmt;
 mod table;
@@ -86,6 +86,29 @@ pub struct ModelInfo {
     /// statement's span, as the matrix equation checking read it as (`check/nodewise.rs`):
     /// what lowering lowers in its place.
     pub nodewise: Vec<(Span, ast::Stmt)>,
+    /// The declarations (inputs, targets, noise, parameters; family members one by one), by
+    /// canonical name: the index of each one's entry in `symbols`, whose type lowering lays
+    /// out (`shape::layout::of`) instead of reading the declaration again.
+    pub declared: BTreeMap<String, usize>,
+    /// The range of each family checking unrolled member by member, by its `for` clause's
+    /// span: what lowering unrolls (a family read as a whole vector or matrix, `entrywise`
+    /// and `entries`, has none).
+    pub(crate) families: BTreeMap<Span, Range>,
+    /// The `‖w_j‖ ≤ c` lines with their radii evaluated (`check/max_norm.rs`), for lowering
+    /// to record in the graph.
+    pub max_norms: Vec<crate::ir::MaxNorm>,
+}
+
+impl ModelInfo {
+    /// The checked type of a declared input, target, noise or parameter (`Ω_2` of a family
+    /// `Ω_k`), by canonical name.
+    pub fn declared(&self, name: &str) -> Option<&Val> {
+        let i = *self.declared.get(name)?;
+        match &self.symbols.get(i)?.ty {
+            SymbolType::Val { val, .. } => Some(val),
+            _ => None,
+        }
+    }
 }
 
 /// What kind of quantity a name is.
@@ -128,12 +151,51 @@ pub struct SymbolInfo {
     pub kind: SymbolKind,
     /// The canonical name (`β_0`, `h_2`, `f[x, φ]`).
     pub name: String,
-    /// Its type in the book's notation, with values: `ℝ^{D} (= ℝ^{64})`.
-    pub ty: String,
+    /// Its type; `Display` shows it in the book's notation, with values: `ℝ^{D} (= ℝ^{64})`.
+    pub ty: SymbolType,
     /// Whether it varies per example.
     pub per_example: bool,
     /// Where it is defined.
     pub span: Span,
+}
+
+/// The type of a named quantity. `Display` gives the text of dumps and hover: `ℝ^{D×D} ∈ φ`,
+/// `= softmax`, `user function`, `= model Block`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SymbolType {
+    /// A value's type: data, a parameter (with the group it was declared in), a value, the
+    /// model function's result.
+    Val {
+        /// The checked type.
+        val: Val,
+        /// A parameter's group (`∈ θ`).
+        group: Option<String>,
+    },
+    /// A name bound to a built-in, with the subscript it was bound with (`LReLU_{0.1}`).
+    Builtin(Builtin, Vec<ast::Expr>),
+    /// A `let` function with formals.
+    User,
+    /// A sub-model instance's name bound to another model of the file.
+    Model(String),
+}
+
+impl std::fmt::Display for SymbolType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SymbolType::Val { val, group: None } => write!(f, "{val}"),
+            SymbolType::Val {
+                val,
+                group: Some(g),
+            } => write!(f, "{val} ∈ {g}"),
+            SymbolType::Builtin(b, sub) if sub.is_empty() => write!(f, "= {}", b.name()),
+            SymbolType::Builtin(b, sub) => {
+                let sub: Vec<String> = sub.iter().map(dump::expr).collect();
+                write!(f, "= {}_{{{}}}", b.name(), sub.join(","))
+            }
+            SymbolType::User => f.write_str("user function"),
+            SymbolType::Model(m) => write!(f, "= model {m}"),
+        }
+    }
 }
 
 /// Checks a parsed file with default hyper-parameters.
@@ -347,6 +409,10 @@ struct ModelCx<'c, 'a> {
     updated: BTreeSet<String>,
     /// The environment of the `env` line.
     env: Option<String>,
+    /// The families unrolled member by member, by `for` clause (`ModelInfo::families`).
+    families: BTreeMap<Span, Range>,
+    /// The max-norm constraints checked so far (`ModelInfo::max_norms`).
+    bounds: Vec<crate::ir::MaxNorm>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -379,6 +445,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             node_defs: BTreeSet::new(),
             updated: BTreeSet::new(),
             env: None,
+            families: BTreeMap::new(),
+            bounds: Vec::new(),
         }
     }
 
@@ -412,9 +480,10 @@ pub fn dump(checked: &Checked) -> String {
             .max()
             .unwrap_or(0);
         for s in &m.symbols {
+            let ty = s.ty.to_string();
             let pad = width - s.name.chars().count();
             let per = if s.per_example { "  (per example)" } else { "" };
-            let sep = if s.ty.starts_with('=') || s.ty.starts_with("user") {
+            let sep = if ty.starts_with('=') || ty.starts_with("user") {
                 ""
             } else {
                 ": "
@@ -425,7 +494,7 @@ pub fn dump(checked: &Checked) -> String {
                 s.kind.word(),
                 s.name,
                 " ".repeat(pad),
-                s.ty
+                ty
             );
         }
     }

@@ -2,13 +2,13 @@
 //! `let` cycles, parameter groups, then each family run), turns the unknown names a later
 //! equation defines into `E0211`, and the model's info (for dumps) and interface (for callers).
 
-use super::shape::{Poly, Val};
+use super::shape::Val;
 use super::{Entry, Func, ModelCx, Sym};
-use super::{Interface, ModelInfo, SymbolInfo};
+use super::{Interface, ModelInfo, SymbolInfo, SymbolType};
 use crate::ast::{self};
 use crate::diag::{Code, Diagnostic};
-use crate::dump;
 use crate::names;
+use std::collections::BTreeMap;
 
 /// The environments `env NAME` may name (`runtime::env::NAMES`, which a test keeps equal).
 pub const ENVIRONMENTS: &[&str] = &["Bandit", "CartPole", "FrozenLake", "FrozenLakeSlippery"];
@@ -125,36 +125,27 @@ impl ModelCx<'_, '_> {
             })
             .collect();
         let mut symbols = Vec::new();
+        let mut declared = BTreeMap::new();
         for (kind, name, display) in &self.order {
             let Some(e) = self.scope.get(name) else {
                 continue;
             };
+            let val = |v: &Val, group: Option<&String>| SymbolType::Val {
+                val: v.clone(),
+                group: group.cloned(),
+            };
             let (ty, per_example, shown) = match &e.sym {
                 Sym::Data(_, v) | Sym::Value(v) => (
-                    describe(v),
+                    val(v, None),
                     v.per_example,
                     display.clone().unwrap_or_else(|| name.clone()),
                 ),
-                Sym::Param(v, group) => {
-                    let ty = match group {
-                        Some(g) => format!("{} ∈ {g}", describe(v)),
-                        None => describe(v),
-                    };
-                    (ty, false, name.clone())
-                }
+                Sym::Param(v, group) => (val(v, group.as_ref()), false, name.clone()),
                 Sym::Func(Func::Builtin(b, _, sub)) => {
-                    let sub = if sub.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "_{{{}}}",
-                            sub.iter().map(dump::expr).collect::<Vec<_>>().join(",")
-                        )
-                    };
-                    (format!("= {}{sub}", b.name()), false, name.clone())
+                    (SymbolType::Builtin(*b, sub.clone()), false, name.clone())
                 }
                 Sym::Func(Func::User { formals, .. }) => (
-                    "user function".to_string(),
+                    SymbolType::User,
                     false,
                     format!("{name}[{}]", formals.join(", ")),
                 ),
@@ -170,18 +161,21 @@ impl ModelCx<'_, '_> {
                         .map(String::as_str)
                         .collect();
                     (
-                        describe(out),
+                        val(out, None),
                         out.per_example,
                         format!("{name}[{}, {group}]", args.join(", ")),
                     )
                 }
                 Sym::Func(Func::Sub(i)) => (
-                    format!("= model {}", self.chk.file.models[*i].name.text),
+                    SymbolType::Model(self.chk.file.models[*i].name.text.clone()),
                     false,
                     name.clone(),
                 ),
                 Sym::Hyper(_) | Sym::Group | Sym::Poisoned => continue,
             };
+            if matches!(e.sym, Sym::Data(..) | Sym::Param(..)) {
+                declared.insert(name.clone(), symbols.len());
+            }
             symbols.push(SymbolInfo {
                 kind: *kind,
                 name: shown,
@@ -217,6 +211,9 @@ impl ModelCx<'_, '_> {
                 hypers,
                 symbols,
                 nodewise: self.nodewise,
+                declared,
+                families: self.families,
+                max_norms: self.bounds,
             },
             Interface {
                 inputs,
@@ -225,20 +222,5 @@ impl ModelCx<'_, '_> {
                 inlined: self.inlined,
             },
         )
-    }
-}
-
-fn describe(v: &Val) -> String {
-    match &v.labels {
-        Some(l) => {
-            let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
-            let set = format!("{{{lo} … {sym}}}");
-            if v.shape.is_scalar() {
-                set
-            } else {
-                format!("{set}^{}", v.shape.symbolic().trim_start_matches("ℝ^"))
-            }
-        }
-        None => v.shape.describe(),
     }
 }

@@ -10,15 +10,23 @@
 //! over columns. Families and sums over ranges are unrolled; `let` functions and the model
 //! function are inlined at each call; a sub-model call instantiates the callee's parameters
 //! under the group name given at the call (`Block[x, φ_1]` owns `φ_1.β`, `φ_1.Ω`).
+//!
+//! What checking decided is read, not derived again: each declaration's layout comes from
+//! the type checking recorded (`ModelInfo::declared`, through `shape::layout::of`), a family
+//! unrolls over the range it recorded (`ModelInfo::families`), max-norm radii are its
+//! `ModelInfo::max_norms`, and a name resolves by the one walk of its prefix
+//! (`resolve::path`).
 
 use super::extreme::Extreme;
 use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
 use crate::check::builtins::{self, Builtin, Distribution};
+use crate::check::shape::Val as CheckedVal;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
-use crate::resolve::{Index, Sub, Symbol};
+use crate::resolve::{Index, ItemKind, Step, Sub, Symbol};
+use crate::shape::layout::{LabelSet, Layout};
 use std::collections::BTreeMap;
 
 mod concat;
@@ -70,6 +78,7 @@ pub fn lower(
         kernels: BTreeMap::new(),
     };
     let mut scope = Scope::new(
+        index,
         infos
             .get(index)
             .map(|i| i.hypers.clone())
@@ -106,7 +115,7 @@ pub fn lower(
             wrt,
         });
     }
-    graph.max_norms = max_norms(model, &graph, &scope);
+    graph.max_norms = max_norms(infos.get(index), &graph);
     for (name, out) in scope.outputs {
         graph.outputs.push((name, out));
     }
@@ -120,28 +129,14 @@ pub fn lower(
     Ok(graph)
 }
 
-/// The model's `‖w_j‖ ≤ c` lines (checked by `check::max_norm`) for training to apply.
-fn max_norms(model: &ast::Model, graph: &Graph, scope: &Scope) -> Vec<super::MaxNorm> {
-    let mut out = Vec::new();
-    for m in &model.max_norms {
-        let Some((n, index)) = crate::check::max_norm::target(&m.of) else {
-            continue;
-        };
-        let mut base = n.clone();
-        base.sub.clear();
-        let param = canonical(&base, scope);
-        if let (true, Some(bound)) = (
-            graph.params.iter().any(|p| p.name == param),
-            num(&m.bound, scope),
-        ) {
-            out.push(super::MaxNorm {
-                param,
-                columns: index.is_some(),
-                bound,
-            });
-        }
-    }
-    out
+/// The model's `‖w_j‖ ≤ c` lines, as checking recorded them (`check::max_norm`), for
+/// training to apply to the graph's parameters.
+fn max_norms(info: Option<&ModelInfo>, graph: &Graph) -> Vec<super::MaxNorm> {
+    info.map_or(&[][..], |i| &i.max_norms)
+        .iter()
+        .filter(|m| graph.params.iter().any(|p| p.name == m.param))
+        .cloned()
+        .collect()
 }
 
 /// A lowered value: a node, and whether it stands for the transpose of a batch of column
@@ -190,6 +185,9 @@ enum Bind {
 }
 
 struct Scope {
+    /// The model whose statements are lowered here (an index of the file's models and of
+    /// `Cx::infos`), whose declarations checking recorded.
+    model: usize,
     hypers: BTreeMap<String, f64>,
     names: BTreeMap<String, Val>,
     binds: Vec<(String, Bind)>,
@@ -209,8 +207,9 @@ struct Scope {
 }
 
 impl Scope {
-    fn new(hypers: Vec<(String, Option<f64>)>) -> Scope {
+    fn new(model: usize, hypers: Vec<(String, Option<f64>)>) -> Scope {
         Scope {
+            model,
             hypers: hypers
                 .into_iter()
                 .filter_map(|(n, v)| v.map(|v| (n, v)))
@@ -298,9 +297,6 @@ fn unsupported(span: Span, what: impl Into<String>) -> Fail {
 }
 
 type R<T> = Result<T, Fail>;
-
-/// A label set: its first label and count (`{0, 1}` is `(0, 2)`).
-type LabelSet = (i32, usize);
 
 impl Cx<'_, '_> {
     fn push(&mut self, op: Op, args: Vec<NodeId>, declared: Shape, span: Span) -> R<NodeId> {
@@ -404,19 +400,13 @@ impl Cx<'_, '_> {
                 Some(f) if f.second.is_some() && self.entries(run, scope) => {}
                 Some(f) => {
                     let var = canonical(&f.var, scope);
-                    let lo = int(&f.lo, scope)
+                    // The members checking unrolled (`ModelInfo::families`).
+                    let range = self
+                        .infos
+                        .get(scope.model)
+                        .and_then(|i| i.families.get(&f.span))
+                        .copied()
                         .ok_or_else(|| unsupported(f.span, "a family without values"))?;
-                    let hi = int(&f.hi, scope)
-                        .ok_or_else(|| unsupported(f.span, "a family without values"))?;
-                    let next = match &f.next {
-                        None => None,
-                        Some(n) => Some(
-                            int(n, scope)
-                                .ok_or_else(|| unsupported(f.span, "a family without values"))?,
-                        ),
-                    };
-                    let range = crate::check::Range::new(lo, next, hi)
-                        .map_err(|e| Fail::Report(Box::new(e.diagnostic(f.span))))?;
                     for k in range.members() {
                         scope.binds.push((var.clone(), Bind::Int(k)));
                         for s in run {
@@ -471,13 +461,15 @@ impl Cx<'_, '_> {
                 };
                 for t in items {
                     let name = canonical(&t.name, scope);
-                    let (shape, set) = self.data_shape(&t.ty, scope)?;
+                    let (layout, ty) = self.declared(&name, scope, t.ty.span)?;
                     // One label is a class label; a vector's entries are numbers in the set.
                     let single =
                         matches!(&t.ty.kind, ast::TypeKind::Label { dims, .. } if dims.is_empty());
+                    let set = layout.labels;
                     let labels = if single { (set, None) } else { (None, set) };
-                    self.input(&name, shape, labels, role, t.name.span, scope)?;
-                    if let Some(hw) = image_sizes(&t.ty, scope)
+                    let hw = ty.shape.last_two(3);
+                    self.input(&name, layout.shape, labels, role, t.name.span, scope)?;
+                    if let Some(hw) = hw
                         && let Some(Val::Node(x)) = scope.names.get(&name)
                     {
                         self.spatial.insert(x.id, hw);
@@ -486,10 +478,8 @@ impl Cx<'_, '_> {
             }
             ast::StmtKind::Noise { name, ty, dist } => {
                 let canon = canonical(name, scope);
-                let shape = match ty {
-                    Some(t) => self.data_shape(t, scope)?.0,
-                    None => Shape::batch(1),
-                };
+                let span = ty.as_ref().map_or(name.span, |t| t.span);
+                let shape = self.declared(&canon, scope, span)?.0.shape;
                 self.input(&canon, shape, (None, None), Role::Noise, name.span, scope)?;
                 if let Some(slot) = self.graph.inputs.last_mut() {
                     slot.dist = Some(match dist_of(dist, scope) {
@@ -542,7 +532,8 @@ impl Cx<'_, '_> {
         let group = group.map(|g| canonical(g, scope));
         for p in items {
             let name = canonical(&p.name, scope);
-            let shape = self.param_shape(&p.ty, scope)?;
+            let (layout, ty) = self.declared(&name, scope, p.ty.span)?;
+            let (shape, kl) = (layout.shape, ty.shape.last_two(4));
             let full = match prefix {
                 Some(pre) => format!("{pre}.{name}"),
                 None => name.clone(),
@@ -552,7 +543,7 @@ impl Cx<'_, '_> {
                 None => {
                     let index = self.graph.params.len() as u32;
                     let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
-                    if let Some(kl) = kernel_sizes(&p.ty, scope) {
+                    if let Some(kl) = kl {
                         self.kernels.insert(id, kl);
                     }
                     let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
@@ -618,84 +609,17 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    fn data_shape(&self, t: &ast::Type, scope: &Scope) -> R<(Shape, Option<LabelSet>)> {
-        match &t.kind {
-            ast::TypeKind::Real(dims) => match dims.as_slice() {
-                [] => Ok((Shape::batch(1), None)),
-                [d] => Ok((Shape::batch(dim(&d.expr, scope, t.span)?), None)),
-                [r, c] => Ok((
-                    Shape::batch_matrix(dim(&r.expr, scope, t.span)?, dim(&c.expr, scope, t.span)?),
-                    None,
-                )),
-                [first, rest @ ..] => {
-                    let mut n = 1usize;
-                    for d in rest {
-                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
-                    }
-                    Ok((
-                        Shape::batch_matrix(dim(&first.expr, scope, t.span)?, n),
-                        None,
-                    ))
-                }
-            },
-            ast::TypeKind::Label { set, dims } => {
-                let (lo, count) = match set {
-                    ast::LabelSet::Range(lo, hi) => {
-                        let lo = int(lo, scope).unwrap_or(0);
-                        let hi = int(hi, scope).unwrap_or(lo);
-                        (lo, hi - lo + 1)
-                    }
-                    ast::LabelSet::Set(v) => {
-                        let vals: Vec<i64> = v.iter().filter_map(|e| int(e, scope)).collect();
-                        let lo = vals.iter().copied().min().unwrap_or(0);
-                        (lo, vals.len() as i64)
-                    }
-                };
-                let lo = i32::try_from(lo)
-                    .map_err(|_| unsupported(t.span, "a class label beyond ±2³¹"))?;
-                match dims.as_slice() {
-                    // A single label: 1 × B, usable as a class index or as a number.
-                    [] => Ok((Shape::batch(1), Some((lo, count as usize)))),
-                    // A vector of binary labels: used as numbers, each one in the set.
-                    [d] => Ok((
-                        Shape::batch(dim(&d.expr, scope, t.span)?),
-                        Some((lo, count as usize)),
-                    )),
-                    // A matrix of labels per example (a one-hot label per token, `{0, 1}^{K×N}`):
-                    // numbers to the model, each one in the set.
-                    [r, c] => Ok((
-                        Shape::batch_matrix(
-                            dim(&r.expr, scope, t.span)?,
-                            dim(&c.expr, scope, t.span)?,
-                        ),
-                        Some((lo, count as usize)),
-                    )),
-                    _ => Err(unsupported(t.span, "a tensor of labels")),
-                }
-            }
-        }
-    }
-
-    fn param_shape(&self, t: &ast::Type, scope: &Scope) -> R<Shape> {
-        match &t.kind {
-            ast::TypeKind::Real(dims) => match dims.as_slice() {
-                [] => Ok(Shape::SCALAR),
-                [d] => Ok(Shape::fixed(dim(&d.expr, scope, t.span)?, 1)),
-                [a, b] => Ok(Shape::fixed(
-                    dim(&a.expr, scope, t.span)?,
-                    dim(&b.expr, scope, t.span)?,
-                )),
-                // `C_o × C_i × K × L` is `C_o × (C_i·K·L)`, column-major (`ir::conv`).
-                [first, rest @ ..] => {
-                    let mut n = 1usize;
-                    for d in rest {
-                        n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
-                    }
-                    Ok(Shape::fixed(dim(&first.expr, scope, t.span)?, n))
-                }
-            },
-            ast::TypeKind::Label { .. } => Err(unsupported(t.span, "a label parameter")),
-        }
+    /// The layout of a declaration, from the type checking recorded for it (the one map
+    /// `shape::layout::of`), and that type. `span` is the declared type's, where a type the
+    /// IR cannot hold yet is reported.
+    fn declared(&self, name: &str, scope: &Scope, span: Span) -> R<(Layout, &CheckedVal)> {
+        let ty = self
+            .infos
+            .get(scope.model)
+            .and_then(|i| i.declared(name))
+            .ok_or_else(|| unsupported(span, format!("`{name}`, a declaration not checked")))?;
+        let layout = crate::shape::layout::of(ty).map_err(|e| unsupported(span, e.to_string()))?;
+        Ok((layout, ty))
     }
 
     fn equation(&mut self, lhs: &ast::Lhs, rhs: &Expr, loss: bool, scope: &mut Scope) -> R<()> {
@@ -1205,7 +1129,7 @@ impl Cx<'_, '_> {
         }
         let items: Vec<Item> = n.sub.iter().map(|s| item(s, scope)).collect();
         let texts: Vec<Option<String>> = items.iter().map(Item::text).collect();
-        let resolved = self.resolve(n, &items, &texts, items.len(), scope, span)?;
+        let resolved = self.resolve(n, &items, &texts, scope, span)?;
         match resolved {
             Some(v) => Ok(v),
             None if self.failed => Err(Fail::Quiet),
@@ -1216,103 +1140,143 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// The value of a name with its first `len` subscript items; `None` if it has none.
+    /// The value of a name by the one walk of its prefix ([`crate::resolve::path`]): the
+    /// root's value, then each step applied as a node; `None` if it has none.
     fn resolve(
         &mut self,
         n: &ast::Name,
         items: &[Item],
         texts: &[Option<String>],
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        // The whole name bound is the root with no steps (`path`'s first rule), taken here
+        // without looking it up twice.
+        if let Root::Named(v) = root_known(n, texts, items.len(), scope) {
+            return Ok(Some(v.clone()));
+        }
+        let kinds: Vec<ItemKind> = items.iter().map(Item::kind).collect();
+        let path = {
+            let scope = &*scope;
+            let graph = &*self.graph;
+            crate::resolve::path(
+                &kinds,
+                |len| !matches!(root_known(n, texts, len, scope), Root::Unknown),
+                |len, _| match root_known(n, texts, len, scope) {
+                    Root::Named(Val::Node(v)) | Root::Frozen(Val::Node(v)) => matches!(
+                        graph.shape(v.id).cols,
+                        Cols::Batch(m) | Cols::Fixed(m) if m > 1
+                    ),
+                    _ => false,
+                },
+            )
+        };
+        let mut value = self.root(n, texts, path.root, scope, span)?;
+        for step in path.steps {
+            let Some(base) = value else {
+                return Ok(None);
+            };
+            value = self.step(base, step, items, scope, span)?;
+        }
+        Ok(value)
+    }
+
+    /// The value of the name with its first `len` subscript items, the root of its path.
+    fn root(
+        &mut self,
+        n: &ast::Name,
+        texts: &[Option<String>],
         len: usize,
         scope: &mut Scope,
         span: Span,
     ) -> R<Option<Val>> {
-        // A subscript that is the example index or a group has no spelling of its own: only a
-        // shorter prefix can name something, the item then applied to it.
-        let written: Option<Vec<String>> = texts[..len].iter().cloned().collect();
-        let full = written
-            .as_deref()
-            .map(|t| names::build(&n.word, n.primes, n.frozen, t));
-        if let Some(v) = full.as_ref().and_then(|f| scope.names.get(f)).cloned() {
-            return Ok(Some(v));
-        }
-        if n.frozen
-            && let Some(t) = written.as_deref()
-        {
-            let thawed = names::build(&n.word, n.primes, false, t);
-            if let Some(Val::Node(v)) = scope.names.get(&thawed).cloned() {
+        match root_known(n, texts, len, scope) {
+            Root::Named(v) => return Ok(Some(v.clone())),
+            Root::Frozen(Val::Node(v)) => {
+                let v = *v;
                 let id = self.frozen_of(v.id, span)?;
                 return Ok(Some(Val::Node(Lv { id, row: v.row })));
             }
-            if scope.group(&thawed).is_some() {
-                return Ok(Some(Val::Group));
-            }
+            Root::Frozen(_) => return Ok(Some(Val::Group)),
+            Root::Unknown if len > 0 => return Ok(None),
+            Root::Unknown => {}
         }
-        if len == 0 {
-            let full = names::build(&n.word, n.primes, n.frozen, &[]);
-            if let Some(v) = scope.hypers.get(&full).copied() {
-                return Ok(Some(Val::Node(Lv::of(self.constant(
-                    v,
-                    Shape::SCALAR,
-                    span,
-                )?))));
-            }
-            return Ok(match full.as_str() {
-                "π" => Some(Val::Node(Lv::of(self.constant(
-                    std::f64::consts::PI,
-                    Shape::SCALAR,
-                    span,
-                )?))),
-                "ones" => Some(Val::Ones {
-                    row: false,
-                    scale: None,
-                }),
-                _ => scope
-                    .group(&full)
-                    .filter(|_| scope.groups.contains_key(&full) || full == "φ")
-                    .map(|_| Val::Group),
-            });
+        let full = names::build(&n.word, n.primes, n.frozen, &[]);
+        if let Some(v) = scope.hypers.get(&full).copied() {
+            return Ok(Some(Val::Node(Lv::of(self.constant(
+                v,
+                Shape::SCALAR,
+                span,
+            )?))));
         }
-        // `X_{r,c}`: the entry in row r, column c of a matrix per example (as checked by
-        // `matrix_entry` in check/expr.rs), not column r's component c; `w_{k,l}` of a fixed
-        // matrix (a parameter): row k transposed and its l-th entry.
-        if let [.., Item::Int(r), Item::Int(c)] = &items[..len]
-            && let Some(Val::Node(v)) = self.resolve(n, items, texts, len - 2, scope, span)?
-            && matches!(self.graph.shape(v.id).cols, Cols::Batch(m) | Cols::Fixed(m) if m > 1)
-        {
-            let shape = self.graph.shape(v.id);
-            let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
-            if !(1..=rows).contains(r) || !(1..=cols).contains(c) {
-                return Err(unsupported(
-                    span,
-                    format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
-                ));
+        Ok(match full.as_str() {
+            "π" => Some(Val::Node(Lv::of(self.constant(
+                std::f64::consts::PI,
+                Shape::SCALAR,
+                span,
+            )?))),
+            "ones" => Some(Val::Ones {
+                row: false,
+                scale: None,
+            }),
+            _ => scope
+                .group(&full)
+                .filter(|_| scope.groups.contains_key(&full) || full == "φ")
+                .map(|_| Val::Group),
+        })
+    }
+
+    /// One step of a name's path applied to the value before it.
+    fn step(
+        &mut self,
+        base: Val,
+        step: Step,
+        items: &[Item],
+        scope: &mut Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        let k = match step {
+            Step::Item(k) => k,
+            // `X_{r,c}`: the entry in row r, column c of a matrix per example (as checked by
+            // `matrix_entry` in check/expr.rs), not column r's component c; `w_{k,l}` of a
+            // fixed matrix (a parameter): row k transposed and its l-th entry.
+            Step::Entry(_, r, c) => {
+                let Val::Node(v) = base else {
+                    return Ok(None);
+                };
+                let shape = self.graph.shape(v.id);
+                let (rows, cols) = (shape.rows as i64, shape.cols_for(1) as i64);
+                if !(1..=rows).contains(&r) || !(1..=cols).contains(&c) {
+                    return Err(unsupported(
+                        span,
+                        format!("entry ({r}, {c}) of a {rows}×{cols} matrix"),
+                    ));
+                }
+                let (r, c) = ((r - 1) as u32, (c - 1) as u32);
+                let id = if let Cols::Batch(_) = shape.cols {
+                    let col = self.op(Op::ExampleCol(c), &[v.id], span)?;
+                    self.op(Op::Row(r), &[col], span)?
+                } else {
+                    let row = self.op(Op::Row(r), &[v.id], span)?;
+                    let col = self.op(Op::Transpose, &[row], span)?;
+                    self.op(Op::Row(c), &[col], span)?
+                };
+                return Ok(Some(Val::Node(Lv::of(id))));
             }
-            let (r, c) = ((*r - 1) as u32, (*c - 1) as u32);
-            let id = if let Cols::Batch(_) = shape.cols {
-                let col = self.op(Op::ExampleCol(c), &[v.id], span)?;
-                self.op(Op::Row(r), &[col], span)?
-            } else {
-                let row = self.op(Op::Row(r), &[v.id], span)?;
-                let col = self.op(Op::Transpose, &[row], span)?;
-                self.op(Op::Row(c), &[col], span)?
-            };
-            return Ok(Some(Val::Node(Lv::of(id))));
-        }
-        let k = len - 1;
-        let base = self.resolve(n, items, texts, k, scope, span)?;
+        };
         Ok(match (&items[k], base) {
-            (Item::Batch, Some(v)) => Some(v),
-            (Item::Int(i), Some(Val::Node(v))) => {
+            (Item::Batch, v) => Some(v),
+            (Item::Int(i), Val::Node(v)) => {
                 Some(Val::Node(Lv::of(self.numbered_component(v.id, *i, span)?)))
             }
-            (Item::Label(name), Some(Val::Node(v))) => {
+            (Item::Label(name), Val::Node(v)) => {
                 Some(Val::Node(Lv::of(self.pick(v.id, name, scope, span)?)))
             }
-            (Item::LabelEntry(name, k), Some(Val::Node(v))) => Some(Val::Node(Lv::of(
+            (Item::LabelEntry(name, k), Val::Node(v)) => Some(Val::Node(Lv::of(
                 self.pick_entry(v.id, name, *k, scope, span)?,
             ))),
             // `φ_j` inside `∑_j`: bound to one parameter at a time by `big`.
-            (Item::Group(members), Some(Val::Group)) => {
+            (Item::Group(members), Val::Group) => {
                 members.first().and_then(|m| scope.names.get(m).cloned())
             }
             _ => None,
@@ -1919,7 +1883,7 @@ impl Cx<'_, '_> {
             .get(i)
             .map(|m| m.hypers.clone())
             .unwrap_or_default();
-        let mut inner = Scope::new(hypers);
+        let mut inner = Scope::new(i, hypers);
         // Bind the callee's inputs to the arguments instead of creating graph inputs.
         let mut k = 0;
         let mut body = Vec::new();
@@ -2161,6 +2125,15 @@ enum Item {
 }
 
 impl Item {
+    /// What the walk of a name's prefix needs of the item.
+    fn kind(&self) -> ItemKind {
+        match self {
+            Item::Int(v) => ItemKind::Int(*v),
+            Item::Batch => ItemKind::Batch,
+            _ => ItemKind::Other,
+        }
+    }
+
     /// The item as it is spelt in a canonical name; `None` for the example index and a
     /// group, which no declared name contains.
     fn text(&self) -> Option<String> {
@@ -2170,6 +2143,47 @@ impl Item {
             Item::Batch | Item::Group(_) | Item::LabelEntry(..) => None,
         }
     }
+}
+
+/// What the name with its first `len` subscript items is bound to in lowering's scope.
+enum Root<'s> {
+    /// The name itself.
+    Named(&'s Val),
+    /// `φ⁻`, `β⁻`: the original of a frozen copy, a value or a group.
+    Frozen(&'s Val),
+    /// Nothing: a shorter prefix, or at none the word alone (a hyper-parameter, `π`, `ones`,
+    /// a group).
+    Unknown,
+}
+
+/// The root a prefix of `len` items names, if any. A subscript that is the example index or a
+/// group has no spelling of its own: only a shorter prefix can name something.
+fn root_known<'s>(
+    n: &ast::Name,
+    texts: &[Option<String>],
+    len: usize,
+    scope: &'s Scope,
+) -> Root<'s> {
+    let Some(written) = texts[..len]
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Root::Unknown;
+    };
+    let full = names::build(&n.word, n.primes, n.frozen, &written);
+    if let Some(v) = scope.names.get(&full) {
+        return Root::Named(v);
+    }
+    if n.frozen {
+        let thawed = names::build(&n.word, n.primes, false, &written);
+        match scope.names.get(&thawed) {
+            Some(v @ Val::Node(_)) => return Root::Frozen(v),
+            _ if scope.group(&thawed).is_some() => return Root::Frozen(&Val::Group),
+            _ => {}
+        }
+    }
+    Root::Unknown
 }
 
 /// A subscript item by the one reading ([`crate::resolve::sub`]), in lowering's terms.
@@ -2341,41 +2355,4 @@ impl crate::resolve::Names for Scope {
             Symbol::Unknown
         }
     }
-}
-
-/// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
-fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
-    last_two(t, 3, scope)
-}
-
-/// `K, L` of a kernel declared `ℝ^{C×C'×K×L}`.
-fn kernel_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
-    last_two(t, 4, scope)
-}
-
-/// The last two sizes of a type `ℝ^{…}` of `rank` dimensions.
-fn last_two(t: &ast::Type, rank: usize, scope: &Scope) -> Option<[u32; 2]> {
-    let ast::TypeKind::Real(dims) = &t.kind else {
-        return None;
-    };
-    let [.., h, w] = dims.as_slice() else {
-        return None;
-    };
-    if dims.len() != rank {
-        return None;
-    }
-    let size = |d: &ast::Dim| dim(&d.expr, scope, t.span).ok()?.try_into().ok();
-    Some([size(h)?, size(w)?])
-}
-
-fn dim(e: &Expr, scope: &Scope, span: Span) -> R<usize> {
-    int(e, scope)
-        .filter(|v| *v >= 1)
-        .map(|v| v as usize)
-        .ok_or_else(|| {
-            unsupported(
-                span,
-                "a dimension without a value (give its hyper-parameter a default)",
-            )
-        })
 }

@@ -150,6 +150,45 @@ fn overrides_change_shapes_and_family_sizes() {
 }
 
 #[test]
+fn declarations_are_typed_once_and_laid_out_from_the_record() {
+    use nnspec_dsl::ir::{Cols, Shape};
+    use nnspec_dsl::shape::layout;
+    let src = std::fs::read_to_string(repo_root().join("specs/deep.nn")).expect("specs/deep.nn");
+    let opts = Options {
+        overrides: vec![(None, "K".into(), 5.0), (None, "D".into(), 32.0)],
+    };
+    let checked = check_source(&src, &opts).expect("checks with K = 5");
+    let info = &checked.info.models[0];
+    // A family member under the overrides: Ω_4 ∈ ℝ^{D×D}, D = 32, a fixed 32 × 32 matrix.
+    let omega = info.declared("Ω_4").expect("Ω_4 is declared by the family");
+    assert_eq!(omega.to_string(), "ℝ^{D×D} (= ℝ^{32×32})");
+    let l = layout::of(omega).expect("a layout");
+    assert_eq!(l.shape, Shape::fixed(32, 32));
+    assert!(info.declared("Ω_5").is_some() && info.declared("Ω_6").is_none());
+    // The input x ∈ ℝ^{D_i}, D_i = 64, per example: 64 × B; the label y ∈ {0 … D_o-1},
+    // D_o = 10: one row per example, labels from 0, ten of them.
+    let x = layout::of(info.declared("x").expect("x")).expect("a layout");
+    assert_eq!(
+        (x.shape.rows, x.shape.cols, x.labels),
+        (64, Cols::Batch(1), None)
+    );
+    let y = layout::of(info.declared("y").expect("y")).expect("a layout");
+    assert_eq!(
+        (y.shape.rows, y.shape.cols, y.labels),
+        (1, Cols::Batch(1), Some((0, 10)))
+    );
+    // The lowered graph's slots are those layouts.
+    let g = checked.graphs[0].as_ref().expect("lowered");
+    let slot = g
+        .params
+        .iter()
+        .find(|p| p.name == "Ω_4")
+        .expect("a slot Ω_4");
+    assert_eq!(slot.shape, Shape::fixed(32, 32));
+    assert_eq!(g.inputs[0].shape, x.shape);
+}
+
+#[test]
 fn ascii_and_unicode_spellings_mean_the_same() {
     let uni = "model M[D = 3] { input x : ℝ^D; param β_0 : ℝ^D, Ω₀ : ℝ^{D×D}; \
                target y : ℝ^D; f[x, φ] = β_0 + Ω₀ x; loss L[φ] = ∑_i ‖f[x_i, φ] - y_i‖² }";

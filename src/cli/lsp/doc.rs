@@ -182,9 +182,10 @@ impl Doc {
             .iter()
             .take(6)
             .map(|s| {
-                let sep = if s.ty.starts_with('=') { "" } else { ": " };
+                let ty = s.ty.to_string();
+                let sep = if ty.starts_with('=') { "" } else { ": " };
                 let per = if s.per_example { "  (per example)" } else { "" };
-                format!("{} {} {sep}{}{per}", kind_word(s), s.name, s.ty)
+                format!("{} {} {sep}{ty}{per}", kind_word(s), s.name)
             })
             .collect();
         let more = if symbols.len() > 6 {

@@ -1,18 +1,23 @@
-//! Symbolic dimensions, shapes and the types of values, printed in the book's notation.
+//! Shapes, one module for checking and the IR: the symbolic dimensions, shapes and types of
+//! values that checking infers, printed in the book's notation, and ([`layout`]) the IR's
+//! concrete `rows × cols` layout with the one map from the first to the second.
 //!
 //! A [`Dim`] is a polynomial over hyper-parameter names (`D`, `D_o-1`, `2·D`) together with its
 //! value when the hyper-parameters have one. Two dimensions are equal when both values are
 //! known and equal, or else when the polynomials are equal. Shapes are per example: a scalar,
 //! a column vector `ℝ^{D}`, a row vector (a transposed column) or a matrix `ℝ^{D×E}`.
 
-use std::collections::BTreeMap;
+pub mod layout;
+
 use std::fmt;
 
 /// A polynomial with integer coefficients over hyper-parameter names.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Poly {
-    /// Monomial (sorted factor names; empty for the constant) → coefficient; zeros removed.
-    terms: BTreeMap<Vec<String>, i64>,
+    /// (monomial, coefficient) sorted by monomial (sorted factor names; empty for the
+    /// constant, first), zeros removed: a vector rather than a map, since a dimension has a
+    /// term or two and is cloned with every type.
+    terms: Vec<(Vec<String>, i64)>,
 }
 
 impl Poly {
@@ -31,9 +36,17 @@ impl Poly {
     }
 
     fn add_term(&mut self, mono: Vec<String>, c: i64) {
-        let e = self.terms.entry(mono).or_insert(0);
-        *e = e.saturating_add(c);
-        self.terms.retain(|_, c| *c != 0);
+        match self.terms.binary_search_by(|(m, _)| m.cmp(&mono)) {
+            Ok(i) => {
+                let e = &mut self.terms[i].1;
+                *e = e.saturating_add(c);
+                if *e == 0 {
+                    self.terms.remove(i);
+                }
+            }
+            Err(i) if c != 0 => self.terms.insert(i, (mono, c)),
+            Err(_) => {}
+        }
     }
 
     /// `self + sign·other`.
@@ -58,11 +71,19 @@ impl Poly {
         p
     }
 
+    /// The coefficient of the constant monomial, if it has one.
+    fn constant_term(&self) -> Option<i64> {
+        self.terms
+            .first()
+            .filter(|(m, _)| m.is_empty())
+            .map(|(_, c)| *c)
+    }
+
     /// The constant value, if the polynomial has no variables.
     pub fn as_constant(&self) -> Option<i64> {
         match self.terms.len() {
             0 => Some(0),
-            1 => self.terms.get(&Vec::new()).copied(),
+            1 => self.constant_term(),
             _ => None,
         }
     }
@@ -75,7 +96,7 @@ impl fmt::Display for Poly {
         }
         // Variables first (in name order), the constant last: `D_o-1`, `2·D+1`.
         let mut first = true;
-        let constant = self.terms.get(&Vec::new()).copied();
+        let constant = self.constant_term();
         for (m, c) in self.terms.iter().filter(|(m, _)| !m.is_empty()) {
             let (sign, mag) = if *c < 0 {
                 ("-", c.unsigned_abs())
@@ -105,7 +126,7 @@ impl fmt::Display for Poly {
 }
 
 /// One dimension: symbolic form and, where the hyper-parameters have values, its value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Dim {
     /// The symbolic form, as written in the spec.
     pub sym: Poly,
@@ -168,7 +189,7 @@ impl Dim {
 }
 
 /// The shape of one example's value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Shape {
     /// `ℝ`.
     Scalar,
@@ -237,6 +258,23 @@ impl Shape {
         }
     }
 
+    /// The values of the last two dimensions of a tensor of `rank` dimensions (`H, W` of an
+    /// image `ℝ^{C×H×W}`, `K, L` of a kernel `ℝ^{C_o×C_i×K×L}`), which the IR's layout folds
+    /// into its columns and the ops that need them carry.
+    pub fn last_two(&self, rank: usize) -> Option<[u32; 2]> {
+        let Shape::Tensor(ds) = self else {
+            return None;
+        };
+        let [.., h, w] = ds.as_slice() else {
+            return None;
+        };
+        if ds.len() != rank {
+            return None;
+        }
+        let size = |d: &Dim| u32::try_from(d.value.filter(|v| *v >= 1)?).ok();
+        Some([size(h)?, size(w)?])
+    }
+
     /// The book's notation with symbolic dimensions: `ℝ^{D×D_i}`.
     pub fn symbolic(&self) -> String {
         self.render(Dim::symbolic)
@@ -268,7 +306,7 @@ impl Shape {
 }
 
 /// The value set of a class label: `{lo … lo+count-1}`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Labels {
     /// The first label value.
     pub lo: i64,
@@ -277,7 +315,7 @@ pub struct Labels {
 }
 
 /// The type of a value in an equation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Val {
     /// Its shape for one example.
     pub shape: Shape,
@@ -354,6 +392,26 @@ impl Val {
             labels: None,
             diagonal: false,
             structure: Default::default(),
+        }
+    }
+}
+
+/// The type as checking shows it (dumps, hover, messages): `ℝ^{D} (= ℝ^{64})`, a label set
+/// `{0 … K-1}`, labels per entry `{0 … 1}^{D}`.
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.labels {
+            Some(l) => {
+                let (lo, sym) = (l.lo, l.count.sym.add(&Poly::constant(l.lo - 1), 1));
+                let set = format!("{{{lo} … {sym}}}");
+                if self.shape.is_scalar() {
+                    f.write_str(&set)
+                } else {
+                    let shape = self.shape.symbolic();
+                    write!(f, "{set}^{}", shape.trim_start_matches("ℝ^"))
+                }
+            }
+            None => f.write_str(&self.shape.describe()),
         }
     }
 }
