@@ -110,6 +110,8 @@ codes! {
     E0243 = "E0243", "an update `←` whose right side is not one number";
     E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
     E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
+    E0246 = "E0246", "a whole rule reads a new value `m_{t+1}` before the rule that computes it";
+    E0247 = "E0247", "a model whose `←` rules are its training step has a loss they do not read, or a parameter that only the loss would train";
     E0250 = "E0250", "a policy defined through one action's probability (`π[a|s, θ] = …`)";
     E0255 = "E0255", "a sum that excludes something other than an example's class label (`∑_{j≠y_i}`)";
     E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";

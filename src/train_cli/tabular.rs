@@ -31,6 +31,14 @@ pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
 }
 
 fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
+    if graph.env.is_none() && graph.updates.iter().any(|u| u.index.is_empty()) {
+        return Err(fail(format!(
+            "`{}`'s rules write whole parameters (an optimiser as printed, eqs. 6.3–6.17), which \
+             `nnspec train` does not run yet; train the model's loss with `--optimizer` in a \
+             copy without the rules",
+            graph.name
+        )));
+    }
     let name = graph.env.as_deref().unwrap_or_default();
     let mut world = env::by_name(name).ok_or_else(|| {
         fail(format!(
