@@ -9,6 +9,9 @@
 //! side reads the tables before the step. The agent acts on the table `q` (`q[s, ·]`, or the
 //! vector `q` itself in a bandit's one state), or takes the action `A_t` the model defines
 //! (`A_t = argmax_{a'=1}^{A} […]`, an upper confidence bound; [`ACTION`]).
+//!
+//! A rule may also write a whole parameter (`t ← t + 1`, the optimisers of eqs. 6.3–6.17):
+//! [`step_whole`] is a training step made of such rules, on a batch of examples.
 
 use crate::dsl::ir::lower::ACTION;
 use crate::dsl::ir::{Graph, Role, UpdateIndex};
@@ -164,6 +167,12 @@ impl TabularModel {
             };
             let k = u.param as usize;
             let (rows, cols) = (params[k].nrows(), params[k].ncols());
+            if u.index.is_empty() {
+                whole(&u.output, out, &params[k], &mut |r, c, v| {
+                    writes.push((k, r, c, v))
+                })?;
+                continue;
+            }
             for j in 0..batch.len() {
                 let v = out[(0, j.min(out.ncols() - 1))];
                 let (r, c) = (at(u.index.first(), j), at(u.index.get(1), j));
@@ -183,6 +192,75 @@ impl TabularModel {
         }
         Ok(writes)
     }
+}
+
+/// The entries of a whole rule's new value `out` (`m ← β m + (1 − β) ∂L/∂φ`, eqs. 6.3–6.17),
+/// of the shape of the parameter `old` it writes, each passed to `write` as (row, column,
+/// value).
+fn whole(
+    name: &str,
+    out: &Mat<f64>,
+    old: &Mat<f64>,
+    write: &mut dyn FnMut(usize, usize, f64),
+) -> Result<(), String> {
+    if (out.nrows(), out.ncols()) != (old.nrows(), old.ncols()) {
+        return Err(format!(
+            "`{name}` is {}×{}, the parameter {}×{}",
+            out.nrows(),
+            out.ncols(),
+            old.nrows(),
+            old.ncols()
+        ));
+    }
+    for c in 0..out.ncols() {
+        for r in 0..out.nrows() {
+            let v = out[(r, c)];
+            if !v.is_finite() {
+                return Err(format!("`{name}` is {v} at entry ({}, {})", r + 1, c + 1));
+            }
+            write(r, c, v);
+        }
+    }
+    Ok(())
+}
+
+/// One training step of a model whose `←` rules write whole parameters (the optimisers of
+/// eqs. 6.3–6.17, `φ_{t+1} ← φ_t − α ∂L/∂φ`): runs `graph` (with its rules lowered) once
+/// on the examples `inputs` at `params`, then writes every rule's new value, each computed
+/// from the parameters before the step. `params` are in the order of [`Graph::params`].
+///
+/// # Errors
+/// When the graph cannot be run, a rule writes table entries (`q[s_t, a_t] ← …`, which
+/// [`TabularModel`] applies), or a new value is not finite (named with its entry).
+pub fn step_whole(
+    graph: &Graph,
+    inputs: &[Mat<f64>],
+    params: &mut [Mat<f64>],
+) -> Result<(), String> {
+    let values = interp::run(graph, inputs, params).map_err(|e| e.to_string())?;
+    let mut writes = Vec::new();
+    for u in &graph.updates {
+        if !u.index.is_empty() {
+            return Err(format!(
+                "`{}` writes entries of a table, not a whole parameter",
+                u.output
+            ));
+        }
+        let out = values
+            .output(&u.output)
+            .ok_or_else(|| format!("no output `{}`", u.output))?;
+        let k = u.param as usize;
+        let old = params
+            .get(k)
+            .ok_or_else(|| format!("no parameter for `{}`", u.output))?;
+        whole(&u.output, out, old, &mut |r, c, v| {
+            writes.push((k, r, c, v))
+        })?;
+    }
+    for (k, r, c, v) in writes {
+        params[k][(r, c)] = v;
+    }
+    Ok(())
 }
 
 /// Fills the environment's tables (`r[s, a]`, `Pr(s'|s, a)`: parameters of the group `env`)

@@ -430,7 +430,10 @@ fn npy_folder<T: Scalar>(
 pub fn train(args: &TrainArgs) -> ExitCode {
     // A model in an environment (`env CartPole`) learns from acting in it, not from data.
     if let Some(graph) = super::load(&args.target) {
-        if !graph.updates.is_empty() {
+        // Rules of whole parameters without an environment (an optimiser as printed, eqs.
+        // 6.3–6.17) train on data, the rules taking the optimiser's place.
+        let on_data = graph.env.is_none() && graph.updates.iter().all(|u| u.index.is_empty());
+        if !graph.updates.is_empty() && !on_data {
             return tabular::train(args, &graph);
         }
         if graph.env.is_some() {
@@ -478,6 +481,11 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     }
     if !args.quiet {
         announce(&model, &io, &source, &prepared, &state);
+        if model.has_rules() {
+            println!(
+                "the spec's `←` rules are the training step (the optimiser, its rate and its schedule are not used)"
+            );
+        }
     }
     if let Err(e) = nnspec::runtime::interrupt::on_signals() {
         eprintln!("warning: {e}; Ctrl-C will stop without saving");

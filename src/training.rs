@@ -670,6 +670,46 @@ impl<T: Scalar> InterpModel<T> {
         Ok(model)
     }
 
+    /// Whether the spec's `←` rules of whole parameters are the training step (an optimiser
+    /// as printed, eqs. 6.3–6.17), in the optimiser's place.
+    pub fn has_rules(&self) -> bool {
+        self.compiled
+            .forward
+            .updates
+            .iter()
+            .any(|u| u.index.is_empty())
+    }
+
+    /// One training step of the spec's own rules (`φ_{t+1} ← φ_t − α ∂L/∂φ`, eqs. 6.3–6.17)
+    /// on a batch, in f64 by [`crate::tabular::step_whole`].
+    fn step_rules(
+        &mut self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Result<(), StepError> {
+        let wide = |m: MatRef<'_, T>| Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)].to_f64());
+        let inputs: Vec<Mat<f64>> = self
+            .inputs(x, y, &mut ws.rng, false)?
+            .iter()
+            .map(|m| wide(m.as_ref()))
+            .collect();
+        let mut params = Vec::new();
+        self.params.for_each_param(&mut |_, m| params.push(wide(m)));
+        crate::tabular::step_whole(&self.compiled.forward, &inputs, &mut params)
+            .map_err(StepError::Eval)?;
+        let mut k = 0;
+        self.params.for_each_param_mut(&mut |_, mut m| {
+            for j in 0..m.ncols() {
+                for i in 0..m.nrows() {
+                    m[(i, j)] = T::from_f64(params[k][(i, j)]);
+                }
+            }
+            k += 1;
+        });
+        Ok(())
+    }
+
     /// The graph inputs for a batch: `x` (`D × B`, or `D × (N·B)` for `X ∈ ℝ^{D×N}`; for
     /// several inputs the examples' columns `F × B`, split here, [`Io::batch_shape`]), the
     /// targets as numbers, and fresh noise.
@@ -910,6 +950,18 @@ impl<T: Scalar> Params<T> for InterpModel<T> {
 
 impl<T: Scalar> Supervised<T> for InterpModel<T> {
     type Workspace = InterpWorkspace<T>;
+
+    fn rule_step(
+        &mut self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        ws: &mut InterpWorkspace<T>,
+    ) -> Option<Result<(), StepError>> {
+        if !self.has_rules() {
+            return None;
+        }
+        Some(self.step_rules(x, y, ws))
+    }
 
     fn io(&self) -> Io {
         self.compiled.io.clone()

@@ -26,17 +26,23 @@
 //!   `a'` (the next action), of the same transition ([`next_step`]).
 //!
 //! The fourth convention, which subscript of a left side is the example index, needs the scope
-//! and lives with the checker ([`crate::check::example_index`]); lowering asks it too.
+//! and lives with the checker ([`crate::check::example_index`]); lowering asks it too. The
+//! fifth, **an update of a whole value is written at steps `t` and `t+1`** (the optimisers of
+//! eqs. 6.3–6.17), is [`steps`].
 
 use crate::ast::{self, BinOp, Expr, ExprKind, StmtKind};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names::{self, literal};
 use std::collections::BTreeSet;
 
+mod steps;
+pub(crate) use steps::{is_whole, next_name};
+
 /// Applies the conventions to every model of `file`; `src` is its text, for the readings
 /// shown in diagnostics.
 pub(crate) fn apply(file: &mut ast::File, src: &str, diags: &mut Vec<Diagnostic>) {
     for model in &mut file.models {
+        steps::apply(model, diags);
         Model::new(model, src, diags).run(model);
     }
 }
@@ -461,7 +467,7 @@ fn next_step(lhs: &mut ast::Lhs, rhs: &mut Expr) {
     visit(rhs, &t);
 }
 
-fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+pub(crate) fn for_each_child(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
     match &mut e.kind {
         ExprKind::Number(_) | ExprKind::Ones | ExprKind::Identity | ExprKind::BatchSize => {}
         ExprKind::Name(n) => n.sub.iter_mut().for_each(f),

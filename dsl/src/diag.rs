@@ -106,10 +106,12 @@ codes! {
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
-    E0242 = "E0242", "the left side of an update `←` is not an entry of a parameter's table (`q[s_t, a_t]`, `v[s]`)";
-    E0243 = "E0243", "an update `←` whose right side is not one number";
+    E0242 = "E0242", "the left side of an update `←` is neither an entry of a parameter's table (`q[s_t, a_t]`, `v[s]`) nor a whole parameter (`φ_{t+1}`)";
+    E0243 = "E0243", "an update `←` whose right side is not one number (a table entry) or not one value of the parameter's shape (a whole rule)";
     E0244 = "E0244", "two updates `←` of one table in a model (its update step would write it twice)";
     E0245 = "E0245", "an observed number read as a table of other labels than the step's own (`r[s_t, a_t]`)";
+    E0246 = "E0246", "a whole rule reads a new value `m_{t+1}` before the rule that computes it";
+    E0247 = "E0247", "a model whose `←` rules are its training step has a loss they do not read, or a parameter that only the loss would train";
     E0250 = "E0250", "a policy defined through one action's probability (`π[a|s, θ] = …`)";
     E0255 = "E0255", "a sum that excludes something other than an example's class label (`∑_{j≠y_i}`)";
     E0256 = "E0256", "an exclusion `≠` on a big operator other than a plain sum, or with limits, or a summand that is not a scalar";

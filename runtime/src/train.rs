@@ -204,6 +204,20 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         let _ = (ws, seed);
     }
 
+    /// The model's own training step on a batch, for a model whose spec writes it (`←` rules
+    /// of whole parameters, the optimisers of eqs. 6.3–6.17): `fit` then calls this instead
+    /// of the optimiser's step. `None` (the default): the model has no rules, the optimiser
+    /// steps.
+    fn rule_step(
+        &mut self,
+        x: MatRef<'_, T>,
+        y: TargetsRef<'_, T>,
+        ws: &mut Self::Workspace,
+    ) -> Option<Result<(), StepError>> {
+        let _ = (x, y, ws);
+        None
+    }
+
     /// After a training step: folds the batch statistics that
     /// [`Supervised::batch_loss_and_grad`] left in `batch` (the gradient set) into the running
     /// statistics, `r ← 0.9 r + 0.1 m`. Nothing for a model without running statistics.
@@ -970,7 +984,18 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 state.first_loss = Some(per_example);
                 state.lowest_loss = Some(per_example);
             }
+            let ruled = model
+                .rule_step(x, y, &mut self.ws)
+                .transpose()
+                .map_err(|error| {
+                    at(TrainErrorKind::Step {
+                        epoch,
+                        batch: k + 1,
+                        error,
+                    })
+                })?;
             match which {
+                _ if ruled.is_some() => {}
                 0 if self.objectives.len() == 1 => {
                     opt.step(model, &self.grads);
                 }

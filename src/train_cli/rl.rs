@@ -12,7 +12,7 @@ use nnspec::runtime::env::{self, Env};
 use nnspec::runtime::optim::{Config, Optimizer};
 use nnspec::runtime::rl::{self, DqnConfig, DqnRun, Layout, Role};
 use nnspec::runtime::train::Supervised;
-use nnspec::runtime::{Rng, report};
+use nnspec::runtime::{Params, Rng, report};
 use nnspec::training::{self, InterpModel};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -197,11 +197,14 @@ pub(super) struct Curve<'a> {
     pub steps: usize,
 }
 
-/// The checkpoint (parameters and frozen copies), the returns and their plot.
-pub(super) fn save(
+/// The checkpoint (the parameters, frozen copies or tables, by name) and, after episodes,
+/// the returns and their plot: `returns.csv` (with a loss column when the run trained a
+/// loss, `run.losses` not empty) and `returns.svg`. Every loop in an environment saves here.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn save<P: Params<f64> + ?Sized>(
     args: &TrainArgs,
     graph: &Graph,
-    model: &InterpModel<f64>,
+    params: &P,
     run: &Curve<'_>,
     out: &std::path::Path,
     env: &str,
@@ -209,22 +212,35 @@ pub(super) fn save(
 ) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let spec = super::super::read_spec(&args.target.file).unwrap_or_default();
-    let meta = [
+    let mut meta = vec![
         ("format", "nnspec".to_string()),
         ("model", graph.name.clone()),
         ("spec", training::spec_path(&args.target.file)),
         ("spec_hash", training::spec_hash(&spec)),
         ("seed", args.seed.to_string()),
         ("env", env.to_string()),
-        ("episodes", run.returns.len().to_string()),
-        ("steps", run.steps.to_string()),
     ];
+    if !run.returns.is_empty() {
+        meta.push(("episodes", run.returns.len().to_string()));
+        meta.push(("steps", run.steps.to_string()));
+    }
     let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    checkpoint::save(&out.join("model.safetensors"), model, &meta).map_err(|e| e.to_string())?;
-    let mut csv = String::from("episode,return,mean100,loss\n");
-    for (k, (r, l)) in run.returns.iter().zip(run.losses).enumerate() {
+    checkpoint::save(&out.join("model.safetensors"), params, &meta).map_err(|e| e.to_string())?;
+    if run.returns.is_empty() {
+        return Ok(());
+    }
+    let with_loss = !run.losses.is_empty();
+    let mut csv = String::from(if with_loss {
+        "episode,return,mean100,loss\n"
+    } else {
+        "episode,return,mean100\n"
+    });
+    for (k, r) in run.returns.iter().enumerate() {
         let mean = rl::recent_mean(&run.returns[..=k]);
-        csv.push_str(&format!("{},{r},{mean},{l}\n", k + 1));
+        match run.losses.get(k).filter(|_| with_loss) {
+            Some(l) => csv.push_str(&format!("{},{r},{mean},{l}\n", k + 1)),
+            None => csv.push_str(&format!("{},{r},{mean}\n", k + 1)),
+        }
     }
     let write = |name: &str, bytes: &[u8]| {
         let p = out.join(name);

@@ -9,9 +9,8 @@ use super::{TrainArgs, fail};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::env;
 use nnspec::runtime::tabular::{self, EpisodeConfig, EpisodeRun};
-use nnspec::runtime::{Rng, checkpoint, report, rl};
+use nnspec::runtime::{Rng, rl};
 use nnspec::tabular::TabularModel;
-use nnspec::training;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,6 +30,13 @@ pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
 }
 
 fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
+    if graph.updates.iter().all(|u| u.index.is_empty()) {
+        return Err(fail(format!(
+            "`{}`'s rules write whole parameters (an optimiser as printed, eqs. 6.3–6.17), which \
+             train on data, not in an environment: remove the `env` line",
+            graph.name
+        )));
+    }
     let name = graph.env.as_deref().unwrap_or_default();
     let mut world = env::by_name(name).ok_or_else(|| {
         fail(format!(
@@ -62,7 +68,7 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
         if !quiet {
             println!("{k} sweeps of {states} states in {name}: largest change {change:.3e}");
         }
-        save(args, graph, &model, &out, &[]).map_err(fail)?;
+        save(args, graph, &model, &out, None).map_err(fail)?;
         false
     } else {
         let config = EpisodeConfig {
@@ -92,7 +98,7 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
             tabular::episodes(&mut model, world.as_mut(), &config, &mut report)
                 .map_err(|e| fail(format!("training stopped: {e}")))?
         };
-        save(args, graph, &model, &out, &run.returns).map_err(fail)?;
+        save(args, graph, &model, &out, Some(&run)).map_err(fail)?;
         run.interrupted
     };
     if !quiet {
@@ -156,40 +162,20 @@ fn games(
     Ok(run)
 }
 
-/// The checkpoint (the tables) and, after episodes, the returns and their plot.
+/// The checkpoint (the tables) and, after episodes, the returns and their plot
+/// ([`rl::save`](super::rl::save), every environment loop's).
 fn save(
     args: &TrainArgs,
     graph: &Graph,
     model: &TabularModel,
     out: &Path,
-    returns: &[f64],
+    run: Option<&EpisodeRun>,
 ) -> Result<(), String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let spec = super::super::read_spec(&args.target.file).unwrap_or_default();
-    let meta = [
-        ("format", "nnspec".to_string()),
-        ("model", graph.name.clone()),
-        ("spec", training::spec_path(&args.target.file)),
-        ("spec_hash", training::spec_hash(&spec)),
-        ("seed", args.seed.to_string()),
-        ("env", graph.env.clone().unwrap_or_default()),
-    ];
-    let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    checkpoint::save(&out.join("model.safetensors"), &model.params, &meta)
-        .map_err(|e| e.to_string())?;
-    if returns.is_empty() {
-        return Ok(());
-    }
-    let write = |name: &str, bytes: &[u8]| {
-        let p = out.join(name);
-        report::write_atomic(&p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    let curve = super::rl::Curve {
+        returns: run.map_or(&[], |r| &r.returns),
+        losses: &[],
+        steps: run.map_or(0, |r| r.steps),
     };
-    let mut csv = String::from("episode,return,mean100\n");
-    for (k, r) in returns.iter().enumerate() {
-        let mean = rl::recent_mean(&returns[..=k]);
-        csv.push_str(&format!("{},{r},{mean}\n", k + 1));
-    }
-    write("returns.csv", csv.as_bytes())?;
-    let svg = report::return_plot_svg(returns, None, &graph.name)?;
-    write("returns.svg", svg.as_bytes())
+    let env = graph.env.clone().unwrap_or_default();
+    super::rl::save(args, graph, &model.params, &curve, out, &env, None)
 }

@@ -2006,6 +2006,29 @@ def tabular_td_loss():
     return {"s": s, "a": a, "r": r, "s'": s1}, p, out
 
 
+@spec("6.17_adam_step")
+def adam_step():
+    g = rng(6171)
+    alpha, beta, gamma, eps = 0.05, 0.9, 0.999, 1e-8
+    x, y = draw(g, 6), draw(g, 6)
+    phi, m = draw(g, 2), draw(g, 2)
+    v = np.abs(draw(g, 2))  # a second moment is not negative
+    t = 3.0  # three steps taken before this one
+    res = phi[0] + phi[1] * x - y
+    loss = np.sum(res**2)  # (6.5)
+    grad = np.array([np.sum(2 * res), np.sum(2 * x * res)])  # (6.7), summed (6.10)
+    m1 = beta * m + (1 - beta) * grad  # (6.15)
+    v1 = gamma * v + (1 - gamma) * grad**2
+    m_hat = m1 / (1 - beta ** (t + 1))  # (6.16)
+    v_hat = v1 / (1 - gamma ** (t + 1))
+    phi1 = phi - alpha * m_hat / (np.sqrt(v_hat) + eps)  # (6.17)
+    return (
+        {"x": x, "y": y},
+        {"φ": phi, "m": m, "v": v, "t": np.array(t)},
+        {"L": loss, "m ←": m1, "v ←": v1, "φ ←": phi1, "t ←": np.array(t + 1)},
+    )
+
+
 @spec("19.15_q_learning_update")
 def q_learning_update():
     g = rng(19151)

@@ -1611,3 +1611,29 @@ fn builtin_ratings_follow_their_rule() {
     let again = nnspec::tasks::ratings::<f64>(("i", 100, 1), ("j", 80, 1), 7);
     assert_eq!(again.x, ds.x);
 }
+
+/// A spec whose `←` rules write whole parameters (gradient descent as printed, eq. 6.3) trains
+/// with its rules, not the optimiser: the same checkpoint whatever `--optimizer` and `--lr`
+/// say, and a falling loss.
+#[test]
+fn train_runs_a_specs_own_optimiser_rules() {
+    let ckpt = |name: &str, opt: &[&str]| {
+        let mut args = vec!["specs/optimisers.nn", "--model", "GradientDescent"];
+        args.extend(opt);
+        let (out, _) = train_into(name, &args, "3");
+        let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        let losses: Vec<f64> = history
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert!(losses[2] < losses[0] / 10.0, "{history}");
+        std::fs::read(out.join("model.safetensors")).unwrap()
+    };
+    let sgd = ckpt("rules_sgd", &["--optimizer", "sgd", "--lr", "0.5"]);
+    let adam = ckpt("rules_adam", &["--optimizer", "adam"]);
+    assert_eq!(
+        sgd, adam,
+        "the optimiser flags changed a run the rules train"
+    );
+}

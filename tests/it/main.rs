@@ -18,6 +18,7 @@ mod npy;
 mod ops;
 mod rl;
 mod robust;
+mod rules;
 mod specs;
 mod supervised;
 mod tabular;

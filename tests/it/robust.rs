@@ -107,8 +107,12 @@ fn interpreter_runs_what_checks(src: &str, rng: &mut nnspec::sample::Rng) -> boo
     let Ok(checked) = dsl::check_source(src, &Options::default()) else {
         return false;
     };
-    if let Err(e) = dsl::emit::expand(src, "m.nn", &dsl::emit::Options::default()) {
-        panic!("emission failed after a clean check: {e}\n{src}");
+    match dsl::emit::expand(src, "m.nn", &dsl::emit::Options::default()) {
+        // Rules of whole parameters (an optimiser as printed) run in the interpreter only;
+        // `model!` refuses them by name rather than generate code that ignores them.
+        Err(e) if e.contains("write whole parameters") => {}
+        Err(e) => panic!("emission failed after a clean check: {e}\n{src}"),
+        Ok(_) => {}
     }
     for g in checked.graphs.iter().flatten() {
         let train = dsl::training_graph(g)

@@ -135,8 +135,10 @@ fn every_pass_preserves_values_on_every_spec() {
                         for i in 0..a.nrows() {
                             let (x, y) = (a[(i, j)], b[(i, j)]);
                             let scale = x.abs().max(y.abs()).max(1.0);
+                            // NaN on both sides (a square root of a negative sampled
+                            // second moment, `√ṽ` of Adam as printed) is a value kept.
                             assert!(
-                                (x - y).abs() <= 1e-12 * scale,
+                                (x - y).abs() <= 1e-12 * scale || (x.is_nan() && y.is_nan()),
                                 "{name}: `{pass}` changed {out}[{i},{j}]: {x} vs {y}"
                             );
                         }
@@ -166,8 +168,9 @@ fn training_graphs_are_value_preserving_end_to_end() {
             for j in 0..x.ncols() {
                 for i in 0..x.nrows() {
                     let scale = x[(i, j)].abs().max(y[(i, j)].abs()).max(1.0);
+                    let both_nan = x[(i, j)].is_nan() && y[(i, j)].is_nan();
                     assert!(
-                        (x[(i, j)] - y[(i, j)]).abs() <= 1e-10 * scale,
+                        (x[(i, j)] - y[(i, j)]).abs() <= 1e-10 * scale || both_nan,
                         "{name}: {out}[{i},{j}] {} vs {}",
                         x[(i, j)],
                         y[(i, j)]

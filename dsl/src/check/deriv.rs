@@ -67,6 +67,9 @@ impl ModelCx<'_, '_> {
                     );
                     return None;
                 }
+                if self.in_rule && !in_norm {
+                    return self.rule_gradient(&name, span);
+                }
                 if !in_norm {
                     self.error(
                         Diagnostic::new(
@@ -75,7 +78,7 @@ impl ModelCx<'_, '_> {
                             format!("the gradient with respect to the parameters {by} is only supported inside a norm"),
                         )
                         .label("not inside `‖·‖`")
-                        .help(format!("the compiler derives ∂L/∂φ of every `loss` for the optimiser, and an update such as `φ ← φ - α ∂L/∂φ` is not part of a spec; a regulariser reads its norm, `‖∂L/∂{name}‖²` (eq. 9.8)")),
+                        .help(format!("the compiler derives ∂L/∂φ of every `loss` for the optimiser; a step written in the spec is a rule, `φ_{{t+1}} ← φ_t − α ∂L/∂φ` (eq. 6.3), and a regulariser reads its norm, `‖∂L/∂{name}‖²` (eq. 9.8)")),
                     );
                     return None;
                 }
@@ -126,6 +129,32 @@ impl ModelCx<'_, '_> {
     }
 
     /// What `∂…/∂wrt` differentiates with respect to; `None` after reporting why it cannot be.
+    /// `∂L/∂φ` on the right side of a whole rule (eq. 6.3): the gradient of the loss with
+    /// respect to one parameter, a value of its shape.
+    fn rule_gradient(&mut self, name: &str, span: Span) -> Option<Val> {
+        if let Some(Entry {
+            sym: Sym::Param(p, _),
+            ..
+        }) = self.scope.get(name)
+        {
+            return Some(Val {
+                per_example: false,
+                labels: None,
+                ..p.clone()
+            });
+        }
+        self.error(
+            Diagnostic::new(
+                Code::E0401,
+                span,
+                format!("the gradient with respect to the group `{name}` is one matrix per parameter"),
+            )
+            .label("a group of parameters")
+            .help("a rule updates one parameter with its own gradient: declare `φ` as one parameter (`param φ : ℝ^{2}`), or write one rule per parameter, `ω_{t+1} ← ω_t − α ∂L/∂ω`"),
+        );
+        None
+    }
+
     fn wrt(&mut self, wrt: &ast::Name) -> Option<Wrt> {
         let full = self.canonical_plain(wrt);
         let entry = self.scope.get(&full).cloned();

@@ -407,6 +407,9 @@ struct ModelCx<'c, 'a> {
     node_defs: BTreeSet<String>,
     /// The tables written by `←` statements so far (each at most once, `E0244`).
     updated: BTreeSet<String>,
+    /// Inside the right side of a whole rule (`φ_{t+1} ← φ_t − α ∂L/∂φ`), where a gradient
+    /// with respect to one parameter is a value.
+    in_rule: bool,
     /// The environment of the `env` line.
     env: Option<String>,
     /// The families unrolled member by member, by `for` clause (`ModelInfo::families`).
@@ -444,6 +447,7 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             nodewise: Vec::new(),
             node_defs: BTreeSet::new(),
             updated: BTreeSet::new(),
+            in_rule: false,
             env: None,
             families: BTreeMap::new(),
             bounds: Vec::new(),

@@ -69,6 +69,7 @@ impl ModelCx<'_, '_> {
             self.family(run);
         }
         self.max_norms(model);
+        self.rules_and_losses(model);
         // Unknown names that a later equation defines were used too early.
         for (candidates, d) in std::mem::take(&mut self.unknown) {
             // Only a definition further down the file makes this a use before definition.

@@ -67,6 +67,13 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
             }
             continue;
         };
+        if graph.updates.iter().any(|u| u.index.is_empty()) {
+            // Its training step is the rules, not the built-in optimiser `fit` would run.
+            return Err(format!(
+                "error: model `{}` in {path}: its `←` rules write whole parameters (an optimiser as printed, eqs. 6.3–6.17), which generated code does not run yet; the interpreter does (`nnspec::tabular::step_whole`)",
+                info.name
+            ));
+        }
         found = true;
         let train = crate::training_graph(graph)
             .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;

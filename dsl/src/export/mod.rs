@@ -79,6 +79,15 @@ pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<E
     let checked =
         crate::check_source(src, &opts.check).map_err(|d| crate::diag::render(&d, path, src))?;
     let graph = choose(&checked.graphs, path, opts)?;
+    if graph.updates.iter().any(|u| u.index.is_empty()) {
+        // Its training step is the rules; an exported module trained by the target's own
+        // optimiser would ignore them.
+        return Err(format!(
+            "error: cannot export `{}` to {}: a rule of whole parameters (an optimiser as printed, eqs. 6.3–6.17) is not supported by the exporter yet",
+            graph.name,
+            target.name()
+        ));
+    }
     let file = path.rsplit('/').next().unwrap_or(path);
     let source = Source::new(src, file);
     let g = prepare(graph).map_err(|e| format!("error: internal compiler error: {e}"))?;

@@ -751,6 +751,15 @@ impl Cx<'_, '_> {
                     return node(Lv::of(self.squared_norm(x, scope)?));
                 }
                 let Some(pv) = num(p, scope) else {
+                    if let Some(c) = num(b, scope).filter(|c| *c > 0.0) {
+                        // A constant base to a computed power (`β^{t+1}`, eq. 6.16):
+                        // `exp(ln β · (t+1))`.
+                        let e = self.value(p, scope)?;
+                        let k = self.constant(c.ln(), self.graph.shape(e.id), span)?;
+                        let x = self.op(Op::Mul, &[k, e.id], span)?;
+                        let id = self.unary(Unary::Exp, x, span)?;
+                        return node(Lv { id, row: e.row });
+                    }
                     return Err(unsupported(
                         p.span,
                         "a power with an exponent that is not a constant",

@@ -4,13 +4,24 @@
 use crate::valid_specs;
 use nnspec_dsl::emit;
 
+/// The generated code of a spec, or `None` for one whose rules write whole parameters (the
+/// optimisers of `specs/optimisers.nn`), which `model!` refuses by name: not run yet.
+fn emitted(src: &str, stem: &str) -> Option<proc_macro2::TokenStream> {
+    match emit::expand(src, &format!("{stem}.nn"), &emit::Options::default()) {
+        Ok(t) => Some(t),
+        Err(e) if e.contains("write whole parameters") && stem == "optimisers" => None,
+        Err(e) => panic!("{stem}: {e}"),
+    }
+}
+
 #[test]
 fn generated_code_of_every_spec_matches_its_snapshot() {
     for path in valid_specs() {
         let src = std::fs::read_to_string(&path).expect("readable");
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let tokens = emit::expand(&src, &format!("{stem}.nn"), &emit::Options::default())
-            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let Some(tokens) = emitted(&src, &stem) else {
+            continue;
+        };
         let file: syn::File = syn::parse2(tokens)
             .unwrap_or_else(|e| panic!("{stem}: generated code does not parse: {e}"));
         let code = emit::comments_from_markers(&prettyplease::unparse(&file));
@@ -72,8 +83,9 @@ fn every_generated_type_field_and_method_is_documented() {
     for path in valid_specs() {
         let src = std::fs::read_to_string(&path).expect("readable");
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let tokens = emit::expand(&src, &format!("{stem}.nn"), &emit::Options::default())
-            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let Some(tokens) = emitted(&src, &stem) else {
+            continue;
+        };
         let file: syn::File = syn::parse2(tokens).expect("generated code parses");
         let missing = undocumented(&file);
         assert!(

@@ -102,8 +102,12 @@ pub fn pipeline_never_fails(src: &str) -> bool {
         let p = plan::plan(&train);
         assert_eq!(p.buffer.len(), train.nodes.len());
     }
-    if let Err(e) = emit::expand(src, "m.nn", &emit::Options::default()) {
-        panic!("emission failed after a clean check: {e}\n{src}");
+    match emit::expand(src, "m.nn", &emit::Options::default()) {
+        // Rules of whole parameters (an optimiser as printed) run in the interpreter only;
+        // `model!` refuses them by name rather than generate code that ignores them.
+        Err(e) if e.contains("write whole parameters") => {}
+        Err(e) => panic!("emission failed after a clean check: {e}\n{src}"),
+        Ok(_) => {}
     }
     true
 }

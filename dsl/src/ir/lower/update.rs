@@ -10,6 +10,9 @@ use crate::ir::{Update, UpdateIndex};
 
 impl Cx<'_, '_> {
     pub(super) fn update(&mut self, lhs: &ast::Lhs, rhs: &Expr, scope: &mut Scope) -> R<()> {
+        if crate::conventions::is_whole(lhs) {
+            return self.update_whole(lhs, rhs, scope);
+        }
         let step = crate::conventions::step_index(lhs).filter(|t| {
             scope.bound(t).is_none()
                 && !scope.hypers.contains_key(t)
@@ -23,6 +26,26 @@ impl Cx<'_, '_> {
             scope.binds.pop();
         }
         out
+    }
+
+    /// A whole rule (`conventions::steps`): the right side's value is named `m_{t+1}`; when
+    /// the left side is a parameter, an [`Update`] with no index writes all of it with that
+    /// value, after the run.
+    fn update_whole(&mut self, lhs: &ast::Lhs, rhs: &Expr, scope: &mut Scope) -> R<()> {
+        let name = canonical(&lhs.name, scope);
+        let next = canonical(&crate::conventions::next_name(&name, lhs.span), scope);
+        let v = self.value(rhs, scope)?;
+        scope.names.insert(next, super::Val::Node(v));
+        if let Some(param) = self.graph.params.iter().position(|p| p.name == name) {
+            let output = format!("{name} ←");
+            scope.outputs.push((output.clone(), v.id));
+            self.graph.updates.push(Update {
+                param: param as u32,
+                index: Vec::new(),
+                output,
+            });
+        }
+        Ok(())
     }
 
     fn update_entry(&mut self, lhs: &ast::Lhs, rhs: &Expr, scope: &mut Scope) -> R<()> {
