@@ -2291,6 +2291,46 @@ def mf_objective():
     return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
 
 
+@spec("made_masks")
+def made_masks():
+    # Course notes (002): MADE (Germain et al. 2015, eq. 12-13). Input degrees 1 … D (the
+    # ordering), hidden degrees m(k) in 1 … D-1 assigned in turn; hidden unit k sees input d
+    # iff m(k) >= d, output d sees hidden unit k iff d > m(k); the binary NLL (5.26).
+    g = rng(80)
+    d, h = 4, 6
+    deg_in = np.arange(1, d + 1)
+    deg_h = np.array([(k % (d - 1)) + 1 for k in range(h)])  # 1, 2, 3, 1, 2, 3
+    m = (deg_h[:, None] >= deg_in[None, :]).astype(float)
+    m2 = (deg_in[:, None] > deg_h[None, :]).astype(float)
+    p = {"b": draw(g, h), "W": draw(g, h, d), "c": draw(g, d), "V": draw(g, d, h)}
+    x = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 1, 1], [1, 1, 0, 1, 0], [0, 1, 1, 0, 0]])
+    hid = relu(p["b"][:, None] + (p["W"] * m) @ x)
+    a = p["c"][:, None] + (p["V"] * m2) @ hid
+    f = sig(a)  # output d: p(x_d = 1 | x_{<d})
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    # The autoregressive property, independently: output d's logit reads only x_1 … x_{d-1}.
+    reach = (m2 @ m) > 0
+    assert not np.any(np.triu(reach)), reach
+    return {"x": x}, p, {"M": m, "M'": m2, "h": hid, "a": a, "f": f, "L": loss}
+
+
+@spec("nade_conditionals")
+def nade_conditionals():
+    # Course notes (002): NADE (Larochelle & Murray 2011) by its recurrence over d,
+    # h_d = sig(c + W[:, :d-1] x[:d-1]), p_d = sig(b_d + V[:, d-1] . h_d); the binary NLL.
+    g = rng(81)
+    d, h = 4, 3
+    p = {"c": draw(g, h), "W": draw(g, h, d), "b": draw(g, d), "V": draw(g, h, d)}
+    x = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 1, 1], [1, 1, 0, 1, 0], [0, 1, 1, 0, 0]])
+    f = np.zeros((d, x.shape[1]))
+    for n in range(x.shape[1]):
+        for k in range(d):
+            hk = sig(p["c"] + p["W"][:, :k] @ x[:k, n])
+            f[k, n] = sig(p["b"][k] + p["V"][:, k] @ hk)
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    return {"x": x}, p, {"f": f, "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 
