@@ -2331,6 +2331,31 @@ def nade_conditionals():
     return {"x": x}, p, {"f": f, "L": loss}
 
 
+@spec("wavenet_causal_dilated")
+def wavenet_causal_dilated():
+    # Course notes (002): WaveNet's causal dilated convolutions, written as loops over the
+    # positions with the past zero-padded: h[c, i] = sum_m w[c, m] x[i - 2 + m] (x_{i-2},
+    # x_{i-1}), a[c, i] = sum_{c', m} k[c, c', m] h[c', i - 2 + 2m] (h_{i-2}, h_i), the gate.
+    g = rng(82)
+    d, c, b = 6, 2, 3
+    w, k, gm, psi, beta = draw(g, c, 2), draw(g, c, c, 2), draw(g, c, c, 2), draw(g, c), draw(g, 1)
+    x = np.array([[1, 0, 1, 1, 0, 1], [0, 1, 1, 0, 0, 1], [1, 1, 0, 0, 1, 0]])
+    past = lambda v, t: v[t] if t >= 0 else 0.0  # zero padding on the left only
+
+    f = np.zeros((b, d))
+    for e in range(b):
+        h = np.array([[sum(w[ch, m] * past(x[e], i - 2 + m) for m in range(2)) for i in range(d)] for ch in range(c)])
+        conv = lambda ker: np.array([[sum(ker[ch, cp, m] * past(h[cp], i - 2 + 2 * m) for cp in range(c) for m in range(2)) for i in range(d)] for ch in range(c)])
+        h2 = np.tanh(conv(k)) * sig(conv(gm))
+        f[e] = sig(beta[0] + psi @ h2)
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    # Layouts of docs/EVAL.md: a kernel (c, c', m, n) in column c' + C_i (m + K n); an image
+    # of one row, entry i of example e in column i + D e.
+    params = {"ω": w, "κ": np.concatenate([k[:, :, m] for m in range(2)], axis=1),
+              "γ": np.concatenate([gm[:, :, m] for m in range(2)], axis=1), "ψ": psi[None, :], "β": beta}
+    return {"x": x.reshape(1, -1)}, params, {"f": f.reshape(1, -1), "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 

@@ -497,13 +497,21 @@ fn binary_digits_for(model: &InterpModel<f64>) -> Prepared<f64> {
     data
 }
 
-/// MADE's masks (`specs/made.nn`, from the degrees of the ordering 1 … D) and NADE's
-/// strictly triangular `M` (`specs/nade.nn`) make output d depend on x_1 … x_{d−1} only:
-/// flipping x_j leaves outputs 1 … j exactly as they were, at random parameters, and
-/// changes a later output.
+/// MADE's masks (`specs/made.nn`, from the degrees of the ordering 1 … D), NADE's strictly
+/// triangular `M` (`specs/nade.nn`), WaveNet's causal dilated convolutions
+/// (`specs/wavenet.nn`) and PixelCNN's masked ones (`specs/pixelcnn.nn`, in the pixels'
+/// layout, column by column) make output d depend on x_1 … x_{d−1} only: flipping x_j
+/// leaves outputs 1 … j exactly as they were, at random parameters, and changes a later
+/// output.
 #[test]
-fn made_and_nade_outputs_depend_only_on_earlier_inputs() {
-    for (file, name) in [("made.nn", "MADE"), ("nade.nn", "NADE")] {
+fn autoregressive_outputs_depend_only_on_earlier_inputs() {
+    let models = [
+        ("made.nn", "MADE"),
+        ("nade.nn", "NADE"),
+        ("wavenet.nn", "WaveNet"),
+        ("pixelcnn.nn", "PixelCNN"),
+    ];
+    for (file, name) in models {
         let path = format!("{}/specs/{file}", env!("CARGO_MANIFEST_DIR"));
         let src = std::fs::read_to_string(path).unwrap();
         let checked = dsl::check_source(&src, &dsl::check::Options::default()).unwrap();
@@ -512,26 +520,30 @@ fn made_and_nade_outputs_depend_only_on_earlier_inputs() {
         let f = fwd.outputs.first().unwrap().1;
         let params = nnspec::sample::params(&g, &mut Rng::new(3));
         let run = |x: Mat<f64>| nnspec::interp::run(&fwd, &[x], &params).unwrap()[f].clone();
-        let d = 64;
-        let x = Mat::<f64>::from_fn(d, 1, |i, _| f64::from(u8::from((i * 7 + 3) % 5 < 2)));
+        // An example is `rows × cols`, entry k at (k mod rows, k div rows).
+        let (rows, cols) = nnspec::interp::dims(g.inputs[0].shape, 1);
+        let (d, at) = (rows * cols, |k: usize| (k % rows, k / rows));
+        let x = Mat::<f64>::from_fn(rows, cols, |i, j| {
+            f64::from(u8::from(((i + rows * j) * 7 + 3) % 5 < 2))
+        });
         let p = run(x.clone());
         // Output 1 reads no input: it is the same for every x.
-        assert_eq!(p[(0, 0)], run(Mat::zeros(d, 1))[(0, 0)], "{name}");
+        assert_eq!(p[(0, 0)], run(Mat::zeros(rows, cols))[(0, 0)], "{name}");
         let mut later_changed = 0;
         for j in 0..d {
             let mut y = x.clone();
-            y[(j, 0)] = 1.0 - y[(j, 0)];
+            y[at(j)] = 1.0 - y[at(j)];
             let q = run(y);
             for i in 0..=j {
                 assert_eq!(
-                    q[(i, 0)],
-                    p[(i, 0)],
+                    q[at(i)],
+                    p[at(i)],
                     "{name}: output {} read input {}",
                     i + 1,
                     j + 1
                 );
             }
-            later_changed += usize::from((j + 1..d).any(|i| q[(i, 0)] != p[(i, 0)]));
+            later_changed += usize::from((j + 1..d).any(|i| q[at(i)] != p[at(i)]));
         }
         // Most inputs reach a later output here (in MADE a flip can leave every ReLU unit it
         // feeds at 0).

@@ -670,7 +670,18 @@ impl Cx<'_, '_> {
                         ),
                         Some((lo, count as usize)),
                     )),
-                    _ => Err(unsupported(t.span, "a tensor of labels")),
+                    // An image of labels per example (`{0, 1}^{C×H×W}`, binary pixels): the
+                    // matrix `C × (H·W)` a real image is held as, each entry in the set.
+                    [first, rest @ ..] => {
+                        let mut n = 1usize;
+                        for d in rest {
+                            n = n.saturating_mul(dim(&d.expr, scope, t.span)?);
+                        }
+                        Ok((
+                            Shape::batch_matrix(dim(&first.expr, scope, t.span)?, n),
+                            Some((lo, count as usize)),
+                        ))
+                    }
                 }
             }
         }
@@ -2343,7 +2354,7 @@ impl crate::resolve::Names for Scope {
     }
 }
 
-/// `(H, W)` of a declared image with channels `ℝ^{C×H×W}`.
+/// `(H, W)` of a declared image with channels, `ℝ^{C×H×W}` or of labels `{0, 1}^{C×H×W}`.
 fn image_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
     last_two(t, 3, scope)
 }
@@ -2355,8 +2366,11 @@ fn kernel_sizes(t: &ast::Type, scope: &Scope) -> Option<[u32; 2]> {
 
 /// The last two sizes of a type `ℝ^{…}` of `rank` dimensions.
 fn last_two(t: &ast::Type, rank: usize, scope: &Scope) -> Option<[u32; 2]> {
-    let ast::TypeKind::Real(dims) = &t.kind else {
-        return None;
+    let dims = match &t.kind {
+        ast::TypeKind::Real(dims) => dims,
+        // An image of labels (`{0, 1}^{C×H×W}`, binary pixels); never a kernel.
+        ast::TypeKind::Label { dims, .. } if rank == 3 => dims,
+        ast::TypeKind::Label { .. } => return None,
     };
     let [.., h, w] = dims.as_slice() else {
         return None;
