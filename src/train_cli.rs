@@ -298,6 +298,9 @@ fn data<T: Scalar>(
         if let Some(found) = training::ratings(io, expect.inputs, seed) {
             return Ok(found);
         }
+        if let Some(found) = training::binary_digits(io, expect.inputs) {
+            return Ok(found);
+        }
         return Ok(match expect.value_labels {
             Some(set) => training::builtin_labels(io, set, seed),
             None => training::builtin(io, seed),

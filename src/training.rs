@@ -174,6 +174,39 @@ pub fn builtin<T: Scalar>(io: &Io, seed: u64) -> (Dataset<T>, String) {
     }
 }
 
+/// The pixel value from which a binarised digit's pixel is 1: half the range `0 … 16`.
+pub const BINARY_THRESHOLD: f64 = 8.0;
+
+/// The digits binarised ([`digits`], each pixel 1 where its value is at least
+/// [`BINARY_THRESHOLD`], else 0), no targets: the data of a density model of binary vectors,
+/// one input `x ∈ {0, 1}^{64}` and no target (MADE, NADE, PixelCNN in `specs/`). The input
+/// is named, so the pixels are used as given, never standardised.
+pub fn binary_digits<T: Scalar>(
+    io: &Io,
+    inputs: &[(&str, Option<(i32, usize)>)],
+) -> Option<(Dataset<T>, String)> {
+    let [(_, Some((0, 2)))] = inputs else {
+        return None;
+    };
+    if io.target != (TargetKind::Values { count: 0 }) || io.features() != 64 {
+        return None;
+    }
+    let mut ds = digits::<T>();
+    for j in 0..ds.x.ncols() {
+        for i in 0..ds.x.nrows() {
+            let on = ds.x[(i, j)].to_f64() >= BINARY_THRESHOLD;
+            ds.x[(i, j)] = if on { T::ONE } else { T::ZERO };
+        }
+    }
+    ds.y = Targets::Values(Mat::zeros(0, ds.len()));
+    ds.inputs = io.input_shapes();
+    ds.feature_names = crate::runtime::data::input_feature_names(&ds.inputs);
+    let what = format!(
+        "binarised digits (built in): 1797 8×8 images, each pixel 1 where its value is ≥ {BINARY_THRESHOLD} of 0 … 16, no targets"
+    );
+    Some((ds, what))
+}
+
 /// Synthetic ratings ([`crate::tasks::ratings`]) for a model of two label inputs, a user
 /// `i ∈ {1 … M}` and an item `j ∈ {1 … N}`, and a rating as its one real target (matrix
 /// factorisation, course notes 004).

@@ -6,7 +6,10 @@
 //! as a PNG grid of grey-scale pictures. With `--model`, another model of the file is run
 //! instead: one that reads only noise and the trained model's parameters by their names (a
 //! diffusion model's sampling chain, Algorithm 18.2, from `z_T ~ Norm[0, I]` down to `x`),
-//! and its last value (or `--value`) is drawn.
+//! and its last value (or `--value`) is drawn. A trained density model of binary pictures
+//! (one input `x ∈ {0, 1}^{D}`, no target, no sub-model, its model function the D
+//! conditionals `p(x_d = 1 | x_{<d})`: MADE, NADE) is sampled autoregressively, D forward
+//! passes (`autoregressive`).
 
 use faer::Mat;
 use nnspec::dsl::ir::{Graph, Role};
@@ -158,6 +161,9 @@ fn draw(
     let mut rng = Rng::new(args.seed);
     let (mut x, what) = match &args.model {
         Some(m) => chain(args, trained, graphs, m, &all, count, &mut rng)?,
+        None if args.instance.is_none() && binary_density(trained) => {
+            autoregressive(trained, &all, count, &mut rng)?
+        }
         None => instance(args, trained, graphs, &all, count, &mut rng)?,
     };
     if let Some(s) = training::standardizer_from_metadata(meta)?
@@ -332,4 +338,84 @@ fn chain(
     let values = interp::run(g, &inputs, &params).map_err(|e| e.to_string())?;
     let what = format!("(the value `{shown}` of `{name}`, from its noise)");
     Ok((values[nnspec::dsl::ir::NodeId(id as u32)].clone(), what))
+}
+
+/// Whether `trained` models the density of binary vectors itself: one input `x ∈ {0, 1}^{D}`,
+/// no target, no noise and no sub-model instance.
+fn binary_density(trained: &Graph) -> bool {
+    let instances = trained.params.iter().any(|p| p.name.contains('.'));
+    matches!(trained.inputs.as_slice(), [x] if x.role == Role::Input && x.entry_labels == Some((0, 2)))
+        && !instances
+}
+
+/// Samples of an autoregressive model of binary vectors, whose model function gives, for
+/// each `d`, `p(x_d = 1 | x_{<d})` (MADE, NADE; a picture of labels `{0, 1}^{C×H×W}`
+/// entry by entry in its layout, column by column: PixelCNN): `x_1` is drawn, then `x_2`
+/// given it, …, one forward pass per entry. The probabilities `x_1 … x_d` were drawn with
+/// must not change when the later entries are set: a model whose output `d` reads `x_d` or
+/// a later entry is not autoregressive in the order `1 … D`, and is refused.
+fn autoregressive(
+    trained: &Graph,
+    all: &NamedParams<f64>,
+    count: usize,
+    rng: &mut Rng,
+) -> Result<(Mat<f64>, String), String> {
+    let fwd = nnspec::dsl::opt::optimize(trained).map_err(|e| e.to_string())?;
+    let f = fwd
+        .outputs
+        .first()
+        .map(|(_, id)| *id)
+        .ok_or("the model has no model function")?;
+    // An example is `rows × cols` (a vector: `D × 1`), held column by column; a batch puts
+    // the examples' columns side by side. Entry `k` of example `b`:
+    let (rows, cols) = interp::dims(trained.inputs[0].shape, 1);
+    let d = rows * cols;
+    let at = |k: usize, b: usize| (k % rows, b * cols + k / rows);
+    let probabilities = |x: &Mat<f64>| -> Result<Mat<f64>, String> {
+        let values =
+            interp::run(&fwd, std::slice::from_ref(x), &all.mats).map_err(|e| e.to_string())?;
+        let p = values[f].clone();
+        let shape_ok = (p.nrows(), p.ncols()) == (x.nrows(), x.ncols());
+        let in_range = |i, j| (0.0..=1.0).contains(&p[(i, j)]);
+        if !shape_ok || (0..p.ncols()).any(|j| (0..p.nrows()).any(|i| !in_range(i, j))) {
+            return Err(format!(
+                "`{}`'s model function is not {d} probabilities p(x_d = 1 | x_{{<d}}) per sample",
+                trained.name
+            ));
+        }
+        Ok(p)
+    };
+    let mut x = Mat::<f64>::zeros(rows, cols * count);
+    let mut drawn = Mat::<f64>::zeros(d, count);
+    for k in 0..d {
+        let p = probabilities(&x)?;
+        for b in 0..count {
+            let (i, j) = at(k, b);
+            drawn[(k, b)] = p[(i, j)];
+            x[(i, j)] = if rng.uniform() < p[(i, j)] { 1.0 } else { 0.0 };
+        }
+    }
+    let last = probabilities(&x)?;
+    for b in 0..count {
+        for k in 0..d {
+            let (i, j) = at(k, b);
+            if (last[(i, j)] - drawn[(k, b)]).abs() > 1e-9 {
+                return Err(format!(
+                    "`{}` is not autoregressive in the order 1 … {d}: its output {} changed when \
+                     later entries were drawn ({} then {})",
+                    trained.name,
+                    k + 1,
+                    drawn[(k, b)],
+                    last[(i, j)]
+                ));
+            }
+        }
+    }
+    let pictures = Mat::<f64>::from_fn(d, count, |k, b| {
+        let (i, j) = at(k, b);
+        x[(i, j)]
+    });
+    let what =
+        format!("(x_1, then each x_d ~ Bernoulli[p(x_d = 1 | x_{{<d}})], {d} forward passes)");
+    Ok((pictures, what))
 }

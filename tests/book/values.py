@@ -2314,6 +2314,71 @@ def mf_objective():
     return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
 
 
+@spec("made_masks")
+def made_masks():
+    # Course notes (002): MADE (Germain et al. 2015, eq. 12-13). Input degrees 1 … D (the
+    # ordering), hidden degrees m(k) in 1 … D-1 assigned in turn; hidden unit k sees input d
+    # iff m(k) >= d, output d sees hidden unit k iff d > m(k); the binary NLL (5.26).
+    g = rng(80)
+    d, h = 4, 6
+    deg_in = np.arange(1, d + 1)
+    deg_h = np.array([(k % (d - 1)) + 1 for k in range(h)])  # 1, 2, 3, 1, 2, 3
+    m = (deg_h[:, None] >= deg_in[None, :]).astype(float)
+    m2 = (deg_in[:, None] > deg_h[None, :]).astype(float)
+    p = {"b": draw(g, h), "W": draw(g, h, d), "c": draw(g, d), "V": draw(g, d, h)}
+    x = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 1, 1], [1, 1, 0, 1, 0], [0, 1, 1, 0, 0]])
+    hid = relu(p["b"][:, None] + (p["W"] * m) @ x)
+    a = p["c"][:, None] + (p["V"] * m2) @ hid
+    f = sig(a)  # output d: p(x_d = 1 | x_{<d})
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    # The autoregressive property, independently: output d's logit reads only x_1 … x_{d-1}.
+    reach = (m2 @ m) > 0
+    assert not np.any(np.triu(reach)), reach
+    return {"x": x}, p, {"M": m, "M'": m2, "h": hid, "a": a, "f": f, "L": loss}
+
+
+@spec("nade_conditionals")
+def nade_conditionals():
+    # Course notes (002): NADE (Larochelle & Murray 2011) by its recurrence over d,
+    # h_d = sig(c + W[:, :d-1] x[:d-1]), p_d = sig(b_d + V[:, d-1] . h_d); the binary NLL.
+    g = rng(81)
+    d, h = 4, 3
+    p = {"c": draw(g, h), "W": draw(g, h, d), "b": draw(g, d), "V": draw(g, h, d)}
+    x = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 1, 1], [1, 1, 0, 1, 0], [0, 1, 1, 0, 0]])
+    f = np.zeros((d, x.shape[1]))
+    for n in range(x.shape[1]):
+        for k in range(d):
+            hk = sig(p["c"] + p["W"][:, :k] @ x[:k, n])
+            f[k, n] = sig(p["b"][k] + p["V"][:, k] @ hk)
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    return {"x": x}, p, {"f": f, "L": loss}
+
+
+@spec("wavenet_causal_dilated")
+def wavenet_causal_dilated():
+    # Course notes (002): WaveNet's causal dilated convolutions, written as loops over the
+    # positions with the past zero-padded: h[c, i] = sum_m w[c, m] x[i - 2 + m] (x_{i-2},
+    # x_{i-1}), a[c, i] = sum_{c', m} k[c, c', m] h[c', i - 2 + 2m] (h_{i-2}, h_i), the gate.
+    g = rng(82)
+    d, c, b = 6, 2, 3
+    w, k, gm, psi, beta = draw(g, c, 2), draw(g, c, c, 2), draw(g, c, c, 2), draw(g, c), draw(g, 1)
+    x = np.array([[1, 0, 1, 1, 0, 1], [0, 1, 1, 0, 0, 1], [1, 1, 0, 0, 1, 0]])
+    past = lambda v, t: v[t] if t >= 0 else 0.0  # zero padding on the left only
+
+    f = np.zeros((b, d))
+    for e in range(b):
+        h = np.array([[sum(w[ch, m] * past(x[e], i - 2 + m) for m in range(2)) for i in range(d)] for ch in range(c)])
+        conv = lambda ker: np.array([[sum(ker[ch, cp, m] * past(h[cp], i - 2 + 2 * m) for cp in range(c) for m in range(2)) for i in range(d)] for ch in range(c)])
+        h2 = np.tanh(conv(k)) * sig(conv(gm))
+        f[e] = sig(beta[0] + psi @ h2)
+    loss = -np.sum(x * np.log(f) + (1 - x) * np.log(1 - f))
+    # Layouts of docs/EVAL.md: a kernel (c, c', m, n) in column c' + C_i (m + K n); an image
+    # of one row, entry i of example e in column i + D e.
+    params = {"ω": w, "κ": np.concatenate([k[:, :, m] for m in range(2)], axis=1),
+              "γ": np.concatenate([gm[:, :, m] for m in range(2)], axis=1), "ψ": psi[None, :], "β": beta}
+    return {"x": x.reshape(1, -1)}, params, {"f": f.reshape(1, -1), "L": loss}
+
+
 # ---------------------------------------------------------------- output
 
 

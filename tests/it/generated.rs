@@ -16,6 +16,18 @@ mod ascii {
 mod autoencoder {
     nnspec::model!("../../specs/autoencoder.nn");
 }
+mod made {
+    nnspec::model!("../../specs/made.nn");
+}
+mod nade {
+    nnspec::model!("../../specs/nade.nn");
+}
+mod wavenet {
+    nnspec::model!("../../specs/wavenet.nn");
+}
+mod pixelcnn {
+    nnspec::model!("../../specs/pixelcnn.nn");
+}
 mod backprop {
     nnspec::model!("../../specs/backprop.nn");
 }
@@ -538,6 +550,10 @@ differential_test!(
     [m 0, m 1]
 );
 differential_test!(autoencoder, autoencoder::Autoencoder, "specs/autoencoder.nn", [m 0]);
+differential_test!(made, made::MADE, "specs/made.nn", [m 0]);
+differential_test!(nade, nade::NADE, "specs/nade.nn", [m 0]);
+differential_test!(wavenet, wavenet::WaveNet, "specs/wavenet.nn", [m 0]);
+differential_test!(pixelcnn, pixelcnn::PixelCNN, "specs/pixelcnn.nn", [m 0]);
 differential_test!(convautoencoder, conv_autoencoder::ConvAutoencoder, "specs/conv_autoencoder.nn", [m 0]);
 differential_test!(meanpool, mean_pool::MeanPoolChannels, "tests/book/10.4_mean_pool.nn", [m 0, m 1]);
 differential_test!(upsamplechannels, upsample::UpsampleChannels, "tests/book/10.4_upsample.nn", [m 0, m 1]);

@@ -131,8 +131,6 @@ pub enum Unlaid {
     NoValue,
     /// A label set starting beyond the range of `i32`.
     LabelRange,
-    /// Labels of rank 3 or more.
-    LabelTensor,
 }
 
 impl fmt::Display for Unlaid {
@@ -140,7 +138,6 @@ impl fmt::Display for Unlaid {
         f.write_str(match self {
             Unlaid::NoValue => "a dimension without a value (give its hyper-parameter a default)",
             Unlaid::LabelRange => "a class label beyond ±2³¹",
-            Unlaid::LabelTensor => "a tensor of labels",
         })
     }
 }
@@ -160,10 +157,10 @@ pub fn of(v: &Val) -> Result<Layout, Unlaid> {
     let labels = match &v.labels {
         None => None,
         Some(l) => {
+            // Labels of any rank are laid out as numbers of that rank: an image of labels
+            // (`{0, 1}^{C×H×W}`, binary pixels) is the `C × (H·W)` matrix of a real image,
+            // each entry in the set.
             let lo = i32::try_from(l.lo).map_err(|_| Unlaid::LabelRange)?;
-            if matches!(v.shape, Symbolic::Tensor(_)) {
-                return Err(Unlaid::LabelTensor);
-            }
             Some((lo, size(&l.count)?))
         }
     };
