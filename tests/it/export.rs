@@ -21,8 +21,10 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ("optimisers", "GradientDescent", "a rule of whole parameters"),
     ("optimisers", "Momentum", "a rule of whole parameters"),
     ("optimisers", "Adam", "a rule of whole parameters"),
+    ("pixelcnn", "PixelCNN", "a convolution"),
     ("resnet", "ResBlock", "batch normalisation"),
     ("resnet", "ResNet", "batch normalisation"),
+    ("wavenet", "WaveNet", "a convolution"),
 ];
 
 fn root() -> &'static Path {
