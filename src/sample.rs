@@ -1,9 +1,12 @@
 //! Deterministic random parameters and inputs for a graph: what `nnspec gradcheck` and the
 //! tests evaluate a spec at, drawn from the runtime's seeded generator (the same seed gives
-//! the same values everywhere).
+//! the same values everywhere); and [`noise`], the draws of a model that reads only noise (a
+//! sampling chain) that `nnspec sample --model` runs, in the order generated code's `sample`
+//! draws them.
 
 use faer::Mat;
-use nnspec_dsl::ir::{Graph, Shape};
+use nnspec_dsl::ir::{Graph, Init, Role, Shape};
+use nnspec_runtime::{Scalar, batch};
 
 pub use nnspec_runtime::Rng;
 
@@ -46,6 +49,34 @@ pub fn inputs(g: &Graph, batch: usize, rng: &mut Rng) -> Vec<Mat<f64>> {
                 }
                 None => Mat::from_fn(r, c, |_, _| uniform(rng, -1.0, 1.0)),
             }
+        })
+        .collect()
+}
+
+/// The noise of a model that reads only noise, for `batch` examples: every input in slot
+/// order (declaration order, a family's members as it unrolls them), each drawn column by
+/// column from the law it declares (`Norm[0, I]` when it says nothing) by
+/// [`batch::noise`] — the order and law of generated code's `sample`, so the same generator
+/// state gives both the same numbers. An input that is not noise is an error naming it.
+pub fn noise<T: Scalar>(g: &Graph, batch: usize, rng: &mut Rng) -> Result<Vec<Mat<T>>, String> {
+    g.inputs
+        .iter()
+        .map(|s| {
+            if s.role != Role::Noise {
+                return Err(format!(
+                    "`{}` reads `{}`, which is not noise: a model to sample from reads only \
+                     noise (`z_T : ℝ^{{D}} ~ Norm[0, I]`) and parameters",
+                    g.name, s.name
+                ));
+            }
+            let law = s.dist.unwrap_or(Init::Normal {
+                mean: 0.0,
+                variance: 1.0,
+            });
+            let (r, c) = dims(s.shape, batch);
+            let mut m = Mat::zeros(r, c);
+            batch::noise(law, m.as_mut(), rng, false);
+            Ok(m)
         })
         .collect()
 }

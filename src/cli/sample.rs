@@ -265,9 +265,10 @@ fn instance(
     Ok((values[f].clone(), what))
 }
 
-/// Samples from the model `name` of the file, which reads only noise (drawn here from its
-/// declared distributions) and parameters that `all` holds under the same names: the value
-/// `--value` (default: its last equation's) and a description.
+/// Samples from the model `name` of the file, which reads only noise (drawn by
+/// `nnspec::sample::noise`, as generated code's `sample` draws it) and parameters that `all`
+/// holds under the same names: the value `--value` (default: its output, the last
+/// equation's) and a description.
 fn chain(
     args: &SampleArgs,
     trained: &Graph,
@@ -306,31 +307,18 @@ fn chain(
             Ok(m.clone())
         })
         .collect::<Result<_, String>>()?;
-    let inputs: Vec<Mat<f64>> = g
-        .inputs
-        .iter()
-        .map(|s| match (s.role, s.dist) {
-            (Role::Noise, Some(d)) => {
-                let (r, c) = interp::dims(s.shape, count);
-                Ok(d.sample::<f64>(r, c, rng))
-            }
-            _ => Err(format!(
-                "`{name}` reads `{}`, which is not noise: a model to sample from reads only \
-                 noise (`z_T : ℝ^{{D}} ~ Norm[0, I]`) and parameters",
-                s.name
-            )),
-        })
-        .collect::<Result<_, String>>()?;
+    let inputs = nnspec::sample::noise::<f64>(g, count, rng)?;
     let id = match &args.value {
         Some(v) => g
             .nodes
             .iter()
             .rposition(|n| n.name.as_deref() == Some(v.as_str()))
             .ok_or_else(|| format!("`{name}` has no value `{v}`"))?,
+        // The model's output: lowering makes its last equation's value one.
         None => g
-            .nodes
-            .iter()
-            .rposition(|n| n.name.is_some())
+            .outputs
+            .first()
+            .map(|(_, id)| id.index())
             .ok_or_else(|| format!("`{name}` defines no value to draw"))?,
     };
     let shown = g.nodes[id].name.clone().unwrap_or_default();

@@ -190,6 +190,10 @@ mod maxout {
 mod flow {
     nnspec::model!("../../specs/flow.nn");
 }
+/// The sampling chain of `specs/diffusion.nn` at T = 4 (Algorithm 18.2).
+mod diffusion_sample {
+    nnspec::model!(Sample[T = 4] from "../../specs/diffusion.nn");
+}
 mod linear_flow {
     nnspec::model!("../../tests/book/16.29_linear_flow.nn");
 }
@@ -948,3 +952,108 @@ fn q_learning_update_matches_the_interpreter() {
         );
     }
 }
+
+// ------------------------------------------------------------------ sampling chains
+
+/// The interpreter's sample of a model that reads only noise, and what it was drawn from.
+struct Interpreted {
+    /// Random parameters, in declaration order.
+    params: Vec<Mat<f64>>,
+    /// The noise drawn by `sample::noise`, in slot order.
+    noise: Vec<Mat<f64>>,
+    /// The model's output.
+    value: Mat<f64>,
+    /// The generator's next number after the draws.
+    next: u64,
+}
+
+/// A model that reads only noise (`nnspec sample --model`): the interpreter's sample of
+/// `model` (overridden as `overrides` say) for `batch` examples, on random parameters and the
+/// noise `sample::noise` draws from `seed`.
+fn interpreted_sample(
+    file: &str,
+    model: &str,
+    overrides: &[(&str, f64)],
+    batch: usize,
+    seed: u64,
+) -> Interpreted {
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).expect("spec");
+    let opts = Options {
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| (Some(model.to_string()), k.to_string(), *v))
+            .collect(),
+    };
+    let checked = dsl::check_source(&src, &opts).expect("checks");
+    let g = checked.graph(Some(model)).expect("model");
+    let params = sample::params(g, &mut Rng::new(7));
+    let mut rng = Rng::new(seed);
+    let noise = sample::noise::<f64>(g, batch, &mut rng).expect("only noise");
+    let values = interp::run(g, &noise, &params).expect("interpreter");
+    let (_, out) = g.outputs.first().expect("the last equation is the output");
+    let value = values.get(*out).expect("value").clone();
+    Interpreted {
+        params,
+        noise,
+        value,
+        next: rng.next_u64(),
+    }
+}
+
+/// Generated `sample` against the interpreter: the same seed gives the same sample (1e-12
+/// relative to its largest entry), the generator left in the same state; a second call
+/// allocates nothing and repeats the first bit for bit; `forward` on the interpreter's draws
+/// (the noise inputs listed) gives it too; a batch over the workspace's is an error.
+macro_rules! sample_test {
+    ($test:ident, $module:ident :: $model:ident, $file:literal, [$($k:literal = $v:expr),*], $rows:expr, forward [$($i:literal),*]) => {
+        #[test]
+        fn $test() {
+            let (batch, seed) = (5, 2024);
+            let Interpreted { params, noise, value: want, next } =
+                interpreted_sample($file, stringify!($model), &[$(($k, $v)),*], batch, seed);
+            let net = load!($module::$model::<f64>::zeros(), params);
+            let mut ws = $module::$model::<f64>::workspace(8);
+            let mut rng = Rng::new(seed);
+            let got = net.sample(batch, &mut rng, &mut ws).expect("sample").to_owned();
+            assert_eq!(rng.next_u64(), next, "a different number of draws");
+            assert_eq!((got.nrows(), got.ncols()), ($rows, batch));
+            assert_eq!((want.nrows(), want.ncols()), ($rows, batch));
+            let scale = (0..batch)
+                .flat_map(|j| (0..$rows).map(move |i| (i, j)))
+                .fold(0.0f64, |s, (i, j)| s.max(want[(i, j)].abs()));
+            assert!(scale > 0.1, "a sample of zeros");
+            for j in 0..batch {
+                for i in 0..$rows {
+                    assert!(
+                        close(got[(i, j)], want[(i, j)], scale),
+                        "{}[{i},{j}]: {} vs the interpreter's {}",
+                        stringify!($model),
+                        got[(i, j)],
+                        want[(i, j)]
+                    );
+                }
+            }
+            let mut rng = Rng::new(seed);
+            let before = allocations();
+            let again = net.sample(batch, &mut rng, &mut ws).expect("sample");
+            assert_eq!(allocations(), before, "sample allocated after the first call");
+            for j in 0..batch {
+                for i in 0..$rows {
+                    assert_eq!(again[(i, j)].to_bits(), got[(i, j)].to_bits(), "[{i},{j}]");
+                }
+            }
+            let f = net.forward($(noise[$i].as_ref(),)* &mut ws).expect("forward");
+            for j in 0..batch {
+                for i in 0..$rows {
+                    assert_eq!(f[(i, j)].to_bits(), got[(i, j)].to_bits(), "forward [{i},{j}]");
+                }
+            }
+            let too_many = net.sample(9, &mut rng, &mut ws);
+            assert!(too_many.is_err(), "a batch of 9 in a workspace of 8");
+        }
+    };
+}
+
+sample_test!(diffusion_sampling_chain_matches_the_interpreter, diffusion_sample::Sample, "specs/diffusion.nn", ["T" = 4.0], 64, forward [0, 1, 2, 3]);
+sample_test!(flow_sample_matches_the_interpreter, flow::Sample, "specs/flow.nn", [], 64, forward [0, 1]);

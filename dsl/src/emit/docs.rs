@@ -57,8 +57,14 @@ pub(super) fn docs(
         0 | 1 => String::new(),
         _ => " (the first loss of the spec; `loss_and_grad_…` computes each of the others)".into(),
     };
+    // A sampling chain's output is its last equation, not a model function.
+    let what = if super::sampler::applies(g) {
+        "The value"
+    } else {
+        "The model function"
+    };
     let forward = format!(
-        "The model function `{}` on a batch, `{}` (one column per example): a view into the \
+        "{what} `{}` on a batch, `{}` (one column per example): a view into the \
          workspace. Nothing is allocated.{}",
         function.unwrap_or("f"),
         function

@@ -14,6 +14,7 @@ mod fused;
 mod impls;
 mod model;
 pub(crate) mod names;
+mod sampler;
 pub(crate) mod source;
 mod stmt;
 mod supervised;

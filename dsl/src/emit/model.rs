@@ -1,11 +1,12 @@
 //! The items generated for one model: the parameter struct, the workspace, the constructors
 //! and visitors, the steps (`loss_and_grad` and one per loss, `loss`, `locate_non_finite`),
-//! `forward` and the noise samplers, put together with the trait impls of `impls.rs`.
+//! `forward`, `sample` (`sampler.rs`) and the noise samplers, put together with the trait impls of `impls.rs`.
 
 use super::cx::{Cx, Mode, cols_tokens};
 use super::docs::{self, Docs};
 use super::impls::params_impl;
 use super::names;
+use super::sampler::{self, Sampler};
 use super::source::Source;
 use super::supervised::{inputs_struct, supervised_impl, training_doc};
 use crate::ir::{Cols, Graph, Init, NodeId, Shape};
@@ -44,13 +45,22 @@ pub(super) fn model(
     if let Some(training) = training_doc(&cx, forward_inputs.as_deref()) {
         docs.model.push_str(&training);
     }
+    let sample = items.sampler(function, forward_inputs.as_deref());
+    if sample.is_some() {
+        docs.model.push_str(sampler::MODEL_DOC);
+    }
     let (mut buffer_fields, mut buffer_init) = items.buffers(&variants);
     let (inputs_item, io_field, io_init) = inputs_struct(&cx, function, forward_inputs.as_deref());
     buffer_fields.push(io_field);
     buffer_init.push(io_init);
+    if let Some(s) = &sample {
+        buffer_fields.extend(s.fields.iter().cloned());
+        buffer_init.extend(s.init.iter().cloned());
+    }
     let types = items.types(&buffer_fields, &docs);
     let steps = [
         forward,
+        sample.map(|s| s.methods).unwrap_or_default(),
         items.loss_only(&docs.loss),
         items.locate(),
         items.loss_and_grad(&docs.loss_and_grad),
@@ -165,8 +175,8 @@ impl<'a, 'g> Items<'a, 'g> {
             buffer_fields.extend(f);
             buffer_init.extend(i);
         }
-        // A model with no step (a sampling chain, `specs/flow.nn`'s `Sample`) has no buffer:
-        // the scalar type is then marked, so the workspace type still uses `T`.
+        // A model with no step (no loss and no value to compute) has no buffer: the scalar
+        // type is then marked, so the workspace type still uses `T`.
         if buffer_fields.is_empty() {
             buffer_fields.push(quote!(_scalar: ::core::marker::PhantomData<T>,));
             buffer_init.push(quote!(_scalar: ::core::marker::PhantomData,));
@@ -457,19 +467,18 @@ impl Items<'_, '_> {
         let faer = &self.faer;
         match function {
             Some((_, fid)) if cx.plan.buffer[fid.index()].is_some() => {
-                let needed = g.ancestors([*fid]);
                 let used_inputs = inputs_read(g, *fid);
                 let fargs = used_inputs.iter().map(|&k| &args[k]);
                 let fchecks = used_inputs.iter().map(|&k| &batch_checks[k]);
-                let stmts: Vec<TokenStream> = cx.in_mode(Mode::Eval, || {
-                    (0..g.nodes.len())
-                        .filter(|&i| needed[i])
-                        .map(|i| cx.stmt(NodeId(i as u32)))
-                        .collect()
-                });
+                // A sampling chain runs the statements `sample` runs (`sampler.rs`).
+                let body = if sampler::applies(g) {
+                    sampler::forward_body(cx, &used_inputs)
+                } else {
+                    let (stmts, out) = (self.forward_stmts(*fid), cx.read(*fid));
+                    quote!(#(#stmts)* Ok(#out))
+                };
                 let fbatch =
                     batch_from(used_inputs.first().map(|&k| (&cx.inputs[k], &g.inputs[k])));
-                let out = cx.read(*fid);
                 let forward = quote! {
                     #[doc = #doc]
                     #[allow(unused_variables, clippy::too_many_arguments)]
@@ -479,14 +488,41 @@ impl Items<'_, '_> {
                             return Err(#rt::StepError::Batch { batch, max_batch: ws.max_batch });
                         }
                         #(#fchecks)*
-                        #(#stmts)*
-                        Ok(#out)
+                        #body
                     }
                 };
                 (forward, Some(used_inputs))
             }
             _ => (TokenStream::new(), None),
         }
+    }
+}
+
+impl Items<'_, '_> {
+    /// The statements of `forward`: the ancestors of the output `fid`, in evaluation mode.
+    fn forward_stmts(&self, fid: NodeId) -> Vec<TokenStream> {
+        let (cx, g) = (self.cx, self.cx.g);
+        let needed = g.ancestors([fid]);
+        cx.in_mode(Mode::Eval, || {
+            (0..g.nodes.len())
+                .filter(|&i| needed[i])
+                .map(|i| cx.stmt(NodeId(i as u32)))
+                .collect()
+        })
+    }
+
+    /// `sample`, for a model with no loss that reads only noise and has a `forward` (see
+    /// `sampler`); `None` otherwise.
+    fn sampler(
+        &self,
+        function: Option<&(String, NodeId)>,
+        forward_inputs: Option<&[usize]>,
+    ) -> Option<Sampler> {
+        let (name, fid) = function.filter(|_| forward_inputs.is_some())?;
+        sampler::applies(self.cx.g).then(|| {
+            let stmts = self.forward_stmts(*fid);
+            sampler::sampler(self.cx, &self.ws_name, (name, *fid), &stmts)
+        })
     }
 }
 

@@ -116,6 +116,14 @@ pub fn lower(
         });
     }
     graph.max_norms = max_norms(infos.get(index), &graph);
+    // A model with no loss, model function or update rule (a sampling chain: Algorithm 18.2,
+    // the inverse of a flow) computes its last equation's value: that is its output, which
+    // `nnspec sample --model` draws and generated code's `sample` returns.
+    if scope.outputs.is_empty()
+        && let Some(last) = scope.last.take()
+    {
+        scope.outputs.push(last);
+    }
     for (name, out) in scope.outputs {
         graph.outputs.push((name, out));
     }
@@ -201,6 +209,9 @@ struct Scope {
     /// Parameters with no declared group, which belong to whatever group the loss names.
     ungrouped: Vec<String>,
     outputs: Vec<(String, NodeId)>,
+    /// The value of the last equation lowered (its canonical name and node): the output of a
+    /// model that has no other (a sampling chain, Algorithm 18.2).
+    last: Option<(String, NodeId)>,
     /// The model function's value on the model's own inputs (the forward pass), by the
     /// function's name: a call on those inputs reuses it.
     forward: BTreeMap<String, Lv>,
@@ -221,6 +232,7 @@ impl Scope {
             groups: BTreeMap::new(),
             ungrouped: Vec::new(),
             outputs: Vec::new(),
+            last: None,
             forward: BTreeMap::new(),
         }
     }
@@ -674,6 +686,7 @@ impl Cx<'_, '_> {
         let v = v?;
         if let Val::Node(lv) = &v {
             self.name_node(lv.id, &canon);
+            scope.last = Some((canon.clone(), lv.id));
             // `A_t = argmax_a […]`: the action an agent with update rules takes (`ACTION`).
             if loss || canon == ACTION {
                 scope.outputs.push((canon.clone(), lv.id));

@@ -277,7 +277,8 @@ pub struct Graph {
     /// Parameters, in declaration order.
     pub params: Vec<Slot>,
     /// Named results: the model function, every loss, and (after `ad`) gradients, each under
-    /// its printed name (`∂L/∂β_0`). What a gradient is, is [`Graph::grads`]'s to say.
+    /// its printed name (`∂L/∂β_0`); in a model with none of these nor an update rule (a
+    /// sampling chain), its last equation's value. What a gradient is, is [`Graph::grads`]'s to say.
     pub outputs: Vec<(String, NodeId)>,
     /// The gradients among the outputs (after `ad`): of which loss, with respect to what.
     pub grads: Vec<Grad>,

@@ -32,6 +32,7 @@ impl Cx<'_, '_> {
         };
         let result = result.map(|v| {
             self.name_node(v.id, &canon);
+            scope.last = Some((canon.clone(), v.id));
             scope.names.insert(canon, Val::Node(v));
         });
         self.record(result);
