@@ -2314,6 +2314,20 @@ def mf_objective():
     return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
 
 
+@spec("frobenius_norm")
+def frobenius_norm():
+    # Course notes (004): ‖A‖_F, the Frobenius norm, numpy's matrix norm "fro"; of a vector,
+    # the 2-norm.
+    g = rng(91)
+    A, w = draw(g, 3, 2), draw(g, 3)
+    x, y = draw(g, 2, 5, scale=2.0), draw(g, 5)
+    fro = np.linalg.norm(A, "fro")
+    f = w @ A @ x
+    S = fro + np.linalg.norm(w, 2)
+    L = np.sum((y - f) ** 2) + 0.3 * fro**2 + S
+    return {"x": x, "y": y}, {"A": A, "ω": w}, {"R": fro**2, "S": S, "f": f, "L": L}
+
+
 @spec("made_masks")
 def made_masks():
     # Course notes (002): MADE (Germain et al. 2015, eq. 12-13). Input degrees 1 … D (the

@@ -18,7 +18,11 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ("cnn", "DigitsCnn", "a convolution"),
     ("conv", "Conv1dNet", "a convolution"),
     ("conv_autoencoder", "ConvAutoencoder", "a convolution"),
-    ("optimisers", "GradientDescent", "a rule of whole parameters"),
+    (
+        "optimisers",
+        "GradientDescent",
+        "a rule of whole parameters",
+    ),
     ("optimisers", "Momentum", "a rule of whole parameters"),
     ("optimisers", "Adam", "a rule of whole parameters"),
     ("pixelcnn", "PixelCNN", "a convolution"),

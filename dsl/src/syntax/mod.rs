@@ -53,11 +53,11 @@ pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
             )],
         }
     })?;
+    let mut diags = norm_subscripts(pairs.clone());
     let mut file = pairs
         .next()
         .map(tree::build_file)
         .unwrap_or(ast::File { models: Vec::new() });
-    let mut diags = Vec::new();
     crate::conventions::apply(&mut file, src, &mut diags);
     if file.models.is_empty() {
         diags.push(
@@ -76,6 +76,47 @@ pub fn parse(src: &str) -> Result<ast::File, Vec<Diagnostic>> {
     } else {
         Err(diags)
     }
+}
+
+/// `E0337` for each subscript on a norm other than `F`: `‖A‖_F` is the Frobenius norm, the
+/// square root of the sum of the squares of every entry, which is what `‖A‖` computes of a
+/// matrix (and of a vector its 2-norm, the same sum), so `_F` changes nothing and the tree
+/// does not keep it. Any other subscript names a norm the language does not compute.
+fn norm_subscripts(pairs: pest::iterators::Pairs<'_, Rule>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for p in pairs
+        .flatten()
+        .filter(|p| p.as_rule() == Rule::norm_sub_word)
+    {
+        let sub = p.as_str();
+        if sub == "F" {
+            continue;
+        }
+        let help = match sub {
+            "2" => {
+                "of a vector, the 2-norm is `‖x‖` (no subscript); of a matrix, `‖A‖_2` is the \
+                    largest singular value, which the language does not compute (`‖A‖` and \
+                    `‖A‖_F` are the Frobenius norm, `√(∑_{i,j} A_{ij}²)`)"
+            }
+            "1" => "the 1-norm of a vector is written as its sum, `∑_i |x_i|`",
+            "∞" | "inf" => "the max-norm of a vector is written as its maximum, `max_i |x_i|`",
+            _ => {
+                "only `F` is read as a norm's subscript: `‖A‖_F`, the Frobenius norm \
+                  `√(∑_{i,j} A_{ij}²)`, is `‖A‖` (of a vector, its 2-norm)"
+            }
+        };
+        let span = p.as_span();
+        diags.push(
+            Diagnostic::new(
+                Code::E0337,
+                Span::new(span.start(), span.end()),
+                format!("the norm `‖·‖_{sub}` is not in the language"),
+            )
+            .label("a norm's subscript")
+            .help(help),
+        );
+    }
+    diags
 }
 
 /// Parses `text` as one name as a spec writes it (`beta_0`, `θ_{10}`, `W_hh`, `Ω₀`), or
