@@ -994,18 +994,16 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                         error,
                     })
                 })?;
-            match which {
-                _ if ruled.is_some() => {}
-                0 if self.objectives.len() == 1 => {
-                    opt.step(model, &self.grads);
-                }
-                0 => {
-                    opt.step_group(model, &self.grads, Some(&self.objectives[0].trains));
-                }
-                w => {
-                    let trains = Some(&self.objectives[w].trains[..]);
-                    self.others[w - 1].step_group(model, &self.grads, trains);
-                }
+            // A spec's own rules (`←`) have stepped already; else the optimiser's step.
+            if ruled.is_none() {
+                optimise(
+                    model,
+                    opt,
+                    &mut self.others,
+                    &self.objectives,
+                    &self.grads,
+                    which,
+                );
             }
             model.update_running(&self.grads);
             if let Some(p) = model.first_non_finite() {
@@ -1161,6 +1159,30 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
 
 /// The seed of the noise of batch `k` of `epoch` (`usize::MAX`: its evaluation) in a run
 /// of seed `seed`: a function of the three alone.
+/// The optimiser's step for loss `which`: its own optimiser (`opt` for the first, `others`
+/// after it), on the parameters it trains.
+fn optimise<T: Scalar, M: Supervised<T>>(
+    model: &mut M,
+    opt: &mut Optimizer<T>,
+    others: &mut [Optimizer<T>],
+    objectives: &[Objective],
+    grads: &M,
+    which: usize,
+) {
+    match which {
+        0 if objectives.len() == 1 => {
+            opt.step(model, grads);
+        }
+        0 => {
+            opt.step_group(model, grads, Some(&objectives[0].trains));
+        }
+        w => {
+            let trains = Some(&objectives[w].trains[..]);
+            others[w - 1].step_group(model, grads, trains);
+        }
+    }
+}
+
 fn noise_seed(seed: u64, epoch: usize, k: usize) -> u64 {
     let z = seed
         ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
