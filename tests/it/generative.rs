@@ -33,6 +33,31 @@ fn digits_for(model: &InterpModel<f64>) -> Prepared<f64> {
     training::prepare(&ds, 0.1, 0.2, 1).unwrap()
 }
 
+/// The validation loss per example before and after `epochs` epochs of Adam at `lr`
+/// (batches of 32, seed 1, no early stopping) on `data`'s training set.
+fn validation_loss_around(
+    model: &mut InterpModel<f64>,
+    data: &Prepared<f64>,
+    epochs: usize,
+    lr: f64,
+) -> (f64, f64) {
+    let loss = |model: &InterpModel<f64>| {
+        let mut ws = model.new_workspace(256);
+        evaluate(model, &data.val, 256, &mut ws).unwrap().loss
+    };
+    let before = loss(model);
+    let cfg = TrainConfig {
+        epochs,
+        batch: 32,
+        seed: 1,
+        patience: None,
+        progress: false,
+        steps: None,
+    };
+    fit(model, &mut adam(lr), &data.train, None, &cfg).unwrap();
+    (before, loss(model))
+}
+
 fn adam(lr: f64) -> Optimizer<f64> {
     let method = Method::Adam {
         beta1: 0.9,
@@ -170,21 +195,7 @@ fn the_diffusion_loss_falls_below_a_stated_value() {
     let mut model = InterpModel::new(graph, &src, "diffusion.nn", &mut Rng::new(1)).unwrap();
     let (ds, _) = training::builtin::<f64>(&model.io(), 1);
     let data = training::prepare_scaled(&ds, 0.1, 0.2, 1, training::Scaling::Global).unwrap();
-    let loss = |model: &InterpModel<f64>| {
-        let mut ws = model.new_workspace(256);
-        evaluate(model, &data.val, 256, &mut ws).unwrap().loss
-    };
-    let before = loss(&model);
-    let cfg = TrainConfig {
-        epochs: 25,
-        batch: 32,
-        seed: 1,
-        patience: None,
-        progress: false,
-        steps: None,
-    };
-    fit(&mut model, &mut adam(2e-3), &data.train, None, &cfg).unwrap();
-    let after = loss(&model);
+    let (before, after) = validation_loss_around(&mut model, &data, 25, 2e-3);
     eprintln!(
         "validation loss per example: {before:.1} at the initial parameters, {after:.1} after 25 epochs"
     );
@@ -598,21 +609,7 @@ fn autoregressive_outputs_depend_only_on_earlier_inputs() {
 fn made_nll_falls_below_a_stated_value() {
     let mut model = spec_model("made.nn", "MADE", 1);
     let data = binary_digits_for(&model);
-    let nll = |model: &InterpModel<f64>| {
-        let mut ws = model.new_workspace(256);
-        evaluate(model, &data.val, 256, &mut ws).unwrap().loss
-    };
-    let before = nll(&model);
-    let cfg = TrainConfig {
-        epochs: 10,
-        batch: 32,
-        seed: 1,
-        patience: None,
-        progress: false,
-        steps: None,
-    };
-    fit(&mut model, &mut adam(3e-3), &data.train, None, &cfg).unwrap();
-    let after = nll(&model);
+    let (before, after) = validation_loss_around(&mut model, &data, 10, 3e-3);
     eprintln!(
         "MADE validation NLL per image: {before:.2} at the start, {after:.2} after 10 epochs"
     );
