@@ -541,21 +541,6 @@ pub struct InterpWorkspace<T> {
 }
 
 impl<T: Scalar> InterpModel<T> {
-    /// The spec's max-norm constraints (`‖w_j‖ ≤ c`, `ir::Graph::max_norms`), for the
-    /// optimiser to apply after each step (`optim::Config::max_norms`).
-    pub fn max_norms(&self) -> Vec<crate::runtime::optim::MaxNorm> {
-        self.compiled
-            .forward
-            .max_norms
-            .iter()
-            .map(|m| crate::runtime::optim::MaxNorm {
-                param: m.param.clone(),
-                columns: m.columns,
-                bound: m.bound,
-            })
-            .collect()
-    }
-
     /// For a vector of labels as target (`target y : {0, 1}^{D}`): the set of each entry, as
     /// its first label and count (the data must hold labels of it, not any numbers).
     pub fn target_labels(&self) -> Option<(i32, usize)> {
@@ -983,6 +968,20 @@ impl<T: Scalar> Params<T> for InterpModel<T> {
 
 impl<T: Scalar> Supervised<T> for InterpModel<T> {
     type Workspace = InterpWorkspace<T>;
+
+    /// The spec's max-norm constraints, `ir::Graph::max_norms`.
+    fn max_norms(&self) -> Vec<crate::runtime::optim::MaxNorm> {
+        self.compiled
+            .forward
+            .max_norms
+            .iter()
+            .map(|m| crate::runtime::optim::MaxNorm {
+                param: m.param.clone(),
+                columns: m.columns,
+                bound: m.bound,
+            })
+            .collect()
+    }
 
     fn rule_step(
         &mut self,

@@ -424,6 +424,10 @@ pub struct Binder {
     pub set: Option<Box<Expr>>,
     /// `≠ y_i`: every class but this label (`∑_{j≠y_i}`, `check::except`).
     pub except: Option<Box<Expr>>,
+    /// `(i, j)` of `_{(i,j) ∈ Ω}`: the labels of an observed pair, each data declared with a
+    /// label set; `var` is then their names run together (`ij`, the example index that
+    /// `r_{ij}` reads) and `set` the observed set `Ω` (`check::pairs`). Empty otherwise.
+    pub pair: Vec<Name>,
     /// The whole binder.
     pub span: Span,
 }

@@ -150,6 +150,8 @@ codes! {
     E0327 = "E0327", "a derivative of a value with respect to something it does not depend on";
     E0328 = "E0328", "a derivative per example through a value that mixes the examples of the batch";
     E0330 = "E0330", "a table looked up with indices that do not fit it (`q[s, a]`: a label or number per axis, each within its axis)";
+    E0331 = "E0331", "a sum over observed pairs that does not read as one (`∑_{(i,j)∈Ω}`: members are labels per example, `Ω` names nothing declared)";
+    E0332 = "E0332", "`u_i` read as a row of the matrix `U` where that reading is ambiguous or does not fit";
     E0337 = "E0337", "a subscript on a norm other than `F` (`‖A‖_F`, the Frobenius norm, is `‖A‖`)";
     E0338 = "E0338", "`fmt --ascii` of a name with letters that have no ASCII spelling (`x̂`, a word mixing Greek and Latin letters)";
     E0339 = "E0339", "`fmt` could not lay out a file without changing how it parses (a bug in the formatter)";

@@ -211,7 +211,12 @@ pub fn expr(e: &Expr) -> String {
             let sym = op.symbol();
             let mut head = sym.to_string();
             if let Some(b) = binder {
-                let _ = write!(head, "_{}", name(&b.var));
+                if b.pair.is_empty() {
+                    let _ = write!(head, "_{}", name(&b.var));
+                } else {
+                    let members: Vec<String> = b.pair.iter().map(name).collect();
+                    let _ = write!(head, "_({})", members.join(","));
+                }
                 if let Some(lo) = &b.lo {
                     let _ = write!(head, "={}", expr(lo));
                 }

@@ -196,6 +196,14 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
         self.batch_loss_and_grad(x, y, grads, ws)
     }
 
+    /// The spec's max-norm constraints (`‖w_j‖ ≤ c`, the course notes' MaxNorm): the
+    /// projections an optimiser applies after every update when they are in its
+    /// [`Config::max_norms`](crate::optim::Config::max_norms) (`nnspec train` puts them
+    /// there). None by default.
+    fn max_norms(&self) -> Vec<crate::optim::MaxNorm> {
+        Vec::new()
+    }
+
     /// Seeds the generator the noise of the next steps is drawn from (`ε ~ Norm[0, I]`):
     /// `fit` seeds it before every training batch and every evaluation pass from the run's
     /// seed and the position in the run, so a resumed run draws the same noise as one that

@@ -2314,6 +2314,24 @@ def mf_objective():
     return inputs, {"U": U, "V": V}, {"f": pred, "J": J}
 
 
+@spec("mf_objective_printed")
+def mf_objective_printed():
+    # Course notes (004) as printed: ½ ∑_{(i,j)∈Ω} (r_ij − u_iᵀ v_j)² + λ(‖U‖_F² + ‖V‖_F²) with
+    # Ω the observed pairs, one example each, and u_i the row i of U (1-based labels); the
+    # rows themselves (`a = u_i`, K rows of one number per pair) and their dot products.
+    g = rng(83)
+    m, n, k, lam = 5, 4, 3, 0.2
+    omega = [(1, 2), (5, 4), (2, 2), (3, 1), (5, 1), (4, 3), (1, 4), (2, 3)]
+    U, V = draw(g, m, k), draw(g, n, k)
+    r = draw(g, len(omega), scale=2.0)
+    rows = np.array([U[i - 1] for i, _ in omega]).T
+    pred = np.array([sum(U[i - 1, c] * V[j - 1, c] for c in range(k)) for i, j in omega])
+    J = 0.5 * sum((r[e] - pred[e]) ** 2 for e in range(len(omega)))
+    J += lam * (np.linalg.norm(U, "fro") ** 2 + np.linalg.norm(V, "fro") ** 2)
+    inputs = {"i": [i for i, _ in omega], "j": [j for _, j in omega], "r": r}
+    return inputs, {"U": U, "V": V}, {"a": rows, "p": pred, "J": J}
+
+
 @spec("frobenius_norm")
 def frobenius_norm():
     # Course notes (004): ‖A‖_F, the Frobenius norm, numpy's matrix norm "fro"; of a vector,

@@ -181,6 +181,9 @@ mod transformer {
 pub(crate) mod vae {
     nnspec::model!("../../specs/vae.nn");
 }
+mod vrnn {
+    nnspec::model!("../../specs/vrnn.nn");
+}
 mod diffusion_loss {
     nnspec::model!("../../tests/book/18.40_diffusion_loss.nn");
 }
@@ -203,7 +206,7 @@ mod svm {
 mod elastic_net {
     nnspec::model!("../../tests/book/elastic_net.nn");
 }
-mod max_norm {
+pub(crate) mod max_norm {
     nnspec::model!("../../specs/max_norm.nn");
 }
 mod svm_hinge {
@@ -567,6 +570,7 @@ differential_test!(transposedconv, transposed_conv::TransposedConv, "tests/book/
 differential_test!(transposedconv2dchannels, transposed_conv2d_channels::TransposedConv2dChannels, "tests/book/10.5_transposed_conv2d_channels.nn", [m 0, m 1]);
 // The noise ε is an argument of the generated step: both evaluators get the same draw.
 differential_test!(vae, vae::VAE, "specs/vae.nn", [m 0, m 1]);
+differential_test!(vrnn, vrnn::VRNN, "specs/vrnn.nn", [m 0, m 1]);
 // A network per step (sub-model instances φ_t), a schedule folded to constants.
 differential_test!(diffusion, diffusion_loss::Diffusion, "tests/book/18.40_diffusion_loss.nn", [m 0, m 1, m 2, m 3]);
 // A RealNVP (chapter 16): the inverse direction through sub-model instances, log-determinants

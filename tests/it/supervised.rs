@@ -9,7 +9,7 @@
 //! values in the batch's rows and reach the generated steps as indices.
 
 use crate::generated::{
-    allocations, gan_groups_noise, gcn_spec, matrix_factorisation, sequence, vae,
+    allocations, gan_groups_noise, gcn_spec, matrix_factorisation, max_norm, sequence, vae,
 };
 use faer::{Mat, MatRef};
 use nnspec::dsl;
@@ -401,4 +401,67 @@ fn a_checkpoint_of_a_model_of_several_groups_round_trips() {
     let (want, got) = (params_of(&model), params_of(&back));
     assert!(want.iter().any(|(n, _)| n.contains('⁻')), "{want:?}");
     assert_eq!(got, want);
+}
+
+/// Max-norm (`‖W_j‖ ≤ c`, `specs/max_norm.nn`) in generated code: the generated model gives
+/// the optimiser the interpreter's constraints, and two optimiser steps with them (SGD at a
+/// rate that pushes columns past the radius) leave both with the same parameters, every
+/// column of `W` within c and some on the sphere.
+#[test]
+fn generated_max_norm_projects_as_the_interpreter_does() {
+    let mut reference = interp("specs/max_norm.nn", "MaxNormNet", 3);
+    let mut generated = loaded(max_norm::MaxNormNet::<f64>::zeros(), &reference);
+    let constraints = generated.max_norms();
+    assert_eq!(constraints, reference.max_norms());
+    assert_eq!(constraints.len(), 1, "{constraints:?}");
+    assert!(constraints[0].columns && constraints[0].param == "W");
+    let c = constraints[0].bound;
+    let (ds, _) = training::builtin::<f64>(&reference.io(), 1);
+    let batch = Batch::new(&generated, &ds, 16);
+    let sgd = |max_norms| {
+        let mut config = Config::new(Method::Sgd, 0.05);
+        config.max_norms = max_norms;
+        Optimizer::new(config)
+    };
+    let mut opt_g = sgd(generated.max_norms());
+    let mut opt_r = sgd(reference.max_norms());
+    let mut ws_g = generated.new_workspace(16);
+    let mut ws_r = reference.new_workspace(16);
+    for _ in 0..2 {
+        let mut grads_g = generated.new_grads();
+        let mut grads_r = reference.new_grads();
+        generated
+            .batch_loss_and_grad(batch.x(), batch.y(), &mut grads_g, &mut ws_g)
+            .unwrap();
+        reference
+            .batch_loss_and_grad(batch.x(), batch.y(), &mut grads_r, &mut ws_r)
+            .unwrap();
+        opt_g.step(&mut generated, &grads_g);
+        opt_r.step(&mut reference, &grads_r);
+    }
+    for ((name, got), (_, want)) in params_of(&generated)
+        .iter()
+        .zip(params_of(&reference).iter())
+    {
+        same_matrix(name, got.as_ref(), want.as_ref());
+    }
+    let w = params_of(&generated)
+        .into_iter()
+        .find(|(n, _)| n == "W")
+        .unwrap()
+        .1;
+    let norms: Vec<f64> = (0..w.ncols())
+        .map(|j| {
+            (0..w.nrows())
+                .map(|i| w[(i, j)].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let most = norms.iter().copied().fold(0.0, f64::max);
+    assert!(most <= c * (1.0 + 1e-12), "a column of norm {most} > {c}");
+    assert!(
+        most > c * (1.0 - 1e-9),
+        "no column reached the sphere: {most}"
+    );
 }

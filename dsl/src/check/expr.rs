@@ -767,6 +767,10 @@ impl ModelCx<'_, '_> {
         if let Step::Entry(_, r, c) = last_step {
             return self.matrix_entry(n, base_val?, (r, c), &texts, span);
         }
+        // `u_i`: a row of the matrix `U` (`check::table`).
+        if let Some(v) = self.row(n, &items, span) {
+            return v;
+        }
         if let Some((last, rest)) = items.split_last() {
             let base = names::build(&n.word, n.primes, n.frozen, &texts[..rest.len()]);
             let base_entry = self.scope.get(&base).cloned();
@@ -2170,6 +2174,12 @@ impl ModelCx<'_, '_> {
             && b.except.is_some()
         {
             return self.except_sum(op, b, upper, body, span);
+        }
+        if let Some(b) = binder
+            && !b.pair.is_empty()
+            && !self.observed_pairs(op, b, upper)
+        {
+            return None;
         }
         if op.extreme().is_some() {
             return self.extreme_big(op, binder, upper, body, span);

@@ -35,6 +35,7 @@ mod losses;
 pub(crate) mod max_norm;
 mod model;
 mod nodewise;
+mod pairs;
 pub use model::ENVIRONMENTS;
 mod scope;
 pub use crate::shape;

@@ -12,9 +12,16 @@
 //! `r[s_t, a_t]`, is that number: the reward received for taking `a_t` in `s_t` (eqs.
 //! 19.14–19.16 write the transition's reward so). Labels of another step (`r[s'_t, a_t]`)
 //! are `E0245`: the transition observed no reward there.
+//!
+//! A row of a matrix named by its lower-case letter, `u_i` with `U ∈ ℝ^{M×K}` and a label
+//! `i ∈ {1 … M}` (the course notes' matrix factorisation, `u_iᵀ v_j`), is row `i` of `U` as a
+//! column, the `K` latent factors of the example's `i`: the notes' `U` has one row per user, so
+//! the label counts the rows (`row`). A label that counts the columns instead, or a name `u`
+//! declared beside `U` (then `u_i` could be component `i` of `u`), is `E0332`, with the
+//! readings shown.
 
 use super::expr::Ix;
-use super::shape::{Shape, Val};
+use super::shape::{Dim, Shape, Val};
 use super::{Entry, ModelCx, Sym};
 use crate::ast::{self, Expr};
 use crate::diag::{Code, Diagnostic, Span};
@@ -166,5 +173,89 @@ impl ModelCx<'_, '_> {
             }
         }
         Some(Some(v))
+    }
+}
+
+impl ModelCx<'_, '_> {
+    /// `u_i`: row `i` of the matrix `U` (one row per label of `i`), as a column per example;
+    /// `None` when the name is no such reading (no matrix `U`, or `i` no label), `Some(None)`
+    /// when it is and was refused.
+    pub(super) fn row(&mut self, n: &ast::Name, items: &[Ix], span: Span) -> Option<Option<Val>> {
+        let ([Ix::Label(labels, text)], None, false) = (items, &n.node, n.frozen) else {
+            return None;
+        };
+        let mut letters = n.word.chars();
+        let (Some(c), None) = (letters.next(), letters.next()) else {
+            return None;
+        };
+        let upper: String = c.to_uppercase().collect();
+        if !c.is_lowercase() || upper == n.word {
+            return None;
+        }
+        let matrix = crate::names::build(&upper, n.primes, false, &[]);
+        let (rows, cols) = match self.scope.get(&matrix) {
+            Some(Entry {
+                sym: Sym::Param(v, _) | Sym::Value(v),
+                ..
+            }) if !v.per_example => match &v.shape {
+                Shape::Mat(r, c) => (r.clone(), c.clone()),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let word = crate::names::build(&n.word, n.primes, false, &[]);
+        let written = format!("{word}_{text}");
+        let count = |d: &Dim| d.value.map_or(d.sym.to_string(), |v| v.to_string());
+        let readings = format!(
+            "`{written}` reads row `{text}` of `{matrix}` as a column, one row per label of `{text}` (`{matrix}` has {} rows of {} entries)",
+            count(&rows),
+            count(&cols)
+        );
+        let problem = if self.scope.contains_key(&word) {
+            Some((
+                format!(
+                    "`{written}` could be component `{text}` of `{word}` or row `{text}` of `{matrix}`"
+                ),
+                "two readings".to_string(),
+                format!(
+                    "{readings}, or component `{text}` of the declared `{word}`: rename one of them"
+                ),
+            ))
+        } else if labels.count.same(&rows) {
+            None
+        } else if labels.count.same(&cols) {
+            Some((
+                format!("`{text}` counts the columns of `{matrix}`, not its rows"),
+                format!("{} labels, {} columns", count(&labels.count), count(&cols)),
+                format!(
+                    "{readings}; column `{text}` is not read so: declare `{matrix}` with one row per label of `{text}` (its transpose), as the notes' U has a row per user"
+                ),
+            ))
+        } else {
+            Some((
+                format!(
+                    "`{text}` has {} labels for the {} rows of `{matrix}`",
+                    count(&labels.count),
+                    count(&rows)
+                ),
+                "one label per row".to_string(),
+                readings,
+            ))
+        };
+        if let Some((message, label, help)) = problem {
+            self.error(
+                Diagnostic::new(Code::E0332, span, message)
+                    .label(label)
+                    .help(help),
+            );
+            return Some(None);
+        }
+        Some(Some(Val {
+            shape: Shape::Col(cols),
+            per_example: true,
+            labels: None,
+            diagonal: false,
+            structure: Default::default(),
+        }))
     }
 }

@@ -457,6 +457,7 @@ pub(super) fn supervised_impl(
             }
         }
     });
+    let max_norms = max_norms_fn(&it);
     quote! {
         impl<T: #rt::Scalar> #rt::train::Supervised<T> for #name<T> {
             type Workspace = #ws_name<T>;
@@ -490,6 +491,7 @@ pub(super) fn supervised_impl(
             #of
             #seed
             #update_running
+            #max_norms
             fn predict<'w>(
                 &self,
                 x: #faer::MatRef<'_, T>,
@@ -507,6 +509,26 @@ pub(super) fn supervised_impl(
             }
         }
     }
+}
+
+/// `max_norms`, the spec's max-norm constraints (`ir::Graph::max_norms`, `‖W_j‖ ≤ c`) as the
+/// optimiser applies them after every update; nothing (the trait's empty default) for a
+/// model without any.
+fn max_norms_fn(it: &Impl<'_, '_>) -> Option<TokenStream> {
+    let g = it.cx.g;
+    let rt = &it.rt;
+    if g.max_norms.is_empty() {
+        return None;
+    }
+    let items = g.max_norms.iter().map(|m| {
+        let (param, columns, bound) = (&m.param, m.columns, m.bound);
+        quote!(#rt::optim::MaxNorm { param: #param.to_string(), columns: #columns, bound: #bound })
+    });
+    Some(quote! {
+        fn max_norms(&self) -> Vec<#rt::optim::MaxNorm> {
+            vec![#(#items),*]
+        }
+    })
 }
 
 /// `predict`'s body: the generated `forward` on the inputs it reads (copied into the inputs

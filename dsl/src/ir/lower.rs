@@ -1194,6 +1194,11 @@ impl Cx<'_, '_> {
             )
         };
         let mut value = self.root(n, texts, path.root, scope, span)?;
+        if value.is_none()
+            && let Some(row) = self.table_row(n, items, scope, span)?
+        {
+            return Ok(Some(row));
+        }
         for step in path.steps {
             let Some(base) = value else {
                 return Ok(None);

@@ -364,8 +364,19 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                 let mut bound = None;
                 let mut range = None;
                 let mut except = None;
+                let mut pair = Vec::new();
                 for b in c.into_inner() {
                     match b.as_rule() {
+                        Rule::binder_pair => {
+                            let pspan = span_of(&b);
+                            pair = b.into_inner().map(build_name).collect();
+                            // The index the pair stands for: its names run together, the
+                            // subscript of `r_{ij}`.
+                            let mut joined = empty_name(pspan);
+                            joined.word =
+                                pair.iter().map(|n: &ast::Name| n.word.as_str()).collect();
+                            var = Some(joined);
+                        }
                         Rule::name | Rule::name_plain => var = Some(build_name(b)),
                         Rule::expr => bound = Some(Box::new(build_expr(b))),
                         Rule::binder_except => {
@@ -384,7 +395,8 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                         upper_of_range = Some(hi);
                         (Some(lo), None)
                     }
-                    None if is_set => (None, bound),
+                    // A pair is always in a set (`(i,j)in Ω` in ASCII has no space before `in`).
+                    None if is_set || !pair.is_empty() => (None, bound),
                     None => (bound, None),
                 };
                 let var = var.unwrap_or_else(|| empty_name(bspan));
@@ -393,6 +405,7 @@ fn build_bigop(p: Pair<'_, Rule>) -> Expr {
                     lo,
                     set,
                     except,
+                    pair,
                     span: bspan,
                 });
             }

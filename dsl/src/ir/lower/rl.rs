@@ -7,6 +7,8 @@
 //!   the entry picked by the second label, `PickLabel`; a number instead of a label is a row
 //!   (`Row`). `v[s_i]` of a vector is `vᵀ OneHot(s)`. The gradient with respect to `Q` is the
 //!   product's, `OneHot(s) ḡᵀ`: each example's `ḡ` lands in the entry it read.
+//! - A row `u_i` of the matrix `U` (`check::table`'s `row`) is the first step alone,
+//!   `Uᵀ OneHot(i)`: each example's row of `U` as its column.
 //! - A frozen copy `β⁻` of a parameter `β` (eq. 19.18's `φ⁻`) is a parameter of its own, made
 //!   once per graph (`Cx::frozen_copy`), in the group `φ⁻` that no loss names, and recorded in
 //!   `Graph::frozen`: no gradient flows from it to `β`, and training refreshes it from `β`. A
@@ -68,18 +70,7 @@ impl Cx<'_, '_> {
                     let row = self.row_of(x, k, span)?;
                     self.op(Op::Transpose, &[row], span)?
                 }
-                Item::Label(name) => {
-                    let hot = self.one_hot(x, &name, scope, span)?;
-                    self.push(
-                        Op::MatMul {
-                            ta: true,
-                            tb: false,
-                        },
-                        vec![x, hot],
-                        self.graph.shape(hot),
-                        span,
-                    )?
-                }
+                Item::Label(name) => self.rows_by_label(x, &name, scope, span)?,
                 _ => return Err(unsupported(args[0].span, "this index of a table")),
             };
         }
@@ -89,6 +80,48 @@ impl Cx<'_, '_> {
             Item::Label(name) => self.pick(x, &name, scope, span)?,
             _ => return Err(unsupported(last.span, "this index of a table")),
         };
+        Ok(Some(Val::Node(Lv::of(id))))
+    }
+
+    /// `Qᵀ OneHot(s)`: each example's row of the fixed matrix `x` at its label, as a column.
+    fn rows_by_label(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
+        let hot = self.one_hot(x, label, scope, span)?;
+        self.push(
+            Op::MatMul {
+                ta: true,
+                tb: false,
+            },
+            vec![x, hot],
+            self.graph.shape(hot),
+            span,
+        )
+    }
+
+    /// `u_i`: row `i` of the matrix `U` as a column per example (`check::table`'s `row`);
+    /// `None` when the name is not that reading.
+    pub(super) fn table_row(
+        &mut self,
+        n: &ast::Name,
+        items: &[Item],
+        scope: &Scope,
+        span: Span,
+    ) -> R<Option<Val>> {
+        let ([Item::Label(label)], false) = (items, n.frozen) else {
+            return Ok(None);
+        };
+        let mut letters = n.word.chars();
+        let (Some(c), None) = (letters.next(), letters.next()) else {
+            return Ok(None);
+        };
+        let upper: String = c.to_uppercase().collect();
+        let matrix = crate::names::build(&upper, n.primes, false, &[]);
+        let Some(Val::Node(t)) = scope.names.get(&matrix).cloned() else {
+            return Ok(None);
+        };
+        if !matches!(self.graph.shape(t.id).cols, Cols::Fixed(_)) {
+            return Ok(None);
+        }
+        let id = self.rows_by_label(t.id, label, scope, span)?;
         Ok(Some(Val::Node(Lv::of(id))))
     }
 
