@@ -8,7 +8,7 @@
 //! kernel `K × 1` in 1-D), the same numbers in the same order. No allocation.
 //!
 //! With channels in rows each part is a GEMM around one gather/scatter loop nest
-//! (`Geom::each_patch`): im2col gathers the patch matrix `P` (`C_i·K_1·K_2 × H_o·W_o·B`, rows
+//! (`Geom::each_column`): im2col gathers the patch matrix `P` (`C_i·K_1·K_2 × H_o·W_o·B`, rows
 //! in the kernel's column order, columns in the output's) into a scratch buffer the caller
 //! owns (the generated workspace sizes it by [`Geom::scratch`]); then `y = Ω P`, `∂Ω = ḡ Pᵀ`,
 //! and `∂x` is col2im of `Ωᵀ ḡ`. With one channel the patch matrix has one row per weight
@@ -119,27 +119,23 @@ impl Geom {
         }
     }
 
-    /// Every entry `(r, k)` of the patch matrix of `batch` examples, `r = c' + C_i·(m_1 +
-    /// K_1·m_2)` (the kernel's column) and `k = o_1 + H_o·(o_2 + W_o·b)` (the output's
-    /// column), with the column of the input it reads in row `c'` (`None` in the zero
-    /// padding): the one loop nest of im2col (gather) and col2im (scatter). Column by column,
-    /// so each column of the patch matrix is visited in memory order.
+    /// Every column `k = o_1 + H_o·(o_2 + W_o·b)` of the patch matrix of `batch` examples
+    /// (the output's column), in order, with its [`Patch`]: the one loop nest of im2col
+    /// (gather) and col2im (scatter), which take the column's slice once and walk its entries.
     #[inline]
-    fn each_patch(&self, batch: usize, mut f: impl FnMut(usize, usize, Option<usize>)) {
-        let (h, w) = (self.n_in[0], self.n_in[1]);
+    fn each_column(&self, batch: usize, mut f: impl FnMut(usize, Patch<'_>)) {
         let mut k = 0;
         for b in 0..batch {
             for o2 in 0..self.n_out[1] {
                 for o1 in 0..self.n_out[0] {
-                    let mut r = 0;
-                    for m2 in 0..self.k[1] {
-                        let q2 = self.source(1, o2, m2);
-                        for m1 in 0..self.k[0] {
-                            let q1 = self.source(0, o1, m1);
-                            f(r, k, q1.zip(q2).map(|(q1, q2)| q1 + h * (q2 + w * b)));
-                            r += self.c_in;
-                        }
-                    }
+                    f(
+                        k,
+                        Patch {
+                            g: self,
+                            o: [o1, o2],
+                            b,
+                        },
+                    );
                     k += 1;
                 }
             }
@@ -161,21 +157,30 @@ impl Geom {
         if let Some(xc) = x.try_as_col_major().filter(|x| x.nrows() == ci)
             && let Some(mut pc) = p.as_mut().try_as_col_major_mut()
         {
-            self.each_patch(batch, |r, k, col| {
-                let dst = &mut pc.as_mut().col_mut(k).as_slice_mut()[r..r + ci];
-                // One channel (a first layer) is one number: no call to `memcpy` for it.
-                match (col, ci) {
-                    (Some(q), 1) => dst[0] = xc[(0, q)],
-                    (Some(q), _) => dst.copy_from_slice(xc.col(q).as_slice()),
-                    (None, _) => dst.fill(T::ZERO),
+            self.each_column(batch, |k, patch| {
+                let dst = &mut pc.as_mut().col_mut(k).as_slice_mut()[..rows];
+                if ci == 1 {
+                    // One channel (a first layer) is one number: no call to `memcpy` for it.
+                    let x = xc.row(0);
+                    patch.each(|r, col| dst[r] = col.map_or(T::ZERO, |q| x[q]));
+                } else {
+                    patch.each(|r, col| {
+                        let dst = &mut dst[r..r + ci];
+                        match col {
+                            Some(q) => dst.copy_from_slice(xc.col(q).as_slice()),
+                            None => dst.fill(T::ZERO),
+                        }
+                    });
                 }
             });
             return p;
         }
-        self.each_patch(batch, |r, k, col| {
-            for c in 0..ci {
-                p[(r + c, k)] = col.map_or(T::ZERO, |q| x[(c, q)]);
-            }
+        self.each_column(batch, |k, patch| {
+            patch.each(|r, col| {
+                for c in 0..ci {
+                    p[(r + c, k)] = col.map_or(T::ZERO, |q| x[(c, q)]);
+                }
+            });
         });
         p
     }
@@ -184,29 +189,34 @@ impl Geom {
     /// transpose of [`Geom::gather`], with slices where both are contiguous.
     fn scatter<T: Scalar>(&self, mut dst: MatMut<'_, T>, p: MatRef<'_, T>, batch: usize) {
         let ci = self.c_in;
+        let rows = self.scratch().0;
         if let Some(pc) = p.try_as_col_major()
             && let Some(mut dc) = dst
                 .as_mut()
                 .try_as_col_major_mut()
                 .filter(|d| d.nrows() == ci)
         {
-            self.each_patch(batch, |r, k, col| {
-                if let Some(q) = col {
-                    let src = &pc.col(k).as_slice()[r..r + ci];
-                    let out = dc.as_mut().col_mut(q).as_slice_mut();
-                    for (o, v) in out.iter_mut().zip(src) {
-                        *o += *v;
+            self.each_column(batch, |k, patch| {
+                let src = &pc.col(k).as_slice()[..rows];
+                patch.each(|r, col| {
+                    if let Some(q) = col {
+                        let out = dc.as_mut().col_mut(q).as_slice_mut();
+                        for (o, v) in out.iter_mut().zip(&src[r..r + ci]) {
+                            *o += *v;
+                        }
                     }
-                }
+                });
             });
             return;
         }
-        self.each_patch(batch, |r, k, col| {
-            if let Some(q) = col {
-                for c in 0..ci {
-                    dst[(c, q)] += p[(r + c, k)];
+        self.each_column(batch, |k, patch| {
+            patch.each(|r, col| {
+                if let Some(q) = col {
+                    for c in 0..ci {
+                        dst[(c, q)] += p[(r + c, k)];
+                    }
                 }
-            }
+            });
         });
     }
 
@@ -274,6 +284,33 @@ impl Geom {
             y.1
         );
         batch
+    }
+}
+
+/// One column of a patch matrix: output position `o` of example `b`.
+#[derive(Clone, Copy)]
+struct Patch<'g> {
+    g: &'g Geom,
+    o: [usize; 2],
+    b: usize,
+}
+
+impl Patch<'_> {
+    /// Every entry of the column: its first row `r = c' + C_i·(m_1 + K_1·m_2)` (for `c' = 0`;
+    /// the channels follow) and the column of the input it reads (`None` in the zero padding).
+    #[inline]
+    fn each(self, mut f: impl FnMut(usize, Option<usize>)) {
+        let g = self.g;
+        let (h, w) = (g.n_in[0], g.n_in[1]);
+        let mut r = 0;
+        for m2 in 0..g.k[1] {
+            let q2 = g.source(1, self.o[1], m2);
+            for m1 in 0..g.k[0] {
+                let q1 = g.source(0, self.o[0], m1);
+                f(r, q1.zip(q2).map(|(q1, q2)| q1 + h * (q2 + w * self.b)));
+                r += g.c_in;
+            }
+        }
     }
 }
 
@@ -353,24 +390,42 @@ pub fn conv<T: Scalar>(
     }
     let batch = check_part(&g, part, &dst, a, b);
     g.check_scratch(part.name(), (scratch.nrows(), scratch.ncols()), batch);
-    match part {
-        Part::Forward => {
-            let p = g.gather(b, scratch, batch);
-            crate::gemm::gemm(dst, a, p.as_ref(), false, false, false);
+    let (rows, cols) = g.scratch();
+    let in_cols = g.cols(g.n_in);
+    // A few examples at a time, so that the patch matrix stays in cache between its
+    // gather and its product (the whole batch's would be written to memory and read back).
+    let per_chunk = (CHUNK_BYTES / (rows * cols * std::mem::size_of::<T>()).max(1)).max(1);
+    let mut scratch = scratch;
+    let mut first = 0;
+    while first < batch {
+        let n = per_chunk.min(batch - first);
+        let (xs, ys) = ((first * in_cols, n * in_cols), (first * cols, n * cols));
+        match part {
+            Part::Forward => {
+                let p = g.gather(b.subcols(xs.0, xs.1), scratch.as_mut(), n);
+                let dst = dst.as_mut().subcols_mut(ys.0, ys.1);
+                crate::gemm::gemm(dst, a, p.as_ref(), false, false, false);
+            }
+            Part::Input => {
+                let mut p = scratch.as_mut().submatrix_mut(0, 0, rows, cols * n);
+                crate::gemm::gemm(p.as_mut(), a, b.subcols(ys.0, ys.1), true, false, false);
+                let mut dst = dst.as_mut().subcols_mut(xs.0, xs.1);
+                dst.fill(T::ZERO);
+                g.scatter(dst, p.as_ref(), n);
+            }
+            Part::Kernel => {
+                let p = g.gather(a.subcols(xs.0, xs.1), scratch.as_mut(), n);
+                let gb = b.subcols(ys.0, ys.1);
+                crate::gemm::gemm(dst.as_mut(), gb, p.as_ref(), false, true, first > 0);
+            }
         }
-        Part::Input => {
-            let (rows, cols) = g.scratch();
-            let mut p = scratch.submatrix_mut(0, 0, rows, cols * batch);
-            crate::gemm::gemm(p.as_mut(), a, b, true, false, false);
-            dst.fill(T::ZERO);
-            g.scatter(dst, p.as_ref(), batch);
-        }
-        Part::Kernel => {
-            let p = g.gather(a, scratch, batch);
-            crate::gemm::gemm(dst, b, p.as_ref(), false, true, false);
-        }
+        first += n;
     }
 }
+
+/// The bytes of patch matrix [`conv`] gathers before each product: a part of the per-core
+/// cache (1 MiB of L2 on the machines measured), so the product reads it from there.
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// [`conv`] as direct loops over every weight and position, whatever the layout: the kernel
 /// of a convolution of one channel, and the reference im2col and GEMM are tested against.
@@ -590,6 +645,49 @@ mod tests {
         let lhs = dot(&y, &r);
         assert!((lhs - dot(&x, &dx)).abs() < 1e-9);
         assert!((lhs - dot(&k, &dk)).abs() < 1e-9);
+    }
+
+    /// A batch whose patch matrix is several chunks ([`CHUNK_BYTES`]): each part through
+    /// im2col and GEMM equals the direct loops, the kernel's gradient summed over every chunk.
+    #[test]
+    fn a_batch_of_several_chunks_against_direct_loops() {
+        let g = Geom {
+            c_in: 16,
+            c_out: 4,
+            k: [3, 3],
+            pad: [1, 1],
+            stride: [1, 1],
+            dil: [1, 1],
+            n_in: [16, 16],
+            n_out: [16, 16],
+            chan_rows: true,
+        };
+        let (rows, cols) = g.scratch();
+        let batch = 3;
+        // One example's patch matrix in f64 is more than a chunk: three chunks.
+        assert!(rows * cols * 8 > CHUNK_BYTES);
+        let x = Mat::from_fn(16, 256 * batch, |c, k| ((c * 7 + k * 3) % 11) as f64 - 5.0);
+        let w = Mat::from_fn(4, rows, |c, k| ((c * 5 + k * 2) % 7) as f64 * 0.5 - 1.5);
+        let r = Mat::from_fn(4, cols * batch, |c, k| ((c + k) % 5) as f64 - 2.0);
+        let mut scratch = Mat::<f64>::zeros(rows, cols * batch);
+        for (part, (a, b), shape) in [
+            (Part::Forward, (&w, &x), (4, cols * batch)),
+            (Part::Input, (&w, &r), (16, 256 * batch)),
+            (Part::Kernel, (&x, &r), (4, rows)),
+        ] {
+            let mut got = Mat::<f64>::zeros(shape.0, shape.1);
+            conv(
+                part,
+                got.as_mut(),
+                a.as_ref(),
+                b.as_ref(),
+                scratch.as_mut(),
+                g,
+            );
+            let mut want = Mat::<f64>::zeros(shape.0, shape.1);
+            conv_direct(part, want.as_mut(), a.as_ref(), b.as_ref(), g);
+            assert!((&want - &got).norm_max() < 1e-9, "{part:?}");
+        }
     }
 
     /// Mean pooling and up-sampling as the compiler lowers them (a 2×2 kernel of stride 2,

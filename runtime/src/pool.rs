@@ -36,13 +36,15 @@ impl Layout {
                 (2 * r + 1, 2 * c),
                 (2 * r + 1, 2 * c + 1),
             ],
-            Layout::Channels { h, w } => {
-                let (h2, w2) = (h / 2, w / 2);
-                let (i, rest) = (c % h2, c / h2);
-                let (j, b) = (rest % w2, rest / w2);
-                let at = |di: usize, dj: usize| (r, 2 * i + di + h * (2 * j + dj + w * b));
-                [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]
-            }
+            Layout::Channels { h, w } => ByColumn { h, w }.sources(c).map(|q| (r, q)),
+        }
+    }
+
+    /// The column-by-column form of this layout's windows, if it has one.
+    fn windows_by_column(self) -> Option<ByColumn> {
+        match self {
+            Layout::Image => None,
+            Layout::Channels { h, w } => Some(ByColumn { h, w }),
         }
     }
 
@@ -96,6 +98,33 @@ pub fn max_pool_pick<T: Scalar>(
         h.nrows(),
         h.ncols()
     );
+    if let Some(w) = layout.windows_by_column() {
+        for j in 0..c {
+            let q = w.sources(j);
+            let (xs, hs) = (w.cols(x, q), w.cols(h, q));
+            let d = dst.as_mut().col_mut(j).try_as_col_major_mut();
+            if let (Some(xs), Some(hs), Some(d)) = (xs, hs, d) {
+                let d = &mut d.as_slice_mut()[..r];
+                let [x0, x1, x2, x3] = xs.map(|x| &x[..r]);
+                let [h0, h1, h2, h3] = hs.map(|h| &h[..r]);
+                // Selects rather than an index, so that the loop vectorises.
+                for i in 0..r {
+                    let (mut m, mut v) = (x0[i], h0[i]);
+                    for (x, h) in [(x1[i], h1[i]), (x2[i], h2[i]), (x3[i], h3[i])] {
+                        if x > m {
+                            (m, v) = (x, h);
+                        }
+                    }
+                    d[i] = v;
+                }
+                continue;
+            }
+            for i in 0..r {
+                dst[(i, j)] = h[argmax(x, layout, i, j)];
+            }
+        }
+        return;
+    }
     for j in 0..c {
         for i in 0..r {
             dst[(i, j)] = h[argmax(x, layout, i, j)];
@@ -125,11 +154,85 @@ pub fn max_pool_place<T: Scalar>(
         dst.nrows(),
         dst.ncols()
     );
+    if let Some(w) = layout.windows_by_column() {
+        // The windows tile the image, so every entry of `dst` is written once.
+        for j in 0..c {
+            let q = w.sources(j);
+            let gs = g.col(j).try_as_col_major();
+            let ds = w.cols_mut(dst.as_mut(), q);
+            if let (Some(xs), Some(gs), Some(ds)) = (w.cols(x, q), gs, ds) {
+                let [x0, x1, x2, x3] = xs.map(|x| &x[..r]);
+                let gs = &gs.as_slice()[..r];
+                let [d0, d1, d2, d3] = ds.map(|d| &mut d[..r]);
+                for i in 0..r {
+                    let (mut m, mut k) = (x0[i], 0);
+                    for (x, n) in [(x1[i], 1), (x2[i], 2), (x3[i], 3)] {
+                        if x > m {
+                            (m, k) = (x, n);
+                        }
+                    }
+                    let at = |n: usize| if k == n { gs[i] } else { T::ZERO };
+                    (d0[i], d1[i], d2[i], d3[i]) = (at(0), at(1), at(2), at(3));
+                }
+                continue;
+            }
+            for i in 0..r {
+                for &q in &q {
+                    dst[(i, q)] = T::ZERO;
+                }
+                dst[argmax(x, layout, i, j)] = g[(i, j)];
+            }
+        }
+        return;
+    }
     dst.fill(T::ZERO);
     for j in 0..c {
         for i in 0..r {
             dst[argmax(x, layout, i, j)] = g[(i, j)];
         }
+    }
+}
+
+/// The windows of [`Layout::Channels`] column by column: output column `c`'s window is the
+/// same four input columns for every channel (row), so a column's windows read four column
+/// slices.
+#[derive(Clone, Copy)]
+struct ByColumn {
+    h: usize,
+    w: usize,
+}
+
+impl ByColumn {
+    /// The input columns of output column `c`'s window, in the window's row-major order.
+    #[inline]
+    fn sources(self, c: usize) -> [usize; 4] {
+        let (h2, w2) = (self.h / 2, self.w / 2);
+        let (i, rest) = (c % h2, c / h2);
+        let (j, b) = (rest % w2, rest / w2);
+        let at = |di: usize, dj: usize| 2 * i + di + self.h * (2 * j + dj + self.w * b);
+        [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]
+    }
+
+    /// The four columns `q` of `m` (from [`ByColumn::sources`]: `q_0`, `q_0 + H`, `q_0 + 1`,
+    /// `q_0 + H + 1`) as disjoint mutable slices, if they are contiguous.
+    fn cols_mut<'a, T: Scalar>(self, m: MatMut<'a, T>, q: [usize; 4]) -> Option<[&'a mut [T]; 4]> {
+        let (left, right) = m.subcols_mut(q[0], self.h + 2).split_at_col_mut(self.h);
+        let (a, rest) = left.split_at_col_mut(1);
+        let (c, d) = right.split_at_col_mut(1);
+        let b = rest.subcols_mut(0, 1);
+        let s = |m: MatMut<'a, T>| {
+            m.col_mut(0)
+                .try_as_col_major_mut()
+                .map(|c| c.as_slice_mut())
+        };
+        Some([s(a)?, s(c)?, s(b)?, s(d)?])
+    }
+
+    /// The four columns `q` of `m` as slices, if they are contiguous.
+    #[inline]
+    fn cols<'a, T: Scalar>(self, m: MatRef<'a, T>, q: [usize; 4]) -> Option<[&'a [T]; 4]> {
+        let col = |k: usize| m.col(q[k]).try_as_col_major().map(|c| c.as_slice());
+        Some([col(0)?, col(1)?, col(2)?, col(3)?])
     }
 }
 
@@ -208,7 +311,8 @@ mod tests {
             }
         }
         let g = Mat::from_fn(c, h * w * batch / 4, |r, k| (r + 2 * k) as f64);
-        let mut d = Mat::<f64>::zeros(c, h * w * batch);
+        // Whatever `dst` held is overwritten.
+        let mut d = Mat::from_fn(c, h * w * batch, |_, _| 7.0);
         max_pool_place(d.as_mut(), x.as_ref(), g.as_ref(), layout);
         let (a, b): (f64, f64) = (
             (0..c)
@@ -221,5 +325,19 @@ mod tests {
                 .sum(),
         );
         assert!((a - b).abs() < 1e-12);
+        // A tie in every window of two channels: the first position takes the gradient.
+        let t = Mat::from_fn(2, 4, |_, _| 1.0);
+        let g = Mat::from_fn(2, 1, |r, _| 3.0 + r as f64);
+        let mut d = Mat::from_fn(2, 4, |_, _| 7.0);
+        max_pool_place(
+            d.as_mut(),
+            t.as_ref(),
+            g.as_ref(),
+            Layout::Channels { h: 2, w: 2 },
+        );
+        assert_eq!(
+            d,
+            Mat::from_fn(2, 4, |r, k| if k == 0 { 3.0 + r as f64 } else { 0.0 })
+        );
     }
 }

@@ -76,23 +76,41 @@ impl Cx<'_> {
     /// An element-wise root: one loop over its fusion group, column by column, on slices
     /// whose length is the (constant) row count, so the inner loop carries no bounds checks;
     /// bias gradients that sum its value over the batch are accumulated in the same loop.
+    ///
+    /// The root may also be a sum over the batch (`SumCols`) whose argument's group the plan
+    /// fused into it: then the loop runs over the argument and only accumulates the sum.
     pub(super) fn element_loop(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
-        debug_assert!(n.op.is_elementwise(), "{:?} in an element-wise loop", n.op);
-        let mut leaves = Vec::new();
-        self.in_place.set(if self.grad_of[id.index()].is_none() {
-            self.plan.buffer[id.index()]
+        let sum = n.op == Op::SumCols;
+        debug_assert!(
+            sum || n.op.is_elementwise(),
+            "{:?} in an element-wise loop",
+            n.op
+        );
+        let shape = if sum {
+            self.g.node(n.args[0]).shape
         } else {
-            None
-        });
-        self.loop_cols.set(n.shape.cols);
-        let e = self.elem_root(id, &mut leaves);
+            n.shape
+        };
+        let mut leaves = Vec::new();
+        self.in_place
+            .set(if self.grad_of[id.index()].is_none() && !sum {
+                self.plan.buffer[id.index()]
+            } else {
+                None
+            });
+        self.loop_cols.set(shape.cols);
+        let e = if sum {
+            self.elem(n.args[0], &mut leaves)
+        } else {
+            self.elem_root(id, &mut leaves)
+        };
         let leaves: Vec<NodeId> = leaves
             .into_iter()
             .filter(|l| !self.reads_in_place(*l))
             .collect();
         self.in_place.set(None);
-        let (rows, cols) = (n.shape.rows, n.shape.cols);
+        let (rows, cols) = (shape.rows, shape.cols);
         let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
             let v = self.local(*l);
             let r = self.read(*l);
@@ -117,6 +135,26 @@ impl Cx<'_> {
             });
         let d = self.owner(id);
         let ncols = cols_tokens(cols);
+        if sum {
+            // Only the sum is stored: `acc` is its one column.
+            let (acc, per_example) = if rows == 1 && cols == crate::ir::Cols::EXAMPLE {
+                (quote!(acc[0] += #e;), true)
+            } else {
+                (quote!(acc[r] += #e;), false)
+            };
+            let body = if per_example {
+                quote!(#(#slices)* for j in 0..batch { #acc })
+            } else {
+                quote!(for j in 0..#ncols { #(#slices)* for r in 0..#rows { #acc } })
+            };
+            return quote! {
+                #(#binds)*
+                #(#rowwise)*
+                let acc = &mut #d.col_as_slice_mut(0)[..#rows];
+                acc.fill(T::ZERO);
+                #body
+            };
+        }
         // Gradients that sum this value over the batch (a bias's), accumulated as
         // it is computed.
         // Only outputs are written into `grads`: look among them, not the whole graph.

@@ -149,6 +149,10 @@ impl Cx<'_> {
             Op::SumRows => self.kernel(id, quote!(reduce::sum_rows), quote!()),
             // A bias gradient: summed inside the loop that computes its argument.
             Op::SumCols if self.sum_in_producer(id) => return TokenStream::new(),
+            // A sum whose argument's loop the plan fused into it.
+            Op::SumCols if self.plan.fused_into[n.args[0].index()] == Some(id) => {
+                self.element_loop(id)
+            }
             Op::SumCols => self.kernel(id, quote!(reduce::sum_cols), quote!()),
             Op::SumExampleCols => {
                 let per = self.cols_per_example(n.args[0]);

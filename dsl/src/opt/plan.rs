@@ -152,8 +152,9 @@ fn tiny_product(g: &Graph, id: NodeId) -> Option<Tiny> {
 /// For every node, the root of the fusion group it is computed in, if not its own.
 fn fusion_groups(g: &Graph, users: &[Vec<usize>], is_output: &[bool]) -> Vec<Option<NodeId>> {
     let n = g.nodes.len();
-    // An element-wise node with one user, itself element-wise and of the same shape, is
-    // computed inside that user's loop (a fusion group: bias + activation, a backward chain).
+    // An element-wise node with one user, itself element-wise and of the same shape (or a
+    // sum over the batch), is computed inside that user's loop (a fusion group: bias +
+    // activation, a backward chain, a loss's squares and their sum).
     // A group's element expression nests at most `MAX_FUSED_DEPTH` operations deep, so that
     // generated code (and whatever compiles it) never meets a deeper expression: a longer
     // chain is cut into several loops.
@@ -165,6 +166,13 @@ fn fusion_groups(g: &Graph, users: &[Vec<usize>], is_output: &[bool]) -> Vec<Opt
             continue;
         }
         let u = users[i][0];
+        // A sum over the batch of an element-wise value read nowhere else runs in that
+        // value's loop, which accumulates it and stores nothing (`∑_i (f_i - y_i)²`).
+        if g.nodes[u].op == Op::SumCols && node.op != Op::Broadcast {
+            fused_into[i] = Some(NodeId(u as u32));
+            depth[i] = 1;
+            continue;
+        }
         if elementwise(g.nodes[u].op)
             && depth[u] < MAX_FUSED_DEPTH
             && (g.nodes[u].shape == node.shape
@@ -249,7 +257,7 @@ fn assign_buffers(
     let needs_buffer = |i: usize| match g.nodes[i].op {
         _ if external[i] => false,
         Op::Input(_) | Op::Param(_) | Op::StopGradient => false,
-        Op::Const(_) => read_by_kernel(i),
+        Op::Const(_) => fused_into[i].is_none() && read_by_kernel(i),
         _ => fused_into[i].is_none(),
     };
     let loop_root = |i: usize| elementwise(g.nodes[i].op) && !matches!(g.nodes[i].op, Op::Const(_));
