@@ -2089,15 +2089,17 @@ fn abs_det_argument(e: &Expr) -> Option<&Expr> {
         }
         e
     }
-    fn call<'e>(e: &'e Expr, word: &str) -> Option<&'e Expr> {
+    fn call(e: &Expr, which: Builtin) -> Option<&Expr> {
         match &unparen(e).kind {
-            ExprKind::Call { func, args } if func.is_bare(word) && args.len() == 1 => {
+            ExprKind::Call { func, args }
+                if builtins::named(func) == Some(which) && args.len() == 1 =>
+            {
                 Some(&args[0])
             }
             _ => None,
         }
     }
-    call(call(e, "abs")?, "det")
+    call(call(e, Builtin::Abs)?, Builtin::Det)
 }
 
 /// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
