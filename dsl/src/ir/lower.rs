@@ -562,7 +562,7 @@ impl Cx<'_, '_> {
                         self.kernels.insert(id, kl);
                     }
                     let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
-                    let init = self.param_init(p, &name, (shape, matrix), scope);
+                    let init = param_init(p, self.init_of(&name, scope), (shape, matrix));
                     self.graph.inits.push(init);
                     self.graph.params.push(Slot {
                         name: full.clone(),
@@ -2252,57 +2252,32 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
     found
 }
 
-impl Cx<'_, '_> {
-    /// A parameter's initialiser: the declared one, else a structured matrix's (the identity
-    /// plus noise inside the structure, eq. 16.9) or a declared matrix's `He`.
-    fn param_init(
-        &self,
-        p: &ast::ParamItem,
-        name: &str,
-        (shape, matrix): (Shape, bool),
-        scope: &Scope,
-    ) -> super::Init {
-        match self.init_of(name, scope) {
-            // Triangular or diagonal (eq. 16.9): the identity plus noise
-            // inside the structure, zero outside.
-            super::Init::Default if p.structure.is_some() => {
-                let st = p.structure.as_ref().map_or((false, false, true), |st| {
-                    (st.below, st.above, st.diagonal == ast::OnDiagonal::Free)
-                });
-                super::Init::Structured(super::Band {
-                    below: st.0,
-                    above: st.1,
-                    diagonal: st.2,
-                    std: STRUCTURED_INIT_STD,
-                })
-            }
-            // A declared matrix is a weight matrix even when it has one
-            // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
-            // shape alone would read it as a bias and start it at zero.
-            super::Init::Default if matrix && shape.cols == Cols::Fixed(1) => super::Init::He,
-            other => other,
+/// A parameter's initialiser: the declared one (as checking resolved it), else a structured
+/// matrix's (the identity plus noise inside the structure, eq. 16.9) or a declared matrix's `He`.
+fn param_init(
+    p: &ast::ParamItem,
+    declared: super::Init,
+    (shape, matrix): (Shape, bool),
+) -> super::Init {
+    match declared {
+        // Triangular or diagonal (eq. 16.9): the identity plus noise
+        // inside the structure, zero outside.
+        super::Init::Default if p.structure.is_some() => {
+            let st = p.structure.as_ref().map_or((false, false, true), |st| {
+                (st.below, st.above, st.diagonal == ast::OnDiagonal::Free)
+            });
+            super::Init::Structured(super::Band {
+                below: st.0,
+                above: st.1,
+                diagonal: st.2,
+                std: STRUCTURED_INIT_STD,
+            })
         }
-    }
-
-    /// The initialiser or distribution a declaration names (`~ He`, `~ Norm[0, 0.01]`,
-    /// `= 0`), as checking resolved it (`ModelInfo::inits`); `Default` if it names none.
-    fn init_of(&self, name: &str, scope: &Scope) -> super::Init {
-        self.infos
-            .get(scope.model)
-            .and_then(|i| i.inits.get(name))
-            .cloned()
-            .unwrap_or(super::Init::Default)
-    }
-
-    /// The number checking evaluated for `e` with the indices bound as they are here
-    /// (`ModelInfo::numbers`): a limit, an exponent, a slope, a subscript around `…`.
-    fn num(&self, e: &Expr, scope: &Scope) -> Option<f64> {
-        self.infos.get(scope.model)?.numbers.number(e, scope)
-    }
-
-    /// [`Cx::num`] as an integer.
-    fn int(&self, e: &Expr, scope: &Scope) -> Option<i64> {
-        self.infos.get(scope.model)?.numbers.integer(e, scope)
+        // A declared matrix is a weight matrix even when it has one
+        // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
+        // shape alone would read it as a bias and start it at zero.
+        super::Init::Default if matrix && shape.cols == Cols::Fixed(1) => super::Init::He,
+        other => other,
     }
 }
 
@@ -2328,6 +2303,29 @@ fn names_of(args: &[Expr], scope: &Scope) -> Vec<String> {
 
 fn canonical(n: &ast::Name, scope: &Scope) -> String {
     crate::resolve::canonical(n, scope)
+}
+
+impl Cx<'_, '_> {
+    /// The initialiser or distribution a declaration names (`~ He`, `~ Norm[0, 0.01]`,
+    /// `= 0`), as checking resolved it (`ModelInfo::inits`); `Default` if it names none.
+    fn init_of(&self, name: &str, scope: &Scope) -> super::Init {
+        self.infos
+            .get(scope.model)
+            .and_then(|i| i.inits.get(name))
+            .cloned()
+            .unwrap_or(super::Init::Default)
+    }
+
+    /// The number checking evaluated for `e` with the indices bound as they are here
+    /// (`ModelInfo::numbers`): a limit, an exponent, a slope, a subscript around `…`.
+    fn num(&self, e: &Expr, scope: &Scope) -> Option<f64> {
+        self.infos.get(scope.model)?.numbers.number(e, scope)
+    }
+
+    /// [`Cx::num`] as an integer.
+    fn int(&self, e: &Expr, scope: &Scope) -> Option<i64> {
+        self.infos.get(scope.model)?.numbers.integer(e, scope)
+    }
 }
 
 /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
