@@ -106,6 +106,10 @@ fn call_of(func: &ast::Name, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Option<cr
 
 /// The value of `e` as an integer (exact and below 10¹⁵ in magnitude), if it has one.
 pub fn integer(e: &Expr, lookup: &dyn Fn(&ast::Name) -> Lookup) -> Option<i64> {
-    let v = number(e, lookup).ok()?;
+    exact_integer(number(e, lookup).ok()?)
+}
+
+/// `v` as an integer, if it is one exactly and below 10¹⁵ in magnitude.
+pub fn exact_integer(v: f64) -> Option<i64> {
     (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
 }

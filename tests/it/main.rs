@@ -16,6 +16,7 @@ mod multi;
 mod mutants;
 mod npy;
 mod ops;
+mod per_member;
 mod rl;
 mod robust;
 mod rules;

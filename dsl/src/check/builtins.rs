@@ -261,6 +261,13 @@ pub fn lookup(word: &str) -> Option<(Builtin, Kind)> {
         .map(|(_, b, k)| (*b, *k))
 }
 
+/// The built-in a bare name (no subscript, prime, frozen mark or node superscript) spells,
+/// matched as the enum: `|det[A]|`'s `abs` and `det`, node-wise `sqrt` and `abs`.
+pub fn named(func: &crate::ast::Name) -> Option<Builtin> {
+    let bare = func.sub.is_empty() && func.primes == 0 && !func.frozen && func.node.is_none();
+    lookup(&func.word).filter(|_| bare).map(|(b, _)| b)
+}
+
 /// Spellings from other libraries, with the book's name.
 const SYNONYMS: &[(&str, &str)] = &[
     ("relu", "ReLU"),

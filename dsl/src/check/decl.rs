@@ -1,11 +1,12 @@
 //! Declared types: `ℝ^{D×E}`, tensors `ℝ^{C×H×W}` and `ℝ^{C_o×C_i×K×L}`, and label sets with their dimensions (symbolic polynomials over
 //! hyper-parameters, with a value when they have one), initialisers and noise distributions.
 
-use super::builtins;
+use super::builtins::{self, Distribution};
 use super::shape::{Dim, Labels, Poly, Shape, Val};
 use super::{Bound, Entry, ModelCx, Sym};
 use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::Init;
 
 impl ModelCx<'_, '_> {
     /// A parameter declared `lower triangular`, `unit lower triangular`, `strictly upper
@@ -278,14 +279,16 @@ impl ModelCx<'_, '_> {
         }
     }
 
-    pub(super) fn init(&mut self, init: &ast::Init) {
+    /// A parameter's initialiser (`= 0`, `~ He`, `~ Norm[0, 0.01]`), resolved for lowering
+    /// (`ModelInfo::inits`): `Init::Default` where it is refused.
+    pub(super) fn init(&mut self, init: &ast::Init) -> Init {
         if !init.random {
             let word = match &init.expr.kind {
                 ExprKind::Name(n) | ExprKind::Call { func: n, .. } => Some(n.word.as_str()),
                 _ => None,
             };
             if word.and_then(builtins::distribution).is_none() {
-                self.eval_num(&init.expr);
+                return self.eval_num(&init.expr).map_or(Init::Default, Init::Const);
             } else {
                 self.error(
                     Diagnostic::new(
@@ -297,13 +300,48 @@ impl ModelCx<'_, '_> {
                     .help("for a random initialiser write `~ He`, `~ Glorot`, `~ Norm[0, 0.01]`"),
                 );
             }
-            return;
+            return Init::Default;
         }
-        self.distribution(&init.expr);
+        self.distribution(&init.expr)
     }
 
-    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`.
-    pub(super) fn distribution(&mut self, e: &Expr) {
+    /// `He`, `Glorot`, `LeCun`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`, resolved for
+    /// lowering with its arguments evaluated (the identity `I` as a variance, `Norm[0, I]`, is
+    /// 1: entries are drawn independently); `Init::Default` where it is refused.
+    pub(super) fn distribution(&mut self, e: &Expr) -> Init {
+        let resolved = self.distribution_checked(e);
+        let Some((dist, args)) = resolved else {
+            return Init::Default;
+        };
+        let nums: Vec<Option<f64>> = args
+            .iter()
+            .map(|a| {
+                if builtins::is_identity(a) {
+                    Some(1.0)
+                } else {
+                    self.eval_quiet(a)
+                }
+            })
+            .collect();
+        match (dist, nums.as_slice()) {
+            (Distribution::He, _) => Init::He,
+            (Distribution::Glorot, _) => Init::Glorot,
+            (Distribution::LeCun, _) => Init::LeCun,
+            (Distribution::Norm, [Some(mean), Some(variance)]) => Init::Normal {
+                mean: *mean,
+                variance: *variance,
+            },
+            (Distribution::Uniform, [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
+            (Distribution::Bernoulli, [Some(p)]) => Init::Bernoulli { p: *p },
+            // Arguments refused above.
+            (Distribution::Norm | Distribution::Uniform | Distribution::Bernoulli, _) => {
+                Init::Default
+            }
+        }
+    }
+
+    /// Checks a distribution: which one, and its arguments as written.
+    fn distribution_checked<'e>(&mut self, e: &'e Expr) -> Option<(Distribution, &'e [Expr])> {
         let (word, args, span) = match &e.kind {
             ExprKind::Name(n) => (n.word.as_str(), None, n.span),
             ExprKind::Call { func, args } => (func.word.as_str(), Some(args), func.span),
@@ -313,7 +351,7 @@ impl ModelCx<'_, '_> {
                         .label("after `~`")
                         .help("write `~ He`, `~ Glorot`, `~ LeCun`, `~ Norm[0, σ²]` or `~ Uniform[a, b]`; `= 0` for a constant"),
                 );
-                return;
+                return None;
             }
         };
         let Some(dist) = builtins::distribution(word) else {
@@ -327,7 +365,7 @@ impl ModelCx<'_, '_> {
                 d = d.help(format!("did you mean `{c}`?"));
             }
             self.error(d);
-            return;
+            return None;
         };
         let arity = dist.arity();
         let needs_args = arity > 0;
@@ -384,5 +422,6 @@ impl ModelCx<'_, '_> {
             ),
             (false, None) => {}
         }
+        Some((dist, args.map_or(&[][..], Vec::as_slice)))
     }
 }

@@ -174,6 +174,11 @@ impl ModelCx<'_, '_> {
     /// `a^p`: a scalar exponent (E0310), entry-wise on vectors; a matrix's power is the
     /// matrix power, compiled only for a diagonal matrix (`matrix_power` reports the rest).
     fn power(&mut self, b: &Expr, p: &Expr, span: Span) -> Option<Val> {
+        // Lowering's reading: a power by a number, or a positive constant base to a
+        // computed power (`β^{t+1}`).
+        if self.eval_recorded(p).is_none() {
+            self.eval_recorded(b);
+        }
         let (bv, pv) = (self.expr(b), self.expr(p));
         let (bv, pv) = (bv?, pv?);
         if !pv.shape.is_scalar() {
@@ -1715,7 +1720,10 @@ impl ModelCx<'_, '_> {
             return self.density(sub, args, span);
         }
         if b == Builtin::LRelu {
-            // The subscript is the slope α: a scalar.
+            // The subscript is the slope α: a scalar, a number for lowering.
+            if let Some(s) = sub.first() {
+                self.eval_recorded(s);
+            }
             for s in sub {
                 let v = self.expr(s)?;
                 if !v.shape.is_scalar() {
@@ -2268,11 +2276,11 @@ impl ModelCx<'_, '_> {
         span: Span,
     ) -> Option<Val> {
         let lo = match b.lo.as_deref() {
-            Some(e) => self.eval_int_quiet(e).ok_or(e.span),
+            Some(e) => self.eval_int_recorded(e).ok_or(e.span),
             None => Ok(1),
         };
         let hi = match upper {
-            Some(e) => self.eval_int_quiet(e).ok_or(e.span),
+            Some(e) => self.eval_int_recorded(e).ok_or(e.span),
             None => Err(b.span),
         };
         let (lo, hi) = match (lo, hi) {

@@ -88,6 +88,17 @@ impl ModelCx<'_, '_> {
         crate::eval::integer(e, &|n| self.lookup_number(n))
     }
 
+    /// Evaluates a number lowering needs too, and records it for lowering
+    /// (`ModelInfo::numbers`); `None` if it has no value here.
+    pub(super) fn eval_recorded(&self, e: &Expr) -> Option<f64> {
+        self.numbers.borrow_mut().evaluate(e, self)
+    }
+
+    /// [`ModelCx::eval_recorded`] as an integer (sum limits, the subscripts around `…`).
+    pub(super) fn eval_int_recorded(&self, e: &Expr) -> Option<i64> {
+        self.numbers.borrow_mut().evaluate_integer(e, self)
+    }
+
     pub(super) fn eval_quiet(&self, e: &Expr) -> Option<f64> {
         crate::eval::number(e, &|n| self.lookup_number(n)).ok()
     }

@@ -35,6 +35,7 @@ mod losses;
 pub(crate) mod max_norm;
 mod model;
 mod nodewise;
+pub(crate) mod numbers;
 mod pairs;
 pub use model::ENVIRONMENTS;
 mod scope;
@@ -98,6 +99,13 @@ pub struct ModelInfo {
     /// The `‖w_j‖ ≤ c` lines with their radii evaluated (`check/max_norm.rs`), for lowering
     /// to record in the graph.
     pub max_norms: Vec<crate::ir::MaxNorm>,
+    /// The numbers checking evaluated that lowering needs (limits, exponents, slopes, the
+    /// subscripts around `…`), by expression and the indices bound (`check/numbers.rs`).
+    pub(crate) numbers: numbers::Numbers,
+    /// Each parameter's and noise's initialiser or distribution with its arguments
+    /// evaluated, by canonical name (family members one by one); a parameter declared
+    /// without one has none.
+    pub(crate) inits: BTreeMap<String, crate::ir::Init>,
 }
 
 impl ModelInfo {
@@ -417,6 +425,11 @@ struct ModelCx<'c, 'a> {
     families: BTreeMap<Span, Range>,
     /// The max-norm constraints checked so far (`ModelInfo::max_norms`).
     bounds: Vec<crate::ir::MaxNorm>,
+    /// The numbers evaluated for lowering so far (`ModelInfo::numbers`); in a cell, since
+    /// some are evaluated through `&self` closures (`ellipsis::expand_rows`).
+    numbers: std::cell::RefCell<numbers::Numbers>,
+    /// The initialisers and distributions resolved so far (`ModelInfo::inits`).
+    inits: BTreeMap<String, crate::ir::Init>,
 }
 
 impl<'c, 'a> ModelCx<'c, 'a> {
@@ -452,6 +465,8 @@ impl<'c, 'a> ModelCx<'c, 'a> {
             env: None,
             families: BTreeMap::new(),
             bounds: Vec::new(),
+            numbers: Default::default(),
+            inits: BTreeMap::new(),
         }
     }
 

@@ -215,6 +215,8 @@ impl ModelCx<'_, '_> {
                 declared,
                 families: self.families,
                 max_norms: self.bounds,
+                numbers: self.numbers.into_inner(),
+                inits: self.inits,
             },
             Interface {
                 inputs,

@@ -26,6 +26,7 @@
 //! values multiplied, a term mixing m and n, a maximum with weights (`E0263`) — and `ne[n]`
 //! or a node index used as a value (`E0264`).
 
+use super::builtins::{Builtin, named};
 use super::shape::Shape;
 use super::{Entry, ModelCx, Sym};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind, Name, Stmt, StmtKind};
@@ -275,7 +276,7 @@ impl ModelCx<'_, '_> {
     /// function applied to every node's value at once.
     fn node_call(&self, func: &Name, args: &[Expr], var: &str, span: Span) -> R<Nw> {
         let word = self.canonical_plain(func);
-        if word == "abs"
+        if named(func) == Some(Builtin::Abs)
             && let [a] = args
             && let Some(of) = self.neighbourhood(a)
         {
@@ -561,7 +562,7 @@ impl ModelCx<'_, '_> {
             } => self.sizes_only(lhs) && self.sizes_only(rhs),
             ExprKind::Power(x, p) => matches!(p.kind, ExprKind::Number(_)) && self.sizes_only(x),
             ExprKind::Call { func, args } => {
-                self.canonical_plain(func) == "abs"
+                named(func) == Some(Builtin::Abs)
                     && args.len() == 1
                     && self.neighbourhood(&args[0]).is_some()
             }
@@ -571,7 +572,7 @@ impl ModelCx<'_, '_> {
 
     /// `sqrt[x]`, the ASCII `√x`.
     fn is_sqrt(&self, func: &Name, args: &[Expr]) -> bool {
-        args.len() == 1 && self.canonical_plain(func) == "sqrt"
+        args.len() == 1 && named(func) == Some(Builtin::Sqrt)
     }
 
     /// The node of `ne[n]`, if `e` is one.

@@ -17,7 +17,7 @@ impl ModelCx<'_, '_> {
         let mut sizes: Vec<Size> = Vec::new();
         let mut per_example: Vec<(bool, Span)> = Vec::new();
         let mut ok = true;
-        let rows = match crate::ellipsis::expand_rows(rows, &|e| self.eval_int_quiet(e)) {
+        let rows = match crate::ellipsis::expand_rows(rows, &|e| self.eval_int_recorded(e)) {
             Ok(rows) => rows,
             Err((at, msg)) => {
                 self.error(Diagnostic::new(Code::E0304, at, msg).label("cannot expand"));

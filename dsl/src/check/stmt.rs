@@ -44,7 +44,8 @@ impl ModelCx<'_, '_> {
                     let name = self.canonical_plain(&p.name);
                     let ty = self.ty(&p.ty);
                     if let Some(init) = &p.init {
-                        self.init(init);
+                        let init = self.init(init);
+                        self.inits.insert(name.clone(), init);
                     }
                     let Some(mut v) = ty else {
                         self.define(&name, Sym::Poisoned, p.name.span, None);
@@ -92,7 +93,8 @@ impl ModelCx<'_, '_> {
             }
             ast::StmtKind::Noise { name, ty, dist } => {
                 let canon = self.canonical_plain(name);
-                self.distribution(dist);
+                let init = self.distribution(dist);
+                self.inits.insert(canon.clone(), init);
                 let v = match ty {
                     Some(t) => self.ty(t),
                     None => Some(Val::scalar()),

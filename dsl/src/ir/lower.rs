@@ -14,14 +14,16 @@
 //! What checking decided is read, not derived again: each declaration's layout comes from
 //! the type checking recorded (`ModelInfo::declared`, through `shape::layout::of`), a family
 //! unrolls over the range it recorded (`ModelInfo::families`), max-norm radii are its
-//! `ModelInfo::max_norms`, and a name resolves by the one walk of its prefix
-//! (`resolve::path`).
+//! `ModelInfo::max_norms`, initialisers and distributions its `ModelInfo::inits`, the
+//! numbers it evaluated (limits, exponents, slopes, the subscripts around `…`) its
+//! `ModelInfo::numbers`, read with the indices bound here, and a name resolves by the one
+//! walk of its prefix (`resolve::path`).
 
 use super::extreme::Extreme;
 use super::{Cols, F64, Graph, NodeId, Op, Role, Shape, Slot, Stat, Unary};
 use crate::ast::{self, BigOp, BinOp, Expr, ExprKind};
 use crate::check::ModelInfo;
-use crate::check::builtins::{self, Builtin, Distribution};
+use crate::check::builtins::{self, Builtin};
 use crate::check::shape::Val as CheckedVal;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::names;
@@ -488,13 +490,14 @@ impl Cx<'_, '_> {
                     }
                 }
             }
-            ast::StmtKind::Noise { name, ty, dist } => {
+            ast::StmtKind::Noise { name, ty, .. } => {
                 let canon = canonical(name, scope);
                 let span = ty.as_ref().map_or(name.span, |t| t.span);
                 let shape = self.declared(&canon, scope, span)?.0.shape;
                 self.input(&canon, shape, (None, None), Role::Noise, name.span, scope)?;
+                let dist = self.init_of(&canon, scope);
                 if let Some(slot) = self.graph.inputs.last_mut() {
-                    slot.dist = Some(match dist_of(dist, scope) {
+                    slot.dist = Some(match dist {
                         super::Init::Default => super::Init::Normal {
                             mean: 0.0,
                             variance: 1.0,
@@ -545,7 +548,7 @@ impl Cx<'_, '_> {
         for p in items {
             let name = canonical(&p.name, scope);
             let (layout, ty) = self.declared(&name, scope, p.ty.span)?;
-            let (shape, kl) = (layout.shape, ty.shape.last_two(4));
+            let (shape, kl, matrix) = (layout.shape, ty.shape.last_two(4), is_matrix(ty));
             let full = match prefix {
                 Some(pre) => format!("{pre}.{name}"),
                 None => name.clone(),
@@ -559,7 +562,7 @@ impl Cx<'_, '_> {
                         self.kernels.insert(id, kl);
                     }
                     let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
-                    let init = param_init(p, shape, scope);
+                    let init = param_init(p, self.init_of(&name, scope), (shape, matrix));
                     self.graph.inits.push(init);
                     self.graph.params.push(Slot {
                         name: full.clone(),
@@ -759,12 +762,12 @@ impl Cx<'_, '_> {
             ExprKind::Power(b, p) => {
                 // ‖x‖² is the sum of squares, without a square root.
                 if let ExprKind::Norm(x) = &b.kind
-                    && int(p, scope) == Some(2)
+                    && self.int(p, scope) == Some(2)
                 {
                     return node(Lv::of(self.squared_norm(x, scope)?));
                 }
-                let Some(pv) = num(p, scope) else {
-                    if let Some(c) = num(b, scope).filter(|c| *c > 0.0) {
+                let Some(pv) = self.num(p, scope) else {
+                    if let Some(c) = self.num(b, scope).filter(|c| *c > 0.0) {
                         // A constant base to a computed power (`β^{t+1}`, eq. 6.16):
                         // `exp(ln β · (t+1))`.
                         let e = self.value(p, scope)?;
@@ -1471,7 +1474,8 @@ impl Cx<'_, '_> {
         let lv = match b {
             Builtin::LRelu => {
                 let alpha = match sub.first() {
-                    Some(s) => num(s, scope)
+                    Some(s) => self
+                        .num(s, scope)
                         .ok_or_else(|| unsupported(s.span, "a slope that is not a constant"))?,
                     None => 0.01,
                 };
@@ -1998,8 +2002,8 @@ impl Cx<'_, '_> {
         let var = canonical(&b.var, scope);
         let batch_upper = upper.is_some_and(crate::conventions::is_batch_upper);
         if b.set.is_none() && !batch_upper && (b.lo.is_some() || upper.is_some()) {
-            let lo = b.lo.as_deref().map_or(Some(1), |e| int(e, scope));
-            let hi = upper.and_then(|e| int(e, scope));
+            let lo = b.lo.as_deref().map_or(Some(1), |e| self.int(e, scope));
+            let hi = upper.and_then(|e| self.int(e, scope));
             let (Some(lo), Some(hi)) = (lo, hi) else {
                 return Err(unsupported(span, "a sum without values"));
             };
@@ -2090,15 +2094,17 @@ fn abs_det_argument(e: &Expr) -> Option<&Expr> {
         }
         e
     }
-    fn call<'e>(e: &'e Expr, word: &str) -> Option<&'e Expr> {
+    fn call(e: &Expr, which: Builtin) -> Option<&Expr> {
         match &unparen(e).kind {
-            ExprKind::Call { func, args } if func.is_bare(word) && args.len() == 1 => {
+            ExprKind::Call { func, args }
+                if builtins::named(func) == Some(which) && args.len() == 1 =>
+            {
                 Some(&args[0])
             }
             _ => None,
         }
     }
-    call(call(e, "abs")?, "det")
+    call(call(e, Builtin::Abs)?, Builtin::Det)
 }
 
 /// The IR op of an element-wise built-in (`None` for the others, lowered on their own).
@@ -2251,10 +2257,14 @@ fn group_indexed(body: &Expr, var: &str, scope: &Scope) -> Option<Vec<String>> {
     found
 }
 
-/// A parameter's initialiser: the declared one, else a structured matrix's (the identity plus
-/// noise inside the structure, eq. 16.9) or a declared matrix's `He`.
-fn param_init(p: &ast::ParamItem, shape: Shape, scope: &Scope) -> super::Init {
-    match init_of(p.init.as_ref(), scope) {
+/// A parameter's initialiser: the declared one (as checking resolved it), else a structured
+/// matrix's (the identity plus noise inside the structure, eq. 16.9) or a declared matrix's `He`.
+fn param_init(
+    p: &ast::ParamItem,
+    declared: super::Init,
+    (shape, matrix): (Shape, bool),
+) -> super::Init {
+    match declared {
         // Triangular or diagonal (eq. 16.9): the identity plus noise
         // inside the structure, zero outside.
         super::Init::Default if p.structure.is_some() => {
@@ -2271,63 +2281,16 @@ fn param_init(p: &ast::ParamItem, shape: Shape, scope: &Scope) -> super::Init {
         // A declared matrix is a weight matrix even when it has one
         // column (`Ω_0 : ℝ^{D×D_i}` with `D_i = 1`): the default by
         // shape alone would read it as a bias and start it at zero.
-        super::Init::Default if is_matrix(&p.ty) && shape.cols == Cols::Fixed(1) => super::Init::He,
+        super::Init::Default if matrix && shape.cols == Cols::Fixed(1) => super::Init::He,
         other => other,
     }
 }
 
-/// Whether a declared type is a matrix (`ℝ^{D×E}`), whatever its dimensions' values.
-fn is_matrix(t: &ast::Type) -> bool {
-    matches!(&t.kind, ast::TypeKind::Real(dims) if dims.len() >= 2)
-}
-
-/// The initialiser a `param` declares (`~ He`, `~ Norm[0, 0.01]`, `= 0`).
-fn init_of(init: Option<&ast::Init>, scope: &Scope) -> super::Init {
-    use super::Init;
-    let Some(init) = init else {
-        return Init::Default;
-    };
-    if !init.random {
-        return num(&init.expr, scope).map_or(Init::Default, Init::Const);
-    }
-    dist_of(&init.expr, scope)
-}
-
-/// The distribution written after `~` (`He`, `Norm[μ, σ²]`, `Uniform[a, b]`, `Bernoulli[p]`);
-/// the identity `I` as a variance (`Norm[0, I]`) is 1, since entries are drawn independently.
-fn dist_of(e: &Expr, scope: &Scope) -> super::Init {
-    use super::Init;
-    let (word, args) = match &e.kind {
-        ExprKind::Name(n) => (n.word.as_str(), &[][..]),
-        ExprKind::Call { func, args } => (func.word.as_str(), args.as_slice()),
-        _ => return Init::Default,
-    };
-    let Some(dist) = builtins::distribution(word) else {
-        return Init::Default;
-    };
-    let nums: Vec<Option<f64>> = args
-        .iter()
-        .map(|a| {
-            if builtins::is_identity(a) {
-                Some(1.0)
-            } else {
-                num(a, scope)
-            }
-        })
-        .collect();
-    match (dist, nums.as_slice()) {
-        (Distribution::He, _) => Init::He,
-        (Distribution::Glorot, _) => Init::Glorot,
-        (Distribution::LeCun, _) => Init::LeCun,
-        (Distribution::Norm, [Some(mean), Some(variance)]) => Init::Normal {
-            mean: *mean,
-            variance: *variance,
-        },
-        (Distribution::Uniform, [Some(lo), Some(hi)]) => Init::Uniform { lo: *lo, hi: *hi },
-        (Distribution::Bernoulli, [Some(p)]) => Init::Bernoulli { p: *p },
-        // Parameters the checker has refused.
-        (Distribution::Norm | Distribution::Uniform | Distribution::Bernoulli, _) => Init::Default,
-    }
+/// Whether a declared type is a matrix or a tensor (`ℝ^{D×E}`), whatever its dimensions'
+/// values.
+fn is_matrix(ty: &CheckedVal) -> bool {
+    use crate::shape::Shape as Checked;
+    matches!(ty.shape, Checked::Mat(..) | Checked::Tensor(_))
 }
 
 /// The canonical names among `args` (the names in `f[x, φ]` or `L[φ]`).
@@ -2347,12 +2310,27 @@ fn canonical(n: &ast::Name, scope: &Scope) -> String {
     crate::resolve::canonical(n, scope)
 }
 
-fn num(e: &Expr, scope: &Scope) -> Option<f64> {
-    crate::resolve::number(e, scope)
-}
+impl Cx<'_, '_> {
+    /// The initialiser or distribution a declaration names (`~ He`, `~ Norm[0, 0.01]`,
+    /// `= 0`), as checking resolved it (`ModelInfo::inits`); `Default` if it names none.
+    fn init_of(&self, name: &str, scope: &Scope) -> super::Init {
+        self.infos
+            .get(scope.model)
+            .and_then(|i| i.inits.get(name))
+            .cloned()
+            .unwrap_or(super::Init::Default)
+    }
 
-fn int(e: &Expr, scope: &Scope) -> Option<i64> {
-    crate::resolve::integer(e, scope)
+    /// The number checking evaluated for `e` with the indices bound as they are here
+    /// (`ModelInfo::numbers`): a limit, an exponent, a slope, a subscript around `…`.
+    fn num(&self, e: &Expr, scope: &Scope) -> Option<f64> {
+        self.infos.get(scope.model)?.numbers.number(e, scope)
+    }
+
+    /// [`Cx::num`] as an integer.
+    fn int(&self, e: &Expr, scope: &Scope) -> Option<i64> {
+        self.infos.get(scope.model)?.numbers.integer(e, scope)
+    }
 }
 
 /// What a name is worth in a numeric expression: bound indices, then hyper-parameters.

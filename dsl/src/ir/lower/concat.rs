@@ -4,7 +4,7 @@
 //! a transpose of a transpose is its argument. A transpose of a matrix per example is
 //! [`Op::ExampleTranspose`], of a fixed one [`Op::Transpose`].
 
-use super::{Cx, Lv, R, Scope, Val, int, unsupported};
+use super::{Cx, Lv, R, Scope, Val, unsupported};
 use crate::ast::{Entry, Expr, ExprKind};
 use crate::diag::Span;
 use crate::ir::{Cols, NodeId, Op};
@@ -19,7 +19,7 @@ impl Cx<'_, '_> {
         scope: &mut Scope,
     ) -> R<Val> {
         let known: &Scope = scope;
-        let expanded = crate::ellipsis::expand_rows(rows, &|e| int(e, known))
+        let expanded = crate::ellipsis::expand_rows(rows, &|e| self.int(e, known))
             .map_err(|(at, msg)| unsupported(at, msg))?;
         // `[a_1, …, a_n]ᵀ` = `[a_1ᵀ; …; a_nᵀ]`.
         if let ([items], true) = (expanded.as_slice(), transposed) {

@@ -5,7 +5,7 @@
 //! flows through it. A range without limits is read as checking read it
 //! (`check::extreme::readings`), from this scope.
 
-use super::{Bind, Cx, Lv, R, Scope, Val, canonical, int, unsupported};
+use super::{Bind, Cx, Lv, R, Scope, Val, canonical, unsupported};
 use crate::ast::{self, BigOp, Expr};
 use crate::check::extreme::{implied_range, readings};
 use crate::diag::Span;
@@ -54,8 +54,8 @@ impl Cx<'_, '_> {
         }
         let var = canonical(&b.var, scope);
         let (lo, hi) = if b.lo.is_some() || upper.is_some() {
-            let lo = b.lo.as_deref().map_or(Some(1), |e| int(e, scope));
-            let hi = upper.and_then(|e| int(e, scope));
+            let lo = b.lo.as_deref().map_or(Some(1), |e| self.int(e, scope));
+            let hi = upper.and_then(|e| self.int(e, scope));
             lo.zip(hi)
         } else {
             let defined = |n: &str| scope.names.contains_key(n);
