@@ -1260,7 +1260,8 @@ fn made_trains_on_binary_digits_and_samples_one_pixel_at_a_time() {
 /// The normalizing flow of chapter 16 (`specs/flow.nn`, eight affine couplings after the
 /// logit of the raw pixels): five epochs with a fixed seed take its training negative
 /// log-likelihood (eq. 16.8, nats per dequantised digit) below 128, what a Gaussian of
-/// independent pixels in the logit's space scores on held-out digits (numpy), falling every
+/// independent pixels in the logit's space scores on held-out digits
+/// (`tests/data/digits_baselines.py`), falling every
 /// epoch, and `Sample` runs the forward direction on noise to a picture of 64 pixels.
 #[test]
 fn the_flow_learns_the_digits_and_samples_from_noise() {
