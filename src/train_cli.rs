@@ -569,9 +569,15 @@ fn training_data(
         )));
     }
     nnspec::runtime::train::check_data(io, &ds, "input").map_err(fail)?;
-    let prepared =
-        training::prepare_scaled(&ds, args.val, args.test, args.seed, args.standardize.into())
-            .map_err(|e| fail(format!("{source}: {e}")))?;
+    // Inputs of labels (grey levels `{0 … 16}`, binary pixels) are used as they are: scaled,
+    // they would no longer be in their set.
+    let scaling = if !inputs.is_empty() && inputs.iter().all(|(_, l)| l.is_some()) {
+        training::Scaling::None
+    } else {
+        args.standardize.into()
+    };
+    let prepared = training::prepare_scaled(&ds, args.val, args.test, args.seed, scaling)
+        .map_err(|e| fail(format!("{source}: {e}")))?;
     Ok((prepared, source, ds.class_names))
 }
 

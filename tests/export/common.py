@@ -33,15 +33,23 @@ def eval_json(value):
     return value.tolist()
 
 
-def draw_input(rng, rows, per, labels, batch=BATCH):
+def draw_input(rng, rows, per, labels, batch=BATCH, law=None):
     """A batch of one input (`rows × per·batch`; class labels drawn from the set `labels`,
-    `(lo, count)`, or None for normal noise) and the same values in eval's JSON."""
+    `(lo, count)`; a noise input from its `law`, a `NOISE` entry; otherwise normal numbers)
+    and the same values in eval's JSON."""
     shape = (rows, per * batch)
     if labels:
         lo, count = labels
         value = rng.integers(lo, lo + count, shape)
         return value, (value[0].tolist() if (rows, per) == (1, 1) else value.tolist())
-    value = rng.normal(0.0, 1.0, shape)
+    if law and law[0] == "uniform":
+        value = rng.uniform(law[1], law[2], shape)
+    elif law and law[0] == "bernoulli":
+        value = (rng.uniform(size=shape) < law[1]).astype(np.float64)
+    elif law and law[0] == "normal":
+        value = rng.normal(law[1], np.sqrt(law[2]), shape)
+    else:
+        value = rng.normal(0.0, 1.0, shape)
     return value, value.tolist()
 
 
@@ -51,7 +59,9 @@ def draw(module, rng):
     params = {n: rng.normal(0.0, 0.5, shape) for n, shape in module.PARAMS.items()}
     inputs, inputs_json = {}, {}
     for name, (rows, per) in module.INPUTS.items():
-        inputs[name], inputs_json[name] = draw_input(rng, rows, per, module.LABELS.get(name))
+        inputs[name], inputs_json[name] = draw_input(
+            rng, rows, per, module.LABELS.get(name), law=getattr(module, "NOISE", {}).get(name)
+        )
     params_json = {n: eval_json(v) for n, v in params.items()}
     return params, inputs, params_json, inputs_json
 

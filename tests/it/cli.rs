@@ -1257,14 +1257,16 @@ fn made_trains_on_binary_digits_and_samples_one_pixel_at_a_time() {
     );
 }
 
-/// The normalizing flow of chapter 16 (`specs/flow.nn`, eight affine couplings): five epochs
-/// with a fixed seed take its training negative log-likelihood (eq. 16.8, nats per dequantised,
-/// standardised digit) from about 50 to below 20 (a diagonal Gaussian fitted to the same data
-/// has about 35), and `Sample` runs the forward direction on noise to a picture of 64 pixels.
+/// The normalizing flow of chapter 16 (`specs/flow.nn`, eight affine couplings after the
+/// logit of the raw pixels): five epochs with a fixed seed take its training negative
+/// log-likelihood (eq. 16.8, nats per dequantised digit) below 128, what a Gaussian of
+/// independent pixels in the logit's space scores on held-out digits
+/// (`tests/data/digits_baselines.py`), falling every
+/// epoch, and `Sample` runs the forward direction on noise to a picture of 64 pixels.
 #[test]
 fn the_flow_learns_the_digits_and_samples_from_noise() {
     let spec = "specs/flow.nn";
-    let args = [spec, "--standardize", "global", "--seed", "1"];
+    let args = [spec, "--standardize", "none", "--seed", "1"];
     let (dir, _) = train_into("flow", &args, "5");
     let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     let nll: Vec<f64> = history
@@ -1273,10 +1275,9 @@ fn the_flow_learns_the_digits_and_samples_from_noise() {
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(nll.len(), 5, "{history}");
-    assert!(nll[0] > 40.0, "{history}");
     assert!(
-        nll[4] < 20.0,
-        "training NLL {} nats, not below 20:\n{history}",
+        nll[4] < 128.0,
+        "training NLL {} nats, not below 128:\n{history}",
         nll[4]
     );
     assert!(nll.windows(2).all(|w| w[1] < w[0]), "{history}");

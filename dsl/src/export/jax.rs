@@ -273,7 +273,8 @@ weight `(c, c', m, n)` in column `c' + C_i·(m + K·n)`). `inputs` maps each inp
 noise name to a `rows × (n·B)` array for a batch of B examples (`INPUTS` gives rows and n): a
 vector per example is a column, a matrix `ℝ^{{D×N}}` per example is N consecutive columns,
 an image `ℝ^{{C×H×W}}` is `C × (H·W)` per example, column by column. Class labels
-(`LABELS`: first label, count) are integers, `1 × B` or a flat list of B.
+(`LABELS`: first label, count) are integers, `1 × B` or a flat list of B. Noise is drawn by
+the caller from the law `NOISE` gives it.
 
 `load(path)` reads a safetensors checkpoint written by `nnspec train` into `params`;
 `save(params, path)` writes one that `nnspec predict` reads.

@@ -2,7 +2,7 @@
 //! same `f64`), the tables of parameter and input shapes, the constant matrices, and which
 //! parameters each loss trains.
 
-use crate::ir::{Graph, Op, Role};
+use crate::ir::{Graph, Init, Op, Role};
 use std::fmt::Write;
 
 /// A Python string literal (the names are Unicode; quotes and backslashes escaped).
@@ -59,8 +59,8 @@ pub(super) fn structured(
     }
 }
 
-/// `PARAMS`, `INPUTS` and `LABELS`: each parameter's shape, each input's rows and columns per
-/// example, the label sets.
+/// `PARAMS`, `INPUTS`, `LABELS` and `NOISE`: each parameter's shape, each input's rows and
+/// columns per example, the label sets, and each noise input's law.
 pub(super) fn shapes(out: &mut String, g: &Graph) {
     let params: Vec<String> = g
         .params
@@ -112,6 +112,35 @@ pub(super) fn shapes(out: &mut String, g: &Graph) {
         "# The label sets (first label, count) of class labels and vectors of labels.\nLABELS = {{{}}}",
         labels.join(", ")
     );
+    let noise: Vec<String> = g
+        .inputs
+        .iter()
+        .filter(|s| s.role == Role::Noise)
+        .filter_map(|s| Some(format!("{}: {}", quoted(&s.name), law(s.dist)?)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# Each noise input's law as the spec declares it: (\"normal\", mean, variance),\n\
+         # (\"uniform\", lo, hi) or (\"bernoulli\", p).\nNOISE = {{{}}}",
+        noise.join(", ")
+    );
+}
+
+/// A noise input's law as a Python tuple (`Norm[0, I]` when the spec names none).
+fn law(dist: Option<Init>) -> Option<String> {
+    Some(
+        match dist.unwrap_or(Init::Normal {
+            mean: 0.0,
+            variance: 1.0,
+        }) {
+            Init::Normal { mean, variance } => {
+                format!("(\"normal\", {}, {})", float(mean), float(variance))
+            }
+            Init::Uniform { lo, hi } => format!("(\"uniform\", {}, {})", float(lo), float(hi)),
+            Init::Bernoulli { p } => format!("(\"bernoulli\", {})", float(p)),
+            _ => return None,
+        },
+    )
 }
 
 /// Each constant matrix of the graph (`Op::Table`) as a NumPy array `_TABLE_k`.

@@ -2,7 +2,8 @@
 //! exported functions ([`render`]): an `nn.Module` whose parameters are a `ParameterDict`
 //! keyed by identifiers (`beta_0`; spec names such as `β_0` or `φ_1.β` are not valid keys),
 //! `NAMES` mapping each spec name to its key, `forward` (the model function), one method per
-//! loss, and the same `PARAMS`/`INPUTS`/`LABELS`/`LOSSES`/`TRAINS` tables as the JAX module.
+//! loss, and the same `PARAMS`/`INPUTS`/`LABELS`/`NOISE`/`LOSSES`/`TRAINS` tables as the JAX
+//! module.
 
 use super::python::{self, float, quoted, structured};
 use super::table::{self, Dialect};
