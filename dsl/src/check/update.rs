@@ -155,7 +155,7 @@ impl ModelCx<'_, '_> {
     /// The names whose gradient `∂L/∂…` the expression reads.
     fn gradients_read(&self, e: &mut Expr, read: &mut BTreeSet<String>) {
         if let ExprKind::Deriv { of, .. } = &e.kind
-            && let ExprKind::Name(n) = &of.kind
+            && let ExprKind::Name(n) | ExprKind::Call { func: n, .. } = &of.kind
         {
             read.insert(self.canonical_plain(n));
         }
