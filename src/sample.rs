@@ -24,12 +24,17 @@ fn dims(shape: Shape, batch: usize) -> (usize, usize) {
     (shape.rows, shape.cols_for(batch))
 }
 
-/// Parameters uniform in `±1/√fan_in` (fan-in: the columns of a matrix, 1 for a vector).
+/// Parameters uniform in `±1/√fan_in` (fan-in: the columns of a matrix, 1 for a vector); a
+/// table of labels (`π : {1 … A}^{S}`) uniform over its labels.
 pub fn params(g: &Graph, rng: &mut Rng) -> Vec<Mat<f64>> {
     g.params
         .iter()
         .map(|p| {
             let (r, c) = dims(p.shape, 1);
+            if let Some((lo, n)) = p.entry_labels {
+                // A table of labels (a policy's actions): each entry one of them.
+                return Mat::from_fn(r, c, |_, _| below(rng, i64::from(lo), n as u64) as f64);
+            }
             let scale = 1.0 / (c as f64).sqrt();
             Mat::from_fn(r, c, |_, _| uniform(rng, -scale, scale))
         })

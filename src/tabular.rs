@@ -10,6 +10,10 @@
 //! vector `q` itself in a bandit's one state), or takes the action `A_t` the model defines
 //! (`A_t = argmax_{a'=1}^{A} […]`, an upper confidence bound; [`ACTION`]).
 //!
+//! A rule writing a table of labels (a policy, `π[s] ← argmax_{a=1}^{A} […]`, eq. 19.12) is
+//! an improvement: [`Rules::step_phase`] applies it apart from the evaluation rules, for
+//! policy iteration, and checks that each value written is one of the table's labels.
+//!
 //! A rule may also write a whole parameter (`t ← t + 1`, the optimisers of eqs. 6.3–6.17):
 //! [`step_whole`] is a training step made of such rules, on a batch of examples.
 
@@ -17,7 +21,7 @@ use crate::dsl::ir::lower::ACTION;
 use crate::dsl::ir::{Graph, Role, UpdateIndex};
 use crate::interp;
 use crate::runtime::init::Sample;
-use crate::runtime::tabular::{Rules, Transition};
+use crate::runtime::tabular::{Phase, Rules, Transition};
 use crate::runtime::{NamedParams, Params, Rng};
 use faer::Mat;
 
@@ -145,8 +149,21 @@ impl TabularModel {
         interp::run(&self.graph, inputs, &params).map_err(|e| e.to_string())
     }
 
-    /// One update step's writes: `(parameter, row, column, value)`, computed before any is made.
-    fn writes(&self, batch: &[Transition]) -> Result<Vec<(usize, usize, usize, f64)>, String> {
+    /// Whether the update `u` writes a policy, a table of labels (`π[s] ← argmax_a […]`).
+    fn improves(&self, u: &crate::dsl::ir::Update) -> bool {
+        self.graph
+            .params
+            .get(u.param as usize)
+            .is_some_and(|p| p.entry_labels.is_some())
+    }
+
+    /// One update step's writes: `(parameter, row, column, value)`, computed before any is
+    /// made, of the rules of `phase` (every rule for `None`).
+    fn writes(
+        &self,
+        batch: &[Transition],
+        phase: Option<Phase>,
+    ) -> Result<Vec<(usize, usize, usize, f64)>, String> {
         let inputs = self.inputs(batch);
         let values = self.run(&inputs)?;
         let mut params = Vec::new();
@@ -154,6 +171,12 @@ impl TabularModel {
             .for_each_param(&mut |_, m| params.push(m.to_owned()));
         let mut writes = Vec::new();
         for u in &self.graph.updates {
+            match phase {
+                Some(Phase::Evaluate) if self.improves(u) => continue,
+                Some(Phase::Improve) if !self.improves(u) => continue,
+                _ => {}
+            }
+            let label = self.graph.params[u.param as usize].entry_labels;
             let out = values
                 .output(&u.output)
                 .ok_or_else(|| format!("no output `{}`", u.output))?;
@@ -178,6 +201,16 @@ impl TabularModel {
                 let (r, c) = (at(u.index.first(), j), at(u.index.get(1), j));
                 if !v.is_finite() {
                     return Err(format!("`{}` is {v} for transition {}", u.output, j + 1));
+                }
+                if let Some((lo, n)) = label
+                    && (v.fract() != 0.0 || v < f64::from(lo) || v >= f64::from(lo) + n as f64)
+                {
+                    return Err(format!(
+                        "`{}` is {v} for transition {}, not a label of {{{lo} … {}}}",
+                        u.output,
+                        j + 1,
+                        i64::from(lo) + n as i64 - 1
+                    ));
                 }
                 if r >= rows || c >= cols {
                     return Err(format!(
@@ -333,7 +366,23 @@ impl Rules for TabularModel {
     }
 
     fn step(&mut self, batch: &[Transition]) -> Result<f64, String> {
-        let writes = self.writes(batch)?;
+        self.write(batch, None)
+    }
+
+    fn has_policy(&self) -> bool {
+        self.graph.updates.iter().any(|u| self.improves(u))
+    }
+
+    fn step_phase(&mut self, batch: &[Transition], phase: Phase) -> Result<f64, String> {
+        self.write(batch, Some(phase))
+    }
+}
+
+impl TabularModel {
+    /// One update step of the rules of `phase` (all for `None`): the writes, then the largest
+    /// change of an entry.
+    fn write(&mut self, batch: &[Transition], phase: Option<Phase>) -> Result<f64, String> {
+        let writes = self.writes(batch, phase)?;
         let mut change = 0.0f64;
         let mut k = 0;
         self.params.for_each_param_mut(&mut |_, mut m| {

@@ -104,6 +104,11 @@ codes! {
     E0220 = "E0220", "a parameter that no loss trains";
     E0221 = "E0221", "an index of `max`, `min`, `argmax` or `argmin` whose range cannot be told";
     E0222 = "E0222", "an index (a family's or a sum's) with the name of a value in scope";
+    E0227 = "E0227", "a table of labels (`π : {1 … A}^{S}`) that does not start at one of its labels (`= 1`)";
+    E0228 = "E0228", "a rule writing a table of labels whose right side is not an `argmax` or `argmin` over its labels";
+    E0229 = "E0229", "a table of labels used as an index but not looked up with a label per example (`r[s, π[s]]`)";
+    E0230 = "E0230", "a step counter `t` read both by a whole rule (from 0) and by the action `A_t` (from 1)";
+    E0231 = "E0231", "a loss's gradient at another point than the parameters' values (Nesterov's look-ahead, eq. 6.12), not supported yet";
     E0240 = "E0240", "an unknown environment (`env CartPole`)";
     E0241 = "E0241", "a model with two environments";
     E0242 = "E0242", "the left side of an update `←` is neither an entry of a parameter's table (`q[s_t, a_t]`, `v[s]`) nor a whole parameter (`φ_{t+1}`)";

@@ -26,7 +26,7 @@
 use crate::data::TargetsRef;
 use crate::env::Env;
 use crate::optim::Optimizer;
-use crate::rl::{Layout, Transition, recent_mean, refresh_frozen};
+use crate::rl::{Layout, Transition, mark_solved, refresh_frozen};
 use crate::train::Supervised;
 use crate::{Rng, Scalar, StepError};
 use faer::Mat;
@@ -252,14 +252,7 @@ pub fn train<T: Scalar, M: Supervised<T>>(
         };
         for k in first..run.returns.len() {
             run.losses.push(loss);
-            if run.solved_at.is_none()
-                && k + 1 >= 100
-                && config
-                    .solved
-                    .is_some_and(|target| recent_mean(&run.returns[..=k]) >= target)
-            {
-                run.solved_at = Some(k + 1);
-            }
+            mark_solved(&mut run.solved_at, &run.returns[..=k], config.solved);
         }
         report(&run);
     }

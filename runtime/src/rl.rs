@@ -172,6 +172,18 @@ pub struct DqnRun {
     pub interrupted: bool,
 }
 
+/// Records in `solved_at`, when it is still `None`, the episode after which the mean of the
+/// last 100 returns first reached `target`: `returns` are those so far, the last one just
+/// played. Every environment loop (deep Q-learning, policy gradients) stops on it.
+pub fn mark_solved(solved_at: &mut Option<usize>, returns: &[f64], target: Option<f64>) {
+    if solved_at.is_none()
+        && returns.len() >= 100
+        && target.is_some_and(|target| recent_mean(returns) >= target)
+    {
+        *solved_at = Some(returns.len());
+    }
+}
+
 /// The mean of the last (up to) 100 returns.
 pub fn recent_mean(returns: &[f64]) -> f64 {
     let tail = &returns[returns.len().saturating_sub(100)..];
@@ -330,14 +342,7 @@ pub fn dqn<T: Scalar, M: Supervised<T>>(
         } else {
             f64::NAN
         });
-        if run.solved_at.is_none()
-            && run.returns.len() >= 100
-            && config
-                .solved
-                .is_some_and(|target| recent_mean(&run.returns) >= target)
-        {
-            run.solved_at = Some(run.returns.len());
-        }
+        mark_solved(&mut run.solved_at, &run.returns, config.solved);
         report(&run, epsilon(config, run.steps));
         if run.interrupted || run.solved_at.is_some() {
             break;
@@ -383,6 +388,22 @@ mod tests {
         assert_eq!(epsilon(&c, 0), 1.0);
         assert!((epsilon(&c, 50) - 0.55).abs() < 1e-12);
         assert!((epsilon(&c, 1000) - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn solved_is_marked_once_the_last_hundred_reach_the_target() {
+        let mut at = None;
+        let mut returns = vec![200.0; 99];
+        mark_solved(&mut at, &returns, Some(195.0));
+        assert_eq!(at, None, "fewer than 100 episodes");
+        returns.push(200.0);
+        mark_solved(&mut at, &returns, None);
+        assert_eq!(at, None, "no target");
+        mark_solved(&mut at, &returns, Some(195.0));
+        assert_eq!(at, Some(100));
+        returns.push(0.0);
+        mark_solved(&mut at, &returns, Some(195.0));
+        assert_eq!(at, Some(100), "the first episode is kept");
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! sweeps    (dynamic programming, eqs. 19.11–19.12)
 //!   update   one step on every state s ∈ {1 … S} at once, until no entry moves by more
 //!            than a tolerance
+//! policy iteration (a rule writes a policy π[s], a table of actions)
+//!   evaluate sweeps of the other rules until nothing moves
+//!   improve  one step of the policy's rules on every state; until no action changes
 //! ```
 //!
 //! States and actions are counted from 0 here, as [`Env`] counts them; the model adds its
@@ -60,6 +63,29 @@ pub trait Rules {
     /// # Errors
     /// When the update cannot be computed (a non-finite value, named by the model).
     fn step(&mut self, batch: &[Transition]) -> Result<f64, String>;
+    /// Whether some rule writes a policy, a table of actions (`π[s] ← argmax_a […]`, eq.
+    /// 19.12): then [`policy_iteration`] applies the rules in two phases.
+    fn has_policy(&self) -> bool {
+        false
+    }
+    /// One update step on `batch` of the rules of `phase` alone; the others write nothing.
+    ///
+    /// # Errors
+    /// As [`Rules::step`].
+    fn step_phase(&mut self, batch: &[Transition], phase: Phase) -> Result<f64, String> {
+        let _ = phase;
+        self.step(batch)
+    }
+}
+
+/// Which of a model's rules a step applies: policy iteration alternates the rules that
+/// evaluate the policy with those that improve it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The rules that write no policy (`v[s] ← …`, eq. 19.11).
+    Evaluate,
+    /// The rules that write a policy (`π[s] ← argmax_a […]`, eq. 19.12).
+    Improve,
 }
 
 /// How to run episodes.
@@ -195,6 +221,16 @@ pub fn episodes(
     Ok(run)
 }
 
+/// Every state `0 … states-1`, one transition each: the batch of a sweep.
+fn every_state(states: usize) -> Vec<Transition> {
+    (0..states)
+        .map(|s| Transition {
+            s,
+            ..Transition::default()
+        })
+        .collect()
+}
+
 /// Sweeps: update steps on every state `0 … states-1` together until the largest change is at
 /// most `tolerance`, at most `max` sweeps; returns the sweeps made and the last change.
 ///
@@ -207,21 +243,93 @@ pub fn sweeps(
     max: usize,
     report: &mut dyn FnMut(usize, f64),
 ) -> Result<(usize, f64), String> {
-    let batch: Vec<Transition> = (0..states)
-        .map(|s| Transition {
-            s,
-            ..Transition::default()
-        })
-        .collect();
+    sweeps_of(rules, None, states, tolerance, max, report)
+}
+
+/// [`sweeps`] of the rules of `phase` (all of them for `None`).
+fn sweeps_of(
+    rules: &mut dyn Rules,
+    phase: Option<Phase>,
+    states: usize,
+    tolerance: f64,
+    max: usize,
+    report: &mut dyn FnMut(usize, f64),
+) -> Result<(usize, f64), String> {
+    let batch = every_state(states);
     let mut change = f64::INFINITY;
     for k in 1..=max {
-        change = rules.step(&batch)?;
+        change = match phase {
+            Some(p) => rules.step_phase(&batch, p)?,
+            None => rules.step(&batch)?,
+        };
         report(k, change);
         if change <= tolerance || crate::interrupt::requested() {
             return Ok((k, change));
         }
     }
     Ok((max, change))
+}
+
+/// What a run of policy iteration did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyRun {
+    /// Improvements made, the last one changing no action.
+    pub improvements: usize,
+    /// Evaluation sweeps made over all of them.
+    pub sweeps: usize,
+    /// The largest change of the last evaluation sweep.
+    pub change: f64,
+    /// Whether the policy stopped changing (else `max` improvements were made, or the run
+    /// was interrupted).
+    pub stable: bool,
+}
+
+/// Policy iteration (§19.3.1; the course notes' alternation of evaluation and improvement):
+/// the evaluation rules ([`Phase::Evaluate`]) swept over every state until no entry moves by
+/// more than `tolerance` (at most `max` sweeps), then one improvement step
+/// ([`Phase::Improve`]) on every state, reading the evaluated values; until an improvement
+/// changes no action, at most `max` improvements. `report` gets each improvement's count, its
+/// evaluation sweeps and the actions it changed.
+///
+/// # Errors
+/// When an update step fails, or an evaluation does not settle within `max` sweeps.
+pub fn policy_iteration(
+    rules: &mut dyn Rules,
+    states: usize,
+    tolerance: f64,
+    max: usize,
+    report: &mut dyn FnMut(usize, usize, f64),
+) -> Result<PolicyRun, String> {
+    let batch = every_state(states);
+    let mut run = PolicyRun::default();
+    while run.improvements < max {
+        let (k, change) = sweeps_of(
+            rules,
+            Some(Phase::Evaluate),
+            states,
+            tolerance,
+            max,
+            &mut |_, _| {},
+        )?;
+        run.sweeps += k;
+        run.change = change;
+        if crate::interrupt::requested() {
+            return Ok(run);
+        }
+        if change > tolerance {
+            return Err(format!(
+                "the policy's evaluation did not settle in {max} sweeps (largest change {change:.3e})"
+            ));
+        }
+        let moved = rules.step_phase(&batch, Phase::Improve)?;
+        run.improvements += 1;
+        report(run.improvements, k, moved);
+        if moved == 0.0 {
+            run.stable = true;
+            break;
+        }
+    }
+    Ok(run)
 }
 
 /// The frozen lake's dynamics: `Pr(s'|s, a)` as `p[(s·A + a)·S + s']` and the expected reward

@@ -100,11 +100,8 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
         if !quiet && (k / 50 > shown || run.solved_at.is_some() || run.interrupted) {
             shown = k / 50;
             println!(
-                "episode {k:>5}  return {:>7.1}  mean(100) {:>7.1}  loss {:>9.4}  steps {}",
-                run.returns[k - 1],
-                rl::recent_mean(&run.returns),
-                run.losses[k - 1],
-                run.steps
+                "{}",
+                super::rl::episode_line(&run.returns, &run.losses, run.steps, "")
             );
         }
     };

@@ -18,6 +18,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The progress line of the episode just played, every environment loop's with a loss (deep
+/// Q-learning, policy gradients): its return, the mean of the last 100, its loss, `extra`
+/// (the exploration rate) and the steps so far.
+pub(super) fn episode_line(returns: &[f64], losses: &[f64], steps: usize, extra: &str) -> String {
+    let k = returns.len();
+    let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
+    format!(
+        "episode {k:>5}  return {:>7.1}  mean(100) {:>7.1}  loss {:>9.4}  {extra}steps {steps}",
+        last(returns),
+        rl::recent_mean(returns),
+        last(losses)
+    )
+}
+
 /// The mean return of 100 episodes at which an environment counts as solved, by default.
 pub(super) fn solved_by_default(name: &str) -> Option<f64> {
     (name == "CartPole").then_some(195.0)
@@ -81,12 +95,10 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     let mut report = |run: &DqnRun, eps: f64| {
         let k = run.returns.len();
         if !quiet && (k.is_multiple_of(10) || run.solved_at.is_some() || run.interrupted) {
+            let eps = format!("ε {eps:.3}  ");
             println!(
-                "episode {k:>5}  return {:>7.1}  mean(100) {:>7.1}  loss {:>9.4}  ε {eps:.3}  steps {}",
-                run.returns[k - 1],
-                rl::recent_mean(&run.returns),
-                run.losses[k - 1],
-                run.steps
+                "{}",
+                episode_line(&run.returns, &run.losses, run.steps, &eps)
             );
         }
     };

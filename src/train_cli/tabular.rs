@@ -1,14 +1,15 @@
 //! `nnspec train` of a spec with update rules (`q[s_t, a_t] ← …`, eqs. 19.11–19.15): the
 //! rules applied by `runtime::tabular` in the spec's environment, no data and no optimiser. A
 //! model whose only input is the state `s` is swept (dynamic programming: every state each
-//! step, until nothing moves); any other learns from episodes, acting ε-greedily on `q`.
+//! step, until nothing moves; with a rule writing a policy `π[s]`, policy iteration, the
+//! evaluation swept to its values before each improvement); any other learns from episodes, acting ε-greedily on `q`.
 //! The run writes `model.safetensors` (the tables) and, for episodes, `returns.csv` and
 //! `returns.svg`; for sweeps, `sweeps.csv` (the largest change of each sweep).
 
 use super::{TrainArgs, fail};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::env;
-use nnspec::runtime::tabular::{self, EpisodeConfig, EpisodeRun};
+use nnspec::runtime::tabular::{self, EpisodeConfig, EpisodeRun, Rules};
 use nnspec::runtime::{Rng, rl};
 use nnspec::tabular::TabularModel;
 use std::path::{Path, PathBuf};
@@ -56,7 +57,37 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     }
     let quiet = args.quiet;
     let sweep = graph.inputs.len() == 1 && graph.inputs[0].name == "s";
-    let interrupted = if sweep {
+    let interrupted = if sweep && model.has_policy() {
+        let states = world.states().unwrap_or(1);
+        let mut report = |k: usize, sweeps: usize, moved: f64| {
+            if !quiet {
+                println!(
+                    "improvement {k:>3}  after {sweeps:>4} evaluation sweeps  {}",
+                    if moved == 0.0 {
+                        "no action changed".to_string()
+                    } else {
+                        "actions changed".to_string()
+                    }
+                );
+            }
+        };
+        let run = tabular::policy_iteration(&mut model, states, TOLERANCE, MAX_SWEEPS, &mut report)
+            .map_err(|e| fail(format!("training stopped: {e}")))?;
+        if !quiet {
+            println!(
+                "{} improvements, {} evaluation sweeps of {states} states in {name}: {}",
+                run.improvements,
+                run.sweeps,
+                if run.stable {
+                    "the policy is stable"
+                } else {
+                    "stopped before the policy was stable"
+                }
+            );
+        }
+        save(args, graph, &model, &out, None).map_err(fail)?;
+        !run.stable
+    } else if sweep {
         let states = world.states().unwrap_or(1);
         let mut report = |k: usize, change: f64| {
             if !quiet && (k.is_multiple_of(10) || change <= TOLERANCE) {

@@ -2045,6 +2045,28 @@ def q_learning_update():
     return {"s": s, "a": a, "r": r, "s'": s1}, {"q": q}, {"q ←": new}
 
 
+@spec("19.11_policy_evaluation_improvement")
+def policy_evaluation_improvement():
+    g = rng(19111)
+    n_s, n_a, gamma = 16, 4, 0.9
+    s = np.array([1, 6, 11, 16, 3, 6])  # the states of the batch, in {1 … S}
+    v = draw(g, n_s, scale=2.0)
+    pi = g.integers(1, n_a + 1, size=n_s)  # a deterministic policy: an action per state
+    r = draw(g, n_s, n_a)
+    # Pr[s, a, s'], each (s, a) a distribution over the next states.
+    w = np.round(g.uniform(0.0, 1.0, size=(n_s, n_a, n_s)), 2) + 0.01
+    pr = w / w.sum(axis=2, keepdims=True)
+    q = r + gamma * pr @ v  # r[s, a] + γ ∑_{s'} Pr(s'|s, a) v[s']
+    no_ties(q[s - 1].T)
+    act = pi[s - 1]
+    new_v = r[s - 1, act - 1] + gamma * (pr[s - 1, act - 1, :] @ v)  # (19.11)
+    new_pi = q[s - 1].argmax(axis=1) + 1  # (19.12)
+    # The layout of the environment's transitions: row s, column a·S + s' (from 0).
+    pr_table = pr.reshape(n_s, n_a * n_s)
+    params = {"v": v, "π": pi.astype(float), "r": r, "Pr": pr_table}
+    return {"s": s}, params, {"v ←": new_v, "π ←": new_pi.astype(float)}
+
+
 @spec("19.14_sarsa_update")
 def sarsa_update():
     g = rng(19141)

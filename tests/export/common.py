@@ -56,7 +56,14 @@ def draw_input(rng, rows, per, labels, batch=BATCH, law=None):
 def draw(module, rng):
     """Parameters and one batch of inputs for an exported Python module, in its layout (numpy)
     and in eval's JSON: `(params, inputs, params_json, inputs_json)`."""
-    params = {n: rng.normal(0.0, 0.5, shape) for n, shape in module.PARAMS.items()}
+    params = {}
+    for n, shape in module.PARAMS.items():
+        if n in module.LABELS:
+            # A table of labels (a policy's action per state): each entry one of them.
+            lo, count = module.LABELS[n]
+            params[n] = rng.integers(lo, lo + count, shape).astype(float)
+        else:
+            params[n] = rng.normal(0.0, 0.5, shape)
     inputs, inputs_json = {}, {}
     for name, (rows, per) in module.INPUTS.items():
         inputs[name], inputs_json[name] = draw_input(

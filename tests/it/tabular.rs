@@ -142,27 +142,10 @@ fn sarsa_solves_the_deterministic_lake() {
 fn lake_values_by_hand() -> [f64; 16] {
     let mut v = [0.0; 16];
     loop {
+        let q = lake_action_values(&v);
         let mut next = [0.0; 16];
-        for (s, n) in next.iter_mut().enumerate() {
-            if matches!(FrozenLake::tile(s), b'H' | b'G') {
-                continue;
-            }
-            *n = (0..4)
-                .map(|a: usize| {
-                    [(a + 3) % 4, a, (a + 1) % 4]
-                        .iter()
-                        .map(|&d| {
-                            let to = FrozenLake::moved(s, d);
-                            let r = if FrozenLake::tile(to) == b'G' {
-                                1.0
-                            } else {
-                                0.0
-                            };
-                            (r + 0.9 * v[to]) / 3.0
-                        })
-                        .sum::<f64>()
-                })
-                .fold(f64::NEG_INFINITY, f64::max);
+        for (n, row) in next.iter_mut().zip(&q) {
+            *n = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         }
         let change = (0..16).map(|s| (next[s] - v[s]).abs()).fold(0.0, f64::max);
         v = next;
@@ -170,6 +153,43 @@ fn lake_values_by_hand() -> [f64; 16] {
             return v;
         }
     }
+}
+
+/// Each state's action values under the values `v`: the expected reward plus discounted value
+/// of where the action leads on the slippery lake (0 in a hole or at the goal).
+fn lake_action_values(v: &[f64; 16]) -> [[f64; 4]; 16] {
+    let mut q = [[0.0; 4]; 16];
+    for (s, row) in q.iter_mut().enumerate() {
+        if matches!(FrozenLake::tile(s), b'H' | b'G') {
+            continue;
+        }
+        for (a, qa) in row.iter_mut().enumerate() {
+            *qa = [(a + 3) % 4, a, (a + 1) % 4]
+                .iter()
+                .map(|&d| {
+                    let to = FrozenLake::moved(s, d);
+                    let r = if FrozenLake::tile(to) == b'G' {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    (r + 0.9 * v[to]) / 3.0
+                })
+                .sum::<f64>();
+        }
+    }
+    q
+}
+
+/// The parameter `name` of a model.
+fn param(m: &TabularModel, name: &str) -> Mat<f64> {
+    let mut out = None;
+    m.params.for_each_param(&mut |n, p| {
+        if n == name {
+            out = Some(p.to_owned());
+        }
+    });
+    out.unwrap_or_else(|| panic!("no parameter `{name}`"))
 }
 
 #[test]
@@ -180,13 +200,7 @@ fn value_iteration_as_printed_converges_to_the_lakes_values() {
         change <= 1e-12 && sweeps < 1000,
         "{sweeps} sweeps, change {change}"
     );
-    let mut v = None;
-    m.params.for_each_param(&mut |n, p| {
-        if n == "v" {
-            v = Some(p.to_owned());
-        }
-    });
-    let v = v.unwrap();
+    let v = param(&m, "v");
     let want = lake_values_by_hand();
     for s in 0..16 {
         assert!(
@@ -199,6 +213,53 @@ fn value_iteration_as_printed_converges_to_the_lakes_values() {
     }
     // The start's value under the best policy (Gym's slippery lake at γ = 0.9).
     assert!((want[0] - 0.0689).abs() < 1e-4, "{}", want[0]);
+}
+
+/// Policy iteration as the course notes print it (`specs/policy_iteration.nn`: eqs. 19.11–19.12
+/// with a deterministic policy `π : {1 … A}^{S}`, read at `r[s, π[s]]` and `Pr(s'|s, π[s])`)
+/// on the slippery lake with γ = 0.9: the policy stops changing, its values are value
+/// iteration's (the spec's and the hand-computed ones) to 1e-6, and it is greedy for them —
+/// each state's action is one of the best under the hand-computed action values (to 1e-9),
+/// the one best where a single action is best.
+#[test]
+fn policy_iteration_reaches_value_iterations_values_and_greedy_policy() {
+    let mut pi = spec("policy_iteration.nn");
+    let run = tabular::policy_iteration(&mut pi, 16, 1e-12, 1000, &mut |_, _, _| {}).unwrap();
+    assert!(run.stable && run.improvements < 20, "{run:?}");
+    let mut vi = spec("value_iteration.nn");
+    tabular::sweeps(&mut vi, 16, 1e-12, 1000, &mut |_, _| {}).unwrap();
+    let (v_pi, v_vi, policy) = (param(&pi, "v"), param(&vi, "v"), param(&pi, "π"));
+    let want = lake_values_by_hand();
+    let q = lake_action_values(&want);
+    let mut unique = 0;
+    for s in 0..16 {
+        assert!(
+            (v_pi[(s, 0)] - v_vi[(s, 0)]).abs() < 1e-6 && (v_pi[(s, 0)] - want[s]).abs() < 1e-6,
+            "v[{}]: policy iteration {}, value iteration {}, by hand {}",
+            s + 1,
+            v_pi[(s, 0)],
+            v_vi[(s, 0)],
+            want[s]
+        );
+        let a = policy[(s, 0)];
+        assert!(
+            a.fract() == 0.0 && (1.0..=4.0).contains(&a),
+            "π[{}] = {a}",
+            s + 1
+        );
+        let best = q[s].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let best_actions: Vec<usize> = (0..4).filter(|&k| q[s][k] >= best - 1e-9).collect();
+        assert!(
+            best_actions.contains(&(a as usize - 1)),
+            "π[{}] = {a}, the best {best_actions:?} (from 0) of {:?}",
+            s + 1,
+            q[s]
+        );
+        unique += usize::from(best_actions.len() == 1);
+    }
+    // Of the 11 states that are neither a hole nor the goal, state 7 (between two holes) has
+    // two best actions, left and right, which slip to the same places; the others one.
+    assert_eq!(unique, 10, "{unique} states with one best action");
 }
 
 /// The bandit, recording the arms pulled.
@@ -300,4 +361,36 @@ fn train_writes_the_tables_and_the_returns() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("`s` must be a label of 16 values"));
+}
+
+/// `nnspec train specs/policy_iteration.nn` runs policy iteration: it says the policy became
+/// stable, and its checkpoint holds the values and the policy [`tabular::policy_iteration`]
+/// reaches in this process.
+#[test]
+fn train_runs_policy_iteration() {
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-iteration");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = crate::cli::nnspec(&[
+        "train",
+        "specs/policy_iteration.nn",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("the policy is stable"), "{stdout}");
+    let mut saved = spec("policy_iteration.nn");
+    nnspec::runtime::checkpoint::load(&out.join("model.safetensors"), &mut saved.params).unwrap();
+    let mut here = spec("policy_iteration.nn");
+    tabular::policy_iteration(&mut here, 16, 1e-12, 1000, &mut |_, _, _| {}).unwrap();
+    assert_eq!(param(&saved, "π"), param(&here, "π"));
+    let (a, b) = (param(&saved, "v"), param(&here, "v"));
+    for s in 0..16 {
+        assert!((a[(s, 0)] - b[(s, 0)]).abs() < 1e-12, "v[{}]", s + 1);
+    }
 }

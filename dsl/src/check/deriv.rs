@@ -12,7 +12,7 @@
 
 use super::shape::Val;
 use super::{Entry, ModelCx, Sym};
-use crate::ast::{self, Expr};
+use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 
 /// What a derivative is taken with respect to.
@@ -33,6 +33,9 @@ impl ModelCx<'_, '_> {
         span: Span,
         in_norm: bool,
     ) -> Option<Val> {
+        if self.look_ahead(of, wrt) {
+            return None;
+        }
         let target = self.wrt(wrt);
         let v = self.expr(of)?;
         let target = target?;
@@ -196,5 +199,44 @@ impl ModelCx<'_, '_> {
                 Some(Wrt::Value(w))
             }
         }
+    }
+}
+
+impl ModelCx<'_, '_> {
+    /// `∂L[φ_t − α β · m_t]/∂φ` in a rule: the loss's gradient at another point than the
+    /// parameters (Nesterov momentum's look-ahead, eq. 6.12), which is `E0231` — reported, so
+    /// `true`. The step computes the loss once, at the parameters' values, and `∂L/∂φ` is its
+    /// gradient there; evaluating the loss again at a point the rules compute is not supported.
+    fn look_ahead(&mut self, of: &Expr, wrt: &ast::Name) -> bool {
+        let ExprKind::Call { func, args } = &of.kind else {
+            return false;
+        };
+        if !self.in_rule || !func.sub.is_empty() {
+            return false;
+        }
+        let name = self.canonical_plain(func);
+        if !matches!(
+            self.scope.get(&name),
+            Some(Entry {
+                sym: Sym::Value(_),
+                ..
+            })
+        ) {
+            return false;
+        }
+        let point = args
+            .first()
+            .map_or("this".to_string(), |a| self.snippet(a.span));
+        let by = self.canonical_plain(wrt);
+        self.error(
+            Diagnostic::new(
+                Code::E0231,
+                of.span,
+                format!("the gradient of `{name}` at {point}, another point than the parameters' values, is not supported yet"),
+            )
+            .label("a look-ahead point")
+            .help(format!("a step computes `{name}` once, at the parameters' values, and `∂{name}/∂{by}` is its gradient there; Nesterov momentum (eq. 6.12) needs `{name}` a second time at the look-ahead point, which a rule cannot ask for yet: write momentum as eq. 6.11 prints it, `m_{{t+1}} ← β · m_t + (1 - β) ∂{name}/∂{by}`")),
+        );
+        true
     }
 }

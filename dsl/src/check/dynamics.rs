@@ -3,7 +3,8 @@
 //! leads to `s'`, and `r[s, a]` (when the model declares no `r`) the expected reward of taking
 //! `a` in `s` — the tables dynamic programming sweeps over, which the runtime fills from the
 //! environment (`runtime::tabular::frozen_lake_dynamics`). Each index is a label of its set
-//! (a state `{1 … 16}`, an action `{1 … 4}`) or a number within it (`E0330`). Checking and
+//! (a state `{1 … 16}`, an action `{1 … 4}`, the policy's action `π[s]`) or a number within
+//! it (`E0330`). Checking and
 //! lowering (`ir::lower::dynamics`) ask the same functions.
 
 use super::ModelCx;
@@ -70,7 +71,7 @@ impl ModelCx<'_, '_> {
         let mut per_example = false;
         let mut ok = true;
         for (arg, n, what) in axes {
-            let problem = match self.ix(arg) {
+            let problem = match self.table_ix(arg) {
                 Some(Ix::Int(k)) if k >= 1 && k as usize <= n => None,
                 Some(Ix::Label(l, _)) if l.count.value == Some(n as i64) && l.lo == 1 => {
                     per_example = true;

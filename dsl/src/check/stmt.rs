@@ -2,7 +2,7 @@
 //! equations (with the example index of a left side, [`example_index`]), the model function
 //! `f[x, φ] = …`, and the sub-model instances a model calls.
 
-use super::shape::Val;
+use super::shape::{Shape, Val};
 use super::{Bound, Entry, Func, ModelCx, Sym, SymbolKind};
 use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
@@ -58,7 +58,12 @@ impl ModelCx<'_, '_> {
                         continue;
                     }
                     {
-                        if v.labels.is_some() {
+                        if v.labels.is_some() && matches!(v.shape, Shape::Col(_)) {
+                            if !self.label_table(&v, p) {
+                                self.define(&name, Sym::Poisoned, p.name.span, None);
+                                continue;
+                            }
+                        } else if v.labels.is_some() {
                             self.error(
                                 Diagnostic::new(
                                     Code::E0315,
@@ -66,7 +71,7 @@ impl ModelCx<'_, '_> {
                                     "a parameter must be real-valued",
                                 )
                                 .label("a label type")
-                                .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`"),
+                                .help("declare it as `ℝ`, `ℝ^{D}` or `ℝ^{D×E}`; a table of labels, one per state (a deterministic policy's actions), is a vector `π : {1 … A}^{S} = 1`"),
                             );
                             self.define(&name, Sym::Poisoned, p.name.span, None);
                             continue;

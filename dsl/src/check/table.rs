@@ -8,6 +8,11 @@
 //! axis' length and a number within it (`E0330`). A frozen mark, `q⁻[s'_i, a]`, reads the
 //! table's frozen copy (`ir::lower::rl`).
 //!
+//! A *table of labels*, `π : {1 … A}^{S} = 1`, holds a label per entry: a deterministic
+//! policy's action per state (eqs. 19.11–19.12). Looked up with a label per example, `π[s]`
+//! is a label of its set and indexes another table (`r[s, π[s]]`) or the dynamics
+//! (`Pr(s'|s, π[s])`) as a label input does (`table_ix`).
+//!
 //! A number observed per example (an input `r : ℝ`) looked up with the example's own labels,
 //! `r[s_t, a_t]`, is that number: the reward received for taking `a_t` in `s_t` (eqs.
 //! 19.14–19.16 write the transition's reward so). Labels of another step (`r[s'_t, a_t]`)
@@ -23,7 +28,7 @@
 use super::expr::Ix;
 use super::shape::{Dim, Shape, Val};
 use super::{Entry, ModelCx, Sym};
-use crate::ast::{self, Expr};
+use crate::ast::{self, Expr, ExprKind};
 use crate::diag::{Code, Diagnostic, Span};
 
 impl ModelCx<'_, '_> {
@@ -64,7 +69,7 @@ impl ModelCx<'_, '_> {
             Shape::Mat(r, c) => vec![r.clone(), c.clone()],
             _ => return None,
         };
-        let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.ix(a)).collect();
+        let ixs: Vec<Option<Ix>> = args.iter().map(|a| self.table_ix(a)).collect();
         let labels = ixs.iter().any(|i| matches!(i, Some(Ix::Label(..))));
         if !labels && !ixs.iter().all(|i| matches!(i, Some(Ix::Int(_)))) {
             return None;
@@ -257,5 +262,92 @@ impl ModelCx<'_, '_> {
             diagonal: false,
             structure: Default::default(),
         }))
+    }
+
+    /// A parameter declared as a vector of labels, `π : {1 … A}^{S} = 1`: a table of labels,
+    /// one per state (a deterministic policy's actions, §19.3.1). It starts at one label of its
+    /// set, `= k` (`E0227` otherwise); a rule writes it with an `argmax` over its labels
+    /// (`update`, `E0228`), and a table looked up at `π[s]` reads the entry of that label.
+    pub(super) fn label_table(&mut self, v: &Val, p: &ast::ParamItem) -> bool {
+        let Some(labels) = &v.labels else {
+            return true;
+        };
+        let (lo, n) = (labels.lo, labels.count.value);
+        let start = p
+            .init
+            .as_ref()
+            .filter(|i| !i.random)
+            .and_then(|i| self.eval_num(&i.expr));
+        let fits = match (start, n) {
+            (Some(k), Some(n)) => k.fract() == 0.0 && k >= lo as f64 && k < (lo + n) as f64,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !fits {
+            let span = p.init.as_ref().map_or(p.ty.span, |i| i.span);
+            self.error(
+                Diagnostic::new(
+                    Code::E0227,
+                    span,
+                    "a table of labels starts at one of its labels",
+                )
+                .label(if p.init.is_some() { "not one of its labels" } else { "no start" })
+                .help(format!("a table of labels holds one label per entry (a deterministic policy's action per state): start it at one, `= {lo}`")),
+            );
+        }
+        fits
+    }
+
+    /// The parameter `name`'s label set when it is a table of labels (`π : {1 … A}^{S}`).
+    pub(super) fn labels_of_table(&self, name: &str) -> Option<super::shape::Labels> {
+        match self.scope.get(name) {
+            Some(Entry {
+                sym: Sym::Param(v, _),
+                ..
+            }) if matches!(v.shape, Shape::Col(_)) => v.labels.clone(),
+            _ => None,
+        }
+    }
+
+    /// An index of a table or of `Pr(s'|s, a)`: a label, a number, or the entry of a table of
+    /// labels looked up with a label per example, `π[s]` (`r[s, π[s]]`, the reward of the
+    /// policy's action), read as a label of its set. A lookup of `π` with numbers only is
+    /// `E0229` (one label for every example; write the number).
+    pub(super) fn table_ix(&mut self, e: &Expr) -> Option<Ix> {
+        let ExprKind::Call { func, args } = &e.kind else {
+            return self.ix(e);
+        };
+        if !func.sub.is_empty() || func.frozen {
+            return self.ix(e);
+        }
+        let name = self.canonical_plain(func);
+        if matches!(
+            self.scope.get(&name),
+            Some(Entry {
+                sym: Sym::Poisoned,
+                ..
+            })
+        ) {
+            // Its declaration was reported.
+            return None;
+        }
+        let Some(labels) = self.labels_of_table(&name) else {
+            return self.ix(e);
+        };
+        let v = self.table(func, args, e.span)??;
+        let text = self.src().get(e.span.range()).unwrap_or(&name).to_string();
+        if !v.per_example {
+            self.error(
+                Diagnostic::new(
+                    Code::E0229,
+                    e.span,
+                    format!("`{text}` is one label for every example"),
+                )
+                .label("not looked up with a label")
+                .help(format!("a table of labels used as an index is looked up with each example's label, `{name}[s]`; for one entry, write its label as a number")),
+            );
+            return None;
+        }
+        Some(Ix::Label(labels, text))
     }
 }

@@ -20,8 +20,12 @@ impl ModelCx<'_, '_> {
             self.update_whole(lhs, rhs);
             return;
         }
-        let step = crate::conventions::step_index(lhs)
-            .filter(|t| self.bound(t).is_none() && !self.scope.contains_key(t));
+        // A parameter `t` (the step counter `A_t` reads) is not the index: inside the rule,
+        // `s_t` is the transition's state.
+        let step = crate::conventions::step_index(lhs).filter(|t| {
+            self.bound(t).is_none()
+                && !matches!(self.scope.get(t), Some(e) if !matches!(e.sym, Sym::Param(..)))
+        });
         if let Some(t) = &step {
             self.binds.push((t.clone(), Bound::Batch));
         }
@@ -151,7 +155,7 @@ impl ModelCx<'_, '_> {
     /// The names whose gradient `∂L/∂…` the expression reads.
     fn gradients_read(&self, e: &mut Expr, read: &mut BTreeSet<String>) {
         if let ExprKind::Deriv { of, .. } = &e.kind
-            && let ExprKind::Name(n) = &of.kind
+            && let ExprKind::Name(n) | ExprKind::Call { func: n, .. } = &of.kind
         {
             read.insert(self.canonical_plain(n));
         }
@@ -211,6 +215,9 @@ impl ModelCx<'_, '_> {
                 return;
             }
         }
+        if let Some(labels) = self.labels_of_table(&name) {
+            self.label_rule(&written, &labels, rhs);
+        }
         let Some(v) = self.expr(rhs) else { return };
         if !matches!(v.shape, Shape::Scalar) {
             self.error(
@@ -224,6 +231,53 @@ impl ModelCx<'_, '_> {
                 )
                 .label("not one number")
                 .help("an entry of a table takes one number per transition: pick a component, or look the table up with labels (`q[s_t, a_t]`)"),
+            );
+        }
+    }
+}
+
+impl ModelCx<'_, '_> {
+    /// The right side of a rule writing a table of labels (`π[s] ← argmax_{a=1}^{A} […]`,
+    /// eq. 19.12's greedy improvement): an `argmax` or `argmin` whose limits lie in the
+    /// table's label set, so every entry written is one of its labels (`E0228` otherwise).
+    fn label_rule(&mut self, written: &str, labels: &super::shape::Labels, rhs: &Expr) {
+        let lo = labels.lo;
+        let hi = labels.count.value.map(|n| lo + n - 1);
+        let set = match hi {
+            Some(hi) => format!("{{{lo} … {hi}}}"),
+            None => format!("{{{lo} … }}"),
+        };
+        let problem = match &rhs.kind {
+            ExprKind::Big {
+                op: ast::BigOp::ArgMax | ast::BigOp::ArgMin,
+                binder,
+                upper,
+                ..
+            } => {
+                let from = binder
+                    .as_ref()
+                    .and_then(|b| b.lo.as_deref())
+                    .and_then(|e| self.eval_num(e));
+                let to = upper.as_deref().and_then(|e| self.eval_num(e));
+                match (from, to) {
+                    (Some(a), Some(b)) if a >= lo as f64 && hi.is_none_or(|h| b <= h as f64) => {
+                        None
+                    }
+                    (Some(_), Some(_)) => Some("an index range outside its labels"),
+                    _ => Some("an index without limits"),
+                }
+            }
+            _ => Some("not an `argmax` or `argmin`"),
+        };
+        if let Some(p) = problem {
+            self.error(
+                Diagnostic::new(
+                    Code::E0228,
+                    rhs.span,
+                    format!("`{written}` holds labels of {set}, and this right side is {p}"),
+                )
+                .label(p)
+                .help(format!("a table of labels takes the label that is best: `{written} ← argmax_{{a={lo}}}^{{…}} […]` (eq. 19.12), its index running over the labels")),
             );
         }
     }

@@ -15,6 +15,10 @@
 //!   step, so `β^{t+1}` is the book's bias correction): an implicit parameter `t : ℝ = 0` that
 //!   the rule `t ← t + 1` advances, unless the model declares its own `t`.
 //!
+//! The course notes' bandit chooses its action at time step `t`, `A_t = argmax_a (Q_t(a) + c
+//! √(ln t / N_t(a)))`: there `t` is the number of the step whose action `A_t` is, from 1
+//! ([`action_step`]), an implicit `t : ℝ = 1` advanced by the same rule.
+//!
 //! The rewrite leaves left sides bare (`m`, `m̃`) and gives each new value the name
 //! [`next_name`] (`m_{t+1}` as one word), which checking and lowering define.
 
@@ -63,8 +67,10 @@ fn base(n: &ast::Name) -> String {
     })
 }
 
-/// Applies the convention to `model`'s whole rules.
+/// Applies the convention to `model`'s whole rules, after the action's time step
+/// ([`action_step`]).
 pub(super) fn apply(model: &mut ast::Model, diags: &mut Vec<Diagnostic>) {
+    action_step(model, diags);
     let rules: Vec<usize> = (model.stmts.iter().enumerate())
         .filter(|(_, s)| matches!(&s.kind, StmtKind::Update { lhs, .. } if is_whole(lhs)))
         .map(|(k, _)| k)
@@ -89,14 +95,7 @@ pub(super) fn apply(model: &mut ast::Model, diags: &mut Vec<Diagnostic>) {
         rewrite(rhs, &written, &done, diags, &mut counter);
         done.insert(base(&lhs.name));
     }
-    let declared = model.hypers.iter().any(|h| h.name.is_bare("t"))
-        || model.stmts.iter().any(|s| match &s.kind {
-            StmtKind::Input(items) | StmtKind::Target(items) => {
-                items.iter().any(|t| t.name.is_bare("t"))
-            }
-            StmtKind::Param { items, .. } => items.iter().any(|t| t.name.is_bare("t")),
-            _ => false,
-        });
+    let declared = declares_t(model);
     if let Some(span) = counter.filter(|_| !declared && !written.contains("t")) {
         step_counter(model, span);
     }
@@ -138,8 +137,85 @@ fn rewrite(
     super::for_each_child(e, &mut |c| rewrite(c, written, done, diags, counter));
 }
 
+/// Whether `e` reads the bare name `t`; its first place.
+fn reads_t(e: &mut Expr, at: &mut Option<Span>) {
+    if let ExprKind::Name(n) = &e.kind
+        && n.is_bare("t")
+    {
+        at.get_or_insert(n.span);
+    }
+    super::for_each_child(e, &mut |c| reads_t(c, at));
+}
+
+/// The course notes' action at time step `t`, `A_t = argmax_a (Q_t(a) + c √(ln t / N_t(a)))`,
+/// in a model with update rules: `t` read on its right side is the step whose action it
+/// chooses, counted from 1 as the notes count the steps of a game (`A_1` is the first
+/// action). As in a whole rule, `t` is the index of what the statement defines: `φ_{t+1}`
+/// is made at step `t` from `φ_0`, so there `t` starts at 0; `A_t`'s first value is `A_1`, so
+/// here it starts at 1. It is an implicit parameter `t : ℝ = 1` advanced by `t ← t + 1`
+/// with every update step, unless the model declares its own `t`. A model that also reads
+/// `t` in a whole rule would count it both ways: `E0230`.
+fn action_step(model: &mut ast::Model, diags: &mut Vec<Diagnostic>) {
+    let declared = declares_t(model);
+    let mut action = None;
+    let mut whole = None;
+    let mut rules = false;
+    for st in &mut model.stmts {
+        match &mut st.kind {
+            StmtKind::Equation { lhs, rhs, .. }
+                if lhs.args.is_none()
+                    && lhs.name.word == "A"
+                    && lhs.name.primes == 0
+                    && matches!(lhs.name.sub.as_slice(), [s] if is_t(s)) =>
+            {
+                reads_t(rhs, &mut action);
+            }
+            StmtKind::Update { lhs, rhs } => {
+                rules = true;
+                if is_whole(lhs) {
+                    reads_t(rhs, &mut whole);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(span) = action.filter(|_| rules && !declared) else {
+        return;
+    };
+    if let Some(at) = whole {
+        diags.push(
+            Diagnostic::new(
+                Code::E0230,
+                at,
+                "`t` is read by a whole rule, counting from 0, and by the action `A_t`, counting from 1",
+            )
+            .label("the steps taken before this one")
+            .help("a whole rule's `t` is the number of steps before this one (`φ_{t+1}` from `φ_0`) and `A_t`'s the number of this step (`A_1` first); declare the counter you mean, `param t : ℝ = 0` or `= 1`, with its rule `t ← t + 1`"),
+        );
+        return;
+    }
+    insert_counter(model, span, 1.0);
+}
+
+/// Whether the model declares a name `t` itself (a hyper-parameter, data or a parameter).
+fn declares_t(model: &ast::Model) -> bool {
+    model.hypers.iter().any(|h| h.name.is_bare("t"))
+        || model.stmts.iter().any(|s| match &s.kind {
+            StmtKind::Input(items) | StmtKind::Target(items) => {
+                items.iter().any(|t| t.name.is_bare("t"))
+            }
+            StmtKind::Param { items, .. } => items.iter().any(|t| t.name.is_bare("t")),
+            _ => false,
+        })
+}
+
 /// Declares the step counter `t : ℝ = 0` and appends its rule `t ← t + 1`.
 fn step_counter(model: &mut ast::Model, span: Span) {
+    insert_counter(model, span, 0.0);
+}
+
+/// Declares a counter `t : ℝ = start` and appends its rule `t ← t + 1`.
+fn insert_counter(model: &mut ast::Model, span: Span, start: f64) {
     let t = || Expr {
         kind: ExprKind::Name(ast::Name {
             word: "t".into(),
@@ -154,8 +230,8 @@ fn step_counter(model: &mut ast::Model, span: Span) {
     let ExprKind::Name(name) = t().kind else {
         return;
     };
-    let zero = Expr {
-        kind: ExprKind::Number(0.0),
+    let first = Expr {
+        kind: ExprKind::Number(start),
         span,
     };
     let one = Expr {
@@ -173,7 +249,7 @@ fn step_counter(model: &mut ast::Model, span: Span) {
                 structure: None,
                 init: Some(ast::Init {
                     random: false,
-                    expr: zero,
+                    expr: first,
                     span,
                 }),
             }],

@@ -68,10 +68,16 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
             }
             continue;
         };
-        if graph.updates.iter().any(|u| u.index.is_empty()) {
+        if trained_by_whole_rules(graph) {
             // Its training step is the rules, not the built-in optimiser `fit` would run.
             return Err(format!(
                 "error: model `{}` in {path}: its `←` rules write whole parameters (an optimiser as printed, eqs. 6.3–6.17), which generated code does not run yet; the interpreter does (`nnspec::tabular::step_whole`)",
+                info.name
+            ));
+        }
+        if reads_computed_labels(graph) {
+            return Err(format!(
+                "error: model `{}` in {path}: a table is looked up at labels another table holds (`r[s, π[s]]`, a policy's action), which generated code does not run yet; the interpreter does (`nnspec train`)",
                 info.name
             ));
         }
@@ -102,4 +108,26 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
         });
     }
     Ok(out)
+}
+
+/// Whether a one-hot or a label pick of `graph` reads labels that are no input: the entries of
+/// a table of labels (`r[s, π[s]]`), which generated code reads only from its inputs.
+fn reads_computed_labels(graph: &crate::ir::Graph) -> bool {
+    graph.nodes.iter().any(|n| {
+        let labels = match n.op {
+            crate::ir::Op::OneHot { .. } => n.args.first(),
+            crate::ir::Op::PickLabel { .. } => n.args.get(1),
+            _ => None,
+        };
+        labels.is_some_and(|&y| !matches!(graph.node(y).op, crate::ir::Op::Input(_)))
+    })
+}
+
+/// Whether `graph` is trained on data by rules of whole parameters (an optimiser as printed,
+/// eqs. 6.3–6.17): it has such a rule and no rule of table entries. A model with table entries
+/// (chapter 19) is run by the interpreter's loops whatever it writes, the step counter
+/// `t ← t + 1` of `A_t` included; its generated code holds the tables and the values it reads.
+pub fn trained_by_whole_rules(graph: &crate::ir::Graph) -> bool {
+    graph.updates.iter().any(|u| u.index.is_empty())
+        && graph.updates.iter().all(|u| u.index.is_empty())
 }

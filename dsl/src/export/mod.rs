@@ -79,7 +79,7 @@ pub fn export(src: &str, path: &str, target: Target, opts: &Options) -> Result<E
     let checked =
         crate::check_source(src, &opts.check).map_err(|d| crate::diag::render(&d, path, src))?;
     let graph = choose(&checked.graphs, path, opts)?;
-    if graph.updates.iter().any(|u| u.index.is_empty()) {
+    if crate::emit::trained_by_whole_rules(graph) {
         // Its training step is the rules; an exported module trained by the target's own
         // optimiser would ignore them.
         return Err(format!(

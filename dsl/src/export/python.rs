@@ -60,7 +60,8 @@ pub(super) fn structured(
 }
 
 /// `PARAMS`, `INPUTS`, `LABELS` and `NOISE`: each parameter's shape, each input's rows and
-/// columns per example, the label sets, and each noise input's law.
+/// columns per example, the label sets (of inputs, and of parameters that are tables of
+/// labels), and each noise input's law.
 pub(super) fn shapes(out: &mut String, g: &Graph) {
     let params: Vec<String> = g
         .params
@@ -102,9 +103,8 @@ pub(super) fn shapes(out: &mut String, g: &Graph) {
         "# Each input's rows and columns per example.\nINPUTS = {{\n{}\n}}",
         inputs.join("\n")
     );
-    let labels: Vec<String> = g
-        .inputs
-        .iter()
+    // A parameter's labels: a table of labels (a policy's action per state, `π : {1 … A}^{S}`).
+    let labels: Vec<String> = (g.inputs.iter().chain(&g.params))
         .filter_map(|s| Some(format!("{}: {:?}", quoted(&s.name), s.label_set()?)))
         .collect();
     let _ = writeln!(

@@ -568,7 +568,8 @@ impl Cx<'_, '_> {
                         name: full.clone(),
                         shape,
                         labels: None,
-                        entry_labels: None,
+                        // A table of labels (`π : {1 … A}^{S}`): each entry one of them.
+                        entry_labels: layout.labels,
                         group: slot_group,
                         node: id,
                         dist: None,

@@ -3,9 +3,11 @@
 //! column `a·S + s'`, from 0), each made once, in the group `env` that no loss trains; the
 //! runtime fills both from the environment. `r[s, a]` is then an ordinary table lookup, and
 //! `Pr(s'|s, a)` the row of `s` (`Prᵀ OneHot(s)`, or a row of `Pr` for a number) and the
-//! entry of the column `a·S + s'`, which needs `a` and `s'` to be numbers (inside
-//! `max_{a=1}^{A}` and `∑_{s'=1}^{S}`).
+//! entry of the column `a·S + s'`, which needs `s'` to be a number (inside `∑_{s'=1}^{S}`);
+//! `a` is a number (inside `max_{a=1}^{A}`), or labels per example (the policy's `π[s]`):
+//! then the entries of `s'` under every action are stacked and each example's picked.
 
+use super::rl::Index;
 use super::{Cx, Item, Lv, R, Scope, Val, item, unsupported};
 use crate::ast::Expr;
 use crate::check::dynamics::{LAKE, REWARD, TRANSITIONS, known};
@@ -56,18 +58,17 @@ impl Cx<'_, '_> {
         let Some(p) = self.env_table(TRANSITIONS, span, scope)? else {
             return Err(unsupported(span, "this probability"));
         };
-        let (states, _) = LAKE;
-        let (Item::Int(to), Item::Int(a)) = (item(event, scope), item(action, scope)) else {
+        let (states, actions) = LAKE;
+        let Item::Int(to) = item(event, scope) else {
             return Err(unsupported(
                 span,
-                "`Pr(s'|s, a)` with a label for `s'` or `a` (write them as indices of `∑_{s'=1}^{S}` and `max_{a=1}^{A}`)",
+                "`Pr(s'|s, a)` with a label for `s'` (write it as the index of `∑_{s'=1}^{S}`)",
             ));
         };
-        let col = (a - 1) * states as i64 + (to - 1);
+        let action = self.table_index(action, scope)?;
         let row = match item(from, scope) {
             Item::Label(name) => {
                 let hot = self.one_hot(p.id, &name, scope, span)?;
-                let (_, actions) = LAKE;
                 self.push(
                     Op::MatMul {
                         ta: true,
@@ -84,7 +85,20 @@ impl Cx<'_, '_> {
             }
             _ => return Err(unsupported(from.span, "this state of `Pr(s'|s, a)`")),
         };
-        let id = self.op(Op::Row(col as u32), &[row], span)?;
+        let col = |a: i64| ((a - 1) * states as i64 + (to - 1)) as u32;
+        let id = match action {
+            Index::Int(a) => self.op(Op::Row(col(a)), &[row], span)?,
+            // The policy's action `π[s]`: the rows of `s'` under every action, stacked, then
+            // each example's row at its action.
+            Index::Label(y, lo) => {
+                let mut rows = Vec::with_capacity(actions);
+                for a in 1..=actions as i64 {
+                    rows.push(self.op(Op::Row(col(a)), &[row], span)?);
+                }
+                let stacked = self.op(Op::ConcatRows, &rows, span)?;
+                self.op(Op::PickLabel { lo }, &[stacked, y], span)?
+            }
+        };
         Ok(Val::Node(Lv::of(id)))
     }
 }

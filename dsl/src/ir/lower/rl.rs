@@ -16,7 +16,7 @@
 //!   parameter of the group read as its copy.
 
 use super::{Cx, Item, Lv, R, Scope, Val, canonical, item, unsupported};
-use crate::ast::{self, Expr};
+use crate::ast::{self, Expr, ExprKind};
 use crate::diag::Span;
 use crate::ir::{Cols, Init, NodeId, Op, Role, Slot};
 
@@ -65,20 +65,23 @@ impl Cx<'_, '_> {
         if axes == 2 {
             // The rows: each example's row of the table as its column (`Qᵀ OneHot(s)`), or
             // one row as a column.
-            x = match item(&args[0], scope) {
-                Item::Int(k) => {
+            x = match self.table_index(&args[0], scope)? {
+                Index::Int(k) => {
                     let row = self.row_of(x, k, span)?;
                     self.op(Op::Transpose, &[row], span)?
                 }
-                Item::Label(name) => self.rows_by_label(x, &name, scope, span)?,
-                _ => return Err(unsupported(args[0].span, "this index of a table")),
+                Index::Label(y, lo) => {
+                    let hot = self.one_hot_of(x, y, lo, span)?;
+                    self.rows_at(x, hot, span)?
+                }
             };
         }
-        let last = &args[axes - 1];
-        let id = match item(last, scope) {
-            Item::Int(k) => self.row_of(x, k, span)?,
-            Item::Label(name) => self.pick(x, &name, scope, span)?,
-            _ => return Err(unsupported(last.span, "this index of a table")),
+        let id = match self.table_index(&args[axes - 1], scope)? {
+            Index::Int(k) => self.row_of(x, k, span)?,
+            Index::Label(y, lo) if self.graph.shape(x).cols == Cols::Fixed(1) => {
+                self.entry_at(x, y, lo, span)?
+            }
+            Index::Label(y, lo) => self.op(Op::PickLabel { lo }, &[x, y], span)?,
         };
         Ok(Some(Val::Node(Lv::of(id))))
     }
@@ -86,6 +89,11 @@ impl Cx<'_, '_> {
     /// `Qᵀ OneHot(s)`: each example's row of the fixed matrix `x` at its label, as a column.
     fn rows_by_label(&mut self, x: NodeId, label: &str, scope: &Scope, span: Span) -> R<NodeId> {
         let hot = self.one_hot(x, label, scope, span)?;
+        self.rows_at(x, hot, span)
+    }
+
+    /// `xᵀ hot`: each example's row of `x` picked by its one-hot column, as a column.
+    fn rows_at(&mut self, x: NodeId, hot: NodeId, span: Span) -> R<NodeId> {
         self.push(
             Op::MatMul {
                 ta: true,
@@ -134,7 +142,16 @@ impl Cx<'_, '_> {
         scope: &Scope,
         span: Span,
     ) -> R<NodeId> {
-        let hot = self.one_hot(x, label, scope, span)?;
+        let (lo, _) = scope.labels.get(label).copied().unwrap_or((0, 0));
+        let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
+            return Err(unsupported(span, format!("the label `{label}`")));
+        };
+        self.entry_at(x, y.id, lo, span)
+    }
+
+    /// `vᵀ OneHot(y)`: the entry of the fixed vector `x` at each of the labels `y`.
+    fn entry_at(&mut self, x: NodeId, y: NodeId, lo: i32, span: Span) -> R<NodeId> {
+        let hot = self.one_hot_of(x, y, lo, span)?;
         let mut s = self.graph.shape(hot);
         s.rows = 1;
         self.push(
@@ -169,8 +186,38 @@ impl Cx<'_, '_> {
         let Some(Val::Node(y)) = scope.names.get(label).cloned() else {
             return Err(unsupported(span, format!("the label `{label}`")));
         };
+        self.one_hot_of(x, y.id, lo, span)
+    }
+
+    /// The one-hot matrix of the labels `y` (first label `lo`) over the rows of `x`.
+    fn one_hot_of(&mut self, x: NodeId, y: NodeId, lo: i32, span: Span) -> R<NodeId> {
         let rows = self.graph.shape(x).rows as u32;
-        self.op(Op::OneHot { rows, lo }, &[y.id], span)
+        self.op(Op::OneHot { rows, lo }, &[y], span)
+    }
+
+    /// An index of a table or of `Pr(s'|s, a)` (`check::table_ix`): a number, a label input,
+    /// or the entry `π[s]` of a table of labels, a label per example computed by its lookup.
+    pub(super) fn table_index(&mut self, e: &Expr, scope: &mut Scope) -> R<Index> {
+        match item(e, scope) {
+            Item::Int(k) => return Ok(Index::Int(k)),
+            Item::Label(name) => {
+                let (lo, _) = scope.labels.get(&name).copied().unwrap_or((0, 0));
+                let Some(Val::Node(y)) = scope.names.get(&name).cloned() else {
+                    return Err(unsupported(e.span, format!("the label `{name}`")));
+                };
+                return Ok(Index::Label(y.id, lo));
+            }
+            _ => {}
+        }
+        if let ExprKind::Call { func, .. } = &e.kind
+            && let Some(Val::Node(t)) = scope.names.get(&canonical(func, scope)).cloned()
+            && let Op::Param(k) = self.graph.node(t.id).op
+            && let Some((lo, _)) = self.graph.params[k as usize].entry_labels
+        {
+            let y = self.value(e, scope)?;
+            return Ok(Index::Label(y.id, lo));
+        }
+        Err(unsupported(e.span, "this index of a table"))
     }
 
     /// The frozen copy of what `x` reads: the copy's node for a parameter; any other value
@@ -249,6 +296,12 @@ impl Cx<'_, '_> {
         }
         Ok(saved)
     }
+}
+
+/// An index of a table: a number (from 1), or labels per example (a node `1 × B`, first label).
+pub(super) enum Index {
+    Int(i64),
+    Label(NodeId, i32),
 }
 
 /// Puts back what [`Cx::freeze_group`] rebound.

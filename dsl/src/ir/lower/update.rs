@@ -16,7 +16,7 @@ impl Cx<'_, '_> {
         let step = crate::conventions::step_index(lhs).filter(|t| {
             scope.bound(t).is_none()
                 && !scope.hypers.contains_key(t)
-                && !scope.names.contains_key(t)
+                && (!scope.names.contains_key(t) || self.graph.params.iter().any(|p| p.name == **t))
         });
         if let Some(t) = &step {
             scope.binds.push((t.clone(), Bind::Batch));
