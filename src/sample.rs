@@ -5,7 +5,7 @@
 //! draws them.
 
 use faer::Mat;
-use nnspec_dsl::ir::{Graph, Init, Role, Shape};
+use nnspec_dsl::ir::{Graph, Init, Role, Shape, Slot};
 use nnspec_runtime::{Scalar, batch};
 
 pub use nnspec_runtime::Rng;
@@ -42,13 +42,15 @@ pub fn params(g: &Graph, rng: &mut Rng) -> Vec<Mat<f64>> {
 }
 
 /// Inputs for a batch: real data uniform in `[-1, 1)`, class labels (and each entry of a
-/// vector of labels) uniform over their set.
+/// vector of labels) uniform over their set, noise drawn from the law it declares
+/// ([`draw_noise`], as training draws it).
 pub fn inputs(g: &Graph, batch: usize, rng: &mut Rng) -> Vec<Mat<f64>> {
     g.inputs
         .iter()
         .map(|s| {
             let (r, c) = dims(s.shape, batch);
             match s.label_set() {
+                _ if s.role == Role::Noise => draw_noise(s, batch, rng, false),
                 Some((lo, n)) => {
                     Mat::from_fn(r, c, |_, _| below(rng, i64::from(lo), n as u64) as f64)
                 }
@@ -56,6 +58,22 @@ pub fn inputs(g: &Graph, batch: usize, rng: &mut Rng) -> Vec<Mat<f64>> {
             }
         })
         .collect()
+}
+
+/// A batch of the noise input `s`: `rows × (cols·batch)` for a matrix per example (batch
+/// outermost, each example's columns contiguous), drawn column by column from the law it
+/// declares (`Norm[0, I]` when it says nothing) by [`batch::noise`]; with `eval` a dropout
+/// mask is its mean. The draw of the interpreter's training and of generated code's
+/// `sample_<noise>` and `sample`: the same generator state gives all of them the same numbers.
+pub fn draw_noise<T: Scalar>(s: &Slot, batch: usize, rng: &mut Rng, eval: bool) -> Mat<T> {
+    let law = s.dist.unwrap_or(Init::Normal {
+        mean: 0.0,
+        variance: 1.0,
+    });
+    let (r, c) = dims(s.shape, batch);
+    let mut m = Mat::zeros(r, c);
+    batch::noise(law, m.as_mut(), rng, eval);
+    m
 }
 
 /// The noise of a model that reads only noise, for `batch` examples: every input in slot
@@ -74,14 +92,7 @@ pub fn noise<T: Scalar>(g: &Graph, batch: usize, rng: &mut Rng) -> Result<Vec<Ma
                     g.name, s.name
                 ));
             }
-            let law = s.dist.unwrap_or(Init::Normal {
-                mean: 0.0,
-                variance: 1.0,
-            });
-            let (r, c) = dims(s.shape, batch);
-            let mut m = Mat::zeros(r, c);
-            batch::noise(law, m.as_mut(), rng, false);
-            Ok(m)
+            Ok(draw_noise(s, batch, rng, false))
         })
         .collect()
 }

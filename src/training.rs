@@ -801,13 +801,7 @@ impl<T: Scalar> InterpModel<T> {
             } else {
                 // Noise, drawn as the spec declares it (`~ Norm[0, I]` when it says nothing);
                 // in evaluation mode a dropout mask (`~ Bernoulli[p]`) is its mean, p.
-                let dist = s.dist.unwrap_or(ir::Init::Normal {
-                    mean: 0.0,
-                    variance: 1.0,
-                });
-                let mut m = Mat::zeros(r, cols);
-                batch::noise(dist, m.as_mut(), rng, eval);
-                m
+                crate::sample::draw_noise(s, batch, rng, eval)
             };
             inputs.push(m);
         }

@@ -130,6 +130,54 @@ pub(crate) fn index_text(e: &Expr, names: &impl Names) -> String {
     }
 }
 
+/// `r_{i,j}` inside `∑_{(i,j)∈Ω}`: the name with the observed pair's members run together
+/// into the sum's index, `r_{ij}` (the example's rating, as the notes print it); `None` for
+/// any other name. It applies when the subscript is two or more plain names, each a class
+/// label of the example (the pair's members are, `check::pairs`), that together spell a
+/// bound example index (the binder's, which the parser sets to the members run together).
+pub(crate) fn pair_joined(n: &ast::Name, names: &impl Names) -> Option<ast::Name> {
+    if n.sub.len() < 2 {
+        return None;
+    }
+    let mut joined = String::new();
+    for item in &n.sub {
+        let ExprKind::Name(m) = &item.kind else {
+            return None;
+        };
+        if !m.sub.is_empty() || m.primes > 0 || m.frozen || m.node.is_some() {
+            return None;
+        }
+        let member = canonical(m, names);
+        if names.index(&member).is_some() || names.symbol(&member) != Symbol::Label {
+            return None;
+        }
+        joined.push_str(&member);
+    }
+    if names.index(&joined) != Some(Index::Batch) {
+        return None;
+    }
+    let (first, last) = (n.sub.first()?.span, n.sub.last()?.span);
+    let span = crate::diag::Span {
+        start: first.start,
+        end: last.end,
+    };
+    let index = ast::Name {
+        word: joined,
+        primes: 0,
+        frozen: false,
+        sub: Vec::new(),
+        node: None,
+        span,
+    };
+    Some(ast::Name {
+        sub: vec![Expr {
+            kind: ExprKind::Name(index),
+            span,
+        }],
+        ..n.clone()
+    })
+}
+
 /// What the subscript item `e` means where `names` says how its names are bound.
 pub(crate) fn sub(e: &Expr, names: &impl Names) -> Sub {
     if let Some(v) = integer(e, names) {

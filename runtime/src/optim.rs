@@ -285,7 +285,9 @@ pub struct Config {
     /// Clip the gradient to this global L2 norm (over all parameters together) before the
     /// update.
     pub clip_norm: Option<f64>,
-    /// Max-norm constraints (a spec's `‖w_j‖ ≤ c`), applied after every update.
+    /// Max-norm constraints (a spec's `‖w_j‖ ≤ c`), applied after every update. Left empty,
+    /// [`fit`](crate::train::fit) fills them with the model's own
+    /// ([`Supervised::max_norms`](crate::train::Supervised::max_norms)).
     pub max_norms: Vec<MaxNorm>,
 }
 
@@ -385,6 +387,11 @@ impl<T: Scalar> Optimizer<T> {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Sets the max-norm constraints applied after every update ([`Config::max_norms`]).
+    pub fn set_max_norms(&mut self, max_norms: Vec<MaxNorm>) {
+        self.config.max_norms = max_norms;
     }
 
     /// Sets the epoch the schedule reads.

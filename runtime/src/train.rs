@@ -198,8 +198,8 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
 
     /// The spec's max-norm constraints (`‖w_j‖ ≤ c`, the course notes' MaxNorm): the
     /// projections an optimiser applies after every update when they are in its
-    /// [`Config::max_norms`](crate::optim::Config::max_norms) (`nnspec train` puts them
-    /// there). None by default.
+    /// [`Config::max_norms`](crate::optim::Config::max_norms): [`fit`] puts them there when
+    /// the caller left that empty, as `nnspec train` does. None by default.
     fn max_norms(&self) -> Vec<crate::optim::MaxNorm> {
         Vec::new()
     }
@@ -763,6 +763,11 @@ impl<T: Scalar> RunState<T> {
 /// A stop requested through [`interrupt`](crate::interrupt) ends the run after the step
 /// under way, with [`Stop::Interrupted`]; use [`fit_with`] to be able to continue it.
 ///
+/// The model's max-norm constraints ([`Supervised::max_norms`], a spec's `‖w_j‖ ≤ c`) are
+/// applied after every update: `opt` takes them when its
+/// [`Config::max_norms`](crate::optim::Config::max_norms) is empty (constraints set there
+/// replace the model's).
+///
 /// # Errors
 /// A [`TrainError`] when the data do not fit the model, when the model refuses a batch, when
 /// a NaN or infinity appears, or when the loss diverges; it carries the history so far. The
@@ -821,6 +826,10 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
             state,
             "alternating least squares trains a model of one loss".into(),
         ));
+    }
+    // The model's max-norm constraints, unless the caller gave the optimiser its own.
+    if opt.config().max_norms.is_empty() {
+        opt.set_max_norms(model.max_norms());
     }
     let batch = if als {
         train.len()

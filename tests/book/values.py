@@ -2354,6 +2354,22 @@ def mf_objective_printed():
     return inputs, {"U": U, "V": V}, {"a": rows, "p": pred, "J": J}
 
 
+@spec("mf_objective_comma")
+def mf_objective_comma():
+    # The same objective with the rating spelled r_{i,j}: still the pair's observed rating,
+    # r[e] for pair e; numpy loops over the pairs (1-based labels), the penalty once.
+    g = rng(97)
+    m, n, k, lam = 4, 5, 2, 0.1
+    omega = [(2, 5), (4, 1), (1, 1), (3, 4), (2, 2), (4, 3)]
+    U, V = draw(g, m, k), draw(g, n, k)
+    r = draw(g, len(omega), scale=2.0)
+    pred = np.array([sum(U[i - 1, c] * V[j - 1, c] for c in range(k)) for i, j in omega])
+    J = 0.5 * sum((r[e] - pred[e]) ** 2 for e in range(len(omega)))
+    J += lam * (np.sum(U**2) + np.sum(V**2))
+    inputs = {"i": [i for i, _ in omega], "j": [j for _, j in omega], "r": r}
+    return inputs, {"U": U, "V": V}, {"p": pred, "J": J}
+
+
 @spec("frobenius_norm")
 def frobenius_norm():
     # Course notes (004): ‖A‖_F, the Frobenius norm, numpy's matrix norm "fro"; of a vector,

@@ -579,6 +579,40 @@ differential_test!(flow, flow::Flow, "specs/flow.nn", [m 0, m 1]);
 // Triangular parameters (masked), `det`, `Tr` and `log[|det[·]|]` of a product (eq. 16.29).
 differential_test!(linearflow, linear_flow::LinearFlow, "tests/book/16.29_linear_flow.nn", [m 0]);
 
+/// A noise input that is a matrix per example (`ε : ℝ^{2×D} ~ Uniform[-1/2, 1/2]`, D = 32):
+/// generated `sample_epsilon` draws `2 × (32·B)` (batch outermost, each example's columns
+/// together), the numbers of the interpreter's draw for the same seed, bit for bit, all in
+/// `[-1/2, 1/2)`; a draw of `2 × B` (one column per example) would fail here.
+#[test]
+fn generated_matrix_noise_is_drawn_as_the_interpreter_draws_it() {
+    let g = graph("specs/flow.nn", "Flow");
+    let slot = g
+        .inputs
+        .iter()
+        .find(|s| s.name == "ε")
+        .expect("the dequantisation noise");
+    let (batch, seed) = (3, 99);
+    let want: Mat<f64> = sample::draw_noise(slot, batch, &mut Rng::new(seed), false);
+    let got = flow::Flow::<f64>::sample_epsilon(batch, &mut Rng::new(seed));
+    assert_eq!((want.nrows(), want.ncols()), (2, 32 * batch));
+    assert_eq!((got.nrows(), got.ncols()), (2, 32 * batch));
+    for j in 0..32 * batch {
+        for i in 0..2 {
+            assert_eq!(got[(i, j)].to_bits(), want[(i, j)].to_bits(), "ε[{i},{j}]");
+            assert!(
+                (-0.5..0.5).contains(&got[(i, j)]),
+                "ε[{i},{j}] = {}",
+                got[(i, j)]
+            );
+        }
+    }
+    // The draws run column by column: example 2's last column holds the last two numbers.
+    let mut rng = Rng::new(seed);
+    let last: Vec<f64> = (0..2 * 32 * batch).map(|_| rng.uniform() - 0.5).collect();
+    assert_eq!(got[(1, 32 * batch - 1)], last[2 * 32 * batch - 1]);
+    assert_eq!(got[(0, 32)], last[64]);
+}
+
 /// A parameter declared triangular starts at the identity plus noise inside its structure and
 /// at zero outside it, in generated code as in the interpreter.
 #[test]

@@ -14,7 +14,7 @@ use crate::generated::{
 use faer::{Mat, MatRef};
 use nnspec::dsl;
 use nnspec::runtime::data::{BatchTargets, Dataset, Targets, TargetsRef};
-use nnspec::runtime::optim::{Config, Method, Optimizer};
+use nnspec::runtime::optim::{Config, MaxNorm, Method, Optimizer};
 use nnspec::runtime::train::{Supervised, TrainConfig, evaluate, fit};
 use nnspec::runtime::{Params, Rng};
 use nnspec::training::{self, InterpModel};
@@ -463,5 +463,61 @@ fn generated_max_norm_projects_as_the_interpreter_does() {
     assert!(
         most > c * (1.0 - 1e-9),
         "no column reached the sphere: {most}"
+    );
+}
+
+/// The largest column norm of the generated model's `W`.
+fn widest_column(model: &max_norm::MaxNormNet<f64>) -> f64 {
+    let w = params_of(model)
+        .into_iter()
+        .find(|(n, _)| n == "W")
+        .expect("W")
+        .1;
+    (0..w.ncols())
+        .map(|j| {
+            (0..w.nrows())
+                .map(|i| w[(i, j)].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// `fit` applies the model's own max-norm constraints (`‖W_j‖ ≤ c`, c = 1) when the
+/// optimiser's `Config::max_norms` is left empty: after an epoch of SGD at a rate that
+/// pushes columns past the radius, every column of `W` is within c and some on the sphere.
+/// Constraints the caller sets replace the model's: with a radius of 10⁹ a column leaves
+/// the unit ball.
+#[test]
+fn fit_applies_the_models_max_norms_by_default() {
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch: 16,
+        seed: 1,
+        patience: None,
+        progress: false,
+        steps: None,
+    };
+    let run = |max_norms: Vec<MaxNorm>| {
+        let mut model = max_norm::MaxNormNet::<f64>::init(&mut Rng::new(3));
+        let (ds, _) = training::builtin::<f64>(&model.io(), 1);
+        let mut config = Config::new(Method::Sgd, 0.05);
+        config.max_norms = max_norms;
+        let mut opt = Optimizer::<f64>::new(config);
+        fit(&mut model, &mut opt, &ds, None, &cfg).unwrap();
+        widest_column(&model)
+    };
+    let most = run(Vec::new());
+    assert!(most <= 1.0 + 1e-12, "a column of norm {most} > 1");
+    assert!(most > 1.0 - 1e-9, "no column reached the sphere: {most}");
+    let loose = MaxNorm {
+        param: "W".into(),
+        columns: true,
+        bound: 1e9,
+    };
+    let free = run(vec![loose]);
+    assert!(
+        free > 1.0 + 1e-3,
+        "unconstrained, the widest column is {free}"
     );
 }

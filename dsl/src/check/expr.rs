@@ -720,6 +720,10 @@ impl ModelCx<'_, '_> {
     }
 
     pub(super) fn name_value(&mut self, n: &ast::Name, span: Span) -> Option<Val> {
+        // `r_{i,j}` in `∑_{(i,j)∈Ω}`: the pair's members run together, `r_{ij}`.
+        if let Some(joined) = crate::resolve::pair_joined(n, &*self) {
+            return self.name_value(&joined, span);
+        }
         if let Some(node) = &n.node {
             let index = self.canonical_plain(node);
             self.error(

@@ -5,8 +5,9 @@
 //! its members the example's labels (`input i : {1 … M}`, `input j : {1 … N}`), so the sum
 //! over `Ω` is the sum over the examples, `∑_n`, and inside it `i` and `j` are the example's
 //! labels. The pair's names run together (`ij`) are its example index: `r_{ij}` is the
-//! number observed for the pair, the example's `r_n`. `u_i`, row `i` of the matrix `U`, is
-//! read by `check::table` (`row`). A member that is no label data is `E0331`; so is an `Ω`
+//! number observed for the pair, the example's `r_n`; `r_{i,j}`, the members as separate
+//! items, reads the same (`resolve::pair_joined` runs them together). `u_i`, row `i` of the
+//! matrix `U`, is read by `check::table` (`row`). A member that is no label data is `E0331`; so is an `Ω`
 //! that names something declared, limits, or an operator other than `∑`. Lowering reads the
 //! binder as a sum over the batch (`ir::lower`), the parser having set its index to `ij`.
 

@@ -573,8 +573,8 @@ fn dims(shape: Shape, batch: usize) -> (usize, usize) {
     (shape.rows, shape.cols_for(batch))
 }
 
-/// For each noise input `ε`, `sample_epsilon(batch, rng)`: a batch of it drawn from the
-/// distribution the spec declares (`~ Norm[0, I]`, `~ Uniform[a, b]`, `~ Bernoulli[p]`), with
+/// For each noise input `ε`, `sample_epsilon(batch, rng)`: a batch of it (`rows × (cols·batch)`
+/// for a matrix per example) drawn from the distribution the spec declares (`~ Norm[0, I]`, `~ Uniform[a, b]`, `~ Bernoulli[p]`), with
 /// the runtime's sampler, as the interpreter draws it.
 fn noise_samplers(cx: &Cx<'_>) -> Vec<TokenStream> {
     let rt = &cx.rt;
@@ -591,16 +591,19 @@ fn noise_samplers(cx: &Cx<'_>) -> Vec<TokenStream> {
                     variance: 1.0,
                 }),
             );
-            let rows = s.shape.rows;
+            let (rows, cols) = (s.shape.rows, super::cx::cols_tokens(s.shape.cols));
             let doc = format!(
-                "A batch of the noise `{}`, drawn as the spec declares it.",
-                s.name
+                "A batch of the noise `{}`, `{}` (a matrix per example comes as the examples \
+                 side by side, each one's columns together), drawn column by column as the \
+                 spec declares it.",
+                s.name, s.shape
             );
             quote! {
                 #[doc = #doc]
                 pub fn #f(batch: usize, rng: &mut #rt::Rng) -> #rt::faer::Mat<T> {
-                    use #rt::init::Sample as _;
-                    #how.sample(#rows, batch, rng)
+                    let mut m = #rt::faer::Mat::zeros(#rows, #cols);
+                    #rt::batch::noise(#how, m.as_mut(), rng, false);
+                    m
                 }
             }
         })

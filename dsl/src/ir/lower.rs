@@ -1140,6 +1140,10 @@ impl Cx<'_, '_> {
     // ------------------------------------------------------------------ names
 
     fn name(&mut self, n: &ast::Name, span: Span, scope: &mut Scope) -> R<Val> {
+        // `r_{i,j}` in `∑_{(i,j)∈Ω}` reads as `r_{ij}` (as checked).
+        if let Some(joined) = crate::resolve::pair_joined(n, scope) {
+            return self.name(&joined, span, scope);
+        }
         // A hyper-parameter, subscripted or not (`λ`, `D_q`, `α_1`): its value.
         let whole = canonical(n, scope);
         if let Some(v) = scope.hypers.get(&whole).copied() {
