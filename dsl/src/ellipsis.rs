@@ -3,8 +3,9 @@
 //!
 //! The blocks on either side of `…` must be the same expression except for one subscript,
 //! whose values (integers, once the hyper-parameters are known) give the members in between;
-//! the block before them, if written, must be the member before (a step of one). Checking and
-//! lowering both expand through [`expand`], each with its own way of evaluating a subscript.
+//! the block before them, if written, must be the member before (a step of one). Checking
+//! expands through [`expand`] once and records the members (`Numbers::expansion` in
+//! `check/numbers.rs`), which lowering reads.
 
 use crate::ast::{Entry, Expr, ExprKind, Name};
 use crate::diag::Span;

@@ -319,6 +319,7 @@ impl super::ModelCx<'_, '_> {
     /// Checks a run that defines a matrix entry by entry; false when it is not one.
     pub(super) fn entries(&mut self, group: &[ast::Stmt]) -> bool {
         use super::SymbolKind;
+        use super::numbers::Entries as Recorded;
         use super::scope::Sym;
         use super::shape::{Dim, Shape, Val};
         let Some(m) = matches(group) else {
@@ -327,6 +328,17 @@ impl super::ModelCx<'_, '_> {
         let canon = self.canonical_plain(&m.name);
         let span = m.cells[0].lhs.span;
         let outcome = table(&m, &|n| self.lookup_number(n));
+        let found = match &outcome {
+            Outcome::Table(t) => Recorded::Table(t.rows, t.cols, t.data.clone()),
+            Outcome::Error(_) => Recorded::Refused,
+            Outcome::NotConstant => match cells(&m, &|n| self.lookup_number(n)) {
+                Some((_, size)) => Recorded::Cells(size),
+                None => Recorded::NotOfForm,
+            },
+        };
+        self.numbers
+            .borrow_mut()
+            .record_entries(&m, self, found.clone());
         match outcome {
             Outcome::Table(t) => {
                 if self.reserve(t.rows * t.cols, span) {
@@ -347,10 +359,10 @@ impl super::ModelCx<'_, '_> {
                 self.define(&canon, Sym::Poisoned, span, None);
             }
             Outcome::NotConstant => {
-                let Some((c, [rows, cols])) = cells(&m, &|n| self.lookup_number(n)) else {
+                let Recorded::Cells([rows, cols]) = found else {
                     return false;
                 };
-                let v = self.cell_values(c, rows, cols);
+                let v = self.cell_values(&m.cells[0], rows, cols);
                 let sym = v.map_or(Sym::Poisoned, Sym::Value);
                 self.define(&canon, sym, span, Some(SymbolKind::Value));
             }

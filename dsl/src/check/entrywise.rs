@@ -1067,13 +1067,22 @@ impl super::ModelCx<'_, '_> {
     /// Checks a statement of the entrywise form as the definition of the whole vector `h`;
     /// false when it is not one (then it is a family, member by member).
     pub(super) fn entrywise(&mut self, group: &[ast::Stmt]) -> bool {
+        use super::numbers::Conv;
         use super::scope::{Entry, Sym};
         use super::shape::{Shape, Val};
         let Some(m) = matches(group) else {
             return false;
         };
         let lookup = |n: &ast::Name| self.lookup_number(n);
-        if !starts_at_one(&m, &lookup) {
+        let starts = starts_at_one(&m, &lookup);
+        let record = |sizes| Conv {
+            starts_at_one: starts,
+            sizes,
+        };
+        self.numbers
+            .borrow_mut()
+            .record_conv(&m, self, record(None));
+        if !starts {
             return false;
         }
         let Some(m) = oriented(m, &|n| self.entry_dims(n).is_some_and(|(_, e)| e)) else {
@@ -1093,10 +1102,10 @@ impl super::ModelCx<'_, '_> {
             _ => return false,
         };
         let kernel = self.kernel_sizes(&m);
-        let geometry = channel_sizes(&m, &lookup)
+        let sizes = channel_sizes(&m, &lookup)
             .and_then(|c| geometry(&m, &lookup, kernel).map(|g| (g, c)))
-            .and_then(|(g, c)| self.kernel_fits(&m, &g, c, &x_dims).map(|()| g));
-        let rewritten = geometry.and_then(|g| rewritten(&m).map(|r| (g, r)));
+            .and_then(|(g, c)| self.kernel_fits(&m, &g, c, &x_dims).map(|()| (g, c)));
+        let rewritten = sizes.and_then(|s| rewritten(&m).map(|r| (s, r)));
         let poison = |cx: &mut Self| {
             let mut name = m.lhs.name.clone();
             name.sub.clear();
@@ -1104,7 +1113,12 @@ impl super::ModelCx<'_, '_> {
             cx.define(&canon, Sym::Poisoned, m.lhs.span, None);
         };
         let (g, (lhs, rhs)) = match rewritten {
-            Ok(x) => x,
+            Ok((sizes, r)) => {
+                self.numbers
+                    .borrow_mut()
+                    .record_conv(&m, self, record(Some(sizes)));
+                (sizes.0, r)
+            }
             Err(d) => {
                 self.error(*d);
                 poison(self);

@@ -6,8 +6,14 @@
 //! same statements with the same indices bound, so it reads here the number checking
 //! computed ([`Numbers::number`]) instead of evaluating the expression again: one evaluation,
 //! by [`crate::resolve::number`], in one place.
+//!
+//! Keyed the same way, what checking found of the forms whose numbers it decides: a
+//! convolution's geometry and channels ([`Numbers::conv`]), a matrix defined entry by entry
+//! ([`Numbers::entries`]), and a block matrix's `…` expanded ([`Numbers::expansion`]).
 
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{Entry, Expr, ExprKind};
+use crate::check::entries;
+use crate::check::entrywise::{Entrywise, Geometry};
 use crate::diag::Span;
 use crate::resolve::{Index, Names};
 use std::collections::HashMap;
@@ -15,16 +21,62 @@ use std::collections::HashMap;
 /// The recorded numbers of one model (`ModelInfo::numbers`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Numbers {
-    by_span: HashMap<Span, Recorded>,
+    by_span: HashMap<Span, Recorded<Option<f64>>>,
+    /// Each statement of the convolution form, by its sum's span.
+    convs: HashMap<Span, Recorded<Conv>>,
+    /// Each run defining a matrix entry by entry, by its first left side's span.
+    entries: HashMap<Span, Recorded<Entries>>,
+    /// Each block matrix's `…` expanded, by the span of the stack.
+    ellipses: HashMap<Span, Recorded<Expansion>>,
 }
 
-/// One expression's values.
+/// What checking found of a statement of the convolution form (`check::entrywise`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Conv {
+    /// Whether its ranges start at 1 (`entrywise::starts_at_one`); if not, it is a family.
+    pub starts_at_one: bool,
+    /// Its geometry per axis and its channels' sizes `(C_o, C_i)`, when it is a convolution
+    /// checking accepted.
+    pub sizes: Option<([Geometry; 2], Option<[i64; 2]>)>,
+}
+
+/// What checking found of a run defining a matrix entry by entry (`check::entries`).
 #[derive(Clone, Debug, PartialEq)]
-struct Recorded {
-    /// The plain names the expression reads, anywhere (also inside subscripts: `D_{k}`).
+pub(crate) enum Entries {
+    /// A constant: rows, columns and its numbers column by column (`entries::table`).
+    Table(usize, usize, Vec<f64>),
+    /// A matrix of values entry by entry, its rows and columns (`entries::cells`).
+    Cells([i64; 2]),
+    /// A constant refused (E0319, E0405).
+    Refused,
+    /// Not of the form: a family, member by member.
+    NotOfForm,
+}
+
+/// The rows of a block matrix with its `…` expanded (`ellipsis::expand_rows`), when they
+/// expand.
+pub(crate) type Expansion = Option<Vec<Vec<Expr>>>;
+
+/// One expression's (or statement's) values.
+#[derive(Clone, Debug, PartialEq)]
+struct Recorded<T> {
+    /// The plain names it reads, anywhere (also inside subscripts: `D_{k}`).
     reads: Vec<String>,
-    /// The value (`None`: none) for each way those names were bound.
-    values: HashMap<Vec<Key>, Option<f64>>,
+    /// The value for each way those names were bound.
+    values: HashMap<Vec<Key>, T>,
+}
+
+impl<T> Recorded<T> {
+    fn new(reads: Vec<String>) -> Self {
+        Recorded {
+            reads,
+            values: HashMap::new(),
+        }
+    }
+
+    fn get(&self, names: &impl Names) -> Option<&T> {
+        self.values.get(&key(&self.reads, names))
+    }
 }
 
 /// How one name an expression reads was bound where it was evaluated.
@@ -45,10 +97,10 @@ impl Numbers {
     /// and recorded for lowering.
     pub(crate) fn evaluate(&mut self, e: &Expr, names: &impl Names) -> Option<f64> {
         let value = crate::resolve::number(e, names);
-        let rec = self.by_span.entry(e.span).or_insert_with(|| Recorded {
-            reads: reads(e),
-            values: HashMap::new(),
-        });
+        let rec = self
+            .by_span
+            .entry(e.span)
+            .or_insert_with(|| Recorded::new(reads(&[e])));
         rec.values.insert(key(&rec.reads, names), value);
         value
     }
@@ -61,8 +113,7 @@ impl Numbers {
     /// The value checking recorded for `e` with the indices bound as in `names`; `None` if
     /// it had none there (or checking never evaluated it there).
     pub(crate) fn number(&self, e: &Expr, names: &impl Names) -> Option<f64> {
-        let rec = self.by_span.get(&e.span)?;
-        *rec.values.get(&key(&rec.reads, names))?
+        *self.by_span.get(&e.span)?.get(names)?
     }
 
     /// [`Numbers::number`] as an integer.
@@ -71,17 +122,129 @@ impl Numbers {
     }
 }
 
-/// The plain names `e` reads, in order of first appearance.
-fn reads(e: &Expr) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    crate::syntax::walk(e, &mut |x| {
-        if let ExprKind::Name(n) = &x.kind {
-            let plain = crate::names::build(&n.word, n.primes, n.frozen, &[]);
-            if !out.contains(&plain) {
-                out.push(plain);
+impl Numbers {
+    /// Records what checking found of a statement of the convolution form `m`.
+    pub(crate) fn record_conv(&mut self, m: &Entrywise<'_>, names: &impl Names, conv: Conv) {
+        let rec = self
+            .convs
+            .entry(m.sum.span)
+            .or_insert_with(|| Recorded::new(reads(&conv_reads(m))));
+        rec.values.insert(key(&rec.reads, names), conv);
+    }
+
+    /// What checking found of `m` with the indices bound as in `names`.
+    pub(crate) fn conv(&self, m: &Entrywise<'_>, names: &impl Names) -> Option<Conv> {
+        self.convs.get(&m.sum.span)?.get(names).copied()
+    }
+
+    /// Records what checking found of a run defining a matrix entry by entry.
+    pub(crate) fn record_entries(
+        &mut self,
+        m: &entries::Entries<'_>,
+        names: &impl Names,
+        found: Entries,
+    ) {
+        let rec = self
+            .entries
+            .entry(m.cells[0].lhs.span)
+            .or_insert_with(|| Recorded::new(reads(&entries_reads(m))));
+        rec.values.insert(key(&rec.reads, names), found);
+    }
+
+    /// What checking found of the run `m` with the indices bound as in `names`.
+    pub(crate) fn entries(&self, m: &entries::Entries<'_>, names: &impl Names) -> Option<&Entries> {
+        self.entries.get(&m.cells[0].lhs.span)?.get(names)
+    }
+
+    /// Records the rows of a block matrix with its `…` expanded.
+    pub(crate) fn record_expansion(
+        &mut self,
+        rows: &[Vec<Entry>],
+        names: &impl Names,
+        expanded: Expansion,
+    ) {
+        let Some(span) = first_span(rows) else {
+            return;
+        };
+        let rec = self
+            .ellipses
+            .entry(span)
+            .or_insert_with(|| Recorded::new(reads(&items(rows))));
+        rec.values.insert(key(&rec.reads, names), expanded);
+    }
+
+    /// The rows checking expanded for this block matrix with the indices bound as in
+    /// `names`; `None` if they did not expand there.
+    pub(crate) fn expansion(
+        &self,
+        rows: &[Vec<Entry>],
+        names: &impl Names,
+    ) -> Option<&Vec<Vec<Expr>>> {
+        self.ellipses.get(&first_span(rows)?)?.get(names)?.as_ref()
+    }
+}
+
+/// The expressions of a convolution form whose names its numbers read.
+fn conv_reads<'a>(m: &Entrywise<'a>) -> Vec<&'a Expr> {
+    let mut out = vec![m.rhs, &m.family.lo, &m.family.hi];
+    if let Some(s) = &m.second {
+        out.extend([&s.family.lo, &s.family.hi]);
+    }
+    if let Some(c) = &m.channels {
+        out.extend([&c.family.lo, &c.family.hi]);
+    }
+    out
+}
+
+/// The expressions of a run defining a matrix entry by entry.
+fn entries_reads<'a>(m: &entries::Entries<'a>) -> Vec<&'a Expr> {
+    let mut out = Vec::new();
+    for c in &m.cells {
+        out.push(c.rhs);
+        for (lo, hi) in c.ranges {
+            out.extend([lo, hi]);
+        }
+        for s in c.subs {
+            if let entries::Sub::Expr(e) = s {
+                out.push(e);
             }
         }
-    });
+    }
+    out
+}
+
+/// The blocks of a block matrix.
+fn items(rows: &[Vec<Entry>]) -> Vec<&Expr> {
+    rows.iter()
+        .flatten()
+        .filter_map(|e| match e {
+            Entry::Item(x) => Some(x),
+            Entry::Ellipsis(_) => None,
+        })
+        .collect()
+}
+
+/// The span of a block matrix's first entry, which names it for the record.
+fn first_span(rows: &[Vec<Entry>]) -> Option<Span> {
+    rows.iter().flatten().next().map(|e| match e {
+        Entry::Item(x) => x.span,
+        Entry::Ellipsis(s) => *s,
+    })
+}
+
+/// The plain names `es` read, in order of first appearance.
+fn reads(es: &[&Expr]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in es {
+        crate::syntax::walk(e, &mut |x| {
+            if let ExprKind::Name(n) = &x.kind {
+                let plain = crate::names::build(&n.word, n.primes, n.frozen, &[]);
+                if !out.contains(&plain) {
+                    out.push(plain);
+                }
+            }
+        });
+    }
     out
 }
 
@@ -95,4 +258,54 @@ fn key(reads: &[String], names: &impl Names) -> Vec<Key> {
             Some(Index::Group) => Key::Group,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resolve::{Index, Names, Symbol};
+
+    /// No index bound: the names a statement reads at the top of a model.
+    struct Top;
+
+    impl Names for Top {
+        fn index(&self, _: &str) -> Option<Index> {
+            None
+        }
+
+        fn symbol(&self, _: &str) -> Symbol {
+            Symbol::Other
+        }
+    }
+
+    #[test]
+    fn checking_records_the_forms_lowering_reads() {
+        let src = "model T[D = 5] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n h_i = ∑_{j=1}^{3} ω_j x_{2i+j-2}   for i ∈ {1 … 2}\n M_{mn} = m + 10 n   for m ∈ {1 … 2}, n ∈ {1 … 3}\n f[x, φ] = ∑_{i=1}^{2} h_i\n}\n";
+        let file = crate::syntax::parse(src).expect("parses");
+        let info = crate::check::check_with(&file, src, &Default::default()).expect("checks");
+        let numbers = &info.models[0].numbers;
+        let stmts = &file.models[0].stmts;
+        let h = stmts
+            .iter()
+            .position(|s| crate::check::entrywise::matches(std::slice::from_ref(s)).is_some());
+        let h = &stmts[h.expect("the convolution")..][..1];
+        let m = crate::check::entrywise::matches(h).expect("the convolution");
+        let conv = numbers.conv(&m, &Top).expect("recorded");
+        assert!(conv.starts_at_one);
+        let (g, channels) = conv.sizes.expect("its sizes");
+        // Output i reads x_{2i+j-2}; with o = i − 1 and j' = j − 1 (0-based) that is entry
+        // 2(o+1) + (j'+1) − 2 − 1 = 2o + j' of x: stride 2, dilation 1, no padding.
+        assert_eq!(
+            (g[0].n_out, g[0].k, g[0].stride, g[0].dil, g[0].pad),
+            (2, 3, 2, 1, 0)
+        );
+        assert_eq!(channels, None);
+        let at = stmts
+            .iter()
+            .position(|s| crate::check::entries::matches(std::slice::from_ref(s)).is_some());
+        let cells = &stmts[at.expect("the matrix")..][..1];
+        let m = crate::check::entries::matches(cells).expect("the matrix");
+        // Entry (m, n) is m + 10n, column by column.
+        let want = super::Entries::Table(2, 3, vec![11.0, 12.0, 21.0, 22.0, 31.0, 32.0]);
+        assert_eq!(numbers.entries(&m, &Top), Some(&want));
+    }
 }

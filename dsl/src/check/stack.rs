@@ -17,7 +17,11 @@ impl ModelCx<'_, '_> {
         let mut sizes: Vec<Size> = Vec::new();
         let mut per_example: Vec<(bool, Span)> = Vec::new();
         let mut ok = true;
-        let rows = match crate::ellipsis::expand_rows(rows, &|e| self.eval_int_recorded(e)) {
+        let expanded = crate::ellipsis::expand_rows(rows, &|e| self.eval_int_recorded(e));
+        self.numbers
+            .borrow_mut()
+            .record_expansion(rows, self, expanded.as_ref().ok().cloned());
+        let rows = match expanded {
             Ok(rows) => rows,
             Err((at, msg)) => {
                 self.error(Diagnostic::new(Code::E0304, at, msg).label("cannot expand"));

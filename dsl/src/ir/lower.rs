@@ -77,7 +77,6 @@ pub fn lower(
         errors: Vec::new(),
         failed: false,
         spatial: BTreeMap::new(),
-        kernels: BTreeMap::new(),
     };
     let mut scope = Scope::new(
         index,
@@ -284,9 +283,6 @@ struct Cx<'a, 'g> {
     /// need the two sizes (convolution, max pooling) read them here. An element-wise op
     /// whose result has the shape of an argument that is such an image inherits its sizes.
     spatial: BTreeMap<NodeId, [u32; 2]>,
-    /// The kernel sizes `(K, L)` of the parameters declared `ℝ^{C×C'×K×L}`, held as
-    /// `C × (C'·K·L)`: a transposed convolution's sums do not give them.
-    kernels: BTreeMap<NodeId, [u32; 2]>,
 }
 
 /// Why lowering an expression or a statement stopped.
@@ -548,7 +544,7 @@ impl Cx<'_, '_> {
         for p in items {
             let name = canonical(&p.name, scope);
             let (layout, ty) = self.declared(&name, scope, p.ty.span)?;
-            let (shape, kl, matrix) = (layout.shape, ty.shape.last_two(4), is_matrix(ty));
+            let (shape, matrix) = (layout.shape, is_matrix(ty));
             let full = match prefix {
                 Some(pre) => format!("{pre}.{name}"),
                 None => name.clone(),
@@ -558,9 +554,6 @@ impl Cx<'_, '_> {
                 None => {
                     let index = self.graph.params.len() as u32;
                     let id = self.push(Op::Param(index), Vec::new(), shape, p.name.span)?;
-                    if let Some(kl) = kl {
-                        self.kernels.insert(id, kl);
-                    }
                     let slot_group = prefix.map(str::to_string).or_else(|| group.clone());
                     let init = param_init(p, self.init_of(&name, scope), (shape, matrix));
                     self.graph.inits.push(init);
@@ -2336,11 +2329,38 @@ impl Cx<'_, '_> {
     fn int(&self, e: &Expr, scope: &Scope) -> Option<i64> {
         self.infos.get(scope.model)?.numbers.integer(e, scope)
     }
-}
 
-/// What a name is worth in a numeric expression: bound indices, then hyper-parameters.
-fn lookup_number(n: &ast::Name, scope: &Scope) -> crate::eval::Lookup {
-    crate::resolve::lookup(n, scope)
+    /// What checking found of a statement of the convolution form, with the indices bound
+    /// as they are here.
+    fn conv_found(
+        &self,
+        m: &crate::check::entrywise::Entrywise<'_>,
+        scope: &Scope,
+    ) -> Option<crate::check::numbers::Conv> {
+        self.infos.get(scope.model)?.numbers.conv(m, scope)
+    }
+
+    /// What checking found of a run defining a matrix entry by entry.
+    fn entries_found(
+        &self,
+        m: &crate::check::entries::Entries<'_>,
+        scope: &Scope,
+    ) -> Option<crate::check::numbers::Entries> {
+        self.infos
+            .get(scope.model)?
+            .numbers
+            .entries(m, scope)
+            .cloned()
+    }
+
+    /// The rows of a block matrix with its `…` expanded, as checking expanded them.
+    fn expansion(&self, rows: &[Vec<ast::Entry>], scope: &Scope) -> Option<Vec<Vec<Expr>>> {
+        self.infos
+            .get(scope.model)?
+            .numbers
+            .expansion(rows, scope)
+            .cloned()
+    }
 }
 
 impl crate::resolve::Names for Scope {

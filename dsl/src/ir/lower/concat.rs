@@ -18,9 +18,9 @@ impl Cx<'_, '_> {
         span: Span,
         scope: &mut Scope,
     ) -> R<Val> {
-        let known: &Scope = scope;
-        let expanded = crate::ellipsis::expand_rows(rows, &|e| self.int(e, known))
-            .map_err(|(at, msg)| unsupported(at, msg))?;
+        let expanded = self
+            .expansion(rows, scope)
+            .ok_or_else(|| unsupported(span, "a block matrix whose `…` checking did not expand"))?;
         // `[a_1, …, a_n]ᵀ` = `[a_1ᵀ; …; a_nᵀ]`.
         if let ([items], true) = (expanded.as_slice(), transposed) {
             let parts = self.transposed_blocks(items, scope)?;

@@ -4,11 +4,10 @@
 //! `C × (H·W·B)` (`chan_rows`), its sizes `H, W` read from `Cx::spatial`, and each bias per
 //! channel `β_c` is `β` broadcast over the positions.
 
-use super::{Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number};
+use super::{Cx, Fail, Lv, R, Scope, Val, canonical};
 use crate::ast;
 use crate::check::entrywise::{
-    Reading, bias_placeholder, channel_biases, channel_sizes, geometry, matches, oriented,
-    placeholder, rewritten, starts_at_one,
+    Geometry, Reading, bias_placeholder, channel_biases, matches, oriented, placeholder, rewritten,
 };
 use crate::ir::conv::{Conv, ConvPart};
 use crate::ir::{Cols, Op};
@@ -20,7 +19,11 @@ impl Cx<'_, '_> {
         let Some(m) = matches(run) else {
             return false;
         };
-        if !starts_at_one(&m, &|n| lookup_number(n, scope)) {
+        // What checking found of the statement: whether it is of the form, its sizes.
+        let Some(found) = self.conv_found(&m, scope) else {
+            return false;
+        };
+        if !found.starts_at_one {
             return false;
         }
         let per_example = |n: &ast::Name| {
@@ -46,7 +49,15 @@ impl Cx<'_, '_> {
                 "a convolution of an image whose height and width are not known here",
             ))
         } else {
-            self.entrywise_conv(&m, x, scope)
+            found.sizes.map_or_else(
+                || {
+                    Err(super::unsupported(
+                        m.sum.span,
+                        "a convolution whose sizes checking did not find",
+                    ))
+                },
+                |sizes| self.entrywise_conv(&m, x, sizes, scope),
+            )
         };
         self.record(result);
         true
@@ -56,6 +67,7 @@ impl Cx<'_, '_> {
         &mut self,
         m: &crate::check::entrywise::Entrywise<'_>,
         x: Lv,
+        (g, channels): ([Geometry; 2], Option<[i64; 2]>),
         scope: &mut Scope,
     ) -> R<()> {
         let w = match scope.names.get(&canonical(&m.kernel, scope)) {
@@ -63,29 +75,12 @@ impl Cx<'_, '_> {
             _ => return Err(Fail::Quiet),
         };
         let transposed = m.reading == Reading::Transposed;
-        let kernel = if transposed {
-            let ws = self.graph.shape(w.id);
-            let (k, l) = match ws.cols {
-                Cols::Fixed(l) if m.channels.is_none() => (ws.rows as i64, l as i64),
-                _ => self
-                    .kernels
-                    .get(&w.id)
-                    .map(|k| k.map(i64::from))
-                    .map(|[k, l]| (k, l))
-                    .ok_or(Fail::Quiet)?,
-            };
-            Some([k, l])
-        } else {
-            None
-        };
-        let g = geometry(m, &|n| lookup_number(n, scope), kernel).map_err(Fail::Report)?;
         let (lhs, rhs) = rewritten(m).map_err(Fail::Report)?;
         let shape = self.graph.shape(x.id);
         let width = match shape.cols {
             Cols::Batch(n) => n as u32,
             Cols::Fixed(_) => return Err(Fail::Quiet),
         };
-        let channels = channel_sizes(m, &|n| lookup_number(n, scope)).map_err(Fail::Report)?;
         let (c_x, c_h, n_x, chan_rows) = match channels {
             None => (1, 1, [shape.rows as u32, width], false),
             Some([c_h, _]) => {

@@ -3,9 +3,10 @@
 //! put in place (`PlaceRow` into its row, `PlaceExampleCol` into its column of each
 //! example's block, the placed entries summed), so that its gradient reads each entry back.
 
-use super::{Bind, Cx, Fail, Lv, R, Scope, Val, canonical, lookup_number, unsupported};
+use super::{Bind, Cx, Fail, Lv, R, Scope, Val, canonical, unsupported};
 use crate::ast;
-use crate::check::entries::{Cell, Outcome, cells, matches, table};
+use crate::check::entries::{Cell, matches};
+use crate::check::numbers::Entries as Found;
 use crate::ir::{Cols, Op, Shape};
 
 impl Cx<'_, '_> {
@@ -17,18 +18,21 @@ impl Cx<'_, '_> {
         };
         let canon = canonical(&m.name, scope);
         let span = m.cells[0].lhs.span;
-        let result = match table(&m, &|n| lookup_number(n, scope)) {
-            Outcome::Table(t) => {
+        let Some(found) = self.entries_found(&m, scope) else {
+            return false;
+        };
+        let result = match found {
+            Found::Table(rows, cols, data) => {
                 let k = self.graph.tables.len() as u32;
-                self.graph.tables.push(t.data);
-                self.push(Op::Table(k), Vec::new(), Shape::fixed(t.rows, t.cols), span)
+                self.graph.tables.push(data);
+                self.push(Op::Table(k), Vec::new(), Shape::fixed(rows, cols), span)
                     .map(Lv::of)
             }
-            Outcome::Error(_) => Err(Fail::Quiet),
-            Outcome::NotConstant => match cells(&m, &|n| lookup_number(n, scope)) {
-                Some((c, [rows, cols])) => self.cell_values(c, rows as usize, cols as usize, scope),
-                None => return false,
-            },
+            Found::Refused => Err(Fail::Quiet),
+            Found::Cells([rows, cols]) => {
+                self.cell_values(&m.cells[0], rows as usize, cols as usize, scope)
+            }
+            Found::NotOfForm => return false,
         };
         let result = result.map(|v| {
             self.name_node(v.id, &canon);
