@@ -4,13 +4,11 @@
 use crate::valid_specs;
 use nnspec_dsl::emit;
 
-/// The generated code of a spec, or `None` for one whose rules write whole parameters (the
-/// optimisers of `specs/optimisers.nn`) or that looks a table up at a policy's action
+/// The generated code of a spec, or `None` for one that looks a table up at a policy's action
 /// (`specs/policy_iteration.nn`), which `model!` refuses by name: not run yet.
 fn emitted(src: &str, stem: &str) -> Option<proc_macro2::TokenStream> {
     match emit::expand(src, &format!("{stem}.nn"), &emit::Options::default()) {
         Ok(t) => Some(t),
-        Err(e) if e.contains("write whole parameters") && stem == "optimisers" => None,
         Err(e) if e.contains("labels another table holds") && stem == "policy_iteration" => None,
         Err(e) => panic!("{stem}: {e}"),
     }
