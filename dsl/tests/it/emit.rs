@@ -133,3 +133,26 @@ fn the_jax_module_of_deep_net_matches_its_snapshot() {
     assert_eq!(module.file_name, "deep_net.py");
     insta::assert_snapshot!("export_jax__deep", module.code);
 }
+
+/// A whole rule whose new value is another parameter as it stands (`φ_{t+1} ← m_t`, after a
+/// rule that writes `m`) would read `m` after its write if the rules were written one after
+/// another: `model!` refuses it by name, naming the rule.
+#[test]
+fn a_rule_copying_a_parameter_is_refused_by_name() {
+    let src = "model Swap[α = 0.1] {
+    input  x : ℝ
+    target y : ℝ
+    param  φ : ℝ^{2}
+    param  m : ℝ^{2} = 0
+    f[x, φ] = φ_1 + φ_2 x
+    loss L[φ] = ∑_i (f[x_i, φ] - y_i)²
+    m_{t+1} ← φ_t - α · ∂L/∂φ
+    φ_{t+1} ← m_t
+}
+";
+    let e = emit::expand(src, "swap.nn", &emit::Options::default()).unwrap_err();
+    assert!(
+        e.contains("model `Swap`") && e.contains("`φ ←` copies a parameter as it stands"),
+        "{e}"
+    );
+}
