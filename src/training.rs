@@ -981,6 +981,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         &mut self,
         x: MatRef<'_, T>,
         y: TargetsRef<'_, T>,
+        _grads: &mut Self,
         ws: &mut InterpWorkspace<T>,
     ) -> Option<Result<(), StepError>> {
         if !self.has_rules() {

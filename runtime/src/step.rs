@@ -30,7 +30,8 @@ pub enum StepError {
         /// What it takes (`class labels`, `real values`).
         expected: &'static str,
     },
-    /// A failure of an evaluator other than generated code (the IR interpreter), in words.
+    /// A failure in words: of an evaluator other than generated code (the IR interpreter),
+    /// or a `←` rule's new value that is not finite (generated `write_rules`).
     Eval(String),
     /// An entry of a vector of labels (`target y : {0, 1}^{D}`) outside its set.
     EntryLabel {

@@ -214,15 +214,18 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
 
     /// The model's own training step on a batch, for a model whose spec writes it (`←` rules
     /// of whole parameters, the optimisers of eqs. 6.3–6.17): `fit` then calls this instead
-    /// of the optimiser's step. `None` (the default): the model has no rules, the optimiser
-    /// steps.
+    /// of the optimiser's step. `grads` is a gradient set the step may use as scratch (a
+    /// generated model's step computes the loss's gradient into it again, with the rules'
+    /// new values; the interpreter's computes both in its own run). `None` (the default):
+    /// the model has no rules, the optimiser steps.
     fn rule_step(
         &mut self,
         x: MatRef<'_, T>,
         y: TargetsRef<'_, T>,
+        grads: &mut Self,
         ws: &mut Self::Workspace,
     ) -> Option<Result<(), StepError>> {
-        let _ = (x, y, ws);
+        let _ = (x, y, grads, ws);
         None
     }
 
@@ -1002,7 +1005,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
                 state.lowest_loss = Some(per_example);
             }
             let ruled = model
-                .rule_step(x, y, &mut self.ws)
+                .rule_step(x, y, &mut self.grads, &mut self.ws)
                 .transpose()
                 .map_err(|error| {
                     at(TrainErrorKind::Step {

@@ -2,7 +2,8 @@
 //! 6.15–6.17): the spec's `←` rules, run by the interpreter as the training step
 //! (`nnspec::tabular::step_whole`), make the same parameter trajectory as the runtime's
 //! built-in optimiser with the same hyper-parameters, fed the gradient of eq. 6.7 computed
-//! here by hand, to 1e-12 in f64 over several steps.
+//! here by hand, to 1e-12 in f64 over several steps; and the code `model!` generates for
+//! them steps the same trajectory as the interpreter, without touching the heap.
 
 use faer::Mat;
 use nnspec::dsl;
@@ -34,8 +35,9 @@ fn gradient(phi: &[f64; 2]) -> [f64; 2] {
     g
 }
 
-/// The spec's trajectory of `φ`: `STEPS` steps of its rules on the whole batch.
-fn spec_trajectory(model: &str) -> Vec<[f64; 2]> {
+/// The interpreter's trajectory: every parameter (`φ`, `m`, `v`, `t`, flattened in
+/// declaration order) after each of `STEPS` steps of the spec's rules on the whole batch.
+fn interpreted(model: &str) -> Vec<Vec<f64>> {
     let g = graph(model);
     let mut params: Vec<Mat<f64>> = g
         .params
@@ -58,8 +60,34 @@ fn spec_trajectory(model: &str) -> Vec<[f64; 2]> {
     (0..STEPS)
         .map(|_| {
             nnspec::tabular::step_whole(&g, &inputs, &mut params).unwrap();
-            [params[phi][(0, 0)], params[phi][(1, 0)]]
+            params.iter().flat_map(flat).collect()
         })
+        .collect()
+}
+
+/// The entries of `m`, column by column.
+fn flat(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
+        .collect()
+}
+
+/// The spec's trajectory of `φ`.
+fn spec_trajectory(model: &str) -> Vec<[f64; 2]> {
+    let g = graph(model);
+    // `φ`'s entries in the flattened parameters: those before it come first.
+    let at = g
+        .params
+        .iter()
+        .take_while(|p| p.name != "φ")
+        .map(|p| {
+            let (r, c) = nnspec::interp::dims(p.shape, 1);
+            r * c
+        })
+        .sum::<usize>();
+    interpreted(model)
+        .iter()
+        .map(|p| [p[at], p[at + 1]])
         .collect()
 }
 
@@ -115,4 +143,159 @@ fn adam_as_printed_is_the_runtimes_adam() {
         eps: 1e-8,
     };
     same("Adam", adam, 0.05);
+}
+
+mod generated {
+    nnspec::model!("../../specs/optimisers.nn");
+}
+
+/// `STEPS` steps of a generated model's rules through `Supervised::rule_step` (what
+/// `runtime::train::fit` calls), from `φ = PHI0` and zero state, with every parameter
+/// after each; the steps after the first must not allocate.
+macro_rules! generated_trajectory {
+    ($model:ty) => {{
+        use nnspec::runtime::train::Supervised;
+        let mut net = <$model>::zeros();
+        net.visit(|name, p| {
+            if name == "φ" {
+                *p = Mat::from_fn(2, 1, |i, _| PHI0[i]);
+            }
+        });
+        let x = Mat::from_fn(1, X.len(), |_, j| X[j]);
+        let y = Mat::from_fn(1, Y.len(), |_, j| Y[j]);
+        let mut grads = <$model>::zeros();
+        let mut ws = <$model>::workspace(X.len());
+        let mut out: Vec<Vec<f64>> = Vec::new();
+        for step in 0..STEPS {
+            let before = crate::generated::allocations();
+            let done = <$model as Supervised<f64>>::rule_step(
+                &mut net,
+                x.as_ref(),
+                nnspec::runtime::data::TargetsRef::Values(y.as_ref()),
+                &mut grads,
+                &mut ws,
+            );
+            let allocated = crate::generated::allocations() - before;
+            assert!(matches!(done, Some(Ok(()))), "step {}: {done:?}", step + 1);
+            if step > 0 {
+                assert_eq!(allocated, 0, "step {} allocated", step + 1);
+            }
+            let mut params = Vec::new();
+            net.visit(|_, p| params.extend(flat(p)));
+            out.push(params);
+        }
+        out
+    }};
+}
+
+/// The generated trajectory equals the interpreter's, every parameter at every step.
+fn same_as_interpreted(model: &str, generated: &[Vec<f64>]) {
+    let interp = interpreted(model);
+    assert_eq!(interp.len(), generated.len());
+    for (t, (a, b)) in interp.iter().zip(generated).enumerate() {
+        assert_eq!(a.len(), b.len(), "{model}: parameter entries");
+        for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                "{model}, step {}: entry {k} is {x} interpreted, {y} generated",
+                t + 1
+            );
+        }
+    }
+    // The steps moved the parameters: not a comparison of two standing starts.
+    assert!(
+        interp[STEPS - 1]
+            .iter()
+            .zip(&interp[0])
+            .any(|(a, b)| a != b),
+        "{model}: nothing moved"
+    );
+}
+
+#[test]
+fn generated_gradient_descent_steps_as_the_interpreter() {
+    let t = generated_trajectory!(generated::GradientDescent<f64>);
+    same_as_interpreted("GradientDescent", &t);
+}
+
+#[test]
+fn generated_momentum_steps_as_the_interpreter() {
+    let t = generated_trajectory!(generated::Momentum<f64>);
+    same_as_interpreted("Momentum", &t);
+}
+
+#[test]
+fn generated_adam_steps_as_the_interpreter() {
+    let t = generated_trajectory!(generated::Adam<f64>);
+    same_as_interpreted("Adam", &t);
+    // `t` counts the steps: the generated model holds it as a parameter, as the
+    // interpreter does (so checkpoints keep it).
+    assert_eq!(
+        t[STEPS - 1][0],
+        STEPS as f64,
+        "t after {STEPS} steps: {:?}",
+        t[STEPS - 1]
+    );
+}
+
+/// `runtime::train::fit` drives generated code as it drives the interpreter: Adam's rules in
+/// the optimiser's place, three epochs of batches of two from the same start, the same
+/// parameters (`t`, `φ`, `m`, `v`) at the end, to 1e-12. The optimiser passed is never
+/// stepped (a learning rate that would move `φ` far if it were).
+#[test]
+fn fit_trains_generated_rules_as_the_interpreted_ones() {
+    use nnspec::runtime::data::Dataset;
+    use nnspec::runtime::train::{TrainConfig, fit};
+    let path = format!("{}/specs/optimisers.nn", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(path).unwrap();
+    let mut interp = nnspec::training::InterpModel::<f64>::new(
+        &graph("Adam"),
+        &src,
+        "optimisers.nn",
+        &mut nnspec::runtime::Rng::new(3),
+    )
+    .unwrap();
+    let mut start = Vec::new();
+    interp.for_each_param(&mut |_, m| start.push(m.to_owned()));
+    let mut net = generated::Adam::<f64>::zeros();
+    let mut k = 0;
+    net.visit(|_, p| {
+        p.copy_from(&start[k]);
+        k += 1;
+    });
+    let data = Dataset::from_values(
+        Mat::from_fn(1, X.len(), |_, j| X[j]),
+        Mat::from_fn(1, Y.len(), |_, j| Y[j]),
+    )
+    .unwrap();
+    let cfg = TrainConfig {
+        epochs: 3,
+        batch: 2,
+        seed: 5,
+        ..TrainConfig::default()
+    };
+    let opt = || Optimizer::<f64>::new(Config::new(Method::Sgd, 100.0));
+    let a = fit(&mut interp, &mut opt(), &data, None, &cfg).unwrap();
+    let b = fit(&mut net, &mut opt(), &data, None, &cfg).unwrap();
+    assert_eq!(a.epochs.len(), b.epochs.len());
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
+    interp.for_each_param(&mut |n, m| pa.push((n.to_string(), m.to_owned())));
+    net.for_each_param(&mut |n, m| pb.push((n.to_string(), m.to_owned())));
+    assert_eq!(
+        pa.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        pb.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        "the state the rules carry is held under the same names (a checkpoint's)"
+    );
+    for ((name, x), (_, y)) in pa.iter().zip(&pb) {
+        for i in 0..x.nrows() {
+            let (u, v) = (x[(i, 0)], y[(i, 0)]);
+            assert!(
+                (u - v).abs() <= 1e-12 * u.abs().max(1.0),
+                "{name}_{}: {u} vs {v}",
+                i + 1
+            );
+        }
+    }
+    // Three epochs of three batches: the step counter says nine rule steps were taken.
+    assert_eq!(pb[0], ("t".to_string(), Mat::from_fn(1, 1, |_, _| 9.0)));
 }

@@ -14,6 +14,7 @@ mod fused;
 mod impls;
 mod model;
 pub(crate) mod names;
+mod rules;
 mod sampler;
 pub(crate) mod source;
 mod stmt;
@@ -68,13 +69,6 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
             }
             continue;
         };
-        if trained_by_whole_rules(graph) {
-            // Its training step is the rules, not the built-in optimiser `fit` would run.
-            return Err(format!(
-                "error: model `{}` in {path}: its `←` rules write whole parameters (an optimiser as printed, eqs. 6.3–6.17), which generated code does not run yet; the interpreter does (`nnspec::tabular::step_whole`)",
-                info.name
-            ));
-        }
         if reads_computed_labels(graph) {
             return Err(format!(
                 "error: model `{}` in {path}: a table is looked up at labels another table holds (`r[s, π[s]]`, a policy's action), which generated code does not run yet; the interpreter does (`nnspec train`)",
@@ -84,6 +78,9 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
         found = true;
         let train = crate::training_graph(graph)
             .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
+        if let Some(why) = rules::refused(&train) {
+            return Err(format!("error: model `{}` in {path}: {why}", info.name));
+        }
         let source = Source::new(src, path.rsplit('/').next().unwrap_or(path));
         // With several losses (GAN, eq. 15.5), each also gets a step of its own.
         let mut per_loss = Vec::new();

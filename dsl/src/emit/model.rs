@@ -64,6 +64,7 @@ pub(super) fn model(
         items.loss_only(&docs.loss),
         items.locate(),
         items.loss_and_grad(&docs.loss_and_grad),
+        super::rules::rule_fns(&cx, &items.ws_name, &items.args),
     ];
     let per_loss_fns = items.per_loss_steps(&variants, per_loss);
     let inherent = items.inherent_impl(&docs, &buffer_init, &steps, &per_loss_fns);

@@ -458,6 +458,21 @@ pub(super) fn supervised_impl(
         }
     });
     let max_norms = max_norms_fn(&it);
+    // The spec's own rules step instead of the optimiser (`rules.rs`).
+    let rule_step = super::trained_by_whole_rules(g).then(|| {
+        quote! {
+            fn rule_step(
+                &mut self,
+                x: #faer::MatRef<'_, T>,
+                y: #rt::data::TargetsRef<'_, T>,
+                grads: &mut Self,
+                ws: &mut #ws_name<T>,
+            ) -> Option<Result<(), #rt::StepError>> {
+                let step = <Self as #rt::train::Supervised<T>>::batch_loss_and_grad(self, x, y, grads, ws);
+                Some(step.and_then(|_| self.write_rules(grads, ws)))
+            }
+        }
+    });
     quote! {
         impl<T: #rt::Scalar> #rt::train::Supervised<T> for #name<T> {
             type Workspace = #ws_name<T>;
@@ -492,6 +507,7 @@ pub(super) fn supervised_impl(
             #seed
             #update_running
             #max_norms
+            #rule_step
             fn predict<'w>(
                 &self,
                 x: #faer::MatRef<'_, T>,
