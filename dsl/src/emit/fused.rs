@@ -4,7 +4,7 @@
 
 use super::cx::{Cx, cols_tokens};
 use crate::ir::extreme::{ExtPart, Extreme};
-use crate::ir::{NodeId, Op, Unary};
+use crate::ir::{Cols, NodeId, Op, Unary};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -111,49 +111,11 @@ impl Cx<'_> {
             .collect();
         self.in_place.set(None);
         let (rows, cols) = (shape.rows, shape.cols);
-        let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
-            let v = self.local(*l);
-            let r = self.read(*l);
-            quote!(let #v = #r;)
-        });
-        // Per-example numbers: the whole batch as one slice, bound once.
-        let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
-            let vc = format_ident!("{}_c", self.local(*l));
-            let owner = self.owner(*l);
-            quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
-        });
-        let slices = leaves
-            .iter()
-            .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
-            .map(|l| {
-                let vc = format_ident!("{}_c", self.local(*l));
-                let owner = self.owner(*l);
-                let ln = self.g.node(*l);
-                let j = self.example_col(ln.shape.cols);
-                let len = ln.shape.rows;
-                quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
-            });
+        let [binds, rowwise, slices] = self.leaf_views(&leaves);
         let d = self.owner(id);
         let ncols = cols_tokens(cols);
         if sum {
-            // Only the sum is stored: `acc` is its one column.
-            let (acc, per_example) = if rows == 1 && cols == crate::ir::Cols::EXAMPLE {
-                (quote!(acc[0] += #e;), true)
-            } else {
-                (quote!(acc[r] += #e;), false)
-            };
-            let body = if per_example {
-                quote!(#(#slices)* for j in 0..batch { #acc })
-            } else {
-                quote!(for j in 0..#ncols { #(#slices)* for r in 0..#rows { #acc } })
-            };
-            return quote! {
-                #(#binds)*
-                #(#rowwise)*
-                let acc = &mut #d.col_as_slice_mut(0)[..#rows];
-                acc.fill(T::ZERO);
-                #body
-            };
+            return sum_loop(&d, (rows, cols), e, [binds, rowwise, slices]);
         }
         // Gradients that sum this value over the batch (a bias's), accumulated as
         // it is computed.
@@ -227,6 +189,34 @@ impl Cx<'_> {
                 }
             }
         }
+    }
+
+    /// How a loop reads its leaves: views bound before the loop (caller inputs), whole-batch
+    /// slices of per-example numbers bound once, and column slices bound per column.
+    fn leaf_views(&self, leaves: &[NodeId]) -> [Vec<TokenStream>; 3] {
+        let binds = leaves.iter().filter(|l| !self.sliced(**l)).map(|l| {
+            let v = self.local(*l);
+            let r = self.read(*l);
+            quote!(let #v = #r;)
+        });
+        // Per-example numbers: the whole batch as one slice, bound once.
+        let rowwise = leaves.iter().filter(|l| self.row_buffer(**l)).map(|l| {
+            let vc = format_ident!("{}_c", self.local(*l));
+            let owner = self.owner(*l);
+            quote!(let #vc = &#owner.col_as_slice(0)[..batch];)
+        });
+        let slices = leaves
+            .iter()
+            .filter(|l| self.sliced(**l) && !self.row_buffer(**l))
+            .map(|l| {
+                let vc = format_ident!("{}_c", self.local(*l));
+                let owner = self.owner(*l);
+                let ln = self.g.node(*l);
+                let j = self.example_col(ln.shape.cols);
+                let len = ln.shape.rows;
+                quote!(let #vc = &#owner.col_as_slice(#j)[..#len];)
+            });
+        [binds.collect(), rowwise.collect(), slices.collect()]
     }
 
     /// The root of a fusion group: its own op over its arguments (fused or read).
@@ -306,6 +296,30 @@ impl Cx<'_> {
             | Op::Table(_)
             | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
         }
+    }
+}
+
+/// The loop of a sum over the batch rooting its argument's group: it accumulates the element
+/// expression `e` into the sum's one column `acc` (of the owned matrix `d`) and stores nothing
+/// else; one number per example is one loop over the batch.
+fn sum_loop(
+    d: &TokenStream,
+    (rows, cols): (usize, Cols),
+    e: TokenStream,
+    [binds, rowwise, slices]: [Vec<TokenStream>; 3],
+) -> TokenStream {
+    let body = if rows == 1 && cols == Cols::EXAMPLE {
+        quote!(#(#slices)* for j in 0..batch { acc[0] += #e; })
+    } else {
+        let ncols = cols_tokens(cols);
+        quote!(for j in 0..#ncols { #(#slices)* for r in 0..#rows { acc[r] += #e; } })
+    };
+    quote! {
+        #(#binds)*
+        #(#rowwise)*
+        let acc = &mut #d.col_as_slice_mut(0)[..#rows];
+        acc.fill(T::ZERO);
+        #body
     }
 }
 
