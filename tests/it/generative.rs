@@ -513,14 +513,7 @@ fn max_norm_keeps_every_column_within_its_radius() {
     )
     .unwrap();
     let w = param(&model, "W");
-    let norms: Vec<f64> = (0..w.ncols())
-        .map(|j| {
-            (0..w.nrows())
-                .map(|i| w[(i, j)].powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
+    let norms = crate::supervised::column_norms(&w);
     let largest = norms.iter().copied().fold(0.0, f64::max);
     eprintln!("largest column norm of W after training: {largest} (c = {c})");
     assert!(

@@ -450,15 +450,7 @@ fn generated_max_norm_projects_as_the_interpreter_does() {
         .find(|(n, _)| n == "W")
         .unwrap()
         .1;
-    let norms: Vec<f64> = (0..w.ncols())
-        .map(|j| {
-            (0..w.nrows())
-                .map(|i| w[(i, j)].powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
-    let most = norms.iter().copied().fold(0.0, f64::max);
+    let most = column_norms(&w).into_iter().fold(0.0, f64::max);
     assert!(most <= c * (1.0 + 1e-12), "a column of norm {most} > {c}");
     assert!(
         most > c * (1.0 - 1e-9),
@@ -473,14 +465,7 @@ fn widest_column(model: &max_norm::MaxNormNet<f64>) -> f64 {
         .find(|(n, _)| n == "W")
         .expect("W")
         .1;
-    (0..w.ncols())
-        .map(|j| {
-            (0..w.nrows())
-                .map(|i| w[(i, j)].powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .fold(0.0, f64::max)
+    column_norms(&w).into_iter().fold(0.0, f64::max)
 }
 
 /// `fit` applies the model's own max-norm constraints (`‖W_j‖ ≤ c`, c = 1) when the
@@ -520,4 +505,16 @@ fn fit_applies_the_models_max_norms_by_default() {
         free > 1.0 + 1e-3,
         "unconstrained, the widest column is {free}"
     );
+}
+
+/// The Euclidean norm of each column of `w` (a max-norm constraint's measure).
+pub(crate) fn column_norms(w: &faer::Mat<f64>) -> Vec<f64> {
+    (0..w.ncols())
+        .map(|j| {
+            (0..w.nrows())
+                .map(|i| w[(i, j)].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect()
 }
