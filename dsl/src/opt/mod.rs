@@ -10,6 +10,7 @@
 //! | `cse` | `cse.rs` | common-subexpression elimination |
 //! | `dce` | `dce.rs` | dead-code elimination |
 //! | `stack` | `stack.rs` | products sharing their right operand as one product of the stacked left operands |
+//! | `hoist` | `hoist.rs` | a fixed matrix times every column of a matrix per example as one product |
 //!
 //! Every pass preserves values: the test suite runs the interpreter on every spec before and
 //! after each pass and compares to 1e-12.
@@ -17,6 +18,7 @@
 mod cse;
 mod dce;
 mod fold;
+mod hoist;
 pub mod plan;
 mod simplify;
 mod stable;
@@ -39,6 +41,8 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("dce", dce::run),
     // After dead code is gone: a product only a dead value read is not stacked.
     ("stack", stack::run),
+    // After `stack` and `cse`: the stacked left operand is then one node for every step.
+    ("hoist", hoist::run),
 ];
 
 /// Runs every pass until none changes the graph (at most 10 rounds), verifying after each.

@@ -57,6 +57,12 @@ pub const RULES: &[Rule] = &[
     }),
     // [a_1; a_2; …] + [b_1; b_2; …] = [a_1 + b_1; …] block by block, a block of zeros split
     // where the other side's blocks end (the gradient of products stacked by `stack`).
+    // place_example_col[s] a + place_example_col[t] b = reshape of the stacked columns
+    // (the gradient of a product hoisted by `hoist`, one matrix where it was `n` additions).
+    ("add-example-cols", |rw, op, a| match op {
+        Op::Add => super::hoist::add_example_cols(rw, a[0], a[1]),
+        _ => None,
+    }),
     ("add-concat", |rw, op, a| {
         (op == Op::Add).then_some(())?;
         add_concat(rw, a[0], a[1])

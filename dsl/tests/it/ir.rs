@@ -308,10 +308,11 @@ fn pass_stack_makes_products_with_one_right_operand_one_product() {
 }
 
 #[test]
-fn an_lstm_takes_two_products_a_step() {
-    // specs/sequences.nn's LSTM over T = 8 steps: per step one product of the four input
-    // weights [W_f; W_i; W_o; W_c] with X_t and one of the four recurrent weights with
-    // h_{t-1} (none at t = 1, where h_0 = 0), and the read-out: 2T products, not 8T - 3.
+fn an_lstm_takes_one_product_a_step_and_one_for_the_inputs() {
+    // specs/sequences.nn's LSTM over T = 8 steps: the four input weights [W_f; W_i; W_o; W_c]
+    // times every X_t as one product of the whole sequence, `[W_f; …] X` (`hoist`), one
+    // product of the four recurrent weights with h_{t-1} per step (none at t = 1, where
+    // h_0 = 0), and the read-out: 1 + (T - 1) + 1 = 9 products, not 8T - 3.
     let src = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/sequences.nn"),
     )
@@ -321,12 +322,43 @@ fn an_lstm_takes_two_products_a_step() {
         .find(|g| g.name == "LSTMDigits")
         .unwrap();
     let forward = opt::optimize(&g).unwrap();
-    let products = forward
+    let products = |g: &ir::Graph| {
+        g.nodes
+            .iter()
+            .filter(|n| matches!(n.op, ir::Op::MatMul { .. }))
+            .count()
+    };
+    assert_eq!(products(&forward), 9);
+    // The gradient of the stacked input weights is one product too, `∂P Xᵀ` over the whole
+    // sequence (`add-example-cols` joins the 8 placed columns of ∂P), where it was 8.
+    let train = nnspec_dsl::training_graph(&g).unwrap();
+    let x = train.inputs.iter().find(|s| s.name == "X").unwrap().node;
+    let reads_x = train
         .nodes
         .iter()
-        .filter(|n| matches!(n.op, ir::Op::MatMul { .. }))
+        .filter(|n| matches!(n.op, ir::Op::MatMul { .. }) && n.args.contains(&x))
         .count();
-    assert_eq!(products, 16);
+    assert_eq!(reads_x, 2, "[W_f; …] X forward and ∂P Xᵀ backward");
+    assert!(
+        !train
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, ir::Op::PlaceExampleCol { .. }))
+    );
+}
+
+#[test]
+fn pass_hoist_makes_the_products_of_every_column_one_product() {
+    // W x_t for t = 1, 2, 3, the three columns of a matrix per example: one product W X and
+    // its three columns.
+    pass_snapshot(
+        "hoist",
+        "model M[D = 2, T = 3] { input X : ℝ^{D×T}; param W : ℝ^{D×D}
+         h_t = sig[W X_t]    for t ∈ {1 … T}
+         s = h_1 ⊙ h_2 ⊙ h_3
+         loss L[φ] = ∑_i 𝟏ᵀ s_i }",
+        false,
+    );
 }
 
 #[test]
