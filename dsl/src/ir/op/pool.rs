@@ -1,5 +1,6 @@
-//! Max pooling (§10.4: "max pooling retains the maximum of 2×2 regions") and `vec`, the
-//! flattening of each example's matrix into a vector, column by column.
+//! Max pooling (§10.4: "max pooling retains the maximum of 2×2 regions", `MaxPool`) and the
+//! maximum over each node's neighbours of a graph (eq. 13.21, `MaxNe`), which share their
+//! parts ([`PoolPart`]).
 //!
 //! Max pooling of each example's image `H × W` (the matrix per example `H × (W·B)`, `H` and
 //! `W` even) keeps the largest of each 2×2 window: output `(i, j)` (0-based) is the maximum
@@ -21,8 +22,31 @@
 //! With channels ([`Pool::image`]), an image `C × H × W` per example is `C × (H·W·B)` as the
 //! convolution holds it (`conv::Conv::chan_rows`), and each channel is pooled alone: output
 //! `(c, i, j)` is the maximum of the same four entries of channel `c`.
+//!
+//! **Maximum over neighbours.** `MaxNe(part) (H, A, X)` is eq. 13.21's `max_{m ∈ ne[n]}
+//! [h_m]` for every node at once, row by row: `H` and `X` are `D × N` per example (a node per
+//! column), `A` the `N × N` adjacency per example (or one fixed for every example), and node
+//! `m` is a neighbour of node `n` when `A[m, n] ≠ 0` (column `n` lists `n`'s neighbours, as
+//! in eq. 13.18's `H A`). `Pick` gives `X[d, m]` at the neighbour where `H[d, m]` is largest
+//! (the first in index order on a tie; a node with no neighbour gets 0), so `MaxNe[H, A]` is
+//! `Pick(H, A, H)`; `Place (H, A, G)` puts `G` back at those neighbours, its transpose. As
+//! max pooling's parts, each is constant in `H, A` (the selection) and linear in its last
+//! argument, its VJP the other part, so gradients of gradients stay in the one op.
+//!
+//! Neither fuses. Emitted: `runtime::pool::max_pool_pick`/`max_pool_place` with the layout
+//! (`pool::Layout::Image`, or `Channels { h, w }`), and
+//! `runtime::extreme::max_ne_pick`/`max_ne_place`. Interpreted in
+//! `src/interp.rs::eval_node` (`max_pool`, and the `MaxNe` case) by the same kernels.
 
-use super::{Cols, Op, Shape, ShapeError};
+use super::super::{Cols, NodeId, Op, Shape, ShapeError};
+use super::Contribs;
+use crate::ad::Builder;
+use crate::emit::cx::Cx;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Pooling is a kernel call, not a loop.
+pub(crate) const FUSES: bool = false;
 
 /// Which of the two parts of 2×2 max pooling (`Op::MaxPool`) or of the maximum over each
 /// node's neighbours (`Op::MaxNe`, whose selecting arguments are `(H, A)`) an op computes.
@@ -99,16 +123,85 @@ impl Pool {
     }
 }
 
-/// The shape rule of `Reshape { rows, cols }`: `r × (n·B) → rows × (cols·B)` when
-/// `r·n = rows·cols` (each example's numbers in the same order).
-pub fn reshape_shape(rows: u32, cols: u32, a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Batch(n) if a.rows * n == rows as usize * cols as usize && rows > 0 => {
-            Ok(Shape::batch_matrix(rows as usize, cols as usize))
-        }
-        _ => Err(ShapeError::Operands {
-            op: Op::Reshape { rows, cols },
-            args: vec![a],
-        }),
+/// `MaxNe`: `H`, `X` and the result `D × N` per example (or fixed `D × N`), `A` `N × N`
+/// per example or fixed (fixed `H` needs a fixed `A`).
+pub(crate) fn max_ne_shape(op: Op, args: &[Shape]) -> Result<Shape, ShapeError> {
+    let (h, a, x) = (args[0], args[1], args[2]);
+    let n = match h.cols {
+        Cols::Batch(n) | Cols::Fixed(n) => n,
+    };
+    let a_fits = a.rows == n
+        && match (h.cols, a.cols) {
+            (Cols::Batch(_), Cols::Batch(k) | Cols::Fixed(k)) => k == n,
+            (Cols::Fixed(_), Cols::Fixed(k)) => k == n,
+            (Cols::Fixed(_), Cols::Batch(_)) => false,
+        };
+    if x == h && n > 0 && a_fits {
+        Ok(h)
+    } else {
+        Err(ShapeError::Operands {
+            op,
+            args: args.to_vec(),
+        })
     }
+}
+
+/// Each part is constant in `x` (the maximisers) and linear in its second argument, its
+/// gradient the other part: `∂Pick(x, h)/∂h = Place(x, ḡ)`, `∂Place(x, g)/∂g = Pick(x, ḡ)`;
+/// nothing flows to `x` (`MaxPool[h] = Pick(h, h)` gets `Place(h, ḡ)` this way).
+pub(crate) fn max_pool_vjp(
+    b: &mut Builder<'_>,
+    p: Pool,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    Ok(vec![None, Some(b.op(p.part(p.part.other()), &[x[0], g])?)])
+}
+
+/// The same for the maximum over neighbours: constant in `(h, a)`, linear in the last
+/// argument, `∂Pick(h, a, x)/∂x = Place(h, a, ḡ)` and `∂Place(h, a, g)/∂g = Pick(h, a, ḡ)`.
+pub(crate) fn max_ne_vjp(
+    b: &mut Builder<'_>,
+    p: PoolPart,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    Ok(vec![
+        None,
+        None,
+        Some(b.op(Op::MaxNe(p.other()), &[x[0], x[1], g])?),
+    ])
+}
+
+/// `runtime::pool::max_pool_pick`/`max_pool_place` of the part, with the layout.
+pub(crate) fn max_pool_stmt(cx: &Cx<'_>, id: NodeId, p: Pool) -> TokenStream {
+    let dst = cx.write(id);
+    let n = cx.g.node(id);
+    let (a, b) = (cx.read(n.args[0]), cx.read(n.args[1]));
+    let rt = &cx.rt;
+    let f = match p.part {
+        PoolPart::Pick => quote!(max_pool_pick),
+        PoolPart::Place => quote!(max_pool_place),
+    };
+    let layout = match p.image {
+        None => quote!(#rt::pool::Layout::Image),
+        Some([h, w]) => {
+            let (h, w) = (h as usize, w as usize);
+            quote!(#rt::pool::Layout::Channels { h: #h, w: #w })
+        }
+    };
+    quote!(#rt::pool::#f(#dst, #a, #b, #layout);)
+}
+
+/// `runtime::extreme::max_ne_pick`/`max_ne_place` of the part.
+pub(crate) fn max_ne_stmt(cx: &Cx<'_>, id: NodeId, p: PoolPart) -> TokenStream {
+    let dst = cx.write(id);
+    let n = cx.g.node(id);
+    let rt = &cx.rt;
+    let [h, a, x] = [0, 1, 2].map(|k| cx.read(n.args[k]));
+    let f = match p {
+        PoolPart::Pick => quote!(max_ne_pick),
+        PoolPart::Place => quote!(max_ne_place),
+    };
+    quote!(#rt::extreme::#f(#dst, #h, #a, #x);)
 }
