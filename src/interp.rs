@@ -521,50 +521,19 @@ fn eval_node<'v, T: Scalar>(
         name: node.name.clone(),
         error,
     };
+    // One group per family of `ir::op` (the family module names the same kernels for
+    // generated code).
     match node.op {
+        // `ir::op::leaf`
         Op::Input(k) => copy_slot(dst, &inputs[k as usize], i, "input", k)?,
         Op::Param(k) => copy_slot(dst, &params[k as usize], i, "parameter", k)?,
-        Op::Const(v) => dst.fill(T::from_f64(v.0)),
         Op::Identity => {
             dst.fill(T::ZERO);
             for k in 0..dst.nrows().min(dst.ncols()) {
                 dst[(k, k)] = T::ONE;
             }
         }
-        Op::Add => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Add),
-        Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
-        Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),
-        Op::Div => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Div),
-        Op::Unary(u) => elementwise::unary(dst, arg(0), u),
-        Op::Broadcast => layout::broadcast(dst, arg(0)),
-        Op::SumRows => reduce::sum_rows(dst, arg(0)),
-        Op::SumCols => reduce::sum_cols(dst, arg(0)),
-        Op::SumExampleCols => {
-            let per = dims(g.shape(node.args[0]), 1).1;
-            reduce::sum_example_cols(dst, arg(0), per);
-        }
-        Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
-        Op::ExampleMatMul { ta, tb } => {
-            // Columns per example; 0 for a fixed operand, shared by every example.
-            let per = |k: usize| match g.shape(node.args[k]).cols {
-                Cols::Batch(n) => n,
-                Cols::Fixed(_) => 0,
-            };
-            let (a, b) = ((arg(0), per(0)), (arg(1), per(1)));
-            nnspec_runtime::gemm::gemm_per_example(dst, a.0, a.1, b.0, b.1, ta, tb, T::ONE);
-        }
-        Op::Transpose => dst.copy_from(arg(0).transpose()),
-        Op::ExampleTranspose => {
-            let per = dims(g.shape(node.args[0]), 1).1;
-            layout::transpose_per_example(dst, arg(0), per);
-        }
-        Op::Softmax => reduce::softmax_cols(dst, arg(0)),
-        Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
-        Op::Row(k) => dst.copy_from(arg(0).subrows(k as usize, 1)),
-        Op::PickLabel { lo } => labels::pick_label(dst, arg(0), arg(1), lo).map_err(label_error)?,
-        Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
-        Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
-        Op::StopGradient => dst.copy_from(arg(0)),
+        Op::Table(k) => table(dst, g, k, i)?,
         Op::BatchStat { slot } => match mode {
             Mode::Training => dst.copy_from(arg(0)),
             Mode::Eval(running) => match running.get(slot as usize) {
@@ -576,8 +545,44 @@ fn eval_node<'v, T: Scalar>(
                 }
             },
         },
+        // `ir::op::elementwise`
+        Op::Const(v) => dst.fill(T::from_f64(v.0)),
+        Op::Add => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Add),
+        Op::Sub => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Sub),
+        Op::Mul => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Mul),
+        Op::Div => elementwise::binary(dst, arg(0), arg(1), BinaryFn::Div),
+        Op::Unary(u) => elementwise::unary(dst, arg(0), u),
+        Op::Broadcast => layout::broadcast(dst, arg(0)),
+        Op::StopGradient => dst.copy_from(arg(0)),
+        // `ir::op::product`
+        Op::MatMul { ta, tb } => gemm(dst, arg(0), arg(1), ta, tb, false),
+        Op::ExampleMatMul { ta, tb } => {
+            // Columns per example; 0 for a fixed operand, shared by every example.
+            let per = |k: usize| match g.shape(node.args[k]).cols {
+                Cols::Batch(n) => n,
+                Cols::Fixed(_) => 0,
+            };
+            let (a, b) = ((arg(0), per(0)), (arg(1), per(1)));
+            nnspec_runtime::gemm::gemm_per_example(dst, a.0, a.1, b.0, b.1, ta, tb, T::ONE);
+        }
+        // `ir::op::reduce`
+        Op::SumRows => reduce::sum_rows(dst, arg(0)),
+        Op::SumCols => reduce::sum_cols(dst, arg(0)),
+        Op::SumExampleCols => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            reduce::sum_example_cols(dst, arg(0), per);
+        }
         Op::SumExamples => reduce::sum_examples(dst, arg(0)),
         Op::TileExamples => layout::tile_examples(dst, arg(0)),
+        // `ir::op::softmax`
+        Op::Softmax => reduce::softmax_cols(dst, arg(0)),
+        Op::LogSumExp => reduce::logsumexp_cols(dst, arg(0)),
+        Op::Softmask => reduce::softmask_cols(dst, arg(0), arg(1)),
+        // `ir::op::index`
+        Op::Row(k) => dst.copy_from(arg(0).subrows(k as usize, 1)),
+        Op::PlaceRow { k, .. } => layout::place_row(dst, arg(0), k as usize),
+        Op::PickLabel { lo } => labels::pick_label(dst, arg(0), arg(1), lo).map_err(label_error)?,
+        Op::OneHot { lo, .. } => labels::one_hot(dst, arg(0), lo).map_err(label_error)?,
         Op::ExampleCol(k) => {
             let per = dims(g.shape(node.args[0]), 1).1;
             layout::example_col(dst, arg(0), k as usize, per);
@@ -585,9 +590,12 @@ fn eval_node<'v, T: Scalar>(
         Op::PlaceExampleCol { k, n } => {
             layout::place_example_col(dst, arg(0), k as usize, n as usize);
         }
-        Op::Conv(c) => conv(dst, arg(0), arg(1), c),
-        Op::MaxPool(p) => max_pool(dst, arg(0), arg(1), p),
-        Op::Extreme(e) => extreme(dst, e, &arg),
+        // `ir::op::layout`
+        Op::Transpose => dst.copy_from(arg(0).transpose()),
+        Op::ExampleTranspose => {
+            let per = dims(g.shape(node.args[0]), 1).1;
+            layout::transpose_per_example(dst, arg(0), per);
+        }
         Op::Reshape { .. } => layout::reshape(dst, arg(0)),
         Op::ConcatRows => {
             (0..node.args.len()).fold(0, |start, k| {
@@ -600,7 +608,9 @@ fn eval_node<'v, T: Scalar>(
         }
         Op::Diag => layout::diag(dst, arg(0)),
         Op::DiagPart => layout::diag_part(dst, arg(0)),
-        Op::Softmask => reduce::softmask_cols(dst, arg(0), arg(1)),
+        // `ir::op::conv`, `ir::op::pool`, `ir::op::extreme`
+        Op::Conv(c) => conv(dst, arg(0), arg(1), c),
+        Op::MaxPool(p) => max_pool(dst, arg(0), arg(1), p),
         Op::MaxNe(p) => {
             use nnspec_runtime::extreme::{max_ne_pick, max_ne_place};
             let kernel = match p {
@@ -609,7 +619,7 @@ fn eval_node<'v, T: Scalar>(
             };
             kernel(dst, arg(0), arg(1), arg(2));
         }
-        Op::Table(k) => table(dst, g, k, i)?,
+        Op::Extreme(e) => extreme(dst, e, &arg),
     }
     Ok(())
 }

@@ -6,10 +6,9 @@
 //! users' contributions) and symbolic zeros (`None`: no node is built for a zero cotangent).
 //! Broadcasts are explicit ops, so un-broadcasting is the VJP of [`Op::Broadcast`].
 //!
-//! The VJP rules (`rules`) are written in IR ops, so the result can be differentiated again.
-//! Every backward node keeps the span of the forward node it comes from.
-
-mod rules;
+//! The VJP rules are each op's, in its family module (`ir::op`, dispatched by `ir::op::vjp`,
+//! an exhaustive match), written in IR ops with this [`Builder`], so the result can be
+//! differentiated again. Every backward node keeps the span of the forward node it comes from.
 
 use crate::diag::Span;
 use crate::ir::{F64, Grad, Graph, NodeId, Op, Shape, ShapeError, Wrt};
@@ -176,7 +175,7 @@ pub fn backward(
         }
         let span = g.spans[i];
         let mut b = Builder { graph: g, span };
-        let contributions = rules::vjp(&mut b, &node, NodeId(i as u32), gi)?;
+        let contributions = crate::ir::op::vjp(&mut b, &node, NodeId(i as u32), gi)?;
         for (arg, c) in node.args.iter().zip(contributions) {
             let Some(c) = c else { continue };
             if relevant.is_some_and(|r| !r[arg.index()]) {

@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 /// Which statistics a step's [`Op::BatchStat`] nodes read, and whether the step records the
 /// batch's: the mode of the statements being emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Mode {
+pub(crate) enum Mode {
     /// Training mode: a statistic is the batch's own (`locate_non_finite`).
     Training,
     /// Training mode, and each statistic is also written into the gradient set's running
@@ -24,37 +24,37 @@ pub(super) enum Mode {
 }
 
 /// How generated code reads a node's value.
-pub(super) struct Cx<'g> {
-    pub(super) g: &'g Graph,
-    pub(super) plan: Plan,
-    pub(super) rt: TokenStream,
+pub(crate) struct Cx<'g> {
+    pub(crate) g: &'g Graph,
+    pub(crate) plan: Plan,
+    pub(crate) rt: TokenStream,
     /// Per node: the spec line it implements, for the comment above its statement.
     comments: Vec<Option<String>>,
     /// Per node: the name of its local view inside loops.
     locals: Vec<Ident>,
     /// Per forward node: the spec quantity it computes and its line, for messages.
-    pub(super) places: Vec<Option<String>>,
+    pub(crate) places: Vec<Option<String>>,
     /// Per node: the parameter field whose gradient it is, when the step writes it straight
     /// into `grads` (rather than into a workspace buffer copied at the end).
-    pub(super) grad_of: Vec<Option<Ident>>,
+    pub(crate) grad_of: Vec<Option<Ident>>,
     /// While a loop is emitted: the buffer it writes, which a leaf it reads may share (the
     /// loop then reads that leaf from `dst` itself, element by element).
-    pub(super) in_place: std::cell::Cell<Option<usize>>,
+    pub(crate) in_place: std::cell::Cell<Option<usize>>,
     /// The column count of the element-wise loop being emitted (its `j` runs over it).
-    pub(super) loop_cols: std::cell::Cell<Cols>,
+    pub(crate) loop_cols: std::cell::Cell<Cols>,
     /// The mode of the statements being emitted (see [`Mode`]); set by each step.
-    pub(super) mode: std::cell::Cell<Mode>,
+    pub(crate) mode: std::cell::Cell<Mode>,
     /// The fields of the running statistics (`Graph::stats`): `running_m_1`, …
-    pub(super) stats: Vec<Ident>,
+    pub(crate) stats: Vec<Ident>,
     /// The prefix of this graph's workspace buffers (`b`, or `l1_b` for a per-loss step).
     prefix: String,
-    pub(super) params: Vec<Ident>,
-    pub(super) inputs: Vec<Ident>,
+    pub(crate) params: Vec<Ident>,
+    pub(crate) inputs: Vec<Ident>,
 }
 
 impl Cx<'_> {
     /// A `MatRef` expression for a node with a value outside any loop.
-    pub(super) fn read(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn read(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
         match n.op {
             Op::Input(k) => {
@@ -99,7 +99,7 @@ impl Cx<'_> {
     }
 
     /// A `MatMut` expression for the buffer of a node.
-    pub(super) fn write(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn write(&self, id: NodeId) -> TokenStream {
         if let Some(f) = &self.grad_of[id.index()] {
             return quote!(grads.#f.as_mut());
         }
@@ -131,7 +131,7 @@ impl Cx<'_> {
     /// Whether a value is one number per example held in a workspace buffer: such buffers
     /// are stored as a `B × 1` column (contiguous, unpadded) and read as its `1 × B`
     /// transpose.
-    pub(super) fn row_buffer(&self, id: NodeId) -> bool {
+    pub(crate) fn row_buffer(&self, id: NodeId) -> bool {
         let n = self.g.node(id);
         match n.op {
             Op::Input(_) | Op::Param(_) | Op::Const(_) => false,
@@ -148,7 +148,7 @@ impl Cx<'_> {
     /// The column a leaf of this column count is read at in the current loop, whose index is
     /// `j`: its only column, the loop's, or its example's (a value per example read in a loop
     /// over the `N` columns of each example: column `j / N`).
-    pub(super) fn example_col(&self, cols: Cols) -> TokenStream {
+    pub(crate) fn example_col(&self, cols: Cols) -> TokenStream {
         match (cols, self.loop_cols.get()) {
             (Cols::Fixed(1), _) => quote!(0),
             (Cols::EXAMPLE, Cols::Batch(n)) if n > 1 => quote!((j / #n)),
@@ -159,7 +159,7 @@ impl Cx<'_> {
     /// Whether a loop reads this value through column slices of an owned matrix (a parameter
     /// or a workspace buffer) rather than by checked indexing (inputs, which are caller views
     /// of any layout).
-    pub(super) fn sliced(&self, id: NodeId) -> bool {
+    pub(crate) fn sliced(&self, id: NodeId) -> bool {
         match self.g.node(id).op {
             Op::Input(_) => false,
             Op::Param(_) => true,
@@ -169,7 +169,7 @@ impl Cx<'_> {
     }
 
     /// The owned matrix holding a parameter or a buffered value (`self.omega_0`, `ws.b3`).
-    pub(super) fn owner(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn owner(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
         match n.op {
             Op::Param(k) => {
@@ -193,10 +193,10 @@ impl Cx<'_> {
     }
 
     /// The local name of a value read in a loop: the spec's name (`h_1`, `d_h_1`), else `v12`.
-    pub(super) fn local(&self, id: NodeId) -> Ident {
+    pub(crate) fn local(&self, id: NodeId) -> Ident {
         self.locals[id.index()].clone()
     }
-    pub(super) fn labels(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn labels(&self, id: NodeId) -> TokenStream {
         match self.g.node(id).op {
             Op::Input(k) => {
                 let y = &self.inputs[k as usize];
@@ -207,7 +207,7 @@ impl Cx<'_> {
     }
 
     /// A doc-comment-free marker of what a statement computes: the spec name if it has one.
-    pub(super) fn comment(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn comment(&self, id: NodeId) -> TokenStream {
         match &self.comments[id.index()] {
             Some(text) => quote!(let _ = #text;),
             None => TokenStream::new(),
@@ -218,7 +218,7 @@ impl Cx<'_> {
 impl<'g> Cx<'g> {
     /// The emission context of one graph: its plan, the spec line of every node, the local
     /// names of values, and the prefix of its buffers.
-    pub(super) fn new(
+    pub(crate) fn new(
         g: &'g Graph,
         krate: &TokenStream,
         source: &Source<'_>,
@@ -324,7 +324,7 @@ impl<'g> Cx<'g> {
     }
 
     /// The buffer fields of this graph's workspace, with their initial `Mat::zeros`.
-    pub(super) fn buffers(&self, faer: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    pub(crate) fn buffers(&self, faer: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
         let mut fields = Vec::new();
         let mut init = Vec::new();
         let mut used = vec![false; self.plan.buffers.len()];
@@ -357,7 +357,7 @@ impl<'g> Cx<'g> {
                 _ => None,
             })
             .collect();
-        if let Some(value) = super::conv::scratch_init(&self.rt, faer, &convs) {
+        if let Some(value) = crate::ir::conv::scratch_init(&self.rt, faer, &convs) {
             let name = self.conv_scratch();
             fields.push(quote!(#name: #faer::Mat<T>,));
             init.push(quote!(#name: #value,));
@@ -367,13 +367,13 @@ impl<'g> Cx<'g> {
 
     /// The workspace field of this graph's patch matrix, the scratch of its convolutions
     /// (`b_conv`, `l1_b_conv`).
-    pub(super) fn conv_scratch(&self) -> proc_macro2::Ident {
+    pub(crate) fn conv_scratch(&self) -> proc_macro2::Ident {
         format_ident!("{}_conv", self.prefix)
     }
 }
 
 /// The column count of a value in generated code: `batch`, `(N * batch)` or a constant.
-pub(super) fn cols_tokens(cols: Cols) -> TokenStream {
+pub(crate) fn cols_tokens(cols: Cols) -> TokenStream {
     match cols {
         Cols::EXAMPLE => quote!(batch),
         Cols::Batch(n) => quote!((#n * batch)),

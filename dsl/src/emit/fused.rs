@@ -1,17 +1,18 @@
 //! Element-wise loops: one loop per fusion group of the plan, column by column over slices
 //! of the owned matrices, whose element expression reads the group's leaves with
 //! broadcasting by shape (and may write the buffer of a leaf it reads for the last time).
+//! Each fused op's own expression is its family's (`ir::op::elem`); this module reads the
+//! leaves and writes the loop.
 
 use super::cx::{Cx, cols_tokens};
-use crate::ir::extreme::{ExtPart, Extreme};
-use crate::ir::{Cols, NodeId, Op, Unary};
+use crate::ir::{Cols, NodeId, Op};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 impl Cx<'_> {
     /// The element `(r, j)` of a node inside a fused loop; leaves are read through the
     /// local views bound before the loop, and broadcast by their own shape.
-    fn elem(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
+    pub(crate) fn elem(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
         let n = self.g.node(id);
         if let Op::Const(c) = n.op {
             let v = c.0;
@@ -69,17 +70,13 @@ impl Cx<'_> {
             && self.plan.buffer[id.index()] == self.in_place.get()
     }
 
-    fn unary(&self, u: Unary, a: TokenStream) -> TokenStream {
-        unary_call(&self.rt, u, a)
-    }
-
     /// An element-wise root: one loop over its fusion group, column by column, on slices
     /// whose length is the (constant) row count, so the inner loop carries no bounds checks;
     /// bias gradients that sum its value over the batch are accumulated in the same loop.
     ///
     /// The root may also be a sum over the batch (`SumCols`) whose argument's group the plan
     /// fused into it: then the loop runs over the argument and only accumulates the sum.
-    pub(super) fn element_loop(&self, id: NodeId) -> TokenStream {
+    pub(crate) fn element_loop(&self, id: NodeId) -> TokenStream {
         let n = self.g.node(id);
         let sum = n.op == Op::SumCols;
         debug_assert!(
@@ -219,83 +216,10 @@ impl Cx<'_> {
         [binds.collect(), rowwise.collect(), slices.collect()]
     }
 
-    /// The root of a fusion group: its own op over its arguments (fused or read).
+    /// The root of a fusion group: its own op over its arguments (fused or read), its
+    /// family's element expression (`ir::op::elem`).
     fn elem_root(&self, id: NodeId, leaves: &mut Vec<NodeId>) -> TokenStream {
-        let n = self.g.node(id);
-        let sub = |k: usize, leaves: &mut Vec<NodeId>| self.elem(n.args[k], leaves);
-        match n.op {
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                let a = sub(0, leaves);
-                let b = sub(1, leaves);
-                match n.op {
-                    Op::Add => quote!((#a + #b)),
-                    Op::Sub => quote!((#a - #b)),
-                    Op::Mul => quote!((#a * #b)),
-                    _ => quote!((#a / #b)),
-                }
-            }
-            Op::Broadcast | Op::StopGradient => sub(0, leaves),
-            Op::Unary(u) => {
-                let a = sub(0, leaves);
-                self.unary(u, a)
-            }
-            // `nnspec_ops::Extreme::first`, the one comparison: a tie keeps the first value.
-            Op::Extreme(e) => {
-                let (xa, xb) = (sub(0, leaves), sub(1, leaves));
-                let which = match e.which {
-                    Extreme::Max => quote!(Max),
-                    Extreme::Min => quote!(Min),
-                };
-                let rt = &self.rt;
-                let kept = quote!(#rt::ops::Extreme::#which.first(#xa, #xb));
-                match e.part {
-                    ExtPart::Pick => {
-                        let (ha, hb) = (sub(2, leaves), sub(3, leaves));
-                        quote!((if #kept { #ha } else { #hb }))
-                    }
-                    ExtPart::First => {
-                        let g = sub(2, leaves);
-                        quote!((if #kept { #g } else { T::ZERO }))
-                    }
-                    ExtPart::Second => {
-                        let g = sub(2, leaves);
-                        quote!((if #kept { T::ZERO } else { #g }))
-                    }
-                }
-            }
-            Op::Input(_)
-            | Op::Param(_)
-            | Op::Const(_)
-            | Op::Identity
-            | Op::SumRows
-            | Op::SumCols
-            | Op::SumExampleCols
-            | Op::MatMul { .. }
-            | Op::ExampleMatMul { .. }
-            | Op::ExampleTranspose
-            | Op::ExampleCol(_)
-            | Op::PlaceExampleCol { .. }
-            | Op::SumExamples
-            | Op::TileExamples
-            | Op::Transpose
-            | Op::Softmax
-            | Op::LogSumExp
-            | Op::Row(_)
-            | Op::PickLabel { .. }
-            | Op::OneHot { .. }
-            | Op::PlaceRow { .. }
-            | Op::Conv(_)
-            | Op::MaxPool(_)
-            | Op::Reshape { .. }
-            | Op::ConcatRows
-            | Op::SliceRows { .. }
-            | Op::Diag
-            | Op::DiagPart
-            | Op::Softmask
-            | Op::MaxNe(_)
-            | Op::Table(_)
-            | Op::BatchStat { .. } => quote!(compile_error!("internal: not an element-wise root")),
-        }
+        crate::ir::op::elem(self, id, leaves)
     }
 }
 
@@ -320,35 +244,5 @@ fn sum_loop(
         let acc = &mut #d.col_as_slice_mut(0)[..#rows];
         acc.fill(T::ZERO);
         #body
-    }
-}
-
-/// `Unary::Relu.apply(a)`: the function's one formula (`nnspec-ops`), with the function a
-/// constant so that the call inlines to the formula alone. The variant is written as its
-/// `Debug` form (`LRelu(F64(0.1))`), with paths, so no variant is listed here.
-fn unary_call(rt: &TokenStream, u: Unary, a: TokenStream) -> TokenStream {
-    let text = format!("{rt}::Unary::{u:?}").replace("F64(", &format!("{rt}::F64("));
-    let f: TokenStream = text.parse().unwrap_or_else(|_| {
-        quote!(compile_error!(
-            "nnspec: an element-wise function without a Rust form"
-        ))
-    });
-    quote!(#f.apply(#a))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Unary, unary_call};
-    use quote::quote;
-
-    #[test]
-    fn every_element_wise_function_is_emitted_as_a_rust_expression() {
-        let rt = quote!(::nnspec::__private::runtime);
-        for &u in Unary::EXAMPLES {
-            let e = unary_call(&rt, u, quote!(x)).to_string();
-            assert!(!e.contains("compile_error"), "{u:?}: {e}");
-            assert!(e.contains(". apply (x)"), "{u:?}: {e}");
-            syn::parse_str::<syn::Expr>(&e).unwrap_or_else(|err| panic!("{u:?}: {e}: {err}"));
-        }
     }
 }

@@ -6,9 +6,7 @@
 //! plan, and straight-line `forward` / `loss_and_grad` bodies that call the `nnspec-runtime`
 //! kernels: GEMMs with transposes as views, one loop per fusion group, no allocation once the
 //! workspace exists. Class labels are passed as `&[usize]`.
-mod concat;
-mod conv;
-mod cx;
+pub(crate) mod cx;
 mod docs;
 mod fused;
 mod impls;

@@ -142,8 +142,14 @@ pub(super) fn op(
             "_place_column",
             format!("_place_column({}, {k}, {n})", x(0)),
         ),
-        Op::Conv(_) | Op::MaxPool(_) | Op::MaxNe(_) | Op::BatchStat { .. } => {
-            return Err(unexported(node.op).into());
+        // The ops no target expresses yet, named for the refusal.
+        Op::Conv(_) => return Err("a convolution".into()),
+        Op::MaxPool(_) => return Err("max pooling".into()),
+        Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
+        Op::BatchStat { .. } => {
+            return Err(
+                "batch normalisation (a statistic over the batch with a running value)".into(),
+            );
         }
         Op::Extreme(e) => extreme(d, e, &a, args)?,
         Op::Reshape { rows, cols } => helped(
@@ -164,16 +170,6 @@ pub(super) fn op(
         ),
         Op::Table(k) => atom(format!("{np}.asarray(_TABLE_{k}, {})", d.dtype)),
     })
-}
-
-/// The ops no target expresses yet, named for the refusal.
-fn unexported(op: Op) -> &'static str {
-    match op {
-        Op::Conv(_) => "a convolution",
-        Op::MaxPool(_) => "max pooling",
-        Op::MaxNe(_) => "the maximum over neighbours `MaxNe`",
-        _ => "batch normalisation (a statistic over the batch with a running value)",
-    }
 }
 
 /// `Extreme`'s pick: `where(a ≥ b, x, y)` (`≤` for `min`); its gradient parts are not

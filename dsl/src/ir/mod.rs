@@ -6,21 +6,20 @@
 //! per-example equations become batched operations on `D × B` matrices (one column per
 //! example), parameters are fixed-size, a scalar is `1 × 1`.
 //!
-//! The IR knows nothing about differentiation: `ad` builds gradients out of the same ops.
-//! [`Op::infer`] is the one shape rule per op, used when building and by [`verify`] after every
-//! pass. The text form ([`Graph`]'s `Display`, like a jaxpr) is what every snapshot shows.
+//! `ad` builds gradients out of the same ops. [`Op::infer`] is the one shape rule per op,
+//! used when building and by [`verify`] after every pass. Everything an op is besides its
+//! meaning — its shape rule, its VJP, folding, whether it fuses, how it is emitted — is in
+//! the module of its family under `op/`. The text form ([`Graph`]'s `Display`, like a jaxpr)
+//! is what every snapshot shows.
 
-mod concat;
-pub mod conv;
-pub mod extreme;
-mod graph_ops;
 pub mod lower;
-pub mod pool;
+pub(crate) mod op;
 mod print;
 pub mod size;
 pub mod trained;
 mod verify;
 
+pub use op::{conv, extreme, pool};
 pub use verify::verify;
 
 use crate::diag::Span;
@@ -43,7 +42,8 @@ pub use crate::shape::layout::{Cols, Shape};
 /// functions, with their formulas) are defined once in `nnspec-ops`.
 pub use nnspec_ops::{F64, Unary};
 
-/// The operations of the IR. Each variant's doc gives its meaning; [`Op::infer`] its shape rule.
+/// The operations of the IR. Each variant's doc gives its meaning; [`Op::infer`] its shape rule;
+/// `op/` the family that holds everything else about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// Data input `index` of the model (`rows × B`), or a class label as a number (`1 × B`).
@@ -194,10 +194,10 @@ pub enum Op {
     DiagPart,
     /// `Softmask[S, M]` (eq. 13.24): column by column, a softmax over the entries of `S`
     /// where the mask `M` is not zero, exactly zero elsewhere; `M` of `S`'s shape or one
-    /// fixed block shared by every example (`graph_ops`).
+    /// fixed block shared by every example (`op::softmax`).
     Softmask,
     /// `MaxNe[H, A]` (eq. 13.21) for every node at once, or the part of its gradient that
-    /// puts the cotangent back at the maximisers (`graph_ops`; the parts are max pooling's,
+    /// puts the cotangent back at the maximisers (`op::pool`; the parts are max pooling's,
     /// `pool::PoolPart`): `Pick (H, A, X)`, for node `n` and row `d`, `X[d, m]` at the
     /// neighbour `m` (`A[m, n] ≠ 0`) where `H[d, m]` is largest, 0 for a node with no
     /// neighbour; `Place (H, A, G)`, `G` put back at those neighbours.
@@ -526,359 +526,6 @@ impl fmt::Display for ShapeError {
             ShapeError::AtNode { node, error } => write!(f, "%{node}: {error}"),
             ShapeError::AfterPass { pass, error } => write!(f, "after `{pass}`: {error}"),
         }
-    }
-}
-
-impl Op {
-    /// The shape rule: the node's shape from its arguments' shapes, or why they do not fit.
-    /// `Const`, `Input`, `Param` and `Broadcast` take their shape from the node itself, passed
-    /// as `declared`.
-    pub fn infer(&self, args: &[Shape], declared: Shape) -> Result<Shape, ShapeError> {
-        if let Some(n) = self.arity_of() {
-            self.arity(args, n)?;
-        }
-        match *self {
-            Op::Input(_) | Op::Param(_) | Op::Const(_) => Ok(declared),
-            Op::Identity => match declared.cols {
-                Cols::Fixed(c) if c == declared.rows => Ok(declared),
-                _ => Err(ShapeError::Operands {
-                    op: *self,
-                    args: vec![declared],
-                }),
-            },
-            Op::Add | Op::Sub | Op::Mul | Op::Div => self.same(args[0], args[1]),
-            Op::Unary(_) | Op::Softmax | Op::StopGradient => Ok(args[0]),
-            Op::BatchStat { .. } => match args[0].cols {
-                Cols::Fixed(_) => Ok(args[0]),
-                Cols::Batch(_) => Err(ShapeError::Operands {
-                    op: *self,
-                    args: args.to_vec(),
-                }),
-            },
-            Op::Broadcast => broadcast_shape(args[0], declared),
-            Op::SumRows | Op::LogSumExp => Ok(Shape {
-                rows: 1,
-                cols: args[0].cols,
-            }),
-            Op::SumCols => Ok(Shape::fixed(args[0].rows, 1)),
-            Op::SumExampleCols => sum_example_cols_shape(args[0]),
-            Op::Row(k) => row_shape(k, args[0]),
-            Op::PickLabel { .. } => pick_label_shape(args[0], args[1]),
-            Op::OneHot { rows, .. } | Op::PlaceRow { rows, .. } => {
-                self.place_row_shape(rows, args[0])
-            }
-            Op::Transpose => transpose_shape(args[0]),
-            Op::MatMul { ta, tb } => matmul_shape(ta, tb, args[0], args[1]),
-            Op::ExampleMatMul { ta, tb } => example_matmul_shape(ta, tb, args[0], args[1]),
-            Op::SumExamples => sum_examples_shape(args[0]),
-            Op::TileExamples => tile_examples_shape(args[0], declared),
-            Op::ExampleCol(k) => example_col_shape(k, args[0]),
-            Op::PlaceExampleCol { k, n } => self.place_example_col_shape(k, n, args[0]),
-            Op::ExampleTranspose => example_transpose_shape(args[0]),
-            Op::Conv(c) => c.infer(args[0], args[1]),
-            Op::MaxPool(p) => p.infer(args[0], args[1]),
-            Op::Extreme(e) => e.infer(args),
-            Op::Reshape { rows, cols } => pool::reshape_shape(rows, cols, args[0]),
-            Op::ConcatRows => concat::concat_rows_shape(self, args),
-            Op::Diag => graph_ops::diag_shape(args[0]),
-            Op::DiagPart => graph_ops::diag_part_shape(args[0]),
-            Op::Softmask => graph_ops::softmask_shape(args[0], args[1]),
-            Op::MaxNe(_) => graph_ops::max_ne_shape(*self, args),
-            Op::Table(_) => graph_ops::table_shape(*self, declared),
-            Op::SliceRows { start, rows } => concat::slice_rows_shape(self, start, rows, args[0]),
-        }
-    }
-
-    /// How many arguments the op takes; `None` for the ops of any number (`ConcatRows`) or of
-    /// several forms (`Extreme`), which check their arguments in their own rule.
-    pub fn arity_of(&self) -> Option<usize> {
-        Some(match *self {
-            Op::Input(_) | Op::Param(_) | Op::Const(_) | Op::Identity | Op::Table(_) => 0,
-            Op::Unary(_)
-            | Op::Softmax
-            | Op::StopGradient
-            | Op::BatchStat { .. }
-            | Op::Broadcast
-            | Op::SumRows
-            | Op::LogSumExp
-            | Op::SumCols
-            | Op::SumExampleCols
-            | Op::Row(_)
-            | Op::OneHot { .. }
-            | Op::PlaceRow { .. }
-            | Op::Transpose
-            | Op::SumExamples
-            | Op::TileExamples
-            | Op::ExampleCol(_)
-            | Op::PlaceExampleCol { .. }
-            | Op::ExampleTranspose
-            | Op::Reshape { .. }
-            | Op::Diag
-            | Op::DiagPart
-            | Op::SliceRows { .. } => 1,
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::PickLabel { .. }
-            | Op::MatMul { .. }
-            | Op::ExampleMatMul { .. }
-            | Op::Conv(_)
-            | Op::MaxPool(_)
-            | Op::Softmask => 2,
-            Op::MaxNe(_) => 3,
-            Op::Extreme(_) | Op::ConcatRows => return None,
-        })
-    }
-
-    /// `n` arguments, or why not.
-    fn arity(&self, args: &[Shape], n: usize) -> Result<(), ShapeError> {
-        if args.len() == n {
-            Ok(())
-        } else {
-            Err(ShapeError::Arity {
-                op: *self,
-                want: n,
-                got: args.len(),
-            })
-        }
-    }
-
-    /// Two operands of one shape (element-wise arithmetic).
-    fn same(&self, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
-        if a == b {
-            Ok(a)
-        } else {
-            Err(ShapeError::Operands {
-                op: *self,
-                args: vec![a, b],
-            })
-        }
-    }
-
-    /// `OneHot`, `PlaceRow`: a `1 × c` row to `rows × c`.
-    fn place_row_shape(&self, rows: u32, a: Shape) -> Result<Shape, ShapeError> {
-        if a.rows == 1 {
-            Ok(Shape {
-                rows: rows as usize,
-                cols: a.cols,
-            })
-        } else {
-            Err(ShapeError::Operands {
-                op: *self,
-                args: vec![a],
-            })
-        }
-    }
-
-    /// `PlaceExampleCol { k, n }`: one column per example to column `k` of `n`.
-    fn place_example_col_shape(&self, k: u32, n: u32, a: Shape) -> Result<Shape, ShapeError> {
-        if a.cols == Cols::EXAMPLE && k < n {
-            Ok(Shape::batch_matrix(a.rows, n as usize))
-        } else {
-            Err(ShapeError::Operands {
-                op: *self,
-                args: vec![a],
-            })
-        }
-    }
-}
-
-/// `Broadcast`: a `1`-sized dimension repeated to the declared shape.
-fn broadcast_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
-    let rows_ok = a.rows == to.rows || a.rows == 1;
-    let cols_ok = a.cols == to.cols
-        || a.cols == Cols::Fixed(1)
-        || (a.cols == Cols::EXAMPLE && to.cols.is_batch());
-    if rows_ok && cols_ok {
-        Ok(to)
-    } else {
-        Err(ShapeError::Broadcast { from: a, to })
-    }
-}
-
-/// `SumExampleCols`: `r × NB → r × B`.
-fn sum_example_cols_shape(a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Batch(_) => Ok(Shape::batch(a.rows)),
-        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
-            what: "a sum of each example's columns",
-            shape: a,
-        }),
-    }
-}
-
-/// `Row(k)`: `r × c → 1 × c`, for `k < r`.
-fn row_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
-    if (k as usize) < a.rows {
-        Ok(Shape {
-            rows: 1,
-            cols: a.cols,
-        })
-    } else {
-        Err(ShapeError::Row { k, shape: a })
-    }
-}
-
-/// `PickLabel`: one label per column of `x`.
-fn pick_label_shape(x: Shape, labels: Shape) -> Result<Shape, ShapeError> {
-    if labels.rows == 1 && labels.cols == x.cols {
-        Ok(Shape {
-            rows: 1,
-            cols: x.cols,
-        })
-    } else {
-        Err(ShapeError::Labels { labels, of: x })
-    }
-}
-
-/// `Transpose`: fixed shapes only.
-fn transpose_shape(a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Fixed(c) => Ok(Shape::fixed(c, a.rows)),
-        Cols::Batch(_) => Err(ShapeError::TransposedBatch),
-    }
-}
-
-/// `SumExamples`: `r × NB → r × N`, the sum over the batch of a matrix per example.
-fn sum_examples_shape(a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Batch(n) => Ok(Shape::fixed(a.rows, n)),
-        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
-            what: "a sum over the batch",
-            shape: a,
-        }),
-    }
-}
-
-/// `TileExamples`: `r × N → r × NB`, the same matrix for every example.
-fn tile_examples_shape(a: Shape, to: Shape) -> Result<Shape, ShapeError> {
-    match (a.cols, to.cols) {
-        (Cols::Fixed(c), Cols::Batch(n)) if c == n && a.rows == to.rows => Ok(to),
-        _ => Err(ShapeError::Broadcast { from: a, to }),
-    }
-}
-
-/// `ExampleCol(k)`: column `k` of each example, `r × NB → r × B`.
-fn example_col_shape(k: u32, a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Batch(n) if (k as usize) < n => Ok(Shape::batch(a.rows)),
-        _ => Err(ShapeError::ExampleCol { k, shape: a }),
-    }
-}
-
-/// `ExampleTranspose`: `r × NB → N × rB`.
-fn example_transpose_shape(a: Shape) -> Result<Shape, ShapeError> {
-    match a.cols {
-        Cols::Batch(n) => Ok(Shape::batch_matrix(n, a.rows)),
-        Cols::Fixed(_) => Err(ShapeError::NotPerExample {
-            what: "a transpose per example",
-            shape: a,
-        }),
-    }
-}
-
-impl Op {
-    /// Whether the op computes each entry from the same entry of its arguments (or a
-    /// broadcast one): such ops fuse into one loop (`opt::plan`), emitted by
-    /// `emit`'s element-wise loop. The one place this is decided.
-    pub fn is_elementwise(self) -> bool {
-        match self {
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Unary(_)
-            | Op::Broadcast
-            | Op::Const(_)
-            | Op::Extreme(_)
-            | Op::StopGradient => true,
-            Op::Input(_)
-            | Op::BatchStat { .. }
-            | Op::Param(_)
-            | Op::Identity
-            | Op::SumRows
-            | Op::SumCols
-            | Op::SumExampleCols
-            | Op::MatMul { .. }
-            | Op::ExampleMatMul { .. }
-            | Op::Transpose
-            | Op::ExampleTranspose
-            | Op::ExampleCol(_)
-            | Op::PlaceExampleCol { .. }
-            | Op::SumExamples
-            | Op::TileExamples
-            | Op::Softmax
-            | Op::LogSumExp
-            | Op::Row(_)
-            | Op::PickLabel { .. }
-            | Op::OneHot { .. }
-            | Op::PlaceRow { .. }
-            | Op::Conv(_)
-            | Op::MaxPool(_)
-            | Op::Reshape { .. }
-            | Op::ConcatRows
-            | Op::SliceRows { .. }
-            | Op::Diag
-            | Op::DiagPart
-            | Op::Softmask
-            | Op::MaxNe(_)
-            | Op::Table(_) => false,
-        }
-    }
-}
-
-/// The shape rule of `op(a) op(b)`. The left operand gives the rows and an inner dimension;
-/// the right one the inner dimension and the columns. An inner dimension of `B` (or `NB`)
-/// contracts over the batch (a gradient's sum over examples, `G Xᵀ`).
-fn matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
-    let (rows, inner_a) = match (ta, a.cols) {
-        (false, c) => (a.rows, c),
-        (true, Cols::Fixed(c)) => (c, Cols::Fixed(a.rows)),
-        (true, Cols::Batch(_)) => {
-            return Err(ShapeError::TransposedLeftBatch);
-        }
-    };
-    let (inner_b, cols) = if tb {
-        (b.cols, Cols::Fixed(b.rows))
-    } else {
-        (Cols::Fixed(b.rows), b.cols)
-    };
-    if inner_a == inner_b {
-        Ok(Shape { rows, cols })
-    } else {
-        Err(ShapeError::Product {
-            per_example: false,
-            a,
-            ta,
-            b,
-            tb,
-        })
-    }
-}
-
-/// The shape rule of the per-example product `op(a_b) op(b_b)`: each operand's block per
-/// example (`rows × n` of a `rows × nB` value, or the whole of a fixed one), transposed by
-/// its flag, must fit, and one operand at least is per example; the result has the left
-/// block's rows and, per example, the right block's columns.
-fn example_matmul_shape(ta: bool, tb: bool, a: Shape, b: Shape) -> Result<Shape, ShapeError> {
-    let block = |s: Shape, flag: bool| {
-        let n = match s.cols {
-            Cols::Batch(n) | Cols::Fixed(n) => n,
-        };
-        if flag { (n, s.rows) } else { (s.rows, n) }
-    };
-    let ((m, k), (k2, p)) = (block(a, ta), block(b, tb));
-    if k == k2 && (a.cols.is_batch() || b.cols.is_batch()) {
-        Ok(Shape::batch_matrix(m, p))
-    } else {
-        Err(ShapeError::Product {
-            per_example: true,
-            a,
-            ta,
-            b,
-            tb,
-        })
     }
 }
 

@@ -55,7 +55,28 @@ impl fmt::Display for Op {
             Op::Reshape { rows, cols } => write!(f, "reshape[{rows}×{cols}]"),
             Op::SliceRows { start, rows } => write!(f, "slice_rows[{start}, {rows}]"),
             Op::Table(k) => write!(f, "table[{k}]"),
-            other => f.write_str(&to_snake(&format!("{other:?}"))),
+            // The default: the variant's name in snake case (`sum_rows`).
+            Op::Identity
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Broadcast
+            | Op::StopGradient
+            | Op::SumRows
+            | Op::SumCols
+            | Op::SumExampleCols
+            | Op::SumExamples
+            | Op::TileExamples
+            | Op::Softmax
+            | Op::LogSumExp
+            | Op::Softmask
+            | Op::Transpose
+            | Op::ExampleTranspose
+            | Op::ConcatRows
+            | Op::Diag
+            | Op::DiagPart
+            | Op::BatchStat { .. } => f.write_str(&to_snake(&format!("{self:?}"))),
         }
     }
 }

@@ -23,8 +23,26 @@
 //! out), an image `H × W` is the matrix per example `H × (W·B)` and the kernel `K_1 × K_2`
 //! (a vector `D × B` and a kernel `K × 1` in 1-D). With one channel both are the same numbers
 //! in the same order.
+//!
+//! Each part is bilinear, so the VJP of each is the other two: `y = ω ⋆ x`: `∂ω = Kernel(x,
+//! ḡ)`, `∂x = Input(ω, ḡ)`; `z = Input(ω, g)`: `∂ω = Kernel(z̄, g)`, `∂g = ω ⋆ z̄`; `w =
+//! Kernel(x, g)`: `∂x = Input(w̄, g)`, `∂g = w̄ ⋆ x`. It does not fuse.
+//!
+//! Emitted: `runtime::conv::conv(Part::…, dst, a, b, scratch, Geom { … })` with channels in
+//! rows (im2col and GEMM, the scratch the workspace's patch matrix, `scratch_init`), or
+//! `runtime::conv::conv_direct(Part::…, …)` with one channel (direct loops, no scratch), the
+//! geometry a literal. Interpreted in `src/interp.rs::eval_node` (`conv`) by the same two
+//! kernels, its patch matrix allocated per call.
 
-use super::{Cols, Op, Shape, ShapeError};
+use super::super::{Cols, NodeId, Op, Shape, ShapeError};
+use super::Contribs;
+use crate::ad::Builder;
+use crate::emit::cx::Cx;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A convolution is a kernel call, not a loop.
+pub(crate) const FUSES: bool = false;
 
 /// Which of the three bilinear maps of a convolution an op computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,4 +172,88 @@ impl Conv {
             x(self.n_out)
         )
     }
+}
+
+/// The three bilinear parts of a convolution, each differentiated into the other two: `y =
+/// ω ⋆ x`: `∂ω = Kernel(x, ḡ)`, `∂x = Input(ω, ḡ)`; `z = Input(ω, g)`: `∂ω = Kernel(z̄, g)`,
+/// `∂g = ω ⋆ z̄`; `w = Kernel(x, g)`: `∂x = Input(w̄, g)`, `∂g = w̄ ⋆ x`.
+pub(crate) fn vjp(
+    b: &mut Builder<'_>,
+    c: Conv,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    use ConvPart::{Forward, Input, Kernel};
+    let (p, q) = (x[0], x[1]);
+    Ok(match c.part {
+        Forward => vec![
+            Some(b.op(c.part(Kernel), &[q, g])?),
+            Some(b.op(c.part(Input), &[p, g])?),
+        ],
+        Input => vec![
+            Some(b.op(c.part(Kernel), &[g, q])?),
+            Some(b.op(c.part(Forward), &[p, g])?),
+        ],
+        Kernel => vec![
+            Some(b.op(c.part(Input), &[g, q])?),
+            Some(b.op(c.part(Forward), &[g, p])?),
+        ],
+    })
+}
+
+/// `rt::conv::conv(Part::…, dst, a, b, scratch, Geom { … });` with channels in rows, the
+/// scratch the workspace's patch matrix (`scratch_init`); with one channel, whose kernel
+/// is the runtime's direct loops (`Geom::uses_gemm` is `chan_rows`), `conv_direct` and no
+/// scratch.
+pub(crate) fn stmt(cx: &Cx<'_>, id: NodeId, c: Conv) -> TokenStream {
+    let rt = &cx.rt;
+    let dst = cx.write(id);
+    let n = cx.g.node(id);
+    let (a, b) = (cx.read(n.args[0]), cx.read(n.args[1]));
+    let s = cx.conv_scratch();
+    let part = match c.part {
+        ConvPart::Forward => quote!(#rt::conv::Part::Forward),
+        ConvPart::Input => quote!(#rt::conv::Part::Input),
+        ConvPart::Kernel => quote!(#rt::conv::Part::Kernel),
+    };
+    let geom = geom(rt, c);
+    if c.chan_rows {
+        quote!(#rt::conv::conv(#part, #dst, #a, #b, ws.#s.as_mut(), #geom);)
+    } else {
+        quote!(#rt::conv::conv_direct(#part, #dst, #a, #b, #geom);)
+    }
+}
+
+/// The workspace's patch matrix for the convolutions of a graph, sized by the runtime
+/// (`conv::scratch_for`) from their geometries: `None` without a convolution with channels
+/// in rows (the only ones with a patch matrix).
+pub(crate) fn scratch_init(
+    rt: &TokenStream,
+    faer: &TokenStream,
+    convs: &[Conv],
+) -> Option<TokenStream> {
+    let convs: Vec<Conv> = convs.iter().copied().filter(|c| c.chan_rows).collect();
+    if convs.is_empty() {
+        return None;
+    }
+    let geoms = convs.iter().map(|c| geom(rt, *c));
+    Some(quote!({
+        let (rows, cols) = #rt::conv::scratch_for(&[#(#geoms),*]);
+        #faer::Mat::zeros(rows, cols * max_batch)
+    }))
+}
+
+/// The geometry as a literal `rt::conv::Geom { … }`.
+fn geom(rt: &TokenStream, c: Conv) -> TokenStream {
+    let (c_in, c_out) = (c.c_in as usize, c.c_out as usize);
+    let pair = |v: [u32; 2]| {
+        let (a, b) = (v[0] as usize, v[1] as usize);
+        quote!([#a, #b])
+    };
+    let (k, pad, stride, dil) = (pair(c.k), pair(c.pad), pair(c.stride), pair(c.dil));
+    let (n_in, n_out, chan_rows) = (pair(c.n_in), pair(c.n_out), c.chan_rows);
+    quote!(#rt::conv::Geom {
+        c_in: #c_in, c_out: #c_out, k: #k, pad: #pad, stride: #stride, dil: #dil,
+        n_in: #n_in, n_out: #n_out, chan_rows: #chan_rows,
+    })
 }

@@ -12,9 +12,22 @@
 //! `nnspec_ops::Extreme::first`: a tie keeps the first value, so the subgradient at a tie
 //! goes to the first argument and a left fold keeps the first maximiser. `argmax` is a `Pick`
 //! of constants (the indices), so no gradient flows through it.
+//!
+//! Emitted: in a fused loop, as the element expression `if Extreme::Max.first(xa, xb) { ha }
+//! else { hb }` (the root of a group is `Cx::element_loop`). Interpreted in
+//! `src/interp.rs::eval_node` (`extreme`) by `runtime::extreme::pick`/`place`, which call the
+//! same `Extreme::first`.
 
-use super::{Op, Shape, ShapeError};
+use super::super::{Node, NodeId, Op, Shape, ShapeError};
+use super::Contribs;
+use crate::ad::Builder;
+use crate::emit::cx::Cx;
 pub use nnspec_ops::Extreme;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The maximum is element-wise: it fuses into loops.
+pub(crate) const FUSES: bool = true;
 
 /// Which part of a selection an op computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,6 +80,54 @@ impl Ext {
                 op,
                 args: args.to_vec(),
             })
+        }
+    }
+}
+
+/// Each part of a maximum is constant in the selecting `xa`, `xb` and linear in the rest:
+/// `∂Pick(xa, xb, ha, hb)/∂ha = First(xa, xb, ḡ)`, `∂/∂hb = Second(xa, xb, ḡ)`; `First`
+/// and `Second` are masks, each its own transpose: `∂First(xa, xb, g)/∂g = First(xa, xb, ḡ)`.
+pub(crate) fn vjp(
+    b: &mut Builder<'_>,
+    e: Ext,
+    x: &[NodeId],
+    g: NodeId,
+) -> Result<Contribs, ShapeError> {
+    let place = |b: &mut Builder<'_>, part| b.op(e.part(part), &[x[0], x[1], g]);
+    Ok(match e.part {
+        ExtPart::Pick => vec![
+            None,
+            None,
+            Some(place(b, ExtPart::First)?),
+            Some(place(b, ExtPart::Second)?),
+        ],
+        part @ (ExtPart::First | ExtPart::Second) => vec![None, None, Some(place(b, part)?)],
+    })
+}
+
+/// The element expression of a part, by `nnspec_ops::Extreme::first`, the one comparison: a
+/// tie keeps the first value.
+pub(crate) fn elem(cx: &Cx<'_>, e: Ext, n: &Node, leaves: &mut Vec<NodeId>) -> TokenStream {
+    let mut sub = |k: usize| cx.elem(n.args[k], leaves);
+    let (xa, xb) = (sub(0), sub(1));
+    let which = match e.which {
+        Extreme::Max => quote!(Max),
+        Extreme::Min => quote!(Min),
+    };
+    let rt = &cx.rt;
+    let kept = quote!(#rt::ops::Extreme::#which.first(#xa, #xb));
+    match e.part {
+        ExtPart::Pick => {
+            let (ha, hb) = (sub(2), sub(3));
+            quote!((if #kept { #ha } else { #hb }))
+        }
+        ExtPart::First => {
+            let g = sub(2);
+            quote!((if #kept { #g } else { T::ZERO }))
+        }
+        ExtPart::Second => {
+            let g = sub(2);
+            quote!((if #kept { T::ZERO } else { #g }))
         }
     }
 }
