@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod env_run;
 mod policy;
 mod rl;
 mod tabular;
@@ -467,10 +468,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         ));
     }
     let (prepared, source, class_names) = training_data(args, &io, &model)?;
-    let mut config = Config::new(method, args.lr);
-    config.weight_decay = args.weight_decay;
-    config.schedule = schedule;
-    config.clip_norm = args.clip;
+    let mut config = optimizer_config(args, method, schedule);
     config.max_norms = model.max_norms();
     let mut opt = Optimizer::new(config);
     let run = RunInfo::new(args, &io, &source, &class_names)?;
@@ -490,9 +488,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
             );
         }
     }
-    if let Err(e) = nnspec::runtime::interrupt::on_signals() {
-        eprintln!("warning: {e}; Ctrl-C will stop without saving");
-    }
+    catch_signals();
     let cfg = TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
@@ -520,6 +516,24 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     };
     let (history, files) = save_run(outcome, result)?;
     report_test(&model, test, &history, start, &files)
+}
+
+/// Ctrl-C and SIGTERM from here on ask the run to stop after its step and save
+/// (`runtime::interrupt`); a warning when that cannot be arranged.
+fn catch_signals() {
+    if let Err(e) = nnspec::runtime::interrupt::on_signals() {
+        eprintln!("warning: {e}; Ctrl-C will stop without saving");
+    }
+}
+
+/// The optimiser's settings the options give (`--lr`, `--weight-decay`, `--schedule`,
+/// `--clip`), for the `method` and `schedule` [`check_options`] read.
+fn optimizer_config(args: &TrainArgs, method: Method, schedule: Schedule) -> Config {
+    let mut config = Config::new(method, args.lr);
+    config.weight_decay = args.weight_decay;
+    config.schedule = schedule;
+    config.clip_norm = args.clip;
+    config
 }
 
 /// The options clap cannot check alone: the optimiser, the schedule, and the split.

@@ -757,6 +757,24 @@ impl<T: Scalar> RunState<T> {
         let scale = lowest.abs().max(first.abs());
         (scale > 0.0 && loss > lowest + DIVERGENCE * scale).then_some(lowest)
     }
+
+    /// Records a stop requested in `epoch` after its first `batches` batches, whose losses
+    /// sum to `partial_loss` (`per_loss`, per loss): where a resumed run continues.
+    fn pause(
+        &mut self,
+        epoch: usize,
+        batches: usize,
+        partial_loss: f64,
+        per_loss: Vec<(f64, usize)>,
+    ) {
+        self.batches_done = batches;
+        self.partial_loss = partial_loss;
+        self.partial_per_loss = per_loss;
+        self.history.stop = Stop::Interrupted {
+            epoch,
+            batch: batches,
+        };
+    }
 }
 
 /// Trains `model` on `train` with `opt`, validating on `val` after every epoch, and leaves
@@ -896,6 +914,28 @@ pub fn fit_with<T: Scalar, M: Supervised<T>>(
     Ok(state.history.clone())
 }
 
+/// Batch `k` of `epoch` by alternating least squares (`crate::als`), in the optimiser's
+/// place: each parameter `trains` marks solved for in turn; the batch's loss.
+fn als_batch<T: Scalar, M: Supervised<T>>(
+    model: &mut M,
+    mut batch: crate::als::Batch<'_, '_, T, M>,
+    trains: &[bool],
+    (epoch, k): (usize, usize),
+    history: &History,
+) -> Result<f64, TrainError> {
+    crate::als::sweep(model, &mut batch, trains).map_err(|e| match e {
+        crate::als::AlsError::Step(error) => fail(
+            history,
+            TrainErrorKind::Step {
+                epoch,
+                batch: k + 1,
+                error,
+            },
+        ),
+        other => fail(history, TrainErrorKind::Data(other.to_string())),
+    })
+}
+
 fn fail(history: &History, kind: TrainErrorKind) -> TrainError {
     TrainError {
         history: history.clone(),
@@ -948,23 +988,14 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             let (x, y) = train.gather(indices, &mut self.xb, &mut self.yb);
             let at = |kind| fail(&state.history, kind);
             if self.als {
-                let mut batch = crate::als::Batch {
+                let batch = crate::als::Batch {
                     x,
                     y,
                     grads: &mut self.grads,
                     ws: &mut self.ws,
                 };
                 let trains = &self.objectives[0].trains;
-                let swept = crate::als::sweep(model, &mut batch, trains);
-                let loss = swept.map_err(|e| match e {
-                    crate::als::AlsError::Step(error) => at(TrainErrorKind::Step {
-                        epoch,
-                        batch: k + 1,
-                        error,
-                    }),
-                    other => at(TrainErrorKind::Data(other.to_string())),
-                })?;
-                total += loss;
+                total += als_batch(model, batch, trains, (epoch, k), &state.history)?;
                 self.progress.step(epoch, total / train.len() as f64);
                 continue;
             }
@@ -1042,13 +1073,7 @@ impl<T: Scalar, M: Supervised<T>> Loop<T, M> {
             self.progress
                 .step(epoch, total / ((k + 1) * batch).min(train.len()) as f64);
             if k + 1 < batches && crate::interrupt::requested() {
-                state.batches_done = k + 1;
-                state.partial_loss = total;
-                state.partial_per_loss = per_loss;
-                state.history.stop = Stop::Interrupted {
-                    epoch,
-                    batch: k + 1,
-                };
+                state.pause(epoch, k + 1, total, per_loss);
                 return Ok(None);
             }
         }

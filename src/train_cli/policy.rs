@@ -3,20 +3,15 @@
 //! — episodes drawn from π, the returns `G` (eq. 19.32, discounted by the spec's `γ`, or 1
 //! when it has none), and one optimiser step per loss of the spec (REINFORCE's `L[θ]` with a
 //! value baseline's `L'[ω]`, or an actor-critic's). The run writes what deep Q-learning's
-//! does: `model.safetensors`, `returns.csv` and `returns.svg`.
+//! does: `model.safetensors`, `returns.csv` and `returns.svg` (`env_run.rs`, every
+//! environment loop's skeleton).
 
-use super::rl::{Curve, layout, save, solved_by_default};
-use super::{TrainArgs, check_options, fail};
+use super::env_run::{Curve, Progress, Run, episode_line};
+use super::{TrainArgs, fail};
 use nnspec::dsl::ir::Graph;
-use nnspec::runtime::Rng;
-use nnspec::runtime::env;
-use nnspec::runtime::optim::{Config, Optimizer};
 use nnspec::runtime::policy::{self, PolicyConfig, PolicyRun};
 use nnspec::runtime::rl;
-use nnspec::training::InterpModel;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Whether `graph`'s model function (its first output that is not a loss) is a policy `π`.
 pub(super) fn is_policy(graph: &Graph) -> bool {
@@ -52,60 +47,41 @@ pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
 }
 
 fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
-    let start = Instant::now();
-    let name = graph.env.as_deref().unwrap_or_default();
-    let mut world = env::by_name(name).ok_or_else(|| fail(format!("no environment `{name}`")))?;
-    let (method, schedule) = check_options(args)?;
-    let src = super::super::read_spec(&args.target.file).ok_or(ExitCode::FAILURE)?;
-    let file = args.target.file.display().to_string();
-    let mut model =
-        InterpModel::<f64>::new(graph, &src, &file, &mut Rng::new(args.seed)).map_err(fail)?;
-    let layout = layout(&model, world.as_ref()).map_err(fail)?;
-    let mut config = Config::new(method, args.lr);
-    config.weight_decay = args.weight_decay;
-    config.schedule = schedule;
-    config.clip_norm = args.clip;
-    let mut opt = Optimizer::new(config);
+    let (run, mut world) = Run::start(args, graph)?;
+    let mut opt = run.optimizer()?;
+    let (mut model, layout) = run.interp(world.as_ref())?;
     let pg = PolicyConfig {
         episodes: args.episodes.unwrap_or(3000),
         episodes_per_step: args.rollouts,
         passes: args.passes,
         gamma: discount(args, graph).map_err(fail)?,
-        solved: args.solved.or_else(|| solved_by_default(name)),
+        solved: run.solved(),
         seed: args.seed,
     };
     if !args.quiet {
         let losses: Vec<&str> = graph.losses.iter().map(|l| l.name.as_str()).collect();
         println!(
-            "{}: policy gradients in {name} ({} actions), {} episodes at most, {} per step of {}, \
+            "{}: policy gradients in {} ({} actions), {} episodes at most, {} per step of {}, \
              returns discounted by γ = {}{}",
             graph.name,
+            run.env,
             layout.actions,
             pg.episodes,
             pg.episodes_per_step,
             losses.join(" and "),
             pg.gamma,
-            pg.solved.map_or(String::new(), |s| format!(
-                ", solved at a mean return ≥ {s}"
-            ))
+            run.solved_clause()
         );
     }
-    if let Err(e) = nnspec::runtime::interrupt::on_signals() {
-        eprintln!("warning: {e}; Ctrl-C will stop without saving");
-    }
-    let quiet = args.quiet;
-    let mut shown = 0;
-    let mut report = |run: &PolicyRun| {
-        let k = run.returns.len();
-        if !quiet && (k / 50 > shown || run.solved_at.is_some() || run.interrupted) {
-            shown = k / 50;
-            println!(
-                "{}",
-                super::rl::episode_line(&run.returns, &run.losses, run.steps, "")
-            );
+    let mut progress = Progress::new(args.quiet, 50);
+    let mut report = |played: &PolicyRun| {
+        let last = played.solved_at.is_some() || played.interrupted;
+        if progress.due(played.returns.len(), last) {
+            let line = episode_line(&played.returns, &played.losses, played.steps, "");
+            println!("{line}");
         }
     };
-    let run = policy::train(
+    let played = policy::train(
         &mut model,
         &layout,
         world.as_mut(),
@@ -114,39 +90,28 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
         &mut report,
     )
     .map_err(|e| fail(format!("training stopped: {e}")))?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&graph.name));
     let curve = Curve {
-        returns: &run.returns,
-        losses: &run.losses,
-        steps: run.steps,
+        returns: &played.returns,
+        losses: &played.losses,
+        steps: played.steps,
+        solved: pg.solved,
     };
-    save(args, graph, &model, &curve, &out, name, pg.solved).map_err(fail)?;
-    if !args.quiet {
-        let secs = start.elapsed().as_secs_f64();
-        let mean = rl::recent_mean(&run.returns);
-        match run.solved_at {
-            Some(e) => println!(
-                "solved after {e} episodes ({} steps, {} updates, {secs:.1} s): mean return of episodes {}–{e} {:.1}",
-                run.steps,
-                run.rounds,
-                e.saturating_sub(99),
-                rl::recent_mean(&run.returns[..e])
-            ),
-            None => println!(
-                "{} episodes ({} steps, {} updates, {secs:.1} s): mean return of the last 100 {mean:.1}",
-                run.returns.len(),
-                run.steps,
-                run.rounds
-            ),
-        }
-        println!("wrote {}", out.display());
-    }
-    Ok(if run.interrupted {
-        ExitCode::from(super::INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let secs = run.seconds();
+    let summary = match played.solved_at {
+        Some(e) => format!(
+            "solved after {e} episodes ({} steps, {} updates, {secs:.1} s): mean return of episodes {}–{e} {:.1}",
+            played.steps,
+            played.rounds,
+            e.saturating_sub(99),
+            rl::recent_mean(&played.returns[..e])
+        ),
+        None => format!(
+            "{} episodes ({} steps, {} updates, {secs:.1} s): mean return of the last 100 {:.1}",
+            played.returns.len(),
+            played.steps,
+            played.rounds,
+            rl::recent_mean(&played.returns)
+        ),
+    };
+    run.finish(&model, &curve, Some(summary), played.interrupted)
 }

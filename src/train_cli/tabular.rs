@@ -4,15 +4,15 @@
 //! step, until nothing moves; with a rule writing a policy `π[s]`, policy iteration, the
 //! evaluation swept to its values before each improvement); any other learns from episodes, acting ε-greedily on `q`.
 //! The run writes `model.safetensors` (the tables) and, for episodes, `returns.csv` and
-//! `returns.svg`; for sweeps, `sweeps.csv` (the largest change of each sweep).
+//! `returns.svg` (`env_run.rs`, every environment loop's skeleton).
 
+use super::env_run::{Curve, Progress, Run};
 use super::{TrainArgs, fail};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::env;
 use nnspec::runtime::tabular::{self, EpisodeConfig, EpisodeRun, Rules};
-use nnspec::runtime::{Rng, rl};
+use nnspec::runtime::{Rng, interrupt, rl};
 use nnspec::tabular::TabularModel;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The exploration rate of the first episode (falling linearly to 0 at the last).
@@ -38,108 +38,123 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
             graph.name
         )));
     }
-    let name = graph.env.as_deref().unwrap_or_default();
-    let mut world = env::by_name(name).ok_or_else(|| {
-        fail(format!(
+    if graph.env.is_none() {
+        return Err(fail(format!(
             "`{}` has update rules but no environment: add an `env` line ({})",
             graph.name,
             env::NAMES.join(", ")
-        ))
-    })?;
+        )));
+    }
+    let (run, mut world) = Run::start(args, graph)?;
     fits(graph, world.as_ref()).map_err(fail)?;
     let mut model = TabularModel::new(graph, &mut Rng::new(args.seed)).map_err(fail)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&graph.name));
-    if let Err(e) = nnspec::runtime::interrupt::on_signals() {
-        eprintln!("warning: {e}; Ctrl-C will stop without saving");
-    }
-    let quiet = args.quiet;
     let sweep = graph.inputs.len() == 1 && graph.inputs[0].name == "s";
-    let interrupted = if sweep && model.has_policy() {
-        let states = world.states().unwrap_or(1);
-        let mut report = |k: usize, sweeps: usize, moved: f64| {
-            if !quiet {
-                println!(
-                    "improvement {k:>3}  after {sweeps:>4} evaluation sweeps  {}",
-                    if moved == 0.0 {
-                        "no action changed".to_string()
-                    } else {
-                        "actions changed".to_string()
-                    }
-                );
-            }
+    if !sweep {
+        let played = episodes(&run, &mut model, world.as_mut())?;
+        let curve = Curve {
+            returns: &played.returns,
+            losses: &[],
+            steps: played.steps,
+            solved: None,
         };
-        let run = tabular::policy_iteration(&mut model, states, TOLERANCE, MAX_SWEEPS, &mut report)
-            .map_err(|e| fail(format!("training stopped: {e}")))?;
+        return run.finish(&model.params, &curve, None, played.interrupted);
+    }
+    let states = world.states().unwrap_or(1);
+    let summary = if model.has_policy() {
+        policy_iteration(&run, &mut model, states)?
+    } else {
+        sweeps(&run, &mut model, states)?
+    };
+    run.finish(
+        &model.params,
+        &Curve::NONE,
+        Some(summary),
+        interrupt::requested(),
+    )
+}
+
+/// Policy iteration of a model whose rules write a policy, over `states` states; the summary.
+fn policy_iteration(
+    run: &Run<'_>,
+    model: &mut TabularModel,
+    states: usize,
+) -> Result<String, ExitCode> {
+    let quiet = run.args.quiet;
+    let mut report = |k: usize, sweeps: usize, moved: f64| {
         if !quiet {
             println!(
-                "{} improvements, {} evaluation sweeps of {states} states in {name}: {}",
-                run.improvements,
-                run.sweeps,
-                if run.stable {
-                    "the policy is stable"
+                "improvement {k:>3}  after {sweeps:>4} evaluation sweeps  {}",
+                if moved == 0.0 {
+                    "no action changed".to_string()
                 } else {
-                    "stopped before the policy was stable"
+                    "actions changed".to_string()
                 }
             );
         }
-        save(args, graph, &model, &out, None).map_err(fail)?;
-        !run.stable
-    } else if sweep {
-        let states = world.states().unwrap_or(1);
-        let mut report = |k: usize, change: f64| {
-            if !quiet && (k.is_multiple_of(10) || change <= TOLERANCE) {
-                println!("sweep {k:>5}  largest change {change:.3e}");
-            }
-        };
-        let (k, change) = tabular::sweeps(&mut model, states, TOLERANCE, MAX_SWEEPS, &mut report)
-            .map_err(|e| fail(format!("training stopped: {e}")))?;
-        if !quiet {
-            println!("{k} sweeps of {states} states in {name}: largest change {change:.3e}");
-        }
-        save(args, graph, &model, &out, None).map_err(fail)?;
-        false
-    } else {
-        let config = EpisodeConfig {
-            episodes: args.episodes.unwrap_or(600),
-            epsilon: if name == "Bandit" {
-                BANDIT_EPSILON
-            } else {
-                EPSILON
-            },
-            next_action: model.reads_next_action(),
-            seed: args.seed,
-        };
-        let mut report = |run: &EpisodeRun| {
-            let k = run.returns.len();
-            if !quiet && (k.is_multiple_of(50) || k == 1) {
-                println!(
-                    "episode {k:>5}  return {:>5.1}  mean(100) {:>6.3}  steps {}",
-                    run.returns[k - 1],
-                    rl::recent_mean(&run.returns),
-                    run.steps
-                );
-            }
-        };
-        let run = if name == "Bandit" {
-            games(graph, &mut model, world.as_mut(), &config, &mut report)?
-        } else {
-            tabular::episodes(&mut model, world.as_mut(), &config, &mut report)
-                .map_err(|e| fail(format!("training stopped: {e}")))?
-        };
-        save(args, graph, &model, &out, Some(&run)).map_err(fail)?;
-        run.interrupted
     };
-    if !quiet {
-        println!("wrote {}", out.display());
-    }
-    Ok(if interrupted {
-        ExitCode::from(super::INTERRUPTED)
+    let done = tabular::policy_iteration(model, states, TOLERANCE, MAX_SWEEPS, &mut report)
+        .map_err(|e| fail(format!("training stopped: {e}")))?;
+    Ok(format!(
+        "{} improvements, {} evaluation sweeps of {states} states in {}: {}",
+        done.improvements,
+        done.sweeps,
+        run.env,
+        if done.stable {
+            "the policy is stable"
+        } else {
+            "stopped before the policy was stable"
+        }
+    ))
+}
+
+/// Sweeps of every state until nothing moves, over `states` states; the summary.
+fn sweeps(run: &Run<'_>, model: &mut TabularModel, states: usize) -> Result<String, ExitCode> {
+    let quiet = run.args.quiet;
+    let mut report = |k: usize, change: f64| {
+        if !quiet && (k.is_multiple_of(10) || change <= TOLERANCE) {
+            println!("sweep {k:>5}  largest change {change:.3e}");
+        }
+    };
+    let (k, change) = tabular::sweeps(model, states, TOLERANCE, MAX_SWEEPS, &mut report)
+        .map_err(|e| fail(format!("training stopped: {e}")))?;
+    Ok(format!(
+        "{k} sweeps of {states} states in {}: largest change {change:.3e}",
+        run.env
+    ))
+}
+
+/// Episodes acting ε-greedily (or by the model's own choice), one update per step; a
+/// bandit's are games ([`games`]).
+fn episodes(
+    run: &Run<'_>,
+    model: &mut TabularModel,
+    world: &mut dyn env::Env,
+) -> Result<EpisodeRun, ExitCode> {
+    let bandit = run.env == "Bandit";
+    let config = EpisodeConfig {
+        episodes: run.args.episodes.unwrap_or(600),
+        epsilon: if bandit { BANDIT_EPSILON } else { EPSILON },
+        next_action: model.reads_next_action(),
+        seed: run.args.seed,
+    };
+    let mut progress = Progress::new(run.args.quiet, 50);
+    let mut report = |played: &EpisodeRun| {
+        let k = played.returns.len();
+        if progress.due(k, k == 1) {
+            println!(
+                "episode {k:>5}  return {:>5.1}  mean(100) {:>6.3}  steps {}",
+                played.returns[k - 1],
+                rl::recent_mean(&played.returns),
+                played.steps
+            );
+        }
+    };
+    if bandit {
+        games(run.graph, model, world, &config, &mut report)
     } else {
-        ExitCode::SUCCESS
-    })
+        tabular::episodes(model, world, &config, &mut report)
+            .map_err(|e| fail(format!("training stopped: {e}")))
+    }
 }
 
 /// The label sets of the states and actions against the environment's.
@@ -191,22 +206,4 @@ fn games(
         }
     }
     Ok(run)
-}
-
-/// The checkpoint (the tables) and, after episodes, the returns and their plot
-/// ([`rl::save`](super::rl::save), every environment loop's).
-fn save(
-    args: &TrainArgs,
-    graph: &Graph,
-    model: &TabularModel,
-    out: &Path,
-    run: Option<&EpisodeRun>,
-) -> Result<(), String> {
-    let curve = super::rl::Curve {
-        returns: run.map_or(&[], |r| &r.returns),
-        losses: &[],
-        steps: run.map_or(0, |r| r.steps),
-    };
-    let env = graph.env.clone().unwrap_or_default();
-    super::rl::save(args, graph, &model.params, &curve, out, &env, None)
 }

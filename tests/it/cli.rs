@@ -1012,35 +1012,18 @@ fn eval_reports_an_overflow_as_an_error_naming_the_quantity() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_saves_and_resumes_bit_for_bit() {
-    use std::io::{BufRead, BufReader};
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train");
     let dir = root.join("interrupted");
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_string_lossy().to_string();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nnspec"));
-    cmd.arg("train").args(IRIS_LIKE);
-    cmd.args(["--batch", "1", "--epochs", "100000", "--out", &d]);
-    let mut child = cmd
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    // Once the first epoch is reported, interrupt.
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("epoch") {
-            break;
-        }
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let rest: Vec<String> = lines.map(Result::unwrap).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
-    let said = rest
+    let mut args = vec!["train"];
+    args.extend(IRIS_LIKE);
+    args.extend(["--batch", "1", "--epochs", "100000", "--out", &d]);
+    // Once the first epoch is reported (on standard error), interrupt.
+    let stopped = interrupt_at(&args, Stream::Stderr, "epoch");
+    assert_eq!(stopped.code, Some(130), "{:?}", stopped.rest);
+    let said = stopped
+        .rest
         .iter()
         .find(|l| l.starts_with("interrupted in epoch"))
         .unwrap();
@@ -1080,6 +1063,203 @@ fn an_interrupted_run_saves_and_resumes_bit_for_bit() {
         std::fs::read(whole.join("model.safetensors")).unwrap(),
         "the resumed run differs from the uninterrupted one ({said})"
     );
+}
+
+/// Which output of `nnspec` a test watches.
+#[cfg(unix)]
+#[derive(Clone, Copy)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a run interrupted by SIGINT did.
+#[cfg(unix)]
+pub(crate) struct Interrupted {
+    /// Its exit status.
+    pub code: Option<i32>,
+    /// The lines of the stream watched from the one that triggered the signal (included).
+    pub rest: Vec<String>,
+    /// All of the other stream.
+    pub other: String,
+    /// From the signal to the process's exit.
+    pub stopped_in: std::time::Duration,
+}
+
+/// Runs `nnspec` with `args` and sends it SIGINT once a line of `watch` starts with `at`
+/// (one Ctrl-C: the run is asked to stop and save); the other stream is read alongside, so
+/// neither pipe fills.
+#[cfg(unix)]
+pub(crate) fn interrupt_at(args: &[&str], watch: Stream, at: &str) -> Interrupted {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (watched, mut other): (Box<dyn Read + Send>, Box<dyn Read + Send>) = match watch {
+        Stream::Stdout => (Box::new(out), Box::new(err)),
+        Stream::Stderr => (Box::new(err), Box::new(out)),
+    };
+    let other = std::thread::spawn(move || {
+        let mut s = String::new();
+        other.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut lines = BufReader::new(watched).lines();
+    let mut rest = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with(at) {
+            rest.push(line);
+            break;
+        }
+    }
+    assert!(!rest.is_empty(), "{args:?}: no line starts with `{at}`");
+    let signalled = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    rest.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    Interrupted {
+        code: status.code(),
+        rest,
+        other: other.join().unwrap(),
+        stopped_in: signalled.elapsed(),
+    }
+}
+
+/// Ctrl-C during a run in an environment (deep Q-learning, a policy) stops it within a
+/// bounded time — the step under way, or for a policy the episode under way — and saves what
+/// it has: the parameters and their frozen copies, each episode's return, the return curve;
+/// the checkpoint's episode count is the last progress line's, the one it was stopped in.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_in_an_environment_saves_what_it_has() {
+    for (spec, name) in [("specs/dqn.nn", "dqn"), ("specs/reinforce.nn", "reinforce")] {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("train/interrupted_env")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = dir.to_string_lossy().to_string();
+        // Never solved and never out of episodes: only the signal stops it.
+        let args = [
+            "train",
+            spec,
+            "--episodes",
+            "1000000",
+            "--solved",
+            "1000000",
+            "--out",
+            &d,
+        ];
+        let stopped = interrupt_at(&args, Stream::Stdout, "episode");
+        assert_eq!(stopped.code, Some(130), "{spec}: {}", stopped.other);
+        // In a debug build on a loaded machine it takes well under a second (a step, or an
+        // episode of at most 500 steps, and the files); 30 s is a bound, not a measurement.
+        assert!(
+            stopped.stopped_in < std::time::Duration::from_secs(30),
+            "{spec}: stopped {:?} after the signal",
+            stopped.stopped_in
+        );
+        let said = stopped
+            .other
+            .lines()
+            .find(|l| l.starts_with("interrupted after "))
+            .unwrap_or_else(|| panic!("{spec}: {}", stopped.other));
+        let episodes: usize = said["interrupted after ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(said.contains("returns.csv"), "{said}");
+        let last = stopped
+            .rest
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("episode"))
+            .unwrap();
+        assert_eq!(
+            last.split_whitespace().nth(1),
+            Some(episodes.to_string().as_str()),
+            "{spec}: the last progress line is the episode it stopped in: {last}"
+        );
+        let ckpt = dir.join("model.safetensors");
+        let meta = nnspec::runtime::checkpoint::read_metadata(&ckpt).unwrap();
+        assert_eq!(meta["episodes"], episodes.to_string(), "{spec}");
+        let bytes = std::fs::read(&ckpt).unwrap();
+        let has = |n: &str| bytes.windows(n.len()).any(|w| w == n.as_bytes());
+        let frozen = std::fs::read_to_string(spec).unwrap().contains('⁻');
+        assert!(
+            has("\"Ω_0\"") && has("⁻_0\"") == frozen,
+            "{spec}: the parameters and their frozen copies"
+        );
+        let returns = std::fs::read_to_string(dir.join("returns.csv")).unwrap();
+        assert_eq!(returns.lines().count(), episodes + 1, "{spec}");
+        assert!(
+            std::fs::read_to_string(dir.join("returns.svg"))
+                .unwrap()
+                .starts_with("<svg")
+        );
+    }
+}
+
+/// A run in an environment is not continued: its checkpoint holds the parameters, not the
+/// replay buffer, the generators or the exploration schedule. `--resume` is a usage error
+/// (status 2) that says so and leaves the folder as it was, for deep Q-learning, a policy
+/// and update rules alike.
+#[test]
+fn resume_is_refused_for_a_run_in_an_environment() {
+    for (spec, name) in [
+        ("specs/dqn.nn", "dqn"),
+        ("specs/reinforce.nn", "reinforce"),
+        ("specs/q_learning.nn", "q_learning"),
+    ] {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("train/resume_env")
+            .join(name);
+        let d = dir.to_string_lossy().to_string();
+        let r = nnspec(&["train", spec, "--episodes", "2", "--quiet", "--out", &d]);
+        assert!(r.status.success(), "{spec}: {}", text(&r.stderr));
+        let before = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let r = nnspec(&[
+            "train",
+            spec,
+            "--episodes",
+            "4",
+            "--resume",
+            &d,
+            "--out",
+            &d,
+        ]);
+        assert_eq!(r.status.code(), Some(2), "{spec}");
+        let e = text(&r.stderr);
+        assert!(
+            e.contains("--resume") && e.contains("cannot be continued"),
+            "{spec}: {e}"
+        );
+        assert!(r.stdout.is_empty(), "{spec}: {}", text(&r.stdout));
+        assert_eq!(
+            std::fs::read(dir.join("model.safetensors")).unwrap(),
+            before,
+            "{spec}: the checkpoint is untouched"
+        );
+        let returns = std::fs::read_to_string(dir.join("returns.csv")).unwrap();
+        assert_eq!(
+            returns.lines().count(),
+            3,
+            "{spec}: the two episodes of the first run"
+        );
+    }
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub(crate) struct Entrywise<'a> {
 /// Which subscript of the sum's product carries the entry index: the input's (a convolution,
 /// `ω_j x_{i+j-2}`), the kernel's (a transposed convolution, `ω_{i-2j+2} x_j`), or both
 /// (`ω_{i-j} x_{2j}`, neither: refused by [`geometry`]). Syntax alone tells the first two
-/// apart only with channels (the kernel has four subscripts); otherwise [`oriented`] decides
+/// apart only with channels (the kernel has four subscripts); otherwise [`orientation`] decides
 /// by which of the two names is per example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Reading {
@@ -220,30 +220,44 @@ pub(crate) fn matches(group: &[ast::Stmt]) -> Option<Entrywise<'_>> {
     })
 }
 
-/// The statement read as its names' values tell: the form as [`matches`] found it, or, when
-/// the factor with the bare sum index (`x_j`) is per example and the other (`ω_{i-2j+2}`) is
-/// not, the transposed convolution with the two names' roles exchanged (of the mixed form,
-/// the per-example name is the input as well, so that [`geometry`] refuses it).
-pub(crate) fn oriented<'a>(
-    mut m: Entrywise<'a>,
+/// Which factor of the statement's product is the kernel, as its names' values tell: the
+/// form as [`matches`] found it (`false`), or, when the factor with the bare sum index (`x_j`)
+/// is per example and the other (`ω_{i-2j+2}`) is not, the two names' roles exchanged
+/// (`true`): the transposed convolution (of the mixed form, the per-example name is the input
+/// as well, so that [`geometry`] refuses it). `None` when neither reading is a convolution (a
+/// kernel subscript that reads no entry index: a family, member by member). Checking decides
+/// it once and records it (`Numbers::conv`); [`orient`] applies it.
+pub(crate) fn orientation(
+    m: &Entrywise<'_>,
     per_example: &dyn Fn(&ast::Name) -> bool,
-) -> Option<Entrywise<'a>> {
-    if m.reading != Reading::Transposed
+) -> Option<bool> {
+    let exchange = m.reading != Reading::Transposed
         && m.terms.is_empty()
         && m.channels.is_none()
         && !per_example(&m.input)
-        && per_example(&m.kernel)
-    {
+        && per_example(&m.kernel);
+    let reading = if exchange {
+        exchanged(m.reading)
+    } else {
+        m.reading
+    };
+    (!matches!(reading, Reading::Mixed([_, false]))).then_some(exchange)
+}
+
+/// The statement with kernel and input exchanged when `exchange` (an [`orientation`]).
+pub(crate) fn orient(mut m: Entrywise<'_>, exchange: bool) -> Entrywise<'_> {
+    if exchange {
         std::mem::swap(&mut m.kernel, &mut m.input);
-        m.reading = match m.reading {
-            Reading::Mixed([x, w]) => Reading::Mixed([w, x]),
-            _ => Reading::Transposed,
-        };
+        m.reading = exchanged(m.reading);
     }
-    match m.reading {
-        // A kernel subscript that reads no entry index: a family, member by member.
-        Reading::Mixed([_, false]) => None,
-        _ => Some(m),
+    m
+}
+
+/// The reading of the form with its two names' roles exchanged.
+fn exchanged(reading: Reading) -> Reading {
+    match reading {
+        Reading::Mixed([x, w]) => Reading::Mixed([w, x]),
+        _ => Reading::Transposed,
     }
 }
 
@@ -1075,19 +1089,21 @@ impl super::ModelCx<'_, '_> {
         };
         let lookup = |n: &ast::Name| self.lookup_number(n);
         let starts = starts_at_one(&m, &lookup);
+        let exchange = starts
+            .then(|| orientation(&m, &|n| self.entry_dims(n).is_some_and(|(_, e)| e)))
+            .flatten();
         let record = |sizes| Conv {
             starts_at_one: starts,
+            exchange,
             sizes,
         };
         self.numbers
             .borrow_mut()
             .record_conv(&m, self, record(None));
-        if !starts {
-            return false;
-        }
-        let Some(m) = oriented(m, &|n| self.entry_dims(n).is_some_and(|(_, e)| e)) else {
+        let Some(exchange) = exchange else {
             return false;
         };
+        let m = orient(m, exchange);
         // `x` must be a vector (an image, an image with channels) per example, and `ω` a
         // vector (a matrix, a tensor of rank 4) the same for every example.
         let rank = if m.channels.is_some() {

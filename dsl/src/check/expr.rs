@@ -1724,24 +1724,7 @@ impl ModelCx<'_, '_> {
             return self.density(sub, args, span);
         }
         if b == Builtin::LRelu {
-            // The subscript is the slope α: a scalar, a number for lowering.
-            if let Some(s) = sub.first() {
-                self.eval_recorded(s);
-            }
-            for s in sub {
-                let v = self.expr(s)?;
-                if !v.shape.is_scalar() {
-                    self.error(
-                        Diagnostic::new(
-                            Code::E0304,
-                            s.span,
-                            "the slope of `LReLU` must be a scalar",
-                        )
-                        .label(v.shape.describe()),
-                    );
-                    return None;
-                }
-            }
+            self.lrelu_slope(sub)?;
         }
         if kind == Kind::Mask {
             return self.softmask(args, span);
@@ -1765,6 +1748,44 @@ impl ModelCx<'_, '_> {
         if kind == Kind::Square {
             return self.det_or_trace(b, &args[0], v);
         }
+        if !self.argument_fits(b, kind, &args[0], &v) {
+            return None;
+        }
+        let shape = match (kind, &v.shape) {
+            (Kind::VectorToScalar, _) => Shape::Scalar,
+            (Kind::Diagonal, Shape::Col(n)) => Shape::Mat(n.clone(), n.clone()),
+            _ => v.shape.clone(),
+        };
+        Some(Val {
+            shape,
+            per_example: v.per_example,
+            labels: None,
+            diagonal: kind == Kind::Diagonal,
+            structure: Default::default(),
+        })
+    }
+
+    /// `LReLU_{α}`'s subscript, the slope: a scalar, recorded as a number for lowering.
+    fn lrelu_slope(&mut self, sub: &[Expr]) -> Option<()> {
+        if let Some(s) = sub.first() {
+            self.eval_recorded(s);
+        }
+        for s in sub {
+            let v = self.expr(s)?;
+            if !v.shape.is_scalar() {
+                self.error(
+                    Diagnostic::new(Code::E0304, s.span, "the slope of `LReLU` must be a scalar")
+                        .label(v.shape.describe()),
+                );
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Whether `v`, the one argument `arg` of the built-in `b`, has a shape its `kind` takes
+    /// (and, for `BatchNorm`, is per example); reports it when not.
+    fn argument_fits(&mut self, b: Builtin, kind: Kind, arg: &Expr, v: &Val) -> bool {
         let bad = |s: &Shape| match kind {
             Kind::Elementwise
             | Kind::Density
@@ -1791,11 +1812,11 @@ impl ModelCx<'_, '_> {
             };
             let mut d = Diagnostic::new(
                 Code::E0304,
-                args[0].span,
+                arg.span,
                 format!(
                     "`{}` takes {want}, but {} is {}",
                     b.name(),
-                    self.snippet(args[0].span),
+                    self.snippet(arg.span),
                     v.shape.describe()
                 ),
             )
@@ -1804,35 +1825,24 @@ impl ModelCx<'_, '_> {
                 d = d.help("`softmax[z]` of a column vector; `softmax[Z]` of a matrix of several columns is taken row by row (each row a token, the notes' `softmax(Q Kᵀ/√d) V`); `Softmax[Z]` is taken column by column (eq. 12.7)");
             }
             self.error(d);
-            return None;
+            return false;
         }
         if b == Builtin::BatchNorm && !v.per_example {
             self.error(
                 Diagnostic::new(
                     Code::E0318,
-                    args[0].span,
+                    arg.span,
                     format!(
                         "`BatchNorm` normalises over the batch, but {} is one value for the whole batch",
-                        self.snippet(args[0].span)
+                        self.snippet(arg.span)
                     ),
                 )
                 .label("not per example")
                 .help("batch normalisation (eq. 11.7–11.8) takes a vector per example, such as a hidden layer `Ω x + β`"),
             );
-            return None;
+            return false;
         }
-        let shape = match (kind, &v.shape) {
-            (Kind::VectorToScalar, _) => Shape::Scalar,
-            (Kind::Diagonal, Shape::Col(n)) => Shape::Mat(n.clone(), n.clone()),
-            _ => v.shape.clone(),
-        };
-        Some(Val {
-            shape,
-            per_example: v.per_example,
-            labels: None,
-            diagonal: kind == Kind::Diagonal,
-            structure: Default::default(),
-        })
+        true
     }
 
     /// `det[A]` and `Tr[A]` (`trace[A]`) of a square matrix, a scalar (per example when `A`

@@ -35,6 +35,10 @@ pub(crate) struct Numbers {
 pub(crate) struct Conv {
     /// Whether its ranges start at 1 (`entrywise::starts_at_one`); if not, it is a family.
     pub starts_at_one: bool,
+    /// Whether the factor written with the bare sum index is the kernel and the other the
+    /// input (`entrywise::orientation`, decided by which is per example); `None` when it does
+    /// not start at 1 or neither reading is a convolution: a family.
+    pub exchange: Option<bool>,
     /// Its geometry per axis and its channels' sizes `(C_o, C_i)`, when it is a convolution
     /// checking accepted.
     pub sizes: Option<([Geometry; 2], Option<[i64; 2]>)>,
@@ -277,6 +281,28 @@ mod tests {
         }
     }
 
+    /// Without channels syntax cannot tell kernel from input: in `ω_{i-2j+2} x_j` the factor
+    /// with the arithmetic reads like the input; checking records that `x`, the per-example
+    /// name, is the input (the transposed convolution, §10.4.2) and lowering reads that.
+    #[test]
+    fn checking_records_which_factor_is_the_kernel() {
+        let src = "model T[D = 4] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n h_i = ∑_{j=1}^{D} ω_{i-2j+2} x_j   for i ∈ {1 … 8}\n f[x, φ] = ∑_{i=1}^{8} h_i\n}\n";
+        let file = crate::syntax::parse(src).expect("parses");
+        let info = crate::check::check_with(&file, src, &Default::default()).expect("checks");
+        let stmts = &file.models[0].stmts;
+        let h = stmts
+            .iter()
+            .position(|s| crate::check::entrywise::matches(std::slice::from_ref(s)).is_some());
+        let h = &stmts[h.expect("the convolution")..][..1];
+        let m = crate::check::entrywise::matches(h).expect("the convolution");
+        let written = (m.kernel.word.clone(), m.input.word.clone());
+        let conv = info.models[0].numbers.conv(&m, &Top).expect("recorded");
+        assert_eq!(conv.exchange, Some(true), "as written: {written:?}");
+        let m = crate::check::entrywise::orient(m, true);
+        assert_eq!((m.kernel.word.as_str(), m.input.word.as_str()), ("ω", "x"));
+        assert_eq!(m.reading, crate::check::entrywise::Reading::Transposed);
+    }
+
     #[test]
     fn checking_records_the_forms_lowering_reads() {
         let src = "model T[D = 5] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n h_i = ∑_{j=1}^{3} ω_j x_{2i+j-2}   for i ∈ {1 … 2}\n M_{mn} = m + 10 n   for m ∈ {1 … 2}, n ∈ {1 … 3}\n f[x, φ] = ∑_{i=1}^{2} h_i\n}\n";
@@ -291,6 +317,11 @@ mod tests {
         let m = crate::check::entrywise::matches(h).expect("the convolution");
         let conv = numbers.conv(&m, &Top).expect("recorded");
         assert!(conv.starts_at_one);
+        assert_eq!(
+            conv.exchange,
+            Some(false),
+            "x, read at x_{{2i+j-2}}, is the input"
+        );
         let (g, channels) = conv.sizes.expect("its sizes");
         // Output i reads x_{2i+j-2}; with o = i − 1 and j' = j − 1 (0-based) that is entry
         // 2(o+1) + (j'+1) − 2 − 1 = 2o + j' of x: stride 2, dilation 1, no padding.

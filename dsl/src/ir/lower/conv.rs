@@ -7,7 +7,7 @@
 use super::{Cx, Fail, Lv, R, Scope, Val, canonical};
 use crate::ast;
 use crate::check::entrywise::{
-    Geometry, Reading, bias_placeholder, channel_biases, matches, oriented, placeholder, rewritten,
+    Geometry, Reading, bias_placeholder, channel_biases, matches, orient, placeholder, rewritten,
 };
 use crate::ir::conv::{Conv, ConvPart};
 use crate::ir::{Cols, Op};
@@ -19,20 +19,15 @@ impl Cx<'_, '_> {
         let Some(m) = matches(run) else {
             return false;
         };
-        // What checking found of the statement: whether it is of the form, its sizes.
+        // What checking found of the statement: whether it is of the form, which factor is
+        // the kernel, its sizes.
         let Some(found) = self.conv_found(&m, scope) else {
             return false;
         };
-        if !found.starts_at_one {
-            return false;
-        }
-        let per_example = |n: &ast::Name| {
-            matches!(scope.names.get(&canonical(n, scope)),
-                Some(Val::Node(v)) if matches!(self.graph.shape(v.id).cols, Cols::Batch(_)))
-        };
-        let Some(m) = oriented(m, &per_example) else {
+        let Some(exchange) = found.exchange.filter(|_| found.starts_at_one) else {
             return false;
         };
+        let m = orient(m, exchange);
         let cols = if m.second.is_some() {
             |c: Cols| matches!(c, Cols::Batch(_))
         } else {
