@@ -125,7 +125,9 @@ impl Cx<'_> {
         later.dedup();
         let sums: Vec<(Ident, Ident, TokenStream)> = (later.into_iter())
             .map(|u| NodeId(u as u32))
-            .filter(|&u| self.g.node(u).args.first() == Some(&id) && self.sum_in_producer(u))
+            .filter(|&u| {
+                self.g.node(u).args.first() == Some(&id) && self.plan.summed_in_producer[u.index()]
+            })
             .enumerate()
             .filter_map(|(k, u)| {
                 let f = self.grad_of[u.index()].clone()?;

@@ -433,7 +433,7 @@ impl Items<'_, '_> {
                         .clone()
                         .unwrap_or_else(|| format!("value %{i}"));
                     // A scaled product is written into its scaling's buffer.
-                    let value = cx.read(cx.scaled_product(id).map_or(id, |(u, _)| u));
+                    let value = cx.read(cx.plan.scaled[id.index()].map_or(id, |(u, _)| u));
                     quote! {
                         #stmt
                         if !#rt::params::all_finite(#value) {

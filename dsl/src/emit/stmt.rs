@@ -1,8 +1,9 @@
 //! Statements: the code of each node that owns a buffer — its family's statement
 //! (`ir::op::stmt`: a runtime kernel call, a product with its scale, or an element-wise loop)
 //! behind the spec line it implements — and a whole step, every statement then the gradients
-//! copied into `grads`; the helpers the families' statements share (`kernel`, a product read
-//! only by a scaling, a bias gradient summed inside its argument's loop).
+//! copied into `grads`; the helpers the families' statements share (`kernel`). What the plan
+//! folds into a neighbour (a product's scale, a gradient's sum) is `Plan::scaled` and
+//! `Plan::summed_in_producer`.
 
 use super::cx::{Cx, Mode};
 use crate::ir::{Cols, NodeId, Op};
@@ -10,69 +11,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 impl Cx<'_> {
-    /// For a product read only by a loop that multiplies or divides it by a constant (and
-    /// nothing else), with no statement in between: that loop's node and the factor.
-    pub(crate) fn scaled_product(&self, id: NodeId) -> Option<(NodeId, f64)> {
-        let g = self.g;
-        if !matches!(g.node(id).op, Op::MatMul { .. } | Op::ExampleMatMul { .. })
-            || g.outputs.iter().any(|(_, o)| *o == id)
-        {
-            return None;
-        }
-        let mut users = (id.index() + 1..g.nodes.len()).filter(|&u| g.nodes[u].args.contains(&id));
-        let u = users.next()?;
-        if users.next().is_some() {
-            return None;
-        }
-        let un = &g.nodes[u];
-        let constant = |k: usize| match g.node(un.args[k]).op {
-            Op::Const(c) => Some(c.0),
-            _ => None,
-        };
-        let alpha = match un.op {
-            Op::Mul if un.args[0] == id => constant(1)?,
-            Op::Mul if un.args[1] == id => constant(0)?,
-            Op::Div if un.args[0] == id && un.args[1] != id => 1.0 / constant(1)?,
-            _ => return None,
-        };
-        let u = NodeId(u as u32);
-        let stored = self.plan.buffer[u.index()].is_some() || self.grad_of[u.index()].is_some();
-        // Nothing is written between the product and its scaling, and the scaling's loop
-        // carries no accumulated sum.
-        let quiet = (id.index() + 1..u.index()).all(|i| {
-            self.plan.fused_into[i].is_some()
-                || self.plan.buffer[i].is_none() && self.grad_of[i].is_none()
-        });
-        let sums = (u.index() + 1..g.nodes.len())
-            .any(|v| g.nodes[v].args.first() == Some(&u) && self.sum_in_producer(NodeId(v as u32)));
-        (stored
-            && self.plan.fused_into[u.index()].is_none()
-            && g.node(u).shape == g.node(id).shape
-            && quiet
-            && !sums)
-            .then_some((u, alpha))
-    }
-
-    /// Whether a sum over the batch (`SumCols`) is a gradient written into `grads` whose
-    /// argument is the root of a batched element-wise loop: then that loop accumulates it.
-    pub(crate) fn sum_in_producer(&self, id: NodeId) -> bool {
-        let n = self.g.node(id);
-        if n.op != Op::SumCols || self.grad_of[id.index()].is_none() {
-            return false;
-        }
-        let a = n.args[0];
-        let an = self.g.node(a);
-        let elementwise = matches!(
-            an.op,
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Unary(_) | Op::Broadcast
-        );
-        elementwise
-            && an.shape.cols.is_batch()
-            && self.plan.fused_into[a.index()].is_none()
-            && self.plan.buffer[a.index()].is_some()
-            && self.grad_of[a.index()].is_none()
-    }
-
     /// The statement computing node `id` into its buffer: nothing for a node computed inside
     /// its fusion group's loop, read directly (inputs, constants) or scaled by its product's
     /// GEMM; else its family's statement (`ir::op::stmt`) behind the spec line it implements.
@@ -84,7 +22,7 @@ impl Cx<'_> {
         }
         // The scale of a product, already applied by the product's GEMM.
         if let Some(&p) = n.args.first()
-            && self.scaled_product(p).is_some_and(|(u, _)| u == id)
+            && self.plan.scaled[p.index()].is_some_and(|(u, _)| u == id)
         {
             return TokenStream::new();
         }

@@ -3,6 +3,8 @@
 //! products are tiny enough to run as straight-line code instead of a GEMM call.
 //! `nnspec ir --plan` prints it.
 
+mod folded;
+
 use crate::ir::{Cols, Graph, NodeId, Op};
 use std::fmt::Write;
 
@@ -28,6 +30,14 @@ pub struct Plan {
     /// For every node: the straight-line form of a product whose constant dimensions are at
     /// most [`TINY_MAX`] (`runtime::tiny`), if it is one; other products are GEMM calls.
     pub tiny: Vec<Option<Tiny>>,
+    /// For every product whose one reader scales it by a constant: that reader and the
+    /// factor, which the product's GEMM applies as its α, writing into the reader's buffer
+    /// (`folded::scaled_products`).
+    pub scaled: Vec<Option<(NodeId, f64)>>,
+    /// For every node: whether it is a parameter gradient's sum over the batch that its
+    /// argument's element-wise loop accumulates, so that it has no statement of its own
+    /// (`folded::sums_in_producer`).
+    pub summed_in_producer: Vec<bool>,
 }
 
 /// The largest constant dimension of a product run as straight-line code ([`Tiny`]): at
@@ -111,6 +121,8 @@ pub fn plan(g: &Graph) -> Plan {
         .map(|i| NodeId(i as u32))
         .collect();
     let tiny = (0..n).map(|i| tiny_product(g, NodeId(i as u32))).collect();
+    let summed_in_producer = folded::sums_in_producer(g, &fused_into, &buffer, &external);
+    let scaled = folded::scaled_products(g, &fused_into, &buffer, &external, &summed_in_producer);
     Plan {
         fused_into,
         buffer,
@@ -118,6 +130,8 @@ pub fn plan(g: &Graph) -> Plan {
         external,
         kept,
         tiny,
+        scaled,
+        summed_in_producer,
     }
 }
 

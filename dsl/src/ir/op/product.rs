@@ -9,7 +9,7 @@
 //! Neither fuses.
 //!
 //! Emitted: `runtime::gemm` (`gemm_scaled` with the constant of a scaled product as α,
-//! written into the scaling's buffer, `Cx::scaled_product`), the plan's straight-line form of
+//! written into the scaling's buffer, `Plan::scaled`), the plan's straight-line form of
 //! a tiny product (`runtime::tiny::cols`/`inner`, `Plan::tiny`), and
 //! `runtime::gemm::gemm_per_example`. Interpreted in `src/interp.rs::eval_node` by
 //! `runtime::gemm` and `gemm_per_example`.
@@ -148,7 +148,7 @@ pub(crate) fn matmul_stmt(cx: &Cx<'_>, id: NodeId, ta: bool, tb: bool) -> TokenS
     let rt = &cx.rt;
     let n = cx.g.node(id);
     let (a, b) = (cx.read(n.args[0]), cx.read(n.args[1]));
-    let (dst, alpha) = match cx.scaled_product(id) {
+    let (dst, alpha) = match cx.plan.scaled[id.index()] {
         Some((u, alpha)) => (cx.write(u), Some(alpha)),
         None => (cx.write(id), None),
     };
@@ -184,7 +184,7 @@ pub(crate) fn example_matmul_stmt(cx: &Cx<'_>, id: NodeId, ta: bool, tb: bool) -
         Cols::Fixed(_) => 0,
     };
     let (pa, pb) = (per(0), per(1));
-    let (dst, alpha) = match cx.scaled_product(id) {
+    let (dst, alpha) = match cx.plan.scaled[id.index()] {
         Some((u, alpha)) => (cx.write(u), quote!(T::from_f64(#alpha))),
         None => (cx.write(id), quote!(T::ONE)),
     };

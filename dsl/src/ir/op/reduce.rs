@@ -6,7 +6,7 @@
 //! the cotangent repeated back (a broadcast, or the other of `SumExamples`/`TileExamples`).
 //! None fuses as a loop of its own, but a sum over the batch of a chain read nowhere else is
 //! the root of that chain's group, and a bias gradient whose argument is a loop's root is
-//! accumulated inside that loop (`opt::plan`, `Cx::sum_in_producer`).
+//! accumulated inside that loop (`Plan::summed_in_producer`).
 //!
 //! Emitted: `runtime::reduce::sum_rows`, `sum_cols` (or the loop of the group it roots),
 //! `sum_example_cols`, `sum_examples`, and `runtime::layout::tile_examples`. Interpreted in
@@ -116,7 +116,7 @@ pub(crate) fn sum_rows_stmt(cx: &Cx<'_>, id: NodeId) -> TokenStream {
 /// `runtime::reduce::sum_cols`.
 pub(crate) fn sum_cols_stmt(cx: &Cx<'_>, id: NodeId) -> Option<TokenStream> {
     let n = cx.g.node(id);
-    if cx.sum_in_producer(id) {
+    if cx.plan.summed_in_producer[id.index()] {
         return None;
     }
     Some(if cx.plan.fused_into[n.args[0].index()] == Some(id) {
