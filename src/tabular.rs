@@ -18,44 +18,13 @@
 //! [`step_whole`] is a training step made of such rules, on a batch of examples.
 
 use crate::dsl::ir::lower::ACTION;
-use crate::dsl::ir::{Graph, Role, UpdateIndex};
+use crate::dsl::ir::{Graph, Role, Update, UpdateIndex};
 use crate::interp;
 use crate::runtime::init::Sample;
-use crate::runtime::tabular::{Phase, Rules, Transition};
+pub use crate::runtime::tabular::Part;
+use crate::runtime::tabular::{self, Entry, Phase, Rule, Rules, Transition};
 use crate::runtime::{NamedParams, Params, Rng};
 use faer::Mat;
-
-/// What one input of an update model holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    /// `s`: the state `s_t`.
-    State,
-    /// `a`: the action `a_t`.
-    Action,
-    /// `r`: the reward observed.
-    Reward,
-    /// `s'`: the next state `s_{t+1}`.
-    Next,
-    /// `a'`: the next action `a_{t+1}`.
-    NextAction,
-    /// `d`: 1 when the next state is terminal.
-    Done,
-}
-
-impl Part {
-    /// The part an input named `name` holds.
-    pub fn of(name: &str) -> Option<Part> {
-        Some(match name {
-            "s" => Part::State,
-            "a" => Part::Action,
-            "r" => Part::Reward,
-            "s'" => Part::Next,
-            "a'" => Part::NextAction,
-            "d" => Part::Done,
-            _ => return None,
-        })
-    }
-}
 
 /// A model with update rules, run by the interpreter.
 pub struct TabularModel {
@@ -125,19 +94,7 @@ impl TabularModel {
         let b = batch.len();
         self.parts
             .iter()
-            .map(|&(part, lo)| {
-                Mat::from_fn(1, b, |_, j| {
-                    let t = &batch[j];
-                    match part {
-                        Part::State => t.s as f64 + lo,
-                        Part::Action => t.a as f64 + lo,
-                        Part::Reward => t.r,
-                        Part::Next => t.next as f64 + lo,
-                        Part::NextAction => t.next_action as f64 + lo,
-                        Part::Done => f64::from(u8::from(t.terminal)),
-                    }
-                })
-            })
+            .map(|&(part, lo)| Mat::from_fn(1, b, |_, j| part.input(&batch[j], lo)))
             .collect()
     }
 
@@ -157,104 +114,40 @@ impl TabularModel {
             .is_some_and(|p| p.entry_labels.is_some())
     }
 
-    /// One update step's writes: `(parameter, row, column, value)`, computed before any is
-    /// made, of the rules of `phase` (every rule for `None`).
-    fn writes(
+    /// The rule of the update `u` over the run's `values`, for [`Rule::check`] and
+    /// [`Rule::write`] (the runtime's, which generated code calls too).
+    fn rule<'v>(
         &self,
-        batch: &[Transition],
-        phase: Option<Phase>,
-    ) -> Result<Vec<(usize, usize, usize, f64)>, String> {
-        let inputs = self.inputs(batch);
-        let values = self.run(&inputs)?;
-        let mut params = Vec::new();
-        self.params
-            .for_each_param(&mut |_, m| params.push(m.to_owned()));
-        let mut writes = Vec::new();
-        for u in &self.graph.updates {
-            match phase {
-                Some(Phase::Evaluate) if self.improves(u) => continue,
-                Some(Phase::Improve) if !self.improves(u) => continue,
-                _ => {}
-            }
-            let label = self.graph.params[u.param as usize].entry_labels;
-            let out = values
-                .output(&u.output)
-                .ok_or_else(|| format!("no output `{}`", u.output))?;
-            let at = |ix: Option<&UpdateIndex>, j: usize| match ix {
-                None => 0,
-                Some(UpdateIndex::Fixed(k)) => *k as usize,
-                Some(UpdateIndex::Label(slot)) => {
-                    let (_, lo) = self.parts[*slot as usize];
-                    (inputs[*slot as usize][(0, j)] - lo) as usize
-                }
-            };
-            let k = u.param as usize;
-            let (rows, cols) = (params[k].nrows(), params[k].ncols());
-            if u.index.is_empty() {
-                whole(&u.output, out, &params[k], &mut |r, c, v| {
-                    writes.push((k, r, c, v))
-                })?;
-                continue;
-            }
-            for j in 0..batch.len() {
-                let v = out[(0, j.min(out.ncols() - 1))];
-                let (r, c) = (at(u.index.first(), j), at(u.index.get(1), j));
-                if !v.is_finite() {
-                    return Err(format!("`{}` is {v} for transition {}", u.output, j + 1));
-                }
-                if let Some((lo, n)) = label
-                    && (v.fract() != 0.0 || v < f64::from(lo) || v >= f64::from(lo) + n as f64)
-                {
-                    return Err(format!(
-                        "`{}` is {v} for transition {}, not a label of {{{lo} … {}}}",
-                        u.output,
-                        j + 1,
-                        i64::from(lo) + n as i64 - 1
-                    ));
-                }
-                if r >= rows || c >= cols {
-                    return Err(format!(
-                        "`{}`: entry ({}, {}) is outside the table",
-                        u.output,
-                        r + 1,
-                        c + 1
-                    ));
-                }
-                writes.push((k, r, c, v));
-            }
-        }
-        Ok(writes)
+        u: &'v Update,
+        values: &'v interp::Values<f64>,
+    ) -> Result<Rule<'v, f64>, String> {
+        let out = values
+            .output(&u.output)
+            .ok_or_else(|| format!("no output `{}`", u.output))?;
+        let slot = &self.graph.params[u.param as usize];
+        let entry = |ix: Option<&UpdateIndex>| match ix {
+            None => Ok(Entry::Fixed(0)),
+            Some(UpdateIndex::Fixed(k)) => Ok(Entry::Fixed(*k as usize)),
+            Some(UpdateIndex::Label(k)) => self
+                .parts
+                .get(*k as usize)
+                .map(|&(p, _)| Entry::Of(p))
+                .ok_or_else(|| format!("`{}`: no input {k}", u.output)),
+        };
+        let at = if u.index.is_empty() {
+            None
+        } else {
+            Some([entry(u.index.first())?, entry(u.index.get(1))?])
+        };
+        let (rows, cols) = interp::dims(slot.shape, 1);
+        Ok(Rule {
+            name: &u.output,
+            values: out.as_ref(),
+            at,
+            table: (rows, cols),
+            labels: slot.entry_labels,
+        })
     }
-}
-
-/// The entries of a whole rule's new value `out` (`m ← β m + (1 − β) ∂L/∂φ`, eqs. 6.3–6.17),
-/// of the shape of the parameter `old` it writes, each passed to `write` as (row, column,
-/// value).
-fn whole(
-    name: &str,
-    out: &Mat<f64>,
-    old: &Mat<f64>,
-    write: &mut dyn FnMut(usize, usize, f64),
-) -> Result<(), String> {
-    if (out.nrows(), out.ncols()) != (old.nrows(), old.ncols()) {
-        return Err(format!(
-            "`{name}` is {}×{}, the parameter {}×{}",
-            out.nrows(),
-            out.ncols(),
-            old.nrows(),
-            old.ncols()
-        ));
-    }
-    for c in 0..out.ncols() {
-        for r in 0..out.nrows() {
-            let v = out[(r, c)];
-            if !v.is_finite() {
-                return Err(format!("`{name}` is {v} at entry ({}, {})", r + 1, c + 1));
-            }
-            write(r, c, v);
-        }
-    }
-    Ok(())
 }
 
 /// One training step of a model whose `←` rules write whole parameters (the optimisers of
@@ -271,7 +164,7 @@ pub fn step_whole(
     params: &mut [Mat<f64>],
 ) -> Result<(), String> {
     let values = interp::run(graph, inputs, params).map_err(|e| e.to_string())?;
-    let mut writes = Vec::new();
+    let mut rules = Vec::new();
     for u in &graph.updates {
         if !u.index.is_empty() {
             return Err(format!(
@@ -286,18 +179,24 @@ pub fn step_whole(
         let old = params
             .get(k)
             .ok_or_else(|| format!("no parameter for `{}`", u.output))?;
-        whole(&u.output, out, old, &mut |r, c, v| {
-            writes.push((k, r, c, v))
-        })?;
+        let rule = Rule {
+            name: &u.output,
+            values: out.as_ref(),
+            at: None,
+            table: (old.nrows(), old.ncols()),
+            labels: None,
+        };
+        rule.check(&[])?;
+        rules.push((k, rule));
     }
-    for (k, r, c, v) in writes {
-        params[k][(r, c)] = v;
+    for (k, rule) in rules {
+        rule.write(&[], params[k].as_mut());
     }
     Ok(())
 }
 
 /// Fills the environment's tables (`r[s, a]`, `Pr(s'|s, a)`: parameters of the group `env`)
-/// from its dynamics.
+/// from its dynamics ([`tabular::fill_dynamics`], which generated `init` calls too).
 fn dynamics(graph: &Graph, params: &mut NamedParams<f64>) -> Result<(), String> {
     let env = graph.env.as_deref().unwrap_or_default();
     let wanted = |name: &str| {
@@ -306,36 +205,21 @@ fn dynamics(graph: &Graph, params: &mut NamedParams<f64>) -> Result<(), String> 
             .iter()
             .any(|p| p.name == name && p.group.as_deref() == Some("env"))
     };
-    if !wanted("r") && !wanted("Pr") {
-        return Ok(());
-    }
-    let slippery = match env {
-        "FrozenLake" => false,
-        "FrozenLakeSlippery" => true,
-        _ => return Err(format!("`{env}` has no dynamics to read")),
-    };
-    let (p, r) = crate::runtime::tabular::frozen_lake_dynamics(slippery);
-    let (states, actions) = (16, 4);
-    params.for_each_param_mut(&mut |name, mut m| {
-        if name == "r" && wanted("r") {
-            for s in 0..states {
-                for a in 0..actions {
-                    m[(s, a)] = r[s * actions + a];
-                }
-            }
-        } else if name == "Pr" && wanted("Pr") {
-            for s in 0..states {
-                for col in 0..actions * states {
-                    m[(s, col)] = p[s * actions * states + col];
-                }
-            }
+    let mut result = Ok(());
+    params.for_each_param_mut(&mut |name, m| {
+        if result.is_ok() && wanted(name) {
+            result = tabular::fill_dynamics(env, name, m);
         }
     });
-    Ok(())
+    result
 }
 
 impl Rules for TabularModel {
-    fn action(&self, state: usize) -> Result<Option<usize>, String> {
+    type Workspace = ();
+
+    fn new_workspace(&self, _max_batch: usize) {}
+
+    fn action(&self, state: usize, _ws: &mut ()) -> Result<Option<usize>, String> {
         let Some((name, _)) = self.graph.outputs.iter().find(|(n, _)| n == ACTION) else {
             return Ok(None);
         };
@@ -345,27 +229,14 @@ impl Rules for TabularModel {
         };
         let values = self.run(&self.inputs(&[probe]))?;
         let a = values.output(name).map_or(f64::NAN, |m| m[(0, 0)]);
-        if a.is_nan() || a < 1.0 || a.fract() != 0.0 {
-            return Err(format!("`{ACTION}` is {a}, not an action counted from 1"));
-        }
-        Ok(Some(a as usize - 1))
+        tabular::chosen(a).map(Some)
     }
 
     fn action_values(&self, state: usize, out: &mut [f64]) {
-        let Some(q) = self.acting_table() else {
-            out.fill(0.0);
-            return;
-        };
-        for (a, o) in out.iter_mut().enumerate() {
-            *o = if q.ncols() == 1 {
-                q[(a.min(q.nrows() - 1), 0)]
-            } else {
-                q[(state.min(q.nrows() - 1), a.min(q.ncols() - 1))]
-            };
-        }
+        tabular::acting_values(self.acting_table().map(Mat::as_ref), state, out);
     }
 
-    fn step(&mut self, batch: &[Transition]) -> Result<f64, String> {
+    fn step(&mut self, batch: &[Transition], _ws: &mut ()) -> Result<f64, String> {
         self.write(batch, None)
     }
 
@@ -373,22 +244,35 @@ impl Rules for TabularModel {
         self.graph.updates.iter().any(|u| self.improves(u))
     }
 
-    fn step_phase(&mut self, batch: &[Transition], phase: Phase) -> Result<f64, String> {
+    fn step_phase(
+        &mut self,
+        batch: &[Transition],
+        phase: Phase,
+        _ws: &mut (),
+    ) -> Result<f64, String> {
         self.write(batch, Some(phase))
     }
 }
 
 impl TabularModel {
-    /// One update step of the rules of `phase` (all for `None`): the writes, then the largest
-    /// change of an entry.
+    /// One update step of the rules of `phase` (all for `None`): one run of the graph, every
+    /// rule's values checked, then written in the rules' order; the largest change of an
+    /// entry.
     fn write(&mut self, batch: &[Transition], phase: Option<Phase>) -> Result<f64, String> {
-        let writes = self.writes(batch, phase)?;
+        let values = self.run(&self.inputs(batch))?;
+        let mut rules = Vec::new();
+        for u in &self.graph.updates {
+            let rule = self.rule(u, &values)?;
+            if rule.applies(phase) {
+                rule.check(batch)?;
+                rules.push((u.param as usize, rule));
+            }
+        }
         let mut change = 0.0f64;
         let mut k = 0;
-        self.params.for_each_param_mut(&mut |_, mut m| {
-            for &(_, r, c, v) in writes.iter().filter(|w| w.0 == k) {
-                change = change.max((m[(r, c)] - v).abs());
-                m[(r, c)] = v;
+        self.params.for_each_param_mut(&mut |_, m| {
+            if let Some((_, rule)) = rules.iter().find(|(p, _)| *p == k) {
+                change = change.max(rule.write(batch, m));
             }
             k += 1;
         });

@@ -14,6 +14,7 @@ use crate::runtime::data::{
     CsvOptions, Dataset, InputShape, Standardizer, TargetKind, Targets, TargetsRef,
 };
 use crate::runtime::init::Sample;
+use crate::runtime::tabular::Rule;
 use crate::runtime::train::{History, Io, Objective, Supervised};
 use crate::runtime::{NamedParams, Params, Rng, Scalar, StepError, checkpoint, report};
 use faer::{Mat, MatRef};
@@ -533,11 +534,14 @@ pub struct InterpModel<T> {
     pub running: NamedParams<T>,
 }
 
-/// The interpreter's workspace: the last prediction, and the noise generator.
+/// The interpreter's workspace: the last prediction, the noise generator, and the new values
+/// of the spec's `←` rules that the last training step computed (by parameter), which
+/// `rule_step` writes.
 #[derive(Clone, Debug)]
 pub struct InterpWorkspace<T> {
     out: Mat<T>,
     rng: Rng,
+    rules: Vec<(usize, Mat<T>)>,
 }
 
 impl<T: Scalar> InterpModel<T> {
@@ -698,33 +702,38 @@ impl<T: Scalar> InterpModel<T> {
             .any(|u| u.index.is_empty())
     }
 
-    /// One training step of the spec's own rules (`φ_{t+1} ← φ_t − α ∂L/∂φ`, eqs. 6.3–6.17)
-    /// on a batch, in f64 by [`crate::tabular::step_whole`].
-    fn step_rules(
-        &mut self,
-        x: MatRef<'_, T>,
-        y: TargetsRef<'_, T>,
-        ws: &mut InterpWorkspace<T>,
-    ) -> Result<(), StepError> {
-        let wide = |m: MatRef<'_, T>| Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)].to_f64());
-        let inputs: Vec<Mat<f64>> = self
-            .inputs(x, y, &mut ws.rng, false)?
+    /// The spec's own rules (`φ_{t+1} ← φ_t − α ∂L/∂φ`, eqs. 6.3–6.17) written with the new
+    /// values the last training step left in `ws` (its run computes them with the loss and the
+    /// gradient), each checked through the runtime's `tabular::Rule` before any is written.
+    fn write_rules(&mut self, ws: &mut InterpWorkspace<T>) -> Result<(), StepError> {
+        let pending = std::mem::take(&mut ws.rules);
+        if pending.is_empty() {
+            return Err(StepError::Eval(
+                "no training step has computed the rules' new values".to_string(),
+            ));
+        }
+        let updates = self.compiled.forward.updates.iter();
+        let rules: Vec<(usize, Rule<'_, T>)> = pending
             .iter()
-            .map(|m| wide(m.as_ref()))
+            .zip(updates.filter(|u| u.index.is_empty()))
+            .map(|((k, values), u)| {
+                let old = &self.params.mats[*k];
+                let rule = Rule {
+                    name: &u.output,
+                    values: values.as_ref(),
+                    at: None,
+                    table: (old.nrows(), old.ncols()),
+                    labels: None,
+                };
+                (*k, rule)
+            })
             .collect();
-        let mut params = Vec::new();
-        self.params.for_each_param(&mut |_, m| params.push(wide(m)));
-        crate::tabular::step_whole(&self.compiled.forward, &inputs, &mut params)
-            .map_err(StepError::Eval)?;
-        let mut k = 0;
-        self.params.for_each_param_mut(&mut |_, mut m| {
-            for j in 0..m.ncols() {
-                for i in 0..m.nrows() {
-                    m[(i, j)] = T::from_f64(params[k][(i, j)]);
-                }
-            }
-            k += 1;
-        });
+        for (_, rule) in &rules {
+            rule.check(&[]).map_err(StepError::Eval)?;
+        }
+        for (k, rule) in &rules {
+            rule.write(&[], self.params.mats[*k].as_mut());
+        }
         Ok(())
     }
 
@@ -987,7 +996,8 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         if !self.has_rules() {
             return None;
         }
-        Some(self.step_rules(x, y, ws))
+        let _ = (x, y);
+        Some(self.write_rules(ws))
     }
 
     fn io(&self) -> Io {
@@ -998,6 +1008,7 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         InterpWorkspace {
             out: Mat::zeros(0, 0),
             rng: Rng::new(batch::NOISE_SEED),
+            rules: Vec::new(),
         }
     }
 
@@ -1062,6 +1073,20 @@ impl<T: Scalar> Supervised<T> for InterpModel<T> {
         }
         interp::batch_stats(&l.train, &v, &mut grads.running.mats)
             .map_err(|e| StepError::Eval(e.to_string()))?;
+        // The spec's own rules: their new values, computed by this run, for `rule_step`.
+        ws.rules.clear();
+        for u in self
+            .compiled
+            .forward
+            .updates
+            .iter()
+            .filter(|u| u.index.is_empty())
+        {
+            let id = l.train.output(&u.output).ok_or_else(|| {
+                StepError::Eval(format!("no output `{}` in the training graph", u.output))
+            })?;
+            ws.rules.push((u.param as usize, v[id].clone()));
+        }
         Ok(v.scalar(&l.name).unwrap_or(T::ZERO))
     }
 

@@ -124,19 +124,51 @@ impl Layout {
 
     /// Writes a transition and the return `g` from its state into column `j` of `x`.
     pub fn write_with<T: Scalar>(&self, x: &mut Mat<T>, j: usize, t: &Transition, g: f64) {
+        self.write_column(x, j, |role, k| match role {
+            Role::State => t.s.get(k).copied().unwrap_or(0.0),
+            Role::Next => t.next.get(k).copied().unwrap_or(0.0),
+            Role::Reward => t.r,
+            Role::Done => f64::from(u8::from(t.terminal)),
+            Role::Return => g,
+        });
+    }
+
+    /// Writes column `j` of `x`: entry `k` of each input of role `role` is `value(role, k)`.
+    fn write_column<T: Scalar>(
+        &self,
+        x: &mut Mat<T>,
+        j: usize,
+        value: impl Fn(Role, usize) -> f64,
+    ) {
         let mut row = 0;
         for &(role, rows) in &self.inputs {
             for k in 0..rows {
-                let v = match role {
-                    Role::State => t.s.get(k).copied().unwrap_or(0.0),
-                    Role::Next => t.next.get(k).copied().unwrap_or(0.0),
-                    Role::Reward => t.r,
-                    Role::Done => f64::from(u8::from(t.terminal)),
-                    Role::Return => g,
-                };
-                x[(row + k, j)] = T::from_f64(v);
+                x[(row + k, j)] = T::from_f64(value(role, k));
             }
             row += rows;
+        }
+    }
+}
+
+/// The buffers of deep Q-learning's steps, made once per run ([`dqn`]) so that acting
+/// ([`greedy`]) and learning ([`learn`]) allocate nothing: a state's column, a minibatch's
+/// columns and action labels, and which parameters the loss trains.
+#[derive(Clone, Debug)]
+pub struct Scratch<T> {
+    state: Mat<T>,
+    x: Mat<T>,
+    labels: Vec<usize>,
+    trains: Option<Vec<bool>>,
+}
+
+impl<T: Scalar> Scratch<T> {
+    /// The buffers for `model`, read through `layout`, with minibatches of `batch`.
+    pub fn new<M: Supervised<T>>(model: &M, layout: &Layout, batch: usize) -> Scratch<T> {
+        Scratch {
+            state: Mat::zeros(layout.features(), 1),
+            x: Mat::zeros(layout.features(), batch),
+            labels: Vec::with_capacity(batch),
+            trains: model.objectives().into_iter().next().map(|o| o.trains),
         }
     }
 }
@@ -213,22 +245,19 @@ pub fn refresh_frozen<T: Scalar, P: Params<T> + ?Sized>(model: &mut P) {
 }
 
 /// The greedy action of `model` in state `s`: the largest action value (the first on a tie).
+/// The state is read as a transition from `s` to itself, with no reward.
 pub fn greedy<T: Scalar, M: Supervised<T>>(
     model: &M,
     layout: &Layout,
     s: &[f64],
+    scratch: &mut Scratch<T>,
     ws: &mut M::Workspace,
 ) -> Result<usize, StepError> {
-    let mut x = Mat::<T>::zeros(layout.features(), 1);
-    let t = Transition {
-        s: s.to_vec(),
-        a: 0,
-        r: 0.0,
-        next: s.to_vec(),
-        terminal: false,
-    };
-    layout.write(&mut x, 0, &t);
-    let q = model.predict(x.as_ref(), ws)?;
+    layout.write_column(&mut scratch.state, 0, |role, k| match role {
+        Role::State | Role::Next => s.get(k).copied().unwrap_or(0.0),
+        _ => 0.0,
+    });
+    let q = model.predict(scratch.state.as_ref(), ws)?;
     let mut best = 0;
     for a in 1..layout.actions.min(q.nrows()) {
         if q[(a, 0)] > q[(best, 0)] {
@@ -240,23 +269,28 @@ pub fn greedy<T: Scalar, M: Supervised<T>>(
 
 /// One minibatch's loss and update: the loss over `batch` (transitions of the buffer), its
 /// gradient, one step of the optimiser on the parameters the loss trains.
-pub fn learn<T: Scalar, M: Supervised<T>>(
+pub fn learn<'t, T: Scalar, M: Supervised<T>>(
     model: &mut M,
     layout: &Layout,
-    batch: &[&Transition],
+    batch: impl ExactSizeIterator<Item = &'t Transition>,
     opt: &mut Optimizer<T>,
     grads: &mut M,
     ws: &mut M::Workspace,
+    scratch: &mut Scratch<T>,
 ) -> Result<f64, StepError> {
-    let mut x = Mat::<T>::zeros(layout.features(), batch.len());
-    let mut labels = Vec::with_capacity(batch.len());
-    for (j, t) in batch.iter().enumerate() {
-        layout.write(&mut x, j, t);
-        labels.push((i64::from(layout.lo) + t.a as i64) as usize);
+    if scratch.x.ncols() != batch.len() {
+        scratch.x = Mat::zeros(layout.features(), batch.len());
     }
-    let loss = model.batch_loss_and_grad(x.as_ref(), TargetsRef::Labels(&labels), grads, ws)?;
-    let trains = model.objectives().into_iter().next().map(|o| o.trains);
-    opt.step_group(model, grads, trains.as_deref());
+    scratch.labels.clear();
+    for (j, t) in batch.enumerate() {
+        layout.write(&mut scratch.x, j, t);
+        scratch
+            .labels
+            .push((i64::from(layout.lo) + t.a as i64) as usize);
+    }
+    let (x, y) = (scratch.x.as_ref(), TargetsRef::Labels(&scratch.labels));
+    let loss = model.batch_loss_and_grad(x, y, grads, ws)?;
+    opt.step_group(model, grads, scratch.trains.as_deref());
     Ok(loss.to_f64())
 }
 
@@ -276,6 +310,7 @@ pub fn dqn<T: Scalar, M: Supervised<T>>(
     let mut rng = Rng::new(config.seed ^ 0x5EED_D0A0);
     let mut ws = model.new_workspace(config.batch.max(1));
     let mut grads = model.new_grads();
+    let mut scratch = Scratch::new(model, layout, config.batch);
     let mut buffer: Vec<Transition> = Vec::with_capacity(config.buffer.min(1 << 20));
     let mut oldest = 0;
     let mut run = DqnRun::default();
@@ -293,7 +328,7 @@ pub fn dqn<T: Scalar, M: Supervised<T>>(
             let a = if rng.uniform() < eps {
                 ((rng.uniform() * layout.actions as f64) as usize).min(layout.actions - 1)
             } else {
-                greedy(model, layout, &s, &mut ws)?
+                greedy(model, layout, &s, &mut scratch, &mut ws)?
             };
             let step = env.step(a);
             ret += step.reward;
@@ -313,10 +348,9 @@ pub fn dqn<T: Scalar, M: Supervised<T>>(
             s = step.observation;
             run.steps += 1;
             if buffer.len() >= config.warmup.max(config.batch) {
-                let picks: Vec<&Transition> = (0..config.batch)
-                    .map(|_| &buffer[(rng.next_u64() % buffer.len() as u64) as usize])
-                    .collect();
-                let l = learn(model, layout, &picks, opt, &mut grads, &mut ws)?;
+                let picks = (0..config.batch)
+                    .map(|_| &buffer[(rng.next_u64() % buffer.len() as u64) as usize]);
+                let l = learn(model, layout, picks, opt, &mut grads, &mut ws, &mut scratch)?;
                 if !l.is_finite() {
                     return Err(StepError::Eval(format!(
                         "the loss is not finite at step {} (try a smaller --lr, or --clip)",

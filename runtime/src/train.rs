@@ -213,11 +213,11 @@ pub trait Supervised<T: Scalar>: Params<T> + Clone {
     }
 
     /// The model's own training step on a batch, for a model whose spec writes it (`←` rules
-    /// of whole parameters, the optimisers of eqs. 6.3–6.17): `fit` then calls this instead
-    /// of the optimiser's step. `grads` is a gradient set the step may use as scratch (a
-    /// generated model's step computes the loss's gradient into it again, with the rules'
-    /// new values; the interpreter's computes both in its own run). `None` (the default):
-    /// the model has no rules, the optimiser steps.
+    /// of whole parameters, the optimisers of eqs. 6.3–6.17): `fit` calls this instead of the
+    /// optimiser's step, right after [`batch_loss_and_grad_of`](Self::batch_loss_and_grad_of)
+    /// on the same batch, whose run has computed every rule's new value with the loss and its
+    /// gradient (`grads` and `ws` hold them): the step writes them, computing nothing again.
+    /// `None` (the default): the model has no rules, the optimiser steps.
     fn rule_step(
         &mut self,
         x: MatRef<'_, T>,

@@ -23,5 +23,6 @@ mod rules;
 mod specs;
 mod supervised;
 mod tabular;
+mod tabular_generated;
 mod train;
 mod ui;

@@ -85,7 +85,6 @@ fn dqn_updates_lower_the_td_loss_and_leave_the_frozen_copies() {
         actions: 2,
     };
     let batch = replay(32);
-    let picks: Vec<&Transition> = batch.iter().collect();
     let method = Method::Adam {
         beta1: 0.9,
         beta2: 0.999,
@@ -94,14 +93,28 @@ fn dqn_updates_lower_the_td_loss_and_leave_the_frozen_copies() {
     let mut opt = Optimizer::new(Config::new(method, 1e-2));
     let mut grads = model.new_grads();
     let mut ws = model.new_workspace(32);
+    let mut scratch = rl::Scratch::new(&model, &layout, 32);
     let frozen_before: Vec<_> = params(&model)
         .into_iter()
         .filter(|(n, _)| n.contains('⁻'))
         .collect();
-    let first = rl::learn(&mut model, &layout, &picks, &mut opt, &mut grads, &mut ws).unwrap();
+    let mut learn = |model: &mut InterpModel<f64>| {
+        let picks = batch.iter();
+        rl::learn(
+            model,
+            &layout,
+            picks,
+            &mut opt,
+            &mut grads,
+            &mut ws,
+            &mut scratch,
+        )
+        .unwrap()
+    };
+    let first = learn(&mut model);
     let mut last = first;
     for _ in 0..30 {
-        last = rl::learn(&mut model, &layout, &picks, &mut opt, &mut grads, &mut ws).unwrap();
+        last = learn(&mut model);
     }
     assert!(last < 0.5 * first, "TD loss {first} → {last}");
     let frozen_after: Vec<_> = params(&model)
@@ -113,8 +126,62 @@ fn dqn_updates_lower_the_td_loss_and_leave_the_frozen_copies() {
     rl::refresh_frozen(&mut model);
     assert!(copies_equal(&model), "φ⁻ ← φ");
     // Acting reads the model function q[s, φ]: one of the two actions.
-    let a = rl::greedy(&model, &layout, &batch[0].s, &mut ws).unwrap();
+    let mut ws = model.new_workspace(32);
+    let mut scratch = rl::Scratch::new(&model, &layout, 32);
+    let a = rl::greedy(&model, &layout, &batch[0].s, &mut scratch, &mut ws).unwrap();
     assert!(a < 2);
+}
+
+mod dqn_generated {
+    nnspec::model!(DQN[D = 8] from "../../specs/dqn.nn");
+}
+
+/// Deep Q-learning's steps on code generated from `specs/dqn.nn` touch no heap once warm:
+/// acting (`rl::greedy`, the model function on one state) and learning (`rl::learn`, a
+/// minibatch's loss, gradient and Adam step), their buffers made once (`rl::Scratch`).
+#[test]
+fn dqn_steps_of_generated_code_allocate_nothing() {
+    let mut net = dqn_generated::DQN::<f64>::init(&mut Rng::new(5));
+    rl::refresh_frozen(&mut net);
+    let layout = Layout {
+        inputs: vec![
+            (Role::State, 4),
+            (Role::Reward, 1),
+            (Role::Next, 4),
+            (Role::Done, 1),
+        ],
+        lo: 1,
+        actions: 2,
+    };
+    let batch = replay(16);
+    let method = Method::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    let mut opt = Optimizer::new(Config::new(method, 1e-3));
+    let mut grads = net.new_grads();
+    let mut ws = net.new_workspace(16);
+    let mut scratch = rl::Scratch::new(&net, &layout, 16);
+    for round in 0..3 {
+        let before = crate::generated::allocations();
+        let a = rl::greedy(&net, &layout, &batch[round].s, &mut scratch, &mut ws).unwrap();
+        let l = rl::learn(
+            &mut net,
+            &layout,
+            batch.iter(),
+            &mut opt,
+            &mut grads,
+            &mut ws,
+            &mut scratch,
+        )
+        .unwrap();
+        let allocated = crate::generated::allocations() - before;
+        assert!(a < 2 && l.is_finite(), "action {a}, loss {l}");
+        if round > 0 {
+            assert_eq!(allocated, 0, "round {round}: acting and learning allocated");
+        }
+    }
 }
 
 #[test]

@@ -149,9 +149,10 @@ mod generated {
     nnspec::model!("../../specs/optimisers.nn");
 }
 
-/// `STEPS` steps of a generated model's rules through `Supervised::rule_step` (what
-/// `runtime::train::fit` calls), from `φ = PHI0` and zero state, with every parameter
-/// after each; the steps after the first must not allocate.
+/// `STEPS` steps of a generated model's rules as `runtime::train::fit` takes them (the loss
+/// and its gradient by `Supervised::batch_loss_and_grad`, whose run also computes the rules'
+/// new values, then `Supervised::rule_step` writing them), from `φ = PHI0` and zero state,
+/// with every parameter after each; the steps after the first must not allocate.
 macro_rules! generated_trajectory {
     ($model:ty) => {{
         use nnspec::runtime::train::Supervised;
@@ -168,10 +169,19 @@ macro_rules! generated_trajectory {
         let mut out: Vec<Vec<f64>> = Vec::new();
         for step in 0..STEPS {
             let before = crate::generated::allocations();
+            let targets = nnspec::runtime::data::TargetsRef::Values(y.as_ref());
+            <$model as Supervised<f64>>::batch_loss_and_grad(
+                &net,
+                x.as_ref(),
+                targets,
+                &mut grads,
+                &mut ws,
+            )
+            .expect("step");
             let done = <$model as Supervised<f64>>::rule_step(
                 &mut net,
                 x.as_ref(),
-                nnspec::runtime::data::TargetsRef::Values(y.as_ref()),
+                targets,
                 &mut grads,
                 &mut ws,
             );
@@ -298,4 +308,102 @@ fn fit_trains_generated_rules_as_the_interpreted_ones() {
     }
     // Three epochs of three batches: the step counter says nine rule steps were taken.
     assert_eq!(pb[0], ("t".to_string(), Mat::from_fn(1, 1, |_, _| 9.0)));
+}
+
+/// `fit` computes the loss and its gradient once per batch: the rule step after it reads
+/// nothing of the batch. Given no examples at all, `Supervised::rule_step` after
+/// `batch_loss_and_grad` on the batch writes exactly what the generated model's own
+/// `rule_step` (a step and its rules in one call) writes on the batch, and what the
+/// interpreter's `step_whole` writes (1e-12); the interpreter's `rule_step` as well.
+#[test]
+fn the_rule_step_after_the_loss_computes_nothing_again() {
+    use nnspec::runtime::data::TargetsRef;
+    use nnspec::runtime::train::Supervised;
+    let x = Mat::from_fn(1, X.len(), |_, j| X[j]);
+    let y = Mat::from_fn(1, Y.len(), |_, j| Y[j]);
+    let none = Mat::<f64>::zeros(1, 0);
+    let start = |net: &mut generated::Adam<f64>| {
+        net.visit(|name, p| {
+            if name == "φ" {
+                *p = Mat::from_fn(2, 1, |i, _| PHI0[i]);
+            }
+        })
+    };
+    let (mut once, mut whole) = (
+        generated::Adam::<f64>::zeros(),
+        generated::Adam::<f64>::zeros(),
+    );
+    start(&mut once);
+    start(&mut whole);
+    let mut grads = generated::Adam::<f64>::zeros();
+    let mut ws = generated::Adam::<f64>::workspace(X.len());
+    whole
+        .rule_step(x.as_ref(), y.as_ref(), &mut grads, &mut ws)
+        .expect("a step with its rules");
+    let mut ws = generated::Adam::<f64>::workspace(X.len());
+    once.batch_loss_and_grad(
+        x.as_ref(),
+        TargetsRef::Values(y.as_ref()),
+        &mut grads,
+        &mut ws,
+    )
+    .expect("step");
+    let wrote = Supervised::rule_step(
+        &mut once,
+        none.as_ref(),
+        TargetsRef::Values(none.as_ref()),
+        &mut grads,
+        &mut ws,
+    );
+    assert!(matches!(wrote, Some(Ok(()))), "{wrote:?}");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    once.visit(|_, p| a.extend(flat(p)));
+    whole.visit(|_, p| b.extend(flat(p)));
+    assert_eq!(a, b);
+    let want = &interpreted("Adam")[0];
+    let path = format!("{}/specs/optimisers.nn", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(path).unwrap();
+    let mut interp = nnspec::training::InterpModel::<f64>::new(
+        &graph("Adam"),
+        &src,
+        "optimisers.nn",
+        &mut nnspec::runtime::Rng::new(3),
+    )
+    .unwrap();
+    interp.for_each_param_mut(&mut |name, mut p| {
+        let v = if name == "φ" {
+            PHI0.to_vec()
+        } else {
+            vec![0.0; p.nrows() * p.ncols()]
+        };
+        let rows = p.nrows();
+        for (i, v) in v.iter().enumerate() {
+            p[(i % rows, i / rows)] = *v;
+        }
+    });
+    let mut grads = interp.new_grads();
+    let mut ws = interp.new_workspace(X.len());
+    interp
+        .batch_loss_and_grad(
+            x.as_ref(),
+            TargetsRef::Values(y.as_ref()),
+            &mut grads,
+            &mut ws,
+        )
+        .expect("step");
+    let wrote = interp.rule_step(
+        none.as_ref(),
+        TargetsRef::Values(none.as_ref()),
+        &mut grads,
+        &mut ws,
+    );
+    assert!(matches!(wrote, Some(Ok(()))), "{wrote:?}");
+    let mut c = Vec::new();
+    interp.for_each_param(&mut |_, p| c.extend(flat(&p.to_owned())));
+    for (k, ((u, v), w)) in a.iter().zip(&c).zip(want).enumerate() {
+        assert!(
+            (u - w).abs() <= 1e-12 * w.abs().max(1.0) && (v - w).abs() <= 1e-12 * w.abs().max(1.0),
+            "entry {k}: generated {u}, interpreter's rule step {v}, step_whole {w}"
+        );
+    }
 }

@@ -66,7 +66,7 @@ fn one_q_learning_step_reads_the_table_before_it() {
             ..Transition::default()
         },
     ];
-    let change = m.step(&batch).unwrap();
+    let change = m.step(&batch, &mut ()).unwrap();
     let q = table(&m);
     let want = [[0.0, 0.7], [0.5, 0.0], [0.0, 0.0]];
     for (r, row) in want.iter().enumerate() {

@@ -17,8 +17,10 @@ mod sampler;
 pub(crate) mod source;
 mod stmt;
 mod supervised;
+mod tabular;
 
 pub use source::comments_from_markers;
+pub use tabular::TRANSITION_INPUTS;
 
 use crate::check::Options as CheckOptions;
 use proc_macro2::TokenStream;
@@ -120,8 +122,9 @@ fn reads_computed_labels(graph: &crate::ir::Graph) -> bool {
 
 /// Whether `graph` is trained on data by rules of whole parameters (an optimiser as printed,
 /// eqs. 6.3–6.17): it has such a rule and no rule of table entries. A model with table entries
-/// (chapter 19) is run by the interpreter's loops whatever it writes, the step counter
-/// `t ← t + 1` of `A_t` included; its generated code holds the tables and the values it reads.
+/// (chapter 19) is run by the runtime's tabular loops whatever it writes, the step counter
+/// `t ← t + 1` of `A_t` included: its generated code implements `runtime::tabular::Rules`
+/// (`tabular.rs`), writing every rule, whole ones too.
 pub fn trained_by_whole_rules(graph: &crate::ir::Graph) -> bool {
     graph.updates.iter().any(|u| u.index.is_empty())
         && graph.updates.iter().all(|u| u.index.is_empty())

@@ -49,6 +49,16 @@ pub(super) fn model(
     if sample.is_some() {
         docs.model.push_str(sampler::MODEL_DOC);
     }
+    let tabular = super::tabular::tabular(
+        &cx,
+        &items.name,
+        &items.ws_name,
+        &items.args,
+        &items.step_head,
+    );
+    if tabular.is_some() {
+        docs.model.push_str(super::tabular::MODEL_DOC);
+    }
     let (mut buffer_fields, mut buffer_init) = items.buffers(&variants);
     let (inputs_item, io_field, io_init) = inputs_struct(&cx, function, forward_inputs.as_deref());
     buffer_fields.push(io_field);
@@ -56,6 +66,10 @@ pub(super) fn model(
     if let Some(s) = &sample {
         buffer_fields.extend(s.fields.iter().cloned());
         buffer_init.extend(s.init.iter().cloned());
+    }
+    if let Some(t) = &tabular {
+        buffer_fields.push(t.field.clone());
+        buffer_init.push(t.init.clone());
     }
     let types = items.types(&buffer_fields, &docs);
     let steps = [
@@ -65,6 +79,10 @@ pub(super) fn model(
         items.locate(),
         items.loss_and_grad(&docs.loss_and_grad),
         super::rules::rule_fns(&cx, &items.ws_name, &items.args),
+        tabular
+            .as_ref()
+            .map(|t| t.methods.clone())
+            .unwrap_or_default(),
     ];
     let per_loss_fns = items.per_loss_steps(&variants, per_loss);
     let inherent = items.inherent_impl(&docs, &buffer_init, &steps, &per_loss_fns);
@@ -76,12 +94,14 @@ pub(super) fn model(
         function,
         forward_inputs.as_deref(),
     );
+    let rules_items = tabular.map(|t| t.items);
     quote! {
         #types
         #inputs_item
         #inherent
         #params_impl
         #supervised_impl
+        #rules_items
     }
 }
 
@@ -260,7 +280,19 @@ impl<'a, 'g> Items<'a, 'g> {
             .map(|(k, (f, p))| {
                 let (r, c) = dims(p.shape, 1);
                 let how = init_tokens(rt, g.inits.get(k).copied().unwrap_or(Init::Default));
-                quote!(#f: #how.sample(#r, #c, rng),)
+                // The environment's tables (`r[s, a]`, `Pr(s'|s, a)`), from its dynamics as
+                // the interpreter fills them; checking has accepted the environment.
+                match (&g.env, p.group.as_deref()) {
+                    (Some(env), Some("env")) => {
+                        let n = &p.name;
+                        quote!(#f: {
+                            let mut m = #how.sample(#r, #c, rng);
+                            let _ = #rt::tabular::fill_dynamics(#env, #n, m.as_mut());
+                            m
+                        },)
+                    }
+                    _ => quote!(#f: #how.sample(#r, #c, rng),),
+                }
             });
         // Running statistics start at their initial values (0 for a mean, 1 for a
         // standard deviation) in every constructor: they are state, not parameters.

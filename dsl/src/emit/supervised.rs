@@ -442,37 +442,8 @@ pub(super) fn supervised_impl(
         )
     };
     let predict = predict_body(&it, forward_inputs);
+    let hooks = hooks(&it, name, ws_name);
     let rt = &it.rt;
-    let update_running = (!g.stats.is_empty()).then(|| {
-        quote! {
-            fn update_running(&mut self, batch: &Self) {
-                #name::update_running(self, batch)
-            }
-        }
-    });
-    let seed = it.roles.noise.then(|| {
-        quote! {
-            fn seed_noise(&self, ws: &mut #ws_name<T>, seed: u64) {
-                ws.io.rng = #rt::Rng::new(seed);
-            }
-        }
-    });
-    let max_norms = max_norms_fn(&it);
-    // The spec's own rules step instead of the optimiser (`rules.rs`).
-    let rule_step = super::trained_by_whole_rules(g).then(|| {
-        quote! {
-            fn rule_step(
-                &mut self,
-                x: #faer::MatRef<'_, T>,
-                y: #rt::data::TargetsRef<'_, T>,
-                grads: &mut Self,
-                ws: &mut #ws_name<T>,
-            ) -> Option<Result<(), #rt::StepError>> {
-                let step = <Self as #rt::train::Supervised<T>>::batch_loss_and_grad(self, x, y, grads, ws);
-                Some(step.and_then(|_| self.write_rules(grads, ws)))
-            }
-        }
-    });
     quote! {
         impl<T: #rt::Scalar> #rt::train::Supervised<T> for #name<T> {
             type Workspace = #ws_name<T>;
@@ -504,10 +475,7 @@ pub(super) fn supervised_impl(
             }
             #objectives
             #of
-            #seed
-            #update_running
-            #max_norms
-            #rule_step
+            #hooks
             fn predict<'w>(
                 &self,
                 x: #faer::MatRef<'_, T>,
@@ -524,6 +492,62 @@ pub(super) fn supervised_impl(
                 #locate
             }
         }
+    }
+}
+
+/// The trait's methods a model overrides only when the spec asks for them: folding running
+/// statistics (`update_running`), seeding the noise (`seed_noise`), the max-norm constraints
+/// (`max_norms`), and the spec's own `←` rules in the optimiser's place (`rule_step`).
+fn hooks(it: &Impl<'_, '_>, name: &Ident, ws_name: &Ident) -> TokenStream {
+    let (g, rt) = (it.cx.g, &it.rt);
+    let faer = quote!(#rt::faer);
+    let update_running = (!g.stats.is_empty()).then(|| {
+        quote! {
+            fn update_running(&mut self, batch: &Self) {
+                #name::update_running(self, batch)
+            }
+        }
+    });
+    let seed = it.roles.noise.then(|| {
+        quote! {
+            fn seed_noise(&self, ws: &mut #ws_name<T>, seed: u64) {
+                ws.io.rng = #rt::Rng::new(seed);
+            }
+        }
+    });
+    let max_norms = max_norms_fn(it);
+    // The spec's own rules step instead of the optimiser (`rules.rs`): the step `fit` has
+    // just run left their new values in `ws`. With several losses, a loss's own step fills
+    // buffers of its own, so the step of every loss is run again first.
+    let rule_step = super::trained_by_whole_rules(g).then(|| {
+        let write = if g.losses.len() > 1 {
+            quote! {
+                let step = <Self as #rt::train::Supervised<T>>::batch_loss_and_grad(self, x, y, grads, ws);
+                Some(step.and_then(|_| self.write_rules(grads, ws)))
+            }
+        } else {
+            quote! {
+                let _ = (x, y);
+                Some(self.write_rules(grads, ws))
+            }
+        };
+        quote! {
+            fn rule_step(
+                &mut self,
+                x: #faer::MatRef<'_, T>,
+                y: #rt::data::TargetsRef<'_, T>,
+                grads: &mut Self,
+                ws: &mut #ws_name<T>,
+            ) -> Option<Result<(), #rt::StepError>> {
+                #write
+            }
+        }
+    });
+    quote! {
+        #seed
+        #update_running
+        #max_norms
+        #rule_step
     }
 }
 
