@@ -143,13 +143,8 @@ pub(super) fn op(
             format!("_place_column({}, {k}, {n})", x(0)),
         ),
         // The ops no target expresses yet, named for the refusal.
-        Op::Conv(_) => return Err("a convolution".into()),
-        Op::MaxPool(_) => return Err("max pooling".into()),
-        Op::MaxNe(_) => return Err("the maximum over neighbours `MaxNe`".into()),
-        Op::BatchStat { .. } => {
-            return Err(
-                "batch normalisation (a statistic over the batch with a running value)".into(),
-            );
+        Op::Conv(_) | Op::MaxPool(_) | Op::MaxNe(_) | Op::BatchStat { .. } => {
+            return Err(refused(node.op).into());
         }
         Op::Extreme(e) => extreme(d, e, &a, args)?,
         Op::Reshape { rows, cols } => helped(
@@ -170,6 +165,19 @@ pub(super) fn op(
         ),
         Op::Table(k) => atom(format!("{np}.asarray(_TABLE_{k}, {})", d.dtype)),
     })
+}
+
+/// What an op the exporters cannot express yet is called in their refusal.
+fn refused(op: Op) -> &'static str {
+    match op {
+        Op::Conv(_) => "a convolution",
+        Op::MaxPool(_) => "max pooling",
+        Op::MaxNe(_) => "the maximum over neighbours `MaxNe`",
+        Op::BatchStat { .. } => {
+            "batch normalisation (a statistic over the batch with a running value)"
+        }
+        _ => "this op",
+    }
 }
 
 /// `Extreme`'s pick: `where(a ≥ b, x, y)` (`≤` for `min`); its gradient parts are not
