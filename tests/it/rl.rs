@@ -45,6 +45,30 @@ fn copies_equal(m: &InterpModel<f64>) -> bool {
     })
 }
 
+/// Where a CartPole transition goes among `specs/dqn.nn`'s inputs (the state, the reward,
+/// the next state, whether it is terminal), its actions labelled from 1.
+fn dqn_layout() -> Layout {
+    Layout {
+        inputs: vec![
+            (Role::State, 4),
+            (Role::Reward, 1),
+            (Role::Next, 4),
+            (Role::Done, 1),
+        ],
+        lo: 1,
+        actions: 2,
+    }
+}
+
+/// Adam with its usual constants (eq. 6.15–6.17).
+fn adam() -> Method {
+    Method::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    }
+}
+
 /// Transitions of CartPole under random actions, from a fixed seed.
 fn replay(n: usize) -> Vec<Transition> {
     let mut world = CartPole::new();
@@ -74,22 +98,9 @@ fn replay(n: usize) -> Vec<Transition> {
 fn dqn_updates_lower_the_td_loss_and_leave_the_frozen_copies() {
     let mut model = dqn(5);
     assert!(copies_equal(&model), "the copies start as the parameters");
-    let layout = Layout {
-        inputs: vec![
-            (Role::State, 4),
-            (Role::Reward, 1),
-            (Role::Next, 4),
-            (Role::Done, 1),
-        ],
-        lo: 1,
-        actions: 2,
-    };
+    let layout = dqn_layout();
     let batch = replay(32);
-    let method = Method::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-    };
+    let method = adam();
     let mut opt = Optimizer::new(Config::new(method, 1e-2));
     let mut grads = model.new_grads();
     let mut ws = model.new_workspace(32);
@@ -143,22 +154,9 @@ mod dqn_generated {
 fn dqn_steps_of_generated_code_allocate_nothing() {
     let mut net = dqn_generated::DQN::<f64>::init(&mut Rng::new(5));
     rl::refresh_frozen(&mut net);
-    let layout = Layout {
-        inputs: vec![
-            (Role::State, 4),
-            (Role::Reward, 1),
-            (Role::Next, 4),
-            (Role::Done, 1),
-        ],
-        lo: 1,
-        actions: 2,
-    };
+    let layout = dqn_layout();
     let batch = replay(16);
-    let method = Method::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-    };
+    let method = adam();
     let mut opt = Optimizer::new(Config::new(method, 1e-3));
     let mut grads = net.new_grads();
     let mut ws = net.new_workspace(16);

@@ -252,19 +252,24 @@ fn generated_adam_steps_as_the_interpreter() {
 /// the optimiser's place, three epochs of batches of two from the same start, the same
 /// parameters (`t`, `φ`, `m`, `v`) at the end, to 1e-12. The optimiser passed is never
 /// stepped (a learning rate that would move `φ` far if it were).
-#[test]
-fn fit_trains_generated_rules_as_the_interpreted_ones() {
-    use nnspec::runtime::data::Dataset;
-    use nnspec::runtime::train::{TrainConfig, fit};
+/// `specs/optimisers.nn`'s Adam behind the interpreter, its parameters drawn with seed 3.
+fn interpreted_adam() -> nnspec::training::InterpModel<f64> {
     let path = format!("{}/specs/optimisers.nn", env!("CARGO_MANIFEST_DIR"));
     let src = std::fs::read_to_string(path).unwrap();
-    let mut interp = nnspec::training::InterpModel::<f64>::new(
+    nnspec::training::InterpModel::<f64>::new(
         &graph("Adam"),
         &src,
         "optimisers.nn",
         &mut nnspec::runtime::Rng::new(3),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn fit_trains_generated_rules_as_the_interpreted_ones() {
+    use nnspec::runtime::data::Dataset;
+    use nnspec::runtime::train::{TrainConfig, fit};
+    let mut interp = interpreted_adam();
     let mut start = Vec::new();
     interp.for_each_param(&mut |_, m| start.push(m.to_owned()));
     let mut net = generated::Adam::<f64>::zeros();
@@ -361,15 +366,7 @@ fn the_rule_step_after_the_loss_computes_nothing_again() {
     whole.visit(|_, p| b.extend(flat(p)));
     assert_eq!(a, b);
     let want = &interpreted("Adam")[0];
-    let path = format!("{}/specs/optimisers.nn", env!("CARGO_MANIFEST_DIR"));
-    let src = std::fs::read_to_string(path).unwrap();
-    let mut interp = nnspec::training::InterpModel::<f64>::new(
-        &graph("Adam"),
-        &src,
-        "optimisers.nn",
-        &mut nnspec::runtime::Rng::new(3),
-    )
-    .unwrap();
+    let mut interp = interpreted_adam();
     interp.for_each_param_mut(&mut |name, mut p| {
         let v = if name == "φ" {
             PHI0.to_vec()

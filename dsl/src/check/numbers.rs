@@ -287,6 +287,22 @@ mod tests {
     #[test]
     fn checking_records_which_factor_is_the_kernel() {
         let src = "model T[D = 4] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n h_i = ∑_{j=1}^{D} ω_{i-2j+2} x_j   for i ∈ {1 … 8}\n f[x, φ] = ∑_{i=1}^{8} h_i\n}\n";
+        with_conv(src, |numbers, _, m| {
+            let written = (m.kernel.word.clone(), m.input.word.clone());
+            let conv = numbers.conv(&m, &Top).expect("recorded");
+            assert_eq!(conv.exchange, Some(true), "as written: {written:?}");
+            let m = crate::check::entrywise::orient(m, true);
+            assert_eq!((m.kernel.word.as_str(), m.input.word.as_str()), ("ω", "x"));
+            assert_eq!(m.reading, crate::check::entrywise::Reading::Transposed);
+        });
+    }
+
+    /// Checks `src` (one model) and hands `f` its record of numbers, its statements and its
+    /// one convolution as written.
+    fn with_conv(
+        src: &str,
+        f: impl FnOnce(&super::Numbers, &[crate::ast::Stmt], crate::check::entrywise::Entrywise<'_>),
+    ) {
         let file = crate::syntax::parse(src).expect("parses");
         let info = crate::check::check_with(&file, src, &Default::default()).expect("checks");
         let stmts = &file.models[0].stmts;
@@ -295,48 +311,36 @@ mod tests {
             .position(|s| crate::check::entrywise::matches(std::slice::from_ref(s)).is_some());
         let h = &stmts[h.expect("the convolution")..][..1];
         let m = crate::check::entrywise::matches(h).expect("the convolution");
-        let written = (m.kernel.word.clone(), m.input.word.clone());
-        let conv = info.models[0].numbers.conv(&m, &Top).expect("recorded");
-        assert_eq!(conv.exchange, Some(true), "as written: {written:?}");
-        let m = crate::check::entrywise::orient(m, true);
-        assert_eq!((m.kernel.word.as_str(), m.input.word.as_str()), ("ω", "x"));
-        assert_eq!(m.reading, crate::check::entrywise::Reading::Transposed);
+        f(&info.models[0].numbers, stmts, m);
     }
 
     #[test]
     fn checking_records_the_forms_lowering_reads() {
         let src = "model T[D = 5] {\n input x : ℝ^{D}\n param ω : ℝ^{3}\n h_i = ∑_{j=1}^{3} ω_j x_{2i+j-2}   for i ∈ {1 … 2}\n M_{mn} = m + 10 n   for m ∈ {1 … 2}, n ∈ {1 … 3}\n f[x, φ] = ∑_{i=1}^{2} h_i\n}\n";
-        let file = crate::syntax::parse(src).expect("parses");
-        let info = crate::check::check_with(&file, src, &Default::default()).expect("checks");
-        let numbers = &info.models[0].numbers;
-        let stmts = &file.models[0].stmts;
-        let h = stmts
-            .iter()
-            .position(|s| crate::check::entrywise::matches(std::slice::from_ref(s)).is_some());
-        let h = &stmts[h.expect("the convolution")..][..1];
-        let m = crate::check::entrywise::matches(h).expect("the convolution");
-        let conv = numbers.conv(&m, &Top).expect("recorded");
-        assert!(conv.starts_at_one);
-        assert_eq!(
-            conv.exchange,
-            Some(false),
-            "x, read at x_{{2i+j-2}}, is the input"
-        );
-        let (g, channels) = conv.sizes.expect("its sizes");
-        // Output i reads x_{2i+j-2}; with o = i − 1 and j' = j − 1 (0-based) that is entry
-        // 2(o+1) + (j'+1) − 2 − 1 = 2o + j' of x: stride 2, dilation 1, no padding.
-        assert_eq!(
-            (g[0].n_out, g[0].k, g[0].stride, g[0].dil, g[0].pad),
-            (2, 3, 2, 1, 0)
-        );
-        assert_eq!(channels, None);
-        let at = stmts
-            .iter()
-            .position(|s| crate::check::entries::matches(std::slice::from_ref(s)).is_some());
-        let cells = &stmts[at.expect("the matrix")..][..1];
-        let m = crate::check::entries::matches(cells).expect("the matrix");
-        // Entry (m, n) is m + 10n, column by column.
-        let want = super::Entries::Table(2, 3, vec![11.0, 12.0, 21.0, 22.0, 31.0, 32.0]);
-        assert_eq!(numbers.entries(&m, &Top), Some(&want));
+        with_conv(src, |numbers, stmts, m| {
+            let conv = numbers.conv(&m, &Top).expect("recorded");
+            assert!(conv.starts_at_one);
+            assert_eq!(
+                conv.exchange,
+                Some(false),
+                "x, read at x_{{2i+j-2}}, is the input"
+            );
+            let (g, channels) = conv.sizes.expect("its sizes");
+            // Output i reads x_{2i+j-2}; with o = i − 1 and j' = j − 1 (0-based) that is entry
+            // 2(o+1) + (j'+1) − 2 − 1 = 2o + j' of x: stride 2, dilation 1, no padding.
+            assert_eq!(
+                (g[0].n_out, g[0].k, g[0].stride, g[0].dil, g[0].pad),
+                (2, 3, 2, 1, 0)
+            );
+            assert_eq!(channels, None);
+            let at = stmts
+                .iter()
+                .position(|s| crate::check::entries::matches(std::slice::from_ref(s)).is_some());
+            let cells = &stmts[at.expect("the matrix")..][..1];
+            let m = crate::check::entries::matches(cells).expect("the matrix");
+            // Entry (m, n) is m + 10n, column by column.
+            let want = super::Entries::Table(2, 3, vec![11.0, 12.0, 21.0, 22.0, 31.0, 32.0]);
+            assert_eq!(numbers.entries(&m, &Top), Some(&want));
+        });
     }
 }
