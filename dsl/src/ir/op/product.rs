@@ -92,16 +92,7 @@ pub(crate) fn matmul_vjp(
     tb: bool,
     g: NodeId,
 ) -> Result<Contribs, ShapeError> {
-    let da = if ta {
-        b.op(Op::MatMul { ta: tb, tb: true }, &[x[1], g])?
-    } else {
-        b.op(Op::MatMul { ta: false, tb: !tb }, &[g, x[1]])?
-    };
-    let db = if tb {
-        b.op(Op::MatMul { ta: true, tb: ta }, &[g, x[0]])?
-    } else {
-        b.op(Op::MatMul { ta: !ta, tb: false }, &[x[0], g])?
-    };
+    let (da, db) = product_rule(b, x, ta, tb, g, |ta, tb| Op::MatMul { ta, tb })?;
     Ok(vec![Some(da), Some(db)])
 }
 
@@ -114,7 +105,24 @@ pub(crate) fn example_matmul_vjp(
     tb: bool,
     g: NodeId,
 ) -> Result<Contribs, ShapeError> {
-    let mm = |ta, tb| Op::ExampleMatMul { ta, tb };
+    let (da, db) = product_rule(b, x, ta, tb, g, |ta, tb| Op::ExampleMatMul { ta, tb })?;
+    Ok(vec![
+        Some(over_examples(b, da, x[0])?),
+        Some(over_examples(b, db, x[1])?),
+    ])
+}
+
+/// The product rule of `op(A) op(B)` with transposes as flags, its two products built by
+/// `mm` (whole or per example): `∂A = ḡ op(B)ᵀ` (as `op(B) ḡᵀ` when `A` is transposed),
+/// `∂B = op(A)ᵀ ḡ` (as `ḡᵀ op(A)` when `B` is transposed).
+fn product_rule(
+    b: &mut Builder<'_>,
+    x: &[NodeId],
+    ta: bool,
+    tb: bool,
+    g: NodeId,
+    mm: impl Fn(bool, bool) -> Op,
+) -> Result<(NodeId, NodeId), ShapeError> {
     let da = if ta {
         b.op(mm(tb, true), &[x[1], g])?
     } else {
@@ -125,10 +133,7 @@ pub(crate) fn example_matmul_vjp(
     } else {
         b.op(mm(!ta, false), &[x[0], g])?
     };
-    Ok(vec![
-        Some(over_examples(b, da, x[0])?),
-        Some(over_examples(b, db, x[1])?),
-    ])
+    Ok((da, db))
 }
 
 /// A contribution `d` per example to the gradient of `x`: itself if `x` is per example, else
