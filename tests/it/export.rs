@@ -35,28 +35,63 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The test venv's Python, with the packages the export tests import; a clear failure
-/// saying how to make it when it is missing (never a skipped test).
+/// The packages the export checks import, as `pip install` names them, and as `import`s.
+const VENV_PACKAGES: &[&str] = &["jax[cpu]", "safetensors", "numpy", "onnx", "onnxruntime"];
+const VENV_IMPORTS: &str = "import jax, safetensors, numpy, onnx, onnxruntime";
+
+/// The test venv's Python (`target/venv`), with the packages the export tests import. The
+/// first test that needs it creates it (`python3 -m venv`, then `pip install` from PyPI, about
+/// a minute) beside it and renamed into place, so `cargo test --workspace` works on a fresh clone; later runs
+/// only probe the imports. A failure to create it fails the test with pip's message (never a
+/// skipped test).
 pub(crate) fn venv_python() -> PathBuf {
-    let python = root().join("target/venv/bin/python");
-    let help = "create it with `.ci/run`, or: python3 -m venv target/venv && \
-                target/venv/bin/python -m pip install \"jax[cpu]\" safetensors numpy onnx onnxruntime";
-    assert!(
-        python.exists(),
-        "the export tests need the Python venv {}: {help}",
-        python.display()
-    );
-    let probe = Command::new(&python)
-        .args(["-c", "import jax, safetensors, numpy, onnx, onnxruntime"])
-        .output()
-        .expect("runs the venv's python");
-    assert!(
-        probe.status.success(),
-        "the venv {} lacks a package the export tests need ({}): {help}",
-        python.display(),
-        String::from_utf8_lossy(&probe.stderr).trim()
-    );
-    python
+    static READY: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    match READY.get_or_init(make_venv) {
+        Ok(python) => python.clone(),
+        Err(why) => panic!("the export tests need the Python venv target/venv: {why}"),
+    }
+}
+
+fn make_venv() -> Result<PathBuf, String> {
+    let venv = root().join("target/venv");
+    let python = venv.join("bin/python");
+    let probe = |python: &Path| {
+        Command::new(python)
+            .args(["-c", VENV_IMPORTS])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if probe(&python) {
+        return Ok(python);
+    }
+    // Built beside it and renamed into place, so a second test process never sees half a venv
+    // (Python finds a venv's packages from where its `python` is, so the move keeps it whole).
+    let building = root().join(format!("target/venv.building-{}", std::process::id()));
+    let building_python = building.join("bin/python");
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(format!("{cmd:?} failed: {}", err.trim()))
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&building))?;
+    run(Command::new(&building_python)
+        .args(["-m", "pip", "install", "-q"])
+        .args(VENV_PACKAGES))?;
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another process moved its venv in first (or a broken one is in the way).
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    if probe(&python) {
+        Ok(python)
+    } else {
+        Err(format!(
+            "`{VENV_IMPORTS}` fails in {} (delete it to have it made again)",
+            venv.display()
+        ))
+    }
 }
 
 /// Every model of every spec in `specs/`, as (file, stem, model).
