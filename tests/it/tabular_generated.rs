@@ -6,7 +6,7 @@
 use faer::Mat;
 use nnspec::dsl;
 use nnspec::runtime::env;
-use nnspec::runtime::tabular::{self, EpisodeConfig, Part, Rules, Transition};
+use nnspec::runtime::tabular::{self, EpisodeConfig, Part, Phase, Rules, Transition};
 use nnspec::runtime::{Params, Rng};
 use nnspec::tabular::TabularModel;
 
@@ -21,6 +21,9 @@ mod sarsa {
 }
 mod value_iteration {
     nnspec::model!("../../specs/value_iteration.nn");
+}
+mod policy_iteration {
+    nnspec::model!("../../specs/policy_iteration.nn");
 }
 mod bandit_egreedy {
     nnspec::model!("../../specs/bandit_egreedy.nn");
@@ -257,6 +260,87 @@ fn generated_value_iteration_sweeps_as_the_interpreter() {
     let b = tabular::sweeps(&mut interp, 16, 1e-12, 1000, &mut |_, _| {}).expect("interpreted");
     assert_eq!(a.0, b.0, "sweeps");
     assert_same(&generated, &interp, "the values");
+}
+
+/// Policy iteration (eqs. 19.11–19.12): the evaluation reads the reward and the dynamics at
+/// the action the policy table holds (`r[s, π[s]]`, labels the model computes). From the same
+/// values and actions, each phase writes what the interpreter writes; the whole loop takes
+/// as many sweeps and improvements and settles on the same values and policy, those of value
+/// iteration (the same lake, the same γ).
+#[test]
+fn generated_policy_iteration_runs_as_the_interpreter() {
+    let mut generated = policy_iteration::PolicyIteration::<f64>::init(&mut Rng::new(1));
+    let mut interp = interpreted("policy_iteration.nn");
+    assert_same(&generated, &interp, "the dynamics and the first policy");
+    same_start(&mut generated, &mut interp, &["v"], 17);
+    let every: Vec<Transition> = (0..16)
+        .map(|s| Transition {
+            s,
+            ..Transition::default()
+        })
+        .collect();
+    let mut ws = generated.new_workspace(16);
+    for (k, phase) in [
+        Phase::Evaluate,
+        Phase::Evaluate,
+        Phase::Improve,
+        Phase::Evaluate,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = generated
+            .step_phase(&every, phase, &mut ws)
+            .expect("generated");
+        let b = interp
+            .step_phase(&every, phase, &mut ())
+            .expect("interpreted");
+        assert!(
+            (a - b).abs() <= 1e-12,
+            "step {k} ({phase:?}): {a} against {b}"
+        );
+        assert_same(&generated, &interp, &format!("step {k} ({phase:?})"));
+    }
+    let before = crate::generated::allocations();
+    generated
+        .step_phase(&every, Phase::Improve, &mut ws)
+        .expect("improve");
+    assert_eq!(
+        crate::generated::allocations(),
+        before,
+        "an improvement allocated"
+    );
+    interp
+        .step_phase(&every, Phase::Improve, &mut ())
+        .expect("improve");
+    let a = tabular::policy_iteration(&mut generated, 16, 1e-12, 1000, &mut |_, _, _| {});
+    let b = tabular::policy_iteration(&mut interp, 16, 1e-12, 1000, &mut |_, _, _| {});
+    let (a, b) = (a.expect("generated"), b.expect("interpreted"));
+    assert!(a.stable && b.stable, "both settle");
+    assert_eq!((a.sweeps, a.improvements), (b.sweeps, b.improvements));
+    assert_same(&generated, &interp, "the settled values and policy");
+    // The values are value iteration's.
+    let mut vi = value_iteration::ValueIteration::<f64>::init(&mut Rng::new(1));
+    tabular::sweeps(&mut vi, 16, 1e-12, 1000, &mut |_, _| {}).expect("value iteration");
+    let (v, w) = (table(&generated, "v"), table(&vi, "v"));
+    for s in 0..16 {
+        assert!(
+            (v[(s, 0)] - w[(s, 0)]).abs() <= 1e-9,
+            "v[{}]: {} against {}",
+            s + 1,
+            v[(s, 0)],
+            w[(s, 0)]
+        );
+    }
+}
+
+/// The table `name` of `p`.
+fn table<P: Params<f64>>(p: &P, name: &str) -> Mat<f64> {
+    tables(p)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .expect("the table")
+        .1
 }
 
 /// A bandit's game of 1000 pulls on the built-in testbed, from the spec's initial tables.

@@ -69,12 +69,6 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
             }
             continue;
         };
-        if reads_computed_labels(graph) {
-            return Err(format!(
-                "error: model `{}` in {path}: a table is looked up at labels another table holds (`r[s, π[s]]`, a policy's action), which generated code does not run yet; the interpreter does (`nnspec train`)",
-                info.name
-            ));
-        }
         found = true;
         let train = crate::training_graph(graph)
             .map_err(|e| format!("error: internal compiler error in {path}: {e}"))?;
@@ -105,19 +99,6 @@ pub fn expand(src: &str, path: &str, opts: &Options) -> Result<TokenStream, Stri
         });
     }
     Ok(out)
-}
-
-/// Whether a one-hot or a label pick of `graph` reads labels that are no input: the entries of
-/// a table of labels (`r[s, π[s]]`), which generated code reads only from its inputs.
-fn reads_computed_labels(graph: &crate::ir::Graph) -> bool {
-    graph.nodes.iter().any(|n| {
-        let labels = match n.op {
-            crate::ir::Op::OneHot { .. } => n.args.first(),
-            crate::ir::Op::PickLabel { .. } => n.args.get(1),
-            _ => None,
-        };
-        labels.is_some_and(|&y| !matches!(graph.node(y).op, crate::ir::Op::Input(_)))
-    })
 }
 
 /// Whether `graph` is trained on data by rules of whole parameters (an optimiser as printed,

@@ -159,10 +159,16 @@ pub(crate) fn place_row_stmt(cx: &Cx<'_>, id: NodeId, k: usize) -> TokenStream {
 }
 
 /// `PickLabel`: each column's entry at its label, a label out of range a `StepError`.
-pub(crate) fn pick_label_stmt(cx: &Cx<'_>, id: NodeId, lo: usize) -> TokenStream {
+pub(crate) fn pick_label_stmt(cx: &Cx<'_>, id: NodeId, lo: i32) -> TokenStream {
     let rt = &cx.rt;
     let n = cx.g.node(id);
     let (dst, x) = (cx.write(id), cx.read(n.args[0]));
+    if !is_input(cx, n.args[1]) {
+        let y = cx.read(n.args[1]);
+        return computed_labels(cx, quote!(#rt::labels::pick_label(#dst, #x, #y, #lo)));
+    }
+    // Input labels are `usize`: a negative first label wraps, as `wrapping_sub` undoes.
+    let lo = lo as usize;
     let y = cx.labels(n.args[1]);
     let rows = cx.g.shape(n.args[0]).rows;
     quote! {
@@ -179,10 +185,16 @@ pub(crate) fn pick_label_stmt(cx: &Cx<'_>, id: NodeId, lo: usize) -> TokenStream
 }
 
 /// `OneHot`: the one-hot columns of the labels, a label out of range a `StepError`.
-pub(crate) fn one_hot_stmt(cx: &Cx<'_>, id: NodeId, rows: usize, lo: usize) -> TokenStream {
+pub(crate) fn one_hot_stmt(cx: &Cx<'_>, id: NodeId, rows: usize, lo: i32) -> TokenStream {
     let rt = &cx.rt;
     let dst = cx.write(id);
-    let y = cx.labels(cx.g.node(id).args[0]);
+    let labels = cx.g.node(id).args[0];
+    if !is_input(cx, labels) {
+        let y = cx.read(labels);
+        return computed_labels(cx, quote!(#rt::labels::one_hot(#dst, #y, #lo)));
+    }
+    let lo = lo as usize;
+    let y = cx.labels(labels);
     quote! {
         let mut dst = #dst;
         dst.fill(T::ZERO);
@@ -193,6 +205,20 @@ pub(crate) fn one_hot_stmt(cx: &Cx<'_>, id: NodeId, rows: usize, lo: usize) -> T
             }
             dst[(k, j)] = T::ONE;
         }
+    }
+}
+
+fn is_input(cx: &Cx<'_>, id: NodeId) -> bool {
+    matches!(cx.g.node(id).op, Op::Input(_))
+}
+
+/// A pick or one-hot at labels the model computes (a table of labels read at an input,
+/// `r[s, π[s]]`): the runtime's kernel on the labels as numbers, a value that is no label a
+/// `StepError` naming it. Labels given as inputs are `usize` slices and skip the conversion.
+fn computed_labels(cx: &Cx<'_>, call: TokenStream) -> TokenStream {
+    let rt = &cx.rt;
+    quote! {
+        #call.map_err(|e| #rt::StepError::Eval(::std::format!("a label the model computes: {e}")))?;
     }
 }
 
