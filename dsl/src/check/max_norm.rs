@@ -5,7 +5,8 @@
 //! `X_t` is everywhere in the language, so with the notes' `wᵀ x` a column is one unit's
 //! incoming weights. `‖w‖ ≤ c` without a subscript bounds the whole parameter (all its
 //! entries). The bars must hold a parameter, or a parameter with one free index (`E0257`);
-//! `c` must be a positive number (`E0258`). Checking records each constraint
+//! `c` must be a positive number (`E0258`). A declared name is read whole first (`‖Ω_0‖` is
+//! the parameter `Ω_0`), so a subscripted parameter's columns are `‖Ω_{0,j}‖`. Checking records each constraint
 //! (`ModelInfo::max_norms`) and lowering copies those of its parameters into
 //! `ir::Graph::max_norms`; the runtime's optimiser applies it (`runtime::optim::MaxNorm`).
 
@@ -13,19 +14,6 @@ use super::ModelCx;
 use super::scope::{Entry, Sym};
 use crate::ast::{self, ExprKind};
 use crate::diag::{Code, Diagnostic};
-
-/// What the bars hold: the parameter's name and its column index, if any; `None` for
-/// anything else. Checking and lowering read a constraint through it.
-pub(crate) fn target(of: &ast::Expr) -> Option<(&ast::Name, Option<&ast::Expr>)> {
-    let ExprKind::Name(n) = &of.kind else {
-        return None;
-    };
-    match n.sub.as_slice() {
-        [] => Some((n, None)),
-        [j] => Some((n, Some(j))),
-        _ => None,
-    }
-}
 
 impl ModelCx<'_, '_> {
     /// Every `‖w_j‖ ≤ c` of the model.
@@ -41,23 +29,40 @@ impl ModelCx<'_, '_> {
                 .label("not a parameter")
                 .help("write `‖w‖ ≤ c` to bound a parameter, or `‖w_j‖ ≤ c` to bound each column of a matrix parameter")
         };
-        let Some((n, index)) = target(&m.of) else {
+        let ExprKind::Name(n) = &m.of.kind else {
             self.error(bad_target(
                 "a max-norm constraint bounds a parameter or its columns".into(),
             ));
             return;
         };
-        let mut base = n.clone();
-        base.sub.clear();
-        let name = self.canonical_plain(&base);
-        let param = match self.scope.get(&name) {
-            Some(Entry {
-                sym: Sym::Param(v, _),
-                ..
-            }) => v.clone(),
-            _ => {
-                self.error(bad_target(format!("`{name}` is not a parameter")));
-                return;
+        // The bars' name as declared (`Ω_0`, `W`), else its last subscript the column of the
+        // parameter the others name (`W_j`, `Ω_{0,j}`): a declared name wins, as everywhere.
+        let param_named = |cx: &Self, subs: usize| {
+            let mut base = n.clone();
+            base.sub.truncate(subs);
+            let name = cx.canonical_plain(&base);
+            match cx.scope.get(&name) {
+                Some(Entry {
+                    sym: Sym::Param(v, _),
+                    ..
+                }) => Some((name, v.clone())),
+                _ => None,
+            }
+        };
+        let (name, param, index) = match param_named(self, n.sub.len()) {
+            Some((name, v)) => (name, v, None),
+            None => {
+                let last = n.sub.len().checked_sub(1);
+                match last.and_then(|k| param_named(self, k).map(|p| (p, &n.sub[k]))) {
+                    Some(((name, v), j)) => (name, v, Some(j)),
+                    None => {
+                        let mut base = n.clone();
+                        base.sub.truncate(n.sub.len().saturating_sub(1));
+                        let name = self.canonical_plain(&base);
+                        self.error(bad_target(format!("`{name}` is not a parameter")));
+                        return;
+                    }
+                }
             }
         };
         if let Some(j) = index {
@@ -68,10 +73,10 @@ impl ModelCx<'_, '_> {
                     Diagnostic::new(
                         Code::E0257,
                         j.span,
-                        format!("`{name}_j` bounds each column of a matrix: the subscript must be an index of its own"),
+                        format!("`{}` bounds each column of a matrix: the subscript must be an index of its own", column(&name)),
                     )
                     .label(format!("`{name}` : {}", param.shape.describe()))
-                    .help(format!("write `‖{name}_j‖ ≤ c` for every column of a matrix, or `‖{name}‖ ≤ c` for the whole parameter")),
+                    .help(format!("write `‖{}‖ ≤ c` for every column of a matrix, or `‖{name}‖ ≤ c` for the whole parameter", column(&name))),
                 );
                 return;
             }
@@ -92,5 +97,44 @@ impl ModelCx<'_, '_> {
                 .help("give a number or a hyper-parameter with a positive value, e.g. `‖w_j‖ ≤ c` with `[c = 3]`"),
             ),
         }
+    }
+}
+
+/// How column `j` of the parameter `name` is written: `W_j`, or with the parameter's own
+/// subscripts first, `Ω_{0,j}`.
+fn column(name: &str) -> String {
+    match name.split_once('_') {
+        None => format!("{name}_j"),
+        Some((head, subs)) => {
+            let subs = subs.trim_start_matches('{').trim_end_matches('}');
+            format!("{head}_{{{subs},j}}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The constraints a model records, as (parameter, by column, radius).
+    fn bounds(lines: &str) -> Vec<(String, bool, f64)> {
+        let src = format!(
+            "model M[D = 3, c = 2] {{\n input x : ℝ^{{D}}\n target y : ℝ\n \
+             param Ω_0 : ℝ^{{D×D}}, W : ℝ^{{D×D}}, ω : ℝ^{{D}}\n {lines}\n \
+             f[x, φ] = ωᵀ Ω_0 W x\n loss L[φ] = ∑_i (y_i - f[x_i, φ])^2\n}}\n"
+        );
+        let checked = crate::check_source(&src, &Default::default()).expect("checks");
+        let info = &checked.info.models[0];
+        info.max_norms
+            .iter()
+            .map(|m| (m.param.clone(), m.columns, m.bound))
+            .collect()
+    }
+
+    #[test]
+    fn a_declared_name_is_read_whole_and_its_last_free_subscript_is_the_column() {
+        let b = |p: &str, columns, r| (p.to_string(), columns, r);
+        assert_eq!(bounds("‖W‖ ≤ c"), [b("W", false, 2.0)]);
+        assert_eq!(bounds("‖W_j‖ ≤ 1"), [b("W", true, 1.0)]);
+        assert_eq!(bounds("‖Ω_0‖ ≤ c"), [b("Ω_0", false, 2.0)]);
+        assert_eq!(bounds("‖Ω_{0,j}‖ ≤ 3"), [b("Ω_0", true, 3.0)]);
     }
 }
