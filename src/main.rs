@@ -9,7 +9,7 @@ mod out;
 mod cli;
 mod train_cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use cli::check::Dump;
 use cli::gradcheck::GradcheckArgs;
 use cli::ir::Stage;
@@ -123,7 +123,12 @@ fn main() -> ExitCode {
         eprintln!("error: internal compiler error: {info}");
         eprintln!("note: this is a bug in nnspec; please report it with the spec that caused it");
     }));
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `train` refuses the options a run does not read: it needs to know which were given.
+    if let (Command::Train(args), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
+        args.given_in(sub);
+    }
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(code) => code,
         Err(_) => ExitCode::FAILURE,

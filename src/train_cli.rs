@@ -166,6 +166,104 @@ pub struct TrainArgs {
     /// the other options must be those the run started with.
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// The options given on the command line (clap's ids), set by [`TrainArgs::given_in`]: a
+    /// run refuses those it does not read rather than ignore them ([`refuse_unread`]).
+    #[arg(skip)]
+    given: Vec<String>,
+}
+
+impl TrainArgs {
+    /// Records which of `matches`' options (the `train` subcommand's) the command line gave.
+    pub fn given_in(&mut self, matches: &clap::ArgMatches) {
+        // The options' ids (not those of the argument groups of the flattened structs).
+        let options = <TrainArgs as clap::Args>::augment_args(clap::Command::new("train"));
+        self.given = options
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+            .map(str::to_string)
+            .collect();
+    }
+}
+
+/// The options every kind of run reads: the spec, its model and hyper-parameters, the seed,
+/// the output and `--quiet` (`--resume` is refused where it does not apply, with its reason).
+const READ_BY_EVERY_RUN: &[&str] = &[
+    "file",
+    "model",
+    "overrides",
+    "seed",
+    "out",
+    "quiet",
+    "resume",
+];
+
+/// The options of a run in an environment, which training on data does not read.
+const ENV_ONLY: &[&str] = &["episodes", "rollouts", "passes", "refresh", "solved"];
+
+/// The options of the optimiser of a loss (`Run::optimizer`).
+const OPTIMISER: &[&str] = &[
+    "optimizer",
+    "beta1",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "clip",
+];
+
+/// A usage error (status 2) naming the options given that a run in an environment reads
+/// neither among [`READ_BY_EVERY_RUN`] nor in `reads`: `what` says what the run is, so the
+/// user sees why an option would do nothing (`--epochs` for deep Q-learning, which plays
+/// episodes).
+fn refuse_unread(args: &TrainArgs, what: &str, reads: &[&[&str]]) -> Result<(), ExitCode> {
+    let read = |id: &str| READ_BY_EVERY_RUN.contains(&id) || reads.iter().any(|r| r.contains(&id));
+    let mut options: Vec<String> = reads
+        .iter()
+        .flat_map(|r| r.iter())
+        .map(|id| flag(id))
+        .collect();
+    options.sort();
+    let note = if options.is_empty() {
+        "it reads only --seed, --out, --quiet and --set".to_string()
+    } else {
+        format!(
+            "besides --seed, --out, --quiet and --set, it reads {}",
+            options.join(", ")
+        )
+    };
+    refuse_given(args, what, &note, |id| !read(id))
+}
+
+/// The usage error of [`refuse_unread`], for the given options `unread` picks; `note` says what
+/// the run does read.
+fn refuse_given(
+    args: &TrainArgs,
+    what: &str,
+    note: &str,
+    unread: impl Fn(&str) -> bool,
+) -> Result<(), ExitCode> {
+    let unread: Vec<String> = args
+        .given
+        .iter()
+        .filter(|id| unread(id))
+        .map(|id| flag(id))
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    let verb = if unread.len() == 1 { "does" } else { "do" };
+    Err(usage(format!(
+        "{} {verb} not apply to {what} ({note})",
+        unread.join(", ")
+    )))
+}
+
+/// The command line's spelling of the option with clap id `id`.
+fn flag(id: &str) -> String {
+    match id {
+        "overrides" => "--set".to_string(),
+        _ => format!("--{}", id.replace('_', "-")),
+    }
 }
 
 /// `nnspec predict`'s options.
@@ -458,6 +556,12 @@ const INTERRUPTED: u8 = 130;
 
 fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     let start = Instant::now();
+    refuse_given(
+        args,
+        "training on data",
+        "options of a model in an environment, a spec with an `env` line",
+        |id| ENV_ONLY.contains(&id),
+    )?;
     let (method, schedule) = check_options(args)?;
     let mut model = model::<f64>(&args.target, args.seed)?;
     let io = model.io();

@@ -14,6 +14,7 @@
 //! optimiser's moments; its checkpoint holds the parameters (and frozen copies, or tables)
 //! alone, so a continuation would be another run under the same name.
 
+pub(super) use super::OPTIMISER;
 use super::{TrainArgs, catch_signals, check_options, fail, optimizer_config, usage};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::checkpoint;
@@ -76,12 +77,19 @@ impl<'a> Run<'a> {
         Ok((run, world))
     }
 
-    /// The optimiser of a loop that trains a loss, as the options describe it.
-    pub fn optimizer(&self) -> Result<Optimizer<f64>, ExitCode> {
+    /// Refuses the options given that this run does not read ([`super::refuse_unread`]);
+    /// `what` names the run (`deep Q-learning`), `reads` its own options.
+    pub fn reads(&self, what: &str, reads: &[&[&str]]) -> Result<(), ExitCode> {
+        super::refuse_unread(self.args, &format!("{what} in {}", self.env), reads)
+    }
+
+    /// The optimiser of a loop that trains `model`'s loss, as the options describe it, with
+    /// the spec's max-norm constraints applied after every update.
+    pub fn optimizer(&self, model: &InterpModel<f64>) -> Result<Optimizer<f64>, ExitCode> {
         let (method, schedule) = check_options(self.args)?;
-        Ok(Optimizer::new(optimizer_config(
-            self.args, method, schedule,
-        )))
+        let mut config = optimizer_config(self.args, method, schedule);
+        config.max_norms = model.max_norms();
+        Ok(Optimizer::new(config))
     }
 
     /// The spec's model behind the interpreter (from `--seed`) and where each part of a

@@ -6,7 +6,7 @@
 //! does: `model.safetensors`, `returns.csv` and `returns.svg` (`env_run.rs`, every
 //! environment loop's skeleton).
 
-use super::env_run::{Curve, Progress, Run, episode_line};
+use super::env_run::{Curve, OPTIMISER, Progress, Run, episode_line};
 use super::{TrainArgs, fail};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::policy::{self, PolicyConfig, PolicyRun};
@@ -48,8 +48,10 @@ pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
 
 fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     let (run, mut world) = Run::start(args, graph)?;
-    let mut opt = run.optimizer()?;
+    let own: &[&str] = &["episodes", "solved", "rollouts", "passes"];
+    run.reads("policy gradients", &[OPTIMISER, own])?;
     let (mut model, layout) = run.interp(world.as_ref())?;
+    let mut opt = run.optimizer(&model)?;
     let pg = PolicyConfig {
         episodes: args.episodes.unwrap_or(3000),
         episodes_per_step: args.rollouts,

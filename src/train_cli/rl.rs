@@ -6,7 +6,7 @@
 //! loop's skeleton).
 
 use super::TrainArgs;
-use super::env_run::{Curve, Progress, Run, episode_line};
+use super::env_run::{Curve, OPTIMISER, Progress, Run, episode_line};
 use nnspec::dsl::ir::Graph;
 use nnspec::runtime::rl::{self, DqnConfig, DqnRun, Role};
 use std::process::ExitCode;
@@ -22,8 +22,10 @@ pub(super) fn train(args: &TrainArgs, graph: &Graph) -> ExitCode {
 
 fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     let (run, mut world) = Run::start(args, graph)?;
-    let mut opt = run.optimizer()?;
+    let own: &[&str] = &["episodes", "solved", "batch", "refresh"];
+    run.reads("deep Q-learning", &[OPTIMISER, own])?;
     let (mut model, layout) = run.interp(world.as_ref())?;
+    let mut opt = run.optimizer(&model)?;
     if layout.inputs.iter().any(|(r, _)| *r == Role::Return) {
         return Err(super::fail(
             "`G`, the return, is an input of a policy `π[s, θ]`; deep Q-learning reads `r` and `s'`",

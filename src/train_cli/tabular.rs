@@ -49,6 +49,11 @@ fn train_inner(args: &TrainArgs, graph: &Graph) -> Result<ExitCode, ExitCode> {
     fits(graph, world.as_ref()).map_err(fail)?;
     let mut model = TabularModel::new(graph, &mut Rng::new(args.seed)).map_err(fail)?;
     let sweep = graph.inputs.len() == 1 && graph.inputs[0].name == "s";
+    if sweep {
+        run.reads("update rules swept over every state", &[])?;
+    } else {
+        run.reads("update rules learning from episodes", &[&["episodes"]])?;
+    }
     if !sweep {
         let played = episodes(&run, &mut model, world.as_mut())?;
         let curve = Curve {
@@ -140,7 +145,8 @@ fn episodes(
     let mut progress = Progress::new(run.args.quiet, 50);
     let mut report = |played: &EpisodeRun| {
         let k = played.returns.len();
-        if progress.due(k, k == 1) {
+        // The first episode, and the one a Ctrl-C ended (the last the files hold).
+        if progress.due(k, k == 1 || interrupt::requested()) {
             println!(
                 "episode {k:>5}  return {:>5.1}  mean(100) {:>6.3}  steps {}",
                 played.returns[k - 1],

@@ -1137,30 +1137,29 @@ pub(crate) fn interrupt_at(args: &[&str], watch: Stream, at: &str) -> Interrupte
     }
 }
 
-/// Ctrl-C during a run in an environment (deep Q-learning, a policy) stops it within a
+/// Ctrl-C during a run in an environment (deep Q-learning, a policy, a table's updates) stops it within a
 /// bounded time — the step under way, or for a policy the episode under way — and saves what
 /// it has: the parameters and their frozen copies, each episode's return, the return curve;
 /// the checkpoint's episode count is the last progress line's, the one it was stopped in.
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_in_an_environment_saves_what_it_has() {
-    for (spec, name) in [("specs/dqn.nn", "dqn"), ("specs/reinforce.nn", "reinforce")] {
+    // Never solved and never out of episodes: only the signal stops it (a table's episodes
+    // have no `--solved`).
+    for (spec, name, param, never_solved) in [
+        ("specs/dqn.nn", "dqn", "\"Ω_0\"", true),
+        ("specs/reinforce.nn", "reinforce", "\"Ω_0\"", true),
+        ("specs/q_learning.nn", "q_learning", "\"q\"", false),
+    ] {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join("train/interrupted_env")
             .join(name);
         let _ = std::fs::remove_dir_all(&dir);
         let d = dir.to_string_lossy().to_string();
-        // Never solved and never out of episodes: only the signal stops it.
-        let args = [
-            "train",
-            spec,
-            "--episodes",
-            "1000000",
-            "--solved",
-            "1000000",
-            "--out",
-            &d,
-        ];
+        let mut args = vec!["train", spec, "--episodes", "1000000000", "--out", &d];
+        if never_solved {
+            args.extend(["--solved", "1000000"]);
+        }
         let stopped = interrupt_at(&args, Stream::Stdout, "episode");
         assert_eq!(stopped.code, Some(130), "{spec}: {}", stopped.other);
         // In a debug build on a loaded machine it takes well under a second (a step, or an
@@ -1200,7 +1199,7 @@ fn an_interrupted_run_in_an_environment_saves_what_it_has() {
         let has = |n: &str| bytes.windows(n.len()).any(|w| w == n.as_bytes());
         let frozen = std::fs::read_to_string(spec).unwrap().contains('⁻');
         assert!(
-            has("\"Ω_0\"") && has("⁻_0\"") == frozen,
+            has(param) && has("⁻_0\"") == frozen,
             "{spec}: the parameters and their frozen copies"
         );
         let returns = std::fs::read_to_string(dir.join("returns.csv")).unwrap();
@@ -1260,6 +1259,133 @@ fn resume_is_refused_for_a_run_in_an_environment() {
             "{spec}: the two episodes of the first run"
         );
     }
+}
+
+/// An option the run does not read is a usage error (status 2) naming it and what the run
+/// reads, before anything runs: training options for a run in an environment (each kind
+/// reads its own), options of a run in an environment for training on data.
+#[test]
+fn options_a_run_does_not_read_are_refused() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/unread");
+    let d = out.to_string_lossy().to_string();
+    for (args, refused, what) in [
+        (
+            &["specs/dqn.nn", "--epochs", "3", "--val", "0.2"][..],
+            "--epochs, --val do not apply",
+            "deep Q-learning in CartPole",
+        ),
+        (
+            &["specs/dqn.nn", "--rollouts", "4"],
+            "--rollouts does not",
+            "deep Q-learning",
+        ),
+        (
+            &["specs/reinforce.nn", "--refresh", "10"],
+            "--refresh does not",
+            "policy gradients",
+        ),
+        (
+            &["specs/q_learning.nn", "--lr", "0.1"],
+            "--lr does not",
+            "from episodes",
+        ),
+        (
+            &["specs/value_iteration.nn", "--episodes", "5"],
+            "--episodes does not",
+            "swept",
+        ),
+        (
+            &["specs/deep.nn", "--episodes", "5"],
+            "--episodes does not",
+            "training on data",
+        ),
+    ] {
+        let mut all = vec!["train"];
+        all.extend(args);
+        all.extend(["--out", &d]);
+        let r = nnspec(&all);
+        let e = text(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(refused) && e.contains(what), "{args:?}: {e}");
+        assert!(r.stdout.is_empty(), "{args:?}: {}", text(&r.stdout));
+        assert!(!out.exists(), "{args:?}: nothing written");
+    }
+    // What a run does read goes through: deep Q-learning's minibatch and learning rate.
+    let r = nnspec(&[
+        "train",
+        "specs/dqn.nn",
+        "--episodes",
+        "2",
+        "--batch",
+        "8",
+        "--lr",
+        "0.01",
+        "--quiet",
+        "--out",
+        &d,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
+/// Deep Q-learning keeps the spec's max-norm constraints (`‖Ω_{0,j}‖ ≤ c`, each column of
+/// `Ω_0`) after every update, as training on data does: every column's norm in the checkpoint
+/// is at most c (100 episodes: learning starts after 1000 transitions, about 45 episodes).
+#[test]
+fn deep_q_learning_keeps_max_norm_constraints() {
+    let spec = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/dqn.nn"))
+        .unwrap()
+        .replace(
+            "[D_s = 4, A = 2, D = 64, γ = 0.99]",
+            "[D_s = 4, A = 2, D = 64, γ = 0.99, c = 0.05]",
+        )
+        .replace("    q[s, φ] =", "    ‖Ω_{0,j}‖ ≤ c\n\n    q[s, φ] =");
+    assert!(spec.contains("‖Ω_{0,j}‖ ≤ c"), "the constraint is in");
+    let file = scratch("dqn_max_norm.nn", spec.as_bytes());
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train/dqn_max_norm");
+    let d = out.to_string_lossy().to_string();
+    let r = nnspec(&[
+        "train",
+        file.to_str().unwrap(),
+        "--episodes",
+        "100",
+        "--lr",
+        "0.05",
+        "--quiet",
+        "--out",
+        &d,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let checked = nnspec::dsl::check_source(&spec, &Default::default()).unwrap();
+    let graph = checked.graphs.iter().flatten().next().unwrap();
+    let mut model = nnspec::training::InterpModel::<f64>::new(
+        graph,
+        &spec,
+        "dqn",
+        &mut nnspec::runtime::Rng::new(1),
+    )
+    .unwrap();
+    nnspec::runtime::checkpoint::load(&out.join("model.safetensors"), &mut model).unwrap();
+    let mut largest = None;
+    nnspec::runtime::Params::for_each_param(&model, &mut |name, w| {
+        if name == "Ω_0" {
+            let norm = |j: usize| {
+                (0..w.nrows())
+                    .map(|i| w[(i, j)] * w[(i, j)])
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            largest = (0..w.ncols()).map(norm).reduce(f64::max);
+        }
+    });
+    let largest = largest.expect("Ω_0 in the checkpoint");
+    assert!(
+        largest <= 0.05 * (1.0 + 1e-12),
+        "a column of Ω_0 has norm {largest} > c = 0.05"
+    );
+    assert!(
+        largest > 0.049,
+        "the constraint is what binds (largest column norm {largest})"
+    );
 }
 
 #[test]
