@@ -87,6 +87,45 @@
 //!
 //! `nnspec emit FILE` prints the generated code with these documentation comments.
 //!
+//! A model is generic over its scalar, and the types say so: `f64` data feed an `f64` model,
+//!
+//! ```
+//! nnspec::model!(r#"model Lin {
+//!     input x : ℝ^2
+//!     target y : ℝ
+//!     param ω : ℝ^{1×2}
+//!     f[x, φ] = ω x
+//!     loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2
+//! }"#);
+//!
+//! let net = Lin::<f64>::zeros();
+//! let mut grads = net.zeros_like();
+//! let mut ws = Lin::<f64>::workspace(4);
+//! let x = nnspec::faer::Mat::<f64>::zeros(2, 4);
+//! let y = nnspec::faer::Mat::<f64>::zeros(1, 4);
+//! let _ = net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws);
+//! ```
+//!
+//! and `f32` data do not (a mismatched-types error at the call, E0308, not a conversion at run
+//! time; a test checks that the two examples differ in that one type):
+//!
+//! ```compile_fail,E0308
+//! nnspec::model!(r#"model Lin {
+//!     input x : ℝ^2
+//!     target y : ℝ
+//!     param ω : ℝ^{1×2}
+//!     f[x, φ] = ω x
+//!     loss L[φ] = ∑_i (f[x_i, φ] - y_i)^2
+//! }"#);
+//!
+//! let net = Lin::<f64>::zeros();
+//! let mut grads = net.zeros_like();
+//! let mut ws = Lin::<f64>::workspace(4);
+//! let x = nnspec::faer::Mat::<f32>::zeros(2, 4);
+//! let y = nnspec::faer::Mat::<f64>::zeros(1, 4);
+//! let _ = net.loss_and_grad(x.as_ref(), y.as_ref(), &mut grads, &mut ws);
+//! ```
+//!
 //! **The loss is the batch sum.** A spec's loss is what it writes, `∑_i` over the examples of
 //! the batch, so its value and gradients grow with the batch size, and the learning rate
 //! applies to the sum (as in eq. 6.9). There is no mean mode: the update of the mean with rate

@@ -1095,3 +1095,26 @@ macro_rules! sample_test {
 
 sample_test!(diffusion_sampling_chain_matches_the_interpreter, diffusion_sample::Sample, "specs/diffusion.nn", ["T" = 4.0], 64, forward [0, 1, 2, 3]);
 sample_test!(flow_sample_matches_the_interpreter, flow::Sample, "specs/flow.nn", [], 64, forward [0, 1]);
+
+/// The facade's documentation shows an `f64` model fed `f64` data (a doctest that compiles) and
+/// `f32` data (a `compile_fail` doctest): the two examples are the same text but for that one
+/// type, so the second fails for the scalar and nothing else.
+#[test]
+fn the_scalar_doctests_differ_only_in_the_data_type() {
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let block = |fence: &str| -> String {
+        let start = lib
+            .find(fence)
+            .unwrap_or_else(|| panic!("no {fence:?} block"))
+            + fence.len();
+        let end = start + lib[start..].find("//! ```\n").expect("the block ends");
+        lib[start..end].to_string()
+    };
+    let fails = block("//! ```compile_fail,E0308\n");
+    assert!(fails.contains("Mat::<f32>::zeros(2, 4)"), "{fails}");
+    let compiles = fails.replace("Mat::<f32>::zeros(2, 4)", "Mat::<f64>::zeros(2, 4)");
+    assert!(
+        lib.contains(&format!("//! ```\n{compiles}//! ```\n")),
+        "the compiling twin of the compile_fail example is not in src/lib.rs"
+    );
+}

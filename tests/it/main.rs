@@ -25,4 +25,3 @@ mod supervised;
 mod tabular;
 mod tabular_generated;
 mod train;
-mod ui;
