@@ -251,6 +251,17 @@ mod reinforce {
 mod ppo_clip {
     nnspec::model!("../../tests/book/ppo_clipped_objective.nn");
 }
+// Chapter 19's losses as `specs/` writes them: the TD loss against the frozen target φ⁻
+// (eq. 19.18), the actor-critic's two losses (eqs. 19.40–19.42), PPO's clipped ratio.
+mod dqn_spec {
+    nnspec::model!("../../specs/dqn.nn");
+}
+mod actor_critic {
+    nnspec::model!("../../specs/actor_critic.nn");
+}
+mod ppo_spec {
+    nnspec::model!("../../specs/ppo.nn");
+}
 
 // ------------------------------------------------------------------ allocation counting
 
@@ -650,6 +661,9 @@ differential_test!(wgangp, wgan_gp::WGANGP, "specs/wgan_gp.nn", [m 0, m 1, m 2])
 // ratio against the frozen copy θ⁻ (at the book form's values, where ratios fall on both sides
 // of the clipping range).
 differential_test!(reinforce_policy, reinforce::Reinforce, "specs/reinforce.nn", [m 0, m 1, l 2]);
+differential_test!(dqn_td_loss, dqn_spec::DQN, "specs/dqn.nn", [m 0, m 1, m 2, l 3, l 4]);
+differential_test!(actor_critic_losses, actor_critic::ActorCritic, "specs/actor_critic.nn", [m 0, m 1, m 2, l 3, l 4]);
+differential_test!(ppo_spec_clipped, ppo_spec::PPO, "specs/ppo.nn", [m 0, m 1, l 2]);
 differential_test!(ppo_clipped, ppo_clip::PPOClip, "tests/book/ppo_clipped_objective.nn", [m 0, m 1, l 2]);
 
 #[test]
