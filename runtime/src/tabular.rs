@@ -471,7 +471,7 @@ pub fn episodes<R: Rules + ?Sized>(
 }
 
 /// Every state `0 … states-1`, one transition each: the batch of a sweep.
-fn every_state(states: usize) -> Vec<Transition> {
+pub fn every_state(states: usize) -> Vec<Transition> {
     (0..states)
         .map(|s| Transition {
             s,

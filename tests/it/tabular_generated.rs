@@ -240,12 +240,7 @@ fn generated_value_iteration_sweeps_as_the_interpreter() {
     assert_same(&generated, &interp, "the dynamics");
     same_start(&mut generated, &mut interp, &["v"], 13);
     let mut ws = generated.new_workspace(16);
-    let every: Vec<Transition> = (0..16)
-        .map(|s| Transition {
-            s,
-            ..Transition::default()
-        })
-        .collect();
+    let every = tabular::every_state(16);
     for k in 1..=3 {
         let a = generated.step(&every, &mut ws).expect("generated");
         let b = interp.step(&every, &mut ()).expect("interpreted");
@@ -273,12 +268,7 @@ fn generated_policy_iteration_runs_as_the_interpreter() {
     let mut interp = interpreted("policy_iteration.nn");
     assert_same(&generated, &interp, "the dynamics and the first policy");
     same_start(&mut generated, &mut interp, &["v"], 17);
-    let every: Vec<Transition> = (0..16)
-        .map(|s| Transition {
-            s,
-            ..Transition::default()
-        })
-        .collect();
+    let every = tabular::every_state(16);
     let mut ws = generated.new_workspace(16);
     for (k, phase) in [
         Phase::Evaluate,
