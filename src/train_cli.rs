@@ -563,7 +563,23 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
         |id| ENV_ONLY.contains(&id),
     )?;
     let (method, schedule) = check_options(args)?;
+    if method == Method::Als {
+        refuse_given(
+            args,
+            "alternating least squares (`--optimizer als`)",
+            "each parameter is solved for in turn, with no step to size or clip",
+            |id| ["lr", "schedule", "beta1", "clip", "weight_decay"].contains(&id),
+        )?;
+    }
     let mut model = model::<f64>(&args.target, args.seed)?;
+    if model.has_rules() {
+        refuse_given(
+            args,
+            "a model its own `←` rules train",
+            "its rules take the optimiser's place",
+            |id| OPTIMISER.contains(&id),
+        )?;
+    }
     let io = model.io();
     if args.resume.is_some() && model.objectives().len() > 1 {
         return Err(usage(
@@ -587,9 +603,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
     if !args.quiet {
         announce(&model, &io, &source, &prepared, &state);
         if model.has_rules() {
-            println!(
-                "the spec's `←` rules are the training step (the optimiser, its rate and its schedule are not used)"
-            );
+            println!("the spec's `←` rules are the training step, in the optimiser's place");
         }
     }
     catch_signals();
