@@ -568,7 +568,7 @@ fn train_inner(args: &TrainArgs) -> Result<(), ExitCode> {
             args,
             "alternating least squares (`--optimizer als`)",
             "each parameter is solved for in turn, with no step to size or clip",
-            |id| ["lr", "schedule", "beta1", "clip", "weight_decay"].contains(&id),
+            |id| id != "optimizer" && OPTIMISER.contains(&id),
         )?;
     }
     let mut model = model::<f64>(&args.target, args.seed)?;

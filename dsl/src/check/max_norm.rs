@@ -49,21 +49,17 @@ impl ModelCx<'_, '_> {
                 _ => None,
             }
         };
-        let (name, param, index) = match param_named(self, n.sub.len()) {
-            Some((name, v)) => (name, v, None),
-            None => {
-                let last = n.sub.len().checked_sub(1);
-                match last.and_then(|k| param_named(self, k).map(|p| (p, &n.sub[k]))) {
-                    Some(((name, v), j)) => (name, v, Some(j)),
-                    None => {
-                        let mut base = n.clone();
-                        base.sub.truncate(n.sub.len().saturating_sub(1));
-                        let name = self.canonical_plain(&base);
-                        self.error(bad_target(format!("`{name}` is not a parameter")));
-                        return;
-                    }
-                }
-            }
+        let whole = param_named(self, n.sub.len()).map(|(name, v)| (name, v, None));
+        let by_column = || {
+            let k = n.sub.len().checked_sub(1)?;
+            param_named(self, k).map(|(name, v)| (name, v, Some(&n.sub[k])))
+        };
+        let Some((name, param, index)) = whole.or_else(by_column) else {
+            let mut base = n.clone();
+            base.sub.truncate(n.sub.len().saturating_sub(1));
+            let name = self.canonical_plain(&base);
+            self.error(bad_target(format!("`{name}` is not a parameter")));
+            return;
         };
         if let Some(j) = index {
             let free = matches!(&j.kind, ExprKind::Name(v) if v.sub.is_empty()
